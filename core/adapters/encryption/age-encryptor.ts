@@ -1,0 +1,63 @@
+import { PassThrough, type Transform } from 'node:stream';
+import { ConfigError } from '../../errors.js';
+import type { Decryptor, EncryptionFormat, Encryptor, RecipientDescription } from '../../ports/encryptor.js';
+import { createAgeDecryptStream, createAgeEncryptStream, prepareIdentities, prepareRecipients, type AgeIdentity, type AgeRecipient } from './age/age-stream.js';
+import { DEFAULT_SCRYPT_WORK_FACTOR } from './age/scrypt-stanza.js';
+
+/**
+ * Encryption and decryption stages for the pipeline. Keys and passphrases live in private
+ * (`#`) fields, so they never show up when an adapter is logged or serialized; `recipients`
+ * describes who can decrypt without any key material.
+ */
+export class AgeEncryptor implements Encryptor {
+  readonly format = 'age-v1' as const;
+  readonly recipients: readonly RecipientDescription[];
+  readonly #recipients: readonly AgeRecipient[];
+
+  /** Throws `KeyError` for a malformed recipient and `ConfigError` for an unusable combination. */
+  constructor(recipients: readonly AgeRecipient[]) {
+    prepareRecipients(recipients);
+    this.#recipients = recipients.map((recipient) => ({ ...recipient }));
+    this.recipients = recipients.map(
+      (recipient): RecipientDescription =>
+        recipient.kind === 'x25519'
+          ? { type: 'x25519', recipient: recipient.recipient.trim().toLowerCase() }
+          : { type: 'scrypt', workFactor: recipient.workFactor ?? DEFAULT_SCRYPT_WORK_FACTOR },
+    );
+  }
+
+  encrypt(): Transform {
+    return createAgeEncryptStream(this.#recipients);
+  }
+}
+
+export class AgeDecryptor implements Decryptor {
+  readonly #identities: readonly AgeIdentity[];
+
+  /** Throws `KeyError` for a malformed identity. No identities is allowed: it still reads `none`. */
+  constructor(identities: readonly AgeIdentity[]) {
+    prepareIdentities(identities);
+    this.#identities = identities.map((identity) => ({ ...identity }));
+  }
+
+  decrypt(format: EncryptionFormat): Transform {
+    switch (format) {
+      case 'age-v1':
+        return createAgeDecryptStream(this.#identities);
+      case 'none':
+        return new PassThrough({ highWaterMark: 1024 * 1024 });
+      default:
+        throw new ConfigError(`unsupported encryption format "${String(format)}": this version of Vaultra reads age-v1 and none`);
+    }
+  }
+}
+
+/** No encryption: the stage passes bytes through unchanged. */
+export class NoEncryptor implements Encryptor {
+  readonly format = 'none' as const;
+  readonly recipients: readonly RecipientDescription[] = [];
+
+  encrypt(): Transform {
+    return new PassThrough({ highWaterMark: 1024 * 1024 });
+  }
+}

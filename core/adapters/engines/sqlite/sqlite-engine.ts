@@ -1,0 +1,197 @@
+import { randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, rename, rm, stat, unlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
+import type { Writable } from 'node:stream';
+import type {
+  ContentEntry,
+  DatabaseEngine,
+  DumpOutput,
+  RestoreOptions,
+  RestoreSink,
+  SourceDescription,
+  TargetState,
+  ValidationSink,
+} from '../../../ports/database-engine.js';
+import { ConfigError, DumpFailedError, IntegrityError, NotFoundError, RestoreFailedError, RunConflictError } from '../../../errors.js';
+import { runTool, toolVersion, type ToolExit } from '../../process/child-process.js';
+
+const INSTALL_HINT = 'install sqlite3 (Debian/Ubuntu: apt-get install sqlite3)';
+
+/**
+ * SQLite databases (`sqlite:<path>`). A backup is `VACUUM INTO` a private temp file — one read
+ * transaction, so it is a consistent snapshot even while other connections write, and it
+ * finishes even under a constant stream of writes (the online backup API restarts whenever
+ * the source changes). SQLite offers no consistent way to stream a database without that
+ * snapshot file; the manifest says so. A restore writes next to the target and renames over
+ * it only after `PRAGMA integrity_check` passed: the target is replaced whole or not at all.
+ */
+export class SqliteEngine implements DatabaseEngine {
+  readonly id = 'sqlite' as const;
+  readonly tools = ['sqlite3'] as const;
+
+  async describe(source: string, signal?: AbortSignal): Promise<SourceDescription> {
+    const path = await existingDatabase(source);
+    const version = (await sqlite(path, 'select sqlite_version();', { readonly: true, signal })).trim();
+    return { engine: 'sqlite', database: basename(path), serverVersion: version, contents: await contentsOf(path, signal) };
+  }
+
+  async dump(source: string, signal?: AbortSignal): Promise<DumpOutput> {
+    const path = await existingDatabase(source);
+    const version = (await toolVersion('sqlite3')) ?? 'unknown';
+    const dir = await mkdtemp(join(tmpdir(), 'vaultra-sqlite-'));
+    const snapshot = join(dir, 'snapshot.db');
+    try {
+      await sqlite(path, `VACUUM INTO '${snapshot.replace(/'/g, "''")}';`, { readonly: true, signal });
+    } catch (error) {
+      await rm(dir, { recursive: true, force: true });
+      throw error;
+    }
+    const stream = createReadStream(snapshot, { highWaterMark: 1024 * 1024 });
+    stream.once('close', () => void rm(dir, { recursive: true, force: true }));
+    return {
+      stream,
+      tool: { name: 'sqlite3', version: version.split(' ')[0] ?? version },
+      format: 'sqlite-file',
+      consistency: 'VACUUM INTO a temp file (one read transaction), then streamed; the temp file is removed',
+    };
+  }
+
+  async inspectTarget(target: string, signal?: AbortSignal): Promise<TargetState> {
+    const path = sqlitePath(target);
+    const info = await stat(path).catch(() => undefined);
+    if (!info) return { exists: false, objects: [] };
+    if (info.size === 0) return { exists: true, objects: [] };
+    const contents = await contentsOf(path, signal, { counts: false });
+    return { exists: true, objects: contents.map((entry) => entry.name) };
+  }
+
+  async openRestore(target: string, options: RestoreOptions): Promise<RestoreSink> {
+    if (options.tables?.length || options.schemas?.length) throw new ConfigError('selective restore (--tables/--schemas) is not supported for SQLite yet: restore whole and copy the tables you need');
+    const path = sqlitePath(target);
+    const state = await this.inspectTarget(target, options.signal);
+    if (state.objects.length > 0 && !options.force) {
+      throw new RunConflictError(`restore target ${path} already holds ${state.objects.length} table(s)/view(s): restore to a new path, or pass --force to replace the file`);
+    }
+    const temp = join(dirname(path), `.${basename(path)}.vaultra-restore-${randomBytes(4).toString('hex')}`);
+    const file = openTempFile(temp);
+    return {
+      stream: file.stream,
+      async commit() {
+        await file.done();
+        await checkIntegrity(temp, (message) => new RestoreFailedError(`restored SQLite file fails its integrity check, target left untouched: ${message}`, message));
+        // A WAL or shared-memory file of the old database must not be replayed over the new one.
+        await Promise.all([unlink(`${path}-wal`).catch(() => undefined), unlink(`${path}-shm`).catch(() => undefined), unlink(`${path}-journal`).catch(() => undefined)]);
+        await rename(temp, path);
+      },
+      async abort() {
+        file.stream.destroy();
+        await rm(temp, { force: true });
+      },
+    };
+  }
+
+  async openValidation(): Promise<ValidationSink> {
+    const dir = await mkdtemp(join(tmpdir(), 'vaultra-sqlite-check-'));
+    const temp = join(dir, 'check.db');
+    const file = openTempFile(temp);
+    return {
+      stream: file.stream,
+      async result() {
+        try {
+          await file.done();
+          await checkIntegrity(temp, (message) => new IntegrityError(`SQLite integrity check failed: ${message}`));
+          const tables = (await contentsOf(temp)).filter((entry) => entry.kind === 'table');
+          return `PRAGMA integrity_check ok; ${tables.length} table(s)`;
+        } finally {
+          await rm(dir, { recursive: true, force: true });
+        }
+      },
+      async abort() {
+        file.stream.destroy();
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
+  }
+}
+
+/** `sqlite:/abs/path`, `sqlite:rel/path`, `sqlite:///abs/path`, `sqlite://./rel`. */
+export function sqlitePath(url: string): string {
+  const match = /^sqlite:(?:\/\/)?(.+)$/.exec(url);
+  if (!match || !match[1]) throw new ConfigError(`malformed SQLite URL ${url}: expected sqlite:<path to database file>`);
+  return resolve(match[1]);
+}
+
+async function existingDatabase(url: string): Promise<string> {
+  const path = sqlitePath(url);
+  const info = await stat(path).catch(() => undefined);
+  if (!info?.isFile()) throw new NotFoundError(`SQLite database ${path} does not exist`);
+  return path;
+}
+
+async function sqlite(path: string, sql: string, options: { readonly?: boolean; json?: boolean; signal?: AbortSignal } = {}): Promise<string> {
+  // `path` is absolute (sqlitePath resolves it), so it can never be taken for an option;
+  // `.timeout` waits out a writer's lock instead of failing with SQLITE_BUSY.
+  const args = ['-batch', '-bail', '-cmd', '.timeout 30000'];
+  if (options.readonly) args.push('-readonly');
+  if (options.json) args.push('-json');
+  args.push(path);
+  return runTool('sqlite3', args, {
+    input: sql,
+    signal: options.signal,
+    installHint: INSTALL_HINT,
+    onFailure: (exit) => new DumpFailedError(`sqlite3 failed on ${path} (${describe(exit)})`, exit.stderrTail),
+  });
+}
+
+async function contentsOf(path: string, signal?: AbortSignal, { counts = true } = {}): Promise<ContentEntry[]> {
+  const objects = JSON.parse(
+    (await sqlite(path, `select type, name from sqlite_schema where type in ('table', 'view') and name not like 'sqlite_%' order by name;`, { readonly: true, json: true, signal })) || '[]',
+  ) as { type: 'table' | 'view'; name: string }[];
+  const tables = objects.filter((o) => o.type === 'table');
+  let rows: Record<string, number> = {};
+  if (counts && tables.length > 0) {
+    const sql = tables.map((t) => `select ${quoteLiteral(t.name)} as name, count(*) as n from ${quoteIdentifier(t.name)}`).join(' union all ') + ';';
+    const counted = JSON.parse((await sqlite(path, sql, { readonly: true, json: true, signal })) || '[]') as { name: string; n: number }[];
+    rows = Object.fromEntries(counted.map((c) => [c.name, c.n]));
+  }
+  return objects.map((o) =>
+    o.type === 'table' && counts ? { kind: 'table', name: o.name, rows: rows[o.name] ?? 0, rowsExact: true } : { kind: o.type, name: o.name },
+  );
+}
+
+async function checkIntegrity(path: string, toError: (message: string) => Error): Promise<void> {
+  let result: string;
+  try {
+    result = (await sqlite(path, 'PRAGMA integrity_check;', { readonly: true })).trim();
+  } catch (error) {
+    throw toError((error as Error).message);
+  }
+  if (result !== 'ok') throw toError(result.split('\n').slice(0, 3).join('; '));
+}
+
+/** A 0600 temp file that is fsynced before it closes; `done()` says whether every byte got there. */
+function openTempFile(path: string): { stream: Writable; done(): Promise<void> } {
+  const stream = createWriteStream(path, { flags: 'wx', mode: 0o600, flush: true, highWaterMark: 1024 * 1024 });
+  const closed = new Promise<void>((resolve, reject) => {
+    stream.once('close', () => (stream.writableFinished ? resolve() : reject(new RestoreFailedError('the restore stream ended early', ''))));
+    stream.once('error', reject);
+  });
+  closed.catch(() => undefined);
+  return { stream, done: () => closed };
+}
+
+function quoteIdentifier(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+function quoteLiteral(value: string): string {
+  return `'${value.replace(/'/g, "''")}'`;
+}
+
+function describe(exit: ToolExit): string {
+  const how = exit.signal ? `killed by ${exit.signal}` : `exit ${exit.code}`;
+  const line = exit.stderrTail.split('\n').filter(Boolean).at(-1);
+  return line ? `${how}: ${line}` : how;
+}

@@ -1,0 +1,237 @@
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { Duplex, Readable, Writable } from 'node:stream';
+import { ToolMissingError } from '../../errors.js';
+import { redact } from '../../domain/redact.js';
+
+const STDERR_TAIL_BYTES = 4096;
+
+/** How a tool ended: its exit code or signal, and the last few KB of its stderr, redacted. */
+export interface ToolExit {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stderrTail: string;
+}
+
+export interface ToolProcess {
+  readonly child: ChildProcess;
+  /** Resolves when the process has exited and its stdio has closed. Never rejects. */
+  readonly exited: Promise<ToolExit>;
+  /** SIGTERM now, SIGKILL if it is still there shortly after. Safe to call twice. */
+  kill(): void;
+}
+
+export interface SpawnToolOptions {
+  readonly env?: NodeJS.ProcessEnv;
+  readonly cwd?: string;
+  readonly stdin?: 'pipe' | 'ignore';
+  readonly stdout?: 'pipe' | 'ignore';
+  /** Installation hint shown when the tool is missing. */
+  readonly installHint?: string;
+}
+
+/**
+ * Starts a native tool. Secrets must travel in `env` (or a 0600 file named there), never in
+ * `args`: argv is readable by every user of the machine through /proc.
+ * Rejects with {@link ToolMissingError} when the tool is not installed, so callers see that
+ * before any byte flows.
+ */
+export async function spawnTool(command: string, args: readonly string[], options: SpawnToolOptions = {}): Promise<ToolProcess> {
+  const spawnOptions: SpawnOptions = {
+    env: options.env ?? process.env,
+    cwd: options.cwd,
+    stdio: [options.stdin ?? 'ignore', options.stdout ?? 'pipe', 'pipe'],
+  };
+  const child = spawn(command, args, spawnOptions);
+  await new Promise<void>((resolve, reject) => {
+    child.once('spawn', resolve);
+    child.once('error', (error: NodeJS.ErrnoException) => {
+      reject(error.code === 'ENOENT' ? new ToolMissingError(command, options.installHint ?? `install ${command}`) : error);
+    });
+  });
+
+  let tail = Buffer.alloc(0);
+  child.stderr!.on('data', (chunk: Buffer) => {
+    tail = Buffer.concat([tail, chunk]);
+    if (tail.length > STDERR_TAIL_BYTES * 2) tail = tail.subarray(tail.length - STDERR_TAIL_BYTES);
+  });
+  const exited = new Promise<ToolExit>((resolve) => {
+    child.once('close', (code, signal) => {
+      const text = tail.subarray(Math.max(0, tail.length - STDERR_TAIL_BYTES)).toString('utf8');
+      resolve({ code, signal, stderrTail: redact(text.trim()) });
+    });
+  });
+
+  let killTimer: NodeJS.Timeout | undefined;
+  const kill = () => {
+    if (child.exitCode !== null || child.signalCode !== null || killTimer) return;
+    child.kill('SIGTERM');
+    killTimer = setTimeout(() => child.kill('SIGKILL'), 2000);
+    killTimer.unref();
+  };
+  void exited.then(() => clearTimeout(killTimer));
+  return { child, exited, kill };
+}
+
+/** Runs a tool to completion and returns its stdout; rejects via `onFailure` when it exits non-zero. */
+export async function runTool(
+  command: string,
+  args: readonly string[],
+  options: SpawnToolOptions & { input?: string; onFailure: (exit: ToolExit) => Error; signal?: AbortSignal },
+): Promise<string> {
+  const tool = await spawnTool(command, args, { ...options, stdin: options.input === undefined ? 'ignore' : 'pipe' });
+  const onAbort = () => tool.kill();
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  const chunks: Buffer[] = [];
+  tool.child.stdout!.on('data', (chunk: Buffer) => chunks.push(chunk));
+  if (options.input !== undefined) {
+    tool.child.stdin!.on('error', () => undefined); // the exit code tells the story
+    tool.child.stdin!.end(options.input);
+  }
+  const exit = await tool.exited;
+  options.signal?.removeEventListener('abort', onAbort);
+  if (exit.code !== 0) throw options.onFailure(exit);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * The stdout of a producing tool as a Readable that ends only once the tool exited 0.
+ * A non-zero exit or a signal turns into an error built by `onFailure`, so a dump that died
+ * half-way can never look like a short, complete dump. Destroying the stream kills the tool.
+ */
+export function toolOutput(tool: ToolProcess, onFailure: (exit: ToolExit) => Error): Readable {
+  const stdout = tool.child.stdout!;
+  const readable = new Readable({
+    highWaterMark: 1024 * 1024,
+    read() {
+      stdout.resume();
+    },
+    destroy(error, callback) {
+      tool.kill();
+      stdout.destroy();
+      callback(error);
+    },
+  });
+  stdout.on('data', (chunk: Buffer) => {
+    if (!readable.push(chunk)) stdout.pause();
+  });
+  stdout.once('end', () => {
+    void tool.exited.then((exit) => {
+      if (exit.code === 0) readable.push(null);
+      else readable.destroy(onFailure(exit));
+    });
+  });
+  stdout.once('error', (error) => readable.destroy(error));
+  return readable;
+}
+
+/**
+ * A filtering tool (zstd, pigz…) as a Duplex stage: what is written goes to its stdin, its
+ * stdout comes out. Ends only once the tool exited 0; destroying the stage kills the tool.
+ */
+export function toolStage(tool: ToolProcess, onFailure: (exit: ToolExit) => Error): Duplex {
+  const stdin = tool.child.stdin!;
+  const stdout = tool.child.stdout!;
+  // Writing after the tool died raises EPIPE; the exit status carries the real cause.
+  let stdinError: Error | undefined;
+  stdin.on('error', (error) => {
+    stdinError = error;
+  });
+
+  const stage = new Duplex({
+    readableHighWaterMark: 1024 * 1024,
+    writableHighWaterMark: 1024 * 1024,
+    write(chunk: Buffer, _encoding, callback) {
+      if (stdinError) return callback(stdinError);
+      if (stdin.write(chunk)) return callback();
+      const settle = (error?: Error) => {
+        stdin.off('drain', settle);
+        stdin.off('error', settle);
+        callback(error);
+      };
+      stdin.once('drain', settle);
+      stdin.once('error', settle);
+    },
+    final(callback) {
+      stdin.end(callback);
+    },
+    read() {
+      stdout.resume();
+    },
+    destroy(error, callback) {
+      tool.kill();
+      stdin.destroy();
+      stdout.destroy();
+      callback(error);
+    },
+  });
+  stdout.on('data', (chunk: Buffer) => {
+    if (!stage.push(chunk)) stdout.pause();
+  });
+  stdout.once('end', () => {
+    void tool.exited.then((exit) => {
+      if (exit.code === 0) stage.push(null);
+      else stage.destroy(onFailure(exit));
+    });
+  });
+  void tool.exited.then((exit) => {
+    if (exit.code !== 0 && !stage.destroyed) stage.destroy(onFailure(exit));
+  });
+  return stage;
+}
+
+/** `tool --version` (first line), or undefined when the tool is missing or fails. */
+export async function toolVersion(command: string, args: readonly string[] = ['--version']): Promise<string | undefined> {
+  try {
+    const out = await runTool(command, args, { onFailure: () => new Error('version check failed') });
+    return out.split('\n')[0]?.trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A consuming tool (pg_restore, sqlite3…) as a Writable: what is written goes to its stdin.
+ * Finishing the Writable closes stdin and waits for the tool, so a pipeline ending in it
+ * resolves only once the tool exited 0, and rejects with `onFailure` otherwise.
+ * Destroying it kills the tool.
+ */
+export function toolInput(tool: ToolProcess, onFailure: (exit: ToolExit) => Error): Writable {
+  const stdin = tool.child.stdin!;
+  let stdinError: Error | undefined;
+  stdin.on('error', (error) => {
+    stdinError = error;
+  });
+  const failure = async (fallback?: Error) => {
+    const exit = await tool.exited;
+    return exit.code === 0 ? fallback : onFailure(exit);
+  };
+  const sink = new Writable({
+    highWaterMark: 1024 * 1024,
+    write(chunk: Buffer, _encoding, callback) {
+      if (stdinError) return void failure(stdinError).then(callback);
+      if (stdin.write(chunk)) return callback();
+      const settle = () => {
+        stdin.off('drain', settle);
+        stdin.off('error', settle);
+        if (stdinError) void failure(stdinError).then(callback);
+        else callback();
+      };
+      stdin.once('drain', settle);
+      stdin.once('error', settle);
+    },
+    final(callback) {
+      stdin.end();
+      void failure().then(callback);
+    },
+    destroy(error, callback) {
+      tool.kill();
+      stdin.destroy();
+      callback(error);
+    },
+  });
+  // A tool that dies while we are still writing fails the sink at once, not at the next write.
+  void tool.exited.then((exit) => {
+    if (exit.code !== 0 && !sink.destroyed && !sink.writableFinished) sink.destroy(onFailure(exit));
+  });
+  return sink;
+}

@@ -1,0 +1,126 @@
+import { randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { IoOptions, ObjectInfo, StorageBackend } from '../../ports/storage-backend.js';
+import { ConfigError, NotFoundError, StorageError } from '../../errors.js';
+
+/** Objects being written carry this in their name until they are complete; listings skip them. */
+const TEMP_MARKER = '.vaultra-tmp-';
+/** Folders under the root that are not backups (the local catalog lives here). */
+const RESERVED_PREFIX = '.vaultra';
+
+/**
+ * Backups in a local folder (`file:///abs/path` or `file://./relative`). Writes are atomic:
+ * data goes to a temp name in the same folder, is fsynced, renamed into place, and the folder
+ * is fsynced, so after a crash an object is either complete or absent.
+ */
+export class FileStorageBackend implements StorageBackend {
+  readonly location: string;
+
+  constructor(readonly rootDir: string) {
+    this.rootDir = resolve(rootDir);
+    this.location = pathToFileURL(this.rootDir).href;
+  }
+
+  /** Accepts `file:///abs`, `file://./rel`, `file://rel` and plain paths. */
+  static fromUrl(url: string): FileStorageBackend {
+    if (!url.startsWith('file:')) return new FileStorageBackend(url);
+    if (url.startsWith('file:///')) return new FileStorageBackend(fileURLToPath(url));
+    const path = url.replace(/^file:(\/\/)?/, '');
+    if (!path) throw new ConfigError(`storage URL ${url} names no folder: use file:///abs/path or file://./relative`);
+    return new FileStorageBackend(path);
+  }
+
+  async put(key: string, body: Readable, options: IoOptions = {}): Promise<{ sizeBytes: number }> {
+    const target = this.pathOf(key);
+    const temp = `${target}${TEMP_MARKER}${randomBytes(4).toString('hex')}`;
+    try {
+      await mkdir(dirname(target), { recursive: true });
+      // `flush: true` fsyncs the file before it is closed: complete on disk before the rename.
+      await pipeline(body, createWriteStream(temp, { flags: 'wx', mode: 0o600, flush: true, highWaterMark: 1024 * 1024 }), { signal: options.signal });
+      const { size } = await stat(temp);
+      await rename(temp, target);
+      await syncDirectory(dirname(target));
+      return { sizeBytes: size };
+    } catch (error) {
+      await unlink(temp).catch(() => undefined);
+      throw toStorageError(error, `writing ${key}`);
+    }
+  }
+
+  async get(key: string): Promise<Readable> {
+    const path = this.pathOf(key);
+    try {
+      await stat(path);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(`no object ${key} in ${this.location}`);
+      throw toStorageError(error, `reading ${key}`);
+    }
+    return createReadStream(path, { highWaterMark: 1024 * 1024 });
+  }
+
+  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    // Walk only the folder the prefix names, not the whole tree.
+    const slash = prefix.lastIndexOf('/');
+    const start = slash < 0 ? this.rootDir : this.pathOf(prefix.slice(0, slash));
+    for await (const path of walk(start)) {
+      const key = relative(this.rootDir, path).split(sep).join('/');
+      if (!key.startsWith(prefix) || key.includes(TEMP_MARKER) || key.startsWith(RESERVED_PREFIX)) continue;
+      const info = await stat(path).catch(() => undefined);
+      if (info) yield { key, sizeBytes: info.size };
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    try {
+      await rm(this.pathOf(key), { force: true });
+    } catch (error) {
+      throw toStorageError(error, `deleting ${key}`);
+    }
+  }
+
+  private pathOf(key: string): string {
+    if (key.split('/').some((part) => part === '..' || part === '.') || key.startsWith('/')) {
+      throw new ConfigError(`object key ${JSON.stringify(key)} is not a plain relative path`);
+    }
+    return join(this.rootDir, ...key.split('/'));
+  }
+}
+
+async function* walk(dir: string): AsyncGenerator<string> {
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
+  for (const entry of entries) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) yield* walk(path);
+    else if (entry.isFile()) yield path;
+  }
+}
+
+/** fsync a folder so a rename in it survives a crash. */
+async function syncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+const TRANSIENT_CODES = new Set(['EAGAIN', 'EBUSY', 'EINTR', 'ETIMEDOUT']);
+
+function toStorageError(error: unknown, doing: string): unknown {
+  if (!(error instanceof Error) || 'kind' in error) return error; // already ours, or an upstream stage's error
+  const code = (error as NodeJS.ErrnoException).code;
+  if (!code || code === 'ABORT_ERR' || code === 'ERR_STREAM_PREMATURE_CLOSE') return error;
+  return new StorageError(`${doing} failed: ${error.message}`, TRANSIENT_CODES.has(code), { cause: error });
+}

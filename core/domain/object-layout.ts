@@ -1,0 +1,26 @@
+import { runIdTime } from './run.js';
+
+/**
+ * Where a run's objects live: `<job>/<YYYY>/<MM>/<DD>/<runId>/…`, relative to the storage URL
+ * (which carries any user prefix). Date folders come from the run id, so the layout is a pure
+ * function of (job, runId) and a restore can find a run folder from the catalog alone.
+ */
+export function runFolder(job: string, runId: string): string {
+  const t = runIdTime(runId);
+  const yyyy = String(t.getUTCFullYear());
+  const mm = String(t.getUTCMonth() + 1).padStart(2, '0');
+  const dd = String(t.getUTCDate()).padStart(2, '0');
+  return `${job}/${yyyy}/${mm}/${dd}/${runId}`;
+}
+
+export const MANIFEST_NAME = 'manifest.json';
+
+export function manifestKey(job: string, runId: string): string {
+  return `${runFolder(job, runId)}/${MANIFEST_NAME}`;
+}
+
+/** Recognises `<job>/<YYYY>/<MM>/<DD>/<runId>/manifest.json` keys in a listing. */
+export function parseManifestKey(key: string): { job: string; runId: string } | undefined {
+  const m = /^([^/]+)\/\d{4}\/\d{2}\/\d{2}\/(\d{8}T\d{6}Z-[0-9a-f]{6})\/manifest\.json$/.exec(key);
+  return m ? { job: m[1]!, runId: m[2]! } : undefined;
+}

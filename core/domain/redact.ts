@@ -1,0 +1,21 @@
+/**
+ * Removes secrets from text that is about to leave the process (error messages, stderr tails,
+ * logs). Two layers: the exact secret values the runner resolved (registered with
+ * {@link registerSecret}), and a pattern for credentials embedded in URLs, which catches
+ * secrets the runner never saw (a tool echoing its own connection string).
+ */
+const knownSecrets = new Set<string>();
+
+/** Remember a resolved secret so every later `redact()` removes it. Short values are ignored: redacting "a" would shred every message. */
+export function registerSecret(value: string | undefined): void {
+  if (value && value.length >= 4) knownSecrets.add(value);
+}
+
+const urlCredentials = /([a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:)[^@/\s]*@/gi;
+const passwordAssignment = /(password\s*[=:]\s*)("[^"]*"|'[^']*'|\S+)/gi;
+
+export function redact(text: string): string {
+  let out = text;
+  for (const secret of knownSecrets) out = out.split(secret).join('***');
+  return out.replace(urlCredentials, '$1***@').replace(passwordAssignment, '$1***');
+}

@@ -1,0 +1,118 @@
+/**
+ * Every error Vaultra raises on purpose is a {@link VaultraError}. Entry points map them to an
+ * outcome in exactly one place (the CLI: exit code + one line), and retry logic reads their
+ * properties, never their message text.
+ *
+ * Messages are written for the person at the terminal: one line, what went wrong, and when
+ * there is one, what to do next. They never contain a secret: anything that came from a tool's
+ * stderr passes through `redact()` first.
+ */
+export type ErrorKind =
+  | 'config'
+  | 'usage'
+  | 'dump'
+  | 'restore'
+  | 'storage'
+  | 'pipeline'
+  | 'integrity'
+  | 'key'
+  | 'not-found'
+  | 'conflict'
+  | 'tool-missing'
+  | 'aborted';
+
+export abstract class VaultraError extends Error {
+  abstract readonly kind: ErrorKind;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** Invalid configuration, flags or URLs. Never retryable: the input must change. */
+export class ConfigError extends VaultraError {
+  readonly kind = 'config';
+}
+
+/** The dump tool failed or produced an incomplete stream. `stderrTail` is already redacted. */
+export class DumpFailedError extends VaultraError {
+  readonly kind = 'dump';
+  constructor(
+    message: string,
+    readonly stderrTail: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** The restore tool failed; the target was rolled back or left untouched. */
+export class RestoreFailedError extends VaultraError {
+  readonly kind = 'restore';
+  constructor(
+    message: string,
+    readonly stderrTail: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** Reading or writing an object failed. `retryable` is true for transient faults. */
+export class StorageError extends VaultraError {
+  readonly kind = 'storage';
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** A transforming stage of the byte pipeline (a compressor process) failed. */
+export class PipelineStageError extends VaultraError {
+  readonly kind = 'pipeline';
+}
+
+/** Stored bytes are not what was written: checksum mismatch, failed age authentication, truncation. */
+export class IntegrityError extends VaultraError {
+  readonly kind = 'integrity';
+}
+
+/** No identity or passphrase given can open the backup, or a key is malformed. */
+export class KeyError extends VaultraError {
+  readonly kind = 'key';
+}
+
+/** A run, backup, object or job that was asked for does not exist. */
+export class NotFoundError extends VaultraError {
+  readonly kind = 'not-found';
+}
+
+/** The operation would clobber something (a non-empty restore target, a run id that exists). */
+export class RunConflictError extends VaultraError {
+  readonly kind = 'conflict';
+}
+
+/** A native tool the operation needs is not installed. */
+export class ToolMissingError extends VaultraError {
+  readonly kind = 'tool-missing';
+  constructor(
+    readonly tool: string,
+    readonly hint: string,
+  ) {
+    super(`${tool} not found on PATH: ${hint}`);
+  }
+}
+
+/** The operation was cancelled (signal, timeout). */
+export class AbortedError extends VaultraError {
+  readonly kind = 'aborted';
+}
+
+/** Error message of anything thrown, on one line. */
+export function oneLine(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return text.replace(/\s*\n\s*/g, ' | ').trim();
+}

@@ -1,0 +1,90 @@
+import type { Readable, Writable } from 'node:stream';
+
+/** Saved in manifests and catalogs: never rename a value, only add. */
+export type EngineId = 'postgres' | 'sqlite';
+
+/** One table (or view, collection…) of a backup's contents list. */
+export interface ContentEntry {
+  readonly kind: 'table' | 'view' | 'materialized-view' | 'sequence';
+  readonly schema?: string;
+  readonly name: string;
+  /** Row count; `rowsExact` says whether it was counted or estimated (e.g. from planner statistics). */
+  readonly rows?: number;
+  readonly rowsExact?: boolean;
+}
+
+export interface ToolVersion {
+  readonly name: string;
+  readonly version: string;
+}
+
+/** What an engine learns about a source before dumping it; it goes into the manifest. */
+export interface SourceDescription {
+  readonly engine: EngineId;
+  /** Database name or file name, never credentials. */
+  readonly database: string;
+  readonly serverVersion: string;
+  readonly contents: readonly ContentEntry[];
+}
+
+export interface DumpOutput {
+  /**
+   * The dump, as bytes. It ends only after the tool exited successfully; if the tool fails or
+   * dies, it errors with `DumpFailedError` (stderr tail redacted). Destroying it kills the tool.
+   */
+  readonly stream: Readable;
+  readonly tool: ToolVersion;
+  /** Saved in the manifest, e.g. `pg_dump-custom`, `sqlite-file`. */
+  readonly format: string;
+  /** How consistency was obtained, for the manifest (e.g. "single transaction snapshot"). */
+  readonly consistency: string;
+}
+
+export interface RestoreOptions {
+  /** Restore only these tables (`schema.table` or `table`). */
+  readonly tables?: readonly string[];
+  readonly schemas?: readonly string[];
+  /** Allow restoring into a target that already holds data; what it holds may be replaced. */
+  readonly force?: boolean;
+  readonly signal?: AbortSignal;
+}
+
+export interface TargetState {
+  readonly exists: boolean;
+  /** Objects already in the target that a restore would collide with, e.g. `public.users`. */
+  readonly objects: readonly string[];
+}
+
+/**
+ * Where a restore's plaintext goes. The stream is fed everything; the target changes only when
+ * `commit()` succeeds. After `abort()` the target is as it was (a database created for the
+ * restore is dropped, a temp file removed, a transaction rolled back).
+ */
+export interface RestoreSink {
+  readonly stream: Writable;
+  commit(): Promise<void>;
+  abort(): Promise<void>;
+}
+
+/** A structural check of a dump: consumes the whole stream, never touches a database. */
+export interface ValidationSink {
+  readonly stream: Writable;
+  /** Resolves with a short description (e.g. "pg_restore read 42 TOC entries") or rejects with `IntegrityError`. */
+  result(): Promise<string>;
+  abort(): Promise<void>;
+}
+
+export interface DatabaseEngine {
+  readonly id: EngineId;
+  /** The tools this engine needs, for `doctor` and for clear errors before anything starts. */
+  readonly tools: readonly string[];
+  /** Connects, reads the server version and the contents list. Fails fast when unreachable. */
+  describe(source: string, signal?: AbortSignal): Promise<SourceDescription>;
+  /** Starts a consistent dump of the source. */
+  dump(source: string, signal?: AbortSignal): Promise<DumpOutput>;
+  /** What a restore into `target` would collide with; writes nothing. */
+  inspectTarget(target: string, signal?: AbortSignal): Promise<TargetState>;
+  /** Prepares a restore; refuses (RunConflictError) a non-empty target unless `force`. */
+  openRestore(target: string, options: RestoreOptions): Promise<RestoreSink>;
+  openValidation(signal?: AbortSignal): Promise<ValidationSink>;
+}

@@ -1,0 +1,25 @@
+import type { Transform } from 'node:stream';
+
+/** Saved in manifests: never rename a value, only add. */
+export type EncryptionFormat = 'age-v1' | 'none';
+
+/** The public description of one recipient, as it goes into a manifest: never key material. */
+export type RecipientDescription =
+  | { readonly type: 'x25519'; readonly recipient: string }
+  | { readonly type: 'scrypt'; readonly workFactor: number };
+
+export interface Encryptor {
+  readonly format: EncryptionFormat;
+  readonly recipients: readonly RecipientDescription[];
+  /** A fresh encrypting stage: plaintext in, the complete encrypted file out. */
+  encrypt(): Transform;
+}
+
+export interface Decryptor {
+  /**
+   * A fresh decrypting stage. It passes on only authenticated plaintext; it errors with
+   * `KeyError` when no identity opens the file, and with `IntegrityError` when the file was
+   * altered or truncated, so a consumer must not act on what it received before the stage ends.
+   */
+  decrypt(format: EncryptionFormat): Transform;
+}

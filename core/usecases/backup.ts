@@ -1,0 +1,138 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Catalog } from '../ports/catalog.js';
+import type { Compressor } from '../ports/compressor.js';
+import type { DatabaseEngine } from '../ports/database-engine.js';
+import type { Encryptor } from '../ports/encryptor.js';
+import type { StorageBackend } from '../ports/storage-backend.js';
+import { manifestSchema, type Manifest } from '../domain/manifest.js';
+import { manifestKey, runFolder } from '../domain/object-layout.js';
+import { newRunId, type RunRecord } from '../domain/run.js';
+import { ByteCounter, Sha256Tap } from '../pipeline/byte-taps.js';
+import { rootCause, toRunError } from './run-errors.js';
+import { VAULTRA_VERSION } from '../version.js';
+
+export interface BackupDependencies {
+  readonly engine: DatabaseEngine;
+  readonly storage: StorageBackend;
+  readonly compressor: Compressor;
+  readonly encryptor: Encryptor;
+  readonly catalog: Catalog;
+}
+
+export interface BackupRequest {
+  readonly source: string;
+  readonly job: string;
+  readonly runId?: string;
+  readonly signal?: AbortSignal;
+  /** Called with raw (dump) and stored byte counts as they grow, for progress displays. */
+  readonly onProgress?: (progress: { bytesRaw: number; bytesStored: number }) => void;
+}
+
+export interface BackupResult {
+  readonly run: RunRecord;
+  readonly manifest?: Manifest;
+  /** Set when the run failed; the run record says the same, for the catalog. */
+  readonly error?: unknown;
+}
+
+/**
+ * Takes one backup: dump → count → compress → encrypt → hash → store, then the manifest.
+ *
+ * A backup is successful only when the dump tool exited 0, every stage ended cleanly, every
+ * byte is stored and the manifest — written last, the commit marker — is stored. On any
+ * failure every stage is destroyed (killing the dump tool), the data object is deleted, no
+ * manifest exists, and the run is recorded as failed with a one-line error. Earlier backups
+ * are never touched. Never throws for a failed run: the result carries the error.
+ */
+export async function runBackup(deps: BackupDependencies, request: BackupRequest): Promise<BackupResult> {
+  const runId = request.runId ?? newRunId();
+  const folder = runFolder(request.job, runId);
+  const startedAt = new Date();
+  let run: RunRecord = {
+    runId,
+    job: request.job,
+    kind: 'backup',
+    status: 'running',
+    engine: deps.engine.id,
+    startedAt: startedAt.toISOString(),
+    location: `${deps.storage.location}/${folder}`,
+  };
+  await deps.catalog.create(run);
+
+  const dataName = dataObjectName(deps.engine.id, deps.compressor, deps.encryptor);
+  const dataKey = `${folder}/${dataName}`;
+  let dataWritten = false;
+  try {
+    const source = await deps.engine.describe(request.source, request.signal);
+    // Start the compressor before the dump, so a missing compressor never leaves a dump running.
+    const compress = await deps.compressor.compress();
+    const dump = await deps.engine.dump(request.source, request.signal).catch((error: unknown) => {
+      compress.destroy();
+      throw error;
+    });
+    const raw = new ByteCounter();
+    const stored = new Sha256Tap();
+    const report = () => request.onProgress?.({ bytesRaw: raw.bytes, bytesStored: stored.bytes });
+    const timer = request.onProgress ? setInterval(report, 250) : undefined;
+    try {
+      const stages = pipeline(dump.stream, raw, compress, deps.encryptor.encrypt(), stored, { signal: request.signal });
+      const upload = deps.storage.put(dataKey, stored, { signal: request.signal });
+      const [piped, put] = await Promise.allSettled([stages, upload]);
+      if (piped.status === 'rejected' || put.status === 'rejected') {
+        dataWritten = put.status === 'fulfilled';
+        throw rootCause([piped, put]);
+      }
+      dataWritten = true;
+      report();
+    } finally {
+      clearInterval(timer);
+    }
+
+    const finishedAt = new Date();
+    const manifest = manifestSchema.parse({
+      schema: 'vaultra.manifest/v1',
+      runId,
+      job: request.job,
+      startedAt: startedAt.toISOString(),
+      finishedAt: finishedAt.toISOString(),
+      source: { engine: source.engine, database: source.database, serverVersion: source.serverVersion },
+      dump: { tool: dump.tool.name, toolVersion: dump.tool.version, format: dump.format, consistency: dump.consistency },
+      compression: { id: deps.compressor.id, level: deps.compressor.level, implementation: deps.compressor.implementation },
+      encryption: { format: deps.encryptor.format, recipients: [...deps.encryptor.recipients] },
+      plaintextBytes: raw.bytes,
+      objects: [{ name: dataName, role: 'data', sizeBytes: stored.bytes, sha256: stored.sha256 }],
+      contents: [...source.contents],
+      vaultraVersion: VAULTRA_VERSION,
+    } satisfies Manifest);
+    // The commit marker: until this object exists, the run folder is not a backup.
+    await deps.storage.put(manifestKey(request.job, runId), Readable.from([JSON.stringify(manifest, null, 2) + '\n']), { signal: request.signal });
+
+    run = {
+      ...run,
+      status: 'succeeded',
+      finishedAt: finishedAt.toISOString(),
+      durationMs: finishedAt.getTime() - startedAt.getTime(),
+      bytesRaw: raw.bytes,
+      bytesStored: stored.bytes,
+      sha256: stored.sha256,
+      manifestKey: manifestKey(request.job, runId),
+    };
+    await deps.catalog.update(run);
+    return { run, manifest };
+  } catch (error) {
+    if (dataWritten) await deps.storage.delete(dataKey).catch(() => undefined);
+    const finishedAt = new Date();
+    run = { ...run, status: 'failed', finishedAt: finishedAt.toISOString(), durationMs: finishedAt.getTime() - startedAt.getTime(), error: toRunError(error) };
+    await deps.catalog.update(run);
+    return { run, error };
+  }
+}
+
+/** `data.pgdump.zst.age`: the name says how to open it without Vaultra. */
+export function dataObjectName(engine: DatabaseEngine['id'], compressor: Compressor, encryptor: Encryptor): string {
+  const format = engine === 'postgres' ? 'pgdump' : 'sqlite';
+  const compression = { zstd: '.zst', gzip: '.gz', none: '' }[compressor.id];
+  const encryption = encryptor.format === 'age-v1' ? '.age' : '';
+  return `data.${format}${compression}${encryption}`;
+}

@@ -1,0 +1,82 @@
+import type { Readable } from 'node:stream';
+import type { StorageBackend } from '../ports/storage-backend.js';
+import { manifestSchema, type Manifest } from '../domain/manifest.js';
+import { parseManifestKey } from '../domain/object-layout.js';
+import { ConfigError, IntegrityError, NotFoundError } from '../errors.js';
+
+export interface BackupRef {
+  /** A run id, or `latest`. */
+  readonly ref: string;
+  readonly job?: string;
+}
+
+export interface LocatedBackup {
+  readonly job: string;
+  readonly runId: string;
+  readonly manifestKey: string;
+  readonly manifest: Manifest;
+}
+
+/**
+ * Every backup in a storage location, newest first, found by its manifest: the storage is the
+ * truth, so this works without a catalog. Run folders without a manifest are incomplete and
+ * never appear.
+ */
+export async function listBackupKeys(storage: StorageBackend, job?: string, signal?: AbortSignal): Promise<{ job: string; runId: string; key: string }[]> {
+  const found: { job: string; runId: string; key: string }[] = [];
+  for await (const object of storage.list(job ? `${job}/` : '', { signal })) {
+    const parsed = parseManifestKey(object.key);
+    if (parsed) found.push({ ...parsed, key: object.key });
+  }
+  return found.sort((a, b) => b.runId.localeCompare(a.runId));
+}
+
+/** Finds a backup by run id or `latest` and reads its manifest. */
+export async function locateBackup(storage: StorageBackend, { ref, job }: BackupRef, signal?: AbortSignal): Promise<LocatedBackup> {
+  const backups = await listBackupKeys(storage, job, signal);
+  let match;
+  if (ref === 'latest') {
+    const jobs = [...new Set(backups.map((b) => b.job))];
+    if (jobs.length > 1) throw new ConfigError(`${storage.location} holds backups of several jobs (${jobs.join(', ')}): say which with --job`);
+    match = backups[0];
+    if (!match) throw new NotFoundError(`no backup${job ? ` of job ${job}` : ''} in ${storage.location}`);
+  } else {
+    const matches = backups.filter((b) => b.runId === ref);
+    match = matches[0];
+    if (!match) throw new NotFoundError(`no backup with run id ${ref}${job ? ` in job ${job}` : ''} in ${storage.location} (vaultra list shows what there is)`);
+    if (matches.length > 1) throw new ConfigError(`run id ${ref} exists in several jobs (${matches.map((m) => m.job).join(', ')}): say which with --job`);
+  }
+  return { job: match.job, runId: match.runId, manifestKey: match.key, manifest: await readManifest(storage, match.key, signal) };
+}
+
+const MAX_MANIFEST_BYTES = 16 * 1024 * 1024;
+
+export async function readManifest(storage: StorageBackend, key: string, signal?: AbortSignal): Promise<Manifest> {
+  const text = await readSmallObject(await storage.get(key, { signal }), MAX_MANIFEST_BYTES);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new IntegrityError(`${key} is not valid JSON: the manifest was damaged`);
+  }
+  const result = manifestSchema.safeParse(parsed);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    throw new IntegrityError(`${key} is not a valid manifest (${issue?.path.join('.') || 'root'}: ${issue?.message})`);
+  }
+  return result.data;
+}
+
+async function readSmallObject(stream: Readable, maxBytes: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    size += (chunk as Buffer).length;
+    if (size > maxBytes) {
+      stream.destroy();
+      throw new IntegrityError(`manifest is larger than ${maxBytes} bytes`);
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}

@@ -1,0 +1,31 @@
+import type { Catalog } from '../ports/catalog.js';
+import { newRunId, type RunKind, type RunRecord } from '../domain/run.js';
+import { toRunError } from './run-errors.js';
+
+/**
+ * Runs `work` as a recorded run of `kind` (restore, verify): created as running, updated to
+ * succeeded or failed with a one-line error. Rethrows the error after recording it.
+ */
+export async function recordedRun<T>(
+  catalog: Catalog,
+  base: { kind: RunKind; job: string; engine?: string; location?: string },
+  work: (run: RunRecord) => Promise<T>,
+): Promise<{ run: RunRecord; value: T }> {
+  const startedAt = new Date();
+  let run: RunRecord = { runId: newRunId(startedAt), status: 'running', startedAt: startedAt.toISOString(), ...base };
+  await catalog.create(run);
+  const finish = () => {
+    const finishedAt = new Date();
+    return { finishedAt: finishedAt.toISOString(), durationMs: finishedAt.getTime() - startedAt.getTime() };
+  };
+  try {
+    const value = await work(run);
+    run = { ...run, status: 'succeeded', ...finish() };
+    await catalog.update(run);
+    return { run, value };
+  } catch (error) {
+    run = { ...run, status: 'failed', ...finish(), error: toRunError(error) };
+    await catalog.update(run).catch(() => undefined);
+    throw error;
+  }
+}

@@ -1,0 +1,65 @@
+import { pipeline } from 'node:stream/promises';
+import type { Catalog } from '../ports/catalog.js';
+import type { Decryptor } from '../ports/encryptor.js';
+import type { StorageBackend } from '../ports/storage-backend.js';
+import { engineById } from '../adapters/engines/engines.js';
+import { ByteCounter } from '../pipeline/byte-taps.js';
+import { locateBackup, type BackupRef, type LocatedBackup } from './locate-backup.js';
+import { openBackupStages } from './read-backup.js';
+import { rootCause } from './run-errors.js';
+import { recordedRun } from './record-run.js';
+
+export interface VerifyDependencies {
+  readonly storage: StorageBackend;
+  readonly catalog: Catalog;
+  readonly decryptor: Decryptor;
+}
+
+export interface VerifyReport {
+  readonly backup: LocatedBackup;
+  readonly bytesStored: number;
+  readonly bytesRaw: number;
+  /** The engine's structural check, e.g. "pg_restore read the whole archive". */
+  readonly structure: string;
+}
+
+/**
+ * Reads a whole backup back: SHA-256 and size of the stored object against the manifest, age
+ * authentication of every chunk, decompression, and the engine's structural check of the
+ * dump. Touches no database. Rejects with IntegrityError/KeyError when any check fails.
+ */
+export async function runVerify(
+  deps: VerifyDependencies,
+  ref: BackupRef,
+  options: { signal?: AbortSignal; onProgress?: (bytesRead: number) => void; record?: boolean } = {},
+): Promise<VerifyReport> {
+  const backup = await locateBackup(deps.storage, ref, options.signal);
+  const check = () => verifyLocated(deps, backup, options);
+  if (options.record === false) return check();
+  const { value } = await recordedRun(deps.catalog, { kind: 'verify', job: backup.job, engine: backup.manifest.source.engine, location: deps.storage.location }, check);
+  return value;
+}
+
+export async function verifyLocated(
+  deps: Pick<VerifyDependencies, 'storage' | 'decryptor'>,
+  backup: LocatedBackup,
+  options: { signal?: AbortSignal; onProgress?: (bytesRead: number) => void } = {},
+): Promise<VerifyReport> {
+  const { manifest } = backup;
+  const sink = await engineById(manifest.source.engine).openValidation(options.signal);
+  let stages;
+  try {
+    stages = await openBackupStages(deps.storage, manifest, deps.decryptor, { signal: options.signal, onBytes: options.onProgress });
+  } catch (error) {
+    await sink.abort();
+    throw error;
+  }
+  const raw = new ByteCounter();
+  const [piped] = await Promise.allSettled([pipeline(...stages, raw, sink.stream, { signal: options.signal })]);
+  if (piped.status === 'rejected') {
+    await sink.abort();
+    throw rootCause([piped]);
+  }
+  const structure = await sink.result();
+  return { backup, bytesStored: manifest.objects[0]!.sizeBytes, bytesRaw: raw.bytes, structure };
+}

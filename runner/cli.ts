@@ -1,0 +1,67 @@
+import { Command, CommanderError } from 'commander';
+import { VAULTRA_VERSION } from '../core/version.js';
+import { EXIT, errorLine, exitCodeFor } from './exit-codes.js';
+import { backupCommand } from './commands/backup-command.js';
+import { restoreCommand } from './commands/restore-command.js';
+import { listCommand } from './commands/list-command.js';
+import { verifyCommand } from './commands/verify-command.js';
+import { keygenCommand } from './commands/keygen-command.js';
+import { doctorCommand } from './commands/doctor-command.js';
+import { catalogCommand } from './commands/catalog-command.js';
+
+const EXIT_CODES_HELP = `
+Exit codes:
+  0    success
+  1    the run failed (dump, restore, storage or compression error)
+  2    usage or configuration error
+  3    integrity failure (checksum mismatch, altered or truncated backup)
+  4    key error (no identity or passphrase opens the backup)
+  5    not found (no such backup, run or database file)
+  6    refused: the restore target is not empty (see --force)
+  7    a required tool is missing (see vaultra doctor)
+  130  interrupted`;
+
+export function buildProgram(): Command {
+  const program = new Command('vaultra')
+    .description('Streaming, encrypted database backups: pg_dump/sqlite → zstd → age → storage')
+    .version(VAULTRA_VERSION, '-V, --version')
+    .showHelpAfterError('(run vaultra <command> --help for usage)')
+    .addHelpText('after', EXIT_CODES_HELP)
+    .exitOverride()
+    .configureOutput({ writeErr: (text) => process.stderr.write(text) });
+  for (const build of [backupCommand, restoreCommand, listCommand, verifyCommand, keygenCommand, doctorCommand, catalogCommand]) {
+    program.addCommand(build().exitOverride());
+  }
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const controller = new AbortController();
+  // First signal: abort, so every stage is torn down and the run recorded as failed.
+  // A second signal, or a teardown that takes too long, ends the process regardless.
+  const interrupt = () => {
+    if (controller.signal.aborted) process.exit(EXIT.interrupted);
+    controller.abort();
+    setTimeout(() => process.exit(EXIT.interrupted), 15_000).unref();
+    process.on('SIGINT', interrupt);
+    process.on('SIGTERM', interrupt);
+  };
+  process.once('SIGINT', interrupt);
+  process.once('SIGTERM', interrupt);
+  const program = buildProgram();
+  program.setOptionValue('signal', controller.signal);
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version end here too, with exit code 0.
+      return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    process.stderr.write(errorLine(error) + '\n');
+    return controller.signal.aborted ? EXIT.interrupted : exitCodeFor(error);
+  } finally {
+    process.off('SIGINT', interrupt);
+    process.off('SIGTERM', interrupt);
+  }
+}

@@ -1,0 +1,105 @@
+import { Command, Option } from 'commander';
+import { runBackup } from '../../core/usecases/backup.js';
+import { createCompressor } from '../../core/adapters/compression/compressors.js';
+import { defaultJobName, engineById, engineIdForUrl } from '../../core/adapters/engines/engines.js';
+import { jobNameSchema } from '../../core/domain/run.js';
+import type { CompressionId } from '../../core/ports/compressor.js';
+import { ConfigError } from '../../core/errors.js';
+import { DEFAULT_STORAGE } from '../context.js';
+import { encryptorFor } from '../keys.js';
+import { Progress } from '../progress.js';
+import { formatBytes, formatDuration } from '../format.js';
+import { errorLine, exitCodeFor } from '../exit-codes.js';
+import { catalogOption, collect, openStore, printFields, printJson, signalOf } from './shared.js';
+
+interface BackupOptions {
+  to: string;
+  job?: string;
+  compression: CompressionId;
+  level?: string;
+  recipient?: string[];
+  passphraseEnv?: string;
+  encryption: boolean;
+  json?: boolean;
+  progress: boolean;
+  catalog?: string;
+}
+
+export function backupCommand(): Command {
+  return new Command('backup')
+    .description('dump a database, compress, encrypt and store it; the manifest is written last')
+    .argument('<source-url>', 'postgres://user@host:port/db (password via the URL or PGPASSWORD) or sqlite:<path>')
+    .addOption(new Option('--to <storage-url>', 'where to store the backup').default(DEFAULT_STORAGE).env('VAULTRA_STORAGE'))
+    .option('--job <name>', 'job name, the folder backups are grouped under (default: the database name)')
+    .addOption(new Option('--compression <id>', 'compression').choices(['zstd', 'gzip', 'none']).default('zstd'))
+    .option('--level <n>', 'compression level (zstd 1-19, default 3; gzip 1-9, default 6)')
+    .option('--recipient <age1…>', 'encrypt to this age recipient (repeatable)', collect)
+    .option('--passphrase-env <VAR>', 'encrypt with the passphrase in environment variable VAR (age scrypt)')
+    .option('--no-encryption', 'store unencrypted (not recommended)')
+    .option('--json', 'print the result as one JSON object on stdout')
+    .option('--no-progress', 'no progress display on stderr')
+    .addOption(catalogOption())
+    .addHelpText(
+      'after',
+      `
+Without --recipient or --passphrase-env, the backup is encrypted to your default identity
+($VAULTRA_IDENTITY or ~/.config/vaultra/identity.txt), created on first use.
+
+Examples:
+  vaultra backup postgres://app@db.internal:5432/shop --to file:///srv/backups
+  PGPASSWORD=… vaultra backup postgres://app@localhost/shop --recipient age1…
+  vaultra backup sqlite:./app.db --json`,
+    )
+    .action(async (source: string, options: BackupOptions, command: Command) => {
+      const signal = signalOf(command);
+      const engine = engineById(engineIdForUrl(source));
+      const job = options.job ?? defaultJobName(source);
+      const parsedJob = jobNameSchema.safeParse(job);
+      if (!parsedJob.success) throw new ConfigError(`--job ${JSON.stringify(job)}: ${parsedJob.error.issues[0]?.message}`);
+      const level = options.level === undefined ? undefined : Number(options.level);
+      if (level !== undefined && !Number.isInteger(level)) throw new ConfigError(`--level ${options.level}: not an integer`);
+      const compressor = await createCompressor(options.compression, level);
+      const encryptor = await encryptorFor(
+        { recipient: options.recipient, passphraseEnv: options.passphraseEnv, encryption: options.encryption },
+        (line) => process.stderr.write(`vaultra: ${line}\n`),
+      );
+      const { storage, catalog } = openStore(options.to, options.catalog);
+
+      const progress = new Progress('backup', options.progress && !options.json);
+      const result = await runBackup(
+        { engine, storage, compressor, encryptor, catalog },
+        { source, job, signal, onProgress: ({ bytesRaw, bytesStored }) => progress.update(bytesRaw, `${formatBytes(bytesStored)} stored`) },
+      );
+      progress.stop();
+
+      const { run, manifest } = result;
+      const summary = {
+        runId: run.runId,
+        job: run.job,
+        status: run.status,
+        engine: run.engine,
+        bytesRaw: run.bytesRaw ?? 0,
+        bytesStored: run.bytesStored ?? 0,
+        sha256: run.sha256 ?? null,
+        location: run.location,
+        durationMs: run.durationMs,
+        ...(manifest ? { serverVersion: manifest.source.serverVersion, compression: manifest.compression, encryption: manifest.encryption } : {}),
+        ...(run.error ? { error: run.error } : {}),
+      };
+      if (options.json) printJson(summary);
+      if (result.error !== undefined) {
+        process.stderr.write(errorLine(result.error) + '\n');
+        process.exitCode = exitCodeFor(result.error);
+        return;
+      }
+      if (!options.json) {
+        printFields(`backup ${run.runId} of job ${run.job} succeeded`, [
+          ['engine', `${manifest!.source.engine} ${manifest!.source.serverVersion} (${manifest!.dump.tool} ${manifest!.dump.toolVersion})`],
+          ['size', `${formatBytes(run.bytesRaw!)} dumped → ${formatBytes(run.bytesStored!)} stored (${manifest!.compression.id}, ${manifest!.encryption.format})`],
+          ['sha256', run.sha256],
+          ['location', run.location],
+          ['took', formatDuration(run.durationMs!)],
+        ]);
+      }
+    });
+}

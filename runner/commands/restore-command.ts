@@ -1,0 +1,92 @@
+import { Command, Option } from 'commander';
+import { runRestore } from '../../core/usecases/restore.js';
+import { DEFAULT_STORAGE } from '../context.js';
+import { decryptorFor } from '../keys.js';
+import { Progress } from '../progress.js';
+import { formatBytes } from '../format.js';
+import { catalogOption, collect, commaList, openStore, printFields, printJson, signalOf } from './shared.js';
+
+interface RestoreOptions {
+  target: string;
+  from: string;
+  job?: string;
+  identity?: string[];
+  passphraseEnv?: string;
+  tables?: string[];
+  schemas?: string[];
+  dryRun?: boolean;
+  force?: boolean;
+  owner: boolean;
+  json?: boolean;
+  progress: boolean;
+  catalog?: string;
+}
+
+export function restoreCommand(): Command {
+  return new Command('restore')
+    .description('restore a backup into a database; the target changes only if every check passes')
+    .argument('<runId|latest>', 'the run to restore, or latest')
+    .requiredOption('--target <url>', 'postgres://…/<database> (created when absent) or sqlite:<path>')
+    .addOption(new Option('--from <storage-url>', 'where the backups are').default(DEFAULT_STORAGE).env('VAULTRA_STORAGE'))
+    .option('--job <name>', 'the job, when the storage holds several')
+    .option('--identity <file>', 'age identity file (repeatable; default: your default identity)', collect)
+    .option('--passphrase-env <VAR>', 'the passphrase is in environment variable VAR')
+    .option('--tables <list>', 'restore only these tables (comma-separated; PostgreSQL: table or schema.table)', commaList)
+    .option('--schemas <list>', 'restore only these schemas (PostgreSQL, comma-separated)', commaList)
+    .option('--dry-run', 'read and check the whole backup, report what would be restored and replaced; write nothing')
+    .option('--force', 'restore into a target that already holds data, replacing what the backup contains')
+    .option('--no-owner', 'PostgreSQL: do not restore ownership and privileges (for restoring into another cluster)')
+    .option('--json', 'print the result as JSON on stdout')
+    .option('--no-progress', 'no progress display on stderr')
+    .addOption(catalogOption())
+    .action(async (ref: string, options: RestoreOptions, command: Command) => {
+      const { storage, catalog } = openStore(options.from, options.catalog);
+      const decryptor = await decryptorFor({ identity: options.identity, passphraseEnv: options.passphraseEnv });
+      const progress = new Progress(options.dryRun ? 'checking' : 'restoring', options.progress && !options.json);
+      let report;
+      try {
+        report = await runRestore(
+          { storage, catalog, decryptor },
+          {
+            ref,
+            job: options.job,
+            target: options.target,
+            tables: options.tables,
+            schemas: options.schemas,
+            force: options.force,
+            noOwner: !options.owner,
+            dryRun: options.dryRun,
+            signal: signalOf(command),
+            onProgress: (bytes) => progress.update(bytes),
+          },
+        );
+      } finally {
+        progress.stop();
+      }
+      const summary = {
+        runId: report.backup.runId,
+        job: report.backup.job,
+        engine: report.backup.manifest.source.engine,
+        target: redactTarget(report.target),
+        dryRun: report.dryRun,
+        status: report.dryRun ? 'checked' : 'restored',
+        bytesRaw: report.bytesRaw,
+        restored: report.restored,
+        replaced: report.replaced,
+        ...(report.structure ? { structure: report.structure } : {}),
+      };
+      if (options.json) return printJson(summary);
+      const what = report.restored.length === report.backup.manifest.contents.length ? 'everything' : report.restored.map((c) => (c.schema ? `${c.schema}.${c.name}` : c.name)).join(', ');
+      printFields(report.dryRun ? `dry run: backup ${report.backup.runId} checks out; nothing was written` : `restored backup ${report.backup.runId} of job ${report.backup.job}`, [
+        ['target', summary.target],
+        [report.dryRun ? 'would restore' : 'restored', `${what} (${report.restored.length} object(s), ${formatBytes(report.bytesRaw)})`],
+        [report.dryRun ? 'would replace' : 'replaced', report.replaced.length ? report.replaced.join(', ') : 'nothing'],
+        ['checks', report.structure ? `sha256, age authentication, ${report.structure}` : 'sha256, age authentication'],
+      ]);
+    });
+}
+
+/** Targets can carry passwords in their URL: never print one. */
+export function redactTarget(url: string): string {
+  return url.replace(/(\/\/[^:/@]*):[^@/]*@/, '$1:***@');
+}

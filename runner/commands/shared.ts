@@ -1,0 +1,42 @@
+import { Option, type Command } from 'commander';
+import type { StorageBackend } from '../../core/ports/storage-backend.js';
+import type { Catalog } from '../../core/ports/catalog.js';
+import { catalogFor, storageFor } from '../context.js';
+
+/** `--catalog`: where the local catalog lives. */
+export function catalogOption(): Option {
+  return new Option('--catalog <dir>', 'local catalog folder (default: <storage>/.vaultra/catalog for file:// storage)').env('VAULTRA_CATALOG');
+}
+
+/** The signal that aborts when the user presses Ctrl-C or the container is stopped. */
+export function signalOf(command: Command): AbortSignal | undefined {
+  let root: Command = command;
+  while (root.parent) root = root.parent;
+  return root.getOptionValue('signal') as AbortSignal | undefined;
+}
+
+export function openStore(url: string, catalogDir?: string): { storage: StorageBackend; catalog: Catalog } {
+  const storage = storageFor(url);
+  return { storage, catalog: catalogFor(storage, catalogDir) };
+}
+
+/** Collects a repeatable option into an array. */
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+/** Splits `a,b , c` into ['a', 'b', 'c']. */
+export function commaList(value: string): string[] {
+  return value.split(',').map((part) => part.trim()).filter(Boolean);
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+}
+
+/** Human output goes to stdout as aligned `label  value` lines. */
+export function printFields(title: string, fields: [string, string | undefined][]): void {
+  const width = Math.max(...fields.map(([label]) => label.length));
+  const lines = [title, ...fields.filter(([, v]) => v !== undefined).map(([label, value]) => `  ${label.padEnd(width)}  ${value}`)];
+  process.stdout.write(lines.join('\n') + '\n');
+}

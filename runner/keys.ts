@@ -1,0 +1,111 @@
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { AgeDecryptor, AgeEncryptor, NoEncryptor } from '../core/adapters/encryption/age-encryptor.js';
+import { formatIdentityFile, generateX25519Identity, parseIdentityFile, recipientOf } from '../core/adapters/encryption/age/bech32-keys.js';
+import type { AgeIdentity, AgeRecipient } from '../core/adapters/encryption/age/age-stream.js';
+import type { Decryptor, Encryptor } from '../core/ports/encryptor.js';
+import { ConfigError, KeyError } from '../core/errors.js';
+import { registerSecret } from '../core/domain/redact.js';
+
+/** Where Vaultra keeps the identity it encrypts to when no recipient is named. */
+export function defaultIdentityPath(env = process.env): string {
+  if (env.VAULTRA_IDENTITY) return env.VAULTRA_IDENTITY;
+  const config = env.XDG_CONFIG_HOME || join(homedir(), '.config');
+  return join(config, 'vaultra', 'identity.txt');
+}
+
+export interface EncryptionFlags {
+  readonly recipient?: string[];
+  readonly passphraseEnv?: string;
+  readonly encryption?: boolean; // false with --no-encryption
+}
+
+/**
+ * The encryptor for a backup. Encrypted by default: with no recipient and no passphrase, the
+ * backup is encrypted to the default identity, which is created (0600) on first use.
+ */
+export async function encryptorFor(flags: EncryptionFlags, notice: (line: string) => void): Promise<Encryptor> {
+  if (flags.encryption === false) {
+    if (flags.recipient?.length || flags.passphraseEnv) throw new ConfigError('--no-encryption cannot be combined with --recipient or --passphrase-env');
+    return new NoEncryptor();
+  }
+  const recipients: AgeRecipient[] = (flags.recipient ?? []).map((recipient) => ({ kind: 'x25519', recipient }));
+  if (flags.passphraseEnv) {
+    if (recipients.length) throw new ConfigError('age cannot combine a passphrase with recipients in one file: use either --passphrase-env or --recipient');
+    const passphrase = readPassphrase(flags.passphraseEnv);
+    const workFactor = process.env.VAULTRA_SCRYPT_WORK_FACTOR ? Number(process.env.VAULTRA_SCRYPT_WORK_FACTOR) : undefined;
+    return new AgeEncryptor([{ kind: 'scrypt', passphrase, ...(workFactor ? { workFactor } : {}) }]);
+  }
+  if (recipients.length === 0) {
+    const path = defaultIdentityPath();
+    const identity = await loadOrCreateIdentity(path, notice);
+    recipients.push({ kind: 'x25519', recipient: recipientOf(identity) });
+  }
+  return new AgeEncryptor(recipients);
+}
+
+export interface DecryptionFlags {
+  readonly identity?: string[];
+  readonly passphraseEnv?: string;
+}
+
+/** The decryptor for a restore or verify: named identity files, a passphrase, or the default identity. */
+export async function decryptorFor(flags: DecryptionFlags): Promise<Decryptor> {
+  const identities: AgeIdentity[] = [];
+  for (const path of flags.identity ?? []) {
+    for (const identity of await readIdentityFile(path)) identities.push({ kind: 'x25519', identity });
+  }
+  if (flags.passphraseEnv) identities.push({ kind: 'scrypt', passphrase: readPassphrase(flags.passphraseEnv) });
+  if (identities.length === 0) {
+    const path = defaultIdentityPath();
+    const found = await readIdentityFile(path).catch(() => []);
+    for (const identity of found) identities.push({ kind: 'x25519', identity });
+  }
+  return new AgeDecryptor(identities);
+}
+
+export async function readIdentityFile(path: string): Promise<string[]> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new KeyError(`cannot read identity file ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+  const identities = parseIdentityFile(text);
+  identities.forEach(registerSecret);
+  if (identities.length === 0) throw new KeyError(`identity file ${path} holds no AGE-SECRET-KEY-1… line`);
+  return identities;
+}
+
+/** Writes a new identity file (0600, never overwriting) and returns the identity and recipient. */
+export async function writeNewIdentity(path: string): Promise<{ identity: string; recipient: string }> {
+  const key = generateX25519Identity();
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  try {
+    await writeFile(path, formatIdentityFile(key.identity), { mode: 0o600, flag: 'wx' });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new ConfigError(`${path} already exists: choose another --out, or remove it first if you are sure no backup needs it`);
+    throw error;
+  }
+  return key;
+}
+
+async function loadOrCreateIdentity(path: string, notice: (line: string) => void): Promise<string> {
+  try {
+    const [identity] = await readIdentityFile(path);
+    return identity!;
+  } catch (error) {
+    if (!(error instanceof KeyError) || !/ENOENT/.test(error.message)) throw error;
+  }
+  const { identity, recipient } = await writeNewIdentity(path);
+  notice(`created identity ${path} (recipient ${recipient}); keep a copy somewhere safe: without it these backups cannot be restored`);
+  return identity;
+}
+
+function readPassphrase(variable: string): string {
+  const value = process.env[variable];
+  if (!value) throw new ConfigError(`--passphrase-env ${variable}: the environment variable ${variable} is not set or empty`);
+  registerSecret(value);
+  return value;
+}

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs on a Debian/Ubuntu machine, then the npm dependencies.
+# Idempotent and quick when everything is already there (no apt, no npm).
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+# package -> a command it provides (PostgreSQL's server binaries are not on PATH on Debian)
+missing=()
+have() { command -v "$1" >/dev/null 2>&1; }
+have_pg_server() { compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || have initdb; }
+
+have_pg_server || missing+=(postgresql)
+{ have psql && have pg_dump && have pg_restore; } || missing+=(postgresql-client)
+have sqlite3 || missing+=(sqlite3)
+have zstd || missing+=(zstd)
+have pigz || missing+=(pigz)
+have age || missing+=(age)
+have ps || missing+=(procps)
+
+if [ "${#missing[@]}" -eq 0 ]; then
+  echo "system packages: all present"
+else
+  if ! have apt-get; then
+    echo "system packages: no apt-get here; install these yourself: ${missing[*]}" >&2
+    exit 1
+  fi
+  if [ "$(id -u)" -eq 0 ]; then
+    sudo=()
+  elif have sudo; then
+    sudo=(sudo)
+  else
+    echo "system packages: not root and no sudo; as root run: apt-get install -y ${missing[*]}" >&2
+    exit 1
+  fi
+  # The suite starts its own throwaway clusters; on CI skip Debian's default cluster on 5432.
+  if [ "${CI:-}" = "true" ] && [[ " ${missing[*]} " == *" postgresql "* ]]; then
+    "${sudo[@]}" mkdir -p /etc/postgresql-common/createcluster.d
+    echo "create_main_cluster = false" | "${sudo[@]}" tee /etc/postgresql-common/createcluster.d/vaultra-ci.conf >/dev/null
+  fi
+  echo "system packages: installing ${missing[*]}"
+  "${sudo[@]}" apt-get update -qq
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  echo "system packages: installed ${missing[*]}"
+fi
+
+if [ ! -d node_modules ] || [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "npm: npm ci"
+  npm ci --no-audit --no-fund
+else
+  echo "npm: node_modules up to date"
+fi

@@ -1,0 +1,13 @@
+// What test/support/global-setup.ts hands to every test file through `inject()`.
+import type { PgConnection } from './psql.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** Absolute path of the repository root (with a trailing slash removed). */
+    repoRoot: string;
+    /** The run's shared PostgreSQL server; absent when it could not start outside CI. */
+    pg?: PgConnection;
+    /** One-line reason the PostgreSQL server is unavailable (only set outside CI). */
+    pgUnavailable?: string;
+  }
+}
