@@ -131,25 +131,12 @@ export function toolOutput(tool: ToolProcess, onFailure: (exit: ToolExit) => Err
 export function toolStage(tool: ToolProcess, onFailure: (exit: ToolExit) => Error): Duplex {
   const stdin = tool.child.stdin!;
   const stdout = tool.child.stdout!;
-  // Writing after the tool died raises EPIPE; the exit status carries the real cause.
-  let stdinError: Error | undefined;
-  stdin.on('error', (error) => {
-    stdinError = error;
-  });
-
+  const writeTo = stdinWriter(tool, onFailure);
   const stage = new Duplex({
     readableHighWaterMark: 1024 * 1024,
     writableHighWaterMark: 1024 * 1024,
     write(chunk: Buffer, _encoding, callback) {
-      if (stdinError) return callback(stdinError);
-      if (stdin.write(chunk)) return callback();
-      const settle = (error?: Error) => {
-        stdin.off('drain', settle);
-        stdin.off('error', settle);
-        callback(error);
-      };
-      stdin.once('drain', settle);
-      stdin.once('error', settle);
+      writeTo(chunk, callback);
     },
     final(callback) {
       stdin.end(callback);
@@ -179,6 +166,33 @@ export function toolStage(tool: ToolProcess, onFailure: (exit: ToolExit) => Erro
   return stage;
 }
 
+/**
+ * Writes to a tool's stdin with backpressure. Writing after the tool died raises EPIPE; the
+ * tool's exit status carries the real cause, so that is what the callback gets.
+ */
+function stdinWriter(tool: ToolProcess, onFailure: (exit: ToolExit) => Error): (chunk: Buffer, callback: (error?: Error | null) => void) => void {
+  const stdin = tool.child.stdin!;
+  let stdinError: Error | undefined;
+  stdin.on('error', (error) => {
+    stdinError = error;
+  });
+  const fail = (callback: (error?: Error | null) => void) => {
+    void tool.exited.then((exit) => callback(exit.code === 0 ? stdinError : onFailure(exit)));
+  };
+  return (chunk, callback) => {
+    if (stdinError) return fail(callback);
+    if (stdin.write(chunk)) return callback();
+    const settle = () => {
+      stdin.off('drain', settle);
+      stdin.off('error', settle);
+      if (stdinError) fail(callback);
+      else callback();
+    };
+    stdin.once('drain', settle);
+    stdin.once('error', settle);
+  };
+}
+
 /** `tool --version` (first line), or undefined when the tool is missing or fails. */
 export async function toolVersion(command: string, args: readonly string[] = ['--version']): Promise<string | undefined> {
   try {
@@ -197,31 +211,15 @@ export async function toolVersion(command: string, args: readonly string[] = ['-
  */
 export function toolInput(tool: ToolProcess, onFailure: (exit: ToolExit) => Error): Writable {
   const stdin = tool.child.stdin!;
-  let stdinError: Error | undefined;
-  stdin.on('error', (error) => {
-    stdinError = error;
-  });
-  const failure = async (fallback?: Error) => {
-    const exit = await tool.exited;
-    return exit.code === 0 ? fallback : onFailure(exit);
-  };
+  const writeTo = stdinWriter(tool, onFailure);
   const sink = new Writable({
     highWaterMark: 1024 * 1024,
     write(chunk: Buffer, _encoding, callback) {
-      if (stdinError) return void failure(stdinError).then(callback);
-      if (stdin.write(chunk)) return callback();
-      const settle = () => {
-        stdin.off('drain', settle);
-        stdin.off('error', settle);
-        if (stdinError) void failure(stdinError).then(callback);
-        else callback();
-      };
-      stdin.once('drain', settle);
-      stdin.once('error', settle);
+      writeTo(chunk, callback);
     },
     final(callback) {
       stdin.end();
-      void failure().then(callback);
+      void tool.exited.then((exit) => callback(exit.code === 0 ? null : onFailure(exit)));
     },
     destroy(error, callback) {
       tool.kill();

@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import type { Catalog } from '../../core/ports/catalog.js';
+import { newRunId, type RunRecord } from '../../core/domain/run.js';
+import { RunConflictError } from '../../core/errors.js';
+
+function run(job: string, at: string, overrides: Partial<RunRecord> = {}): RunRecord {
+  return { runId: newRunId(new Date(at)), job, kind: 'backup', status: 'running', startedAt: new Date(at).toISOString(), ...overrides };
+}
+
+/** What every Catalog must do; each adapter's test calls this with a fresh, empty catalog. */
+export function catalogContract(name: string, fresh: () => Promise<Catalog>): void {
+  describe(`${name} (Catalog contract)`, () => {
+    it('creates a run once: a second create of the same id is a RunConflictError', async () => {
+      const catalog = await fresh();
+      const record = run('shop', '2026-11-01T00:00:00Z');
+      await catalog.create(record);
+      await expect(catalog.create(record)).rejects.toBeInstanceOf(RunConflictError);
+      await expect(Promise.allSettled([catalog.create(run('shop', '2026-11-02T00:00:00Z', { runId: '20261102T000000Z-aaaaaa' })), catalog.create(run('shop', '2026-11-02T00:00:00Z', { runId: '20261102T000000Z-aaaaaa' }))])).resolves.toSatisfy(
+        (results: PromiseSettledResult<void>[]) => results.filter((r) => r.status === 'fulfilled').length === 1,
+      );
+    });
+
+    it('updates a run and reads it back', async () => {
+      const catalog = await fresh();
+      const record = run('shop', '2026-11-01T00:00:00Z');
+      await catalog.create(record);
+      const done: RunRecord = { ...record, status: 'failed', error: { kind: 'dump', message: 'pg_dump failed' } };
+      await catalog.update(done);
+      expect(await catalog.get('shop', record.runId)).toEqual(done);
+      expect(await catalog.get('shop', '20200101T000000Z-000000')).toBeUndefined();
+    });
+
+    it('lists newest first, by job, status and kind', async () => {
+      const catalog = await fresh();
+      const old = run('shop', '2026-11-01T00:00:00Z', { status: 'succeeded' });
+      const recent = run('shop', '2026-11-03T00:00:00Z', { status: 'failed' });
+      const middle = run('shop', '2026-11-02T00:00:00Z', { status: 'succeeded' });
+      const other = run('crm', '2026-11-04T00:00:00Z', { status: 'succeeded' });
+      const verify = run('shop', '2026-11-05T00:00:00Z', { status: 'succeeded', kind: 'verify' });
+      for (const r of [old, recent, middle, other, verify]) await catalog.create(r);
+
+      expect((await catalog.list()).map((r) => r.runId)).toEqual([verify, other, recent, middle, old].map((r) => r.runId));
+      expect((await catalog.list({ job: 'shop', status: 'succeeded', kind: 'backup' })).map((r) => r.runId)).toEqual([middle.runId, old.runId]);
+      expect((await catalog.list({ job: 'shop', limit: 1 })).map((r) => r.runId)).toEqual([verify.runId]);
+      expect(await catalog.list({ job: 'nobody' })).toEqual([]);
+    });
+  });
+}

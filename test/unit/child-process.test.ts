@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { PassThrough, Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { spawnTool, toolInput, toolOutput, toolStage } from '../../core/adapters/process/child-process.js';
+import { DumpFailedError, ToolMissingError } from '../../core/errors.js';
+
+const fail = (exit: { code: number | null; signal: string | null; stderrTail: string }) => new DumpFailedError(`exit ${exit.code ?? exit.signal}: ${exit.stderrTail}`, exit.stderrTail);
+
+async function collect(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+describe('native tools as stream stages', () => {
+  it('a missing tool is a ToolMissingError before any byte flows', async () => {
+    await expect(spawnTool('vaultra-no-such-tool', [], { installHint: 'install it' })).rejects.toBeInstanceOf(ToolMissingError);
+  });
+
+  it('toolOutput ends cleanly only when the tool exits 0', async () => {
+    const ok = await spawnTool('sh', ['-c', 'printf hello']);
+    expect((await collect(toolOutput(ok, fail))).toString()).toBe('hello');
+
+    const bad = await spawnTool('sh', ['-c', 'printf partial; echo "server closed the connection" >&2; exit 3']);
+    await expect(collect(toolOutput(bad, fail))).rejects.toThrow(/exit 3: server closed the connection/);
+  });
+
+  it('a tool killed mid-stream is an error, not a short stream', async () => {
+    const tool = await spawnTool('sh', ['-c', 'printf start; kill -9 $$']);
+    await expect(collect(toolOutput(tool, fail))).rejects.toThrow(/SIGKILL/);
+  });
+
+  it('destroying the output kills the tool', async () => {
+    const tool = await spawnTool('sh', ['-c', 'yes']);
+    const out = toolOutput(tool, fail);
+    await new Promise((resolve) => out.once('data', resolve));
+    out.destroy();
+    const exit = await tool.exited;
+    expect(exit.signal ?? exit.code).toBeTruthy();
+  });
+
+  it('toolStage filters bytes through the process and fails with its exit', async () => {
+    const cat = await spawnTool('cat', [], { stdin: 'pipe' });
+    const sink = new PassThrough();
+    const done = collect(sink);
+    await pipeline(Readable.from([Buffer.from('a'), Buffer.from('b')]), toolStage(cat, fail), sink);
+    expect((await done).toString()).toBe('ab');
+
+    const broken = await spawnTool('sh', ['-c', 'head -c 1; exit 5'], { stdin: 'pipe' });
+    const big = Readable.from((function* () { for (let i = 0; i < 64; i++) yield Buffer.alloc(64 * 1024, 1); })());
+    await expect(pipeline(big, toolStage(broken, fail), new PassThrough().resume())).rejects.toThrow(/exit 5/);
+  });
+
+  it('toolInput finishes only after the tool exited, and fails with its exit code', async () => {
+    const ok = await spawnTool('sh', ['-c', 'cat >/dev/null'], { stdin: 'pipe', stdout: 'ignore' });
+    await pipeline(Readable.from([Buffer.from('x')]), toolInput(ok, fail));
+    expect(ok.child.exitCode).toBe(0);
+
+    const bad = await spawnTool('sh', ['-c', 'cat >/dev/null; echo "restore failed" >&2; exit 1'], { stdin: 'pipe', stdout: 'ignore' });
+    await expect(pipeline(Readable.from([Buffer.from('x')]), toolInput(bad, fail))).rejects.toThrow(/restore failed/);
+  });
+});
