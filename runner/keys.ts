@@ -3,7 +3,8 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { AgeDecryptor, AgeEncryptor, NoEncryptor } from '../core/adapters/encryption/age-encryptor.js';
 import { formatIdentityFile, generateX25519Identity, parseIdentityFile, recipientOf } from '../core/adapters/encryption/age/bech32-keys.js';
-import type { AgeIdentity, AgeRecipient } from '../core/adapters/encryption/age/age-stream.js';
+import type { AgeIdentity } from '../core/adapters/encryption/age/age-stream.js';
+import type { Job } from '../core/domain/job.js';
 import type { Decryptor, Encryptor } from '../core/ports/encryptor.js';
 import { ConfigError, KeyError } from '../core/errors.js';
 import { registerSecret } from '../core/domain/redact.js';
@@ -15,34 +16,26 @@ export function defaultIdentityPath(env = process.env): string {
   return join(config, 'vaultra', 'identity.txt');
 }
 
-export interface EncryptionFlags {
-  readonly recipient?: string[];
-  readonly passphraseEnv?: string;
-  readonly encryption?: boolean; // false with --no-encryption
-}
-
 /**
  * The encryptor for a backup. Encrypted by default: with no recipient and no passphrase, the
  * backup is encrypted to the default identity, which is created (0600) on first use.
  */
-export async function encryptorFor(flags: EncryptionFlags, notice: (line: string) => void): Promise<Encryptor> {
-  if (flags.encryption === false) {
-    if (flags.recipient?.length || flags.passphraseEnv) throw new ConfigError('--no-encryption cannot be combined with --recipient or --passphrase-env');
-    return new NoEncryptor();
+export async function encryptorFor(encryption: Job['encryption'], notice: (line: string) => void): Promise<Encryptor> {
+  switch (encryption.mode) {
+    case 'none':
+      return new NoEncryptor();
+    case 'passphrase': {
+      const passphrase = readPassphrase(encryption.passphraseEnv);
+      const workFactor = process.env.VAULTRA_SCRYPT_WORK_FACTOR ? Number(process.env.VAULTRA_SCRYPT_WORK_FACTOR) : undefined;
+      return new AgeEncryptor([{ kind: 'scrypt', passphrase, ...(workFactor ? { workFactor } : {}) }]);
+    }
+    case 'recipients':
+      return new AgeEncryptor(encryption.recipients.map((recipient) => ({ kind: 'x25519', recipient })));
+    case 'default-identity': {
+      const identity = await loadOrCreateIdentity(defaultIdentityPath(), notice);
+      return new AgeEncryptor([{ kind: 'x25519', recipient: recipientOf(identity) }]);
+    }
   }
-  const recipients: AgeRecipient[] = (flags.recipient ?? []).map((recipient) => ({ kind: 'x25519', recipient }));
-  if (flags.passphraseEnv) {
-    if (recipients.length) throw new ConfigError('age cannot combine a passphrase with recipients in one file: use either --passphrase-env or --recipient');
-    const passphrase = readPassphrase(flags.passphraseEnv);
-    const workFactor = process.env.VAULTRA_SCRYPT_WORK_FACTOR ? Number(process.env.VAULTRA_SCRYPT_WORK_FACTOR) : undefined;
-    return new AgeEncryptor([{ kind: 'scrypt', passphrase, ...(workFactor ? { workFactor } : {}) }]);
-  }
-  if (recipients.length === 0) {
-    const path = defaultIdentityPath();
-    const identity = await loadOrCreateIdentity(path, notice);
-    recipients.push({ kind: 'x25519', recipient: recipientOf(identity) });
-  }
-  return new AgeEncryptor(recipients);
 }
 
 export interface DecryptionFlags {

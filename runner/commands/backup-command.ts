@@ -2,7 +2,8 @@ import { Command, Option } from 'commander';
 import { runBackup } from '../../core/usecases/backup.js';
 import { createCompressor } from '../../core/adapters/compression/compressors.js';
 import { defaultJobName, engineById, engineIdForUrl } from '../../core/adapters/engines/engines.js';
-import { jobNameSchema } from '../../core/domain/run.js';
+import { jobSchema, type JobInput } from '../../core/domain/job.js';
+import { parseAtEdge } from '../../core/domain/validate.js';
 import type { CompressionId } from '../../core/ports/compressor.js';
 import { ConfigError } from '../../core/errors.js';
 import { DEFAULT_STORAGE } from '../context.js';
@@ -53,22 +54,15 @@ Examples:
     .action(async (source: string, options: BackupOptions, command: Command) => {
       const signal = signalOf(command);
       const engine = engineById(engineIdForUrl(source));
-      const job = options.job ?? defaultJobName(source);
-      const parsedJob = jobNameSchema.safeParse(job);
-      if (!parsedJob.success) throw new ConfigError(`--job ${JSON.stringify(job)}: ${parsedJob.error.issues[0]?.message}`);
-      const level = options.level === undefined ? undefined : Number(options.level);
-      if (level !== undefined && !Number.isInteger(level)) throw new ConfigError(`--level ${options.level}: not an integer`);
-      const compressor = await createCompressor(options.compression, level);
-      const encryptor = await encryptorFor(
-        { recipient: options.recipient, passphraseEnv: options.passphraseEnv, encryption: options.encryption },
-        (line) => process.stderr.write(`vaultra: ${line}\n`),
-      );
-      const { storage, catalog } = openStore(options.to, options.catalog);
+      const job = parseAtEdge(jobSchema, jobFromFlags(source, options), 'job');
+      const compressor = await createCompressor(job.compression.id, job.compression.level);
+      const encryptor = await encryptorFor(job.encryption, (line) => process.stderr.write(`vaultra: ${line}\n`));
+      const { storage, catalog } = openStore(job.destinations[0]!, options.catalog);
 
       const progress = new Progress('backup', options.progress && !options.json);
       const result = await runBackup(
         { engine, storage, compressor, encryptor, catalog },
-        { source, job, signal, onProgress: ({ bytesRaw, bytesStored }) => progress.update(bytesRaw, `${formatBytes(bytesStored)} stored`) },
+        { source: job.source, job: job.name, signal, onProgress: ({ bytesRaw, bytesStored }) => progress.update(bytesRaw, `${formatBytes(bytesStored)} stored`) },
       );
       progress.stop();
 
@@ -102,4 +96,34 @@ Examples:
         ]);
       }
     });
+}
+
+/** The job a `vaultra backup` command line describes. */
+function jobFromFlags(source: string, options: BackupOptions): JobInput {
+  let level: number | undefined;
+  if (options.level !== undefined) {
+    level = Number(options.level);
+    if (!Number.isInteger(level)) throw new ConfigError(`--level ${JSON.stringify(options.level)}: not an integer`);
+  }
+  if (options.encryption === false && (options.recipient?.length || options.passphraseEnv)) {
+    throw new ConfigError('--no-encryption cannot be combined with --recipient or --passphrase-env');
+  }
+  if (options.passphraseEnv && options.recipient?.length) {
+    throw new ConfigError('age cannot combine a passphrase with recipients in one file: use either --passphrase-env or --recipient');
+  }
+  const encryption: JobInput['encryption'] =
+    options.encryption === false
+      ? { mode: 'none' }
+      : options.passphraseEnv
+        ? { mode: 'passphrase', passphraseEnv: options.passphraseEnv }
+        : options.recipient?.length
+          ? { mode: 'recipients', recipients: options.recipient }
+          : { mode: 'default-identity' };
+  return {
+    name: options.job ?? defaultJobName(source),
+    source,
+    destinations: [options.to],
+    compression: { id: options.compression, ...(level === undefined ? {} : { level }) },
+    encryption,
+  };
 }

@@ -170,14 +170,24 @@ export function toolStage(tool: ToolProcess, onFailure: (exit: ToolExit) => Erro
  * Writes to a tool's stdin with backpressure. Writing after the tool died raises EPIPE; the
  * tool's exit status carries the real cause, so that is what the callback gets.
  */
-function stdinWriter(tool: ToolProcess, onFailure: (exit: ToolExit) => Error): (chunk: Buffer, callback: (error?: Error | null) => void) => void {
+function stdinWriter(
+  tool: ToolProcess,
+  onFailure: (exit: ToolExit) => Error,
+  { discardAfterCleanExit = false } = {},
+): (chunk: Buffer, callback: (error?: Error | null) => void) => void {
   const stdin = tool.child.stdin!;
   let stdinError: Error | undefined;
   stdin.on('error', (error) => {
     stdinError = error;
   });
   const fail = (callback: (error?: Error | null) => void) => {
-    void tool.exited.then((exit) => callback(exit.code === 0 ? stdinError : onFailure(exit)));
+    void tool.exited.then((exit) => {
+      if (exit.code !== 0) return callback(onFailure(exit));
+      // A consumer may finish without reading everything (pg_restore of selected tables stops
+      // after the last one it needs): the rest is dropped, still read through the checks upstream.
+      if (discardAfterCleanExit && (stdinError as NodeJS.ErrnoException | undefined)?.code === 'EPIPE') return callback();
+      callback(stdinError);
+    });
   };
   return (chunk, callback) => {
     if (stdinError) return fail(callback);
@@ -211,7 +221,7 @@ export async function toolVersion(command: string, args: readonly string[] = ['-
  */
 export function toolInput(tool: ToolProcess, onFailure: (exit: ToolExit) => Error): Writable {
   const stdin = tool.child.stdin!;
-  const writeTo = stdinWriter(tool, onFailure);
+  const writeTo = stdinWriter(tool, onFailure, { discardAfterCleanExit: true });
   const sink = new Writable({
     highWaterMark: 1024 * 1024,
     write(chunk: Buffer, _encoding, callback) {

@@ -1,0 +1,59 @@
+import { z } from 'zod';
+import { jobNameSchema } from './run.js';
+
+const ageRecipient = z.string().regex(/^age1[02-9ac-hj-np-z]{58}$/, 'an age X25519 recipient looks like age1 followed by 58 bech32 characters');
+
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A job: a named backup definition (DESIGN.md §3). The CLI builds one from its flags; the
+ * config file (with the scheduler) will build them from `vaultra.config.yaml`. Either way it is
+ * validated here, once, at the edge.
+ */
+export const jobSchema = z.strictObject({
+  name: jobNameSchema,
+  /** A database URL (`postgres://…`, `sqlite:…`); may carry a password, so never print it raw. */
+  source: z.string().min(1),
+  destinations: z.array(z.string().min(1)).min(1).max(1, 'one destination per backup in this version'),
+  compression: z
+    .strictObject({
+      id: z.enum(['zstd', 'gzip', 'none']),
+      level: z.number().int().optional(),
+    })
+    .default({ id: 'zstd' }),
+  encryption: z
+    .discriminatedUnion('mode', [
+      z.strictObject({ mode: z.literal('recipients'), recipients: z.array(ageRecipient).min(1) }),
+      /** The passphrase itself never enters a job: only the name of the variable holding it. */
+      z.strictObject({ mode: z.literal('passphrase'), passphraseEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name') }),
+      z.strictObject({ mode: z.literal('default-identity') }),
+      z.strictObject({ mode: z.literal('none') }),
+    ])
+    .default({ mode: 'default-identity' }),
+  schedule: z
+    .strictObject({
+      cron: z.string().regex(/^(\S+\s+){4}\S+$/, 'a five-field cron expression'),
+      timeZone: z.string().refine(isTimeZone, 'an IANA time zone such as Europe/Paris').default('UTC'),
+    })
+    .optional(),
+  retention: z
+    .strictObject({
+      last: z.number().int().nonnegative().optional(),
+      hourly: z.number().int().nonnegative().optional(),
+      daily: z.number().int().nonnegative().optional(),
+      weekly: z.number().int().nonnegative().optional(),
+      monthly: z.number().int().nonnegative().optional(),
+      yearly: z.number().int().nonnegative().optional(),
+    })
+    .optional(),
+  timeoutMs: z.number().int().positive().optional(),
+});
+export type Job = z.infer<typeof jobSchema>;
+export type JobInput = z.input<typeof jobSchema>;

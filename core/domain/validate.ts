@@ -1,0 +1,17 @@
+import type { z } from 'zod';
+import { ConfigError } from '../errors.js';
+import { redact } from './redact.js';
+
+/**
+ * Parses external input with a strict schema, once, at the edge. The error names the field and
+ * the value received (redacted), e.g. `job.compression.id: "lz4" is not one of zstd, gzip, none`.
+ */
+export function parseAtEdge<S extends z.ZodType>(schema: S, value: unknown, label: string): z.infer<S> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  const path = [label, ...issue.path.map(String)].join('.');
+  const received = issue.path.reduce<unknown>((node, key) => (node as Record<PropertyKey, unknown> | undefined)?.[key as PropertyKey], value);
+  const shown = received === undefined ? '' : ` (got ${redact(JSON.stringify(received)).slice(0, 80)})`;
+  throw new ConfigError(`${path}: ${issue.message}${shown}`);
+}
