@@ -1,4 +1,4 @@
-import { runIdTime } from './run.js';
+import { RUN_ID_PATTERN, runIdTime } from './run.js';
 
 /**
  * Where a run's objects live: `<job>/<YYYY>/<MM>/<DD>/<runId>/…`, relative to the storage URL
@@ -21,6 +21,6 @@ export function manifestKey(job: string, runId: string): string {
 
 /** Recognises `<job>/<YYYY>/<MM>/<DD>/<runId>/manifest.json` keys in a listing. */
 export function parseManifestKey(key: string): { job: string; runId: string } | undefined {
-  const m = /^([^/]+)\/\d{4}\/\d{2}\/\d{2}\/(\d{8}T\d{6}Z-[0-9a-f]{6})\/manifest\.json$/.exec(key);
+  const m = new RegExp(`^([^/]+)/\\d{4}/\\d{2}/\\d{2}/(${RUN_ID_PATTERN.source})/manifest\\.json$`).exec(key);
   return m ? { job: m[1]!, runId: m[2]! } : undefined;
 }

@@ -12,19 +12,23 @@ export const jobNameSchema = z
   .string()
   .regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'job names are 1-63 chars of a-z, 0-9, ".", "_", "-", starting with a letter or digit');
 
-/** `20261122T031502Z-3f9c2a`: sorts by time as a string, unique enough for one job. */
-export const runIdSchema = z.string().regex(/^\d{8}T\d{6}Z-[0-9a-f]{6}$/, 'run ids look like 20261122T031502Z-3f9c2a');
+/**
+ * `20261122T031502.123Z-3f9c2a`: UTC start time to the millisecond (ISO 8601 basic format), then
+ * 24 random bits. Sorts by time as a plain string, so "latest" is a sort, not a lookup.
+ */
+export const RUN_ID_PATTERN = /\d{8}T\d{6}\.\d{3}Z-[0-9a-f]{6}/;
+export const runIdSchema = z.string().regex(new RegExp(`^${RUN_ID_PATTERN.source}$`), 'run ids look like 20261122T031502.123Z-3f9c2a');
 
 export function newRunId(now = new Date()): string {
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
+  const stamp = now.toISOString().replace(/[-:]/g, '');
   return `${stamp}-${randomBytes(3).toString('hex')}`;
 }
 
 /** When a run id was made, from the id itself. */
 export function runIdTime(runId: string): Date {
-  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z/.exec(runId);
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})\.(\d{3})Z/.exec(runId);
   if (!m) throw new Error(`not a run id: ${runId}`);
-  return new Date(Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!));
+  return new Date(Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!, +m[7]!));
 }
 
 export const runErrorSchema = z.strictObject({

@@ -40,15 +40,6 @@ export async function locateBackup(storage: StorageBackend, { ref, job }: Backup
     if (jobs.length > 1) throw new ConfigError(`${storage.location} holds backups of several jobs (${jobs.join(', ')}): say which with --job`);
     match = backups[0];
     if (!match) throw new NotFoundError(`no backup${job ? ` of job ${job}` : ''} in ${storage.location}`);
-    // Run ids tell time to the second only (then a random suffix): among backups of that same
-    // second, the newest is the one that started last, as its manifest says.
-    const second = match.runId.slice(0, match.runId.indexOf('-'));
-    const sameSecond = backups.filter((b) => b.runId.startsWith(`${second}-`));
-    if (sameSecond.length > 1) {
-      const read = await Promise.all(sameSecond.map(async (b) => ({ ...b, manifest: await readManifest(storage, b.key, signal) })));
-      const newest = read.reduce((a, b) => (Date.parse(b.manifest.startedAt) > Date.parse(a.manifest.startedAt) ? b : a));
-      return { job: newest.job, runId: newest.runId, manifestKey: newest.key, manifest: newest.manifest };
-    }
   } else {
     const matches = backups.filter((b) => b.runId === ref);
     match = matches[0];

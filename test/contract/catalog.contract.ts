@@ -15,7 +15,7 @@ export function catalogContract(name: string, fresh: () => Promise<Catalog>): vo
       const record = run('shop', '2026-11-01T00:00:00Z');
       await catalog.create(record);
       await expect(catalog.create(record)).rejects.toBeInstanceOf(RunConflictError);
-      await expect(Promise.allSettled([catalog.create(run('shop', '2026-11-02T00:00:00Z', { runId: '20261102T000000Z-aaaaaa' })), catalog.create(run('shop', '2026-11-02T00:00:00Z', { runId: '20261102T000000Z-aaaaaa' }))])).resolves.toSatisfy(
+      await expect(Promise.allSettled([catalog.create(run('shop', '2026-11-02T00:00:00Z', { runId: '20261102T000000.000Z-aaaaaa' })), catalog.create(run('shop', '2026-11-02T00:00:00Z', { runId: '20261102T000000.000Z-aaaaaa' }))])).resolves.toSatisfy(
         (results: PromiseSettledResult<void>[]) => results.filter((r) => r.status === 'fulfilled').length === 1,
       );
     });
@@ -27,7 +27,7 @@ export function catalogContract(name: string, fresh: () => Promise<Catalog>): vo
       const done: RunRecord = { ...record, status: 'failed', error: { kind: 'dump', message: 'pg_dump failed' } };
       await catalog.update(done);
       expect(await catalog.get('shop', record.runId)).toEqual(done);
-      expect(await catalog.get('shop', '20200101T000000Z-000000')).toBeUndefined();
+      expect(await catalog.get('shop', '20200101T000000.000Z-000000')).toBeUndefined();
     });
 
     it('lists newest first, by job, status and kind', async () => {

@@ -9,9 +9,10 @@ describe('run ids', () => {
     const earlier = newRunId(new Date('2026-11-22T03:15:02.999Z'));
     const later = newRunId(new Date('2026-11-22T03:15:03.000Z'));
     // Assess
-    expect(runIdSchema.parse(earlier)).toMatch(/^20261122T031502Z-[0-9a-f]{6}$/);
+    expect(runIdSchema.parse(earlier)).toMatch(/^20261122T031502.999Z-[0-9a-f]{6}$/);
     expect([later, earlier].sort()).toEqual([earlier, later]);
     expect(runIdTime(later).toISOString()).toBe('2026-11-22T03:15:03.000Z');
+    expect(runIdTime(earlier).toISOString()).toBe('2026-11-22T03:15:02.999Z');
   });
 
   it('differ for runs started in the same second', () => {
@@ -27,15 +28,15 @@ describe('job names', () => {
 
 describe('object layout', () => {
   it('puts a run under <job>/<YYYY>/<MM>/<DD>/<runId> and finds it back from the manifest key', () => {
-    const runId = '20260105T010203Z-abcdef';
-    expect(runFolder('shop', runId)).toBe('shop/2026/01/05/20260105T010203Z-abcdef');
+    const runId = '20260105T010203.042Z-abcdef';
+    expect(runFolder('shop', runId)).toBe('shop/2026/01/05/20260105T010203.042Z-abcdef');
     expect(parseManifestKey(manifestKey('shop', runId))).toEqual({ job: 'shop', runId });
   });
 
   it('ignores keys that are not manifests of a run folder', () => {
-    expect(parseManifestKey('shop/2026/01/05/20260105T010203Z-abcdef/data.pgdump.zst.age')).toBeUndefined();
+    expect(parseManifestKey('shop/2026/01/05/20260105T010203.042Z-abcdef/data.pgdump.zst.age')).toBeUndefined();
     expect(parseManifestKey('shop/manifest.json')).toBeUndefined();
-    expect(parseManifestKey('a/b/shop/2026/01/05/20260105T010203Z-abcdef/manifest.json')).toBeUndefined();
+    expect(parseManifestKey('a/b/shop/2026/01/05/20260105T010203.042Z-abcdef/manifest.json')).toBeUndefined();
   });
 });
 

@@ -76,15 +76,32 @@ export class PostgresEngine implements DatabaseEngine {
       await psql(maintenance(connection), 'CREATE DATABASE :"name";', options.signal, (exit) => new RestoreFailedError(`cannot create database ${connection.database}: ${lastLine(exit)}`, exit.stderrTail), { name: connection.database });
       created = true;
     }
+    // pg_restore's -n/-t never restore a CREATE SCHEMA entry: a selective restore into a new
+    // database needs its schemas made first (and removed again if the restore aborts).
+    const failedSchema = (exit: ToolExit) => new RestoreFailedError(`cannot create the schemas to restore into: ${lastLine(exit)}`, exit.stderrTail);
+    const existingSchemas = new Set((await psql(connection, 'select nspname from pg_namespace;', options.signal, failedSchema)).split('\n').filter(Boolean));
+    const createdSchemas = selection.schemas.filter((schema) => !existingSchemas.has(schema));
+    for (const schema of createdSchemas) {
+      await psql(connection, 'CREATE SCHEMA :"name";', options.signal, failedSchema, { name: schema });
+    }
     const args = ['--dbname', `dbname=${quoteConninfo(connection.database)}`, '--no-password', '--exit-on-error', '--single-transaction', ...selection.args];
     if (options.force) args.push('--clean', '--if-exists');
     if (options.noOwner) args.push('--no-owner', '--no-privileges');
     const tool = await spawnTool('pg_restore', args, { env: { ...process.env, ...connection.env }, stdin: 'pipe', stdout: 'ignore', installHint: INSTALL_HINT });
-    const stream = toolInput(tool, (exit) => new RestoreFailedError(`pg_restore into ${connection.display} failed, nothing was changed (${describeExit(exit)})`, exit.stderrTail));
+    const hint = selection.wanted ? ': a selective restore needs what the selection references (add those tables, or restore into a database that has them)' : '';
+    const stream = toolInput(tool, (exit) => {
+      const missing = hint && /does not exist/.test(exit.stderrTail) ? hint : '';
+      return new RestoreFailedError(`pg_restore into ${connection.display} failed, nothing was changed (${describeExit(exit)})${missing}`, exit.stderrTail);
+    });
     const dropCreated = async () => {
-      if (!created) return;
-      created = false;
-      await psql(maintenance(connection), 'DROP DATABASE IF EXISTS :"name";', undefined, (exit) => new RestoreFailedError(`cannot drop half-created database ${connection.database}: ${lastLine(exit)}`, exit.stderrTail), { name: connection.database });
+      const cleanupFailed = (exit: ToolExit) => new RestoreFailedError(`cannot remove what the failed restore created in ${connection.display}: ${lastLine(exit)}`, exit.stderrTail);
+      if (created) {
+        created = false;
+        await psql(maintenance(connection), 'DROP DATABASE IF EXISTS :"name";', undefined, cleanupFailed, { name: connection.database });
+        return;
+      }
+      // pg_restore ran in one transaction, so these schemas are empty again.
+      for (const schema of createdSchemas.splice(0)) await psql(connection, 'DROP SCHEMA IF EXISTS :"name";', undefined, cleanupFailed, { name: schema });
     };
     return {
       stream,
@@ -133,6 +150,8 @@ function maintenance(connection: PostgresConnection): PostgresConnection {
 
 interface Selection {
   readonly args: string[];
+  /** Schemas the selected objects live in: they must exist in the target before pg_restore runs. */
+  readonly schemas: string[];
   /** Which existing target objects a selective restore would collide with. */
   readonly wanted?: (object: string) => boolean;
 }
@@ -145,8 +164,8 @@ function restoreSelection(options: RestoreOptions): Selection {
   const tables = options.tables ?? [];
   const schemas = [...(options.schemas ?? [])];
   if (tables.length === 0) {
-    if (schemas.length === 0) return { args: [] };
-    return { args: schemas.flatMap((s) => ['--schema', s]), wanted: (object) => schemas.includes(object.split('.')[0]!) };
+    if (schemas.length === 0) return { args: [], schemas: [] };
+    return { args: schemas.flatMap((s) => ['--schema', s]), schemas, wanted: (object) => schemas.includes(object.split('.')[0]!) };
   }
   const parsed = tables.map((name) => {
     const dot = name.indexOf('.');
@@ -160,7 +179,7 @@ function restoreSelection(options: RestoreOptions): Selection {
   const schema = tableSchemas[0];
   const args = [...(schema ? ['--schema', schema] : []), ...parsed.flatMap((p) => ['--table', p.table])];
   const names = new Set(parsed.map((p) => p.table));
-  return { args, wanted: (object) => names.has(object.slice(object.indexOf('.') + 1)) && (!schema || object.startsWith(`${schema}.`)) };
+  return { args, schemas: [schema ?? 'public'], wanted: (object) => names.has(object.slice(object.indexOf('.') + 1)) && (!schema || object.startsWith(`${schema}.`)) };
 }
 
 async function psql(

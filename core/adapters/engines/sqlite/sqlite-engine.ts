@@ -63,8 +63,14 @@ export class SqliteEngine implements DatabaseEngine {
     const info = await stat(path).catch(() => undefined);
     if (!info) return { exists: false, objects: [] };
     if (info.size === 0) return { exists: true, objects: [] };
-    const contents = await contentsOf(path, signal, { counts: false });
-    return { exists: true, objects: contents.map((entry) => entry.name) };
+    // Read the target as an immutable file: an ordinary read-only open of a WAL database would
+    // create -wal/-shm files beside it (owned by whoever runs vaultra). Immutable reads ignore
+    // the WAL, so a non-empty -wal counts as data too: a target is never taken for empty.
+    const contents = await contentsOf(`file:${encodeURI(path).replace(/[?#]/g, encodeURIComponent)}?immutable=1`, signal, { counts: false });
+    const objects = contents.map((entry) => entry.name);
+    const wal = await stat(`${path}-wal`).catch(() => undefined);
+    if (objects.length === 0 && wal && wal.size > 0) objects.push(`${basename(path)}-wal (changes not yet checkpointed)`);
+    return { exists: true, objects };
   }
 
   async openRestore(target: string, options: RestoreOptions): Promise<RestoreSink> {
@@ -131,7 +137,7 @@ async function existingDatabase(url: string): Promise<string> {
 }
 
 async function sqlite(path: string, sql: string, options: { readonly?: boolean; json?: boolean; signal?: AbortSignal } = {}): Promise<string> {
-  // `path` is absolute (sqlitePath resolves it), so it can never be taken for an option;
+  // `path` is absolute (sqlitePath resolves it) or a `file:` URI, so it is never taken for an option;
   // `.timeout` waits out a writer's lock instead of failing with SQLITE_BUSY.
   const args = ['-batch', '-bail', '-cmd', '.timeout 30000'];
   if (options.readonly) args.push('-readonly');
