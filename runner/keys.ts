@@ -100,5 +100,7 @@ function readPassphrase(variable: string): string {
   const value = process.env[variable];
   if (!value) throw new ConfigError(`--passphrase-env ${variable}: the environment variable ${variable} is not set or empty`);
   registerSecret(value);
+  // The dump and compression tools inherit this process's environment; none of them needs it.
+  delete process.env[variable];
   return value;
 }

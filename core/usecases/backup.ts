@@ -77,7 +77,12 @@ export async function runBackup(deps: BackupDependencies, request: BackupRequest
     const timer = request.onProgress ? setInterval(report, 250) : undefined;
     try {
       const stages = pipeline(dump.stream, raw, compress, deps.encryptor.encrypt(), stored, { signal: request.signal });
-      const upload = deps.storage.put(dataKey, stored, { signal: request.signal });
+      const upload = deps.storage.put(dataKey, stored, { signal: request.signal }).catch((error: unknown) => {
+        // A backend that gives up may simply stop reading: tear the stages down, or the dump
+        // blocks on a full pipe and the pipeline never settles.
+        stored.destroy();
+        throw error;
+      });
       const [piped, put] = await Promise.allSettled([stages, upload]);
       if (piped.status === 'rejected' || put.status === 'rejected') {
         dataWritten = put.status === 'fulfilled';

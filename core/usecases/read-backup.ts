@@ -1,11 +1,12 @@
-import type { Duplex, Readable, Transform } from 'node:stream';
+import { Writable, type Duplex, type Readable, type Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { Decryptor } from '../ports/encryptor.js';
 import type { StorageBackend } from '../ports/storage-backend.js';
 import type { Manifest } from '../domain/manifest.js';
 import { runFolder } from '../domain/object-layout.js';
 import { createCompressor } from '../adapters/compression/compressors.js';
 import { Sha256Verifier } from '../pipeline/byte-taps.js';
-import { IntegrityError } from '../errors.js';
+import { IntegrityError, KeyError } from '../errors.js';
 
 /**
  * The first stages of every restore and verify: read the data object, check its SHA-256 and
@@ -30,4 +31,24 @@ export async function openBackupStages(
     throw error;
   }
   return [source, new Sha256Verifier({ ...data }, options.onBytes), decryptor.decrypt(manifest.encryption.format), decompress];
+}
+
+/**
+ * What a failed read of a backup really means. An identity fails to unwrap an altered header
+ * stanza exactly as it fails to unwrap someone else's, so a `KeyError` can be damage in
+ * disguise: before blaming the key, read the stored object once more against the manifest's
+ * SHA-256 and size (only on this failure path), and report an `IntegrityError` if it was altered.
+ */
+export async function explainReadFailure(storage: StorageBackend, manifest: Manifest, error: unknown, signal?: AbortSignal): Promise<unknown> {
+  if (!(error instanceof KeyError)) return error;
+  const data = manifest.objects.find((o) => o.role === 'data');
+  if (!data) return error;
+  try {
+    const source = await storage.get(`${runFolder(manifest.job, manifest.runId)}/${data.name}`, { signal });
+    const discard = new Writable({ write: (_chunk, _encoding, callback) => callback() });
+    await pipeline(source, new Sha256Verifier({ ...data }), discard, { signal });
+  } catch (check) {
+    if (check instanceof IntegrityError) return check;
+  }
+  return error;
 }

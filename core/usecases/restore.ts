@@ -7,7 +7,7 @@ import { engineById, engineIdForUrl } from '../adapters/engines/engines.js';
 import { ConfigError } from '../errors.js';
 import { ByteCounter } from '../pipeline/byte-taps.js';
 import { locateBackup, type BackupRef, type LocatedBackup } from './locate-backup.js';
-import { openBackupStages } from './read-backup.js';
+import { explainReadFailure, openBackupStages } from './read-backup.js';
 import { recordedRun } from './record-run.js';
 import { rootCause } from './run-errors.js';
 import { verifyLocated } from './verify.js';
@@ -79,7 +79,7 @@ export async function runRestore(deps: RestoreDependencies, request: RestoreRequ
     const [piped] = await Promise.allSettled([pipeline(...stages, raw, sink.stream, { signal: request.signal })]);
     if (piped.status === 'rejected') {
       await sink.abort();
-      throw rootCause([piped]);
+      throw await explainReadFailure(deps.storage, manifest, rootCause([piped]), request.signal);
     }
     await sink.commit();
     return { bytesRaw: raw.bytes, replaced: request.force ? state.objects : [] };

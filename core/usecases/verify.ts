@@ -5,7 +5,7 @@ import type { StorageBackend } from '../ports/storage-backend.js';
 import { engineById } from '../adapters/engines/engines.js';
 import { ByteCounter } from '../pipeline/byte-taps.js';
 import { locateBackup, type BackupRef, type LocatedBackup } from './locate-backup.js';
-import { openBackupStages } from './read-backup.js';
+import { explainReadFailure, openBackupStages } from './read-backup.js';
 import { rootCause } from './run-errors.js';
 import { recordedRun } from './record-run.js';
 
@@ -58,7 +58,7 @@ export async function verifyLocated(
   const [piped] = await Promise.allSettled([pipeline(...stages, raw, sink.stream, { signal: options.signal })]);
   if (piped.status === 'rejected') {
     await sink.abort();
-    throw rootCause([piped]);
+    throw await explainReadFailure(deps.storage, manifest, rootCause([piped]), options.signal);
   }
   const structure = await sink.result();
   return { backup, bytesStored: manifest.objects[0]!.sizeBytes, bytesRaw: raw.bytes, structure };

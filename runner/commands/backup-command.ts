@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { runBackup } from '../../core/usecases/backup.js';
+import { recordedRun } from '../../core/usecases/record-run.js';
 import { createCompressor } from '../../core/adapters/compression/compressors.js';
 import { defaultJobName, engineById, engineIdForUrl } from '../../core/adapters/engines/engines.js';
 import { jobSchema, type JobInput } from '../../core/domain/job.js';
@@ -55,9 +56,17 @@ Examples:
       const signal = signalOf(command);
       const engine = engineById(engineIdForUrl(source));
       const job = parseAtEdge(jobSchema, jobFromFlags(source, options), 'job');
-      const compressor = await createCompressor(job.compression.id, job.compression.level);
-      const encryptor = await encryptorFor(job.encryption, (line) => process.stderr.write(`vaultra: ${line}\n`));
       const { storage, catalog } = openStore(job.destinations[0]!, options.catalog);
+      let compressor, encryptor;
+      try {
+        compressor = await createCompressor(job.compression.id, job.compression.level);
+        encryptor = await encryptorFor(job.encryption, (line) => process.stderr.write(`vaultra: ${line}\n`));
+      } catch (error) {
+        // A missing compressor or an unusable key stops the backup before it starts: still a
+        // failed attempt of this job, so the catalog shows it like every other failure.
+        await recordedRun(catalog, { kind: 'backup', job: job.name, engine: engine.id, location: storage.location }, () => Promise.reject(error)).catch(() => undefined);
+        throw error;
+      }
 
       const progress = new Progress('backup', options.progress && !options.json);
       const result = await runBackup(

@@ -36,7 +36,7 @@ export function parsePostgresUrl(url: string): PostgresConnection {
   try {
     parsed = new URL(url);
   } catch {
-    throw new ConfigError(`malformed PostgreSQL URL: expected postgres://user:password@host:port/database`);
+    throw new ConfigError('malformed PostgreSQL URL: expected postgres://user@host:port/database (the password in the URL or in PGPASSWORD)');
   }
   if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
     throw new ConfigError(`not a PostgreSQL URL (scheme ${parsed.protocol}): expected postgres://…`);
