@@ -1,19 +1,48 @@
-import type { Duplex } from 'node:stream';
+import type { Duplex, Readable, Writable } from 'node:stream';
 
 /** Saved in manifests: never rename a value, only add. */
 export type CompressionId = 'zstd' | 'gzip' | 'none';
+
+/** One compression in progress: plaintext goes into `input`, compressed bytes come out of `output`. */
+export interface Compression {
+  /**
+   * Where plaintext is written. Ending it ends the plaintext; destroying it with an error
+   * (a failed producer) fails `output` with that error.
+   */
+  readonly input: Writable;
+  /**
+   * The compressed bytes. Ends only once all plaintext was compressed and the compressor
+   * finished (a process: exited 0). Destroying it releases the compressor.
+   */
+  readonly output: Readable;
+  /** Bytes of plaintext so far: exact once `output` ended, possibly an estimate before. */
+  plaintextBytes(): number;
+  /** Present when the compressor is a process that a producing tool can feed directly. */
+  readonly direct?: DirectInput;
+}
+
+/**
+ * The compressor process's stdin pipe, for a producing tool to take as its own stdout: the
+ * plaintext then goes from tool to tool through the kernel, never through this process, which
+ * is what keeps a backup at the pace of `pg_dump | zstd`. Use either this or `input`.
+ */
+export interface DirectInput {
+  readonly pipe: Writable;
+  /**
+   * How the producer ended (resolves with undefined when it exited 0). The compressor ends
+   * cleanly on a truncated input, so `output` waits for this, and fails with the producer's
+   * error first, since it is the cause. Call exactly once, after handing `pipe` to the tool.
+   */
+  producerDone(verdict: Promise<Error | undefined>, producerPid?: number): void;
+}
 
 export interface Compressor {
   readonly id: CompressionId;
   readonly level: number;
   /** How the bytes are produced, for the manifest: e.g. `zstd 1.5.4 (cli, -T0)`. */
   readonly implementation: string;
-  /**
-   * A fresh compressing stage (async: a process may have to start first). It ends only once everything written has been compressed and,
-   * for a child-process implementation, the process exited 0; otherwise it errors.
-   * Destroying it releases everything it holds (kills its process).
-   */
-  compress(): Promise<Duplex>;
-  /** A fresh decompressing stage, with the same guarantees as `compress`. */
+  /** Starts a compression (async: a process may have to start first). */
+  open(): Promise<Compression>;
+  /** A fresh decompressing stage (async: a process may have to start first). */
   decompress(): Promise<Duplex>;
 }

@@ -31,8 +31,13 @@ export interface DumpOutput {
   /**
    * The dump, as bytes. It ends only after the tool exited successfully; if the tool fails or
    * dies, it errors with `DumpFailedError` (stderr tail redacted). Destroying it kills the tool.
+   * When `direct` is true the tool wrote into the pipe it was given instead, and this stream
+   * carries no data: it only ends, or fails, with the tool.
    */
   readonly stream: Readable;
+  readonly direct: boolean;
+  /** The dump tool's process id, when there is one (progress: bytes written so far). */
+  readonly pid?: number;
   readonly tool: ToolVersion;
   /** Saved in the manifest, e.g. `pg_dump-custom`, `sqlite-file`. */
   readonly format: string;
@@ -62,6 +67,8 @@ export interface TargetState {
  */
 export interface RestoreSink {
   readonly stream: Writable;
+  /** Objects already in the target that this restore replaces (only ever non-empty with `force`). */
+  readonly replaces: readonly string[];
   commit(): Promise<void>;
   abort(): Promise<void>;
 }
@@ -80,8 +87,12 @@ export interface DatabaseEngine {
   readonly tools: readonly string[];
   /** Connects, reads the server version and the contents list. Fails fast when unreachable. */
   describe(source: string, signal?: AbortSignal): Promise<SourceDescription>;
-  /** Starts a consistent dump of the source. */
-  dump(source: string, signal?: AbortSignal): Promise<DumpOutput>;
+  /**
+   * Starts a consistent dump of the source. An engine whose dump is a tool's stdout may write
+   * it straight into `directTo` (another process's stdin pipe) and say so with `direct: true`;
+   * otherwise it ignores `directTo`.
+   */
+  dump(source: string, options?: { signal?: AbortSignal; directTo?: Writable }): Promise<DumpOutput>;
   /** What a restore into `target` would collide with; writes nothing. */
   inspectTarget(target: string, signal?: AbortSignal): Promise<TargetState>;
   /** Prepares a restore; refuses (RunConflictError) a non-empty target unless `force`. */

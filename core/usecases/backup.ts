@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { finished, pipeline } from 'node:stream/promises';
 import type { Catalog } from '../ports/catalog.js';
 import type { Compressor } from '../ports/compressor.js';
 import type { DatabaseEngine } from '../ports/database-engine.js';
@@ -8,7 +8,7 @@ import type { StorageBackend } from '../ports/storage-backend.js';
 import { manifestSchema, type Manifest } from '../domain/manifest.js';
 import { manifestKey, runFolder } from '../domain/object-layout.js';
 import { newRunId, type RunRecord } from '../domain/run.js';
-import { ByteCounter, Sha256Tap } from '../pipeline/byte-taps.js';
+import { Sha256Tap } from '../pipeline/byte-taps.js';
 import { rootCause, toRunError } from './run-errors.js';
 import { VAULTRA_VERSION } from '../version.js';
 
@@ -37,7 +37,7 @@ export interface BackupResult {
 }
 
 /**
- * Takes one backup: dump → count → compress → encrypt → hash → store, then the manifest.
+ * Takes one backup: dump → compress (counting) → encrypt → hash → store, then the manifest.
  *
  * A backup is successful only when the dump tool exited 0, every stage ended cleanly, every
  * byte is stored and the manifest — written last, the commit marker — is stored. On any
@@ -65,28 +65,41 @@ export async function runBackup(deps: BackupDependencies, request: BackupRequest
   let dataWritten = false;
   try {
     const source = await deps.engine.describe(request.source, request.signal);
-    // Start the compressor before the dump, so a missing compressor never leaves a dump running.
-    const compress = await deps.compressor.compress();
-    const dump = await deps.engine.dump(request.source, request.signal).catch((error: unknown) => {
-      compress.destroy();
+    const compression = await deps.compressor.open();
+    const dump = await deps.engine.dump(request.source, { signal: request.signal, directTo: compression.direct?.pipe }).catch((error: unknown) => {
+      compression.output.destroy();
       throw error;
     });
-    const raw = new ByteCounter();
+    let fed: Promise<unknown>;
+    if (dump.direct) {
+      // The dump tool writes into the compressor's stdin itself: Node never touches the plaintext.
+      dump.stream.resume();
+      const verdict = finished(dump.stream).then(
+        () => undefined,
+        (error: Error) => error,
+      );
+      compression.direct!.producerDone(verdict, dump.pid);
+      fed = verdict;
+    } else {
+      fed = pipeline(dump.stream, compression.input, { signal: request.signal });
+    }
+    // Whatever ends the compressed side early (storage, encryption, abort) also stops the dump.
+    compression.output.once('close', () => dump.stream.destroy());
     const stored = new Sha256Tap();
-    const report = () => request.onProgress?.({ bytesRaw: raw.bytes, bytesStored: stored.bytes });
+    const report = () => request.onProgress?.({ bytesRaw: compression.plaintextBytes(), bytesStored: stored.bytes });
     const timer = request.onProgress ? setInterval(report, 250) : undefined;
     try {
-      const stages = pipeline(dump.stream, raw, compress, deps.encryptor.encrypt(), stored, { signal: request.signal });
+      const stages = pipeline(compression.output, deps.encryptor.encrypt(), stored, { signal: request.signal });
       const upload = deps.storage.put(dataKey, stored, { signal: request.signal }).catch((error: unknown) => {
         // A backend that gives up may simply stop reading: tear the stages down, or the dump
         // blocks on a full pipe and the pipeline never settles.
         stored.destroy();
         throw error;
       });
-      const [piped, put] = await Promise.allSettled([stages, upload]);
+      const [piped, put, feeding] = await Promise.allSettled([stages, upload, fed]);
       if (piped.status === 'rejected' || put.status === 'rejected') {
         dataWritten = put.status === 'fulfilled';
-        throw rootCause([piped, put]);
+        throw rootCause([feeding, piped, put]);
       }
       dataWritten = true;
       report();
@@ -105,7 +118,7 @@ export async function runBackup(deps: BackupDependencies, request: BackupRequest
       dump: { tool: dump.tool.name, toolVersion: dump.tool.version, format: dump.format, consistency: dump.consistency },
       compression: { id: deps.compressor.id, level: deps.compressor.level, implementation: deps.compressor.implementation },
       encryption: { format: deps.encryptor.format, recipients: [...deps.encryptor.recipients] },
-      plaintextBytes: raw.bytes,
+      plaintextBytes: compression.plaintextBytes(),
       objects: [{ name: dataName, role: 'data', sizeBytes: stored.bytes, sha256: stored.sha256 }],
       contents: [...source.contents],
       vaultraVersion: VAULTRA_VERSION,
@@ -118,7 +131,7 @@ export async function runBackup(deps: BackupDependencies, request: BackupRequest
       status: 'succeeded',
       finishedAt: finishedAt.toISOString(),
       durationMs: finishedAt.getTime() - startedAt.getTime(),
-      bytesRaw: raw.bytes,
+      bytesRaw: compression.plaintextBytes(),
       bytesStored: stored.bytes,
       sha256: stored.sha256,
       manifestKey: manifestKey(request.job, runId),

@@ -66,7 +66,6 @@ export async function runRestore(deps: RestoreDependencies, request: RestoreRequ
   }
 
   const { value } = await recordedRun(deps.catalog, { kind: 'restore', job: backup.job, engine: manifest.source.engine, location: deps.storage.location }, async () => {
-    const state = await engine.inspectTarget(request.target, request.signal);
     const sink = await engine.openRestore(request.target, request);
     let stages;
     try {
@@ -82,7 +81,7 @@ export async function runRestore(deps: RestoreDependencies, request: RestoreRequ
       throw await explainReadFailure(deps.storage, manifest, rootCause([piped]), request.signal);
     }
     await sink.commit();
-    return { bytesRaw: raw.bytes, replaced: request.force ? state.objects : [] };
+    return { bytesRaw: raw.bytes, replaced: sink.replaces };
   });
   return { backup, target: request.target, dryRun: false, restored, ...value };
 }

@@ -1,6 +1,7 @@
 import type { Duplex } from 'node:stream';
 import { createGunzip, createGzip } from 'node:zlib';
-import type { Compressor } from '../../ports/compressor.js';
+import type { Compression, Compressor } from '../../ports/compressor.js';
+import { compressionThroughNode } from './through-node.js';
 import { PipelineStageError } from '../../errors.js';
 import { spawnTool, toolStage } from '../process/child-process.js';
 import { describeExit } from './zstd-cli-compressor.js';
@@ -21,9 +22,9 @@ export class PigzCompressor implements Compressor {
     this.implementation = `${version} (cli)`;
   }
 
-  async compress(): Promise<Duplex> {
+  async open(): Promise<Compression> {
     const tool = await spawnTool('pigz', [`-${this.level}`, '-c', '-'], { stdin: 'pipe', installHint: 'install pigz (apt-get install pigz)' });
-    return toolStage(tool, (exit) => new PipelineStageError(`pigz failed while compressing (${describeExit(exit)})`));
+    return compressionThroughNode(toolStage(tool, (exit) => new PipelineStageError(`pigz failed while compressing (${describeExit(exit)})`)));
   }
 
   async decompress(): Promise<Duplex> {
@@ -38,8 +39,8 @@ export class ZlibGzipCompressor implements Compressor {
 
   constructor(readonly level: number) {}
 
-  async compress(): Promise<Duplex> {
-    return createGzip({ level: this.level, chunkSize: 256 * 1024 });
+  async open(): Promise<Compression> {
+    return compressionThroughNode(createGzip({ level: this.level, chunkSize: 256 * 1024 }));
   }
 
   async decompress(): Promise<Duplex> {

@@ -1,15 +1,17 @@
+import { readFileSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
-import type { Compressor } from '../../ports/compressor.js';
+import type { Compression, Compressor } from '../../ports/compressor.js';
 import { IntegrityError, PipelineStageError } from '../../errors.js';
-import { spawnTool, toolStage, type ToolExit } from '../process/child-process.js';
+import { spawnTool, toolInput, toolOutput, toolStage, type ToolExit } from '../process/child-process.js';
 
 const INSTALL_HINT = 'install zstd (Debian/Ubuntu: apt-get install zstd; macOS: brew install zstd)';
 
 /**
  * zstd through the `zstd` command, multi-threaded (`-T0`). Chosen by measurement
  * (docs/architecture.md, "Compression"): Node 20's zlib has no zstd, and the native tool's
- * worker threads use every core, which keeps a backup at the pace of `pg_dump | zstd -T0`.
- * The output is a standard zstd frame: plain `zstd -d` reads it.
+ * worker threads use every core. Its stdin pipe is offered for a dump tool to write into
+ * directly, so the plaintext never enters Node; zstd then reports the exact byte count itself
+ * (`-vv`). The output is a standard zstd frame: plain `zstd -d` reads it.
  */
 export class ZstdCliCompressor implements Compressor {
   readonly id = 'zstd' as const;
@@ -22,15 +24,66 @@ export class ZstdCliCompressor implements Compressor {
     this.implementation = `zstd ${version} (cli, -T0)`;
   }
 
-  async compress(): Promise<Duplex> {
-    const tool = await spawnTool('zstd', [`-${this.level}`, '-T0', '-q', '-c', '-'], { stdin: 'pipe', installHint: INSTALL_HINT });
-    return toolStage(tool, (exit) => new PipelineStageError(`zstd failed while compressing (${describeExit(exit)})`));
+  async open(): Promise<Compression> {
+    const zstd = await spawnTool('zstd', ['-vv', '--no-progress', `-${this.level}`, '-T0', '-c', '-'], { stdin: 'pipe', installHint: INSTALL_HINT });
+    let producerPid: number | undefined;
+    let exact: number | undefined;
+    const counted = zstd.exited.then((exit): Error | undefined => {
+      if (exit.code !== 0) return undefined; // the exit itself fails the output
+      exact = bytesIn(exit.stderrTail);
+      return exact === undefined ? new PipelineStageError(`zstd did not report its input size (${this.implementation}): use --compression gzip, and please report this`) : undefined;
+    });
+    let settleProducer: (verdict: Promise<Error | undefined>) => void = () => undefined;
+    const producer = new Promise<Error | undefined>((resolve) => {
+      settleProducer = (verdict) => void verdict.then(resolve);
+    });
+    const input = toolInput(zstd, compressFailed, { waitForExit: false });
+    // Written through `input`, the plaintext's end is its own verdict; fed directly, the
+    // producer's verdict arrives through `producerDone`.
+    input.once('finish', () => settleProducer(Promise.resolve(undefined)));
+    input.once('error', (error) => settleProducer(Promise.resolve(error)));
+    const output = toolOutput(zstd, compressFailed, Promise.all([producer, counted]).then((errors) => errors.find(Boolean)));
+    output.once('close', () => input.destroy());
+    return {
+      input,
+      output,
+      plaintextBytes: () => exact ?? bytesWrittenBy(producerPid),
+      direct: {
+        pipe: zstd.child.stdin!,
+        producerDone(verdict, pid?: number) {
+          producerPid = pid;
+          // The tool holds its own copy of the pipe now: ours must close, or zstd never sees the end.
+          zstd.child.stdin!.destroy();
+          settleProducer(verdict);
+        },
+      },
+    };
   }
 
   async decompress(): Promise<Duplex> {
     const tool = await spawnTool('zstd', ['-d', '-q', '-c', '-'], { stdin: 'pipe', installHint: INSTALL_HINT });
     return toolStage(tool, (exit) => new IntegrityError(`zstd could not decompress the backup (${describeExit(exit)})`));
   }
+}
+
+/** `(833794330 B => 166758866 B, …)` (1.5) or `(833794330 => 166758866 bytes, …)` (1.4): the input size zstd -vv reports at exit. */
+function bytesIn(stderr: string): number | undefined {
+  const match = /\(\s*(\d+)(?: B)? =>\s*\d+ (?:B|bytes)/.exec(stderr);
+  return match ? Number(match[1]) : undefined;
+}
+
+/** Progress before zstd's exact count: what the producing tool has written so far (Linux /proc). */
+function bytesWrittenBy(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    return Number(/^wchar: (\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
+function compressFailed(exit: ToolExit): Error {
+  return new PipelineStageError(`zstd failed while compressing (${describeExit(exit)})`);
 }
 
 /** One-line description of how a tool ended, with the last lines of its (redacted) stderr. */

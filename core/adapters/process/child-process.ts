@@ -24,7 +24,8 @@ export interface SpawnToolOptions {
   readonly env?: NodeJS.ProcessEnv;
   readonly cwd?: string;
   readonly stdin?: 'pipe' | 'ignore';
-  readonly stdout?: 'pipe' | 'ignore';
+  /** `'pipe'`, `'ignore'`, or another process's stdin pipe to write into directly. */
+  readonly stdout?: 'pipe' | 'ignore' | Writable;
   /** Installation hint shown when the tool is missing. */
   readonly installHint?: string;
 }
@@ -97,31 +98,61 @@ export async function runTool(
  * The stdout of a producing tool as a Readable that ends only once the tool exited 0.
  * A non-zero exit or a signal turns into an error built by `onFailure`, so a dump that died
  * half-way can never look like a short, complete dump. Destroying the stream kills the tool.
+ * When the tool's stdout went straight to another process (`SpawnToolOptions.stdout`), the
+ * stream carries no data: it only ends, or fails, with the tool.
  */
-export function toolOutput(tool: ToolProcess, onFailure: (exit: ToolExit) => Error): Readable {
-  const stdout = tool.child.stdout!;
-  const readable = new Readable({
-    highWaterMark: 1024 * 1024,
-    read() {
-      stdout.resume();
-    },
-    destroy(error, callback) {
-      tool.kill();
-      stdout.destroy();
-      callback(error);
-    },
-  });
-  stdout.on('data', (chunk: Buffer) => {
-    if (!readable.push(chunk)) stdout.pause();
-  });
-  stdout.once('end', () => {
-    void tool.exited.then((exit) => {
-      if (exit.code === 0) readable.push(null);
-      else readable.destroy(onFailure(exit));
+export class ToolOutput extends Readable {
+  private reading = false;
+
+  /**
+   * @param alsoRequired resolves with an error, or undefined, once another party this output
+   *   depends on is done (the tool feeding this one): the stream ends only when both succeeded,
+   *   and fails with that error first, since it is the cause.
+   */
+  constructor(
+    readonly tool: ToolProcess,
+    readonly onFailure: (exit: ToolExit) => Error,
+    private readonly alsoRequired: Promise<Error | undefined> = Promise.resolve(undefined),
+  ) {
+    super({ highWaterMark: 1024 * 1024 });
+    void alsoRequired.then((error) => {
+      if (error && !this.destroyed) this.destroy(error);
     });
-  });
-  stdout.once('error', (error) => readable.destroy(error));
-  return readable;
+    if (!tool.child.stdout) this.settle();
+  }
+
+  /** Ends the stream, or fails it, once the tool and whatever else is required are done. */
+  private settle(): void {
+    void Promise.all([this.tool.exited, this.alsoRequired]).then(([exit, error]) => {
+      if (error) this.destroy(error);
+      else if (exit.code !== 0) this.destroy(this.onFailure(exit));
+      else this.push(null);
+    });
+  }
+
+  override _read(): void {
+    const stdout = this.tool.child.stdout;
+    if (!stdout) return;
+    if (!this.reading) {
+      this.reading = true;
+      stdout.on('data', (chunk: Buffer) => {
+        if (!this.push(chunk)) stdout.pause();
+      });
+      stdout.once('end', () => this.settle());
+      stdout.once('error', (error) => this.destroy(error));
+    }
+    stdout.resume();
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.tool.kill();
+    this.tool.child.stdout?.destroy();
+    callback(error);
+  }
+}
+
+export function toolOutput(tool: ToolProcess, onFailure: (exit: ToolExit) => Error, alsoRequired?: Promise<Error | undefined>): ToolOutput {
+  return new ToolOutput(tool, onFailure, alsoRequired);
 }
 
 /**
@@ -214,26 +245,32 @@ export async function toolVersion(command: string, args: readonly string[] = ['-
 }
 
 /**
- * A consuming tool (pg_restore, sqlite3…) as a Writable: what is written goes to its stdin.
- * Finishing the Writable closes stdin and waits for the tool, so a pipeline ending in it
- * resolves only once the tool exited 0, and rejects with `onFailure` otherwise.
+ * A consuming tool (pg_restore, zstd…) as a Writable: what is written goes to its stdin.
+ * Finishing the Writable closes stdin and, with `waitForExit` (the default), waits for the
+ * tool, so a pipeline ending in it resolves only once the tool exited 0, and rejects with
+ * `onFailure` otherwise.
  * Destroying it kills the tool.
  */
-export function toolInput(tool: ToolProcess, onFailure: (exit: ToolExit) => Error): Writable {
+export function toolInput(tool: ToolProcess, onFailure: (exit: ToolExit) => Error, { waitForExit = true } = {}): Writable {
   const stdin = tool.child.stdin!;
-  const writeTo = stdinWriter(tool, onFailure, { discardAfterCleanExit: true });
+  // A consumer that exits 0 before reading everything (pg_restore -t has what it needs) is done.
+  const writeTo = stdinWriter(tool, onFailure, { discardAfterCleanExit: waitForExit });
   const sink = new Writable({
     highWaterMark: 1024 * 1024,
     write(chunk: Buffer, _encoding, callback) {
       writeTo(chunk, callback);
     },
     final(callback) {
+      if (!waitForExit) return stdin.end(callback);
       stdin.end();
       void tool.exited.then((exit) => callback(exit.code === 0 ? null : onFailure(exit)));
     },
     destroy(error, callback) {
-      tool.kill();
-      stdin.destroy();
+      // autoDestroy also lands here after a clean finish: the tool may still be working then.
+      if (error || !this.writableFinished) {
+        tool.kill();
+        stdin.destroy();
+      }
       callback(error);
     },
   });

@@ -1,3 +1,4 @@
+import type { Writable } from 'node:stream';
 import type {
   DatabaseEngine,
   DumpOutput,
@@ -37,16 +38,21 @@ export class PostgresEngine implements DatabaseEngine {
     };
   }
 
-  async dump(source: string): Promise<DumpOutput> {
+  async dump(source: string, options: { directTo?: Writable } = {}): Promise<DumpOutput> {
     const connection = parsePostgresUrl(source);
-    const version = (await toolVersion('pg_dump')) ?? 'unknown';
-    const tool = await spawnTool('pg_dump', ['--format=custom', '--compress=0', '--no-password'], {
-      env: { ...process.env, ...connection.env },
-      installHint: INSTALL_HINT,
-    });
+    const [version, tool] = await Promise.all([
+      toolVersion('pg_dump'),
+      spawnTool('pg_dump', ['--format=custom', '--compress=0', '--no-password'], {
+        env: { ...process.env, ...connection.env },
+        stdout: options.directTo ?? 'pipe',
+        installHint: INSTALL_HINT,
+      }),
+    ]);
     return {
       stream: toolOutput(tool, (exit) => new DumpFailedError(`pg_dump of ${connection.display} failed (${describeExit(exit)})`, exit.stderrTail)),
-      tool: { name: 'pg_dump', version: version.replace(/^pg_dump \(PostgreSQL\) /, '') },
+      direct: options.directTo !== undefined,
+      pid: tool.child.pid,
+      tool: { name: 'pg_dump', version: (version ?? 'unknown').replace(/^pg_dump \(PostgreSQL\) /, '') },
       format: 'pg_dump-custom',
       consistency: 'pg_dump: one REPEATABLE READ snapshot for the whole dump',
     };
@@ -105,6 +111,7 @@ export class PostgresEngine implements DatabaseEngine {
     };
     return {
       stream,
+      replaces: collisions,
       async commit() {
         const exit = await tool.exited;
         if (exit.code !== 0) throw new RestoreFailedError(`pg_restore into ${connection.display} failed (${describeExit(exit)})`, exit.stderrTail);

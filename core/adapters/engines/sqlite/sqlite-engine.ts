@@ -37,7 +37,7 @@ export class SqliteEngine implements DatabaseEngine {
     return { engine: 'sqlite', database: basename(path), serverVersion: version, contents: await contentsOf(path, signal) };
   }
 
-  async dump(source: string, signal?: AbortSignal): Promise<DumpOutput> {
+  async dump(source: string, { signal }: { signal?: AbortSignal } = {}): Promise<DumpOutput> {
     const path = await existingDatabase(source);
     const version = (await toolVersion('sqlite3')) ?? 'unknown';
     const dir = await mkdtemp(join(tmpdir(), 'vaultra-sqlite-'));
@@ -52,6 +52,7 @@ export class SqliteEngine implements DatabaseEngine {
     stream.once('close', () => void rm(dir, { recursive: true, force: true }));
     return {
       stream,
+      direct: false,
       tool: { name: 'sqlite3', version: version.split(' ')[0] ?? version },
       format: 'sqlite-file',
       consistency: 'VACUUM INTO a temp file (one read transaction), then streamed; the temp file is removed',
@@ -84,6 +85,7 @@ export class SqliteEngine implements DatabaseEngine {
     const file = openTempFile(temp);
     return {
       stream: file.stream,
+      replaces: state.objects,
       async commit() {
         await file.done();
         await checkIntegrity(temp, (message) => new RestoreFailedError(`restored SQLite file fails its integrity check, target left untouched: ${message}`, message));
