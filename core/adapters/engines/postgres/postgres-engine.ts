@@ -11,6 +11,7 @@ import type {
 import { ConfigError, DumpFailedError, IntegrityError, RestoreFailedError, RunConflictError } from '../../../errors.js';
 import { runTool, spawnTool, toolInput, toolOutput, toolVersion, type ToolExit } from '../../process/child-process.js';
 import { parsePostgresUrl, withDatabase, type PostgresConnection } from './postgres-connection.js';
+import { pgTool } from './pg-tools.js';
 import { DESCRIBE_SQL, TARGET_OBJECTS_SQL, DATABASE_EXISTS_SQL } from './postgres-queries.js';
 
 const INSTALL_HINT = 'install the PostgreSQL client tools (Debian/Ubuntu: apt-get install postgresql-client; macOS: brew install libpq)';
@@ -41,8 +42,8 @@ export class PostgresEngine implements DatabaseEngine {
   async dump(source: string, options: { directTo?: Writable } = {}): Promise<DumpOutput> {
     const connection = parsePostgresUrl(source);
     const [version, tool] = await Promise.all([
-      toolVersion('pg_dump'),
-      spawnTool('pg_dump', ['--format=custom', '--compress=0', '--no-password'], {
+      toolVersion(pgTool('pg_dump')),
+      spawnTool(pgTool('pg_dump'), ['--format=custom', '--compress=0', '--no-password'], {
         env: { ...process.env, ...connection.env },
         stdout: options.directTo ?? 'pipe',
         installHint: INSTALL_HINT,
@@ -93,7 +94,7 @@ export class PostgresEngine implements DatabaseEngine {
     const args = ['--dbname', `dbname=${quoteConninfo(connection.database)}`, '--no-password', '--exit-on-error', '--single-transaction', ...selection.args];
     if (options.force) args.push('--clean', '--if-exists');
     if (options.noOwner) args.push('--no-owner', '--no-privileges');
-    const tool = await spawnTool('pg_restore', args, { env: { ...process.env, ...connection.env }, stdin: 'pipe', stdout: 'ignore', installHint: INSTALL_HINT });
+    const tool = await spawnTool(pgTool('pg_restore'), args, { env: { ...process.env, ...connection.env }, stdin: 'pipe', stdout: 'ignore', installHint: INSTALL_HINT });
     const hint = selection.wanted ? ': a selective restore needs what the selection references (add those tables, or restore into a database that has them)' : '';
     const stream = toolInput(tool, (exit) => {
       const missing = hint && /does not exist/.test(exit.stderrTail) ? hint : '';
@@ -127,7 +128,7 @@ export class PostgresEngine implements DatabaseEngine {
   async openValidation(): Promise<ValidationSink> {
     // Converting the archive to SQL without a database reads and checks every TOC entry and
     // data block: a structural check of the whole dump.
-    const tool = await spawnTool('pg_restore', ['--file=/dev/null'], { stdin: 'pipe', stdout: 'ignore', installHint: INSTALL_HINT });
+    const tool = await spawnTool(pgTool('pg_restore'), ['--file=/dev/null'], { stdin: 'pipe', stdout: 'ignore', installHint: INSTALL_HINT });
     const stream = toolInput(tool, (exit) => new IntegrityError(`pg_restore cannot read the archive (${describeExit(exit)})`));
     return {
       stream,
@@ -198,7 +199,7 @@ async function psql(
 ): Promise<string> {
   const args = ['-X', '-A', '-t', '-q', '-v', 'ON_ERROR_STOP=1', '--no-password'];
   for (const [name, value] of Object.entries(variables)) args.push('-v', `${name}=${value}`);
-  return runTool('psql', args, { env: { ...process.env, ...connection.env }, input: sql, onFailure, signal, installHint: INSTALL_HINT });
+  return runTool(pgTool('psql'), args, { env: { ...process.env, ...connection.env }, input: sql, onFailure, signal, installHint: INSTALL_HINT });
 }
 
 function quoteConninfo(value: string): string {

@@ -1,0 +1,40 @@
+import { existsSync, readdirSync, realpathSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+
+const resolved = new Map<string, string>();
+
+/**
+ * The command to run for a PostgreSQL client tool. Debian and Ubuntu put a Perl dispatcher
+ * (`pg_wrapper`) on PATH in front of every client; it costs 20-35 ms a call and then runs the
+ * newest installed version anyway. When the tool on PATH is that wrapper, run the newest
+ * `/usr/lib/postgresql/<major>/bin/<tool>` directly (the newest pg_dump dumps every older
+ * server). Anything else on PATH — or nothing, for a clear "not found" — is used as it is.
+ */
+export function pgTool(name: 'pg_dump' | 'pg_restore' | 'psql'): string {
+  const cached = resolved.get(name);
+  if (cached) return cached;
+  let command: string = name;
+  const onPath = (process.env.PATH ?? '').split(delimiter).map((dir) => join(dir, name)).find((path) => existsSync(path));
+  if (onPath && safeRealpath(onPath).endsWith('/pg_wrapper')) {
+    const majors = safeReaddir('/usr/lib/postgresql').filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a));
+    command = majors.map((major) => `/usr/lib/postgresql/${major}/bin/${name}`).find((path) => existsSync(path)) ?? name;
+  }
+  resolved.set(name, command);
+  return command;
+}
+
+function safeRealpath(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
+}
+
+function safeReaddir(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
