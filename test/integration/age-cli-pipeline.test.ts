@@ -19,14 +19,7 @@ import { createDatabase, dropDatabase, loadVariedTypesFixture, schemaObjects, ta
 import { pgEnv, pgTool, psqlQuery, quoteLiteral } from '../support/psql.js';
 import { requirePostgres, requireTools } from '../support/requirements.js';
 import { createSqliteFixture, sqliteExec, sqliteFingerprints, sqliteSchemaObjects } from '../support/sqlite-fixtures.js';
-
-interface BackupJson {
-  runId: string;
-  job: string;
-  location: string;
-  bytesRaw: number;
-  encryption?: { format: string; recipients: { type: string; recipient?: string }[] };
-}
+import type { BackupJson } from '../support/cli-json.js';
 
 interface Workspace {
   readonly dir: string;

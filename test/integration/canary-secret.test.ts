@@ -12,7 +12,6 @@
  * (manifests, catalog records, data objects) and both witnesses are searched for each canary.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync, readdirSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,55 +24,12 @@ import { createDatabase, dropDatabase, loadVariedTypesFixture, tableFingerprints
 import { PASSWORD_CANARY_PREFIX } from '../support/postgres-server.js';
 import { databaseUrl, psqlQuery } from '../support/psql.js';
 import { requirePostgres, requireTools } from '../support/requirements.js';
+import { descendantsOf, isRunningDump, readProcess, sleep } from '../support/processes.js';
 
 /** Rows of md5 text in the big database: long enough a dump for the sampler to see it at work. */
 const BIG_ROWS = 1_500_000;
 /** The tools Vaultra may start, shimmed to log their argv. */
 const SHIMMED_TOOLS = ['pg_dump', 'pg_restore', 'psql', 'zstd', 'sqlite3', 'pigz'] as const;
-
-// ---------------------------------------------------------------------------------------------
-// Watching processes through /proc.
-
-interface ProcessInfo {
-  readonly pid: number;
-  readonly ppid: number;
-  readonly comm: string;
-  readonly argv: string;
-}
-
-function readProcess(pid: number): ProcessInfo | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const close = stat.lastIndexOf(')');
-    const fields = stat.slice(close + 2).split(' ');
-    if (fields[0] === 'Z') return undefined;
-    // Arguments are NUL-separated; keep them joined by spaces (a secret never contains NUL).
-    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
-    return { pid, ppid: Number(fields[1]), comm: stat.slice(stat.indexOf('(') + 1, close), argv };
-  } catch {
-    return undefined;
-  }
-}
-
-function descendantsOf(root: number): ProcessInfo[] {
-  const table = readdirSync('/proc')
-    .filter((name) => /^\d+$/.test(name))
-    .map((name) => readProcess(Number(name)))
-    .filter((p): p is ProcessInfo => p !== undefined);
-  const found: ProcessInfo[] = [];
-  const parents = new Set([root]);
-  for (let grew = true; grew; ) {
-    grew = false;
-    for (const p of table) {
-      if (parents.has(p.ppid) && !parents.has(p.pid)) {
-        parents.add(p.pid);
-        found.push(p);
-        grew = true;
-      }
-    }
-  }
-  return found;
-}
 
 interface Sampled extends VaultraResult {
   /** Every distinct `comm: argv` seen among vaultra's descendants while it ran. */
@@ -81,9 +37,6 @@ interface Sampled extends VaultraResult {
   readonly samples: number;
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 // ---------------------------------------------------------------------------------------------
 
@@ -143,8 +96,11 @@ describe('canary secrets never leak', () => {
       while (!done) {
         // Between fork() and exec() a child is a copy of vaultra, with vaultra's own argv (which
         // holds whatever the user typed): that is not an argv vaultra chose, so it is skipped.
-        const own = readProcess(child.pid!)?.argv;
-        for (const p of descendantsOf(child.pid!)) if (p.argv !== own) seen.add(`${p.comm}: ${p.argv}`);
+        const own = readProcess(child.pid!)?.argv.join(' ');
+        for (const p of descendantsOf(child.pid!)) {
+          const argv = p.argv.join(' ');
+          if (argv !== own) seen.add(`${p.comm}: ${argv}`);
+        }
         samples++;
         await sleep(20);
       }
@@ -283,7 +239,7 @@ describe('canary secrets never leak', () => {
     const killed = await vaultra(['backup', inlineUrl(bigDb), '--to', storeUrl, '--job', 'killed', '--recipient', key.recipient, '--json'], {}, async (pid) => {
       const deadline = Date.now() + 30_000;
       while (Date.now() < deadline) {
-        const dump = descendantsOf(pid).find((p) => p.comm === 'pg_dump' && p.argv.includes('--format=custom') && !p.argv.includes('perl'));
+        const dump = descendantsOf(pid).find(isRunningDump);
         if (dump) {
           await sleep(200);
           process.kill(dump.pid, 'SIGKILL');

@@ -10,7 +10,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,81 +39,11 @@ import { createSqliteFixture, sqliteExec, sqliteFingerprints } from '../support/
 import { FaultyStorageBackend } from '../fakes/faulty-storage.js';
 import { MemoryStorageBackend } from '../fakes/memory-storage.js';
 import { storageBackendContract } from '../contract/storage-backend.contract.js';
+import { bytesWritten, descendantsOf, isRunningDump, processTable, sleep, stillRunning, type ProcessInfo } from '../support/processes.js';
 
 const MiB = 1024 * 1024;
 /** Rows of md5 text in the big database: pg_dump streams ~150 MB for a couple of seconds. */
 const BIG_ROWS = 2_000_000;
-
-// ---------------------------------------------------------------------------------------------
-// Processes: who is a child of whom, read from /proc (Linux).
-
-interface ProcessInfo {
-  readonly pid: number;
-  readonly ppid: number;
-  readonly comm: string;
-  readonly argv: readonly string[];
-  /** Start time in clock ticks since boot: with the pid, identifies one process for good. */
-  readonly startTime: string;
-}
-
-function readProcess(pid: number): ProcessInfo | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const close = stat.lastIndexOf(')');
-    const fields = stat.slice(close + 2).split(' ');
-    if (fields[0] === 'Z') return undefined; // a zombie is gone for our purposes
-    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
-    return { pid, ppid: Number(fields[1]), comm: stat.slice(stat.indexOf('(') + 1, close), argv, startTime: fields[19] ?? '' };
-  } catch {
-    return undefined; // exited while we looked
-  }
-}
-
-function processTable(): ProcessInfo[] {
-  return readdirSync('/proc')
-    .filter((name) => /^\d+$/.test(name))
-    .map((name) => readProcess(Number(name)))
-    .filter((p): p is ProcessInfo => p !== undefined);
-}
-
-/** Every live descendant of `root`. */
-function descendantsOf(root: number, table = processTable()): ProcessInfo[] {
-  const found: ProcessInfo[] = [];
-  const parents = new Set([root]);
-  for (let grew = true; grew; ) {
-    grew = false;
-    for (const p of table) {
-      if (parents.has(p.ppid) && !parents.has(p.pid)) {
-        parents.add(p.pid);
-        found.push(p);
-        grew = true;
-      }
-    }
-  }
-  return found;
-}
-
-function stillRunning(p: ProcessInfo): boolean {
-  return readProcess(p.pid)?.startTime === p.startTime;
-}
-
-/** The dump itself (not `pg_dump --version`), once the real binary runs (not Debian's perl wrapper). */
-function isRunningDump(p: ProcessInfo): boolean {
-  return p.comm === 'pg_dump' && p.argv.includes('--format=custom') && !/perl/.test(p.argv[0] ?? '');
-}
-
-/** Bytes a process has written so far (`wchar` of /proc/<pid>/io). */
-function bytesWritten(pid: number): number {
-  try {
-    return Number(/wchar:\s*(\d+)/.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))?.[1] ?? 0);
-  } catch {
-    return 0;
-  }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 // ---------------------------------------------------------------------------------------------
 // Files.

@@ -28,45 +28,7 @@ import {
 } from '../support/pg-fixtures.js';
 import { pgEnv, psqlQuery, psqlRows, quoteLiteral } from '../support/psql.js';
 import { requirePostgres, requireTools } from '../support/requirements.js';
-
-interface BackupJson {
-  runId: string;
-  job: string;
-  status: string;
-  engine: string;
-  bytesRaw: number;
-  bytesStored: number;
-  sha256: string | null;
-  location: string;
-  durationMs: number;
-  compression?: { id: string; level: number; implementation: string };
-  encryption?: { format: string; recipients: unknown[] };
-}
-
-interface RunJson {
-  runId: string;
-  job: string;
-  kind: string;
-  status: string;
-  engine?: string;
-  startedAt: string;
-  bytesRaw?: number;
-  bytesStored?: number;
-  sha256?: string;
-  manifestKey?: string;
-}
-
-interface RestoreJson {
-  runId: string;
-  job: string;
-  engine: string;
-  target: string;
-  dryRun: boolean;
-  status: string;
-  bytesRaw: number;
-  restored: { kind: string; schema?: string; name: string }[];
-  replaced: string[];
-}
+import { RUN_ID, type BackupJson, type RestoreJson, type RunJson } from '../support/cli-json.js';
 
 interface Workspace {
   readonly dir: string;
@@ -74,8 +36,6 @@ interface Workspace {
   readonly storeUrl: string;
   readonly env: NodeJS.ProcessEnv;
 }
-
-const RUN_ID = /^\d{8}T\d{6}\.\d{3}Z-[0-9a-f]{6}$/;
 
 describe('postgres round trip through the CLI', () => {
   const pg = requirePostgres();

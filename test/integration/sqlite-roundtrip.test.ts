@@ -22,47 +22,13 @@ import {
   sqliteSchemaObjects,
   startSqliteWriter,
 } from '../support/sqlite-fixtures.js';
-
-interface BackupJson {
-  runId: string;
-  job: string;
-  status: string;
-  engine: string;
-  bytesRaw: number;
-  bytesStored: number;
-  sha256: string | null;
-  location: string;
-  durationMs: number;
-  compression?: { id: string; level: number; implementation: string };
-}
-
-interface RestoreJson {
-  runId: string;
-  engine: string;
-  target: string;
-  dryRun: boolean;
-  status: string;
-  bytesRaw: number;
-  restored: { kind: string; name: string }[];
-  replaced: string[];
-}
+import { RUN_ID, type BackupJson, type ManifestJson, type RestoreJson } from '../support/cli-json.js';
 
 interface Workspace {
   readonly dir: string;
   readonly store: string;
   readonly storeUrl: string;
   readonly env: NodeJS.ProcessEnv;
-}
-
-interface Manifest {
-  runId: string;
-  source: { engine: string; database: string };
-  dump: { tool: string; format: string; consistency: string };
-  compression: { id: string; level: number; implementation: string };
-  encryption: { format: string; recipients: { type: string; recipient?: string }[] };
-  objects: { name: string; sizeBytes: number; sha256: string }[];
-  plaintextBytes: number;
-  contents: { kind: string; name: string; rows?: number }[];
 }
 
 const sha256File = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');
@@ -108,7 +74,7 @@ describe('sqlite round trip through the CLI', () => {
     return JSON.parse(result.stdout) as RestoreJson;
   };
 
-  const manifestOf = (taken: BackupJson): Manifest => JSON.parse(readFileSync(join(fileURLToPath(taken.location), 'manifest.json'), 'utf8')) as Manifest;
+  const manifestOf = (taken: BackupJson): ManifestJson => JSON.parse(readFileSync(join(fileURLToPath(taken.location), 'manifest.json'), 'utf8')) as ManifestJson;
 
   const integrity = (path: string): Promise<string> => sqliteExec(path, 'PRAGMA integrity_check;');
 
@@ -129,7 +95,7 @@ describe('sqlite round trip through the CLI', () => {
     const ws = workspace('full');
     const taken = await backup(ws, fixture);
     expect(taken).toMatchObject({ job: 'app', status: 'succeeded', engine: 'sqlite' });
-    expect(taken.runId).toMatch(/^\d{8}T\d{6}\.\d{3}Z-[0-9a-f]{6}$/);
+    expect(taken.runId).toMatch(RUN_ID);
     expect(taken.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(taken.bytesRaw).toBeGreaterThan(0);
     expect(taken.bytesStored).toBeGreaterThan(0);
