@@ -97,7 +97,7 @@ export async function runBackup(deps: BackupDependencies, request: BackupRequest
         throw error;
       });
       const [piped, put, feeding] = await Promise.allSettled([stages, upload, fed]);
-      if (piped.status === 'rejected' || put.status === 'rejected') {
+      if (piped.status === 'rejected' || put.status === 'rejected' || feeding.status === 'rejected') {
         dataWritten = put.status === 'fulfilled';
         throw rootCause([feeding, piped, put]);
       }
