@@ -19,6 +19,7 @@ import {
   sqliteAccountsTotal,
   sqliteExec,
   sqliteFingerprints,
+  sqliteJournalMode,
   sqliteSchemaObjects,
   startSqliteWriter,
 } from '../support/sqlite-fixtures.js';
@@ -125,13 +126,15 @@ describe('sqlite round trip through the CLI', () => {
     expect(restored).toMatchObject({ runId: taken.runId, engine: 'sqlite', dryRun: false, status: 'restored', replaced: [] });
     expect(restored.bytesRaw).toBe(taken.bytesRaw);
     expect(statSync(target).size).toBe(taken.bytesRaw);
+    // Only the restored file is in its folder (no temp, -wal or -shm file), before anything opens it.
+    expect(readdirSync(join(ws.dir, 'restored'))).toEqual(['app.db']);
+    // The source is in WAL mode; VACUUM INTO alone would have restored it in rollback mode.
+    expect((await sqliteJournalMode(target)).trim()).toBe('wal');
     expect(await integrity(target)).toBe('ok');
     expect(await sqliteFingerprints(target)).toEqual(fixturePrints);
     const objects = await sqliteSchemaObjects(target);
     expect(objects).toEqual(fixtureObjects);
     expect(objects).toEqual(expect.arrayContaining(['expensive_items:view', 'items_name_idx:index', 'items_created_idx:index', 'items_audit:trigger']));
-    // Only the restored file is left in its folder: no temp file.
-    expect(readdirSync(join(ws.dir, 'restored'))).toEqual(['app.db']);
     // The restored trigger still fires.
     await sqliteExec(target, "INSERT INTO items (id, created_at) VALUES (99999, 'later');");
     expect(await sqliteExec(target, 'SELECT action FROM audit WHERE item_id = 99999;')).toBe('insert');

@@ -43,7 +43,10 @@ export class SqliteEngine implements DatabaseEngine {
     const dir = await mkdtemp(join(tmpdir(), 'vaultra-sqlite-'));
     const snapshot = join(dir, 'snapshot.db');
     try {
-      await sqlite(path, `VACUUM INTO '${snapshot.replace(/'/g, "''")}';`, { readonly: true, signal });
+      const journalMode = (await sqlite(path, `PRAGMA journal_mode;\nVACUUM INTO '${snapshot.replace(/'/g, "''")}';`, { readonly: true, signal })).trim();
+      // VACUUM INTO always writes a rollback-journal file: carry a WAL source's mode over, so
+      // the restored database is in the mode the application set.
+      if (journalMode === 'wal') await sqlite(snapshot, 'PRAGMA journal_mode = WAL;', { signal });
     } catch (error) {
       await rm(dir, { recursive: true, force: true });
       throw error;
@@ -55,7 +58,7 @@ export class SqliteEngine implements DatabaseEngine {
       direct: false,
       tool: { name: 'sqlite3', version: version.split(' ')[0] ?? version },
       format: 'sqlite-file',
-      consistency: 'VACUUM INTO a temp file (one read transaction), then streamed; the temp file is removed',
+      consistency: 'VACUUM INTO a temp file (one read transaction; journal mode kept), then streamed; the temp file is removed',
     };
   }
 
@@ -172,7 +175,9 @@ async function contentsOf(path: string, signal?: AbortSignal, { counts = true } 
 async function checkIntegrity(path: string, toError: (message: string) => Error): Promise<void> {
   let result: string;
   try {
-    result = (await sqlite(path, 'PRAGMA integrity_check;', { readonly: true })).trim();
+    // Read-write on purpose: these are our own temp files, and a read-only open of a WAL file
+    // would leave -wal/-shm files behind (next to the restore target).
+    result = (await sqlite(path, 'PRAGMA integrity_check;')).trim();
   } catch (error) {
     throw toError((error as Error).message);
   }
