@@ -66,6 +66,10 @@ export async function runRestore(deps: RestoreDependencies, request: RestoreRequ
   }
 
   const { value } = await recordedRun(deps.catalog, { kind: 'restore', job: backup.job, engine: manifest.source.engine, location: deps.storage.location }, async () => {
+    // A selective pg_restore may stop reading and commit as soon as it has what it needs, before
+    // the rest of the object is checked: read and check the whole backup first, so the target
+    // changes only if every byte is intact.
+    if (request.tables?.length || request.schemas?.length) await verifyLocated(deps, backup, { signal: request.signal });
     const sink = await engine.openRestore(request.target, request);
     let stages;
     try {

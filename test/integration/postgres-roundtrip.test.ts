@@ -8,7 +8,7 @@
  * Every test has its own temp folder (store, identity, state); passwords reach the CLI only
  * through PGPASSWORD, never argv.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -293,6 +293,35 @@ describe('postgres round trip through the CLI', () => {
     const prints = await tableFingerprints(pg, target);
     expect(Object.keys(prints)).toEqual(['sales.order_lines']);
     expect(prints['sales.order_lines']).toEqual(sourcePrints['sales.order_lines']);
+  });
+
+  it('a selective restore checks the whole backup before it touches the target (damaged tail: exit 3, nothing restored)', async () => {
+    // pg_restore -t stops reading once it has its table and commits: without a full check
+    // first, a damaged end of the object would be found only after the table was restored.
+    // a_first's data comes first in the archive; z_big's megabytes follow, so the damage at
+    // the end lies far past everything pg_restore needs for a_first.
+    const db = newDatabase('rt_selective_src');
+    await createDatabase(pg, db);
+    await psqlQuery(pg, db, `CREATE TABLE public.a_first (id int PRIMARY KEY, note text);
+      INSERT INTO public.a_first SELECT i, 'row ' || i FROM generate_series(1, 100) i;
+      CREATE TABLE public.z_big (id int PRIMARY KEY, h text);
+      INSERT INTO public.z_big SELECT i, md5(i::text) FROM generate_series(1, 200000) i;`);
+    const ws = workspace('selective-damaged');
+    const taken = await backup(ws, db);
+    const target = newDatabase('rt_selective_damaged');
+    await restoreOk(ws, taken.runId, target);
+    await psqlQuery(pg, target, 'DROP TABLE public.a_first;');
+    const before = await tableFingerprints(pg, target);
+
+    const data = join(runFolderOf(ws, db, taken.runId), 'data.pgdump.zst.age');
+    const bytes = readFileSync(data);
+    bytes[bytes.length - 20]! ^= 0xff;
+    writeFileSync(data, bytes);
+
+    const result = await restore(ws, taken.runId, target, ['--tables', 'public.a_first']);
+    expect(result.code, result.stderr).toBe(3);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(await tableFingerprints(pg, target)).toEqual(before);
   });
 
   it('refuses cleanly to restore a schema whose foreign keys point outside the selection into a new database', async () => {
