@@ -2,36 +2,17 @@ import { createHash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { IntegrityError } from '../errors.js';
 
-/**
- * Counts bytes passing through, and reports them to `onBytes` at most every `intervalMs`
- * (progress display). Passes chunks on untouched: no copy on the hot path.
- */
+/** Counts bytes passing through. Passes chunks on untouched: no copy on the hot path. */
 export class ByteCounter extends Transform {
   bytes = 0;
-  private lastReport = 0;
 
-  constructor(
-    private readonly onBytes?: (bytes: number) => void,
-    private readonly intervalMs = 200,
-  ) {
+  constructor() {
     super({ highWaterMark: 1024 * 1024 });
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.bytes += chunk.length;
-    if (this.onBytes) {
-      const now = Date.now();
-      if (now - this.lastReport >= this.intervalMs) {
-        this.lastReport = now;
-        this.onBytes(this.bytes);
-      }
-    }
     callback(null, chunk);
-  }
-
-  override _flush(callback: TransformCallback): void {
-    this.onBytes?.(this.bytes);
-    callback();
   }
 }
 
@@ -47,7 +28,7 @@ export class Sha256Tap extends ByteCounter {
 
   override _flush(callback: TransformCallback): void {
     this.digest = this.hash.digest('hex');
-    super._flush(callback);
+    callback();
   }
 
   /** Hex SHA-256 of everything that passed; only after the stream ended. */

@@ -8,10 +8,10 @@
  * Pipelines run under `bash -o pipefail`; paths and passwords reach them through the
  * environment (PGPASSWORD), never argv.
  */
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runVaultra, type VaultraResult } from '../support/cli.js';
 import { run, runOk } from '../support/exec.js';
@@ -20,26 +20,7 @@ import { pgEnv, pgTool, psqlQuery, quoteLiteral } from '../support/psql.js';
 import { requirePostgres, requireTools } from '../support/requirements.js';
 import { createSqliteFixture, sqliteExec, sqliteFingerprints, sqliteSchemaObjects } from '../support/sqlite-fixtures.js';
 import type { BackupJson } from '../support/cli-json.js';
-
-interface Workspace {
-  readonly dir: string;
-  readonly storeUrl: string;
-  /** The default identity of this workspace (created by the first backup). */
-  readonly identity: string;
-  readonly env: NodeJS.ProcessEnv;
-}
-
-function makeWorkspace(root: string, name: string, base: NodeJS.ProcessEnv = {}): Workspace {
-  const dir = join(root, name);
-  mkdirSync(dir, { recursive: true });
-  const identity = join(dir, 'config', 'vaultra', 'identity.txt');
-  return {
-    dir,
-    storeUrl: pathToFileURL(join(dir, 'store')).href,
-    identity,
-    env: { ...base, XDG_CONFIG_HOME: join(dir, 'config'), XDG_STATE_HOME: join(dir, 'state'), VAULTRA_IDENTITY: identity, VAULTRA_STORAGE: undefined, VAULTRA_CATALOG: undefined },
-  };
-}
+import { makeWorkspace, type Workspace } from '../support/workspace.js';
 
 /** `bash -o pipefail -c script` with `env`; rejects with stderr unless it exits 0. */
 function shell(script: string, env: NodeJS.ProcessEnv): Promise<unknown> {

@@ -8,10 +8,10 @@
  * Every test has its own temp folder (store, identity, state); passwords reach the CLI only
  * through PGPASSWORD, never argv.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runVaultra, type VaultraResult } from '../support/cli.js';
 import {
@@ -29,13 +29,7 @@ import {
 import { pgEnv, psqlQuery, psqlRows, quoteLiteral } from '../support/psql.js';
 import { requirePostgres, requireTools } from '../support/requirements.js';
 import { RUN_ID, type BackupJson, type RestoreJson, type RunJson } from '../support/cli-json.js';
-
-interface Workspace {
-  readonly dir: string;
-  readonly store: string;
-  readonly storeUrl: string;
-  readonly env: NodeJS.ProcessEnv;
-}
+import { makeWorkspace, type Workspace } from '../support/workspace.js';
 
 describe('postgres round trip through the CLI', () => {
   const pg = requirePostgres();
@@ -59,20 +53,7 @@ describe('postgres round trip through the CLI', () => {
   const urlOf = (database: string): string => `postgres://${pg.user}@${pg.host}:${pg.port}/${database}`;
 
   /** A temp folder of its own for a test: storage, identity, state; no ~/.config, no inherited VAULTRA_*. */
-  const workspace = (name: string): Workspace => {
-    const dir = join(root, name);
-    mkdirSync(dir, { recursive: true });
-    const store = join(dir, 'store');
-    const env = pgEnv(pg, 'postgres', {
-      XDG_CONFIG_HOME: join(dir, 'config'),
-      XDG_STATE_HOME: join(dir, 'state'),
-      VAULTRA_IDENTITY: join(dir, 'config', 'vaultra', 'identity.txt'),
-      VAULTRA_STORAGE: undefined,
-      VAULTRA_CATALOG: undefined,
-      VAULTRA_SCRYPT_WORK_FACTOR: undefined,
-    });
-    return { dir, store, storeUrl: pathToFileURL(store).href, env };
-  };
+  const workspace = (name: string): Workspace => makeWorkspace(root, name, pgEnv(pg, 'postgres'));
 
   const vaultra = (ws: Workspace, args: string[]): Promise<VaultraResult> => runVaultra(args, { env: ws.env });
 

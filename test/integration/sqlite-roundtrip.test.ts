@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runVaultra, type VaultraResult } from '../support/cli.js';
 import { requireTools } from '../support/requirements.js';
@@ -24,13 +24,7 @@ import {
   startSqliteWriter,
 } from '../support/sqlite-fixtures.js';
 import { RUN_ID, type BackupJson, type ManifestJson, type RestoreJson } from '../support/cli-json.js';
-
-interface Workspace {
-  readonly dir: string;
-  readonly store: string;
-  readonly storeUrl: string;
-  readonly env: NodeJS.ProcessEnv;
-}
+import { makeWorkspace, type Workspace } from '../support/workspace.js';
 
 const sha256File = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');
 
@@ -44,19 +38,7 @@ describe('sqlite round trip through the CLI', () => {
   let fixturePrints: Awaited<ReturnType<typeof sqliteFingerprints>> = {};
   let fixtureObjects: string[] = [];
 
-  const workspace = (name: string): Workspace => {
-    const dir = join(root, name);
-    mkdirSync(dir, { recursive: true });
-    const store = join(dir, 'store');
-    const env: NodeJS.ProcessEnv = {
-      XDG_CONFIG_HOME: join(dir, 'config'),
-      XDG_STATE_HOME: join(dir, 'state'),
-      VAULTRA_IDENTITY: join(dir, 'config', 'vaultra', 'identity.txt'),
-      VAULTRA_STORAGE: undefined,
-      VAULTRA_CATALOG: undefined,
-    };
-    return { dir, store, storeUrl: pathToFileURL(store).href, env };
-  };
+  const workspace = (name: string): Workspace => makeWorkspace(root, name);
 
   const vaultra = (ws: Workspace, args: string[]): Promise<VaultraResult> => runVaultra(args, { env: ws.env });
 

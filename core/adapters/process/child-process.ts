@@ -156,45 +156,12 @@ export function toolOutput(tool: ToolProcess, onFailure: (exit: ToolExit) => Err
 }
 
 /**
- * A filtering tool (zstd, pigz…) as a Duplex stage: what is written goes to its stdin, its
- * stdout comes out. Ends only once the tool exited 0; destroying the stage kills the tool.
+ * A filtering tool (zstd, pigz…) as a Duplex stage: what is written goes to its stdin
+ * ({@link toolInput}), its stdout comes out ({@link ToolOutput}), so it ends only once the tool
+ * exited 0. Destroying the stage kills the tool.
  */
 export function toolStage(tool: ToolProcess, onFailure: (exit: ToolExit) => Error): Duplex {
-  const stdin = tool.child.stdin!;
-  const stdout = tool.child.stdout!;
-  const writeTo = stdinWriter(tool, onFailure);
-  const stage = new Duplex({
-    readableHighWaterMark: 1024 * 1024,
-    writableHighWaterMark: 1024 * 1024,
-    write(chunk: Buffer, _encoding, callback) {
-      writeTo(chunk, callback);
-    },
-    final(callback) {
-      stdin.end(callback);
-    },
-    read() {
-      stdout.resume();
-    },
-    destroy(error, callback) {
-      tool.kill();
-      stdin.destroy();
-      stdout.destroy();
-      callback(error);
-    },
-  });
-  stdout.on('data', (chunk: Buffer) => {
-    if (!stage.push(chunk)) stdout.pause();
-  });
-  stdout.once('end', () => {
-    void tool.exited.then((exit) => {
-      if (exit.code === 0) stage.push(null);
-      else stage.destroy(onFailure(exit));
-    });
-  });
-  void tool.exited.then((exit) => {
-    if (exit.code !== 0 && !stage.destroyed) stage.destroy(onFailure(exit));
-  });
-  return stage;
+  return Duplex.from({ writable: toolInput(tool, onFailure, { waitForExit: false }), readable: toolOutput(tool, onFailure) });
 }
 
 /**

@@ -24,12 +24,6 @@ export function rawPublicKey(key: KeyObject): Buffer {
   return der.subarray(SPKI_PREFIX.length);
 }
 
-/** The raw 32-byte private scalar of an X25519 private KeyObject. */
-export function rawPrivateKey(key: KeyObject): Buffer {
-  const der = key.export({ format: 'der', type: 'pkcs8' });
-  return der.subarray(PKCS8_PREFIX.length);
-}
-
 /**
  * X25519(privateKey, publicKey), or `undefined` when the result is the all-zero value, which a
  * low-order public key produces (OpenSSL refuses to return it; the check stays for any build
