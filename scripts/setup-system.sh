@@ -13,6 +13,9 @@ have_pg_server() { compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || h
 have_pg_server || missing+=(postgresql)
 { have psql && have pg_dump && have pg_restore; } || missing+=(postgresql-client)
 have sqlite3 || missing+=(sqlite3)
+{ have mariadbd || [ -x /usr/sbin/mariadbd ]; } || missing+=(mariadb-server)
+{ have mariadb && have mariadb-dump; } || missing+=(mariadb-client)
+have tar || missing+=(tar)
 have zstd || missing+=(zstd)
 have pigz || missing+=(pigz)
 have age || missing+=(age)
@@ -43,6 +46,9 @@ else
   "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   echo "system packages: installed ${missing[*]}"
 fi
+
+# MongoDB has no Debian package: a wire-compatible server and the official tools, built from source.
+bash scripts/setup-mongo.sh
 
 if [ ! -d node_modules ] || [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "npm: npm ci"

@@ -17,11 +17,13 @@ export const manifestObjectSchema = z.strictObject({
 });
 
 export const contentEntrySchema = z.strictObject({
-  kind: z.enum(['table', 'view', 'materialized-view', 'sequence']),
+  kind: z.enum(['table', 'view', 'materialized-view', 'sequence', 'collection', 'routine', 'event', 'directory', 'file', 'symlink']),
   schema: z.string().optional(),
   name: z.string(),
   rows: z.number().int().nonnegative().optional(),
   rowsExact: z.boolean().optional(),
+  bytes: z.number().int().nonnegative().optional(),
+  files: z.number().int().nonnegative().optional(),
 });
 
 export const manifestSchema = z.strictObject({
@@ -31,7 +33,7 @@ export const manifestSchema = z.strictObject({
   startedAt: z.iso.datetime(),
   finishedAt: z.iso.datetime(),
   source: z.strictObject({
-    engine: z.enum(['postgres', 'sqlite']),
+    engine: z.enum(['postgres', 'sqlite', 'mysql', 'mongodb', 'directory']),
     database: z.string(),
     serverVersion: z.string(),
   }),
@@ -40,6 +42,8 @@ export const manifestSchema = z.strictObject({
     toolVersion: z.string(),
     format: z.string(),
     consistency: z.string(),
+    /** Engine-specific facts, e.g. MySQL GTID handling, MongoDB oplog: strings only. */
+    details: z.record(z.string(), z.string()).optional(),
   }),
   compression: z.strictObject({
     id: z.enum(['zstd', 'gzip', 'none']),

@@ -1,16 +1,23 @@
 import type { Readable, Writable } from 'node:stream';
 
 /** Saved in manifests and catalogs: never rename a value, only add. */
-export type EngineId = 'postgres' | 'sqlite';
+export type EngineId = 'postgres' | 'sqlite' | 'mysql' | 'mongodb' | 'directory';
 
-/** One table (or view, collection…) of a backup's contents list. */
+/** Saved in manifests: never rename a value, only add. */
+export type ContentKind = 'table' | 'view' | 'materialized-view' | 'sequence' | 'collection' | 'routine' | 'event' | 'directory' | 'file' | 'symlink';
+
+/** One table (or view, collection, top-level path…) of a backup's contents list. */
 export interface ContentEntry {
-  readonly kind: 'table' | 'view' | 'materialized-view' | 'sequence';
+  readonly kind: ContentKind;
+  /** PostgreSQL schema; MongoDB database (the collection is `name`). */
   readonly schema?: string;
   readonly name: string;
-  /** Row count; `rowsExact` says whether it was counted or estimated (e.g. from planner statistics). */
+  /** Row (or document) count; `rowsExact` says whether it was counted or estimated (e.g. from planner statistics). */
   readonly rows?: number;
   readonly rowsExact?: boolean;
+  /** Directories: bytes and regular files beneath this entry. */
+  readonly bytes?: number;
+  readonly files?: number;
 }
 
 export interface ToolVersion {
@@ -43,12 +50,25 @@ export interface DumpOutput {
   readonly format: string;
   /** How consistency was obtained, for the manifest (e.g. "single transaction snapshot"). */
   readonly consistency: string;
+  /**
+   * Engine-specific facts a restore or an operator needs, saved as the manifest's
+   * `dump.details` (e.g. MySQL `gtidPurged`, MongoDB `oplog`). Never credentials.
+   */
+  readonly details?: Readonly<Record<string, string>>;
 }
 
 export interface RestoreOptions {
-  /** Restore only these tables (`schema.table` or `table`). */
+  /**
+   * Restore only these tables: PostgreSQL `schema.table` or `table`; MySQL and SQLite `table`;
+   * MongoDB `db.collection` namespaces (wildcards `*` allowed).
+   */
   readonly tables?: readonly string[];
+  /** PostgreSQL only: restore only these schemas. */
   readonly schemas?: readonly string[];
+  /** Directories only: restore only these paths (relative to the backed-up directory). */
+  readonly paths?: readonly string[];
+  /** The backed-up database's name (from the manifest), for engines that rename on restore (MongoDB `--nsFrom/--nsTo`). */
+  readonly sourceDatabase?: string;
   /** Allow restoring into a target that already holds data; what it holds may be replaced. */
   readonly force?: boolean;
   readonly signal?: AbortSignal;
@@ -81,10 +101,22 @@ export interface ValidationSink {
   abort(): Promise<void>;
 }
 
+export interface ValidationOptions {
+  readonly signal?: AbortSignal;
+  /** The contents list from the manifest: a validator may check that every entry is present. */
+  readonly contents?: readonly ContentEntry[];
+  /** The backed-up database's name (from the manifest). */
+  readonly sourceDatabase?: string;
+}
+
 export interface DatabaseEngine {
   readonly id: EngineId;
   /** The tools this engine needs, for `doctor` and for clear errors before anything starts. */
   readonly tools: readonly string[];
+  /** The data object's name part that says what it holds, e.g. `pgdump` → `data.pgdump.zst.age`. */
+  readonly artifactName: string;
+  /** A short name for a source URL (database or directory name, no credentials), for default job names. */
+  nameOf(source: string): string;
   /** Connects, reads the server version and the contents list. Fails fast when unreachable. */
   describe(source: string, signal?: AbortSignal): Promise<SourceDescription>;
   /**
@@ -97,5 +129,6 @@ export interface DatabaseEngine {
   inspectTarget(target: string, signal?: AbortSignal): Promise<TargetState>;
   /** Prepares a restore; refuses (RunConflictError) a non-empty target unless `force`. */
   openRestore(target: string, options: RestoreOptions): Promise<RestoreSink>;
-  openValidation(signal?: AbortSignal): Promise<ValidationSink>;
+  /** A structural check of a whole dump that touches no database (used by verify and dry-run restores). */
+  openValidation(options?: ValidationOptions): Promise<ValidationSink>;
 }

@@ -60,7 +60,7 @@ export async function runBackup(deps: BackupDependencies, request: BackupRequest
   };
   await deps.catalog.create(run);
 
-  const dataName = dataObjectName(deps.engine.id, deps.compressor, deps.encryptor);
+  const dataName = dataObjectName(deps.engine, deps.compressor, deps.encryptor);
   const dataKey = `${folder}/${dataName}`;
   let dataWritten = false;
   try {
@@ -115,7 +115,7 @@ export async function runBackup(deps: BackupDependencies, request: BackupRequest
       startedAt: startedAt.toISOString(),
       finishedAt: finishedAt.toISOString(),
       source: { engine: source.engine, database: source.database, serverVersion: source.serverVersion },
-      dump: { tool: dump.tool.name, toolVersion: dump.tool.version, format: dump.format, consistency: dump.consistency },
+      dump: { tool: dump.tool.name, toolVersion: dump.tool.version, format: dump.format, consistency: dump.consistency, ...(dump.details ? { details: { ...dump.details } } : {}) },
       compression: { id: deps.compressor.id, level: deps.compressor.level, implementation: deps.compressor.implementation },
       encryption: { format: deps.encryptor.format, recipients: [...deps.encryptor.recipients] },
       plaintextBytes: compression.plaintextBytes(),
@@ -148,8 +148,8 @@ export async function runBackup(deps: BackupDependencies, request: BackupRequest
 }
 
 /** `data.pgdump.zst.age`: the name says how to open it without Vaultra. */
-export function dataObjectName(engine: DatabaseEngine['id'], compressor: Compressor, encryptor: Encryptor): string {
-  const format = engine === 'postgres' ? 'pgdump' : 'sqlite';
+export function dataObjectName(engine: Pick<DatabaseEngine, 'artifactName'>, compressor: Compressor, encryptor: Encryptor): string {
+  const format = engine.artifactName;
   const compression = { zstd: '.zst', gzip: '.gz', none: '' }[compressor.id];
   const encryption = encryptor.format === 'age-v1' ? '.age' : '';
   return `data.${format}${compression}${encryption}`;

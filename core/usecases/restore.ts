@@ -22,6 +22,7 @@ export interface RestoreRequest extends BackupRef {
   readonly target: string;
   readonly tables?: readonly string[];
   readonly schemas?: readonly string[];
+  readonly paths?: readonly string[];
   readonly force?: boolean;
   readonly noOwner?: boolean;
   readonly dryRun?: boolean;
@@ -69,8 +70,8 @@ export async function runRestore(deps: RestoreDependencies, request: RestoreRequ
     // A selective pg_restore may stop reading and commit as soon as it has what it needs, before
     // the rest of the object is checked: read and check the whole backup first, so the target
     // changes only if every byte is intact.
-    if (request.tables?.length || request.schemas?.length) await verifyLocated(deps, backup, { signal: request.signal });
-    const sink = await engine.openRestore(request.target, request);
+    if (request.tables?.length || request.schemas?.length || request.paths?.length) await verifyLocated(deps, backup, { signal: request.signal });
+    const sink = await engine.openRestore(request.target, { ...request, sourceDatabase: manifest.source.database });
     let stages;
     try {
       stages = await openBackupStages(deps.storage, manifest, deps.decryptor, { signal: request.signal, onBytes: request.onProgress });

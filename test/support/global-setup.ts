@@ -1,39 +1,88 @@
 /**
- * vitest globalSetup: one throwaway PostgreSQL server for the whole run, handed to test
- * files as `inject('pg')`. Under `CI=true` a server that cannot start fails the run; locally
- * the reason is provided as `pgUnavailable` and suites skip with it (see requirements.ts).
+ * vitest globalSetup: one throwaway server per engine for the whole run (PostgreSQL, MariaDB,
+ * a MongoDB-compatible server), started in parallel and handed to test files through
+ * `inject('pg' | 'mariadb' | 'mongodb')`. Under `CI=true` a server that cannot start fails the
+ * run; locally the reason is provided as `<name>Unavailable` and suites skip with it (see
+ * requirements.ts).
  *
- * `VAULTRA_TEST_PG=off` skips starting the server (for quick unit-only runs).
+ * `VAULTRA_TEST_PG=off`, `VAULTRA_TEST_MARIADB=off`, `VAULTRA_TEST_MONGODB=off` skip a server
+ * (for quick runs).
  */
 import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
-import { startPostgres, type PostgresServer } from './postgres-server.js';
+import { startPostgres } from './postgres-server.js';
+import { startMariadb } from './mariadb-server.js';
+import { startMongo } from './mongo-server.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url)).replace(/\/$/, '');
 
+interface Started<Info> {
+  readonly info: Info;
+  stop(): Promise<void>;
+}
+
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   project.provide('repoRoot', repoRoot);
+  const stops: (() => Promise<void>)[] = [];
 
-  let server: PostgresServer | undefined;
-  if (process.env.VAULTRA_TEST_PG === 'off') {
-    project.provide('pgUnavailable', 'PostgreSQL disabled by VAULTRA_TEST_PG=off');
-  } else {
+  /** Starts one server; provides its info, or the reason it is unavailable. */
+  async function serve<Info>(label: string, envSwitch: string, start: () => Promise<Started<Info>>, provide: (info: Info) => void, unavailable: (reason: string) => void): Promise<void> {
+    if (process.env[envSwitch] === 'off') return unavailable(`${label} disabled by ${envSwitch}=off`);
     try {
-      server = await startPostgres();
-      const { url, host, port, user, password, binDir, serverVersion } = server;
-      project.provide('pg', { url, host, port, user, password, binDir, serverVersion });
+      const server = await start();
+      stops.push(() => server.stop());
+      provide(server.info);
     } catch (error) {
       const reason = oneLine(error);
-      if (process.env.CI === 'true') {
-        throw new Error(`CI=true and the test PostgreSQL server could not start: ${reason}`, { cause: error });
-      }
-      project.provide('pgUnavailable', `PostgreSQL unavailable: ${reason}`);
+      if (process.env.CI === 'true') throw new Error(`CI=true and the test ${label} server could not start: ${reason}`, { cause: error });
+      unavailable(`${label} unavailable: ${reason}`);
     }
   }
 
-  return async () => {
-    await server?.stop();
+  const started = await Promise.allSettled([
+    serve(
+      'PostgreSQL',
+      'VAULTRA_TEST_PG',
+      async () => {
+        const server = await startPostgres();
+        const { url, host, port, user, password, binDir, serverVersion } = server;
+        return { info: { url, host, port, user, password, binDir, serverVersion }, stop: () => server.stop() };
+      },
+      (info) => project.provide('pg', info),
+      (reason) => project.provide('pgUnavailable', reason),
+    ),
+    serve(
+      'MariaDB',
+      'VAULTRA_TEST_MARIADB',
+      async () => {
+        const server = await startMariadb();
+        const { url, host, port, user, password, socket, serverVersion } = server;
+        return { info: { url, host, port, user, password, socket, serverVersion }, stop: () => server.stop() };
+      },
+      (info) => project.provide('mariadb', info),
+      (reason) => project.provide('mariadbUnavailable', reason),
+    ),
+    serve(
+      'MongoDB',
+      'VAULTRA_TEST_MONGODB',
+      async () => {
+        const server = await startMongo();
+        const { url, server: name } = server;
+        return { info: { url, server: name }, stop: () => server.stop() };
+      },
+      (info) => project.provide('mongodb', info),
+      (reason) => project.provide('mongodbUnavailable', reason),
+    ),
+  ]);
+  const stopAll = async () => {
+    await Promise.allSettled(stops.map((stop) => stop()));
   };
+  const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) {
+    await stopAll();
+    throw failed.reason;
+  }
+  return stopAll;
 }
 
 function oneLine(error: unknown): string {

@@ -1,5 +1,7 @@
 // What test/support/global-setup.ts hands to every test file through `inject()`.
 import type { PgConnection } from './psql.js';
+import type { MariadbConnection } from './mariadb-server.js';
+import type { MongoConnection } from './mongo-server.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -9,5 +11,11 @@ declare module 'vitest' {
     pg?: PgConnection;
     /** One-line reason the PostgreSQL server is unavailable (only set outside CI). */
     pgUnavailable?: string;
+    /** The run's shared MariaDB server; absent when it could not start outside CI. */
+    mariadb?: MariadbConnection;
+    mariadbUnavailable?: string;
+    /** The run's MongoDB-compatible server (or `VAULTRA_TEST_MONGODB_URI`); absent when unavailable outside CI. */
+    mongodb?: MongoConnection;
+    mongodbUnavailable?: string;
   }
 }

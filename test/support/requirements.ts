@@ -18,6 +18,8 @@
 import { inject, it } from 'vitest';
 import { which } from './exec.js';
 import type { PgConnection } from './psql.js';
+import type { MariadbConnection } from './mariadb-server.js';
+import type { MongoConnection } from './mongo-server.js';
 
 export const isCI = process.env.CI === 'true';
 
@@ -67,4 +69,18 @@ export function requireTools<const Name extends string>(...names: Name[]): Recor
   }
   if (missing.length === 0) return found;
   return unmet(missing.join(', '), `not found on PATH: ${missing.join(', ')}; run scripts/setup-system.sh`);
+}
+
+/** The run's shared MariaDB server (from global setup), or `undefined` after registering the skip/failure. */
+export function requireMariadb(): MariadbConnection | undefined {
+  const server = inject('mariadb');
+  if (server) return server;
+  return unmet('MariaDB', inject('mariadbUnavailable') ?? 'global setup provided no MariaDB server');
+}
+
+/** The run's MongoDB-compatible server (from global setup), or `undefined` after registering the skip/failure. */
+export function requireMongo(): MongoConnection | undefined {
+  const server = inject('mongodb');
+  if (server) return server;
+  return unmet('MongoDB', inject('mongodbUnavailable') ?? 'global setup provided no MongoDB server');
 }

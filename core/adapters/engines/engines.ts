@@ -1,16 +1,35 @@
 import type { DatabaseEngine, EngineId } from '../../ports/database-engine.js';
 import { ConfigError } from '../../errors.js';
+import { DirectoryEngine } from './directory/directory-engine.js';
+import { MongodbEngine } from './mongodb/mongodb-engine.js';
+import { MysqlEngine } from './mysql/mysql-engine.js';
 import { PostgresEngine } from './postgres/postgres-engine.js';
-import { parsePostgresUrl } from './postgres/postgres-connection.js';
-import { SqliteEngine, sqlitePath } from './sqlite/sqlite-engine.js';
+import { SqliteEngine } from './sqlite/sqlite-engine.js';
 
 /** The engines Vaultra knows, by id (as saved in manifests). Explicit: no registration by import. */
 const ENGINES: Record<EngineId, () => DatabaseEngine> = {
   postgres: () => new PostgresEngine(),
   sqlite: () => new SqliteEngine(),
+  mysql: () => new MysqlEngine(),
+  mongodb: () => new MongodbEngine(),
+  directory: () => new DirectoryEngine(),
 };
 
-export const SUPPORTED_SOURCES = 'postgres://…, postgresql://…, sqlite:<path>';
+/** URL scheme → engine. */
+const SCHEMES: Record<string, EngineId> = {
+  postgres: 'postgres',
+  postgresql: 'postgres',
+  sqlite: 'sqlite',
+  mysql: 'mysql',
+  mariadb: 'mysql',
+  mongodb: 'mongodb',
+  'mongodb+srv': 'mongodb',
+  dir: 'directory',
+};
+
+export const SUPPORTED_SOURCES = 'postgres://…, mysql://…, mariadb://…, mongodb://…, mongodb+srv://…, sqlite:<path>, dir:<path>';
+
+export const ENGINE_IDS = Object.keys(ENGINES) as EngineId[];
 
 export function engineById(id: EngineId): DatabaseEngine {
   return ENGINES[id]();
@@ -19,22 +38,16 @@ export function engineById(id: EngineId): DatabaseEngine {
 /** The engine a source or target URL names, by its scheme. */
 export function engineIdForUrl(url: string): EngineId {
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase();
-  switch (scheme) {
-    case 'postgres':
-    case 'postgresql':
-      return 'postgres';
-    case 'sqlite':
-      return 'sqlite';
-    default:
-      throw new ConfigError(
-        scheme ? `unsupported database URL scheme "${scheme}:" (supported: ${SUPPORTED_SOURCES})` : `not a database URL: expected one of ${SUPPORTED_SOURCES}`,
-      );
-  }
+  const engine = scheme ? SCHEMES[scheme] : undefined;
+  if (engine) return engine;
+  throw new ConfigError(
+    scheme ? `unsupported database URL scheme "${scheme}:" (supported: ${SUPPORTED_SOURCES})` : `not a database URL: expected one of ${SUPPORTED_SOURCES}`,
+  );
 }
 
-/** A job name for a source when none is given: the database's name, made path-safe. */
+/** A job name for a source when none is given: the database's (or directory's) name, made path-safe. */
 export function defaultJobName(url: string): string {
-  const raw = engineIdForUrl(url) === 'postgres' ? parsePostgresUrl(url).database : sqlitePath(url).split('/').at(-1)!.replace(/\.(db|sqlite3?|db3)$/i, '');
+  const raw = engineById(engineIdForUrl(url)).nameOf(url);
   const name = raw.toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[^a-z0-9]+/, '').slice(0, 63);
   return name || 'backup';
 }

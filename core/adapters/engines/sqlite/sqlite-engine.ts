@@ -30,6 +30,11 @@ const INSTALL_HINT = 'install sqlite3 (Debian/Ubuntu: apt-get install sqlite3)';
 export class SqliteEngine implements DatabaseEngine {
   readonly id = 'sqlite' as const;
   readonly tools = ['sqlite3'] as const;
+  readonly artifactName = 'sqlite';
+
+  nameOf(source: string): string {
+    return basename(sqlitePath(source)).replace(/\.(db|sqlite3?|db3)$/i, '');
+  }
 
   async describe(source: string, signal?: AbortSignal): Promise<SourceDescription> {
     const path = await existingDatabase(source);

@@ -1,0 +1,29 @@
+import type { DatabaseEngine, DumpOutput, RestoreSink, SourceDescription, TargetState, ValidationSink } from '../../../ports/database-engine.js';
+import { ConfigError } from '../../../errors.js';
+
+// Placeholder while the engine is being built: every operation says so.
+const notYet = () => Promise.reject(new ConfigError('the mongodb engine is not built yet'));
+
+export class MongodbEngine implements DatabaseEngine {
+  readonly id = 'mongodb' as const;
+  readonly tools = [] as const;
+  readonly artifactName = 'mongoarchive';
+  nameOf(source: string): string {
+    return source;
+  }
+  describe(): Promise<SourceDescription> {
+    return notYet();
+  }
+  dump(): Promise<DumpOutput> {
+    return notYet();
+  }
+  inspectTarget(): Promise<TargetState> {
+    return notYet();
+  }
+  openRestore(): Promise<RestoreSink> {
+    return notYet();
+  }
+  openValidation(): Promise<ValidationSink> {
+    return notYet();
+  }
+}
