@@ -8,6 +8,7 @@ import { verifyCommand } from './commands/verify-command.js';
 import { keygenCommand } from './commands/keygen-command.js';
 import { doctorCommand } from './commands/doctor-command.js';
 import { catalogCommand } from './commands/catalog-command.js';
+import { showCommand } from './commands/show-command.js';
 
 const EXIT_CODES_HELP = `
 Exit codes:
@@ -23,13 +24,13 @@ Exit codes:
 
 export function buildProgram(): Command {
   const program = new Command('vaultra')
-    .description('Streaming, encrypted database backups: pg_dump/sqlite → zstd → age → storage')
+    .description('Streaming, encrypted database backups: native dump tool → zstd → age → storage')
     .version(VAULTRA_VERSION, '-V, --version')
     .showHelpAfterError('(run vaultra <command> --help for usage)')
     .addHelpText('after', EXIT_CODES_HELP)
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
-  for (const build of [backupCommand, restoreCommand, listCommand, verifyCommand, keygenCommand, doctorCommand, catalogCommand]) {
+  for (const build of [backupCommand, restoreCommand, listCommand, showCommand, verifyCommand, keygenCommand, doctorCommand, catalogCommand]) {
     program.addCommand(build().exitOverride());
   }
   return program;

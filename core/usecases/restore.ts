@@ -2,9 +2,9 @@ import { pipeline } from 'node:stream/promises';
 import type { Catalog } from '../ports/catalog.js';
 import type { Decryptor } from '../ports/encryptor.js';
 import type { StorageBackend } from '../ports/storage-backend.js';
-import type { ContentEntry } from '../ports/database-engine.js';
+import type { ContentEntry, EngineId } from '../ports/database-engine.js';
 import { engineById, engineIdForUrl } from '../adapters/engines/engines.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, NotFoundError } from '../errors.js';
 import { ByteCounter } from '../pipeline/byte-taps.js';
 import { locateBackup, type BackupRef, type LocatedBackup } from './locate-backup.js';
 import { explainReadFailure, openBackupStages } from './read-backup.js';
@@ -58,12 +58,16 @@ export async function runRestore(deps: RestoreDependencies, request: RestoreRequ
   }
   const engine = engineById(manifest.source.engine);
   const restored = selectContents(manifest.contents, request);
+  const unmatched = unmatchedSelection(manifest.contents, request);
+  if (unmatched.length > 0) {
+    throw new NotFoundError(`backup ${backup.runId} holds nothing named ${unmatched.join(', ')} (vaultra show ${backup.runId} lists its contents)`);
+  }
 
   if (request.dryRun) {
     const state = await engine.inspectTarget(request.target, request.signal);
     const verified = await verifyLocated(deps, backup, request);
-    const names = new Set(restored.map((c) => (c.schema ? `${c.schema}.${c.name}` : c.name)));
-    return { backup, target: request.target, dryRun: true, bytesRaw: verified.bytesRaw, restored, replaced: state.objects.filter((o) => names.has(o)), structure: verified.structure };
+    const replaced = state.objects.filter((object) => restored.some((entry) => collides(manifest.source.engine, object, entry)));
+    return { backup, target: request.target, dryRun: true, bytesRaw: verified.bytesRaw, restored, replaced, structure: verified.structure };
   }
 
   const { value } = await recordedRun(deps.catalog, { kind: 'restore', job: backup.job, engine: manifest.source.engine, location: deps.storage.location }, async () => {
@@ -91,10 +95,40 @@ export async function runRestore(deps: RestoreDependencies, request: RestoreRequ
   return { backup, target: request.target, dryRun: false, restored, ...value };
 }
 
-function selectContents(contents: readonly ContentEntry[], request: RestoreRequest): ContentEntry[] {
+/** What of the backup's contents list a (selective) restore brings back, as the user named it. */
+export function selectContents(contents: readonly ContentEntry[], request: Pick<RestoreRequest, 'tables' | 'schemas' | 'paths'>): ContentEntry[] {
   if (request.tables?.length) {
-    return contents.filter((c) => request.tables!.some((t) => t === c.name || t === `${c.schema}.${c.name}`));
+    const patterns = request.tables.map(namePattern);
+    return contents.filter((c) => patterns.some((p) => p.test(c.name) || (c.schema !== undefined && p.test(`${c.schema}.${c.name}`))));
   }
   if (request.schemas?.length) return contents.filter((c) => c.schema && request.schemas!.includes(c.schema));
+  if (request.paths?.length) {
+    // Directory contents list top-level entries: a path selects the entry it lies under.
+    const tops = new Set(request.paths.map((p) => p.replace(/^\.?\/+/, '').split('/')[0]));
+    return contents.filter((c) => tops.has(c.name));
+  }
   return [...contents];
+}
+
+/** The names of a selective restore that match nothing in the backup's contents list. */
+export function unmatchedSelection(contents: readonly ContentEntry[], request: Pick<RestoreRequest, 'tables' | 'schemas' | 'paths'>): string[] {
+  const unmatched = (names: readonly string[] | undefined, select: (name: string) => Pick<RestoreRequest, 'tables' | 'schemas' | 'paths'>) =>
+    (names ?? []).filter((name) => selectContents(contents, select(name)).length === 0);
+  return [
+    ...unmatched(request.tables, (name) => ({ tables: [name] })),
+    ...unmatched(request.schemas, (name) => ({ schemas: [name] })),
+    ...unmatched(request.paths, (name) => ({ paths: [name] })),
+  ];
+}
+
+/** Whether a target object (as `inspectTarget` names it) is one a restored entry would replace. */
+function collides(engine: EngineId, object: string, entry: ContentEntry): boolean {
+  // MongoDB restores into the target URL's database, whatever the source database was called.
+  if (engine === 'mongodb') return object.slice(object.indexOf('.') + 1) === entry.name;
+  return object === entry.name || object === `${entry.schema}.${entry.name}`;
+}
+
+/** `name`, or a MongoDB-style namespace pattern where `*` matches any run of characters. */
+function namePattern(name: string): RegExp {
+  return new RegExp(`^${name.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
 }

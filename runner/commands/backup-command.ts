@@ -29,8 +29,8 @@ interface BackupOptions {
 
 export function backupCommand(): Command {
   return new Command('backup')
-    .description('dump a database, compress, encrypt and store it; the manifest is written last')
-    .argument('<source-url>', 'postgres://user@host:port/db (password via the URL or PGPASSWORD) or sqlite:<path>')
+    .description('dump a database or directory, compress, encrypt and store it; the manifest is written last')
+    .argument('<source-url>', 'postgres://…/db, mysql://…/db or mariadb://…/db, mongodb://…/db, sqlite:<path>, or dir:<path> (passwords in the URL or the tool\'s own environment variables)')
     .addOption(new Option('--to <storage-url>', 'where to store the backup').default(DEFAULT_STORAGE).env('VAULTRA_STORAGE'))
     .option('--job <name>', 'job name, the folder backups are grouped under (default: the database name)')
     .addOption(new Option('--compression <id>', 'compression').choices(['zstd', 'gzip', 'none']).default('zstd'))
@@ -50,6 +50,9 @@ Without --recipient or --passphrase-env, the backup is encrypted to your default
 Examples:
   vaultra backup postgres://app@db.internal:5432/shop --to file:///srv/backups
   PGPASSWORD=… vaultra backup postgres://app@localhost/shop --recipient age1…
+  MYSQL_PWD=… vaultra backup mariadb://app@localhost:3306/shop --passphrase-env BACKUP_PASSPHRASE
+  vaultra backup mongodb://localhost:27017/events
+  vaultra backup dir:/var/lib/docker/volumes/uploads/_data --job uploads
   vaultra backup sqlite:./app.db --json`,
     )
     .action(async (source: string, options: BackupOptions, command: Command) => {

@@ -14,6 +14,7 @@ interface RestoreOptions {
   passphraseEnv?: string;
   tables?: string[];
   schemas?: string[];
+  paths?: string[];
   dryRun?: boolean;
   force?: boolean;
   owner: boolean;
@@ -26,19 +27,30 @@ export function restoreCommand(): Command {
   return new Command('restore')
     .description('restore a backup into a database; the target changes only if every check passes')
     .argument('<runId|latest>', 'the run to restore, or latest')
-    .requiredOption('--target <url>', 'postgres://…/<database> (created when absent) or sqlite:<path>')
+    .requiredOption('--target <url>', 'where to restore: postgres://…/<db>, mysql://…/<db>, mongodb://…/<db> (created when absent), sqlite:<path>, dir:<empty or absent path>')
     .addOption(new Option('--from <storage-url>', 'where the backups are').default(DEFAULT_STORAGE).env('VAULTRA_STORAGE'))
     .option('--job <name>', 'the job, when the storage holds several')
     .option('--identity <file>', 'age identity file (repeatable; default: your default identity)', collect)
     .option('--passphrase-env <VAR>', 'the passphrase is in environment variable VAR')
-    .option('--tables <list>', 'restore only these tables (comma-separated; PostgreSQL: table or schema.table)', commaList)
+    .option('--tables <list>', 'restore only these tables (comma-separated): PostgreSQL table or schema.table, MySQL/SQLite table, MongoDB db.collection (* wildcards)', commaList)
     .option('--schemas <list>', 'restore only these schemas (PostgreSQL, comma-separated)', commaList)
+    .option('--paths <list>', 'restore only these paths of a directory backup (comma-separated, relative to its root)', commaList)
     .option('--dry-run', 'read and check the whole backup, report what would be restored and replaced; write nothing')
     .option('--force', 'restore into a target that already holds data, replacing what the backup contains')
     .option('--no-owner', 'PostgreSQL: do not restore ownership and privileges (for restoring into another cluster)')
     .option('--json', 'print the result as JSON on stdout')
     .option('--no-progress', 'no progress display on stderr')
     .addOption(catalogOption())
+    .addHelpText(
+      'after',
+      `
+Examples:
+  vaultra restore latest --job shop --target postgres://app@localhost/shop_restored
+  vaultra restore latest --job shop --target mariadb://root@localhost/shop_copy --tables orders,customers
+  vaultra restore latest --job events --target mongodb://localhost/events_copy --tables 'events.audit*'
+  vaultra restore latest --job uploads --target dir:/srv/restore/uploads --paths config,images/logo.png
+  vaultra restore 20261122T031502.123Z-3f9c2a --target sqlite:./copy.db --dry-run`,
+    )
     .action(async (ref: string, options: RestoreOptions, command: Command) => {
       const { storage, catalog } = openStore(options.from, options.catalog);
       const decryptor = await decryptorFor({ identity: options.identity, passphraseEnv: options.passphraseEnv });
@@ -53,6 +65,7 @@ export function restoreCommand(): Command {
             target: options.target,
             tables: options.tables,
             schemas: options.schemas,
+            paths: options.paths,
             force: options.force,
             noOwner: !options.owner,
             dryRun: options.dryRun,

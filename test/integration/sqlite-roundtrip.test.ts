@@ -236,6 +236,72 @@ describe('sqlite round trip through the CLI', () => {
     expect(readdirSync(folder)).toEqual(['wal.db']);
   });
 
+  it('--tables restores exactly the named tables (with their indexes, trigger and AUTOINCREMENT counter) into a new file', async () => {
+    const ws = workspace('selective-new');
+    const taken = await backup(ws, fixture);
+    const target = join(ws.dir, 'only-items.db');
+
+    const restored = await restoreOk(ws, taken.runId, target, ['--tables', 'items,audit']);
+    expect(restored.restored.map((c) => c.name).sort()).toEqual(['audit', 'items']);
+    expect(await integrity(target)).toBe('ok');
+    const prints = await sqliteFingerprints(target);
+    expect(prints).toEqual({ audit: fixturePrints.audit, items: fixturePrints.items });
+    expect(await sqliteSchemaObjects(target)).toEqual(fixtureObjects.filter((o) => /^(items|audit|items_name_idx|items_created_idx|items_audit):/.test(o)));
+    expect(await sqliteJournalMode(target)).toBe('wal');
+    // The trigger came along and the AUTOINCREMENT counter continues where the source was.
+    await sqliteExec(target, "INSERT INTO items (id, created_at) VALUES (999999, 'x');");
+    expect(await sqliteExec(target, 'SELECT max(id) FROM audit;')).toBe(String(SQLITE_FIXTURE_ROWS.audit + 1));
+  });
+
+  it('--tables into an existing database adds the tables and leaves the others as they were; a named table it has is refused without --force', async () => {
+    const ws = workspace('selective-existing');
+    const taken = await backup(ws, fixture);
+    const target = join(ws.dir, 'existing.db');
+    await sqliteExec(target, "CREATE TABLE keep_me (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO keep_me VALUES (1, 'mine'); CREATE TABLE items (id INTEGER PRIMARY KEY); INSERT INTO items VALUES (42);");
+    const hashBefore = sha256File(target);
+
+    const refused = await restore(ws, taken.runId, target, ['--tables', 'items,tags']);
+    expect(refused.code).toBe(6);
+    expect(refused.stderr.trim().split('\n')).toHaveLength(1);
+    expect(refused.stderr).toMatch(/already has items: .*--force/);
+    expect(sha256File(target)).toBe(hashBefore);
+
+    const added = await restoreOk(ws, taken.runId, target, ['--tables', 'tags']);
+    expect(added.replaced).toEqual([]);
+    const forced = await restoreOk(ws, taken.runId, target, ['--tables', 'items', '--force']);
+    expect(forced.replaced).toEqual(['items']);
+    const prints = await sqliteFingerprints(target);
+    expect(prints.items).toEqual(fixturePrints.items);
+    expect(prints.tags).toEqual(fixturePrints.tags);
+    expect(await sqliteExec(target, 'SELECT v FROM keep_me;')).toBe('mine');
+    expect(prints.audit).toBeUndefined();
+  });
+
+  it('--tables naming something the backup lacks fails before reading it (exit 5), target untouched', async () => {
+    const ws = workspace('selective-missing');
+    const taken = await backup(ws, fixture);
+    const target = join(ws.dir, 'none.db');
+    const result = await restore(ws, taken.runId, target, ['--tables', 'items,no_such_table']);
+    expect(result.code).toBe(5);
+    expect(result.stderr.trim()).toMatch(/holds nothing named no_such_table \(vaultra show .* lists its contents\)$/);
+    expect(existsSync(target)).toBe(false);
+    expect(readdirSync(ws.dir).filter((f) => f.includes('vaultra-'))).toEqual([]);
+  });
+
+  it('vaultra show prints the manifest: source, tools, and the contents list with row counts', async () => {
+    const ws = workspace('show');
+    const taken = await backup(ws, fixture);
+    const shown = await vaultra(ws, ['show', taken.runId, '--from', ws.storeUrl]);
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(shown.stdout).toContain(`backup ${taken.runId} of job app`);
+    expect(shown.stdout).toMatch(/source\s+sqlite app\.db/);
+    expect(shown.stdout).toMatch(new RegExp(`table\\s+items\\s+${SQLITE_FIXTURE_ROWS.items} row\\(s\\)`));
+    expect(shown.stdout).toMatch(/view\s+expensive_items/);
+    const json = await vaultra(ws, ['show', 'latest', '--from', ws.storeUrl, '--json']);
+    expect(json.code, json.stderr).toBe(0);
+    expect(JSON.parse(json.stdout)).toEqual(manifestOf(taken));
+  });
+
   it.each([
     { compression: 'gzip', level: '9', name: 'data.sqlite.gz.age' },
     { compression: 'none', level: undefined, name: 'data.sqlite.age' },

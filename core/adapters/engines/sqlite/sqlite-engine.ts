@@ -15,9 +15,9 @@ import type {
   ValidationSink,
 } from '../../../ports/database-engine.js';
 import { ConfigError, DumpFailedError, IntegrityError, NotFoundError, RestoreFailedError, RunConflictError } from '../../../errors.js';
-import { runTool, toolVersion, type ToolExit } from '../../process/child-process.js';
-
-const INSTALL_HINT = 'install sqlite3 (Debian/Ubuntu: apt-get install sqlite3)';
+import { toolVersion } from '../../process/child-process.js';
+import { quoteIdentifier, quoteLiteral, sqlite } from './sqlite-cli.js';
+import { copyTables, missingTables } from './sqlite-table-copy.js';
 
 /**
  * SQLite databases (`sqlite:<path>`). A backup is `VACUUM INTO` a private temp file — one read
@@ -83,7 +83,8 @@ export class SqliteEngine implements DatabaseEngine {
   }
 
   async openRestore(target: string, options: RestoreOptions): Promise<RestoreSink> {
-    if (options.tables?.length || options.schemas?.length) throw new ConfigError('selective restore (--tables/--schemas) is not supported for SQLite yet: restore whole and copy the tables you need');
+    if (options.schemas?.length || options.paths?.length) throw new ConfigError('SQLite restores select with --tables (tables and views), not --schemas or --paths');
+    if (options.tables?.length) return openSelectiveRestore(target, options.tables, options, this);
     const path = sqlitePath(target);
     const state = await this.inspectTarget(target, options.signal);
     if (state.objects.length > 0 && !options.force) {
@@ -132,6 +133,57 @@ export class SqliteEngine implements DatabaseEngine {
   }
 }
 
+/**
+ * A restore of some tables: the whole backup is staged beside the target and checked, then the
+ * named tables and views — with their indexes, triggers and rows — are copied into the target
+ * in one transaction. Other tables of the target stay as they are; a named table the target
+ * already has is refused unless `force`. A target that does not exist is built aside and
+ * renamed into place.
+ */
+async function openSelectiveRestore(target: string, tables: readonly string[], options: RestoreOptions, engine: SqliteEngine): Promise<RestoreSink> {
+  const path = sqlitePath(target);
+  const state = await engine.inspectTarget(target, options.signal);
+  const collisions = state.objects.filter((object) => tables.includes(object));
+  if (collisions.length > 0 && !options.force) {
+    throw new RunConflictError(`restore target ${path} already has ${collisions.join(', ')}: restore to a new path, or pass --force to replace ${collisions.length === 1 ? 'it' : 'them'}`);
+  }
+  const sibling = (what: string) => join(dirname(path), `.${basename(path)}.vaultra-${what}-${randomBytes(4).toString('hex')}`);
+  const staged = sibling('staged');
+  const file = openTempFile(staged);
+  const cleanUp = () => Promise.all([staged, `${staged}-wal`, `${staged}-shm`, `${staged}-journal`].map((f) => rm(f, { force: true })));
+  return {
+    stream: file.stream,
+    replaces: collisions,
+    async commit() {
+      try {
+        await file.done();
+        await checkIntegrity(staged, (message) => new RestoreFailedError(`restored SQLite file fails its integrity check, target left untouched: ${message}`, message));
+        const missing = await missingTables(staged, tables);
+        if (missing.length > 0) throw new NotFoundError(`the backup has no table or view ${missing.join(', ')} (vaultra show lists what it holds); target left untouched`);
+        const existing = await stat(path).catch(() => undefined);
+        if (existing && existing.size > 0) {
+          await copyTables(staged, path, tables, { replace: Boolean(options.force), newFile: false });
+          return;
+        }
+        const built = sibling('restore');
+        try {
+          await copyTables(staged, built, tables, { replace: false, newFile: true });
+          await checkIntegrity(built, (message) => new RestoreFailedError(`restored SQLite file fails its integrity check, target left untouched: ${message}`, message));
+          await rename(built, path);
+        } finally {
+          await Promise.all([built, `${built}-wal`, `${built}-shm`].map((f) => rm(f, { force: true })));
+        }
+      } finally {
+        await cleanUp();
+      }
+    },
+    async abort() {
+      file.stream.destroy();
+      await cleanUp();
+    },
+  };
+}
+
 /** `sqlite:/abs/path`, `sqlite:rel/path`, `sqlite:///abs/path`, `sqlite://./rel`. */
 export function sqlitePath(url: string): string {
   const match = /^sqlite:(?:\/\/)?(.+)$/.exec(url);
@@ -144,21 +196,6 @@ async function existingDatabase(url: string): Promise<string> {
   const info = await stat(path).catch(() => undefined);
   if (!info?.isFile()) throw new NotFoundError(`SQLite database ${path} does not exist`);
   return path;
-}
-
-async function sqlite(path: string, sql: string, options: { readonly?: boolean; json?: boolean; signal?: AbortSignal } = {}): Promise<string> {
-  // `path` is absolute (sqlitePath resolves it) or a `file:` URI, so it is never taken for an option;
-  // `.timeout` waits out a writer's lock instead of failing with SQLITE_BUSY.
-  const args = ['-batch', '-bail', '-cmd', '.timeout 30000'];
-  if (options.readonly) args.push('-readonly');
-  if (options.json) args.push('-json');
-  args.push(path);
-  return runTool('sqlite3', args, {
-    input: sql,
-    signal: options.signal,
-    installHint: INSTALL_HINT,
-    onFailure: (exit) => new DumpFailedError(`sqlite3 failed on ${path} (${describe(exit)})`, exit.stderrTail),
-  });
 }
 
 async function contentsOf(path: string, signal?: AbortSignal, { counts = true } = {}): Promise<ContentEntry[]> {
@@ -200,16 +237,3 @@ function openTempFile(path: string): { stream: Writable; done(): Promise<void> }
   return { stream, done: () => closed };
 }
 
-function quoteIdentifier(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
-}
-
-function quoteLiteral(value: string): string {
-  return `'${value.replace(/'/g, "''")}'`;
-}
-
-function describe(exit: ToolExit): string {
-  const how = exit.signal ? `killed by ${exit.signal}` : `exit ${exit.code}`;
-  const line = exit.stderrTail.split('\n').filter(Boolean).at(-1);
-  return line ? `${how}: ${line}` : how;
-}

@@ -1,0 +1,76 @@
+import { Command, Option } from 'commander';
+import type { Manifest } from '../../core/domain/manifest.js';
+import type { ContentEntry } from '../../core/ports/database-engine.js';
+import { locateBackup } from '../../core/usecases/locate-backup.js';
+import { DEFAULT_STORAGE } from '../context.js';
+import { formatBytes, formatDuration } from '../format.js';
+import { openStore, printFields, printJson, signalOf } from './shared.js';
+
+interface ShowOptions {
+  from: string;
+  job?: string;
+  json?: boolean;
+}
+
+/**
+ * `vaultra show <runId>`: what a backup holds and how it was made, from its manifest alone —
+ * no key needed, nothing decrypted. The contents list is what `restore --tables/--paths` picks from.
+ */
+export function showCommand(): Command {
+  return new Command('show')
+    .description('print a backup\'s manifest: source, tools, compression, encryption and its contents list')
+    .argument('<runId|latest>', 'the run to show, or latest')
+    .addOption(new Option('--from <storage-url>', 'where the backups are').default(DEFAULT_STORAGE).env('VAULTRA_STORAGE'))
+    .option('--job <name>', 'the job, when the storage holds several')
+    .option('--json', 'print the manifest itself (JSON) on stdout')
+    .action(async (ref: string, options: ShowOptions, command: Command) => {
+      const { storage } = openStore(options.from);
+      const backup = await locateBackup(storage, { ref, job: options.job }, signalOf(command));
+      const { manifest } = backup;
+      if (options.json) return printJson(manifest);
+      printFields(`backup ${backup.runId} of job ${backup.job}`, describeManifest(manifest));
+      process.stdout.write(`\ncontents (${manifest.contents.length}):\n${formatContents(manifest.contents)}\n`);
+    });
+}
+
+function describeManifest(manifest: Manifest): [string, string | undefined][] {
+  const object = manifest.objects[0]!;
+  const durationMs = Date.parse(manifest.finishedAt) - Date.parse(manifest.startedAt);
+  const details = Object.entries(manifest.dump.details ?? {}).map(([key, value]) => `${key}=${value}`);
+  return [
+    ['taken', `${manifest.startedAt} (${formatDuration(durationMs)})`],
+    ['source', `${manifest.source.engine} ${manifest.source.database} (server ${manifest.source.serverVersion})`],
+    ['dump', `${manifest.dump.tool} ${manifest.dump.toolVersion}, ${manifest.dump.format}`],
+    ['consistency', manifest.dump.consistency],
+    ['details', details.length ? details.join(', ') : undefined],
+    ['compression', `${manifest.compression.id} level ${manifest.compression.level} (${manifest.compression.implementation})`],
+    ['encryption', describeEncryption(manifest)],
+    ['size', `${formatBytes(manifest.plaintextBytes)} raw, ${formatBytes(object.sizeBytes)} stored`],
+    ['object', `${object.name} sha256 ${object.sha256}`],
+    ['vaultra', manifest.vaultraVersion],
+  ];
+}
+
+function describeEncryption(manifest: Manifest): string {
+  if (manifest.encryption.format === 'none') return 'none';
+  const recipients = manifest.encryption.recipients.map((r) => (r.type === 'x25519' ? r.recipient : `passphrase (scrypt work factor ${r.workFactor})`));
+  return `${manifest.encryption.format} to ${recipients.join(', ')}`;
+}
+
+/** One aligned line per entry: kind, name, and the counts the engine recorded. */
+export function formatContents(contents: readonly ContentEntry[]): string {
+  if (contents.length === 0) return '  (empty)';
+  const names = contents.map((c) => (c.schema ? `${c.schema}.${c.name}` : c.name));
+  const kindWidth = Math.max(...contents.map((c) => c.kind.length));
+  const nameWidth = Math.max(...names.map((n) => n.length));
+  return contents
+    .map((entry, i) => {
+      const counts = [
+        entry.rows !== undefined ? `${entry.rowsExact === false ? '~' : ''}${entry.rows} ${entry.kind === 'collection' ? 'document(s)' : 'row(s)'}` : '',
+        entry.files !== undefined ? `${entry.files} file(s)` : '',
+        entry.bytes !== undefined ? formatBytes(entry.bytes) : '',
+      ].filter(Boolean);
+      return `  ${entry.kind.padEnd(kindWidth)}  ${names[i]!.padEnd(nameWidth)}  ${counts.join(', ')}`.trimEnd();
+    })
+    .join('\n');
+}
