@@ -1,36 +1,126 @@
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { toolVersion } from '../../core/adapters/process/child-process.js';
+import { ConfigError } from '../../core/errors.js';
 import { printJson } from './shared.js';
 
-/** What each tool is for; `required` tools make `doctor` exit 1 when missing. */
-const TOOLS: { name: string; args?: string[]; neededFor: string; required: boolean; install: string }[] = [
-  { name: 'pg_dump', neededFor: 'PostgreSQL backups', required: true, install: 'apt-get install postgresql-client' },
-  { name: 'pg_restore', neededFor: 'PostgreSQL restores and verify', required: true, install: 'apt-get install postgresql-client' },
-  { name: 'psql', neededFor: 'PostgreSQL (server version, contents, create database)', required: true, install: 'apt-get install postgresql-client' },
-  { name: 'sqlite3', neededFor: 'SQLite backups and restores', required: true, install: 'apt-get install sqlite3' },
-  { name: 'zstd', neededFor: 'zstd compression (the default)', required: true, install: 'apt-get install zstd' },
-  { name: 'pigz', neededFor: 'parallel gzip (else Node zlib, one core)', required: false, install: 'apt-get install pigz' },
-  { name: 'age', neededFor: 'decrypting without Vaultra (optional)', required: false, install: 'apt-get install age' },
+/** What `doctor` checks: for each engine (and the pipeline itself), the tools it runs. */
+interface ToolNeed {
+  /** Any one of these commands will do (e.g. `mariadb-dump` or `mysqldump`). */
+  readonly anyOf: readonly string[];
+  readonly neededFor: string;
+  readonly install: string;
+  /** Optional tools only make things faster or add an escape hatch. */
+  readonly optional?: boolean;
+}
+
+interface Requirement {
+  readonly id: string;
+  readonly label: string;
+  readonly tools: readonly ToolNeed[];
+}
+
+const PG_CLIENT = 'apt-get install postgresql-client (macOS: brew install libpq)';
+const MARIADB_CLIENT = 'apt-get install mariadb-client (or the MySQL client: mysql-client)';
+const MONGO_TOOLS = 'install the MongoDB Database Tools (https://www.mongodb.com/try/download/database-tools, or scripts/setup-mongo.sh)';
+
+const REQUIREMENTS: readonly Requirement[] = [
+  {
+    id: 'pipeline',
+    label: 'pipeline',
+    tools: [
+      { anyOf: ['zstd'], neededFor: 'zstd compression (the default)', install: 'apt-get install zstd' },
+      { anyOf: ['pigz'], neededFor: 'parallel gzip (else Node zlib, one core)', install: 'apt-get install pigz', optional: true },
+      { anyOf: ['age'], neededFor: 'decrypting without Vaultra', install: 'apt-get install age', optional: true },
+    ],
+  },
+  {
+    id: 'postgres',
+    label: 'PostgreSQL',
+    tools: [
+      { anyOf: ['pg_dump'], neededFor: 'backups', install: PG_CLIENT },
+      { anyOf: ['pg_restore'], neededFor: 'restores and verify', install: PG_CLIENT },
+      { anyOf: ['psql'], neededFor: 'server version, contents, create database', install: PG_CLIENT },
+    ],
+  },
+  {
+    id: 'mysql',
+    label: 'MySQL/MariaDB',
+    tools: [
+      { anyOf: ['mariadb-dump', 'mysqldump'], neededFor: 'backups', install: MARIADB_CLIENT },
+      { anyOf: ['mariadb', 'mysql'], neededFor: 'restores, server version, contents', install: MARIADB_CLIENT },
+    ],
+  },
+  {
+    id: 'mongodb',
+    label: 'MongoDB',
+    tools: [
+      { anyOf: ['mongodump'], neededFor: 'backups', install: MONGO_TOOLS },
+      { anyOf: ['mongorestore'], neededFor: 'restores and dry runs', install: MONGO_TOOLS },
+    ],
+  },
+  { id: 'sqlite', label: 'SQLite', tools: [{ anyOf: ['sqlite3'], neededFor: 'backups, restores, integrity checks', install: 'apt-get install sqlite3' }] },
+  { id: 'directory', label: 'directories', tools: [{ anyOf: ['tar'], neededFor: 'tar streams of directories (GNU tar)', install: 'apt-get install tar' }] },
 ];
+
+interface Finding {
+  readonly need: ToolNeed;
+  /** The command found (the first of `anyOf` that answers), and its version line. */
+  readonly found?: { readonly name: string; readonly version: string };
+}
 
 export function doctorCommand(): Command {
   return new Command('doctor')
-    .description('which native tools are present, their versions, and what is missing for which engine')
+    .description('which native tools are present, their versions, and which engines are ready')
+    .addOption(new Option('--engine <ids>', `exit 1 unless these engines are ready (comma-separated: ${REQUIREMENTS.filter((r) => r.id !== 'pipeline').map((r) => r.id).join(', ')}, or all)`))
     .option('--json', 'print the findings as JSON')
-    .action(async (options: { json?: boolean }) => {
-      const findings = await Promise.all(TOOLS.map(async (tool) => ({ ...tool, version: await toolVersion(tool.name, tool.args) })));
-      const missing = findings.filter((f) => !f.version && f.required);
-      process.exitCode = missing.length > 0 ? 1 : 0;
+    .addHelpText('after', '\nWithout --engine, doctor exits 1 only when the pipeline itself cannot run (zstd missing).\nIn a runner image: vaultra doctor --engine all')
+    .action(async (options: { engine?: string; json?: boolean }) => {
+      const wanted = enginesToRequire(options.engine);
+      const checked = await Promise.all(REQUIREMENTS.map(async (requirement) => ({ requirement, findings: await Promise.all(requirement.tools.map(check)) })));
+      const ready = (findings: readonly Finding[]) => findings.every((f) => f.found || f.need.optional);
+      const notReady = checked.filter((c) => (c.requirement.id === 'pipeline' || wanted.has(c.requirement.id)) && !ready(c.findings));
+      process.exitCode = notReady.length > 0 ? 1 : 0;
       if (options.json) {
         return printJson({
           node: process.version,
-          tools: findings.map((f) => ({ name: f.name, found: Boolean(f.version), version: f.version ?? null, neededFor: f.neededFor, required: f.required })),
-          ok: missing.length === 0,
+          engines: checked.map(({ requirement, findings }) => ({
+            id: requirement.id,
+            ready: ready(findings),
+            tools: findings.map((f) => ({ anyOf: f.need.anyOf, found: f.found?.name ?? null, version: f.found?.version ?? null, neededFor: f.need.neededFor, optional: Boolean(f.need.optional) })),
+          })),
+          ok: notReady.length === 0,
         });
       }
-      const width = Math.max(...findings.map((f) => f.name.length));
-      const lines = findings.map((f) => `${f.version ? 'ok     ' : f.required ? 'MISSING' : 'absent '} ${f.name.padEnd(width)}  ${f.version ?? `${f.neededFor}: ${f.install}`}`);
-      lines.push(missing.length ? `\n${missing.length} required tool(s) missing: the engines that need them will not work` : '\nevery tool is present');
-      process.stdout.write(`node ${process.version}\n${lines.join('\n')}\n`);
+      const width = Math.max(...REQUIREMENTS.flatMap((r) => r.tools.map((t) => t.anyOf.join('|').length)));
+      const lines = [`node ${process.version}`];
+      for (const { requirement, findings } of checked) {
+        lines.push('', `${requirement.label}: ${ready(findings) ? 'ready' : 'NOT READY'}`);
+        for (const f of findings) {
+          const state = f.found ? 'ok     ' : f.need.optional ? 'absent ' : 'MISSING';
+          const detail = f.found ? `${f.found.version}${f.found.version.startsWith(f.found.name) ? '' : ` (${f.found.name})`}` : `${f.need.neededFor}: ${f.need.install}`;
+          lines.push(`  ${state} ${f.need.anyOf.join('|').padEnd(width)}  ${detail}`);
+        }
+      }
+      lines.push('', notReady.length ? `not ready: ${notReady.map((c) => c.requirement.label).join(', ')}` : wanted.size ? 'every engine asked for is ready' : 'the pipeline is ready; engines marked NOT READY need the tools listed');
+      process.stdout.write(lines.join('\n') + '\n');
     });
+}
+
+async function check(need: ToolNeed): Promise<Finding> {
+  for (const name of need.anyOf) {
+    // zstd decorates its banner with asterisks.
+    const version = (await toolVersion(name))?.replace(/^\*+\s*|\s*\*+$/g, '');
+    if (version) return { need, found: { name, version } };
+  }
+  return { need };
+}
+
+function enginesToRequire(list: string | undefined): Set<string> {
+  if (!list) return new Set();
+  const engines = REQUIREMENTS.map((r) => r.id).filter((id) => id !== 'pipeline');
+  const asked = list.split(',').map((s) => s.trim()).filter(Boolean);
+  if (asked.includes('all')) return new Set(engines);
+  const unknown = asked.filter((id) => !engines.includes(id));
+  if (unknown.length) throw new ConfigError(`unknown engine ${unknown.join(', ')} for --engine (known: ${engines.join(', ')}, all)`);
+  return new Set(asked);
 }

@@ -1,0 +1,62 @@
+/**
+ * `vaultra doctor` with a PATH holding only some tools: each engine is reported ready or not,
+ * with an install hint for what is missing; `--engine` turns a missing engine into exit 1.
+ */
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runVaultra } from '../support/cli.js';
+import { requireTools } from '../support/requirements.js';
+
+interface DoctorJson {
+  ok: boolean;
+  engines: { id: string; ready: boolean; tools: { anyOf: string[]; found: string | null; version: string | null; optional: boolean }[] }[];
+}
+
+describe('vaultra doctor', () => {
+  const tools = requireTools('zstd', 'sqlite3', 'tar', 'mysqldump');
+  if (!tools) return;
+  let bin = '';
+
+  beforeAll(() => {
+    // zstd, sqlite3 and tar; MySQL through the `mysqldump` name only (no client): half ready.
+    bin = mkdtempSync(join(tmpdir(), 'vaultra-doctor-'));
+    for (const name of ['zstd', 'sqlite3', 'tar', 'mysqldump'] as const) symlinkSync(tools[name], join(bin, name));
+  });
+  afterAll(() => rmSync(bin, { recursive: true, force: true }));
+
+  const doctor = (args: string[]) => runVaultra(['doctor', ...args], { env: { PATH: bin } });
+
+  it('reports each engine ready or not and exits 0 while the pipeline can run', async () => {
+    const result = await doctor(['--json']);
+    expect(result.code, result.stderr).toBe(0);
+    const report = JSON.parse(result.stdout) as DoctorJson;
+    const ready = Object.fromEntries(report.engines.map((e) => [e.id, e.ready]));
+    expect(ready).toEqual({ pipeline: true, postgres: false, mysql: false, mongodb: false, sqlite: true, directory: true });
+    const mysql = report.engines.find((e) => e.id === 'mysql')!;
+    expect(mysql.tools.map((t) => t.found)).toEqual(['mysqldump', null]);
+    expect(report.engines.find((e) => e.id === 'pipeline')!.tools.filter((t) => !t.found).every((t) => t.optional)).toBe(true);
+
+    const human = await doctor([]);
+    expect(human.stdout).toMatch(/MongoDB: NOT READY\n\s+MISSING mongodump\s+backups: install the MongoDB Database Tools/);
+    expect(human.stdout).toMatch(/SQLite: ready/);
+  });
+
+  it('--engine names engines that must be ready: exit 1 when one is not, 2 for an unknown id', async () => {
+    expect((await doctor(['--engine', 'sqlite,directory'])).code).toBe(0);
+    const missing = await doctor(['--engine', 'sqlite,postgres']);
+    expect(missing.code).toBe(1);
+    expect(missing.stdout).toMatch(/not ready: PostgreSQL\n$/);
+    expect((await doctor(['--engine', 'all'])).code).toBe(1);
+    const unknown = await doctor(['--engine', 'oracle']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr.trim()).toMatch(/^vaultra: error: unknown engine oracle for --engine/);
+  });
+
+  it('exits 1 when the pipeline itself cannot run (no zstd)', async () => {
+    const result = await runVaultra(['doctor'], { env: { PATH: join(bin, 'nowhere') } });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/pipeline: NOT READY/);
+  });
+});
