@@ -53,8 +53,11 @@ export interface DumpOutput {
   /**
    * Engine-specific facts a restore or an operator needs, saved as the manifest's
    * `dump.details` (e.g. MySQL `gtidPurged`, MongoDB `oplog`). Never credentials.
+   * Read once the dump has ended: an engine may learn some only from the tool's exit.
    */
   readonly details?: Readonly<Record<string, string>>;
+  /** What an operator should hear about a dump that still succeeded (e.g. files that changed while read). Read once the dump has ended. */
+  readonly warnings?: readonly string[];
 }
 
 export interface RestoreOptions {
@@ -107,6 +110,8 @@ export interface ValidationOptions {
   readonly contents?: readonly ContentEntry[];
   /** The backed-up database's name (from the manifest). */
   readonly sourceDatabase?: string;
+  /** The manifest's `dump.details` (e.g. top-level entries a directory backup saw vanish). */
+  readonly details?: Readonly<Record<string, string>>;
 }
 
 export interface DatabaseEngine {

@@ -34,6 +34,8 @@ export interface BackupResult {
   readonly manifest?: Manifest;
   /** Set when the run failed; the run record says the same, for the catalog. */
   readonly error?: unknown;
+  /** Things the engine noticed in a dump that still succeeded (also in the manifest's `dump.details`). */
+  readonly warnings?: readonly string[];
 }
 
 /**
@@ -137,7 +139,7 @@ export async function runBackup(deps: BackupDependencies, request: BackupRequest
       manifestKey: manifestKey(request.job, runId),
     };
     await deps.catalog.update(run);
-    return { run, manifest };
+    return { run, manifest, warnings: dump.warnings };
   } catch (error) {
     if (dataWritten) await deps.storage.delete(dataKey).catch(() => undefined);
     const finishedAt = new Date();

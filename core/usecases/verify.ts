@@ -46,7 +46,7 @@ export async function verifyLocated(
   options: { signal?: AbortSignal; onProgress?: (bytesRead: number) => void } = {},
 ): Promise<VerifyReport> {
   const { manifest } = backup;
-  const sink = await engineById(manifest.source.engine).openValidation({ signal: options.signal, contents: manifest.contents, sourceDatabase: manifest.source.database });
+  const sink = await engineById(manifest.source.engine).openValidation({ signal: options.signal, contents: manifest.contents, sourceDatabase: manifest.source.database, details: manifest.dump.details });
   let stages;
   try {
     stages = await openBackupStages(deps.storage, manifest, deps.decryptor, { signal: options.signal, onBytes: options.onProgress });

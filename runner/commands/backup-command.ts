@@ -98,12 +98,14 @@ Examples:
         process.exitCode = exitCodeFor(result.error);
         return;
       }
+      for (const warning of result.warnings ?? []) process.stderr.write(`vaultra: warning: ${warning}\n`);
       if (!options.json) {
         printFields(`backup ${run.runId} of job ${run.job} succeeded`, [
           ['engine', `${manifest!.source.engine} ${manifest!.source.serverVersion} (${manifest!.dump.tool} ${manifest!.dump.toolVersion})`],
           ['size', `${formatBytes(run.bytesRaw!)} dumped → ${formatBytes(run.bytesStored!)} stored (${manifest!.compression.id}, ${manifest!.encryption.format})`],
           ['sha256', run.sha256],
           ['location', run.location],
+          ['details', manifest!.dump.details ? Object.entries(manifest!.dump.details).map(([key, value]) => `${key}: ${value}`).join('; ') : undefined],
           ['took', formatDuration(run.durationMs!)],
         ]);
       }

@@ -14,7 +14,7 @@ import type {
   TargetState,
   ValidationSink,
 } from '../../../ports/database-engine.js';
-import { ConfigError, DumpFailedError, IntegrityError, NotFoundError, RestoreFailedError, RunConflictError } from '../../../errors.js';
+import { ConfigError, IntegrityError, NotFoundError, RestoreFailedError, RunConflictError } from '../../../errors.js';
 import { toolVersion } from '../../process/child-process.js';
 import { quoteIdentifier, quoteLiteral, sqlite } from './sqlite-cli.js';
 import { copyTables, missingTables } from './sqlite-table-copy.js';
