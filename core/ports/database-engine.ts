@@ -112,6 +112,13 @@ export interface ValidationOptions {
   readonly sourceDatabase?: string;
   /** The manifest's `dump.details` (e.g. top-level entries a directory backup saw vanish). */
   readonly details?: Readonly<Record<string, string>>;
+  /**
+   * A dry run's restore target and selection: an engine whose restore tool has a dry-run mode
+   * (`mongorestore --dryRun`) may also check the connection and the plan against it, writing nothing.
+   */
+  readonly target?: string;
+  readonly tables?: readonly string[];
+  readonly force?: boolean;
 }
 
 export interface DatabaseEngine {

@@ -65,7 +65,7 @@ export async function runRestore(deps: RestoreDependencies, request: RestoreRequ
 
   if (request.dryRun) {
     const state = await engine.inspectTarget(request.target, request.signal);
-    const verified = await verifyLocated(deps, backup, request);
+    const verified = await verifyLocated(deps, backup, { ...request, dryRun: { target: request.target, tables: request.tables, force: request.force } });
     const replaced = state.objects.filter((object) => restored.some((entry) => collides(manifest.source.engine, object, entry)));
     return { backup, target: request.target, dryRun: true, bytesRaw: verified.bytesRaw, restored, replaced, structure: verified.structure };
   }

@@ -3,6 +3,7 @@ import type { Catalog } from '../ports/catalog.js';
 import type { Decryptor } from '../ports/encryptor.js';
 import type { StorageBackend } from '../ports/storage-backend.js';
 import { engineById } from '../adapters/engines/engines.js';
+import type { ValidationOptions } from '../ports/database-engine.js';
 import { ByteCounter } from '../pipeline/byte-taps.js';
 import { locateBackup, type BackupRef, type LocatedBackup } from './locate-backup.js';
 import { explainReadFailure, openBackupStages } from './read-backup.js';
@@ -43,10 +44,16 @@ export async function runVerify(
 export async function verifyLocated(
   deps: Pick<VerifyDependencies, 'storage' | 'decryptor'>,
   backup: LocatedBackup,
-  options: { signal?: AbortSignal; onProgress?: (bytesRead: number) => void } = {},
+  options: { signal?: AbortSignal; onProgress?: (bytesRead: number) => void; dryRun?: Pick<ValidationOptions, 'target' | 'tables' | 'force'> } = {},
 ): Promise<VerifyReport> {
   const { manifest } = backup;
-  const sink = await engineById(manifest.source.engine).openValidation({ signal: options.signal, contents: manifest.contents, sourceDatabase: manifest.source.database, details: manifest.dump.details });
+  const sink = await engineById(manifest.source.engine).openValidation({
+    signal: options.signal,
+    contents: manifest.contents,
+    sourceDatabase: manifest.source.database,
+    details: manifest.dump.details,
+    ...options.dryRun,
+  });
   let stages;
   try {
     stages = await openBackupStages(deps.storage, manifest, deps.decryptor, { signal: options.signal, onBytes: options.onProgress });

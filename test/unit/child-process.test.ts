@@ -59,4 +59,16 @@ describe('native tools as stream stages', () => {
     const bad = await spawnTool('sh', ['-c', 'cat >/dev/null; echo "restore failed" >&2; exit 1'], { stdin: 'pipe', stdout: 'ignore' });
     await expect(pipeline(Readable.from([Buffer.from('x')]), toolInput(bad, fail))).rejects.toThrow(/restore failed/);
   });
+
+  // Node 20's Duplex.from({ writable, readable }) stops passing destroy() to the readable half
+  // once the writable half has finished: a stage whose input is all written but whose output
+  // is still pending (zstd -d of a small backup, then the restore target fails) must still die.
+  it('destroying a toolStage after its input ended still kills the tool', async () => {
+    const tool = await spawnTool('sh', ['-c', 'cat >/dev/null; sleep 30'], { stdin: 'pipe' });
+    const stage = toolStage(tool, fail);
+    await new Promise<void>((resolve, reject) => stage.end(Buffer.from('all of it'), (error?: Error | null) => (error ? reject(error) : resolve())));
+    stage.destroy();
+    const exit = await Promise.race([tool.exited, new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 5000))]);
+    expect(exit).not.toBe('hung');
+  });
 });

@@ -161,7 +161,12 @@ export function toolOutput(tool: ToolProcess, onFailure: (exit: ToolExit) => Err
  * exited 0. Destroying the stage kills the tool.
  */
 export function toolStage(tool: ToolProcess, onFailure: (exit: ToolExit) => Error): Duplex {
-  return Duplex.from({ writable: toolInput(tool, onFailure, { waitForExit: false }), readable: toolOutput(tool, onFailure) });
+  const stage = Duplex.from({ writable: toolInput(tool, onFailure, { waitForExit: false }), readable: toolOutput(tool, onFailure) });
+  // Node 20's Duplex.from stops passing destroy() on to the readable half once the writable
+  // half has finished: kill the tool here, or a stage torn down with its output still pending
+  // (all input written, the next stage failed) leaves it running. A no-op after a clean exit.
+  stage.once('close', () => tool.kill());
+  return stage;
 }
 
 /**
