@@ -125,6 +125,13 @@ export interface DatabaseEngine {
   readonly id: EngineId;
   /** The tools this engine needs, for `doctor` and for clear errors before anything starts. */
   readonly tools: readonly string[];
+  /**
+   * Whether a failed restore always leaves the target as it was (PostgreSQL: one transaction;
+   * SQLite and directories: built aside, then renamed). When false (MySQL DDL commits as it
+   * runs, mongorestore has no transaction), a restore that replaces existing data reads and
+   * checks the whole backup before touching the target.
+   */
+  readonly restoreIsAtomic: boolean;
   /** The data object's name part that says what it holds, e.g. `pgdump` → `data.pgdump.zst.age`. */
   readonly artifactName: string;
   /** A short name for a source URL (database or directory name, no credentials), for default job names. */

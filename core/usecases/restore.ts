@@ -71,10 +71,12 @@ export async function runRestore(deps: RestoreDependencies, request: RestoreRequ
   }
 
   const { value } = await recordedRun(deps.catalog, { kind: 'restore', job: backup.job, engine: manifest.source.engine, location: deps.storage.location }, async () => {
-    // A selective pg_restore may stop reading and commit as soon as it has what it needs, before
-    // the rest of the object is checked: read and check the whole backup first, so the target
-    // changes only if every byte is intact.
-    if (request.tables?.length || request.schemas?.length || request.paths?.length) await verifyLocated(deps, backup, { signal: request.signal });
+    // Read and check the whole backup first, so the target changes only if every byte is
+    // intact, when the restore could otherwise act on bytes not yet checked: a selective
+    // pg_restore may commit as soon as it has what it needs, and an engine without atomic
+    // restores would have replaced existing data by the time damage shows.
+    const selective = Boolean(request.tables?.length || request.schemas?.length || request.paths?.length);
+    if (selective || (request.force && !engine.restoreIsAtomic)) await verifyLocated(deps, backup, { signal: request.signal });
     const sink = await engine.openRestore(request.target, { ...request, sourceDatabase: manifest.source.database });
     let stages;
     try {

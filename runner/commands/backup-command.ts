@@ -62,8 +62,10 @@ Examples:
       const { storage, catalog } = openStore(job.destinations[0]!, options.catalog);
       let compressor, encryptor;
       try {
-        compressor = await createCompressor(job.compression.id, job.compression.level);
+        // Keys first: reading a --passphrase-env variable removes it from the environment, and
+        // every process started after that (zstd --version included) inherits none of it.
         encryptor = await encryptorFor(job.encryption, (line) => process.stderr.write(`vaultra: ${line}\n`));
+        compressor = await createCompressor(job.compression.id, job.compression.level);
       } catch (error) {
         // A missing compressor or an unusable key stops the backup before it starts: still a
         // failed attempt of this job, so the catalog shows it like every other failure.

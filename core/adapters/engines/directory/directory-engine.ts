@@ -37,6 +37,7 @@ const TAREXIT_DIFFERS = 1;
 export class DirectoryEngine implements DatabaseEngine {
   readonly id = 'directory' as const;
   readonly tools = [TAR] as const;
+  readonly restoreIsAtomic = true;
   readonly artifactName = 'tar';
   /** Top-level names `describe` listed, per directory, for `dump` to tell which vanished meanwhile. */
   private readonly described = new Map<string, readonly string[]>();

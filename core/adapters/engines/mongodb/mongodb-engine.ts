@@ -42,6 +42,7 @@ export type MongoValidationOptions = ValidationOptions;
 export class MongodbEngine implements DatabaseEngine {
   readonly id = 'mongodb' as const;
   readonly tools = ['mongodump', 'mongorestore'] as const;
+  readonly restoreIsAtomic = false;
   readonly artifactName = 'mongoarchive';
   /** `describe` learns whether the source is a replica set; `dump` decides `--oplog` from it. */
   private readonly facts = new Map<string, ServerFacts>();

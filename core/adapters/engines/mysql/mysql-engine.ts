@@ -1,29 +1,316 @@
-import type { DatabaseEngine, DumpOutput, RestoreSink, SourceDescription, TargetState, ValidationSink } from '../../../ports/database-engine.js';
-import { ConfigError } from '../../../errors.js';
+import { Writable } from 'node:stream';
+import type {
+  ContentEntry,
+  DatabaseEngine,
+  DumpOutput,
+  RestoreOptions,
+  RestoreSink,
+  SourceDescription,
+  TargetState,
+  ValidationOptions,
+  ValidationSink,
+} from '../../../ports/database-engine.js';
+import { ConfigError, DumpFailedError, NotFoundError, RestoreFailedError, RunConflictError } from '../../../errors.js';
+import { spawnTool, toolInput, toolOutput, type ToolExit } from '../../process/child-process.js';
+import { describeExit, lastLine, queryJson, quoteName } from './mysql-client.js';
+import { parseMysqlUrl, withDatabase, type MysqlConnection } from './mysql-connection.js';
+import { MysqlDumpScanner } from './mysql-dump-scanner.js';
+import { planGtid } from './mysql-gtid.js';
+import { writeOptionFile } from './mysql-option-file.js';
+import { countRowsSql, DESCRIBE_SQL, dropObjectsSql, DUMP_STATE_SQL, targetSql, type DatabaseObject, type DescribedRow } from './mysql-queries.js';
+import { dumpObjects, incompleteDumpError, missingSelectionError, selectionFilter, validationResult } from './mysql-dump-checks.js';
+import { ScannedSink } from './scanned-sink.js';
+import { chooseTool, MYSQL_INSTALL_HINT, serverFlavor } from './mysql-tools.js';
 
-// Placeholder while the engine is being built: every operation says so.
-const notYet = () => Promise.reject(new ConfigError('the mysql engine is not built yet'));
+/** Tables below this size get an exact `COUNT(*)` in the contents list; above it, the server's estimate. */
+const EXACT_COUNT_MAX_BYTES = 16 * 1024 * 1024;
+const EXACT_COUNT_MAX_TABLES = 500;
+/** Storage engines whose `TABLE_ROWS` is an exact count, not an estimate. */
+const EXACT_ROWS_ENGINES = new Set(['MyISAM', 'MRG_MyISAM', 'MEMORY']);
 
+/**
+ * MySQL and MariaDB (`mysql://`, `mariadb://`) through their own tools. A backup is one
+ * database dumped as SQL by `mariadb-dump` (MariaDB) or `mysqldump` (MySQL) with
+ * `--single-transaction`, without `CREATE DATABASE`/`USE`, so it restores into a database of
+ * any name. A restore feeds it to the `mariadb`/`mysql` client; a selective restore first
+ * passes it through a streaming filter that keeps only the named tables' sections.
+ *
+ * MySQL DDL commits as it runs, so a restore cannot be one transaction: a restore into a new
+ * database drops that database if it fails, one into an existing database drops what it
+ * created; what it replaced there (`--force`) stays as far as the restore got.
+ * Credentials reach the tools only through a private 0600 option file.
+ *
+ * What a dump carries as mysqldump writes it: views, triggers, routines and events keep their
+ * `DEFINER` (restoring them as another user needs the privilege to name that definer), events
+ * keep their ENABLED/DISABLED status (an enabled event runs in the restored copy too), and a
+ * MariaDB sequence goes on from its next value not yet cached (values may be skipped, never
+ * handed out twice).
+ */
 export class MysqlEngine implements DatabaseEngine {
   readonly id = 'mysql' as const;
-  readonly tools = [] as const;
+  /** Or their MySQL namesakes, `mysqldump` and `mysql`. */
+  readonly tools = ['mariadb-dump', 'mariadb'] as const;
+  readonly restoreIsAtomic = false;
   readonly artifactName = 'sql';
+
   nameOf(source: string): string {
-    return source;
+    return requireDatabase(source).database;
   }
-  describe(): Promise<SourceDescription> {
-    return notYet();
+
+  async describe(source: string, signal?: AbortSignal): Promise<SourceDescription> {
+    const connection = requireDatabase(source);
+    const onFailure = sourceFailure(connection);
+    const rows = await queryJson<DescribedRow>(connection, DESCRIBE_SQL, { signal, onFailure });
+    const server = rows.find((row) => row.kind === 'server');
+    const relations = rows.filter((row) => row.kind === 'table' || row.kind === 'view' || row.kind === 'sequence').sort(byName);
+    // InnoDB's TABLE_ROWS is an estimate (and MySQL 8 caches it for a day): count small tables exactly.
+    const toCount = relations
+      .filter((row) => row.kind === 'table' && !EXACT_ROWS_ENGINES.has(row.engine ?? '') && (row.dataBytes ?? 0) < EXACT_COUNT_MAX_BYTES)
+      .slice(0, EXACT_COUNT_MAX_TABLES);
+    const counted = new Map<string, number>();
+    if (toCount.length > 0) {
+      const counts = await queryJson<{ i: number; rows: number }>(connection, countRowsSql(toCount.map((row) => row.name!)), { signal, onFailure });
+      for (const { i, rows: n } of counts) counted.set(toCount[i]!.name!, n);
+    }
+    const contents: ContentEntry[] = relations.map((row) => {
+      if (row.kind !== 'table') return { kind: row.kind as 'view' | 'sequence', name: row.name! };
+      const exact = counted.get(row.name!);
+      if (exact !== undefined) return { kind: 'table', name: row.name!, rows: exact, rowsExact: true };
+      return { kind: 'table', name: row.name!, rows: Math.max(0, Number(row.rows ?? 0)), rowsExact: EXACT_ROWS_ENGINES.has(row.engine ?? '') };
+    });
+    const routines = [...new Set(rows.filter((row) => row.kind === 'routine').map((row) => row.name!))].sort(compareNames);
+    const events = rows.filter((row) => row.kind === 'event').map((row) => row.name!).sort(compareNames);
+    contents.push(...routines.map((name) => ({ kind: 'routine' as const, name })), ...events.map((name) => ({ kind: 'event' as const, name })));
+    return { engine: 'mysql', database: server?.database ?? connection.database, serverVersion: server?.version ?? 'unknown', contents };
   }
-  dump(): Promise<DumpOutput> {
-    return notYet();
+
+  async dump(source: string, options: { signal?: AbortSignal; directTo?: Writable } = {}): Promise<DumpOutput> {
+    const connection = requireDatabase(source);
+    const onFailure = sourceFailure(connection);
+    const state = await queryJson<{ kind: string; version?: string; logBin?: number; name?: string; engine?: string }>(connection, DUMP_STATE_SQL, { signal: options.signal, onFailure });
+    const version = state.find((row) => row.kind === 'server')?.version ?? '';
+    const flavor = serverFlavor(version);
+    const { tool, fallback } = await chooseTool('dump', flavor);
+    const gtid = await planGtid(connection, { flavor, logBin: Number(state.find((row) => row.kind === 'server')?.logBin) === 1 }, tool, { signal: options.signal, onFailure });
+    const nonTransactional = state.filter((row) => row.kind === 'non-transactional').map((row) => `${row.name} (${row.engine})`);
+    const floatColumns = state.filter((row) => row.kind === 'float-column').map((row) => row.name!);
+
+    const args = [
+      '--single-transaction',
+      '--quick',
+      '--routines',
+      '--triggers',
+      '--events',
+      '--hex-blob',
+      '--default-character-set=utf8mb4',
+      // --single-transaction already means no LOCK TABLES; said explicitly for the reader.
+      '--skip-lock-tables',
+      // Tablespace statements need the PROCESS privilege (MySQL 8) and belong to the server, not the database.
+      '--no-tablespaces',
+      // The section comments and the trailer are what selective restore and verify read.
+      '--comments',
+      '--dump-date',
+      ...gtid.args,
+      // MySQL 8's mysqldump asks for column statistics MariaDB does not have.
+      ...(tool.flavor === 'mysql' && flavor === 'mariadb' && /^([89]|\d\d)\./.test(tool.version) ? ['--column-statistics=0'] : []),
+      // One database, no --databases: no CREATE DATABASE or USE, so it restores under any name.
+      '--',
+      connection.database,
+    ];
+    const file = await writeOptionFile(connection);
+    let dumper;
+    try {
+      dumper = await spawnTool(tool.command, [...file.args, ...args], { stdout: options.directTo ?? 'pipe', installHint: MYSQL_INSTALL_HINT });
+    } catch (error) {
+      await file.remove();
+      throw error;
+    }
+    void dumper.exited.then(() => file.remove());
+    return {
+      stream: toolOutput(dumper, (exit) => new DumpFailedError(`${tool.command} of ${connection.display} failed (${describeExit(exit)})`, exit.stderrTail)),
+      direct: options.directTo !== undefined,
+      pid: dumper.child.pid,
+      tool: { name: tool.command, version: tool.version },
+      format: 'mysqldump-sql',
+      consistency:
+        `${tool.command} --single-transaction: one consistent snapshot (REPEATABLE READ, START TRANSACTION WITH CONSISTENT SNAPSHOT) of every InnoDB table; ` +
+        'non-transactional tables (MyISAM, Aria, MEMORY) are read without a lock and are not covered by it',
+      details: {
+        serverFlavor: flavor === 'mariadb' ? 'MariaDB' : 'MySQL',
+        ...(fallback ? { toolFallback: fallback } : {}),
+        ...gtid.details,
+        ...(nonTransactional.length > 0 ? { nonTransactionalTables: nonTransactional.join(', ') } : {}),
+        // The dump holds values as the server prints them; for FLOAT that is rounded (MariaDB: 6 significant digits).
+        ...(floatColumns.length > 0 ? { floatColumns: `${floatColumns.join(', ')}: FLOAT values are dumped as the server prints them (rounded), so they may not restore bit for bit` } : {}),
+      },
+    };
   }
-  inspectTarget(): Promise<TargetState> {
-    return notYet();
+
+  async inspectTarget(target: string, signal?: AbortSignal): Promise<TargetState> {
+    const state = await targetState(requireDatabase(target), signal);
+    return { exists: state.exists, objects: state.objects.map((object) => object.name) };
   }
-  openRestore(): Promise<RestoreSink> {
-    return notYet();
+
+  async openRestore(target: string, options: RestoreOptions): Promise<RestoreSink> {
+    if (options.schemas?.length) throw new ConfigError('--schemas is for PostgreSQL: a MySQL/MariaDB backup holds one database; select tables with --tables');
+    const connection = requireDatabase(target);
+    const selection = options.tables?.length ? new Set(options.tables) : undefined;
+    const state = await targetState(connection, options.signal);
+    const isRelation = (object: DatabaseObject) => object.kind === 'table' || object.kind === 'view' || object.kind === 'sequence';
+    const collisions = state.objects.filter((object) => !selection || (isRelation(object) && selection.has(object.name)));
+    if (collisions.length > 0 && !options.force) {
+      throw new RunConflictError(
+        `restore target ${connection.display} already holds ${collisions.length} object(s) (${preview(collisions.map((o) => o.name))}): restore into a new or empty database, or pass --force to replace them`,
+      );
+    }
+    const { tool: client } = await chooseTool('client', serverFlavor(state.version));
+    const server = withDatabase(connection, undefined);
+    const cleanupFailed = (exit: ToolExit) => new RestoreFailedError(`cannot remove what the failed restore created in ${connection.display}: ${lastLine(exit)}`, exit.stderrTail);
+
+    let created = false;
+    if (!state.exists) {
+      const onFailure = (exit: ToolExit) => new RestoreFailedError(`cannot create database ${connection.database}: ${lastLine(exit)}`, exit.stderrTail);
+      await queryJson(server, `CREATE DATABASE ${quoteName(connection.database)};`, { signal: options.signal, onFailure });
+      created = true;
+    }
+    const scanner = new MysqlDumpScanner({ keep: selection ? selectionFilter(selection) : undefined, retargetAlterDatabase: true });
+    const before = new Set(state.objects.map(objectKey));
+    let cleaned = false;
+    /** Undo what can be undone: the database if we made it, else the objects the restore added. */
+    const cleanUp = async () => {
+      if (cleaned) return;
+      cleaned = true;
+      if (created) {
+        await queryJson(server, `DROP DATABASE IF EXISTS ${quoteName(connection.database)};`, { onFailure: cleanupFailed });
+        return;
+      }
+      const added = dumpObjects(scanner).filter((object) => !before.has(objectKey(object)));
+      if (added.length > 0) await queryJson(connection, dropObjectsSql(added), { onFailure: cleanupFailed });
+    };
+    // What a failed restore leaves, said in its error: MySQL DDL cannot be rolled back.
+    const leftover = () => {
+      if (created) return `; the database it created is dropped`;
+      const replaced = options.force && collisions.length > 0;
+      return replaced
+        ? `; what it added to ${connection.database} is dropped, but the ${collisions.length} object(s) it was replacing (--force) may already be dropped or partly loaded: MySQL DDL commits as it runs, so a restore into an existing database cannot be rolled back`
+        : `; what it added to ${connection.database} is dropped, nothing else was touched`;
+    };
+
+    let file;
+    let restorer;
+    try {
+      file = await writeOptionFile(connection);
+      // --comments: the client strips `-- …` lines from what it sends unless told not to, and
+      // trigger, routine and event bodies are sent with their comments.
+      const args = [...file.args, '--batch', '--binary-mode', '--comments', '--default-character-set=utf8mb4', '--max-allowed-packet=1073741824', `--database=${connection.database}`];
+      restorer = await spawnTool(client.command, args, { stdin: 'pipe', stdout: 'ignore', installHint: MYSQL_INSTALL_HINT });
+    } catch (error) {
+      await file?.remove();
+      await cleanUp();
+      throw error;
+    }
+    const optionFile = file;
+    const tool = restorer;
+    void tool.exited.then(() => optionFile.remove());
+    const failed = (exit: ToolExit) => new RestoreFailedError(`${client.command} restore into ${connection.display} failed (${describeExit(exit)})${leftover()}`, exit.stderrTail);
+    const stream = new ScannedSink(scanner, toolInput(tool, failed), () => incompleteDumpError(scanner) ?? (selection ? missingSelectionError(scanner, selection) : undefined));
+    return {
+      stream,
+      replaces: collisions.map((object) => object.name),
+      async commit() {
+        const exit = await tool.exited;
+        if (exit.code !== 0) {
+          await cleanUp();
+          throw failed(exit);
+        }
+      },
+      async abort() {
+        stream.destroy();
+        tool.kill();
+        await tool.exited;
+        await cleanUp();
+      },
+    };
   }
-  openValidation(): Promise<ValidationSink> {
-    return notYet();
+
+  async openValidation(options: ValidationOptions = {}): Promise<ValidationSink> {
+    const scanner = new MysqlDumpScanner({ output: false });
+    const stream = new Writable({
+      highWaterMark: 1024 * 1024,
+      write(chunk: Buffer, _encoding, callback) {
+        scanner.push(chunk);
+        callback();
+      },
+      final(callback) {
+        scanner.end();
+        callback();
+      },
+    });
+    return {
+      stream,
+      result: async () => {
+        const summary = validationResult(scanner, options.contents ?? []);
+        // A dry run of a selective restore: the tables it names must be in the stream.
+        const missing = options.tables?.length ? missingSelectionError(scanner, new Set(options.tables)) : undefined;
+        if (missing) throw missing;
+        return summary;
+      },
+      async abort() {
+        stream.destroy();
+      },
+    };
   }
+}
+
+interface MysqlTarget extends MysqlConnection {
+  readonly database: string;
+}
+
+function requireDatabase(url: string): MysqlTarget {
+  const connection = parseMysqlUrl(url);
+  if (!connection.database) throw new ConfigError(`the MySQL/MariaDB URL must name a database: ${connection.scheme}://user@host:port/<database>`);
+  return connection as MysqlTarget;
+}
+
+/** The failure of a query or dump against the source: a missing database is "not found" (exit 5). */
+function sourceFailure(connection: MysqlTarget): (exit: ToolExit) => Error {
+  return (exit) =>
+    /\bERROR 1049\b|Unknown database/.test(exit.stderrTail)
+      ? new NotFoundError(`database ${connection.database} does not exist on ${connection.display.replace(/\/[^/]*$/, '')}`)
+      : new DumpFailedError(`cannot read MySQL/MariaDB database ${connection.display}: ${lastLine(exit)}`, exit.stderrTail);
+}
+
+interface TargetDatabase {
+  readonly exists: boolean;
+  readonly version: string;
+  readonly objects: DatabaseObject[];
+}
+
+async function targetState(connection: MysqlTarget, signal?: AbortSignal): Promise<TargetDatabase> {
+  const onFailure = (exit: ToolExit) => new RestoreFailedError(`cannot inspect restore target ${connection.display}: ${lastLine(exit)}`, exit.stderrTail);
+  const rows = await queryJson<{ kind: string; name?: string; version?: string }>(withDatabase(connection, undefined), targetSql(connection.database), { signal, onFailure });
+  return {
+    exists: rows.some((row) => row.kind === 'database'),
+    version: rows.find((row) => row.kind === 'server')?.version ?? '',
+    objects: rows.filter((row) => row.name !== undefined).map((row) => ({ kind: row.kind as DatabaseObject['kind'], name: row.name! })).sort(byName),
+  };
+}
+
+function objectKey(object: DatabaseObject): string {
+  // Tables, views and sequences share one namespace; routines and events have their own.
+  const space = object.kind === 'table' || object.kind === 'view' || object.kind === 'sequence' ? 'relation' : object.kind;
+  return `${space}:${object.name}`;
+}
+
+/** Code-point order: the same on every server, whatever the collation of information_schema. */
+function compareNames(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function byName(a: { name?: string }, b: { name?: string }): number {
+  return compareNames(a.name ?? '', b.name ?? '');
+}
+
+function preview(names: readonly string[]): string {
+  return names.length <= 3 ? names.join(', ') : `${names.slice(0, 3).join(', ')}, …`;
 }

@@ -26,6 +26,7 @@ const INSTALL_HINT = 'install the PostgreSQL client tools (Debian/Ubuntu: apt-ge
 export class PostgresEngine implements DatabaseEngine {
   readonly id = 'postgres' as const;
   readonly tools = ['pg_dump', 'pg_restore', 'psql'] as const;
+  readonly restoreIsAtomic = true;
   readonly artifactName = 'pgdump';
 
   nameOf(source: string): string {

@@ -30,6 +30,7 @@ import { copyTables, missingTables } from './sqlite-table-copy.js';
 export class SqliteEngine implements DatabaseEngine {
   readonly id = 'sqlite' as const;
   readonly tools = ['sqlite3'] as const;
+  readonly restoreIsAtomic = true;
   readonly artifactName = 'sqlite';
 
   nameOf(source: string): string {

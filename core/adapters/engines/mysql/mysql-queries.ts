@@ -1,0 +1,88 @@
+/**
+ * The SQL the MySQL engine runs through the client. Every statement selects one JSON_OBJECT
+ * column, so each output line is one JSON object (see `queryJson`). Needs MySQL ≥ 5.7.8 or
+ * MariaDB ≥ 10.2.3 (JSON_OBJECT).
+ */
+import { quoteName, stringLiteral } from './mysql-client.js';
+
+/**
+ * Server version, the current database and its contents (tables, views, sequences, routines,
+ * events). VERSION() tells the families apart (MariaDB's always says so; `@@version_comment`
+ * is often the distribution's, e.g. "Debian 12").
+ */
+export const DESCRIBE_SQL = `
+SELECT JSON_OBJECT('kind', 'server', 'version', VERSION(), 'database', DATABASE());
+SELECT JSON_OBJECT(
+  'kind', CASE TABLE_TYPE WHEN 'VIEW' THEN 'view' WHEN 'SEQUENCE' THEN 'sequence' ELSE 'table' END,
+  'name', TABLE_NAME, 'rows', TABLE_ROWS, 'engine', ENGINE, 'dataBytes', DATA_LENGTH)
+  FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE();
+SELECT JSON_OBJECT('kind', 'routine', 'name', ROUTINE_NAME, 'type', ROUTINE_TYPE)
+  FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = DATABASE();
+SELECT JSON_OBJECT('kind', 'event', 'name', EVENT_NAME)
+  FROM information_schema.EVENTS WHERE EVENT_SCHEMA = DATABASE();
+`;
+
+export interface DescribedRow {
+  readonly kind: 'server' | 'table' | 'view' | 'sequence' | 'routine' | 'event';
+  readonly name?: string;
+  readonly version?: string;
+  readonly database?: string;
+  readonly rows?: number | null;
+  readonly engine?: string | null;
+  readonly dataBytes?: number | null;
+  readonly type?: string;
+}
+
+/** Exact row counts, one statement per table, answered as `{ i, rows }` (`i`: the table's index in `tables`). */
+export function countRowsSql(tables: readonly string[]): string {
+  return tables.map((table, i) => `SELECT JSON_OBJECT('i', ${i}, 'rows', COUNT(*)) FROM ${quoteName(table)};`).join('\n');
+}
+
+/**
+ * What the dump needs to know. (System variables go through `+ 0` or CAST: MariaDB's
+ * JSON_OBJECT writes a boolean variable as a bare `ON`, which is not JSON.) Server family and
+ * version, binary log, non-transactional tables, FLOAT columns.
+ */
+export const DUMP_STATE_SQL = `
+SELECT JSON_OBJECT('kind', 'server', 'version', VERSION(), 'logBin', @@log_bin + 0);
+SELECT JSON_OBJECT('kind', 'non-transactional', 'name', TABLE_NAME, 'engine', ENGINE)
+  FROM information_schema.TABLES
+  WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE' AND ENGINE IS NOT NULL AND ENGINE NOT IN ('InnoDB', 'SEQUENCE');
+SELECT JSON_OBJECT('kind', 'float-column', 'name', CONCAT(c.TABLE_NAME, '.', c.COLUMN_NAME))
+  FROM information_schema.COLUMNS c JOIN information_schema.TABLES t ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND t.TABLE_NAME = c.TABLE_NAME
+  WHERE c.TABLE_SCHEMA = DATABASE() AND t.TABLE_TYPE = 'BASE TABLE' AND c.DATA_TYPE = 'float';
+`;
+
+/** MariaDB's GTID state (its own variables: MySQL's do not exist there, and the reverse). */
+export const MARIADB_GTID_SQL = `SELECT JSON_OBJECT('binlogPos', CAST(@@gtid_binlog_pos AS CHAR), 'currentPos', CAST(@@gtid_current_pos AS CHAR));`;
+
+/** MySQL's GTID state. */
+export const MYSQL_GTID_SQL = `SELECT JSON_OBJECT('gtidMode', CAST(@@gtid_mode AS CHAR), 'executed', CAST(@@gtid_executed AS CHAR));`;
+
+/** Whether `database` exists, the server version, and what it holds (tables, views, sequences, routines, events). */
+export function targetSql(database: string): string {
+  const name = stringLiteral(database);
+  return `
+SELECT JSON_OBJECT('kind', 'server', 'version', VERSION());
+SELECT JSON_OBJECT('kind', 'database') FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ${name};
+SELECT JSON_OBJECT('kind', CASE TABLE_TYPE WHEN 'VIEW' THEN 'view' WHEN 'SEQUENCE' THEN 'sequence' ELSE 'table' END, 'name', TABLE_NAME)
+  FROM information_schema.TABLES WHERE TABLE_SCHEMA = ${name};
+SELECT JSON_OBJECT('kind', LOWER(ROUTINE_TYPE), 'name', ROUTINE_NAME) FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = ${name};
+SELECT JSON_OBJECT('kind', 'event', 'name', EVENT_NAME) FROM information_schema.EVENTS WHERE EVENT_SCHEMA = ${name};
+`;
+}
+
+/** One object of a database, by kind (as the target query and the dump scanner name them). */
+export interface DatabaseObject {
+  readonly kind: 'table' | 'view' | 'sequence' | 'function' | 'procedure' | 'event' | 'package' | 'package body';
+  readonly name: string;
+}
+
+/** Drops the given objects of the current database (foreign keys ignored: the set goes as a whole). */
+export function dropObjectsSql(objects: readonly DatabaseObject[]): string {
+  const statements = objects.flatMap((object) => {
+    const keyword = { table: 'TABLE', view: 'VIEW', sequence: 'SEQUENCE', function: 'FUNCTION', procedure: 'PROCEDURE', event: 'EVENT' }[object.kind as string];
+    return keyword ? [`DROP ${keyword} IF EXISTS ${quoteName(object.name)};`] : [];
+  });
+  return ['SET FOREIGN_KEY_CHECKS = 0;', ...statements].join('\n');
+}
