@@ -97,7 +97,9 @@ export function doctorCommand(): Command {
         lines.push('', `${requirement.label}: ${ready(findings) ? 'ready' : 'NOT READY'}`);
         for (const f of findings) {
           const state = f.found ? 'ok     ' : f.need.optional ? 'absent ' : 'MISSING';
-          const detail = f.found ? `${f.found.version}${f.found.version.startsWith(f.found.name) ? '' : ` (${f.found.name})`}` : `${f.need.neededFor}: ${f.need.install}`;
+          // Name the command found when there was a choice and its version line does not say.
+          const which = f.found && f.need.anyOf.length > 1 && !f.found.version.startsWith(f.found.name) ? ` (${f.found.name})` : '';
+          const detail = f.found ? `${f.found.version}${which}` : `${f.need.neededFor}: ${f.need.install}`;
           lines.push(`  ${state} ${f.need.anyOf.join('|').padEnd(width)}  ${detail}`);
         }
       }

@@ -67,8 +67,8 @@ export function formatContents(contents: readonly ContentEntry[]): string {
     .map((entry, i) => {
       const counts = [
         entry.rows !== undefined ? `${entry.rowsExact === false ? '~' : ''}${entry.rows} ${entry.kind === 'collection' ? 'document(s)' : 'row(s)'}` : '',
-        entry.files !== undefined ? `${entry.files} file(s)` : '',
-        entry.bytes !== undefined ? formatBytes(entry.bytes) : '',
+        entry.files !== undefined && entry.kind === 'directory' ? `${entry.files} file(s)` : '',
+        entry.bytes !== undefined && entry.kind !== 'symlink' ? formatBytes(entry.bytes) : '',
       ].filter(Boolean);
       return `  ${entry.kind.padEnd(kindWidth)}  ${names[i]!.padEnd(nameWidth)}  ${counts.join(', ')}`.trimEnd();
     })
