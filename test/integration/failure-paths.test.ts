@@ -9,7 +9,6 @@
  * encryptor over a {@link FaultyStorageBackend}.
  */
 import type { ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -31,6 +30,7 @@ import type { RunRecord } from '../../core/domain/run.js';
 import { StorageError } from '../../core/errors.js';
 import { runVaultra, vaultraBin, type VaultraResult } from '../support/cli.js';
 import { killTree, spawnTracked, waitForExit, which } from '../support/exec.js';
+import { filesUnder, hashTree, sha256Of } from '../support/file-tree.js';
 import { createDatabase, dropDatabase, loadVariedTypesFixture, tableFingerprints, uniqueDatabaseName, waitFor } from '../support/pg-fixtures.js';
 import { freePort } from '../support/postgres-server.js';
 import { databaseUrl, psqlQuery, quoteLiteral } from '../support/psql.js';
@@ -47,27 +47,6 @@ const BIG_ROWS = 2_000_000;
 
 // ---------------------------------------------------------------------------------------------
 // Files.
-
-async function filesUnder(dir: string, base = dir): Promise<string[]> {
-  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
-  const files: string[] = [];
-  for (const entry of entries) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) files.push(...(await filesUnder(path, base)));
-    else files.push(path.slice(base.length + 1));
-  }
-  return files.sort();
-}
-
-async function sha256Of(path: string): Promise<string> {
-  return createHash('sha256').update(await readFile(path)).digest('hex');
-}
-
-async function hashTree(dir: string): Promise<Record<string, string>> {
-  const hashes: Record<string, string> = {};
-  for (const file of await filesUnder(dir)) hashes[file] = await sha256Of(join(dir, file));
-  return hashes;
-}
 
 /** Flip one byte of a file in place; returns the original bytes to put back. */
 async function flipByte(path: string, offset: number, replacement?: number): Promise<Buffer> {
@@ -329,6 +308,19 @@ describe('failure paths', () => {
         });
       });
 
+      it('sqlite3 missing: exit 7, names sqlite3 and how to install it', async () => {
+        const source = join(root, 'tool-missing.db');
+        await sqliteExec(source, 'CREATE TABLE t (x); INSERT INTO t VALUES (1);');
+        const before = await store.runs({ all: true });
+        const path = await pathWith('node', 'zstd');
+        const result = await vaultra(['backup', `sqlite:${source}`, '--to', store.url, '--job', 'no-sqlite3', '--recipient', keyA.recipient], { PATH: path });
+        await expectCleanFailure(result, before, {
+          exitCode: 7,
+          message: /sqlite3 not found on PATH: install sqlite3 \(Debian\/Ubuntu: apt-get install sqlite3\)/,
+          run: { kind: 'backup', errorKind: 'tool-missing' },
+        });
+      });
+
       it('zstd missing: exit 7, names zstd and how to install it (or another compression)', async () => {
         const before = await store.runs({ all: true });
         const path = await pathWith('node', 'psql', 'pg_dump');
@@ -353,6 +345,14 @@ describe('failure paths', () => {
         run: { kind: 'backup', errorKind: 'dump' },
       });
       expect(run?.job).toBe('db');
+    });
+
+    it('a SQLite source that is not a database: exit 1, sqlite3 says so, nothing stored', async () => {
+      const source = join(root, 'not-a-database.db');
+      await writeFile(source, Buffer.alloc(8192, 0x5a));
+      const before = await store.runs({ all: true });
+      const result = await vaultra(['backup', `sqlite:${source}`, '--to', store.url, '--job', 'not-a-db', '--recipient', keyA.recipient]);
+      await expectCleanFailure(result, before, { exitCode: 1, message: /file is not a database/, run: { kind: 'backup', errorKind: 'dump' } });
     });
 
     describe('malformed source URLs', () => {
