@@ -8,7 +8,6 @@
  * real tools; the storage cases drive `runBackup`/`runVerify` with real engines, compressor and
  * encryptor over a {@link FaultyStorageBackend}.
  */
-import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -28,8 +27,9 @@ import { LocalCatalog } from '../../core/adapters/catalog/local-catalog.js';
 import { runFolder } from '../../core/domain/object-layout.js';
 import type { RunRecord } from '../../core/domain/run.js';
 import { StorageError } from '../../core/errors.js';
-import { runVaultra, vaultraBin, type VaultraResult } from '../support/cli.js';
-import { killTree, spawnTracked, waitForExit, which } from '../support/exec.js';
+import { runVaultra, type VaultraResult } from '../support/cli.js';
+import { startVaultra, type StartedVaultra } from '../support/cli-child.js';
+import { killTree, which } from '../support/exec.js';
 import { filesUnder, hashTree, sha256Of } from '../support/file-tree.js';
 import { createDatabase, dropDatabase, loadVariedTypesFixture, tableFingerprints, uniqueDatabaseName, waitFor } from '../support/pg-fixtures.js';
 import { freePort } from '../support/postgres-server.js';
@@ -60,26 +60,6 @@ async function flipByte(path: string, offset: number, replacement?: number): Pro
 
 // ---------------------------------------------------------------------------------------------
 // The CLI, a store and its catalog.
-
-interface StartedVaultra {
-  readonly child: ChildProcess;
-  readonly pid: number;
-  readonly result: Promise<VaultraResult>;
-}
-
-/** `vaultra …` as a child we can signal while it runs (its own process group, tracked for cleanup). */
-function startVaultra(args: readonly string[], env: NodeJS.ProcessEnv): StartedVaultra {
-  const child = spawnTracked(process.execPath, [vaultraBin, ...args], { env: { ...process.env, NO_COLOR: '1', ...env } });
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  child.stdout?.on('data', (chunk: Buffer) => out.push(chunk));
-  child.stderr?.on('data', (chunk: Buffer) => err.push(chunk));
-  const result = waitForExit(child).then(({ code, signal }) => {
-    const stdoutBytes = Buffer.concat(out);
-    return { code, signal, stdout: stdoutBytes.toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), stdoutBytes, timedOut: false };
-  });
-  return { child, pid: child.pid!, result };
-}
 
 class CliStore {
   constructor(
@@ -226,7 +206,7 @@ describe('failure paths', () => {
 
   /** Starts `vaultra backup` of the big database and waits until its pg_dump is mid-stream (4 MiB written). */
   async function startBigBackup(job: string): Promise<{ vaultra: StartedVaultra; dump: ProcessInfo; seen: Map<number, ProcessInfo> }> {
-    const started = startVaultra(['backup', url(bigDb), '--to', store.url, '--job', job, '--recipient', keyA.recipient, '--json'], env);
+    const started = startVaultra(['backup', url(bigDb), '--to', store.url, '--job', job, '--recipient', keyA.recipient, '--json'], { ...process.env, NO_COLOR: '1', ...env });
     const seen = new Map<number, ProcessInfo>();
     let dump: ProcessInfo | undefined;
     const deadline = Date.now() + 30_000;

@@ -6,7 +6,6 @@
  * the documented exit code, a failed run in the catalog, nothing listed as a backup, no object
  * left in the run's folder, no process left behind, and the earlier backup untouched.
  */
-import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,8 +13,10 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runFolder } from '../../core/domain/object-layout.js';
 import type { RunRecord } from '../../core/domain/run.js';
-import { runVaultra, vaultraBin, type VaultraResult } from '../support/cli.js';
-import { killTree, spawnTracked, waitForExit, which } from '../support/exec.js';
+import { runVaultra, type VaultraResult } from '../support/cli.js';
+import { startVaultra } from '../support/cli-child.js';
+import { killTree, which } from '../support/exec.js';
+import { filesUnder, hashTree } from '../support/file-tree.js';
 import { mysqlEnv, mysqlQuery, mysqlUrl } from '../support/mysql-client.js';
 import { createMysqlDatabase, dropMysqlDatabase, loadMysqlFixture, mysqlDatabaseExists, mysqlFingerprints, mysqlSchemaObjects, uniqueMysqlName } from '../support/mysql-fixtures.js';
 import { freePort } from '../support/postgres-server.js';
@@ -23,23 +24,6 @@ import { bytesWritten, descendantsOf, sleep, stillRunning, type ProcessInfo } fr
 import { requireMariadb, requireTools } from '../support/requirements.js';
 
 const MiB = 1024 * 1024;
-
-async function filesUnder(dir: string, base = dir): Promise<string[]> {
-  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
-  const files: string[] = [];
-  for (const entry of entries) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) files.push(...(await filesUnder(path, base)));
-    else files.push(path.slice(base.length + 1));
-  }
-  return files.sort();
-}
-
-async function hashTree(dir: string): Promise<Record<string, string>> {
-  const hashes: Record<string, string> = {};
-  for (const file of await filesUnder(dir)) hashes[file] = createHash('sha256').update(await readFile(join(dir, file))).digest('hex');
-  return hashes;
-}
 
 describe('mysql failure paths', () => {
   const server = requireMariadb();
@@ -137,29 +121,23 @@ describe('mysql failure paths', () => {
 
   it('mariadb-dump killed mid-stream: exit 1, says it was killed, nothing stored, no process left', async () => {
     const before = await runs(true);
-    const child = spawnTracked(process.execPath, [vaultraBin, 'backup', mysqlUrl(server, bigDb), '--to', storeUrl, '--job', 'killed', '--json'], { env: { ...process.env, NO_COLOR: '1', ...env } as NodeJS.ProcessEnv });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout?.on('data', (chunk: Buffer) => out.push(chunk));
-    child.stderr?.on('data', (chunk: Buffer) => err.push(chunk));
-    const exited = waitForExit(child);
+    const started = startVaultra(['backup', mysqlUrl(server, bigDb), '--to', storeUrl, '--job', 'killed', '--json'], { ...process.env, NO_COLOR: '1', ...env });
     const seen = new Map<number, ProcessInfo>();
     let dump: ProcessInfo | undefined;
     const deadline = Date.now() + 30_000;
-    while (Date.now() < deadline && child.exitCode === null) {
-      for (const p of descendantsOf(child.pid!)) seen.set(p.pid, p);
+    while (Date.now() < deadline && started.child.exitCode === null) {
+      for (const p of descendantsOf(started.pid)) seen.set(p.pid, p);
       dump = [...seen.values()].find((p) => p.comm === 'mariadb-dump' && p.argv.includes('--single-transaction') && stillRunning(p));
       if (dump && bytesWritten(dump.pid) > 4 * MiB) break;
       await sleep(10);
     }
-    if (!dump || child.exitCode !== null) {
-      killTree(child, 'SIGKILL');
-      throw new Error(`mariadb-dump was never seen mid-stream: ${Buffer.concat(err).toString('utf8')}`);
+    if (!dump || started.child.exitCode !== null) {
+      killTree(started.child, 'SIGKILL');
+      throw new Error(`mariadb-dump was never seen mid-stream: ${(await started.result).stderr}`);
     }
-    expect(dump.ppid, 'mariadb-dump is a child of vaultra').toBe(child.pid);
+    expect(dump.ppid, 'mariadb-dump is a child of vaultra').toBe(started.pid);
     process.kill(dump.pid, 'SIGKILL');
-    const { code, signal } = await exited;
-    const result = { code, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), stdoutBytes: Buffer.concat(out), timedOut: false };
+    const result = await started.result;
     const run = await expectCleanFailure(result, before, { exitCode: 1, message: /mariadb-dump of 127\.0\.0\.1:\d+\/myfp_big_\w+ failed \(killed by SIGKILL\)/, run: { kind: 'backup', errorKind: 'dump' } });
     expect(JSON.parse(result.stdout)).toMatchObject({ runId: run?.runId, status: 'failed' });
     expect([...seen.values()].filter(stillRunning).map((p) => `${p.comm} ${p.argv.join(' ')}`)).toEqual([]);
