@@ -49,6 +49,8 @@ fi
 
 # MongoDB has no Debian package: a wire-compatible server and the official tools, built from source.
 bash scripts/setup-mongo.sh
+# Cloud emulators for the storage, catalog, key and secret adapters.
+bash scripts/setup-aws.sh
 
 if [ ! -d node_modules ] || [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "npm: npm ci"

@@ -4,6 +4,10 @@ export interface RunQuery {
   readonly job?: string;
   readonly status?: RunStatus;
   readonly kind?: RunKind;
+  /** Only runs started at or after this ISO time. */
+  readonly since?: string;
+  /** Only runs started before this ISO time. */
+  readonly until?: string;
   readonly limit?: number;
 }
 
@@ -19,4 +23,15 @@ export interface Catalog {
   get(job: string, runId: string): Promise<RunRecord | undefined>;
   /** Runs matching `query`, newest first. */
   list(query?: RunQuery): Promise<RunRecord[]>;
+  /** The newest succeeded backup run of `job` (what an RPO check asks), or `undefined`. */
+  latestSuccessful(job: string): Promise<RunRecord | undefined>;
+  /**
+   * Takes the per-job lock for `owner` until `ttlMs` from now, so two triggers never dump the
+   * same database at once. Resolves `true` when taken — also when `owner` already holds it (the
+   * expiry is extended) or the holder's lock has expired (a crashed run) — and `false` when
+   * another owner holds an unexpired lock. Atomic: of two concurrent callers, one wins.
+   */
+  acquireLock(job: string, owner: string, ttlMs: number): Promise<boolean>;
+  /** Releases the lock if `owner` holds it. Idempotent; never releases another owner's lock. */
+  releaseLock(job: string, owner: string): Promise<void>;
 }

@@ -59,7 +59,7 @@ Examples:
       const signal = signalOf(command);
       const engine = engineById(engineIdForUrl(source));
       const job = parseAtEdge(jobSchema, jobFromFlags(source, options), 'job');
-      const { storage, catalog } = openStore(job.destinations[0]!, options.catalog);
+      const { storage, catalog } = await openStore(job.destinations[0]!, options.catalog);
       let compressor, encryptor;
       try {
         // Keys first: reading a --passphrase-env variable removes it from the environment, and

@@ -13,7 +13,7 @@ export function catalogCommand(): Command {
       .option('--json', 'print the result as JSON')
       .addOption(catalogOption())
       .action(async (options: { from: string; job?: string; json?: boolean; catalog?: string }, command: Command) => {
-        const { storage, catalog: runs } = openStore(options.from, options.catalog);
+        const { storage, catalog: runs } = await openStore(options.from, options.catalog);
         const result = await rebuildCatalog(storage, runs, { job: options.job, signal: signalOf(command) });
         if (options.json) return printJson(result);
         process.stdout.write(`catalog rebuilt from ${storage.location}: ${result.recorded} backup(s) recorded, ${result.unchanged} already present\n`);

@@ -21,7 +21,7 @@ export function listCommand(): Command {
     .option('--json', 'print a JSON array of runs on stdout')
     .addOption(catalogOption())
     .action(async (options: ListOptions) => {
-      const { storage, catalog } = openStore(options.from, options.catalog);
+      const { storage, catalog } = await openStore(options.from, options.catalog);
       const runs = await catalog.list(options.all ? { job: options.job } : { job: options.job, kind: 'backup', status: 'succeeded' });
       if (options.json) return printJson(runs);
       if (runs.length === 0) {

@@ -52,7 +52,7 @@ Examples:
   vaultra restore 20261122T031502.123Z-3f9c2a --target sqlite:./copy.db --dry-run`,
     )
     .action(async (ref: string, options: RestoreOptions, command: Command) => {
-      const { storage, catalog } = openStore(options.from, options.catalog);
+      const { storage, catalog } = await openStore(options.from, options.catalog);
       const decryptor = await decryptorFor({ identity: options.identity, passphraseEnv: options.passphraseEnv });
       const progress = new Progress(options.dryRun ? 'checking' : 'restoring', options.progress && !options.json);
       let report;

@@ -1,11 +1,12 @@
 import { Option, type Command } from 'commander';
 import type { StorageBackend } from '../../core/ports/storage-backend.js';
 import type { Catalog } from '../../core/ports/catalog.js';
-import { catalogFor, storageFor } from '../context.js';
+import { openCatalog, SUPPORTED_CATALOGS } from '../../core/adapters/catalog/catalog-registry.js';
+import { openStorage } from '../../core/adapters/storage/storage-registry.js';
 
 /** `--catalog`: where the local catalog lives. */
 export function catalogOption(): Option {
-  return new Option('--catalog <dir>', 'local catalog folder (default: <storage>/.vaultra/catalog for file:// storage)').env('VAULTRA_CATALOG');
+  return new Option('--catalog <dir|url>', `where runs are recorded: ${SUPPORTED_CATALOGS} (default: <storage>/.vaultra/catalog for file:// storage)`).env('VAULTRA_CATALOG');
 }
 
 /** The signal that aborts when the user presses Ctrl-C or the container is stopped. */
@@ -15,9 +16,9 @@ export function signalOf(command: Command): AbortSignal | undefined {
   return root.getOptionValue('signal') as AbortSignal | undefined;
 }
 
-export function openStore(url: string, catalogDir?: string): { storage: StorageBackend; catalog: Catalog } {
-  const storage = storageFor(url);
-  return { storage, catalog: catalogFor(storage, catalogDir) };
+export async function openStore(url: string, catalogSpec?: string): Promise<{ storage: StorageBackend; catalog: Catalog }> {
+  const storage = await openStorage(url);
+  return { storage, catalog: await openCatalog(catalogSpec, storage) };
 }
 
 /** Collects a repeatable option into an array. */

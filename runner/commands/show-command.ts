@@ -24,7 +24,7 @@ export function showCommand(): Command {
     .option('--job <name>', 'the job, when the storage holds several')
     .option('--json', 'print the manifest itself (JSON) on stdout')
     .action(async (ref: string, options: ShowOptions, command: Command) => {
-      const { storage } = openStore(options.from);
+      const { storage } = await openStore(options.from);
       const backup = await locateBackup(storage, { ref, job: options.job }, signalOf(command));
       const { manifest } = backup;
       if (options.json) return printJson(manifest);

@@ -28,7 +28,7 @@ export function verifyCommand(): Command {
     .option('--no-progress', 'no progress display on stderr')
     .addOption(catalogOption())
     .action(async (ref: string, options: VerifyOptions, command: Command) => {
-      const { storage, catalog } = openStore(options.from, options.catalog);
+      const { storage, catalog } = await openStore(options.from, options.catalog);
       const decryptor = await decryptorFor({ identity: options.identity, passphraseEnv: options.passphraseEnv });
       const progress = new Progress('verifying', options.progress && !options.json);
       let report;

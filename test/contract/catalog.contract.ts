@@ -44,5 +44,52 @@ export function catalogContract(name: string, fresh: () => Promise<Catalog>): vo
       expect((await catalog.list({ job: 'shop', limit: 1 })).map((r) => r.runId)).toEqual([verify.runId]);
       expect(await catalog.list({ job: 'nobody' })).toEqual([]);
     });
+
+    it('lists a job\'s runs by time: since (inclusive) and until (exclusive)', async () => {
+      const catalog = await fresh();
+      const days = ['2026-11-01', '2026-11-02', '2026-11-03', '2026-11-04'].map((day) => run('shop', `${day}T12:00:00Z`, { status: 'succeeded' }));
+      for (const r of days) await catalog.create(r);
+      await catalog.create(run('crm', '2026-11-02T12:00:00Z'));
+      const between = await catalog.list({ job: 'shop', since: '2026-11-02T12:00:00.000Z', until: '2026-11-04T00:00:00Z' });
+      expect(between.map((r) => r.runId)).toEqual([days[2]!.runId, days[1]!.runId]);
+    });
+
+    it('finds the latest successful backup of a job, ignoring failures, other kinds and other jobs', async () => {
+      const catalog = await fresh();
+      expect(await catalog.latestSuccessful('shop')).toBeUndefined();
+      const good = run('shop', '2026-11-01T00:00:00Z', { status: 'succeeded' });
+      const newerFailed = run('shop', '2026-11-02T00:00:00Z', { status: 'failed' });
+      const newerVerify = run('shop', '2026-11-03T00:00:00Z', { status: 'succeeded', kind: 'verify' });
+      const otherJob = run('crm', '2026-11-04T00:00:00Z', { status: 'succeeded' });
+      for (const r of [good, newerFailed, newerVerify, otherJob]) await catalog.create(r);
+      expect((await catalog.latestSuccessful('shop'))?.runId).toBe(good.runId);
+      const newest = { ...newerFailed, status: 'succeeded' as const };
+      await catalog.update(newest);
+      expect((await catalog.latestSuccessful('shop'))?.runId).toBe(newest.runId);
+    });
+
+    it('a job lock: one holder at a time, re-entrant for its owner, released only by its owner, taken over when expired', async () => {
+      const catalog = await fresh();
+      expect(await catalog.acquireLock('shop', 'run-a', 60_000)).toBe(true);
+      expect(await catalog.acquireLock('shop', 'run-b', 60_000)).toBe(false);
+      expect(await catalog.acquireLock('crm', 'run-b', 60_000)).toBe(true);
+      expect(await catalog.acquireLock('shop', 'run-a', 60_000)).toBe(true);
+      await catalog.releaseLock('shop', 'run-b');
+      expect(await catalog.acquireLock('shop', 'run-b', 60_000)).toBe(false);
+      await catalog.releaseLock('shop', 'run-a');
+      await catalog.releaseLock('shop', 'run-a');
+      expect(await catalog.acquireLock('shop', 'run-b', 1)).toBe(true);
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      // run-b crashed without releasing: its lock expired, so the next run takes over.
+      expect(await catalog.acquireLock('shop', 'run-c', 60_000)).toBe(true);
+      await catalog.releaseLock('shop', 'run-b');
+      expect(await catalog.acquireLock('shop', 'run-d', 60_000)).toBe(false);
+    });
+
+    it('of concurrent lock takers exactly one wins', async () => {
+      const catalog = await fresh();
+      const results = await Promise.all(['a', 'b', 'c', 'd', 'e'].map((owner) => catalog.acquireLock('shop', `run-${owner}`, 60_000)));
+      expect(results.filter(Boolean)).toHaveLength(1);
+    });
   });
 }

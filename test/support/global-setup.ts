@@ -1,18 +1,19 @@
 /**
  * vitest globalSetup: one throwaway server per engine for the whole run (PostgreSQL, MariaDB,
- * a MongoDB-compatible server), started in parallel and handed to test files through
- * `inject('pg' | 'mariadb' | 'mongodb')`. Under `CI=true` a server that cannot start fails the
+ * a MongoDB-compatible server, the cloud emulators), started in parallel and handed to test
+ * files through `inject('pg' | 'mariadb' | 'mongodb' | 'moto' | …)`. Under `CI=true` a server that cannot start fails the
  * run; locally the reason is provided as `<name>Unavailable` and suites skip with it (see
  * requirements.ts).
  *
- * `VAULTRA_TEST_PG=off`, `VAULTRA_TEST_MARIADB=off`, `VAULTRA_TEST_MONGODB=off` skip a server
- * (for quick runs).
+ * `VAULTRA_TEST_PG=off`, `VAULTRA_TEST_MARIADB=off`, `VAULTRA_TEST_MONGODB=off`,
+ * `VAULTRA_TEST_MOTO=off` … skip a server (for quick runs).
  */
 import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
 import { startPostgres } from './postgres-server.js';
 import { startMariadb } from './mariadb-server.js';
 import { startMongo } from './mongo-server.js';
+import { startMoto } from './moto-server.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url)).replace(/\/$/, '');
 
@@ -72,6 +73,17 @@ export default async function setup(project: TestProject): Promise<() => Promise
       },
       (info) => project.provide('mongodb', info),
       (reason) => project.provide('mongodbUnavailable', reason),
+    ),
+    serve(
+      'moto (AWS emulator)',
+      'VAULTRA_TEST_MOTO',
+      async () => {
+        const server = await startMoto();
+        const { endpoint, region, env } = server;
+        return { info: { endpoint, region, env }, stop: () => server.stop() };
+      },
+      (info) => project.provide('moto', info),
+      (reason) => project.provide('motoUnavailable', reason),
     ),
   ]);
   const stopAll = async () => {

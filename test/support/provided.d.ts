@@ -2,6 +2,7 @@
 import type { PgConnection } from './psql.js';
 import type { MariadbConnection } from './mariadb-server.js';
 import type { MongoConnection } from './mongo-server.js';
+import type { MotoConnection } from './moto-server.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -17,5 +18,8 @@ declare module 'vitest' {
     /** The run's MongoDB-compatible server (or `VAULTRA_TEST_MONGODB_URI`); absent when unavailable outside CI. */
     mongodb?: MongoConnection;
     mongodbUnavailable?: string;
+    /** The run's moto server (S3, DynamoDB, KMS, Secrets Manager, SNS). */
+    moto?: MotoConnection;
+    motoUnavailable?: string;
   }
 }

@@ -20,6 +20,7 @@ import { which } from './exec.js';
 import type { PgConnection } from './psql.js';
 import type { MariadbConnection } from './mariadb-server.js';
 import type { MongoConnection } from './mongo-server.js';
+import type { MotoConnection } from './moto-server.js';
 
 export const isCI = process.env.CI === 'true';
 
@@ -83,4 +84,11 @@ export function requireMongo(): MongoConnection | undefined {
   const server = inject('mongodb');
   if (server) return server;
   return unmet('MongoDB', inject('mongodbUnavailable') ?? 'global setup provided no MongoDB server');
+}
+
+/** The run's moto server (from global setup), or `undefined` after registering the skip/failure. */
+export function requireMoto(): MotoConnection | undefined {
+  const server = inject('moto');
+  if (server) return server;
+  return unmet('moto (AWS emulator)', inject('motoUnavailable') ?? 'global setup provided no moto server');
 }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { link, mkdir, readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Catalog, RunQuery } from '../../ports/catalog.js';
-import { runRecordSchema, type RunRecord } from '../../domain/run.js';
+import { jobNameSchema, runRecordSchema, type RunRecord } from '../../domain/run.js';
 import { RunConflictError, StorageError } from '../../errors.js';
 
 /**
@@ -10,6 +10,11 @@ import { RunConflictError, StorageError } from '../../errors.js';
  * `<dir>/<job>/<runId>.json`. Creation is atomic and exclusive (write a temp file, then
  * hard-link it into place, which fails if the run exists); updates replace the file by
  * rename. Several processes can record different runs at once without a lock.
+ *
+ * Job locks are numbered generations, `<dir>/.locks/<job>/<n>.json`: the highest number is the
+ * lock's state. Taking it means creating generation n+1 exclusively (the same link trick), so
+ * of two processes taking over an expired or released lock only one succeeds; the holder
+ * extends or releases its own generation in place.
  */
 export class LocalCatalog implements Catalog {
   constructor(readonly dir: string) {}
@@ -43,17 +48,76 @@ export class LocalCatalog implements Catalog {
   }
 
   async list(query: RunQuery = {}): Promise<RunRecord[]> {
-    const jobs = query.job ? [query.job] : await readdir(this.dir).catch(() => [] as string[]);
+    const jobs = query.job ? [query.job] : (await readdir(this.dir).catch(() => [] as string[])).filter((name) => !name.startsWith('.'));
     const runs: RunRecord[] = [];
     for (const job of jobs) {
       const files = await readdir(join(this.dir, job)).catch(() => [] as string[]);
       for (const file of files.filter((name) => name.endsWith('.json'))) {
         const run = await this.get(job, file.slice(0, -'.json'.length));
-        if (run && (!query.status || run.status === query.status) && (!query.kind || run.kind === query.kind)) runs.push(run);
+        if (run && matches(run, query)) runs.push(run);
       }
     }
     runs.sort((a, b) => b.startedAt.localeCompare(a.startedAt) || b.runId.localeCompare(a.runId));
     return query.limit ? runs.slice(0, query.limit) : runs;
+  }
+
+  async latestSuccessful(job: string): Promise<RunRecord | undefined> {
+    return (await this.list({ job, kind: 'backup', status: 'succeeded', limit: 1 }))[0];
+  }
+
+  async acquireLock(job: string, owner: string, ttlMs: number): Promise<boolean> {
+    const dir = join(this.dir, '.locks', jobNameSchema.parse(job));
+    await mkdir(dir, { recursive: true });
+    const expiresAt = Date.now() + ttlMs;
+    const top = await this.topGeneration(dir);
+    if (top && top.state.owner === owner && !top.state.released) {
+      await this.writeGeneration(dir, top.generation, { owner, expiresAt }, 'replace');
+      return true;
+    }
+    if (top && !top.state.released && top.state.expiresAt > Date.now()) return false;
+    const taken = await this.writeGeneration(dir, (top?.generation ?? 0) + 1, { owner, expiresAt }, 'exclusive');
+    // Old generations only say who held the lock before: keep the last two.
+    if (taken && top) await unlink(join(dir, `${top.generation - 1}.json`)).catch(() => undefined);
+    return taken;
+  }
+
+  async releaseLock(job: string, owner: string): Promise<void> {
+    const dir = join(this.dir, '.locks', jobNameSchema.parse(job));
+    const top = await this.topGeneration(dir);
+    if (top && top.state.owner === owner && !top.state.released) await this.writeGeneration(dir, top.generation, { ...top.state, released: true }, 'replace');
+  }
+
+  private async topGeneration(dir: string): Promise<{ generation: number; state: LockState } | undefined> {
+    const generations = (await readdir(dir).catch(() => [] as string[]))
+      .map((name) => /^(\d+)\.json$/.exec(name)?.[1])
+      .filter((n): n is string => n !== undefined)
+      .map(Number)
+      .sort((a, b) => b - a);
+    for (const generation of generations) {
+      const text = await readFile(join(dir, `${generation}.json`), 'utf8').catch(() => undefined);
+      if (text !== undefined) return { generation, state: JSON.parse(text) as LockState };
+    }
+    return undefined;
+  }
+
+  /** Writes a lock generation; `exclusive` resolves false when that generation already exists. */
+  private async writeGeneration(dir: string, generation: number, state: LockState, mode: 'exclusive' | 'replace'): Promise<boolean> {
+    const path = join(dir, `${generation}.json`);
+    const temp = `${path}.tmp-${randomBytes(4).toString('hex')}`;
+    await writeFile(temp, JSON.stringify(state) + '\n', { mode: 0o600 });
+    try {
+      if (mode === 'replace') {
+        await rename(temp, path);
+        return true;
+      }
+      await link(temp, path);
+      return true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw new StorageError(`writing the lock ${path} failed: ${(error as Error).message}`, false, { cause: error });
+    } finally {
+      await unlink(temp).catch(() => undefined);
+    }
   }
 
   private async prepare(run: RunRecord): Promise<string> {
@@ -68,4 +132,21 @@ export class LocalCatalog implements Catalog {
     await writeFile(temp, JSON.stringify(run, null, 2) + '\n', { mode: 0o600 });
     return temp;
   }
+}
+
+interface LockState {
+  readonly owner: string;
+  /** Epoch milliseconds. */
+  readonly expiresAt: number;
+  readonly released?: boolean;
+}
+
+/** Whether a run record satisfies a query's filters (not its limit). */
+export function matches(run: RunRecord, query: RunQuery): boolean {
+  return (
+    (!query.status || run.status === query.status) &&
+    (!query.kind || run.kind === query.kind) &&
+    (!query.since || Date.parse(run.startedAt) >= Date.parse(query.since)) &&
+    (!query.until || Date.parse(run.startedAt) < Date.parse(query.until))
+  );
 }

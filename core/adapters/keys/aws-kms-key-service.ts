@@ -1,0 +1,13 @@
+import type { KeyService } from '../../ports/key-service.js';
+import { ConfigError } from '../../errors.js';
+
+/** Placeholder while the adapter is being built. */
+export class AwsKmsKeyService implements KeyService {
+  readonly id = 'aws-kms' as const;
+  wrapKey(): Promise<Uint8Array> {
+    return Promise.reject(new ConfigError('aws-kms keys are not built yet'));
+  }
+  unwrapKey(): Promise<Uint8Array> {
+    return Promise.reject(new ConfigError('aws-kms keys are not built yet'));
+  }
+}

@@ -1,0 +1,32 @@
+import type { SecretResolver } from '../../ports/secret-resolver.js';
+import { registerSecret } from '../../domain/redact.js';
+import { secretScheme, type SecretScheme } from '../../domain/connection-secret.js';
+import { ConfigError } from '../../errors.js';
+import { EnvSecretResolver } from './env-secret-resolver.js';
+
+/** The resolver for a scheme; cloud SDKs are imported on first use. */
+async function resolverFor(scheme: SecretScheme): Promise<SecretResolver> {
+  switch (scheme) {
+    case 'env':
+      return new EnvSecretResolver();
+    case 'secret+aws':
+      return new (await import('./aws-secret-resolver.js')).AwsSecretsManagerResolver();
+    case 'secret+gcp':
+      return new (await import('./gcp-secret-resolver.js')).GcpSecretManagerResolver();
+    case 'secret+azure':
+      return new (await import('./azure-secret-resolver.js')).AzureKeyVaultSecretResolver();
+  }
+}
+
+/**
+ * Resolves a secret reference and registers the value for redaction before anyone can log
+ * it. Values that are not references are returned as they are.
+ */
+export async function resolveSecret(value: string, signal?: AbortSignal): Promise<string> {
+  const scheme = secretScheme(value);
+  if (!scheme) return value;
+  const resolved = await (await resolverFor(scheme)).resolve(value, signal);
+  if (!resolved) throw new ConfigError(`the secret ${value} is empty`);
+  registerSecret(resolved);
+  return resolved;
+}
