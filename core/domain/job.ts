@@ -21,7 +21,12 @@ export const jobSchema = z.strictObject({
   name: jobNameSchema,
   /** A database URL (`postgres://…`, `sqlite:…`); may carry a password, so never print it raw. */
   source: z.string().min(1),
-  destinations: z.array(z.string().min(1)).min(1).max(1, 'one destination per backup in this version'),
+  /** Storage URLs; the same backup goes to each, from one dump (the first one holds the run record's location). */
+  destinations: z
+    .array(z.string().min(1))
+    .min(1)
+    .max(8, 'at most 8 destinations per backup')
+    .refine((urls) => new Set(urls).size === urls.length, 'the same destination is named twice'),
   compression: z
     .strictObject({
       id: z.enum(['zstd', 'gzip', 'none']),

@@ -9,12 +9,16 @@ import { manifestSchema, type Manifest } from '../domain/manifest.js';
 import { manifestKey, runFolder } from '../domain/object-layout.js';
 import { newRunId, type RunRecord } from '../domain/run.js';
 import { Sha256Tap } from '../pipeline/byte-taps.js';
+import { fanOut } from '../pipeline/fan-out.js';
 import { rootCause, toRunError } from './run-errors.js';
 import { VAULTRA_VERSION } from '../version.js';
 
 export interface BackupDependencies {
   readonly engine: DatabaseEngine;
+  /** Where the backup goes (the run record's location). */
   readonly storage: StorageBackend;
+  /** Further destinations that get the same bytes from the same dump (`--to` repeated). */
+  readonly alsoTo?: readonly StorageBackend[];
   readonly compressor: Compressor;
   readonly encryptor: Encryptor;
   readonly catalog: Catalog;
@@ -39,13 +43,16 @@ export interface BackupResult {
 }
 
 /**
- * Takes one backup: dump → compress (counting) → encrypt → hash → store, then the manifest.
+ * Takes one backup: dump → compress (counting) → encrypt → hash → store (in every
+ * destination at once), then the manifest (in every destination).
  *
  * A backup is successful only when the dump tool exited 0, every stage ended cleanly, every
  * byte is stored and the manifest — written last, the commit marker — is stored. On any
  * failure every stage is destroyed (killing the dump tool), the data object is deleted, no
  * manifest exists, and the run is recorded as failed with a one-line error. Earlier backups
- * are never touched. Never throws for a failed run: the result carries the error.
+ * are never touched. With several destinations the run succeeds only when every destination
+ * has every byte and its manifest; otherwise what was written anywhere is removed again.
+ * Never throws for a failed run: the result carries the error.
  */
 export async function runBackup(deps: BackupDependencies, request: BackupRequest): Promise<BackupResult> {
   const runId = request.runId ?? newRunId();
@@ -64,7 +71,10 @@ export async function runBackup(deps: BackupDependencies, request: BackupRequest
 
   const dataName = dataObjectName(deps.engine, deps.compressor, deps.encryptor);
   const dataKey = `${folder}/${dataName}`;
-  let dataWritten = false;
+  const destinations = [deps.storage, ...(deps.alsoTo ?? [])];
+  /** Destinations holding an object of this run, to remove if the run fails. */
+  const written = new Set<StorageBackend>();
+  const manifestsWritten = new Set<StorageBackend>();
   try {
     const source = await deps.engine.describe(request.source, request.signal);
     const compression = await deps.compressor.open();
@@ -91,19 +101,25 @@ export async function runBackup(deps: BackupDependencies, request: BackupRequest
     const report = () => request.onProgress?.({ bytesRaw: compression.plaintextBytes(), bytesStored: stored.bytes });
     const timer = request.onProgress ? setInterval(report, 250) : undefined;
     try {
-      const stages = pipeline(compression.output, deps.encryptor.encrypt(), stored, { signal: request.signal });
-      const upload = deps.storage.put(dataKey, stored, { signal: request.signal }).catch((error: unknown) => {
-        // A backend that gives up may simply stop reading: tear the stages down, or the dump
-        // blocks on a full pipe and the pipeline never settles.
-        stored.destroy();
-        throw error;
-      });
-      const [piped, put, feeding] = await Promise.allSettled([stages, upload, fed]);
-      if (piped.status === 'rejected' || put.status === 'rejected' || feeding.status === 'rejected') {
-        dataWritten = put.status === 'fulfilled';
-        throw rootCause([feeding, piped, put]);
+      const fan = destinations.length > 1 ? fanOut(destinations.length) : undefined;
+      const stages = fan
+        ? pipeline(compression.output, deps.encryptor.encrypt(), stored, fan.input, { signal: request.signal })
+        : pipeline(compression.output, deps.encryptor.encrypt(), stored, { signal: request.signal });
+      const uploads = destinations.map((storage, i) =>
+        storage.put(dataKey, fan ? fan.branches[i]! : stored, { signal: request.signal }).then(
+          () => void written.add(storage),
+          (error: unknown) => {
+            // A backend that gives up may simply stop reading: tear the stages down, or the dump
+            // blocks on a full pipe and the pipeline never settles.
+            stored.destroy();
+            throw error;
+          },
+        ),
+      );
+      const [piped, feeding, ...puts] = await Promise.allSettled([stages, fed, ...uploads]);
+      if (piped.status === 'rejected' || feeding.status === 'rejected' || puts.some((put) => put.status === 'rejected')) {
+        throw rootCause([feeding, piped, ...puts]);
       }
-      dataWritten = true;
       report();
     } finally {
       clearInterval(timer);
@@ -126,7 +142,11 @@ export async function runBackup(deps: BackupDependencies, request: BackupRequest
       vaultraVersion: VAULTRA_VERSION,
     } satisfies Manifest);
     // The commit marker: until this object exists, the run folder is not a backup.
-    await deps.storage.put(manifestKey(request.job, runId), Readable.from([JSON.stringify(manifest, null, 2) + '\n']), { signal: request.signal });
+    const manifestText = JSON.stringify(manifest, null, 2) + '\n';
+    const manifestPuts = await Promise.allSettled(
+      destinations.map((storage) => storage.put(manifestKey(request.job, runId), Readable.from([manifestText]), { signal: request.signal }).then(() => void manifestsWritten.add(storage))),
+    );
+    if (manifestPuts.some((put) => put.status === 'rejected')) throw rootCause(manifestPuts);
 
     run = {
       ...run,
@@ -141,7 +161,9 @@ export async function runBackup(deps: BackupDependencies, request: BackupRequest
     await deps.catalog.update(run);
     return { run, manifest, warnings: dump.warnings };
   } catch (error) {
-    if (dataWritten) await deps.storage.delete(dataKey).catch(() => undefined);
+    // Manifests first: a folder stops being a backup the moment its manifest is gone.
+    await Promise.all([...manifestsWritten].map((storage) => storage.delete(manifestKey(request.job, runId)).catch(() => undefined)));
+    await Promise.all([...written].map((storage) => storage.delete(dataKey).catch(() => undefined)));
     const finishedAt = new Date();
     run = { ...run, status: 'failed', finishedAt: finishedAt.toISOString(), durationMs: finishedAt.getTime() - startedAt.getTime(), error: toRunError(error) };
     await deps.catalog.update(run);

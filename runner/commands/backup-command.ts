@@ -12,10 +12,11 @@ import { encryptorFor } from '../keys.js';
 import { Progress } from '../progress.js';
 import { formatBytes, formatDuration } from '../format.js';
 import { errorLine, exitCodeFor } from '../exit-codes.js';
+import { openStorage } from '../../core/adapters/storage/storage-registry.js';
 import { catalogOption, collect, openStore, printFields, printJson, signalOf } from './shared.js';
 
 interface BackupOptions {
-  to: string;
+  to?: string[];
   job?: string;
   compression: CompressionId;
   level?: string;
@@ -31,7 +32,11 @@ export function backupCommand(): Command {
   return new Command('backup')
     .description('dump a database or directory, compress, encrypt and store it; the manifest is written last')
     .argument('<source-url>', 'postgres://…/db, mysql://…/db or mariadb://…/db, mongodb://…/db, sqlite:<path>, or dir:<path> (passwords in the URL or the tool\'s own environment variables)')
-    .addOption(new Option('--to <storage-url>', 'where to store the backup').default(DEFAULT_STORAGE).env('VAULTRA_STORAGE'))
+    .addOption(
+      new Option('--to <storage-url>', `where to store the backup; repeat it to store the same backup in several places (default: ${DEFAULT_STORAGE})`)
+        .argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value])
+        .env('VAULTRA_STORAGE'),
+    )
     .option('--job <name>', 'job name, the folder backups are grouped under (default: the database name)')
     .addOption(new Option('--compression <id>', 'compression').choices(['zstd', 'gzip', 'none']).default('zstd'))
     .option('--level <n>', 'compression level (zstd 1-19, default 3; gzip 1-9, default 6)')
@@ -53,13 +58,15 @@ Examples:
   MYSQL_PWD=… vaultra backup mariadb://app@localhost:3306/shop --passphrase-env BACKUP_PASSPHRASE
   vaultra backup mongodb://localhost:27017/events
   vaultra backup dir:/var/lib/docker/volumes/uploads/_data --job uploads
-  vaultra backup sqlite:./app.db --json`,
+  vaultra backup sqlite:./app.db --json
+  vaultra backup postgres://app@db/shop --to file:///srv/backups --to s3://backups-eu/db   (one dump, two copies)`,
     )
     .action(async (source: string, options: BackupOptions, command: Command) => {
       const signal = signalOf(command);
       const engine = engineById(engineIdForUrl(source));
       const job = parseAtEdge(jobSchema, jobFromFlags(source, options), 'job');
       const { storage, catalog } = await openStore(job.destinations[0]!, options.catalog);
+      const alsoTo = await Promise.all(job.destinations.slice(1).map((url) => openStorage(url)));
       let compressor, encryptor;
       try {
         // Keys first: reading a --passphrase-env variable removes it from the environment, and
@@ -75,7 +82,7 @@ Examples:
 
       const progress = new Progress('backup', options.progress && !options.json);
       const result = await runBackup(
-        { engine, storage, compressor, encryptor, catalog },
+        { engine, storage, alsoTo, compressor, encryptor, catalog },
         { source: job.source, job: job.name, signal, onProgress: ({ bytesRaw, bytesStored }) => progress.update(bytesRaw, `${formatBytes(bytesStored)} stored`) },
       );
       progress.stop();
@@ -138,7 +145,7 @@ function jobFromFlags(source: string, options: BackupOptions): JobInput {
   return {
     name: options.job ?? defaultJobName(source),
     source,
-    destinations: [options.to],
+    destinations: options.to ?? [DEFAULT_STORAGE],
     compression: { id: options.compression, ...(level === undefined ? {} : { level }) },
     encryption,
   };
