@@ -3,7 +3,11 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { AgeDecryptor, AgeEncryptor, NoEncryptor } from '../core/adapters/encryption/age-encryptor.js';
 import { formatIdentityFile, generateX25519Identity, parseIdentityFile, recipientOf } from '../core/adapters/encryption/age/bech32-keys.js';
-import type { AgeIdentity } from '../core/adapters/encryption/age/age-stream.js';
+import type { AgeIdentity, AgeRecipient } from '../core/adapters/encryption/age/age-stream.js';
+import { KEY_SERVICE_IDS } from '../core/adapters/encryption/age/kms-stanza.js';
+import { keyServiceFor } from '../core/adapters/keys/key-services.js';
+import { keyServiceIdSchema, kmsKeyIdSchema } from '../core/domain/manifest.js';
+import type { KeyService, KeyServiceId } from '../core/ports/key-service.js';
 import type { Job } from '../core/domain/job.js';
 import type { Decryptor, Encryptor } from '../core/ports/encryptor.js';
 import { ConfigError, KeyError } from '../core/errors.js';
@@ -16,11 +20,34 @@ export function defaultIdentityPath(env = process.env): string {
   return join(config, 'vaultra', 'identity.txt');
 }
 
+/** A cloud key-service key the age file key is also wrapped under (`--kms aws-kms:arn:aws:kms:…`). */
+export interface KmsKeyRef {
+  readonly service: KeyServiceId;
+  readonly keyId: string;
+}
+
+/** Parses one `--kms <service>:<keyId>` value; the key id is everything after the first colon. */
+export function parseKmsKeyRef(value: string): KmsKeyRef {
+  const colon = value.indexOf(':');
+  const service = keyServiceIdSchema.safeParse(colon === -1 ? value : value.slice(0, colon));
+  const keyId = colon === -1 ? '' : value.slice(colon + 1);
+  if (!service.success) throw new ConfigError(`--kms ${value}: expected <service>:<key id> with service ${KEY_SERVICE_IDS.join(', ')}, e.g. aws-kms:arn:aws:kms:eu-west-1:123456789012:key/…`);
+  if (!kmsKeyIdSchema.safeParse(keyId).success) throw new ConfigError(`--kms ${value}: the key id after "${service.data}:" must be non-empty printable ASCII without spaces`);
+  return { service: service.data, keyId };
+}
+
 /**
- * The encryptor for a backup. Encrypted by default: with no recipient and no passphrase, the
- * backup is encrypted to the default identity, which is created (0600) on first use.
+ * The encryptor for a backup. Encrypted by default: with no recipient, passphrase or KMS key,
+ * the backup is encrypted to the default identity, which is created (0600) on first use.
+ * `kms` keys wrap the file key beside the recipients; without recipients they replace the
+ * default identity (a backup only the key service opens). A passphrase cannot be combined with
+ * them (age's rule: a passphrase stanza stands alone).
  */
-export async function encryptorFor(encryption: Job['encryption'], notice: (line: string) => void): Promise<Encryptor> {
+export async function encryptorFor(encryption: Job['encryption'], notice: (line: string) => void, kms: readonly KmsKeyRef[] = []): Promise<Encryptor> {
+  if (kms.length > 0 && (encryption.mode === 'none' || encryption.mode === 'passphrase')) {
+    throw new ConfigError(`--kms cannot be combined with ${encryption.mode === 'none' ? '--no-encryption' : '--passphrase-env'}`);
+  }
+  const kmsRecipients = await kmsRecipientsFor(kms);
   switch (encryption.mode) {
     case 'none':
       return new NoEncryptor();
@@ -30,12 +57,28 @@ export async function encryptorFor(encryption: Job['encryption'], notice: (line:
       return new AgeEncryptor([{ kind: 'scrypt', passphrase, ...(workFactor ? { workFactor } : {}) }]);
     }
     case 'recipients':
-      return new AgeEncryptor(encryption.recipients.map((recipient) => ({ kind: 'x25519', recipient })));
+      return new AgeEncryptor([...encryption.recipients.map((recipient): AgeRecipient => ({ kind: 'x25519', recipient })), ...kmsRecipients]);
     case 'default-identity': {
+      if (kmsRecipients.length > 0) return new AgeEncryptor(kmsRecipients);
       const identity = await loadOrCreateIdentity(defaultIdentityPath(), notice);
       return new AgeEncryptor([{ kind: 'x25519', recipient: recipientOf(identity) }]);
     }
   }
+}
+
+/** One key service per service id (its SDK is loaded here, once), each key once. */
+async function kmsRecipientsFor(kms: readonly KmsKeyRef[]): Promise<AgeRecipient[]> {
+  const services = new Map<KeyServiceId, KeyService>();
+  const recipients: AgeRecipient[] = [];
+  const seen = new Set<string>();
+  for (const { service, keyId } of kms) {
+    if (seen.has(`${service}:${keyId}`)) continue;
+    seen.add(`${service}:${keyId}`);
+    let keyService = services.get(service);
+    if (!keyService) services.set(service, (keyService = await keyServiceFor(service)));
+    recipients.push({ kind: 'kms', keyService, keyId });
+  }
+  return recipients;
 }
 
 export interface DecryptionFlags {
@@ -43,7 +86,11 @@ export interface DecryptionFlags {
   readonly passphraseEnv?: string;
 }
 
-/** The decryptor for a restore or verify: named identity files, a passphrase, or the default identity. */
+/**
+ * The decryptor for a restore or verify: named identity files, a passphrase, or the default
+ * identity; and, when none of them opens a backup, the key service its `vaultra-kms` stanza
+ * names (no flag: the stanza says which service and key).
+ */
 export async function decryptorFor(flags: DecryptionFlags): Promise<Decryptor> {
   const identities: AgeIdentity[] = [];
   for (const path of flags.identity ?? []) {
@@ -55,6 +102,7 @@ export async function decryptorFor(flags: DecryptionFlags): Promise<Decryptor> {
     const found = await readIdentityFile(path).catch(() => []);
     for (const identity of found) identities.push({ kind: 'x25519', identity });
   }
+  identities.push({ kind: 'kms', allowed: KEY_SERVICE_IDS, keyServiceFor });
   return new AgeDecryptor(identities);
 }
 

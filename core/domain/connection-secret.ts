@@ -1,4 +1,5 @@
 import { ConfigError } from '../errors.js';
+import { registerSecret } from './redact.js';
 
 /** The secret schemes a source or webhook reference may use. */
 export const SECRET_SCHEMES = ['env', 'secret+aws', 'secret+gcp', 'secret+azure'] as const;
@@ -36,6 +37,9 @@ export function connectionUrlFromSecret(value: string): string {
   const password = field('password');
   const missing = [['engine', engine], ['host', host], ['username', username], ['password', password]].filter(([, v]) => v === undefined).map(([k]) => k);
   if (missing.length > 0) throw new ConfigError(`the connection secret's JSON lacks ${missing.join(', ')} (the RDS secret shape: engine, host, port, username, password, dbname)`);
+  // The password travels on inside a URL: redact it on its own, not only as part of the JSON.
+  registerSecret(password!);
+  registerSecret(encodeURIComponent(password!));
   const scheme = schemeForEngine(engine!);
   const port = field('port');
   const database = field('dbname') ?? field('database');

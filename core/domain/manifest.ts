@@ -8,6 +8,12 @@ import { jobNameSchema, runIdSchema } from './run.js';
  */
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/);
 
+/** The key services a backup's file key may be wrapped by (the port's `KeyServiceId`): never rename a value, only add. */
+export const keyServiceIdSchema = z.enum(['aws-kms', 'gcp-kms', 'azure-keyvault']);
+
+/** A key service's own full key name; it is an age stanza argument, so printable ASCII without spaces. */
+export const kmsKeyIdSchema = z.string().regex(/^[\x21-\x7e]{1,2048}$/, 'printable ASCII without spaces');
+
 export const manifestObjectSchema = z.strictObject({
   /** File name inside the run folder. */
   name: z.string().regex(/^[A-Za-z0-9._-]+$/),
@@ -56,6 +62,8 @@ export const manifestSchema = z.strictObject({
       z.discriminatedUnion('type', [
         z.strictObject({ type: z.literal('x25519'), recipient: z.string().startsWith('age1') }),
         z.strictObject({ type: z.literal('scrypt'), workFactor: z.number().int() }),
+        /** A cloud key service wraps the file key (age stanza `vaultra-kms`): which service and key, never key material. */
+        z.strictObject({ type: z.literal('kms'), service: keyServiceIdSchema, keyId: kmsKeyIdSchema }),
       ]),
     ),
   }),

@@ -1,4 +1,5 @@
 import type { Transform } from 'node:stream';
+import type { KeyServiceId } from './key-service.js';
 
 /** Saved in manifests: never rename a value, only add. */
 export type EncryptionFormat = 'age-v1' | 'none';
@@ -6,7 +7,9 @@ export type EncryptionFormat = 'age-v1' | 'none';
 /** The public description of one recipient, as it goes into a manifest: never key material. */
 export type RecipientDescription =
   | { readonly type: 'x25519'; readonly recipient: string }
-  | { readonly type: 'scrypt'; readonly workFactor: number };
+  | { readonly type: 'scrypt'; readonly workFactor: number }
+  /** The file key wrapped by a cloud key service under `keyId` (a key ARN, a CryptoKey name, a Key Vault key URL). */
+  | { readonly type: 'kms'; readonly service: KeyServiceId; readonly keyId: string };
 
 export interface Encryptor {
   readonly format: EncryptionFormat;

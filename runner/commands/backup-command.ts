@@ -8,12 +8,12 @@ import { parseAtEdge } from '../../core/domain/validate.js';
 import type { CompressionId } from '../../core/ports/compressor.js';
 import { ConfigError } from '../../core/errors.js';
 import { DEFAULT_STORAGE } from '../context.js';
-import { encryptorFor } from '../keys.js';
+import { encryptorFor, parseKmsKeyRef } from '../keys.js';
 import { Progress } from '../progress.js';
 import { formatBytes, formatDuration } from '../format.js';
 import { errorLine, exitCodeFor } from '../exit-codes.js';
 import { openStorage } from '../../core/adapters/storage/storage-registry.js';
-import { catalogOption, collect, openStore, printFields, printJson, signalOf } from './shared.js';
+import { catalogOption, collect, openStore, resolveConnection, printFields, printJson, signalOf } from './shared.js';
 
 interface BackupOptions {
   to?: string[];
@@ -21,6 +21,7 @@ interface BackupOptions {
   compression: CompressionId;
   level?: string;
   recipient?: string[];
+  kms?: string[];
   passphraseEnv?: string;
   encryption: boolean;
   json?: boolean;
@@ -31,7 +32,7 @@ interface BackupOptions {
 export function backupCommand(): Command {
   return new Command('backup')
     .description('dump a database or directory, compress, encrypt and store it; the manifest is written last')
-    .argument('<source-url>', 'postgres://…/db, mysql://…/db or mariadb://…/db, mongodb://…/db, sqlite:<path>, or dir:<path> (passwords in the URL or the tool\'s own environment variables)')
+    .argument('<source-url>', 'postgres://…/db, mysql://…/db or mariadb://…/db, mongodb://…/db, sqlite:<path>, dir:<path>, or a secret holding one: env://VAR, secret+aws://…, secret+gcp://…, secret+azure://… (a URL or RDS-style JSON)')
     .addOption(
       new Option('--to <storage-url>', `where to store the backup; repeat it to store the same backup in several places (default: ${DEFAULT_STORAGE})`)
         .argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value])
@@ -41,6 +42,7 @@ export function backupCommand(): Command {
     .addOption(new Option('--compression <id>', 'compression').choices(['zstd', 'gzip', 'none']).default('zstd'))
     .option('--level <n>', 'compression level (zstd 1-19, default 3; gzip 1-9, default 6)')
     .option('--recipient <age1…>', 'encrypt to this age recipient (repeatable)', collect)
+    .option('--kms <service:key-id>', 'also wrap the file key with a cloud key service key, e.g. aws-kms:arn:aws:kms:<region>:<account>:key/<id> (repeatable; restore needs no flag)', collect)
     .option('--passphrase-env <VAR>', 'encrypt with the passphrase in environment variable VAR (age scrypt)')
     .option('--no-encryption', 'store unencrypted (not recommended)')
     .option('--json', 'print the result as one JSON object on stdout')
@@ -49,29 +51,33 @@ export function backupCommand(): Command {
     .addHelpText(
       'after',
       `
-Without --recipient or --passphrase-env, the backup is encrypted to your default identity
-($VAULTRA_IDENTITY or ~/.config/vaultra/identity.txt), created on first use.
+Without --recipient, --kms or --passphrase-env, the backup is encrypted to your default identity
+($VAULTRA_IDENTITY or ~/.config/vaultra/identity.txt), created on first use. With --kms alone,
+only that key service can open the backup; add --recipient to keep an offline way in.
 
 Examples:
   vaultra backup postgres://app@db.internal:5432/shop --to file:///srv/backups
   PGPASSWORD=… vaultra backup postgres://app@localhost/shop --recipient age1…
+  vaultra backup postgres://app@db/shop --kms aws-kms:arn:aws:kms:eu-west-1:123456789012:key/… --recipient age1…
   MYSQL_PWD=… vaultra backup mariadb://app@localhost:3306/shop --passphrase-env BACKUP_PASSPHRASE
   vaultra backup mongodb://localhost:27017/events
   vaultra backup dir:/var/lib/docker/volumes/uploads/_data --job uploads
   vaultra backup sqlite:./app.db --json
   vaultra backup postgres://app@db/shop --to file:///srv/backups --to s3://backups-eu/db   (one dump, two copies)`,
     )
-    .action(async (source: string, options: BackupOptions, command: Command) => {
+    .action(async (sourceArgument: string, options: BackupOptions, command: Command) => {
       const signal = signalOf(command);
+      const source = await resolveConnection(sourceArgument, signal);
       const engine = engineById(engineIdForUrl(source));
       const job = parseAtEdge(jobSchema, jobFromFlags(source, options), 'job');
+      const kmsKeys = (options.kms ?? []).map(parseKmsKeyRef);
       const { storage, catalog } = await openStore(job.destinations[0]!, options.catalog);
       const alsoTo = await Promise.all(job.destinations.slice(1).map((url) => openStorage(url)));
       let compressor, encryptor;
       try {
         // Keys first: reading a --passphrase-env variable removes it from the environment, and
         // every process started after that (zstd --version included) inherits none of it.
-        encryptor = await encryptorFor(job.encryption, (line) => process.stderr.write(`vaultra: ${line}\n`));
+        encryptor = await encryptorFor(job.encryption, (line) => process.stderr.write(`vaultra: ${line}\n`), kmsKeys);
         compressor = await createCompressor(job.compression.id, job.compression.level);
       } catch (error) {
         // A missing compressor or an unusable key stops the backup before it starts: still a
@@ -128,8 +134,11 @@ function jobFromFlags(source: string, options: BackupOptions): JobInput {
     level = Number(options.level);
     if (!Number.isInteger(level)) throw new ConfigError(`--level ${JSON.stringify(options.level)}: not an integer`);
   }
-  if (options.encryption === false && (options.recipient?.length || options.passphraseEnv)) {
-    throw new ConfigError('--no-encryption cannot be combined with --recipient or --passphrase-env');
+  if (options.encryption === false && (options.recipient?.length || options.passphraseEnv || options.kms?.length)) {
+    throw new ConfigError('--no-encryption cannot be combined with --recipient, --kms or --passphrase-env');
+  }
+  if (options.passphraseEnv && options.kms?.length) {
+    throw new ConfigError('age cannot combine a passphrase with other recipients in one file: use either --passphrase-env or --kms');
   }
   if (options.passphraseEnv && options.recipient?.length) {
     throw new ConfigError('age cannot combine a passphrase with recipients in one file: use either --passphrase-env or --recipient');

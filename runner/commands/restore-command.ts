@@ -4,7 +4,7 @@ import { DEFAULT_STORAGE } from '../context.js';
 import { decryptorFor } from '../keys.js';
 import { Progress } from '../progress.js';
 import { formatBytes } from '../format.js';
-import { catalogOption, collect, commaList, openStore, printFields, printJson, signalOf } from './shared.js';
+import { catalogOption, collect, commaList, openStore, resolveConnection, printFields, printJson, signalOf } from './shared.js';
 
 interface RestoreOptions {
   target: string;
@@ -62,7 +62,7 @@ Examples:
           {
             ref,
             job: options.job,
-            target: options.target,
+            target: await resolveConnection(options.target, signalOf(command)),
             tables: options.tables,
             schemas: options.schemas,
             paths: options.paths,

@@ -3,6 +3,8 @@ import type { StorageBackend } from '../../core/ports/storage-backend.js';
 import type { Catalog } from '../../core/ports/catalog.js';
 import { openCatalog, SUPPORTED_CATALOGS } from '../../core/adapters/catalog/catalog-registry.js';
 import { openStorage } from '../../core/adapters/storage/storage-registry.js';
+import { resolveSecret } from '../../core/adapters/secrets/secret-resolvers.js';
+import { connectionUrlFromSecret, secretScheme } from '../../core/domain/connection-secret.js';
 
 /** `--catalog`: where the local catalog lives. */
 export function catalogOption(): Option {
@@ -40,4 +42,14 @@ export function printFields(title: string, fields: [string, string | undefined][
   const width = Math.max(...fields.map(([label]) => label.length));
   const lines = [title, ...fields.filter(([, v]) => v !== undefined).map(([label, value]) => `  ${label.padEnd(width)}  ${value}`)];
   process.stdout.write(lines.join('\n') + '\n');
+}
+
+/**
+ * A source or target as the user gave it: a database URL, or a secret reference (`env://VAR`,
+ * `secret+aws://…`, `secret+gcp://…`, `secret+azure://…`) resolved here, in the runner only,
+ * to a URL or an RDS-shaped JSON secret turned into one.
+ */
+export async function resolveConnection(value: string, signal?: AbortSignal): Promise<string> {
+  if (!secretScheme(value)) return value;
+  return connectionUrlFromSecret(await resolveSecret(value, signal));
 }

@@ -53,7 +53,9 @@ function describeManifest(manifest: Manifest): [string, string | undefined][] {
 
 function describeEncryption(manifest: Manifest): string {
   if (manifest.encryption.format === 'none') return 'none';
-  const recipients = manifest.encryption.recipients.map((r) => (r.type === 'x25519' ? r.recipient : `passphrase (scrypt work factor ${r.workFactor})`));
+  const recipients = manifest.encryption.recipients.map((r) =>
+    r.type === 'x25519' ? r.recipient : r.type === 'scrypt' ? `passphrase (scrypt work factor ${r.workFactor})` : `${r.service} key ${r.keyId}`,
+  );
   return `${manifest.encryption.format} to ${recipients.join(', ')}`;
 }
 

@@ -18,12 +18,7 @@ export class AgeEncryptor implements Encryptor {
   constructor(recipients: readonly AgeRecipient[]) {
     prepareRecipients(recipients);
     this.#recipients = recipients.map((recipient) => ({ ...recipient }));
-    this.recipients = recipients.map(
-      (recipient): RecipientDescription =>
-        recipient.kind === 'x25519'
-          ? { type: 'x25519', recipient: recipient.recipient.trim().toLowerCase() }
-          : { type: 'scrypt', workFactor: recipient.workFactor ?? DEFAULT_SCRYPT_WORK_FACTOR },
-    );
+    this.recipients = recipients.map(describeRecipient);
   }
 
   encrypt(): Transform {
@@ -31,10 +26,25 @@ export class AgeEncryptor implements Encryptor {
   }
 }
 
+/** What the manifest says about a recipient: public keys, work factors, key ids — never key material. */
+function describeRecipient(recipient: AgeRecipient): RecipientDescription {
+  switch (recipient.kind) {
+    case 'x25519':
+      return { type: 'x25519', recipient: recipient.recipient.trim().toLowerCase() };
+    case 'scrypt':
+      return { type: 'scrypt', workFactor: recipient.workFactor ?? DEFAULT_SCRYPT_WORK_FACTOR };
+    case 'kms':
+      return { type: 'kms', service: recipient.keyService.id, keyId: recipient.keyId };
+  }
+}
+
 export class AgeDecryptor implements Decryptor {
   readonly #identities: readonly AgeIdentity[];
 
-  /** Throws `KeyError` for a malformed identity. No identities is allowed: it still reads `none`. */
+  /**
+   * Throws `KeyError` for a malformed identity. No identities is allowed: it still reads `none`.
+   * A `kms` entry lets the stage unwrap `vaultra-kms` stanzas through the services it allows.
+   */
   constructor(identities: readonly AgeIdentity[]) {
     prepareIdentities(identities);
     this.#identities = identities.map((identity) => ({ ...identity }));

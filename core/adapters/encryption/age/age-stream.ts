@@ -2,8 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { ConfigError, IntegrityError, KeyError } from '../../../errors.js';
 import { decodeIdentity, decodeRecipient } from './bech32-keys.js';
-import { couldBeHeaderStart, encodeHeader, findHeaderEnd, headerMacMatches, notAnAgeFileError, parseHeader, type Stanza } from './header.js';
+import { couldBeHeaderStart, encodeHeader, findHeaderEnd, headerMacMatches, notAnAgeFileError, parseHeader, type ParsedHeader, type Stanza } from './header.js';
 import { FILE_KEY_BYTES } from './primitives.js';
+import type { KeyService, KeyServiceId } from '../../../ports/key-service.js';
+import { checkKmsKeyId, KMS_STANZA_TYPE, kmsStanzaTarget, unwrapKms, wrapKms, type KmsStanzaTarget } from './kms-stanza.js';
 import {
   checkPassphrase,
   checkScryptWorkFactor,
@@ -20,20 +22,38 @@ import { unwrapX25519, wrapX25519, x25519IdentityKey, X25519_STANZA_TYPE, type X
  * age v1 (https://age-encryption.org/v1) as Node streams: the encrypting stage writes a complete
  * age file (header, payload nonce, STREAM payload) that `age -d` decrypts, and the decrypting
  * stage reads any age v1 file with X25519 or scrypt recipients. Plugin, ML-KEM and armored files
- * are not supported.
+ * are not supported. Vaultra adds one stanza of its own, `vaultra-kms` (see kms-stanza.ts): the
+ * file key wrapped by a cloud key service, which `age` skips as an unknown stanza.
  */
-export type AgeRecipient = { kind: 'x25519'; recipient: string } | { kind: 'scrypt'; passphrase: string; workFactor?: number };
+export type AgeRecipient =
+  | { kind: 'x25519'; recipient: string }
+  | { kind: 'scrypt'; passphrase: string; workFactor?: number }
+  /** The file key wrapped by `keyService` under `keyId` (a network call when the first chunk arrives). */
+  | { kind: 'kms'; keyService: KeyService; keyId: string };
 
-export type AgeIdentity = { kind: 'x25519'; identity: string } | { kind: 'scrypt'; passphrase: string; maxWorkFactor?: number };
+export type AgeIdentity =
+  | { kind: 'x25519'; identity: string }
+  | { kind: 'scrypt'; passphrase: string; maxWorkFactor?: number }
+  /**
+   * Permission to unwrap `vaultra-kms` stanzas through the key services in `allowed` (each
+   * stanza names its service and key), asked only when no other identity opens the file.
+   */
+  | { kind: 'kms'; allowed: readonly KeyServiceId[]; keyServiceFor: (id: KeyServiceId) => Promise<KeyService> };
 
 /** The largest header the decrypting stage buffers: about 500 X25519 recipients. */
 export const MAX_HEADER_BYTES = 64 * 1024;
 
 const STREAM_OPTIONS = { readableHighWaterMark: 256 * 1024, writableHighWaterMark: 64 * 1024 } as const;
 
-type PreparedRecipient = { kind: 'x25519'; publicKey: Buffer } | { kind: 'scrypt'; passphrase: string; workFactor: number };
+type PreparedRecipient =
+  | { kind: 'x25519'; publicKey: Buffer }
+  | { kind: 'scrypt'; passphrase: string; workFactor: number }
+  | { kind: 'kms'; keyService: KeyService; keyId: string };
 
-type PreparedIdentity = { kind: 'x25519'; key: X25519IdentityKey } | { kind: 'scrypt'; passphrase: string; maxWorkFactor: number };
+type PreparedIdentity =
+  | { kind: 'x25519'; key: X25519IdentityKey }
+  | { kind: 'scrypt'; passphrase: string; maxWorkFactor: number }
+  | { kind: 'kms'; allowed: ReadonlySet<KeyServiceId>; keyServiceFor: (id: KeyServiceId) => Promise<KeyService> };
 
 /**
  * Checks recipients the way encryption will use them, so a bad key fails before any data flows:
@@ -54,6 +74,9 @@ export function prepareRecipients(recipients: readonly AgeRecipient[]): Prepared
         checkScryptWorkFactor(workFactor);
         return { kind: 'scrypt', passphrase: recipient.passphrase, workFactor };
       }
+      case 'kms':
+        checkKmsKeyId(recipient.keyService.id, recipient.keyId);
+        return { kind: 'kms', keyService: recipient.keyService, keyId: recipient.keyId };
       default:
         throw new ConfigError(`unknown age recipient kind "${String((recipient as { kind: unknown }).kind)}"`);
     }
@@ -71,6 +94,8 @@ export function prepareIdentities(identities: readonly AgeIdentity[]): PreparedI
         if (!Number.isInteger(maxWorkFactor) || maxWorkFactor < 1) throw new ConfigError(`invalid maximum scrypt work factor ${maxWorkFactor}`);
         return { kind: 'scrypt', passphrase: identity.passphrase, maxWorkFactor };
       }
+      case 'kms':
+        return { kind: 'kms', allowed: new Set(identity.allowed), keyServiceFor: identity.keyServiceFor };
       default:
         throw new ConfigError(`unknown age identity kind "${String((identity as { kind: unknown }).kind)}"`);
     }
@@ -89,6 +114,8 @@ export function createAgeDecryptStream(identities: readonly AgeIdentity[]): Tran
 
 class AgeEncryptStream extends Transform {
   readonly #recipients: readonly PreparedRecipient[];
+  /** Cancels a key-service call still running when the stream is destroyed. */
+  readonly #abort = new AbortController();
   #payload: PayloadEncryptor | undefined;
 
   constructor(recipients: readonly PreparedRecipient[]) {
@@ -114,13 +141,29 @@ class AgeEncryptStream extends Transform {
     settle(async () => (await this.#start()).end(), callback);
   }
 
-  /** Wraps a fresh file key to every recipient and writes the header and payload nonce. */
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.#abort.abort();
+    callback(error);
+  }
+
+  /**
+   * Wraps a fresh file key to every recipient and writes the header and payload nonce. Runs once,
+   * on the first chunk (or at the end of an empty input); key-service calls happen here, awaited
+   * before any byte is pushed, and never again for this file.
+   */
   async #start(): Promise<PayloadEncryptor> {
     const fileKey = randomBytes(FILE_KEY_BYTES);
     const stanzas = await Promise.all(
-      this.#recipients.map((recipient): Stanza | Promise<Stanza> =>
-        recipient.kind === 'x25519' ? wrapX25519(fileKey, recipient.publicKey) : wrapScrypt(fileKey, recipient.passphrase, recipient.workFactor),
-      ),
+      this.#recipients.map((recipient): Stanza | Promise<Stanza> => {
+        switch (recipient.kind) {
+          case 'x25519':
+            return wrapX25519(fileKey, recipient.publicKey);
+          case 'scrypt':
+            return wrapScrypt(fileKey, recipient.passphrase, recipient.workFactor);
+          case 'kms':
+            return wrapKms(fileKey, recipient.keyService, recipient.keyId, this.#abort.signal);
+        }
+      }),
     );
     const payload = new PayloadEncryptor(fileKey, (bytes) => this.push(bytes));
     this.push(Buffer.concat([encodeHeader(stanzas, fileKey), payload.start()]));
@@ -131,6 +174,8 @@ class AgeEncryptStream extends Transform {
 
 class AgeDecryptStream extends Transform {
   readonly #identities: readonly PreparedIdentity[];
+  /** Cancels a key-service call still running when the stream is destroyed. */
+  readonly #abort = new AbortController();
   /** The header being collected: at most MAX_HEADER_BYTES, then dropped. */
   #header: Buffer | undefined = Buffer.allocUnsafe(MAX_HEADER_BYTES);
   #headerLength = 0;
@@ -151,6 +196,11 @@ class AgeDecryptStream extends Transform {
       const collected = this.#collectHeader(chunk);
       return collected === undefined ? undefined : this.#startPayload(collected.header, collected.rest);
     }, callback);
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.#abort.abort();
+    callback(error);
   }
 
   override _flush(callback: TransformCallback): void {
@@ -206,17 +256,45 @@ class AgeDecryptStream extends Transform {
         }
         // Unknown stanza types are skipped, as the spec requires.
         if (fileKey === undefined) continue;
-        if (fileKey.length !== FILE_KEY_BYTES) throw new IntegrityError('invalid age header: the wrapped file key has the wrong size');
-        if (!headerMacMatches(header, fileKey)) {
-          throw new IntegrityError('age header failed authentication (bad MAC): the backup object was altered');
-        }
-        return fileKey;
+        return checkedFileKey(header, fileKey);
       }
     }
-    throw new KeyError(
-      'no identity matched any recipient of this backup: pass the identity file it was encrypted to (--identity) or the right passphrase',
-    );
+    // Only when no local identity opens the file: ask a key service (a network call).
+    const kmsStanzas = stanzas.filter((stanza) => stanza.type === KMS_STANZA_TYPE).map((stanza) => ({ stanza, target: kmsStanzaTarget(stanza) }));
+    const kms = this.#identities.find((identity) => identity.kind === 'kms');
+    let refusal: KeyError | undefined;
+    for (const { stanza, target } of kmsStanzas) {
+      if (!kms || !target || !kms.allowed.has(target.service)) continue;
+      try {
+        return checkedFileKey(header, await unwrapKms(stanza, target, kms.keyServiceFor, this.#abort.signal));
+      } catch (error) {
+        // Another stanza (an older key, another service) may still open it.
+        if (!(error instanceof KeyError)) throw error;
+        refusal ??= error;
+      }
+    }
+    if (refusal) throw refusal;
+    throw noIdentityMatched(kmsStanzas.map(({ target }) => target));
   }
+}
+
+/** The file key, once its size and the header MAC under it check out. */
+function checkedFileKey(header: ParsedHeader, fileKey: Buffer): Buffer {
+  if (fileKey.length !== FILE_KEY_BYTES) throw new IntegrityError('invalid age header: the wrapped file key has the wrong size');
+  if (!headerMacMatches(header, fileKey)) {
+    throw new IntegrityError('age header failed authentication (bad MAC): the backup object was altered');
+  }
+  return fileKey;
+}
+
+function noIdentityMatched(kmsTargets: readonly (KmsStanzaTarget | undefined)[]): KeyError {
+  const known = kmsTargets.filter((target): target is KmsStanzaTarget => target !== undefined);
+  if (known.length > 0) {
+    const keys = known.map((target) => `${target.service} key ${target.keyId}`).join(', ');
+    return new KeyError(`no identity matched any recipient of this backup, and unwrapping through ${keys} is not allowed here: pass an identity it was encrypted to (--identity), or restore with access to that key`);
+  }
+  if (kmsTargets.length > 0) return new KeyError('no identity matched any recipient of this backup; its key-service stanza names a service this version of Vaultra does not know: upgrade Vaultra, or pass an identity it was encrypted to (--identity)');
+  return new KeyError('no identity matched any recipient of this backup: pass the identity file it was encrypted to (--identity) or the right passphrase');
 }
 
 /**
