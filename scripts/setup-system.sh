@@ -51,6 +51,8 @@ fi
 bash scripts/setup-mongo.sh
 # Cloud emulators for the storage, catalog, key and secret adapters.
 bash scripts/setup-aws.sh
+bash scripts/setup-gcp.sh
+bash scripts/setup-azure.sh
 
 if [ ! -d node_modules ] || [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "npm: npm ci"

@@ -40,6 +40,16 @@ export function storageBackendContract(name: string, fresh: () => Promise<Storag
       expect((await readAll(await storage.get('job/2026/01/01/run/data.bin'))).equals(data)).toBe(true);
     });
 
+    it('stores a body of string chunks (how manifests are written) and an empty body', async () => {
+      const storage = await fresh();
+      const text = '{\n  "schema": "vaultra.manifest/v1", "name": "Zoë 🎉"\n}\n';
+      const { sizeBytes } = await storage.put('job/2026/01/01/run/manifest.json', Readable.from([text]));
+      expect(sizeBytes).toBe(Buffer.byteLength(text));
+      expect((await readAll(await storage.get('job/2026/01/01/run/manifest.json'))).toString('utf8')).toBe(text);
+      await storage.put('job/2026/01/01/run/empty', Readable.from([]));
+      expect((await readAll(await storage.get('job/2026/01/01/run/empty'))).length).toBe(0);
+    });
+
     it('lists by prefix with sizes', async () => {
       const storage = await fresh();
       await storage.put('a/1/x', Readable.from([Buffer.from('xx')]));

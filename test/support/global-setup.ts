@@ -14,6 +14,9 @@ import { startPostgres } from './postgres-server.js';
 import { startMariadb } from './mariadb-server.js';
 import { startMongo } from './mongo-server.js';
 import { startMoto } from './moto-server.js';
+import { startFakeGcs } from './fake-gcs-server.js';
+import { startFirestore } from './firestore-emulator.js';
+import { startAzurite } from './azurite-server.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url)).replace(/\/$/, '');
 
@@ -84,6 +87,39 @@ export default async function setup(project: TestProject): Promise<() => Promise
       },
       (info) => project.provide('moto', info),
       (reason) => project.provide('motoUnavailable', reason),
+    ),
+    serve(
+      'fake-gcs-server (GCS emulator)',
+      'VAULTRA_TEST_GCS',
+      async () => {
+        const server = await startFakeGcs();
+        const { endpoint, env } = server;
+        return { info: { endpoint, env }, stop: () => server.stop() };
+      },
+      (info) => project.provide('fakeGcs', info),
+      (reason) => project.provide('fakeGcsUnavailable', reason),
+    ),
+    serve(
+      'Firestore emulator',
+      'VAULTRA_TEST_FIRESTORE',
+      async () => {
+        const server = await startFirestore();
+        const { endpoint, env } = server;
+        return { info: { endpoint, env }, stop: () => server.stop() };
+      },
+      (info) => project.provide('firestore', info),
+      (reason) => project.provide('firestoreUnavailable', reason),
+    ),
+    serve(
+      'Azurite (Azure emulator)',
+      'VAULTRA_TEST_AZURITE',
+      async () => {
+        const server = await startAzurite();
+        const { endpoint, env } = server;
+        return { info: { endpoint, env }, stop: () => server.stop() };
+      },
+      (info) => project.provide('azurite', info),
+      (reason) => project.provide('azuriteUnavailable', reason),
     ),
   ]);
   const stopAll = async () => {

@@ -3,6 +3,9 @@ import type { PgConnection } from './psql.js';
 import type { MariadbConnection } from './mariadb-server.js';
 import type { MongoConnection } from './mongo-server.js';
 import type { MotoConnection } from './moto-server.js';
+import type { FakeGcsConnection } from './fake-gcs-server.js';
+import type { FirestoreConnection } from './firestore-emulator.js';
+import type { AzuriteConnection } from './azurite-server.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -21,5 +24,11 @@ declare module 'vitest' {
     /** The run's moto server (S3, DynamoDB, KMS, Secrets Manager, SNS). */
     moto?: MotoConnection;
     motoUnavailable?: string;
+    fakeGcs?: FakeGcsConnection;
+    fakeGcsUnavailable?: string;
+    firestore?: FirestoreConnection;
+    firestoreUnavailable?: string;
+    azurite?: AzuriteConnection;
+    azuriteUnavailable?: string;
   }
 }

@@ -21,6 +21,9 @@ import type { PgConnection } from './psql.js';
 import type { MariadbConnection } from './mariadb-server.js';
 import type { MongoConnection } from './mongo-server.js';
 import type { MotoConnection } from './moto-server.js';
+import type { FakeGcsConnection } from './fake-gcs-server.js';
+import type { FirestoreConnection } from './firestore-emulator.js';
+import type { AzuriteConnection } from './azurite-server.js';
 
 export const isCI = process.env.CI === 'true';
 
@@ -91,4 +94,25 @@ export function requireMoto(): MotoConnection | undefined {
   const server = inject('moto');
   if (server) return server;
   return unmet('moto (AWS emulator)', inject('motoUnavailable') ?? 'global setup provided no moto server');
+}
+
+/** The run's fake-gcs-server (GCS emulator) (from global setup), or `undefined` after registering the skip/failure. */
+export function requireFakeGcs(): FakeGcsConnection | undefined {
+  const server = inject('fakeGcs');
+  if (server) return server;
+  return unmet('fake-gcs-server (GCS emulator)', inject('fakeGcsUnavailable') ?? 'global setup provided no fake-gcs-server (GCS emulator)');
+}
+
+/** The run's the Firestore emulator (from global setup), or `undefined` after registering the skip/failure. */
+export function requireFirestore(): FirestoreConnection | undefined {
+  const server = inject('firestore');
+  if (server) return server;
+  return unmet('the Firestore emulator', inject('firestoreUnavailable') ?? 'global setup provided no the Firestore emulator');
+}
+
+/** The run's Azurite (Azure emulator) (from global setup), or `undefined` after registering the skip/failure. */
+export function requireAzurite(): AzuriteConnection | undefined {
+  const server = inject('azurite');
+  if (server) return server;
+  return unmet('Azurite (Azure emulator)', inject('azuriteUnavailable') ?? 'global setup provided no Azurite (Azure emulator)');
 }

@@ -1,4 +1,5 @@
 import type { Db, MongoClient } from 'mongodb';
+import type * as MongoDriverModule from 'mongodb';
 import { AbortedError, oneLine } from '../../../errors.js';
 import { redact } from '../../../domain/redact.js';
 import { connectionUri, optionOf, type MongoConnection } from './mongodb-connection.js';
@@ -19,6 +20,17 @@ export interface ServerFacts {
  * use, so commands that never talk to MongoDB do not pay for it. Errors come back as one
  * redacted line, built by `fail(reason)`.
  */
+type MongoDriver = typeof MongoDriverModule;
+
+/**
+ * The driver, imported on first use. It is CommonJS: in the split bundle its named exports
+ * sit on the namespace's `default`, under tsc/vitest on the namespace itself.
+ */
+async function loadDriver(): Promise<MongoDriver> {
+  const driver = (await import('mongodb')) as unknown as MongoDriver & { default?: MongoDriver };
+  return driver.default?.MongoClient ? driver.default : driver;
+}
+
 export async function withClient<T>(
   connection: MongoConnection,
   work: (client: MongoClient) => Promise<T>,
@@ -26,7 +38,7 @@ export async function withClient<T>(
   signal?: AbortSignal,
 ): Promise<T> {
   if (signal?.aborted) throw new AbortedError('cancelled');
-  const { MongoClient } = await import('mongodb');
+  const { MongoClient } = await loadDriver();
   const explicitTimeout = optionOf(connection, 'serverSelectionTimeoutMS') !== undefined;
   let client: MongoClient;
   try {

@@ -1,25 +1,247 @@
-import type { Readable } from 'node:stream';
-import type { ObjectInfo, StorageBackend } from '../../../ports/storage-backend.js';
-import { ConfigError } from '../../../errors.js';
+import { Readable } from 'node:stream';
+import {
+  AnonymousCredential,
+  BlobServiceClient,
+  StorageSharedKeyCredential,
+  type BlobImmutabilityPolicyMode,
+  type BlockBlobCommitBlockListOptions,
+  type ContainerClient,
+  type StoragePipelineOptions,
+} from '@azure/storage-blob';
+import type { IoOptions, ObjectInfo, StorageBackend } from '../../../ports/storage-backend.js';
+import { NotFoundError, StorageError } from '../../../errors.js';
+import { formatAzureBlobUrl, parseAzureBlobUrl, type AzureBlobLocation, type BlobImmutability } from './azure-blob-url.js';
+import { azureStorageAccess, type AzureStorageAccess } from './azure-storage-access.js';
+import { codeOf, isRetryableAzureError, statusOf, toStorageError } from './azure-errors.js';
+import { checkBlockSchedule, DEFAULT_BLOCK_SCHEDULE, type BlockSchedule } from './block-schedule.js';
+import { stageBlocks } from './block-upload.js';
+import { rangedDownload } from './ranged-download.js';
+import { withRetries, type RetryOptions } from './retry.js';
 
-/** Placeholder while the adapter is being built. */
+export interface AzureBlobStorageOptions {
+  /** How blocks are sized and how many are staged at once. @default DEFAULT_BLOCK_SCHEDULE */
+  readonly blocks?: Partial<BlockSchedule>;
+  /** Retries of each block, commit, range read and listing page. @default 6 tries, 250 ms base, 20 s cap */
+  readonly retry?: RetryOptions;
+  /** @default 8 MiB */
+  readonly rangeSizeBytes?: number;
+  /** @default 4 */
+  readonly rangesInFlight?: number;
+  /** Where the credentials come from. @default process.env */
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Backups in Azure Blob Storage: `azblob://<account>/<container>/<prefix>`, with
+ * `?endpoint=<blob service URL>` for emulators (Azurite: `http://127.0.0.1:10000/devstoreaccount1`)
+ * and sovereign clouds. Credentials come from the environment, never the URL (see
+ * `azure-storage-access.ts`). The container must exist.
+ *
+ * - **Writes** are block blob uploads: the stream is cut into blocks (8 MiB, doubling every
+ *   2,000 blocks, so the 50,000-block limit never caps a backup below ~130 TiB), at most 4
+ *   staged at once within a 64 MiB budget, each sent with its MD5, which the service checks.
+ *   The object appears only when the block list is committed, atomically, with the whole
+ *   object's MD5 as its `Content-MD5`. A failed or aborted upload commits nothing: its staged
+ *   blocks are invisible (not listed, not readable) and the service discards uncommitted blocks
+ *   after 7 days, or at the next commit to the same name; there is no call to drop them sooner.
+ * - **Retries**: every block, commit, range read, listing page and delete is retried on
+ *   throttling, 5xx, timeouts, resets and damaged blocks, with exponential backoff and full
+ *   jitter (`retry.ts`); the SDK's own retry policy is off, so there is one policy, ours.
+ * - **Reads** fetch 8 MiB ranges, 4 at a time, emitted in order; every range is pinned to the
+ *   ETag seen first (an overwrite mid-read fails the read instead of mixing two objects), and
+ *   the whole object's MD5 is compared with its `Content-MD5` before the end is signalled.
+ * - **Immutability** (`?immutabilityDays=30&immutabilityMode=locked`, `?legalHold=true`): a
+ *   version-level immutability policy and/or legal hold set in the commit itself, so no object
+ *   is ever mutable. The container needs version-level immutability support.
+ */
 export class AzureBlobStorageBackend implements StorageBackend {
-  static fromUrl(url: string): AzureBlobStorageBackend {
-    void url;
-    throw new ConfigError('azblob:// storage is not built yet');
+  readonly location: string;
+  private readonly container: ContainerClient;
+  private readonly schedule: BlockSchedule;
+  private readonly retry: RetryOptions;
+
+  constructor(
+    private readonly where: AzureBlobLocation,
+    private readonly options: AzureBlobStorageOptions = {},
+  ) {
+    this.location = formatAzureBlobUrl(where);
+    this.schedule = checkBlockSchedule({ ...DEFAULT_BLOCK_SCHEDULE, ...options.blocks });
+    this.retry = { maxTries: 6, baseDelayMs: 250, maxDelayMs: 20_000, ...options.retry };
+    const access = azureStorageAccess('blob', where.account, where.endpoint, options.env);
+    this.container = serviceClient(access).getContainerClient(where.container);
   }
-  readonly location = 'azblob://';
-  put(): Promise<{ readonly sizeBytes: number }> {
-    return Promise.reject(new ConfigError('azblob:// storage is not built yet'));
+
+  /** `azblob://<account>/<container>/<prefix>[?endpoint=…&immutabilityDays=…&immutabilityMode=…&legalHold=true]` */
+  static fromUrl(url: string, options?: AzureBlobStorageOptions): AzureBlobStorageBackend {
+    return new AzureBlobStorageBackend(parseAzureBlobUrl(url), options);
   }
-  get(): Promise<Readable> {
-    return Promise.reject(new ConfigError('azblob:// storage is not built yet'));
+
+  async put(key: string, body: Readable, options: IoOptions = {}): Promise<{ sizeBytes: number }> {
+    const blob = this.container.getBlockBlobClient(this.blobName(key));
+    const signal = options.signal;
+    try {
+      const staged = await stageBlocks(
+        body,
+        (blockId, block, stageSignal) =>
+          this.retried(
+            // A body factory: each try streams the block's chunks afresh.
+            ({ signal: trySignal }) =>
+              blob.stageBlock(blockId, () => Readable.from(block.chunks), block.sizeBytes, { transactionalContentMD5: block.md5, abortSignal: trySignal }),
+            { signal: stageSignal, tryTimeoutMs: transferTimeoutMs(block.sizeBytes) },
+          ).then(() => undefined),
+        this.schedule,
+        signal,
+      );
+      // Committing the same list again is harmless, so a commit whose answer was lost is retried.
+      await this.retried(({ signal: trySignal }) => blob.commitBlockList([...staged.blockIds], this.commitOptions(staged.contentMd5, trySignal)), { signal, tryTimeoutMs: 120_000 });
+      return { sizeBytes: staged.sizeBytes };
+    } catch (error) {
+      throw toStorageError(error, `writing ${key} to ${this.location}`, this.hintFor(error));
+    }
   }
-  // eslint-disable-next-line require-yield
-  async *list(): AsyncIterable<ObjectInfo> {
-    throw new ConfigError('azblob:// storage is not built yet');
+
+  async get(key: string, options: IoOptions = {}): Promise<Readable> {
+    const blob = this.container.getBlobClient(this.blobName(key));
+    let properties;
+    try {
+      properties = await this.retried(({ signal }) => blob.getProperties({ abortSignal: signal }), { signal: options.signal, tryTimeoutMs: 60_000 });
+    } catch (error) {
+      if (statusOf(error) === 404) throw new NotFoundError(`no object ${key} in ${this.location}`);
+      throw toStorageError(error, `reading ${key} from ${this.location}`, this.hintFor(error));
+    }
+    const etag = properties.etag;
+    const sizeBytes = properties.contentLength ?? 0;
+    return rangedDownload(
+      async (offset, count, signal) => {
+        try {
+          return await this.retried(({ signal: trySignal }) => readRange(blob, offset, count, etag, trySignal), { signal, tryTimeoutMs: transferTimeoutMs(count) });
+        } catch (error) {
+          if (statusOf(error) === 412) throw new StorageError(`${key} in ${this.location} was replaced while it was being read`, false, { cause: error });
+          throw toStorageError(error, `reading ${key} from ${this.location} (bytes ${offset}-${offset + count - 1})`);
+        }
+      },
+      {
+        sizeBytes,
+        name: `${key} in ${this.location}`,
+        ...(options.signal ? { signal: options.signal } : {}),
+        ...(properties.contentMD5 ? { expectedMd5: properties.contentMD5 } : {}),
+        ...(this.options.rangeSizeBytes ? { rangeSizeBytes: this.options.rangeSizeBytes } : {}),
+        ...(this.options.rangesInFlight ? { rangesInFlight: this.options.rangesInFlight } : {}),
+      },
+    );
   }
-  delete(): Promise<void> {
-    return Promise.reject(new ConfigError('azblob:// storage is not built yet'));
+
+  async *list(prefix: string, options: IoOptions = {}): AsyncIterable<ObjectInfo> {
+    let continuationToken: string | undefined;
+    do {
+      let page;
+      try {
+        page = await this.retried(
+          async ({ signal }) =>
+            (
+              await this.container
+                .listBlobsFlat({ prefix: this.where.prefix + prefix, abortSignal: signal })
+                .byPage({ maxPageSize: 5000, ...(continuationToken ? { continuationToken } : {}) })
+                .next()
+            ).value,
+          { signal: options.signal, tryTimeoutMs: 60_000 },
+        );
+      } catch (error) {
+        throw toStorageError(error, `listing ${this.location}`, this.hintFor(error));
+      }
+      if (!page) return;
+      for (const item of page.segment.blobItems) {
+        yield { key: item.name.slice(this.where.prefix.length), sizeBytes: item.properties.contentLength ?? 0 };
+      }
+      continuationToken = page.continuationToken || undefined;
+    } while (continuationToken);
   }
+
+  async delete(key: string, options: IoOptions = {}): Promise<void> {
+    const blob = this.container.getBlobClient(this.blobName(key));
+    try {
+      await this.retried(({ signal }) => blob.deleteIfExists({ deleteSnapshots: 'include', abortSignal: signal }), { signal: options.signal, tryTimeoutMs: 60_000 });
+    } catch (error) {
+      throw toStorageError(error, `deleting ${key} from ${this.location}`, this.hintFor(error));
+    }
+  }
+
+  private blobName(key: string): string {
+    return this.where.prefix + key;
+  }
+
+  private retried<T>(attempt: Parameters<typeof withRetries<T>>[0], options: { signal?: AbortSignal | undefined; tryTimeoutMs: number }): Promise<T> {
+    return withRetries(attempt, isRetryableAzureError, { ...this.retry, tryTimeoutMs: this.retry.tryTimeoutMs ?? options.tryTimeoutMs, ...(options.signal ? { signal: options.signal } : {}) });
+  }
+
+  private commitOptions(contentMd5: Buffer, abortSignal: AbortSignal): BlockBlobCommitBlockListOptions {
+    return {
+      abortSignal,
+      blobHTTPHeaders: { blobContentMD5: contentMd5, blobContentType: 'application/octet-stream' },
+      ...immutabilityOptions(this.where.immutability),
+    };
+  }
+
+  private hintFor(error: unknown): string {
+    const code = codeOf(error);
+    if (code === 'ContainerNotFound') return `: container ${this.where.container} does not exist in account ${this.where.account}; create it first`;
+    if (code === 'BlobImmutableDueToPolicy' || code === 'BlobImmutableDueToLegalHold') return ': the object is under an immutability policy or legal hold';
+    if (code === 'ImmutableStorageWithVersioningIsNotEnabled' || (code === 'InvalidHeaderValue' && this.where.immutability)) {
+      return `: immutability options need version-level immutability support on container ${this.where.container}`;
+    }
+    return '';
+  }
+}
+
+/** The Blob SDK client for an account, with the SDK's retry policy off: ours (with jitter) is the only one. */
+function serviceClient(access: AzureStorageAccess): BlobServiceClient {
+  const pipeline: StoragePipelineOptions = { retryOptions: { maxTries: 1 } };
+  const { serviceUrl, credential } = access;
+  switch (credential.kind) {
+    case 'shared-key':
+      return new BlobServiceClient(serviceUrl, new StorageSharedKeyCredential(credential.accountName, credential.accountKey), pipeline);
+    case 'sas':
+      return new BlobServiceClient(`${serviceUrl}?${credential.sas}`, new AnonymousCredential(), pipeline);
+    case 'token':
+      return new BlobServiceClient(serviceUrl, credential.credential, pipeline);
+  }
+}
+
+/** Reads exactly `count` bytes at `offset` of the blob version `etag`, as the chunks that arrived. */
+async function readRange(
+  blob: ReturnType<ContainerClient['getBlobClient']>,
+  offset: number,
+  count: number,
+  etag: string | undefined,
+  signal: AbortSignal,
+): Promise<Buffer[]> {
+  const response = await blob.download(offset, count, { abortSignal: signal, maxRetryRequests: 0, ...(etag ? { conditions: { ifMatch: etag } } : {}) });
+  const chunks: Buffer[] = [];
+  let received = 0;
+  for await (const chunk of response.readableStreamBody ?? []) {
+    chunks.push(chunk as Buffer);
+    received += (chunk as Buffer).length;
+  }
+  // A body cut short (or overlong) is a network fault: retryable, like a reset.
+  if (received !== count) throw Object.assign(new Error(`range at ${offset} returned ${received} of ${count} bytes`), { code: 'ECONNRESET' });
+  return chunks;
+}
+
+/** Azure's spelling of the policy modes. */
+const POLICY_MODE: Record<BlobImmutability['mode'], BlobImmutabilityPolicyMode> = { unlocked: 'Unlocked', locked: 'Locked' };
+
+/** Immutability applied in the commit itself: the object is never mutable, not even for a moment. */
+export function immutabilityOptions(immutability: BlobImmutability | undefined, now = Date.now()): Pick<BlockBlobCommitBlockListOptions, 'immutabilityPolicy' | 'legalHold'> {
+  if (!immutability) return {};
+  return {
+    ...(immutability.retentionDays !== undefined
+      ? { immutabilityPolicy: { expiriesOn: new Date(now + immutability.retentionDays * 86_400_000), policyMode: POLICY_MODE[immutability.mode] } }
+      : {}),
+    ...(immutability.legalHold ? { legalHold: true } : {}),
+  };
+}
+
+/** Gives up on a try that moves less than ~100 KB/s (plus 30 s to start): a stalled connection is retried, a slow one is not. */
+function transferTimeoutMs(bytes: number): number {
+  return 30_000 + Math.ceil(bytes / 100);
 }

@@ -1,0 +1,70 @@
+/**
+ * Retries with exponential backoff and full jitter (AWS Architecture Blog, "Exponential Backoff
+ * and Jitter"): the n-th retry waits a random time in [0, min(maxDelayMs, baseDelayMs × 2^n)],
+ * so many writers that failed together do not come back together.
+ *
+ * The Blob adapter uses this instead of the SDK's StorageRetryPolicy, which it turns off
+ * (`maxTries: 1`): that policy waits without jitter, does not retry 429/502/504, nor a block
+ * the service rejected for a damaged MD5, and cannot stop a try that stalls.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export interface RetryOptions {
+  /** Tries in all, the first included. @default 6 */
+  readonly maxTries?: number;
+  /** @default 250 */
+  readonly baseDelayMs?: number;
+  /** @default 20_000 */
+  readonly maxDelayMs?: number;
+  /** A try that has not finished after this long is abandoned (its request aborted) and counts as a retryable failure. @default none */
+  readonly tryTimeoutMs?: number;
+}
+
+export interface RetryContext {
+  /** Aborted when the caller aborts, or when this try's `tryTimeoutMs` ran out. */
+  readonly signal: AbortSignal;
+  /** 1 for the first try. */
+  readonly attempt: number;
+}
+
+/** Thrown (as `cause`) when a try ran past `tryTimeoutMs`. */
+export class TryTimeoutError extends Error {
+  readonly code = 'ETIMEDOUT';
+  constructor(ms: number) {
+    super(`no answer within ${ms} ms`);
+    this.name = 'TryTimeoutError';
+  }
+}
+
+export function backoffDelayMs(retry: number, options: RetryOptions = {}, random: () => number = Math.random): number {
+  const ceiling = Math.min(options.maxDelayMs ?? 20_000, (options.baseDelayMs ?? 250) * 2 ** retry);
+  return Math.floor(random() * ceiling);
+}
+
+/**
+ * Calls `attempt` until it succeeds, fails with an error `isRetryable` refuses, runs out of
+ * tries, or `signal` aborts (then the caller's abort reason is thrown, without waiting).
+ * `attempt` must be safe to repeat: every call here is idempotent (stage the same block id,
+ * commit the same list, read the same range).
+ */
+export async function withRetries<T>(
+  attempt: (context: RetryContext) => Promise<T>,
+  isRetryable: (error: unknown) => boolean,
+  options: RetryOptions & { readonly signal?: AbortSignal; readonly onRetry?: (error: unknown, attempt: number) => void } = {},
+): Promise<T> {
+  const maxTries = options.maxTries ?? 6;
+  for (let tryNumber = 1; ; tryNumber++) {
+    options.signal?.throwIfAborted();
+    const timeout = options.tryTimeoutMs ? AbortSignal.timeout(options.tryTimeoutMs) : undefined;
+    const signal = timeout ? (options.signal ? AbortSignal.any([options.signal, timeout]) : timeout) : (options.signal ?? new AbortController().signal);
+    try {
+      return await attempt({ signal, attempt: tryNumber });
+    } catch (thrown) {
+      if (options.signal?.aborted) throw options.signal.reason ?? thrown;
+      const error = timeout?.aborted ? new TryTimeoutError(options.tryTimeoutMs!) : thrown;
+      if (tryNumber >= maxTries || !(error instanceof TryTimeoutError || isRetryable(error))) throw error;
+      options.onRetry?.(error, tryNumber);
+      await sleep(backoffDelayMs(tryNumber - 1, options), undefined, { signal: options.signal });
+    }
+  }
+}
