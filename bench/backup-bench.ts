@@ -1,34 +1,41 @@
 /**
  * `npm run bench`: Vaultra against the shell pipeline a user would otherwise write, on the same
- * generated PostgreSQL database, in one run, alternating.
+ * generated data, in one run, alternating. Per engine (bench/engines/<engine>.ts):
  *
- *   shell backup    bash -o pipefail -c 'pg_dump -Fc -Z0 | zstd -3 -T0 -q > file'
- *   vaultra backup  vaultra backup postgres://… --to file://dir --recipient age1… (zstd -3 + age)
- *   shell restore   bash -o pipefail -c 'createdb db && zstd -d -c file | pg_restore -d db --single-transaction --exit-on-error'
- *   vaultra restore vaultra restore <runId> --from file://dir --target postgres://…/db (creates db)
+ *   shell backup    bash -o pipefail -c '<dump tool> | zstd -3 -T0 -q > file'
+ *   vaultra backup  vaultra backup <url> --to file://dir --recipient age1… (zstd -3 + age)
+ *   shell restore   bash -o pipefail -c '<create target> && zstd -d -c file | <restore tool>'
+ *   vaultra restore vaultra restore <runId> --from file://dir --target <url> (creates the target)
  *
- * At two database sizes it prints medians, the ratios vaultra/shell, Vaultra's peak RSS (its node
- * process only; the tools it runs are reported separately) and PASS/FAIL against the targets
- * (time within 1.10× of the shell, peak RSS under 150 MB and not growing with the database), and
- * writes every figure as JSON.
+ * postgres: pg_dump -Fc -Z0 / pg_restore -1; mysql: mariadb-dump / mariadb; directory: GNU tar;
+ * mongodb: mongodump / mongorestore --archive (on FerretDB). At two sizes per engine it prints
+ * medians, the ratios vaultra/shell, Vaultra's peak RSS (its node process only; the tools it
+ * runs are reported separately) and PASS/FAIL against the targets (time within 1.10× of the
+ * shell, peak RSS under 150 MB and not growing with the data), then one summary table over
+ * the engines, and writes every figure as JSON.
  *
- * Flags (or environment): --size-mb N (VAULTRA_BENCH_SIZE_MB, default 1024), --small-size-mb N
- * (VAULTRA_BENCH_SMALL_SIZE_MB, default size/4), --runs N (VAULTRA_BENCH_RUNS, default 3),
- * --out file (VAULTRA_BENCH_OUT, default bench/results/<timestamp>.json), --keep
- * (VAULTRA_BENCH_KEEP=1: leave the server running and the temp folder in place).
+ * Flags (or environment):
+ *   --engine list      VAULTRA_BENCH_ENGINE: postgres (default), mysql, directory, mongodb
+ *   --size-mb N        VAULTRA_BENCH_SIZE_MB: every engine's size, or `mysql=256,mongodb=32` for
+ *                      some; defaults postgres 1024, mysql 512, directory 512, mongodb 16
+ *   --small-size-mb N  VAULTRA_BENCH_SMALL_SIZE_MB: same forms; default a quarter of the size
+ *   --runs N           VAULTRA_BENCH_RUNS: rounds per size (default 3)
+ *   --out file         VAULTRA_BENCH_OUT: default bench/results/<timestamp>.json
+ *   --keep             VAULTRA_BENCH_KEEP=1: leave the servers running and the temp folder in place
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startBenchServer, type BenchServer } from './pg-server.js';
+import { parseEngines, type BenchEngine, type Dataset, type EngineHost } from './engines/index.js';
 import { hasGnuTime, killCurrent, measure, type Measurement } from './measure.js';
+import { log, mb, median, onPath, toolLine } from './support.js';
 
 const TARGET_RATIO = 1.1;
 const TARGET_RSS_MB = 150;
 const TARGET_RSS_GROWTH = 0.1;
-const TABLES = ['orders', 'events', 'documents'] as const;
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const VAULTRA = join(ROOT, 'dist', 'vaultra.mjs');
@@ -37,8 +44,10 @@ type Contender = 'shellBackup' | 'vaultraBackup' | 'shellRestore' | 'vaultraRest
 const CONTENDERS: readonly Contender[] = ['shellBackup', 'vaultraBackup', 'shellRestore', 'vaultraRestore'];
 
 interface Options {
-  sizeMb: number;
-  smallSizeMb: number;
+  engines: BenchEngine[];
+  /** By engine name, `*` for all; missing: the engine's default (small: a quarter of the size). */
+  sizeMb: SizeFlag;
+  smallSizeMb: SizeFlag;
   runs: number;
   out: string;
   keep: boolean;
@@ -58,18 +67,37 @@ interface Round {
 }
 
 interface SizeResult {
-  database: string;
+  dataset: string;
   targetMb: number;
-  dbBytes: number;
+  /** In the engine's own measure (EngineResult.sizeMeaning). */
+  bytes: number;
   generateSeconds: number;
-  rows: Record<string, number>;
+  fingerprint: Dataset['fingerprint'];
   rounds: Round[];
-  medians: Record<Contender, { wallS: number; treeCpuS?: number; mainPeakRssMb?: number }>;
+  medians: Record<Contender, { wallS: number; treeCpuS?: number; mainPeakRssMb?: number; mainCpuS?: number }>;
   ratios: { backup: number; restore: number };
   vaultraPeakRssMb: { backup: number; restore: number };
   dumpBytes: number;
   shellFileBytes: number;
   vaultraStoredBytes: number;
+}
+
+interface Verdict {
+  name: string;
+  value: string;
+  pass: boolean;
+}
+
+interface EngineResult {
+  engine: string;
+  title: string;
+  sizeMeaning: string;
+  serverVersion?: string;
+  versions?: Readonly<Record<string, string>>;
+  pipelines?: EngineHost['pipelines'];
+  sizes: SizeResult[];
+  checks: Verdict[];
+  error?: string;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -78,233 +106,119 @@ function parseOptions(argv: string[]): Options {
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (!arg.startsWith('--')) throw new Error(`unexpected argument ${arg}`);
-    const [name, inline] = arg.slice(2).split('=', 2) as [string, string | undefined];
+    const eq = arg.indexOf('=');
+    const [name, inline] = eq < 0 ? [arg.slice(2), undefined] : [arg.slice(2, eq), arg.slice(eq + 1)];
     if (name === 'keep' || name === 'help') flags.set(name, true);
     else if (inline !== undefined) flags.set(name, inline);
     else if (i + 1 < argv.length) flags.set(name, argv[++i]!);
     else throw new Error(`--${name} needs a value`);
   }
   if (flags.has('help')) {
-    process.stdout.write('usage: npm run bench -- [--size-mb 1024] [--small-size-mb 256] [--runs 3] [--out file.json] [--keep]\n');
+    process.stdout.write(
+      'usage: npm run bench -- [--engine postgres,mysql,directory,mongodb] [--size-mb N] [--small-size-mb N] [--runs 3] [--out file.json] [--keep]\n' +
+        '       --size-mb 512 sets every engine\'s size, --size-mb mysql=256,mongodb=32 some of them; defaults: postgres 1024,\n' +
+        '       mysql 512, directory 512, mongodb 16 (FerretDB is slow); the small size is a quarter of it (at least 8)\n',
+    );
     process.exit(0);
   }
-  for (const name of flags.keys()) if (!['size-mb', 'small-size-mb', 'runs', 'out', 'keep'].includes(name)) throw new Error(`unknown flag --${name}`);
-  const num = (flag: string, envName: string, fallback: number) => {
+  for (const name of flags.keys()) if (!['engine', 'size-mb', 'small-size-mb', 'runs', 'out', 'keep'].includes(name)) throw new Error(`unknown flag --${name}`);
+  const num = (flag: string, envName: string): number | undefined => {
     const raw = flags.get(flag) ?? env[envName];
-    if (raw === undefined || raw === true) return fallback;
+    if (raw === undefined || raw === true) return undefined;
     const value = Number(raw);
     if (!Number.isInteger(value) || value < 1) throw new Error(`--${flag} ${raw}: expected a positive integer`);
     return value;
   };
-  const sizeMb = num('size-mb', 'VAULTRA_BENCH_SIZE_MB', 1024);
-  const smallSizeMb = num('small-size-mb', 'VAULTRA_BENCH_SMALL_SIZE_MB', Math.max(16, Math.round(sizeMb / 4)));
-  if (smallSizeMb >= sizeMb) throw new Error(`--small-size-mb ${smallSizeMb} must be below --size-mb ${sizeMb}`);
+  const engines = parseEngines(String(flags.get('engine') ?? env.VAULTRA_BENCH_ENGINE ?? 'postgres'));
+  const sizeMb = sizeFlag('size-mb', flags.get('size-mb') ?? env.VAULTRA_BENCH_SIZE_MB);
+  const smallSizeMb = sizeFlag('small-size-mb', flags.get('small-size-mb') ?? env.VAULTRA_BENCH_SMALL_SIZE_MB);
+  for (const engine of engines) {
+    const { big, small } = sizesFor(engine, { sizeMb, smallSizeMb });
+    if (small >= big) throw new Error(`--small-size-mb ${small} must be below --size-mb ${big} (${engine.name})`);
+  }
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const out = resolve(String(flags.get('out') ?? env.VAULTRA_BENCH_OUT ?? join(ROOT, 'bench', 'results', `${stamp}.json`)));
   const keep = flags.get('keep') === true || env.VAULTRA_BENCH_KEEP === '1';
-  return { sizeMb, smallSizeMb, runs: num('runs', 'VAULTRA_BENCH_RUNS', 3), out, keep };
+  return { engines, sizeMb, smallSizeMb, runs: num('runs', 'VAULTRA_BENCH_RUNS') ?? 3, out, keep };
 }
 
-// ---------------------------------------------------------------------------------------------
+/** `--size-mb 512` (every engine) or `--size-mb mysql=512,mongodb=16` (engines not named keep their default). */
+type SizeFlag = ReadonlyMap<string, number>;
 
-function log(line: string): void {
-  process.stderr.write(`bench: ${line}\n`);
-}
-
-/** Runs SQL through psql; resolves with its unaligned, tuples-only output. */
-function psql(server: BenchServer, database: string, sql: string): Promise<string> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn('psql', ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1'], { env: server.env(database), stdio: ['pipe', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (c: Buffer) => out.push(c));
-    child.stderr.on('data', (c: Buffer) => err.push(c));
-    child.once('error', reject);
-    child.once('close', (code) => {
-      if (code === 0) resolvePromise(Buffer.concat(out).toString('utf8').trim());
-      else reject(new Error(`psql on ${database} failed (exit ${code}): ${Buffer.concat(err).toString('utf8').trim().split('\n').slice(-3).join(' | ')}`));
-    });
-    child.stdin.end(sql);
-  });
-}
-
-function toolLine(command: string, args: string[] = ['--version']): string {
-  const result = spawnSync(command, args, { encoding: 'utf8' });
-  return result.status === 0 ? (result.stdout || result.stderr).trim().split('\n')[0]!.trim() : 'missing';
-}
-
-// ---------------------------------------------------------------------------------------------
-// Data: mixed numeric, text and jsonb, deterministic (functions of the row number), with the
-// kind of redundancy real data has: repeated vocabulary and JSON keys next to hashes and ids.
-
-const SCHEMA_SQL = `
-CREATE TABLE orders (
-  id bigint PRIMARY KEY,
-  customer_id integer NOT NULL,
-  amount numeric(12,2) NOT NULL,
-  quantity integer NOT NULL,
-  status text NOT NULL,
-  created_at timestamptz NOT NULL,
-  note text
-);
-CREATE INDEX orders_customer_idx ON orders (customer_id);
-CREATE TABLE events (
-  id bigint PRIMARY KEY,
-  occurred_at timestamptz NOT NULL,
-  kind text NOT NULL,
-  payload jsonb NOT NULL
-);
-CREATE TABLE documents (
-  id bigint PRIMARY KEY,
-  title text NOT NULL,
-  body text NOT NULL,
-  score double precision
-);
-CREATE FUNCTION w(n bigint) RETURNS text IMMUTABLE LANGUAGE sql AS $$
-  SELECT (ARRAY['alpha','bravo','shipping','invoice','customer','priority','standard','express','return','warehouse',
-                'discount','payment','pending','review','account','delivery','support','order','refund','update'])[1 + (n % 20)]
-$$;
-`;
-
-function batchSql(from: number, to: number): string {
-  return `
-INSERT INTO orders
-SELECT i, (i * 7919) % 100000, ((i * 104729) % 10000000) / 100.0, 1 + i % 9,
-       (ARRAY['new','paid','shipped','delivered','cancelled','refunded'])[1 + (i * 31) % 6],
-       timestamptz '2021-01-01' + ((i * 2654435761) % 94608000) * interval '1 second',
-       CASE WHEN i % 3 = 0 THEN NULL
-            ELSE 'customer asked for ' || w(i * 13) || ' ' || w(i * 7) || ' handling, ref ' || md5((i * 5)::text) END
-FROM generate_series(${from}::bigint, ${to}::bigint) AS i;
-INSERT INTO events
-SELECT i, timestamptz '2022-01-01' + i * interval '250 milliseconds',
-       (ARRAY['page_view','click','signup','purchase','logout','search'])[1 + (i * 17) % 6],
-       jsonb_build_object(
-         'user_id', (i * 7919) % 250000,
-         'session', md5((i / 20)::text),
-         'request_id', md5(i::text),
-         'ip', '10.' || (i % 256) || '.' || ((i / 256) % 256) || '.' || ((i * 7) % 256),
-         'agent', (ARRAY['Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0','Mozilla/5.0 (Macintosh) Safari/17.4','curl/8.5.0'])[1 + i % 3],
-         'tags', jsonb_build_array(w(i), w(i * 3)),
-         'amount', round(((i * 37) % 100000) / 100.0, 2),
-         'ok', i % 17 <> 0)
-FROM generate_series(${from}::bigint, ${to}::bigint) AS i;
-INSERT INTO documents
-SELECT i, 'Document ' || i || ': ' || w(i) || ' ' || w(i * 11),
-       repeat('The ' || w(i) || ' team reviewed the ' || w(i * 3) || ' request and scheduled a ' || w(i * 5) || ' follow-up. ', (1 + i % 4)::int)
-         || md5(i::text) || ' ' || md5((i * 3)::text) || ' ' || md5((i * 7)::text),
-       ((i * 2654435761) % 1000000) / 1000000.0
-FROM generate_series(${from}::bigint, ${to}::bigint) AS i WHERE i % 2 = 0;
-`;
-}
-
-async function databaseBytes(server: BenchServer, database: string): Promise<number> {
-  return Number(await psql(server, 'postgres', `SELECT pg_database_size('${database}')`));
-}
-
-/** Creates `database` and fills it to about `targetMb` MB (pg_database_size). */
-async function generate(server: BenchServer, database: string, targetMb: number): Promise<void> {
-  const target = targetMb * 1024 * 1024;
-  await psql(server, 'postgres', `CREATE DATABASE ${database}`);
-  await psql(server, database, SCHEMA_SQL);
-  const empty = await databaseBytes(server, database);
-  const calibration = 5000;
-  await psql(server, database, batchSql(1, calibration));
-  let size = await databaseBytes(server, database);
-  const perUnit = Math.max(1, (size - empty) / calibration);
-  const perBatch = Math.max(5000, Math.floor((96 * 1024 * 1024) / perUnit));
-  let next = calibration + 1;
-  let lastShown = 0;
-  while (size < target) {
-    const units = Math.min(perBatch, Math.max(1000, Math.ceil((target - size) / perUnit)));
-    await psql(server, database, batchSql(next, next + units - 1));
-    next += units;
-    size = await databaseBytes(server, database);
-    if (size - lastShown > target / 8 || size >= target) {
-      log(`  ${database}: ${mb(size)} of ${targetMb} MB`);
-      lastShown = size;
-    }
+function sizeFlag(flag: string, raw: string | true | undefined): SizeFlag {
+  const sizes = new Map<string, number>();
+  if (raw === undefined || raw === true) return sizes;
+  for (const part of raw.split(',')) {
+    const [name, value] = part.includes('=') ? (part.split('=', 2) as [string, string]) : ['*', part];
+    const mb = Number(value);
+    if (!Number.isInteger(mb) || mb < 1) throw new Error(`--${flag} ${raw}: expected a positive integer, or engine=N,engine=N`);
+    sizes.set(name === '*' ? '*' : parseEngines(name)[0]!.name, mb);
   }
-  await psql(server, database, 'VACUUM (FREEZE, ANALYZE)');
+  return sizes;
 }
 
-async function rowCounts(server: BenchServer, database: string): Promise<Record<string, number>> {
-  const out = await psql(server, database, TABLES.map((t) => `SELECT count(*) FROM ${t};`).join('\n'));
-  const counts = out.split('\n').map(Number);
-  return Object.fromEntries(TABLES.map((t, i) => [t, counts[i] ?? -1]));
-}
-
-/** Between timed commands: no dirty buffers or page cache from the previous one bleed into the next. */
-async function settle(server: BenchServer): Promise<void> {
-  await psql(server, 'postgres', 'CHECKPOINT');
-  spawnSync('sync');
+function sizesFor(engine: BenchEngine, options: Pick<Options, 'sizeMb' | 'smallSizeMb'>): { big: number; small: number } {
+  const pick = (sizes: SizeFlag) => sizes.get(engine.name) ?? sizes.get('*');
+  const big = pick(options.sizeMb) ?? engine.defaultSizeMb;
+  // A quarter, but at least 8 MB (half, for tiny runs): the memory check compares two sizes.
+  return { big, small: pick(options.smallSizeMb) ?? Math.max(1, Math.round(big / 4), Math.min(8, Math.floor(big / 2))) };
 }
 
 // ---------------------------------------------------------------------------------------------
-
-function mb(bytes: number): string {
-  return (bytes / 1024 / 1024).toFixed(bytes < 100 * 1024 * 1024 ? 1 : 0);
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
 
 function ensureOk(what: string, m: Measurement): void {
   if (m.exitCode !== 0) throw new Error(`${what} failed (exit ${m.exitCode}): ${m.stderrTail.split('\n').slice(-5).join(' | ')}`);
 }
 
-async function benchSize(server: BenchServer, ctx: { work: string; recipient: string; identity: string }, database: string, targetMb: number, runs: number, keep: boolean): Promise<SizeResult> {
-  log(`generating ${database} (about ${targetMb} MB)`);
-  const genStart = performance.now();
-  await generate(server, database, targetMb);
-  const generateSeconds = (performance.now() - genStart) / 1000;
-  const dbBytes = await databaseBytes(server, database);
-  const rows = await rowCounts(server, database);
-  log(`  ${database}: ${mb(dbBytes)} MB, rows ${JSON.stringify(rows)}, generated in ${generateSeconds.toFixed(0)} s`);
+interface Context {
+  /** This engine's private folder (rounds, stores, dump files). */
+  work: string;
+  /** The bundle under test (a private copy of dist/vaultra.mjs). */
+  vaultra: string;
+  recipient: string;
+  identity: string;
+  runs: number;
+  keep: boolean;
+}
 
-  const base = { host: server.host, port: server.port, user: server.user };
-  const url = (db: string) => `postgres://${base.user}@${base.host}:${base.port}/${db}`;
+async function benchSize(host: EngineHost, ctx: Context, name: string, targetMb: number): Promise<SizeResult> {
+  log(`generating ${name} (about ${targetMb} MB)`);
+  const genStart = performance.now();
+  const dataset = await host.generate(name, targetMb);
+  const generateSeconds = (performance.now() - genStart) / 1000;
+  log(`  ${name}: ${mb(dataset.bytes)} MB, ${JSON.stringify(dataset.fingerprint)}, generated in ${generateSeconds.toFixed(0)} s`);
+
   const rounds: Round[] = [];
-  for (let round = 1; round <= runs; round++) {
+  for (let round = 1; round <= ctx.runs; round++) {
     const shellFirst = round % 2 === 1;
     const order: Contender[] = shellFirst ? ['shellBackup', 'vaultraBackup', 'shellRestore', 'vaultraRestore'] : ['vaultraBackup', 'shellBackup', 'vaultraRestore', 'shellRestore'];
-    const dir = join(ctx.work, `${database}-round${round}`);
+    const dir = join(ctx.work, `${name}-round${round}`);
     mkdirSync(dir);
     const store = join(dir, 'store');
-    const dumpFile = join(dir, 'shell.pgdump.zst');
-    const shellTarget = `restore_shell_${database}_${round}`;
-    const vaultraTarget = `restore_vaultra_${database}_${round}`;
+    const dumpFile = join(dir, 'shell.dump.zst');
+    const targets = { shellRestore: `restore_shell_${name}_${round}`, vaultraRestore: `restore_vaultra_${name}_${round}` };
     const timeFile = join(dir, 'time.txt');
-    const env = server.env(database);
+    const env = host.env();
     const got: Partial<Record<Contender, Measurement>> = {};
     let runId = '';
     let dumpBytes = 0;
     let vaultraStoredBytes = 0;
 
+    const bash = (script: string) => measure('bash', ['-o', 'pipefail', '-c', script], { env, cwd: dir, timeFile });
+    const vaultra = (args: string[]) => measure(process.execPath, [ctx.vaultra, ...args, '--json', '--no-progress'], { env, cwd: dir, timeFile });
     const commands: Record<Contender, () => Promise<Measurement>> = {
-      shellBackup: () => measure('bash', ['-o', 'pipefail', '-c', `pg_dump -Fc -Z0 | zstd -3 -T0 -q > '${dumpFile}'`], { env, cwd: dir, timeFile }),
-      vaultraBackup: () =>
-        measure(process.execPath, [VAULTRA, 'backup', url(database), '--to', `file://${store}`, '--job', 'bench', '--recipient', ctx.recipient, '--json', '--no-progress'], { env, cwd: dir, timeFile }),
-      shellRestore: () =>
-        measure('bash', ['-o', 'pipefail', '-c', `createdb '${shellTarget}' && zstd -d -c '${dumpFile}' | pg_restore -d '${shellTarget}' --single-transaction --exit-on-error`], {
-          env,
-          cwd: dir,
-          timeFile,
-        }),
-      vaultraRestore: () =>
-        measure(process.execPath, [VAULTRA, 'restore', runId, '--from', `file://${store}`, '--target', url(vaultraTarget), '--identity', ctx.identity, '--json', '--no-progress'], {
-          env,
-          cwd: dir,
-          timeFile,
-        }),
+      shellBackup: () => bash(host.shellBackup(dataset, dumpFile)),
+      vaultraBackup: () => vaultra(['backup', host.sourceUrl(dataset), '--to', `file://${store}`, '--job', 'bench', '--recipient', ctx.recipient]),
+      shellRestore: () => bash(host.shellRestore(dataset, dumpFile, targets.shellRestore)),
+      vaultraRestore: () => vaultra(['restore', runId, '--from', `file://${store}`, '--target', host.targetUrl(targets.vaultraRestore), '--identity', ctx.identity]),
     };
 
     for (const contender of order) {
-      await settle(server);
+      const settleStart = performance.now();
+      await host.settle();
+      const settledS = (performance.now() - settleStart) / 1000;
       const m = await commands[contender]();
-      ensureOk(`${contender} (round ${round}, ${database})`, m);
+      ensureOk(`${contender} (round ${round}, ${name})`, m);
       got[contender] = m;
       if (contender === 'vaultraBackup') {
         const summary = JSON.parse(m.stdout) as { runId: string; bytesRaw: number; bytesStored: number };
@@ -313,18 +227,19 @@ async function benchSize(server: BenchServer, ctx: { work: string; recipient: st
         vaultraStoredBytes = summary.bytesStored;
       }
       if (contender === 'shellRestore' || contender === 'vaultraRestore') {
-        const target = contender === 'shellRestore' ? shellTarget : vaultraTarget;
-        const restored = await rowCounts(server, target);
-        if (JSON.stringify(restored) !== JSON.stringify(rows)) throw new Error(`${contender} restored ${JSON.stringify(restored)}, expected ${JSON.stringify(rows)}`);
-        await psql(server, 'postgres', `DROP DATABASE ${target}`);
+        const target = targets[contender];
+        const restored = await host.fingerprint(target);
+        if (JSON.stringify(restored) !== JSON.stringify(dataset.fingerprint)) throw new Error(`${contender} restored ${JSON.stringify(restored)}, expected ${JSON.stringify(dataset.fingerprint)}`);
+        await host.drop(target);
       }
-      log(`  ${database} round ${round}/${runs} ${contender.padEnd(14)} ${(m.wallMs / 1000).toFixed(2)} s${m.main ? `, ${m.main.name} peak RSS ${(m.main.peakRssKb / 1024).toFixed(0)} MB` : ''}`);
+      const main = m.main ? `, ${m.main.name} peak RSS ${(m.main.peakRssKb / 1024).toFixed(0)} MB` : '';
+      log(`  ${name} round ${round}/${ctx.runs} ${contender.padEnd(14)} ${(m.wallMs / 1000).toFixed(2)} s${main}${settledS >= 1 ? ` (settled ${settledS.toFixed(1)} s before)` : ''}`);
     }
     const shellFileBytes = statSync(dumpFile).size;
     rounds.push({ round, order, ...(got as Record<Contender, Measurement>), runId, dumpBytes, shellFileBytes, vaultraStoredBytes });
     rmSync(dir, { recursive: true, force: true });
   }
-  if (!keep) await psql(server, 'postgres', `DROP DATABASE ${database}`);
+  if (!ctx.keep) await host.drop(name);
 
   const medians = Object.fromEntries(
     CONTENDERS.map((c) => {
@@ -335,7 +250,7 @@ async function benchSize(server: BenchServer, ctx: { work: string; recipient: st
         {
           wallS: median(list.map((m) => m.wallMs / 1000)),
           ...(cpu.every(Number.isFinite) ? { treeCpuS: median(cpu) } : {}),
-          ...(list.every((m) => m.main) ? { mainPeakRssMb: median(list.map((m) => m.main!.peakRssKb / 1024)) } : {}),
+          ...(list.every((m) => m.main) ? { mainPeakRssMb: median(list.map((m) => m.main!.peakRssKb / 1024)), mainCpuS: median(list.map((m) => m.main!.cpuMs / 1000)) } : {}),
         },
       ];
     }),
@@ -343,11 +258,11 @@ async function benchSize(server: BenchServer, ctx: { work: string; recipient: st
   const peak = (c: Contender) => Math.max(...rounds.map((r) => (r[c].main?.peakRssKb ?? NaN) / 1024));
   const last = rounds.at(-1)!;
   return {
-    database,
+    dataset: name,
     targetMb,
-    dbBytes,
+    bytes: dataset.bytes,
     generateSeconds,
-    rows,
+    fingerprint: dataset.fingerprint,
     rounds,
     medians,
     ratios: { backup: medians.vaultraBackup.wallS / medians.shellBackup.wallS, restore: medians.vaultraRestore.wallS / medians.shellRestore.wallS },
@@ -358,33 +273,65 @@ async function benchSize(server: BenchServer, ctx: { work: string; recipient: st
   };
 }
 
-// ---------------------------------------------------------------------------------------------
-
-interface Verdict {
-  name: string;
-  value: string;
-  pass: boolean;
+async function benchEngine(engine: BenchEngine, options: Options, keys: { vaultra: string; recipient: string; identity: string }, work: string, hosts: EngineHost[]): Promise<EngineResult> {
+  const result: EngineResult = { engine: engine.name, title: engine.title, sizeMeaning: engine.sizeMeaning, sizes: [], checks: [] };
+  let host: EngineHost | undefined;
+  try {
+    for (const tool of engine.tools) if (!onPath(tool)) throw new Error(`${tool} is not installed (scripts/setup-system.sh)`);
+    const engineWork = join(work, engine.name);
+    mkdirSync(engineWork);
+    chmodSync(engineWork, 0o711); // server users (postgres, mysql) must reach their folders inside
+    log(`${engine.title}: starting`);
+    const { big, small } = sizesFor(engine, options);
+    host = await engine.start(engineWork, { sizesMb: [small, big] });
+    hosts.push(host);
+    Object.assign(result, { serverVersion: host.serverVersion, versions: host.versions, pipelines: host.pipelines });
+    log(`${engine.title}: ${host.serverVersion}`);
+    const ctx: Context = { work: engineWork, ...keys, runs: options.runs, keep: options.keep };
+    result.sizes.push(await benchSize(host, ctx, `bench_${small}mb`, small));
+    result.sizes.push(await benchSize(host, ctx, `bench_${big}mb`, big));
+    result.checks = verdicts(result.sizes[0]!, result.sizes[1]!);
+    if (options.keep) log(`kept: ${host.keep()}`);
+    else {
+      await host.stop();
+      rmSync(engineWork, { recursive: true, force: true });
+    }
+  } catch (error) {
+    result.error = error instanceof Error ? error.message : String(error);
+    log(`${engine.title}: FAILED: ${result.error}`);
+    // The next engine should not share the machine with this one's server.
+    if (!options.keep) await host?.stop().catch(() => undefined);
+  }
+  return result;
 }
+
+// ---------------------------------------------------------------------------------------------
 
 function verdicts(small: SizeResult, big: SizeResult): Verdict[] {
   const peak = Math.max(small.vaultraPeakRssMb.backup, small.vaultraPeakRssMb.restore, big.vaultraPeakRssMb.backup, big.vaultraPeakRssMb.restore);
   const growth = (op: 'backup' | 'restore') => big.vaultraPeakRssMb[op] / small.vaultraPeakRssMb[op] - 1;
-  const pct = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}%`;
   return [
-    { name: `backup time ≤ ${TARGET_RATIO.toFixed(2)}× shell (${big.database})`, value: `${big.ratios.backup.toFixed(3)}×`, pass: big.ratios.backup <= TARGET_RATIO },
-    { name: `restore time ≤ ${TARGET_RATIO.toFixed(2)}× shell (${big.database})`, value: `${big.ratios.restore.toFixed(3)}×`, pass: big.ratios.restore <= TARGET_RATIO },
+    { name: `backup time ≤ ${TARGET_RATIO.toFixed(2)}× shell (${big.dataset})`, value: `${big.ratios.backup.toFixed(3)}×`, pass: big.ratios.backup <= TARGET_RATIO },
+    { name: `restore time ≤ ${TARGET_RATIO.toFixed(2)}× shell (${big.dataset})`, value: `${big.ratios.restore.toFixed(3)}×`, pass: big.ratios.restore <= TARGET_RATIO },
     { name: `vaultra peak RSS < ${TARGET_RSS_MB} MB (all runs)`, value: `${peak.toFixed(1)} MB`, pass: peak < TARGET_RSS_MB },
-    { name: `backup peak RSS growth ${small.database}→${big.database} < ${TARGET_RSS_GROWTH * 100}%`, value: pct(growth('backup')), pass: growth('backup') < TARGET_RSS_GROWTH },
-    { name: `restore peak RSS growth ${small.database}→${big.database} < ${TARGET_RSS_GROWTH * 100}%`, value: pct(growth('restore')), pass: growth('restore') < TARGET_RSS_GROWTH },
+    { name: `backup peak RSS growth ${small.dataset}→${big.dataset} < ${TARGET_RSS_GROWTH * 100}%`, value: pct(growth('backup')), pass: growth('backup') < TARGET_RSS_GROWTH },
+    { name: `restore peak RSS growth ${small.dataset}→${big.dataset} < ${TARGET_RSS_GROWTH * 100}%`, value: pct(growth('restore')), pass: growth('restore') < TARGET_RSS_GROWTH },
   ];
 }
 
-function table(results: SizeResult[], checks: Verdict[], header: string): string {
-  const lines: string[] = [header, ''];
-  const cols = results.map((r) => `${r.database} (${mb(r.dbBytes)} MB db, dump ${mb(r.dumpBytes)} MB → zstd ${mb(r.shellFileBytes)} / vaultra ${mb(r.vaultraStoredBytes)} MB)`);
+function pct(x: number): string {
+  return `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}%`;
+}
+
+function engineBlock(result: EngineResult): string {
+  const lines: string[] = [`== ${result.title} (${result.engine})${result.serverVersion ? ` — ${result.serverVersion}` : ''}`];
+  if (result.pipelines) {
+    const p = result.pipelines;
+    lines.push(`shell backup:  ${p.backup}`, `vaultra backup:  ${p.vaultraBackup}`, `shell restore: ${p.restore}`, `vaultra restore: ${p.vaultraRestore}`, '');
+  }
   const row = (label: string, cells: string[]) => `${label.padEnd(34)}${cells.map((c) => c.padStart(10)).join('')}`;
-  for (const [i, r] of results.entries()) {
-    lines.push(cols[i]!);
+  for (const r of result.sizes) {
+    lines.push(`${r.dataset} (${mb(r.bytes)} MB ${result.sizeMeaning}, dump ${mb(r.dumpBytes)} MB → zstd ${mb(r.shellFileBytes)} / vaultra ${mb(r.vaultraStoredBytes)} MB)`);
     lines.push(row('', ['shell', 'vaultra', 'ratio']));
     const m = r.medians;
     const cpu = (c: Contender) => (m[c].treeCpuS === undefined ? '–' : m[c].treeCpuS!.toFixed(2));
@@ -392,52 +339,108 @@ function table(results: SizeResult[], checks: Verdict[], header: string): string
     lines.push(row('  restore wall s (median)', [m.shellRestore.wallS.toFixed(2), m.vaultraRestore.wallS.toFixed(2), `${r.ratios.restore.toFixed(3)}×`]));
     lines.push(row('  backup CPU s, whole tree (median)', [cpu('shellBackup'), cpu('vaultraBackup'), '']));
     lines.push(row('  restore CPU s, whole tree', [cpu('shellRestore'), cpu('vaultraRestore'), '']));
+    lines.push(row('  vaultra node CPU s (median)', ['backup', (m.vaultraBackup.mainCpuS ?? NaN).toFixed(2), '']));
+    lines.push(row('', ['restore', (m.vaultraRestore.mainCpuS ?? NaN).toFixed(2), '']));
     lines.push(row('  vaultra node peak RSS MB (max)', ['backup', r.vaultraPeakRssMb.backup.toFixed(1), '']));
     lines.push(row('', ['restore', r.vaultraPeakRssMb.restore.toFixed(1), '']));
+    const lastRound = r.rounds.at(-1)!;
     const kids = (c: Contender) =>
-      Object.entries(r.rounds.at(-1)![c].children)
+      Object.entries(lastRound[c].children)
         .filter(([, f]) => f.peakRssKb > 0)
         .map(([name, f]) => `${name} ${(f.peakRssKb / 1024).toFixed(0)} MB/${(f.cpuMs / 1000).toFixed(1)} s`)
         .join(', ');
     lines.push(`  tools (peak RSS/CPU, last round): backup shell: ${kids('shellBackup')}`);
-    lines.push(`                                     backup vaultra: node ${((r.rounds.at(-1)!.vaultraBackup.main?.cpuMs ?? 0) / 1000).toFixed(1)} s CPU; ${kids('vaultraBackup')}`);
+    lines.push(`                                     backup vaultra: node ${((lastRound.vaultraBackup.main?.cpuMs ?? 0) / 1000).toFixed(1)} s CPU; ${kids('vaultraBackup')}`);
     lines.push(`                                     restore shell: ${kids('shellRestore')}`);
-    lines.push(`                                     restore vaultra: node ${((r.rounds.at(-1)!.vaultraRestore.main?.cpuMs ?? 0) / 1000).toFixed(1)} s CPU; ${kids('vaultraRestore')}`);
+    lines.push(`                                     restore vaultra: node ${((lastRound.vaultraRestore.main?.cpuMs ?? 0) / 1000).toFixed(1)} s CPU; ${kids('vaultraRestore')}`);
     lines.push(`  raw wall s: ${CONTENDERS.map((c) => `${c} [${r.rounds.map((x) => (x[c].wallMs / 1000).toFixed(2)).join(', ')}]`).join('  ')}`);
     lines.push('');
   }
-  lines.push('targets');
-  for (const check of checks) lines.push(`  ${check.pass ? 'PASS' : 'FAIL'}  ${check.name.padEnd(52)} ${check.value}`);
+  if (result.error) lines.push(`  FAILED: ${result.error}`, '');
+  if (result.checks.length > 0) {
+    lines.push('targets');
+    for (const check of result.checks) lines.push(`  ${check.pass ? 'PASS' : 'FAIL'}  ${check.name.padEnd(52)} ${check.value}`);
+  }
   return lines.join('\n');
+}
+
+/** One line per engine: ratios at the large size, peak RSS at both sizes. */
+function summaryTable(results: EngineResult[]): string {
+  const head = ['engine', 'sizes MB', 'backup ×', 'restore ×', 'backup ×', 'restore ×', 'RSS backup MB', 'RSS restore MB', 'targets'];
+  const sub = ['', 'small/large', 'large', 'large', 'small', 'small', 'small → large', 'small → large', ''];
+  const rows = results.map((r) => {
+    const [small, big] = r.sizes;
+    if (!small || !big) return [r.engine, '–', '–', '–', '–', '–', '–', '–', r.error ? 'ERROR' : '–'];
+    const rss = (op: 'backup' | 'restore') => `${small.vaultraPeakRssMb[op].toFixed(1)} → ${big.vaultraPeakRssMb[op].toFixed(1)}`;
+    const failed = r.checks.filter((c) => !c.pass).length;
+    return [
+      r.engine,
+      `${mb(small.bytes)}/${mb(big.bytes)}`,
+      big.ratios.backup.toFixed(3),
+      big.ratios.restore.toFixed(3),
+      small.ratios.backup.toFixed(3),
+      small.ratios.restore.toFixed(3),
+      rss('backup'),
+      rss('restore'),
+      failed === 0 ? 'all PASS' : `${failed} FAIL`,
+    ];
+  });
+  const widths = head.map((h, i) => Math.max(h.length, sub[i]!.length, ...rows.map((row) => row[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return ['summary (ratio = vaultra/shell median wall time; RSS = vaultra node process, max over rounds)', line(head), line(sub), ...rows.map(line)].join('\n');
 }
 
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * A private copy of the build under test — dist/vaultra.mjs and the chunks it loads (source maps
+ * left out) — in dist/.vaultra-bench-<pid>/, so module resolution is the original's: a
+ * concurrent `npm run build` (which replaces dist/chunks) must not change or break the program
+ * halfway through a run.
+ */
+function pinBuild(): string {
+  const dist = dirname(VAULTRA);
+  const pinned = join(dist, `.vaultra-bench-${process.pid}`);
+  mkdirSync(pinned);
+  copyFileSync(VAULTRA, join(pinned, 'vaultra.mjs'));
+  const chunks = join(dist, 'chunks');
+  if (existsSync(chunks)) cpSync(chunks, join(pinned, 'chunks'), { recursive: true, filter: (source) => !source.endsWith('.map') });
+  return pinned;
+}
+
+/** Bytes of JavaScript in a pinned build: the entry, and all of it (entry + chunks). */
+function buildBytes(pinned: string): { entry: number; total: number } {
+  const chunks = join(pinned, 'chunks');
+  const chunkBytes = existsSync(chunks) ? readdirSync(chunks).reduce((sum, name) => sum + statSync(join(chunks, name)).size, 0) : 0;
+  const entry = statSync(join(pinned, 'vaultra.mjs')).size;
+  return { entry, total: entry + chunkBytes };
+}
+
 async function main(): Promise<number> {
   const options = parseOptions(process.argv.slice(2));
   if (!existsSync(VAULTRA)) throw new Error(`${VAULTRA} is missing: run npm run build first`);
-  for (const tool of ['pg_dump', 'pg_restore', 'psql', 'createdb', 'zstd', 'bash']) {
-    if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) throw new Error(`${tool} is not installed (scripts/setup-system.sh)`);
-  }
+  for (const tool of ['zstd', 'bash']) if (!onPath(tool)) throw new Error(`${tool} is not installed (scripts/setup-system.sh)`);
   if (!hasGnuTime) log('/usr/bin/time not found (apt-get install time): whole-tree CPU figures are left out');
 
   const work = mkdtempSync(join(tmpdir(), 'vaultra-bench-'));
-  chmodSync(work, 0o711); // the postgres user must reach its cluster folder inside
+  chmodSync(work, 0o711);
   const free = Number(spawnSync('df', ['-Pk', work], { encoding: 'utf8' }).stdout.split('\n')[1]?.split(/\s+/)[3]) * 1024;
-  const needed = (options.sizeMb + options.smallSizeMb) * 1024 * 1024 * 3;
+  const needed = Math.max(...options.engines.map((e) => sizesFor(e, options)).map(({ big, small }) => (big + small) * 1024 * 1024 * 3));
   if (Number.isFinite(free) && free < needed) throw new Error(`${work} has ${mb(free)} MB free; this run needs about ${mb(needed)} MB: lower --size-mb`);
 
-  let server: BenchServer | undefined;
-  const cleanup = () => {
+  const pinned = pinBuild();
+  const vaultra = join(pinned, 'vaultra.mjs');
+  const hosts: EngineHost[] = [];
+  const cleanup = async () => {
+    rmSync(pinned, { recursive: true, force: true });
     if (options.keep) return;
-    server?.stop();
+    for (const host of hosts) await host.stop().catch(() => undefined);
     rmSync(work, { recursive: true, force: true });
   };
   const onSignal = () => {
     log('interrupted: cleaning up');
     killCurrent();
-    cleanup();
-    process.exit(130);
+    void cleanup().finally(() => process.exit(130));
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
@@ -445,19 +448,23 @@ async function main(): Promise<number> {
   const startedAt = new Date();
   try {
     log(`temp folder ${work}`);
-    server = await startBenchServer(work);
-    const serverVersion = await psql(server, 'postgres', 'SHOW server_version');
-    log(`PostgreSQL ${serverVersion} on 127.0.0.1:${server.port}`);
-
     const identity = join(work, 'identity.txt');
-    const keygen = spawnSync(process.execPath, [VAULTRA, 'keygen', '--out', identity, '--json'], { encoding: 'utf8' });
+    const keygen = spawnSync(process.execPath, [vaultra, 'keygen', '--out', identity, '--json'], { encoding: 'utf8' });
     if (keygen.status !== 0) throw new Error(`vaultra keygen failed: ${keygen.stderr}`);
     const recipient = (JSON.parse(keygen.stdout) as { recipient: string }).recipient;
 
-    const ctx = { work, recipient, identity };
-    const small = await benchSize(server, ctx, `bench_${options.smallSizeMb}mb`, options.smallSizeMb, options.runs, options.keep);
-    const big = await benchSize(server, ctx, `bench_${options.sizeMb}mb`, options.sizeMb, options.runs, options.keep);
-    const checks = verdicts(small, big);
+    const startupS = median(
+      Array.from({ length: 5 }, () => {
+        const t = performance.now();
+        spawnSync(process.execPath, [vaultra, '--version']);
+        return (performance.now() - t) / 1000;
+      }),
+    );
+    const bundle = buildBytes(pinned);
+    log(`vaultra build ${mb(bundle.entry)} MB entry, ${mb(bundle.total)} MB with chunks; \`vaultra --version\` takes ${startupS.toFixed(2)} s`);
+
+    const results: EngineResult[] = [];
+    for (const engine of options.engines) results.push(await benchEngine(engine, options, { vaultra, recipient, identity }, work, hosts));
 
     const machine = {
       nproc: cpus().length,
@@ -465,44 +472,44 @@ async function main(): Promise<number> {
       memTotalMb: Math.round(totalmem() / 1024 / 1024),
       kernel: toolLine('uname', ['-sr']),
       node: process.version,
-      vaultra: toolLine(process.execPath, [VAULTRA, '--version']),
-      postgresServer: serverVersion,
-      pg_dump: toolLine('pg_dump'),
-      pg_restore: toolLine('pg_restore'),
+      vaultra: toolLine(process.execPath, [vaultra, '--version']),
+      vaultraEntryBytes: bundle.entry,
+      vaultraBuildBytes: bundle.total,
+      vaultraEntrySha256: createHash('sha256').update(readFileSync(vaultra)).digest('hex'),
+      vaultraStartupS: startupS,
       zstd: toolLine('zstd'),
       bash: toolLine('bash'),
       gnuTime: hasGnuTime,
     };
     const header = [
       `Vaultra backup benchmark — ${options.runs} run(s) per size, alternating, medians`,
-      `${machine.nproc} CPU (${machine.cpuModel}), ${machine.memTotalMb} MB RAM, node ${machine.node}, PostgreSQL ${serverVersion}, ${machine.zstd.replace(/^\*+\s*/, '').replace(/\s*\*+$/, '')}`,
-      `shell backup:  pg_dump -Fc -Z0 | zstd -3 -T0 > file          vaultra backup:  pg_dump → zstd -3 -T0 → age → file:// (fsynced)`,
-      `shell restore: createdb && zstd -d -c file | pg_restore -1   vaultra restore: sha256 → age -d → zstd -d → pg_restore -1 (creates the db)`,
+      `${machine.nproc} CPU (${machine.cpuModel}), ${machine.memTotalMb} MB RAM, node ${machine.node}, ${machine.zstd.replace(/^\*+\s*/, '').replace(/\s*\*+$/, '')}`,
+      `vaultra ${machine.vaultra}: ${mb(bundle.entry)} MB entry (${mb(bundle.total)} MB with chunks), \`vaultra --version\` ${startupS.toFixed(2)} s (median of 5: the start-up cost of every vaultra run)`,
+      'vaultra stores zstd -3 -T0 + age in a local file:// folder (fsynced); its restore checks sha256 and age, then creates the target',
     ].join('\n');
-    const printed = table([small, big], checks, header);
+    const printed = [header, '', ...results.map(engineBlock), '', summaryTable(results)].join('\n');
     process.stdout.write(`\n${printed}\n`);
 
+    const checks = results.flatMap((r) => r.checks);
     const report = {
-      schema: 'vaultra.bench/v1',
+      schema: 'vaultra.bench/v2',
       startedAt: startedAt.toISOString(),
       finishedAt: new Date().toISOString(),
-      options: { sizeMb: options.sizeMb, smallSizeMb: options.smallSizeMb, runs: options.runs },
+      options: { engines: options.engines.map((e) => e.name), sizesMb: Object.fromEntries(options.engines.map((e) => [e.name, sizesFor(e, options)])), runs: options.runs },
       machine,
-      targets: { ratio: TARGET_RATIO, rssMb: TARGET_RSS_MB, rssGrowth: TARGET_RSS_GROWTH, checks, pass: checks.every((c) => c.pass) },
-      sizes: [small, big],
+      targets: { ratio: TARGET_RATIO, rssMb: TARGET_RSS_MB, rssGrowth: TARGET_RSS_GROWTH, pass: checks.every((c) => c.pass) && results.every((r) => !r.error) },
+      engines: results,
       printed,
     };
     mkdirSync(dirname(options.out), { recursive: true });
     writeFileSync(options.out, JSON.stringify(report, null, 2) + '\n');
     process.stdout.write(`\nwrote ${options.out}\n`);
-    if (options.keep) {
-      process.stdout.write(`kept: ${work} (server on 127.0.0.1:${server.port}, user ${server.user}, password in PGPASSWORD=${server.password}); stop it with: ${server.stopCommand}\n`);
-    }
-    return 0;
+    if (options.keep) process.stdout.write(`kept: ${work}\n`);
+    return results.some((r) => r.error) ? 1 : 0;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    cleanup();
+    await cleanup();
   }
 }
 

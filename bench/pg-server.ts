@@ -6,8 +6,8 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { freePort, idOf } from './support.js';
 
 export interface BenchServer {
   readonly host: string;
@@ -99,26 +99,6 @@ function postgresBinDir(): string {
   const which = spawnSync('sh', ['-c', 'command -v initdb'], { encoding: 'utf8' }).stdout.trim();
   if (which && has(which.slice(0, which.lastIndexOf('/')))) return which.slice(0, which.lastIndexOf('/'));
   throw new Error('PostgreSQL server binaries (initdb, pg_ctl, postgres) not found: run scripts/setup-system.sh');
-}
-
-function idOf(user: string): { uid: number; gid: number } | undefined {
-  for (const line of readFileSync('/etc/passwd', 'utf8').split('\n')) {
-    const f = line.split(':');
-    if (f[0] === user) return { uid: Number(f[2]), gid: Number(f[3]) };
-  }
-  return undefined;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen({ host: '127.0.0.1', port: 0, exclusive: true }, () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => (port ? resolve(port) : reject(new Error('could not read the bound port'))));
-    });
-  });
 }
 
 function killPostmaster(dataDir: string): void {
