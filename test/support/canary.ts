@@ -299,12 +299,13 @@ export class CanaryWitness {
   /** Every start of a shimmed tool so far, in no particular order. */
   async toolCalls(): Promise<ToolCall[]> {
     const names = (await readdir(this.callsDir)).filter((name) => !name.endsWith('.environ'));
-    return Promise.all(
+    const calls = await Promise.all(
       names.map(async (name) => ({
         argv: (await readFile(join(this.callsDir, name), 'utf8')).split('\0').slice(0, -1),
         environ: await readFile(join(this.callsDir, `${name}.environ`), 'utf8').catch(() => ''),
       })),
     );
+    return calls.filter((call) => call.argv.length > 0);
   }
 
   /**
@@ -390,9 +391,10 @@ export function killWhen(matches: (p: ProcessInfo) => boolean, what: string, del
 }
 
 /**
- * A shim for `tool`: logs its argv (NUL-separated, tool name first) and its environment into a
- * file of its own in `callsDir` (so concurrent tools never interleave), then becomes the real
- * tool, keeping its pid.
+ * A shim for `tool`: logs its environment, then its argv (NUL-separated, tool name first), into
+ * files of its own in `callsDir` (so concurrent tools never interleave), then becomes the real
+ * tool, keeping its pid. A shim killed before it logged its argv (vaultra tearing a stage down
+ * at once) never ran the tool: its empty argv file is not a call.
  */
 async function writeShim(path: string, tool: string, real: string, callsDir: string): Promise<void> {
   const call = `${callsDir}/${tool}.$$`;
@@ -403,8 +405,8 @@ set -C
 n=0
 until { : > "${call}.$n"; } 2>/dev/null; do n=$((n + 1)); done
 set +C
-printf '%s\\0' '${tool}' "$@" > "${call}.$n"
 cat /proc/$$/environ > "${call}.$n.environ"
+printf '%s\\0' '${tool}' "$@" > "${call}.$n"
 exec '${real}' "$@"
 `,
   );

@@ -64,7 +64,7 @@ describe('native tools as stream stages', () => {
   // once the writable half has finished: a stage whose input is all written but whose output
   // is still pending (zstd -d of a small backup, then the restore target fails) must still die.
   it('destroying a toolStage after its input ended still kills the tool', async () => {
-    const tool = await spawnTool('sh', ['-c', 'cat >/dev/null; sleep 30'], { stdin: 'pipe' });
+    const tool = await spawnTool('sh', ['-c', 'cat >/dev/null; exec sleep 30'], { stdin: 'pipe' });
     const stage = toolStage(tool, fail);
     await new Promise<void>((resolve, reject) => stage.end(Buffer.from('all of it'), (error?: Error | null) => (error ? reject(error) : resolve())));
     stage.destroy();
