@@ -11,7 +11,6 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { build } from 'esbuild';
 import { createServer, request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
@@ -20,12 +19,12 @@ import { BlobServiceClient } from '@azure/storage-blob';
 import { AzureBlobStorageBackend, type AzureBlobStorageOptions } from '../../core/adapters/storage/azure/azure-blob-storage.js';
 import { NotFoundError, StorageError } from '../../core/errors.js';
 import { AZURITE_ACCOUNT, azuriteEndpoints, uniqueAzureName } from '../support/azurite-server.js';
-import { repoRoot, runVaultra } from '../support/cli.js';
+import { runVaultra } from '../support/cli.js';
 import { startVaultra } from '../support/cli-child.js';
-import { run } from '../support/exec.js';
 import { createDatabase, dropDatabase, loadVariedTypesFixture, tableFingerprints, uniqueDatabaseName, waitFor } from '../support/pg-fixtures.js';
 import { pgEnv, psqlQuery } from '../support/psql.js';
 import { makeWorkspace } from '../support/workspace.js';
+import { buildStorageMemoryProbe, measureStorageMemory } from '../support/storage-memory-probe.js';
 import { requireAzurite, requirePostgres, requireTools } from '../support/requirements.js';
 
 const KiB = 1024;
@@ -422,31 +421,16 @@ describe('AzureBlobStorageBackend memory (Azurite)', () => {
   let dir = '';
   let script = '';
 
-  // Each measurement runs in a fresh Node process (the adapter bundled by esbuild), which reads its own peak RSS
-  // (VmHWM, kept by the kernel: nothing is missed between samples) after the upload and after the read.
+  // Each measurement runs in a fresh Node process (test/support/storage-memory-probe.ts).
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'vaultra-azure-memory-'));
-    script = join(dir, 'measure.mjs');
-    await build({
-      stdin: { contents: MEASURE_SCRIPT, resolveDir: join(repoRoot, 'test', 'integration'), loader: 'ts', sourcefile: 'measure.ts' },
-      bundle: true,
-      platform: 'node',
-      target: 'node20',
-      format: 'esm',
-      outfile: script,
-      banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
-      logLevel: 'error',
-    });
+    script = await buildStorageMemoryProbe(dir);
   });
   afterAll(() => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  const measure = async (url: string, sizeMiB: number): Promise<{ baselineMiB: number; uploadPeakMiB: number; readPeakMiB: number; uploadMiBps: number; readMiBps: number }> => {
-    const result = await run(process.execPath, [script, url, String(sizeMiB)], { env: { ...process.env, ...env }, timeoutMs: 300_000 });
-    expect(result.code, result.stderr).toBe(0);
-    return JSON.parse(result.stdout) as Awaited<ReturnType<typeof measure>>;
-  };
+  const measure = (url: string, sizeMiB: number) => measureStorageMemory(script, url, sizeMiB, env);
 
   it('uploads and reads back with bounded memory: peak RSS stays far below the object size (64 MiB and 512 MiB objects)', async () => {
     const container = uniqueAzureName('memory');
@@ -464,41 +448,3 @@ describe('AzureBlobStorageBackend memory (Azurite)', () => {
     expect(large.readPeakMiB - small.readPeakMiB).toBeLessThan(128);
   }, 300_000);
 });
-
-/** Bundled and run in its own process: put then get `<size> MiB` of generated data, printing peak RSS figures as JSON. */
-const MEASURE_SCRIPT = `
-import { readFileSync } from 'node:fs';
-import { Readable } from 'node:stream';
-import { randomBytes } from 'node:crypto';
-import { AzureBlobStorageBackend } from '../../core/adapters/storage/azure/azure-blob-storage.js';
-
-const MiB = 1024 * 1024;
-const status = (field: string) => Number(/\\d+/.exec(readFileSync('/proc/self/status', 'utf8').split('\\n').find((l) => l.startsWith(field + ':'))!)![0]) / 1024;
-const [url, size] = process.argv.slice(2);
-const sizeBytes = Number(size) * MiB;
-const storage = AzureBlobStorageBackend.fromUrl(url!);
-const template = randomBytes(MiB);
-let sent = 0;
-const body = new Readable({
-  read() {
-    if (sent >= sizeBytes) return void this.push(null);
-    const chunk = Buffer.from(template); // a fresh buffer each time: a stream must not reuse what it pushed
-    chunk.writeUInt32LE(sent / MiB, 0);
-    sent += chunk.length;
-    this.push(chunk);
-  },
-});
-const baselineMiB = status('VmRSS');
-let started = performance.now();
-await storage.put('object', body);
-const uploadSeconds = (performance.now() - started) / 1000;
-const uploadPeakMiB = status('VmHWM') - baselineMiB;
-started = performance.now();
-let read = 0;
-for await (const chunk of await storage.get('object')) read += chunk.length;
-const readSeconds = (performance.now() - started) / 1000;
-if (read !== sizeBytes) throw new Error('read ' + read + ' of ' + sizeBytes + ' bytes');
-await storage.delete('object');
-const r = (x: number) => Math.round(x);
-console.log(JSON.stringify({ baselineMiB: r(baselineMiB), uploadPeakMiB: r(uploadPeakMiB), readPeakMiB: r(status('VmHWM') - baselineMiB), uploadMiBps: r(Number(size) / uploadSeconds), readMiBps: r(Number(size) / readSeconds) }));
-`;

@@ -13,20 +13,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot } from '../support/cli.js';
-import { run } from '../support/exec.js';
 import { createBucket } from '../support/fake-gcs-server.js';
+import { buildStorageMemoryProbe, measureStorageMemory } from '../support/storage-memory-probe.js';
 import { requireFakeGcs } from '../support/requirements.js';
 
-interface Figures {
-  baselineMiB: number;
-  uploadPeakMiB: number;
-  readPeakMiB: number;
-  uploadMiBps: number;
-  readMiBps: number;
-}
 
 describe('GcsStorageBackend memory (fake-gcs-server)', () => {
   const gcs = requireFakeGcs();
@@ -36,27 +27,13 @@ describe('GcsStorageBackend memory (fake-gcs-server)', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'vaultra-gcs-memory-'));
-    script = join(dir, 'measure.mjs');
-    await build({
-      stdin: { contents: MEASURE_SCRIPT, resolveDir: join(repoRoot, 'test', 'integration'), loader: 'ts', sourcefile: 'measure.ts' },
-      bundle: true,
-      platform: 'node',
-      target: 'node20',
-      format: 'esm',
-      outfile: script,
-      banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
-      logLevel: 'error',
-    });
+    script = await buildStorageMemoryProbe(dir);
   });
   afterAll(() => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  const measure = async (url: string, sizeMiB: number): Promise<Figures> => {
-    const result = await run(process.execPath, [script, url, String(sizeMiB)], { env: { ...process.env, ...gcs.env }, timeoutMs: 300_000 });
-    expect(result.code, result.stderr).toBe(0);
-    return JSON.parse(result.stdout) as Figures;
-  };
+  const measure = (url: string, sizeMiB: number) => measureStorageMemory(script, url, sizeMiB, gcs.env);
 
   it('uploads and reads back with flat memory: peak RSS of 64 MiB and 384 MiB objects differ by little', async () => {
     const bucket = `vaultra-mem-${randomBytes(4).toString('hex')}`;
@@ -79,41 +56,3 @@ describe('GcsStorageBackend memory (fake-gcs-server)', () => {
     expect(large.readPeakMiB - small.readPeakMiB).toBeLessThan(64);
   }, 300_000);
 });
-
-/** Bundled and run in its own process: put then get `<size> MiB` of generated data, printing peak RSS figures as JSON. */
-const MEASURE_SCRIPT = `
-import { readFileSync } from 'node:fs';
-import { Readable } from 'node:stream';
-import { randomBytes } from 'node:crypto';
-import { GcsStorageBackend } from '../../core/adapters/storage/gcs/gcs-storage.js';
-
-const MiB = 1024 * 1024;
-const status = (field: string) => Number(/\\d+/.exec(readFileSync('/proc/self/status', 'utf8').split('\\n').find((l) => l.startsWith(field + ':'))!)![0]) / 1024;
-const [url, size] = process.argv.slice(2);
-const sizeBytes = Number(size) * MiB;
-const storage = GcsStorageBackend.fromUrl(url!);
-const template = randomBytes(MiB);
-let sent = 0;
-const body = new Readable({
-  read() {
-    if (sent >= sizeBytes) return void this.push(null);
-    const chunk = Buffer.from(template); // a fresh buffer each time: a stream must not reuse what it pushed
-    chunk.writeUInt32LE(sent / MiB, 0);
-    sent += chunk.length;
-    this.push(chunk);
-  },
-});
-const baselineMiB = status('VmRSS');
-let started = performance.now();
-await storage.put('object', body);
-const uploadSeconds = (performance.now() - started) / 1000;
-const uploadPeakMiB = status('VmHWM') - baselineMiB;
-started = performance.now();
-let read = 0;
-for await (const chunk of await storage.get('object')) read += chunk.length;
-const readSeconds = (performance.now() - started) / 1000;
-if (read !== sizeBytes) throw new Error('read ' + read + ' of ' + sizeBytes + ' bytes');
-await storage.delete('object');
-const r = (x: number) => Math.round(x);
-console.log(JSON.stringify({ baselineMiB: r(baselineMiB), uploadPeakMiB: r(uploadPeakMiB), readPeakMiB: r(status('VmHWM') - baselineMiB), uploadMiBps: r(Number(size) / uploadSeconds), readMiBps: r(Number(size) / readSeconds) }));
-`;
