@@ -2,6 +2,7 @@ import { KeyManagementServiceClient } from '@google-cloud/kms';
 import type { KeyService } from '../../ports/key-service.js';
 import { KeyError, StorageError, oneLine, type VaultraError } from '../../errors.js';
 import { crc32c } from '../storage/gcs/crc32c.js';
+import { abortable, GrpcCode } from '../gcp/grpc-calls.js';
 
 /**
  * Binds every wrapped key to its purpose: Cloud KMS authenticates these bytes (UTF-8) with the
@@ -128,7 +129,7 @@ export class GcpKmsKeyService implements KeyService {
     // Credentials are looked up first, on their own: when there are none, a call would fail
     // and the SDK would also leave an unhandled rejection behind, which ends the process.
     await client.auth.getClient().catch((error: unknown) => {
-      throw Object.assign(new Error(oneLine(error)), { code: Code.UNAUTHENTICATED, cause: error });
+      throw Object.assign(new Error(oneLine(error)), { code: GrpcCode.UNAUTHENTICATED, cause: error });
     });
     this.#client = client;
     return client;
@@ -143,8 +144,6 @@ function checkKeyId(keyId: string): void {
   throw new KeyError(`"${keyId}" is not a Cloud KMS CryptoKey name: use projects/<project>/locations/<location>/keyRings/<ring>/cryptoKeys/<key>`);
 }
 
-/** gRPC status codes Cloud KMS answers with. */
-const Code = { INVALID_ARGUMENT: 3, DEADLINE_EXCEEDED: 4, NOT_FOUND: 5, PERMISSION_DENIED: 7, RESOURCE_EXHAUSTED: 8, FAILED_PRECONDITION: 9, UNAVAILABLE: 14, UNAUTHENTICATED: 16 } as const;
 
 /** SDK errors → what the user can act on, always naming the key. */
 function translate(error: unknown, keyId: string, action: 'encrypt' | 'decrypt'): VaultraError | Error {
@@ -154,25 +153,25 @@ function translate(error: unknown, keyId: string, action: 'encrypt' | 'decrypt')
   const detail = oneLine((error as { details?: unknown } | undefined)?.details || error).slice(0, 300);
   const refused = (reason: string): KeyError => new KeyError(`Cloud KMS key ${keyId}: ${reason} (${detail})`, { cause: error });
   switch (code) {
-    case Code.NOT_FOUND:
+    case GrpcCode.NOT_FOUND:
       return refused('not found (check the project, location, key ring and key names)');
-    case Code.PERMISSION_DENIED:
+    case GrpcCode.PERMISSION_DENIED:
       return refused(
         `permission denied to cloudkms.cryptoKeyVersions.useTo${action === 'encrypt' ? 'Encrypt' : 'Decrypt'} (grant the caller roles/cloudkms.cryptoKeyEncrypterDecrypter on the key; Cloud KMS also says this when the key does not exist)`,
       );
-    case Code.UNAUTHENTICATED:
+    case GrpcCode.UNAUTHENTICATED:
       return refused('no valid Google Cloud credentials (set GOOGLE_APPLICATION_CREDENTIALS or run on a service account)');
-    case Code.FAILED_PRECONDITION:
+    case GrpcCode.FAILED_PRECONDITION:
       return refused(
         action === 'encrypt'
           ? "the key's primary version is not enabled (disabled, destroyed or pending): enable it or choose another key"
           : 'the key version that wrapped this backup is not enabled (disabled or destroyed): enable it to restore backups wrapped under it',
       );
-    case Code.INVALID_ARGUMENT:
+    case GrpcCode.INVALID_ARGUMENT:
       return refused(action === 'decrypt' ? 'Cloud KMS could not decrypt the wrapped file key: it was altered, or wrapped under another key' : 'the key refused the request (is it a symmetric ENCRYPT_DECRYPT key?)');
-    case Code.UNAVAILABLE:
-    case Code.DEADLINE_EXCEEDED:
-    case Code.RESOURCE_EXHAUSTED:
+    case GrpcCode.UNAVAILABLE:
+    case GrpcCode.DEADLINE_EXCEEDED:
+    case GrpcCode.RESOURCE_EXHAUSTED:
       return new StorageError(`Cloud KMS ${action} with key ${keyId} failed for now: ${detail}`, true, { cause: error });
     default:
       return new StorageError(`Cloud KMS ${action} with key ${keyId} failed: ${detail}`, false, { cause: error });
@@ -188,31 +187,4 @@ function int64(value: Int64Value | null | undefined): number | undefined {
   const raw = value?.value;
   if (raw === null || raw === undefined) return undefined;
   return Number(typeof raw === 'object' ? raw.toString() : raw);
-}
-
-/** Rejects with the abort reason when `signal` aborts first, and cancels the call if the SDK lets us. */
-function abortable<T>(call: Promise<T> & { cancel?: () => void }, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return call;
-  if (signal.aborted) {
-    call.cancel?.();
-    call.catch(() => undefined);
-    return Promise.reject(signal.reason);
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => {
-      call.cancel?.();
-      reject(signal.reason);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    call.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
 }

@@ -2,6 +2,7 @@ import { SecretManagerServiceClient } from '@google-cloud/secret-manager';
 import type { SecretResolver } from '../../ports/secret-resolver.js';
 import { ConfigError, IntegrityError, NotFoundError, StorageError, oneLine, type VaultraError } from '../../errors.js';
 import { crc32c } from '../storage/gcs/crc32c.js';
+import { abortable, GrpcCode } from '../gcp/grpc-calls.js';
 
 const PREFIX = 'secret+gcp://';
 /**
@@ -98,7 +99,7 @@ export class GcpSecretManagerResolver implements SecretResolver {
       // Credentials are looked up first, on their own: when there are none, a call would fail
       // and the SDK would also leave an unhandled rejection behind, which ends the process.
       await sdkClient.auth.getClient().catch((error: unknown) => {
-        throw Object.assign(new Error(oneLine(error)), { code: Code.UNAUTHENTICATED, cause: error });
+        throw Object.assign(new Error(oneLine(error)), { code: GrpcCode.UNAUTHENTICATED, cause: error });
       });
       client = sdkClient satisfies SecretManagerClientLike;
     }
@@ -107,8 +108,6 @@ export class GcpSecretManagerResolver implements SecretResolver {
   }
 }
 
-/** gRPC status codes Secret Manager answers with. */
-const Code = { INVALID_ARGUMENT: 3, DEADLINE_EXCEEDED: 4, NOT_FOUND: 5, PERMISSION_DENIED: 7, RESOURCE_EXHAUSTED: 8, FAILED_PRECONDITION: 9, UNAVAILABLE: 14, UNAUTHENTICATED: 16 } as const;
 
 /** SDK errors → NotFound / Config / a storage-like transient error; messages name the secret, never a value. */
 function translate(error: unknown, versionName: string): VaultraError | Error {
@@ -117,19 +116,19 @@ function translate(error: unknown, versionName: string): VaultraError | Error {
   const detail = oneLine((error as { details?: unknown } | undefined)?.details || error).slice(0, 300);
   const secret = `Google Cloud secret ${versionName}`;
   switch (code) {
-    case Code.NOT_FOUND:
+    case GrpcCode.NOT_FOUND:
       return new NotFoundError(`${secret} was not found (check the project, secret and version) (${detail})`, { cause: error });
-    case Code.PERMISSION_DENIED:
+    case GrpcCode.PERMISSION_DENIED:
       return new ConfigError(`${secret}: permission denied (the runner needs roles/secretmanager.secretAccessor on the secret; Secret Manager also says this when it does not exist) (${detail})`, { cause: error });
-    case Code.UNAUTHENTICATED:
+    case GrpcCode.UNAUTHENTICATED:
       return new ConfigError(`${secret}: no valid Google Cloud credentials (set GOOGLE_APPLICATION_CREDENTIALS or run on a service account)`, { cause: error });
-    case Code.FAILED_PRECONDITION:
+    case GrpcCode.FAILED_PRECONDITION:
       return new ConfigError(`${secret} cannot be read: the version is disabled or destroyed (${detail})`, { cause: error });
-    case Code.INVALID_ARGUMENT:
+    case GrpcCode.INVALID_ARGUMENT:
       return new ConfigError(`${secret}: Secret Manager rejected the request (${detail})`, { cause: error });
-    case Code.UNAVAILABLE:
-    case Code.DEADLINE_EXCEEDED:
-    case Code.RESOURCE_EXHAUSTED:
+    case GrpcCode.UNAVAILABLE:
+    case GrpcCode.DEADLINE_EXCEEDED:
+    case GrpcCode.RESOURCE_EXHAUSTED:
       return new StorageError(`reading ${secret} failed for now: ${detail}`, true, { cause: error });
     default:
       return new StorageError(`reading ${secret} failed: ${detail}`, false, { cause: error });
@@ -139,26 +138,4 @@ function translate(error: unknown, versionName: string): VaultraError | Error {
 function int64(value: Int64 | null | undefined): number | undefined {
   if (value === null || value === undefined) return undefined;
   return Number(typeof value === 'object' ? value.toString() : value);
-}
-
-/** Rejects with the abort reason when `signal` aborts first, and cancels the call if the SDK lets us. */
-function abortable<T>(call: Promise<T> & { cancel?: () => void }, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return call;
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => {
-      call.cancel?.();
-      reject(signal.reason);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    call.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
 }
