@@ -5,8 +5,9 @@ const HIGH_WATER_MARK = 1024 * 1024;
 /**
  * One stream of bytes to several consumers: every chunk goes to every branch, and the next
  * chunk is accepted only when every branch has room again, so memory stays bounded and the
- * slowest destination sets the pace. Destroying the fan-out destroys every branch; a branch
- * that dies while the others wait fails the fan-out instead of stalling it.
+ * slowest destination sets the pace. Destroying the fan-out before its input ended (a failure
+ * upstream) destroys every branch; a branch that dies while the others wait fails the fan-out
+ * instead of stalling it.
  */
 export function fanOut(count: number): { input: Writable; branches: PassThrough[] } {
   const branches = Array.from({ length: count }, () => {
@@ -28,6 +29,8 @@ export function fanOut(count: number): { input: Writable; branches: PassThrough[
         callback(error);
       };
       for (const branch of branches) {
+        // A branch closed earlier will never drain again.
+        if (branch.destroyed) return settle(new Error('a destination stopped reading'));
         if (branch.write(chunk)) continue;
         waiting++;
         const onDrain = () => {
@@ -48,7 +51,9 @@ export function fanOut(count: number): { input: Writable; branches: PassThrough[
       callback();
     },
     destroy(error, callback) {
-      for (const branch of branches) branch.destroy(error ?? undefined);
+      // autoDestroy also lands here after a clean finish, while the branches may still hold
+      // bytes their destinations have not read: tear them down only when something failed.
+      if (error || !input.writableFinished) for (const branch of branches) branch.destroy(error ?? new Error('the fan-out was destroyed before its input ended'));
       callback(error);
     },
   });
