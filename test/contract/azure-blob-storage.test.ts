@@ -13,7 +13,6 @@ import { AzureBlobStorageBackend, immutabilityOptions, type AzureBlobStorageOpti
 import { formatAzureBlobUrl, parseAzureBlobUrl } from '../../core/adapters/storage/azure/azure-blob-url.js';
 import { azureStorageAccess } from '../../core/adapters/storage/azure/azure-storage-access.js';
 import { blockSizeBytes, blocksInFlight, capacityBytes, DEFAULT_BLOCK_SCHEDULE, MAX_BLOCK_SIZE_BYTES, MAX_BLOCKS } from '../../core/adapters/storage/azure/block-schedule.js';
-import { backoffDelayMs } from '../../core/adapters/storage/azure/retry.js';
 import { openStorage } from '../../core/adapters/storage/storage-registry.js';
 import { ConfigError, IntegrityError, NotFoundError, StorageError } from '../../core/errors.js';
 import { AZURITE_ACCOUNT, AZURITE_KEY, azuriteEndpoints, uniqueAzureName } from '../support/azurite-server.js';
@@ -254,13 +253,6 @@ describe('block schedule and retry delays', () => {
     expect(blocksInFlight(8 * MiB)).toBe(4);
     expect(blocksInFlight(32 * MiB)).toBe(2);
     expect(blocksInFlight(1024 * MiB)).toBe(1);
-  });
-
-  it('backs off exponentially with full jitter, capped', () => {
-    expect(backoffDelayMs(0, { baseDelayMs: 100 }, () => 0.999)).toBe(99);
-    expect(backoffDelayMs(3, { baseDelayMs: 100 }, () => 0.5)).toBe(400);
-    expect(backoffDelayMs(20, { baseDelayMs: 100, maxDelayMs: 5000 }, () => 0.999)).toBe(4995);
-    expect(backoffDelayMs(3, { baseDelayMs: 100 }, () => 0)).toBe(0);
   });
 
   it('puts the immutability policy and legal hold into the commit', () => {

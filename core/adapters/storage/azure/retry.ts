@@ -3,11 +3,14 @@
  * and Jitter"): the n-th retry waits a random time in [0, min(maxDelayMs, baseDelayMs × 2^n)],
  * so many writers that failed together do not come back together.
  *
- * The Blob adapter uses this instead of the SDK's StorageRetryPolicy, which it turns off
+ * The delays are the shared storage retry's (`../retry.ts`); what this adds is a per-try
+ * timeout, and a retryability check on the SDK's own errors. The Blob adapter uses this
+ * instead of the SDK's StorageRetryPolicy, which it turns off
  * (`maxTries: 1`): that policy waits without jitter, does not retry 429/502/504, nor a block
  * the service rejected for a damaged MD5, and cannot stop a try that stalls.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { backoffDelayMs, DEFAULT_RETRY_POLICY } from '../retry.js';
 
 export interface RetryOptions {
   /** Tries in all, the first included. @default 6 */
@@ -36,11 +39,6 @@ export class TryTimeoutError extends Error {
   }
 }
 
-export function backoffDelayMs(retry: number, options: RetryOptions = {}, random: () => number = Math.random): number {
-  const ceiling = Math.min(options.maxDelayMs ?? 20_000, (options.baseDelayMs ?? 250) * 2 ** retry);
-  return Math.floor(random() * ceiling);
-}
-
 /**
  * Calls `attempt` until it succeeds, fails with an error `isRetryable` refuses, runs out of
  * tries, or `signal` aborts (then the caller's abort reason is thrown, without waiting).
@@ -64,7 +62,8 @@ export async function withRetries<T>(
       const error = timeout?.aborted ? new TryTimeoutError(options.tryTimeoutMs!) : thrown;
       if (tryNumber >= maxTries || !(error instanceof TryTimeoutError || isRetryable(error))) throw error;
       options.onRetry?.(error, tryNumber);
-      await sleep(backoffDelayMs(tryNumber - 1, options), undefined, { signal: options.signal });
+      const policy = { maxAttempts: maxTries, baseDelayMs: options.baseDelayMs ?? DEFAULT_RETRY_POLICY.baseDelayMs, maxDelayMs: options.maxDelayMs ?? DEFAULT_RETRY_POLICY.maxDelayMs };
+      await sleep(backoffDelayMs(policy, tryNumber), undefined, { signal: options.signal });
     }
   }
 }
