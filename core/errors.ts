@@ -19,6 +19,8 @@ export type ErrorKind =
   | 'not-found'
   | 'conflict'
   | 'tool-missing'
+  | 'launch'
+  | 'notify'
   | 'aborted';
 
 export abstract class VaultraError extends Error {
@@ -115,4 +117,21 @@ export class AbortedError extends VaultraError {
 export function oneLine(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error);
   return text.replace(/\s*\n\s*/g, ' | ').trim();
+}
+
+/** A container job could not be started (after retries): nothing ran. `retryable` for throttling and capacity. */
+export class LaunchFailedError extends VaultraError {
+  readonly kind = 'launch';
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** An alert could not be delivered to one target. */
+export class NotifyFailedError extends VaultraError {
+  readonly kind = 'notify';
 }

@@ -29,6 +29,8 @@ const BY_KIND: Record<ErrorKind, number> = {
   'not-found': EXIT.notFound,
   conflict: EXIT.conflict,
   'tool-missing': EXIT.toolMissing,
+  launch: EXIT.runFailed,
+  notify: EXIT.runFailed,
   aborted: EXIT.interrupted,
 };
 

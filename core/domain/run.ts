@@ -53,5 +53,9 @@ export const runRecordSchema = z.strictObject({
   /** Key of the manifest, relative to the storage root; present only once it is written. */
   manifestKey: z.string().optional(),
   error: runErrorSchema.optional(),
+  /** The container task that runs it (ECS task ARN, Cloud Run execution, Container Apps execution). */
+  taskId: z.string().optional(),
+  /** Set when retention removed the backup's objects; the record stays as history. */
+  prunedAt: z.iso.datetime().optional(),
 });
 export type RunRecord = z.infer<typeof runRecordSchema>;

@@ -1,0 +1,170 @@
+import { z } from 'zod';
+import { jobNameSchema } from '../domain/run.js';
+import { secretScheme } from '../domain/connection-secret.js';
+import { durationSchema } from './durations.js';
+import { checkCron } from './schedule.js';
+
+/**
+ * `vaultra.config.yaml` (DESIGN.md §8): environments, each with its cloud, storage, network,
+ * runner size, notification targets and jobs. Validated once, at the edge, by `loadConfig`.
+ * Secrets appear only as references (`secret+aws://…`, `env://…`); a password written into the
+ * file is refused, not stored.
+ */
+
+const ageRecipient = z.string().regex(/^age1[02-9ac-hj-np-z]{58}$/, 'an age X25519 recipient looks like age1 followed by 58 bech32 characters');
+
+const secretReference = z.string().refine((value) => secretScheme(value) !== undefined, 'a secret reference: secret+aws://…, secret+gcp://…, secret+azure://… or env://VAR');
+
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function validCron(cron: string): boolean {
+  try {
+    checkCron(cron);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A URL with a password in it: the one thing a config file must never hold. */
+function carriesPassword(value: string): boolean {
+  try {
+    return new URL(value).password !== '';
+  } catch {
+    return false;
+  }
+}
+
+const keepSchema = z.strictObject({
+  last: z.number().int().nonnegative().optional(),
+  hourly: z.number().int().nonnegative().optional(),
+  daily: z.number().int().nonnegative().optional(),
+  weekly: z.number().int().nonnegative().optional(),
+  monthly: z.number().int().nonnegative().optional(),
+  yearly: z.number().int().nonnegative().optional(),
+});
+export type RetentionKeep = z.infer<typeof keepSchema>;
+
+/** Fargate's valid CPU units; memory is checked against them by the platform at deploy time. */
+const fargateCpu = z.union([256, 512, 1024, 2048, 4096, 8192, 16384].map((n) => z.literal(n)) as [z.ZodLiteral<256>, ...z.ZodLiteral<number>[]]);
+
+const runtimeSchema = z.strictObject({
+  cpu: fargateCpu.optional(),
+  memoryMiB: z.number().int().min(512).max(122_880).optional(),
+});
+
+/** Fields a job may take from its environment's `defaults`. */
+const jobFields = {
+  schedule: z.strictObject({
+    cron: z.string().refine(validCron, 'a five-field cron expression: minute hour day-of-month month day-of-week'),
+    timeZone: z.string().refine(isTimeZone, 'an IANA time zone such as Europe/Paris').default('UTC'),
+    /** EventBridge Scheduler's flexible time window: start any time within this many minutes. */
+    flexibleWindowMinutes: z.number().int().min(0).max(1440).default(0),
+  }),
+  /** Alert when the newest successful backup is older than this. Default: the schedule's longest gap plus the timeout. */
+  rpo: durationSchema.optional(),
+  /** A run still `running` after this is stuck: the watchdog fails it and alerts. */
+  timeout: durationSchema.default(7_200_000),
+  compression: z.strictObject({ id: z.enum(['zstd', 'gzip', 'none']), level: z.number().int().optional() }).default({ id: 'zstd' }),
+  encryption: z
+    .strictObject({
+      /** Public keys only: the runner can write backups it cannot read. */
+      recipients: z.array(ageRecipient).default([]),
+      /** Also wrap each file key with the environment's KMS key, so restores need no identity file. */
+      kms: z.boolean().default(true),
+    })
+    .default({ recipients: [], kms: true }),
+  retention: keepSchema.optional(),
+  runtime: runtimeSchema.default({}),
+  notifyOnSuccess: z.boolean().default(false),
+  enabled: z.boolean().default(true),
+};
+
+export const jobConfigSchema = z
+  .strictObject({
+    /** The database: a secret reference in a cloud environment, a URL without password locally. */
+    source: z.string().min(1).refine((value) => !carriesPassword(value), 'the URL carries a password: put the connection in a secret and give its reference (secret+aws://…, env://VAR)'),
+    ...jobFields,
+  })
+  .refine((job) => job.encryption.kms || job.encryption.recipients.length > 0, {
+    message: 'a scheduled backup needs a way back in: set encryption.kms: true or at least one encryption.recipients entry',
+    path: ['encryption'],
+  });
+export type JobConfig = z.infer<typeof jobConfigSchema>;
+
+const webhookSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('slack'), url: secretReference }),
+  z.strictObject({
+    kind: z.literal('generic'),
+    url: secretReference,
+    /** HMAC-SHA256 key; the signature goes in `X-Vaultra-Signature`. */
+    signingSecret: secretReference,
+  }),
+]);
+export type WebhookConfig = z.infer<typeof webhookSchema>;
+
+const storageClass = z.enum(['STANDARD_IA', 'ONEZONE_IA', 'INTELLIGENT_TIERING', 'GLACIER_IR', 'GLACIER', 'DEEP_ARCHIVE']);
+
+export const environmentSchema = z
+  .strictObject({
+    cloud: z.enum(['aws', 'gcp', 'azure', 'local']),
+    /** Where the environment lives; required for a cloud. */
+    region: z.string().regex(/^[a-z0-9-]+$/, 'a region name such as eu-west-1').optional(),
+    /** AWS account id; when set, `cdk deploy` refuses another account. */
+    account: z.string().regex(/^\d{12}$/, 'a 12-digit AWS account id').optional(),
+    storage: z
+      .strictObject({
+        /** The bucket's name; default: generated by the stack. */
+        bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name').optional(),
+        /** Key prefix for every job: `<prefix>/<job>/<YYYY>/<MM>/<DD>/<runId>/`. */
+        prefix: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'a simple key prefix such as vaultra').default('vaultra'),
+        /** For a local environment: where backups go. */
+        url: z.string().optional(),
+        objectLock: z.strictObject({ mode: z.enum(['GOVERNANCE', 'COMPLIANCE']), days: z.number().int().min(1).max(36_500) }).optional(),
+        transitions: z.array(z.strictObject({ afterDays: z.number().int().min(1), storageClass })).default([]),
+        /** Old object versions (after a retention delete) are removed this many days later. */
+        noncurrentVersionExpirationDays: z.number().int().min(1).default(30),
+      })
+      .default({ prefix: 'vaultra', transitions: [], noncurrentVersionExpirationDays: 30 }),
+    network: z
+      .strictObject({
+        vpcId: z.string().regex(/^vpc-[0-9a-f]{8,17}$/, 'a VPC id such as vpc-0abc12345').optional(),
+        subnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, 'a subnet id')).default([]),
+        securityGroupIds: z.array(z.string().regex(/^sg-[0-9a-f]{8,17}$/, 'a security group id')).default([]),
+      })
+      .default({ subnetIds: [], securityGroupIds: [] })
+      .refine((network) => network.vpcId !== undefined || (network.subnetIds.length === 0 && network.securityGroupIds.length === 0), {
+        message: 'subnetIds and securityGroupIds need the vpcId they belong to',
+      })
+      .refine((network) => network.vpcId === undefined || network.subnetIds.length > 0, { message: 'with a vpcId, name the subnets the runner starts in (subnetIds)' }),
+    runner: z
+      .strictObject({
+        cpu: fargateCpu.default(1024),
+        memoryMiB: z.number().int().min(512).max(122_880).default(2048),
+        logRetentionDays: z.number().int().min(1).default(30),
+      })
+      .default({ cpu: 1024, memoryMiB: 2048, logRetentionDays: 30 }),
+    notifications: z
+      .strictObject({
+        email: z.array(z.email()).default([]),
+        webhooks: z.array(webhookSchema).default([]),
+      })
+      .default({ email: [], webhooks: [] }),
+    /** Job fields every job of this environment starts from (a job's own field replaces one here). */
+    defaults: z.record(z.string(), z.unknown()).default({}),
+    jobs: z.record(jobNameSchema, z.record(z.string(), z.unknown())).refine((jobs) => Object.keys(jobs).length > 0, 'an environment needs at least one job'),
+  })
+  .refine((environment) => environment.cloud === 'local' || environment.region !== undefined, { message: 'a cloud environment needs its region', path: ['region'] });
+
+export const configSchema = z.strictObject({
+  version: z.literal(1),
+  environments: z.record(z.string().regex(/^[a-z][a-z0-9-]{0,30}$/, 'environment names are 1-31 chars of a-z, 0-9, "-"'), environmentSchema),
+});
+export type VaultraConfigFile = z.infer<typeof configSchema>;

@@ -1,0 +1,50 @@
+/**
+ * The contract between the CDK stack (infra/aws) and the functions (functions/aws): the names of
+ * the environment variables the stack sets and the functions read. Neither imports the other;
+ * both import this.
+ */
+export const AWS_FUNCTION_ENV = {
+  /** The environment's name in vaultra.config.yaml (`prod`). */
+  environmentName: 'VAULTRA_ENVIRONMENT',
+  /** The environment's config, bundled into each function at synth time as JSON (esbuild `define`). */
+  configJson: 'VAULTRA_CONFIG_JSON',
+  tableName: 'VAULTRA_TABLE',
+  bucketName: 'VAULTRA_BUCKET',
+  topicArn: 'VAULTRA_TOPIC_ARN',
+  /** The environment's KMS key: bucket encryption and the age `vaultra-kms` stanza. */
+  keyArn: 'VAULTRA_KMS_KEY_ARN',
+  clusterArn: 'VAULTRA_CLUSTER_ARN',
+  taskDefinitionArn: 'VAULTRA_TASK_DEFINITION_ARN',
+  /** The runner container's name in the task definition. */
+  containerName: 'VAULTRA_CONTAINER_NAME',
+  /** Comma-separated subnet and security group ids for the task's awsvpc network. */
+  subnetIds: 'VAULTRA_SUBNET_IDS',
+  securityGroupIds: 'VAULTRA_SECURITY_GROUP_IDS',
+  /** `ENABLED` when the task runs in a public subnet and needs a public IP to reach AWS APIs. */
+  assignPublicIp: 'VAULTRA_ASSIGN_PUBLIC_IP',
+} as const;
+
+/** The runner container's name in the Fargate task definition. */
+export const RUNNER_CONTAINER_NAME = 'runner';
+
+/** CloudWatch metric namespace the functions publish under (Powertools Metrics, EMF). */
+export const METRICS_NAMESPACE = 'Vaultra';
+
+/** Metric names, per job dimension `job` (and `environment`), used by the dashboard and alarms. */
+export const METRIC = {
+  runSucceeded: 'RunSucceeded',
+  runFailed: 'RunFailed',
+  runSkipped: 'RunSkipped',
+  durationSeconds: 'RunDurationSeconds',
+  bytesRaw: 'BytesRaw',
+  bytesStored: 'BytesStored',
+  secondsSinceLastSuccess: 'SecondsSinceLastSuccess',
+} as const;
+
+/** Function entry files, relative to the repository root: infra names handlers by path, never by import. */
+export const AWS_FUNCTION_ENTRIES = {
+  scheduledBackup: 'functions/aws/scheduled-backup.ts',
+  taskFinished: 'functions/aws/task-finished.ts',
+  watchdog: 'functions/aws/watchdog.ts',
+  api: 'functions/aws/api.ts',
+} as const;

@@ -1,0 +1,29 @@
+/**
+ * Starts one container job that runs the `vaultra` runner (DESIGN.md §1): ECS Fargate, Cloud
+ * Run Jobs, Container Apps Jobs, or a local process. The launcher starts the work and returns;
+ * completion arrives separately (an ECS task-state event, an execution record, a process exit).
+ */
+export interface LaunchRequest {
+  readonly job: string;
+  readonly runId: string;
+  /** The runner's arguments, e.g. `['backup', 'secret+aws://…', '--to', 's3://…', '--run-id', …]`. No secret: only references. */
+  readonly command: readonly string[];
+  /** Extra environment for the runner (catalog URL, trace context). Never a secret. */
+  readonly environment: Readonly<Record<string, string>>;
+  /** Per-job size, when the job overrides the environment's runner size. */
+  readonly cpu?: number;
+  readonly memoryMiB?: number;
+}
+
+export interface LaunchedTask {
+  /** The platform's id of the started task (ECS task ARN, execution name, PID). */
+  readonly taskId: string;
+}
+
+export interface JobLauncher {
+  /**
+   * Starts the task. Idempotent per `runId` where the platform allows (ECS `clientToken`).
+   * Rejects with `LaunchFailedError` when the task cannot be started after retries.
+   */
+  launch(request: LaunchRequest, signal?: AbortSignal): Promise<LaunchedTask>;
+}
