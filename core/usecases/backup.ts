@@ -11,6 +11,7 @@ import { newRunId, type RunRecord } from '../domain/run.js';
 import { Sha256Tap } from '../pipeline/byte-taps.js';
 import { fanOut } from '../pipeline/fan-out.js';
 import { rootCause, toRunError } from './run-errors.js';
+import { RunConflictError } from '../errors.js';
 import { VAULTRA_VERSION } from '../version.js';
 
 export interface BackupDependencies {
@@ -67,7 +68,7 @@ export async function runBackup(deps: BackupDependencies, request: BackupRequest
     startedAt: startedAt.toISOString(),
     location: `${deps.storage.location}/${folder}`,
   };
-  await deps.catalog.create(run);
+  await claimOrCreate(deps.catalog, run);
 
   const dataName = dataObjectName(deps.engine, deps.compressor, deps.encryptor);
   const dataKey = `${folder}/${dataName}`;
@@ -177,4 +178,18 @@ export function dataObjectName(engine: Pick<DatabaseEngine, 'artifactName'>, com
   const compression = { zstd: '.zst', gzip: '.gz', none: '' }[compressor.id];
   const encryption = encryptor.format === 'age-v1' ? '.age' : '';
   return `data.${format}${compression}${encryption}`;
+}
+
+/**
+ * Starts the run's record. A scheduler that launched this runner has already recorded the run as
+ * `pending` (that record is what makes a duplicate delivery start nothing): the runner claims it.
+ * Any other existing record means this run id already ran: refuse, never run it twice.
+ */
+async function claimOrCreate(catalog: Catalog, run: RunRecord): Promise<void> {
+  const existing = await catalog.get(run.job, run.runId);
+  if (!existing) return catalog.create(run);
+  if (existing.status !== 'pending' || existing.kind !== 'backup') {
+    throw new RunConflictError(`run ${run.runId} of job ${run.job} is already ${existing.status}: a run id is used once; omit --run-id for a new run`);
+  }
+  await catalog.update(run);
 }

@@ -4,6 +4,7 @@ import { recordedRun } from '../../core/usecases/record-run.js';
 import { createCompressor } from '../../core/adapters/compression/compressors.js';
 import { defaultJobName, engineById, engineIdForUrl } from '../../core/adapters/engines/engines.js';
 import { jobSchema, type JobInput } from '../../core/domain/job.js';
+import { runIdSchema } from '../../core/domain/run.js';
 import { parseAtEdge } from '../../core/domain/validate.js';
 import type { CompressionId } from '../../core/ports/compressor.js';
 import { ConfigError } from '../../core/errors.js';
@@ -18,6 +19,7 @@ import { catalogOption, collect, openStore, resolveConnection, printFields, prin
 interface BackupOptions {
   to?: string[];
   job?: string;
+  runId?: string;
   compression: CompressionId;
   level?: string;
   recipient?: string[];
@@ -39,6 +41,7 @@ export function backupCommand(): Command {
         .env('VAULTRA_STORAGE'),
     )
     .option('--job <name>', 'job name, the folder backups are grouped under (default: the database name)')
+    .option('--run-id <id>', 'use this run id (a scheduler that recorded the run as pending passes it; default: a new one)')
     .addOption(new Option('--compression <id>', 'compression').choices(['zstd', 'gzip', 'none']).default('zstd'))
     .option('--level <n>', 'compression level (zstd 1-19, default 3; gzip 1-9, default 6)')
     .option('--recipient <age1…>', 'encrypt to this age recipient (repeatable)', collect)
@@ -70,6 +73,7 @@ Examples:
       const source = await resolveConnection(sourceArgument, signal);
       const engine = engineById(engineIdForUrl(source));
       const job = parseAtEdge(jobSchema, jobFromFlags(source, options), 'job');
+      const runId = options.runId === undefined ? undefined : parseAtEdge(runIdSchema, options.runId, '--run-id');
       const kmsKeys = (options.kms ?? []).map(parseKmsKeyRef);
       const { storage, catalog } = await openStore(job.destinations[0]!, options.catalog);
       const alsoTo = await Promise.all(job.destinations.slice(1).map((url) => openStorage(url)));
@@ -89,7 +93,7 @@ Examples:
       const progress = new Progress('backup', options.progress && !options.json);
       const result = await runBackup(
         { engine, storage, alsoTo, compressor, encryptor, catalog },
-        { source: job.source, job: job.name, signal, onProgress: ({ bytesRaw, bytesStored }) => progress.update(bytesRaw, `${formatBytes(bytesStored)} stored`) },
+        { source: job.source, job: job.name, runId, signal, onProgress: ({ bytesRaw, bytesStored }) => progress.update(bytesRaw, `${formatBytes(bytesStored)} stored`) },
       );
       progress.stop();
 

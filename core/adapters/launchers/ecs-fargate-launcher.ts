@@ -1,0 +1,94 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ECSClient, RunTaskCommand, type RunTaskCommandInput } from '@aws-sdk/client-ecs';
+import type { JobLauncher, LaunchedTask, LaunchRequest } from '../../ports/job-launcher.js';
+import { LaunchFailedError } from '../../errors.js';
+import { backoffDelayMs, type RetryPolicy } from '../storage/retry.js';
+import { awsErrorName } from '../aws/aws-errors.js';
+
+export interface EcsFargateTarget {
+  readonly clusterArn: string;
+  readonly taskDefinitionArn: string;
+  readonly containerName: string;
+  readonly subnetIds: readonly string[];
+  readonly securityGroupIds: readonly string[];
+  readonly assignPublicIp: boolean;
+}
+
+/** Environment variables that name the run in the task itself: the task-state event carries the overrides back. */
+export const TASK_RUN_ENV = { job: 'VAULTRA_JOB', runId: 'VAULTRA_RUN_ID' } as const;
+
+/** RunTask refusals worth another try: throttling, a transient service fault, Fargate out of capacity. */
+const RETRYABLE_EXCEPTIONS = new Set(['ThrottlingException', 'ServerException', 'ServiceUnavailableException', 'LimitExceededException', 'PlatformTaskDefinitionIncompatibilityException']);
+const RETRYABLE_FAILURE = /capacity|RESOURCE:|throttl|AGENT/i;
+
+const LAUNCH_RETRY_POLICY: RetryPolicy = { maxAttempts: 5, baseDelayMs: 1_000, maxDelayMs: 15_000 };
+
+/**
+ * Starts the runner as a Fargate task (DESIGN.md §1). The run id is the RunTask `clientToken`,
+ * so a retried call after a lost answer returns the task already started instead of a second
+ * one. Throttling and capacity shortages are retried with jittered backoff; anything else (a
+ * bad task definition, missing permission) fails at once with the service's reason.
+ */
+export class EcsFargateLauncher implements JobLauncher {
+  constructor(
+    private readonly target: EcsFargateTarget,
+    private readonly client: Pick<ECSClient, 'send'> = new ECSClient({}),
+    private readonly policy: RetryPolicy = LAUNCH_RETRY_POLICY,
+  ) {}
+
+  async launch(request: LaunchRequest, signal?: AbortSignal): Promise<LaunchedTask> {
+    const input = this.runTaskInput(request);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.runTask(input, signal);
+      } catch (error) {
+        if (!(error instanceof LaunchFailedError) || !error.retryable || attempt >= this.policy.maxAttempts) throw error;
+        await sleep(backoffDelayMs(this.policy, attempt), undefined, { signal });
+      }
+    }
+  }
+
+  private runTaskInput(request: LaunchRequest): RunTaskCommandInput {
+    const environment = { ...request.environment, [TASK_RUN_ENV.job]: request.job, [TASK_RUN_ENV.runId]: request.runId };
+    return {
+      cluster: this.target.clusterArn,
+      taskDefinition: this.target.taskDefinitionArn,
+      launchType: 'FARGATE',
+      count: 1,
+      clientToken: request.runId,
+      startedBy: 'vaultra',
+      networkConfiguration: {
+        awsvpcConfiguration: {
+          subnets: [...this.target.subnetIds],
+          securityGroups: [...this.target.securityGroupIds],
+          assignPublicIp: this.target.assignPublicIp ? 'ENABLED' : 'DISABLED',
+        },
+      },
+      overrides: {
+        containerOverrides: [
+          {
+            name: this.target.containerName,
+            command: [...request.command],
+            environment: Object.entries(environment).map(([name, value]) => ({ name, value })),
+          },
+        ],
+        ...(request.cpu ? { cpu: String(request.cpu) } : {}),
+        ...(request.memoryMiB ? { memory: String(request.memoryMiB) } : {}),
+      },
+    };
+  }
+
+  private async runTask(input: RunTaskCommandInput, signal?: AbortSignal): Promise<LaunchedTask> {
+    let output;
+    try {
+      output = await this.client.send(new RunTaskCommand(input), { abortSignal: signal });
+    } catch (error) {
+      const name = awsErrorName(error);
+      throw new LaunchFailedError(`ECS RunTask failed: ${name}: ${(error as Error).message}`, RETRYABLE_EXCEPTIONS.has(name), { cause: error });
+    }
+    const task = output.tasks?.[0];
+    if (task?.taskArn) return { taskId: task.taskArn };
+    const reasons = (output.failures ?? []).map((failure) => [failure.reason, failure.detail].filter(Boolean).join(': ')).join('; ') || 'no task and no reason returned';
+    throw new LaunchFailedError(`ECS RunTask started no task: ${reasons}`, RETRYABLE_FAILURE.test(reasons));
+  }
+}

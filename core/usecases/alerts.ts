@@ -1,0 +1,110 @@
+import type { Alert } from '../ports/notifier.js';
+import type { RunRecord } from '../domain/run.js';
+import { formatDurationMs } from '../config/durations.js';
+import { redact } from '../domain/redact.js';
+
+/**
+ * The alerts the orchestration raises, worded for the person paged at 3 a.m.: the title says
+ * what broke, the detail says what to look at next.
+ */
+
+function runFacts(run: RunRecord, extra: Record<string, string | undefined> = {}): Record<string, string> {
+  const facts: Record<string, string | undefined> = {
+    status: run.status,
+    engine: run.engine,
+    duration: run.durationMs === undefined ? undefined : `${(run.durationMs / 1000).toFixed(1)} s`,
+    'bytes dumped': run.bytesRaw?.toString(),
+    'bytes stored': run.bytesStored?.toString(),
+    location: run.location,
+    task: run.taskId,
+    ...extra,
+  };
+  return Object.fromEntries(Object.entries(facts).filter((entry): entry is [string, string] => entry[1] !== undefined));
+}
+
+export function runFailedAlert(environment: string, run: RunRecord, extra: Record<string, string | undefined> = {}): Alert {
+  const reason = redact(run.error?.message ?? 'no reason recorded');
+  return {
+    kind: 'run-failed',
+    severity: 'critical',
+    environment,
+    job: run.job,
+    runId: run.runId,
+    title: `${run.job}: ${run.kind} failed`,
+    detail: `${reason}. No backup of this run is listed; earlier backups are untouched. Look at the runner's log for run ${run.runId}, fix the cause, then start a backup on demand.`,
+    at: run.finishedAt ?? new Date().toISOString(),
+    facts: runFacts(run, extra),
+  };
+}
+
+export function runSucceededAlert(environment: string, run: RunRecord): Alert {
+  return {
+    kind: 'run-succeeded',
+    severity: 'info',
+    environment,
+    job: run.job,
+    runId: run.runId,
+    title: `${run.job}: ${run.kind} succeeded`,
+    detail: `Backup ${run.runId} is stored and its manifest written.`,
+    at: run.finishedAt ?? new Date().toISOString(),
+    facts: runFacts(run),
+  };
+}
+
+export function runSkippedAlert(environment: string, run: RunRecord): Alert {
+  return {
+    kind: 'run-skipped',
+    severity: 'warning',
+    environment,
+    job: run.job,
+    runId: run.runId,
+    title: `${run.job}: scheduled backup skipped, the previous run is still going`,
+    detail: `Another run of ${run.job} holds the job's lock, so this trigger started no second dump against the same database. If this repeats, the job takes longer than its schedule allows: widen the schedule or give the runner more CPU.`,
+    at: run.startedAt,
+    facts: runFacts(run),
+  };
+}
+
+export function launchFailedAlert(environment: string, run: RunRecord): Alert {
+  return {
+    kind: 'launch-failed',
+    severity: 'critical',
+    environment,
+    job: run.job,
+    runId: run.runId,
+    title: `${run.job}: the backup task could not be started`,
+    detail: `${redact(run.error?.message ?? 'no reason recorded')}. Nothing ran. Check the cluster's capacity and the task definition, then start a backup on demand.`,
+    at: run.finishedAt ?? new Date().toISOString(),
+    facts: runFacts(run),
+  };
+}
+
+export function rpoBreachAlert(environment: string, job: string, rpoMs: number, lastSuccess: RunRecord | undefined, ageMs: number, now: Date): Alert {
+  return {
+    kind: 'rpo-breach',
+    severity: 'critical',
+    environment,
+    job,
+    ...(lastSuccess ? { runId: lastSuccess.runId } : {}),
+    title: `${job}: no successful backup for ${formatDurationMs(Math.floor(ageMs / 60_000) * 60_000)} (RPO ${formatDurationMs(rpoMs)})`,
+    detail: lastSuccess
+      ? `The newest successful backup is ${lastSuccess.runId}. Every run since has failed, been skipped or not run at all: check the job's recent runs and its schedule.`
+      : `The job has never had a successful backup. Check its recent runs and its schedule.`,
+    at: now.toISOString(),
+    facts: { rpo: formatDurationMs(rpoMs), ...(lastSuccess ? { 'last success': lastSuccess.finishedAt ?? lastSuccess.startedAt } : {}) },
+  };
+}
+
+export function runStuckAlert(environment: string, run: RunRecord, timeoutMs: number, now: Date): Alert {
+  return {
+    kind: 'run-stuck',
+    severity: 'critical',
+    environment,
+    job: run.job,
+    runId: run.runId,
+    title: `${run.job}: run ${run.runId} was ${run.status} past its ${formatDurationMs(timeoutMs)} timeout`,
+    detail: `The run never reported back, so it is now recorded as failed and the job's lock released. Its task may have been lost or may still be running: check the runner's log; a partial upload is never listed as a backup.`,
+    at: now.toISOString(),
+    facts: runFacts(run),
+  };
+}

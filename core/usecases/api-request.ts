@@ -1,0 +1,115 @@
+import { z } from 'zod';
+import type { Catalog } from '../ports/catalog.js';
+import type { JobLauncher } from '../ports/job-launcher.js';
+import type { Alert } from '../ports/notifier.js';
+import { jobOf, type Environment } from '../config/load-config.js';
+import { jobNameSchema, newRunId, runIdSchema, runStatusSchema, runKindSchema, type RunRecord } from '../domain/run.js';
+import { parseAtEdge } from '../domain/validate.js';
+import { oneLine, VaultraError } from '../errors.js';
+import { redact } from '../domain/redact.js';
+import { startBackup } from './start-backup.js';
+import { restoreCommandLine, verifyCommandLine, type RunnerTarget } from './runner-commands.js';
+
+function carriesPassword(value: string): boolean {
+  try {
+    return new URL(value).password !== '';
+  } catch {
+    return false;
+  }
+}
+
+const runRef = z.union([runIdSchema, z.literal('latest')]);
+
+/** On-demand requests (the api function's event, an authenticated HTTP body on GCP/Azure). */
+export const apiRequestSchema = z.discriminatedUnion('action', [
+  z.strictObject({ action: z.literal('backup'), job: jobNameSchema }),
+  z.strictObject({
+    action: z.literal('restore'),
+    job: jobNameSchema,
+    runId: runRef.default('latest'),
+    /** Where to restore: a secret reference, or a URL without password. */
+    target: z.string().min(1).refine((value) => !carriesPassword(value), 'the target URL carries a password: give a secret reference (secret+aws://…) instead'),
+    tables: z.array(z.string().min(1)).optional(),
+    dryRun: z.boolean().optional(),
+    force: z.boolean().optional(),
+  }),
+  z.strictObject({ action: z.literal('verify'), job: jobNameSchema, runId: runRef.default('latest') }),
+  z.strictObject({
+    action: z.literal('list'),
+    job: jobNameSchema.optional(),
+    status: runStatusSchema.optional(),
+    kind: runKindSchema.optional(),
+    limit: z.number().int().min(1).max(100).default(20),
+  }),
+  z.strictObject({ action: z.literal('status'), job: jobNameSchema, runId: runIdSchema.optional() }),
+]);
+export type ApiRequest = z.input<typeof apiRequestSchema>;
+
+export type ApiResponse =
+  | ({ readonly ok: true; readonly action: string } & Record<string, unknown>)
+  | { readonly ok: false; readonly error: { readonly kind: string; readonly message: string } };
+
+export interface ApiDependencies {
+  readonly environment: Environment;
+  readonly catalog: Catalog;
+  readonly launcher: JobLauncher;
+  readonly target: RunnerTarget;
+  readonly notify: (alert: Alert) => Promise<unknown>;
+  readonly now?: () => Date;
+  readonly runnerEnvironment?: Readonly<Record<string, string>>;
+}
+
+/**
+ * Answers one on-demand request with JSON. Backups go through the same start as scheduled ones
+ * (lock, record, launch); restores and verifies start a runner task that records its own run.
+ * Never throws: a bad request or a failure is an `{ ok: false, error }` answer, redacted.
+ */
+export async function handleApiRequest(deps: ApiDependencies, raw: unknown): Promise<ApiResponse> {
+  try {
+    return await dispatch(deps, parseAtEdge(apiRequestSchema, raw, 'request'));
+  } catch (error) {
+    return { ok: false, error: { kind: error instanceof VaultraError ? error.kind : 'internal', message: redact(oneLine(error)) } };
+  }
+}
+
+async function dispatch(deps: ApiDependencies, request: z.infer<typeof apiRequestSchema>): Promise<ApiResponse> {
+  switch (request.action) {
+    case 'backup': {
+      const job = jobOf(deps.environment, request.job);
+      const runId = newRunId(deps.now?.() ?? new Date());
+      const started = await startBackup(deps, { job, runId, ...(deps.runnerEnvironment ? { runnerEnvironment: deps.runnerEnvironment } : {}) });
+      const ok = started.outcome === 'started';
+      return ok
+        ? { ok: true, action: 'backup', outcome: started.outcome, runId, taskId: started.taskId }
+        : { ok: false, error: { kind: started.outcome, message: started.run?.error?.message ?? started.outcome } };
+    }
+    case 'restore':
+    case 'verify': {
+      const job = jobOf(deps.environment, request.job);
+      const taskRunId = newRunId(deps.now?.() ?? new Date());
+      const command = request.action === 'restore' ? restoreCommandLine(job, { ...request, runId: request.runId }, deps.target) : verifyCommandLine(job, request.runId, deps.target);
+      const { taskId } = await deps.launcher.launch({ job: job.name, runId: taskRunId, command, environment: { VAULTRA_CATALOG: deps.target.catalogUrl, ...deps.runnerEnvironment } });
+      return { ok: true, action: request.action, taskId, note: `the runner records the ${request.action} as a run of kind ${request.action}: ask {"action":"list","job":"${job.name}","kind":"${request.action}"}` };
+    }
+    case 'list': {
+      const runs = await deps.catalog.list({ ...(request.job ? { job: request.job } : {}), ...(request.status ? { status: request.status } : {}), ...(request.kind ? { kind: request.kind } : {}), limit: request.limit });
+      return { ok: true, action: 'list', runs };
+    }
+    case 'status': {
+      const job = jobOf(deps.environment, request.job);
+      if (request.runId) {
+        const run = await deps.catalog.get(job.name, request.runId);
+        return run ? { ok: true, action: 'status', run } : { ok: false, error: { kind: 'not-found', message: `job ${job.name} has no run ${request.runId}` } };
+      }
+      const [latest] = await deps.catalog.list({ job: job.name, kind: 'backup', limit: 1 });
+      const lastSuccess = await deps.catalog.latestSuccessful(job.name);
+      return { ok: true, action: 'status', job: job.name, latest: latest ?? null, lastSuccess: lastSuccess ?? null, rpoSeconds: job.rpoMs / 1000, ...rpoState(lastSuccess, job.rpoMs, deps.now?.() ?? new Date()) };
+    }
+  }
+}
+
+function rpoState(lastSuccess: RunRecord | undefined, rpoMs: number, now: Date): { secondsSinceLastSuccess: number | null; withinRpo: boolean } {
+  if (!lastSuccess) return { secondsSinceLastSuccess: null, withinRpo: false };
+  const age = now.getTime() - Date.parse(lastSuccess.finishedAt ?? lastSuccess.startedAt);
+  return { secondsSinceLastSuccess: Math.round(age / 1000), withinRpo: age <= rpoMs };
+}

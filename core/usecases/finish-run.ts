@@ -1,0 +1,125 @@
+import type { Catalog } from '../ports/catalog.js';
+import type { Alert } from '../ports/notifier.js';
+import type { StorageBackend } from '../ports/storage-backend.js';
+import type { Environment, ScheduledJob } from '../config/load-config.js';
+import type { RunRecord } from '../domain/run.js';
+import { manifestKey, runFolder } from '../domain/object-layout.js';
+import { readManifest } from './locate-backup.js';
+import { oneLine } from '../errors.js';
+import { runFailedAlert, runSucceededAlert } from './alerts.js';
+
+/** How a container task ended, as the platform reports it (ECS task-state event, process exit). */
+export interface TaskReport {
+  readonly job: string;
+  readonly runId: string;
+  readonly taskId: string;
+  /** The runner container's exit code; `undefined` when it never ran (image pull, capacity). */
+  readonly exitCode: number | undefined;
+  /** The platform's reason, e.g. `Essential container in task exited` or `OutOfMemoryError`. */
+  readonly stoppedReason?: string;
+  readonly stoppedAt?: string;
+}
+
+export interface FinishRunDependencies {
+  readonly environment: Environment;
+  readonly catalog: Catalog;
+  /** The storage the runner wrote to: the manifest there is the truth. */
+  readonly storage: StorageBackend;
+  readonly notify: (alert: Alert) => Promise<unknown>;
+  /** Applies the job's retention after a success; its failures are reported, never fatal. */
+  readonly retain?: (job: ScheduledJob) => Promise<unknown>;
+  readonly now?: () => Date;
+}
+
+export type FinishRunOutcome =
+  | { readonly outcome: 'succeeded'; readonly run: RunRecord; readonly retention?: unknown }
+  | { readonly outcome: 'failed'; readonly run: RunRecord }
+  /** The report was seen before (a redelivered event): nothing done. */
+  | { readonly outcome: 'already-finished'; readonly run: RunRecord }
+  /** No record of this run (not a run the orchestration started): nothing done. */
+  | { readonly outcome: 'unknown-run' };
+
+/**
+ * Reconciles a stopped task with the runner's own record and the manifest, then settles the run:
+ * - succeeded only when the runner recorded success AND the manifest is in storage, names the
+ *   run and lists its objects, and every object is there at its size;
+ * - otherwise failed, with the most specific reason there is (the runner's error, the exit code,
+ *   the platform's stop reason), and any objects of the run removed (no manifest was committed,
+ *   so they never were a backup; this just stops them costing money).
+ * Then releases the job's lock, alerts (on failure; on success when the job asks), and applies
+ * retention after a success. Idempotent: a report seen before changes nothing.
+ */
+export async function finishRun(deps: FinishRunDependencies, report: TaskReport): Promise<FinishRunOutcome> {
+  const job = deps.environment.jobs.find((candidate) => candidate.name === report.job);
+  const recorded = await deps.catalog.get(report.job, report.runId);
+  if (!recorded) return { outcome: 'unknown-run' };
+  if (recorded.taskId === report.taskId && (recorded.status === 'succeeded' || recorded.status === 'failed')) {
+    return { outcome: 'already-finished', run: recorded };
+  }
+  const now = deps.now?.() ?? new Date();
+  const stopped = { taskId: report.taskId };
+  let run: RunRecord;
+
+  const problem = recorded.status === 'succeeded' ? await manifestProblem(deps.storage, recorded) : undefined;
+  if (recorded.status === 'succeeded' && !problem) {
+    run = { ...recorded, ...stopped };
+  } else {
+    const reason =
+      problem ??
+      (recorded.status === 'failed' && recorded.error
+        ? recorded.error.message
+        : `the runner stopped ${describeExit(report)} while the run was ${recorded.status}`);
+    run = {
+      ...recorded,
+      ...stopped,
+      status: 'failed',
+      finishedAt: recorded.finishedAt ?? report.stoppedAt ?? now.toISOString(),
+      durationMs: recorded.durationMs ?? Math.max(0, now.getTime() - Date.parse(recorded.startedAt)),
+      error: recorded.status === 'failed' && recorded.error && !problem ? recorded.error : { kind: problem ? 'integrity' : 'task', message: reason },
+    };
+    // Best effort: the bucket's lifecycle rules catch what this misses (incomplete multipart uploads).
+    if (recorded.kind === 'backup') await removeUncommittedObjects(deps.storage, run).catch(() => undefined);
+  }
+  await deps.catalog.update(run);
+  await deps.catalog.releaseLock(report.job, report.runId);
+
+  if (run.status === 'failed') {
+    await deps.notify(runFailedAlert(deps.environment.name, run, { exit: describeExit(report) }));
+    return { outcome: 'failed', run };
+  }
+  if (job?.notifyOnSuccess) await deps.notify(runSucceededAlert(deps.environment.name, run));
+  const retention = job?.retention && deps.retain ? await deps.retain(job).catch((error: unknown) => ({ error: oneLine(error) })) : undefined;
+  return { outcome: 'succeeded', run, ...(retention === undefined ? {} : { retention }) };
+}
+
+function describeExit(report: TaskReport): string {
+  const code = report.exitCode === undefined ? 'before the runner started' : `with exit code ${report.exitCode}`;
+  return report.stoppedReason ? `${code} (${report.stoppedReason})` : code;
+}
+
+/** Why a run the runner called successful is not a backup after all, or `undefined` if it is. */
+async function manifestProblem(storage: StorageBackend, run: RunRecord): Promise<string | undefined> {
+  let manifest;
+  try {
+    manifest = await readManifest(storage, manifestKey(run.job, run.runId));
+  } catch (error) {
+    return `the runner recorded success but the manifest cannot be read: ${oneLine(error)}`;
+  }
+  if (manifest.runId !== run.runId || manifest.job !== run.job) return `the manifest at ${manifestKey(run.job, run.runId)} names another run (${manifest.job}/${manifest.runId})`;
+  const sizes = new Map<string, number>();
+  for await (const object of storage.list(`${runFolder(run.job, run.runId)}/`)) sizes.set(object.key, object.sizeBytes);
+  for (const object of manifest.objects) {
+    const size = sizes.get(`${runFolder(run.job, run.runId)}/${object.name}`);
+    if (size !== object.sizeBytes) return `object ${object.name} of the manifest is ${size === undefined ? 'missing' : `${size} bytes, not ${object.sizeBytes}`}`;
+  }
+  return undefined;
+}
+
+/** Deletes what a failed run left in its folder, manifest first (it would make the folder a backup). */
+async function removeUncommittedObjects(storage: StorageBackend, run: RunRecord): Promise<void> {
+  const folder = runFolder(run.job, run.runId);
+  await storage.delete(manifestKey(run.job, run.runId)).catch(() => undefined);
+  const keys: string[] = [];
+  for await (const object of storage.list(`${folder}/`)) keys.push(object.key);
+  await Promise.all(keys.map((key) => storage.delete(key).catch(() => undefined)));
+}

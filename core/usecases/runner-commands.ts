@@ -1,0 +1,54 @@
+import type { ScheduledJob } from '../config/load-config.js';
+
+/**
+ * Where a launched runner writes: the deployment's storage URL, catalog URL and key. A function
+ * builds one from its environment variables; the local flow from a folder.
+ */
+export interface RunnerTarget {
+  /** `s3://bucket/prefix?region=…`: the job folders live under it. */
+  readonly storageUrl: string;
+  /** `dynamodb://table?region=…`, or a folder. Passed as VAULTRA_CATALOG. */
+  readonly catalogUrl: string;
+  /** `aws-kms:<key ARN>`: added as a `--kms` stanza when the job asks for the environment key. */
+  readonly kmsKey?: string;
+}
+
+/**
+ * The `vaultra backup` command line a container runs for one scheduled run. It carries only
+ * references: the source is a secret reference the runner resolves itself, keys are public.
+ */
+export function backupCommandLine(job: ScheduledJob, runId: string, target: RunnerTarget): string[] {
+  const argv = ['backup', job.source, '--to', target.storageUrl, '--job', job.name, '--run-id', runId, '--compression', job.compression.id];
+  if (job.compression.level !== undefined) argv.push('--level', String(job.compression.level));
+  for (const recipient of job.encryption.recipients) argv.push('--recipient', recipient);
+  if (job.encryption.kms) {
+    if (!target.kmsKey) throw new Error(`job ${job.name} asks for the environment's KMS key, but the deployment names none`);
+    argv.push('--kms', target.kmsKey);
+  }
+  argv.push('--json', '--no-progress');
+  return argv;
+}
+
+export interface RestoreRequest {
+  readonly runId: string;
+  /** A secret reference (or a URL without password) of the database to restore into. */
+  readonly target: string;
+  readonly tables?: readonly string[];
+  readonly dryRun?: boolean;
+  readonly force?: boolean;
+}
+
+/** `vaultra restore` for an on-demand restore; decryption comes from the KMS stanza. */
+export function restoreCommandLine(job: ScheduledJob, request: RestoreRequest, target: RunnerTarget): string[] {
+  const argv = ['restore', request.runId, '--target', request.target, '--from', target.storageUrl, '--job', job.name];
+  if (request.tables?.length) argv.push('--tables', request.tables.join(','));
+  if (request.dryRun) argv.push('--dry-run');
+  if (request.force) argv.push('--force');
+  argv.push('--json', '--no-progress');
+  return argv;
+}
+
+/** `vaultra verify`: reads the whole backup and checks every checksum and the age authentication. */
+export function verifyCommandLine(job: ScheduledJob, runId: string, target: RunnerTarget): string[] {
+  return ['verify', runId, '--from', target.storageUrl, '--job', job.name, '--json', '--no-progress'];
+}

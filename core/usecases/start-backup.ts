@@ -1,0 +1,94 @@
+import type { Catalog } from '../ports/catalog.js';
+import type { JobLauncher } from '../ports/job-launcher.js';
+import type { Alert } from '../ports/notifier.js';
+import type { Environment, ScheduledJob } from '../config/load-config.js';
+import type { RunRecord } from '../domain/run.js';
+import { RunConflictError } from '../errors.js';
+import { backupCommandLine, type RunnerTarget } from './runner-commands.js';
+import { toRunError } from './run-errors.js';
+import { launchFailedAlert, runSkippedAlert } from './alerts.js';
+
+export interface StartBackupDependencies {
+  readonly environment: Environment;
+  readonly catalog: Catalog;
+  readonly launcher: JobLauncher;
+  readonly target: RunnerTarget;
+  readonly notify: (alert: Alert) => Promise<unknown>;
+  readonly now?: () => Date;
+}
+
+export interface StartBackupRequest {
+  readonly job: ScheduledJob;
+  readonly runId: string;
+  /** Environment for the runner beyond the catalog: trace context. */
+  readonly runnerEnvironment?: Readonly<Record<string, string>>;
+  readonly signal?: AbortSignal;
+}
+
+export type StartBackupOutcome =
+  /** The task was started; the runner claims the pending record. */
+  | { readonly outcome: 'started'; readonly run: RunRecord; readonly taskId: string }
+  /** This run id exists already: a duplicate delivery. Nothing was started. */
+  | { readonly outcome: 'duplicate'; readonly run: RunRecord | undefined }
+  /** Another run of the job holds the lock: recorded as skipped and notified. */
+  | { readonly outcome: 'skipped'; readonly run: RunRecord }
+  /** The task could not be started: recorded as failed, lock released, alert sent. */
+  | { readonly outcome: 'launch-failed'; readonly run: RunRecord };
+
+/** Slack past the job's timeout before a crashed run's lock expires on its own. */
+const LOCK_GRACE_MS = 15 * 60_000;
+
+/**
+ * Starts one backup run of a job (DESIGN.md §7), in this order:
+ * 1. create the run record as `pending` — conditional, so a duplicate delivery of the same
+ *    trigger (same run id) stops here and starts nothing;
+ * 2. take the job's lock, owned by the run id — an overlapping run is recorded as `skipped`;
+ * 3. start the container task with the runner's command line.
+ * Never throws once the record exists: a failure is recorded, alerted and returned, so a retried
+ * invocation finds the record and does not start a second task.
+ */
+export async function startBackup(deps: StartBackupDependencies, request: StartBackupRequest): Promise<StartBackupOutcome> {
+  const now = deps.now?.() ?? new Date();
+  const { job, runId } = request;
+  let run: RunRecord = { runId, job: job.name, kind: 'backup', status: 'pending', startedAt: now.toISOString() };
+  try {
+    await deps.catalog.create(run);
+  } catch (error) {
+    if (error instanceof RunConflictError) return { outcome: 'duplicate', run: await deps.catalog.get(job.name, runId) };
+    throw error;
+  }
+
+  const finish = (patch: Partial<RunRecord>): RunRecord => {
+    const finishedAt = deps.now?.() ?? new Date();
+    return { ...run, ...patch, finishedAt: finishedAt.toISOString(), durationMs: Math.max(0, finishedAt.getTime() - now.getTime()) };
+  };
+
+  try {
+    const locked = await deps.catalog.acquireLock(job.name, runId, job.timeoutMs + LOCK_GRACE_MS);
+    if (!locked) {
+      run = finish({ status: 'skipped', error: { kind: 'overlap', message: `another run of ${job.name} holds the job's lock` } });
+      await deps.catalog.update(run);
+      await deps.notify(runSkippedAlert(deps.environment.name, run));
+      return { outcome: 'skipped', run };
+    }
+    const { taskId } = await deps.launcher.launch(
+      {
+        job: job.name,
+        runId,
+        command: backupCommandLine(job, runId, deps.target),
+        environment: { VAULTRA_CATALOG: deps.target.catalogUrl, ...request.runnerEnvironment },
+        ...(job.runtime.cpu ? { cpu: job.runtime.cpu } : {}),
+        ...(job.runtime.memoryMiB ? { memoryMiB: job.runtime.memoryMiB } : {}),
+      },
+      request.signal,
+    );
+    // The record is not touched again here: the runner may already be updating it.
+    return { outcome: 'started', run, taskId };
+  } catch (error) {
+    run = finish({ status: 'failed', error: toRunError(error) });
+    await deps.catalog.update(run);
+    await deps.catalog.releaseLock(job.name, runId).catch(() => undefined);
+    await deps.notify(launchFailedAlert(deps.environment.name, run));
+    return { outcome: 'launch-failed', run };
+  }
+}

@@ -1,0 +1,38 @@
+/**
+ * EventBridge Scheduler → this function → ECS RunTask (DESIGN.md §1). One schedule per job sends
+ * `{"job": …, "scheduledTime": "<aws.scheduler.scheduled-time>", "executionId": …}`; the run id
+ * comes from (job, scheduled time), so a redelivered trigger starts nothing new.
+ */
+import { z } from 'zod';
+import { jobOf } from '../../core/config/load-config.js';
+import { scheduledRunId } from '../../core/domain/scheduled-run-id.js';
+import { parseAtEdge } from '../../core/domain/validate.js';
+import { startBackup } from '../../core/usecases/start-backup.js';
+import { METRIC } from '../../core/platform/aws-deployment.js';
+import { awsDeploymentFromEnv, cachedDeployment, type AwsDeployment } from './shared/deployment.js';
+import { logger, metrics, observed } from './shared/observability.js';
+import { traceEnvironment } from './shared/trace-context.js';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+
+const scheduledEventSchema = z.object({
+  job: z.string(),
+  scheduledTime: z.iso.datetime({ offset: true }),
+  executionId: z.string().optional(),
+});
+
+export function createHandler(deployment: () => Promise<AwsDeployment>) {
+  return async (event: unknown) => {
+    const { job: jobName, scheduledTime } = parseAtEdge(scheduledEventSchema, event, 'event');
+    const deps = await deployment();
+    const job = jobOf(deps.environment, jobName);
+    const runId = scheduledRunId(job.name, scheduledTime);
+    metrics.addDimensions({ environment: deps.environment.name, job: job.name });
+    const result = await startBackup(deps, { job, runId, runnerEnvironment: traceEnvironment() });
+    logger.info('scheduled backup', { job: job.name, runId, outcome: result.outcome, ...(result.outcome === 'started' ? { taskId: result.taskId } : {}) });
+    if (result.outcome === 'skipped') metrics.addMetric(METRIC.runSkipped, MetricUnit.Count, 1);
+    if (result.outcome === 'launch-failed') metrics.addMetric(METRIC.runFailed, MetricUnit.Count, 1);
+    return { outcome: result.outcome, job: job.name, runId, ...(result.outcome === 'started' ? { taskId: result.taskId } : {}) };
+  };
+}
+
+export const handler = observed(createHandler(cachedDeployment(() => awsDeploymentFromEnv())));

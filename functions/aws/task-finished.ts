@@ -1,0 +1,66 @@
+/**
+ * EventBridge "ECS Task State Change" (STOPPED) → this function: reconciles the task's exit with
+ * the runner's record and the manifest, settles the run, releases the lock, alerts, and applies
+ * retention after a success (DESIGN.md §1, §7).
+ */
+import { z } from 'zod';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { parseAtEdge } from '../../core/domain/validate.js';
+import { finishRun } from '../../core/usecases/finish-run.js';
+import { applyRetention } from '../../core/usecases/apply-retention.js';
+import { METRIC, RUNNER_CONTAINER_NAME } from '../../core/platform/aws-deployment.js';
+import { TASK_RUN_ENV } from '../../core/adapters/launchers/ecs-fargate-launcher.js';
+import { awsDeploymentFromEnv, cachedDeployment, type AwsDeployment } from './shared/deployment.js';
+import { logger, metrics, observed } from './shared/observability.js';
+
+// AWS adds fields to its events over time: read what is needed, ignore the rest.
+const taskStoppedSchema = z.object({
+  'detail-type': z.literal('ECS Task State Change'),
+  detail: z.object({
+    taskArn: z.string(),
+    lastStatus: z.string(),
+    stoppedReason: z.string().optional(),
+    stoppedAt: z.string().optional(),
+    containers: z.array(z.object({ name: z.string(), exitCode: z.number().int().optional(), reason: z.string().optional() })).default([]),
+    overrides: z
+      .object({ containerOverrides: z.array(z.object({ name: z.string(), environment: z.array(z.object({ name: z.string(), value: z.string() })).default([]) })).default([]) })
+      .default({ containerOverrides: [] }),
+  }),
+});
+
+export function createHandler(deployment: () => Promise<AwsDeployment>) {
+  return async (event: unknown) => {
+    const { detail } = parseAtEdge(taskStoppedSchema, event, 'event');
+    if (detail.lastStatus !== 'STOPPED') return { outcome: 'ignored', reason: `task is ${detail.lastStatus}` };
+    const runner = detail.overrides.containerOverrides.find((override) => override.name === RUNNER_CONTAINER_NAME);
+    const variable = (name: string) => runner?.environment.find((entry) => entry.name === name)?.value;
+    const job = variable(TASK_RUN_ENV.job);
+    const runId = variable(TASK_RUN_ENV.runId);
+    if (!job || !runId) return { outcome: 'ignored', reason: 'not a task Vaultra started' };
+    const container = detail.containers.find((candidate) => candidate.name === RUNNER_CONTAINER_NAME);
+    const deps = await deployment();
+    metrics.addDimensions({ environment: deps.environment.name, job });
+    const result = await finishRun(
+      { ...deps, retain: (scheduled) => applyRetention({ storage: deps.storage, catalog: deps.catalog }, { job: scheduled.name, keep: scheduled.retention ?? {} }) },
+      {
+        job,
+        runId,
+        taskId: detail.taskArn,
+        exitCode: container?.exitCode,
+        stoppedReason: [detail.stoppedReason, container?.reason].filter(Boolean).join('; ') || undefined,
+        ...(detail.stoppedAt ? { stoppedAt: detail.stoppedAt } : {}),
+      },
+    );
+    if (result.outcome === 'succeeded' || result.outcome === 'failed') {
+      const { run } = result;
+      metrics.addMetric(result.outcome === 'succeeded' ? METRIC.runSucceeded : METRIC.runFailed, MetricUnit.Count, 1);
+      if (run.durationMs !== undefined) metrics.addMetric(METRIC.durationSeconds, MetricUnit.Seconds, run.durationMs / 1000);
+      if (run.bytesRaw !== undefined) metrics.addMetric(METRIC.bytesRaw, MetricUnit.Bytes, run.bytesRaw);
+      if (run.bytesStored !== undefined) metrics.addMetric(METRIC.bytesStored, MetricUnit.Bytes, run.bytesStored);
+    }
+    logger.info('task finished', { job, runId, taskArn: detail.taskArn, exitCode: container?.exitCode, outcome: result.outcome });
+    return { outcome: result.outcome, job, runId, ...('retention' in result && result.retention ? { retention: result.retention } : {}) };
+  };
+}
+
+export const handler = observed(createHandler(cachedDeployment(() => awsDeploymentFromEnv())));

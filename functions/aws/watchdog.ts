@@ -1,0 +1,28 @@
+/**
+ * A rate schedule → this function: alerts when a job has no successful backup within its RPO and
+ * when a run is stuck past its timeout; publishes seconds-since-last-success per job for the
+ * dashboard and the RPO alarms (DESIGN.md §7).
+ */
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { watchJobs } from '../../core/usecases/watch-jobs.js';
+import { METRIC } from '../../core/platform/aws-deployment.js';
+import { awsDeploymentFromEnv, cachedDeployment, type AwsDeployment } from './shared/deployment.js';
+import { logger, metrics, observed } from './shared/observability.js';
+
+export function createHandler(deployment: () => Promise<AwsDeployment>) {
+  return async () => {
+    const deps = await deployment();
+    const health = await watchJobs(deps);
+    for (const job of health) {
+      if (job.secondsSinceLastSuccess === undefined) continue;
+      // One metric set per job: each carries its own dimensions.
+      const single = metrics.singleMetric();
+      single.addDimensions({ environment: deps.environment.name, job: job.job });
+      single.addMetric(METRIC.secondsSinceLastSuccess, MetricUnit.Seconds, job.secondsSinceLastSuccess);
+    }
+    logger.info('watchdog', { jobs: health.length, breached: health.filter((job) => job.rpoBreached).map((job) => job.job), stuck: health.flatMap((job) => job.stuckRuns) });
+    return { jobs: health };
+  };
+}
+
+export const handler = observed(createHandler(cachedDeployment(() => awsDeploymentFromEnv())));

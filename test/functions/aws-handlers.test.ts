@@ -1,0 +1,337 @@
+/**
+ * The AWS functions against moto (DynamoDB catalog, S3, SNS → SQS, KMS), deployed the way the
+ * stack leaves them. ECS RunTask is an SDK mock: moto 5.1.22 fails RunTask with awsvpc networking.
+ */
+import { PutObjectCommand, S3Client, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { ECSClient, RunTaskCommand } from '@aws-sdk/client-ecs';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoDbCatalog } from '../../core/adapters/catalog/dynamodb-catalog.js';
+import { bundledEnvironmentJson } from '../../core/config/load-config.js';
+import { manifestKey, runFolder } from '../../core/domain/object-layout.js';
+import { scheduledRunId } from '../../core/domain/scheduled-run-id.js';
+import type { RunRecord } from '../../core/domain/run.js';
+import { awsDeploymentFromEnv, type AwsDeployment } from '../../functions/aws/shared/deployment.js';
+import { createHandler as scheduledBackup, handler as scheduledBackupEntry } from '../../functions/aws/scheduled-backup.js';
+import { createHandler as taskFinished } from '../../functions/aws/task-finished.js';
+import { createHandler as watchdog } from '../../functions/aws/watchdog.js';
+import { createHandler as api } from '../../functions/aws/api.js';
+import { requireMoto } from '../support/requirements.js';
+import { motoClientConfig } from '../support/moto-clients.js';
+import { deployAwsPlatform, type AwsPlatform } from '../support/aws-platform.js';
+
+const RECIPIENT = 'age1hhvqq975ywqmud8ln78jqt5n8vsycmmthrwzgvc4s7znxgunlucs5yqh40';
+
+const CONFIG = `
+version: 1
+environments:
+  test:
+    cloud: aws
+    region: eu-west-1
+    storage: { prefix: backups }
+    defaults:
+      timeout: 1h
+      encryption: { kms: true, recipients: [${RECIPIENT}] }
+    jobs:
+      shop:
+        source: "secret+aws://test/shop"
+        schedule: { cron: "0 3 * * *", timeZone: Europe/Paris }
+        rpo: 26h
+        compression: { id: zstd, level: 9 }
+      billing:
+        source: "secret+aws://test/billing"
+        schedule: { cron: "0 */6 * * *" }
+        runtime: { cpu: 2048, memoryMiB: 4096 }
+`;
+
+const lambdaContext = {
+  functionName: 'vaultra-test-scheduled-backup',
+  functionVersion: '$LATEST',
+  invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:vaultra-test-scheduled-backup',
+  memoryLimitInMB: '256',
+  awsRequestId: 'c6af9ac6-7b61-11e6-9a41-93e812345678',
+  logGroupName: '/aws/lambda/test',
+  logStreamName: 'test',
+  callbackWaitsForEmptyEventLoop: true,
+  getRemainingTimeInMillis: () => 30_000,
+  done: () => undefined,
+  fail: () => undefined,
+  succeed: () => undefined,
+};
+
+function taskStoppedEvent(job: string, runId: string, exitCode: number | undefined, options: { taskArn?: string; reason?: string; stoppedReason?: string } = {}) {
+  return {
+    version: '0',
+    source: 'aws.ecs',
+    'detail-type': 'ECS Task State Change',
+    region: 'eu-west-1',
+    detail: {
+      taskArn: options.taskArn ?? `arn:aws:ecs:eu-west-1:123456789012:task/vaultra/${runId.slice(-6)}`,
+      clusterArn: 'arn:aws:ecs:eu-west-1:123456789012:cluster/vaultra',
+      lastStatus: 'STOPPED',
+      desiredStatus: 'STOPPED',
+      stopCode: 'EssentialContainerExited',
+      stoppedReason: options.stoppedReason ?? 'Essential container in task exited',
+      stoppedAt: new Date().toISOString(),
+      containers: [{ name: 'runner', ...(exitCode === undefined ? {} : { exitCode }), ...(options.reason ? { reason: options.reason } : {}), lastStatus: 'STOPPED' }],
+      overrides: { containerOverrides: [{ name: 'runner', command: ['backup'], environment: [{ name: 'VAULTRA_JOB', value: job }, { name: 'VAULTRA_RUN_ID', value: runId }] }] },
+    },
+  };
+}
+
+describe('AWS functions on moto (ECS RunTask mocked: moto cannot run awsvpc tasks)', () => {
+  const moto = requireMoto();
+  if (!moto) return;
+
+  let platform: AwsPlatform;
+  let deployment: AwsDeployment;
+  let catalog: DynamoDbCatalog;
+  let s3: S3Client;
+  const ecs = mockClient(ECSClient);
+  const deploy = () => Promise.resolve(deployment);
+
+  beforeAll(async () => {
+    platform = await deployAwsPlatform(moto, { environmentName: 'test', configJson: bundledEnvironmentJson(CONFIG, 'test') });
+    // The SDK clients read the endpoint and credentials from the process, as in Lambda.
+    Object.assign(process.env, platform.env, { POWERTOOLS_METRICS_DISABLED: 'true', POWERTOOLS_LOG_LEVEL: 'ERROR' });
+    deployment = await awsDeploymentFromEnv(process.env);
+    catalog = DynamoDbCatalog.fromUrl(`dynamodb://${platform.tableName}?region=eu-west-1`);
+    s3 = new S3Client({ ...motoClientConfig(moto, 'eu-west-1'), forcePathStyle: true });
+  });
+
+  afterEach(() => {
+    ecs.reset();
+  });
+
+  const runTaskStarts = (taskArn = 'arn:aws:ecs:eu-west-1:123456789012:task/vaultra/abc') => ecs.on(RunTaskCommand).resolves({ tasks: [{ taskArn }], failures: [] });
+
+  describe('scheduled-backup', () => {
+    it('records the run as pending, takes the lock and starts the task with the runner command line', async () => {
+      runTaskStarts();
+      const scheduledTime = '2026-11-22T02:00:00Z';
+      const result = await scheduledBackup(deploy)({ job: 'shop', scheduledTime, executionId: 'e-1' });
+      const runId = scheduledRunId('shop', scheduledTime);
+      expect(result).toMatchObject({ outcome: 'started', job: 'shop', runId });
+
+      const calls = ecs.commandCalls(RunTaskCommand);
+      expect(calls).toHaveLength(1);
+      const input = calls[0]!.args[0].input;
+      expect(input).toMatchObject({
+        cluster: platform.env.VAULTRA_CLUSTER_ARN,
+        taskDefinition: platform.env.VAULTRA_TASK_DEFINITION_ARN,
+        launchType: 'FARGATE',
+        clientToken: runId,
+        networkConfiguration: { awsvpcConfiguration: { subnets: ['subnet-0abc1234def567890', 'subnet-0123456789abcdef0'], securityGroups: ['sg-0abc1234def567890'], assignPublicIp: 'DISABLED' } },
+      });
+      const override = input.overrides!.containerOverrides![0]!;
+      expect(override.name).toBe('runner');
+      expect(override.command).toEqual([
+        'backup', 'secret+aws://test/shop', '--to', `s3://${platform.bucket}/backups?region=eu-west-1`, '--job', 'shop', '--run-id', runId,
+        '--compression', 'zstd', '--level', '9', '--recipient', RECIPIENT, '--kms', `aws-kms:${platform.keyArn}`, '--json', '--no-progress',
+      ]);
+      expect(Object.fromEntries(override.environment!.map((entry) => [entry.name, entry.value]))).toMatchObject({
+        VAULTRA_CATALOG: `dynamodb://${platform.tableName}?region=eu-west-1`,
+        VAULTRA_JOB: 'shop',
+        VAULTRA_RUN_ID: runId,
+      });
+
+      expect(await catalog.get('shop', runId)).toMatchObject({ status: 'pending', kind: 'backup' });
+      // The lock is the run's: another owner cannot take it.
+      expect(await catalog.acquireLock('shop', 'someone-else', 60_000)).toBe(false);
+      await catalog.releaseLock('shop', runId);
+    });
+
+    it('a duplicate delivery of the same trigger starts nothing new', async () => {
+      runTaskStarts();
+      const event = { job: 'shop', scheduledTime: '2026-11-23T02:00:00Z' };
+      expect((await scheduledBackup(deploy)(event)).outcome).toBe('started');
+      expect((await scheduledBackup(deploy)(event)).outcome).toBe('duplicate');
+      expect((await scheduledBackup(deploy)(event)).outcome).toBe('duplicate');
+      expect(ecs.commandCalls(RunTaskCommand)).toHaveLength(1);
+      await catalog.releaseLock('shop', scheduledRunId('shop', event.scheduledTime));
+    });
+
+    it('an overlapping trigger is recorded as skipped and notified through SNS', async () => {
+      runTaskStarts();
+      await platform.snsMessages(0);
+      const first = await scheduledBackup(deploy)({ job: 'billing', scheduledTime: '2026-11-22T06:00:00Z' });
+      const second = await scheduledBackup(deploy)({ job: 'billing', scheduledTime: '2026-11-22T12:00:00Z' });
+      expect(first.outcome).toBe('started');
+      expect(second.outcome).toBe('skipped');
+      expect(ecs.commandCalls(RunTaskCommand)).toHaveLength(1);
+      expect(await catalog.get('billing', second.runId)).toMatchObject({ status: 'skipped', error: { kind: 'overlap' } });
+      const [message] = await platform.snsMessages();
+      expect(message?.Subject).toContain('billing: scheduled backup skipped');
+      expect(message?.MessageAttributes?.kind?.Value).toBe('run-skipped');
+      await catalog.releaseLock('billing', first.runId);
+    });
+
+    it('passes the per-job runtime size as task overrides', async () => {
+      runTaskStarts();
+      const result = await scheduledBackup(deploy)({ job: 'billing', scheduledTime: '2026-11-24T06:00:00Z' });
+      expect(ecs.commandCalls(RunTaskCommand)[0]!.args[0].input.overrides).toMatchObject({ cpu: '2048', memory: '4096' });
+      await catalog.releaseLock('billing', result.runId);
+    });
+
+    it('retries RunTask throttling and capacity shortages, then starts the task', async () => {
+      ecs
+        .on(RunTaskCommand)
+        .rejectsOnce(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }))
+        .resolvesOnce({ tasks: [], failures: [{ reason: 'Capacity is unavailable at this time. Please try again later or in a different availability zone' }] })
+        .resolves({ tasks: [{ taskArn: 'arn:aws:ecs:eu-west-1:123456789012:task/vaultra/retried' }] });
+      const result = await scheduledBackup(deploy)({ job: 'shop', scheduledTime: '2026-11-25T02:00:00Z' });
+      expect(result).toMatchObject({ outcome: 'started', taskId: 'arn:aws:ecs:eu-west-1:123456789012:task/vaultra/retried' });
+      const calls = ecs.commandCalls(RunTaskCommand);
+      expect(calls).toHaveLength(3);
+      // The same client token every time: a retry after a lost answer cannot start a second task.
+      expect(new Set(calls.map((call) => call.args[0].input.clientToken))).toEqual(new Set([result.runId]));
+      await catalog.releaseLock('shop', result.runId);
+    }, 60_000);
+
+    it('a task that cannot start: failed run, lock released, alert sent, nothing thrown', async () => {
+      ecs.on(RunTaskCommand).rejects(Object.assign(new Error('TaskDefinition is inactive'), { name: 'ClientException' }));
+      await platform.snsMessages(0);
+      const result = await scheduledBackup(deploy)({ job: 'shop', scheduledTime: '2026-11-26T02:00:00Z' });
+      expect(result.outcome).toBe('launch-failed');
+      expect(ecs.commandCalls(RunTaskCommand)).toHaveLength(1);
+      const run = await catalog.get('shop', result.runId);
+      expect(run).toMatchObject({ status: 'failed', error: { kind: 'launch', message: expect.stringContaining('TaskDefinition is inactive') } });
+      expect(await catalog.acquireLock('shop', 'next-run', 1000)).toBe(true);
+      await catalog.releaseLock('shop', 'next-run');
+      const [message] = await platform.snsMessages();
+      expect(message?.Subject).toContain('shop: the backup task could not be started');
+    });
+
+    it('refuses an event for a job the environment does not have, naming its jobs', async () => {
+      await expect(scheduledBackup(deploy)({ job: 'ghost', scheduledTime: '2026-11-22T02:00:00Z' })).rejects.toThrow('environment test has no job "ghost": it has shop, billing');
+      await expect(scheduledBackup(deploy)({ job: 'shop' })).rejects.toThrow(/event\.scheduledTime/);
+    });
+
+    it('the deployed entry point runs under middy with Powertools and reads its deployment from the environment', async () => {
+      runTaskStarts();
+      const result = (await scheduledBackupEntry({ job: 'shop', scheduledTime: '2026-11-27T02:00:00Z' }, lambdaContext)) as { outcome: string; runId: string };
+      expect(result.outcome).toBe('started');
+      await catalog.releaseLock('shop', result.runId);
+    });
+  });
+
+  describe('task-finished', () => {
+    const pending = async (job: string, runId: string, patch: Partial<RunRecord> = {}): Promise<RunRecord> => {
+      const run: RunRecord = { runId, job, kind: 'backup', status: 'pending', startedAt: new Date(Date.now() - 60_000).toISOString(), ...patch };
+      await catalog.create(run);
+      expect(await catalog.acquireLock(job, runId, 3_600_000)).toBe(true);
+      return run;
+    };
+
+    it('a runner that died mid-run (OOM, exit 137): failed run, its stray objects removed, lock released, alert', async () => {
+      const runId = scheduledRunId('shop', '2026-12-01T02:00:00Z');
+      await pending('shop', runId, { status: 'running', location: `s3://${platform.bucket}/backups/${runFolder('shop', runId)}` });
+      const stray = `backups/${runFolder('shop', runId)}/data.pgdump.zst.age`;
+      await s3.send(new PutObjectCommand({ Bucket: platform.bucket, Key: stray, Body: 'partial' }));
+      await platform.snsMessages(0);
+
+      const result = await taskFinished(deploy)(taskStoppedEvent('shop', runId, 137, { reason: 'OutOfMemoryError: Container killed due to memory usage' }));
+      expect(result.outcome).toBe('failed');
+      const run = await catalog.get('shop', runId);
+      expect(run).toMatchObject({ status: 'failed', error: { kind: 'task', message: expect.stringContaining('exit code 137') } });
+      expect(run?.error?.message).toContain('OutOfMemoryError');
+      const { KeyCount } = await s3.send(new ListObjectsV2Command({ Bucket: platform.bucket, Prefix: `backups/${runFolder('shop', runId)}/` }));
+      expect(KeyCount).toBe(0);
+      expect(await catalog.acquireLock('shop', 'next', 1000)).toBe(true);
+      await catalog.releaseLock('shop', 'next');
+      const [message] = await platform.snsMessages();
+      expect(message?.Subject).toBe('[test] CRITICAL shop: backup failed');
+      expect(message?.Message).toContain('exit code 137');
+    });
+
+    it('a runner that recorded success without a manifest in storage is a failure', async () => {
+      const runId = scheduledRunId('shop', '2026-12-02T02:00:00Z');
+      await pending('shop', runId, { status: 'succeeded', finishedAt: new Date().toISOString(), manifestKey: manifestKey('shop', runId) });
+      const result = await taskFinished(deploy)(taskStoppedEvent('shop', runId, 0));
+      expect(result.outcome).toBe('failed');
+      expect((await catalog.get('shop', runId))?.error).toMatchObject({ kind: 'integrity', message: expect.stringContaining('manifest cannot be read') });
+    });
+
+    it('a task that never started its container (image pull failed) fails the pending run', async () => {
+      const runId = scheduledRunId('shop', '2026-12-03T02:00:00Z');
+      await pending('shop', runId);
+      const result = await taskFinished(deploy)(taskStoppedEvent('shop', runId, undefined, { stoppedReason: 'CannotPullContainerError: pull image manifest has been retried 5 time(s)' }));
+      expect(result.outcome).toBe('failed');
+      expect((await catalog.get('shop', runId))?.error?.message).toBe('the runner stopped before the runner started (CannotPullContainerError: pull image manifest has been retried 5 time(s)) while the run was pending');
+    });
+
+    it('a redelivered stop event changes nothing and alerts once', async () => {
+      const runId = scheduledRunId('shop', '2026-12-04T02:00:00Z');
+      await pending('shop', runId, { status: 'running' });
+      await platform.snsMessages(0);
+      const event = taskStoppedEvent('shop', runId, 1);
+      expect((await taskFinished(deploy)(event)).outcome).toBe('failed');
+      expect((await taskFinished(deploy)(event)).outcome).toBe('already-finished');
+      expect(await platform.snsMessages()).toHaveLength(1);
+    });
+
+    it('ignores tasks Vaultra did not start and tasks not yet stopped', async () => {
+      const foreign = taskStoppedEvent('shop', 'x', 0);
+      foreign.detail.overrides.containerOverrides = [];
+      expect(await taskFinished(deploy)(foreign)).toMatchObject({ outcome: 'ignored' });
+      const running = taskStoppedEvent('shop', 'x', 0);
+      running.detail.lastStatus = 'RUNNING';
+      expect(await taskFinished(deploy)(running)).toMatchObject({ outcome: 'ignored' });
+    });
+  });
+
+  describe('watchdog', () => {
+    it('alerts on a job past its RPO and fails a run stuck past its timeout', async () => {
+      const watchdogDeployment: AwsDeployment = { ...deployment, catalog: DynamoDbCatalog.fromUrl(`dynamodb://${platform.tableName}`) };
+      // shop: last success 30 h ago (RPO 26 h); a run stuck running for 3 h (timeout 1 h).
+      const old = new Date(Date.now() - 30 * 3_600_000);
+      const oldRunId = scheduledRunId('shop', old.toISOString());
+      await catalog.create({ runId: oldRunId, job: 'shop', kind: 'backup', status: 'succeeded', startedAt: old.toISOString(), finishedAt: old.toISOString() });
+      // Newer runs of the earlier tests must not count as successes: they are all failed/pending/skipped.
+      const stuckAt = new Date(Date.now() - 3 * 3_600_000);
+      const stuckRunId = scheduledRunId('shop', stuckAt.toISOString());
+      await catalog.create({ runId: stuckRunId, job: 'shop', kind: 'backup', status: 'running', startedAt: stuckAt.toISOString() });
+      await platform.snsMessages(0);
+
+      const { jobs } = await watchdog(() => Promise.resolve(watchdogDeployment))();
+      const shop = jobs.find((job) => job.job === 'shop')!;
+      expect(shop.rpoBreached).toBe(true);
+      expect(shop.secondsSinceLastSuccess).toBeGreaterThan(29 * 3600);
+      expect(shop.stuckRuns).toContain(stuckRunId);
+      expect(await catalog.get('shop', stuckRunId)).toMatchObject({ status: 'failed', error: { kind: 'timeout' } });
+      const subjects = (await platform.snsMessages()).map((message) => message.Subject);
+      expect(subjects).toEqual(expect.arrayContaining([expect.stringContaining('shop: no successful backup for 30h (RPO 26h)'), expect.stringContaining(`shop: run ${stuckRunId} was running past its 1h timeout`)]));
+    });
+  });
+
+  describe('api', () => {
+    it('validates requests and answers with JSON errors that never echo a password', async () => {
+      const answer = await api(deploy)({ action: 'restore', job: 'shop', target: 'postgres://app:CANARY-hunter2@db/shop' });
+      expect(answer).toMatchObject({ ok: false, error: { kind: 'config' } });
+      expect(JSON.stringify(answer)).not.toContain('CANARY-hunter2');
+      expect(await api(deploy)({ action: 'drop-tables', job: 'shop' })).toMatchObject({ ok: false, error: { kind: 'config', message: expect.stringContaining('request.action') } });
+      expect(await api(deploy)({ action: 'status', job: 'nope' })).toMatchObject({ ok: false, error: { message: expect.stringContaining('has no job "nope"') } });
+    });
+
+    it('backup on demand starts a task; list and status read the catalog', async () => {
+      runTaskStarts('arn:aws:ecs:eu-west-1:123456789012:task/vaultra/on-demand');
+      await catalog.releaseLock('billing', 'anyone');
+      const started = await api(deploy)({ action: 'backup', job: 'billing' });
+      expect(started).toMatchObject({ ok: true, action: 'backup', outcome: 'started', taskId: 'arn:aws:ecs:eu-west-1:123456789012:task/vaultra/on-demand' });
+      const runId = (started as unknown as { runId: string }).runId;
+      const listed = await api(deploy)({ action: 'list', job: 'billing', limit: 50 });
+      expect((listed as unknown as { runs: RunRecord[] }).runs.map((run) => run.runId)).toContain(runId);
+      expect(await api(deploy)({ action: 'status', job: 'billing', runId })).toMatchObject({ ok: true, run: { runId, status: 'pending' } });
+      expect(await api(deploy)({ action: 'status', job: 'billing' })).toMatchObject({ ok: true, job: 'billing', rpoSeconds: 7 * 3600 });
+      await catalog.releaseLock('billing', runId);
+    });
+
+    it('restore on demand starts the runner with a restore command line of references only', async () => {
+      runTaskStarts('arn:aws:ecs:eu-west-1:123456789012:task/vaultra/restore');
+      const answer = await api(deploy)({ action: 'restore', job: 'shop', runId: 'latest', target: 'secret+aws://test/shop-staging', tables: ['public.orders'], dryRun: true });
+      expect(answer).toMatchObject({ ok: true, action: 'restore', taskId: 'arn:aws:ecs:eu-west-1:123456789012:task/vaultra/restore' });
+      const override = ecs.commandCalls(RunTaskCommand)[0]!.args[0].input.overrides!.containerOverrides![0]!;
+      expect(override.command).toEqual(['restore', 'latest', '--target', 'secret+aws://test/shop-staging', '--from', `s3://${platform.bucket}/backups?region=eu-west-1`, '--job', 'shop', '--tables', 'public.orders', '--dry-run', '--json', '--no-progress']);
+    });
+  });
+});
