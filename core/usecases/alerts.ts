@@ -108,3 +108,18 @@ export function runStuckAlert(environment: string, run: RunRecord, timeoutMs: nu
     facts: runFacts(run),
   };
 }
+
+/** A runner task with no run record of its own (an on-demand restore or verify) ended badly. */
+export function taskFailedAlert(environment: string, task: { job: string; runId: string; taskId: string; exitCode: number | undefined; stoppedReason?: string; stoppedAt?: string }): Alert {
+  const exit = task.exitCode === undefined ? 'before the runner started' : `with exit code ${task.exitCode}`;
+  return {
+    kind: 'run-failed',
+    severity: 'critical',
+    environment,
+    job: task.job,
+    title: `${task.job}: an on-demand runner task failed`,
+    detail: `The task stopped ${exit}${task.stoppedReason ? ` (${redact(task.stoppedReason)})` : ''}. Its restore or verify run, if it got that far, is in the catalog with the error; the runner's log has the rest.`,
+    at: task.stoppedAt ?? new Date().toISOString(),
+    facts: { task: task.taskId },
+  };
+}

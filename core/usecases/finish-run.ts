@@ -6,7 +6,7 @@ import type { RunRecord } from '../domain/run.js';
 import { manifestKey, runFolder } from '../domain/object-layout.js';
 import { readManifest } from './locate-backup.js';
 import { oneLine } from '../errors.js';
-import { runFailedAlert, runSucceededAlert } from './alerts.js';
+import { runFailedAlert, runSucceededAlert, taskFailedAlert } from './alerts.js';
 
 /** How a container task ended, as the platform reports it (ECS task-state event, process exit). */
 export interface TaskReport {
@@ -52,7 +52,12 @@ export type FinishRunOutcome =
 export async function finishRun(deps: FinishRunDependencies, report: TaskReport): Promise<FinishRunOutcome> {
   const job = deps.environment.jobs.find((candidate) => candidate.name === report.job);
   const recorded = await deps.catalog.get(report.job, report.runId);
-  if (!recorded) return { outcome: 'unknown-run' };
+  if (!recorded) {
+    // An on-demand restore or verify records its own run under its own id: the task id here
+    // names no record. Its failure still deserves a page.
+    if (report.exitCode !== 0) await deps.notify(taskFailedAlert(deps.environment.name, report));
+    return { outcome: 'unknown-run' };
+  }
   if (recorded.taskId === report.taskId && (recorded.status === 'succeeded' || recorded.status === 'failed')) {
     return { outcome: 'already-finished', run: recorded };
   }
@@ -92,7 +97,7 @@ export async function finishRun(deps: FinishRunDependencies, report: TaskReport)
   return { outcome: 'succeeded', run, ...(retention === undefined ? {} : { retention }) };
 }
 
-function describeExit(report: TaskReport): string {
+export function describeExit(report: Pick<TaskReport, 'exitCode' | 'stoppedReason'>): string {
   const code = report.exitCode === undefined ? 'before the runner started' : `with exit code ${report.exitCode}`;
   return report.stoppedReason ? `${code} (${report.stoppedReason})` : code;
 }

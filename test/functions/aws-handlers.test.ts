@@ -270,6 +270,15 @@ describe('AWS functions on moto (ECS RunTask mocked: moto cannot run awsvpc task
       expect(await platform.snsMessages()).toHaveLength(1);
     });
 
+    it('an on-demand task with no run record of its own that fails still alerts', async () => {
+      await platform.snsMessages(0);
+      const result = await taskFinished(deploy)(taskStoppedEvent('shop', '20261205T020000.000Z-abcdef', 5));
+      expect(result.outcome).toBe('unknown-run');
+      const [message] = await platform.snsMessages();
+      expect(message?.Subject).toContain('shop: an on-demand runner task failed');
+      expect(message?.Message).toContain('exit code 5');
+    });
+
     it('ignores tasks Vaultra did not start and tasks not yet stopped', async () => {
       const foreign = taskStoppedEvent('shop', 'x', 0);
       foreign.detail.overrides.containerOverrides = [];
