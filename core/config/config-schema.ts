@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { jobNameSchema } from '../domain/run.js';
 import { secretScheme } from '../domain/connection-secret.js';
 import { durationSchema } from './durations.js';

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const runStatusSchema = z.enum(['pending', 'running', 'succeeded', 'failed', 'skipped']);
 export type RunStatus = z.infer<typeof runStatusSchema>;

@@ -1,8 +1,8 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Catalog } from '../ports/catalog.js';
 import type { JobLauncher } from '../ports/job-launcher.js';
 import type { Alert } from '../ports/notifier.js';
-import { jobOf, type Environment } from '../config/load-config.js';
+import { jobOf, type Environment } from '../config/environments.js';
 import { jobNameSchema, newRunId, runIdSchema, runStatusSchema, runKindSchema, type RunRecord } from '../domain/run.js';
 import { parseAtEdge } from '../domain/validate.js';
 import { oneLine, VaultraError } from '../errors.js';

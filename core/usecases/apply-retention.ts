@@ -46,6 +46,7 @@ export async function applyRetention(deps: { readonly storage: StorageBackend; r
   const { job, keep, signal } = request;
   const now = request.now ?? new Date();
   if (!jobNameSchema.safeParse(job).success) throw new ConfigError(`retention needs a job name, got ${JSON.stringify(job)}`);
+  signal?.throwIfAborted();
 
   // No `limit`: the catalog returns every matching run (adapters page through their store).
   const listed = await catalog.list({ job, kind: 'backup', status: 'succeeded' });
@@ -68,7 +69,13 @@ export async function applyRetention(deps: { readonly storage: StorageBackend; r
       outcome.failed.push({ runId, error: redact(oneLine(error)) });
       continue;
     }
-    await catalog.update({ ...candidates.get(runId)!, prunedAt: now.toISOString() });
+    try {
+      await catalog.update({ ...candidates.get(runId)!, prunedAt: now.toISOString() });
+    } catch (error) {
+      // The objects are gone; the record is marked on the next application (deleting nothing twice costs nothing).
+      outcome.failed.push({ runId, error: `its objects were removed, but marking its record failed: ${redact(oneLine(error))}` });
+      continue;
+    }
     outcome.pruned.push(runId);
   }
   return outcome;

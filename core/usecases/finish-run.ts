@@ -1,7 +1,7 @@
 import type { Catalog } from '../ports/catalog.js';
 import type { Alert } from '../ports/notifier.js';
 import type { StorageBackend } from '../ports/storage-backend.js';
-import type { Environment, ScheduledJob } from '../config/load-config.js';
+import type { Environment, ScheduledJob } from '../config/environments.js';
 import type { RunRecord } from '../domain/run.js';
 import { manifestKey, runFolder } from '../domain/object-layout.js';
 import { readManifest } from './locate-backup.js';

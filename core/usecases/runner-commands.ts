@@ -1,4 +1,4 @@
-import type { ScheduledJob } from '../config/load-config.js';
+import type { ScheduledJob } from '../config/environments.js';
 
 /**
  * Where a launched runner writes: the deployment's storage URL, catalog URL and key. A function

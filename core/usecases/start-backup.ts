@@ -1,7 +1,7 @@
 import type { Catalog } from '../ports/catalog.js';
 import type { JobLauncher } from '../ports/job-launcher.js';
 import type { Alert } from '../ports/notifier.js';
-import type { Environment, ScheduledJob } from '../config/load-config.js';
+import type { Environment, ScheduledJob } from '../config/environments.js';
 import type { RunRecord } from '../domain/run.js';
 import { RunConflictError } from '../errors.js';
 import { backupCommandLine, type RunnerTarget } from './runner-commands.js';

@@ -1,6 +1,6 @@
 import type { Catalog } from '../ports/catalog.js';
 import type { Alert } from '../ports/notifier.js';
-import type { Environment, ScheduledJob } from '../config/load-config.js';
+import type { Environment, ScheduledJob } from '../config/environments.js';
 import type { RunRecord } from '../domain/run.js';
 import { rpoBreachAlert, runStuckAlert } from './alerts.js';
 

@@ -3,11 +3,14 @@
  * "status", "job": …, "runId"?: …, "target"?: … }`, validated, answered with JSON.
  */
 import { handleApiRequest } from '../../core/usecases/api-request.js';
-import { awsDeploymentFromEnv, cachedDeployment, type AwsDeployment } from './shared/deployment.js';
+import { EcsFargateLauncher } from '../../core/adapters/launchers/ecs-fargate-launcher.js';
+import { awsSettingsFromEnv, cached } from './shared/settings.js';
+import { catalogOf, notifyOf } from './shared/clients.js';
+import type { LaunchingDeployment } from './shared/deployment-types.js';
 import { logger, observed } from './shared/observability.js';
 import { traceEnvironment } from './shared/trace-context.js';
 
-export function createHandler(deployment: () => Promise<AwsDeployment>) {
+export function createHandler(deployment: () => Promise<LaunchingDeployment>) {
   return async (event: unknown) => {
     const deps = await deployment();
     const response = await handleApiRequest({ ...deps, runnerEnvironment: traceEnvironment() }, event);
@@ -16,4 +19,11 @@ export function createHandler(deployment: () => Promise<AwsDeployment>) {
   };
 }
 
-export const handler = observed(createHandler(cachedDeployment(() => awsDeploymentFromEnv())));
+export const handler = observed(
+  createHandler(
+    cached(() => {
+      const s = awsSettingsFromEnv();
+      return { environment: s.environment, target: s.target, catalog: catalogOf(s), notify: notifyOf(s), launcher: new EcsFargateLauncher(s.ecs) };
+    }),
+  ),
+);

@@ -3,13 +3,16 @@
  * `{"job": …, "scheduledTime": "<aws.scheduler.scheduled-time>", "executionId": …}`; the run id
  * comes from (job, scheduled time), so a redelivered trigger starts nothing new.
  */
-import { z } from 'zod';
-import { jobOf } from '../../core/config/load-config.js';
+import * as z from 'zod';
+import { jobOf } from '../../core/config/environments.js';
 import { scheduledRunId } from '../../core/domain/scheduled-run-id.js';
 import { parseAtEdge } from '../../core/domain/validate.js';
 import { startBackup } from '../../core/usecases/start-backup.js';
 import { METRIC } from '../../core/platform/aws-deployment.js';
-import { awsDeploymentFromEnv, cachedDeployment, type AwsDeployment } from './shared/deployment.js';
+import { EcsFargateLauncher } from '../../core/adapters/launchers/ecs-fargate-launcher.js';
+import { awsSettingsFromEnv, cached } from './shared/settings.js';
+import { catalogOf, notifyOf } from './shared/clients.js';
+import type { LaunchingDeployment } from './shared/deployment-types.js';
 import { logger, metrics, observed } from './shared/observability.js';
 import { traceEnvironment } from './shared/trace-context.js';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
@@ -20,7 +23,7 @@ const scheduledEventSchema = z.object({
   executionId: z.string().optional(),
 });
 
-export function createHandler(deployment: () => Promise<AwsDeployment>) {
+export function createHandler(deployment: () => Promise<LaunchingDeployment>) {
   return async (event: unknown) => {
     const { job: jobName, scheduledTime } = parseAtEdge(scheduledEventSchema, event, 'event');
     const deps = await deployment();
@@ -35,4 +38,11 @@ export function createHandler(deployment: () => Promise<AwsDeployment>) {
   };
 }
 
-export const handler = observed(createHandler(cachedDeployment(() => awsDeploymentFromEnv())));
+export const handler = observed(
+  createHandler(
+    cached(() => {
+      const s = awsSettingsFromEnv();
+      return { environment: s.environment, target: s.target, catalog: catalogOf(s), notify: notifyOf(s), launcher: new EcsFargateLauncher(s.ecs) };
+    }),
+  ),
+);

@@ -3,14 +3,17 @@
  * the runner's record and the manifest, settles the run, releases the lock, alerts, and applies
  * retention after a success (DESIGN.md §1, §7).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { parseAtEdge } from '../../core/domain/validate.js';
 import { finishRun } from '../../core/usecases/finish-run.js';
 import { applyRetention } from '../../core/usecases/apply-retention.js';
 import { METRIC, RUNNER_CONTAINER_NAME } from '../../core/platform/aws-deployment.js';
 import { TASK_RUN_ENV } from '../../core/adapters/launchers/ecs-fargate-launcher.js';
-import { awsDeploymentFromEnv, cachedDeployment, type AwsDeployment } from './shared/deployment.js';
+import { S3StorageBackend } from '../../core/adapters/storage/s3/s3-storage.js';
+import { awsSettingsFromEnv, cached } from './shared/settings.js';
+import { catalogOf, notifyOf } from './shared/clients.js';
+import type { FinishingDeployment } from './shared/deployment-types.js';
 import { logger, metrics, observed } from './shared/observability.js';
 
 // AWS adds fields to its events over time: read what is needed, ignore the rest.
@@ -28,7 +31,7 @@ const taskStoppedSchema = z.object({
   }),
 });
 
-export function createHandler(deployment: () => Promise<AwsDeployment>) {
+export function createHandler(deployment: () => Promise<FinishingDeployment>) {
   return async (event: unknown) => {
     const { detail } = parseAtEdge(taskStoppedSchema, event, 'event');
     if (detail.lastStatus !== 'STOPPED') return { outcome: 'ignored', reason: `task is ${detail.lastStatus}` };
@@ -63,4 +66,11 @@ export function createHandler(deployment: () => Promise<AwsDeployment>) {
   };
 }
 
-export const handler = observed(createHandler(cachedDeployment(() => awsDeploymentFromEnv())));
+export const handler = observed(
+  createHandler(
+    cached(() => {
+      const s = awsSettingsFromEnv();
+      return { environment: s.environment, catalog: catalogOf(s), notify: notifyOf(s), storage: S3StorageBackend.fromUrl(s.target.storageUrl) };
+    }),
+  ),
+);

@@ -6,10 +6,12 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { watchJobs } from '../../core/usecases/watch-jobs.js';
 import { METRIC } from '../../core/platform/aws-deployment.js';
-import { awsDeploymentFromEnv, cachedDeployment, type AwsDeployment } from './shared/deployment.js';
+import { awsSettingsFromEnv, cached } from './shared/settings.js';
+import { catalogOf, notifyOf } from './shared/clients.js';
+import type { WatchingDeployment } from './shared/deployment-types.js';
 import { logger, metrics, observed } from './shared/observability.js';
 
-export function createHandler(deployment: () => Promise<AwsDeployment>) {
+export function createHandler(deployment: () => Promise<WatchingDeployment>) {
   return async () => {
     const deps = await deployment();
     const health = await watchJobs(deps);
@@ -25,4 +27,11 @@ export function createHandler(deployment: () => Promise<AwsDeployment>) {
   };
 }
 
-export const handler = observed(createHandler(cachedDeployment(() => awsDeploymentFromEnv())));
+export const handler = observed(
+  createHandler(
+    cached(() => {
+      const s = awsSettingsFromEnv();
+      return { environment: s.environment, catalog: catalogOf(s), notify: notifyOf(s) };
+    }),
+  ),
+);

@@ -17,12 +17,12 @@ import { verifyWebhookSignature } from '../../core/adapters/notifiers/generic-we
 import { bundledEnvironmentJson } from '../../core/config/load-config.js';
 import { runFolder } from '../../core/domain/object-layout.js';
 import { scheduledRunId } from '../../core/domain/scheduled-run-id.js';
-import { awsDeploymentFromEnv, type AwsDeployment } from '../../functions/aws/shared/deployment.js';
+import type { AwsDeployment } from '../../functions/aws/shared/deployment-types.js';
 import { createHandler as scheduledBackup } from '../../functions/aws/scheduled-backup.js';
 import { createHandler as taskFinished } from '../../functions/aws/task-finished.js';
 import { requireMoto, requirePostgres, requireTools } from '../support/requirements.js';
 import { motoClientConfig } from '../support/moto-clients.js';
-import { deployAwsPlatform, type AwsPlatform } from '../support/aws-platform.js';
+import { awsDeploymentFromEnv, deployAwsPlatform, type AwsPlatform } from '../support/aws-platform.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
 import { createDatabase, dropDatabase, loadVariedTypesFixture, tableFingerprints, uniqueDatabaseName } from '../support/pg-fixtures.js';
 import { databaseUrl, runVaultra, vaultraBin } from '../support/cli.js';
@@ -95,7 +95,7 @@ describe('AWS flow end to end: scheduler event → scheduled-backup → runner p
       runnerPath: vaultraBin,
       baseEnvironment: { ...platform.env, HOME: home, XDG_CONFIG_HOME: join(home, '.config'), XDG_STATE_HOME: join(home, '.state'), PATH: `${pg.binDir}:${process.env.PATH}`, NO_COLOR: '1' },
     });
-    const fromEnv = await awsDeploymentFromEnv(process.env);
+    const fromEnv = awsDeploymentFromEnv(process.env);
     deployment = {
       ...fromEnv,
       launcher: {

@@ -11,14 +11,14 @@ import { bundledEnvironmentJson } from '../../core/config/load-config.js';
 import { manifestKey, runFolder } from '../../core/domain/object-layout.js';
 import { scheduledRunId } from '../../core/domain/scheduled-run-id.js';
 import type { RunRecord } from '../../core/domain/run.js';
-import { awsDeploymentFromEnv, type AwsDeployment } from '../../functions/aws/shared/deployment.js';
+import type { AwsDeployment } from '../../functions/aws/shared/deployment-types.js';
 import { createHandler as scheduledBackup, handler as scheduledBackupEntry } from '../../functions/aws/scheduled-backup.js';
 import { createHandler as taskFinished } from '../../functions/aws/task-finished.js';
 import { createHandler as watchdog } from '../../functions/aws/watchdog.js';
 import { createHandler as api } from '../../functions/aws/api.js';
 import { requireMoto } from '../support/requirements.js';
 import { motoClientConfig } from '../support/moto-clients.js';
-import { deployAwsPlatform, type AwsPlatform } from '../support/aws-platform.js';
+import { awsDeploymentFromEnv, deployAwsPlatform, type AwsPlatform } from '../support/aws-platform.js';
 
 const RECIPIENT = 'age1hhvqq975ywqmud8ln78jqt5n8vsycmmthrwzgvc4s7znxgunlucs5yqh40';
 
@@ -94,7 +94,7 @@ describe('AWS functions on moto (ECS RunTask mocked: moto cannot run awsvpc task
     platform = await deployAwsPlatform(moto, { environmentName: 'test', configJson: bundledEnvironmentJson(CONFIG, 'test') });
     // The SDK clients read the endpoint and credentials from the process, as in Lambda.
     Object.assign(process.env, platform.env, { POWERTOOLS_METRICS_DISABLED: 'true', POWERTOOLS_LOG_LEVEL: 'ERROR' });
-    deployment = await awsDeploymentFromEnv(process.env);
+    deployment = awsDeploymentFromEnv(process.env);
     catalog = DynamoDbCatalog.fromUrl(`dynamodb://${platform.tableName}?region=eu-west-1`);
     s3 = new S3Client({ ...motoClientConfig(moto, 'eu-west-1'), forcePathStyle: true });
   });

@@ -164,6 +164,34 @@ describe('applyRetention with file:// storage and the local catalog', () => {
     expect(await keysUnder(storage, `${runFolder('shop', victim.runId)}/`)).toEqual([]);
   });
 
+  it('a record that cannot be marked is reported; the next application marks it and deletes nothing more', async () => {
+    const { shop } = await seedHistory();
+    const victim = shop[0]!;
+    const realUpdate = catalog.update.bind(catalog);
+    let refusals = 1;
+    catalog.update = async (run) => {
+      if (run.runId === victim.runId && refusals-- > 0) throw new Error('catalog unavailable');
+      return realUpdate(run);
+    };
+
+    const first = await applyRetention({ storage, catalog }, { job: 'shop', keep: { last: 9 }, now: NOW });
+    expect(first.failed).toEqual([{ runId: victim.runId, error: 'its objects were removed, but marking its record failed: catalog unavailable' }]);
+    expect(await keysUnder(storage, `${runFolder('shop', victim.runId)}/`)).toEqual([]);
+
+    const watched = new FaultyStorageBackend(storage);
+    const second = await applyRetention({ storage: watched, catalog }, { job: 'shop', keep: { last: 9 }, now: NOW });
+    expect(second.pruned).toEqual([victim.runId]);
+    expect((await catalog.get('shop', victim.runId))?.prunedAt).toBe(NOW.toISOString());
+    expect(watched.calls.map((call) => call.method)).toEqual(['delete', 'list']);
+  });
+
+  it('stops at once when its signal is aborted', async () => {
+    await seedHistory();
+    const watched = new FaultyStorageBackend(storage);
+    await expect(applyRetention({ storage: watched, catalog }, { job: 'shop', keep: { last: 1 }, now: NOW, signal: AbortSignal.abort() })).rejects.toThrow();
+    expect(watched.calls).toEqual([]);
+  });
+
   it('an empty policy prunes nothing', async () => {
     const { shop } = await seedHistory();
     const watched = new FaultyStorageBackend(storage);

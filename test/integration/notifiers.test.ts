@@ -10,6 +10,8 @@ import { notifiersFor } from '../../core/adapters/notifiers/notifiers.js';
 import { SlackNotifier } from '../../core/adapters/notifiers/slack-notifier.js';
 import { SnsNotifier } from '../../core/adapters/notifiers/sns-notifier.js';
 import type { RetryPolicy } from '../../core/adapters/storage/retry.js';
+import { registerSecret } from '../../core/domain/redact.js';
+import { resolveSecret } from '../../core/adapters/secrets/secret-resolvers.js';
 import { AbortedError, NotifyFailedError } from '../../core/errors.js';
 import type { Alert } from '../../core/ports/notifier.js';
 import { notifyAll } from '../../core/usecases/notify-all.js';
@@ -48,7 +50,8 @@ type Reply = { status: number; headers?: Record<string, string>; body?: string }
  */
 class Receiver {
   readonly requests: Recorded[] = [];
-  private readonly replies: Reply[] = [];
+  /** Replies queued for one path, or (under `*`) for any. */
+  private readonly replies = new Map<string, Reply[]>();
   private server: Server | undefined;
 
   async start(): Promise<void> {
@@ -57,7 +60,8 @@ class Receiver {
       request.on('data', (chunk: Buffer) => chunks.push(chunk));
       request.on('end', () => {
         this.requests.push({ method: request.method!, path: request.url!, headers: request.headers, body: Buffer.concat(chunks).toString('utf8'), atMs: Date.now() });
-        this.answer(response, this.replies.shift() ?? { status: 200, body: 'ok' }, request.url!);
+        const reply = this.replies.get(request.url!)?.shift() ?? this.replies.get('*')?.shift() ?? { status: 200, body: 'ok' };
+        this.answer(response, reply, request.url!);
       });
     });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
@@ -67,13 +71,19 @@ class Receiver {
     return `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}${path}`;
   }
 
+  /** Queues replies for the next requests, whatever their path. */
   reply(...replies: Reply[]): void {
-    this.replies.push(...replies);
+    this.replyTo('*', ...replies);
+  }
+
+  /** Queues replies for the next requests to `path`. */
+  replyTo(path: string, ...replies: Reply[]): void {
+    this.replies.set(path, [...(this.replies.get(path) ?? []), ...replies]);
   }
 
   reset(): void {
     this.requests.length = 0;
-    this.replies.length = 0;
+    this.replies.clear();
     this.server?.closeAllConnections();
   }
 
@@ -114,8 +124,8 @@ describe('webhook notifiers against a local receiver', () => {
 
   /** Through the real resolver, as the config gives them: secret references, never values. */
   const genericNotifier = (options: Partial<ConstructorParameters<typeof GenericWebhookNotifier>[0]> = {}) =>
-    new GenericWebhookNotifier({ url: 'env://VAULTRA_TEST_HOOK_URL', signingSecret: 'env://VAULTRA_TEST_HOOK_SECRET', retryPolicy: QUICK, ...options });
-  const slackNotifier = (options: Partial<ConstructorParameters<typeof SlackNotifier>[0]> = {}) => new SlackNotifier({ url: 'env://VAULTRA_TEST_HOOK_URL', retryPolicy: QUICK, ...options });
+    new GenericWebhookNotifier({ url: 'env://VAULTRA_TEST_HOOK_URL', signingSecret: 'env://VAULTRA_TEST_HOOK_SECRET', retryPolicy: QUICK, resolve: resolveSecret, ...options });
+  const slackNotifier = (options: Partial<ConstructorParameters<typeof SlackNotifier>[0]> = {}) => new SlackNotifier({ url: 'env://VAULTRA_TEST_HOOK_URL', retryPolicy: QUICK, resolve: resolveSecret, ...options });
 
   /** The rejection of `promise`, checked to carry neither the URL nor the secret anywhere (message, stack, causes). */
   async function failureOf(promise: Promise<unknown>): Promise<Error> {
@@ -277,9 +287,9 @@ describe('webhook notifiers against a local receiver', () => {
         { kind: 'generic', url: 'env://VAULTRA_TEST_BROKEN_HOOK_URL', signingSecret: 'env://VAULTRA_TEST_HOOK_SECRET' },
         { kind: 'slack', url: 'env://VAULTRA_TEST_HOOK_URL' },
       ],
-    });
+    }, { resolve: resolveSecret });
     vi.stubEnv('VAULTRA_TEST_BROKEN_HOOK_URL', receiver.url(`${canaryPath}/broken`));
-    receiver.reply({ status: 410, body: `gone: ${canarySecret}` });
+    receiver.replyTo(`${canaryPath}/broken`, { status: 410, body: `gone: ${canarySecret}` });
 
     const outcome = await notifyAll(notifiers, alert);
 
@@ -288,7 +298,8 @@ describe('webhook notifiers against a local receiver', () => {
     expect(receiver.requests).toHaveLength(2);
   });
 
-  it('notifyAll never rejects, even for a notifier that throws synchronously', async () => {
+  it('notifyAll never rejects, even for a notifier that throws synchronously; its error is redacted', async () => {
+    registerSecret(canarySecret); // as resolving it would
     const broken = {
       name: 'broken',
       notify: (): Promise<void> => {
@@ -311,11 +322,11 @@ describe('notifiersFor', () => {
           { kind: 'slack', url: 'env://D' },
         ],
       },
-      { topicArn: 'arn:aws:sns:eu-west-1:123456789012:vaultra-alerts' },
+      { topicArn: 'arn:aws:sns:eu-west-1:123456789012:vaultra-alerts', resolve: resolveSecret },
     );
     expect(notifiers.map((n) => n.name)).toEqual(['sns', 'slack', 'webhook', 'slack-2']);
     expect(notifiers[0]).toBeInstanceOf(SnsNotifier);
-    expect(notifiersFor({ webhooks: [] })).toEqual([]);
+    expect(notifiersFor({ webhooks: [] }, { resolve: resolveSecret })).toEqual([]);
   });
 });
 
@@ -379,7 +390,7 @@ describe('SnsNotifier on moto', () => {
 
   it('notifyAll: the email still goes out when the Slack hook is broken', async () => {
     const { topicArn, queueUrl } = await topicWithQueue();
-    const notifiers = [new SnsNotifier(topicArn, sns), new SlackNotifier({ url: 'env://VAULTRA_TEST_UNSET_SLACK_URL' })];
+    const notifiers = [new SnsNotifier(topicArn, sns), new SlackNotifier({ url: 'env://VAULTRA_TEST_UNSET_SLACK_URL', resolve: resolveSecret })];
     const outcome = await notifyAll(notifiers, alert);
     expect(outcome.delivered).toEqual(['sns']);
     expect(outcome.failed).toEqual([{ notifier: 'slack', error: expect.stringMatching(/^slack: could not read the webhook URL secret: .*VAULTRA_TEST_UNSET_SLACK_URL/) }]);

@@ -13,6 +13,11 @@ import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client
 import { CreateQueueCommand, DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { dynamoDbCatalogTableSchema } from '../../core/adapters/catalog/dynamodb-table-schema.js';
 import { AWS_FUNCTION_ENV, RUNNER_CONTAINER_NAME } from '../../core/platform/aws-deployment.js';
+import { EcsFargateLauncher } from '../../core/adapters/launchers/ecs-fargate-launcher.js';
+import { S3StorageBackend } from '../../core/adapters/storage/s3/s3-storage.js';
+import { awsSettingsFromEnv } from '../../functions/aws/shared/settings.js';
+import { catalogOf, notifyOf } from '../../functions/aws/shared/clients.js';
+import type { AwsDeployment } from '../../functions/aws/shared/deployment-types.js';
 import type { MotoConnection } from './moto-server.js';
 import { motoClientConfig } from './moto-clients.js';
 
@@ -97,4 +102,17 @@ export async function withProcessEnv<T>(env: Record<string, string>, work: () =>
       else process.env[name] = value;
     }
   }
+}
+
+/** Every client a function could use, built from the process environment the way the handlers build theirs. */
+export function awsDeploymentFromEnv(env: NodeJS.ProcessEnv = process.env): AwsDeployment {
+  const settings = awsSettingsFromEnv(env);
+  return {
+    environment: settings.environment,
+    target: settings.target,
+    catalog: catalogOf(settings),
+    notify: notifyOf(settings),
+    storage: S3StorageBackend.fromUrl(settings.target.storageUrl),
+    launcher: new EcsFargateLauncher(settings.ecs),
+  };
 }

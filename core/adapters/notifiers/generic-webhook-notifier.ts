@@ -17,7 +17,7 @@
  */
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Alert, Notifier } from '../../ports/notifier.js';
-import { resolveForNotifier, type ResolveSecret } from './secret-reference.js';
+import { resolveForNotifier, type ResolveSecret } from './notifier-secrets.js';
 import { postWebhook, type WebhookDeliveryOptions } from './webhook-delivery.js';
 
 export const SIGNATURE_HEADER = 'x-vaultra-signature';
@@ -31,8 +31,8 @@ export interface GenericWebhookNotifierOptions extends WebhookDeliveryOptions {
   readonly signingSecret: string;
   /** @default 'webhook' */
   readonly name?: string;
-  /** @default resolveSecret */
-  readonly resolve?: ResolveSecret;
+  /** Reads secret references: `resolveSecret` in the CLI, one cloud's resolver in a function bundle. */
+  readonly resolve: ResolveSecret;
   /** The clock for `X-Vaultra-Timestamp`. @default Date.now */
   readonly nowMs?: () => number;
 }

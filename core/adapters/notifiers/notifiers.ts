@@ -1,7 +1,7 @@
 import type { VaultraConfigFile } from '../../config/config-schema.js';
 import type { Notifier } from '../../ports/notifier.js';
 import { GenericWebhookNotifier } from './generic-webhook-notifier.js';
-import type { ResolveSecret } from './secret-reference.js';
+import type { ResolveSecret } from './notifier-secrets.js';
 import { SlackNotifier } from './slack-notifier.js';
 import { SnsNotifier } from './sns-notifier.js';
 
@@ -13,8 +13,8 @@ export interface NotifierSettings {
   readonly topicArn?: string;
   /** The topic's region. @default the ARN's region */
   readonly region?: string;
-  /** Resolves webhook secrets at send time. @default resolveSecret */
-  readonly resolve?: ResolveSecret;
+  /** Resolves webhook secrets at send time (a function passes its own cloud's resolver only, to keep other SDKs out of its bundle). */
+  readonly resolve: ResolveSecret;
 }
 
 /**
@@ -26,7 +26,7 @@ export interface NotifierSettings {
  *
  * Cheap to call at module scope: no SDK is loaded and no secret is resolved until an alert is sent.
  */
-export function notifiersFor(notifications: Pick<NotificationsConfig, 'webhooks'>, settings: NotifierSettings = {}): Notifier[] {
+export function notifiersFor(notifications: Pick<NotificationsConfig, 'webhooks'>, settings: NotifierSettings): Notifier[] {
   const notifiers: Notifier[] = [];
   if (settings.topicArn) notifiers.push(new SnsNotifier(settings.topicArn, settings.region ? { region: settings.region } : undefined));
   const seen = new Map<string, number>();
@@ -35,7 +35,7 @@ export function notifiersFor(notifications: Pick<NotificationsConfig, 'webhooks'
     seen.set(base, n);
     return n === 1 ? base : `${base}-${n}`;
   };
-  const resolve = settings.resolve ? { resolve: settings.resolve } : {};
+  const resolve = { resolve: settings.resolve };
   for (const webhook of notifications.webhooks) {
     if (webhook.kind === 'slack') notifiers.push(new SlackNotifier({ url: webhook.url, name: nameFor('slack'), ...resolve }));
     else notifiers.push(new GenericWebhookNotifier({ url: webhook.url, signingSecret: webhook.signingSecret, name: nameFor('webhook'), ...resolve }));

@@ -7,7 +7,7 @@
  */
 import type { Alert, AlertSeverity, Notifier } from '../../ports/notifier.js';
 import { alertFacts, truncate } from './alert-text.js';
-import { resolveForNotifier, type ResolveSecret } from './secret-reference.js';
+import { resolveForNotifier, type ResolveSecret } from './notifier-secrets.js';
 import { postWebhook, type WebhookDeliveryOptions } from './webhook-delivery.js';
 
 export interface SlackNotifierOptions extends WebhookDeliveryOptions {
@@ -15,8 +15,8 @@ export interface SlackNotifierOptions extends WebhookDeliveryOptions {
   readonly url: string;
   /** @default 'slack' */
   readonly name?: string;
-  /** @default resolveSecret */
-  readonly resolve?: ResolveSecret;
+  /** Reads secret references: `resolveSecret` in the CLI, one cloud's resolver in a function bundle. */
+  readonly resolve: ResolveSecret;
 }
 
 export class SlackNotifier implements Notifier {

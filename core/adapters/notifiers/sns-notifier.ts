@@ -118,6 +118,8 @@ function translate(error: unknown, topicArn: string, signal: AbortSignal | undef
       return new NotifyFailedError(`sns: not allowed to publish to ${topicArn} (the function needs sns:Publish on it) (${said})`, { cause: error });
     default: {
       const message = redact(((error as Error | undefined)?.message ?? String(error)).replace(/\s+/g, ' ')).slice(0, 200);
+      // No HTTP status: SNS never answered (DNS, a refused or dropped connection), after the SDK's own retries.
+      if (!status) return new NotifyFailedError(`sns: could not reach SNS to publish to ${topicArn}: ${message}`, { cause: error });
       return new NotifyFailedError(`sns: publishing to ${topicArn} failed: ${message} (${said})`, { cause: error });
     }
   }

@@ -13,6 +13,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AbortedError, NotifyFailedError, StorageError } from '../../errors.js';
+import { VAULTRA_VERSION } from '../../version.js';
 import { withRetries, type RetryPolicy } from '../storage/retry.js';
 
 export interface WebhookDeliveryOptions {
@@ -76,13 +77,17 @@ export async function postWebhook(post: WebhookPost, options: WebhookDeliveryOpt
     const timeout = AbortSignal.timeout(attemptTimeoutMs);
     const response = await fetchFn(post.url, {
       method: 'POST',
-      headers: post.headers(n),
+      headers: { 'user-agent': `vaultra/${VAULTRA_VERSION}`, ...post.headers(n) },
       body: post.body,
       redirect: 'manual',
       signal: post.signal ? AbortSignal.any([post.signal, timeout]) : timeout,
     });
+    // Accepted: the answer's body is of no interest, and waiting for it could only turn a delivery into a retry.
+    if (response.ok) {
+      await response.body?.cancel().catch(() => undefined);
+      return;
+    }
     const text = await readExcerpt(response);
-    if (response.ok) return;
     if (response.status === 429) retryAfterMs = Math.min(maxRetryAfterMs, retryAfterHeaderMs(response.headers.get('retry-after')) ?? 0);
     throw new RefusedAttempt(response.status, post.explainRefusal?.(text));
   };
@@ -98,7 +103,8 @@ export async function postWebhook(post: WebhookPost, options: WebhookDeliveryOpt
     });
   } catch (error) {
     if (post.signal?.aborted) throw new AbortedError(`${post.notifier}: delivery cancelled`);
-    if (error instanceof StorageError) throw new NotifyFailedError(error.message);
+    // Our own StorageError (built without the URL): only its message changes class.
+    if (error instanceof StorageError) throw new NotifyFailedError(error.message, { cause: error });
     throw error;
   }
 }

@@ -1,7 +1,6 @@
 import type { SecretResolver } from '../../ports/secret-resolver.js';
-import { registerSecret } from '../../domain/redact.js';
-import { secretScheme, type SecretScheme } from '../../domain/connection-secret.js';
-import { ConfigError } from '../../errors.js';
+import type { SecretScheme } from '../../domain/connection-secret.js';
+import { secretResolve } from './secret-resolve.js';
 import { EnvSecretResolver } from './env-secret-resolver.js';
 
 /** The resolver for a scheme; cloud SDKs are imported on first use. */
@@ -19,14 +18,7 @@ async function resolverFor(scheme: SecretScheme): Promise<SecretResolver> {
 }
 
 /**
- * Resolves a secret reference and registers the value for redaction before anyone can log
- * it. Values that are not references are returned as they are.
+ * Resolves a secret reference of any scheme and registers the value for redaction before anyone
+ * can log it. Values that are not references are returned as they are.
  */
-export async function resolveSecret(value: string, signal?: AbortSignal): Promise<string> {
-  const scheme = secretScheme(value);
-  if (!scheme) return value;
-  const resolved = await (await resolverFor(scheme)).resolve(value, signal);
-  if (!resolved) throw new ConfigError(`the secret ${value} is empty`);
-  registerSecret(resolved);
-  return resolved;
-}
+export const resolveSecret = secretResolve(resolverFor);

@@ -1,15 +1,14 @@
 import { redact, registerSecret } from '../../domain/redact.js';
 import { AbortedError, NotifyFailedError, oneLine } from '../../errors.js';
-import { resolveSecret } from '../secrets/secret-resolvers.js';
+import type { ResolveSecret } from '../secrets/secret-resolve.js';
 
-/** Turns a secret reference into its value (`resolveSecret` by default, a stub in tests). */
-export type ResolveSecret = (reference: string, signal?: AbortSignal) => Promise<string>;
+export type { ResolveSecret };
 
 /**
  * Resolves a webhook's secret (its URL, its signing key) at send time, and registers the value
  * for redaction whichever resolver produced it. A failure names the reference, never a value.
  */
-export async function resolveForNotifier(notifier: string, what: string, reference: string, resolve: ResolveSecret = resolveSecret, signal?: AbortSignal): Promise<string> {
+export async function resolveForNotifier(notifier: string, what: string, reference: string, resolve: ResolveSecret, signal?: AbortSignal): Promise<string> {
   let value: string;
   try {
     value = await resolve(reference, signal);

@@ -1,0 +1,68 @@
+import type * as z from 'zod';
+import { ConfigError } from '../errors.js';
+import { parseAtEdge } from '../domain/validate.js';
+import { secretScheme } from '../domain/connection-secret.js';
+import { configSchema, jobConfigSchema, type environmentSchema, type JobConfig } from './config-schema.js';
+import { longestGapMs } from './schedule.js';
+
+/**
+ * The validated, resolved config: environments with their jobs, each job over its environment's
+ * defaults with its RPO worked out. Reading YAML is config-file.ts's job; this module takes the
+ * parsed object, so a function bundle that gets its config as JSON carries no YAML parser.
+ */
+
+const DEFAULT_ORIGIN = 'vaultra.config.yaml';
+
+/** A job as an environment runs it: its own fields over the environment's defaults, RPO resolved. */
+export interface ScheduledJob extends JobConfig {
+  readonly name: string;
+  /** Explicit, or the schedule's longest gap plus the timeout. */
+  readonly rpoMs: number;
+  readonly timeoutMs: number;
+}
+
+export type Environment = Omit<z.infer<typeof environmentSchema>, 'jobs' | 'defaults'> & {
+  readonly name: string;
+  readonly jobs: readonly ScheduledJob[];
+};
+
+export interface VaultraConfig {
+  readonly environments: ReadonlyMap<string, Environment>;
+}
+
+/** Validates an already parsed config object (the functions get theirs bundled as JSON). */
+export function resolveConfig(raw: unknown, origin = DEFAULT_ORIGIN): VaultraConfig {
+  const file = parseAtEdge(configSchema, raw, origin);
+  const environments = new Map<string, Environment>();
+  for (const [name, environment] of Object.entries(file.environments)) {
+    const { defaults, jobs: rawJobs, ...rest } = environment;
+    const jobs = Object.entries(rawJobs).map(([jobName, rawJob]) => {
+      const label = `${origin}: environments.${name}.jobs.${jobName}`;
+      const job = parseAtEdge(jobConfigSchema, { ...defaults, ...rawJob }, label);
+      if (rest.cloud !== 'local' && secretScheme(job.source) !== `secret+${rest.cloud}`) {
+        throw new ConfigError(`${label}.source: in a ${rest.cloud} environment the connection comes from a secret: give a secret+${rest.cloud}://… reference`);
+      }
+      const rpoMs = job.rpo ?? longestGapMs(job.schedule.cron, job.schedule.timeZone) + job.timeout;
+      return { ...job, name: jobName, rpoMs, timeoutMs: job.timeout };
+    });
+    environments.set(name, { ...rest, name, jobs });
+  }
+  return { environments };
+}
+
+/** One environment by name, or a `ConfigError` listing the ones there are. */
+export function environmentOf(config: VaultraConfig, name: string | undefined): Environment {
+  const names = [...config.environments.keys()];
+  if (!name) throw new ConfigError(`no environment chosen: pass -c env=<name> (one of ${names.join(', ')})`);
+  const environment = config.environments.get(name);
+  if (!environment) throw new ConfigError(`no environment ${JSON.stringify(name)} in the config: it has ${names.join(', ')}`);
+  return environment;
+}
+
+/** One job of an environment, or a `ConfigError` listing its jobs. */
+export function jobOf(environment: Environment, name: string): ScheduledJob {
+  const job = environment.jobs.find((candidate) => candidate.name === name);
+  if (!job) throw new ConfigError(`environment ${environment.name} has no job ${JSON.stringify(name)}: it has ${environment.jobs.map((j) => j.name).join(', ')}`);
+  return job;
+}
+

@@ -1,0 +1,72 @@
+import { environmentOf, resolveConfig, type Environment } from '../../../core/config/environments.js';
+import { AWS_FUNCTION_ENV, RUNNER_CONTAINER_NAME } from '../../../core/platform/aws-deployment.js';
+import { ConfigError } from '../../../core/errors.js';
+import type { RunnerTarget } from '../../../core/usecases/runner-commands.js';
+import type { EcsFargateTarget } from '../../../core/adapters/launchers/ecs-fargate-launcher.js';
+
+/**
+ * What the stack told a function about its deployment, read from the variables it sets
+ * (core/platform/aws-deployment.ts). Plain data: each function then opens only the clients it
+ * uses (catalog.ts, storage.ts, launcher.ts, notify.ts), so each bundle holds only their SDKs.
+ */
+export interface AwsSettings {
+  readonly environment: Environment;
+  readonly region: string;
+  readonly tableName: string;
+  readonly topicArn: string | undefined;
+  readonly target: RunnerTarget;
+  readonly ecs: EcsFargateTarget;
+}
+
+function required(env: NodeJS.ProcessEnv, name: string): string {
+  const value = env[name];
+  if (!value) throw new ConfigError(`environment variable ${name} is not set: the function is not deployed by the Vaultra stack`);
+  return value;
+}
+
+function list(value: string | undefined): string[] {
+  return (value ?? '').split(',').map((part) => part.trim()).filter(Boolean);
+}
+
+/** The environment's config arrives bundled in `VAULTRA_CONFIG_JSON` and is validated again here. */
+export function awsSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): AwsSettings {
+  const name = required(env, AWS_FUNCTION_ENV.environmentName);
+  const environment = environmentOf(resolveConfig(JSON.parse(required(env, AWS_FUNCTION_ENV.configJson)), 'bundled config'), name);
+  const region = env.AWS_REGION ?? environment.region!;
+  const bucket = required(env, AWS_FUNCTION_ENV.bucketName);
+  const tableName = required(env, AWS_FUNCTION_ENV.tableName);
+  const keyArn = env[AWS_FUNCTION_ENV.keyArn];
+  return {
+    environment,
+    region,
+    tableName,
+    topicArn: env[AWS_FUNCTION_ENV.topicArn],
+    target: {
+      storageUrl: `s3://${bucket}/${environment.storage.prefix}?region=${region}`,
+      catalogUrl: `dynamodb://${tableName}?region=${region}`,
+      ...(keyArn ? { kmsKey: `aws-kms:${keyArn}` } : {}),
+    },
+    ecs: {
+      clusterArn: env[AWS_FUNCTION_ENV.clusterArn] ?? '',
+      taskDefinitionArn: env[AWS_FUNCTION_ENV.taskDefinitionArn] ?? '',
+      containerName: env[AWS_FUNCTION_ENV.containerName] ?? RUNNER_CONTAINER_NAME,
+      subnetIds: list(env[AWS_FUNCTION_ENV.subnetIds]),
+      securityGroupIds: list(env[AWS_FUNCTION_ENV.securityGroupIds]),
+      assignPublicIp: env[AWS_FUNCTION_ENV.assignPublicIp] === 'ENABLED',
+    },
+  };
+}
+
+/** Caches what a function builds from its settings across warm invocations; a failed build is retried on the next one. */
+export function cached<T>(build: () => Promise<T> | T): () => Promise<T> {
+  let pending: Promise<T> | undefined;
+  return () => {
+    pending ??= Promise.resolve()
+      .then(build)
+      .catch((error: unknown) => {
+        pending = undefined;
+        throw error;
+      });
+    return pending;
+  };
+}
