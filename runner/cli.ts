@@ -9,6 +9,7 @@ import { keygenCommand } from './commands/keygen-command.js';
 import { doctorCommand } from './commands/doctor-command.js';
 import { catalogCommand } from './commands/catalog-command.js';
 import { showCommand } from './commands/show-command.js';
+import { runCommand } from './commands/run-command.js';
 
 const EXIT_CODES_HELP = `
 Exit codes:
@@ -33,7 +34,26 @@ export function buildProgram(): Command {
   for (const build of [backupCommand, restoreCommand, listCommand, showCommand, verifyCommand, keygenCommand, doctorCommand, catalogCommand]) {
     program.addCommand(build().exitOverride());
   }
+  // `vaultra run <job>` is `vaultra backup` with the job's arguments, through a program of its own.
+  program.addCommand(runCommand((argv) => runProgram(['node', 'vaultra', ...argv], program.getOptionValue('signal') as AbortSignal | undefined)).exitOverride());
   return program;
+}
+
+/** Parses and runs one command line; errors become their one line on stderr and an exit code. */
+async function runProgram(argv: string[], signal: AbortSignal | undefined): Promise<number> {
+  const program = buildProgram();
+  program.setOptionValue('signal', signal);
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version end here too, with exit code 0.
+      return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    process.stderr.write(errorLine(error) + '\n');
+    return signal?.aborted ? EXIT.interrupted : exitCodeFor(error);
+  }
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -49,18 +69,8 @@ export async function main(argv: string[]): Promise<number> {
   };
   process.once('SIGINT', interrupt);
   process.once('SIGTERM', interrupt);
-  const program = buildProgram();
-  program.setOptionValue('signal', controller.signal);
   try {
-    await program.parseAsync(argv);
-    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
-  } catch (error) {
-    if (error instanceof CommanderError) {
-      // --help and --version end here too, with exit code 0.
-      return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
-    }
-    process.stderr.write(errorLine(error) + '\n');
-    return controller.signal.aborted ? EXIT.interrupted : exitCodeFor(error);
+    return await runProgram(argv, controller.signal);
   } finally {
     process.off('SIGINT', interrupt);
     process.off('SIGTERM', interrupt);

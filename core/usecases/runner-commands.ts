@@ -1,4 +1,5 @@
 import type { ScheduledJob } from '../config/environments.js';
+import { ConfigError } from '../errors.js';
 
 /**
  * Where a launched runner writes: the deployment's storage URL, catalog URL and key. A function
@@ -14,19 +15,26 @@ export interface RunnerTarget {
 }
 
 /**
- * The `vaultra backup` command line a container runs for one scheduled run. It carries only
- * references: the source is a secret reference the runner resolves itself, keys are public.
+ * The `vaultra backup` arguments that carry out a job: its source (a reference, resolved by the
+ * runner itself), the target storage, compression and public keys.
  */
-export function backupCommandLine(job: ScheduledJob, runId: string, target: RunnerTarget): string[] {
-  const argv = ['backup', job.source, '--to', target.storageUrl, '--job', job.name, '--run-id', runId, '--compression', job.compression.id];
+export function backupArguments(job: ScheduledJob, target: Pick<RunnerTarget, 'storageUrl' | 'kmsKey'>): string[] {
+  const argv = ['backup', job.source, '--to', target.storageUrl, '--job', job.name, '--compression', job.compression.id];
   if (job.compression.level !== undefined) argv.push('--level', String(job.compression.level));
   for (const recipient of job.encryption.recipients) argv.push('--recipient', recipient);
   if (job.encryption.kms) {
-    if (!target.kmsKey) throw new Error(`job ${job.name} asks for the environment's KMS key, but the deployment names none`);
+    if (!target.kmsKey) throw new ConfigError(`job ${job.name} asks for the environment's KMS key (encryption.kms), but the deployment names none`);
     argv.push('--kms', target.kmsKey);
   }
-  argv.push('--json', '--no-progress');
   return argv;
+}
+
+/**
+ * The command line a container runs for one launched run: the job's arguments, the run id the
+ * scheduler recorded as pending, and machine-readable output. It carries only references.
+ */
+export function backupCommandLine(job: ScheduledJob, runId: string, target: RunnerTarget): string[] {
+  return [...backupArguments(job, target), '--run-id', runId, '--json', '--no-progress'];
 }
 
 export interface RestoreRequest {

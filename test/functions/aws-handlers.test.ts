@@ -126,8 +126,8 @@ describe('AWS functions on moto (ECS RunTask mocked: moto cannot run awsvpc task
       const override = input.overrides!.containerOverrides![0]!;
       expect(override.name).toBe('runner');
       expect(override.command).toEqual([
-        'backup', 'secret+aws://test/shop', '--to', `s3://${platform.bucket}/backups?region=eu-west-1`, '--job', 'shop', '--run-id', runId,
-        '--compression', 'zstd', '--level', '9', '--recipient', RECIPIENT, '--kms', `aws-kms:${platform.keyArn}`, '--json', '--no-progress',
+        'backup', 'secret+aws://test/shop', '--to', `s3://${platform.bucket}/backups?region=eu-west-1`, '--job', 'shop',
+        '--compression', 'zstd', '--level', '9', '--recipient', RECIPIENT, '--kms', `aws-kms:${platform.keyArn}`, '--run-id', runId, '--json', '--no-progress',
       ]);
       expect(Object.fromEntries(override.environment!.map((entry) => [entry.name, entry.value]))).toMatchObject({
         VAULTRA_CATALOG: `dynamodb://${platform.tableName}?region=eu-west-1`,

@@ -36,7 +36,7 @@ environments:
 
   it('carries references only, and the environment key when the job asks for it', () => {
     const argv = backupCommandLine(jobOf(environment, 'shop'), '20261122T020000.000Z-abcdef', { storageUrl: 's3://b/p', catalogUrl: 'dynamodb://t', kmsKey: 'aws-kms:arn:aws:kms:eu-west-1:123456789012:key/k' });
-    expect(argv).toEqual(['backup', 'secret+aws://prod/shop', '--to', 's3://b/p', '--job', 'shop', '--run-id', '20261122T020000.000Z-abcdef', '--compression', 'zstd', '--kms', 'aws-kms:arn:aws:kms:eu-west-1:123456789012:key/k', '--json', '--no-progress']);
+    expect(argv).toEqual(['backup', 'secret+aws://prod/shop', '--to', 's3://b/p', '--job', 'shop', '--compression', 'zstd', '--kms', 'aws-kms:arn:aws:kms:eu-west-1:123456789012:key/k', '--run-id', '20261122T020000.000Z-abcdef', '--json', '--no-progress']);
   });
 
   it('refuses to start a KMS job on a deployment without a key rather than write an unopenable backup', () => {

@@ -1,0 +1,55 @@
+import { Command, Option } from 'commander';
+import { DEFAULT_CONFIG_PATH, environmentOf, jobOf, loadConfig } from '../../core/config/load-config.js';
+import { backupArguments } from '../../core/usecases/runner-commands.js';
+import { ConfigError } from '../../core/errors.js';
+import { DEFAULT_STORAGE } from '../context.js';
+
+interface RunOptions {
+  config: string;
+  env?: string;
+  json?: boolean;
+  progress: boolean;
+}
+
+/**
+ * `vaultra run <job>`: one job of a local environment of vaultra.config.yaml, now — the laptop
+ * and single-VM use of the same config the clouds deploy. It runs exactly the `vaultra backup`
+ * command line a cloud runner would get for that job, so the two cannot drift apart.
+ */
+export function runCommand(runBackup: (argv: string[]) => Promise<number>): Command {
+  return new Command('run')
+    .description('run one job of a local environment in vaultra.config.yaml now (cloud environments run on their own schedule)')
+    .argument('<job>', 'the job name, as in the config file')
+    .addOption(new Option('--config <path>', 'the config file').default(DEFAULT_CONFIG_PATH).env('VAULTRA_CONFIG'))
+    .addOption(new Option('--env <name>', 'the environment (default: the only local one)').env('VAULTRA_ENV'))
+    .option('--json', 'print the result as one JSON object on stdout')
+    .option('--no-progress', 'no progress display on stderr')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  vaultra run app                                   the job "app" of the local environment
+  vaultra run app --env laptop --config ./ops/vaultra.config.yaml --json
+
+A cloud environment's jobs run where it is deployed: start one on demand through its api
+function (AWS: aws lambda invoke --function-name <api> --payload '{"action":"backup","job":"…"}').`,
+    )
+    .action(async (jobName: string, options: RunOptions) => {
+      const config = await loadConfig(options.config);
+      const locals = [...config.environments.values()].filter((environment) => environment.cloud === 'local');
+      let environmentName = options.env;
+      if (!environmentName) {
+        if (locals.length !== 1) throw new ConfigError(`${options.config} has ${locals.length} local environments: choose one with --env (${locals.map((e) => e.name).join(', ') || 'none'})`);
+        environmentName = locals[0]!.name;
+      }
+      const environment = environmentOf(config, environmentName);
+      if (environment.cloud !== 'local') {
+        throw new ConfigError(`environment ${environment.name} runs in ${environment.cloud}: start its jobs on demand through its api function, not on this machine`);
+      }
+      const job = jobOf(environment, jobName);
+      const argv = backupArguments(job, { storageUrl: environment.storage.url ?? DEFAULT_STORAGE });
+      if (options.json) argv.push('--json');
+      if (!options.progress) argv.push('--no-progress');
+      process.exitCode = await runBackup(argv);
+    });
+}
