@@ -138,12 +138,15 @@ export const environmentSchema = z
         vpcId: z.string().regex(/^vpc-[0-9a-f]{8,17}$/, 'a VPC id such as vpc-0abc12345').optional(),
         subnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, 'a subnet id')).default([]),
         securityGroupIds: z.array(z.string().regex(/^sg-[0-9a-f]{8,17}$/, 'a security group id')).default([]),
+        /** Give tasks a public IP: only for public subnets with no NAT (a public IP exposes the task). */
+        assignPublicIp: z.boolean().default(false),
       })
-      .default({ subnetIds: [], securityGroupIds: [] })
+      .default({ subnetIds: [], securityGroupIds: [], assignPublicIp: false })
       .refine((network) => network.vpcId !== undefined || (network.subnetIds.length === 0 && network.securityGroupIds.length === 0), {
         message: 'subnetIds and securityGroupIds need the vpcId they belong to',
       })
-      .refine((network) => network.vpcId === undefined || network.subnetIds.length > 0, { message: 'with a vpcId, name the subnets the runner starts in (subnetIds)' }),
+      .refine((network) => network.vpcId === undefined || network.subnetIds.length > 0, { message: 'with a vpcId, name the subnets the runner starts in (subnetIds)' })
+      .refine((network) => network.vpcId !== undefined || !network.assignPublicIp, { message: 'assignPublicIp applies to the subnets of your own vpcId; a created VPC runs tasks in private subnets' }),
     runner: z
       .strictObject({
         cpu: fargateCpu.default(1024),

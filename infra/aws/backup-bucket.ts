@@ -4,7 +4,6 @@ import { BlockPublicAccess, Bucket, BucketEncryption, ObjectLockRetention, Objec
 import { Construct } from 'constructs';
 import { ConfigError } from '../../core/errors.js';
 import type { AwsEnvironment } from './deployment-config.js';
-import { acknowledge } from './nag.js';
 
 export interface BackupBucketProps {
   readonly key: IKey;
@@ -41,6 +40,7 @@ export class BackupBucket extends Construct {
 
     this.accessLogBucket = new Bucket(this, 'AccessLogs', {
       // S3 server access logging cannot deliver into an SSE-KMS bucket: S3-managed keys here.
+      // No access logs of its own: cdk-nag's S1 knows a log destination needs none.
       encryption: BucketEncryption.S3_MANAGED,
       blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
       objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
@@ -49,11 +49,6 @@ export class BackupBucket extends Construct {
       lifecycleRules: [{ id: 'expire-access-logs', expiration: Duration.days(400), abortIncompleteMultipartUploadAfter: Duration.days(1) }],
       removalPolicy: RemovalPolicy.RETAIN,
     });
-    acknowledge(
-      this.accessLogBucket,
-      'AwsSolutions-S1',
-      'This bucket is the destination of the backup bucket server access logs and the VPC flow logs; logging its own accesses into itself would loop, and into a third bucket would only move this finding there.',
-    );
 
     const lock = storage.objectLock;
     this.bucket = new Bucket(this, 'Bucket', {

@@ -1,4 +1,4 @@
-import { ArnFormat, Stack } from 'aws-cdk-lib';
+import { ArnFormat, type Stack } from 'aws-cdk-lib';
 import { parseAwsSecretReference } from '../../core/adapters/secrets/aws-secret-resolver.js';
 import { secretScheme } from '../../core/domain/connection-secret.js';
 import type { Environment } from '../../core/config/load-config.js';

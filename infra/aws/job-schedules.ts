@@ -1,0 +1,58 @@
+import type { IKey } from 'aws-cdk-lib/aws-kms';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { CfnSchedule, CfnScheduleGroup } from 'aws-cdk-lib/aws-scheduler';
+import type { Queue } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { eventBridgeCron } from '../../core/config/schedule.js';
+import type { AwsEnvironment } from './deployment-config.js';
+import { deadLetterQueue } from './dead-letter-queue.js';
+import { lambdaScheduleTarget, SchedulerTargetRole } from './scheduler-target.js';
+
+export interface JobSchedulesProps {
+  readonly environment: AwsEnvironment;
+  /** The scheduled-backup function every job schedule invokes. */
+  readonly target: IFunction;
+  readonly key: IKey;
+}
+
+/** The event a job's schedule sends: the job, and the scheduled time the run id is derived from. */
+export function scheduledBackupInput(jobName: string): string {
+  return JSON.stringify({ job: jobName, scheduledTime: '<aws.scheduler.scheduled-time>', executionId: '<aws.scheduler.execution-id>' });
+}
+
+/**
+ * One EventBridge Scheduler schedule per enabled job, in the environment's schedule group
+ * `vaultra-<env>`: the job's cron in its time zone, its flexible window, the scheduled-backup
+ * function as target. Disabled jobs get no schedule (they can still run on demand).
+ */
+export class JobSchedules extends Construct {
+  readonly group: CfnScheduleGroup;
+  readonly deadLetterQueue: Queue;
+  readonly schedules: ReadonlyMap<string, CfnSchedule>;
+
+  constructor(scope: Construct, id: string, props: JobSchedulesProps) {
+    super(scope, id);
+    const { environment } = props;
+    this.group = new CfnScheduleGroup(this, 'Group', { name: `vaultra-${environment.name}` });
+    this.deadLetterQueue = deadLetterQueue(this, 'DeadLetterQueue', props.key);
+    const role = new SchedulerTargetRole(this, 'InvokeRole', { target: props.target, deadLetterQueue: this.deadLetterQueue, key: props.key });
+
+    const schedules = new Map<string, CfnSchedule>();
+    for (const job of environment.jobs.filter((candidate) => candidate.enabled)) {
+      const { cron, timeZone, flexibleWindowMinutes } = job.schedule;
+      const schedule = new CfnSchedule(this, `Job-${job.name}`, {
+        name: job.name,
+        groupName: this.group.name,
+        description: `Vaultra ${environment.name}: back up ${job.name} (${cron}, ${timeZone})`,
+        scheduleExpression: eventBridgeCron(cron, timeZone),
+        scheduleExpressionTimezone: timeZone,
+        flexibleTimeWindow: flexibleWindowMinutes === 0 ? { mode: 'OFF' } : { mode: 'FLEXIBLE', maximumWindowInMinutes: flexibleWindowMinutes },
+        target: lambdaScheduleTarget({ target: props.target, role, deadLetterQueue: this.deadLetterQueue, input: scheduledBackupInput(job.name) }),
+        state: 'ENABLED',
+      });
+      schedule.addResourceDependency(this.group, 'a schedule needs its group');
+      schedules.set(job.name, schedule);
+    }
+    this.schedules = schedules;
+  }
+}
