@@ -3,6 +3,7 @@ import { jobNameSchema } from '../domain/run.js';
 import { secretScheme } from '../domain/connection-secret.js';
 import { durationSchema } from './durations.js';
 import { checkCron } from './schedule.js';
+import { ageRecipientSchema, isTimeZone, retentionKeepSchema, urlCarriesPassword, type RetentionKeep } from '../domain/shared-schemas.js';
 
 /**
  * `vaultra.config.yaml` (DESIGN.md §8): environments, each with its cloud, storage, network,
@@ -11,18 +12,8 @@ import { checkCron } from './schedule.js';
  * file is refused, not stored.
  */
 
-const ageRecipient = z.string().regex(/^age1[02-9ac-hj-np-z]{58}$/, 'an age X25519 recipient looks like age1 followed by 58 bech32 characters');
 
 const secretReference = z.string().refine((value) => secretScheme(value) !== undefined, 'a secret reference: secret+aws://…, secret+gcp://…, secret+azure://… or env://VAR');
-
-function isTimeZone(zone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: zone });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function validCron(cron: string): boolean {
   try {
@@ -33,24 +24,7 @@ function validCron(cron: string): boolean {
   }
 }
 
-/** A URL with a password in it: the one thing a config file must never hold. */
-function carriesPassword(value: string): boolean {
-  try {
-    return new URL(value).password !== '';
-  } catch {
-    return false;
-  }
-}
-
-const keepSchema = z.strictObject({
-  last: z.number().int().nonnegative().optional(),
-  hourly: z.number().int().nonnegative().optional(),
-  daily: z.number().int().nonnegative().optional(),
-  weekly: z.number().int().nonnegative().optional(),
-  monthly: z.number().int().nonnegative().optional(),
-  yearly: z.number().int().nonnegative().optional(),
-});
-export type RetentionKeep = z.infer<typeof keepSchema>;
+export type { RetentionKeep };
 
 /** Fargate's valid CPU units; memory is checked against them by the platform at deploy time. */
 const fargateCpu = z.union([256, 512, 1024, 2048, 4096, 8192, 16384].map((n) => z.literal(n)) as [z.ZodLiteral<256>, ...z.ZodLiteral<number>[]]);
@@ -76,12 +50,12 @@ const jobFields = {
   encryption: z
     .strictObject({
       /** Public keys only: the runner can write backups it cannot read. */
-      recipients: z.array(ageRecipient).default([]),
+      recipients: z.array(ageRecipientSchema).default([]),
       /** Also wrap each file key with the environment's KMS key, so restores need no identity file. */
       kms: z.boolean().default(true),
     })
     .default({ recipients: [], kms: true }),
-  retention: keepSchema.optional(),
+  retention: retentionKeepSchema.optional(),
   runtime: runtimeSchema.default({}),
   notifyOnSuccess: z.boolean().default(false),
   enabled: z.boolean().default(true),
@@ -90,7 +64,7 @@ const jobFields = {
 export const jobConfigSchema = z
   .strictObject({
     /** The database: a secret reference in a cloud environment, a URL without password locally. */
-    source: z.string().min(1).refine((value) => !carriesPassword(value), 'the URL carries a password: put the connection in a secret and give its reference (secret+aws://…, env://VAR)'),
+    source: z.string().min(1).refine((value) => !urlCarriesPassword(value), 'the URL carries a password, which a config file must not hold: put the connection in a secret and give its reference (secret+aws://…, env://VAR)'),
     ...jobFields,
   })
   .refine((job) => job.encryption.kms || job.encryption.recipients.length > 0, {

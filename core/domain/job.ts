@@ -1,16 +1,7 @@
 import * as z from 'zod';
 import { jobNameSchema } from './run.js';
+import { ageRecipientSchema as ageRecipient, isTimeZone, retentionKeepSchema } from './shared-schemas.js';
 
-const ageRecipient = z.string().regex(/^age1[02-9ac-hj-np-z]{58}$/, 'an age X25519 recipient looks like age1 followed by 58 bech32 characters');
-
-function isTimeZone(zone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: zone });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * A job: a named backup definition (DESIGN.md §3). The CLI builds one from its flags; the
@@ -48,16 +39,7 @@ export const jobSchema = z.strictObject({
       timeZone: z.string().refine(isTimeZone, 'an IANA time zone such as Europe/Paris').default('UTC'),
     })
     .optional(),
-  retention: z
-    .strictObject({
-      last: z.number().int().nonnegative().optional(),
-      hourly: z.number().int().nonnegative().optional(),
-      daily: z.number().int().nonnegative().optional(),
-      weekly: z.number().int().nonnegative().optional(),
-      monthly: z.number().int().nonnegative().optional(),
-      yearly: z.number().int().nonnegative().optional(),
-    })
-    .optional(),
+  retention: retentionKeepSchema.optional(),
   timeoutMs: z.number().int().positive().optional(),
 });
 export type Job = z.infer<typeof jobSchema>;

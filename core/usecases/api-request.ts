@@ -7,16 +7,9 @@ import { jobNameSchema, newRunId, runIdSchema, runStatusSchema, runKindSchema, t
 import { parseAtEdge } from '../domain/validate.js';
 import { oneLine, VaultraError } from '../errors.js';
 import { redact } from '../domain/redact.js';
+import { urlCarriesPassword } from '../domain/shared-schemas.js';
 import { startBackup } from './start-backup.js';
 import { restoreCommandLine, verifyCommandLine, type RunnerTarget } from './runner-commands.js';
-
-function carriesPassword(value: string): boolean {
-  try {
-    return new URL(value).password !== '';
-  } catch {
-    return false;
-  }
-}
 
 const runRef = z.union([runIdSchema, z.literal('latest')]);
 
@@ -28,7 +21,7 @@ export const apiRequestSchema = z.discriminatedUnion('action', [
     job: jobNameSchema,
     runId: runRef.default('latest'),
     /** Where to restore: a secret reference, or a URL without password. */
-    target: z.string().min(1).refine((value) => !carriesPassword(value), 'the target URL carries a password: give a secret reference (secret+aws://…) instead'),
+    target: z.string().min(1).refine((value) => !urlCarriesPassword(value), 'the target URL carries a password, which a request must not hold: give a secret reference (secret+aws://…) instead'),
     tables: z.array(z.string().min(1)).optional(),
     dryRun: z.boolean().optional(),
     force: z.boolean().optional(),

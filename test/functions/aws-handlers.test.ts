@@ -16,6 +16,7 @@ import { createHandler as scheduledBackup, handler as scheduledBackupEntry } fro
 import { createHandler as taskFinished } from '../../functions/aws/task-finished.js';
 import { createHandler as watchdog } from '../../functions/aws/watchdog.js';
 import { createHandler as api } from '../../functions/aws/api.js';
+import { lambdaContext } from '../support/lambda-context.js';
 import { requireMoto } from '../support/requirements.js';
 import { motoClientConfig } from '../support/moto-clients.js';
 import { awsDeploymentFromEnv, deployAwsPlatform, type AwsPlatform } from '../support/aws-platform.js';
@@ -44,20 +45,6 @@ environments:
         runtime: { cpu: 2048, memoryMiB: 4096 }
 `;
 
-const lambdaContext = {
-  functionName: 'vaultra-test-scheduled-backup',
-  functionVersion: '$LATEST',
-  invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:vaultra-test-scheduled-backup',
-  memoryLimitInMB: '256',
-  awsRequestId: 'c6af9ac6-7b61-11e6-9a41-93e812345678',
-  logGroupName: '/aws/lambda/test',
-  logStreamName: 'test',
-  callbackWaitsForEmptyEventLoop: true,
-  getRemainingTimeInMillis: () => 30_000,
-  done: () => undefined,
-  fail: () => undefined,
-  succeed: () => undefined,
-};
 
 function taskStoppedEvent(job: string, runId: string, exitCode: number | undefined, options: { taskArn?: string; reason?: string; stoppedReason?: string } = {}) {
   return {
@@ -209,7 +196,7 @@ describe('AWS functions on moto (ECS RunTask mocked: moto cannot run awsvpc task
 
     it('the deployed entry point runs under middy with Powertools and reads its deployment from the environment', async () => {
       runTaskStarts();
-      const result = (await scheduledBackupEntry({ job: 'shop', scheduledTime: '2026-11-27T02:00:00Z' }, lambdaContext)) as { outcome: string; runId: string };
+      const result = (await scheduledBackupEntry({ job: 'shop', scheduledTime: '2026-11-27T02:00:00Z' }, lambdaContext('vaultra-test-scheduled-backup'))) as { outcome: string; runId: string };
       expect(result.outcome).toBe('started');
       await catalog.releaseLock('shop', result.runId);
     });

@@ -8,6 +8,7 @@ import { DynamoDbCatalog } from '../../core/adapters/catalog/dynamodb-catalog.js
 import { bundledEnvironmentJson } from '../../core/config/load-config.js';
 import { scheduledRunId } from '../../core/domain/scheduled-run-id.js';
 import { METRIC, METRICS_NAMESPACE } from '../../core/platform/aws-deployment.js';
+import { lambdaContext } from '../support/lambda-context.js';
 import { requireMoto } from '../support/requirements.js';
 import { deployAwsPlatform } from '../support/aws-platform.js';
 
@@ -22,20 +23,6 @@ environments:
       billing: { source: "secret+aws://m/billing", schedule: { cron: "0 4 * * *" } }
 `;
 
-const lambdaContext = (name: string) => ({
-  functionName: name,
-  functionVersion: '$LATEST',
-  invokedFunctionArn: `arn:aws:lambda:eu-west-1:123456789012:function:${name}`,
-  memoryLimitInMB: '256',
-  awsRequestId: 'c6af9ac6-7b61-11e6-9a41-93e812345678',
-  logGroupName: `/aws/lambda/${name}`,
-  logStreamName: 'test',
-  callbackWaitsForEmptyEventLoop: true,
-  getRemainingTimeInMillis: () => 30_000,
-  done: () => undefined,
-  fail: () => undefined,
-  succeed: () => undefined,
-});
 
 interface EmfLine {
   _aws: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string; Unit: string }[] }[] };
