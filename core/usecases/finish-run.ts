@@ -89,7 +89,7 @@ export async function finishRun(deps: FinishRunDependencies, report: TaskReport)
   await deps.catalog.releaseLock(report.job, report.runId);
 
   if (run.status === 'failed') {
-    await deps.notify(runFailedAlert(deps.environment.name, run, { exit: describeExit(report) }));
+    await deps.notify(runFailedAlert(deps.environment.name, run, { 'task exit': taskExitFact(report) }));
     return { outcome: 'failed', run };
   }
   if (job?.notifyOnSuccess) await deps.notify(runSucceededAlert(deps.environment.name, run));
@@ -97,7 +97,13 @@ export async function finishRun(deps: FinishRunDependencies, report: TaskReport)
   return { outcome: 'succeeded', run, ...(retention === undefined ? {} : { retention }) };
 }
 
-export function describeExit(report: Pick<TaskReport, 'exitCode' | 'stoppedReason'>): string {
+/** `exit code 137 (OutOfMemoryError…)` or `never started (CannotPullContainerError…)`, for an alert's facts. */
+function taskExitFact(report: TaskReport): string {
+  const code = report.exitCode === undefined ? 'never started' : `exit code ${report.exitCode}`;
+  return report.stoppedReason ? `${code} (${report.stoppedReason})` : code;
+}
+
+function describeExit(report: TaskReport): string {
   const code = report.exitCode === undefined ? 'before the runner started' : `with exit code ${report.exitCode}`;
   return report.stoppedReason ? `${code} (${report.stoppedReason})` : code;
 }
