@@ -124,14 +124,15 @@ export class OrchestrationFunctions extends Construct {
     watchdog.addToPolicy(keyStatement(key, FUNCTION_KEY_ACTIONS));
     for (const statement of webhookSecrets) watchdog.addToPolicy(statement);
 
-    // api: catalog queries and records, RunTask for backup/restore/verify now, reading manifests.
+    // api: catalog queries and records, RunTask for backup/restore/verify now, and the same
+    // alerts as a scheduled start (an on-demand backup can be skipped or fail to launch). It
+    // never reads backups itself: restores and verifies run in the runner task.
     const api = this.api.role;
     api.addToPolicy(catalogStatement(catalog));
     runner.grantLaunch(api);
-    api.addToPolicy(prefixObjectsStatement(bucket, ['s3:GetObject']));
-    api.addToPolicy(prefixListStatement(bucket));
+    api.addToPolicy(publishStatement(topic));
     api.addToPolicy(keyStatement(key, FUNCTION_KEY_ACTIONS));
-    acknowledgeWildcardResource(api, bucket.prefixObjectsArn, prefixReason);
+    for (const statement of webhookSecrets) api.addToPolicy(statement);
   }
 
   get all(): VaultraFunction[] {

@@ -153,10 +153,9 @@ describe('the function roles', () => {
     expect(services(statementsOfRole(example, 'FunctionsWatchdogRole'))).toEqual(['dynamodb', 'kms', 'logs', 'secretsmanager', 'sns', 'xray']);
   });
 
-  it('api: catalog, RunTask, reading under the prefix; no alerts, no secrets', () => {
+  it('api: catalog, RunTask, alerts, webhook secrets; no S3 (restores and verifies read in the runner task)', () => {
     const statements = statementsOfRole(example, 'FunctionsApiRole');
-    expect(services(statements)).toEqual(['dynamodb', 'ecs', 'iam', 'kms', 'logs', 's3', 'xray']);
-    expect(asList(granting(statements, 's3:GetObject')[0]?.Action)).toEqual(['s3:GetObject']);
+    expect(services(statements)).toEqual(['dynamodb', 'ecs', 'iam', 'kms', 'logs', 'secretsmanager', 'sns', 'xray']);
     expectLaunchOnly(statements);
   });
 
