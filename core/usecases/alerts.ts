@@ -12,7 +12,7 @@ function runFacts(run: RunRecord, extra: Record<string, string | undefined> = {}
   const facts: Record<string, string | undefined> = {
     status: run.status,
     engine: run.engine,
-    duration: run.durationMs === undefined ? undefined : `${(run.durationMs / 1000).toFixed(1)} s`,
+    duration: run.durationMs === undefined ? undefined : run.durationMs < 1000 ? `${run.durationMs} ms` : `${(run.durationMs / 1000).toFixed(1)} s`,
     'bytes dumped': run.bytesRaw?.toString(),
     'bytes stored': run.bytesStored?.toString(),
     location: run.location,
