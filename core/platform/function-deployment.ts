@@ -1,0 +1,35 @@
+/**
+ * The contract between the Terraform modules (infra/gcp, infra/azure) and the functions
+ * (functions/gcp, functions/azure): the variables every module sets. Storage, catalog and key
+ * arrive as the same URLs the CLI takes, so the functions need no cloud-specific wiring for them.
+ */
+export const FUNCTION_ENV = {
+  /** The environment's name in vaultra.config.yaml. */
+  environmentName: 'VAULTRA_ENVIRONMENT',
+  /** `{"version":1,"environments":{"<name>":{…}}}`: the environment's raw config (Terraform: jsonencode of the YAML). */
+  configJson: 'VAULTRA_CONFIG_JSON',
+  /** `gs://bucket/prefix` or `azblob://account/container/prefix`. */
+  storageUrl: 'VAULTRA_STORAGE_URL',
+  /** `firestore://project/collection` or `aztable://account/table`. */
+  catalogUrl: 'VAULTRA_CATALOG_URL',
+  /** `gcp-kms:projects/…/cryptoKeys/…` or `azure-keyvault:https://…/keys/…`: the `--kms` key of jobs with `encryption.kms`. */
+  kmsKey: 'VAULTRA_KMS_KEY',
+} as const;
+
+/** GCP-only variables. */
+export const GCP_FUNCTION_ENV = {
+  /** `projects/<p>/locations/<region>/jobs/<job>`: the Cloud Run job that runs the runner. */
+  runJob: 'VAULTRA_CLOUD_RUN_JOB',
+  /** `projects/<p>/topics/<t>`: alerts are also published here. */
+  alertTopic: 'VAULTRA_ALERT_TOPIC',
+} as const;
+
+/** Azure-only variables. */
+export const AZURE_FUNCTION_ENV = {
+  subscriptionId: 'VAULTRA_AZURE_SUBSCRIPTION_ID',
+  resourceGroup: 'VAULTRA_AZURE_RESOURCE_GROUP',
+  /** The Container Apps job that runs the runner. */
+  containerAppsJob: 'VAULTRA_CONTAINER_APPS_JOB',
+  /** Client id of the user-assigned managed identity the functions use (DefaultAzureCredential). */
+  managedIdentityClientId: 'AZURE_CLIENT_ID',
+} as const;
