@@ -39,8 +39,11 @@ export function resolveConfig(raw: unknown, origin = DEFAULT_ORIGIN): VaultraCon
     const jobs = Object.entries(rawJobs).map(([jobName, rawJob]) => {
       const label = `${origin}: environments.${name}.jobs.${jobName}`;
       const job = parseAtEdge(jobConfigSchema, { ...defaults, ...rawJob }, label);
-      if (rest.cloud !== 'local' && secretScheme(job.source) !== `secret+${rest.cloud}`) {
-        throw new ConfigError(`${label}.source: in a ${rest.cloud} environment the connection comes from a secret: give a secret+${rest.cloud}://… reference`);
+      // The runner reads a secret of its own cloud, or a variable the platform injected into its
+      // container from one (ECS secrets, Cloud Run secret env, Container Apps secret refs).
+      const scheme = secretScheme(job.source);
+      if (rest.cloud !== 'local' && scheme !== `secret+${rest.cloud}` && scheme !== 'env') {
+        throw new ConfigError(`${label}.source: in a ${rest.cloud} environment the connection comes from a secret: give a secret+${rest.cloud}://… reference (or env://VAR for a variable the platform fills from one)`);
       }
       const rpoMs = job.rpo ?? longestGapMs(job.schedule.cron, job.schedule.timeZone) + job.timeout;
       return { ...job, name: jobName, rpoMs, timeoutMs: job.timeout };
