@@ -20,6 +20,7 @@ have zstd || missing+=(zstd)
 have pigz || missing+=(pigz)
 have age || missing+=(age)
 have ps || missing+=(procps)
+have openssl || missing+=(openssl)
 
 if [ "${#missing[@]}" -eq 0 ]; then
   echo "system packages: all present"

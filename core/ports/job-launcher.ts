@@ -27,3 +27,10 @@ export interface JobLauncher {
    */
   launch(request: LaunchRequest, signal?: AbortSignal): Promise<LaunchedTask>;
 }
+
+/**
+ * Variables every launcher sets in the runner's environment to name its run: the platform then
+ * hands them back (ECS task-state events carry the overrides; Cloud Run and Container Apps
+ * executions keep their template), which is how a stopped task or execution is tied to its run.
+ */
+export const TASK_RUN_ENV = { job: 'VAULTRA_JOB', runId: 'VAULTRA_RUN_ID' } as const;

@@ -12,37 +12,54 @@ export interface ReconciledRun {
   readonly outcome: FinishRunOutcome['outcome'] | 'still-running' | 'no-execution';
 }
 
+/** How long after its timeout a finished run may still wait to be settled (a reconciler that was down). */
+const SETTLE_HORIZON_MS = 24 * 3_600_000;
+/** Runs that ended with no execution to settle against: a refused launch, an overlap, the watchdog's timeout. */
+const NEVER_EXECUTED = new Set(['launch', 'overlap', 'timeout']);
+
 /**
- * The completion step on platforms that emit no task-stopped event (GCP, Azure; DESIGN.md §1):
- * every `pending`/`running` backup run of the environment's jobs is looked up on the platform,
- * and each whose execution has ended is settled by `finishRun` — the same reconciliation of
- * exit code, runner record and manifest as AWS's task-finished. Runs whose execution cannot be
- * found are left to the watchdog's timeout (a trigger that died before its launch leaves one).
+ * The completion step on platforms that emit no task-stopped event (GCP, Azure; DESIGN.md §1).
+ * A run needs settling until `finishRun` has stamped its execution's id on it (`taskId`):
+ * - `pending`/`running` runs (the runner may have died without a word), and
+ * - runs the runner itself recorded `succeeded` or `failed`, which it does before its
+ *   execution ends — their lock is still held, their manifest unchecked, their alert unsent.
+ * Each is looked up among the platform's executions; once its execution has ended it is settled
+ * by `finishRun`, the same reconciliation of exit code, runner record and manifest as AWS's
+ * task-finished (lock released, alerts, retention). Open runs with no execution found are left
+ * to the watchdog's timeout (a trigger that died before its launch leaves one).
  */
 export async function reconcileRuns(deps: ReconcileDependencies): Promise<ReconciledRun[]> {
-  const open: RunRecord[] = [];
+  const now = deps.now?.() ?? new Date();
+  const unsettled: RunRecord[] = [];
   for (const job of deps.environment.jobs) {
-    for (const status of ['pending', 'running'] as const) open.push(...(await deps.catalog.list({ job: job.name, status, kind: 'backup' })));
+    const since = new Date(now.getTime() - job.timeoutMs - SETTLE_HORIZON_MS).toISOString();
+    for (const status of ['pending', 'running'] as const) unsettled.push(...(await deps.catalog.list({ job: job.name, status, kind: 'backup' })));
+    for (const status of ['succeeded', 'failed'] as const) {
+      for (const run of await deps.catalog.list({ job: job.name, status, kind: 'backup', since })) {
+        if (run.taskId === undefined && !run.prunedAt && !NEVER_EXECUTED.has(run.error?.kind ?? '')) unsettled.push(run);
+      }
+    }
   }
-  if (open.length === 0) return [];
-  const executions = await deps.tracker.statusOf(open.map((run) => run.runId));
+  if (unsettled.length === 0) return [];
+  const executions = await deps.tracker.statusOf(unsettled.map((run) => run.runId));
   const results: ReconciledRun[] = [];
-  for (const run of open) {
+  for (const run of unsettled) {
     const execution = executions.get(run.runId);
     if (!execution) {
-      results.push({ job: run.job, runId: run.runId, outcome: 'no-execution' });
+      // A finished run whose execution the platform no longer lists has nothing to settle against.
+      if (run.status === 'pending' || run.status === 'running') results.push({ job: run.job, runId: run.runId, outcome: 'no-execution' });
       continue;
     }
     if (execution.state === 'running') {
       results.push({ job: run.job, runId: run.runId, outcome: 'still-running' });
       continue;
     }
-    const exitCode = execution.exitCode ?? (execution.state === 'succeeded' ? 0 : 1);
     const settled = await finishRun(deps, {
       job: run.job,
       runId: run.runId,
       taskId: execution.taskId,
-      exitCode,
+      // Container Apps reports no exit code: a failed execution counts as exit 1.
+      exitCode: execution.exitCode ?? (execution.state === 'succeeded' ? 0 : 1),
       ...(execution.reason ? { stoppedReason: execution.reason } : {}),
       ...(execution.finishedAt ? { stoppedAt: execution.finishedAt } : {}),
     });

@@ -9,7 +9,7 @@ import { parseAtEdge } from '../../core/domain/validate.js';
 import { finishRun } from '../../core/usecases/finish-run.js';
 import { applyRetention } from '../../core/usecases/apply-retention.js';
 import { METRIC, RUNNER_CONTAINER_NAME } from '../../core/platform/aws-deployment.js';
-import { TASK_RUN_ENV } from '../../core/adapters/launchers/ecs-fargate-launcher.js';
+import { TASK_RUN_ENV } from '../../core/ports/job-launcher.js';
 import { S3StorageBackend } from '../../core/adapters/storage/s3/s3-storage.js';
 import { awsSettingsFromEnv, cached } from './shared/settings.js';
 import { catalogOf, notifyOf } from './shared/clients.js';

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ECSClient, RunTaskCommand, type RunTaskCommandInput } from '@aws-sdk/client-ecs';
-import type { JobLauncher, LaunchedTask, LaunchRequest } from '../../ports/job-launcher.js';
+import { TASK_RUN_ENV, type JobLauncher, type LaunchedTask, type LaunchRequest } from '../../ports/job-launcher.js';
 import { LaunchFailedError } from '../../errors.js';
 import { backoffDelayMs, type RetryPolicy } from '../storage/retry.js';
 import { awsErrorName } from '../aws/aws-errors.js';
@@ -14,8 +14,6 @@ export interface EcsFargateTarget {
   readonly assignPublicIp: boolean;
 }
 
-/** Environment variables that name the run in the task itself: the task-state event carries the overrides back. */
-export const TASK_RUN_ENV = { job: 'VAULTRA_JOB', runId: 'VAULTRA_RUN_ID' } as const;
 
 /** RunTask refusals worth another try: throttling, a transient service fault, Fargate out of capacity. */
 const RETRYABLE_EXCEPTIONS = new Set(['ThrottlingException', 'ServerException', 'ServiceUnavailableException', 'LimitExceededException', 'PlatformTaskDefinitionIncompatibilityException']);

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import type { JobLauncher, LaunchedTask, LaunchRequest } from '../../ports/job-launcher.js';
+import { TASK_RUN_ENV, type JobLauncher, type LaunchedTask, type LaunchRequest } from '../../ports/job-launcher.js';
 import { LaunchFailedError } from '../../errors.js';
 
 export interface LocalTaskExit {
@@ -38,7 +38,7 @@ export class LocalProcessLauncher implements JobLauncher {
   async launch(request: LaunchRequest): Promise<LaunchedTask> {
     const taskId = `local:${process.pid}:${++this.sequence}`;
     const child = spawn(process.execPath, [this.options.runnerPath, ...request.command], {
-      env: { ...(this.options.baseEnvironment ?? process.env), ...request.environment, VAULTRA_JOB: request.job, VAULTRA_RUN_ID: request.runId },
+      env: { ...(this.options.baseEnvironment ?? process.env), ...request.environment, [TASK_RUN_ENV.job]: request.job, [TASK_RUN_ENV.runId]: request.runId },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const stdout: Buffer[] = [];

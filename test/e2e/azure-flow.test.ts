@@ -1,0 +1,222 @@
+/**
+ * The whole Azure flow on one machine: a dispatcher timer tick → the dispatch handler (due runs
+ * from the jobs' own crons and time zones) → a launcher that runs the real runner
+ * (`dist/vaultra.mjs`) as a process against a real PostgreSQL → the reconcile timer, told how the
+ * execution ended → the catalog (Azure Table on Azurite), the backups (Azure Blob on Azurite) and
+ * a local webhook receiver (signatures checked).
+ *
+ * Replaced, because nothing here runs them: Container Apps (by `LocalExecutions`: the runner as
+ * a local process, with a tracker built from its exits), and Key Vault with the runner's managed
+ * identity (a MOCK reached by the runner's real SDK and credential chain through HTTPS_PROXY and
+ * IDENTITY_ENDPOINT, see test/support/azure-platform.ts). Encryption is to an age recipient
+ * (no Key Vault key service here); the restore proves the identity file opens it.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { InvocationContext, type Timer } from '@azure/functions';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AzureTableCatalog } from '../../core/adapters/catalog/azure-table-catalog.js';
+import { AzureBlobStorageBackend } from '../../core/adapters/storage/azure/azure-blob-storage.js';
+import { verifyWebhookSignature } from '../../core/adapters/notifiers/generic-webhook-notifier.js';
+import { bundledEnvironmentJson } from '../../core/config/load-config.js';
+import { runFolder } from '../../core/domain/object-layout.js';
+import type { AzureDeployment } from '../../functions/azure/shared/deployment-types.js';
+import { createHandler as dispatch, type DispatchedRun } from '../../functions/azure/dispatch.js';
+import { createHandler as reconcile } from '../../functions/azure/reconcile.js';
+import { requireAzurite, requirePostgres, requireTools } from '../support/requirements.js';
+import { azureDeploymentFromEnv, deployAzurePlatform, LocalExecutions, startFakeKeyVault, type AzurePlatform, type FakeKeyVault } from '../support/azure-platform.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
+import { createDatabase, dropDatabase, loadVariedTypesFixture, tableFingerprints, uniqueDatabaseName } from '../support/pg-fixtures.js';
+import { databaseUrl, runVaultra, vaultraBin } from '../support/cli.js';
+
+const SIGNING_KEY = 'azure-e2e-signing-key-0123456789';
+const HOUR_MS = 3_600_000;
+
+function config(recipient: string): string {
+  return `
+version: 1
+environments:
+  e2e:
+    cloud: azure
+    region: westeurope
+    azure: { resourceGroup: rg-vaultra-e2e, storageAccount: devstoreaccount1 }
+    notifications:
+      webhooks:
+        - { kind: generic, url: "env://VAULTRA_AZ_E2E_WEBHOOK_URL", signingSecret: "env://VAULTRA_AZ_E2E_WEBHOOK_KEY" }
+    defaults:
+      timeout: 30m
+      encryption: { kms: false, recipients: [${recipient}] }
+    jobs:
+      shop:
+        source: "secret+azure://vaultrae2e/shop-db"
+        schedule: { cron: "0 * * * *", timeZone: Europe/Paris }
+        notifyOnSuccess: true
+        retention: { last: 2 }
+      broken:
+        source: "secret+azure://vaultrae2e/broken-db"
+        schedule: { cron: "30 * * * *" }
+`;
+}
+
+const timer: Timer = { isPastDue: false, schedule: { adjustForDST: false }, scheduleStatus: { last: '', next: '', lastUpdated: '' } };
+const context = (functionName: string) => new InvocationContext({ functionName, logHandler: () => undefined });
+
+describe('Azure flow end to end: timer tick → dispatch → runner process on real PostgreSQL → reconcile (Container Apps replaced by local processes, Key Vault by a mock)', () => {
+  const pg = requirePostgres();
+  const azurite = requireAzurite();
+  const tools = requireTools('pg_dump', 'pg_restore', 'psql', 'zstd');
+  if (!pg || !azurite || !tools) return;
+
+  const source = uniqueDatabaseName('az_e2e_src');
+  const restored = uniqueDatabaseName('az_e2e_restored');
+  let home = '';
+  let identityFile = '';
+  let platform: AzurePlatform;
+  let vault: FakeKeyVault;
+  let receiver: WebhookReceiver;
+  let executions: LocalExecutions;
+  let deployment: AzureDeployment;
+  let catalog: AzureTableCatalog;
+  let storage: AzureBlobStorageBackend;
+  const deploy = () => Promise.resolve(deployment);
+  // Fire times three hours back, inside the reconciler's horizon: shop fires at :00, broken at :30.
+  const hour = Math.floor(Date.now() / HOUR_MS) * HOUR_MS - 3 * HOUR_MS;
+  const at = (offsetMs: number) => new Date(hour + offsetMs);
+
+  beforeAll(async () => {
+    home = await mkdtemp(join(tmpdir(), 'vaultra-az-e2e-'));
+    identityFile = join(home, 'restore-identity.txt');
+    const keygen = await runVaultra(['keygen', '--out', identityFile, '--json'], { env: { HOME: home } });
+    expect(keygen.code, keygen.stderr).toBe(0);
+    const { recipient } = JSON.parse(keygen.stdout) as { recipient: string };
+
+    await createDatabase(pg, source);
+    await loadVariedTypesFixture(pg, source);
+    receiver = await startWebhookReceiver();
+    vault = await startFakeKeyVault();
+    vault.put('vaultrae2e', 'shop-db', databaseUrl(pg, source));
+    vault.put('vaultrae2e', 'broken-db', databaseUrl(pg, 'no_such_database'));
+    platform = await deployAzurePlatform(azurite, { environmentName: 'e2e', configJson: bundledEnvironmentJson(config(recipient), 'e2e') });
+    Object.assign(process.env, platform.env, { VAULTRA_AZ_E2E_WEBHOOK_URL: `${receiver.url}/hooks/vaultra`, VAULTRA_AZ_E2E_WEBHOOK_KEY: SIGNING_KEY });
+
+    // The runner's process: what the Container Apps job gives the container — its managed
+    // identity (here: the mock's endpoint, and the proxy to the mock Key Vault), storage access
+    // (here: Azurite's connection string), a private HOME with no identity file — plus the
+    // server's own PostgreSQL client tools first on PATH.
+    executions = new LocalExecutions({
+      runnerPath: vaultraBin,
+      baseEnvironment: {
+        ...azurite.env,
+        ...vault.runnerEnv,
+        HOME: home,
+        XDG_CONFIG_HOME: join(home, '.config'),
+        XDG_STATE_HOME: join(home, '.state'),
+        PATH: `${pg.binDir}:${process.env.PATH}`,
+        NO_COLOR: '1',
+      },
+    });
+    deployment = azureDeploymentFromEnv(process.env, executions);
+    catalog = AzureTableCatalog.fromUrl(platform.catalogUrl);
+    storage = AzureBlobStorageBackend.fromUrl(platform.storageUrl);
+  });
+
+  afterAll(async () => {
+    await receiver?.close();
+    await vault?.close();
+    await dropDatabase(pg, source).catch(() => undefined);
+    await dropDatabase(pg, restored).catch(() => undefined);
+    if (home) await rm(home, { recursive: true, force: true });
+  });
+
+  /** One dispatcher tick; every run it started is awaited to its end, then one reconcile pass. */
+  const tick = async (now: Date) => {
+    const { runs } = await dispatch(deploy, { now: () => now })(timer, context('dispatch'));
+    const started = runs.filter((run) => run.outcome === 'started');
+    const exits = await Promise.all(started.map((run) => executions.completion(run.taskId!)));
+    const reconciled = started.length > 0 ? (await reconcile(deploy)(timer, context('reconcile'))).runs : [];
+    return { runs, exits, reconciled };
+  };
+  const only = (runs: DispatchedRun[]): DispatchedRun => {
+    expect(runs).toHaveLength(1);
+    return runs[0]!;
+  };
+  const folderKeys = async (job: string, runId: string) => {
+    const keys: string[] = [];
+    for await (const object of storage.list(`${runFolder(job, runId)}/`)) keys.push(object.key.split('/').pop()!);
+    return keys.sort();
+  };
+  const lockIsFree = async (job: string) => {
+    const free = await catalog.acquireLock(job, 'probe', 1000);
+    if (free) await catalog.releaseLock(job, 'probe');
+    return free;
+  };
+
+  it('a due fire time runs, is reconciled as succeeded, is announced by a signed webhook, and restores content-equal', async () => {
+    const { runs, exits, reconciled } = await tick(at(5 * 60_000));
+    const run = only(runs);
+    expect(run).toMatchObject({ job: 'shop', scheduledTime: at(0).toISOString(), outcome: 'started' });
+    expect(exits[0]?.exitCode, exits[0]?.stderr).toBe(0);
+    expect(reconciled.find((one) => one.runId === run.runId)).toEqual({ job: 'shop', runId: run.runId, outcome: 'succeeded' });
+
+    expect(await catalog.get('shop', run.runId)).toMatchObject({ status: 'succeeded', kind: 'backup', engine: 'postgres', taskId: run.taskId });
+    expect(await folderKeys('shop', run.runId)).toEqual(['data.pgdump.zst.age', 'manifest.json']);
+    expect(await lockIsFree('shop')).toBe(true);
+
+    const [delivery] = await receiver.waitFor(1);
+    expect(delivery!.path).toBe('/hooks/vaultra');
+    expect(verifyWebhookSignature(delivery!.body, delivery!.headers as Record<string, string>, SIGNING_KEY)).toBe(true);
+    expect(JSON.parse(delivery!.body)).toMatchObject({ kind: 'run-succeeded', environment: 'e2e', job: 'shop', runId: run.runId });
+
+    // The runner read its source from Key Vault with its managed identity's token, and reached nothing else through the proxy.
+    expect(vault.tokenRequests).toContainEqual({ resource: 'https://vault.azure.net', clientId: vault.runnerEnv.AZURE_CLIENT_ID });
+    expect(vault.requests).toContainEqual({ method: 'GET', host: 'vaultrae2e.vault.azure.net', path: '/secrets/shop-db/', authorized: true });
+    expect(vault.refusedTunnels).toEqual([]);
+
+    const restore = await runVaultra(['restore', run.runId, '--target', databaseUrl(pg, restored), '--from', platform.storageUrl, '--job', 'shop', '--identity', identityFile, '--json', '--no-progress'], {
+      env: { ...azurite.env, HOME: home, XDG_CONFIG_HOME: join(home, '.config'), PATH: `${pg.binDir}:${process.env.PATH}`, VAULTRA_CATALOG: platform.catalogUrl },
+    });
+    expect(restore.code, restore.stderr).toBe(0);
+    expect(await tableFingerprints(pg, restored)).toEqual(await tableFingerprints(pg, source));
+  });
+
+  it('the next ticks see the same fire time and start nothing; once it leaves the window it is not due at all', async () => {
+    const before = executions.launches.length;
+    const again = await tick(at(10 * 60_000));
+    expect(only(again.runs)).toMatchObject({ job: 'shop', scheduledTime: at(0).toISOString(), outcome: 'duplicate' });
+    expect((await tick(at(21 * 60_000))).runs).toEqual([]);
+    expect(executions.launches.length).toBe(before);
+  });
+
+  it('a runner that exits non-zero: failed run, signed alert, lock released, nothing left in storage', async () => {
+    receiver.requests.length = 0;
+    const { runs, exits, reconciled } = await tick(at(35 * 60_000));
+    const run = only(runs);
+    expect(run).toMatchObject({ job: 'broken', scheduledTime: at(30 * 60_000).toISOString(), outcome: 'started' });
+    expect(exits[0]?.exitCode).not.toBe(0);
+    expect(reconciled.find((one) => one.runId === run.runId)).toEqual({ job: 'broken', runId: run.runId, outcome: 'failed' });
+    const record = await catalog.get('broken', run.runId);
+    expect(record).toMatchObject({ status: 'failed', taskId: run.taskId });
+    expect(record?.error?.message).toMatch(/no_such_database/);
+    expect(await folderKeys('broken', run.runId)).toEqual([]);
+    expect(await lockIsFree('broken')).toBe(true);
+
+    const [alert] = await receiver.waitFor(1);
+    expect(verifyWebhookSignature(alert!.body, alert!.headers as Record<string, string>, SIGNING_KEY)).toBe(true);
+    expect(JSON.parse(alert!.body)).toMatchObject({ kind: 'run-failed', severity: 'critical', job: 'broken', runId: run.runId });
+    // The database URL's password lives in Key Vault only.
+    expect(alert!.body).not.toContain(pg.password);
+  });
+
+  it('retention runs after each success: with last: 2, the third backup prunes the first', async () => {
+    const first = (await catalog.list({ job: 'shop', kind: 'backup', status: 'succeeded' }))[0]!.runId;
+    const second = await tick(at(HOUR_MS + 5 * 60_000));
+    const third = await tick(at(2 * HOUR_MS + 5 * 60_000));
+    expect(second.reconciled.find((one) => one.runId === second.runs[0]?.runId)?.outcome).toBe('succeeded');
+    expect(third.reconciled.find((one) => one.runId === third.runs[0]?.runId)?.outcome).toBe('succeeded');
+    expect(await folderKeys('shop', first)).toEqual([]);
+    expect((await catalog.get('shop', first))?.prunedAt).toBeDefined();
+    expect(await folderKeys('shop', second.runs[0]!.runId)).toEqual(['data.pgdump.zst.age', 'manifest.json']);
+    expect(await folderKeys('shop', third.runs[0]!.runId)).toEqual(['data.pgdump.zst.age', 'manifest.json']);
+  });
+});
