@@ -4,8 +4,10 @@
 #     module proxy at an exact version;
 #   - the Cloud Firestore emulator (Google's own jar, Debian package
 #     google-cloud-cli-firestore-emulator), run by the tests with `java -jar` directly, and a Java
-#     runtime for it.
-# Idempotent: quick (no Go, no apt, no network) when both are present.
+#     runtime for it;
+#   - the Cloud Pub/Sub emulator (Google's own jar, Debian package google-cloud-cli-pubsub-emulator),
+#     started the same way, for the alert topic of the GCP functions.
+# Idempotent: quick (no Go, no apt, no network) when all are present.
 #
 # Pins and traps:
 #   - fake-gcs-server v1.56.1, checked against its pinned h1: hash. On this network the module
@@ -21,8 +23,13 @@
 #     knows the package (Google's repository configured and reachable) → apt-get install it;
 #     otherwise fail with what to do.
 #
+#   - The Pub/Sub emulator comes the same way as the Firestore one (same Google apt repository,
+#     preinstalled on the machine image); its jar's name carries its version
+#     (lib/cloud-pubsub-emulator-<version>-all.jar), so any version found is accepted.
+#
 # Environment: VAULTRA_GCP_BIN (folder put on PATH; default /usr/local/bin as root, else
-# ~/.local/bin), VAULTRA_FIRESTORE_JAR (the emulator jar, if installed elsewhere).
+# ~/.local/bin), VAULTRA_FIRESTORE_JAR and VAULTRA_PUBSUB_JAR (the emulator jars, if installed
+# elsewhere).
 set -euo pipefail
 
 FAKE_GCS_MODULE=github.com/fsouza/fake-gcs-server
@@ -30,6 +37,8 @@ FAKE_GCS_VERSION=v1.56.1
 FAKE_GCS_SUM=h1:K03sAvbLvDz4hAynpCCUqnNRp+ik9JFSvHbkD/wTPOU=
 FIRESTORE_PACKAGE=google-cloud-cli-firestore-emulator
 FIRESTORE_JAR=${VAULTRA_FIRESTORE_JAR:-/usr/lib/google-cloud-sdk/platform/cloud-firestore-emulator/cloud-firestore-emulator.jar}
+PUBSUB_PACKAGE=google-cloud-cli-pubsub-emulator
+PUBSUB_LIB=/usr/lib/google-cloud-sdk/platform/pubsub-emulator/lib
 
 if [ -n "${VAULTRA_GCP_BIN:-}" ]; then
   bin=$VAULTRA_GCP_BIN
@@ -122,7 +131,31 @@ EOF
     exit 1
   fi
 fi
-# The emulator needs Java >= 11 (checked with OpenJDK 17, Debian's default).
+pubsub_jar() { # prints the Pub/Sub emulator jar, if there is one
+  if [ -n "${VAULTRA_PUBSUB_JAR:-}" ]; then
+    if [ -f "$VAULTRA_PUBSUB_JAR" ]; then echo "$VAULTRA_PUBSUB_JAR"; fi
+    return 0
+  fi
+  ls "$PUBSUB_LIB"/cloud-pubsub-emulator-*-all.jar 2>/dev/null | head -1
+}
+if [ -z "$(pubsub_jar)" ]; then
+  if [ -z "$(apt_candidate "$PUBSUB_PACKAGE")" ] && [ $updated -eq 0 ] && command -v apt-get >/dev/null 2>&1 && [ "${sudo[0]:-}" != false ]; then
+    "${sudo[@]}" apt-get update -qq || true
+    updated=1
+  fi
+  if [ -z "${VAULTRA_PUBSUB_JAR:-}" ] && [ -n "$(apt_candidate "$PUBSUB_PACKAGE")" ]; then
+    missing+=("$PUBSUB_PACKAGE")
+  else
+    cat >&2 <<EOF
+gcp: the Cloud Pub/Sub emulator is missing (${VAULTRA_PUBSUB_JAR:-$PUBSUB_LIB/cloud-pubsub-emulator-*-all.jar}) and apt cannot install $PUBSUB_PACKAGE:
+gcp:   Google's apt repository is not configured or not reachable (no other registry carries the emulator).
+gcp:   Configure https://packages.cloud.google.com/apt (see https://cloud.google.com/sdk/docs/install#deb),
+gcp:   then run: apt-get install $PUBSUB_PACKAGE; or set VAULTRA_PUBSUB_JAR to the jar of an existing install.
+EOF
+    exit 1
+  fi
+fi
+# The emulators need Java >= 11 (checked with OpenJDK 17, Debian's default).
 java_major() { java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -1; }
 if ! command -v java >/dev/null 2>&1 || [ "$(java_major)" -lt 11 ]; then
   missing+=(default-jre-headless)
@@ -139,3 +172,5 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 [ -f "$FIRESTORE_JAR" ] || { echo "gcp: $FIRESTORE_JAR is still missing after installing $FIRESTORE_PACKAGE" >&2; exit 1; }
 echo "gcp: Firestore emulator present ($FIRESTORE_JAR), java $(java_major)"
+[ -n "$(pubsub_jar)" ] || { echo "gcp: the Pub/Sub emulator jar is still missing after installing $PUBSUB_PACKAGE" >&2; exit 1; }
+echo "gcp: Pub/Sub emulator present ($(pubsub_jar))"

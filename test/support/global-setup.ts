@@ -6,7 +6,7 @@
  * requirements.ts).
  *
  * `VAULTRA_TEST_PG=off`, `VAULTRA_TEST_MARIADB=off`, `VAULTRA_TEST_MONGODB=off`,
- * `VAULTRA_TEST_MOTO=off` … skip a server (for quick runs).
+ * `VAULTRA_TEST_MOTO=off`, `VAULTRA_TEST_PUBSUB=off` … skip a server (for quick runs).
  */
 import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
@@ -17,6 +17,7 @@ import { startMoto } from './moto-server.js';
 import { startFakeGcs } from './fake-gcs-server.js';
 import { startFirestore } from './firestore-emulator.js';
 import { startAzurite } from './azurite-server.js';
+import { startPubsub } from './pubsub-emulator.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url)).replace(/\/$/, '');
 
@@ -120,6 +121,17 @@ export default async function setup(project: TestProject): Promise<() => Promise
       },
       (info) => project.provide('azurite', info),
       (reason) => project.provide('azuriteUnavailable', reason),
+    ),
+    serve(
+      'Pub/Sub emulator',
+      'VAULTRA_TEST_PUBSUB',
+      async () => {
+        const server = await startPubsub();
+        const { endpoint, env } = server;
+        return { info: { endpoint, env }, stop: () => server.stop() };
+      },
+      (info) => project.provide('pubsub', info),
+      (reason) => project.provide('pubsubUnavailable', reason),
     ),
   ]);
   const stopAll = async () => {

@@ -6,6 +6,7 @@ import type { MotoConnection } from './moto-server.js';
 import type { FakeGcsConnection } from './fake-gcs-server.js';
 import type { FirestoreConnection } from './firestore-emulator.js';
 import type { AzuriteConnection } from './azurite-server.js';
+import type { PubsubConnection } from './pubsub-emulator.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -30,5 +31,8 @@ declare module 'vitest' {
     firestoreUnavailable?: string;
     azurite?: AzuriteConnection;
     azuriteUnavailable?: string;
+    /** The run's Cloud Pub/Sub emulator. */
+    pubsub?: PubsubConnection;
+    pubsubUnavailable?: string;
   }
 }

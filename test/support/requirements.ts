@@ -24,6 +24,7 @@ import type { MotoConnection } from './moto-server.js';
 import type { FakeGcsConnection } from './fake-gcs-server.js';
 import type { FirestoreConnection } from './firestore-emulator.js';
 import type { AzuriteConnection } from './azurite-server.js';
+import type { PubsubConnection } from './pubsub-emulator.js';
 
 export const isCI = process.env.CI === 'true';
 
@@ -115,4 +116,11 @@ export function requireAzurite(): AzuriteConnection | undefined {
   const server = inject('azurite');
   if (server) return server;
   return unmet('Azurite (Azure emulator)', inject('azuriteUnavailable') ?? 'global setup provided no Azurite (Azure emulator)');
+}
+
+/** The run's Cloud Pub/Sub emulator (from global setup), or `undefined` after registering the skip/failure. */
+export function requirePubsub(): PubsubConnection | undefined {
+  const server = inject('pubsub');
+  if (server) return server;
+  return unmet('the Pub/Sub emulator', inject('pubsubUnavailable') ?? 'global setup provided no Pub/Sub emulator');
 }

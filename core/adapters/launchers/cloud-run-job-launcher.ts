@@ -1,0 +1,145 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { JobsClient, protos } from '@google-cloud/run';
+import { TASK_RUN_ENV, type JobLauncher, type LaunchedTask, type LaunchRequest } from '../../ports/job-launcher.js';
+import { ConfigError, LaunchFailedError, oneLine } from '../../errors.js';
+import { backoffDelayMs, type RetryPolicy } from '../storage/retry.js';
+import { abortable, GrpcCode } from '../gcp/grpc-calls.js';
+import { googleApiError } from './cloud-run-errors.js';
+
+type RunJobRequest = protos.google.cloud.run.v2.IRunJobRequest;
+type Execution = protos.google.cloud.run.v2.IExecution;
+/** `JobsClient` options: endpoint, transport (`fallback: true` is REST), credentials. */
+export type CloudRunClientOptions = NonNullable<ConstructorParameters<typeof JobsClient>[0]>;
+
+/** `projects/<project>/locations/<region>/jobs/<job>`: what RunJob and ListExecutions take. */
+const JOB_NAME = /^projects\/[a-z0-9.:-]{1,100}\/locations\/[a-z0-9-]{1,63}\/jobs\/[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/** What the launcher needs of `JobsClient` (`@google-cloud/run`): tests hand in a client on a local REST server. */
+export interface CloudRunJobsApi {
+  /** The operation's `metadata` is the new `Execution` (RunJob's metadata type), decoded by the client. */
+  runJob(request: RunJobRequest): Promise<[{ readonly name?: string | null; readonly metadata?: unknown }, ...unknown[]]>;
+}
+
+export interface CloudRunJobTarget {
+  /** The Cloud Run job that runs the runner: `projects/<p>/locations/<region>/jobs/<job>`. */
+  readonly jobName: string;
+  /** The runner container's name, needed only when the job has several containers. @default the job's only container */
+  readonly containerName?: string;
+  /** Replaces the job's task timeout for each execution. @default the timeout set on the job (Terraform) */
+  readonly timeoutSeconds?: number;
+}
+
+/** RunJob refusals worth another try: quota/rate limits and a service that is briefly unavailable. */
+const RETRYABLE_CODES = new Set<number>([GrpcCode.RESOURCE_EXHAUSTED, GrpcCode.UNAVAILABLE]);
+
+const LAUNCH_RETRY_POLICY: RetryPolicy = { maxAttempts: 5, baseDelayMs: 1_000, maxDelayMs: 15_000 };
+
+/**
+ * Starts the runner as an execution of a Cloud Run job (DESIGN.md §1) with per-execution overrides:
+ * the runner's command line as the container's `args` (the image's ENTRYPOINT is
+ * `node /app/dist/vaultra.mjs`, and overridden args replace the job's), the request's environment
+ * plus `VAULTRA_JOB`/`VAULTRA_RUN_ID` merged into the container's, one task, and the timeout when
+ * one is set. It returns as soon as Cloud Run has accepted the execution: the long-running
+ * operation is not awaited (an execution runs for hours); completion is found later by
+ * `CloudRunExecutionTracker`.
+ *
+ * - The task id is the execution's resource name, read from the operation's metadata (RunJob's
+ *   metadata type is `Execution`); the operation's own name if Cloud Run sent none.
+ * - `cpu`/`memoryMiB` of a request are not applied: RunJob overrides carry no resources, so the
+ *   runner's size is the job definition's (set per environment by Terraform).
+ * - RESOURCE_EXHAUSTED and UNAVAILABLE are retried with jittered backoff. RunJob takes no
+ *   idempotency token, so a retry after an answer lost in UNAVAILABLE may start a second
+ *   execution of the same run: its runner then finds the run already claimed and stops, and the
+ *   tracker settles the run from either. Anything else fails at once with Cloud Run's reason.
+ */
+export class CloudRunJobLauncher implements JobLauncher {
+  #client: Promise<CloudRunJobsApi> | undefined;
+  readonly #clientOptions: CloudRunClientOptions;
+
+  /**
+   * @param target the job and per-execution settings
+   * @param client a `JobsClient` (tests), or the options to build one with on first launch
+   *   @default `new JobsClient()` (gRPC, Application Default Credentials)
+   */
+  constructor(
+    readonly target: CloudRunJobTarget,
+    client?: CloudRunJobsApi | CloudRunClientOptions,
+    private readonly policy: RetryPolicy = LAUNCH_RETRY_POLICY,
+  ) {
+    if (!JOB_NAME.test(target.jobName)) throw new ConfigError(`"${target.jobName}" is not a Cloud Run job name: expected projects/<project>/locations/<region>/jobs/<job>`);
+    if (target.timeoutSeconds !== undefined && !(Number.isInteger(target.timeoutSeconds) && target.timeoutSeconds > 0)) {
+      throw new ConfigError(`a Cloud Run task timeout is a positive whole number of seconds, got ${target.timeoutSeconds}`);
+    }
+    if (client && typeof (client as CloudRunJobsApi).runJob === 'function') {
+      this.#client = Promise.resolve(client as CloudRunJobsApi);
+      this.#clientOptions = {};
+    } else {
+      this.#clientOptions = (client as CloudRunClientOptions | undefined) ?? {};
+    }
+  }
+
+  async launch(request: LaunchRequest, signal?: AbortSignal): Promise<LaunchedTask> {
+    const input = this.runJobRequest(request);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#runJob(input, signal);
+      } catch (error) {
+        if (!(error instanceof LaunchFailedError) || !error.retryable || attempt >= this.policy.maxAttempts) throw error;
+        await sleep(backoffDelayMs(this.policy, attempt), undefined, { signal });
+      }
+    }
+  }
+
+  /** The RunJob request for `request` (exported through the class for tests and docs). */
+  runJobRequest(request: LaunchRequest): RunJobRequest {
+    const environment = { ...request.environment, [TASK_RUN_ENV.job]: request.job, [TASK_RUN_ENV.runId]: request.runId };
+    return {
+      name: this.target.jobName,
+      overrides: {
+        containerOverrides: [
+          {
+            ...(this.target.containerName ? { name: this.target.containerName } : {}),
+            args: [...request.command],
+            env: Object.entries(environment).map(([name, value]) => ({ name, value })),
+          },
+        ],
+        taskCount: 1,
+        ...(this.target.timeoutSeconds ? { timeout: { seconds: this.target.timeoutSeconds } } : {}),
+      },
+    };
+  }
+
+  async #runJob(input: RunJobRequest, signal?: AbortSignal): Promise<LaunchedTask> {
+    let operation;
+    try {
+      const client = await this.#jobsClient();
+      [operation] = await abortable(client.runJob(input), signal);
+    } catch (error) {
+      if (signal?.aborted) throw error;
+      const { code, status, message } = googleApiError(error);
+      const retryable = code !== undefined && RETRYABLE_CODES.has(code);
+      throw new LaunchFailedError(`Cloud Run RunJob on ${this.target.jobName} failed: ${status}: ${message}`, retryable, { cause: error });
+    }
+    const execution = operation.metadata as Execution | null | undefined;
+    const taskId = (typeof execution?.name === 'string' && execution.name) || operation.name;
+    if (!taskId) throw new LaunchFailedError(`Cloud Run RunJob on ${this.target.jobName} returned neither an execution nor an operation name`, false);
+    return { taskId };
+  }
+
+  #jobsClient(): Promise<CloudRunJobsApi> {
+    const pending = (this.#client ??= (async (): Promise<CloudRunJobsApi> => {
+      const { JobsClient } = await import('@google-cloud/run');
+      const client = new JobsClient(this.#clientOptions);
+      // Credentials are looked up first, on their own: without any, the call would fail and the
+      // SDK would also leave an unhandled rejection behind, which ends the process.
+      await client.auth.getClient().catch((error: unknown) => {
+        throw Object.assign(new Error(`no Google Cloud credentials: ${oneLine(error)}`), { code: GrpcCode.UNAUTHENTICATED, cause: error });
+      });
+      return client;
+    })().catch((error: unknown) => {
+      this.#client = undefined;
+      throw error;
+    }));
+    return pending;
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * Cloud Scheduler → this function → a Cloud Run job execution (DESIGN.md §1). One Cloud Scheduler
+ * job per backup job, in the job's time zone, POSTs `{"job": "<name>"}` with an OIDC token; the
+ * scheduled time comes from its `X-CloudScheduler-ScheduleTime` header (RFC 3339), which stays the
+ * same on every retry of one firing, so the run id derived from (job, scheduled time) makes a
+ * redelivered trigger start nothing new. A body `scheduledTime` is used only when the header is
+ * absent (a hand-made call).
+ */
+import * as z from 'zod';
+import { jobOf } from '../../core/config/environments.js';
+import { scheduledRunId } from '../../core/domain/scheduled-run-id.js';
+import { parseAtEdge } from '../../core/domain/validate.js';
+import { ConfigError } from '../../core/errors.js';
+import { startBackup } from '../../core/usecases/start-backup.js';
+import { cached, gcpSettingsFromEnv } from './shared/settings.js';
+import { catalogOf, launcherOf, notifyOf } from './shared/clients.js';
+import type { LaunchingDeployment } from './shared/deployment-types.js';
+import { httpFunction, jsonBody } from './shared/http.js';
+import { log } from './shared/log.js';
+import { traceEnvironment } from './shared/trace-context.js';
+
+const SCHEDULE_TIME_HEADER = 'x-cloudscheduler-scheduletime';
+
+const scheduledRequestSchema = z.object({
+  job: z.string(),
+  scheduledTime: z.iso.datetime({ offset: true }).optional(),
+});
+const scheduleTimeSchema = z.iso.datetime({ offset: true });
+
+/**
+ * Every recorded outcome answers 200 with `{outcome, job, runId, taskId?}` — started, duplicate,
+ * skipped (recorded and alerted), launch-failed (recorded and alerted): redelivering the trigger
+ * could only be a duplicate. A request that cannot be served (catalog unreachable before the run
+ * was recorded) is a 500, which Cloud Scheduler retries under the same run id.
+ */
+export function createHandler(deployment: () => Promise<LaunchingDeployment>) {
+  return httpFunction('scheduledBackup', async (request, { signal, trace }) => {
+    const body = parseAtEdge(scheduledRequestSchema, jsonBody(request), 'request');
+    const header = request.get(SCHEDULE_TIME_HEADER);
+    if (!header && !body.scheduledTime) {
+      throw new ConfigError('no scheduled time: Cloud Scheduler sends X-CloudScheduler-ScheduleTime; for a backup on demand, call the api function with {"action":"backup"}');
+    }
+    const scheduledTime = header ? parseAtEdge(scheduleTimeSchema, header, 'X-CloudScheduler-ScheduleTime') : body.scheduledTime!;
+    const deps = await deployment();
+    const job = jobOf(deps.environment, body.job);
+    const runId = scheduledRunId(job.name, scheduledTime);
+    const result = await startBackup(deps, { job, runId, runnerEnvironment: traceEnvironment(trace), ...(signal ? { signal } : {}) });
+    const taskId = result.outcome === 'started' ? { taskId: result.taskId } : {};
+    log(result.outcome === 'launch-failed' ? 'ERROR' : 'INFO', 'scheduled backup', { job: job.name, runId, scheduledTime, outcome: result.outcome, ...taskId, ...(trace.traceId ? { traceId: trace.traceId } : {}) });
+    return { status: 200, body: { outcome: result.outcome, job: job.name, runId, ...taskId } };
+  });
+}
+
+export const scheduledBackup = createHandler(
+  cached(() => {
+    const s = gcpSettingsFromEnv();
+    return { environment: s.environment, target: s.target, catalog: catalogOf(s), notify: notifyOf(s), launcher: launcherOf(s) };
+  }),
+);

@@ -1,0 +1,74 @@
+import { environmentOf, resolveConfig, type Environment } from '../../../core/config/environments.js';
+import { FUNCTION_ENV, GCP_FUNCTION_ENV } from '../../../core/platform/function-deployment.js';
+import { ConfigError } from '../../../core/errors.js';
+import type { RunnerTarget } from '../../../core/usecases/runner-commands.js';
+
+/**
+ * What Terraform told a function about its deployment, read from the variables it sets
+ * (core/platform/function-deployment.ts). Plain data: each function then opens only the clients
+ * it uses (clients.ts), so a cold start loads only their SDKs.
+ */
+export interface GcpSettings {
+  readonly environment: Environment;
+  /** Where launched runners write: `gs://…` storage, `firestore://…` catalog, `gcp-kms:…` key. */
+  readonly target: RunnerTarget;
+  /** `projects/<p>/locations/<region>/jobs/<job>`: the Cloud Run job that runs the runner. */
+  readonly runJob: string;
+  /** `projects/<p>/topics/<t>`: alerts are published here too, when set. */
+  readonly alertTopic: string | undefined;
+}
+
+function required(env: NodeJS.ProcessEnv, name: string): string {
+  const value = env[name];
+  if (!value) throw new ConfigError(`environment variable ${name} is not set: the function is not deployed by the Vaultra Terraform module`);
+  return value;
+}
+
+function withScheme(env: NodeJS.ProcessEnv, name: string, scheme: string): string {
+  const value = required(env, name);
+  if (!value.toLowerCase().startsWith(scheme)) throw new ConfigError(`environment variable ${name} must be a ${scheme}… URL on Google Cloud, got ${JSON.stringify(value.replace(/\?.*$/, ''))}`);
+  return value;
+}
+
+/** The environment's config arrives as JSON in `VAULTRA_CONFIG_JSON` and is validated again here. */
+export function gcpSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): GcpSettings {
+  const name = required(env, FUNCTION_ENV.environmentName);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(required(env, FUNCTION_ENV.configJson));
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    throw new ConfigError(`environment variable ${FUNCTION_ENV.configJson} is not JSON`, { cause: error });
+  }
+  const environment = environmentOf(resolveConfig(raw, 'deployed config'), name);
+  if (environment.cloud !== 'gcp') throw new ConfigError(`environment ${name} is a ${environment.cloud} environment, not gcp: deploy it with its own cloud's stack`);
+  const kmsKey = env[FUNCTION_ENV.kmsKey];
+  if (kmsKey && !kmsKey.startsWith('gcp-kms:')) throw new ConfigError(`environment variable ${FUNCTION_ENV.kmsKey} must be gcp-kms:projects/…/cryptoKeys/…, got ${JSON.stringify(kmsKey)}`);
+  return {
+    environment,
+    target: {
+      storageUrl: withScheme(env, FUNCTION_ENV.storageUrl, 'gs://'),
+      catalogUrl: withScheme(env, FUNCTION_ENV.catalogUrl, 'firestore://'),
+      ...(kmsKey ? { kmsKey } : {}),
+    },
+    runJob: required(env, GCP_FUNCTION_ENV.runJob),
+    alertTopic: env[GCP_FUNCTION_ENV.alertTopic] || undefined,
+  };
+}
+
+/**
+ * Caches what a function builds from its settings across the invocations one instance serves; a
+ * failed build is retried on the next one.
+ */
+export function cached<T>(build: () => Promise<T> | T): () => Promise<T> {
+  let pending: Promise<T> | undefined;
+  return () => {
+    pending ??= Promise.resolve()
+      .then(build)
+      .catch((error: unknown) => {
+        pending = undefined;
+        throw error;
+      });
+    return pending;
+  };
+}

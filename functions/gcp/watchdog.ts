@@ -1,0 +1,30 @@
+/**
+ * Its own Cloud Scheduler job (hourly) → this function: alerts when a job has no successful
+ * backup within its RPO and fails runs stuck past their timeout (DESIGN.md §7).
+ */
+import { watchJobs } from '../../core/usecases/watch-jobs.js';
+import { cached, gcpSettingsFromEnv } from './shared/settings.js';
+import { catalogOf, notifyOf } from './shared/clients.js';
+import type { WatchingDeployment } from './shared/deployment-types.js';
+import { httpFunction } from './shared/http.js';
+import { log } from './shared/log.js';
+
+export function createHandler(deployment: () => Promise<WatchingDeployment>) {
+  return httpFunction('watchdog', async () => {
+    const deps = await deployment();
+    const jobs = await watchJobs(deps);
+    const breached = jobs.filter((job) => job.rpoBreached).map((job) => job.job);
+    const stuck = jobs.flatMap((job) => job.stuckRuns);
+    // One line per job with its age, for a log-based metric of time since the last success.
+    for (const job of jobs) log('INFO', 'job health', { job: job.job, secondsSinceLastSuccess: job.secondsSinceLastSuccess ?? null, rpoBreached: job.rpoBreached });
+    log(breached.length || stuck.length ? 'WARNING' : 'INFO', 'watchdog', { jobs: jobs.length, breached, stuck });
+    return { status: 200, body: { jobs } };
+  });
+}
+
+export const watchdog = createHandler(
+  cached(() => {
+    const s = gcpSettingsFromEnv();
+    return { environment: s.environment, catalog: catalogOf(s), notify: notifyOf(s) };
+  }),
+);
