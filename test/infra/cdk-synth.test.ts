@@ -103,7 +103,7 @@ describe('choosing the environment', () => {
   it('fails in one line naming the environments there are when -c env is missing', async () => {
     const { code, stderr } = await runApp({});
     expect(code).toBe(1);
-    expect(stderr.trim().split('\n').filter((line) => line.startsWith('vaultra:'))).toEqual(['vaultra: no environment chosen: pass -c env=<name> (one of example, local)']);
+    expect(stderr.trim().split('\n').filter((line) => line.startsWith('vaultra:'))).toEqual(['vaultra: no environment chosen: pass -c env=<name> (one of example, local, gcp-example, azure-example)']);
   });
 
   it('refuses an environment that is not on AWS', async () => {
@@ -117,6 +117,6 @@ describe('choosing the environment', () => {
     const { code, stderr } = await exitOf('npx', ['cdk', 'synth', '-c', 'env=prod', '--quiet', '--no-notices', '--output', outdir], offlineEnv());
     rmSync(outdir, { recursive: true, force: true });
     expect(code).not.toBe(0);
-    expect(stderr).toContain('vaultra: no environment "prod" in the config: it has example, local');
+    expect(stderr).toContain('vaultra: no environment "prod" in the config: it has example, local, gcp-example, azure-example');
   }, 120_000);
 });

@@ -196,13 +196,13 @@ describe('an environment without an account', () => {
 
 describe('mistakes refused at synth', () => {
   it('names the environments there are when the one asked for is missing or unknown', () => {
-    expect(() => awsEnvironmentOf(EXAMPLE_CONFIG, undefined)).toThrow(/pass -c env=<name> \(one of example, local\)/);
-    expect(() => awsEnvironmentOf(EXAMPLE_CONFIG, 'prod')).toThrow(/no environment "prod" in the config: it has example, local/);
+    expect(() => awsEnvironmentOf(EXAMPLE_CONFIG, undefined)).toThrow(/pass -c env=<name> \(one of example, local, gcp-example, azure-example\)/);
+    expect(() => awsEnvironmentOf(EXAMPLE_CONFIG, 'prod')).toThrow(/no environment "prod" in the config: it has example, local, gcp-example, azure-example/);
   });
 
   it('refuses an environment that is not on AWS', () => {
     expect(() => awsEnvironmentOf(EXAMPLE_CONFIG, 'local')).toThrow(/"local" in vaultra.config.yaml is a local environment: the CDK app deploys AWS environments only/);
-    const gcp = JSON.stringify({ version: 1, environments: { g: { cloud: 'gcp', region: 'europe-west1', jobs: { j: { source: 'secret+gcp://projects/p/secrets/s', schedule: { cron: '0 1 * * *' } } } } } });
+    const gcp = JSON.stringify({ version: 1, environments: { g: { cloud: 'gcp', region: 'europe-west1', gcp: { project: 'vaultra-test' }, jobs: { j: { source: 'secret+gcp://projects/p/secrets/s', schedule: { cron: '0 1 * * *' } } } } } });
     expect(() => awsEnvironmentOf(gcp, 'g')).toThrow(/deploy it with the Terraform module in infra\/gcp\//);
   });
 

@@ -1,0 +1,62 @@
+# The environment's Key Vault: Azure RBAC (no access policies), purge protection, and the key of
+# the age `vaultra-kms` stanza that wraps each backup's file key (wrapKey/unwrapKey, RSA-OAEP-256).
+# The connection secrets of the jobs live here too (secret+azure://<vault>/<secret>).
+resource "azurerm_key_vault" "vaultra" {
+  name                          = local.key_vault_name
+  location                      = local.location
+  resource_group_name           = local.resource_group.name
+  tenant_id                     = data.azurerm_client_config.current.tenant_id
+  sku_name                      = "standard"
+  rbac_authorization_enabled    = true
+  purge_protection_enabled      = true
+  soft_delete_retention_days    = 90
+  public_network_access_enabled = true
+  tags                          = local.tags
+}
+
+# Terraform's own identity creates and rotates the key.
+resource "azurerm_role_assignment" "deployer_key_officer" {
+  count = var.grant_deployer_key_access ? 1 : 0
+
+  scope                = azurerm_key_vault.vaultra.id
+  role_definition_name = "Key Vault Crypto Officer"
+  principal_id         = data.azurerm_client_config.current.object_id
+}
+
+# A new version every year; older versions stay enabled and never expire, so every backup they
+# wrapped still opens. Losing the key loses every backup wrapped with it: Terraform refuses to
+# destroy it.
+resource "azurerm_key_vault_key" "vaultra" {
+  name         = "vaultra"
+  key_vault_id = azurerm_key_vault.vaultra.id
+  key_type     = "RSA"
+  key_size     = 3072
+  key_opts     = ["wrapKey", "unwrapKey"]
+
+  rotation_policy {
+    automatic {
+      time_after_creation = "P365D"
+    }
+  }
+
+  lifecycle {
+    prevent_destroy = true
+  }
+
+  depends_on = [azurerm_role_assignment.deployer_key_officer]
+}
+
+# Vaults of other resource groups that secret references name.
+data "azurerm_key_vault" "referenced" {
+  for_each = local.referenced_vaults
+
+  name                = each.value
+  resource_group_name = lookup(var.secret_vault_resource_groups, each.value, local.resource_group_name)
+}
+
+locals {
+  vault_ids = merge(
+    { for name, vault in data.azurerm_key_vault.referenced : name => vault.id },
+    { (lower(local.key_vault_name)) = azurerm_key_vault.vaultra.id },
+  )
+}

@@ -1,0 +1,80 @@
+# Everything this module derives from vaultra.config.yaml. Only variables and functions here, no
+# resource: test/infra-terraform evaluates this file with `terraform console` against the shipped
+# config, without providers.
+
+locals {
+  config = yamldecode(file(var.config_path))
+  env    = local.config.environments[var.environment]
+
+  location             = local.env.region
+  resource_group_name  = local.env.azure.resourceGroup
+  storage_account_name = local.env.azure.storageAccount
+  container_name       = try(local.env.azure.container, "vaultra")
+  subnet_id            = try(local.env.azure.subnetId, null)
+
+  name = "vaultra-${var.environment}"
+  # Container Apps job names are at most 32 characters (the suffix is 7): a name too long is cut
+  # and given a hash of the environment's name, so two long environment names never share one.
+  short_name                     = length(local.name) <= 24 ? local.name : "${trimsuffix(substr(local.name, 0, 19), "-")}-${substr(sha1(var.environment), 0, 4)}"
+  key_vault_name                 = coalesce(var.key_vault_name, "kv${substr(local.storage_account_name, 0, 22)}")
+  functions_storage_account_name = coalesce(var.functions_storage_account_name, "${substr(local.storage_account_name, 0, 22)}fn")
+  catalog_table                  = "vaultraruns"
+
+  # The functions' copy of the config: this environment only, as the file has it. They validate it
+  # again on a cold start (core/config/environments.ts), defaults and all.
+  config_json = jsonencode({ version = local.config.version, environments = { (var.environment) = local.env } })
+
+  # A job is its environment's defaults with its own fields on top (a shallow merge, as in core).
+  # The schedules are not resources here: the function app's dispatcher timer evaluates every
+  # enabled job's cron in its time zone from VAULTRA_CONFIG_JSON.
+  jobs         = { for name, job in local.env.jobs : name => merge(try(local.env.defaults, {}), job) }
+  enabled_jobs = { for name, job in local.jobs : name => job if try(job.enabled, true) }
+
+  # Durations are `90m`, `26h`, `7d` (core/config/durations.ts); a job's timeout defaults to 2h.
+  duration_unit_seconds = { m = 60, h = 3600, d = 86400 }
+  job_timeout_seconds = {
+    for name, job in local.jobs : name => tonumber(substr(try(job.timeout, "2h"), 0, length(try(job.timeout, "2h")) - 1)) * local.duration_unit_seconds[substr(try(job.timeout, "2h"), -1, 1)]
+  }
+  # The runner job's own limit: the longest job timeout plus time to record the failure. The
+  # watchdog fails a run at its job's own timeout.
+  runner_timeout_seconds = max(values(local.job_timeout_seconds)...) + 600
+
+  # Sized for the largest job of the environment (the default of every start). Consumption
+  # Container Apps take 0.25 to 2 vCPU in steps of 0.25, with twice as many GiB of memory.
+  runner_cpu_units  = max(concat([try(local.env.runner.cpu, 1024)], [for job in local.jobs : try(job.runtime.cpu, 0)])...)
+  runner_memory_mib = max(concat([try(local.env.runner.memoryMiB, 2048)], [for job in local.jobs : try(job.runtime.memoryMiB, 0)])...)
+  runner_cpu        = min(ceil(max(local.runner_cpu_units / 1024, local.runner_memory_mib / 2048) * 4) / 4, 2)
+  runner_memory     = "${local.runner_cpu * 2}Gi"
+
+  # Storage: the container, the prefix, lifecycle and immutability.
+  storage = merge({ prefix = "vaultra", transitions = [], noncurrentVersionExpirationDays = 30 }, try(local.env.storage, {}))
+  prefix  = local.storage.prefix
+  # The config names S3 classes (one schema for every cloud): each maps to the Blob tier of the
+  # same temperature; a tier's transition is the earliest the config asks for it.
+  blob_tiers = {
+    STANDARD_IA         = "cool"
+    ONEZONE_IA          = "cool"
+    INTELLIGENT_TIERING = "cool"
+    GLACIER_IR          = "cold"
+    GLACIER             = "archive"
+    DEEP_ARCHIVE        = "archive"
+  }
+  tier_after_days = {
+    for tier in ["cool", "cold", "archive"] : tier => try(min([for transition in local.storage.transitions : transition.afterDays if local.blob_tiers[transition.storageClass] == tier]...), null)
+  }
+  noncurrent_version_days = local.storage.noncurrentVersionExpirationDays
+  immutability_days       = try(local.env.storage.objectLock.days, null)
+
+  # Secrets: the job sources (the runner reads them) and the webhook URLs and keys (the functions
+  # do): `secret+azure://<vault name or host>/<secret>[/<version>]`. Other schemes are not Key
+  # Vault's. Role assignments are per secret, keyed `<vault>/<secret>`.
+  secret_pattern     = "^secret\\+azure://([^/.]+)[^/]*/([A-Za-z0-9-]+)(?:/[0-9a-f]{32})?$"
+  source_references  = distinct([for job in local.jobs : job.source if startswith(job.source, "secret+azure://")])
+  webhook_references = distinct([for reference in flatten([for webhook in try(local.env.notifications.webhooks, []) : [webhook.url, try(webhook.signingSecret, "")]]) : reference if startswith(reference, "secret+azure://")])
+  source_secrets     = { for key, parsed in { for reference in local.source_references : lower(join("/", regex(local.secret_pattern, reference))) => regex(local.secret_pattern, reference)... } : key => { vault = lower(parsed[0][0]), secret = parsed[0][1] } }
+  webhook_secrets    = { for key, parsed in { for reference in local.webhook_references : lower(join("/", regex(local.secret_pattern, reference))) => regex(local.secret_pattern, reference)... } : key => { vault = lower(parsed[0][0]), secret = parsed[0][1] } }
+  # The vaults other than the environment's own, looked up by name.
+  referenced_vaults = toset([for secret in values(merge(local.source_secrets, local.webhook_secrets)) : secret.vault if secret.vault != lower(local.key_vault_name)])
+
+  emails = try(local.env.notifications.email, [])
+}

@@ -1,0 +1,34 @@
+output "storage_url" {
+  description = "The --to / --from of `vaultra backup` and `vaultra restore` against this environment."
+  value       = local.storage_url
+}
+
+output "catalog_url" {
+  description = "The --catalog of the vaultra CLI against this environment."
+  value       = local.catalog_url
+}
+
+output "kms_key" {
+  description = "The --kms key of the age vaultra-kms stanza (a key version)."
+  value       = local.function_app_settings.VAULTRA_KMS_KEY
+}
+
+output "key_vault_uri" {
+  description = "Put the jobs' connection secrets here: secret+azure://<vault>/<secret>."
+  value       = azurerm_key_vault.vaultra.vault_uri
+}
+
+output "runner_job" {
+  value = azurerm_container_app_job.runner.id
+}
+
+output "function_app" {
+  value = azurerm_function_app_flex_consumption.vaultra.name
+}
+
+output "identities" {
+  value = {
+    runner    = azurerm_user_assigned_identity.runner.client_id
+    functions = azurerm_user_assigned_identity.functions.client_id
+  }
+}

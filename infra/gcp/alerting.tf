@@ -1,0 +1,89 @@
+# Alerts: the functions post to the config's webhooks and publish to this topic
+# (VAULTRA_ALERT_TOPIC); Cloud Monitoring mails notifications.email when a function answers with
+# errors or a runner execution fails.
+resource "google_pubsub_topic" "alerts" {
+  project                    = local.project
+  name                       = "${local.name}-alerts"
+  message_retention_duration = "604800s"
+
+  depends_on = [google_project_service.apis]
+}
+
+resource "google_monitoring_notification_channel" "email" {
+  for_each = toset(local.emails)
+
+  project      = local.project
+  display_name = "Vaultra ${var.environment}: ${each.value}"
+  type         = "email"
+  labels = {
+    email_address = each.value
+  }
+
+  depends_on = [google_project_service.apis]
+}
+
+resource "google_monitoring_alert_policy" "function_errors" {
+  project               = local.project
+  display_name          = "Vaultra ${var.environment}: function errors"
+  combiner              = "OR"
+  notification_channels = [for channel in google_monitoring_notification_channel.email : channel.id]
+
+  conditions {
+    display_name = "A Vaultra function answered with a 5xx"
+    condition_threshold {
+      filter          = "resource.type = \"cloud_run_revision\" AND metric.type = \"run.googleapis.com/request_count\" AND metric.labels.response_code_class = \"5xx\" AND resource.labels.service_name = one_of(${join(", ", [for function in google_cloudfunctions2_function.vaultra : "\"${function.service_config[0].service}\""])})"
+      comparison      = "COMPARISON_GT"
+      threshold_value = 0
+      duration        = "0s"
+      aggregations {
+        alignment_period   = "300s"
+        per_series_aligner = "ALIGN_SUM"
+      }
+      trigger {
+        count = 1
+      }
+    }
+  }
+
+  alert_strategy {
+    auto_close = "86400s"
+  }
+
+  documentation {
+    content   = "A Vaultra function of environment ${var.environment} failed: see its logs in Cloud Logging. Schedules are retried by Cloud Scheduler; the watchdog reports jobs past their RPO."
+    mime_type = "text/markdown"
+  }
+}
+
+resource "google_monitoring_alert_policy" "runner_failures" {
+  project               = local.project
+  display_name          = "Vaultra ${var.environment}: runner execution failed"
+  combiner              = "OR"
+  notification_channels = [for channel in google_monitoring_notification_channel.email : channel.id]
+
+  conditions {
+    display_name = "A runner execution failed"
+    condition_threshold {
+      filter          = "resource.type = \"cloud_run_job\" AND metric.type = \"run.googleapis.com/job/completed_execution_count\" AND metric.labels.result = \"failed\" AND resource.labels.job_name = \"${google_cloud_run_v2_job.runner.name}\""
+      comparison      = "COMPARISON_GT"
+      threshold_value = 0
+      duration        = "0s"
+      aggregations {
+        alignment_period   = "300s"
+        per_series_aligner = "ALIGN_SUM"
+      }
+      trigger {
+        count = 1
+      }
+    }
+  }
+
+  alert_strategy {
+    auto_close = "86400s"
+  }
+
+  documentation {
+    content   = "A Vaultra runner execution of environment ${var.environment} failed: the run's record in the catalog and the execution's logs say why."
+    mime_type = "text/markdown"
+  }
+}

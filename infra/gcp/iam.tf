@@ -1,0 +1,202 @@
+# Three identities, each with only what it does; every grant is on the one resource it concerns.
+# The workloads run as attached service accounts (credentials from the metadata server): no service
+# account key exists anywhere in this module.
+resource "google_service_account" "runner" {
+  project      = local.project
+  account_id   = "${local.account_prefix}-runner"
+  display_name = "Vaultra ${var.environment} runner"
+  description  = "Backups under ${local.prefix}/, catalog records, the environment key, the jobs' connection secrets"
+
+  depends_on = [google_project_service.apis]
+}
+
+resource "google_service_account" "functions" {
+  project      = local.project
+  account_id   = "${local.account_prefix}-functions"
+  display_name = "Vaultra ${var.environment} functions"
+  description  = "Catalog, runner executions, retention deletes under ${local.prefix}/, alerts"
+
+  depends_on = [google_project_service.apis]
+}
+
+resource "google_service_account" "scheduler" {
+  project      = local.project
+  account_id   = "${local.account_prefix}-scheduler"
+  display_name = "Vaultra ${var.environment} scheduler"
+  description  = "Cloud Scheduler's OIDC identity: invokes the scheduled functions, nothing else"
+
+  depends_on = [google_project_service.apis]
+}
+
+locals {
+  # Objects under the prefix, and listings of it: run folders are named at run time, so the prefix
+  # is the narrowest pattern that names them.
+  prefix_condition = join(" || ", [
+    "resource.name.startsWith(\"projects/_/buckets/${local.bucket_name}/objects/${local.prefix}/\")",
+    "api.getAttribute(\"storage.googleapis.com/objectListPrefix\", \"\").startsWith(\"${local.prefix}/\")",
+  ])
+  catalog_condition = "resource.name == \"projects/${local.project}/databases/${local.firestore_database}\""
+}
+
+# ---- runner -------------------------------------------------------------------------------
+
+# Writes the backup objects, reads them back (verify, restore) and deletes what a failed run left
+# behind: objectUser (create, get, list, delete) rather than objectCreator + objectViewer, which
+# cannot delete.
+resource "google_storage_bucket_iam_member" "runner_objects" {
+  bucket = google_storage_bucket.backups.name
+  role   = "roles/storage.objectUser"
+  member = "serviceAccount:${google_service_account.runner.email}"
+
+  condition {
+    title       = "vaultra-prefix"
+    description = "Objects under ${local.prefix}/ only"
+    expression  = local.prefix_condition
+  }
+}
+
+resource "google_project_iam_member" "runner_catalog" {
+  project = local.project
+  role    = "roles/datastore.user"
+  member  = "serviceAccount:${google_service_account.runner.email}"
+
+  condition {
+    title       = "vaultra-catalog"
+    description = "The Vaultra catalog database only"
+    expression  = local.catalog_condition
+  }
+}
+
+# Wraps each backup's file key (backup) and unwraps it (restore, verify).
+resource "google_kms_crypto_key_iam_member" "runner_key" {
+  crypto_key_id = google_kms_crypto_key.vaultra.id
+  role          = "roles/cloudkms.cryptoKeyEncrypterDecrypter"
+  member        = "serviceAccount:${google_service_account.runner.email}"
+}
+
+# Exactly the secrets the jobs' sources name.
+resource "google_secret_manager_secret_iam_member" "runner_sources" {
+  for_each = { for key, secret in local.source_secrets : key => secret if secret.location == null }
+
+  project   = each.value.project
+  secret_id = each.value.secret
+  role      = "roles/secretmanager.secretAccessor"
+  member    = "serviceAccount:${google_service_account.runner.email}"
+}
+
+resource "google_secret_manager_regional_secret_iam_member" "runner_sources" {
+  for_each = { for key, secret in local.source_secrets : key => secret if secret.location != null }
+
+  project   = each.value.project
+  location  = each.value.location
+  secret_id = each.value.secret
+  role      = "roles/secretmanager.secretAccessor"
+  member    = "serviceAccount:${google_service_account.runner.email}"
+}
+
+# ---- functions ------------------------------------------------------------------------------
+
+# Retention deletes whole run folders and the manifest check reads and lists them: get, list and
+# delete, and no write (no predefined role is that narrow).
+resource "google_project_iam_custom_role" "retention" {
+  project     = local.project
+  role_id     = "vaultra_${replace(var.environment, "-", "_")}_retention"
+  title       = "Vaultra ${var.environment} retention"
+  description = "Read, list and delete backup objects: manifest checks and retention deletes"
+  permissions = ["storage.objects.get", "storage.objects.list", "storage.objects.delete"]
+}
+
+resource "google_storage_bucket_iam_member" "functions_objects" {
+  bucket = google_storage_bucket.backups.name
+  role   = google_project_iam_custom_role.retention.name
+  member = "serviceAccount:${google_service_account.functions.email}"
+
+  condition {
+    title       = "vaultra-prefix"
+    description = "Objects under ${local.prefix}/ only"
+    expression  = local.prefix_condition
+  }
+}
+
+resource "google_project_iam_member" "functions_catalog" {
+  project = local.project
+  role    = "roles/datastore.user"
+  member  = "serviceAccount:${google_service_account.functions.email}"
+
+  condition {
+    title       = "vaultra-catalog"
+    description = "The Vaultra catalog database only"
+    expression  = local.catalog_condition
+  }
+}
+
+# Execute the runner job with the run's arguments (run.jobs.runWithOverrides) and follow its
+# executions (run.viewer: executions get and list). Executing a job needs no actAs on its service
+# account: only creating or updating the job does.
+resource "google_cloud_run_v2_job_iam_member" "functions_execute" {
+  project  = local.project
+  location = local.region
+  name     = google_cloud_run_v2_job.runner.name
+  role     = "roles/run.jobsExecutorWithOverrides"
+  member   = "serviceAccount:${google_service_account.functions.email}"
+}
+
+resource "google_cloud_run_v2_job_iam_member" "functions_observe" {
+  project  = local.project
+  location = local.region
+  name     = google_cloud_run_v2_job.runner.name
+  role     = "roles/run.viewer"
+  member   = "serviceAccount:${google_service_account.functions.email}"
+}
+
+resource "google_pubsub_topic_iam_member" "functions_publish" {
+  project = local.project
+  topic   = google_pubsub_topic.alerts.name
+  role    = "roles/pubsub.publisher"
+  member  = "serviceAccount:${google_service_account.functions.email}"
+}
+
+# Exactly the webhook URLs and signing keys the notifiers resolve.
+resource "google_secret_manager_secret_iam_member" "functions_webhooks" {
+  for_each = { for key, secret in local.webhook_secrets : key => secret if secret.location == null }
+
+  project   = each.value.project
+  secret_id = each.value.secret
+  role      = "roles/secretmanager.secretAccessor"
+  member    = "serviceAccount:${google_service_account.functions.email}"
+}
+
+resource "google_secret_manager_regional_secret_iam_member" "functions_webhooks" {
+  for_each = { for key, secret in local.webhook_secrets : key => secret if secret.location != null }
+
+  project   = each.value.project
+  location  = each.value.location
+  secret_id = each.value.secret
+  role      = "roles/secretmanager.secretAccessor"
+  member    = "serviceAccount:${google_service_account.functions.email}"
+}
+
+# ---- scheduler -----------------------------------------------------------------------------
+
+# Invokes the three scheduled functions (their Cloud Run services); never the api function.
+resource "google_cloud_run_v2_service_iam_member" "scheduler_invokes" {
+  for_each = toset(["scheduledBackup", "reconcile", "watchdog"])
+
+  project  = local.project
+  location = local.region
+  name     = google_cloudfunctions2_function.vaultra[each.key].service_config[0].service
+  role     = "roles/run.invoker"
+  member   = "serviceAccount:${google_service_account.scheduler.email}"
+}
+
+# ---- api callers ---------------------------------------------------------------------------
+
+resource "google_cloud_run_v2_service_iam_member" "api_invokers" {
+  for_each = toset(var.api_invokers)
+
+  project  = local.project
+  location = local.region
+  name     = google_cloudfunctions2_function.vaultra["api"].service_config[0].service
+  role     = "roles/run.invoker"
+  member   = each.value
+}

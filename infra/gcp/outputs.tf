@@ -1,0 +1,41 @@
+output "bucket" {
+  description = "Backups live under gs://<this>/<prefix>/."
+  value       = google_storage_bucket.backups.name
+}
+
+output "storage_url" {
+  description = "The --to / --from of `vaultra backup` and `vaultra restore` against this environment."
+  value       = local.storage_url
+}
+
+output "catalog_url" {
+  description = "The --catalog of the vaultra CLI against this environment."
+  value       = local.catalog_url
+}
+
+output "kms_key" {
+  description = "The --kms key of the age vaultra-kms stanza."
+  value       = local.function_environment.VAULTRA_KMS_KEY
+}
+
+output "runner_job" {
+  value = google_cloud_run_v2_job.runner.id
+}
+
+output "alert_topic" {
+  description = "Subscribe to this topic for every alert the functions send."
+  value       = google_pubsub_topic.alerts.id
+}
+
+output "api_function_uri" {
+  description = "POST here with an identity token of an api_invoker (gcloud auth print-identity-token)."
+  value       = google_cloudfunctions2_function.vaultra["api"].service_config[0].uri
+}
+
+output "service_accounts" {
+  value = {
+    runner    = google_service_account.runner.email
+    functions = google_service_account.functions.email
+    scheduler = google_service_account.scheduler.email
+  }
+}

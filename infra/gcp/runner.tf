@@ -1,0 +1,54 @@
+# The runner: a Cloud Run job the functions execute once per run, with the run's command line as
+# overrides (RunJob with overrides). It runs as the `runner` service account, which holds what a
+# backup or restore touches: objects under the prefix, the catalog, the key, the jobs' secrets.
+resource "google_cloud_run_v2_job" "runner" {
+  project             = local.project
+  name                = "${local.name}-runner"
+  location            = local.region
+  deletion_protection = false
+
+  template {
+    task_count  = 1
+    parallelism = 1
+
+    template {
+      service_account = google_service_account.runner.email
+      timeout         = "${local.runner_timeout_seconds}s"
+      # A failed backup is recorded and alerted; the next schedule runs it again. A retry would
+      # reuse the run id the catalog already closed.
+      max_retries           = 0
+      execution_environment = "EXECUTION_ENVIRONMENT_GEN2"
+
+      containers {
+        name  = "runner"
+        image = var.runner_image
+
+        resources {
+          limits = {
+            cpu    = tostring(local.runner_cpu)
+            memory = local.runner_memory
+          }
+        }
+
+        env {
+          name  = "VAULTRA_CATALOG"
+          value = local.catalog_url
+        }
+      }
+
+      # Direct VPC egress to the databases when the config names a network.
+      dynamic "vpc_access" {
+        for_each = local.network == null && local.subnetwork == null ? [] : [1]
+        content {
+          egress = "PRIVATE_RANGES_ONLY"
+          network_interfaces {
+            network    = local.network
+            subnetwork = local.subnetwork
+          }
+        }
+      }
+    }
+  }
+
+  depends_on = [google_project_service.apis]
+}

@@ -1,0 +1,100 @@
+# One Cloud Scheduler job per enabled backup job, in the job's time zone, posting {"job": <name>}
+# to scheduledBackup with an OIDC token of the `scheduler` service account (the only principal
+# allowed to invoke it). Cloud Scheduler adds X-CloudScheduler-ScheduleTime to each request: the
+# run id is derived from it, so a retried delivery cannot start a second backup.
+resource "google_cloud_scheduler_job" "backup" {
+  for_each = local.backup_schedules
+
+  project          = local.project
+  region           = local.region
+  name             = "${local.name}-${each.key}"
+  description      = "Vaultra ${var.environment}: back up ${each.key}"
+  schedule         = each.value.cron
+  time_zone        = each.value.time_zone
+  attempt_deadline = "180s"
+
+  retry_config {
+    retry_count          = 3
+    min_backoff_duration = "30s"
+    max_backoff_duration = "300s"
+    max_doublings        = 2
+  }
+
+  http_target {
+    http_method = "POST"
+    uri         = google_cloudfunctions2_function.vaultra["scheduledBackup"].service_config[0].uri
+    body        = base64encode(each.value.body)
+    headers = {
+      "Content-Type" = "application/json"
+    }
+
+    oidc_token {
+      service_account_email = google_service_account.scheduler.email
+      audience              = google_cloudfunctions2_function.vaultra["scheduledBackup"].service_config[0].uri
+    }
+  }
+
+  depends_on = [google_cloud_run_v2_service_iam_member.scheduler_invokes]
+}
+
+# Every five minutes: finalize runs whose runner execution ended.
+resource "google_cloud_scheduler_job" "reconcile" {
+  project          = local.project
+  region           = local.region
+  name             = "${local.name}-reconcile"
+  description      = "Vaultra ${var.environment}: finalize finished runs"
+  schedule         = local.reconcile_schedule
+  time_zone        = "UTC"
+  attempt_deadline = "320s"
+
+  retry_config {
+    retry_count = 0
+  }
+
+  http_target {
+    http_method = "POST"
+    uri         = google_cloudfunctions2_function.vaultra["reconcile"].service_config[0].uri
+    body        = base64encode("{}")
+    headers = {
+      "Content-Type" = "application/json"
+    }
+
+    oidc_token {
+      service_account_email = google_service_account.scheduler.email
+      audience              = google_cloudfunctions2_function.vaultra["reconcile"].service_config[0].uri
+    }
+  }
+
+  depends_on = [google_cloud_run_v2_service_iam_member.scheduler_invokes]
+}
+
+# Hourly, on its own schedule: jobs past their RPO, runs stuck past their timeout.
+resource "google_cloud_scheduler_job" "watchdog" {
+  project          = local.project
+  region           = local.region
+  name             = "${local.name}-watchdog"
+  description      = "Vaultra ${var.environment}: RPO and stuck-run check"
+  schedule         = local.watchdog_schedule
+  time_zone        = "UTC"
+  attempt_deadline = "320s"
+
+  retry_config {
+    retry_count = 1
+  }
+
+  http_target {
+    http_method = "POST"
+    uri         = google_cloudfunctions2_function.vaultra["watchdog"].service_config[0].uri
+    body        = base64encode("{}")
+    headers = {
+      "Content-Type" = "application/json"
+    }
+
+    oidc_token {
+      service_account_email = google_service_account.scheduler.email
+      audience              = google_cloudfunctions2_function.vaultra["watchdog"].service_config[0].uri
+    }
+  }
+
+  depends_on = [google_cloud_run_v2_service_iam_member.scheduler_invokes]
+}

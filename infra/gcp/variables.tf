@@ -1,0 +1,71 @@
+variable "config_path" {
+  description = "The Vaultra config file whose environment this module deploys."
+  type        = string
+  default     = "../../vaultra.config.yaml"
+}
+
+variable "environment" {
+  description = "The environment of the config file to deploy: a `cloud: gcp` environment."
+  type        = string
+
+  validation {
+    condition     = try(yamldecode(file(var.config_path)).environments[var.environment].cloud, "") == "gcp"
+    error_message = "The environment must be a `cloud: gcp` environment of the config file (infra/azure deploys azure environments, `cdk deploy` aws ones)."
+  }
+}
+
+variable "runner_image" {
+  description = "The runner image, already pushed (Terraform builds no image): `docker build -f runner/Dockerfile --platform linux/amd64 .`, then push it to Artifact Registry, e.g. europe-west1-docker.pkg.dev/<project>/vaultra/runner:<tag>."
+  type        = string
+
+  validation {
+    condition     = length(trimspace(var.runner_image)) > 0
+    error_message = "runner_image names the pushed runner image."
+  }
+}
+
+variable "functions_source_dir" {
+  description = "The packaged GCP functions (scripts/package-gcp-functions.mjs): zipped and deployed as the source of the four functions."
+  type        = string
+  default     = null
+}
+
+variable "functions_runtime" {
+  description = "The Cloud Functions (gen2) Node.js runtime."
+  type        = string
+  default     = "nodejs22"
+}
+
+variable "api_ingress" {
+  description = "Ingress of the api function. Internal only by default; ALLOW_ALL lets `api_invokers` call it from outside Google Cloud (IAM still decides who may)."
+  type        = string
+  default     = "ALLOW_INTERNAL_ONLY"
+
+  validation {
+    condition     = contains(["ALLOW_INTERNAL_ONLY", "ALLOW_INTERNAL_AND_GCLB", "ALLOW_ALL"], var.api_ingress)
+    error_message = "api_ingress is ALLOW_INTERNAL_ONLY, ALLOW_INTERNAL_AND_GCLB or ALLOW_ALL."
+  }
+}
+
+variable "api_invokers" {
+  description = "Principals allowed to call the api function (`user:…`, `group:…`, `serviceAccount:…`). Never allUsers."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for member in var.api_invokers : !contains(["allUsers", "allAuthenticatedUsers"], member)])
+    error_message = "The api function is never public: allUsers and allAuthenticatedUsers are refused."
+  }
+}
+
+variable "lock_retention_policy" {
+  description = "Lock the bucket's retention policy (storage.objectLock): irreversible, the policy can then never be shortened or removed. Apply once unlocked, check, then lock."
+  type        = bool
+  default     = false
+}
+
+variable "enable_apis" {
+  description = "Enable the Google Cloud APIs the environment uses (never disabled on destroy)."
+  type        = bool
+  default     = true
+}

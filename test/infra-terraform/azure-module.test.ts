@@ -1,0 +1,238 @@
+/**
+ * infra/azure, read as Terraform reads it (every .tf parsed): the function app's settings, the
+ * runner job, storage, Key Vault, alerting, and role assignments holding only what each identity
+ * needs, scoped to the one resource it concerns. What the locals evaluate to is in
+ * azure-locals.test.ts.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { AZURE_FUNCTION_ENV, FUNCTION_ENV } from '../../core/platform/function-deployment.js';
+import { allResources, dynamicBlocks, loadModule, nested, resource, type Block, type TerraformModule } from './support/terraform-module.js';
+
+let azure: TerraformModule;
+
+beforeAll(async () => {
+  azure = await loadModule('infra/azure');
+});
+
+describe('the function app', () => {
+  it('gets every variable of FUNCTION_ENV and AZURE_FUNCTION_ENV, wired to the resources', () => {
+    const app = resource(azure, 'azurerm_function_app_flex_consumption', 'vaultra');
+    expect(app.app_settings).toBe('${local.function_app_settings}');
+    const settings = azure.locals.function_app_settings as Record<string, string>;
+    for (const name of [...Object.values(FUNCTION_ENV), ...Object.values(AZURE_FUNCTION_ENV)]) expect(settings, name).toHaveProperty(name);
+    expect(settings).toMatchObject({
+      [FUNCTION_ENV.environmentName]: '${var.environment}',
+      [FUNCTION_ENV.configJson]: '${local.config_json}',
+      [FUNCTION_ENV.storageUrl]: '${local.storage_url}',
+      [FUNCTION_ENV.catalogUrl]: '${local.catalog_url}',
+      [FUNCTION_ENV.kmsKey]: 'azure-keyvault:${azurerm_key_vault_key.vaultra.id}',
+      [AZURE_FUNCTION_ENV.subscriptionId]: '${data.azurerm_client_config.current.subscription_id}',
+      [AZURE_FUNCTION_ENV.resourceGroup]: '${local.resource_group.name}',
+      [AZURE_FUNCTION_ENV.containerAppsJob]: '${azurerm_container_app_job.runner.name}',
+      [AZURE_FUNCTION_ENV.managedIdentityClientId]: '${azurerm_user_assigned_identity.functions.client_id}',
+    });
+    expect(azure.locals.storage_url).toBe('azblob://${azurerm_storage_account.backups.name}/${azurerm_storage_container.backups.name}/${local.prefix}');
+    expect(azure.locals.catalog_url).toBe('aztable://${azurerm_storage_account.backups.name}/${azurerm_storage_table.catalog.name}');
+    expect(azure.locals.config_json).toBe('${jsonencode({ version = local.config.version, environments = { (var.environment) = local.env } })}');
+  });
+
+  it('reaches its own storage through its managed identity: Flex Consumption, Node, zip-deployed from the package', () => {
+    const app = resource(azure, 'azurerm_function_app_flex_consumption', 'vaultra');
+    expect(app).toMatchObject({
+      storage_authentication_type: 'UserAssignedIdentity',
+      storage_user_assigned_identity_id: '${azurerm_user_assigned_identity.functions.id}',
+      runtime_name: 'node',
+      runtime_version: '${var.functions_runtime_version}',
+      https_only: true,
+      zip_deploy_file: '${data.archive_file.functions.output_path}',
+    });
+    expect(nested(app, 'identity')).toEqual({ type: 'UserAssigned', identity_ids: ['${azurerm_user_assigned_identity.functions.id}'] });
+    expect(resource(azure, 'azurerm_service_plan', 'functions').sku_name).toBe('FC1');
+    expect((azure.variables.functions_runtime_version as Block).default).toMatch(/^(20|22)$/);
+    expect(azure.data.archive_file?.functions?.source_dir).toBe('${local.functions_source_dir}');
+    expect(azure.locals.functions_source_dir).toBe('${coalesce(var.functions_source_dir, "${path.module}/../../dist/functions-azure")}');
+    const settings = azure.locals.function_app_settings as Record<string, string>;
+    expect(settings).toMatchObject({
+      AzureWebJobsStorage__accountName: '${azurerm_storage_account.functions.name}',
+      AzureWebJobsStorage__credential: 'managedidentity',
+      AzureWebJobsStorage__clientId: '${azurerm_user_assigned_identity.functions.client_id}',
+    });
+  });
+
+  it('has no schedule resource: the dispatcher timer reads every job’s cron and time zone from VAULTRA_CONFIG_JSON', () => {
+    const types = allResources(azure).map((entry) => entry.type);
+    expect(types.filter((type) => /logic_app|scheduler|automation/.test(type))).toEqual([]);
+    expect(azure.files.get('functions.tf')).toContain('dispatcher timer');
+  });
+});
+
+describe('no storage key anywhere', () => {
+  it('turns shared keys off on both accounts and never reads, outputs or passes a key or connection string', () => {
+    for (const name of ['backups', 'functions']) {
+      expect(resource(azure, 'azurerm_storage_account', name)).toMatchObject({ shared_access_key_enabled: false, min_tls_version: 'TLS1_2', allow_nested_items_to_be_public: false, https_traffic_only_enabled: true });
+    }
+    for (const [file, text] of azure.files) {
+      const code = text.replace(/#.*$/gm, '');
+      expect(code, file).not.toMatch(/primary_access_key|secondary_access_key|primary_connection_string|secondary_connection_string|storage_access_key|storage_account_access_key|sas\b/);
+    }
+    const app = resource(azure, 'azurerm_function_app_flex_consumption', 'vaultra');
+    expect(app).not.toHaveProperty('storage_access_key');
+    const values = JSON.stringify(Object.values(azure.outputs).map((output) => output.value));
+    expect(values).not.toMatch(/access_key|connection_string|azurerm_storage_account\.\w+\.(?!name\b|id\b)/);
+  });
+});
+
+describe('the runner job', () => {
+  it('is a manually triggered Container Apps job of the pushed image, as the runner identity, with the catalog and no retry', () => {
+    const job = resource(azure, 'azurerm_container_app_job', 'runner');
+    expect(job).toMatchObject({ replica_retry_limit: 0, replica_timeout_in_seconds: '${local.runner_timeout_seconds}', container_app_environment_id: '${azurerm_container_app_environment.vaultra.id}' });
+    expect(nested(job, 'manual_trigger_config')).toEqual({ parallelism: 1, replica_completion_count: 1 });
+    expect(job).not.toHaveProperty('schedule_trigger_config');
+    expect(nested(job, 'identity')).toEqual({ type: 'UserAssigned', identity_ids: ['${azurerm_user_assigned_identity.runner.id}'] });
+    const container = nested(nested(job, 'template'), 'container');
+    expect(container).toMatchObject({ name: 'runner', image: '${var.runner_image}', cpu: '${local.runner_cpu}', memory: '${local.runner_memory}' });
+    expect(container.env).toEqual([
+      { name: 'VAULTRA_CATALOG', value: '${local.catalog_url}' },
+      { name: 'AZURE_CLIENT_ID', value: '${azurerm_user_assigned_identity.runner.client_id}' },
+    ]);
+  });
+
+  it('runs in the configured subnet when azure.subnetId is set', () => {
+    expect(resource(azure, 'azurerm_container_app_environment', 'vaultra').infrastructure_subnet_id).toBe('${local.subnet_id}');
+    expect(azure.locals.subnet_id).toBe('${try(local.env.azure.subnetId, null)}');
+  });
+});
+
+describe('storage and catalog', () => {
+  it('versions the backup container, deletes old versions after noncurrentVersionExpirationDays and tiers along storage.transitions', () => {
+    const account = resource(azure, 'azurerm_storage_account', 'backups');
+    expect(account.name).toBe('${local.storage_account_name}');
+    expect(nested(account, 'blob_properties').versioning_enabled).toBe(true);
+    expect(nested(account, 'lifecycle').prevent_destroy).toBe(true);
+    expect(resource(azure, 'azurerm_storage_container', 'backups')).toMatchObject({ name: '${local.container_name}', container_access_type: 'private' });
+    const rule = nested(resource(azure, 'azurerm_storage_management_policy', 'backups'), 'rule');
+    expect(nested(rule, 'filters').prefix_match).toEqual(['${local.container_name}/${local.prefix}/']);
+    const actions = nested(rule, 'actions');
+    expect(nested(actions, 'version')).toEqual({ delete_after_days_since_creation: '${local.noncurrent_version_days}' });
+    expect(dynamicBlocks(actions, 'base_blob')[0]?.content).toEqual({
+      tier_to_cool_after_days_since_modification_greater_than: '${base_blob.value.cool}',
+      tier_to_cold_after_days_since_modification_greater_than: '${base_blob.value.cold}',
+      tier_to_archive_after_days_since_modification_greater_than: '${base_blob.value.archive}',
+    });
+  });
+
+  it('turns storage.objectLock into a version-level immutability policy, locked only when asked', () => {
+    const [policy] = dynamicBlocks(resource(azure, 'azurerm_storage_account', 'backups'), 'immutability_policy');
+    expect(policy?.forEach).toBe('${local.immutability_days == null ? [] : [local.immutability_days]}');
+    expect(policy?.content).toMatchObject({ period_since_creation_in_days: '${immutability_policy.value}', state: '${var.lock_immutability_policy ? "Locked" : "Unlocked"}' });
+  });
+
+  it('keeps the catalog in the vaultraruns table', () => {
+    expect(resource(azure, 'azurerm_storage_table', 'catalog')).toEqual({ name: '${local.catalog_table}', storage_account_id: '${azurerm_storage_account.backups.id}' });
+    expect(azure.locals.catalog_table).toBe('vaultraruns');
+  });
+});
+
+describe('Key Vault', () => {
+  it('uses Azure RBAC and purge protection, and holds a rotated RSA key for wrapKey/unwrapKey that is never destroyed', () => {
+    expect(resource(azure, 'azurerm_key_vault', 'vaultra')).toMatchObject({ rbac_authorization_enabled: true, purge_protection_enabled: true });
+    expect(resource(azure, 'azurerm_key_vault', 'vaultra')).not.toHaveProperty('access_policy');
+    const key = resource(azure, 'azurerm_key_vault_key', 'vaultra');
+    expect(key).toMatchObject({ key_type: 'RSA', key_opts: ['wrapKey', 'unwrapKey'] });
+    expect(nested(nested(key, 'rotation_policy'), 'automatic')).toHaveProperty('time_after_creation');
+    expect(nested(key, 'rotation_policy')).not.toHaveProperty('expire_after');
+    expect(nested(key, 'lifecycle').prevent_destroy).toBe(true);
+  });
+});
+
+describe('role assignments', () => {
+  interface Assignment {
+    readonly resource: string;
+    readonly role: string;
+    readonly scope: string;
+  }
+
+  function assignmentsByPrincipal(module: TerraformModule): Map<string, Assignment[]> {
+    const byPrincipal = new Map<string, Assignment[]>();
+    for (const [name, block] of Object.entries(module.resources.azurerm_role_assignment ?? {})) {
+      const principal = /^\$\{azurerm_user_assigned_identity\.(\w+)\.principal_id\}$/.exec(String(block.principal_id))?.[1] ?? String(block.principal_id);
+      const list = byPrincipal.get(principal) ?? [];
+      list.push({ resource: name, role: String(block.role_definition_name ?? block.role_definition_id), scope: String(block.scope) });
+      byPrincipal.set(principal, list);
+    }
+    return byPrincipal;
+  }
+
+  const sorted = (list: Assignment[] | undefined) => (list ?? []).map(({ role, scope }) => `${role} @ ${scope}`).sort();
+
+  it('gives the runner the backup container, the catalog table, the key and exactly the job sources’ secrets (and the registry it pulls from)', () => {
+    expect(sorted(assignmentsByPrincipal(azure).get('runner'))).toEqual(
+      [
+        'Storage Blob Data Contributor @ ${local.backup_container_scope}',
+        'Storage Table Data Contributor @ ${local.catalog_table_scope}',
+        'Key Vault Crypto Service Encryption User @ ${local.key_scope}',
+        'Key Vault Secrets User @ ${local.vault_ids[each.value.vault]}/secrets/${each.value.secret}',
+        'AcrPull @ ${var.runner_registry.id}',
+      ].sort(),
+    );
+    expect(resource(azure, 'azurerm_role_assignment', 'runner_sources').for_each).toBe('${local.source_secrets}');
+    expect(resource(azure, 'azurerm_role_assignment', 'runner_pulls_image').count).toBe('${var.runner_registry == null ? 0 : 1}');
+  });
+
+  it('gives the functions the container, the table, starting the runner job, the webhook secrets, their own host storage and telemetry', () => {
+    expect(sorted(assignmentsByPrincipal(azure).get('functions'))).toEqual(
+      [
+        'Storage Blob Data Contributor @ ${local.backup_container_scope}',
+        'Storage Table Data Contributor @ ${local.catalog_table_scope}',
+        '${azurerm_role_definition.job_starter.role_definition_resource_id} @ ${azurerm_container_app_job.runner.id}',
+        'Key Vault Secrets User @ ${local.vault_ids[each.value.vault]}/secrets/${each.value.secret}',
+        'Storage Blob Data Owner @ ${azurerm_storage_account.functions.id}',
+        'Monitoring Metrics Publisher @ ${azurerm_application_insights.functions.id}',
+      ].sort(),
+    );
+    expect(resource(azure, 'azurerm_role_assignment', 'functions_webhooks').for_each).toBe('${local.webhook_secrets}');
+    const starter = resource(azure, 'azurerm_role_definition', 'job_starter');
+    expect(nested(starter, 'permissions')).toEqual({ actions: ['Microsoft.App/jobs/start/action', 'Microsoft.App/jobs/read', 'Microsoft.App/jobs/executions/read'], not_actions: [] });
+    expect(starter.assignable_scopes).toEqual(['${local.resource_group_id}']);
+  });
+
+  it('scopes each role to the one resource: the container, the table, the key, each secret', () => {
+    expect(azure.locals.backup_container_scope).toBe('${azurerm_storage_account.backups.id}/blobServices/default/containers/${azurerm_storage_container.backups.name}');
+    expect(azure.locals.catalog_table_scope).toBe('${azurerm_storage_account.backups.id}/tableServices/default/tables/${azurerm_storage_table.catalog.name}');
+    expect(azure.locals.key_scope).toBe('${azurerm_key_vault.vaultra.id}/keys/${azurerm_key_vault_key.vaultra.name}');
+  });
+
+  it('assigns nothing else: the deployer only gets to create the key, and no identity has a subscription or group role', () => {
+    const byPrincipal = assignmentsByPrincipal(azure);
+    expect([...byPrincipal.keys()].sort()).toEqual(['${data.azurerm_client_config.current.object_id}', 'functions', 'runner']);
+    expect(sorted(byPrincipal.get('${data.azurerm_client_config.current.object_id}'))).toEqual(['Key Vault Crypto Officer @ ${azurerm_key_vault.vaultra.id}']);
+    for (const [, list] of byPrincipal) for (const assignment of list) expect(assignment.scope, assignment.resource).not.toMatch(/resource_group_id|subscription/);
+    for (const { type } of allResources(azure)) expect(type).not.toMatch(/key_vault_access_policy/);
+  });
+});
+
+describe('alerting', () => {
+  it('mails notifications.email through an Action Group when a function invocation fails', () => {
+    const group = resource(azure, 'azurerm_monitor_action_group', 'alerts');
+    const [receiver] = dynamicBlocks(group, 'email_receiver');
+    expect(receiver?.forEach).toBe('${{ for index, email in local.emails : tostring(index) => email }}');
+    expect(receiver?.content).toMatchObject({ email_address: '${email_receiver.value}' });
+    const alert = resource(azure, 'azurerm_monitor_scheduled_query_rules_alert_v2', 'function_failures');
+    expect(alert.scopes).toEqual(['${azurerm_application_insights.functions.id}']);
+    expect(nested(alert, 'action').action_groups).toEqual(['${azurerm_monitor_action_group.alerts.id}']);
+    expect(nested(alert, 'criteria').query).toContain('success == false');
+  });
+});
+
+describe('module inputs', () => {
+  it('reads the config itself and refuses an environment of another cloud', () => {
+    expect(azure.locals.config).toBe('${yamldecode(file(var.config_path))}');
+    expect(azure.locals.env).toBe('${local.config.environments[var.environment]}');
+    expect(nested(azure.variables.environment!, 'validation').condition).toBe('${try(yamldecode(file(var.config_path)).environments[var.environment].cloud, "") == "azure"}');
+  });
+
+  it('pins its providers and reaches storage with Entra ID', () => {
+    expect(nested(azure.terraform[0]!, 'required_providers')).toMatchObject({ azurerm: { source: 'hashicorp/azurerm', version: expect.stringMatching(/^~> \d+\.\d+$/) }, archive: { source: 'hashicorp/archive' } });
+    expect(azure.providers.azurerm).toMatchObject({ storage_use_azuread: true });
+  });
+});

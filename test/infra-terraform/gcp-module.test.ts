@@ -1,0 +1,277 @@
+/**
+ * infra/gcp, read as Terraform reads it (every .tf parsed): the wiring from vaultra.config.yaml
+ * to Cloud Scheduler, the functions, the runner job, the bucket, the catalog, and identities
+ * holding only the roles they need. What the locals evaluate to is in gcp-locals.test.ts.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { FUNCTION_ENV, GCP_FUNCTION_ENV } from '../../core/platform/function-deployment.js';
+import { allResources, dynamicBlocks, loadModule, nested, resource, type Block, type TerraformModule } from './support/terraform-module.js';
+
+let gcp: TerraformModule;
+
+beforeAll(async () => {
+  gcp = await loadModule('infra/gcp');
+});
+
+const FUNCTION_URI = (entry: string) => `\${google_cloudfunctions2_function.vaultra["${entry}"].service_config[0].uri}`;
+
+describe('the schedules', () => {
+  it('has one Cloud Scheduler job per enabled backup job, in its time zone, posting its name to scheduledBackup with an OIDC token', () => {
+    const backup = resource(gcp, 'google_cloud_scheduler_job', 'backup');
+    expect(backup.for_each).toBe('${local.backup_schedules}');
+    expect(backup.schedule).toBe('${each.value.cron}');
+    expect(backup.time_zone).toBe('${each.value.time_zone}');
+    const target = nested(backup, 'http_target');
+    expect(target.http_method).toBe('POST');
+    expect(target.uri).toBe(FUNCTION_URI('scheduledBackup'));
+    expect(target.body).toBe('${base64encode(each.value.body)}');
+    expect(nested(target, 'oidc_token')).toEqual({ service_account_email: '${google_service_account.scheduler.email}', audience: FUNCTION_URI('scheduledBackup') });
+    expect(nested(backup, 'retry_config').retry_count).toBeGreaterThan(0);
+  });
+
+  it('iterates the enabled jobs only, with cron, time zone and {"job": <name>} from each', () => {
+    const schedules = gcp.locals.backup_schedules as string;
+    expect(schedules).toContain('for name, job in local.enabled_jobs');
+    expect(schedules).toContain('cron      = job.schedule.cron');
+    expect(schedules).toContain('time_zone = try(job.schedule.timeZone, "UTC")');
+    expect(schedules).toContain('body      = jsonencode({ job = name })');
+    expect(gcp.locals.enabled_jobs).toBe('${{ for name, job in local.jobs : name => job if try(job.enabled, true) }}');
+  });
+
+  it.each([
+    ['reconcile', '${local.reconcile_schedule}'],
+    ['watchdog', '${local.watchdog_schedule}'],
+  ])('runs %s on its own schedule, OIDC-authenticated, against its own function', (name, schedule) => {
+    const job = resource(gcp, 'google_cloud_scheduler_job', name);
+    expect(job.schedule).toBe(schedule);
+    expect(job.time_zone).toBe('UTC');
+    const target = nested(job, 'http_target');
+    expect(target.uri).toBe(FUNCTION_URI(name));
+    expect(nested(target, 'oidc_token')).toEqual({ service_account_email: '${google_service_account.scheduler.email}', audience: FUNCTION_URI(name) });
+  });
+
+  it('schedules nothing else', () => {
+    expect(Object.keys(gcp.resources.google_cloud_scheduler_job ?? {}).sort()).toEqual(['backup', 'reconcile', 'watchdog']);
+  });
+});
+
+describe('the functions', () => {
+  it('are the four entry points, gen2 on Node, from the zipped package', () => {
+    const functions = resource(gcp, 'google_cloudfunctions2_function', 'vaultra');
+    expect(functions.for_each).toBe('${local.functions}');
+    expect(Object.keys(gcp.locals.functions as object).sort()).toEqual(['api', 'reconcile', 'scheduledBackup', 'watchdog']);
+    const build = nested(functions, 'build_config');
+    expect(build.entry_point).toBe('${each.key}');
+    expect(build.runtime).toBe('${var.functions_runtime}');
+    expect((gcp.variables.functions_runtime as Block).default).toMatch(/^nodejs(20|22)$/);
+    expect(nested(nested(build, 'source'), 'storage_source')).toEqual({
+      bucket: '${google_storage_bucket.functions_source.name}',
+      object: '${google_storage_bucket_object.functions_source.name}',
+    });
+    expect(gcp.data.archive_file?.functions?.source_dir).toBe('${local.functions_source_dir}');
+    expect(gcp.locals.functions_source_dir).toBe('${coalesce(var.functions_source_dir, "${path.module}/../../dist/functions-gcp")}');
+  });
+
+  it('get every variable of FUNCTION_ENV and GCP_FUNCTION_ENV, wired to the resources', () => {
+    const service = nested(resource(gcp, 'google_cloudfunctions2_function', 'vaultra'), 'service_config');
+    expect(service.environment_variables).toBe('${local.function_environment}');
+    const variables = gcp.locals.function_environment as Record<string, string>;
+    for (const name of [...Object.values(FUNCTION_ENV), ...Object.values(GCP_FUNCTION_ENV)]) expect(variables, name).toHaveProperty(name);
+    expect(variables).toMatchObject({
+      [FUNCTION_ENV.environmentName]: '${var.environment}',
+      [FUNCTION_ENV.configJson]: '${local.config_json}',
+      [FUNCTION_ENV.storageUrl]: '${local.storage_url}',
+      [FUNCTION_ENV.catalogUrl]: '${local.catalog_url}',
+      [FUNCTION_ENV.kmsKey]: 'gcp-kms:${google_kms_crypto_key.vaultra.id}',
+      [GCP_FUNCTION_ENV.runJob]: '${google_cloud_run_v2_job.runner.id}',
+      [GCP_FUNCTION_ENV.alertTopic]: '${google_pubsub_topic.alerts.id}',
+    });
+    expect(gcp.locals.storage_url).toBe('gs://${google_storage_bucket.backups.name}/${local.prefix}');
+    expect(gcp.locals.catalog_url).toBe('firestore://${local.project}/${local.catalog_collection}?database=${google_firestore_database.catalog.name}');
+    expect(gcp.locals.config_json).toBe('${jsonencode({ version = local.config.version, environments = { (var.environment) = local.env } })}');
+  });
+
+  it('run as the functions service account, reachable from inside the project only (the api as configured)', () => {
+    const service = nested(resource(gcp, 'google_cloudfunctions2_function', 'vaultra'), 'service_config');
+    expect(service.service_account_email).toBe('${google_service_account.functions.email}');
+    expect(service.ingress_settings).toBe('${each.key == "api" ? var.api_ingress : "ALLOW_INTERNAL_ONLY"}');
+    expect((gcp.variables.api_ingress as Block).default).toBe('ALLOW_INTERNAL_ONLY');
+  });
+});
+
+describe('the runner job', () => {
+  it('runs the pushed image once per execution as the runner service account, with the catalog and no retry', () => {
+    const job = resource(gcp, 'google_cloud_run_v2_job', 'runner');
+    const execution = nested(job, 'template');
+    expect(execution.task_count).toBe(1);
+    const task = nested(execution, 'template');
+    expect(task.service_account).toBe('${google_service_account.runner.email}');
+    expect(task.max_retries).toBe(0);
+    expect(task.timeout).toBe('${local.runner_timeout_seconds}s');
+    const container = nested(task, 'containers');
+    expect(container.image).toBe('${var.runner_image}');
+    expect(container.env).toEqual([{ name: 'VAULTRA_CATALOG', value: '${local.catalog_url}' }]);
+    expect(nested(container, 'resources').limits).toEqual({ cpu: '${tostring(local.runner_cpu)}', memory: '${local.runner_memory}' });
+  });
+
+  it('egresses through the configured VPC directly when gcp.network or gcp.subnetwork is set', () => {
+    const [vpc] = dynamicBlocks(nested(nested(resource(gcp, 'google_cloud_run_v2_job', 'runner'), 'template'), 'template'), 'vpc_access');
+    expect(vpc?.forEach).toBe('${local.network == null && local.subnetwork == null ? [] : [1]}');
+    expect(nested(vpc!.content, 'network_interfaces')).toEqual({ network: '${local.network}', subnetwork: '${local.subnetwork}' });
+  });
+});
+
+describe('storage, key and catalog', () => {
+  it('encrypts the backup bucket with the environment key, never public, versioned, never destroyed with the stack', () => {
+    const bucket = resource(gcp, 'google_storage_bucket', 'backups');
+    expect(nested(bucket, 'encryption').default_kms_key_name).toBe('${google_kms_crypto_key.vaultra.id}');
+    expect(bucket.uniform_bucket_level_access).toBe(true);
+    expect(bucket.public_access_prevention).toBe('enforced');
+    expect(bucket.force_destroy).toBe(false);
+    expect(nested(bucket, 'versioning').enabled).toBe('${local.versioning}');
+    expect(nested(bucket, 'lifecycle').prevent_destroy).toBe(true);
+    // Cloud Storage's own agent uses the key; the bucket waits for that grant.
+    expect(resource(gcp, 'google_kms_crypto_key_iam_member', 'gcs_uses_key').member).toBe('serviceAccount:${data.google_storage_project_service_account.gcs.email_address}');
+    expect(bucket.depends_on).toEqual(['${google_kms_crypto_key_iam_member.gcs_uses_key}']);
+  });
+
+  it('deletes old versions after noncurrentVersionExpirationDays and moves objects along storage.transitions', () => {
+    const rules = dynamicBlocks(resource(gcp, 'google_storage_bucket', 'backups'), 'lifecycle_rule');
+    const noncurrent = rules.find((rule) => String(rule.forEach).includes('noncurrent_version_days'));
+    expect(nested(noncurrent!.content, 'condition')).toEqual({ days_since_noncurrent_time: '${lifecycle_rule.value}', with_state: 'ARCHIVED' });
+    expect(nested(noncurrent!.content, 'action')).toEqual({ type: 'Delete' });
+    const transitions = rules.find((rule) => rule.forEach === '${local.transitions}');
+    expect(nested(transitions!.content, 'action')).toEqual({ type: 'SetStorageClass', storage_class: '${lifecycle_rule.value.storage_class}' });
+    expect(nested(transitions!.content, 'condition')).toMatchObject({ age: '${lifecycle_rule.value.age_days}', matches_prefix: ['${local.prefix}/'] });
+  });
+
+  it('turns storage.objectLock into a retention policy (locked only when asked)', () => {
+    const [retention] = dynamicBlocks(resource(gcp, 'google_storage_bucket', 'backups'), 'retention_policy');
+    expect(retention?.forEach).toBe('${local.retention_seconds == null ? [] : [local.retention_seconds]}');
+    expect(retention?.content).toEqual({ retention_period: '${retention_policy.value}', is_locked: '${var.lock_retention_policy}' });
+    expect((gcp.variables.lock_retention_policy as Block).default).toBe(false);
+  });
+
+  it('rotates the key and never destroys it', () => {
+    const key = resource(gcp, 'google_kms_crypto_key', 'vaultra');
+    expect(key.rotation_period).toMatch(/^\d+s$/);
+    expect(nested(key, 'lifecycle').prevent_destroy).toBe(true);
+  });
+
+  it('creates a native Firestore database with one composite index per firestoreCatalogIndexes() entry', () => {
+    const database = resource(gcp, 'google_firestore_database', 'catalog');
+    expect(database.type).toBe('FIRESTORE_NATIVE');
+    expect(database.delete_protection_state).toBe('DELETE_PROTECTION_ENABLED');
+    const index = resource(gcp, 'google_firestore_index', 'runs');
+    expect(index.for_each).toBe('${{ for fields in local.catalog_indexes : join("-", [for field in fields : field.field_path]) => fields }}');
+    expect(index.collection).toBe('${local.catalog_collection}');
+    expect(index.query_scope).toBe('COLLECTION');
+    expect(dynamicBlocks(index, 'fields')[0]?.content).toEqual({ field_path: '${fields.value.field_path}', order: '${fields.value.order}' });
+    expect(resource(gcp, 'google_firestore_field', 'run_not_indexed')).toMatchObject({ field: 'run', index_config: [{}] });
+  });
+});
+
+describe('identities', () => {
+  interface Grant {
+    readonly resource: string;
+    readonly role: string;
+    readonly on: string;
+    readonly conditioned: boolean;
+  }
+
+  /** Every IAM member grant of the module, by the service account it names. */
+  function grantsByAccount(module: TerraformModule): Map<string, Grant[]> {
+    const grants = new Map<string, Grant[]>();
+    for (const { type, name, block } of allResources(module)) {
+      if (!type.endsWith('_iam_member')) continue;
+      const account = /^serviceAccount:\$\{google_service_account\.(\w+)\.email\}$/.exec(String(block.member))?.[1] ?? String(block.member);
+      const on = type.replace(/^google_/, '').replace(/_iam_member$/, '');
+      const list = grants.get(account) ?? [];
+      list.push({ resource: `${type}.${name}`, role: String(block.role), on, conditioned: Array.isArray(block.condition) });
+      grants.set(account, list);
+    }
+    return grants;
+  }
+
+  const roles = (grants: Grant[] | undefined) => (grants ?? []).map((grant) => `${grant.role} on ${grant.on}`).sort();
+
+  it('gives the runner objects under the prefix, the catalog, the key and exactly the job sources’ secrets', () => {
+    expect(roles(grantsByAccount(gcp).get('runner'))).toEqual([
+      'roles/cloudkms.cryptoKeyEncrypterDecrypter on kms_crypto_key',
+      'roles/datastore.user on project',
+      'roles/secretmanager.secretAccessor on secret_manager_regional_secret',
+      'roles/secretmanager.secretAccessor on secret_manager_secret',
+      'roles/storage.objectUser on storage_bucket',
+    ]);
+    expect(resource(gcp, 'google_secret_manager_secret_iam_member', 'runner_sources').for_each).toBe('${{ for key, secret in local.source_secrets : key => secret if secret.location == null }}');
+    expect(resource(gcp, 'google_secret_manager_regional_secret_iam_member', 'runner_sources').for_each).toBe('${{ for key, secret in local.source_secrets : key => secret if secret.location != null }}');
+  });
+
+  it('gives the functions the catalog, the runner job, retention deletes under the prefix, the alert topic and the webhook secrets', () => {
+    expect(roles(grantsByAccount(gcp).get('functions'))).toEqual([
+      '${google_project_iam_custom_role.retention.name} on storage_bucket',
+      'roles/datastore.user on project',
+      'roles/pubsub.publisher on pubsub_topic',
+      'roles/run.jobsExecutorWithOverrides on cloud_run_v2_job',
+      'roles/run.viewer on cloud_run_v2_job',
+      'roles/secretmanager.secretAccessor on secret_manager_regional_secret',
+      'roles/secretmanager.secretAccessor on secret_manager_secret',
+    ]);
+    expect(resource(gcp, 'google_project_iam_custom_role', 'retention').permissions).toEqual(['storage.objects.get', 'storage.objects.list', 'storage.objects.delete']);
+    expect(resource(gcp, 'google_secret_manager_secret_iam_member', 'functions_webhooks').for_each).toBe('${{ for key, secret in local.webhook_secrets : key => secret if secret.location == null }}');
+  });
+
+  it('lets the scheduler invoke the three scheduled functions and nothing else', () => {
+    expect(roles(grantsByAccount(gcp).get('scheduler'))).toEqual(['roles/run.invoker on cloud_run_v2_service']);
+    const invokes = resource(gcp, 'google_cloud_run_v2_service_iam_member', 'scheduler_invokes');
+    expect(invokes.for_each).toBe('${toset(["scheduledBackup", "reconcile", "watchdog"])}');
+    expect(invokes.name).toBe('${google_cloudfunctions2_function.vaultra[each.key].service_config[0].service}');
+  });
+
+  it('grants nothing else: the only other member is the api callers the user lists, and nobody gets a project-wide role unconditioned', () => {
+    const grants = grantsByAccount(gcp);
+    expect([...grants.keys()].sort()).toEqual(['${each.value}', 'runner', 'scheduler', 'functions', 'serviceAccount:${data.google_storage_project_service_account.gcs.email_address}'].sort());
+    expect(grants.get('${each.value}')?.map((grant) => grant.resource)).toEqual(['google_cloud_run_v2_service_iam_member.api_invokers']);
+    for (const [, list] of grants) for (const grant of list) if (grant.on === 'project' || grant.on === 'storage_bucket') expect(grant.conditioned, grant.resource).toBe(true);
+    expect(resource(gcp, 'google_project_iam_member', 'runner_catalog').condition).toEqual([expect.objectContaining({ expression: '${local.catalog_condition}' })]);
+    expect(gcp.locals.catalog_condition).toBe('resource.name == "projects/${local.project}/databases/${local.firestore_database}"');
+    expect(gcp.locals.prefix_condition).toContain('resource.name.startsWith(\\"projects/_/buckets/${local.bucket_name}/objects/${local.prefix}/\\")');
+  });
+
+  it('creates no service account key and makes nothing public', () => {
+    const types = [...allResources(gcp).map((entry) => entry.type), ...Object.keys(gcp.data)];
+    expect(types.filter((type) => type.includes('service_account_key'))).toEqual([]);
+    for (const { type, name, block } of allResources(gcp)) {
+      if (type.includes('iam')) expect(JSON.stringify(block), `${type}.${name}`).not.toMatch(/allUsers|allAuthenticatedUsers/);
+    }
+    expect(JSON.stringify((gcp.variables.api_invokers as Block).validation)).toContain('allUsers');
+    expect(gcp.providers.google).not.toHaveProperty('credentials');
+  });
+});
+
+describe('alerting', () => {
+  it('has the alert topic, an email channel per notifications.email and policies on function errors and failed runner executions', () => {
+    expect(resource(gcp, 'google_pubsub_topic', 'alerts').name).toBe('${local.name}-alerts');
+    const email = resource(gcp, 'google_monitoring_notification_channel', 'email');
+    expect(email.for_each).toBe('${toset(local.emails)}');
+    expect(email).toMatchObject({ type: 'email', labels: { email_address: '${each.value}' } });
+    for (const name of ['function_errors', 'runner_failures']) {
+      expect(resource(gcp, 'google_monitoring_alert_policy', name).notification_channels).toBe('${[for channel in google_monitoring_notification_channel.email : channel.id]}');
+    }
+    expect(gcp.locals.emails).toBe('${try(local.env.notifications.email, [])}');
+  });
+});
+
+describe('module inputs', () => {
+  it('reads the config itself and refuses an environment of another cloud', () => {
+    expect(gcp.locals.config).toBe('${yamldecode(file(var.config_path))}');
+    expect(gcp.locals.env).toBe('${local.config.environments[var.environment]}');
+    expect(nested(gcp.variables.environment!, 'validation').condition).toBe('${try(yamldecode(file(var.config_path)).environments[var.environment].cloud, "") == "gcp"}');
+    expect(gcp.variables.runner_image).not.toHaveProperty('default');
+  });
+
+  it('pins its providers', () => {
+    const providers = nested(gcp.terraform[0]!, 'required_providers');
+    expect(providers).toMatchObject({ google: { source: 'hashicorp/google', version: expect.stringMatching(/^~> \d+\.\d+$/) }, archive: { source: 'hashicorp/archive' } });
+  });
+});
