@@ -57,16 +57,4 @@ export function awsSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): AwsSet
   };
 }
 
-/** Caches what a function builds from its settings across warm invocations; a failed build is retried on the next one. */
-export function cached<T>(build: () => Promise<T> | T): () => Promise<T> {
-  let pending: Promise<T> | undefined;
-  return () => {
-    pending ??= Promise.resolve()
-      .then(build)
-      .catch((error: unknown) => {
-        pending = undefined;
-        throw error;
-      });
-    return pending;
-  };
-}
+export { cached } from '../../shared/cached.js';

@@ -53,16 +53,4 @@ export function azureSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Azur
   };
 }
 
-/** Caches what a function builds from its settings across warm invocations; a failed build is retried on the next one. */
-export function cached<T>(build: () => Promise<T> | T): () => Promise<T> {
-  let pending: Promise<T> | undefined;
-  return () => {
-    pending ??= Promise.resolve()
-      .then(build)
-      .catch((error: unknown) => {
-        pending = undefined;
-        throw error;
-      });
-    return pending;
-  };
-}
+export { cached } from '../../shared/cached.js';

@@ -8,7 +8,7 @@ import { CloudRunExecutionTracker, type CloudRunExecutionsApi } from '../../../c
 import { notifiersFor } from '../../../core/adapters/notifiers/notifiers.js';
 import { PubSubNotifier } from '../../../core/adapters/notifiers/pubsub-notifier.js';
 import { resolveGcpSecret } from '../../../core/adapters/secrets/gcp-secret-resolve.js';
-import { notifyAll } from '../../../core/usecases/notify-all.js';
+import { notifyAll, type NotifyOutcome } from '../../../core/usecases/notify-all.js';
 import type { GcpSettings } from './settings.js';
 import { log } from './log.js';
 
@@ -42,7 +42,7 @@ export function notifiersOf(settings: GcpSettings): Notifier[] {
 }
 
 /** Sends an alert to every target; a target that fails is logged, never fatal. */
-export function notifyOf(settings: GcpSettings, notifiers: readonly Notifier[] = notifiersOf(settings)): (alert: Alert) => Promise<unknown> {
+export function notifyOf(settings: GcpSettings, notifiers: readonly Notifier[] = notifiersOf(settings)): (alert: Alert) => Promise<NotifyOutcome> {
   return async (alert) => {
     const result = await notifyAll(notifiers, alert);
     for (const failure of result.failed) log('ERROR', 'alert not delivered', { alert: alert.kind, job: alert.job, notifier: failure.notifier, error: failure.error });

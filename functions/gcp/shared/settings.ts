@@ -56,19 +56,4 @@ export function gcpSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): GcpSet
   };
 }
 
-/**
- * Caches what a function builds from its settings across the invocations one instance serves; a
- * failed build is retried on the next one.
- */
-export function cached<T>(build: () => Promise<T> | T): () => Promise<T> {
-  let pending: Promise<T> | undefined;
-  return () => {
-    pending ??= Promise.resolve()
-      .then(build)
-      .catch((error: unknown) => {
-        pending = undefined;
-        throw error;
-      });
-    return pending;
-  };
-}
+export { cached } from '../../shared/cached.js';
