@@ -34,8 +34,10 @@ locals {
       body      = jsonencode({ job = name })
     }
   }
-  reconcile_schedule = "*/5 * * * *"
-  watchdog_schedule  = "0 * * * *"
+  maintenance_schedules = {
+    reconcile = { schedule = "*/5 * * * *", description = "finalize finished runs", retry_count = 0 }
+    watchdog  = { schedule = "0 * * * *", description = "RPO and stuck-run check", retry_count = 1 }
+  }
 
   # Durations are `90m`, `26h`, `7d` (core/config/durations.ts); a job's timeout defaults to 2h.
   duration_unit_seconds = { m = 60, h = 3600, d = 86400 }

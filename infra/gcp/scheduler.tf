@@ -37,23 +37,27 @@ resource "google_cloud_scheduler_job" "backup" {
   depends_on = [google_cloud_run_v2_service_iam_member.scheduler_invokes]
 }
 
-# Every five minutes: finalize runs whose runner execution ended.
-resource "google_cloud_scheduler_job" "reconcile" {
+# The functions that run on a clock of their own, not a job's: reconcile (every five minutes,
+# finalize runs whose runner execution ended) and the watchdog (hourly: jobs past their RPO,
+# runs stuck past their timeout). Each key is the function it calls.
+resource "google_cloud_scheduler_job" "maintenance" {
+  for_each = local.maintenance_schedules
+
   project          = local.project
   region           = local.region
-  name             = "${local.name}-reconcile"
-  description      = "Vaultra ${var.environment}: finalize finished runs"
-  schedule         = local.reconcile_schedule
+  name             = "${local.name}-${each.key}"
+  description      = "Vaultra ${var.environment}: ${each.value.description}"
+  schedule         = each.value.schedule
   time_zone        = "UTC"
   attempt_deadline = "320s"
 
   retry_config {
-    retry_count = 0
+    retry_count = each.value.retry_count
   }
 
   http_target {
     http_method = "POST"
-    uri         = google_cloudfunctions2_function.vaultra["reconcile"].service_config[0].uri
+    uri         = google_cloudfunctions2_function.vaultra[each.key].service_config[0].uri
     body        = base64encode("{}")
     headers = {
       "Content-Type" = "application/json"
@@ -61,38 +65,7 @@ resource "google_cloud_scheduler_job" "reconcile" {
 
     oidc_token {
       service_account_email = google_service_account.scheduler.email
-      audience              = google_cloudfunctions2_function.vaultra["reconcile"].service_config[0].uri
-    }
-  }
-
-  depends_on = [google_cloud_run_v2_service_iam_member.scheduler_invokes]
-}
-
-# Hourly, on its own schedule: jobs past their RPO, runs stuck past their timeout.
-resource "google_cloud_scheduler_job" "watchdog" {
-  project          = local.project
-  region           = local.region
-  name             = "${local.name}-watchdog"
-  description      = "Vaultra ${var.environment}: RPO and stuck-run check"
-  schedule         = local.watchdog_schedule
-  time_zone        = "UTC"
-  attempt_deadline = "320s"
-
-  retry_config {
-    retry_count = 1
-  }
-
-  http_target {
-    http_method = "POST"
-    uri         = google_cloudfunctions2_function.vaultra["watchdog"].service_config[0].uri
-    body        = base64encode("{}")
-    headers = {
-      "Content-Type" = "application/json"
-    }
-
-    oidc_token {
-      service_account_email = google_service_account.scheduler.email
-      audience              = google_cloudfunctions2_function.vaultra["watchdog"].service_config[0].uri
+      audience              = google_cloudfunctions2_function.vaultra[each.key].service_config[0].uri
     }
   }
 

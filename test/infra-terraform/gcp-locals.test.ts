@@ -16,8 +16,7 @@ import { CONFIG_TEXT, evaluateLocals, findTerraform, runConsole } from './suppor
 const EXPRESSIONS = {
   jobs: 'keys(local.jobs)',
   backup_schedules: 'local.backup_schedules',
-  reconcile_schedule: 'local.reconcile_schedule',
-  watchdog_schedule: 'local.watchdog_schedule',
+  maintenance_schedules: 'local.maintenance_schedules',
   config_json: 'local.config_json',
   job_timeout_seconds: 'local.job_timeout_seconds',
   runner_timeout_seconds: 'local.runner_timeout_seconds',
@@ -40,8 +39,7 @@ const EXPRESSIONS = {
 interface GcpLocals {
   jobs: string[];
   backup_schedules: Record<string, { cron: string; time_zone: string; body: string }>;
-  reconcile_schedule: string;
-  watchdog_schedule: string;
+  maintenance_schedules: Record<string, { schedule: string; description: string; retry_count: number }>;
   config_json: string;
   job_timeout_seconds: Record<string, number>;
   runner_timeout_seconds: number;
@@ -124,8 +122,8 @@ describe('infra/gcp locals, evaluated by terraform', () => {
     expect(example.backup_schedules).toEqual(
       Object.fromEntries(environment.jobs.filter((job) => job.enabled).map((job) => [job.name, { cron: job.schedule.cron, time_zone: job.schedule.timeZone, body: JSON.stringify({ job: job.name }) }])),
     );
-    expect(example.reconcile_schedule).toBe('*/5 * * * *');
-    expect(example.watchdog_schedule).toBe('0 * * * *');
+    expect(example.maintenance_schedules.reconcile?.schedule).toBe('*/5 * * * *');
+    expect(example.maintenance_schedules.watchdog?.schedule).toBe('0 * * * *');
   });
 
   it('leaves disabled jobs unscheduled, and a job without a time zone in UTC', () => {

@@ -38,20 +38,21 @@ describe('the schedules', () => {
     expect(gcp.locals.enabled_jobs).toBe('${{ for name, job in local.jobs : name => job if try(job.enabled, true) }}');
   });
 
-  it.each([
-    ['reconcile', '${local.reconcile_schedule}'],
-    ['watchdog', '${local.watchdog_schedule}'],
-  ])('runs %s on its own schedule, OIDC-authenticated, against its own function', (name, schedule) => {
-    const job = resource(gcp, 'google_cloud_scheduler_job', name);
-    expect(job.schedule).toBe(schedule);
+  it('runs reconcile every five minutes and the watchdog hourly, OIDC-authenticated, each against its own function', () => {
+    const job = resource(gcp, 'google_cloud_scheduler_job', 'maintenance');
+    expect(job.for_each).toBe('${local.maintenance_schedules}');
+    expect(Object.keys(gcp.locals.maintenance_schedules as object).sort()).toEqual(['reconcile', 'watchdog']);
+    expect(gcp.locals.maintenance_schedules).toMatchObject({ reconcile: { schedule: '*/5 * * * *' }, watchdog: { schedule: '0 * * * *' } });
+    expect(job.schedule).toBe('${each.value.schedule}');
     expect(job.time_zone).toBe('UTC');
     const target = nested(job, 'http_target');
-    expect(target.uri).toBe(FUNCTION_URI(name));
-    expect(nested(target, 'oidc_token')).toEqual({ service_account_email: '${google_service_account.scheduler.email}', audience: FUNCTION_URI(name) });
+    const uri = '${google_cloudfunctions2_function.vaultra[each.key].service_config[0].uri}';
+    expect(target.uri).toBe(uri);
+    expect(nested(target, 'oidc_token')).toEqual({ service_account_email: '${google_service_account.scheduler.email}', audience: uri });
   });
 
   it('schedules nothing else', () => {
-    expect(Object.keys(gcp.resources.google_cloud_scheduler_job ?? {}).sort()).toEqual(['backup', 'reconcile', 'watchdog']);
+    expect(Object.keys(gcp.resources.google_cloud_scheduler_job ?? {}).sort()).toEqual(['backup', 'maintenance']);
   });
 });
 
