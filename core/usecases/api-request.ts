@@ -10,6 +10,7 @@ import { redact } from '../domain/redact.js';
 import { urlCarriesPassword } from '../domain/shared-schemas.js';
 import { startBackup } from './start-backup.js';
 import { restoreCommandLine, verifyCommandLine, type RunnerTarget } from './runner-commands.js';
+import { systemClock, type Clock } from '../domain/clock.js';
 
 const runRef = z.union([runIdSchema, z.literal('latest')]);
 
@@ -48,7 +49,8 @@ export interface ApiDependencies {
   readonly launcher: JobLauncher;
   readonly target: RunnerTarget;
   readonly notify: (alert: Alert) => Promise<unknown>;
-  readonly now?: () => Date;
+  /** @default systemClock */
+  readonly now?: Clock;
   readonly runnerEnvironment?: Readonly<Record<string, string>>;
 }
 
@@ -69,7 +71,7 @@ async function dispatch(deps: ApiDependencies, request: z.infer<typeof apiReques
   switch (request.action) {
     case 'backup': {
       const job = jobOf(deps.environment, request.job);
-      const runId = newRunId(deps.now?.() ?? new Date());
+      const runId = newRunId((deps.now ?? systemClock)());
       const started = await startBackup(deps, { job, runId, ...(deps.runnerEnvironment ? { runnerEnvironment: deps.runnerEnvironment } : {}) });
       const ok = started.outcome === 'started';
       return ok
@@ -79,7 +81,7 @@ async function dispatch(deps: ApiDependencies, request: z.infer<typeof apiReques
     case 'restore':
     case 'verify': {
       const job = jobOf(deps.environment, request.job);
-      const taskRunId = newRunId(deps.now?.() ?? new Date());
+      const taskRunId = newRunId((deps.now ?? systemClock)());
       const command = request.action === 'restore' ? restoreCommandLine(job, { ...request, runId: request.runId }, deps.target) : verifyCommandLine(job, request.runId, deps.target);
       const { taskId } = await deps.launcher.launch({ job: job.name, runId: taskRunId, command, environment: { VAULTRA_CATALOG: deps.target.catalogUrl, ...deps.runnerEnvironment } });
       return { ok: true, action: request.action, taskId, note: `the runner records the ${request.action} as a run of kind ${request.action}: ask {"action":"list","job":"${job.name}","kind":"${request.action}"}` };
@@ -96,7 +98,7 @@ async function dispatch(deps: ApiDependencies, request: z.infer<typeof apiReques
       }
       const [latest] = await deps.catalog.list({ job: job.name, kind: 'backup', limit: 1 });
       const lastSuccess = await deps.catalog.latestSuccessful(job.name);
-      return { ok: true, action: 'status', job: job.name, latest: latest ?? null, lastSuccess: lastSuccess ?? null, rpoSeconds: job.rpoMs / 1000, ...rpoState(lastSuccess, job.rpoMs, deps.now?.() ?? new Date()) };
+      return { ok: true, action: 'status', job: job.name, latest: latest ?? null, lastSuccess: lastSuccess ?? null, rpoSeconds: job.rpoMs / 1000, ...rpoState(lastSuccess, job.rpoMs, (deps.now ?? systemClock)()) };
     }
   }
 }

@@ -7,6 +7,7 @@ import { manifestKey, runFolder } from '../domain/object-layout.js';
 import { readManifest } from './locate-backup.js';
 import { oneLine } from '../errors.js';
 import { runFailedAlert, runSucceededAlert, taskFailedAlert } from './alerts.js';
+import { systemClock, type Clock } from '../domain/clock.js';
 
 /** How a container task ended, as the platform reports it (ECS task-state event, process exit). */
 export interface TaskReport {
@@ -28,7 +29,8 @@ export interface FinishRunDependencies {
   readonly notify: (alert: Alert) => Promise<unknown>;
   /** Applies the job's retention after a success; its failures are reported, never fatal. */
   readonly retain?: (job: ScheduledJob) => Promise<unknown>;
-  readonly now?: () => Date;
+  /** @default systemClock */
+  readonly now?: Clock;
 }
 
 export type FinishRunOutcome =
@@ -61,7 +63,7 @@ export async function finishRun(deps: FinishRunDependencies, report: TaskReport)
   if (recorded.taskId === report.taskId && (recorded.status === 'succeeded' || recorded.status === 'failed')) {
     return { outcome: 'already-finished', run: recorded };
   }
-  const now = deps.now?.() ?? new Date();
+  const now = (deps.now ?? systemClock)();
   const stopped = { taskId: report.taskId };
   let run: RunRecord;
 

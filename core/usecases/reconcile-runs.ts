@@ -1,6 +1,7 @@
 import type { ExecutionTracker } from '../ports/execution-tracker.js';
 import type { RunRecord } from '../domain/run.js';
 import { finishRun, type FinishRunDependencies, type FinishRunOutcome } from './finish-run.js';
+import { systemClock, type Clock } from '../domain/clock.js';
 
 export interface ReconcileDependencies extends FinishRunDependencies {
   readonly tracker: ExecutionTracker;
@@ -29,7 +30,7 @@ const NEVER_EXECUTED = new Set(['launch', 'overlap', 'timeout']);
  * to the watchdog's timeout (a trigger that died before its launch leaves one).
  */
 export async function reconcileRuns(deps: ReconcileDependencies): Promise<ReconciledRun[]> {
-  const now = deps.now?.() ?? new Date();
+  const now = (deps.now ?? systemClock)();
   const unsettled: RunRecord[] = [];
   for (const job of deps.environment.jobs) {
     const since = new Date(now.getTime() - job.timeoutMs - SETTLE_HORIZON_MS).toISOString();

@@ -7,6 +7,7 @@ import { RunConflictError } from '../errors.js';
 import { backupCommandLine, type RunnerTarget } from './runner-commands.js';
 import { toRunError } from './run-errors.js';
 import { launchFailedAlert, runSkippedAlert } from './alerts.js';
+import { systemClock, type Clock } from '../domain/clock.js';
 
 export interface StartBackupDependencies {
   readonly environment: Environment;
@@ -14,7 +15,8 @@ export interface StartBackupDependencies {
   readonly launcher: JobLauncher;
   readonly target: RunnerTarget;
   readonly notify: (alert: Alert) => Promise<unknown>;
-  readonly now?: () => Date;
+  /** @default systemClock */
+  readonly now?: Clock;
 }
 
 export interface StartBackupRequest {
@@ -48,7 +50,7 @@ const LOCK_GRACE_MS = 15 * 60_000;
  * invocation finds the record and does not start a second task.
  */
 export async function startBackup(deps: StartBackupDependencies, request: StartBackupRequest): Promise<StartBackupOutcome> {
-  const now = deps.now?.() ?? new Date();
+  const now = (deps.now ?? systemClock)();
   const { job, runId } = request;
   let run: RunRecord = { runId, job: job.name, kind: 'backup', status: 'pending', startedAt: now.toISOString() };
   try {
@@ -59,7 +61,7 @@ export async function startBackup(deps: StartBackupDependencies, request: StartB
   }
 
   const finish = (patch: Partial<RunRecord>): RunRecord => {
-    const finishedAt = deps.now?.() ?? new Date();
+    const finishedAt = (deps.now ?? systemClock)();
     return { ...run, ...patch, finishedAt: finishedAt.toISOString(), durationMs: Math.max(0, finishedAt.getTime() - now.getTime()) };
   };
 

@@ -3,12 +3,14 @@ import type { Alert } from '../ports/notifier.js';
 import type { Environment, ScheduledJob } from '../config/environments.js';
 import type { RunRecord } from '../domain/run.js';
 import { rpoBreachAlert, runStuckAlert } from './alerts.js';
+import { systemClock, type Clock } from '../domain/clock.js';
 
 export interface WatchDependencies {
   readonly environment: Environment;
   readonly catalog: Catalog;
   readonly notify: (alert: Alert) => Promise<unknown>;
-  readonly now?: () => Date;
+  /** @default systemClock */
+  readonly now?: Clock;
 }
 
 export interface JobHealth {
@@ -31,7 +33,7 @@ const STUCK_GRACE_MS = 15 * 60_000;
  * goes quiet is how breaches get forgotten.
  */
 export async function watchJobs(deps: WatchDependencies): Promise<JobHealth[]> {
-  const now = deps.now?.() ?? new Date();
+  const now = (deps.now ?? systemClock)();
   const health: JobHealth[] = [];
   for (const job of deps.environment.jobs.filter((candidate) => candidate.enabled)) {
     const stuckRuns = await failStuckRuns(deps, job, now);

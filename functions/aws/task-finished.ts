@@ -7,7 +7,6 @@ import * as z from 'zod';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { parseAtEdge } from '../../core/domain/validate.js';
 import { finishRun } from '../../core/usecases/finish-run.js';
-import { applyRetention } from '../../core/usecases/apply-retention.js';
 import { METRIC, RUNNER_CONTAINER_NAME } from '../../core/platform/aws-deployment.js';
 import { TASK_RUN_ENV } from '../../core/ports/job-launcher.js';
 import { S3StorageBackend } from '../../core/adapters/storage/s3/s3-storage.js';
@@ -15,6 +14,7 @@ import { awsSettingsFromEnv, cached } from './shared/settings.js';
 import { catalogOf, notifyOf } from './shared/clients.js';
 import type { FinishingDeployment } from './shared/deployment-types.js';
 import { logger, metrics, observed } from './shared/observability.js';
+import { retentionOf } from '../shared/retention.js';
 
 // AWS adds fields to its events over time: read what is needed, ignore the rest.
 const taskStoppedSchema = z.object({
@@ -44,7 +44,7 @@ export function createHandler(deployment: () => Promise<FinishingDeployment>) {
     const deps = await deployment();
     metrics.addDimensions({ environment: deps.environment.name, job });
     const result = await finishRun(
-      { ...deps, retain: (scheduled) => applyRetention({ storage: deps.storage, catalog: deps.catalog }, { job: scheduled.name, keep: scheduled.retention ?? {} }) },
+      { ...deps, retain: retentionOf(deps) },
       {
         job,
         runId,

@@ -7,6 +7,7 @@
  * `duplicate`: a late, missed or repeated tick starts nothing twice.
  */
 import type { InvocationContext, Timer } from '@azure/functions';
+import { systemClock, type Clock } from '../../core/domain/clock.js';
 import { scheduledRunId } from '../../core/domain/scheduled-run-id.js';
 import { redact } from '../../core/domain/redact.js';
 import { oneLine } from '../../core/errors.js';
@@ -27,8 +28,8 @@ const START_CONCURRENCY = 4;
 export interface DispatchOptions {
   /** @default DISPATCH_LOOKBACK_MS */
   readonly lookbackMs?: number;
-  /** The tick's notion of now (the window's end). @default the clock */
-  readonly now?: () => Date;
+  /** The tick's notion of now: the window's end, and the clock of every start it makes. @default the deployment's clock */
+  readonly now?: Clock;
 }
 
 export interface DispatchedRun {
@@ -47,11 +48,12 @@ export interface DispatchResult {
 
 export function createHandler(deployment: () => Promise<LaunchingDeployment>, options: DispatchOptions = {}) {
   return async (timer: Timer, context: InvocationContext): Promise<DispatchResult> => {
-    const to = options.now?.() ?? new Date();
+    const deps = await deployment();
+    const now = options.now ?? deps.now ?? systemClock;
+    const to = now();
     const from = new Date(to.getTime() - (options.lookbackMs ?? DISPATCH_LOOKBACK_MS));
     if (timer.isPastDue) context.warn(logLine('dispatch tick is late', { from: from.toISOString(), to: to.toISOString(), lastTick: timer.scheduleStatus?.last }));
-    const deps = await deployment();
-    const launching = { ...deps, notify: alerting(deps.notify, context) };
+    const launching = { ...deps, now, notify: alerting(deps.notify, context) };
     const runnerEnvironment = traceEnvironment(context.traceContext?.traceParent);
 
     const start = async ({ job, scheduledTime }: DueRun): Promise<DispatchedRun> => {

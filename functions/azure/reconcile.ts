@@ -7,8 +7,8 @@
  */
 import type { InvocationContext, Timer } from '@azure/functions';
 import type { ScheduledJob } from '../../core/config/environments.js';
-import { applyRetention } from '../../core/usecases/apply-retention.js';
 import { reconcileRuns, type ReconciledRun } from '../../core/usecases/reconcile-runs.js';
+import { retentionOf } from '../shared/retention.js';
 import { azureSettingsFromEnv, cached } from './shared/settings.js';
 import { catalogOf, credentialOf, notifyOf, storageOf, trackerOf } from './shared/clients.js';
 import type { ReconcilingDeployment } from './shared/deployment-types.js';
@@ -21,7 +21,7 @@ export function createHandler(deployment: () => Promise<ReconcilingDeployment>) 
   return async (_timer: Timer, context: InvocationContext): Promise<{ runs: ReconciledRun[] }> => {
     const deps = await deployment();
     const retain = async (job: ScheduledJob) => {
-      const outcome = await applyRetention({ storage: deps.storage, catalog: deps.catalog }, { job: job.name, keep: job.retention ?? {} });
+      const outcome = await retentionOf(deps)(job);
       if (outcome.pruned.length > 0 || outcome.failed.length > 0) context.log(logLine('retention', { job: job.name, ...outcome }));
       return outcome;
     };

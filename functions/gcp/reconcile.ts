@@ -6,9 +6,8 @@
  * task-finished does — the runner's record and the manifest in storage decide success,
  * the lock is released, failures alert — and retention is applied after a success.
  */
-import type { ScheduledJob } from '../../core/config/environments.js';
-import { applyRetention } from '../../core/usecases/apply-retention.js';
 import { reconcileRuns } from '../../core/usecases/reconcile-runs.js';
+import { retentionOf } from '../shared/retention.js';
 import { cached, gcpSettingsFromEnv } from './shared/settings.js';
 import { catalogOf, notifyOf, storageOf, trackerOf } from './shared/clients.js';
 import type { ReconcilingDeployment } from './shared/deployment-types.js';
@@ -18,11 +17,7 @@ import { log } from './shared/log.js';
 export function createHandler(deployment: () => Promise<ReconcilingDeployment>) {
   return httpFunction('reconcile', async () => {
     const deps = await deployment();
-    const reconciling = {
-      ...deps,
-      retain: (job: ScheduledJob) => applyRetention({ storage: deps.storage, catalog: deps.catalog }, { job: job.name, keep: job.retention ?? {} }),
-    };
-    const reconciled = await reconcileRuns(reconciling);
+    const reconciled = await reconcileRuns({ ...deps, retain: retentionOf(deps) });
     const settled = reconciled.filter((run) => run.outcome === 'succeeded' || run.outcome === 'failed');
     log(settled.some((run) => run.outcome === 'failed') ? 'WARNING' : 'INFO', 'reconcile', { looked: reconciled.length, settled: settled.length, reconciled });
     return { status: 200, body: { reconciled } };

@@ -26,6 +26,7 @@ import { awsDeploymentFromEnv, deployAwsPlatform, type AwsPlatform } from '../su
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
 import { createDatabase, dropDatabase, loadVariedTypesFixture, tableFingerprints, uniqueDatabaseName } from '../support/pg-fixtures.js';
 import { databaseUrl, runVaultra, vaultraBin } from '../support/cli.js';
+import { recentFireTime, runnerProcessEnvironment } from '../support/test-clock.js';
 
 const SIGNING_KEY = 'e2e-signing-key-0123456789';
 
@@ -93,7 +94,7 @@ describe('AWS flow end to end: scheduler event → scheduled-backup → runner p
     // private HOME), plus the server's own PostgreSQL client tools first on PATH.
     launcher = new LocalProcessLauncher({
       runnerPath: vaultraBin,
-      baseEnvironment: { ...platform.env, HOME: home, XDG_CONFIG_HOME: join(home, '.config'), XDG_STATE_HOME: join(home, '.state'), PATH: `${pg.binDir}:${process.env.PATH}`, NO_COLOR: '1' },
+      baseEnvironment: { ...platform.env, ...runnerProcessEnvironment(home, pg.binDir) },
     });
     const fromEnv = awsDeploymentFromEnv(process.env);
     deployment = {
@@ -145,7 +146,7 @@ describe('AWS flow end to end: scheduler event → scheduled-backup → runner p
   };
 
   it('a scheduled backup runs, is reconciled as succeeded, is announced by a signed webhook, and restores content-equal with the KMS key alone', async () => {
-    const { started, exit, finished } = await trigger('shop', '2026-11-20T02:00:00Z');
+    const { started, exit, finished } = await trigger('shop', recentFireTime(0));
     expect(exit?.exitCode, exit?.stderr).toBe(0);
     expect(finished).toMatchObject({ outcome: 'succeeded', job: 'shop', runId: started.runId });
 
@@ -170,14 +171,14 @@ describe('AWS flow end to end: scheduler event → scheduled-backup → runner p
 
   it('a duplicate delivery of the same trigger starts nothing new', async () => {
     const before = launches;
-    const { started } = await trigger('shop', '2026-11-20T02:00:00Z');
+    const { started } = await trigger('shop', recentFireTime(0));
     expect(started.outcome).toBe('duplicate');
     expect(launches).toBe(before);
   });
 
   it('a runner that exits non-zero: failed run, alert received, lock released, nothing listed', async () => {
     receiver.requests.length = 0;
-    const { started, exit, finished } = await trigger('broken', '2026-11-20T03:00:00Z');
+    const { started, exit, finished } = await trigger('broken', recentFireTime(0, 3));
     expect(exit?.exitCode).not.toBe(0);
     expect(finished).toMatchObject({ outcome: 'failed' });
     const run = await catalog.get('broken', started.runId);
@@ -195,9 +196,9 @@ describe('AWS flow end to end: scheduler event → scheduled-backup → runner p
   });
 
   it('retention runs after each success: with last: 2, the third backup prunes the first', async () => {
-    const first = scheduledRunId('shop', '2026-11-20T02:00:00Z');
-    const second = await trigger('shop', '2026-11-21T02:00:00Z');
-    const third = await trigger('shop', '2026-11-22T02:00:00Z');
+    const first = scheduledRunId('shop', recentFireTime(0));
+    const second = await trigger('shop', recentFireTime(1));
+    const third = await trigger('shop', recentFireTime(2));
     expect(second.finished?.outcome).toBe('succeeded');
     expect(third.finished).toMatchObject({ outcome: 'succeeded', retention: { pruned: [first] } });
     expect(await folderKeys('shop', first)).toEqual([]);

@@ -29,6 +29,7 @@ import { azureDeploymentFromEnv, deployAzurePlatform, LocalExecutions, startFake
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
 import { createDatabase, dropDatabase, loadVariedTypesFixture, tableFingerprints, uniqueDatabaseName } from '../support/pg-fixtures.js';
 import { databaseUrl, runVaultra, vaultraBin } from '../support/cli.js';
+import { runnerProcessEnvironment } from '../support/test-clock.js';
 
 const SIGNING_KEY = 'azure-e2e-signing-key-0123456789';
 const HOUR_MS = 3_600_000;
@@ -109,11 +110,7 @@ describe('Azure flow end to end: timer tick → dispatch → runner process on r
       baseEnvironment: {
         ...azurite.env,
         ...vault.runnerEnv,
-        HOME: home,
-        XDG_CONFIG_HOME: join(home, '.config'),
-        XDG_STATE_HOME: join(home, '.state'),
-        PATH: `${pg.binDir}:${process.env.PATH}`,
-        NO_COLOR: '1',
+        ...runnerProcessEnvironment(home, pg.binDir),
       },
     });
     deployment = azureDeploymentFromEnv(process.env, executions);

@@ -35,6 +35,7 @@ import { callFunction, deployGcpPlatform, gcpDeploymentFromEnv, startFakeSecretM
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
 import { createDatabase, dropDatabase, loadVariedTypesFixture, tableFingerprints, uniqueDatabaseName } from '../support/pg-fixtures.js';
 import { databaseUrl, runVaultra, vaultraBin } from '../support/cli.js';
+import { recentFireTime, runnerProcessEnvironment } from '../support/test-clock.js';
 
 const SIGNING_KEY = 'gcp-e2e-signing-key-0123456789';
 const TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
@@ -139,11 +140,7 @@ describe('GCP flow end to end: Cloud Scheduler request → scheduledBackup → r
       ...fakeGcs.env,
       ...firestore.env,
       ...secretManager.env,
-      HOME: home,
-      XDG_CONFIG_HOME: join(home, '.config'),
-      XDG_STATE_HOME: join(home, '.state'),
-      PATH: `${pg.binDir}:${process.env.PATH}`,
-      NO_COLOR: '1',
+      ...runnerProcessEnvironment(home, pg.binDir),
     };
     launcher = new LocalProcessLauncher({ runnerPath: vaultraBin, baseEnvironment: runnerEnv, onExit: (exit) => exits.set(exit.runId, exit) });
     const deployment = gcpDeploymentFromEnv(
@@ -197,9 +194,9 @@ describe('GCP flow end to end: Cloud Scheduler request → scheduledBackup → r
   };
 
   it('a scheduled backup runs, is reconciled as succeeded, is announced by a signed webhook and on Pub/Sub, and restores content-equal', async () => {
-    const { started, exit, settled } = await trigger('shop', '2026-11-20T02:00:00Z');
+    const { started, exit, settled } = await trigger('shop', recentFireTime(0));
     expect(exit?.exitCode, exit?.stderr).toBe(0);
-    expect(started.runId).toBe(scheduledRunId('shop', '2026-11-20T02:00:00Z'));
+    expect(started.runId).toBe(scheduledRunId('shop', recentFireTime(0)));
     expect(settled).toEqual({ job: 'shop', runId: started.runId, outcome: 'succeeded' });
 
     // The runner read its database URL from Secret Manager, authenticated, through the real client.
@@ -226,14 +223,14 @@ describe('GCP flow end to end: Cloud Scheduler request → scheduledBackup → r
 
   it('a duplicate delivery of the same firing starts nothing new', async () => {
     const before = launches;
-    const { started } = await trigger('shop', '2026-11-20T02:00:00Z');
-    expect(started).toEqual({ outcome: 'duplicate', job: 'shop', runId: scheduledRunId('shop', '2026-11-20T02:00:00Z') });
+    const { started } = await trigger('shop', recentFireTime(0));
+    expect(started).toEqual({ outcome: 'duplicate', job: 'shop', runId: scheduledRunId('shop', recentFireTime(0)) });
     expect(launches).toBe(before);
   });
 
   it('a runner that exits non-zero: failed run, alert received, lock released, nothing listed', async () => {
     receiver.requests.length = 0;
-    const { started, exit, settled } = await trigger('broken', '2026-11-20T03:00:00Z');
+    const { started, exit, settled } = await trigger('broken', recentFireTime(0, 3));
     expect(exit?.exitCode).not.toBe(0);
     expect(settled).toEqual({ job: 'broken', runId: started.runId, outcome: 'failed' });
     const run = await catalog.get('broken', started.runId);
@@ -252,9 +249,9 @@ describe('GCP flow end to end: Cloud Scheduler request → scheduledBackup → r
   }, 180_000);
 
   it('retention runs after each success: with last: 2, the third backup prunes the first', async () => {
-    const first = scheduledRunId('shop', '2026-11-20T02:00:00Z');
-    const second = await trigger('shop', '2026-11-21T02:00:00Z');
-    const third = await trigger('shop', '2026-11-22T02:00:00Z');
+    const first = scheduledRunId('shop', recentFireTime(0));
+    const second = await trigger('shop', recentFireTime(1));
+    const third = await trigger('shop', recentFireTime(2));
     expect(second.settled?.outcome).toBe('succeeded');
     expect(third.settled?.outcome).toBe('succeeded');
     expect(await folderKeys('shop', first)).toEqual([]);

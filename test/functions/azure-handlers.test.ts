@@ -35,6 +35,11 @@ const RUNNER_IDENTITY = '7d0c3c1e-0000-4000-8000-00000000c0de';
 const TRACEPARENT = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
 const SIGNING_KEY = 'azure-test-signing-key-0123456789';
 const API_VERSION = '2025-07-01';
+/**
+ * The deployment's clock: every handler here reads it (a dispatch tick may fix its own), so no
+ * test depends on the day it runs. Half a day after the reconcile test's dispatches.
+ */
+const NOW = new Date('2026-12-01T13:00:00Z');
 
 const CONFIG = `
 version: 1
@@ -141,7 +146,7 @@ describe('Azure functions on Azurite (Container Apps: ARM REST mocked, no Contai
 
   beforeEach(() => {
     // A fresh deployment per test, as after a cold start: the launcher reads the job again.
-    deployment = azureDeploymentFromEnv(process.env, arm);
+    deployment = { ...azureDeploymentFromEnv(process.env, arm), now: () => NOW };
     arm.take();
     receiver.requests.length = 0;
   });
@@ -293,8 +298,8 @@ describe('Azure functions on Azurite (Container Apps: ARM REST mocked, no Contai
         schema: 'vaultra.manifest/v1',
         runId,
         job,
-        startedAt: new Date(Date.now() - 60_000).toISOString(),
-        finishedAt: new Date().toISOString(),
+        startedAt: new Date(NOW.getTime() - 60_000).toISOString(),
+        finishedAt: NOW.toISOString(),
         source: { engine: 'postgres', database: 'shop', serverVersion: '15.8' },
         dump: { tool: 'pg_dump', toolVersion: '15.8', format: 'custom', consistency: 'snapshot' },
         compression: { id: 'zstd', level: 9, implementation: 'zstd' },
@@ -337,18 +342,18 @@ describe('Azure functions on Azurite (Container Apps: ARM REST mocked, no Contai
       // shop: the runner succeeded and committed its manifest.
       await commitBackup('shop', ok.runId);
       const okRecord = (await catalog.get('shop', ok.runId))!;
-      await catalog.update({ ...okRecord, status: 'succeeded', finishedAt: new Date().toISOString(), manifestKey: manifestKey('shop', ok.runId) });
+      await catalog.update({ ...okRecord, status: 'succeeded', finishedAt: NOW.toISOString(), manifestKey: manifestKey('shop', ok.runId) });
       arm.endExecution('vaultra-runner', ok.execution, 'Succeeded');
       // ledger: the execution failed mid-upload, leaving a stray object.
       await storage.put(`${runFolder('ledger', broken.runId)}/data.pgdump.zst.age`, Readable.from([Buffer.from('partial')]));
       arm.endExecution('vaultra-runner', broken.execution, 'Failed');
       // billing (06:00): the runner recorded success, but no manifest is in storage.
       const liarRecord = (await catalog.get('billing', liar.runId))!;
-      await catalog.update({ ...liarRecord, status: 'succeeded', finishedAt: new Date().toISOString(), manifestKey: manifestKey('billing', liar.runId) });
+      await catalog.update({ ...liarRecord, status: 'succeeded', finishedAt: NOW.toISOString(), manifestKey: manifestKey('billing', liar.runId) });
       arm.endExecution('vaultra-runner', liar.execution, 'Succeeded');
       // billing (12:00) is still running; a pending run whose launch never happened has no execution.
-      const orphan = scheduledRunId('ledger', '2026-12-02T06:30:00Z');
-      await catalog.create({ runId: orphan, job: 'ledger', kind: 'backup', status: 'pending', startedAt: new Date().toISOString() });
+      const orphan = scheduledRunId('ledger', '2026-12-01T12:30:00Z');
+      await catalog.create({ runId: orphan, job: 'ledger', kind: 'backup', status: 'pending', startedAt: '2026-12-01T12:30:00.000Z' });
       arm.take();
 
       const { context } = invocation('reconcile');
@@ -392,10 +397,10 @@ describe('Azure functions on Azurite (Container Apps: ARM REST mocked, no Contai
 
   describe('watchdog (timer)', () => {
     it('alerts on a job past its RPO and fails a run stuck past its timeout, releasing its lock', async () => {
-      const old = new Date(Date.now() - 30 * 3_600_000);
+      const old = new Date(NOW.getTime() - 30 * 3_600_000);
       const oldRunId = scheduledRunId('ledger', old.toISOString());
       await catalog.create({ runId: oldRunId, job: 'ledger', kind: 'backup', status: 'succeeded', startedAt: old.toISOString(), finishedAt: old.toISOString() });
-      const stuckAt = new Date(Date.now() - 3 * 3_600_000);
+      const stuckAt = new Date(NOW.getTime() - 3 * 3_600_000);
       const stuckRunId = scheduledRunId('ledger', stuckAt.toISOString());
       await catalog.create({ runId: stuckRunId, job: 'ledger', kind: 'backup', status: 'running', startedAt: stuckAt.toISOString() });
       expect(await catalog.acquireLock('ledger', stuckRunId, 3_600_000)).toBe(true);
