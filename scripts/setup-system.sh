@@ -21,6 +21,8 @@ have pigz || missing+=(pigz)
 have age || missing+=(age)
 have ps || missing+=(procps)
 have openssl || missing+=(openssl)
+# libfaketime: CI reruns the clock-sensitive suites a year ahead (npm run test:clock).
+have faketime || missing+=(faketime)
 
 if [ "${#missing[@]}" -eq 0 ]; then
   echo "system packages: all present"
