@@ -1,7 +1,7 @@
 import type { ExecutionTracker } from '../ports/execution-tracker.js';
 import type { RunRecord } from '../domain/run.js';
 import { finishRun, type FinishRunDependencies, type FinishRunOutcome } from './finish-run.js';
-import { systemClock, type Clock } from '../domain/clock.js';
+import { systemClock } from '../domain/clock.js';
 
 export interface ReconcileDependencies extends FinishRunDependencies {
   readonly tracker: ExecutionTracker;
