@@ -30,6 +30,9 @@ beforeAll(() => {
 
 const keyArn = () => ({ 'Fn::GetAtt': [keyId, 'Arn'] });
 
+/** The ARNs of the example environment's alarms (its region is the config's), as the template writes them. */
+const ALARM_ARN_PATTERN = { 'Fn::Join': ['', ['arn:aws:cloudwatch:eu-west-1:', { Ref: 'AWS::AccountId' }, ':alarm:vaultra-example-*']] };
+
 describe('the KMS key', () => {
   it('rotates, is kept when the stack goes, and has an alias per environment', () => {
     template.hasResource('AWS::KMS::Key', { Properties: Match.objectLike({ EnableKeyRotation: true }), DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
@@ -147,6 +150,40 @@ describe('the alert topic', () => {
     expect(subscriptions.map((subscription) => [subscription.Properties.Protocol, subscription.Properties.Endpoint, subscription.Properties.TopicArn])).toEqual(
       example.notifications.email.map((email) => ['email', email, { Ref: topicId }]),
     );
+  });
+
+  // A topic policy replaces SNS's default one: without an Allow, CloudWatch may not publish and every alarm is silent.
+  it('lets CloudWatch publish for this environment’s alarms in this account, and nothing else in', () => {
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      Topics: [{ Ref: topicId }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          {
+            Sid: 'CloudWatchAlarmsOfThisEnvironmentPublish',
+            Effect: 'Allow',
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Action: 'sns:Publish',
+            Resource: { Ref: topicId },
+            Condition: {
+              StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+              ArnLike: { 'aws:SourceArn': ALARM_ARN_PATTERN },
+            },
+          },
+        ]),
+      },
+    });
+    const statements = onlyResource<{ PolicyDocument: { Statement: { Effect: string; Principal: unknown }[] } }>(template, 'AWS::SNS::TopicPolicy').Properties.PolicyDocument.Statement;
+    expect(statements.filter((statement) => statement.Effect === 'Allow').map((statement) => statement.Principal)).toEqual([{ Service: 'cloudwatch.amazonaws.com' }]);
+  });
+
+  it('names every alarm so that the topic and key policies let it publish', () => {
+    const names = resourcesWhere<{ AlarmName: string; AlarmActions: unknown[] }>(template, 'AWS::CloudWatch::Alarm').map((alarm) => alarm.Properties.AlarmName);
+    expect(names.length).toBeGreaterThan(0);
+    for (const name of names) expect(name).toMatch(/^vaultra-example-/);
+    const keyStatement = onlyResource<{ KeyPolicy: { Statement: { Sid?: string; Condition?: unknown }[] } }>(template, 'AWS::KMS::Key').Properties.KeyPolicy.Statement.find(
+      (statement) => statement.Sid === 'CloudWatchAlarmsPublishToTheAlertTopic',
+    );
+    expect(keyStatement?.Condition).toEqual({ StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } }, ArnLike: { 'aws:SourceArn': ALARM_ARN_PATTERN } });
   });
 });
 
