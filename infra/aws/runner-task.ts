@@ -1,6 +1,6 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import type { IVpc } from 'aws-cdk-lib/aws-ec2';
-import { Cluster, ContainerInsights, CpuArchitecture, FargateTaskDefinition, LinuxParameters, LogDrivers, OperatingSystemFamily, type ContainerImage } from 'aws-cdk-lib/aws-ecs';
+import { Cluster, ContainerInsights, FargateTaskDefinition, LinuxParameters, LogDrivers, OperatingSystemFamily, type ContainerImage } from 'aws-cdk-lib/aws-ecs';
 import { Effect, PolicyStatement, Role, ServicePrincipal, type IRole } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
@@ -11,6 +11,7 @@ import type { AwsEnvironment } from './deployment-config.js';
 import { checkFargateSize } from './fargate-size.js';
 import { encryptedLogGroup } from './log-groups.js';
 import { acknowledge, acknowledgeWildcardResource } from './nag.js';
+import { runnerArchitecture, taskCpuArchitecture } from './runner-architecture.js';
 import { catalogStatement, keyStatement, prefixListStatement, prefixObjectsStatement, secretsStatement } from './policy-statements.js';
 import { awsSecretArns, jobSourceReferences } from './secret-arns.js';
 
@@ -29,10 +30,11 @@ const RUNNER_OBJECT_ACTIONS = ['s3:PutObject', 's3:GetObject', 's3:GetObjectVers
 const OBJECT_LOCK_ACTIONS = ['s3:GetObjectRetention', 's3:PutObjectRetention'];
 
 /**
- * The ECS cluster and the runner's Fargate task definition (ARM64, Linux): one essential
- * container named `RUNNER_CONTAINER_NAME`, logging to a KMS-encrypted log group. The task role
- * holds exactly what a backup or restore touches: objects under the prefix, the catalog's items,
- * the jobs' connection secrets, the key. The execution role (image pull, log delivery) is separate.
+ * The ECS cluster and the runner's Fargate task definition (Linux, on `runner.architecture`:
+ * ARM64 unless the config says x86_64): one essential container named `RUNNER_CONTAINER_NAME`,
+ * logging to a KMS-encrypted log group. The task role holds exactly what a backup or restore
+ * touches: objects under the prefix, the catalog's items, the jobs' connection secrets, the key.
+ * The execution role (image pull, log delivery) is separate.
  *
  * The container has no environment of its own: the launcher passes the run's variables as
  * RunTask overrides.
@@ -76,7 +78,7 @@ export class RunnerTask extends Construct {
       family: `vaultra-${environment.name}-runner`,
       cpu: runner.cpu,
       memoryLimitMiB: runner.memoryMiB,
-      runtimePlatform: { cpuArchitecture: CpuArchitecture.ARM64, operatingSystemFamily: OperatingSystemFamily.LINUX },
+      runtimePlatform: { cpuArchitecture: taskCpuArchitecture(runnerArchitecture(environment)), operatingSystemFamily: OperatingSystemFamily.LINUX },
       taskRole: this.taskRole,
       executionRole: this.executionRole,
     });

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { App, Stack, type AssetStaging } from 'aws-cdk-lib';
 import { DockerImageAsset } from 'aws-cdk-lib/aws-ecr-assets';
-import { RUNNER_DOCKERFILE, RUNNER_IMAGE_ASSET_OPTIONS, RUNNER_IMAGE_EXCLUDES } from '../../infra/aws/runner-image.js';
+import { RUNNER_DOCKERFILE, runnerImageAssetOptions } from '../../infra/aws/runner-image.js';
 import { REPO_ROOT } from './support/synth.js';
 
 /** Dockerfile instructions: continuation lines joined, comments and blank lines dropped. */
@@ -55,7 +55,7 @@ describe('the staged build context', () => {
     // Prepare: the asset exactly as the stack defines it.
     outdir = mkdtempSync(path.join(tmpdir(), 'vaultra-image-'));
     const app = new App({ outdir });
-    const asset = new DockerImageAsset(new Stack(app, 'Image'), 'Runner', { directory: REPO_ROOT, ...RUNNER_IMAGE_ASSET_OPTIONS, exclude: [...RUNNER_IMAGE_EXCLUDES] });
+    const asset = new DockerImageAsset(new Stack(app, 'Image'), 'Runner', { directory: REPO_ROOT, ...runnerImageAssetOptions() });
     // Act
     files = filesUnder((asset.node.findChild('Staging') as AssetStaging).absoluteStagedPath);
   });
