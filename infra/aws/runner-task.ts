@@ -30,6 +30,15 @@ const RUNNER_OBJECT_ACTIONS = ['s3:PutObject', 's3:GetObject', 's3:GetObjectVers
 const OBJECT_LOCK_ACTIONS = ['s3:GetObjectRetention', 's3:PutObjectRetention'];
 
 /**
+ * Where the runner writes, each a writable volume over the read-only root filesystem: the temp
+ * folder (the dump tools' 0600 option files, SQLite snapshots) and `$HOME` (the tools'
+ * dotfiles, and Vaultra's local state when no catalog URL is given). runner/Dockerfile declares
+ * each as a `VOLUME`, so Fargate copies the image's directory, owner and mode included, into the
+ * volume: an empty bind mount would be root's, and the runner runs as uid 10001.
+ */
+export const RUNNER_SCRATCH_VOLUMES = { tmp: '/tmp', home: '/home/vaultra' } as const;
+
+/**
  * The ECS cluster and the runner's Fargate task definition (Linux, on `runner.architecture`:
  * ARM64 unless the config says x86_64): one essential container named `RUNNER_CONTAINER_NAME`,
  * logging to a KMS-encrypted log group. The task role holds exactly what a backup or restore
@@ -37,7 +46,7 @@ const OBJECT_LOCK_ACTIONS = ['s3:GetObjectRetention', 's3:PutObjectRetention'];
  * The execution role (image pull, log delivery) is separate.
  *
  * The container has no environment of its own: the launcher passes the run's variables as
- * RunTask overrides.
+ * RunTask overrides. Its root filesystem is read-only; the runner writes to two scratch volumes.
  */
 export class RunnerTask extends Construct {
   readonly cluster: Cluster;
@@ -82,16 +91,23 @@ export class RunnerTask extends Construct {
       taskRole: this.taskRole,
       executionRole: this.executionRole,
     });
-    this.taskDefinition.addContainer('Runner', {
+    const container = this.taskDefinition.addContainer('Runner', {
       containerName: RUNNER_CONTAINER_NAME,
       image: props.image,
       essential: true,
+      // Writes go only to the scratch volumes below: a compromised dump tool or dependency cannot plant files elsewhere.
+      readonlyRootFilesystem: true,
       logging: LogDrivers.awsLogs({ streamPrefix: 'runner', logGroup }),
       // An init process forwards SIGTERM to node and reaps the dump tools it spawns.
       linuxParameters: new LinuxParameters(this, 'LinuxParameters', { initProcessEnabled: true }),
       // Time to abort a multipart upload and record the run as failed when ECS stops the task.
       stopTimeout: Duration.seconds(120),
     });
+    // Volumes without a host path: Fargate bind mounts on the task's ephemeral storage, gone with the task.
+    for (const [name, containerPath] of Object.entries(RUNNER_SCRATCH_VOLUMES)) {
+      this.taskDefinition.addVolume({ name });
+      container.addMountPoints({ sourceVolume: name, containerPath, readOnly: false });
+    }
     acknowledge(
       this.executionRole,
       'AwsSolutions-IAM5[Resource::*]',

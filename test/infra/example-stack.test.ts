@@ -11,6 +11,7 @@ import { dynamoDbCatalogTableSchema } from '../../core/adapters/catalog/dynamodb
 import { environmentOf, parseConfig, type Environment } from '../../core/config/load-config.js';
 import { eventBridgeCron } from '../../core/config/schedule.js';
 import { AWS_FUNCTION_ENV, METRIC, METRICS_NAMESPACE, RUNNER_CONTAINER_NAME } from '../../core/platform/aws-deployment.js';
+import { RUNNER_SCRATCH_VOLUMES } from '../../infra/aws/runner-task.js';
 import { EXAMPLE_CONFIG, synthStack } from './support/synth.js';
 import { flat, onlyResource, resourcesWhere } from './support/template-queries.js';
 
@@ -207,6 +208,19 @@ describe('the runner', () => {
     expect(containers[0]).toMatchObject({ Name: RUNNER_CONTAINER_NAME, Essential: true, LinuxParameters: { InitProcessEnabled: true } });
     // The launcher passes the run's variables as overrides; a container environment would be a second source of truth.
     expect(containers[0]!.Environment).toBeUndefined();
+  });
+
+  it('has a read-only root filesystem and writes only to two scratch volumes on the task’s ephemeral storage', () => {
+    const task = onlyResource<{ Volumes: unknown[]; ContainerDefinitions: Record<string, unknown>[] }>(template, 'AWS::ECS::TaskDefinition').Properties;
+    // A volume with no host and no EFS or Docker configuration is a Fargate bind mount: empty at start, gone with the task.
+    expect(task.Volumes).toEqual([{ Name: 'tmp' }, { Name: 'home' }]);
+    expect(task.ContainerDefinitions[0]).toMatchObject({
+      ReadonlyRootFilesystem: true,
+      MountPoints: [
+        { SourceVolume: 'tmp', ContainerPath: RUNNER_SCRATCH_VOLUMES.tmp, ReadOnly: false },
+        { SourceVolume: 'home', ContainerPath: RUNNER_SCRATCH_VOLUMES.home, ReadOnly: false },
+      ],
+    });
   });
 
   it('logs to a KMS-encrypted log group kept for runner.logRetentionDays', () => {
