@@ -143,6 +143,12 @@ export const environmentSchema = z
         cpu: fargateCpu.default(1024),
         memoryMiB: z.number().int().min(512).max(122_880).default(2048),
         logRetentionDays: z.number().int().min(1).default(30),
+        /**
+         * AWS: the runner's CPU architecture, for the Fargate task and the image `cdk deploy`
+         * builds. Default `arm64` (Graviton); `x86_64` where the build host cannot emulate arm64
+         * or the account wants x86. Cloud Run and Container Apps run linux/amd64 only.
+         */
+        architecture: z.enum(['arm64', 'x86_64']).optional(),
       })
       .default({ cpu: 1024, memoryMiB: 2048, logRetentionDays: 30 }),
     notifications: z
@@ -157,7 +163,11 @@ export const environmentSchema = z
   })
   .refine((environment) => environment.cloud === 'local' || environment.region !== undefined, { message: 'a cloud environment needs its region', path: ['region'] })
   .refine((environment) => environment.cloud !== 'gcp' || environment.gcp !== undefined, { message: 'a gcp environment needs gcp.project', path: ['gcp'] })
-  .refine((environment) => environment.cloud !== 'azure' || environment.azure !== undefined, { message: 'an azure environment needs azure.resourceGroup and azure.storageAccount', path: ['azure'] });
+  .refine((environment) => environment.cloud !== 'azure' || environment.azure !== undefined, { message: 'an azure environment needs azure.resourceGroup and azure.storageAccount', path: ['azure'] })
+  .refine((environment) => environment.runner.architecture !== 'arm64' || environment.cloud === 'aws' || environment.cloud === 'local', {
+    message: 'Cloud Run and Container Apps run linux/amd64 containers only: leave runner.architecture out, or set x86_64',
+    path: ['runner', 'architecture'],
+  });
 
 export const configSchema = z.strictObject({
   version: z.literal(1),

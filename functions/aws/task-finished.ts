@@ -7,6 +7,8 @@ import * as z from 'zod';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { parseAtEdge } from '../../core/domain/validate.js';
 import { finishRun } from '../../core/usecases/finish-run.js';
+import type { RetentionOutcome } from '../../core/usecases/apply-retention.js';
+import type { ScheduledJob } from '../../core/config/environments.js';
 import { METRIC, RUNNER_CONTAINER_NAME } from '../../core/platform/aws-deployment.js';
 import { TASK_RUN_ENV } from '../../core/ports/job-launcher.js';
 import { S3StorageBackend } from '../../core/adapters/storage/s3/s3-storage.js';
@@ -31,6 +33,21 @@ const taskStoppedSchema = z.object({
   }),
 });
 
+/**
+ * Applies the job's retention and reports what storage refused: under Object Lock a pruned run
+ * whose lock still holds stays listed (not marked pruned) and is tried again after the next
+ * success, so the refusal is a warning in the log and in the function's result, not an alert.
+ */
+function reportedRetentionOf(deps: FinishingDeployment): (job: ScheduledJob) => Promise<RetentionOutcome> {
+  const retain = retentionOf(deps);
+  return async (job) => {
+    const outcome = await retain(job);
+    if (outcome.pruned.length > 0) logger.info('retention pruned runs', { job: job.name, pruned: outcome.pruned });
+    if (outcome.failed.length > 0) logger.warn('retention: storage refused to delete runs; they stay listed and are retried after the next success', { job: job.name, failed: outcome.failed });
+    return outcome;
+  };
+}
+
 export function createHandler(deployment: () => Promise<FinishingDeployment>) {
   return async (event: unknown) => {
     const { detail } = parseAtEdge(taskStoppedSchema, event, 'event');
@@ -44,7 +61,7 @@ export function createHandler(deployment: () => Promise<FinishingDeployment>) {
     const deps = await deployment();
     metrics.addDimensions({ environment: deps.environment.name, job });
     const result = await finishRun(
-      { ...deps, retain: retentionOf(deps) },
+      { ...deps, retain: reportedRetentionOf(deps) },
       {
         job,
         runId,

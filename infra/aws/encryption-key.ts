@@ -2,6 +2,7 @@ import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Effect, PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
+import { alarmArnPattern } from './alarm-names.js';
 
 export interface EncryptionKeyProps {
   /** The Vaultra environment's name: the key's alias is `alias/vaultra/<name>`. */
@@ -43,7 +44,8 @@ export class EncryptionKey extends Construct {
         conditions: { ArnLike: { 'kms:EncryptionContext:aws:logs:arn': stack.formatArn({ service: 'logs', resource: 'log-group', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }) } },
       }),
     );
-    // Alarms publish to the KMS-encrypted alert topic as the CloudWatch service.
+    // Alarms publish to the KMS-encrypted alert topic as the CloudWatch service, which makes the
+    // topic's data key itself: the same alarms the topic policy lets publish (alert-topic.ts).
     this.key.addToResourcePolicy(
       new PolicyStatement({
         sid: 'CloudWatchAlarmsPublishToTheAlertTopic',
@@ -53,7 +55,7 @@ export class EncryptionKey extends Construct {
         resources: ['*'],
         conditions: {
           StringEquals: { 'aws:SourceAccount': stack.account },
-          ArnLike: { 'aws:SourceArn': stack.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }) },
+          ArnLike: { 'aws:SourceArn': alarmArnPattern(this, props.environmentName) },
         },
       }),
     );

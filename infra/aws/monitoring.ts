@@ -7,6 +7,7 @@ import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { ScheduledJob } from '../../core/config/load-config.js';
 import { METRIC } from '../../core/platform/aws-deployment.js';
+import { alarmName } from './alarm-names.js';
 import { jobMetric, RPO_ALARM_PERIOD } from './job-metrics.js';
 
 export interface MonitoringProps {
@@ -56,7 +57,7 @@ export class Monitoring extends Construct {
       const rpoSeconds = Math.round(job.rpoMs / 1000);
 
       alarm(`RunFailed-${job.name}`, {
-        alarmName: `vaultra-${env}-${job.name}-run-failed`,
+        alarmName: alarmName(env, `${job.name}-run-failed`),
         alarmDescription: `A ${job.name} backup run failed (environment ${env}).`,
         metric: metric(METRIC.runFailed, 'Sum', FIVE_MINUTES),
         threshold: 1,
@@ -65,7 +66,7 @@ export class Monitoring extends Construct {
         treatMissingData: TreatMissingData.NOT_BREACHING,
       });
       alarm(`Rpo-${job.name}`, {
-        alarmName: `vaultra-${env}-${job.name}-rpo-breached`,
+        alarmName: alarmName(env, `${job.name}-rpo-breached`),
         alarmDescription: `${job.name} has no successful backup within its RPO of ${rpoSeconds} s, or the watchdog stopped reporting (environment ${env}).`,
         metric: metric(METRIC.secondsSinceLastSuccess, 'Maximum', RPO_ALARM_PERIOD),
         threshold: rpoSeconds,
@@ -90,7 +91,7 @@ export class Monitoring extends Construct {
       const depth = queue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: FIVE_MINUTES });
       queueDepths.push(depth.with({ label: name }));
       alarm(`DeadLetters-${name}`, {
-        alarmName: `vaultra-${env}-${name}-dead-letters`,
+        alarmName: alarmName(env, `${name}-dead-letters`),
         alarmDescription: `Events that never reached their function wait in the ${name} dead-letter queue (environment ${env}).`,
         metric: depth,
         threshold: 1,
@@ -104,7 +105,7 @@ export class Monitoring extends Construct {
       const errors = fn.metricErrors({ statistic: 'Sum', period: FIVE_MINUTES });
       functionErrors.push(errors.with({ label: name }));
       alarm(`Errors-${name}`, {
-        alarmName: `vaultra-${env}-${name}-errors`,
+        alarmName: alarmName(env, `${name}-errors`),
         alarmDescription: `The ${name} function failed (environment ${env}).`,
         metric: errors,
         threshold: 1,

@@ -1,7 +1,8 @@
 import { IgnoreMode } from 'aws-cdk-lib';
-import { Platform, type DockerImageAssetOptions } from 'aws-cdk-lib/aws-ecr-assets';
+import type { DockerImageAssetOptions } from 'aws-cdk-lib/aws-ecr-assets';
 import { ContainerImage } from 'aws-cdk-lib/aws-ecs';
 import { REPO_ROOT } from './repo-root.js';
+import { DEFAULT_RUNNER_ARCHITECTURE, imagePlatform, type RunnerArchitecture } from './runner-architecture.js';
 
 /** The runner's Dockerfile, relative to the build context (the repository root). */
 export const RUNNER_DOCKERFILE = 'runner/Dockerfile';
@@ -14,17 +15,16 @@ export const RUNNER_DOCKERFILE = 'runner/Dockerfile';
 export const RUNNER_IMAGE_EXCLUDES = ['**/node_modules', 'cdk.out', '**/cdk.out', '.git', 'dist', '.test-results', 'bench/results', 'vaultra-backups', 'vaultra-demo'];
 
 /**
- * How the runner image is built: from the repository root with runner/Dockerfile, for ARM64
- * (Graviton Fargate: cheaper per vCPU, and every dump tool has an arm64 build).
+ * How the runner image is built: from the repository root with runner/Dockerfile, for the
+ * runner's architecture. Building for another architecture than the build host's runs the
+ * runtime stage's `apt-get` under QEMU, which the host must have registered (README, "Deploy an
+ * environment"); the build stage always runs natively (`--platform=$BUILDPLATFORM`).
  */
-export const RUNNER_IMAGE_ASSET_OPTIONS = {
-  file: RUNNER_DOCKERFILE,
-  exclude: RUNNER_IMAGE_EXCLUDES,
-  ignoreMode: IgnoreMode.DOCKER,
-  platform: Platform.LINUX_ARM64,
-} as const satisfies DockerImageAssetOptions;
+export function runnerImageAssetOptions(architecture: RunnerArchitecture = DEFAULT_RUNNER_ARCHITECTURE): DockerImageAssetOptions {
+  return { file: RUNNER_DOCKERFILE, exclude: [...RUNNER_IMAGE_EXCLUDES], ignoreMode: IgnoreMode.DOCKER, platform: imagePlatform(architecture) };
+}
 
 /** The runner image, built by `cdk deploy` (synth only stages its small build context). */
-export function runnerImage(directory = REPO_ROOT): ContainerImage {
-  return ContainerImage.fromAsset(directory, { ...RUNNER_IMAGE_ASSET_OPTIONS, exclude: [...RUNNER_IMAGE_EXCLUDES] });
+export function runnerImage(architecture: RunnerArchitecture = DEFAULT_RUNNER_ARCHITECTURE, directory = REPO_ROOT): ContainerImage {
+  return ContainerImage.fromAsset(directory, runnerImageAssetOptions(architecture));
 }

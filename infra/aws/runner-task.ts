@@ -1,6 +1,6 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import type { IVpc } from 'aws-cdk-lib/aws-ec2';
-import { Cluster, ContainerInsights, CpuArchitecture, FargateTaskDefinition, LinuxParameters, LogDrivers, OperatingSystemFamily, type ContainerImage } from 'aws-cdk-lib/aws-ecs';
+import { Cluster, ContainerInsights, FargateTaskDefinition, LinuxParameters, LogDrivers, OperatingSystemFamily, type ContainerImage } from 'aws-cdk-lib/aws-ecs';
 import { Effect, PolicyStatement, Role, ServicePrincipal, type IRole } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
@@ -11,6 +11,7 @@ import type { AwsEnvironment } from './deployment-config.js';
 import { checkFargateSize } from './fargate-size.js';
 import { encryptedLogGroup } from './log-groups.js';
 import { acknowledge, acknowledgeWildcardResource } from './nag.js';
+import { runnerArchitecture, taskCpuArchitecture } from './runner-architecture.js';
 import { catalogStatement, keyStatement, prefixListStatement, prefixObjectsStatement, secretsStatement } from './policy-statements.js';
 import { awsSecretArns, jobSourceReferences } from './secret-arns.js';
 
@@ -29,13 +30,23 @@ const RUNNER_OBJECT_ACTIONS = ['s3:PutObject', 's3:GetObject', 's3:GetObjectVers
 const OBJECT_LOCK_ACTIONS = ['s3:GetObjectRetention', 's3:PutObjectRetention'];
 
 /**
- * The ECS cluster and the runner's Fargate task definition (ARM64, Linux): one essential
- * container named `RUNNER_CONTAINER_NAME`, logging to a KMS-encrypted log group. The task role
- * holds exactly what a backup or restore touches: objects under the prefix, the catalog's items,
- * the jobs' connection secrets, the key. The execution role (image pull, log delivery) is separate.
+ * Where the runner writes, each a writable volume over the read-only root filesystem: the temp
+ * folder (the dump tools' 0600 option files, SQLite snapshots) and `$HOME` (the tools'
+ * dotfiles, and Vaultra's local state when no catalog URL is given). runner/Dockerfile declares
+ * each as a `VOLUME`, so Fargate copies the image's directory, owner and mode included, into the
+ * volume: an empty bind mount would be root's, and the runner runs as uid 10001.
+ */
+export const RUNNER_SCRATCH_VOLUMES = { tmp: '/tmp', home: '/home/vaultra' } as const;
+
+/**
+ * The ECS cluster and the runner's Fargate task definition (Linux, on `runner.architecture`:
+ * ARM64 unless the config says x86_64): one essential container named `RUNNER_CONTAINER_NAME`,
+ * logging to a KMS-encrypted log group. The task role holds exactly what a backup or restore
+ * touches: objects under the prefix, the catalog's items, the jobs' connection secrets, the key.
+ * The execution role (image pull, log delivery) is separate.
  *
  * The container has no environment of its own: the launcher passes the run's variables as
- * RunTask overrides.
+ * RunTask overrides. Its root filesystem is read-only; the runner writes to two scratch volumes.
  */
 export class RunnerTask extends Construct {
   readonly cluster: Cluster;
@@ -76,20 +87,27 @@ export class RunnerTask extends Construct {
       family: `vaultra-${environment.name}-runner`,
       cpu: runner.cpu,
       memoryLimitMiB: runner.memoryMiB,
-      runtimePlatform: { cpuArchitecture: CpuArchitecture.ARM64, operatingSystemFamily: OperatingSystemFamily.LINUX },
+      runtimePlatform: { cpuArchitecture: taskCpuArchitecture(runnerArchitecture(environment)), operatingSystemFamily: OperatingSystemFamily.LINUX },
       taskRole: this.taskRole,
       executionRole: this.executionRole,
     });
-    this.taskDefinition.addContainer('Runner', {
+    const container = this.taskDefinition.addContainer('Runner', {
       containerName: RUNNER_CONTAINER_NAME,
       image: props.image,
       essential: true,
+      // Writes go only to the scratch volumes below: a compromised dump tool or dependency cannot plant files elsewhere.
+      readonlyRootFilesystem: true,
       logging: LogDrivers.awsLogs({ streamPrefix: 'runner', logGroup }),
       // An init process forwards SIGTERM to node and reaps the dump tools it spawns.
       linuxParameters: new LinuxParameters(this, 'LinuxParameters', { initProcessEnabled: true }),
       // Time to abort a multipart upload and record the run as failed when ECS stops the task.
       stopTimeout: Duration.seconds(120),
     });
+    // Volumes without a host path: Fargate bind mounts on the task's ephemeral storage, gone with the task.
+    for (const [name, containerPath] of Object.entries(RUNNER_SCRATCH_VOLUMES)) {
+      this.taskDefinition.addVolume({ name });
+      container.addMountPoints({ sourceVolume: name, containerPath, readOnly: false });
+    }
     acknowledge(
       this.executionRole,
       'AwsSolutions-IAM5[Resource::*]',

@@ -11,6 +11,7 @@ import { JobSchedules } from './job-schedules.js';
 import { Monitoring } from './monitoring.js';
 import { RunnerNetwork } from './network.js';
 import { OrchestrationFunctions } from './orchestration-functions.js';
+import { runnerArchitecture } from './runner-architecture.js';
 import { runnerImage } from './runner-image.js';
 import { RunnerTask } from './runner-task.js';
 import { TaskStoppedRule } from './task-stopped-rule.js';
@@ -18,7 +19,7 @@ import { WatchdogSchedule } from './watchdog-schedule.js';
 
 export interface VaultraStackProps extends Omit<StackProps, 'env'> {
   readonly deployment: DeploymentConfig;
-  /** The runner image. @default built from the repository root with runner/Dockerfile */
+  /** The runner image; it must match `runner.architecture`. @default built from the repository root with runner/Dockerfile for that architecture */
   readonly runnerImage?: ContainerImage;
 }
 
@@ -51,7 +52,7 @@ export class VaultraStack extends Stack {
     const catalog = new CatalogTable(this, 'Catalog', { key: key.key });
     const alerts = new AlertTopic(this, 'Alerts', { key: key.key, environmentName: environment.name, emails: environment.notifications.email });
     const network = new RunnerNetwork(this, 'Network', { network: environment.network, flowLogBucket: bucket.accessLogBucket });
-    const runner = new RunnerTask(this, 'Runner', { environment, vpc: network.vpc, key: key.key, bucket, catalog, image: image ?? runnerImage() });
+    const runner = new RunnerTask(this, 'Runner', { environment, vpc: network.vpc, key: key.key, bucket, catalog, image: image ?? runnerImage(runnerArchitecture(environment)) });
 
     this.functions = new OrchestrationFunctions(this, 'Functions', {
       environment,

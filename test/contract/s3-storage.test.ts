@@ -24,7 +24,7 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { S3StorageBackend, type S3StorageOptions } from '../../core/adapters/storage/s3/s3-storage.js';
-import { parseS3Url } from '../../core/adapters/storage/s3/s3-url.js';
+import { formatS3Url, parseS3Url } from '../../core/adapters/storage/s3/s3-url.js';
 import { translateS3Error } from '../../core/adapters/storage/s3/s3-errors.js';
 import { DEFAULT_S3_SCHEDULE, GiB, MiB, TiB, maxObjectBytes, partSizeBytes, partSizesOf } from '../../core/adapters/storage/part-sizing.js';
 import { backoffDelayMs, withRetries } from '../../core/adapters/storage/retry.js';
@@ -71,6 +71,14 @@ describe('S3 URL, part sizing, retries and error classes (no server)', () => {
     expect(s.partSizeBytes).toBe(16 * MiB);
     expect(parseS3Url('s3://bucket', {})).toMatchObject({ prefix: '', location: 's3://bucket', forcePathStyle: false });
     expect(parseS3Url('s3://bucket/p/?retentionDays=7', {}).retention).toEqual({ days: 7, mode: 'GOVERNANCE' });
+  });
+
+  it('writes a URL that reads back as the same bucket, prefix, region and Object Lock retention', () => {
+    const locked = formatS3Url({ bucket: 'acme-backups', prefix: 'vaultra', region: 'eu-west-1', retention: { days: 35, mode: 'COMPLIANCE' } });
+    expect(locked).toBe('s3://acme-backups/vaultra?region=eu-west-1&retentionDays=35&objectLockMode=COMPLIANCE');
+    expect(parseS3Url(locked, {})).toMatchObject({ bucket: 'acme-backups', prefix: 'vaultra/', region: 'eu-west-1', retention: { days: 35, mode: 'COMPLIANCE' } });
+    expect(formatS3Url({ bucket: 'acme-backups', prefix: 'vaultra/', region: 'eu-west-1' })).toBe('s3://acme-backups/vaultra?region=eu-west-1');
+    expect(parseS3Url(formatS3Url({ bucket: 'acme-backups', prefix: '' }), {})).toMatchObject({ bucket: 'acme-backups', prefix: '', location: 's3://acme-backups' });
   });
 
   it('takes the endpoint from AWS_ENDPOINT_URL_S3, then AWS_ENDPOINT_URL; the URL wins', () => {

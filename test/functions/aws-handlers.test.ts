@@ -2,7 +2,9 @@
  * The AWS functions against moto (DynamoDB catalog, S3, SNS → SQS, KMS), deployed the way the
  * stack leaves them. ECS RunTask is an SDK mock: moto 5.1.22 fails RunTask with awsvpc networking.
  */
-import { PutObjectCommand, S3Client, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { PutObjectCommand, S3Client, ListObjectsV2Command, ListObjectVersionsCommand } from '@aws-sdk/client-s3';
 import { ECSClient, RunTaskCommand } from '@aws-sdk/client-ecs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +12,7 @@ import { DynamoDbCatalog } from '../../core/adapters/catalog/dynamodb-catalog.js
 import { bundledEnvironmentJson } from '../../core/config/load-config.js';
 import { manifestKey, runFolder } from '../../core/domain/object-layout.js';
 import { scheduledRunId } from '../../core/domain/scheduled-run-id.js';
+import type { Manifest } from '../../core/domain/manifest.js';
 import type { RunRecord } from '../../core/domain/run.js';
 import type { AwsDeployment } from '../../functions/aws/shared/deployment-types.js';
 import { createHandler as scheduledBackup, handler as scheduledBackupEntry } from '../../functions/aws/scheduled-backup.js';
@@ -18,6 +21,7 @@ import { createHandler as watchdog } from '../../functions/aws/watchdog.js';
 import { createHandler as api } from '../../functions/aws/api.js';
 import { lambdaContext } from '../support/lambda-context.js';
 import { requireMoto } from '../support/requirements.js';
+import { recentFireTime } from '../support/test-clock.js';
 import { motoClientConfig } from '../support/moto-clients.js';
 import { awsDeploymentFromEnv, deployAwsPlatform, type AwsPlatform } from '../support/aws-platform.js';
 
@@ -45,6 +49,23 @@ environments:
         runtime: { cpu: 2048, memoryMiB: 4096 }
 `;
 
+/** An environment whose bucket has Object Lock: backups are locked for 7 days, retention keeps the newest one. */
+const LOCKED_CONFIG = `
+version: 1
+environments:
+  vault:
+    cloud: aws
+    region: eu-west-1
+    storage: { prefix: backups, objectLock: { mode: GOVERNANCE, days: 7 } }
+    defaults:
+      timeout: 1h
+      encryption: { kms: true }
+    jobs:
+      ledger:
+        source: "secret+aws://vault/ledger"
+        schedule: { cron: "0 3 * * *" }
+        retention: { last: 1 }
+`;
 
 function taskStoppedEvent(job: string, runId: string, exitCode: number | undefined, options: { taskArn?: string; reason?: string; stoppedReason?: string } = {}) {
   return {
@@ -328,6 +349,93 @@ describe('AWS functions on moto (ECS RunTask mocked: moto cannot run awsvpc task
       expect(answer).toMatchObject({ ok: true, action: 'restore', taskId: 'arn:aws:ecs:eu-west-1:123456789012:task/vaultra/restore' });
       const override = ecs.commandCalls(RunTaskCommand)[0]!.args[0].input.overrides!.containerOverrides![0]!;
       expect(override.command).toEqual(['restore', 'latest', '--target', 'secret+aws://test/shop-staging', '--from', `s3://${platform.bucket}/backups?region=eu-west-1`, '--job', 'shop', '--tables', 'public.orders', '--dry-run', '--json', '--no-progress']);
+    });
+  });
+
+  describe('storage.objectLock: a bucket created with Object Lock, used through the deployed settings', () => {
+    let vault: AwsPlatform;
+    let vaultDeployment: AwsDeployment;
+    let vaultCatalog: DynamoDbCatalog;
+    const deployVault = () => Promise.resolve(vaultDeployment);
+    const lockedUrl = () => `s3://${vault.bucket}/backups?region=eu-west-1&retentionDays=7&objectLockMode=GOVERNANCE`;
+
+    beforeAll(async () => {
+      vault = await deployAwsPlatform(moto, { environmentName: 'vault', configJson: bundledEnvironmentJson(LOCKED_CONFIG, 'vault'), objectLock: { mode: 'GOVERNANCE', days: 7 } });
+      // The stack's variables for this environment, over the moto endpoint the outer suite set.
+      vaultDeployment = awsDeploymentFromEnv({ ...process.env, ...vault.env });
+      vaultCatalog = DynamoDbCatalog.fromUrl(`dynamodb://${vault.tableName}?region=eu-west-1`);
+    });
+
+    /** What a runner leaves after a successful backup: its data, the manifest (last), its record marked succeeded. */
+    const runnerSucceeded = async (job: string, runId: string, finishedAt: Date): Promise<void> => {
+      const { storage } = vaultDeployment;
+      const data = Buffer.from(`age-encrypted dump of ${runId}`);
+      await storage.put(`${runFolder(job, runId)}/data.pgdump.zst.age`, Readable.from([data]));
+      const manifest: Manifest = {
+        schema: 'vaultra.manifest/v1',
+        runId,
+        job,
+        startedAt: new Date(finishedAt.getTime() - 60_000).toISOString(),
+        finishedAt: finishedAt.toISOString(),
+        source: { engine: 'postgres', database: 'ledger', serverVersion: '15.8' },
+        dump: { tool: 'pg_dump', toolVersion: '15.8', format: 'custom', consistency: 'snapshot' },
+        compression: { id: 'zstd', level: 3, implementation: 'zstd' },
+        encryption: { format: 'age-v1', recipients: [{ type: 'x25519', recipient: RECIPIENT }] },
+        plaintextBytes: 1234,
+        objects: [{ name: 'data.pgdump.zst.age', role: 'data', sizeBytes: data.length, sha256: createHash('sha256').update(data).digest('hex') }],
+        contents: [],
+        vaultraVersion: '0.0.0-test',
+      };
+      await storage.put(manifestKey(job, runId), Readable.from([Buffer.from(JSON.stringify(manifest))]));
+      const run = (await vaultCatalog.get(job, runId))!;
+      await vaultCatalog.update({ ...run, status: 'succeeded', finishedAt: finishedAt.toISOString(), engine: 'postgres', manifestKey: manifestKey(job, runId), bytesStored: data.length });
+    };
+
+    it('every function and the runner use the lock: the --to of a scheduled backup and the --from of a restore carry it', async () => {
+      expect(vaultDeployment.target.storageUrl).toBe(lockedUrl());
+      runTaskStarts();
+      const started = await scheduledBackup(deployVault)({ job: 'ledger', scheduledTime: recentFireTime(2, 3) });
+      expect(started.outcome).toBe('started');
+      const command = ecs.commandCalls(RunTaskCommand)[0]!.args[0].input.overrides!.containerOverrides![0]!.command!;
+      expect(command[command.indexOf('--to') + 1]).toBe(lockedUrl());
+      await vaultCatalog.releaseLock('ledger', started.runId);
+
+      runTaskStarts('arn:aws:ecs:eu-west-1:123456789012:task/vaultra/restore');
+      await api(deployVault)({ action: 'restore', job: 'ledger', runId: 'latest', target: 'secret+aws://vault/ledger-staging' });
+      const restore = ecs.commandCalls(RunTaskCommand)[1]!.args[0].input.overrides!.containerOverrides![0]!.command!;
+      expect(restore[restore.indexOf('--from') + 1]).toBe(lockedUrl());
+    });
+
+    it('retention of a run still under its lock: the refusal is reported, the run stays listed and unpruned, no delete marker hides it', async () => {
+      // Prepare: an earlier backup of ledger, then a newer one whose task just stopped; retention keeps the last one.
+      const olderAt = new Date(Date.now() - 2 * 86_400_000);
+      const older = scheduledRunId('ledger', olderAt.toISOString());
+      await vaultCatalog.create({ runId: older, job: 'ledger', kind: 'backup', status: 'running', startedAt: new Date(olderAt.getTime() - 60_000).toISOString() });
+      await runnerSucceeded('ledger', older, olderAt);
+      const newer = scheduledRunId('ledger', new Date(Date.now() - 120_000).toISOString());
+      await vaultCatalog.create({ runId: newer, job: 'ledger', kind: 'backup', status: 'running', startedAt: new Date(Date.now() - 120_000).toISOString() });
+      expect(await vaultCatalog.acquireLock('ledger', newer, 3_600_000)).toBe(true);
+      await runnerSucceeded('ledger', newer, new Date());
+
+      // Act
+      const result = await taskFinished(deployVault)(taskStoppedEvent('ledger', newer, 0));
+
+      // Assess: the new backup succeeded; S3 refused to delete the locked one, and said so.
+      expect(result).toMatchObject({ outcome: 'succeeded', runId: newer });
+      expect((result as { retention?: unknown }).retention).toEqual({
+        kept: [newer],
+        pruned: [],
+        failed: [{ runId: older, error: expect.stringMatching(/refused: it is under Object Lock retention \(GOVERNANCE\) until \d{4}-/) }],
+      });
+      expect((await vaultCatalog.get('ledger', older))?.prunedAt).toBeUndefined();
+      const listed = (await api(deployVault)({ action: 'list', job: 'ledger', limit: 50 })) as unknown as { runs: RunRecord[] };
+      expect(listed.runs.find((run) => run.runId === older)).toMatchObject({ status: 'succeeded' });
+      expect(listed.runs.find((run) => run.runId === older)?.prunedAt).toBeUndefined();
+      const folder = `backups/${runFolder('ledger', older)}/`;
+      const versions = await s3.send(new ListObjectVersionsCommand({ Bucket: vault.bucket, Prefix: folder }));
+      expect(versions.DeleteMarkers ?? []).toEqual([]);
+      const { Contents = [] } = await s3.send(new ListObjectsV2Command({ Bucket: vault.bucket, Prefix: folder }));
+      expect(Contents.map((object) => object.Key).sort()).toEqual([`${folder}data.pgdump.zst.age`, `${folder}manifest.json`]);
     });
   });
 });

@@ -5,6 +5,8 @@
  */
 process.env.CDK_VALIDATION = 'false';
 
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Template } from 'aws-cdk-lib/assertions';
 import { ConfigError } from '../../core/errors.js';
@@ -191,6 +193,37 @@ describe('an environment without an account', () => {
     const { stack } = synthStack(testConfig(), 'test');
     expect(stack.region).toBe('eu-central-1');
     expect(stack.account).toMatch(/^\$\{Token/);
+  });
+});
+
+/** The `--platform` of each Docker image `cdk deploy` would build for the app, from its asset manifests. */
+function imagePlatforms({ app }: Synthesized): (string | undefined)[] {
+  const { directory } = app.synth();
+  return readdirSync(directory)
+    .filter((file) => file.endsWith('.assets.json'))
+    .flatMap((file) => {
+      const manifest = JSON.parse(readFileSync(path.join(directory, file), 'utf8')) as { dockerImages?: Record<string, { source: { platform?: string } }> };
+      return Object.values(manifest.dockerImages ?? {}).map((image) => image.source.platform);
+    });
+}
+
+describe('runner.architecture', () => {
+  const taskPlatform = (template: Template) => onlyResource<{ RuntimePlatform: unknown }>(template, 'AWS::ECS::TaskDefinition').Properties.RuntimePlatform;
+
+  it('builds the image for linux/arm64 and runs the task on ARM64 by default', () => {
+    const synthesized = synthStack(testConfig(), 'test', { realImage: true });
+    expect(imagePlatforms(synthesized)).toEqual(['linux/arm64']);
+    expect(taskPlatform(synthesized.template)).toEqual({ CpuArchitecture: 'ARM64', OperatingSystemFamily: 'LINUX' });
+  });
+
+  it('x86_64: builds the image for linux/amd64 and runs the task on X86_64, so a host without arm64 emulation can deploy', () => {
+    const synthesized = synthStack(testConfig({ runner: { architecture: 'x86_64' } }), 'test', { realImage: true });
+    expect(imagePlatforms(synthesized)).toEqual(['linux/amd64']);
+    expect(taskPlatform(synthesized.template)).toEqual({ CpuArchitecture: 'X86_64', OperatingSystemFamily: 'LINUX' });
+  });
+
+  it('is refused with a message naming the field for a value AWS does not run', () => {
+    expect(() => awsEnvironmentOf(testConfig({ runner: { architecture: 'amd64' } }), 'test')).toThrow(/runner\.architecture/);
   });
 });
 

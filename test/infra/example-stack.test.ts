@@ -11,6 +11,7 @@ import { dynamoDbCatalogTableSchema } from '../../core/adapters/catalog/dynamodb
 import { environmentOf, parseConfig, type Environment } from '../../core/config/load-config.js';
 import { eventBridgeCron } from '../../core/config/schedule.js';
 import { AWS_FUNCTION_ENV, METRIC, METRICS_NAMESPACE, RUNNER_CONTAINER_NAME } from '../../core/platform/aws-deployment.js';
+import { RUNNER_SCRATCH_VOLUMES } from '../../infra/aws/runner-task.js';
 import { EXAMPLE_CONFIG, synthStack } from './support/synth.js';
 import { flat, onlyResource, resourcesWhere } from './support/template-queries.js';
 
@@ -29,6 +30,9 @@ beforeAll(() => {
 });
 
 const keyArn = () => ({ 'Fn::GetAtt': [keyId, 'Arn'] });
+
+/** The ARNs of the example environment's alarms (its region is the config's), as the template writes them. */
+const ALARM_ARN_PATTERN = { 'Fn::Join': ['', ['arn:aws:cloudwatch:eu-west-1:', { Ref: 'AWS::AccountId' }, ':alarm:vaultra-example-*']] };
 
 describe('the KMS key', () => {
   it('rotates, is kept when the stack goes, and has an alias per environment', () => {
@@ -148,6 +152,40 @@ describe('the alert topic', () => {
       example.notifications.email.map((email) => ['email', email, { Ref: topicId }]),
     );
   });
+
+  // A topic policy replaces SNS's default one: without an Allow, CloudWatch may not publish and every alarm is silent.
+  it('lets CloudWatch publish for this environment’s alarms in this account, and nothing else in', () => {
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      Topics: [{ Ref: topicId }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          {
+            Sid: 'CloudWatchAlarmsOfThisEnvironmentPublish',
+            Effect: 'Allow',
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Action: 'sns:Publish',
+            Resource: { Ref: topicId },
+            Condition: {
+              StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+              ArnLike: { 'aws:SourceArn': ALARM_ARN_PATTERN },
+            },
+          },
+        ]),
+      },
+    });
+    const statements = onlyResource<{ PolicyDocument: { Statement: { Effect: string; Principal: unknown }[] } }>(template, 'AWS::SNS::TopicPolicy').Properties.PolicyDocument.Statement;
+    expect(statements.filter((statement) => statement.Effect === 'Allow').map((statement) => statement.Principal)).toEqual([{ Service: 'cloudwatch.amazonaws.com' }]);
+  });
+
+  it('names every alarm so that the topic and key policies let it publish', () => {
+    const names = resourcesWhere<{ AlarmName: string; AlarmActions: unknown[] }>(template, 'AWS::CloudWatch::Alarm').map((alarm) => alarm.Properties.AlarmName);
+    expect(names.length).toBeGreaterThan(0);
+    for (const name of names) expect(name).toMatch(/^vaultra-example-/);
+    const keyStatement = onlyResource<{ KeyPolicy: { Statement: { Sid?: string; Condition?: unknown }[] } }>(template, 'AWS::KMS::Key').Properties.KeyPolicy.Statement.find(
+      (statement) => statement.Sid === 'CloudWatchAlarmsPublishToTheAlertTopic',
+    );
+    expect(keyStatement?.Condition).toEqual({ StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } }, ArnLike: { 'aws:SourceArn': ALARM_ARN_PATTERN } });
+  });
 });
 
 describe('the runner', () => {
@@ -170,6 +208,19 @@ describe('the runner', () => {
     expect(containers[0]).toMatchObject({ Name: RUNNER_CONTAINER_NAME, Essential: true, LinuxParameters: { InitProcessEnabled: true } });
     // The launcher passes the run's variables as overrides; a container environment would be a second source of truth.
     expect(containers[0]!.Environment).toBeUndefined();
+  });
+
+  it('has a read-only root filesystem and writes only to two scratch volumes on the task’s ephemeral storage', () => {
+    const task = onlyResource<{ Volumes: unknown[]; ContainerDefinitions: Record<string, unknown>[] }>(template, 'AWS::ECS::TaskDefinition').Properties;
+    // A volume with no host and no EFS or Docker configuration is a Fargate bind mount: empty at start, gone with the task.
+    expect(task.Volumes).toEqual([{ Name: 'tmp' }, { Name: 'home' }]);
+    expect(task.ContainerDefinitions[0]).toMatchObject({
+      ReadonlyRootFilesystem: true,
+      MountPoints: [
+        { SourceVolume: 'tmp', ContainerPath: RUNNER_SCRATCH_VOLUMES.tmp, ReadOnly: false },
+        { SourceVolume: 'home', ContainerPath: RUNNER_SCRATCH_VOLUMES.home, ReadOnly: false },
+      ],
+    });
   });
 
   it('logs to a KMS-encrypted log group kept for runner.logRetentionDays', () => {

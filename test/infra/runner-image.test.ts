@@ -11,7 +11,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { App, Stack, type AssetStaging } from 'aws-cdk-lib';
 import { DockerImageAsset } from 'aws-cdk-lib/aws-ecr-assets';
-import { RUNNER_DOCKERFILE, RUNNER_IMAGE_ASSET_OPTIONS, RUNNER_IMAGE_EXCLUDES } from '../../infra/aws/runner-image.js';
+import { RUNNER_DOCKERFILE, runnerImageAssetOptions } from '../../infra/aws/runner-image.js';
+import { RUNNER_SCRATCH_VOLUMES } from '../../infra/aws/runner-task.js';
 import { REPO_ROOT } from './support/synth.js';
 
 /** Dockerfile instructions: continuation lines joined, comments and blank lines dropped. */
@@ -55,7 +56,7 @@ describe('the staged build context', () => {
     // Prepare: the asset exactly as the stack defines it.
     outdir = mkdtempSync(path.join(tmpdir(), 'vaultra-image-'));
     const app = new App({ outdir });
-    const asset = new DockerImageAsset(new Stack(app, 'Image'), 'Runner', { directory: REPO_ROOT, ...RUNNER_IMAGE_ASSET_OPTIONS, exclude: [...RUNNER_IMAGE_EXCLUDES] });
+    const asset = new DockerImageAsset(new Stack(app, 'Image'), 'Runner', { directory: REPO_ROOT, ...runnerImageAssetOptions() });
     // Act
     files = filesUnder((asset.node.findChild('Staging') as AssetStaging).absoluteStagedPath);
   });
@@ -134,6 +135,16 @@ describe('runner/Dockerfile', () => {
     // Nothing after the switch runs as root again.
     const afterUser = steps.slice(steps.findLastIndex((step) => step.keyword === 'USER'));
     expect(afterUser.filter((step) => step.keyword === 'RUN')).toEqual([]);
+  });
+
+  it('declares as VOLUME exactly the scratch paths the task mounts over its read-only root, after they exist with their owner', () => {
+    const volumes = steps.filter((step) => step.keyword === 'VOLUME');
+    expect(volumes).toHaveLength(1);
+    expect(JSON.parse(volumes[0]!.args)).toEqual(Object.values(RUNNER_SCRATCH_VOLUMES));
+    // Fargate fills each volume from the image's directory: the home folder must be the runtime user's.
+    expect(runs(1)).toMatch(new RegExp(`useradd .*--home-dir ${RUNNER_SCRATCH_VOLUMES.home} --create-home`));
+    const declaredAt = steps.indexOf(volumes[0]!);
+    expect(steps.findLastIndex((step) => step.keyword === 'RUN')).toBeLessThan(declaredAt);
   });
 
   it('copies the built CLI and starts it, with --help as the default command', () => {

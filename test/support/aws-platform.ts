@@ -3,11 +3,12 @@
  * (laid out by `dynamoDbCatalogTableSchema`), the bucket, a KMS key, the alert topic with an SQS
  * queue subscribed (to read what SNS delivered), and the environment variables the stack gives
  * the functions. ECS is not here: moto 5.1.22 fails RunTask with awsvpc networking, so tests mock
- * that one call (and say so in their names).
+ * that one call (and say so in their names). With `objectLock`, the bucket is created with Object
+ * Lock and a default retention, as the stack creates it for `storage.objectLock`.
  */
 import { randomBytes } from 'node:crypto';
 import { CreateTableCommand, DynamoDBClient, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
-import { CreateBucketCommand, PutBucketVersioningCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, PutBucketVersioningCommand, PutObjectLockConfigurationCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
@@ -32,7 +33,15 @@ export interface AwsPlatform {
   snsMessages(waitSeconds?: number): Promise<{ Subject?: string; Message: string; MessageAttributes?: Record<string, { Value: string }> }[]>;
 }
 
-export async function deployAwsPlatform(moto: MotoConnection, options: { environmentName: string; configJson: string; region?: string }): Promise<AwsPlatform> {
+export interface AwsPlatformOptions {
+  readonly environmentName: string;
+  readonly configJson: string;
+  readonly region?: string;
+  /** Create the bucket with Object Lock and this default retention, as the stack does for `storage.objectLock`. */
+  readonly objectLock?: { readonly mode: 'GOVERNANCE' | 'COMPLIANCE'; readonly days: number };
+}
+
+export async function deployAwsPlatform(moto: MotoConnection, options: AwsPlatformOptions): Promise<AwsPlatform> {
   // The environment's region: moto keeps tables, topics and keys per region, as AWS does.
   const region = options.region ?? 'eu-west-1';
   const config = motoClientConfig(moto, region);
@@ -46,8 +55,14 @@ export async function deployAwsPlatform(moto: MotoConnection, options: { environ
   await dynamodb.send(new UpdateTimeToLiveCommand({ TableName: tableName, TimeToLiveSpecification: schema.timeToLive }));
 
   const s3 = new S3Client({ ...config, forcePathStyle: true });
-  await s3.send(new CreateBucketCommand({ Bucket: bucket, CreateBucketConfiguration: { LocationConstraint: region as never } }));
+  const lock = options.objectLock;
+  await s3.send(new CreateBucketCommand({ Bucket: bucket, CreateBucketConfiguration: { LocationConstraint: region as never }, ...(lock ? { ObjectLockEnabledForBucket: true } : {}) }));
   await s3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }));
+  if (lock) {
+    await s3.send(
+      new PutObjectLockConfigurationCommand({ Bucket: bucket, ObjectLockConfiguration: { ObjectLockEnabled: 'Enabled', Rule: { DefaultRetention: { Mode: lock.mode, Days: lock.days } } } }),
+    );
+  }
 
   const { KeyMetadata } = await new KMSClient(config).send(new CreateKeyCommand({ Description: `vaultra ${suffix}` }));
 

@@ -66,6 +66,17 @@ describe('vaultra.config.yaml', () => {
   it('names the environments there are when asked for a missing one', () => {
     expect(() => environmentOf(parseConfig(minimal()), 'staging')).toThrow('no environment "staging" in the config: it has prod');
   });
+
+  it('runner.architecture: unset unless given (each deployment has its default); arm64 refused where only linux/amd64 runs', () => {
+    expect(environmentOf(parseConfig(minimal()), 'prod').runner.architecture).toBeUndefined();
+    expect(environmentOf(parseConfig(minimal({}, { runner: { architecture: 'x86_64' } })), 'prod').runner.architecture).toBe('x86_64');
+    expect(() => parseConfig(minimal({}, { runner: { architecture: 'amd64' } }))).toThrow(/environments\.prod\.runner\.architecture: .*"arm64"\|"x86_64" \(got "amd64"\)/);
+    const gcp = JSON.stringify({
+      version: 1,
+      environments: { g: { cloud: 'gcp', region: 'europe-west1', gcp: { project: 'vaultra-test' }, runner: { architecture: 'arm64' }, jobs: { j: { source: 'secret+gcp://projects/p/secrets/s', schedule: { cron: '0 1 * * *' } } } } },
+    });
+    expect(() => parseConfig(gcp)).toThrow(/environments\.g\.runner\.architecture: Cloud Run and Container Apps run linux\/amd64 containers only/);
+  });
 });
 
 describe('schedules', () => {

@@ -1,6 +1,7 @@
 import { environmentOf, resolveConfig, type Environment } from '../../../core/config/environments.js';
 import { AWS_FUNCTION_ENV, RUNNER_CONTAINER_NAME } from '../../../core/platform/aws-deployment.js';
 import { ConfigError } from '../../../core/errors.js';
+import { formatS3Url } from '../../../core/adapters/storage/s3/s3-url.js';
 import type { RunnerTarget } from '../../../core/usecases/runner-commands.js';
 import type { EcsFargateTarget } from '../../../core/adapters/launchers/ecs-fargate-launcher.js';
 
@@ -28,6 +29,17 @@ function list(value: string | undefined): string[] {
   return (value ?? '').split(',').map((part) => part.trim()).filter(Boolean);
 }
 
+/**
+ * The bucket as every function and runner task uses it (task-finished's retention, the runner's
+ * `--to` and `--from`). With `storage.objectLock` the URL carries the lock: the runner then locks
+ * each object it writes, and a retention delete removes versions, so S3 refuses it while the lock
+ * holds instead of hiding the backup behind a delete marker.
+ */
+function storageUrlOf(bucket: string, environment: Environment, region: string): string {
+  const lock = environment.storage.objectLock;
+  return formatS3Url({ bucket, prefix: environment.storage.prefix, region, ...(lock ? { retention: { days: lock.days, mode: lock.mode } } : {}) });
+}
+
 /** The environment's config arrives bundled in `VAULTRA_CONFIG_JSON` and is validated again here. */
 export function awsSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): AwsSettings {
   const name = required(env, AWS_FUNCTION_ENV.environmentName);
@@ -42,7 +54,7 @@ export function awsSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): AwsSet
     tableName,
     topicArn: env[AWS_FUNCTION_ENV.topicArn],
     target: {
-      storageUrl: `s3://${bucket}/${environment.storage.prefix}?region=${region}`,
+      storageUrl: storageUrlOf(bucket, environment, region),
       catalogUrl: `dynamodb://${tableName}?region=${region}`,
       ...(keyArn ? { kmsKey: `aws-kms:${keyArn}` } : {}),
     },

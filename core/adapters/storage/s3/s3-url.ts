@@ -106,6 +106,29 @@ export function parseS3Url(url: string, env: NodeJS.ProcessEnv = process.env): S
   };
 }
 
+/** What `formatS3Url` writes: a bucket, its prefix, and the options a deployment sets. */
+export interface S3UrlParts {
+  readonly bucket: string;
+  /** Key prefix, with or without a trailing slash. */
+  readonly prefix: string;
+  readonly region?: string;
+  readonly retention?: { readonly days: number; readonly mode: ObjectLockMode };
+}
+
+/**
+ * The `s3://` URL `parseS3Url` reads back into the same bucket, prefix, region and retention: a
+ * deployment builds the URL its functions and runner tasks use with this, so an option cannot
+ * be lost on the way (a locked bucket written and pruned without `retentionDays` hides locked
+ * backups behind delete markers instead of refusing to delete them).
+ */
+export function formatS3Url(parts: S3UrlParts): string {
+  const prefix = parts.prefix.replace(/^\/+|\/+$/g, '');
+  const params: string[] = [];
+  if (parts.region) params.push(`region=${parts.region}`);
+  if (parts.retention) params.push(`retentionDays=${parts.retention.days}`, `objectLockMode=${parts.retention.mode}`);
+  return `s3://${parts.bucket}${prefix ? `/${prefix}` : ''}${params.length > 0 ? `?${params.join('&')}` : ''}`;
+}
+
 function checkEndpoint(endpoint: string | undefined): string | undefined {
   if (endpoint === undefined || endpoint === '') return undefined;
   let url: URL;
