@@ -1,7 +1,7 @@
 /**
  * A backup whose data object is gone — deleted from the run folder, or renamed in the manifest
- * by one flipped byte — through the built CLI, on `file://` and on `s3://` (moto), for
- * PostgreSQL, directories and SQLite: `verify` and `restore` end with exit 3 and one line naming
+ * by one flipped byte — through the built CLI, on `file://` and on `s3://` (moto) for
+ * PostgreSQL, directories and SQLite, and on `gs://` and `azblob://` for directories: `verify` and `restore` end with exit 3 and one line naming
  * the missing object, their runs are recorded as failed (never left `running`), and a restore
  * creates nothing (no database, no target, no temp folder beside it).
  *
@@ -33,9 +33,9 @@ import { StorageError } from '../../core/errors.js';
 import { runVaultra, type VaultraResult } from '../support/cli.js';
 import type { RunJson } from '../support/cli-json.js';
 import { pgEnv } from '../support/psql.js';
-import { requireMoto, requirePostgres, requireTools } from '../support/requirements.js';
+import { requireAzurite, requireFakeGcs, requireMoto, requirePostgres, requireTools } from '../support/requirements.js';
 import { makeWorkspace, type Workspace } from '../support/workspace.js';
-import { fileDamageStore, s3DamageStore, type DamageStore } from '../support/damage-store.js';
+import { azureDamageStore, fileDamageStore, gcsDamageStore, s3DamageStore, type DamageStore } from '../support/damage-store.js';
 import { directoryCase, postgresCase, sqliteCase, type CaseEngine, type EngineCase } from '../support/engine-cases.js';
 import { FaultyStorageBackend } from '../fakes/faulty-storage.js';
 
@@ -85,8 +85,8 @@ describe('a data object missing from a backup', () => {
     return JSON.parse(listed.stdout) as RunJson[];
   };
 
-  const suite = (makeStore: () => Promise<DamageStore>): void => {
-    for (const engine of ENGINES) {
+  const suite = (makeStore: () => Promise<DamageStore>, engines: readonly CaseEngine[] = ENGINES): void => {
+    for (const engine of engines) {
       for (const damage of ['deleted from the run folder', 'renamed in the manifest'] as const) {
         it(`${engine}, data object ${damage}: verify and restore exit 3 naming it, records failed, nothing created`, async () => {
           const c = cases.get(engine)!;
@@ -136,6 +136,19 @@ describe('a data object missing from a backup', () => {
     const moto = requireMoto();
     if (!moto) return;
     suite(() => s3DamageStore(moto));
+  });
+
+  // Issue 23 item 2: directory backups crashed the same way on both.
+  describe('on gs:// (fake-gcs-server)', () => {
+    const gcs = requireFakeGcs();
+    if (!gcs) return;
+    suite(() => gcsDamageStore(gcs), ['directory']);
+  });
+
+  describe('on azblob:// (Azurite)', () => {
+    const azurite = requireAzurite();
+    if (!azurite) return;
+    suite(() => azureDamageStore(azurite), ['directory']);
   });
 
   describe('reads that fail once the restore has started (use case)', () => {

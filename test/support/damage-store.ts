@@ -1,7 +1,8 @@
 /**
  * A backup store as a user (or anyone with write access to the bucket) sees it from outside:
- * objects to read, rewrite, copy and delete behind Vaultra's back. `file://` on disk and `s3://`
- * on moto, each handled through the real adapter, and named to the CLI by the same URL.
+ * objects to read, rewrite, copy and delete behind Vaultra's back. `file://` on disk, `s3://` on
+ * moto, `gs://` on fake-gcs-server and `azblob://` on Azurite, each handled through the real
+ * adapter, and named to the CLI by the same URL.
  */
 import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,8 +11,13 @@ import { randomBytes } from 'node:crypto';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { FileStorageBackend } from '../../core/adapters/storage/file-storage.js';
 import { S3StorageBackend } from '../../core/adapters/storage/s3/s3-storage.js';
+import { GcsStorageBackend } from '../../core/adapters/storage/gcs/gcs-storage.js';
+import { AzureBlobStorageBackend } from '../../core/adapters/storage/azure/azure-blob-storage.js';
+import { BlobServiceClient } from '@azure/storage-blob';
 import type { StorageBackend } from '../../core/ports/storage-backend.js';
 import type { MotoConnection } from './moto-server.js';
+import { createBucket, type FakeGcsConnection } from './fake-gcs-server.js';
+import { AZURITE_ACCOUNT, uniqueAzureName, type AzuriteConnection } from './azurite-server.js';
 
 export interface DamageStore {
   /** What the CLI gets as `--to`/`--from`. */
@@ -68,4 +74,20 @@ export async function s3DamageStore(moto: MotoConnection): Promise<DamageStore> 
   const url = `s3://${bucket}/vt?endpoint=${encodeURIComponent(moto.endpoint)}`;
   const storage = S3StorageBackend.fromUrl(url, { credentials, env: {} });
   return wrap(storage, url, { ...moto.env, AWS_PROFILE: undefined, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' });
+}
+
+/** A fresh bucket on fake-gcs-server, reached through `STORAGE_EMULATOR_HOST`. */
+export async function gcsDamageStore(gcs: FakeGcsConnection): Promise<DamageStore> {
+  const bucket = `vt-dmg-${randomBytes(5).toString('hex')}`;
+  await createBucket(gcs.endpoint, bucket);
+  const url = `gs://${bucket}/vt`;
+  return wrap(GcsStorageBackend.fromUrl(url, { ...gcs.env }), url, { ...gcs.env });
+}
+
+/** A fresh container on Azurite, reached through its connection string. */
+export async function azureDamageStore(azurite: AzuriteConnection): Promise<DamageStore> {
+  const container = uniqueAzureName('vt-dmg');
+  await BlobServiceClient.fromConnectionString(azurite.env.AZURE_STORAGE_CONNECTION_STRING!).createContainer(container);
+  const url = `azblob://${AZURITE_ACCOUNT}/${container}/vt`;
+  return wrap(AzureBlobStorageBackend.fromUrl(url, { env: { ...azurite.env } }), url, { ...azurite.env });
 }
