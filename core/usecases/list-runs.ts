@@ -55,8 +55,11 @@ export async function listRuns(storage: StorageBackend, catalog: Catalog, option
   return { runs, unreadable };
 }
 
-/** Whether a run was recorded at `location`: a restore or verify from it, or a backup into one of its run folders. */
+/**
+ * Whether a run was recorded at `location`: a backup into one of its run folders, or any run
+ * recorded with the location itself (a restore or verify from it, a backup that failed before
+ * it had a run folder).
+ */
 function isAt(run: RunRecord, location: string): boolean {
-  if (run.kind === 'backup') return run.location === `${location}/${runFolder(run.job, run.runId)}`;
-  return run.location === location;
+  return run.location === location || run.location === `${location}/${runFolder(run.job, run.runId)}`;
 }
