@@ -14,9 +14,20 @@ export const keyServiceIdSchema = z.enum(['aws-kms', 'gcp-kms', 'azure-keyvault'
 /** A key service's own full key name; it is an age stanza argument, so printable ASCII without spaces. */
 export const kmsKeyIdSchema = z.string().regex(/^[\x21-\x7e]{1,2048}$/, 'printable ASCII without spaces');
 
+/**
+ * A plain file name in the run folder, read from nowhere else: no `/`, no `.` or `..`, no
+ * hidden name (temp files start with one), not the manifest itself. A manifest is untrusted
+ * input: a name that could point outside its folder is an integrity error, not a path.
+ */
+export const objectNameSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_-][A-Za-z0-9._-]*$/, 'object names are plain file names in the run folder (letters, digits, ".", "_", "-"; not starting with ".")')
+  .max(255)
+  .refine((name) => name !== 'manifest.json', 'an object cannot be named manifest.json: that name is the manifest');
+
 export const manifestObjectSchema = z.strictObject({
   /** File name inside the run folder. */
-  name: z.string().regex(/^[A-Za-z0-9._-]+$/),
+  name: objectNameSchema,
   role: z.enum(['data']),
   sizeBytes: z.number().int().nonnegative(),
   sha256: sha256Hex,
@@ -56,19 +67,26 @@ export const manifestSchema = z.strictObject({
     level: z.number().int(),
     implementation: z.string(),
   }),
-  encryption: z.strictObject({
-    format: z.enum(['age-v1', 'none']),
-    recipients: z.array(
-      z.discriminatedUnion('type', [
-        z.strictObject({ type: z.literal('x25519'), recipient: z.string().startsWith('age1') }),
-        z.strictObject({ type: z.literal('scrypt'), workFactor: z.number().int() }),
-        /** A cloud key service wraps the file key (age stanza `vaultra-kms`): which service and key, never key material. */
-        z.strictObject({ type: z.literal('kms'), service: keyServiceIdSchema, keyId: kmsKeyIdSchema }),
-      ]),
-    ),
-  }),
+  encryption: z
+    .strictObject({
+      format: z.enum(['age-v1', 'none']),
+      recipients: z.array(
+        z.discriminatedUnion('type', [
+          z.strictObject({ type: z.literal('x25519'), recipient: z.string().startsWith('age1') }),
+          z.strictObject({ type: z.literal('scrypt'), workFactor: z.number().int() }),
+          /** A cloud key service wraps the file key (age stanza `vaultra-kms`): which service and key, never key material. */
+          z.strictObject({ type: z.literal('kms'), service: keyServiceIdSchema, keyId: kmsKeyIdSchema }),
+        ]),
+      ),
+    })
+    // What age allows: an encrypted file has recipients, a passphrase is the only one, plain data has none.
+    .refine((e) => (e.format === 'none' ? e.recipients.length === 0 : e.recipients.length > 0), { message: 'recipients must be listed for age-v1 and only for age-v1', path: ['recipients'] })
+    .refine((e) => !e.recipients.some((r) => r.type === 'scrypt') || e.recipients.length === 1, { message: 'a passphrase (scrypt) recipient must be the only recipient', path: ['recipients'] }),
   plaintextBytes: z.number().int().nonnegative(),
-  objects: z.array(manifestObjectSchema).min(1),
+  objects: z
+    .array(manifestObjectSchema)
+    .min(1)
+    .refine((objects) => new Set(objects.map((o) => o.name)).size === objects.length, 'object names must be unique in a run folder'),
   contents: z.array(contentEntrySchema),
   vaultraVersion: z.string(),
 });

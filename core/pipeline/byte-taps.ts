@@ -75,3 +75,66 @@ export class Sha256Verifier extends Transform {
     callback();
   }
 }
+
+/**
+ * Counts the bytes passing through and fails, before signalling end-of-stream downstream, when
+ * they are not exactly `expectedBytes`: what a manifest's `plaintextBytes` promises of the
+ * decompressed dump. `describe` says what was counted, for the error.
+ */
+export class ExactSizeVerifier extends ByteCounter {
+  constructor(
+    private readonly expectedBytes: number,
+    private readonly describe: (problem: string) => string,
+  ) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, encoding: BufferEncoding, callback: TransformCallback): void {
+    if (this.bytes + chunk.length > this.expectedBytes) {
+      return callback(new IntegrityError(this.describe(`is longer than the ${this.expectedBytes} bytes`)));
+    }
+    super._transform(chunk, encoding, callback);
+  }
+
+  override _flush(callback: TransformCallback): void {
+    if (this.bytes !== this.expectedBytes) return callback(new IntegrityError(this.describe(`is ${this.bytes} bytes, not the ${this.expectedBytes}`)));
+    callback();
+  }
+}
+
+/**
+ * Passes bytes on untouched and shows the first `length` of them (fewer if the stream is
+ * shorter) to `check`, which returns the error to fail with, if any: a cheap look at a format's
+ * magic number before a stage that would fail later, or less clearly.
+ */
+export class LeadingBytesCheck extends Transform {
+  private head = Buffer.alloc(0);
+  private checked = false;
+
+  constructor(
+    private readonly length: number,
+    private readonly check: (head: Buffer) => Error | undefined,
+  ) {
+    super({ highWaterMark: 1024 * 1024 });
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    if (!this.checked) {
+      this.head = Buffer.concat([this.head, chunk.subarray(0, this.length - this.head.length)]);
+      if (this.head.length === this.length) {
+        const error = this.runCheck();
+        if (error) return callback(error);
+      }
+    }
+    callback(null, chunk);
+  }
+
+  override _flush(callback: TransformCallback): void {
+    callback(this.checked ? null : this.runCheck());
+  }
+
+  private runCheck(): Error | undefined {
+    this.checked = true;
+    return this.check(this.head);
+  }
+}

@@ -23,6 +23,9 @@ export interface Decryptor {
    * A fresh decrypting stage. It passes on only authenticated plaintext; it errors with
    * `KeyError` when no identity opens the file, and with `IntegrityError` when the file was
    * altered or truncated, so a consumer must not act on what it received before the stage ends.
+   * With `recipients` (a manifest's), the file must be encrypted to exactly those, as far as
+   * the file shows them, and opened by one of them; `IntegrityError` otherwise. Data read as
+   * `none` must not be an encrypted file.
    */
-  decrypt(format: EncryptionFormat): Transform;
+  decrypt(format: EncryptionFormat, recipients?: readonly RecipientDescription[]): Transform;
 }

@@ -26,7 +26,12 @@ export interface ObjectReader {
 }
 
 export interface ObjectLister {
-  /** Every object whose key starts with `prefix`, in no particular order. Never lists incomplete writes. */
+  /**
+   * Every object whose key starts with `prefix`, in no particular order. Never lists incomplete
+   * writes, nor anything outside the backend's own location. A prefix with nothing under it
+   * yields nothing; a location that does not exist or cannot be read (a missing bucket,
+   * container or folder, no permission) rejects with a `StorageError`, never an empty listing.
+   */
   list(prefix: string, options?: IoOptions): AsyncIterable<ObjectInfo>;
 }
 

@@ -51,7 +51,14 @@ export async function locateBackup(storage: StorageBackend, { ref, job }: Backup
 
 const MAX_MANIFEST_BYTES = 16 * 1024 * 1024;
 
+/**
+ * Reads and validates the manifest at `key`, which must sit where it says it belongs: a
+ * manifest whose job or run id is not its own folder's (a copy of another run's, or an edited
+ * one) is refused, so a run folder can only ever describe itself.
+ */
 export async function readManifest(storage: StorageBackend, key: string, signal?: AbortSignal): Promise<Manifest> {
+  const folder = parseManifestKey(key);
+  if (!folder) throw new IntegrityError(`${key} is not where a manifest can be (<job>/<YYYY>/<MM>/<DD>/<runId>/manifest.json)`);
   const text = await readSmallObject(await storage.get(key, { signal }), MAX_MANIFEST_BYTES);
   let parsed: unknown;
   try {
@@ -63,6 +70,10 @@ export async function readManifest(storage: StorageBackend, key: string, signal?
   if (!result.success) {
     const issue = result.error.issues[0];
     throw new IntegrityError(`${key} is not a valid manifest (${issue?.path.join('.') || 'root'}: ${issue?.message})`);
+  }
+  const { job, runId } = result.data;
+  if (job !== folder.job || runId !== folder.runId) {
+    throw new IntegrityError(`${key} describes run ${runId} of job ${job}, which does not match its folder: a manifest copied or edited into another run folder is refused`);
   }
   return result.data;
 }

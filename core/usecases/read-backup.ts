@@ -3,34 +3,98 @@ import { pipeline } from 'node:stream/promises';
 import type { Decryptor } from '../ports/encryptor.js';
 import type { StorageBackend } from '../ports/storage-backend.js';
 import type { Manifest } from '../domain/manifest.js';
-import { runFolder } from '../domain/object-layout.js';
+import { MANIFEST_NAME } from '../domain/object-layout.js';
 import { createCompressor } from '../adapters/compression/compressors.js';
-import { Sha256Verifier } from '../pipeline/byte-taps.js';
+import { ExactSizeVerifier, Sha256Verifier } from '../pipeline/byte-taps.js';
 import { IntegrityError, KeyError } from '../errors.js';
 
+/** A manifest and where it sits: every object it names is read from that folder, never from its own fields. */
+export interface BackupAt {
+  readonly manifest: Manifest;
+  /** Key of the manifest, relative to the storage root. */
+  readonly manifestKey: string;
+}
+
+/** The run folder a manifest sits in. */
+export function folderOf(backup: Pick<BackupAt, 'manifestKey'>): string {
+  return backup.manifestKey.slice(0, -`/${MANIFEST_NAME}`.length);
+}
+
 /**
- * The first stages of every restore and verify: read the data object, check its SHA-256 and
- * size against the manifest, decrypt (authenticating every chunk) and decompress, with the
- * algorithms the manifest names. The last stage yields the plaintext dump.
+ * Checks, before anything is created, that every object the manifest names is in its run
+ * folder at the size the manifest says: one listing of the folder (no more than finding the
+ * backup took), so a missing or resized object fails in one line instead of half-way through a
+ * restore. Rejects with `IntegrityError`: a backup missing part of itself is damaged.
+ */
+export async function checkObjectsPresent(storage: StorageBackend, backup: BackupAt, signal?: AbortSignal): Promise<void> {
+  const problem = await objectsProblem(storage, folderOf(backup), backup.manifest, signal);
+  if (problem) throw new IntegrityError(`backup ${backup.manifest.runId} is incomplete: ${problem}`);
+}
+
+/** What is wrong with the objects of `manifest` in `folder` (missing, another size), or `undefined`. */
+export async function objectsProblem(storage: StorageBackend, folder: string, manifest: Manifest, signal?: AbortSignal): Promise<string | undefined> {
+  const sizes = new Map<string, number>();
+  for await (const object of storage.list(`${folder}/`, { signal })) sizes.set(object.key, object.sizeBytes);
+  for (const object of manifest.objects) {
+    const size = sizes.get(`${folder}/${object.name}`);
+    if (size === undefined) return `${object.name}, named in its manifest, is missing from ${storage.location}/${folder}`;
+    if (size !== object.sizeBytes) return `${object.name} is ${size} bytes, its manifest says ${object.sizeBytes}: the stored object was truncated or altered`;
+  }
+  return undefined;
+}
+
+/**
+ * The stages of every restore and verify, in order: read the data object from the manifest's
+ * own folder, check its SHA-256 and size against the manifest, decrypt (authenticating every
+ * chunk, and checking the age header against the manifest's recipients) and decompress with
+ * the algorithms the manifest names, then check the plaintext size. The last stage yields the
+ * plaintext dump and counts it (`bytes`); every check fails before the end of the stream is
+ * signalled downstream.
  */
 export async function openBackupStages(
   storage: StorageBackend,
-  manifest: Manifest,
+  backup: BackupAt,
   decryptor: Decryptor,
   options: { signal?: AbortSignal; onBytes?: (bytesRead: number) => void } = {},
-): Promise<[Readable, Transform, Transform, Duplex]> {
-  const objects = manifest.objects.filter((o) => o.role === 'data');
-  const [data] = objects;
-  if (!data || objects.length !== 1) throw new IntegrityError(`manifest of run ${manifest.runId} lists ${objects.length} data objects; this version reads exactly one`);
-  const source = await storage.get(`${runFolder(manifest.job, manifest.runId)}/${data.name}`, { signal: options.signal });
+): Promise<[Readable, Transform, Transform, Duplex, ExactSizeVerifier]> {
+  const { manifest } = backup;
+  const data = dataObjectOf(manifest);
+  const source = await storage.get(`${folderOf(backup)}/${data.name}`, { signal: options.signal });
+  let decrypt: Transform;
   let decompress: Duplex;
   try {
+    decrypt = decryptor.decrypt(manifest.encryption.format, manifest.encryption.recipients);
     decompress = await (await createCompressor(manifest.compression.id)).decompress();
   } catch (error) {
     source.destroy();
     throw error;
   }
-  return [source, new Sha256Verifier({ ...data }, options.onBytes), decryptor.decrypt(manifest.encryption.format), decompress];
+  const plaintext = new ExactSizeVerifier(
+    manifest.plaintextBytes,
+    (problem) => `the dump in ${data.name} ${problem} its manifest says (plaintextBytes): the manifest or the object was altered`,
+  );
+  return [source, new Sha256Verifier({ ...data }, options.onBytes), decrypt, decompress, plaintext];
+}
+
+/**
+ * A restore or validation sink, with an 'error' listener on its stream from the moment it is
+ * opened. The sink exists before the data is read; if reading cannot start, `abort()` kills the
+ * sink's tool and its stream errors while nothing is piped into it yet: without a listener Node
+ * crashes on the unhandled 'error' event, and the run is never recorded. Once piped, the
+ * pipeline reports the stream's errors as always; this only keeps the earlier ones from
+ * crashing the process (the use case is already failing with its own cause then).
+ */
+export function guarded<Sink extends { readonly stream: Writable }>(sink: Sink): Sink {
+  sink.stream.on('error', () => undefined);
+  return sink;
+}
+
+/** The one data object of a manifest (this version writes and reads exactly one). */
+function dataObjectOf(manifest: Manifest): Manifest['objects'][number] {
+  const objects = manifest.objects.filter((o) => o.role === 'data');
+  const [data] = objects;
+  if (!data || objects.length !== 1) throw new IntegrityError(`manifest of run ${manifest.runId} lists ${objects.length} data objects; this version reads exactly one`);
+  return data;
 }
 
 /**
@@ -39,12 +103,12 @@ export async function openBackupStages(
  * disguise: before blaming the key, read the stored object once more against the manifest's
  * SHA-256 and size (only on this failure path), and report an `IntegrityError` if it was altered.
  */
-export async function explainReadFailure(storage: StorageBackend, manifest: Manifest, error: unknown, signal?: AbortSignal): Promise<unknown> {
+export async function explainReadFailure(storage: StorageBackend, backup: BackupAt, error: unknown, signal?: AbortSignal): Promise<unknown> {
   if (!(error instanceof KeyError)) return error;
-  const data = manifest.objects.find((o) => o.role === 'data');
+  const data = backup.manifest.objects.find((o) => o.role === 'data');
   if (!data) return error;
   try {
-    const source = await storage.get(`${runFolder(manifest.job, manifest.runId)}/${data.name}`, { signal });
+    const source = await storage.get(`${folderOf(backup)}/${data.name}`, { signal });
     const discard = new Writable({ write: (_chunk, _encoding, callback) => callback() });
     await pipeline(source, new Sha256Verifier({ ...data }), discard, { signal });
   } catch (check) {

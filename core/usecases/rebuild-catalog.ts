@@ -1,7 +1,6 @@
 import type { Catalog } from '../ports/catalog.js';
 import type { StorageBackend } from '../ports/storage-backend.js';
-import { runFolder } from '../domain/object-layout.js';
-import type { RunRecord } from '../domain/run.js';
+import { backupRecordOf } from './backup-record.js';
 import { listBackupKeys, readManifest } from './locate-backup.js';
 
 /**
@@ -21,23 +20,7 @@ export async function rebuildCatalog(
       unchanged++;
       continue;
     }
-    const manifest = await readManifest(storage, key, options.signal);
-    const [data] = manifest.objects;
-    const run: RunRecord = {
-      runId,
-      job,
-      kind: 'backup',
-      status: 'succeeded',
-      engine: manifest.source.engine,
-      startedAt: manifest.startedAt,
-      finishedAt: manifest.finishedAt,
-      durationMs: Date.parse(manifest.finishedAt) - Date.parse(manifest.startedAt),
-      bytesRaw: manifest.plaintextBytes,
-      bytesStored: data?.sizeBytes,
-      sha256: data?.sha256,
-      location: `${storage.location}/${runFolder(job, runId)}`,
-      manifestKey: key,
-    };
+    const run = backupRecordOf(storage.location, key, await readManifest(storage, key, options.signal));
     if (existing) await catalog.update(run);
     else await catalog.create(run);
     recorded++;

@@ -5,9 +5,8 @@ import type { StorageBackend } from '../ports/storage-backend.js';
 import type { ContentEntry, EngineId } from '../ports/database-engine.js';
 import { engineById, engineIdForUrl } from '../adapters/engines/engines.js';
 import { ConfigError, NotFoundError } from '../errors.js';
-import { ByteCounter } from '../pipeline/byte-taps.js';
 import { locateBackup, type BackupRef, type LocatedBackup } from './locate-backup.js';
-import { explainReadFailure, openBackupStages } from './read-backup.js';
+import { checkObjectsPresent, explainReadFailure, guarded, openBackupStages } from './read-backup.js';
 import { recordedRun } from './record-run.js';
 import { rootCause } from './run-errors.js';
 import { verifyLocated } from './verify.js';
@@ -77,22 +76,23 @@ export async function runRestore(deps: RestoreDependencies, request: RestoreRequ
     // restores would have replaced existing data by the time damage shows.
     const selective = Boolean(request.tables?.length || request.schemas?.length || request.paths?.length);
     if (selective || (request.force && !engine.restoreIsAtomic)) await verifyLocated(deps, backup, { signal: request.signal });
-    const sink = await engine.openRestore(request.target, { ...request, sourceDatabase: manifest.source.database });
+    // Before the target is touched (a database created, a temp folder made): every object is there.
+    else await checkObjectsPresent(deps.storage, backup, request.signal);
+    const sink = guarded(await engine.openRestore(request.target, { ...request, sourceDatabase: manifest.source.database }));
     let stages;
     try {
-      stages = await openBackupStages(deps.storage, manifest, deps.decryptor, { signal: request.signal, onBytes: request.onProgress });
+      stages = await openBackupStages(deps.storage, backup, deps.decryptor, { signal: request.signal, onBytes: request.onProgress });
     } catch (error) {
       await sink.abort();
       throw error;
     }
-    const raw = new ByteCounter();
-    const [piped] = await Promise.allSettled([pipeline(...stages, raw, sink.stream, { signal: request.signal })]);
+    const [piped] = await Promise.allSettled([pipeline(...stages, sink.stream, { signal: request.signal })]);
     if (piped.status === 'rejected') {
       await sink.abort();
-      throw await explainReadFailure(deps.storage, manifest, rootCause([piped]), request.signal);
+      throw await explainReadFailure(deps.storage, backup, rootCause([piped]), request.signal);
     }
     await sink.commit();
-    return { bytesRaw: raw.bytes, replaced: sink.replaces };
+    return { bytesRaw: stages[4].bytes, replaced: sink.replaces };
   });
   return { backup, target: request.target, dryRun: false, restored, ...value };
 }

@@ -4,9 +4,8 @@ import type { Decryptor } from '../ports/encryptor.js';
 import type { StorageBackend } from '../ports/storage-backend.js';
 import { engineById } from '../adapters/engines/engines.js';
 import type { ValidationOptions } from '../ports/database-engine.js';
-import { ByteCounter } from '../pipeline/byte-taps.js';
 import { locateBackup, type BackupRef, type LocatedBackup } from './locate-backup.js';
-import { explainReadFailure, openBackupStages } from './read-backup.js';
+import { checkObjectsPresent, explainReadFailure, guarded, openBackupStages } from './read-backup.js';
 import { rootCause } from './run-errors.js';
 import { recordedRun } from './record-run.js';
 
@@ -25,9 +24,11 @@ export interface VerifyReport {
 }
 
 /**
- * Reads a whole backup back: SHA-256 and size of the stored object against the manifest, age
- * authentication of every chunk, decompression, and the engine's structural check of the
- * dump. Touches no database. Rejects with IntegrityError/KeyError when any check fails.
+ * Reads a whole backup back and checks everything its manifest says about the data: every
+ * object present at its size (before anything starts), SHA-256 and size of the stored object,
+ * the age header's recipients and the authentication of every chunk, decompression with the
+ * manifest's compression id, the plaintext size, and the engine's structural check of the dump.
+ * Touches no database. Rejects with IntegrityError/KeyError when any check fails.
  */
 export async function runVerify(
   deps: VerifyDependencies,
@@ -47,26 +48,28 @@ export async function verifyLocated(
   options: { signal?: AbortSignal; onProgress?: (bytesRead: number) => void; dryRun?: Pick<ValidationOptions, 'target' | 'tables' | 'force'> } = {},
 ): Promise<VerifyReport> {
   const { manifest } = backup;
-  const sink = await engineById(manifest.source.engine).openValidation({
-    signal: options.signal,
-    contents: manifest.contents,
-    sourceDatabase: manifest.source.database,
-    details: manifest.dump.details,
-    ...options.dryRun,
-  });
+  await checkObjectsPresent(deps.storage, backup, options.signal);
+  const sink = guarded(
+    await engineById(manifest.source.engine).openValidation({
+      signal: options.signal,
+      contents: manifest.contents,
+      sourceDatabase: manifest.source.database,
+      details: manifest.dump.details,
+      ...options.dryRun,
+    }),
+  );
   let stages;
   try {
-    stages = await openBackupStages(deps.storage, manifest, deps.decryptor, { signal: options.signal, onBytes: options.onProgress });
+    stages = await openBackupStages(deps.storage, backup, deps.decryptor, { signal: options.signal, onBytes: options.onProgress });
   } catch (error) {
     await sink.abort();
     throw error;
   }
-  const raw = new ByteCounter();
-  const [piped] = await Promise.allSettled([pipeline(...stages, raw, sink.stream, { signal: options.signal })]);
+  const [piped] = await Promise.allSettled([pipeline(...stages, sink.stream, { signal: options.signal })]);
   if (piped.status === 'rejected') {
     await sink.abort();
-    throw await explainReadFailure(deps.storage, manifest, rootCause([piped]), options.signal);
+    throw await explainReadFailure(deps.storage, backup, rootCause([piped]), options.signal);
   }
   const structure = await sink.result();
-  return { backup, bytesStored: manifest.objects[0]!.sizeBytes, bytesRaw: raw.bytes, structure };
+  return { backup, bytesStored: manifest.objects[0]!.sizeBytes, bytesRaw: stages[4].bytes, structure };
 }

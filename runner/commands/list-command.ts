@@ -1,8 +1,9 @@
 import { Command, Option } from 'commander';
-import { listBackupKeys } from '../../core/usecases/locate-backup.js';
+import { listRuns } from '../../core/usecases/list-runs.js';
+import { redact } from '../../core/domain/redact.js';
 import { DEFAULT_STORAGE } from '../context.js';
 import { formatBytes, formatDuration } from '../format.js';
-import { catalogOption, openStore, printJson } from './shared.js';
+import { catalogOption, openStore, printJson, signalOf } from './shared.js';
 
 interface ListOptions {
   from: string;
@@ -14,19 +15,20 @@ interface ListOptions {
 
 export function listCommand(): Command {
   return new Command('list')
-    .description('list backups, newest first (from the catalog; --all adds failed runs, restores and verifies)')
+    .description('list the backups at a storage location, newest first (--all adds the failed runs, restores and verifies recorded there)')
     .addOption(new Option('--from <storage-url>', 'where the backups are').default(DEFAULT_STORAGE).env('VAULTRA_STORAGE'))
     .option('--job <name>', 'only this job')
-    .option('--all', 'every recorded run, not only successful backups')
+    .option('--all', 'every run recorded at this location, not only its backups')
     .option('--json', 'print a JSON array of runs on stdout')
     .addOption(catalogOption())
-    .action(async (options: ListOptions) => {
+    .action(async (options: ListOptions, command: Command) => {
       const { storage, catalog } = await openStore(options.from, options.catalog);
-      const runs = await catalog.list(options.all ? { job: options.job } : { job: options.job, kind: 'backup', status: 'succeeded' });
+      const { runs, unreadable } = await listRuns(storage, catalog, { job: options.job, all: options.all, signal: signalOf(command) });
+      // A damaged manifest is not a backup, but one bad folder must not hide the others.
+      for (const { reason } of unreadable) process.stderr.write(`vaultra: warning: not listed: ${redact(reason)}\n`);
       if (options.json) return printJson(runs);
       if (runs.length === 0) {
-        const inStorage = await listBackupKeys(storage, options.job);
-        process.stdout.write(inStorage.length > 0 ? `no runs in the catalog, but ${storage.location} holds ${inStorage.length} backup(s): run vaultra catalog rebuild --from ${options.from}\n` : `no backups in ${storage.location}\n`);
+        process.stdout.write(`no backups in ${storage.location}\n`);
         return;
       }
       const rows = runs.map((r) => [r.runId, r.job, r.kind, r.status, r.engine ?? '', r.bytesStored === undefined ? '' : formatBytes(r.bytesStored), r.durationMs === undefined ? '' : formatDuration(r.durationMs), r.error?.message ?? '']);

@@ -51,7 +51,9 @@ describe('AzureBlobStorageBackend on Azurite', () => {
   const fresh = (options: AzureBlobStorageOptions = {}) => async () =>
     AzureBlobStorageBackend.fromUrl(`azblob://${AZURITE_ACCOUNT}/${await freshContainer()}/backups`, { env, ...options });
 
-  storageBackendContract('AzureBlobStorageBackend on Azurite', fresh());
+  storageBackendContract('AzureBlobStorageBackend on Azurite', fresh(), {
+    missingLocation: async () => AzureBlobStorageBackend.fromUrl(`azblob://${AZURITE_ACCOUNT}/${uniqueAzureName('never')}/backups`, { env, retry: { baseDelayMs: 10, maxDelayMs: 100 } }),
+  });
   storageBackendContract('AzureBlobStorageBackend on Azurite, small blocks and ranges', fresh(SMALL));
 
   it('is what openStorage() returns for azblob:// (endpoint from the connection string in the environment)', async () => {

@@ -8,7 +8,9 @@ import { storageBackendContract } from './storage-backend.contract.js';
 
 const freshDir = () => mkdtemp(join(tmpdir(), 'vaultra-file-storage-'));
 
-storageBackendContract('FileStorageBackend', async () => new FileStorageBackend(await freshDir()));
+storageBackendContract('FileStorageBackend', async () => new FileStorageBackend(await freshDir()), {
+  missingLocation: async () => new FileStorageBackend(join(await freshDir(), 'never-created')),
+});
 
 describe('FileStorageBackend specifics', () => {
   it('accepts file:///abs, file://./rel and plain paths', async () => {

@@ -100,7 +100,9 @@ describe('GcsStorageBackend on fake-gcs-server', () => {
   if (!gcs) return;
 
   // Small chunks and ranges, so a few MiB exercise multi-chunk uploads and parallel ranged reads.
-  storageBackendContract('GcsStorageBackend (fake-gcs-server)', async () => new GcsStorageBackend({ bucket: await freshBucket(gcs.endpoint), prefix: 'backups/', endpoint: gcs.endpoint, chunkSizeBytes: 512 * KiB, rangeBytes: 256 * KiB }));
+  storageBackendContract('GcsStorageBackend (fake-gcs-server)', async () => new GcsStorageBackend({ bucket: await freshBucket(gcs.endpoint), prefix: 'backups/', endpoint: gcs.endpoint, chunkSizeBytes: 512 * KiB, rangeBytes: 256 * KiB }), {
+    missingLocation: async () => new GcsStorageBackend({ bucket: `vt-never-${randomBytes(4).toString('hex')}`, prefix: 'backups/', endpoint: gcs.endpoint }),
+  });
   storageBackendContract('GcsStorageBackend with default chunks, from a gs:// URL (fake-gcs-server)', async () => GcsStorageBackend.fromUrl(`gs://${await freshBucket(gcs.endpoint)}`, gcs.env));
 
   it('uploads in 256 KiB-multiple chunks with one request in flight, declaring the CRC32C on the finalizing request', async () => {

@@ -187,7 +187,9 @@ describe('S3StorageBackend on moto', () => {
     expect(uploads.Uploads ?? []).toEqual([]);
   };
 
-  storageBackendContract('S3StorageBackend (moto)', () => backend());
+  storageBackendContract('S3StorageBackend (moto)', () => backend(), {
+    missingLocation: async () => S3StorageBackend.fromUrl(`s3://vt-never-${process.pid}-${(bucketCount++).toString(36)}/backups?endpoint=${encodeURIComponent(moto.endpoint)}`, { credentials, retry: FAST_RETRY, env: {} }),
+  });
   storageBackendContract('S3StorageBackend (moto, 5 MiB parts, 256 KiB ranges, 3 at once)', () => backend({ partSizeBytes: 5 * MiB, rangeBytes: 256 * 1024, rangeConcurrency: 3 }));
 
   it('uploads in growing parts with SHA-256 checksums S3 keeps, and reads them back in parallel ranges, verified', async () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { StorageBackend } from '../../core/ports/storage-backend.js';
-import { NotFoundError } from '../../core/errors.js';
+import { NotFoundError, StorageError } from '../../core/errors.js';
 
 async function readAll(stream: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -26,11 +26,19 @@ function failingBody(bytes: number): Readable {
   );
 }
 
+export interface StorageContractOptions {
+  /**
+   * A backend whose location does not exist (a bucket, container or folder never created).
+   * Every real adapter gives one; only in-memory fakes, which have no such thing, may not.
+   */
+  readonly missingLocation?: () => Promise<StorageBackend>;
+}
+
 /**
  * What every StorageBackend must do. Each adapter's test calls this with a factory that
  * returns a fresh, empty backend. (restic's rule: no adapter may skip it.)
  */
-export function storageBackendContract(name: string, fresh: () => Promise<StorageBackend>): void {
+export function storageBackendContract(name: string, fresh: () => Promise<StorageBackend>, options: StorageContractOptions = {}): void {
   describe(`${name} (StorageBackend contract)`, () => {
     it('stores and reads back an object byte for byte, streaming', async () => {
       const storage = await fresh();
@@ -85,6 +93,25 @@ export function storageBackendContract(name: string, fresh: () => Promise<Storag
       await expect(put).rejects.toThrow();
       expect(await keys(storage)).toEqual([]);
     });
+
+    it('lists an empty location or a prefix with nothing under it as nothing', async () => {
+      const storage = await fresh();
+      expect(await keys(storage)).toEqual([]);
+      await storage.put('a/1/x', Readable.from([Buffer.from('x')]));
+      expect(await keys(storage, 'b/')).toEqual([]);
+      expect(await keys(storage, 'a/1/x/')).toEqual([]);
+    });
+
+    if (options.missingLocation) {
+      const missing = options.missingLocation;
+      it('refuses to list a location that does not exist: a StorageError naming it, never an empty listing', async () => {
+        const storage = await missing();
+        const listing = keys(storage);
+        await expect(listing).rejects.toBeInstanceOf(StorageError);
+        await expect(listing).rejects.toMatchObject({ retryable: false });
+        await expect(keys(storage, 'job/')).rejects.toThrow(/does not exist/);
+      });
+    }
 
     it('reports a missing object as NotFoundError', async () => {
       const storage = await fresh();

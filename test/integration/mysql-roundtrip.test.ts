@@ -22,6 +22,7 @@ import { generateX25519Identity } from '../../core/adapters/encryption/age/bech3
 import { FileStorageBackend } from '../../core/adapters/storage/file-storage.js';
 import { LocalCatalog } from '../../core/adapters/catalog/local-catalog.js';
 import { manifestSchema } from '../../core/domain/manifest.js';
+import { manifestKey } from '../../core/domain/object-layout.js';
 import { runBackup } from '../../core/usecases/backup.js';
 import { runRestore } from '../../core/usecases/restore.js';
 import { openBackupStages } from '../../core/usecases/read-backup.js';
@@ -321,7 +322,7 @@ describe('mysql round trip', () => {
     // The plaintext: MariaDB's snapshot position, commented out, and nothing that names the database.
     const decryptor = new AgeDecryptor([{ kind: 'x25519', identity: key.identity }]);
     const chunks: Buffer[] = [];
-    await pipeline(...(await openBackupStages(storage, manifest, decryptor)), new Writable({ write: (chunk: Buffer, _e, cb) => (chunks.push(chunk), cb()) }));
+    await pipeline(...(await openBackupStages(storage, { manifest, manifestKey: manifestKey('usecase', manifest.runId) }, decryptor)), new Writable({ write: (chunk: Buffer, _e, cb) => (chunks.push(chunk), cb()) }));
     const sql = Buffer.concat(chunks).toString('utf8');
     expect(sql).toMatch(/^-- SET GLOBAL gtid_slave_pos='\d+-\d+-\d+';$/m);
     expect(sql).not.toMatch(/^SET GLOBAL gtid_slave_pos/m);

@@ -1,8 +1,12 @@
 import { PassThrough, type Transform } from 'node:stream';
-import { ConfigError } from '../../errors.js';
+import { ConfigError, IntegrityError } from '../../errors.js';
+import { LeadingBytesCheck } from '../../pipeline/byte-taps.js';
+import { INTRO } from './age/header.js';
 import type { Decryptor, EncryptionFormat, Encryptor, RecipientDescription } from '../../ports/encryptor.js';
 import { createAgeDecryptStream, createAgeEncryptStream, prepareIdentities, prepareRecipients, type AgeIdentity, type AgeRecipient } from './age/age-stream.js';
 import { DEFAULT_SCRYPT_WORK_FACTOR } from './age/scrypt-stanza.js';
+
+const AGE_INTRO = Buffer.from(INTRO, 'latin1');
 
 /**
  * Encryption and decryption stages for the pipeline. Keys and passphrases live in private
@@ -50,12 +54,15 @@ export class AgeDecryptor implements Decryptor {
     this.#identities = identities.map((identity) => ({ ...identity }));
   }
 
-  decrypt(format: EncryptionFormat): Transform {
+  decrypt(format: EncryptionFormat, recipients?: readonly RecipientDescription[]): Transform {
     switch (format) {
       case 'age-v1':
-        return createAgeDecryptStream(this.#identities);
+        return createAgeDecryptStream(this.#identities, recipients);
       case 'none':
-        return new PassThrough({ highWaterMark: 1024 * 1024 });
+        // Plain data that is an age file means the manifest's format was changed.
+        return new LeadingBytesCheck(AGE_INTRO.length, (head) =>
+          head.equals(AGE_INTRO) ? new IntegrityError('the data object is age-encrypted, but its manifest says it is not encrypted: the manifest was altered') : undefined,
+        );
       default:
         throw new ConfigError(`unsupported encryption format "${String(format)}": this version of Vaultra reads age-v1 and none`);
     }

@@ -64,10 +64,14 @@ export class FileStorageBackend implements StorageBackend {
   }
 
   async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    const doing = `listing ${this.location}${prefix ? `/${prefix}` : ''}`;
+    // A folder that is not there is a location that cannot be read, like a missing bucket:
+    // never an empty listing, which would read as "no backups here".
+    await this.requireRoot(doing);
     // Walk only the folder the prefix names, not the whole tree.
     const slash = prefix.lastIndexOf('/');
     const start = slash < 0 ? this.rootDir : this.pathOf(prefix.slice(0, slash));
-    for await (const path of walk(start)) {
+    for await (const path of walk(start, doing)) {
       const key = relative(this.rootDir, path).split(sep).join('/');
       if (!key.startsWith(prefix) || key.includes(TEMP_MARKER) || key.startsWith(RESERVED_PREFIX)) continue;
       const info = await stat(path).catch(() => undefined);
@@ -83,6 +87,17 @@ export class FileStorageBackend implements StorageBackend {
     }
   }
 
+  private async requireRoot(doing: string): Promise<void> {
+    let info;
+    try {
+      info = await stat(this.rootDir);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new StorageError(`${doing} failed: folder ${this.rootDir} does not exist`, false, { cause: error });
+      throw toStorageError(error, doing);
+    }
+    if (!info.isDirectory()) throw new StorageError(`${doing} failed: ${this.rootDir} is not a folder`, false);
+  }
+
   private pathOf(key: string): string {
     if (key.split('/').some((part) => part === '..' || part === '.') || key.startsWith('/')) {
       throw new ConfigError(`object key ${JSON.stringify(key)} is not a plain relative path`);
@@ -91,17 +106,19 @@ export class FileStorageBackend implements StorageBackend {
   }
 }
 
-async function* walk(dir: string): AsyncGenerator<string> {
+/** Every file under `dir`; a folder that is absent (or a file) under the root holds nothing. */
+async function* walk(dir: string, doing: string): AsyncGenerator<string> {
   let entries;
   try {
     entries = await readdir(dir, { withFileTypes: true });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return;
+    throw toStorageError(error, doing);
   }
   for (const entry of entries) {
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) yield* walk(path);
+    if (entry.isDirectory()) yield* walk(path, doing);
     else if (entry.isFile()) yield path;
   }
 }

@@ -16,6 +16,8 @@ import {
   wrapScrypt,
 } from './scrypt-stanza.js';
 import { PayloadDecryptor, PayloadEncryptor } from './stream-cipher.js';
+import { ExpectedRecipients } from './expected-recipients.js';
+import type { RecipientDescription } from '../../../ports/encryptor.js';
 import { unwrapX25519, wrapX25519, x25519IdentityKey, X25519_STANZA_TYPE, type X25519IdentityKey } from './x25519-stanza.js';
 
 /**
@@ -107,9 +109,12 @@ export function createAgeEncryptStream(recipients: readonly AgeRecipient[]): Tra
   return new AgeEncryptStream(prepareRecipients(recipients));
 }
 
-/** An age v1 file in, its authenticated plaintext out (see `Decryptor.decrypt` for the guarantees). */
-export function createAgeDecryptStream(identities: readonly AgeIdentity[]): Transform {
-  return new AgeDecryptStream(prepareIdentities(identities));
+/**
+ * An age v1 file in, its authenticated plaintext out (see `Decryptor.decrypt` for the
+ * guarantees). With `expected`, the header must hold exactly those recipients (IntegrityError).
+ */
+export function createAgeDecryptStream(identities: readonly AgeIdentity[], expected?: readonly RecipientDescription[]): Transform {
+  return new AgeDecryptStream(prepareIdentities(identities), expected && new ExpectedRecipients(expected));
 }
 
 class AgeEncryptStream extends Transform {
@@ -174,6 +179,7 @@ class AgeEncryptStream extends Transform {
 
 class AgeDecryptStream extends Transform {
   readonly #identities: readonly PreparedIdentity[];
+  readonly #expected: ExpectedRecipients | undefined;
   /** Cancels a key-service call still running when the stream is destroyed. */
   readonly #abort = new AbortController();
   /** The header being collected: at most MAX_HEADER_BYTES, then dropped. */
@@ -181,9 +187,10 @@ class AgeDecryptStream extends Transform {
   #headerLength = 0;
   #payload: PayloadDecryptor | undefined;
 
-  constructor(identities: readonly PreparedIdentity[]) {
+  constructor(identities: readonly PreparedIdentity[], expected: ExpectedRecipients | undefined) {
     super(STREAM_OPTIONS);
     this.#identities = identities;
+    this.#expected = expected;
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
@@ -246,6 +253,7 @@ class AgeDecryptStream extends Transform {
     if (stanzas.some((s) => s.type === SCRYPT_STANZA_TYPE) && stanzas.length !== 1) {
       throw new IntegrityError('invalid age header: a passphrase (scrypt) stanza must be the only stanza: the backup object is damaged');
     }
+    this.#expected?.checkStanzas(stanzas);
     for (const identity of this.#identities) {
       for (const stanza of stanzas) {
         let fileKey: Buffer | undefined;
@@ -256,7 +264,10 @@ class AgeDecryptStream extends Transform {
         }
         // Unknown stanza types are skipped, as the spec requires.
         if (fileKey === undefined) continue;
-        return checkedFileKey(header, fileKey);
+        const checked = checkedFileKey(header, fileKey);
+        // The header is authentic now: if the manifest does not list this identity's recipient, the manifest lies.
+        if (identity.kind === 'x25519') this.#expected?.checkOpenedBy(identity.key.publicKey);
+        return checked;
       }
     }
     // Only when no local identity opens the file: ask a key service (a network call).

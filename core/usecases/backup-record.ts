@@ -1,0 +1,26 @@
+import type { Manifest } from '../domain/manifest.js';
+import { runFolder } from '../domain/object-layout.js';
+import type { RunRecord } from '../domain/run.js';
+
+/**
+ * The record of a successful backup as its manifest describes it, at `location` (a storage
+ * URL): what `catalog rebuild` writes, and what `list` shows of a backup the catalog does not know.
+ */
+export function backupRecordOf(location: string, manifestKey: string, manifest: Manifest): RunRecord {
+  const [data] = manifest.objects;
+  return {
+    runId: manifest.runId,
+    job: manifest.job,
+    kind: 'backup',
+    status: 'succeeded',
+    engine: manifest.source.engine,
+    startedAt: manifest.startedAt,
+    finishedAt: manifest.finishedAt,
+    durationMs: Date.parse(manifest.finishedAt) - Date.parse(manifest.startedAt),
+    bytesRaw: manifest.plaintextBytes,
+    bytesStored: data?.sizeBytes,
+    sha256: data?.sha256,
+    location: `${location}/${runFolder(manifest.job, manifest.runId)}`,
+    manifestKey,
+  };
+}
