@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { containerAppsSizeProblem } from '../../core/config/container-apps-sizes.js';
 import { bundledEnvironmentJson, environmentOf, parseConfig, resolveConfig } from '../../core/config/load-config.js';
 import { unmet } from '../support/requirements.js';
 import { CONFIG_TEXT, evaluateLocals, findTerraform, runConsole } from './support/terraform-module.js';
@@ -33,6 +34,7 @@ const EXPRESSIONS = {
   functions_storage_account_name: 'local.functions_storage_account_name',
   runner_job_name: '"${local.short_name}-runner"',
   emails: 'local.emails',
+  runtime_size_problems: 'local.runtime_size_problems',
 };
 
 interface AzureLocals {
@@ -57,6 +59,7 @@ interface AzureLocals {
   functions_storage_account_name: string;
   runner_job_name: string;
   emails: string[];
+  runtime_size_problems: string[];
 }
 
 /** An azure environment that exercises what the shipped one does not. */
@@ -89,7 +92,7 @@ environments:
         source: "secret+azure://acme-secrets/crm-db/0123456789abcdef0123456789abcdef"
         schedule: { cron: "0 4 * * *" }
         timeout: 3h
-        runtime: { cpu: 4096, memoryMiB: 8192 }
+        runtime: { cpu: 2048, memoryMiB: 4096 }
         enabled: false
 `;
 
@@ -134,6 +137,30 @@ describe('infra/azure locals, evaluated by terraform', () => {
   it('sizes the runner job for the largest job in the vCPU/GiB pairs Container Apps take, 2 vCPU at most', () => {
     expect([example.runner_cpu, example.runner_memory]).toEqual([1, '2Gi']);
     expect([variant.runner_cpu, variant.runner_memory]).toEqual([2, '4Gi']);
+  });
+
+  it('finds the sizes Container Apps would refuse exactly where core does, for the runner job’s precondition', async () => {
+    expect(example.runtime_size_problems).toEqual([]);
+    expect(variant.runtime_size_problems).toEqual([]);
+    const runtimes: Record<string, Record<string, number> | undefined> = {
+      'pair-quarter': { cpu: 256, memoryMiB: 512 },
+      'pair-two': { cpu: 2048, memoryMiB: 4096 },
+      'no-override': undefined,
+      'fargate-only': { cpu: 1024, memoryMiB: 4096 },
+      'above-consumption': { cpu: 4096, memoryMiB: 8192 },
+      'cpu-only': { cpu: 512 },
+      'memory-only': { memoryMiB: 1024 },
+    };
+    const jobs = Object.entries(runtimes)
+      .map(([name, runtime]) => `      ${name}:\n        source: "secret+azure://kv/${name}"\n        schedule: { cron: "0 3 * * *" }\n${runtime ? `        runtime: ${JSON.stringify(runtime)}\n` : ''}`)
+      .join('');
+    const file = path.join(work, 'sizes.yaml');
+    writeFileSync(file, `version: 1\nenvironments:\n  sizes:\n    cloud: azure\n    region: westeurope\n    azure: { resourceGroup: rg, storageAccount: sizes }\n    runner: { cpu: 4096, memoryMiB: 8192 }\n    jobs:\n${jobs}`);
+    const { problems } = (await evaluateLocals(terraform, 'infra/azure', { environment: 'sizes', configPath: file }, { problems: 'local.runtime_size_problems' })) as { problems: string[] };
+    const refusedByCore = Object.entries(runtimes).filter(([, runtime]) => containerAppsSizeProblem(runtime ?? {}) !== undefined).map(([name]) => name);
+    expect(refusedByCore.sort()).toEqual(['above-consumption', 'cpu-only', 'fargate-only', 'memory-only']);
+    expect(problems.filter((problem) => problem.startsWith('jobs.')).map((problem) => /^jobs\.([\w-]+)\.runtime: /.exec(problem)?.[1]).sort()).toEqual(refusedByCore);
+    expect(problems).toContain('runner: on azure the runner takes at most cpu 2048 and memoryMiB 4096 (got {"cpu":4096,"memoryMiB":8192})');
   });
 
   it('takes the account, container, group and subnet from azure:, and tiers from S3 classes (the earliest day per tier)', () => {

@@ -97,6 +97,12 @@ describe('the runner job', () => {
     ]);
   });
 
+  it('refuses at plan time a job size Container Apps would refuse at run time', () => {
+    const precondition = nested(nested(resource(azure, 'azurerm_container_app_job', 'runner'), 'lifecycle'), 'precondition');
+    expect(precondition.condition).toBe('${length(local.runtime_size_problems) == 0}');
+    expect(precondition.error_message).toContain('${join("; ", local.runtime_size_problems)}');
+  });
+
   it('runs in the configured subnet when azure.subnetId is set', () => {
     expect(resource(azure, 'azurerm_container_app_environment', 'vaultra').infrastructure_subnet_id).toBe('${local.subnet_id}');
     expect(azure.locals.subnet_id).toBe('${try(local.env.azure.subnetId, null)}');
