@@ -119,9 +119,35 @@ resource "azurerm_function_app_flex_consumption" "vaultra" {
     application_insights_connection_string = azurerm_application_insights.functions.connection_string
   }
 
-  app_settings    = local.function_app_settings
-  zip_deploy_file = data.archive_file.functions.output_path
+  # No zip_deploy_file: the provider publishes it to /api/zipdeploy, which Flex Consumption does
+  # not have (hashicorp/terraform-provider-azurerm#29630). terraform_data.publish_functions does.
+  app_settings = local.function_app_settings
 
   # The host must reach its storage before it starts.
+  depends_on = [azurerm_role_assignment.functions_host_storage]
+}
+
+# Publishes the package with OneDeploy (scripts/publish-functions.sh, through the Azure CLI): on
+# the first apply, when the package changes, and whenever the provider replaces or updates the app
+# (a new app starts without code).
+resource "terraform_data" "publish_functions" {
+  triggers_replace = {
+    package = data.archive_file.functions.output_base64sha256
+  }
+
+  provisioner "local-exec" {
+    command = "${path.module}/scripts/publish-functions.sh"
+    environment = {
+      SUBSCRIPTION   = data.azurerm_client_config.current.subscription_id
+      RESOURCE_GROUP = local.resource_group.name
+      FUNCTION_APP   = azurerm_function_app_flex_consumption.vaultra.name
+      PACKAGE        = data.archive_file.functions.output_path
+    }
+  }
+
+  lifecycle {
+    replace_triggered_by = [azurerm_function_app_flex_consumption.vaultra]
+  }
+
   depends_on = [azurerm_role_assignment.functions_host_storage]
 }

@@ -36,7 +36,7 @@ describe('the function app', () => {
     expect(azure.locals.config_json).toBe('${jsonencode({ version = local.config.version, environments = { (var.environment) = local.env } })}');
   });
 
-  it('reaches its own storage through its managed identity: Flex Consumption, Node, zip-deployed from the package', () => {
+  it('reaches its own storage through its managed identity: Flex Consumption, Node', () => {
     const app = resource(azure, 'azurerm_function_app_flex_consumption', 'vaultra');
     expect(app).toMatchObject({
       storage_authentication_type: 'UserAssignedIdentity',
@@ -44,7 +44,6 @@ describe('the function app', () => {
       runtime_name: 'node',
       runtime_version: '${var.functions_runtime_version}',
       https_only: true,
-      zip_deploy_file: '${data.archive_file.functions.output_path}',
     });
     expect(nested(app, 'identity')).toEqual({ type: 'UserAssigned', identity_ids: ['${azurerm_user_assigned_identity.functions.id}'] });
     expect(resource(azure, 'azurerm_service_plan', 'functions').sku_name).toBe('FC1');
@@ -57,6 +56,24 @@ describe('the function app', () => {
       AzureWebJobsStorage__credential: 'managedidentity',
       AzureWebJobsStorage__clientId: '${azurerm_user_assigned_identity.functions.client_id}',
     });
+  });
+
+  it('is published with OneDeploy by the Azure CLI, not with zip_deploy_file (Kudu /api/zipdeploy, which Flex Consumption lacks)', () => {
+    expect(resource(azure, 'azurerm_function_app_flex_consumption', 'vaultra')).not.toHaveProperty('zip_deploy_file');
+    const publish = resource(azure, 'terraform_data', 'publish_functions');
+    // Again when the package changes, and after the provider creates, replaces or updates the app.
+    expect(publish.triggers_replace).toEqual({ package: '${data.archive_file.functions.output_base64sha256}' });
+    expect(nested(publish, 'lifecycle').replace_triggered_by).toEqual(['${azurerm_function_app_flex_consumption.vaultra}']);
+    const exec = nested(publish.provisioner as Block, 'local-exec');
+    expect(exec.command).toBe('${path.module}/scripts/publish-functions.sh');
+    expect(exec.environment).toEqual({
+      SUBSCRIPTION: '${data.azurerm_client_config.current.subscription_id}',
+      RESOURCE_GROUP: '${local.resource_group.name}',
+      FUNCTION_APP: '${azurerm_function_app_flex_consumption.vaultra.name}',
+      PACKAGE: '${data.archive_file.functions.output_path}',
+    });
+    expect(publish.depends_on).toEqual(['${azurerm_role_assignment.functions_host_storage}']);
+    expect(azure.data.archive_file?.functions?.source_dir).toBe('${local.functions_source_dir}');
   });
 
   it('has no schedule resource: the dispatcher timer reads every job’s cron and time zone from VAULTRA_CONFIG_JSON', () => {

@@ -1,0 +1,94 @@
+/**
+ * The shell steps infra/azure runs through terraform_data (local-exec), run for real against a
+ * stand-in `az` on PATH that records its arguments and fails on demand: what they ask the Azure
+ * CLI to do, in which order, and how they retry while new role assignments propagate.
+ */
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { run } from '../support/exec.js';
+import { REPO_ROOT } from './support/terraform-module.js';
+
+const SCRIPTS = path.join(REPO_ROOT, 'infra/azure/scripts');
+
+/**
+ * An `az` that appends its arguments to calls.log and fails the first N calls whose arguments
+ * contain a given word (FAIL_<word>=N), the way a 403 fails them while a grant propagates.
+ */
+const FAKE_AZ = `#!/bin/sh
+printf '%s\\n' "$*" >> "$AZ_STATE/calls.log"
+for word in $AZ_FAIL_WORDS; do
+  case " $* " in
+    *" $word "*)
+      count=$(cat "$AZ_STATE/$word.count" 2>/dev/null || echo 0)
+      count=$((count + 1))
+      echo "$count" > "$AZ_STATE/$word.count"
+      limit=$(eval echo "\\$FAIL_$(echo "$word" | tr -c 'A-Za-z0-9\\n' '_')")
+      if [ "$count" -le "\${limit:-0}" ]; then echo "ERROR: (Forbidden) 403 on $word" >&2; exit 1; fi
+      ;;
+  esac
+done
+exit 0
+`;
+
+let work: string;
+let bin: string;
+
+beforeEach(() => {
+  work = mkdtempSync(path.join(tmpdir(), 'vaultra-az-scripts-'));
+  bin = path.join(work, 'bin');
+  mkdirSync(bin);
+  writeFileSync(path.join(bin, 'az'), FAKE_AZ);
+  chmodSync(path.join(bin, 'az'), 0o755);
+});
+
+afterEach(() => {
+  rmSync(work, { recursive: true, force: true });
+});
+
+async function runScript(script: string, env: Record<string, string>, withAz = true) {
+  const result = await run(path.join(SCRIPTS, script), [], {
+    env: { PATH: `${withAz ? `${bin}:` : ''}/usr/bin:/bin`, AZ_STATE: work, VAULTRA_RETRY_DELAY_SECONDS: '0', ...env },
+    timeoutMs: 30_000,
+  });
+  let calls: string[] = [];
+  try {
+    calls = readFileSync(path.join(work, 'calls.log'), 'utf8').trim().split('\n');
+  } catch {
+    // no call at all
+  }
+  return { ...result, calls };
+}
+
+describe('publish-functions.sh (terraform_data.publish_functions)', () => {
+  const app = { SUBSCRIPTION: '00000000-0000-0000-0000-000000000001', RESOURCE_GROUP: 'vaultra-example', FUNCTION_APP: 'vaultra-azure-example-functions', PACKAGE: '/tmp/vaultra functions.zip' };
+  const configZip = `functionapp deployment source config-zip --subscription ${app.SUBSCRIPTION} --resource-group ${app.RESOURCE_GROUP} --name ${app.FUNCTION_APP} --src ${app.PACKAGE} --output none`;
+
+  it('publishes the package with `az functionapp deployment source config-zip`, which takes OneDeploy for a Flex app', async () => {
+    const result = await runScript('publish-functions.sh', app);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.calls).toEqual([configZip]);
+  });
+
+  it('tries again while the app’s new storage grant propagates, then succeeds', async () => {
+    const result = await runScript('publish-functions.sh', { ...app, AZ_FAIL_WORDS: 'config-zip', FAIL_config_zip: '2' });
+    expect(result.code).toBe(0);
+    expect(result.calls).toEqual([configZip, configZip, configZip]);
+    expect(result.stderr).toContain('attempt 2 of 10 failed');
+  });
+
+  it('gives up after VAULTRA_PUBLISH_ATTEMPTS, failing the apply', async () => {
+    const result = await runScript('publish-functions.sh', { ...app, AZ_FAIL_WORDS: 'config-zip', FAIL_config_zip: '99', VAULTRA_PUBLISH_ATTEMPTS: '3' });
+    expect(result.code).toBe(1);
+    expect(result.calls).toHaveLength(3);
+    expect(result.stderr).toContain(`publishing to ${app.FUNCTION_APP} failed 3 times`);
+  });
+
+  it('says what is missing without the Azure CLI', async () => {
+    const result = await runScript('publish-functions.sh', app, false);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('the Azure CLI (az) is needed');
+  });
+});
