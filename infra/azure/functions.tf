@@ -25,10 +25,10 @@ locals {
     VAULTRA_CONTAINER_APPS_JOB    = azurerm_container_app_job.runner.name
     AZURE_CLIENT_ID               = azurerm_user_assigned_identity.functions.client_id
 
-    # The provider still writes a key-based AzureWebJobsStorage (empty key) for identity-based
-    # storage (hashicorp/terraform-provider-azurerm#29693); an empty value clears it so the host
-    # takes the identity-based connection below.
-    AzureWebJobsStorage                       = ""
+    # Only the identity-based connection: no AzureWebJobsStorage, not even empty (the host reads
+    # any value there as a connection string, Azure/azure-functions-host#11796). The provider adds
+    # one with an empty key anyway (hashicorp/terraform-provider-azurerm#29693):
+    # scripts/publish-functions.sh deletes it after every create and update of the app.
     AzureWebJobsStorage__accountName          = azurerm_storage_account.functions.name
     AzureWebJobsStorage__credential           = "managedidentity"
     AzureWebJobsStorage__clientId             = azurerm_user_assigned_identity.functions.client_id
@@ -129,7 +129,7 @@ resource "azurerm_function_app_flex_consumption" "vaultra" {
 
 # Publishes the package with OneDeploy (scripts/publish-functions.sh, through the Azure CLI): on
 # the first apply, when the package changes, and whenever the provider replaces or updates the app
-# (a new app starts without code).
+# (a new app starts without code, and every update writes AzureWebJobsStorage back).
 resource "terraform_data" "publish_functions" {
   triggers_replace = {
     package = data.archive_file.functions.output_base64sha256

@@ -56,6 +56,15 @@ describe('the function app', () => {
       AzureWebJobsStorage__credential: 'managedidentity',
       AzureWebJobsStorage__clientId: '${azurerm_user_assigned_identity.functions.client_id}',
     });
+    // Only the identity-based connection: a plain AzureWebJobsStorage, even empty, is read as a
+    // connection string (Azure/azure-functions-host#11796). The one azurerm adds anyway is deleted
+    // by scripts/publish-functions.sh (azure-scripts.test.ts), rerun after every update of the app.
+    expect(Object.keys(settings).filter((name) => name.toLowerCase().startsWith('azurewebjobsstorage')).sort()).toEqual([
+      'AzureWebJobsStorage__accountName',
+      'AzureWebJobsStorage__clientId',
+      'AzureWebJobsStorage__credential',
+    ]);
+    expect(nested(resource(azure, 'terraform_data', 'publish_functions'), 'lifecycle').replace_triggered_by).toEqual(['${azurerm_function_app_flex_consumption.vaultra}']);
   });
 
   it('is published with OneDeploy by the Azure CLI, not with zip_deploy_file (Kudu /api/zipdeploy, which Flex Consumption lacks)', () => {

@@ -63,26 +63,35 @@ async function runScript(script: string, env: Record<string, string>, withAz = t
 
 describe('publish-functions.sh (terraform_data.publish_functions)', () => {
   const app = { SUBSCRIPTION: '00000000-0000-0000-0000-000000000001', RESOURCE_GROUP: 'vaultra-example', FUNCTION_APP: 'vaultra-azure-example-functions', PACKAGE: '/tmp/vaultra functions.zip' };
-  const configZip = `functionapp deployment source config-zip --subscription ${app.SUBSCRIPTION} --resource-group ${app.RESOURCE_GROUP} --name ${app.FUNCTION_APP} --src ${app.PACKAGE} --output none`;
+  const target = `--subscription ${app.SUBSCRIPTION} --resource-group ${app.RESOURCE_GROUP} --name ${app.FUNCTION_APP}`;
+  const deleteSetting = `functionapp config appsettings delete ${target} --setting-names AzureWebJobsStorage --output none`;
+  const configZip = `functionapp deployment source config-zip ${target} --src ${app.PACKAGE} --output none`;
 
-  it('publishes the package with `az functionapp deployment source config-zip`, which takes OneDeploy for a Flex app', async () => {
+  it('deletes the key-less AzureWebJobsStorage the provider writes, then publishes with config-zip (OneDeploy for a Flex app)', async () => {
     const result = await runScript('publish-functions.sh', app);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
-    expect(result.calls).toEqual([configZip]);
+    // In this order: the host the publish starts and health-checks must find only the identity-based settings.
+    expect(result.calls).toEqual([deleteSetting, configZip]);
   });
 
   it('tries again while the app’s new storage grant propagates, then succeeds', async () => {
     const result = await runScript('publish-functions.sh', { ...app, AZ_FAIL_WORDS: 'config-zip', FAIL_config_zip: '2' });
     expect(result.code).toBe(0);
-    expect(result.calls).toEqual([configZip, configZip, configZip]);
+    expect(result.calls).toEqual([deleteSetting, configZip, deleteSetting, configZip, deleteSetting, configZip]);
     expect(result.stderr).toContain('attempt 2 of 10 failed');
+  });
+
+  it('never publishes while AzureWebJobsStorage could not be deleted', async () => {
+    const result = await runScript('publish-functions.sh', { ...app, AZ_FAIL_WORDS: 'delete', FAIL_delete: '1' });
+    expect(result.code).toBe(0);
+    expect(result.calls).toEqual([deleteSetting, deleteSetting, configZip]);
   });
 
   it('gives up after VAULTRA_PUBLISH_ATTEMPTS, failing the apply', async () => {
     const result = await runScript('publish-functions.sh', { ...app, AZ_FAIL_WORDS: 'config-zip', FAIL_config_zip: '99', VAULTRA_PUBLISH_ATTEMPTS: '3' });
     expect(result.code).toBe(1);
-    expect(result.calls).toHaveLength(3);
+    expect(result.calls.filter((call) => call === configZip)).toHaveLength(3);
     expect(result.stderr).toContain(`publishing to ${app.FUNCTION_APP} failed 3 times`);
   });
 

@@ -2,6 +2,14 @@
 # Publishes the functions' package to the Flex Consumption app, run by terraform_data.publish_functions
 # (functions.tf) after the app is created or changed and whenever the package changes.
 #
+# First it deletes the app setting AzureWebJobsStorage. azurerm (5.2 included) writes it on every
+# create and update of a Flex app, as a connection string with an empty key even when the app
+# reaches its storage with an identity (hashicorp/terraform-provider-azurerm#29693). A connection
+# name that resolves to one value is read as a connection string, so Microsoft's identity-based
+# host storage setup replaces AzureWebJobsStorage by AzureWebJobsStorage__accountName rather than
+# adding to it, and an empty value broke hosts too (Azure/azure-functions-host#11796): only the
+# __* settings may remain.
+#
 # Why not the provider's zip_deploy_file: azurerm posts it to Kudu's /api/zipdeploy, which Flex
 # Consumption does not have (hashicorp/terraform-provider-azurerm#29630). `az functionapp
 # deployment source config-zip` detects a Flex app and publishes through OneDeploy
@@ -27,8 +35,10 @@ command -v az >/dev/null 2>&1 || {
 
 attempt=1
 while :; do
-  if az functionapp deployment source config-zip --subscription "$SUBSCRIPTION" --resource-group "$RESOURCE_GROUP" \
-    --name "$FUNCTION_APP" --src "$PACKAGE" --output none; then
+  if az functionapp config appsettings delete --subscription "$SUBSCRIPTION" --resource-group "$RESOURCE_GROUP" \
+    --name "$FUNCTION_APP" --setting-names AzureWebJobsStorage --output none &&
+    az functionapp deployment source config-zip --subscription "$SUBSCRIPTION" --resource-group "$RESOURCE_GROUP" \
+      --name "$FUNCTION_APP" --src "$PACKAGE" --output none; then
     echo "publish-functions: published $PACKAGE to $FUNCTION_APP"
     exit 0
   fi
