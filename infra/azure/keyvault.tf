@@ -23,6 +23,34 @@ resource "azurerm_role_assignment" "deployer_key_officer" {
   principal_id         = data.azurerm_client_config.current.object_id
 }
 
+# ... and sets the jobs' connection secrets (`az keyvault secret set`). On a vault with Azure RBAC,
+# Crypto Officer covers keys only: without this the set is refused.
+resource "azurerm_role_assignment" "deployer_secrets_officer" {
+  count = var.grant_deployer_secret_access ? 1 : 0
+
+  scope                = azurerm_key_vault.vaultra.id
+  role_definition_name = "Key Vault Secrets Officer"
+  principal_id         = data.azurerm_client_config.current.object_id
+}
+
+# New role assignments take minutes to reach Key Vault: the key and the secrets wait until this
+# identity can list both (scripts/wait-for-vault-access.sh, through the Azure CLI) rather than fail
+# the first apply with 403.
+resource "terraform_data" "deployer_vault_access" {
+  triggers_replace = [
+    azurerm_key_vault.vaultra.id,
+    azurerm_role_assignment.deployer_key_officer[*].id,
+    azurerm_role_assignment.deployer_secrets_officer[*].id,
+  ]
+
+  provisioner "local-exec" {
+    command = "${path.module}/scripts/wait-for-vault-access.sh"
+    environment = {
+      VAULT = azurerm_key_vault.vaultra.name
+    }
+  }
+}
+
 # A new version every year; older versions stay enabled and never expire, so every backup they
 # wrapped still opens. Losing the key loses every backup wrapped with it: Terraform refuses to
 # destroy it.
@@ -43,7 +71,7 @@ resource "azurerm_key_vault_key" "vaultra" {
     prevent_destroy = true
   }
 
-  depends_on = [azurerm_role_assignment.deployer_key_officer]
+  depends_on = [terraform_data.deployer_vault_access]
 }
 
 # Vaults of other resource groups that secret references name.

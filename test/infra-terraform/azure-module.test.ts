@@ -234,12 +234,35 @@ describe('role assignments', () => {
     expect(azure.locals.key_scope).toBe('${azurerm_key_vault.vaultra.id}/keys/${azurerm_key_vault_key.vaultra.name}');
   });
 
-  it('assigns nothing else: the deployer only gets to create the key, and no identity has a subscription or group role', () => {
+  it('assigns nothing else: the deployer only gets to create the key and set secrets, and no identity has a subscription or group role', () => {
     const byPrincipal = assignmentsByPrincipal(azure);
     expect([...byPrincipal.keys()].sort()).toEqual(['${data.azurerm_client_config.current.object_id}', 'functions', 'runner']);
-    expect(sorted(byPrincipal.get('${data.azurerm_client_config.current.object_id}'))).toEqual(['Key Vault Crypto Officer @ ${azurerm_key_vault.vaultra.id}']);
+    expect(sorted(byPrincipal.get('${data.azurerm_client_config.current.object_id}'))).toEqual([
+      'Key Vault Crypto Officer @ ${azurerm_key_vault.vaultra.id}',
+      'Key Vault Secrets Officer @ ${azurerm_key_vault.vaultra.id}',
+    ]);
     for (const [, list] of byPrincipal) for (const assignment of list) expect(assignment.scope, assignment.resource).not.toMatch(/resource_group_id|subscription/);
     for (const { type } of allResources(azure)) expect(type).not.toMatch(/key_vault_access_policy/);
+  });
+});
+
+describe('the deployer on the vault', () => {
+  it('may set the connection secrets: Key Vault Secrets Officer, since on an RBAC vault Crypto Officer covers keys only', () => {
+    expect(resource(azure, 'azurerm_role_assignment', 'deployer_secrets_officer')).toMatchObject({
+      count: '${var.grant_deployer_secret_access ? 1 : 0}',
+      scope: '${azurerm_key_vault.vaultra.id}',
+      role_definition_name: 'Key Vault Secrets Officer',
+      principal_id: '${data.azurerm_client_config.current.object_id}',
+    });
+    expect((azure.variables.grant_deployer_secret_access as Block).default).toBe(true);
+  });
+
+  it('waits until its new vault roles work before creating the key (no 403 on a first apply)', () => {
+    const wait = resource(azure, 'terraform_data', 'deployer_vault_access');
+    expect(wait.triggers_replace).toEqual(['${azurerm_key_vault.vaultra.id}', '${azurerm_role_assignment.deployer_key_officer[*].id}', '${azurerm_role_assignment.deployer_secrets_officer[*].id}']);
+    const exec = nested(wait.provisioner as Block, 'local-exec');
+    expect(exec).toMatchObject({ command: '${path.module}/scripts/wait-for-vault-access.sh', environment: { VAULT: '${azurerm_key_vault.vaultra.name}' } });
+    expect(resource(azure, 'azurerm_key_vault_key', 'vaultra').depends_on).toEqual(['${terraform_data.deployer_vault_access}']);
   });
 });
 

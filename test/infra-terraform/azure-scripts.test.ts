@@ -101,3 +101,28 @@ describe('publish-functions.sh (terraform_data.publish_functions)', () => {
     expect(result.stderr).toContain('the Azure CLI (az) is needed');
   });
 });
+
+describe('wait-for-vault-access.sh (terraform_data.deployer_vault_access)', () => {
+  const keys = 'keyvault key list --vault-name kvvaultraexample --maxresults 1 --output none';
+  const secrets = 'keyvault secret list --vault-name kvvaultraexample --maxresults 1 --output none';
+
+  it('returns at once when the identity can already list the keys and the secrets', async () => {
+    const result = await runScript('wait-for-vault-access.sh', { VAULT: 'kvvaultraexample' });
+    expect(result.code).toBe(0);
+    expect(result.calls).toEqual([keys, secrets]);
+  });
+
+  it('asks again while the new role assignments have not reached the vault', async () => {
+    const result = await runScript('wait-for-vault-access.sh', { VAULT: 'kvvaultraexample', VAULTRA_POLL_SECONDS: '0', AZ_FAIL_WORDS: 'secret', FAIL_secret: '2' });
+    expect(result.code).toBe(0);
+    expect(result.calls).toEqual([keys, secrets, keys, secrets, keys, secrets]);
+    expect(result.stderr).toContain('kvvaultraexample refuses this identity for now');
+  });
+
+  it('fails the apply with what to check when access never comes', async () => {
+    const result = await runScript('wait-for-vault-access.sh', { VAULT: 'kvvaultraexample', VAULTRA_WAIT_SECONDS: '0', AZ_FAIL_WORDS: 'key', FAIL_key: '99' });
+    expect(result.code).toBe(1);
+    expect(result.calls).toEqual([keys]);
+    expect(result.stderr).toContain('holds Key Vault Crypto Officer and Key Vault Secrets Officer');
+  });
+});
