@@ -86,6 +86,9 @@ locals {
   webhook_secrets    = { for key, parsed in { for reference in local.webhook_references : lower(join("/", regex(local.secret_pattern, reference))) => regex(local.secret_pattern, reference)... } : key => { vault = lower(parsed[0][0]), secret = parsed[0][1] } }
   # The vaults other than the environment's own, looked up by name.
   referenced_vaults = toset([for secret in values(merge(local.source_secrets, local.webhook_secrets)) : secret.vault if secret.vault != lower(local.key_vault_name)])
+  # The secrets of the environment's own vault: the module creates each with a placeholder value, so
+  # the role assignments scoped to it exist on the first apply (keyvault.tf).
+  own_vault_secrets = { for key, secret in merge(local.source_secrets, local.webhook_secrets) : key => secret if secret.vault == lower(local.key_vault_name) }
 
   emails = try(local.env.notifications.email, [])
 }

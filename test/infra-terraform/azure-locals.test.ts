@@ -35,6 +35,7 @@ const EXPRESSIONS = {
   runner_job_name: '"${local.short_name}-runner"',
   emails: 'local.emails',
   runtime_size_problems: 'local.runtime_size_problems',
+  own_vault_secrets: 'local.own_vault_secrets',
 };
 
 interface AzureLocals {
@@ -60,6 +61,7 @@ interface AzureLocals {
   runner_job_name: string;
   emails: string[];
   runtime_size_problems: string[];
+  own_vault_secrets: Record<string, { vault: string; secret: string }>;
 }
 
 /** An azure environment that exercises what the shipped one does not. */
@@ -185,6 +187,20 @@ describe('infra/azure locals, evaluated by terraform', () => {
     expect(variant.source_secrets).toEqual({ 'acme-secrets/crm-db': { vault: 'acme-secrets', secret: 'crm-db' } });
     expect(variant.webhook_secrets).toEqual({ 'shared-hooks/slack': { vault: 'shared-hooks', secret: 'slack' } });
     expect(variant.referenced_vaults.sort()).toEqual(['acme-secrets', 'shared-hooks']);
+  });
+
+  it('creates a placeholder for every secret of the environment’s own vault, and for no other vault’s', () => {
+    // The shipped environment keeps all four in its vault: each gets a placeholder, so the
+    // per-secret role assignments can be made in the apply that creates the vault.
+    expect(example.own_vault_secrets).toEqual({ ...example.source_secrets, ...example.webhook_secrets });
+    expect(Object.keys(example.own_vault_secrets).sort()).toEqual([
+      'kvvaultraexample/alert-webhook',
+      'kvvaultraexample/alert-webhook-key',
+      'kvvaultraexample/events-mongodb',
+      'kvvaultraexample/shop-postgres',
+    ]);
+    // Secrets in vaults the module does not own are never written: they must exist beforehand.
+    expect(variant.own_vault_secrets).toEqual({});
   });
 
   it('keeps names within Azure’s limits', () => {

@@ -246,6 +246,33 @@ describe('role assignments', () => {
   });
 });
 
+describe('the connection secrets on a first apply', () => {
+  it('exist before the per-secret role assignments: a placeholder for each secret of the environment’s vault', () => {
+    const placeholder = resource(azure, 'azurerm_key_vault_secret', 'connection');
+    expect(placeholder).toMatchObject({
+      for_each: '${local.own_vault_secrets}',
+      name: '${each.value.secret}',
+      key_vault_id: '${azurerm_key_vault.vaultra.id}',
+      value_wo_version: 1,
+      depends_on: ['${terraform_data.deployer_vault_access}'],
+    });
+    expect(placeholder.value_wo).toContain('az keyvault secret set --vault-name ${local.key_vault_name} --name ${each.value.secret}');
+    for (const name of ['runner_sources', 'functions_webhooks']) {
+      expect(resource(azure, 'azurerm_role_assignment', name).depends_on, name).toEqual(['${azurerm_key_vault_secret.connection}']);
+    }
+    expect(azure.locals.own_vault_secrets).toBe('${{ for key, secret in merge(local.source_secrets, local.webhook_secrets) : key => secret if secret.vault == lower(local.key_vault_name) }}');
+  });
+
+  it('never puts a secret value in the state: write-only placeholder, written once, real values set outside Terraform', () => {
+    const placeholder = resource(azure, 'azurerm_key_vault_secret', 'connection');
+    // `value` (even with ignore_changes) is read back from the latest version on every refresh.
+    expect(placeholder).not.toHaveProperty('value');
+    expect(placeholder).not.toHaveProperty('lifecycle');
+    // Write-only attributes need Terraform 1.11.
+    expect(azure.terraform[0]!.required_version).toBe('>= 1.11');
+  });
+});
+
 describe('the deployer on the vault', () => {
   it('may set the connection secrets: Key Vault Secrets Officer, since on an RBAC vault Crypto Officer covers keys only', () => {
     expect(resource(azure, 'azurerm_role_assignment', 'deployer_secrets_officer')).toMatchObject({
