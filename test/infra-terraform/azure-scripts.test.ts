@@ -32,6 +32,9 @@ done
 exit 0
 `;
 
+/** What both scripts ask first: a missing sign-in fails at once instead of being retried. */
+const signedIn = 'account show --output none';
+
 let work: string;
 let bin: string;
 
@@ -72,20 +75,20 @@ describe('publish-functions.sh (terraform_data.publish_functions)', () => {
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     // In this order: the host the publish starts and health-checks must find only the identity-based settings.
-    expect(result.calls).toEqual([deleteSetting, configZip]);
+    expect(result.calls).toEqual([signedIn, deleteSetting, configZip]);
   });
 
   it('tries again while the app’s new storage grant propagates, then succeeds', async () => {
     const result = await runScript('publish-functions.sh', { ...app, AZ_FAIL_WORDS: 'config-zip', FAIL_config_zip: '2' });
     expect(result.code).toBe(0);
-    expect(result.calls).toEqual([deleteSetting, configZip, deleteSetting, configZip, deleteSetting, configZip]);
+    expect(result.calls).toEqual([signedIn, deleteSetting, configZip, deleteSetting, configZip, deleteSetting, configZip]);
     expect(result.stderr).toContain('attempt 2 of 10 failed');
   });
 
   it('never publishes while AzureWebJobsStorage could not be deleted', async () => {
     const result = await runScript('publish-functions.sh', { ...app, AZ_FAIL_WORDS: 'delete', FAIL_delete: '1' });
     expect(result.code).toBe(0);
-    expect(result.calls).toEqual([deleteSetting, deleteSetting, configZip]);
+    expect(result.calls).toEqual([signedIn, deleteSetting, deleteSetting, configZip]);
   });
 
   it('gives up after VAULTRA_PUBLISH_ATTEMPTS, failing the apply', async () => {
@@ -95,10 +98,14 @@ describe('publish-functions.sh (terraform_data.publish_functions)', () => {
     expect(result.stderr).toContain(`publishing to ${app.FUNCTION_APP} failed 3 times`);
   });
 
-  it('says what is missing without the Azure CLI', async () => {
-    const result = await runScript('publish-functions.sh', app, false);
-    expect(result.code).toBe(1);
-    expect(result.stderr).toContain('the Azure CLI (az) is needed');
+  it('says what is missing without the Azure CLI, or when it is not signed in, without retrying', async () => {
+    const missing = await runScript('publish-functions.sh', app, false);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('the Azure CLI (az) is needed');
+    const signedOut = await runScript('publish-functions.sh', { ...app, AZ_FAIL_WORDS: 'account', FAIL_account: '1' });
+    expect(signedOut.code).toBe(1);
+    expect(signedOut.calls).toEqual([signedIn]);
+    expect(signedOut.stderr).toContain('not signed in: run az login');
   });
 });
 
@@ -109,20 +116,26 @@ describe('wait-for-vault-access.sh (terraform_data.deployer_vault_access)', () =
   it('returns at once when the identity can already list the keys and the secrets', async () => {
     const result = await runScript('wait-for-vault-access.sh', { VAULT: 'kvvaultraexample' });
     expect(result.code).toBe(0);
-    expect(result.calls).toEqual([keys, secrets]);
+    expect(result.calls).toEqual([signedIn, keys, secrets]);
   });
 
   it('asks again while the new role assignments have not reached the vault', async () => {
     const result = await runScript('wait-for-vault-access.sh', { VAULT: 'kvvaultraexample', VAULTRA_POLL_SECONDS: '0', AZ_FAIL_WORDS: 'secret', FAIL_secret: '2' });
     expect(result.code).toBe(0);
-    expect(result.calls).toEqual([keys, secrets, keys, secrets, keys, secrets]);
+    expect(result.calls).toEqual([signedIn, keys, secrets, keys, secrets, keys, secrets]);
     expect(result.stderr).toContain('kvvaultraexample refuses this identity for now');
   });
 
   it('fails the apply with what to check when access never comes', async () => {
     const result = await runScript('wait-for-vault-access.sh', { VAULT: 'kvvaultraexample', VAULTRA_WAIT_SECONDS: '0', AZ_FAIL_WORDS: 'key', FAIL_key: '99' });
     expect(result.code).toBe(1);
-    expect(result.calls).toEqual([keys]);
+    expect(result.calls).toEqual([signedIn, keys]);
     expect(result.stderr).toContain('holds Key Vault Crypto Officer and Key Vault Secrets Officer');
+  });
+
+  it('fails at once when the Azure CLI is not signed in', async () => {
+    const result = await runScript('wait-for-vault-access.sh', { VAULT: 'kvvaultraexample', AZ_FAIL_WORDS: 'account', FAIL_account: '1' });
+    expect(result.code).toBe(1);
+    expect(result.calls).toEqual([signedIn]);
   });
 });

@@ -33,6 +33,12 @@ command -v az >/dev/null 2>&1 || {
   exit 1
 }
 
+# Not signed in is not a propagation delay: say so now instead of retrying for minutes.
+az account show --output none || {
+  echo "publish-functions: the Azure CLI is not signed in: run az login as the identity that runs Terraform" >&2
+  exit 1
+}
+
 attempt=1
 while :; do
   if az functionapp config appsettings delete --subscription "$SUBSCRIPTION" --resource-group "$RESOURCE_GROUP" \

@@ -22,6 +22,12 @@ command -v az >/dev/null 2>&1 || {
   exit 1
 }
 
+# Not signed in is not a propagation delay: say so now instead of retrying for minutes.
+az account show --output none || {
+  echo "wait-for-vault-access: the Azure CLI is not signed in: run az login as the identity that runs Terraform" >&2
+  exit 1
+}
+
 started=$(date +%s)
 while :; do
   # Listing needs the same grants as writing does here: keys (Crypto Officer), secrets (Secrets Officer).
