@@ -1,6 +1,6 @@
 // Packages the Azure functions (functions/azure/index.ts) as a Node function app for the v4
 // programming model: dist/functions-azure/{host.json, package.json, index.mjs[.map]}, ready to be
-// zipped and deployed (the Terraform module's zip deploy). Prints the bundle's size.
+// zipped and published (infra/azure publishes it with OneDeploy). Prints the bundle's size.
 //
 //   node scripts/package-azure-functions.mjs [--outdir <dir>]
 //

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs what test/infra-terraform needs to check the Terraform modules of infra/gcp and
 # infra/azure:
-#   - a terraform binary (>= 1.9): the one on PATH if it is recent enough, else Terraform
-#     $TERRAFORM_VERSION from releases.hashicorp.com when reachable, else built from the Go module
-#     proxy (tests: `terraform fmt -check`, `terraform console` on the modules' locals);
+#   - a terraform binary (>= 1.11: infra/azure has write-only attributes): the one on PATH if it
+#     is recent enough, else Terraform $TERRAFORM_VERSION from releases.hashicorp.com when
+#     reachable, else built from the Go module proxy (tests: `terraform fmt -check`,
+#     `terraform console` on the modules' locals);
 #   - provider builds for `terraform validate` (unless --no-providers): hashicorp/google and
 #     hashicorp/azurerm built from the Go module proxy, and a schema-only stand-in for
 #     hashicorp/archive (test/infra-terraform/archive-stub). The tests use them through
@@ -92,10 +93,10 @@ module_dir() { # module, version, expected h1: sum (or "") → prints the module
 }
 
 # ---- terraform ---------------------------------------------------------------------------------
-terraform_ok() { # binary → true when it is terraform >= 1.9
+terraform_ok() { # binary → true when it is terraform >= 1.11
   local version
   version=$(TF_CLI_CONFIG_FILE=/dev/null "$1" version 2>/dev/null | sed -n 's/^Terraform v\([0-9]*\)\.\([0-9]*\)\..*/\1 \2/p' | head -1)
-  [ -n "$version" ] && { read -r major minor <<<"$version"; [ "$major" -gt 1 ] || [ "$minor" -ge 9 ]; }
+  [ -n "$version" ] && { read -r major minor <<<"$version"; [ "$major" -gt 1 ] || [ "$minor" -ge 11 ]; }
 }
 
 if command -v terraform >/dev/null 2>&1 && terraform_ok "$(command -v terraform)"; then

@@ -3,6 +3,7 @@ import { ConfigError } from '../errors.js';
 import { parseAtEdge } from '../domain/validate.js';
 import { secretScheme } from '../domain/connection-secret.js';
 import { configSchema, jobConfigSchema, type environmentSchema, type JobConfig } from './config-schema.js';
+import { containerAppsRunnerProblem, containerAppsSizeProblem } from './container-apps-sizes.js';
 import { longestGapMs } from './schedule.js';
 
 /**
@@ -36,6 +37,8 @@ export function resolveConfig(raw: unknown, origin = DEFAULT_ORIGIN): VaultraCon
   const environments = new Map<string, Environment>();
   for (const [name, environment] of Object.entries(file.environments)) {
     const { defaults, jobs: rawJobs, ...rest } = environment;
+    const runnerProblem = rest.cloud === 'azure' ? containerAppsRunnerProblem(rest.runner) : undefined;
+    if (runnerProblem) throw new ConfigError(`${origin}: environments.${name}.runner: ${runnerProblem}`);
     const jobs = Object.entries(rawJobs).map(([jobName, rawJob]) => {
       const label = `${origin}: environments.${name}.jobs.${jobName}`;
       const job = parseAtEdge(jobConfigSchema, { ...defaults, ...rawJob }, label);
@@ -45,6 +48,9 @@ export function resolveConfig(raw: unknown, origin = DEFAULT_ORIGIN): VaultraCon
       if (rest.cloud !== 'local' && scheme !== `secret+${rest.cloud}` && scheme !== 'env') {
         throw new ConfigError(`${label}.source: in a ${rest.cloud} environment the connection comes from a secret: give a secret+${rest.cloud}://… reference (or env://VAR for a variable the platform fills from one)`);
       }
+      // Container Apps refuses a size outside its table when the run starts, not at deploy time.
+      const sizeProblem = rest.cloud === 'azure' ? containerAppsSizeProblem(job.runtime) : undefined;
+      if (sizeProblem) throw new ConfigError(`${label}.runtime: ${sizeProblem}`);
       const rpoMs = job.rpo ?? longestGapMs(job.schedule.cron, job.schedule.timeZone) + job.timeout;
       return { ...job, name: jobName, rpoMs, timeoutMs: job.timeout };
     });

@@ -25,10 +25,10 @@ locals {
     VAULTRA_CONTAINER_APPS_JOB    = azurerm_container_app_job.runner.name
     AZURE_CLIENT_ID               = azurerm_user_assigned_identity.functions.client_id
 
-    # The provider still writes a key-based AzureWebJobsStorage (empty key) for identity-based
-    # storage (hashicorp/terraform-provider-azurerm#29693); an empty value clears it so the host
-    # takes the identity-based connection below.
-    AzureWebJobsStorage                       = ""
+    # Only the identity-based connection: no AzureWebJobsStorage, not even empty (the host reads
+    # any value there as a connection string, Azure/azure-functions-host#11796). The provider adds
+    # one with an empty key anyway (hashicorp/terraform-provider-azurerm#29693):
+    # scripts/publish-functions.sh deletes it after every create and update of the app.
     AzureWebJobsStorage__accountName          = azurerm_storage_account.functions.name
     AzureWebJobsStorage__credential           = "managedidentity"
     AzureWebJobsStorage__clientId             = azurerm_user_assigned_identity.functions.client_id
@@ -119,9 +119,35 @@ resource "azurerm_function_app_flex_consumption" "vaultra" {
     application_insights_connection_string = azurerm_application_insights.functions.connection_string
   }
 
-  app_settings    = local.function_app_settings
-  zip_deploy_file = data.archive_file.functions.output_path
+  # No zip_deploy_file: the provider publishes it to /api/zipdeploy, which Flex Consumption does
+  # not have (hashicorp/terraform-provider-azurerm#29630). terraform_data.publish_functions does.
+  app_settings = local.function_app_settings
 
   # The host must reach its storage before it starts.
+  depends_on = [azurerm_role_assignment.functions_host_storage]
+}
+
+# Publishes the package with OneDeploy (scripts/publish-functions.sh, through the Azure CLI): on
+# the first apply, when the package changes, and whenever the provider replaces or updates the app
+# (a new app starts without code, and every update writes AzureWebJobsStorage back).
+resource "terraform_data" "publish_functions" {
+  triggers_replace = {
+    package = data.archive_file.functions.output_base64sha256
+  }
+
+  provisioner "local-exec" {
+    command = "${path.module}/scripts/publish-functions.sh"
+    environment = {
+      SUBSCRIPTION   = data.azurerm_client_config.current.subscription_id
+      RESOURCE_GROUP = local.resource_group.name
+      FUNCTION_APP   = azurerm_function_app_flex_consumption.vaultra.name
+      PACKAGE        = data.archive_file.functions.output_path
+    }
+  }
+
+  lifecycle {
+    replace_triggered_by = [azurerm_function_app_flex_consumption.vaultra]
+  }
+
   depends_on = [azurerm_role_assignment.functions_host_storage]
 }

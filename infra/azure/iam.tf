@@ -31,7 +31,8 @@ resource "azurerm_role_assignment" "runner_key" {
   principal_type       = "ServicePrincipal"
 }
 
-# Exactly the secrets the jobs' sources name.
+# Exactly the secrets the jobs' sources name. A secret of the environment's own vault exists from
+# the first apply on (its placeholder, keyvault.tf); one of another vault must exist before it.
 resource "azurerm_role_assignment" "runner_sources" {
   for_each = local.source_secrets
 
@@ -39,6 +40,8 @@ resource "azurerm_role_assignment" "runner_sources" {
   role_definition_name = "Key Vault Secrets User"
   principal_id         = azurerm_user_assigned_identity.runner.principal_id
   principal_type       = "ServicePrincipal"
+
+  depends_on = [azurerm_key_vault_secret.connection]
 }
 
 resource "azurerm_role_assignment" "runner_pulls_image" {
@@ -93,7 +96,7 @@ resource "azurerm_role_assignment" "functions_start_runner" {
   principal_type     = "ServicePrincipal"
 }
 
-# Exactly the webhook URLs and signing keys the notifiers resolve.
+# Exactly the webhook URLs and signing keys the notifiers resolve (created as for runner_sources).
 resource "azurerm_role_assignment" "functions_webhooks" {
   for_each = local.webhook_secrets
 
@@ -101,6 +104,8 @@ resource "azurerm_role_assignment" "functions_webhooks" {
   role_definition_name = "Key Vault Secrets User"
   principal_id         = azurerm_user_assigned_identity.functions.principal_id
   principal_type       = "ServicePrincipal"
+
+  depends_on = [azurerm_key_vault_secret.connection]
 }
 
 # The host's own storage account (timer leases, deployment packages): the Functions host needs

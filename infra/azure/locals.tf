@@ -45,6 +45,17 @@ locals {
   runner_memory_mib = max(concat([try(local.env.runner.memoryMiB, 2048)], [for job in local.jobs : try(job.runtime.memoryMiB, 0)])...)
   runner_cpu        = min(ceil(max(local.runner_cpu_units / 1024, local.runner_memory_mib / 2048) * 4) / 4, 2)
   runner_memory     = "${local.runner_cpu * 2}Gi"
+  # A job's runtime overrides that size per run, and Container Apps refuses any pair outside its
+  # table when the run starts: what core/config/container-apps-sizes.ts refuses, refused here too
+  # (the runner job's precondition), so `terraform plan` fails instead of every run of the job.
+  consumption_cpu_units = [256, 512, 1024, 2048]
+  runtime_size_problems = concat(
+    [
+      for name, job in local.jobs : "jobs.${name}.runtime: on azure a runtime is a Container Apps Consumption pair, cpu/memoryMiB one of 256/512, 512/1024, 1024/2048, 2048/4096 (got ${jsonencode(job.runtime)})"
+      if !(try(job.runtime.cpu, null) == null && try(job.runtime.memoryMiB, null) == null) && !(contains(local.consumption_cpu_units, try(job.runtime.cpu, 0)) && try(job.runtime.memoryMiB, 0) == 2 * try(job.runtime.cpu, 0))
+    ],
+    try(local.env.runner.cpu, 1024) <= 2048 && try(local.env.runner.memoryMiB, 2048) <= 4096 ? [] : ["runner: on azure the runner takes at most cpu 2048 and memoryMiB 4096 (got ${jsonencode(local.env.runner)})"],
+  )
 
   # Storage: the container, the prefix, lifecycle and immutability.
   storage = merge({ prefix = "vaultra", transitions = [], noncurrentVersionExpirationDays = 30 }, try(local.env.storage, {}))
@@ -75,6 +86,9 @@ locals {
   webhook_secrets    = { for key, parsed in { for reference in local.webhook_references : lower(join("/", regex(local.secret_pattern, reference))) => regex(local.secret_pattern, reference)... } : key => { vault = lower(parsed[0][0]), secret = parsed[0][1] } }
   # The vaults other than the environment's own, looked up by name.
   referenced_vaults = toset([for secret in values(merge(local.source_secrets, local.webhook_secrets)) : secret.vault if secret.vault != lower(local.key_vault_name)])
+  # The secrets of the environment's own vault: the module creates each with a placeholder value, so
+  # the role assignments scoped to it exist on the first apply (keyvault.tf).
+  own_vault_secrets = { for key, secret in merge(local.source_secrets, local.webhook_secrets) : key => secret if secret.vault == lower(local.key_vault_name) }
 
   emails = try(local.env.notifications.email, [])
 }

@@ -78,5 +78,12 @@ resource "azurerm_container_app_job" "runner" {
     }
   }
 
+  lifecycle {
+    precondition {
+      condition     = length(local.runtime_size_problems) == 0
+      error_message = "Sizes Container Apps would refuse in environment ${var.environment}: ${join("; ", local.runtime_size_problems)}."
+    }
+  }
+
   depends_on = [azurerm_role_assignment.runner_pulls_image]
 }

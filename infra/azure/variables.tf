@@ -87,6 +87,12 @@ variable "lock_immutability_policy" {
   default     = false
 }
 
+variable "grant_deployer_secret_access" {
+  description = "Give the identity running Terraform \"Key Vault Secrets Officer\" on the vault, so it can set the connection secrets (`az keyvault secret set`)."
+  type        = bool
+  default     = true
+}
+
 variable "grant_deployer_key_access" {
   description = "Give the identity running Terraform \"Key Vault Crypto Officer\" on the vault, so it can create and rotate the key (the vault uses Azure RBAC)."
   type        = bool

@@ -1,6 +1,7 @@
 terraform {
-  # 1.9: variable validations may read other variables (the environment's cloud is checked against the config file).
-  required_version = ">= 1.9"
+  # 1.9: variable validations may read other variables (the environment's cloud is checked against
+  # the config file); 1.11: write-only attributes (the placeholder secrets' value_wo, keyvault.tf).
+  required_version = ">= 1.11"
 
   required_providers {
     azurerm = {
@@ -36,6 +37,9 @@ provider "azurerm" {
       # The vault holds the key every backup is wrapped with: never purge it on destroy.
       purge_soft_delete_on_destroy    = false
       recover_soft_deleted_key_vaults = true
+      # The connection secrets are the user's: a destroyed one stays recoverable (purge protection
+      # refuses a purge anyway).
+      purge_soft_deleted_secrets_on_destroy = false
     }
     resource_group {
       prevent_deletion_if_contains_resources = true

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { containerAppsSizeProblem } from '../../core/config/container-apps-sizes.js';
 import { bundledEnvironmentJson, environmentOf, parseConfig, resolveConfig } from '../../core/config/load-config.js';
 import { unmet } from '../support/requirements.js';
 import { CONFIG_TEXT, evaluateLocals, findTerraform, runConsole } from './support/terraform-module.js';
@@ -33,6 +34,8 @@ const EXPRESSIONS = {
   functions_storage_account_name: 'local.functions_storage_account_name',
   runner_job_name: '"${local.short_name}-runner"',
   emails: 'local.emails',
+  runtime_size_problems: 'local.runtime_size_problems',
+  own_vault_secrets: 'local.own_vault_secrets',
 };
 
 interface AzureLocals {
@@ -57,6 +60,8 @@ interface AzureLocals {
   functions_storage_account_name: string;
   runner_job_name: string;
   emails: string[];
+  runtime_size_problems: string[];
+  own_vault_secrets: Record<string, { vault: string; secret: string }>;
 }
 
 /** An azure environment that exercises what the shipped one does not. */
@@ -89,7 +94,7 @@ environments:
         source: "secret+azure://acme-secrets/crm-db/0123456789abcdef0123456789abcdef"
         schedule: { cron: "0 4 * * *" }
         timeout: 3h
-        runtime: { cpu: 4096, memoryMiB: 8192 }
+        runtime: { cpu: 2048, memoryMiB: 4096 }
         enabled: false
 `;
 
@@ -136,6 +141,30 @@ describe('infra/azure locals, evaluated by terraform', () => {
     expect([variant.runner_cpu, variant.runner_memory]).toEqual([2, '4Gi']);
   });
 
+  it('finds the sizes Container Apps would refuse exactly where core does, for the runner job’s precondition', async () => {
+    expect(example.runtime_size_problems).toEqual([]);
+    expect(variant.runtime_size_problems).toEqual([]);
+    const runtimes: Record<string, Record<string, number> | undefined> = {
+      'pair-quarter': { cpu: 256, memoryMiB: 512 },
+      'pair-two': { cpu: 2048, memoryMiB: 4096 },
+      'no-override': undefined,
+      'fargate-only': { cpu: 1024, memoryMiB: 4096 },
+      'above-consumption': { cpu: 4096, memoryMiB: 8192 },
+      'cpu-only': { cpu: 512 },
+      'memory-only': { memoryMiB: 1024 },
+    };
+    const jobs = Object.entries(runtimes)
+      .map(([name, runtime]) => `      ${name}:\n        source: "secret+azure://kv/${name}"\n        schedule: { cron: "0 3 * * *" }\n${runtime ? `        runtime: ${JSON.stringify(runtime)}\n` : ''}`)
+      .join('');
+    const file = path.join(work, 'sizes.yaml');
+    writeFileSync(file, `version: 1\nenvironments:\n  sizes:\n    cloud: azure\n    region: westeurope\n    azure: { resourceGroup: rg, storageAccount: sizes }\n    runner: { cpu: 4096, memoryMiB: 8192 }\n    jobs:\n${jobs}`);
+    const { problems } = (await evaluateLocals(terraform, 'infra/azure', { environment: 'sizes', configPath: file }, { problems: 'local.runtime_size_problems' })) as { problems: string[] };
+    const refusedByCore = Object.entries(runtimes).filter(([, runtime]) => containerAppsSizeProblem(runtime ?? {}) !== undefined).map(([name]) => name);
+    expect(refusedByCore.sort()).toEqual(['above-consumption', 'cpu-only', 'fargate-only', 'memory-only']);
+    expect(problems.filter((problem) => problem.startsWith('jobs.')).map((problem) => /^jobs\.([\w-]+)\.runtime: /.exec(problem)?.[1]).sort()).toEqual(refusedByCore);
+    expect(problems).toContain('runner: on azure the runner takes at most cpu 2048 and memoryMiB 4096 (got {"cpu":4096,"memoryMiB":8192})');
+  });
+
   it('takes the account, container, group and subnet from azure:, and tiers from S3 classes (the earliest day per tier)', () => {
     expect(example).toMatchObject({ resource_group_name: 'vaultra-example', storage_account_name: 'vaultraexample', container_name: 'vaultra', subnet_id: null, prefix: 'vaultra' });
     expect(example.tier_after_days).toEqual({ cool: 30, cold: null, archive: null });
@@ -158,6 +187,20 @@ describe('infra/azure locals, evaluated by terraform', () => {
     expect(variant.source_secrets).toEqual({ 'acme-secrets/crm-db': { vault: 'acme-secrets', secret: 'crm-db' } });
     expect(variant.webhook_secrets).toEqual({ 'shared-hooks/slack': { vault: 'shared-hooks', secret: 'slack' } });
     expect(variant.referenced_vaults.sort()).toEqual(['acme-secrets', 'shared-hooks']);
+  });
+
+  it('creates a placeholder for every secret of the environment’s own vault, and for no other vault’s', () => {
+    // The shipped environment keeps all four in its vault: each gets a placeholder, so the
+    // per-secret role assignments can be made in the apply that creates the vault.
+    expect(example.own_vault_secrets).toEqual({ ...example.source_secrets, ...example.webhook_secrets });
+    expect(Object.keys(example.own_vault_secrets).sort()).toEqual([
+      'kvvaultraexample/alert-webhook',
+      'kvvaultraexample/alert-webhook-key',
+      'kvvaultraexample/events-mongodb',
+      'kvvaultraexample/shop-postgres',
+    ]);
+    // Secrets in vaults the module does not own are never written: they must exist beforehand.
+    expect(variant.own_vault_secrets).toEqual({});
   });
 
   it('keeps names within Azure’s limits', () => {

@@ -36,7 +36,7 @@ describe('the function app', () => {
     expect(azure.locals.config_json).toBe('${jsonencode({ version = local.config.version, environments = { (var.environment) = local.env } })}');
   });
 
-  it('reaches its own storage through its managed identity: Flex Consumption, Node, zip-deployed from the package', () => {
+  it('reaches its own storage through its managed identity: Flex Consumption, Node', () => {
     const app = resource(azure, 'azurerm_function_app_flex_consumption', 'vaultra');
     expect(app).toMatchObject({
       storage_authentication_type: 'UserAssignedIdentity',
@@ -44,7 +44,6 @@ describe('the function app', () => {
       runtime_name: 'node',
       runtime_version: '${var.functions_runtime_version}',
       https_only: true,
-      zip_deploy_file: '${data.archive_file.functions.output_path}',
     });
     expect(nested(app, 'identity')).toEqual({ type: 'UserAssigned', identity_ids: ['${azurerm_user_assigned_identity.functions.id}'] });
     expect(resource(azure, 'azurerm_service_plan', 'functions').sku_name).toBe('FC1');
@@ -57,6 +56,33 @@ describe('the function app', () => {
       AzureWebJobsStorage__credential: 'managedidentity',
       AzureWebJobsStorage__clientId: '${azurerm_user_assigned_identity.functions.client_id}',
     });
+    // Only the identity-based connection: a plain AzureWebJobsStorage, even empty, is read as a
+    // connection string (Azure/azure-functions-host#11796). The one azurerm adds anyway is deleted
+    // by scripts/publish-functions.sh (azure-scripts.test.ts), rerun after every update of the app.
+    expect(Object.keys(settings).filter((name) => name.toLowerCase().startsWith('azurewebjobsstorage')).sort()).toEqual([
+      'AzureWebJobsStorage__accountName',
+      'AzureWebJobsStorage__clientId',
+      'AzureWebJobsStorage__credential',
+    ]);
+    expect(nested(resource(azure, 'terraform_data', 'publish_functions'), 'lifecycle').replace_triggered_by).toEqual(['${azurerm_function_app_flex_consumption.vaultra}']);
+  });
+
+  it('is published with OneDeploy by the Azure CLI, not with zip_deploy_file (Kudu /api/zipdeploy, which Flex Consumption lacks)', () => {
+    expect(resource(azure, 'azurerm_function_app_flex_consumption', 'vaultra')).not.toHaveProperty('zip_deploy_file');
+    const publish = resource(azure, 'terraform_data', 'publish_functions');
+    // Again when the package changes, and after the provider creates, replaces or updates the app.
+    expect(publish.triggers_replace).toEqual({ package: '${data.archive_file.functions.output_base64sha256}' });
+    expect(nested(publish, 'lifecycle').replace_triggered_by).toEqual(['${azurerm_function_app_flex_consumption.vaultra}']);
+    const exec = nested(publish.provisioner as Block, 'local-exec');
+    expect(exec.command).toBe('${path.module}/scripts/publish-functions.sh');
+    expect(exec.environment).toEqual({
+      SUBSCRIPTION: '${data.azurerm_client_config.current.subscription_id}',
+      RESOURCE_GROUP: '${local.resource_group.name}',
+      FUNCTION_APP: '${azurerm_function_app_flex_consumption.vaultra.name}',
+      PACKAGE: '${data.archive_file.functions.output_path}',
+    });
+    expect(publish.depends_on).toEqual(['${azurerm_role_assignment.functions_host_storage}']);
+    expect(azure.data.archive_file?.functions?.source_dir).toBe('${local.functions_source_dir}');
   });
 
   it('has no schedule resource: the dispatcher timer reads every job’s cron and time zone from VAULTRA_CONFIG_JSON', () => {
@@ -95,6 +121,12 @@ describe('the runner job', () => {
       { name: 'VAULTRA_CATALOG', value: '${local.catalog_url}' },
       { name: 'AZURE_CLIENT_ID', value: '${azurerm_user_assigned_identity.runner.client_id}' },
     ]);
+  });
+
+  it('refuses at plan time a job size Container Apps would refuse at run time', () => {
+    const precondition = nested(nested(resource(azure, 'azurerm_container_app_job', 'runner'), 'lifecycle'), 'precondition');
+    expect(precondition.condition).toBe('${length(local.runtime_size_problems) == 0}');
+    expect(precondition.error_message).toContain('${join("; ", local.runtime_size_problems)}');
   });
 
   it('runs in the configured subnet when azure.subnetId is set', () => {
@@ -202,12 +234,62 @@ describe('role assignments', () => {
     expect(azure.locals.key_scope).toBe('${azurerm_key_vault.vaultra.id}/keys/${azurerm_key_vault_key.vaultra.name}');
   });
 
-  it('assigns nothing else: the deployer only gets to create the key, and no identity has a subscription or group role', () => {
+  it('assigns nothing else: the deployer only gets to create the key and set secrets, and no identity has a subscription or group role', () => {
     const byPrincipal = assignmentsByPrincipal(azure);
     expect([...byPrincipal.keys()].sort()).toEqual(['${data.azurerm_client_config.current.object_id}', 'functions', 'runner']);
-    expect(sorted(byPrincipal.get('${data.azurerm_client_config.current.object_id}'))).toEqual(['Key Vault Crypto Officer @ ${azurerm_key_vault.vaultra.id}']);
+    expect(sorted(byPrincipal.get('${data.azurerm_client_config.current.object_id}'))).toEqual([
+      'Key Vault Crypto Officer @ ${azurerm_key_vault.vaultra.id}',
+      'Key Vault Secrets Officer @ ${azurerm_key_vault.vaultra.id}',
+    ]);
     for (const [, list] of byPrincipal) for (const assignment of list) expect(assignment.scope, assignment.resource).not.toMatch(/resource_group_id|subscription/);
     for (const { type } of allResources(azure)) expect(type).not.toMatch(/key_vault_access_policy/);
+  });
+});
+
+describe('the connection secrets on a first apply', () => {
+  it('exist before the per-secret role assignments: a placeholder for each secret of the environment’s vault', () => {
+    const placeholder = resource(azure, 'azurerm_key_vault_secret', 'connection');
+    expect(placeholder).toMatchObject({
+      for_each: '${local.own_vault_secrets}',
+      name: '${each.value.secret}',
+      key_vault_id: '${azurerm_key_vault.vaultra.id}',
+      value_wo_version: 1,
+      depends_on: ['${terraform_data.deployer_vault_access}'],
+    });
+    expect(placeholder.value_wo).toContain('az keyvault secret set --vault-name ${local.key_vault_name} --name ${each.value.secret}');
+    for (const name of ['runner_sources', 'functions_webhooks']) {
+      expect(resource(azure, 'azurerm_role_assignment', name).depends_on, name).toEqual(['${azurerm_key_vault_secret.connection}']);
+    }
+    expect(azure.locals.own_vault_secrets).toBe('${{ for key, secret in merge(local.source_secrets, local.webhook_secrets) : key => secret if secret.vault == lower(local.key_vault_name) }}');
+  });
+
+  it('never puts a secret value in the state: write-only placeholder, written once, real values set outside Terraform', () => {
+    const placeholder = resource(azure, 'azurerm_key_vault_secret', 'connection');
+    // `value` (even with ignore_changes) is read back from the latest version on every refresh.
+    expect(placeholder).not.toHaveProperty('value');
+    expect(placeholder).not.toHaveProperty('lifecycle');
+    // Write-only attributes need Terraform 1.11.
+    expect(azure.terraform[0]!.required_version).toBe('>= 1.11');
+  });
+});
+
+describe('the deployer on the vault', () => {
+  it('may set the connection secrets: Key Vault Secrets Officer, since on an RBAC vault Crypto Officer covers keys only', () => {
+    expect(resource(azure, 'azurerm_role_assignment', 'deployer_secrets_officer')).toMatchObject({
+      count: '${var.grant_deployer_secret_access ? 1 : 0}',
+      scope: '${azurerm_key_vault.vaultra.id}',
+      role_definition_name: 'Key Vault Secrets Officer',
+      principal_id: '${data.azurerm_client_config.current.object_id}',
+    });
+    expect((azure.variables.grant_deployer_secret_access as Block).default).toBe(true);
+  });
+
+  it('waits until its new vault roles work before creating the key (no 403 on a first apply)', () => {
+    const wait = resource(azure, 'terraform_data', 'deployer_vault_access');
+    expect(wait.triggers_replace).toEqual(['${azurerm_key_vault.vaultra.id}', '${azurerm_role_assignment.deployer_key_officer[*].id}', '${azurerm_role_assignment.deployer_secrets_officer[*].id}']);
+    const exec = nested(wait.provisioner as Block, 'local-exec');
+    expect(exec).toMatchObject({ command: '${path.module}/scripts/wait-for-vault-access.sh', environment: { VAULT: '${azurerm_key_vault.vaultra.name}' } });
+    expect(resource(azure, 'azurerm_key_vault_key', 'vaultra').depends_on).toEqual(['${terraform_data.deployer_vault_access}']);
   });
 });
 

@@ -79,6 +79,62 @@ describe('vaultra.config.yaml', () => {
   });
 });
 
+describe('runner sizes on azure', () => {
+  function azure(runtime: Record<string, unknown> | undefined, environment: Record<string, unknown> = {}): string {
+    return JSON.stringify({
+      version: 1,
+      environments: {
+        prod: {
+          cloud: 'azure',
+          region: 'westeurope',
+          azure: { resourceGroup: 'rg', storageAccount: 'acmebackups' },
+          ...environment,
+          jobs: { shop: { source: 'secret+azure://kv/shop', schedule: { cron: '0 3 * * *' }, ...(runtime ? { runtime } : {}) } },
+        },
+      },
+    });
+  }
+
+  it.each([
+    [{ cpu: 256, memoryMiB: 512 }],
+    [{ cpu: 512, memoryMiB: 1024 }],
+    [{ cpu: 1024, memoryMiB: 2048 }],
+    [{ cpu: 2048, memoryMiB: 4096 }],
+    [undefined],
+    [{}],
+  ])('takes a Container Apps Consumption pair, or no override (%j)', (runtime) => {
+    expect(jobOf(environmentOf(parseConfig(azure(runtime)), 'prod'), 'shop').runtime).toEqual(runtime ?? {});
+  });
+
+  it.each([
+    // Fargate takes these; Container Apps refuses them when the run starts.
+    [{ cpu: 1024, memoryMiB: 4096 }, /runtime: on azure a runtime is a Container Apps Consumption pair.*\(got cpu 1024, memoryMiB 4096\)/],
+    [{ cpu: 4096, memoryMiB: 8192 }, /\(got cpu 4096, memoryMiB 8192\)/],
+    [{ cpu: 256, memoryMiB: 1024 }, /\(got cpu 256, memoryMiB 1024\)/],
+    // Half an override would be paired with the other half of the runner job's own size.
+    [{ cpu: 2048 }, /give both cpu and memoryMiB \(got \{"cpu":2048\}\)/],
+    [{ memoryMiB: 1024 }, /give both cpu and memoryMiB/],
+  ])('refuses a job size Container Apps would reject, naming the field and the value (%j)', (runtime, message) => {
+    expect(() => parseConfig(azure(runtime))).toThrow(ConfigError);
+    expect(() => parseConfig(azure(runtime))).toThrow(/environments\.prod\.jobs\.shop\.runtime: /);
+    expect(() => parseConfig(azure(runtime))).toThrow(message);
+  });
+
+  it('checks the size a job gets from its environment’s defaults too', () => {
+    expect(() => parseConfig(azure(undefined, { defaults: { runtime: { cpu: 512 } } }))).toThrow(/jobs\.shop\.runtime: .*give both cpu and memoryMiB/);
+  });
+
+  it('refuses an environment runner beyond 2 cores / 4 GiB, which Terraform could only cut down', () => {
+    expect(() => parseConfig(azure(undefined, { runner: { cpu: 4096, memoryMiB: 8192 } }))).toThrow(/environments\.prod\.runner: on azure the runner takes at most cpu 2048 and memoryMiB 4096 .*\(got cpu 4096, memoryMiB 8192\)/);
+    // Between the pairs is fine: Terraform rounds up to the next pair.
+    expect(environmentOf(parseConfig(azure(undefined, { runner: { cpu: 1024, memoryMiB: 3072 } })), 'prod').runner).toMatchObject({ cpu: 1024, memoryMiB: 3072 });
+  });
+
+  it('leaves the other clouds to their own limits', () => {
+    expect(jobOf(environmentOf(parseConfig(minimal({ runtime: { cpu: 1024, memoryMiB: 4096 } })), 'prod'), 'shop').runtime).toEqual({ cpu: 1024, memoryMiB: 4096 });
+  });
+});
+
 describe('schedules', () => {
   it.each([
     ['15 2 * * *', 'cron(15 2 * * ? *)'],
