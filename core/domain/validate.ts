@@ -12,6 +12,18 @@ export function parseAtEdge<S extends z.ZodType>(schema: S, value: unknown, labe
   const issue = result.error.issues[0]!;
   const path = [label, ...issue.path.map(String)].join('.');
   const received = issue.path.reduce<unknown>((node, key) => (node as Record<PropertyKey, unknown> | undefined)?.[key as PropertyKey], value);
-  const shown = received === undefined ? '' : ` (got ${redact(JSON.stringify(received)).slice(0, 80)})`;
+  const shown = received === undefined ? '' : ` (got ${redact(showValue(received)).slice(0, 80)})`;
   throw new ConfigError(`${path}: ${issue.message}${shown}`);
+}
+
+/**
+ * A received value for an error line. Input parsed from YAML may be circular or hold a BigInt,
+ * which `JSON.stringify` throws on: the error about the input must not become an internal one.
+ */
+function showValue(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return Array.isArray(value) ? 'a list' : typeof value === 'object' ? 'an object' : String(value);
+  }
 }
