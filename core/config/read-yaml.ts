@@ -1,5 +1,5 @@
-import { isAlias, isCollection, isMap, isNode, isPair, LineCounter, parseDocument, visit, type Node } from 'yaml';
-import { ConfigError } from '../errors.js';
+import { isAlias, isCollection, isMap, isNode, isPair, isScalar, LineCounter, parseDocument, visit, type Node } from 'yaml';
+import { ConfigError, oneLine } from '../errors.js';
 
 /**
  * Reads config text as YAML into plain values, refusing what a config never needs and a hostile
@@ -26,7 +26,7 @@ export const MAX_DEPTH = 64;
 
 /** Parses `text` (YAML, or JSON: YAML's subset); `origin` names it in errors. */
 export function readYaml(text: string, origin: string): unknown {
-  if (Buffer.byteLength(text) > MAX_CONFIG_BYTES) throw new ConfigError(`${origin}: the file is larger than ${MAX_CONFIG_BYTES / 1024 / 1024} MiB, too large for a config`);
+  if (Buffer.byteLength(text) > MAX_CONFIG_BYTES) throw configError(`${origin}: the file is larger than ${MAX_CONFIG_BYTES / 1024 / 1024} MiB, too large for a config`);
   const lines = new LineCounter();
   const at = (offset: number | undefined) => {
     const line = offset === undefined ? 0 : lines.linePos(offset).line;
@@ -35,7 +35,7 @@ export function readYaml(text: string, origin: string): unknown {
   const document = parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter: lines });
   if (document.errors.length > 0) {
     const first = document.errors[0]!;
-    throw new ConfigError(`${at(first.pos[0])}: ${describeParseError(first.message)}`);
+    throw configError(`${at(first.pos[0])}: ${describeParseError(first.message)}`);
   }
   checkAliases(document, at);
   let value: unknown;
@@ -44,13 +44,18 @@ export function readYaml(text: string, origin: string): unknown {
     // without its fixed 100-uses-per-anchor limit (a config may name one schedule 500 times).
     value = document.toJS({ maxAliasCount: -1 });
   } catch (error) {
-    throw new ConfigError(`${origin}: ${describeParseError((error as Error).message)}`, { cause: error });
+    throw configError(`${origin}: ${describeParseError((error as Error).message)}`, { cause: error });
   }
   checkExpandedSize(value, origin);
   return value;
 }
 
 type Where = (offset: number | undefined) => string;
+
+/** Messages quote keys and anchors from the file: one line, control characters escaped. */
+function configError(message: string, options?: { cause?: unknown }): ConfigError {
+  return new ConfigError(oneLine(message), options);
+}
 
 /** Every alias names an anchor before it, never one of its own ancestors; no collection is a key; few aliases. */
 function checkAliases(document: ReturnType<typeof parseDocument>, at: Where): void {
@@ -62,17 +67,21 @@ function checkAliases(document: ReturnType<typeof parseDocument>, at: Where): vo
       if (isAlias(node)) {
         aliases += 1;
         const where = at(node.range?.[0]);
-        if (aliases > MAX_ALIASES) throw new ConfigError(`${where}: more than ${MAX_ALIASES} YAML aliases; share fields among jobs with the environment's defaults: instead`);
+        if (aliases > MAX_ALIASES) throw configError(`${where}: more than ${MAX_ALIASES} YAML aliases; share fields among jobs with the environment's defaults: instead`);
         const target = anchors.get(node.source);
-        if (!target) throw new ConfigError(`${where}: alias *${node.source} names no anchor &${node.source} above it`);
-        if (path.includes(target)) throw new ConfigError(`${where}: alias *${node.source} is inside the node &${node.source} it refers to, a circular reference`);
+        if (!target) throw configError(`${where}: alias *${node.source} names no anchor &${node.source} above it`);
+        if (path.includes(target)) throw configError(`${where}: alias *${node.source} is inside the node &${node.source} it refers to, a circular reference`);
         return;
       }
       if (isNode(node) && node.anchor) anchors.set(node.anchor, node);
     },
     Pair(_key, pair) {
+      // A key that is a collection, or a scalar tagged into an object (`!!binary`, a YAML 1.1
+      // timestamp), is not a name: the library would stringify it, with a warning on stderr.
       const key = isAlias(pair.key) ? anchors.get(pair.key.source) : pair.key;
-      if (isCollection(key)) throw new ConfigError(`${at((pair.key as Node).range?.[0])}: a mapping key must be a plain value, not a ${isMap(key) ? 'mapping' : 'list'}`);
+      const where = at((pair.key as Node | null)?.range?.[0]);
+      if (isCollection(key)) throw configError(`${where}: a mapping key must be a plain value, not a ${isMap(key) ? 'mapping' : 'list'}`);
+      if (isScalar(key) && typeof key.value === 'object' && key.value !== null) throw configError(`${where}: a mapping key must be a plain value, not a ${key.tag ?? 'tagged value'}`);
     },
   });
 }
@@ -90,13 +99,13 @@ function checkExpandedSize(root: unknown, origin: string): void {
     const known = sizes.get(value);
     if (known !== undefined) return known;
     const field = path.length > 0 ? `: ${path.join('.')}` : '';
-    if (open.has(value)) throw new ConfigError(`${origin}${field}: a YAML alias makes this value contain itself, a circular reference`);
-    if (depth > MAX_DEPTH) throw new ConfigError(`${origin}${field}: nested deeper than ${MAX_DEPTH} levels`);
+    if (open.has(value)) throw configError(`${origin}${field}: a YAML alias makes this value contain itself, a circular reference`);
+    if (depth > MAX_DEPTH) throw configError(`${origin}${field}: nested deeper than ${MAX_DEPTH} levels`);
     open.add(value);
     let size = 1;
     for (const [key, child] of entries(value)) {
       size += sizeOf(child, depth + 1, [...path.slice(0, MAX_DEPTH), key]);
-      if (size > MAX_EXPANDED_VALUES) throw new ConfigError(`${origin}: its YAML aliases expand to more than ${MAX_EXPANDED_VALUES.toLocaleString('en')} values (a "billion laughs" document?)`);
+      if (size > MAX_EXPANDED_VALUES) throw configError(`${origin}: its YAML aliases expand to more than ${MAX_EXPANDED_VALUES.toLocaleString('en')} values (a "billion laughs" document?)`);
     }
     open.delete(value);
     sizes.set(value, size);

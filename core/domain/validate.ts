@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { ConfigError } from '../errors.js';
+import { ConfigError, oneLine } from '../errors.js';
 import { redact } from './redact.js';
 
 /**
@@ -13,7 +13,8 @@ export function parseAtEdge<S extends z.ZodType>(schema: S, value: unknown, labe
   const path = [label, ...issue.path.map(String)].join('.');
   const received = issue.path.reduce<unknown>((node, key) => (node as Record<PropertyKey, unknown> | undefined)?.[key as PropertyKey], value);
   const shown = received === undefined ? '' : ` (got ${redact(showValue(received)).slice(0, 80)})`;
-  throw new ConfigError(`${path}: ${issue.message}${shown}`);
+  // Keys and values come from the input: one line, control characters escaped.
+  throw new ConfigError(oneLine(`${path}: ${issue.message}${shown}`));
 }
 
 /**
