@@ -95,9 +95,10 @@ export async function openDirectoryRestore(target: string, options: DirectoryRes
   // replaced in the target is decided here, after tar succeeded. `--block-number` makes tar
   // print how the archive ended (see BlockLines).
   const args = ['--extract', '--file=-', `--directory=${temp}`, '--block-number', '--preserve-permissions', '--numeric-owner'];
-  // Ownership: root restores the archived (numeric) owners, which is what a volume needs (its
-  // files belong to the application's uid, which may have no name here); `--no-owner` makes
-  // everything root's. A non-root user cannot give files away: they become theirs.
+  // Ownership: by default everything becomes the restoring user's (a backup must not hand files
+  // to uids it names). With --preserve-special, root restores the archived (numeric) owners,
+  // which is what a volume needs (its files belong to the application's uid, which may have no
+  // name here), unless --no-owner. A non-root user cannot give files away in any case.
   const preserve = options.preserveSpecial === true;
   const restoreOwners = isRoot() && preserve && !options.noOwner;
   args.push(restoreOwners ? '--same-owner' : '--no-same-owner');
