@@ -1,4 +1,4 @@
-import { isAlias, isCollection, isMap, isNode, isPair, isScalar, LineCounter, parseDocument, visit, type Node } from 'yaml';
+import { isAlias, isCollection, isMap, isNode, isScalar, LineCounter, parseDocument, visit, type Node } from 'yaml';
 import { ConfigError, oneLine } from '../errors.js';
 
 /**
@@ -63,7 +63,6 @@ function checkAliases(document: ReturnType<typeof parseDocument>, at: Where): vo
   let aliases = 0;
   visit(document, {
     Node(_key, node, path) {
-      if (isPair(node)) return;
       if (isAlias(node)) {
         aliases += 1;
         const where = at(node.range?.[0]);
