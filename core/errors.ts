@@ -113,10 +113,19 @@ export class AbortedError extends VaultraError {
   readonly kind = 'aborted';
 }
 
-/** Error message of anything thrown, on one line. */
+/**
+ * Error message of anything thrown, on one line. Messages quote what backups and tools say
+ * (a collection name, a file name, a stanza type), so other control characters are shown as
+ * `\xNN`: they must not reach a terminal or a log line as such (an escape sequence in a
+ * forged archive's collection name would otherwise be played by the operator's terminal).
+ */
 export function oneLine(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error);
-  return text.replace(/\s*\n\s*/g, ' | ').trim();
+  return text
+    .replace(/\s*\n\s*/g, ' | ')
+    .trim()
+    // eslint-disable-next-line no-control-regex -- control characters are exactly what is matched
+    .replace(/[\x00-\x1f\x7f-\x9f]/g, (char) => (char === '\t' ? ' ' : `\\x${char.charCodeAt(0).toString(16).padStart(2, '0')}`));
 }
 
 /** A container job could not be started (after retries): nothing ran. `retryable` for throttling and capacity. */

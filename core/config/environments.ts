@@ -2,6 +2,7 @@ import type * as z from 'zod';
 import { ConfigError } from '../errors.js';
 import { parseAtEdge } from '../domain/validate.js';
 import { secretScheme } from '../domain/connection-secret.js';
+import { checkDatabaseUrl } from '../adapters/engines/source-url.js';
 import { configSchema, jobConfigSchema, type environmentSchema, type JobConfig } from './config-schema.js';
 import { containerAppsRunnerProblem, containerAppsSizeProblem } from './container-apps-sizes.js';
 import { longestGapMs } from './schedule.js';
@@ -48,6 +49,7 @@ export function resolveConfig(raw: unknown, origin = DEFAULT_ORIGIN): VaultraCon
       if (rest.cloud !== 'local' && scheme !== `secret+${rest.cloud}` && scheme !== 'env') {
         throw new ConfigError(`${label}.source: in a ${rest.cloud} environment the connection comes from a secret: give a secret+${rest.cloud}://… reference (or env://VAR for a variable the platform fills from one)`);
       }
+      if (scheme === undefined) checkDatabaseUrl(job.source, `${label}.source`);
       // Container Apps refuses a size outside its table when the run starts, not at deploy time.
       const sizeProblem = rest.cloud === 'azure' ? containerAppsSizeProblem(job.runtime) : undefined;
       if (sizeProblem) throw new ConfigError(`${label}.runtime: ${sizeProblem}`);

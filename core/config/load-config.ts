@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import { LineCounter, parseDocument } from 'yaml';
 import { ConfigError } from '../errors.js';
+import { readYaml } from './read-yaml.js';
 import { environmentOf, resolveConfig, type VaultraConfig } from './environments.js';
 
 export { environmentOf, jobOf, resolveConfig, type Environment, type ScheduledJob, type VaultraConfig } from './environments.js';
@@ -20,14 +20,7 @@ export async function loadConfig(path = DEFAULT_CONFIG_PATH): Promise<VaultraCon
 
 /** Parses config text (YAML, or JSON: YAML's subset). `origin` names it in errors. */
 export function parseConfig(text: string, origin = DEFAULT_CONFIG_PATH): VaultraConfig {
-  const lines = new LineCounter();
-  const document = parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter: lines });
-  if (document.errors.length > 0) {
-    const first = document.errors[0]!;
-    const line = lines.linePos(first.pos[0]).line;
-    throw new ConfigError(`${origin}${line ? `:${line}` : ''}: ${first.message.split('\n')[0]}`);
-  }
-  return resolveConfig(document.toJS(), origin);
+  return resolveConfig(readYaml(text, origin), origin);
 }
 
 /**
@@ -36,6 +29,6 @@ export function parseConfig(text: string, origin = DEFAULT_CONFIG_PATH): Vaultra
  */
 export function bundledEnvironmentJson(text: string, name: string, origin = DEFAULT_CONFIG_PATH): string {
   environmentOf(parseConfig(text, origin), name);
-  const raw = parseDocument(text).toJS() as { version: number; environments: Record<string, unknown> };
+  const raw = readYaml(text, origin) as { version: number; environments: Record<string, unknown> };
   return JSON.stringify({ version: raw.version, environments: { [name]: raw.environments[name] } });
 }

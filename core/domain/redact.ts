@@ -19,3 +19,14 @@ export function redact(text: string): string {
   for (const secret of knownSecrets) out = out.split(secret).join('***');
   return out.replace(urlCredentials, '$1***@').replace(passwordAssignment, '$1***');
 }
+
+/**
+ * A URL to quote in a message: everything between the scheme and the last `@` (user name and
+ * password, however malformed) replaced by `…`. For values that are not known to be secret
+ * but may carry one, such as a source URL being refused.
+ */
+export function withoutCredentials(url: string): string {
+  const scheme = /^[a-z][a-z0-9+.-]*:(?:\/\/)?/i.exec(url)?.[0] ?? '';
+  const at = url.lastIndexOf('@');
+  return at > scheme.length ? `${scheme}…${url.slice(at)}` : url;
+}

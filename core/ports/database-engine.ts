@@ -92,6 +92,11 @@ export interface RestoreSink {
   readonly stream: Writable;
   /** Objects already in the target that this restore replaces (only ever non-empty with `force`). */
   readonly replaces: readonly string[];
+  /**
+   * What the restore changed on the way in that an operator must hear about, one line each
+   * (a directory restore leaving out device nodes or setuid bits). Complete once `commit()` resolved.
+   */
+  readonly notes?: readonly string[];
   commit(): Promise<void>;
   abort(): Promise<void>;
 }

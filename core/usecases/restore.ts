@@ -24,6 +24,8 @@ export interface RestoreRequest extends BackupRef {
   readonly paths?: readonly string[];
   readonly force?: boolean;
   readonly noOwner?: boolean;
+  /** Directories: restore setuid/setgid bits, device nodes, FIFOs, world-writable modes and owners as archived. */
+  readonly preserveSpecial?: boolean;
   readonly dryRun?: boolean;
   readonly signal?: AbortSignal;
   readonly onProgress?: (bytesRead: number) => void;
@@ -39,6 +41,8 @@ export interface RestoreReport {
   /** Objects already in the target that the restore would replace (dry run), or replaced. */
   readonly replaced: readonly string[];
   readonly structure?: string;
+  /** What the restore changed on the way in for safety (a directory's special files left out), one line each. */
+  readonly notes?: readonly string[];
 }
 
 /**
@@ -92,7 +96,7 @@ export async function runRestore(deps: RestoreDependencies, request: RestoreRequ
       throw await explainReadFailure(deps.storage, backup, rootCause([piped]), request.signal);
     }
     await sink.commit();
-    return { bytesRaw: stages[4].bytes, replaced: sink.replaces };
+    return { bytesRaw: stages[4].bytes, replaced: sink.replaces, notes: sink.notes ?? [] };
   });
   return { backup, target: request.target, dryRun: false, restored, ...value };
 }

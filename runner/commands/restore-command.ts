@@ -18,6 +18,7 @@ interface RestoreOptions {
   dryRun?: boolean;
   force?: boolean;
   owner: boolean;
+  preserveSpecial?: boolean;
   json?: boolean;
   progress: boolean;
   catalog?: string;
@@ -37,7 +38,8 @@ export function restoreCommand(): Command {
     .option('--paths <list>', 'restore only these paths of a directory backup (comma-separated, relative to its root)', commaList)
     .option('--dry-run', 'read and check the whole backup, report what would be restored and replaced; write nothing')
     .option('--force', 'restore into a target that already holds data, replacing what the backup contains (directories: each top-level entry the backup holds replaces the target\'s entry of that name)')
-    .option('--no-owner', 'PostgreSQL: do not restore ownership and privileges (for another cluster); directories: files become the restoring user\'s')
+    .option('--no-owner', 'PostgreSQL: do not restore ownership and privileges (for another cluster); directories: with --preserve-special, still do not restore the archived owners')
+    .option('--preserve-special', 'directories: restore the archive as it is — setuid/setgid bits, device nodes, FIFOs, world-writable modes, file capabilities and (as root) the archived owners; without it they are left out, files belong to the restoring user, and the output says what was left out')
     .option('--json', 'print the result as JSON on stdout')
     .option('--no-progress', 'no progress display on stderr')
     .addOption(catalogOption())
@@ -68,6 +70,7 @@ Examples:
             paths: options.paths,
             force: options.force,
             noOwner: !options.owner,
+            preserveSpecial: options.preserveSpecial,
             dryRun: options.dryRun,
             signal: signalOf(command),
             onProgress: (bytes) => progress.update(bytes),
@@ -87,7 +90,9 @@ Examples:
         restored: report.restored,
         replaced: report.replaced,
         ...(report.structure ? { structure: report.structure } : {}),
+        ...(report.notes?.length ? { notes: report.notes } : {}),
       };
+      for (const note of report.notes ?? []) process.stderr.write(`vaultra: warning: ${note}\n`);
       if (options.json) return printJson(summary);
       const what = report.restored.length === report.backup.manifest.contents.length ? 'everything' : report.restored.map((c) => (c.schema ? `${c.schema}.${c.name}` : c.name)).join(', ');
       printFields(report.dryRun ? `dry run: backup ${report.backup.runId} checks out; nothing was written` : `restored backup ${report.backup.runId} of job ${report.backup.job}`, [

@@ -53,8 +53,10 @@ describe('directory round trip through the CLI', () => {
     expect(result.code, result.stderr).toBe(0);
     return JSON.parse(result.stdout) as BackupJson;
   };
+  // These round trips compare every entry with the source, setuid bits, FIFOs and owners
+  // included: the archive as it is (directory-safe-restore.test.ts covers the safe default).
   const restore = (ws: Workspace, ref: string, target: string, extra: string[] = []): Promise<VaultraResult> =>
-    vaultra(ws, ['restore', ref, '--from', ws.storeUrl, '--target', `dir:${target}`, ...extra]);
+    vaultra(ws, ['restore', ref, '--from', ws.storeUrl, '--target', `dir:${target}`, '--preserve-special', ...extra]);
   const restoreOk = async (ws: Workspace, ref: string, target: string, extra: string[] = []): Promise<RestoreJson> => {
     const result = await restore(ws, ref, target, ['--json', ...extra]);
     expect(result.code, result.stderr).toBe(0);

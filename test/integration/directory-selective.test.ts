@@ -32,7 +32,8 @@ describe('selective directory restore (use cases)', () => {
   const key = generateX25519Identity();
   let deps: { storage: FileStorageBackend; catalog: LocalCatalog; decryptor: AgeDecryptor };
 
-  const restore = (target: string, request: Omit<RestoreRequest, 'ref' | 'target'>) => runRestore(deps, { ref: runId, target: `dir:${target}`, ...request });
+  // Compared entry by entry with the source (setuid bits, FIFO): the archive as it is.
+  const restore = (target: string, request: Omit<RestoreRequest, 'ref' | 'target'>) => runRestore(deps, { ref: runId, target: `dir:${target}`, preserveSpecial: true, ...request });
 
   /** The source entries a restore of `selected` brings back: the root, the folders above each path, each path and everything beneath it. */
   const subset = (selected: string[]) =>

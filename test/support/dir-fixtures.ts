@@ -224,15 +224,22 @@ export function treeDifferences<Entry>(expected: Record<string, Entry>, actual: 
 /** One member of a crafted archive. */
 export interface UstarMember {
   readonly name: string;
-  readonly type?: 'file' | 'directory' | 'symlink' | 'hardlink';
+  readonly type?: 'file' | 'directory' | 'symlink' | 'hardlink' | 'char' | 'block' | 'fifo';
   readonly content?: string;
   readonly linkName?: string;
   readonly mode?: number;
+  /** @default 0 */
+  readonly uid?: number;
+  /** @default 0 */
+  readonly gid?: number;
+  /** Device nodes: major and minor numbers. */
+  readonly device?: readonly [number, number];
 }
 
 /**
  * A plain ustar archive built byte by byte, for archives GNU tar would never write (absolute
- * names, `..`, links out of the tree). Ends with the two zero blocks of the end-of-archive marker.
+ * names, `..`, links out of the tree) or a backup of ours would never hold (a forged one: a
+ * setuid-root file, device nodes, foreign owners). Ends with the two zero blocks of the end-of-archive marker.
  */
 export function ustarArchive(members: readonly UstarMember[]): Buffer {
   const blocks: Buffer[] = [];
@@ -243,14 +250,18 @@ export function ustarArchive(members: readonly UstarMember[]): Buffer {
     const octal = (offset: number, length: number, value: number) => field(offset, length, value.toString(8).padStart(length - 1, '0') + '\0');
     field(0, 100, member.name);
     octal(100, 8, member.mode ?? (member.type === 'directory' ? 0o755 : 0o644));
-    octal(108, 8, 0);
-    octal(116, 8, 0);
+    octal(108, 8, member.uid ?? 0);
+    octal(116, 8, member.gid ?? 0);
     octal(124, 12, member.type === 'file' || member.type === undefined ? data.length : 0);
     octal(136, 12, 1_700_000_000);
-    field(156, 1, { file: '0', hardlink: '1', symlink: '2', directory: '5' }[member.type ?? 'file']);
+    field(156, 1, { file: '0', hardlink: '1', symlink: '2', char: '3', block: '4', directory: '5', fifo: '6' }[member.type ?? 'file']);
     field(157, 100, member.linkName ?? '');
     field(257, 6, 'ustar\0');
     field(263, 2, '00');
+    if (member.device) {
+      octal(329, 8, member.device[0]);
+      octal(337, 8, member.device[1]);
+    }
     header.fill(0x20, 148, 156);
     let sum = 0;
     for (const byte of header) sum += byte;

@@ -1,5 +1,5 @@
 import type { DatabaseEngine, EngineId } from '../../ports/database-engine.js';
-import { ConfigError } from '../../errors.js';
+import { engineIdForUrl } from './engine-schemes.js';
 import { DirectoryEngine } from './directory/directory-engine.js';
 import { MongodbEngine } from './mongodb/mongodb-engine.js';
 import { MysqlEngine } from './mysql/mysql-engine.js';
@@ -15,34 +15,12 @@ const ENGINES: Record<EngineId, () => DatabaseEngine> = {
   directory: () => new DirectoryEngine(),
 };
 
-/** URL scheme → engine. */
-const SCHEMES: Record<string, EngineId> = {
-  postgres: 'postgres',
-  postgresql: 'postgres',
-  sqlite: 'sqlite',
-  mysql: 'mysql',
-  mariadb: 'mysql',
-  mongodb: 'mongodb',
-  'mongodb+srv': 'mongodb',
-  dir: 'directory',
-};
-
-export const SUPPORTED_SOURCES = 'postgres://…, mysql://…, mariadb://…, mongodb://…, mongodb+srv://…, sqlite:<path>, dir:<path>';
+export { engineIdForUrl, SUPPORTED_SOURCES } from './engine-schemes.js';
 
 export const ENGINE_IDS = Object.keys(ENGINES) as EngineId[];
 
 export function engineById(id: EngineId): DatabaseEngine {
   return ENGINES[id]();
-}
-
-/** The engine a source or target URL names, by its scheme. */
-export function engineIdForUrl(url: string): EngineId {
-  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase();
-  const engine = scheme ? SCHEMES[scheme] : undefined;
-  if (engine) return engine;
-  throw new ConfigError(
-    scheme ? `unsupported database URL scheme "${scheme}:" (supported: ${SUPPORTED_SOURCES})` : `not a database URL: expected one of ${SUPPORTED_SOURCES}`,
-  );
 }
 
 /** A job name for a source when none is given: the database's (or directory's) name, made path-safe. */

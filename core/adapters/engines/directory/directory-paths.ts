@@ -4,11 +4,12 @@ import { ConfigError } from '../../../errors.js';
 /**
  * `dir:/abs/path`, `dir:rel/path`, `dir:///abs/path`, `dir://./rel` → an absolute path. Relative
  * paths resolve against the working directory, as `sqlite:` paths do. No percent-decoding: a
- * `%` in a folder name is a `%`.
+ * `%` in a folder name is a `%`. A blank path is refused: it would resolve to the working
+ * directory, which nobody means by `dir: `.
  */
 export function directoryPath(url: string): string {
   const path = /^dir:/i.test(url) ? url.slice(4).replace(/^\/\//, '') : '';
-  if (!path) throw new ConfigError(`malformed directory URL ${url}: expected dir:<path to a directory>`);
+  if (path.trim() === '') throw new ConfigError(`malformed directory URL ${url}: expected dir:<path to a directory>`);
   return resolve(path);
 }
 

@@ -4,15 +4,22 @@ import type { RestoreOptions, RestoreSink } from '../../../ports/database-engine
 import { ConfigError, IntegrityError, NotFoundError, RestoreFailedError, RunConflictError, VaultraError } from '../../../errors.js';
 import { spawnTool, toolInput, type ToolExit } from '../../process/child-process.js';
 import { ancestorsOf, memberName, normalizeSelection } from './directory-paths.js';
-import { joinBytes, moveEntry, namesIn, removeTree } from './directory-tree.js';
+import { joinBytes, moveEntry, namesIn, removeTree, utimesSeconds } from './directory-tree.js';
 import { displayName } from './tar-names.js';
 import { isMountPoint } from './filesystem-type.js';
+import { makeTreeSafe, safetyNotes } from './safe-tree.js';
 import { brokenHardLink, describeTarExit, notFoundMembers, preview, rewrittenNames } from './tar-messages.js';
 import { BlockLines, eachLine, INSTALL_HINT, TAR, tarEnv } from './tar-tool.js';
 
 export interface DirectoryRestoreOptions extends RestoreOptions {
-  /** Do not restore the archived owners (`vaultra restore --no-owner`); only root can restore them anyway. */
+  /** With `preserveSpecial`, still do not restore the archived owners (`vaultra restore --no-owner`). */
   readonly noOwner?: boolean;
+  /**
+   * Restore the archive as it is (`vaultra restore --preserve-special`): setuid/setgid bits,
+   * device nodes, FIFOs, world-writable modes, file capabilities and, as root, the archived
+   * owners. Without it a restore leaves those out (see safe-tree.ts) and says what it left out.
+   */
+  readonly preserveSpecial?: boolean;
 }
 
 const isRoot = () => process.getuid?.() === 0;
@@ -35,6 +42,10 @@ const isRoot = () => process.getuid?.() === 0;
  *   the one that can fail — is over before the first. The target folder then gets the
  *   archived mode, owner and times (to the microsecond: `utimes`), not the archived ACL or
  *   xattrs of the root folder.
+ *
+ * By default the restore is safe whoever wrote the backup: files belong to the restoring user,
+ * and setuid/setgid bits, device nodes, FIFOs, sockets, world-write bits and file capabilities
+ * are left out before anything is put in place (`preserveSpecial` keeps them).
  *
  * With `--force`, each top-level entry the backup holds replaces the target's entry of the
  * same name as a whole (old entries are moved aside, then deleted); other entries stay. With
@@ -65,10 +76,16 @@ export async function openDirectoryRestore(target: string, options: DirectoryRes
   }
 
   let place: Workspace;
+  let holder: string;
   let temp: string;
   try {
     place = await chooseWorkspace(path, found, everything.length === 0);
-    temp = await mkdtemp(join(place.base, place.prefix));
+    // tar gives the folder it extracts into the archived root's mode (0755, 0777…): a private
+    // 0700 holder around it keeps every other user out of the tree until it has been made safe
+    // and moved into place, so nobody can run, link or swap what tar just wrote.
+    holder = await mkdtemp(join(place.base, place.prefix));
+    temp = join(holder, 'tree');
+    await mkdir(temp, { mode: 0o700 });
   } catch (error) {
     throw new RestoreFailedError(`cannot prepare the restore into ${target}: ${(error as Error).message}`, '', { cause: error });
   }
@@ -78,14 +95,18 @@ export async function openDirectoryRestore(target: string, options: DirectoryRes
   // replaced in the target is decided here, after tar succeeded. `--block-number` makes tar
   // print how the archive ended (see BlockLines).
   const args = ['--extract', '--file=-', `--directory=${temp}`, '--block-number', '--preserve-permissions', '--numeric-owner'];
-  // Ownership: root restores the archived (numeric) owners, which is what a volume needs (its
-  // files belong to the application's uid, which may have no name here); `--no-owner` makes
-  // everything root's. A non-root user cannot give files away: they become theirs.
-  args.push(isRoot() && !options.noOwner ? '--same-owner' : '--no-same-owner');
-  // Backups keep every xattr; tar restores `user.*` by default. Root also restores `security.*`
-  // (file capabilities) and `trusted.*`, but never an SELinux label: that belongs to the policy
-  // of the host restored to. A target filesystem without xattrs (EFS, SMB) only makes tar warn.
-  args.push('--xattrs', '--acls', ...(isRoot() ? ['--xattrs-include=*', '--xattrs-exclude=security.selinux'] : []));
+  // Ownership: by default everything becomes the restoring user's (a backup must not hand files
+  // to uids it names). With --preserve-special, root restores the archived (numeric) owners,
+  // which is what a volume needs (its files belong to the application's uid, which may have no
+  // name here), unless --no-owner. A non-root user cannot give files away in any case.
+  const preserve = options.preserveSpecial === true;
+  const restoreOwners = isRoot() && preserve && !options.noOwner;
+  args.push(restoreOwners ? '--same-owner' : '--no-same-owner');
+  // Backups keep every xattr; tar restores `user.*` by default. Root also restores `trusted.*`
+  // and `security.*`, but never an SELinux label (that belongs to the policy of the host
+  // restored to), and file capabilities (`security.capability`, a setuid bit by another name)
+  // only with --preserve-special. A target filesystem without xattrs (EFS, SMB) makes tar warn.
+  args.push('--xattrs', '--acls', ...(isRoot() ? ['--xattrs-include=*', '--xattrs-exclude=security.selinux', ...(preserve ? [] : ['--xattrs-exclude=security.capability'])] : []));
   // Names are matched as given: no `*`/`?` patterns, no `\n`-style unquoting.
   args.push('--no-wildcards', '--no-unquote');
   if (selection) {
@@ -99,7 +120,7 @@ export async function openDirectoryRestore(target: string, options: DirectoryRes
   try {
     tool = await spawnTool(TAR, args, { env: tarEnv(), stdin: 'pipe', stdout: 'pipe', installHint: INSTALL_HINT });
   } catch (error) {
-    await cleanUp(temp, place);
+    await cleanUp(holder, place);
     throw error;
   }
   const ended = new BlockLines();
@@ -121,6 +142,7 @@ export async function openDirectoryRestore(target: string, options: DirectoryRes
   };
   const stream = toolInput(tool, failed);
   const replaced: string[] = [];
+  const notes: string[] = [];
   let settled = false;
 
   return {
@@ -128,27 +150,36 @@ export async function openDirectoryRestore(target: string, options: DirectoryRes
     get replaces() {
       return selection ? collisions : replaced;
     },
+    get notes() {
+      return notes;
+    },
     async commit() {
       const exit = await tool.exited;
       try {
         if (exit.code !== 0) throw failed(exit);
         if (rewritten.length > 0) throw outside(rewritten, exit);
         if (ended.finish() !== 'marker') throw new IntegrityError('the archive is truncated: it stops before its end-of-archive marker; nothing was restored');
+        // As root with --preserve-special --no-owner, a setuid file would now be root's.
+        const onlySetId = preserve && isRoot() && !restoreOwners;
+        if (!preserve || onlySetId) {
+          const report = await makeTreeSafe(temp, { canOpenEverything: isRoot(), onlySetId, signal: options.signal });
+          notes.push(...safetyNotes(report, onlySetId ? 'with --no-owner they would belong to root' : 'pass --preserve-special to restore them as archived'));
+        }
         if (selection) await placeSelection(temp, target, path, found !== undefined, selection, place.base, options.force === true);
-        else replaced.push(...(await placeWhole(temp, target, path, place, options.force === true, !options.noOwner)));
+        else replaced.push(...(await placeWhole(temp, target, path, place, options.force === true, restoreOwners)));
       } catch (error) {
-        await cleanUp(temp, place);
+        await cleanUp(holder, place);
         if (error instanceof VaultraError) throw error;
         throw new RestoreFailedError(`cannot put the restored files into ${target}: ${(error as Error).message}`, '', { cause: error });
       } finally {
         settled = true;
       }
-      await removeTree(temp);
+      await removeTree(holder);
     },
     async abort() {
       tool.kill();
       await tool.exited;
-      if (!settled) await cleanUp(temp, place);
+      if (!settled) await cleanUp(holder, place);
     },
   };
 }
@@ -230,10 +261,11 @@ async function placeWhole(temp: string, target: string, path: string, place: Wor
     if (trash) await removeTree(trash);
   }
   await rmdir(temp);
+  await rmdir(dirname(temp));
   // The target folder takes the archived folder's mode, owner and times, last (removing the
   // temp folder from inside it changed its mtime).
   await chmod(path, Number(root.mode & 0o7777n));
-  if (owner && isRoot()) await chown(path, Number(root.uid), Number(root.gid));
+  if (owner) await chown(path, Number(root.uid), Number(root.gid));
   await utimes(path, utimesSeconds(root.atimeNs), utimesSeconds(root.mtimeNs));
   return colliding.map(displayName);
 }
@@ -293,8 +325,8 @@ async function placeSelection(temp: string, target: string, path: string, existe
   }
 }
 
-async function cleanUp(temp: string, place: Workspace): Promise<void> {
-  await removeTree(temp);
+async function cleanUp(holder: string, place: Workspace): Promise<void> {
+  await removeTree(holder);
   for (const folder of [...place.createdParents].reverse()) await rmdir(folder).catch(() => undefined);
   if (place.targetTimes) await utimes(place.targetTimes.path, place.targetTimes.atime, place.targetTimes.mtime).catch(() => undefined);
 }
@@ -304,14 +336,6 @@ async function withoutEmptyLostFound(path: string, names: Buffer[]): Promise<Buf
   if (index < 0) return names;
   const inside = await readdir(join(path, 'lost+found')).catch(() => undefined);
   return inside?.length === 0 ? names.filter((_, i) => i !== index) : names;
-}
-
-/**
- * Nanoseconds as the seconds `utimes` takes. It goes through a double and libuv truncates to
- * the microsecond, so the best it can do is the right microsecond: aim at its middle.
- */
-function utimesSeconds(ns: bigint): number {
-  return (Number(ns / 1000n) + 0.5) / 1e6;
 }
 
 function absentIsUndefined(error: NodeJS.ErrnoException): undefined {

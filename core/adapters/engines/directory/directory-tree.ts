@@ -124,3 +124,11 @@ export async function moveEntry(from: Buffer | string, to: Buffer | string): Pro
     await chmod(to, info.mode & 0o7777);
   }
 }
+
+/**
+ * Nanoseconds as the seconds `utimes` takes. It goes through a double and libuv truncates to
+ * the microsecond, so the best it can do is the right microsecond: aim at its middle.
+ */
+export function utimesSeconds(ns: bigint): number {
+  return (Number(ns / 1000n) + 0.5) / 1e6;
+}

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import { IntegrityError } from '../../../errors.js';
+import { IntegrityError, oneLine } from '../../../errors.js';
 import { ArchiveChecker, ArchiveFormatError, type ArchivePrelude, type ArchiveSummary } from './mongo-archive.js';
 
 /** Where the archive goes once its prelude is known (a mongorestore's stdin), and how to explain its failure. */
@@ -97,7 +97,8 @@ export class ArchiveSink extends Writable {
     try {
       return step();
     } catch (error) {
-      if (error instanceof ArchiveFormatError) throw new IntegrityError(`the MongoDB archive is damaged: ${error.message}`, { cause: error });
+      // The message may quote names read from the archive: one line, control characters escaped.
+      if (error instanceof ArchiveFormatError) throw new IntegrityError(`the MongoDB archive is damaged: ${oneLine(error)}`, { cause: error });
       throw error;
     }
   }

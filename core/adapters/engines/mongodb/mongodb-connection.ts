@@ -34,6 +34,8 @@ export function parseMongoUrl(url: string): MongoConnection {
   const userinfo = at >= 0 ? authority.slice(0, at) : undefined;
   const hosts = at >= 0 ? authority.slice(at + 1) : authority;
   if (!hosts) throw new ConfigError('malformed MongoDB URL: no host');
+  if (userinfo !== undefined && /^(?::|$)/.test(userinfo)) throw new ConfigError('malformed MongoDB URL: the user name before "@" is empty; leave out the "@" or fill it in');
+  if (hosts.split(',').some((host) => host === '' || host.endsWith(':'))) throw new ConfigError('malformed MongoDB URL: an empty host or port in the host list');
   if (scheme === 'mongodb+srv' && (hosts.includes(',') || /:\d+$/.test(hosts))) {
     throw new ConfigError('malformed MongoDB URL: mongodb+srv:// takes one host name without a port');
   }
@@ -51,7 +53,7 @@ export function parseMongoUrl(url: string): MongoConnection {
   for (const pair of (match[4] ?? '').split('&')) {
     if (!pair) continue;
     const eq = pair.indexOf('=');
-    if (eq <= 0) throw new ConfigError(`malformed MongoDB URL: option "${pair.slice(0, 40)}" has no value`);
+    if (eq <= 0 || eq === pair.length - 1) throw new ConfigError(`malformed MongoDB URL: option "${pair.slice(0, Math.min(40, eq > 0 ? eq : 40))}" has no value`);
     options.push([decode(pair.slice(0, eq), 'option name'), decode(pair.slice(eq + 1), 'option value')]);
   }
   const display = `${hosts}/${database ?? ''}`;

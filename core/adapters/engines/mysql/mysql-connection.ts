@@ -1,5 +1,6 @@
 import { ConfigError } from '../../../errors.js';
 import { registerSecret } from '../../../domain/redact.js';
+import { emptyAuthorityPart } from '../url-parts.js';
 
 /** A MySQL/MariaDB connection parsed from `mysql://` or `mariadb://`. Never print it: it may hold a password. */
 export interface MysqlConnection {
@@ -30,12 +31,15 @@ const SUPPORTED_PARAMETERS = ['socket', ...TLS_OPTIONS];
 export function parseMysqlUrl(url: string): MysqlConnection {
   let parsed: URL;
   try {
+    if (!/^(?:mysql|mariadb):\/\//i.test(url)) throw new TypeError('no //');
     parsed = new URL(url);
   } catch {
     throw new ConfigError('malformed MySQL/MariaDB URL: expected mysql://user@host:port/database or mariadb://… (the password in the URL or in MYSQL_PWD)');
   }
   const scheme = parsed.protocol.replace(/:$/, '');
   if (scheme !== 'mysql' && scheme !== 'mariadb') throw new ConfigError(`not a MySQL/MariaDB URL (scheme ${parsed.protocol}): expected mysql://… or mariadb://…`);
+  const empty = emptyAuthorityPart(url);
+  if (empty) throw new ConfigError(`malformed MySQL/MariaDB URL: the ${empty === 'user' ? 'user name' : 'port'} is empty; leave out the "${empty === 'port' ? ':' : '@'}" or fill it in`);
   const password = decode(parsed.password);
   registerSecret(password);
   const database = decode(parsed.pathname.replace(/^\//, ''));
@@ -43,6 +47,7 @@ export function parseMysqlUrl(url: string): MysqlConnection {
   let socket: string | undefined;
   const tls: Partial<Record<TlsOption, string>> = {};
   for (const [key, value] of parsed.searchParams) {
+    if (value === '' && (key === 'socket' || (TLS_OPTIONS as readonly string[]).includes(key))) throw new ConfigError(`malformed MySQL/MariaDB URL: parameter "${key}" has no value`);
     if (key === 'socket') socket = value;
     else if ((TLS_OPTIONS as readonly string[]).includes(key)) tls[key as TlsOption] = value;
     else throw new ConfigError(`unsupported MySQL/MariaDB URL parameter "${key}" (supported: ${SUPPORTED_PARAMETERS.join(', ')})`);

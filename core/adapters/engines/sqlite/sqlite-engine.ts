@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, rename, rm, stat, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
 import type {
   ContentEntry,
@@ -18,6 +18,9 @@ import { ConfigError, IntegrityError, NotFoundError, RestoreFailedError, RunConf
 import { toolVersion } from '../../process/child-process.js';
 import { quoteIdentifier, quoteLiteral, sqlite } from './sqlite-cli.js';
 import { copyTables, missingTables } from './sqlite-table-copy.js';
+import { sqlitePath } from './sqlite-path.js';
+
+export { sqlitePath } from './sqlite-path.js';
 
 /**
  * SQLite databases (`sqlite:<path>`). A backup is `VACUUM INTO` a private temp file — one read
@@ -183,13 +186,6 @@ async function openSelectiveRestore(target: string, tables: readonly string[], o
       await cleanUp();
     },
   };
-}
-
-/** `sqlite:/abs/path`, `sqlite:rel/path`, `sqlite:///abs/path`, `sqlite://./rel`. */
-export function sqlitePath(url: string): string {
-  const match = /^sqlite:(?:\/\/)?(.+)$/.exec(url);
-  if (!match || !match[1]) throw new ConfigError(`malformed SQLite URL ${url}: expected sqlite:<path to database file>`);
-  return resolve(match[1]);
 }
 
 async function existingDatabase(url: string): Promise<string> {
