@@ -9,15 +9,20 @@ import { locateBackup, type BackupRef, type LocatedBackup } from './locate-backu
 import { explainReadFailure, openBackupStages } from './read-backup.js';
 import { rootCause } from './run-errors.js';
 import { recordedRun } from './record-run.js';
+import { authenticateBackup, type Authenticity, type TrustPolicy } from './authenticate-backup.js';
 
 export interface VerifyDependencies {
   readonly storage: StorageBackend;
   readonly catalog: Catalog;
   readonly decryptor: Decryptor;
+  /** Whose signatures make a backup genuine (authenticate-backup.ts). */
+  readonly trust: TrustPolicy;
 }
 
 export interface VerifyReport {
   readonly backup: LocatedBackup;
+  /** Who signed it, or (with `allowUnsigned` only) why that is not proven. */
+  readonly authenticity?: Authenticity;
   readonly bytesStored: number;
   readonly bytesRaw: number;
   /** The engine's structural check, e.g. "pg_restore read the whole archive". */
@@ -25,7 +30,8 @@ export interface VerifyReport {
 }
 
 /**
- * Reads a whole backup back: SHA-256 and size of the stored object against the manifest, age
+ * Reads a whole backup back: the manifest's signature (a trusted signer, or `UntrustedBackupError`
+ * before anything else is read), SHA-256 and size of the stored object against the manifest, age
  * authentication of every chunk, decompression, and the engine's structural check of the
  * dump. Touches no database. Rejects with IntegrityError/KeyError when any check fails.
  */
@@ -35,7 +41,11 @@ export async function runVerify(
   options: { signal?: AbortSignal; onProgress?: (bytesRead: number) => void; record?: boolean } = {},
 ): Promise<VerifyReport> {
   const backup = await locateBackup(deps.storage, ref, options.signal);
-  const check = () => verifyLocated(deps, backup, options);
+  // Inside the recorded run: a refused signature is a failed verify in the catalog, for the audit trail.
+  const check = async (): Promise<VerifyReport> => {
+    const authenticity = await authenticateBackup(deps.storage, backup, deps.trust, { action: 'verify', signal: options.signal });
+    return { ...(await verifyLocated(deps, backup, options)), authenticity };
+  };
   if (options.record === false) return check();
   const { value } = await recordedRun(deps.catalog, { kind: 'verify', job: backup.job, engine: backup.manifest.source.engine, location: deps.storage.location }, check);
   return value;
