@@ -197,7 +197,7 @@ describe('failure paths', () => {
 
     const first = await backupOk(url(smallDb), 'baseline');
     baseline = { runId: first.runId, job: first.job, folder: runFolder(first.job, first.runId), hashes: await hashTree(first.folder) };
-    expect(Object.keys(baseline.hashes).sort()).toEqual(['data.pgdump.zst.age', 'manifest.json']);
+    expect(Object.keys(baseline.hashes).sort()).toEqual(['data.pgdump.zst.age', 'manifest.json', 'manifest.json.sig']);
   });
 
   afterAll(async () => {

@@ -185,7 +185,7 @@ describe('postgres through gs:// and a firestore:// catalog, with the CLI', () =
       proxy.setRule(undefined);
       const again = await vaultra(ws, ['backup', urlOf(source), '--to', store, '--json', '--no-progress']);
       expect(again.code, again.stderr).toBe(0);
-      expect((await bucketNames(gcs.endpoint, bucket)).map((name) => name.split('/').at(-1))).toEqual(['data.pgdump.zst.age', 'manifest.json']);
+      expect((await bucketNames(gcs.endpoint, bucket)).map((name) => name.split('/').at(-1))).toEqual(['data.pgdump.zst.age', 'manifest.json', 'manifest.json.sig']);
     } finally {
       await proxy.close();
     }

@@ -1,7 +1,7 @@
+import { createPublicKey } from 'node:crypto';
 import { GetPublicKeyCommand, KMSClient, SignCommand } from '@aws-sdk/client-kms';
 import type { ManifestSigner, PublicKeySource } from '../../ports/manifest-signer.js';
 import { signerPublicKeyOf, type SignerPublicKey } from '../../domain/signer-keys.js';
-import { createPublicKey } from 'node:crypto';
 import { KeyError, type VaultraError } from '../../errors.js';
 import { awsErrorName, genericAwsError, regionOfArn } from '../aws/aws-errors.js';
 import { checkKeyId } from '../keys/aws-kms-key-service.js';
@@ -58,8 +58,10 @@ export class AwsKmsSigner implements ManifestSigner, PublicKeySource {
     } catch (error) {
       throw translate(error, this.kmsKeyId, 'GetPublicKey');
     }
-    if (response.KeyUsage !== 'SIGN_VERIFY' || response.KeySpec !== 'ECC_NIST_P256' || !response.PublicKey?.length) {
-      throw new KeyError(`AWS KMS key ${this.kmsKeyId} is a ${response.KeySpec ?? 'unknown'} ${response.KeyUsage ?? ''} key: Vaultra signs with an ECC_NIST_P256 SIGN_VERIFY key`);
+    // KeySpec is what KMS answers today; CustomerMasterKeySpec is its older name (moto still sends only that).
+    const spec = response.KeySpec ?? response.CustomerMasterKeySpec;
+    if (response.KeyUsage !== 'SIGN_VERIFY' || spec !== 'ECC_NIST_P256' || !response.PublicKey?.length) {
+      throw new KeyError(`AWS KMS key ${this.kmsKeyId} is a ${spec ?? 'unknown'} ${response.KeyUsage ?? ''} key: Vaultra signs with an ECC_NIST_P256 SIGN_VERIFY key`);
     }
     return signerPublicKeyOf(createPublicKey({ key: Buffer.from(response.PublicKey), format: 'der', type: 'spki' }));
   }
