@@ -157,9 +157,10 @@ function payloadMismatch(signedText: string, actual: { job: string; runId: strin
   return 'its signature does not verify';
 }
 
-/** Key ids can be long (a public key, a URL): enough to recognise one. */
+/** A P-256 public key is 135 characters: its type and tail are enough to recognise it. Key names show whole. */
 function shortKeyId(keyId: string): string {
-  return keyId.length > 72 ? `${keyId.slice(0, 69)}…` : keyId;
+  if (keyId.startsWith('ecdsa-p256:')) return `ecdsa-p256:…${keyId.slice(-20)}`;
+  return keyId.length > 200 ? `${keyId.slice(0, 199)}…` : keyId;
 }
 
 async function readSmall(stream: Readable, maxBytes: number, key: string): Promise<Buffer> {

@@ -61,7 +61,7 @@ export class AwsKmsSigner implements ManifestSigner, PublicKeySource {
     // KeySpec is what KMS answers today; CustomerMasterKeySpec is its older name (moto still sends only that).
     const spec = response.KeySpec ?? response.CustomerMasterKeySpec;
     if (response.KeyUsage !== 'SIGN_VERIFY' || spec !== 'ECC_NIST_P256' || !response.PublicKey?.length) {
-      throw new KeyError(`AWS KMS key ${this.kmsKeyId} is a ${spec ?? 'unknown'} ${response.KeyUsage ?? ''} key: Vaultra signs with an ECC_NIST_P256 SIGN_VERIFY key`);
+      throw new KeyError(`AWS KMS key ${this.kmsKeyId} is a ${[spec ?? 'unknown', response.KeyUsage].filter(Boolean).join(' ')} key: Vaultra signs with an ECC_NIST_P256 SIGN_VERIFY key`);
     }
     return signerPublicKeyOf(createPublicKey({ key: Buffer.from(response.PublicKey), format: 'der', type: 'spki' }));
   }
