@@ -47,7 +47,7 @@ export function awsSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): AwsSet
       catalogUrl: `dynamodb://${tableName}?region=${region}`,
       ...(keyArn ? { kmsKey: `aws-kms:${keyArn}` } : {}),
       ...(signingKeyArn ? { signingKey: `aws-kms:${signingKeyArn}` } : {}),
-      trustedSigners: environment.signing.trusted,
+      ...(environment.signing.trusted.length > 0 ? { trustedSigners: environment.signing.trusted } : {}),
     },
     ecs: {
       clusterArn: env[AWS_FUNCTION_ENV.clusterArn] ?? '',

@@ -46,7 +46,7 @@ export function azureSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Azur
       catalogUrl: withScheme(env, FUNCTION_ENV.catalogUrl, 'aztable://', 'aztable://<account>/<table>'),
       ...(kmsKey ? { kmsKey } : {}),
       ...(signingKey ? { signingKey } : {}),
-      trustedSigners: environment.signing.trusted,
+      ...(environment.signing.trusted.length > 0 ? { trustedSigners: environment.signing.trusted } : {}),
     },
     containerApps: {
       subscriptionId: required(env, AZURE_FUNCTION_ENV.subscriptionId),

@@ -53,7 +53,7 @@ export function gcpSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): GcpSet
       catalogUrl: withScheme(env, FUNCTION_ENV.catalogUrl, 'firestore://'),
       ...(kmsKey ? { kmsKey } : {}),
       ...(signingKey ? { signingKey } : {}),
-      trustedSigners: environment.signing.trusted,
+      ...(environment.signing.trusted.length > 0 ? { trustedSigners: environment.signing.trusted } : {}),
     },
     runJob: required(env, GCP_FUNCTION_ENV.runJob),
     alertTopic: env[GCP_FUNCTION_ENV.alertTopic] || undefined,
