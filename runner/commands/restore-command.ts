@@ -103,7 +103,7 @@ Examples:
         ['target', summary.target],
         [report.dryRun ? 'would restore' : 'restored', `${what} (${report.restored.length} object(s), ${formatBytes(report.bytesRaw)})`],
         [report.dryRun ? 'would replace' : 'replaced', report.replaced.length ? report.replaced.join(', ') : 'nothing'],
-        ['signed by', report.authenticity.verified ? `${report.authenticity.keyId === report.authenticity.trustedAs ? report.authenticity.keyId : `${report.authenticity.keyId} (trusted as ${report.authenticity.trustedAs})`}` : `NOBODY PROVEN (${report.authenticity.reason})`],
+        ['signed by', report.authenticity.verified ? `${report.authenticity.keyId} (trusted as ${report.authenticity.trustedAs})` : `NOT PROVEN: ${report.authenticity.reason}`],
         ['checks', report.structure ? `sha256, age authentication, ${report.structure}` : 'sha256, age authentication'],
       ]);
     });
