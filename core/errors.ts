@@ -15,6 +15,7 @@ export type ErrorKind =
   | 'storage'
   | 'pipeline'
   | 'integrity'
+  | 'untrusted'
   | 'key'
   | 'not-found'
   | 'conflict'
@@ -80,6 +81,16 @@ export class PipelineStageError extends VaultraError {
 /** Stored bytes are not what was written: checksum mismatch, failed age authentication, truncation. */
 export class IntegrityError extends VaultraError {
   readonly kind = 'integrity';
+}
+
+/**
+ * A backup's authenticity is not proven: its manifest has no signature, or one that does not
+ * verify, or one from a key the user does not trust. Distinct from `IntegrityError` (the bytes
+ * match what the manifest says) because the answer is different: trust the signer, or suspect
+ * whoever could write to the storage.
+ */
+export class UntrustedBackupError extends VaultraError {
+  readonly kind = 'untrusted';
 }
 
 /** No identity or passphrase given can open the backup, or a key is malformed. */

@@ -21,6 +21,8 @@ Exit codes:
   5    not found (no such backup, run or database file)
   6    refused: the restore target is not empty (see --force)
   7    a required tool is missing (see vaultra doctor)
+  8    untrusted backup: its signature is missing, altered or not from a trusted signer
+       (see --trust; --allow-unsigned restores or verifies it anyway, with a warning)
   130  interrupted`;
 
 export function buildProgram(): Command {

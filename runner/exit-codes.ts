@@ -14,6 +14,7 @@ export const EXIT = {
   notFound: 5,
   conflict: 6,
   toolMissing: 7,
+  untrusted: 8,
   interrupted: 130,
 } as const;
 
@@ -25,6 +26,7 @@ const BY_KIND: Record<ErrorKind, number> = {
   storage: EXIT.runFailed,
   pipeline: EXIT.runFailed,
   integrity: EXIT.integrity,
+  untrusted: EXIT.untrusted,
   key: EXIT.key,
   'not-found': EXIT.notFound,
   conflict: EXIT.conflict,

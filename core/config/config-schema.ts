@@ -84,6 +84,11 @@ const webhookSchema = z.discriminatedUnion('kind', [
 ]);
 export type WebhookConfig = z.infer<typeof webhookSchema>;
 
+/** A signer restores trust: a public key as vaultra keygen prints it, or a key service's signing key (its public key is fetched). */
+const trustedSignerSchema = z
+  .string()
+  .regex(/^(ed25519|ecdsa-p256):[A-Za-z0-9+/]{40,400}={0,2}$|^(aws-kms|gcp-kms|azure-keyvault):[\x21-\x7e]{1,2048}$/, 'a public key (ed25519:…, ecdsa-p256:…) or a key service signing key (aws-kms:<key ARN>, gcp-kms:<key version>, azure-keyvault:<key version URL>)');
+
 const storageClass = z.enum(['STANDARD_IA', 'ONEZONE_IA', 'INTELLIGENT_TIERING', 'GLACIER_IR', 'GLACIER', 'DEEP_ARCHIVE']);
 
 export const environmentSchema = z
@@ -157,11 +162,28 @@ export const environmentSchema = z
         webhooks: z.array(webhookSchema).default([]),
       })
       .default({ email: [], webhooks: [] }),
+    /**
+     * Manifest signatures. Restores and verifies of this environment's backups trust the
+     * environment's own signing key (the cloud stack's KMS key; locally `key`, or the default
+     * signing key) and every `trusted` signer: add the new key here before rotating to it, and
+     * keep the old one as long as its backups are kept.
+     */
+    signing: z
+      .strictObject({
+        /** A local environment's signing key: a key file or a key service key. Cloud environments sign with the key their stack creates. */
+        key: z.string().min(1).optional(),
+        trusted: z.array(trustedSignerSchema).default([]),
+      })
+      .default({ trusted: [] }),
     /** Job fields every job of this environment starts from (a job's own field replaces one here). */
     defaults: z.record(z.string(), z.unknown()).default({}),
     jobs: z.record(jobNameSchema, z.record(z.string(), z.unknown())).refine((jobs) => Object.keys(jobs).length > 0, 'an environment needs at least one job'),
   })
   .refine((environment) => environment.cloud === 'local' || environment.region !== undefined, { message: 'a cloud environment needs its region', path: ['region'] })
+  .refine((environment) => environment.cloud === 'local' || environment.signing.key === undefined, {
+    message: 'a cloud environment signs with the key its stack creates: list other keys under signing.trusted instead',
+    path: ['signing', 'key'],
+  })
   .refine((environment) => environment.cloud !== 'gcp' || environment.gcp !== undefined, { message: 'a gcp environment needs gcp.project', path: ['gcp'] })
   .refine((environment) => environment.cloud !== 'azure' || environment.azure !== undefined, { message: 'an azure environment needs azure.resourceGroup and azure.storageAccount', path: ['azure'] })
   .refine((environment) => environment.runner.architecture !== 'arm64' || environment.cloud === 'aws' || environment.cloud === 'local', {

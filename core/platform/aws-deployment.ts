@@ -13,6 +13,8 @@ export const AWS_FUNCTION_ENV = {
   topicArn: 'VAULTRA_TOPIC_ARN',
   /** The environment's KMS key: bucket encryption and the age `vaultra-kms` stanza. */
   keyArn: 'VAULTRA_KMS_KEY_ARN',
+  /** The environment's asymmetric signing key (ECC_NIST_P256, SIGN_VERIFY): the runner signs every manifest with it. */
+  signingKeyArn: 'VAULTRA_SIGNING_KEY_ARN',
   clusterArn: 'VAULTRA_CLUSTER_ARN',
   taskDefinitionArn: 'VAULTRA_TASK_DEFINITION_ARN',
   /** The runner container's name in the task definition. */

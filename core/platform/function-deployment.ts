@@ -14,6 +14,8 @@ export const FUNCTION_ENV = {
   catalogUrl: 'VAULTRA_CATALOG_URL',
   /** `gcp-kms:projects/…/cryptoKeys/…` or `azure-keyvault:https://…/keys/…`: the `--kms` key of jobs with `encryption.kms`. */
   kmsKey: 'VAULTRA_KMS_KEY',
+  /** `gcp-kms:projects/…/cryptoKeyVersions/<n>` or `azure-keyvault:https://…/keys/…/<version>`: signs every manifest. */
+  signingKey: 'VAULTRA_SIGNING_KEY',
 } as const;
 
 /** GCP-only variables. */

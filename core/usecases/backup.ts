@@ -4,13 +4,16 @@ import type { Catalog } from '../ports/catalog.js';
 import type { Compressor } from '../ports/compressor.js';
 import type { DatabaseEngine } from '../ports/database-engine.js';
 import type { Encryptor } from '../ports/encryptor.js';
+import type { ManifestSigner } from '../ports/manifest-signer.js';
 import type { StorageBackend } from '../ports/storage-backend.js';
 import { manifestSchema, type Manifest } from '../domain/manifest.js';
 import { manifestKey, runFolder } from '../domain/object-layout.js';
+import { signatureKeyOf } from '../domain/manifest-signature.js';
 import { newRunId, type RunRecord } from '../domain/run.js';
 import { Sha256Tap } from '../pipeline/byte-taps.js';
 import { fanOut } from '../pipeline/fan-out.js';
 import { rootCause, toRunError } from './run-errors.js';
+import { sha256Hex, signManifest } from './sign-manifest.js';
 import { RunConflictError } from '../errors.js';
 import { VAULTRA_VERSION } from '../version.js';
 
@@ -22,6 +25,8 @@ export interface BackupDependencies {
   readonly alsoTo?: readonly StorageBackend[];
   readonly compressor: Compressor;
   readonly encryptor: Encryptor;
+  /** Signs the manifest, so restores can tell this backup from one forged with the public recipients. */
+  readonly signer: ManifestSigner;
   readonly catalog: Catalog;
 }
 
@@ -45,14 +50,17 @@ export interface BackupResult {
 
 /**
  * Takes one backup: dump → compress (counting) → encrypt → hash → store (in every
- * destination at once), then the manifest (in every destination).
+ * destination at once), then the manifest's signature, then the manifest (in every destination).
  *
  * A backup is successful only when the dump tool exited 0, every stage ended cleanly, every
  * byte is stored and the manifest — written last, the commit marker — is stored. On any
  * failure every stage is destroyed (killing the dump tool), the data object is deleted, no
  * manifest exists, and the run is recorded as failed with a one-line error. Earlier backups
- * are never touched. With several destinations the run succeeds only when every destination
- * has every byte and its manifest; otherwise what was written anywhere is removed again.
+ * are never touched. The signature (`manifest.json.sig`) is written before the manifest, so a
+ * committed manifest always has its signature; a signature without a manifest is just one more
+ * object of an incomplete run folder. With several destinations the run succeeds only when
+ * every destination has every byte, its signature and its manifest; otherwise what was written
+ * anywhere is removed again.
  * Never throws for a failed run: the result carries the error.
  */
 export async function runBackup(deps: BackupDependencies, request: BackupRequest): Promise<BackupResult> {
@@ -76,6 +84,8 @@ export async function runBackup(deps: BackupDependencies, request: BackupRequest
   /** Destinations holding an object of this run, to remove if the run fails. */
   const written = new Set<StorageBackend>();
   const manifestsWritten = new Set<StorageBackend>();
+  const signaturesWritten = new Set<StorageBackend>();
+  const key = manifestKey(request.job, runId);
   try {
     const source = await deps.engine.describe(request.source, request.signal);
     const compression = await deps.compressor.open();
@@ -142,10 +152,17 @@ export async function runBackup(deps: BackupDependencies, request: BackupRequest
       contents: [...source.contents],
       vaultraVersion: VAULTRA_VERSION,
     } satisfies Manifest);
-    // The commit marker: until this object exists, the run folder is not a backup.
     const manifestText = JSON.stringify(manifest, null, 2) + '\n';
+    // Signed before anything is committed: a key service that refuses fails the run, never leaves
+    // an unsigned backup behind. The signature goes first so every manifest has one.
+    const signatureText = await signManifest(deps.signer, { job: request.job, runId, manifestKey: key, manifestSha256: sha256Hex(manifestText) }, request.signal);
+    const signaturePuts = await Promise.allSettled(
+      destinations.map((storage) => storage.put(signatureKeyOf(key), Readable.from([signatureText]), { signal: request.signal }).then(() => void signaturesWritten.add(storage))),
+    );
+    if (signaturePuts.some((put) => put.status === 'rejected')) throw rootCause(signaturePuts);
+    // The commit marker: until this object exists, the run folder is not a backup.
     const manifestPuts = await Promise.allSettled(
-      destinations.map((storage) => storage.put(manifestKey(request.job, runId), Readable.from([manifestText]), { signal: request.signal }).then(() => void manifestsWritten.add(storage))),
+      destinations.map((storage) => storage.put(key, Readable.from([manifestText]), { signal: request.signal }).then(() => void manifestsWritten.add(storage))),
     );
     if (manifestPuts.some((put) => put.status === 'rejected')) throw rootCause(manifestPuts);
 
@@ -157,13 +174,14 @@ export async function runBackup(deps: BackupDependencies, request: BackupRequest
       bytesRaw: compression.plaintextBytes(),
       bytesStored: stored.bytes,
       sha256: stored.sha256,
-      manifestKey: manifestKey(request.job, runId),
+      manifestKey: key,
     };
     await deps.catalog.update(run);
     return { run, manifest, warnings: dump.warnings };
   } catch (error) {
     // Manifests first: a folder stops being a backup the moment its manifest is gone.
-    await Promise.all([...manifestsWritten].map((storage) => storage.delete(manifestKey(request.job, runId)).catch(() => undefined)));
+    await Promise.all([...manifestsWritten].map((storage) => storage.delete(key).catch(() => undefined)));
+    await Promise.all([...signaturesWritten].map((storage) => storage.delete(signatureKeyOf(key)).catch(() => undefined)));
     await Promise.all([...written].map((storage) => storage.delete(dataKey).catch(() => undefined)));
     const finishedAt = new Date();
     run = { ...run, status: 'failed', finishedAt: finishedAt.toISOString(), durationMs: finishedAt.getTime() - startedAt.getTime(), error: toRunError(error) };

@@ -10,11 +10,14 @@ import { checkObjectsPresent, explainReadFailure, guarded, openBackupStages } fr
 import { recordedRun } from './record-run.js';
 import { rootCause } from './run-errors.js';
 import { verifyLocated } from './verify.js';
+import { authenticateBackup, type Authenticity, type TrustPolicy } from './authenticate-backup.js';
 
 export interface RestoreDependencies {
   readonly storage: StorageBackend;
   readonly catalog: Catalog;
   readonly decryptor: Decryptor;
+  /** Whose signatures make a backup genuine (authenticate-backup.ts). */
+  readonly trust: TrustPolicy;
 }
 
 export interface RestoreRequest extends BackupRef {
@@ -33,6 +36,8 @@ export interface RestoreRequest extends BackupRef {
 
 export interface RestoreReport {
   readonly backup: LocatedBackup;
+  /** Who signed it, or (with `allowUnsigned` only) why that is not proven. */
+  readonly authenticity: Authenticity;
   readonly target: string;
   readonly dryRun: boolean;
   readonly bytesRaw: number;
@@ -46,7 +51,9 @@ export interface RestoreReport {
 }
 
 /**
- * Restores a backup into a target database. The target changes only if every check passed:
+ * Restores a backup into a target database. Nothing is read past the manifest, and no target is
+ * touched, unless the manifest is signed by a trusted signer (or `allowUnsigned`). The target
+ * changes only if every check passed:
  * the engine restores in one transaction (PostgreSQL) or by atomic file replace (SQLite),
  * and any failure — checksum, age authentication, wrong key, tool error — aborts it, leaving
  * the target as it was. A non-empty target is refused unless `force`.
@@ -54,6 +61,7 @@ export interface RestoreReport {
  */
 export async function runRestore(deps: RestoreDependencies, request: RestoreRequest): Promise<RestoreReport> {
   const backup = await locateBackup(deps.storage, request, request.signal);
+  const authenticity = await authenticateBackup(deps.storage, backup, deps.trust, { action: 'restore', signal: request.signal });
   const { manifest } = backup;
   const targetEngine = engineIdForUrl(request.target);
   if (targetEngine !== manifest.source.engine) {
@@ -70,7 +78,7 @@ export async function runRestore(deps: RestoreDependencies, request: RestoreRequ
     const state = await engine.inspectTarget(request.target, request.signal);
     const verified = await verifyLocated(deps, backup, { ...request, dryRun: { target: request.target, tables: request.tables, force: request.force } });
     const replaced = state.objects.filter((object) => restored.some((entry) => collides(manifest.source.engine, object, entry)));
-    return { backup, target: request.target, dryRun: true, bytesRaw: verified.bytesRaw, restored, replaced, structure: verified.structure };
+    return { backup, authenticity, target: request.target, dryRun: true, bytesRaw: verified.bytesRaw, restored, replaced, structure: verified.structure };
   }
 
   const { value } = await recordedRun(deps.catalog, { kind: 'restore', job: backup.job, engine: manifest.source.engine, location: deps.storage.location }, async () => {
@@ -98,7 +106,7 @@ export async function runRestore(deps: RestoreDependencies, request: RestoreRequ
     await sink.commit();
     return { bytesRaw: stages[4].bytes, replaced: sink.replaces, notes: sink.notes ?? [] };
   });
-  return { backup, target: request.target, dryRun: false, restored, ...value };
+  return { backup, authenticity, target: request.target, dryRun: false, restored, ...value };
 }
 
 /** What of the backup's contents list a (selective) restore brings back, as the user named it. */

@@ -8,15 +8,20 @@ import { locateBackup, type BackupRef, type LocatedBackup } from './locate-backu
 import { checkObjectsPresent, explainReadFailure, guarded, openBackupStages } from './read-backup.js';
 import { rootCause } from './run-errors.js';
 import { recordedRun } from './record-run.js';
+import { authenticateBackup, type Authenticity, type TrustPolicy } from './authenticate-backup.js';
 
 export interface VerifyDependencies {
   readonly storage: StorageBackend;
   readonly catalog: Catalog;
   readonly decryptor: Decryptor;
+  /** Whose signatures make a backup genuine (authenticate-backup.ts). */
+  readonly trust: TrustPolicy;
 }
 
 export interface VerifyReport {
   readonly backup: LocatedBackup;
+  /** Who signed it, or (with `allowUnsigned` only) why that is not proven. */
+  readonly authenticity?: Authenticity;
   readonly bytesStored: number;
   readonly bytesRaw: number;
   /** The engine's structural check, e.g. "pg_restore read the whole archive". */
@@ -24,11 +29,13 @@ export interface VerifyReport {
 }
 
 /**
- * Reads a whole backup back and checks everything its manifest says about the data: every
- * object present at its size (before anything starts), SHA-256 and size of the stored object,
- * the age header's recipients and the authentication of every chunk, decompression with the
- * manifest's compression id, the plaintext size, and the engine's structural check of the dump.
- * Touches no database. Rejects with IntegrityError/KeyError when any check fails.
+ * Reads a whole backup back and checks everything its manifest says about the data: the
+ * manifest's signature (a trusted signer, or `UntrustedBackupError` before anything else is
+ * read), every object present at its size (before anything starts), SHA-256 and size of the
+ * stored object, the age header's recipients and the authentication of every chunk,
+ * decompression with the manifest's compression id, the plaintext size, and the engine's
+ * structural check of the dump. Touches no database. Rejects with IntegrityError/KeyError when
+ * any check fails.
  */
 export async function runVerify(
   deps: VerifyDependencies,
@@ -36,7 +43,11 @@ export async function runVerify(
   options: { signal?: AbortSignal; onProgress?: (bytesRead: number) => void; record?: boolean } = {},
 ): Promise<VerifyReport> {
   const backup = await locateBackup(deps.storage, ref, options.signal);
-  const check = () => verifyLocated(deps, backup, options);
+  // Inside the recorded run: a refused signature is a failed verify in the catalog, for the audit trail.
+  const check = async (): Promise<VerifyReport> => {
+    const authenticity = await authenticateBackup(deps.storage, backup, deps.trust, { action: 'verify', signal: options.signal });
+    return { ...(await verifyLocated(deps, backup, options)), authenticity };
+  };
   if (options.record === false) return check();
   const { value } = await recordedRun(deps.catalog, { kind: 'verify', job: backup.job, engine: backup.manifest.source.engine, location: deps.storage.location }, check);
   return value;

@@ -19,6 +19,8 @@ export interface OrchestrationFunctionsProps {
   /** `bundledEnvironmentJson(configText, environment.name)`: compiled into every function. */
   readonly configJson: string;
   readonly key: IKey;
+  /** The manifest signing key: its ARN reaches the runner's command line (`--signing-key`, `--trust`); the functions never use it. */
+  readonly signingKey: IKey;
   readonly bucket: BackupBucket;
   readonly catalog: CatalogTable;
   readonly topic: ITopic;
@@ -52,6 +54,7 @@ export class OrchestrationFunctions extends Construct {
       [AWS_FUNCTION_ENV.bucketName]: bucket.bucket.bucketName,
       [AWS_FUNCTION_ENV.topicArn]: topic.topicArn,
       [AWS_FUNCTION_ENV.keyArn]: key.keyArn,
+      [AWS_FUNCTION_ENV.signingKeyArn]: props.signingKey.keyArn,
       [AWS_FUNCTION_ENV.clusterArn]: runner.cluster.clusterArn,
       [AWS_FUNCTION_ENV.taskDefinitionArn]: runner.taskDefinition.taskDefinitionArn,
       [AWS_FUNCTION_ENV.containerName]: RUNNER_CONTAINER_NAME,

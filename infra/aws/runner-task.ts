@@ -19,6 +19,8 @@ export interface RunnerTaskProps {
   readonly environment: AwsEnvironment;
   readonly vpc: IVpc;
   readonly key: IKey;
+  /** The asymmetric key every manifest is signed with. */
+  readonly signingKey: IKey;
   readonly bucket: BackupBucket;
   readonly catalog: CatalogTable;
   readonly image: ContainerImage;
@@ -26,6 +28,11 @@ export interface RunnerTaskProps {
 
 /** What the runner does to objects under the prefix: write (multipart), read back, verify, clean up its own failed writes. */
 const RUNNER_OBJECT_ACTIONS = ['s3:PutObject', 's3:GetObject', 's3:GetObjectVersion', 's3:DeleteObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'];
+/**
+ * On the signing key: sign manifests, and read the public key a launched restore or verify trusts.
+ * Never kms:Verify (verifying is local) and nothing that could change or schedule the key's deletion.
+ */
+export const SIGNING_KEY_ACTIONS = ['kms:Sign', 'kms:GetPublicKey'];
 /** With Object Lock: confirm (HEAD) and, where the store did not apply it, set each object's retention. */
 const OBJECT_LOCK_ACTIONS = ['s3:GetObjectRetention', 's3:PutObjectRetention'];
 
@@ -42,8 +49,10 @@ export const RUNNER_SCRATCH_VOLUMES = { tmp: '/tmp', home: '/home/vaultra' } as 
  * The ECS cluster and the runner's Fargate task definition (Linux, on `runner.architecture`:
  * ARM64 unless the config says x86_64): one essential container named `RUNNER_CONTAINER_NAME`,
  * logging to a KMS-encrypted log group. The task role holds exactly what a backup or restore
- * touches: objects under the prefix, the catalog's items, the jobs' connection secrets, the key.
- * The execution role (image pull, log delivery) is separate.
+ * touches: objects under the prefix, the catalog's items, the jobs' connection secrets, the key,
+ * and on the signing key `kms:Sign` (backups) and `kms:GetPublicKey` (on-demand restores and
+ * verifies trust it by name; verifying is local). The execution role (image pull, log delivery)
+ * is separate.
  *
  * The container has no environment of its own: the launcher passes the run's variables as
  * RunTask overrides. Its root filesystem is read-only; the runner writes to two scratch volumes.
@@ -75,6 +84,7 @@ export class RunnerTask extends Construct {
     this.taskRole.addToPolicy(prefixListStatement(bucket, ['s3:ListBucket', 's3:ListBucketMultipartUploads']));
     this.taskRole.addToPolicy(catalogStatement(catalog));
     this.taskRole.addToPolicy(keyStatement(key, ['kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey', 'kms:DescribeKey']));
+    this.taskRole.addToPolicy(keyStatement(props.signingKey, SIGNING_KEY_ACTIONS));
     for (const statement of secretsStatement(awsSecretArns(stack, jobSourceReferences(environment)))) this.taskRole.addToPolicy(statement);
     acknowledgeWildcardResource(
       this.taskRole,

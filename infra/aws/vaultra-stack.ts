@@ -14,6 +14,7 @@ import { OrchestrationFunctions } from './orchestration-functions.js';
 import { runnerArchitecture } from './runner-architecture.js';
 import { runnerImage } from './runner-image.js';
 import { RunnerTask } from './runner-task.js';
+import { SigningKey } from './signing-key.js';
 import { TaskStoppedRule } from './task-stopped-rule.js';
 import { WatchdogSchedule } from './watchdog-schedule.js';
 
@@ -48,16 +49,18 @@ export class VaultraStack extends Stack {
     });
 
     const key = new EncryptionKey(this, 'Key', { environmentName: environment.name });
+    const signingKey = new SigningKey(this, 'SigningKey', { environmentName: environment.name });
     const bucket = new BackupBucket(this, 'Backups', { key: key.key, storage: environment.storage });
     const catalog = new CatalogTable(this, 'Catalog', { key: key.key });
     const alerts = new AlertTopic(this, 'Alerts', { key: key.key, environmentName: environment.name, emails: environment.notifications.email });
     const network = new RunnerNetwork(this, 'Network', { network: environment.network, flowLogBucket: bucket.accessLogBucket });
-    const runner = new RunnerTask(this, 'Runner', { environment, vpc: network.vpc, key: key.key, bucket, catalog, image: image ?? runnerImage(runnerArchitecture(environment)) });
+    const runner = new RunnerTask(this, 'Runner', { environment, vpc: network.vpc, key: key.key, signingKey: signingKey.key, bucket, catalog, image: image ?? runnerImage(runnerArchitecture(environment)) });
 
     this.functions = new OrchestrationFunctions(this, 'Functions', {
       environment,
       configJson: bundledEnvironmentJson(configText, environment.name, configOrigin),
       key: key.key,
+      signingKey: signingKey.key,
       bucket,
       catalog,
       topic: alerts.topic,
@@ -87,6 +90,7 @@ export class VaultraStack extends Stack {
     new CfnOutput(this, 'AlertTopicArn', { value: alerts.topic.topicArn });
     new CfnOutput(this, 'ClusterName', { value: runner.cluster.clusterName });
     new CfnOutput(this, 'KeyArn', { value: key.key.keyArn, description: 'The KMS key of the age vaultra-kms stanza' });
+    new CfnOutput(this, 'SigningKeyArn', { value: signingKey.key.keyArn, description: 'Signs every manifest: restore with --trust aws-kms:<this> (needs kms:GetPublicKey), or put its public key in signing.trusted' });
   }
 
   /**

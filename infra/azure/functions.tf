@@ -20,6 +20,7 @@ locals {
     VAULTRA_STORAGE_URL           = local.storage_url
     VAULTRA_CATALOG_URL           = local.catalog_url
     VAULTRA_KMS_KEY               = "azure-keyvault:${azurerm_key_vault_key.vaultra.id}"
+    VAULTRA_SIGNING_KEY           = "azure-keyvault:${azurerm_key_vault_key.signing.id}"
     VAULTRA_AZURE_SUBSCRIPTION_ID = data.azurerm_client_config.current.subscription_id
     VAULTRA_AZURE_RESOURCE_GROUP  = local.resource_group.name
     VAULTRA_CONTAINER_APPS_JOB    = azurerm_container_app_job.runner.name

@@ -4,6 +4,7 @@ locals {
   backup_container_scope = "${azurerm_storage_account.backups.id}/blobServices/default/containers/${azurerm_storage_container.backups.name}"
   catalog_table_scope    = "${azurerm_storage_account.backups.id}/tableServices/default/tables/${azurerm_storage_table.catalog.name}"
   key_scope              = "${azurerm_key_vault.vaultra.id}/keys/${azurerm_key_vault_key.vaultra.name}"
+  signing_key_scope      = "${azurerm_key_vault.vaultra.id}/keys/${azurerm_key_vault_key.signing.name}"
 }
 
 # ---- runner -------------------------------------------------------------------------------
@@ -27,6 +28,16 @@ resource "azurerm_role_assignment" "runner_catalog" {
 resource "azurerm_role_assignment" "runner_key" {
   scope                = local.key_scope
   role_definition_name = "Key Vault Crypto Service Encryption User"
+  principal_id         = azurerm_user_assigned_identity.runner.principal_id
+  principal_type       = "ServicePrincipal"
+}
+
+# Signs every manifest (backup) and reads the signing key's public half (on-demand restores and
+# verifies trust it by name). No built-in role is narrower than Crypto User; on an EC key with
+# key_opts sign/verify, and scoped to that one key, it allows signing, verifying and reading it.
+resource "azurerm_role_assignment" "runner_signs" {
+  scope                = local.signing_key_scope
+  role_definition_name = "Key Vault Crypto User"
   principal_id         = azurerm_user_assigned_identity.runner.principal_id
   principal_type       = "ServicePrincipal"
 }

@@ -111,3 +111,22 @@ locals {
     { (lower(local.key_vault_name)) = azurerm_key_vault.vaultra.id },
   )
 }
+
+# The manifest signing key: every backup's manifest is signed with it (ES256, EC P-256), and
+# restores accept only backups signed by it or by signing.trusted. The runner may only use it to
+# sign (and read its public key); verifying is local. No rotation policy: a new version is a new
+# key to trust (add its public key to signing.trusted first, README). Deleting it makes every
+# backup it signed untrusted, so Terraform refuses to.
+resource "azurerm_key_vault_key" "signing" {
+  name         = "vaultra-signing"
+  key_vault_id = azurerm_key_vault.vaultra.id
+  key_type     = "EC"
+  curve        = "P-256"
+  key_opts     = ["sign", "verify"]
+
+  lifecycle {
+    prevent_destroy = true
+  }
+
+  depends_on = [azurerm_role_assignment.deployer_key_officer]
+}

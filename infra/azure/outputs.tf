@@ -13,6 +13,11 @@ output "kms_key" {
   value       = local.function_app_settings.VAULTRA_KMS_KEY
 }
 
+output "signing_key" {
+  description = "Signs every manifest (a key version): restore elsewhere with --trust <this> (needs the key's get permission), or put its public key in signing.trusted."
+  value       = local.function_app_settings.VAULTRA_SIGNING_KEY
+}
+
 output "key_vault_uri" {
   description = "Put the jobs' connection secrets here: secret+azure://<vault>/<secret>."
   value       = azurerm_key_vault.vaultra.vault_uri

@@ -22,6 +22,7 @@ locals {
     VAULTRA_STORAGE_URL   = local.storage_url
     VAULTRA_CATALOG_URL   = local.catalog_url
     VAULTRA_KMS_KEY       = "gcp-kms:${google_kms_crypto_key.vaultra.id}"
+    VAULTRA_SIGNING_KEY   = local.signing_key
     VAULTRA_CLOUD_RUN_JOB = google_cloud_run_v2_job.runner.id
     VAULTRA_ALERT_TOPIC   = google_pubsub_topic.alerts.id
     NODE_OPTIONS          = "--enable-source-maps"

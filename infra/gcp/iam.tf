@@ -74,6 +74,20 @@ resource "google_kms_crypto_key_iam_member" "runner_key" {
   member        = "serviceAccount:${google_service_account.runner.email}"
 }
 
+# Signs every manifest (backup), and reads the signing key's public key to trust it (on-demand
+# restores and verifies get --trust with its name). No decrypt, no verify: verifying is local.
+resource "google_kms_crypto_key_iam_member" "runner_signs" {
+  crypto_key_id = google_kms_crypto_key.signing.id
+  role          = "roles/cloudkms.signer"
+  member        = "serviceAccount:${google_service_account.runner.email}"
+}
+
+resource "google_kms_crypto_key_iam_member" "runner_reads_signing_public_key" {
+  crypto_key_id = google_kms_crypto_key.signing.id
+  role          = "roles/cloudkms.publicKeyViewer"
+  member        = "serviceAccount:${google_service_account.runner.email}"
+}
+
 # Exactly the secrets the jobs' sources name.
 resource "google_secret_manager_secret_iam_member" "runner_sources" {
   for_each = { for key, secret in local.source_secrets : key => secret if secret.location == null }

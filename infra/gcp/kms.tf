@@ -33,3 +33,27 @@ resource "google_kms_crypto_key_iam_member" "gcs_uses_key" {
   role          = "roles/cloudkms.cryptoKeyEncrypterDecrypter"
   member        = "serviceAccount:${data.google_storage_project_service_account.gcs.email_address}"
 }
+
+# The manifest signing key: every backup's manifest is signed with it (AsymmetricSign,
+# EC_SIGN_P256_SHA256), and restores accept only backups signed by it or by signing.trusted. The
+# runner may only sign with it; verifying is local, from the public key. Deleting it makes every
+# backup it signed untrusted, so Terraform refuses to. No automatic rotation (Cloud KMS has none for
+# asymmetric keys): a new version is a new key to trust (var.signing_key_version, README).
+resource "google_kms_crypto_key" "signing" {
+  name     = "vaultra-signing"
+  key_ring = google_kms_key_ring.vaultra.id
+  purpose  = "ASYMMETRIC_SIGN"
+
+  version_template {
+    algorithm = "EC_SIGN_P256_SHA256"
+  }
+
+  lifecycle {
+    prevent_destroy = true
+  }
+}
+
+locals {
+  # Signing names one key version (`gcp-kms:…/cryptoKeyVersions/<n>`); Cloud KMS creates version 1 with the key.
+  signing_key = "gcp-kms:${google_kms_crypto_key.signing.id}/cryptoKeyVersions/${var.signing_key_version}"
+}

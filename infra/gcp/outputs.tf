@@ -18,6 +18,11 @@ output "kms_key" {
   value       = local.function_environment.VAULTRA_KMS_KEY
 }
 
+output "signing_key" {
+  description = "Signs every manifest: restore elsewhere with --trust <this> (needs roles/cloudkms.publicKeyViewer), or put its public key in signing.trusted."
+  value       = local.signing_key
+}
+
 output "runner_job" {
   value = google_cloud_run_v2_job.runner.id
 }

@@ -69,3 +69,14 @@ variable "enable_apis" {
   type        = bool
   default     = true
 }
+
+variable "signing_key_version" {
+  description = "The version of the signing key (vaultra-signing) the runner signs with. To rotate: create a new version, add its public key to signing.trusted, then set this; keep trusting the old version while its backups are kept."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.signing_key_version >= 1 && floor(var.signing_key_version) == var.signing_key_version
+    error_message = "signing_key_version is a key version number: 1, 2, …"
+  }
+}

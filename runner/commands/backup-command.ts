@@ -10,6 +10,7 @@ import type { CompressionId } from '../../core/ports/compressor.js';
 import { ConfigError } from '../../core/errors.js';
 import { DEFAULT_STORAGE } from '../context.js';
 import { encryptorFor, parseKmsKeyRef } from '../keys.js';
+import { signerFor } from '../signing-keys.js';
 import { Progress } from '../progress.js';
 import { formatBytes, formatDuration } from '../format.js';
 import { errorLine, exitCodeFor } from '../exit-codes.js';
@@ -26,6 +27,7 @@ interface BackupOptions {
   kms?: string[];
   passphraseEnv?: string;
   encryption: boolean;
+  signingKey?: string;
   json?: boolean;
   progress: boolean;
   catalog?: string;
@@ -48,6 +50,11 @@ export function backupCommand(): Command {
     .option('--kms <service:key-id>', 'also wrap the file key with a cloud key service key, e.g. aws-kms:arn:aws:kms:<region>:<account>:key/<id> (repeatable; restore needs no flag)', collect)
     .option('--passphrase-env <VAR>', 'encrypt with the passphrase in environment variable VAR (age scrypt)')
     .option('--no-encryption', 'store unencrypted (not recommended)')
+    .addOption(
+      new Option('--signing-key <file|service:key>', 'sign the manifest with this key: a key file from vaultra keygen, or aws-kms:<key ARN>, gcp-kms:<key version>, azure-keyvault:<key version URL> (default: your default signing key)').env(
+        'VAULTRA_SIGNING_KEY',
+      ),
+    )
     .option('--json', 'print the result as one JSON object on stdout')
     .option('--no-progress', 'no progress display on stderr')
     .addOption(catalogOption())
@@ -57,6 +64,10 @@ export function backupCommand(): Command {
 Without --recipient, --kms or --passphrase-env, the backup is encrypted to your default identity
 ($VAULTRA_IDENTITY or ~/.config/vaultra/identity.txt), created on first use. With --kms alone,
 only that key service can open the backup; add --recipient to keep an offline way in.
+
+Every backup is signed (manifest.json.sig beside manifest.json), by --signing-key or your default
+signing key (signing-key.pem beside the default identity, created on first use). Restores and
+verifies accept only backups signed by a key they trust (see vaultra restore --help).
 
 Examples:
   vaultra backup postgres://app@db.internal:5432/shop --to file:///srv/backups
@@ -77,11 +88,13 @@ Examples:
       const kmsKeys = (options.kms ?? []).map(parseKmsKeyRef);
       const { storage, catalog } = await openStore(job.destinations[0]!, options.catalog);
       const alsoTo = await Promise.all(job.destinations.slice(1).map((url) => openStorage(url)));
-      let compressor, encryptor;
+      let compressor, encryptor, signer;
       try {
         // Keys first: reading a --passphrase-env variable removes it from the environment, and
         // every process started after that (zstd --version included) inherits none of it.
-        encryptor = await encryptorFor(job.encryption, (line) => process.stderr.write(`vaultra: ${line}\n`), kmsKeys);
+        const notice = (line: string) => process.stderr.write(`vaultra: ${line}\n`);
+        encryptor = await encryptorFor(job.encryption, notice, kmsKeys);
+        signer = await signerFor(options.signingKey, notice);
         compressor = await createCompressor(job.compression.id, job.compression.level);
       } catch (error) {
         // A missing compressor or an unusable key stops the backup before it starts: still a
@@ -92,7 +105,7 @@ Examples:
 
       const progress = new Progress('backup', options.progress && !options.json);
       const result = await runBackup(
-        { engine, storage, alsoTo, compressor, encryptor, catalog },
+        { engine, storage, alsoTo, compressor, encryptor, signer, catalog },
         { source: job.source, job: job.name, runId, signal, onProgress: ({ bytesRaw, bytesStored }) => progress.update(bytesRaw, `${formatBytes(bytesStored)} stored`) },
       );
       progress.stop();
@@ -108,7 +121,7 @@ Examples:
         sha256: run.sha256 ?? null,
         location: run.location,
         durationMs: run.durationMs,
-        ...(manifest ? { serverVersion: manifest.source.serverVersion, compression: manifest.compression, encryption: manifest.encryption } : {}),
+        ...(manifest ? { serverVersion: manifest.source.serverVersion, compression: manifest.compression, encryption: manifest.encryption, signedBy: signer.keyId } : {}),
         ...(run.error ? { error: run.error } : {}),
       };
       if (options.json) printJson(summary);
@@ -123,6 +136,7 @@ Examples:
           ['engine', `${manifest!.source.engine} ${manifest!.source.serverVersion} (${manifest!.dump.tool} ${manifest!.dump.toolVersion})`],
           ['size', `${formatBytes(run.bytesRaw!)} dumped → ${formatBytes(run.bytesStored!)} stored (${manifest!.compression.id}, ${manifest!.encryption.format})`],
           ['sha256', run.sha256],
+          ['signed by', signer.keyId],
           ['location', run.location],
           ['details', manifest!.dump.details ? Object.entries(manifest!.dump.details).map(([key, value]) => `${key}: ${value}`).join('; ') : undefined],
           ['took', formatDuration(run.durationMs!)],

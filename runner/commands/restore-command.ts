@@ -4,7 +4,8 @@ import { DEFAULT_STORAGE } from '../context.js';
 import { decryptorFor } from '../keys.js';
 import { Progress } from '../progress.js';
 import { formatBytes } from '../format.js';
-import { catalogOption, collect, commaList, openStore, resolveConnection, printFields, printJson, signalOf } from './shared.js';
+import { trustPolicyFor } from '../signing-keys.js';
+import { authenticityJson, catalogOption, collect, commaList, openStore, resolveConnection, printFields, printJson, signalOf, TRUST_HELP, trustOptions } from './shared.js';
 
 interface RestoreOptions {
   target: string;
@@ -12,6 +13,8 @@ interface RestoreOptions {
   job?: string;
   identity?: string[];
   passphraseEnv?: string;
+  trust?: string[];
+  allowUnsigned?: boolean;
   tables?: string[];
   schemas?: string[];
   paths?: string[];
@@ -33,6 +36,8 @@ export function restoreCommand(): Command {
     .option('--job <name>', 'the job, when the storage holds several')
     .option('--identity <file>', 'age identity file (repeatable; default: your default identity)', collect)
     .option('--passphrase-env <VAR>', 'the passphrase is in environment variable VAR')
+    .addOption(trustOptions()[0]!)
+    .addOption(trustOptions()[1]!)
     .option('--tables <list>', 'restore only these tables (comma-separated): PostgreSQL table or schema.table, MySQL/SQLite table, MongoDB db.collection (* wildcards)', commaList)
     .option('--schemas <list>', 'restore only these schemas (PostgreSQL, comma-separated)', commaList)
     .option('--paths <list>', 'restore only these paths of a directory backup (comma-separated, relative to its root)', commaList)
@@ -45,9 +50,11 @@ export function restoreCommand(): Command {
     .addOption(catalogOption())
     .addHelpText(
       'after',
-      `
+      `${TRUST_HELP}
+
 Examples:
   vaultra restore latest --job shop --target postgres://app@localhost/shop_restored
+  vaultra restore latest --job shop --target postgres://app@localhost/shop_copy --trust ecdsa-p256:MFkw…
   vaultra restore latest --job shop --target mariadb://root@localhost/shop_copy --tables orders,customers
   vaultra restore latest --job events --target mongodb://localhost/events_copy --tables 'events.audit*'
   vaultra restore latest --job uploads --target dir:/srv/restore/uploads --paths config,images/logo.png
@@ -56,11 +63,12 @@ Examples:
     .action(async (ref: string, options: RestoreOptions, command: Command) => {
       const { storage, catalog } = await openStore(options.from, options.catalog);
       const decryptor = await decryptorFor({ identity: options.identity, passphraseEnv: options.passphraseEnv });
+      const trust = await trustPolicyFor(options, signalOf(command));
       const progress = new Progress(options.dryRun ? 'checking' : 'restoring', options.progress && !options.json);
       let report;
       try {
         report = await runRestore(
-          { storage, catalog, decryptor },
+          { storage, catalog, decryptor, trust },
           {
             ref,
             job: options.job,
@@ -91,6 +99,7 @@ Examples:
         replaced: report.replaced,
         ...(report.structure ? { structure: report.structure } : {}),
         ...(report.notes?.length ? { notes: report.notes } : {}),
+        ...authenticityJson(report.authenticity),
       };
       for (const note of report.notes ?? []) process.stderr.write(`vaultra: warning: ${note}\n`);
       if (options.json) return printJson(summary);
@@ -99,6 +108,7 @@ Examples:
         ['target', summary.target],
         [report.dryRun ? 'would restore' : 'restored', `${what} (${report.restored.length} object(s), ${formatBytes(report.bytesRaw)})`],
         [report.dryRun ? 'would replace' : 'replaced', report.replaced.length ? report.replaced.join(', ') : 'nothing'],
+        ['signed by', report.authenticity.verified ? `${report.authenticity.keyId} (trusted as ${report.authenticity.trustedAs})` : `NOT PROVEN: ${report.authenticity.reason}`],
         ['checks', report.structure ? `sha256, age authentication, ${report.structure}` : 'sha256, age authentication'],
       ]);
     });

@@ -47,7 +47,7 @@ function (AWS: aws lambda invoke --function-name <api> --payload '{"action":"bac
         throw new ConfigError(`environment ${environment.name} runs in ${environment.cloud}: start its jobs on demand through its api function, not on this machine`);
       }
       const job = jobOf(environment, jobName);
-      const argv = backupArguments(job, { storageUrl: environment.storage.url ?? DEFAULT_STORAGE });
+      const argv = backupArguments(job, { storageUrl: environment.storage.url ?? DEFAULT_STORAGE, ...(environment.signing.key ? { signingKey: environment.signing.key } : {}) });
       if (options.json) argv.push('--json');
       if (!options.progress) argv.push('--no-progress');
       process.exitCode = await runBackup(argv);

@@ -5,6 +5,7 @@ import { openCatalog, SUPPORTED_CATALOGS } from '../../core/adapters/catalog/cat
 import { openStorage } from '../../core/adapters/storage/storage-registry.js';
 import { resolveSecret } from '../../core/adapters/secrets/secret-resolvers.js';
 import { connectionUrlFromSecret, secretScheme } from '../../core/domain/connection-secret.js';
+import type { Authenticity } from '../../core/usecases/authenticate-backup.js';
 
 /** `--catalog`: where the local catalog lives. */
 export function catalogOption(): Option {
@@ -52,4 +53,24 @@ export function printFields(title: string, fields: [string, string | undefined][
 export async function resolveConnection(value: string, signal?: AbortSignal): Promise<string> {
   if (!secretScheme(value)) return value;
   return connectionUrlFromSecret(await resolveSecret(value, signal));
+}
+
+/** `--trust` and `--allow-unsigned`, the same on restore and verify. */
+export function trustOptions(): Option[] {
+  return [
+    new Option('--trust <key|file>', 'also trust backups signed by this key: ed25519:… or ecdsa-p256:… (as vaultra keygen prints), aws-kms:<key ARN>, gcp-kms:<key version>, azure-keyvault:<key version URL>, or a file of them (repeatable; also $VAULTRA_TRUST)').argParser(collect),
+    new Option('--allow-unsigned', 'accept a backup whose signature is missing, altered or from an untrusted key (says so on stderr); for backups you know are yours'),
+  ];
+}
+
+export const TRUST_HELP = `
+Trust: a backup is accepted only if its manifest is signed by a key you trust: your own signing
+key (signing-key.pem beside your default identity), each --trust key, and $VAULTRA_TRUST.
+Anything else exits 8 before any data is read. Backups made before signing existed: check and
+sign them once with vaultra verify <run> --trust-unsigned.`;
+
+/** What `--json` prints about who signed a backup. */
+export function authenticityJson(authenticity: Authenticity | undefined): Record<string, unknown> {
+  if (!authenticity) return {};
+  return authenticity.verified ? { signature: { verified: true, keyId: authenticity.keyId, trustedAs: authenticity.trustedAs } } : { signature: { verified: false, reason: authenticity.reason } };
 }

@@ -1,47 +1,85 @@
 import { Command, Option } from 'commander';
-import { runVerify } from '../../core/usecases/verify.js';
+import { runVerify, type VerifyReport } from '../../core/usecases/verify.js';
+import { trustUnsignedBackup } from '../../core/usecases/trust-unsigned.js';
+import { ConfigError } from '../../core/errors.js';
 import { DEFAULT_STORAGE } from '../context.js';
 import { decryptorFor } from '../keys.js';
+import { signerFor, trustPolicyFor } from '../signing-keys.js';
 import { Progress } from '../progress.js';
 import { formatBytes } from '../format.js';
-import { catalogOption, collect, openStore, printFields, printJson, signalOf } from './shared.js';
+import { authenticityJson, catalogOption, collect, openStore, printFields, printJson, signalOf, TRUST_HELP, trustOptions } from './shared.js';
 
 interface VerifyOptions {
   from: string;
   job?: string;
   identity?: string[];
   passphraseEnv?: string;
+  trust?: string[];
+  allowUnsigned?: boolean;
+  trustUnsigned?: boolean;
+  signingKey?: string;
   json?: boolean;
   progress: boolean;
   catalog?: string;
 }
 
 export function verifyCommand(): Command {
+  const [trust, allowUnsigned] = trustOptions();
   return new Command('verify')
-    .description('read a whole backup back: checksums, age authentication and the engine\'s structural check')
+    .description('read a whole backup back: its signature, checksums, age authentication and the engine\'s structural check')
     .argument('<runId|latest>', 'the run to verify, or latest')
     .addOption(new Option('--from <storage-url>', 'where the backups are').default(DEFAULT_STORAGE).env('VAULTRA_STORAGE'))
     .option('--job <name>', 'the job, when the storage holds several')
     .option('--identity <file>', 'age identity file (repeatable; default: your default identity)', collect)
     .option('--passphrase-env <VAR>', 'the passphrase is in environment variable VAR')
+    .addOption(trust!)
+    .addOption(allowUnsigned!)
+    .option('--trust-unsigned', 'once, for a backup you know is yours that has no trusted signature (made before signing existed): verify it fully, then sign it with your signing key')
+    .addOption(new Option('--signing-key <file|service:key>', 'the key --trust-unsigned signs with (default: your default signing key)').env('VAULTRA_SIGNING_KEY'))
     .option('--json', 'print the result as JSON on stdout')
     .option('--no-progress', 'no progress display on stderr')
     .addOption(catalogOption())
+    .addHelpText('after', TRUST_HELP)
     .action(async (ref: string, options: VerifyOptions, command: Command) => {
+      if (options.trustUnsigned && options.allowUnsigned) throw new ConfigError('--trust-unsigned already accepts the missing signature: drop --allow-unsigned');
       const { storage, catalog } = await openStore(options.from, options.catalog);
       const decryptor = await decryptorFor({ identity: options.identity, passphraseEnv: options.passphraseEnv });
+      const trustPolicy = await trustPolicyFor(options, signalOf(command));
+      const signer = options.trustUnsigned ? await signerFor(options.signingKey, (line) => process.stderr.write(`vaultra: ${line}\n`)) : undefined;
       const progress = new Progress('verifying', options.progress && !options.json);
-      let report;
+      let report: VerifyReport & { signed?: boolean };
       try {
-        report = await runVerify({ storage, catalog, decryptor }, { ref, job: options.job }, { signal: signalOf(command), onProgress: (bytes) => progress.update(bytes) });
+        const run = { signal: signalOf(command), onProgress: (bytes: number) => progress.update(bytes) };
+        report = signer ? await trustUnsignedBackup({ storage, catalog, decryptor, trust: trustPolicy, signer }, { ref, job: options.job }, run) : await runVerify({ storage, catalog, decryptor, trust: trustPolicy }, { ref, job: options.job }, run);
       } finally {
         progress.stop();
       }
       const { manifest } = report.backup;
+      const signedNow = report.signed === true ? signer!.keyId : undefined;
       if (options.json) {
-        return printJson({ runId: report.backup.runId, job: report.backup.job, status: 'verified', engine: manifest.source.engine, bytesStored: report.bytesStored, bytesRaw: report.bytesRaw, sha256: manifest.objects[0]!.sha256, structure: report.structure });
+        return printJson({
+          runId: report.backup.runId,
+          job: report.backup.job,
+          status: 'verified',
+          engine: manifest.source.engine,
+          bytesStored: report.bytesStored,
+          bytesRaw: report.bytesRaw,
+          sha256: manifest.objects[0]!.sha256,
+          structure: report.structure,
+          ...authenticityJson(report.authenticity),
+          ...(signer ? { signedNow: signedNow ?? null } : {}),
+        });
       }
+      const authenticity = report.authenticity;
       printFields(`backup ${report.backup.runId} of job ${report.backup.job} verified`, [
+        [
+          'signature',
+          signedNow
+            ? `signed now by ${signedNow} (it had ${authenticity && !authenticity.verified ? authenticity.reason : 'none'})`
+            : authenticity?.verified
+              ? `${authenticity.keyId}, trusted as ${authenticity.trustedAs}`
+              : `NOT PROVEN: ${authenticity?.reason ?? 'not checked'}`,
+        ],
         ['sha256', `${manifest.objects[0]!.sha256} matches (${formatBytes(report.bytesStored)})`],
         ['encryption', manifest.encryption.format === 'none' ? 'none' : `${manifest.encryption.format}: recipients as the manifest lists them, every chunk authenticated`],
         ['structure', report.structure],

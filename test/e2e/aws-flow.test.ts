@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbCatalog } from '../../core/adapters/catalog/dynamodb-catalog.js';
 import { LocalProcessLauncher, type LocalTaskExit } from '../../core/adapters/launchers/local-process-launcher.js';
@@ -140,6 +140,8 @@ describe('AWS flow end to end: scheduler event → scheduled-backup → runner p
     return { started, exit, finished };
   };
 
+  const readObject = async (key: string): Promise<string> => (await s3.send(new GetObjectCommand({ Bucket: platform.bucket, Key: key }))).Body!.transformToString();
+
   const folderKeys = async (job: string, runId: string): Promise<string[]> => {
     const { Contents = [] } = await s3.send(new ListObjectsV2Command({ Bucket: platform.bucket, Prefix: `backups/${runFolder(job, runId)}/` }));
     return Contents.map((object) => object.Key!.split('/').pop()!).sort();
@@ -152,7 +154,7 @@ describe('AWS flow end to end: scheduler event → scheduled-backup → runner p
 
     const run = await catalog.get('shop', started.runId);
     expect(run).toMatchObject({ status: 'succeeded', kind: 'backup', engine: 'postgres', taskId: exit!.taskId });
-    expect(await folderKeys('shop', started.runId)).toEqual(['data.pgdump.zst.age', 'manifest.json']);
+    expect(await folderKeys('shop', started.runId)).toEqual(['data.pgdump.zst.age', 'manifest.json', 'manifest.json.sig']);
     expect(await catalog.acquireLock('shop', 'probe', 1000)).toBe(true);
     await catalog.releaseLock('shop', 'probe');
 
@@ -161,8 +163,17 @@ describe('AWS flow end to end: scheduler event → scheduled-backup → runner p
     expect(verifyWebhookSignature(delivery!.body, delivery!.headers as Record<string, string>, SIGNING_KEY)).toBe(true);
     expect(JSON.parse(delivery!.body)).toMatchObject({ kind: 'run-succeeded', environment: 'e2e', job: 'shop', runId: started.runId });
 
+    // The runner signed it with the stack's KMS signing key (kms:Sign only): a restore trusts that key by name.
+    const signature = JSON.parse(await readObject(`backups/${runFolder('shop', started.runId)}/manifest.json.sig`)) as { algorithm: string; keyId: string };
+    expect(signature).toMatchObject({ algorithm: 'ecdsa-p256-sha256', keyId: `aws-kms:${platform.signingKeyArn}` });
+
     // Proven by a restore: no identity file anywhere, only the KMS stanza opens it.
-    const restore = await runVaultra(['restore', started.runId, '--target', databaseUrl(pg, restored), '--from', `s3://${platform.bucket}/backups?region=eu-west-1`, '--job', 'shop', '--json', '--no-progress'], {
+    const restoreArgs = ['restore', started.runId, '--target', databaseUrl(pg, restored), '--from', `s3://${platform.bucket}/backups?region=eu-west-1`, '--job', 'shop', '--json', '--no-progress'];
+    const untrusted = await runVaultra(restoreArgs, {
+      env: { ...platform.env, HOME: home, XDG_CONFIG_HOME: join(home, '.config'), XDG_STATE_HOME: join(home, '.state'), PATH: `${pg.binDir}:${process.env.PATH}`, VAULTRA_CATALOG: `dynamodb://${platform.tableName}?region=eu-west-1` },
+    });
+    expect(untrusted.code, untrusted.stderr).toBe(8);
+    const restore = await runVaultra([...restoreArgs, '--trust', `aws-kms:${platform.signingKeyArn}`], {
       env: { ...platform.env, HOME: home, XDG_CONFIG_HOME: join(home, '.config'), XDG_STATE_HOME: join(home, '.state'), PATH: `${pg.binDir}:${process.env.PATH}`, VAULTRA_CATALOG: `dynamodb://${platform.tableName}?region=eu-west-1` },
     });
     expect(restore.code, restore.stderr).toBe(0);
@@ -203,7 +214,7 @@ describe('AWS flow end to end: scheduler event → scheduled-backup → runner p
     expect(third.finished).toMatchObject({ outcome: 'succeeded', retention: { pruned: [first] } });
     expect(await folderKeys('shop', first)).toEqual([]);
     expect((await catalog.get('shop', first))?.prunedAt).toBeDefined();
-    expect(await folderKeys('shop', third.started.runId)).toEqual(['data.pgdump.zst.age', 'manifest.json']);
-    expect(await folderKeys('shop', second.started.runId)).toEqual(['data.pgdump.zst.age', 'manifest.json']);
+    expect(await folderKeys('shop', third.started.runId)).toEqual(['data.pgdump.zst.age', 'manifest.json', 'manifest.json.sig']);
+    expect(await folderKeys('shop', second.started.runId)).toEqual(['data.pgdump.zst.age', 'manifest.json', 'manifest.json.sig']);
   });
 });

@@ -157,7 +157,7 @@ describe('Azure flow end to end: timer tick → dispatch → runner process on r
     expect(reconciled.find((one) => one.runId === run.runId)).toEqual({ job: 'shop', runId: run.runId, outcome: 'succeeded' });
 
     expect(await catalog.get('shop', run.runId)).toMatchObject({ status: 'succeeded', kind: 'backup', engine: 'postgres', taskId: run.taskId });
-    expect(await folderKeys('shop', run.runId)).toEqual(['data.pgdump.zst.age', 'manifest.json']);
+    expect(await folderKeys('shop', run.runId)).toEqual(['data.pgdump.zst.age', 'manifest.json', 'manifest.json.sig']);
     expect(await lockIsFree('shop')).toBe(true);
 
     const [delivery] = await receiver.waitFor(1);
@@ -213,7 +213,7 @@ describe('Azure flow end to end: timer tick → dispatch → runner process on r
     expect(third.reconciled.find((one) => one.runId === third.runs[0]?.runId)?.outcome).toBe('succeeded');
     expect(await folderKeys('shop', first)).toEqual([]);
     expect((await catalog.get('shop', first))?.prunedAt).toBeDefined();
-    expect(await folderKeys('shop', second.runs[0]!.runId)).toEqual(['data.pgdump.zst.age', 'manifest.json']);
-    expect(await folderKeys('shop', third.runs[0]!.runId)).toEqual(['data.pgdump.zst.age', 'manifest.json']);
+    expect(await folderKeys('shop', second.runs[0]!.runId)).toEqual(['data.pgdump.zst.age', 'manifest.json', 'manifest.json.sig']);
+    expect(await folderKeys('shop', third.runs[0]!.runId)).toEqual(['data.pgdump.zst.age', 'manifest.json', 'manifest.json.sig']);
   });
 });

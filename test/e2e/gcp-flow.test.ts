@@ -203,7 +203,7 @@ describe('GCP flow end to end: Cloud Scheduler request → scheduledBackup → r
     expect(secretManager.accessed).toContainEqual({ name: 'projects/vaultra-test/secrets/e2e-shop/versions/latest', authenticated: true });
     const run = await catalog.get('shop', started.runId);
     expect(run).toMatchObject({ status: 'succeeded', kind: 'backup', engine: 'postgres', taskId: exit!.taskId });
-    expect(await folderKeys('shop', started.runId)).toEqual(['data.pgdump.zst.age', 'manifest.json']);
+    expect(await folderKeys('shop', started.runId)).toEqual(['data.pgdump.zst.age', 'manifest.json', 'manifest.json.sig']);
     expect(await catalog.acquireLock('shop', 'probe', 1000)).toBe(true);
     await catalog.releaseLock('shop', 'probe');
 
@@ -256,7 +256,7 @@ describe('GCP flow end to end: Cloud Scheduler request → scheduledBackup → r
     expect(third.settled?.outcome).toBe('succeeded');
     expect(await folderKeys('shop', first)).toEqual([]);
     expect((await catalog.get('shop', first))?.prunedAt).toBeDefined();
-    expect(await folderKeys('shop', third.started.runId)).toEqual(['data.pgdump.zst.age', 'manifest.json']);
-    expect(await folderKeys('shop', second.started.runId)).toEqual(['data.pgdump.zst.age', 'manifest.json']);
+    expect(await folderKeys('shop', third.started.runId)).toEqual(['data.pgdump.zst.age', 'manifest.json', 'manifest.json.sig']);
+    expect(await folderKeys('shop', second.started.runId)).toEqual(['data.pgdump.zst.age', 'manifest.json', 'manifest.json.sig']);
   }, 240_000);
 });

@@ -135,7 +135,8 @@ describe('AWS functions on moto (ECS RunTask mocked: moto cannot run awsvpc task
       expect(override.name).toBe('runner');
       expect(override.command).toEqual([
         'backup', 'secret+aws://test/shop', '--to', `s3://${platform.bucket}/backups?region=eu-west-1`, '--job', 'shop',
-        '--compression', 'zstd', '--level', '9', '--recipient', RECIPIENT, '--kms', `aws-kms:${platform.keyArn}`, '--run-id', runId, '--json', '--no-progress',
+        '--compression', 'zstd', '--level', '9', '--recipient', RECIPIENT, '--kms', `aws-kms:${platform.keyArn}`,
+        '--signing-key', `aws-kms:${platform.signingKeyArn}`, '--run-id', runId, '--json', '--no-progress',
       ]);
       expect(Object.fromEntries(override.environment!.map((entry) => [entry.name, entry.value]))).toMatchObject({
         VAULTRA_CATALOG: `dynamodb://${platform.tableName}?region=eu-west-1`,
@@ -348,7 +349,7 @@ describe('AWS functions on moto (ECS RunTask mocked: moto cannot run awsvpc task
       const answer = await api(deploy)({ action: 'restore', job: 'shop', runId: 'latest', target: 'secret+aws://test/shop-staging', tables: ['public.orders'], dryRun: true });
       expect(answer).toMatchObject({ ok: true, action: 'restore', taskId: 'arn:aws:ecs:eu-west-1:123456789012:task/vaultra/restore' });
       const override = ecs.commandCalls(RunTaskCommand)[0]!.args[0].input.overrides!.containerOverrides![0]!;
-      expect(override.command).toEqual(['restore', 'latest', '--target', 'secret+aws://test/shop-staging', '--from', `s3://${platform.bucket}/backups?region=eu-west-1`, '--job', 'shop', '--tables', 'public.orders', '--dry-run', '--json', '--no-progress']);
+      expect(override.command).toEqual(['restore', 'latest', '--target', 'secret+aws://test/shop-staging', '--from', `s3://${platform.bucket}/backups?region=eu-west-1`, '--job', 'shop', '--tables', 'public.orders', '--dry-run', '--trust', `aws-kms:${platform.signingKeyArn}`, '--json', '--no-progress']);
     });
   });
 

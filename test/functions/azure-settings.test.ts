@@ -57,6 +57,12 @@ describe('azureSettingsFromEnv', () => {
     expect(settings.managedIdentityClientId).toBe('c1c1c1c1-0000-4000-8000-000000000002');
   });
 
+  it('reads the signing key the runner signs with and launched restores trust', () => {
+    const signingKey = 'azure-keyvault:https://vaultraprod.vault.azure.net/keys/vaultra-signing/0123456789abcdef0123456789abcdef';
+    expect(azureSettingsFromEnv(env({ [FUNCTION_ENV.signingKey]: signingKey })).target.signingKey).toBe(signingKey);
+    expect(() => azureSettingsFromEnv(env({ [FUNCTION_ENV.signingKey]: 'aws-kms:arn' }))).toThrow(/VAULTRA_SIGNING_KEY is "aws-kms:arn": expected azure-keyvault:/);
+  });
+
   it('falls back to the config for the resource group; the key and the client id are optional', () => {
     const settings = azureSettingsFromEnv(env({ [AZURE_FUNCTION_ENV.resourceGroup]: undefined, [FUNCTION_ENV.kmsKey]: undefined, [AZURE_FUNCTION_ENV.managedIdentityClientId]: undefined }));
     expect(settings.containerApps.resourceGroup).toBe('rg-from-config');

@@ -320,6 +320,12 @@ environments:
     expect(scheduledRunId('shop', '2026-11-22T02:00:00Z')).toMatch(/^20261122T020000\.000Z-[0-9a-f]{6}$/);
   });
 
+  it('reads the signing key the runner signs with and launched restores trust', () => {
+    const signingKey = 'gcp-kms:projects/vaultra-prod/locations/europe-west1/keyRings/vaultra/cryptoKeys/vaultra-signing/cryptoKeyVersions/1';
+    expect(gcpSettingsFromEnv({ ...env, [FUNCTION_ENV.signingKey]: signingKey }).target.signingKey).toBe(signingKey);
+    expect(() => gcpSettingsFromEnv({ ...env, [FUNCTION_ENV.signingKey]: '/etc/vaultra/signing-key.pem' })).toThrow(/VAULTRA_SIGNING_KEY must be gcp-kms:/);
+  });
+
   it('refuses a deployment that is not the module’s, naming the variable', () => {
     expect(() => gcpSettingsFromEnv({ ...env, [GCP_FUNCTION_ENV.runJob]: '' })).toThrow('environment variable VAULTRA_CLOUD_RUN_JOB is not set');
     expect(() => gcpSettingsFromEnv({ ...env, [FUNCTION_ENV.storageUrl]: 's3://acme/vaultra' })).toThrow(/VAULTRA_STORAGE_URL must be a gs:\/\//);

@@ -26,6 +26,7 @@ describe('the function app', () => {
       [FUNCTION_ENV.storageUrl]: '${local.storage_url}',
       [FUNCTION_ENV.catalogUrl]: '${local.catalog_url}',
       [FUNCTION_ENV.kmsKey]: 'azure-keyvault:${azurerm_key_vault_key.vaultra.id}',
+      [FUNCTION_ENV.signingKey]: 'azure-keyvault:${azurerm_key_vault_key.signing.id}',
       [AZURE_FUNCTION_ENV.subscriptionId]: '${data.azurerm_client_config.current.subscription_id}',
       [AZURE_FUNCTION_ENV.resourceGroup]: '${local.resource_group.name}',
       [AZURE_FUNCTION_ENV.containerAppsJob]: '${azurerm_container_app_job.runner.name}',
@@ -175,6 +176,15 @@ describe('Key Vault', () => {
     expect(nested(key, 'rotation_policy')).not.toHaveProperty('expire_after');
     expect(nested(key, 'lifecycle').prevent_destroy).toBe(true);
   });
+
+  it('holds an EC P-256 signing key for sign/verify only, without rotation policy (a new version is a new key to trust), never destroyed', () => {
+    const key = resource(azure, 'azurerm_key_vault_key', 'signing');
+    expect(key).toMatchObject({ key_type: 'EC', curve: 'P-256', key_opts: ['sign', 'verify'], key_vault_id: '${azurerm_key_vault.vaultra.id}' });
+    expect(key).not.toHaveProperty('rotation_policy');
+    expect(nested(key, 'lifecycle').prevent_destroy).toBe(true);
+    expect(azure.locals.signing_key_scope).toBe('${azurerm_key_vault.vaultra.id}/keys/${azurerm_key_vault_key.signing.name}');
+    expect(azure.outputs.signing_key?.value).toBe('${local.function_app_settings.VAULTRA_SIGNING_KEY}');
+  });
 });
 
 describe('role assignments', () => {
@@ -203,6 +213,7 @@ describe('role assignments', () => {
         'Storage Blob Data Contributor @ ${local.backup_container_scope}',
         'Storage Table Data Contributor @ ${local.catalog_table_scope}',
         'Key Vault Crypto Service Encryption User @ ${local.key_scope}',
+        'Key Vault Crypto User @ ${local.signing_key_scope}',
         'Key Vault Secrets User @ ${local.vault_ids[each.value.vault]}/secrets/${each.value.secret}',
         'AcrPull @ ${var.runner_registry.id}',
       ].sort(),

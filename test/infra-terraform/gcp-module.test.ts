@@ -84,6 +84,7 @@ describe('the functions', () => {
       [FUNCTION_ENV.storageUrl]: '${local.storage_url}',
       [FUNCTION_ENV.catalogUrl]: '${local.catalog_url}',
       [FUNCTION_ENV.kmsKey]: 'gcp-kms:${google_kms_crypto_key.vaultra.id}',
+      [FUNCTION_ENV.signingKey]: '${local.signing_key}',
       [GCP_FUNCTION_ENV.runJob]: '${google_cloud_run_v2_job.runner.id}',
       [GCP_FUNCTION_ENV.alertTopic]: '${google_pubsub_topic.alerts.id}',
     });
@@ -159,6 +160,17 @@ describe('storage, key and catalog', () => {
     expect(nested(key, 'lifecycle').prevent_destroy).toBe(true);
   });
 
+  it('has an asymmetric EC P-256 signing key, never destroyed, whose chosen version signs (gcp-kms:<key>/cryptoKeyVersions/<n>)', () => {
+    const key = resource(gcp, 'google_kms_crypto_key', 'signing');
+    expect(key).toMatchObject({ purpose: 'ASYMMETRIC_SIGN', key_ring: '${google_kms_key_ring.vaultra.id}' });
+    expect(nested(key, 'version_template').algorithm).toBe('EC_SIGN_P256_SHA256');
+    expect(key).not.toHaveProperty('rotation_period');
+    expect(nested(key, 'lifecycle').prevent_destroy).toBe(true);
+    expect(gcp.locals.signing_key).toBe('gcp-kms:${google_kms_crypto_key.signing.id}/cryptoKeyVersions/${var.signing_key_version}');
+    expect((gcp.variables.signing_key_version as Block).default).toBe(1);
+    expect(gcp.outputs.signing_key?.value).toBe('${local.signing_key}');
+  });
+
   it('creates a native Firestore database with one composite index per firestoreCatalogIndexes() entry', () => {
     const database = resource(gcp, 'google_firestore_database', 'catalog');
     expect(database.type).toBe('FIRESTORE_NATIVE');
@@ -196,9 +208,11 @@ describe('identities', () => {
 
   const roles = (grants: Grant[] | undefined) => (grants ?? []).map((grant) => `${grant.role} on ${grant.on}`).sort();
 
-  it('gives the runner objects under the prefix, the catalog, the key and exactly the job sources’ secrets', () => {
+  it('gives the runner objects under the prefix, the catalog, the key, signing (and the signing public key), and exactly the job sources’ secrets', () => {
     expect(roles(grantsByAccount(gcp).get('runner'))).toEqual([
       'roles/cloudkms.cryptoKeyEncrypterDecrypter on kms_crypto_key',
+      'roles/cloudkms.publicKeyViewer on kms_crypto_key',
+      'roles/cloudkms.signer on kms_crypto_key',
       'roles/datastore.user on project',
       'roles/secretmanager.secretAccessor on secret_manager_regional_secret',
       'roles/secretmanager.secretAccessor on secret_manager_secret',
@@ -220,6 +234,16 @@ describe('identities', () => {
     ]);
     expect(resource(gcp, 'google_project_iam_custom_role', 'retention').permissions).toEqual(['storage.objects.get', 'storage.objects.list', 'storage.objects.delete']);
     expect(resource(gcp, 'google_secret_manager_secret_iam_member', 'functions_webhooks').for_each).toBe('${{ for key, secret in local.webhook_secrets : key => secret if secret.location == null }}');
+  });
+
+  it('signs with the signing key only: the runner is its only member, as signer and public key viewer', () => {
+    for (const name of ['runner_signs', 'runner_reads_signing_public_key']) {
+      const member = resource(gcp, 'google_kms_crypto_key_iam_member', name);
+      expect(member.crypto_key_id, name).toBe('${google_kms_crypto_key.signing.id}');
+      expect(member.member, name).toBe('serviceAccount:${google_service_account.runner.email}');
+    }
+    const onSigningKey = Object.entries(gcp.resources.google_kms_crypto_key_iam_member ?? {}).filter(([, block]) => block.crypto_key_id === '${google_kms_crypto_key.signing.id}');
+    expect(onSigningKey.map(([name]) => name).sort()).toEqual(['runner_reads_signing_public_key', 'runner_signs']);
   });
 
   it('lets the scheduler invoke the three scheduled functions and nothing else', () => {

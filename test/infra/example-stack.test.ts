@@ -25,7 +25,7 @@ beforeAll(() => {
   example = environmentOf(parseConfig(EXAMPLE_CONFIG), 'example');
   // Act
   ({ template } = synthStack(EXAMPLE_CONFIG, 'example'));
-  keyId = onlyResource(template, 'AWS::KMS::Key').id;
+  keyId = onlyResource<Record<string, unknown>>(template, 'AWS::KMS::Key', (properties) => properties.KeyUsage === undefined).id;
   topicId = onlyResource(template, 'AWS::SNS::Topic').id;
 });
 
@@ -36,12 +36,13 @@ const ALARM_ARN_PATTERN = { 'Fn::Join': ['', ['arn:aws:cloudwatch:eu-west-1:', {
 
 describe('the KMS key', () => {
   it('rotates, is kept when the stack goes, and has an alias per environment', () => {
-    template.hasResource('AWS::KMS::Key', { Properties: Match.objectLike({ EnableKeyRotation: true }), DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    template.hasResource('AWS::KMS::Key', { Properties: Match.objectLike({ EnableKeyRotation: true, KeyUsage: Match.absent() }), DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
     template.hasResourceProperties('AWS::KMS::Alias', { AliasName: 'alias/vaultra/example', TargetKeyId: keyArn() });
   });
 
   it('lets CloudWatch Logs, alarms and the task-stopped rule use it, each limited by a condition', () => {
-    const statements = onlyResource<{ KeyPolicy: { Statement: { Sid?: string; Condition?: object; Action: string | string[] }[] } }>(template, 'AWS::KMS::Key').Properties.KeyPolicy.Statement;
+    const statements = onlyResource<{ KeyUsage?: string; KeyPolicy: { Statement: { Sid?: string; Condition?: object; Action: string | string[] }[] } }>(template, 'AWS::KMS::Key', (properties) => properties.KeyUsage === undefined).Properties.KeyPolicy
+      .Statement;
     const services = statements.filter((statement) => statement.Sid !== undefined);
     expect(services.map((statement) => statement.Sid).sort()).toEqual(['CloudWatchAlarmsPublishToTheAlertTopic', 'CloudWatchLogsEncryptsThisAccountsLogGroups', 'EventBridgeWritesDeadLettersOfItsRule']);
     for (const statement of services) {

@@ -68,12 +68,18 @@ describe.each([
     }
   });
 
-  it('uses KMS on the environment key only', () => {
+  it('uses KMS on the environment key, and the signing key only to sign and read its public key (the runner)', () => {
     const template = templateOf();
-    const key = logicalId(template, 'AWS::KMS::Key');
+    const key = onlyResource<Record<string, unknown>>(template, 'AWS::KMS::Key', (properties) => properties.KeyUsage === undefined).id;
+    const signingKey = onlyResource<Record<string, unknown>>(template, 'AWS::KMS::Key', (properties) => properties.KeyUsage === 'SIGN_VERIFY').id;
     for (const [role, statements] of roleStatements(template)) {
       const kms = statements.filter((statement) => asList(statement.Action).some((action) => action.startsWith('kms:')));
-      if (kms.length > 0) expect(resourcesOf(kms), role).toEqual([`<${key}.Arn>`]);
+      const onSigningKey = kms.filter((statement) => asList(statement.Resource).map(flat).includes(`<${signingKey}.Arn>`));
+      if (kms.length > 0) expect(resourcesOf(kms.filter((statement) => !onSigningKey.includes(statement))), role).toEqual([`<${key}.Arn>`]);
+      if (onSigningKey.length === 0) continue;
+      expect(role, 'only the runner signs').toMatch(/^RunnerTaskRole/);
+      expect(onSigningKey.flatMap((statement) => asList(statement.Action)).sort(), role).toEqual(['kms:GetPublicKey', 'kms:Sign']);
+      expect(resourcesOf(onSigningKey), role).toEqual([`<${signingKey}.Arn>`]);
     }
   });
 });
@@ -196,9 +202,10 @@ describe('the scheduler roles', () => {
 });
 
 describe('the key policy', () => {
-  it('gives "kms:*" only to the account root (AWS’s default delegation to IAM); service principals get named actions', () => {
-    const statements = onlyResource<{ KeyPolicy: { Statement: Statement[] } }>(example, 'AWS::KMS::Key').Properties.KeyPolicy.Statement;
-    for (const statement of statements) {
+  it('gives "kms:*" only to the account root (AWS’s default delegation to IAM); service principals get named actions (both keys)', () => {
+    const keys = resourcesWhere<{ KeyPolicy: { Statement: Statement[] } }>(example, 'AWS::KMS::Key');
+    expect(keys).toHaveLength(2);
+    for (const statement of keys.flatMap((key) => key.Properties.KeyPolicy.Statement)) {
       const actions = asList(statement.Action);
       if (actions.includes('kms:*')) {
         expect(flat((statement.Principal as { AWS: unknown }).AWS)).toBe('arn:aws:iam::<AWS::AccountId>:root');

@@ -74,7 +74,7 @@ describe('opening Vaultra backups with the standard tools', () => {
       const ws = makeWorkspace(root, 'pg-default', pgEnv(pg));
       const taken = await backup(ws);
       const folder = fileURLToPath(taken.location);
-      expect(readdirSync(folder).sort()).toEqual(['data.pgdump.zst.age', 'manifest.json']);
+      expect(readdirSync(folder).sort()).toEqual(['data.pgdump.zst.age', 'manifest.json', 'manifest.json.sig']);
       // The first backup created the default identity, 0600, in age-keygen's format.
       expect(statSync(ws.identity).mode & 0o777).toBe(0o600);
 
@@ -153,7 +153,7 @@ describe('opening Vaultra backups with the standard tools', () => {
       expect(result.code, result.stderr).toBe(0);
       const taken = JSON.parse(result.stdout) as BackupJson;
       const folder = fileURLToPath(taken.location);
-      expect(readdirSync(folder).sort()).toEqual(['data.sqlite.zst.age', 'manifest.json']);
+      expect(readdirSync(folder).sort()).toEqual(['data.sqlite.zst.age', 'manifest.json', 'manifest.json.sig']);
 
       const opened = join(ws.dir, 'opened.db');
       await shell('age -d -i "$IDENTITY" "$DATA" | zstd -d -q -c > "$OUT"', {

@@ -127,8 +127,8 @@ describe('KMS-wrapped backups through the CLI (AWS KMS on moto)', () => {
     const after = await backup(ws, ['--kms', `aws-kms:${keyB}`]);
     expect(manifestOf(ws, before.runId).encryption.recipients).toEqual([{ type: 'kms', service: 'aws-kms', keyId: keyA }]);
     expect(manifestOf(ws, after.runId).encryption.recipients).toEqual([{ type: 'kms', service: 'aws-kms', keyId: keyB }]);
-    // KMS only: no default identity was created.
-    expect(readdirSync(ws.dir)).not.toContain('config');
+    // KMS only: no default identity was created (only the signing key every backup is signed with).
+    expect(readdirSync(join(ws.dir, 'config', 'vaultra'))).toEqual(['signing-key.pem']);
 
     for (const { runId } of [before, after]) {
       const verified = await vaultra(ws, ['verify', runId, '--from', ws.storeUrl, '--catalog', catalog]);

@@ -73,7 +73,7 @@ describe('postgres round trip through azblob:// and aztable:// on Azurite (CLI)'
       blobs.push({ name: blob.name, size: blob.properties.contentLength ?? 0, md5: Boolean(blob.properties.contentMD5) });
     }
     const day = `${taken.runId.slice(0, 4)}/${taken.runId.slice(4, 6)}/${taken.runId.slice(6, 8)}`;
-    expect(blobs.map((b) => b.name).sort()).toEqual([`backups/${source}/${day}/${taken.runId}/data.pgdump.zst.age`, `backups/${source}/${day}/${taken.runId}/manifest.json`]);
+    expect(blobs.map((b) => b.name).sort()).toEqual([`backups/${source}/${day}/${taken.runId}/data.pgdump.zst.age`, `backups/${source}/${day}/${taken.runId}/manifest.json`, `backups/${source}/${day}/${taken.runId}/manifest.json.sig`]);
     expect(blobs.every((b) => b.md5)).toBe(true);
     const data = service.getContainerClient(container).getBlockBlobClient(blobs.find((b) => b.name.endsWith('.age'))!.name);
     expect((await data.getBlockList('committed')).committedBlocks?.length).toBeGreaterThanOrEqual(3);

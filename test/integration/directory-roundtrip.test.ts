@@ -80,7 +80,7 @@ describe('directory round trip through the CLI', () => {
     const ws = workspace('full');
     const taken = await backup(ws, fixture.root);
     expect(taken).toMatchObject({ job: 'vol', status: 'succeeded', engine: 'directory' });
-    expect(readdirSync(fileURLToPath(taken.location)).sort()).toEqual(['data.tar.zst.age', 'manifest.json']);
+    expect(readdirSync(fileURLToPath(taken.location)).sort()).toEqual(['data.tar.zst.age', 'manifest.json', 'manifest.json.sig']);
     const manifest = manifestOf(taken);
     expect(manifest.source).toEqual({ engine: 'directory', database: 'vol', serverVersion: expect.stringMatching(/^filesystem \S+$/) });
     expect(manifest.dump).toMatchObject({ tool: 'tar', toolVersion: expect.stringMatching(/^\d+\.\d+/), format: 'tar-posix', consistency: expect.stringMatching(/no point-in-time snapshot/) });

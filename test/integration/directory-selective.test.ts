@@ -20,6 +20,7 @@ import { runRestore, type RestoreRequest } from '../../core/usecases/restore.js'
 import { ConfigError, NotFoundError, RestoreFailedError, RunConflictError } from '../../core/errors.js';
 import { requireTools } from '../support/requirements.js';
 import { createDirectoryFixture, entriesOf, snapshotTree, treeDifferences, type DirectoryFixture, type TreeEntry } from '../support/dir-fixtures.js';
+import { testSigning } from '../support/signing.js';
 
 describe('selective directory restore (use cases)', () => {
   const tools = requireTools('tar', 'zstd', 'touch', 'mkfifo');
@@ -30,7 +31,8 @@ describe('selective directory restore (use cases)', () => {
   let source: Record<string, TreeEntry> = {};
   let runId = '';
   const key = generateX25519Identity();
-  let deps: { storage: FileStorageBackend; catalog: LocalCatalog; decryptor: AgeDecryptor };
+  const signing = testSigning();
+  let deps: { storage: FileStorageBackend; catalog: LocalCatalog; decryptor: AgeDecryptor; trust: typeof signing.trust };
 
   // Compared entry by entry with the source (setuid bits, FIFO): the archive as it is.
   const restore = (target: string, request: Omit<RestoreRequest, 'ref' | 'target'>) => runRestore(deps, { ref: runId, target: `dir:${target}`, preserveSpecial: true, ...request });
@@ -45,9 +47,9 @@ describe('selective directory restore (use cases)', () => {
     source = await snapshotTree(fixture.root);
     const storage = new FileStorageBackend(join(root, 'store'));
     const catalog = new LocalCatalog(join(root, 'catalog'));
-    deps = { storage, catalog, decryptor: new AgeDecryptor([{ kind: 'x25519', identity: key.identity }]) };
+    deps = { storage, catalog, decryptor: new AgeDecryptor([{ kind: 'x25519', identity: key.identity }]), trust: signing.trust };
     const result = await runBackup(
-      { engine: new DirectoryEngine(), storage, catalog, compressor: await createCompressor('zstd'), encryptor: new AgeEncryptor([{ kind: 'x25519', recipient: key.recipient }]) },
+      { engine: new DirectoryEngine(), storage, catalog, compressor: await createCompressor('zstd'), encryptor: new AgeEncryptor([{ kind: 'x25519', recipient: key.recipient }]), signer: signing.signer },
       { source: `dir:${fixture.root}`, job: 'vol' },
     );
     expect(result.error).toBeUndefined();

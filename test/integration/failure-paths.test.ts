@@ -40,6 +40,7 @@ import { FaultyStorageBackend } from '../fakes/faulty-storage.js';
 import { MemoryStorageBackend } from '../fakes/memory-storage.js';
 import { storageBackendContract } from '../contract/storage-backend.contract.js';
 import { bytesWritten, descendantsOf, isRunningDump, processTable, sleep, stillRunning, type ProcessInfo } from '../support/processes.js';
+import { testSigning } from '../support/signing.js';
 
 const MiB = 1024 * 1024;
 /** Rows of md5 text in the big database: pg_dump streams ~150 MB for a couple of seconds. */
@@ -196,7 +197,7 @@ describe('failure paths', () => {
 
     const first = await backupOk(url(smallDb), 'baseline');
     baseline = { runId: first.runId, job: first.job, folder: runFolder(first.job, first.runId), hashes: await hashTree(first.folder) };
-    expect(Object.keys(baseline.hashes).sort()).toEqual(['data.pgdump.zst.age', 'manifest.json']);
+    expect(Object.keys(baseline.hashes).sort()).toEqual(['data.pgdump.zst.age', 'manifest.json', 'manifest.json.sig']);
   });
 
   afterAll(async () => {
@@ -589,6 +590,7 @@ describe('failure paths', () => {
     let dir = '';
     let deps: Omit<BackupDependencies, 'storage'>;
     let decryptor: AgeDecryptor;
+    const { signer, trust } = testSigning();
 
     beforeAll(async () => {
       dir = await mkdtemp(join(root, 'usecase-'));
@@ -596,6 +598,7 @@ describe('failure paths', () => {
         engine: new PostgresEngine(),
         compressor: await createCompressor('zstd'),
         encryptor: new AgeEncryptor([{ kind: 'x25519', recipient: keyA.recipient }]),
+        signer,
         catalog: new LocalCatalog(join(dir, 'catalog')),
       };
       decryptor = new AgeDecryptor([{ kind: 'x25519', identity: keyA.identity }]);
@@ -665,7 +668,7 @@ describe('failure paths', () => {
       expect(await filesUnder(join(files.rootDir, runFolder('mid-write', result.run.runId)))).toEqual([]);
       expect(await hashTree(files.rootDir)).toEqual(earlierHashes);
       await waitFor(() => ourDumps().length === 0, 5_000, 'pg_dump to exit after the storage failed');
-      await runVerify({ storage: files, catalog: deps.catalog, decryptor }, { ref: earlier.run.runId });
+      await runVerify({ storage: files, catalog: deps.catalog, decryptor, trust }, { ref: earlier.run.runId });
     });
 
     it('a write failing after 8 MiB (the backend destroys the body): same outcome, on an in-memory store', async () => {
@@ -679,7 +682,7 @@ describe('failure paths', () => {
       await waitFor(() => ourDumps().length === 0, 5_000, 'pg_dump to exit after the storage failed');
     });
 
-    it('the manifest write failing: run failed, the data object deleted, nothing listed', async () => {
+    it('the manifest write failing: run failed, the signature and data object deleted, nothing listed', async () => {
       const files = new FileStorageBackend(join(dir, 'store-manifest'));
       const storage = new FaultyStorageBackend(files).failPutOfKey((key) => key.endsWith('/manifest.json'));
       const result = await backupWithin(storage, 'no-manifest', url(smallDb));
@@ -690,13 +693,13 @@ describe('failure paths', () => {
       const folder = runFolder('no-manifest', result.run.runId);
       const dataKey = storage.calls.find((c) => c.method === 'put' && !c.failed)?.key;
       expect(dataKey).toBe(`${folder}/data.pgdump.zst.age`);
-      expect(storage.calls.filter((c) => c.method === 'delete').map((c) => c.key)).toEqual([dataKey]);
+      expect(storage.calls.filter((c) => c.method === 'delete').map((c) => c.key)).toEqual([`${folder}/manifest.json.sig`, dataKey]);
       expect(await filesUnder(files.rootDir)).toEqual([]);
       expect(await listBackupKeys(files)).toEqual([]);
       expect((await deps.catalog.list({ job: 'no-manifest' })).map((r) => r.status)).toEqual(['failed']);
     });
 
-    it('the manifest write and the clean-up both failing: still a failed run, and the orphan data object is never listed', async () => {
+    it('the manifest write and the clean-up both failing: still a failed run, and the orphan objects are never listed', async () => {
       const memory = new MemoryStorageBackend('orphan');
       const storage = new FaultyStorageBackend(memory)
         .failPutOfKey((key) => key.endsWith('/manifest.json'))
@@ -704,7 +707,7 @@ describe('failure paths', () => {
       const result = await backupWithin(storage, 'orphan', url(smallDb));
       expect(result.run.status).toBe('failed');
       expect(result.error).toBeInstanceOf(StorageError);
-      expect(memory.keys()).toEqual([`${runFolder('orphan', result.run.runId)}/data.pgdump.zst.age`]);
+      expect(memory.keys().sort()).toEqual([`${runFolder('orphan', result.run.runId)}/data.pgdump.zst.age`, `${runFolder('orphan', result.run.runId)}/manifest.json.sig`]);
       expect(await listBackupKeys(memory)).toEqual([]);
     });
 
@@ -713,11 +716,11 @@ describe('failure paths', () => {
       const made = await backupWithin(memory, 'readback', url(smallDb));
       expect(made.run.status, String(made.error)).toBe('succeeded');
       const storage = new FaultyStorageBackend(memory).failGetAfterBytes(100_000, { keys: (key) => key.includes('/data.') });
-      await expect(runVerify({ storage, catalog: deps.catalog, decryptor }, { ref: made.run.runId })).rejects.toBeInstanceOf(StorageError);
+      await expect(runVerify({ storage, catalog: deps.catalog, decryptor, trust }, { ref: made.run.runId })).rejects.toBeInstanceOf(StorageError);
       const verifies = await deps.catalog.list({ job: 'readback', kind: 'verify' });
       expect(verifies).toEqual([expect.objectContaining({ status: 'failed', error: expect.objectContaining({ kind: 'storage' }) })]);
       // The bytes were fine all along.
-      await runVerify({ storage: memory, catalog: deps.catalog, decryptor }, { ref: made.run.runId });
+      await runVerify({ storage: memory, catalog: deps.catalog, decryptor, trust }, { ref: made.run.runId });
     });
   });
 });

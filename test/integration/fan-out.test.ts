@@ -21,6 +21,7 @@ import { requireTools } from '../support/requirements.js';
 import { createSqliteFixture, sqliteFingerprints } from '../support/sqlite-fixtures.js';
 import { makeWorkspace } from '../support/workspace.js';
 import { hashTree } from '../support/file-tree.js';
+import { testSigning } from '../support/signing.js';
 
 describe('one backup, several destinations', () => {
   const tools = requireTools('sqlite3', 'zstd');
@@ -41,6 +42,7 @@ describe('one backup, several destinations', () => {
     alsoTo,
     compressor: await createCompressor('zstd'),
     encryptor: new NoEncryptor(),
+    signer: testSigning().signer,
     catalog: new LocalCatalog(mkdtempSync(join(root, 'catalog-'))),
   });
 

@@ -74,7 +74,7 @@ describe('postgres through gs:// and a firestore:// catalog, with the CLI', () =
 
     const [year, month, day] = [taken.runId.slice(0, 4), taken.runId.slice(4, 6), taken.runId.slice(6, 8)];
     const folder = `prod/db/${source}/${year}/${month}/${day}/${taken.runId}`;
-    expect(await bucketNames(gcs.endpoint, bucket)).toEqual([`${folder}/data.pgdump.zst.age`, `${folder}/manifest.json`]);
+    expect(await bucketNames(gcs.endpoint, bucket)).toEqual([`${folder}/data.pgdump.zst.age`, `${folder}/manifest.json`, `${folder}/manifest.json.sig`]);
 
     const listed = await vaultra(ws, ['list', '--from', store, '--json']);
     expect(listed.code, listed.stderr).toBe(0);
@@ -185,7 +185,7 @@ describe('postgres through gs:// and a firestore:// catalog, with the CLI', () =
       proxy.setRule(undefined);
       const again = await vaultra(ws, ['backup', urlOf(source), '--to', store, '--json', '--no-progress']);
       expect(again.code, again.stderr).toBe(0);
-      expect((await bucketNames(gcs.endpoint, bucket)).map((name) => name.split('/').at(-1))).toEqual(['data.pgdump.zst.age', 'manifest.json']);
+      expect((await bucketNames(gcs.endpoint, bucket)).map((name) => name.split('/').at(-1))).toEqual(['data.pgdump.zst.age', 'manifest.json', 'manifest.json.sig']);
     } finally {
       await proxy.close();
     }

@@ -27,6 +27,10 @@ import { dropMongoDatabase, loadVariedFixture, mongoCollections, mongoFingerprin
 import { startFerret, withTestClient, type MongoServer } from '../support/mongo-server.js';
 import { readProcess } from '../support/processes.js';
 import { requireMongo, requireTools } from '../support/requirements.js';
+import { testSigning } from '../support/signing.js';
+
+/** Signs this file's backups; restores and verifies trust it. */
+const signing = testSigning();
 
 /** All of a Readable, as one Buffer. */
 async function collect(stream: Readable): Promise<Buffer> {
@@ -62,18 +66,18 @@ describe('mongodb engine and use cases', () => {
     const storage = new FileStorageBackend(join(root, 'store'));
     const catalog = new LocalCatalog(join(root, 'catalog'));
     const made = await runBackup(
-      { engine, storage, catalog, compressor: await createCompressor('gzip'), encryptor: new AgeEncryptor([{ kind: 'x25519', recipient: key.recipient }]) },
+      { engine, storage, catalog, compressor: await createCompressor('gzip'), encryptor: new AgeEncryptor([{ kind: 'x25519', recipient: key.recipient }]), signer: signing.signer },
       { source: mongoUrl(mongo, source), job: 'usecase' },
     );
     expect(made.run.status, String(made.error)).toBe('succeeded');
     expect(made.manifest?.dump.details).toMatchObject({ oplog: 'false', scope: 'database' });
     const decryptor = new AgeDecryptor([{ kind: 'x25519', identity: key.identity }]);
-    const verified = await runVerify({ storage, catalog, decryptor }, { ref: made.run.runId });
+    const verified = await runVerify({ storage, catalog, decryptor, trust: signing.trust }, { ref: made.run.runId });
     expect(verified.structure).toMatch(/^archive complete: \d+ collection\(s\)/);
 
     const target = uniqueMongoDatabase('eng_copy');
     databases.add(target);
-    const restored = await runRestore({ storage, catalog, decryptor }, { ref: made.run.runId, target: mongoUrl(mongo, target) });
+    const restored = await runRestore({ storage, catalog, decryptor, trust: signing.trust }, { ref: made.run.runId, target: mongoUrl(mongo, target) });
     expect(restored.replaced).toEqual([]);
     expect(await mongoFingerprints(mongo, target)).toEqual(await mongoFingerprints(mongo, source));
   });
@@ -178,7 +182,7 @@ describe('mongodb engine and use cases', () => {
       const catalog = new LocalCatalog(join(root, 'catalog-instance'));
       const decryptor = new AgeDecryptor([{ kind: 'x25519', identity: key.identity }]);
       const made = await runBackup(
-        { engine: new MongodbEngine(), storage, catalog, compressor: await createCompressor('zstd'), encryptor: new AgeEncryptor([{ kind: 'x25519', recipient: key.recipient }]) },
+        { engine: new MongodbEngine(), storage, catalog, compressor: await createCompressor('zstd'), encryptor: new AgeEncryptor([{ kind: 'x25519', recipient: key.recipient }]), signer: signing.signer },
         { source: from.url, job: 'instance' },
       );
       expect(made.run.status, String(made.error)).toBe('succeeded');
@@ -186,13 +190,13 @@ describe('mongodb engine and use cases', () => {
       expect(made.manifest?.contents.map((c) => `${c.schema}.${c.name}`)).toEqual(['crm.leads', 'shop.orders']);
       expect(made.manifest?.dump.details).toEqual({ oplog: 'false', scope: 'instance' });
 
-      await runRestore({ storage, catalog, decryptor }, { ref: made.run.runId, target: to.url });
+      await runRestore({ storage, catalog, decryptor, trust: signing.trust }, { ref: made.run.runId, target: to.url });
       for (const db of ['shop', 'crm']) expect(await mongoFingerprints(to, db)).toEqual(await mongoFingerprints(from, db));
 
       // Into one named database: several databases need a choice; --tables picks one.
-      await expect(runRestore({ storage, catalog, decryptor }, { ref: made.run.runId, target: mongoUrl(to, 'one') })).rejects.toThrow(RestoreFailedError);
+      await expect(runRestore({ storage, catalog, decryptor, trust: signing.trust }, { ref: made.run.runId, target: mongoUrl(to, 'one') })).rejects.toThrow(RestoreFailedError);
       expect(await mongoCollections(to, 'one')).toEqual([]);
-      await runRestore({ storage, catalog, decryptor }, { ref: made.run.runId, target: mongoUrl(to, 'one'), tables: ['crm.*'] });
+      await runRestore({ storage, catalog, decryptor, trust: signing.trust }, { ref: made.run.runId, target: mongoUrl(to, 'one'), tables: ['crm.*'] });
       expect(await mongoFingerprints(to, 'one')).toEqual(await mongoFingerprints(from, 'crm'));
     });
   });

@@ -74,7 +74,7 @@ describe('mongodb round trip through the CLI', () => {
     expect(taken).toMatchObject({ job: source, status: 'succeeded', engine: 'mongodb' });
     expect(taken.runId).toMatch(RUN_ID);
     const folder = runFolderOf(ws, source, taken.runId);
-    expect(readdirSync(folder).sort()).toEqual(['data.mongoarchive.zst.age', 'manifest.json']);
+    expect(readdirSync(folder).sort()).toEqual(['data.mongoarchive.zst.age', 'manifest.json', 'manifest.json.sig']);
 
     const manifest = readManifest(ws, source, taken.runId);
     expect(manifest.source).toMatchObject({ engine: 'mongodb', database: source });

@@ -45,6 +45,10 @@ import {
 import { waitFor } from '../support/pg-fixtures.js';
 import { requireMariadb, requireTools } from '../support/requirements.js';
 import { makeWorkspace, type Workspace } from '../support/workspace.js';
+import { testSigning } from '../support/signing.js';
+
+/** Signs this file's backups; restores and verifies trust it. */
+const signing = testSigning();
 
 interface MysqlManifest {
   runId: string;
@@ -311,7 +315,7 @@ describe('mysql round trip', () => {
     const catalog = new LocalCatalog(join(dir, 'catalog'));
     const engine = new MysqlEngine();
     const made = await runBackup(
-      { engine, storage, catalog, compressor: await createCompressor('zstd'), encryptor: new AgeEncryptor([{ kind: 'x25519', recipient: key.recipient }]) },
+      { engine, storage, catalog, compressor: await createCompressor('zstd'), encryptor: new AgeEncryptor([{ kind: 'x25519', recipient: key.recipient }]), signer: signing.signer },
       { source: mysqlUrl(server, source), job: 'usecase' },
     );
     expect(made.run.status, String(made.error)).toBe('succeeded');
@@ -331,7 +335,7 @@ describe('mysql round trip', () => {
 
     const target = newDatabase('my_usecase');
     const slavePos = await mysqlQuery(server, undefined, 'SELECT @@gtid_slave_pos');
-    const report = await runRestore({ storage, catalog, decryptor }, { ref: 'latest', target: mysqlUrl(server, target) });
+    const report = await runRestore({ storage, catalog, decryptor, trust: signing.trust }, { ref: 'latest', target: mysqlUrl(server, target) });
     expect(report).toMatchObject({ dryRun: false, replaced: [] });
     expect(await mysqlFingerprints(server, target)).toEqual(sourcePrints);
     expect(await mysqlSchemaObjects(server, target)).toEqual(sourceObjects);
@@ -349,13 +353,13 @@ describe('mysql round trip', () => {
     const dir = mkdtempSync(join(root, 'collation-'));
     const storage = new FileStorageBackend(join(dir, 'store'));
     const catalog = new LocalCatalog(join(dir, 'catalog'));
-    const made = await runBackup({ engine: new MysqlEngine(), storage, catalog, compressor: await createCompressor('none'), encryptor: new NoEncryptor() }, { source: mysqlUrl(server, db), job: 'collation' });
+    const made = await runBackup({ engine: new MysqlEngine(), storage, catalog, compressor: await createCompressor('none'), encryptor: new NoEncryptor(), signer: signing.signer }, { source: mysqlUrl(server, db), job: 'collation' });
     expect(made.run.status, String(made.error)).toBe('succeeded');
     const dump = readFileSync(join(storage.rootDir, manifestSchema.parse(made.manifest).job, ...made.run.runId.match(/^(\d{4})(\d\d)(\d\d)/)!.slice(1), made.run.runId, 'data.sql'), 'utf8');
     expect(dump).toContain(`ALTER DATABASE \`${db}\` CHARACTER SET latin1 COLLATE latin1_swedish_ci ;`);
 
     const target = newDatabase('my_coll_to');
-    await runRestore({ storage, catalog, decryptor: new AgeDecryptor([]) }, { ref: 'latest', target: mysqlUrl(server, target) });
+    await runRestore({ storage, catalog, decryptor: new AgeDecryptor([]), trust: signing.trust }, { ref: 'latest', target: mysqlUrl(server, target) });
     const collations = (database: string) =>
       mysqlQuery(
         server,

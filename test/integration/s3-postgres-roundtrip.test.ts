@@ -116,7 +116,7 @@ describe('postgres backup and restore through s3:// on moto (CLI)', () => {
     expect(taken.runId).toMatch(RUN_ID);
     const folder = `${varied}/${taken.runId.slice(0, 4)}/${taken.runId.slice(4, 6)}/${taken.runId.slice(6, 8)}/${taken.runId}`;
     expect(taken.location).toBe(`${store}/${folder}`);
-    expect(await objectsIn(bucket)).toEqual([`backups/prod/${folder}/data.pgdump.zst.age`, `backups/prod/${folder}/manifest.json`]);
+    expect(await objectsIn(bucket)).toEqual([`backups/prod/${folder}/data.pgdump.zst.age`, `backups/prod/${folder}/manifest.json`, `backups/prod/${folder}/manifest.json.sig`]);
     expect(await uploadsIn(bucket)).toEqual([]);
 
     const listed = await vaultra(ws, ['list', '--from', store, '--json']);

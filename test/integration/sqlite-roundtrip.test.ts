@@ -84,7 +84,7 @@ describe('sqlite round trip through the CLI', () => {
     expect(taken.bytesStored).toBeGreaterThan(0);
     const folder = fileURLToPath(taken.location);
     expect(folder).toBe(join(ws.store, 'app', taken.runId.slice(0, 4), taken.runId.slice(4, 6), taken.runId.slice(6, 8), taken.runId));
-    expect(readdirSync(folder).sort()).toEqual(['data.sqlite.zst.age', 'manifest.json']);
+    expect(readdirSync(folder).sort()).toEqual(['data.sqlite.zst.age', 'manifest.json', 'manifest.json.sig']);
     const manifest = manifestOf(taken);
     expect(manifest.source).toMatchObject({ engine: 'sqlite', database: 'app.db' });
     expect(manifest.dump.format).toBe('sqlite-file');

@@ -26,6 +26,8 @@ export interface AwsPlatform {
   readonly tableName: string;
   readonly bucket: string;
   readonly keyArn: string;
+  /** The asymmetric key (ECC_NIST_P256, SIGN_VERIFY) the runner signs manifests with. */
+  readonly signingKeyArn: string;
   readonly topicArn: string;
   /** Everything a function's process would see: moto endpoint and credentials, then the stack's variables. */
   readonly env: Record<string, string>;
@@ -65,6 +67,8 @@ export async function deployAwsPlatform(moto: MotoConnection, options: AwsPlatfo
   }
 
   const { KeyMetadata } = await new KMSClient(config).send(new CreateKeyCommand({ Description: `vaultra ${suffix}` }));
+  // The stack's signing key: the runner signs every manifest with it.
+  const signing = await new KMSClient(config).send(new CreateKeyCommand({ Description: `vaultra ${suffix} signing`, KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' }));
 
   const sns = new SNSClient(config);
   const sqs = new SQSClient(config);
@@ -83,6 +87,7 @@ export async function deployAwsPlatform(moto: MotoConnection, options: AwsPlatfo
     [AWS_FUNCTION_ENV.bucketName]: bucket,
     [AWS_FUNCTION_ENV.topicArn]: TopicArn!,
     [AWS_FUNCTION_ENV.keyArn]: KeyMetadata!.Arn!,
+    [AWS_FUNCTION_ENV.signingKeyArn]: signing.KeyMetadata!.Arn!,
     [AWS_FUNCTION_ENV.clusterArn]: `arn:aws:ecs:${region}:123456789012:cluster/vaultra-${suffix}`,
     [AWS_FUNCTION_ENV.taskDefinitionArn]: `arn:aws:ecs:${region}:123456789012:task-definition/vaultra-runner-${suffix}:1`,
     [AWS_FUNCTION_ENV.containerName]: RUNNER_CONTAINER_NAME,
@@ -95,6 +100,7 @@ export async function deployAwsPlatform(moto: MotoConnection, options: AwsPlatfo
     tableName,
     bucket,
     keyArn: KeyMetadata!.Arn!,
+    signingKeyArn: signing.KeyMetadata!.Arn!,
     topicArn: TopicArn!,
     env,
     async snsMessages(waitSeconds = 1) {

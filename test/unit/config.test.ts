@@ -53,10 +53,19 @@ describe('vaultra.config.yaml', () => {
     [minimal({}, { region: undefined }), /environments\.prod\.region: a cloud environment needs its region/],
     [minimal({}, { network: { subnetIds: ['subnet-0abc12345'] } }), /network: subnetIds and securityGroupIds need the vpcId/],
     [minimal({}, { notifications: { webhooks: [{ kind: 'slack', url: 'https://hooks.slack.com/services/T/B/x' }] } }), /webhooks\.0\.url: a secret reference/],
+    [minimal({}, { signing: { trusted: ['age1hhvqq975ywqmud8ln78jqt5n8vsycmmthrwzgvc4s7znxgunlucs5yqh40'] } }), /environments\.prod\.signing\.trusted\.0: a public key \(ed25519:…, ecdsa-p256:…\) or a key service signing key/],
+    [minimal({}, { signing: { key: '/etc/vaultra/signing-key.pem' } }), /environments\.prod\.signing\.key: a cloud environment signs with the key its stack creates/],
     ['version: 1\nenvironments:\n  prod: [unclosed\n', /^vaultra\.config\.yaml:\d+: /],
   ])('refuses a bad config with the field named (%#)', (text, message) => {
     expect(() => parseConfig(text)).toThrow(ConfigError);
     expect(() => parseConfig(text)).toThrow(message);
+  });
+
+  it('signing: trusted signers per environment, none by default', () => {
+    const ed25519 = 'ed25519:MCowBQYDK2VwAyEA4Yajb+oHShQun0F421A+is3MkFZk+p6+cfysyB+egTo=';
+    const kms = 'aws-kms:arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+    expect(environmentOf(parseConfig(minimal({}, { signing: { trusted: [ed25519, kms] } })), 'prod').signing).toEqual({ trusted: [ed25519, kms] });
+    expect(environmentOf(parseConfig(minimal()), 'prod').signing).toEqual({ trusted: [] });
   });
 
   it('a config error never echoes the password it refused', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { scheduledRunId } from '../../core/domain/scheduled-run-id.js';
 import { runIdSchema, runIdTime } from '../../core/domain/run.js';
-import { backupCommandLine } from '../../core/usecases/runner-commands.js';
+import { backupCommandLine, restoreCommandLine, verifyCommandLine } from '../../core/usecases/runner-commands.js';
 import { environmentOf, jobOf, parseConfig } from '../../core/config/load-config.js';
 import { traceEnvironment } from '../../functions/aws/shared/trace-context.js';
 
@@ -37,6 +37,18 @@ environments:
   it('carries references only, and the environment key when the job asks for it', () => {
     const argv = backupCommandLine(jobOf(environment, 'shop'), '20261122T020000.000Z-abcdef', { storageUrl: 's3://b/p', catalogUrl: 'dynamodb://t', kmsKey: 'aws-kms:arn:aws:kms:eu-west-1:123456789012:key/k' });
     expect(argv).toEqual(['backup', 'secret+aws://prod/shop', '--to', 's3://b/p', '--job', 'shop', '--compression', 'zstd', '--kms', 'aws-kms:arn:aws:kms:eu-west-1:123456789012:key/k', '--run-id', '20261122T020000.000Z-abcdef', '--json', '--no-progress']);
+  });
+
+  it('signs with the deployment signing key; restores and verifies trust it and the environment\'s trusted signers, once each', () => {
+    const signingKey = 'aws-kms:arn:aws:kms:eu-west-1:123456789012:key/s';
+    const target = { storageUrl: 's3://b/p', catalogUrl: 'dynamodb://t', kmsKey: 'aws-kms:arn:aws:kms:eu-west-1:123456789012:key/k', signingKey, trustedSigners: ['ed25519:MCowBQYDK2VwAyEA4Yajb+oHShQun0F421A+is3MkFZk+p6+cfysyB+egTo=', signingKey] };
+    const job = jobOf(environment, 'shop');
+    expect(backupCommandLine(job, '20261122T020000.000Z-abcdef', target)).toEqual(expect.arrayContaining(['--signing-key', signingKey]));
+    const trust = ['--trust', signingKey, '--trust', target.trustedSigners[0]];
+    expect(restoreCommandLine(job, { runId: '20261122T020000.000Z-abcdef', target: 'secret+aws://prod/restore' }, target)).toEqual([
+      'restore', '20261122T020000.000Z-abcdef', '--target', 'secret+aws://prod/restore', '--from', 's3://b/p', '--job', 'shop', ...trust, '--json', '--no-progress',
+    ]);
+    expect(verifyCommandLine(job, '20261122T020000.000Z-abcdef', target)).toEqual(['verify', '20261122T020000.000Z-abcdef', '--from', 's3://b/p', '--job', 'shop', ...trust, '--json', '--no-progress']);
   });
 
   it('refuses to start a KMS job on a deployment without a key rather than write an unopenable backup', () => {

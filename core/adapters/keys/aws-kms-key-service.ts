@@ -110,7 +110,8 @@ export class AwsKmsKeyService implements KeyService {
   }
 }
 
-function checkKeyId(keyId: string): void {
+/** Refuses what AWS KMS would not take as a key id, before any call (the signer checks the same). */
+export function checkKeyId(keyId: string): void {
   if (!(KEY_ARN.test(keyId) || ALIAS_ARN.test(keyId) || KEY_UUID.test(keyId) || ALIAS_NAME.test(keyId))) {
     throw new KeyError(`"${keyId}" is not an AWS KMS key id: use a key ARN (arn:aws:kms:<region>:<account>:key/<id>), a key id, alias/<name> or an alias ARN`);
   }

@@ -48,6 +48,7 @@ export function awsSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): AwsSet
   const bucket = required(env, AWS_FUNCTION_ENV.bucketName);
   const tableName = required(env, AWS_FUNCTION_ENV.tableName);
   const keyArn = env[AWS_FUNCTION_ENV.keyArn];
+  const signingKeyArn = env[AWS_FUNCTION_ENV.signingKeyArn];
   return {
     environment,
     region,
@@ -57,6 +58,8 @@ export function awsSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): AwsSet
       storageUrl: storageUrlOf(bucket, environment, region),
       catalogUrl: `dynamodb://${tableName}?region=${region}`,
       ...(keyArn ? { kmsKey: `aws-kms:${keyArn}` } : {}),
+      ...(signingKeyArn ? { signingKey: `aws-kms:${signingKeyArn}` } : {}),
+      ...(environment.signing.trusted.length > 0 ? { trustedSigners: environment.signing.trusted } : {}),
     },
     ecs: {
       clusterArn: env[AWS_FUNCTION_ENV.clusterArn] ?? '',

@@ -37,12 +37,16 @@ export function azureSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Azur
   if (environment.cloud !== 'azure') throw new ConfigError(`environment ${name} is a ${environment.cloud} environment: the Azure functions serve azure environments only`);
   const kmsKey = env[FUNCTION_ENV.kmsKey]?.trim();
   if (kmsKey && !kmsKey.startsWith('azure-keyvault:')) throw new ConfigError(`environment variable ${FUNCTION_ENV.kmsKey} is ${JSON.stringify(kmsKey)}: expected azure-keyvault:https://<vault>.vault.azure.net/keys/<key>/<version>`);
+  const signingKey = env[FUNCTION_ENV.signingKey]?.trim();
+  if (signingKey && !signingKey.startsWith('azure-keyvault:')) throw new ConfigError(`environment variable ${FUNCTION_ENV.signingKey} is ${JSON.stringify(signingKey)}: expected azure-keyvault:https://<vault>.vault.azure.net/keys/<key>/<version>`);
   return {
     environment,
     target: {
       storageUrl: withScheme(env, FUNCTION_ENV.storageUrl, 'azblob://', 'azblob://<account>/<container>/<prefix>'),
       catalogUrl: withScheme(env, FUNCTION_ENV.catalogUrl, 'aztable://', 'aztable://<account>/<table>'),
       ...(kmsKey ? { kmsKey } : {}),
+      ...(signingKey ? { signingKey } : {}),
+      ...(environment.signing.trusted.length > 0 ? { trustedSigners: environment.signing.trusted } : {}),
     },
     containerApps: {
       subscriptionId: required(env, AZURE_FUNCTION_ENV.subscriptionId),

@@ -44,12 +44,16 @@ export function gcpSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): GcpSet
   if (environment.cloud !== 'gcp') throw new ConfigError(`environment ${name} is a ${environment.cloud} environment, not gcp: deploy it with its own cloud's stack`);
   const kmsKey = env[FUNCTION_ENV.kmsKey];
   if (kmsKey && !kmsKey.startsWith('gcp-kms:')) throw new ConfigError(`environment variable ${FUNCTION_ENV.kmsKey} must be gcp-kms:projects/…/cryptoKeys/…, got ${JSON.stringify(kmsKey)}`);
+  const signingKey = env[FUNCTION_ENV.signingKey];
+  if (signingKey && !signingKey.startsWith('gcp-kms:')) throw new ConfigError(`environment variable ${FUNCTION_ENV.signingKey} must be gcp-kms:projects/…/cryptoKeyVersions/<n>, got ${JSON.stringify(signingKey)}`);
   return {
     environment,
     target: {
       storageUrl: withScheme(env, FUNCTION_ENV.storageUrl, 'gs://'),
       catalogUrl: withScheme(env, FUNCTION_ENV.catalogUrl, 'firestore://'),
       ...(kmsKey ? { kmsKey } : {}),
+      ...(signingKey ? { signingKey } : {}),
+      ...(environment.signing.trusted.length > 0 ? { trustedSigners: environment.signing.trusted } : {}),
     },
     runJob: required(env, GCP_FUNCTION_ENV.runJob),
     alertTopic: env[GCP_FUNCTION_ENV.alertTopic] || undefined,

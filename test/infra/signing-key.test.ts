@@ -1,0 +1,47 @@
+/**
+ * The manifest signing key in the AWS stack: an asymmetric ECC_NIST_P256 SIGN_VERIFY key that
+ * outlives the stack, the runner allowed kms:Sign and kms:GetPublicKey on it and nothing else, no
+ * other role touching it, and its ARN handed to the functions (which put it on the runner's
+ * command line) and shown as an output.
+ */
+process.env.CDK_VALIDATION = 'false';
+
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { AWS_FUNCTION_ENV } from '../../core/platform/aws-deployment.js';
+import { EXAMPLE_CONFIG, synthStack } from './support/synth.js';
+import { asList, flat, onlyResource, resourcesWhere, roleStatements } from './support/template-queries.js';
+
+let template: Template;
+let signingKey: string;
+
+beforeAll(() => {
+  ({ template } = synthStack(EXAMPLE_CONFIG, 'example'));
+  signingKey = onlyResource<Record<string, unknown>>(template, 'AWS::KMS::Key', (properties) => properties.KeyUsage === 'SIGN_VERIFY').id;
+});
+
+describe('the manifest signing key', () => {
+  it('is asymmetric P-256 for signing, kept when the stack goes, with its own alias and no rotation (KMS has none for asymmetric keys)', () => {
+    template.hasResource('AWS::KMS::Key', {
+      Properties: Match.objectLike({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY', EnableKeyRotation: Match.absent() }),
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+    });
+    template.hasResourceProperties('AWS::KMS::Alias', { AliasName: 'alias/vaultra/example/signing', TargetKeyId: { 'Fn::GetAtt': [signingKey, 'Arn'] } });
+  });
+
+  it('the runner may sign and read the public key, never verify, decrypt or administer it; no other role touches it', () => {
+    const touching = [...roleStatements(template)].filter(([, statements]) => statements.some((statement) => asList(statement.Resource).map(flat).includes(`<${signingKey}.Arn>`)));
+    expect(touching.map(([role]) => role)).toEqual([expect.stringMatching(/^RunnerTaskRole/)]);
+    const [, statements] = touching[0]!;
+    const actions = statements.filter((statement) => asList(statement.Resource).map(flat).includes(`<${signingKey}.Arn>`)).flatMap((statement) => asList(statement.Action));
+    expect(actions.sort()).toEqual(['kms:GetPublicKey', 'kms:Sign']);
+  });
+
+  it('reaches every function as VAULTRA_SIGNING_KEY_ARN, and is a stack output', () => {
+    const functions = resourcesWhere<{ Environment?: { Variables?: Record<string, unknown> } }>(template, 'AWS::Lambda::Function', (properties) => properties.Environment?.Variables?.[AWS_FUNCTION_ENV.environmentName] !== undefined);
+    expect(functions).toHaveLength(4);
+    for (const fn of functions) expect(flat(fn.Properties.Environment!.Variables![AWS_FUNCTION_ENV.signingKeyArn]), fn.id).toBe(`<${signingKey}.Arn>`);
+    template.hasOutput('SigningKeyArn', { Value: { 'Fn::GetAtt': [signingKey, 'Arn'] } });
+  });
+});
