@@ -4,6 +4,7 @@
  * holding only the roles they need. What the locals evaluate to is in gcp-locals.test.ts.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
+import { firestoreCatalogIndexes } from '../../core/adapters/catalog/firestore-catalog.js';
 import { FUNCTION_ENV, GCP_FUNCTION_ENV } from '../../core/platform/function-deployment.js';
 import { allResources, dynamicBlocks, loadModule, nested, resource, type Block, type TerraformModule } from './support/terraform-module.js';
 
@@ -163,12 +164,32 @@ describe('storage, key and catalog', () => {
     const database = resource(gcp, 'google_firestore_database', 'catalog');
     expect(database.type).toBe('FIRESTORE_NATIVE');
     expect(database.delete_protection_state).toBe('DELETE_PROTECTION_ENABLED');
-    const index = resource(gcp, 'google_firestore_index', 'runs');
-    expect(index.for_each).toBe('${{ for fields in local.catalog_indexes : join("-", [for field in fields : field.field_path]) => fields }}');
-    expect(index.collection).toBe('${local.catalog_collection}');
-    expect(index.query_scope).toBe('COLLECTION');
-    expect(dynamicBlocks(index, 'fields')[0]?.content).toEqual({ field_path: '${fields.value.field_path}', order: '${fields.value.order}' });
+    const count = firestoreCatalogIndexes('runs').indexes.length;
+    expect(Object.keys(gcp.resources.google_firestore_index ?? {}).sort()).toEqual(Array.from({ length: count }, (_, slot) => `runs_${slot + 1}`).sort());
+    for (let slot = 1; slot <= count; slot++) {
+      const index = resource(gcp, 'google_firestore_index', `runs_${slot}`);
+      expect(index.collection).toBe('${local.catalog_collection}');
+      expect(index.query_scope).toBe('COLLECTION');
+      expect(dynamicBlocks(index, 'fields')).toEqual([{ forEach: `\${local.catalog_indexes[${slot - 1}]}`, content: { field_path: '${fields.value.field_path}', order: '${fields.value.order}' } }]);
+    }
     expect(resource(gcp, 'google_firestore_field', 'run_not_indexed')).toMatchObject({ field: 'run', index_config: [{}] });
+  });
+
+  // Firestore answers concurrent index operations on one database with 409s the provider does
+  // not all retry: the indexes and field settings are created one after another.
+  it('creates the indexes and field settings one at a time, each after the one before', () => {
+    const chain = [...Object.keys(gcp.resources.google_firestore_index ?? {}).sort((a, b) => Number(a.split('_')[1]) - Number(b.split('_')[1])).map((name) => `google_firestore_index.${name}`), 'google_firestore_field.run_not_indexed', 'google_firestore_field.lock_expiry'];
+    expect(chain.length).toBeGreaterThan(2);
+    const block = (address: string) => {
+      const [type, name] = address.split('.') as [string, string];
+      return resource(gcp, type, name);
+    };
+    expect(block(chain[0]!).depends_on).toBeUndefined();
+    for (let position = 1; position < chain.length; position++) expect(block(chain[position]!).depends_on, chain[position]).toEqual([`\${${chain[position - 1]}}`]);
+    for (const address of chain) {
+      expect(block(address), address).not.toHaveProperty('for_each');
+      expect(block(address), address).not.toHaveProperty('count');
+    }
   });
 });
 
