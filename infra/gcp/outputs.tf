@@ -37,5 +37,6 @@ output "service_accounts" {
     runner    = google_service_account.runner.email
     functions = google_service_account.functions.email
     scheduler = google_service_account.scheduler.email
+    builder   = google_service_account.builder.email
   }
 }
