@@ -289,6 +289,17 @@ describe('identities', () => {
     expect(gcp.locals.prefix_condition).toContain('resource.name.startsWith(\\"projects/_/buckets/${local.bucket_name}/objects/${local.prefix}/\\")');
   });
 
+  it('names its service accounts <account_prefix>-<role> and its image repository <name>-functions, the ids gcp-locals.test.ts checks', () => {
+    const accounts = gcp.resources.google_service_account ?? {};
+    expect(Object.fromEntries(Object.entries(accounts).map(([name, block]) => [name, block.account_id]))).toEqual({
+      runner: '${local.account_prefix}-runner',
+      functions: '${local.account_prefix}-functions',
+      scheduler: '${local.account_prefix}-scheduler',
+      builder: '${local.account_prefix}-builder',
+    });
+    expect(resource(gcp, 'google_artifact_registry_repository', 'functions').repository_id).toBe('${local.name}-functions');
+  });
+
   it('creates no service account key and makes nothing public', () => {
     const types = [...allResources(gcp).map((entry) => entry.type), ...Object.keys(gcp.data)];
     expect(types.filter((type) => type.includes('service_account_key'))).toEqual([]);
