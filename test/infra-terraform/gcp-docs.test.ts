@@ -191,6 +191,11 @@ describe("the deployer's roles (infra/gcp/README.md)", () => {
     expect([...needed].filter((role) => !listed.has(role))).toEqual([]);
   });
 
+  it('are the same in README.md as in infra/gcp/README.md', () => {
+    const inReadme = new Set([...README_GCP_DEPLOY.matchAll(/`(roles\/[A-Za-z.]+)`/g)].map((match) => match[1]!).filter((role) => role !== 'roles/owner'));
+    expect([...inReadme].sort()).toEqual([...roleTable()].sort());
+  });
+
   it('includes acting as the service accounts the job, the functions and the schedules run as', () => {
     for (const type of ACTS_AS) expect(Object.keys(gcp.resources), type).toContain(type);
     expect(roleTable()).toContain('roles/iam.serviceAccountUser');
