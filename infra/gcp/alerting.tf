@@ -22,6 +22,14 @@ resource "google_monitoring_notification_channel" "email" {
   depends_on = [google_project_service.apis]
 }
 
+locals {
+  # Cloud Monitoring labels a Cloud Run revision's metrics with the service's short name
+  # (resource.labels.service_name, e.g. vaultra-prod-api), while the function's
+  # service_config[0].service is the full projects/<p>/locations/<r>/services/<name> path: the
+  # filter needs the last segment, or it never matches. Splitting also keeps a short name as is.
+  function_service_names = [for function in google_cloudfunctions2_function.vaultra : reverse(split("/", function.service_config[0].service))[0]]
+}
+
 resource "google_monitoring_alert_policy" "function_errors" {
   project               = local.project
   display_name          = "Vaultra ${var.environment}: function errors"
@@ -31,7 +39,7 @@ resource "google_monitoring_alert_policy" "function_errors" {
   conditions {
     display_name = "A Vaultra function answered with a 5xx"
     condition_threshold {
-      filter          = "resource.type = \"cloud_run_revision\" AND metric.type = \"run.googleapis.com/request_count\" AND metric.labels.response_code_class = \"5xx\" AND resource.labels.service_name = one_of(${join(", ", [for function in google_cloudfunctions2_function.vaultra : "\"${function.service_config[0].service}\""])})"
+      filter          = "resource.type = \"cloud_run_revision\" AND metric.type = \"run.googleapis.com/request_count\" AND metric.labels.response_code_class = \"5xx\" AND resource.labels.service_name = one_of(${join(", ", [for name in local.function_service_names : "\"${name}\""])})"
       comparison      = "COMPARISON_GT"
       threshold_value = 0
       duration        = "0s"

@@ -13,21 +13,144 @@ resource "google_firestore_database" "catalog" {
   depends_on = [google_project_service.apis]
 }
 
-resource "google_firestore_index" "runs" {
-  for_each = { for fields in local.catalog_indexes : join("-", [for field in fields : field.field_path]) => fields }
-
+# The composite indexes, one resource each in a depends_on chain: Firestore answers concurrent
+# index creations on one database with 409s ("too much contention", "underlying data changed",
+# "cross-transaction contention"), and the provider retries only the last two. for_each would
+# create them in parallel, and a resource cannot depend on its own instances, hence the chain.
+# Slot N holds local.catalog_indexes[N - 1]; test/infra-terraform checks there is one slot per
+# index of firestoreCatalogIndexes(), in order, each waiting for the one before.
+resource "google_firestore_index" "runs_1" {
   project     = local.project
   database    = google_firestore_database.catalog.name
   collection  = local.catalog_collection
   query_scope = "COLLECTION"
 
   dynamic "fields" {
-    for_each = each.value
+    for_each = local.catalog_indexes[0]
     content {
       field_path = fields.value.field_path
       order      = fields.value.order
     }
   }
+}
+
+resource "google_firestore_index" "runs_2" {
+  project     = local.project
+  database    = google_firestore_database.catalog.name
+  collection  = local.catalog_collection
+  query_scope = "COLLECTION"
+
+  dynamic "fields" {
+    for_each = local.catalog_indexes[1]
+    content {
+      field_path = fields.value.field_path
+      order      = fields.value.order
+    }
+  }
+
+  depends_on = [google_firestore_index.runs_1]
+}
+
+resource "google_firestore_index" "runs_3" {
+  project     = local.project
+  database    = google_firestore_database.catalog.name
+  collection  = local.catalog_collection
+  query_scope = "COLLECTION"
+
+  dynamic "fields" {
+    for_each = local.catalog_indexes[2]
+    content {
+      field_path = fields.value.field_path
+      order      = fields.value.order
+    }
+  }
+
+  depends_on = [google_firestore_index.runs_2]
+}
+
+resource "google_firestore_index" "runs_4" {
+  project     = local.project
+  database    = google_firestore_database.catalog.name
+  collection  = local.catalog_collection
+  query_scope = "COLLECTION"
+
+  dynamic "fields" {
+    for_each = local.catalog_indexes[3]
+    content {
+      field_path = fields.value.field_path
+      order      = fields.value.order
+    }
+  }
+
+  depends_on = [google_firestore_index.runs_3]
+}
+
+resource "google_firestore_index" "runs_5" {
+  project     = local.project
+  database    = google_firestore_database.catalog.name
+  collection  = local.catalog_collection
+  query_scope = "COLLECTION"
+
+  dynamic "fields" {
+    for_each = local.catalog_indexes[4]
+    content {
+      field_path = fields.value.field_path
+      order      = fields.value.order
+    }
+  }
+
+  depends_on = [google_firestore_index.runs_4]
+}
+
+resource "google_firestore_index" "runs_6" {
+  project     = local.project
+  database    = google_firestore_database.catalog.name
+  collection  = local.catalog_collection
+  query_scope = "COLLECTION"
+
+  dynamic "fields" {
+    for_each = local.catalog_indexes[5]
+    content {
+      field_path = fields.value.field_path
+      order      = fields.value.order
+    }
+  }
+
+  depends_on = [google_firestore_index.runs_5]
+}
+
+resource "google_firestore_index" "runs_7" {
+  project     = local.project
+  database    = google_firestore_database.catalog.name
+  collection  = local.catalog_collection
+  query_scope = "COLLECTION"
+
+  dynamic "fields" {
+    for_each = local.catalog_indexes[6]
+    content {
+      field_path = fields.value.field_path
+      order      = fields.value.order
+    }
+  }
+
+  depends_on = [google_firestore_index.runs_6]
+}
+
+resource "google_firestore_index" "runs_8" {
+  project     = local.project
+  database    = google_firestore_database.catalog.name
+  collection  = local.catalog_collection
+  query_scope = "COLLECTION"
+
+  dynamic "fields" {
+    for_each = local.catalog_indexes[7]
+    content {
+      field_path = fields.value.field_path
+      order      = fields.value.order
+    }
+  }
+
+  depends_on = [google_firestore_index.runs_7]
 }
 
 # `run` (the whole record) is never queried: no single-field indexes, so a long error message
@@ -39,6 +162,9 @@ resource "google_firestore_field" "run_not_indexed" {
   field      = "run"
 
   index_config {}
+
+  # Field changes are database index operations too: after the last index, not beside them.
+  depends_on = [google_firestore_index.runs_8]
 }
 
 # Expired job locks are only tidied by this TTL; the catalog checks `expiresAt` itself.
@@ -49,4 +175,6 @@ resource "google_firestore_field" "lock_expiry" {
   field      = "expiresAt"
 
   ttl_config {}
+
+  depends_on = [google_firestore_field.run_not_indexed]
 }

@@ -1,4 +1,4 @@
-# Three identities, each with only what it does; every grant is on the one resource it concerns.
+# Four identities, each with only what it does; every grant is on the one resource it concerns.
 # The workloads run as attached service accounts (credentials from the metadata server): no service
 # account key exists anywhere in this module.
 resource "google_service_account" "runner" {
@@ -24,6 +24,18 @@ resource "google_service_account" "scheduler" {
   account_id   = "${local.account_prefix}-scheduler"
   display_name = "Vaultra ${var.environment} scheduler"
   description  = "Cloud Scheduler's OIDC identity: invokes the scheduled functions, nothing else"
+
+  depends_on = [google_project_service.apis]
+}
+
+# Cloud Build's identity when it builds the functions. Without one of its own, Cloud Build uses
+# the project's default build account, which in projects created since mid-2024 has no role
+# (and may not exist unless the Compute Engine API is on): the first function build would fail.
+resource "google_service_account" "builder" {
+  project      = local.project
+  account_id   = "${local.account_prefix}-builder"
+  display_name = "Vaultra ${var.environment} functions builder"
+  description  = "Cloud Build's identity for the functions: reads their source zip, writes their images and its build logs"
 
   depends_on = [google_project_service.apis]
 }
@@ -118,6 +130,8 @@ resource "google_project_iam_custom_role" "retention" {
   title       = "Vaultra ${var.environment} retention"
   description = "Read, list and delete backup objects: manifest checks and retention deletes"
   permissions = ["storage.objects.get", "storage.objects.list", "storage.objects.delete"]
+
+  depends_on = [google_project_service.apis]
 }
 
 resource "google_storage_bucket_iam_member" "functions_objects" {
@@ -188,6 +202,30 @@ resource "google_secret_manager_regional_secret_iam_member" "functions_webhooks"
   secret_id = each.value.secret
   role      = "roles/secretmanager.secretAccessor"
   member    = "serviceAccount:${google_service_account.functions.email}"
+}
+
+# ---- builder -------------------------------------------------------------------------------
+
+# What Cloud Functions' custom build account needs: the source, the image repository, the logs.
+resource "google_storage_bucket_iam_member" "builder_source" {
+  bucket = google_storage_bucket.functions_source.name
+  role   = "roles/storage.objectViewer"
+  member = "serviceAccount:${google_service_account.builder.email}"
+}
+
+resource "google_artifact_registry_repository_iam_member" "builder_images" {
+  project    = local.project
+  location   = local.region
+  repository = google_artifact_registry_repository.functions.name
+  role       = "roles/artifactregistry.writer"
+  member     = "serviceAccount:${google_service_account.builder.email}"
+}
+
+# Build logs: Cloud Logging has no narrower scope than the project for writing entries.
+resource "google_project_iam_member" "builder_logs" {
+  project = local.project
+  role    = "roles/logging.logWriter"
+  member  = "serviceAccount:${google_service_account.builder.email}"
 }
 
 # ---- scheduler -----------------------------------------------------------------------------

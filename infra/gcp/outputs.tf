@@ -33,7 +33,7 @@ output "alert_topic" {
 }
 
 output "api_function_uri" {
-  description = "POST here with an identity token of an api_invoker (gcloud auth print-identity-token)."
+  description = "POST here with an identity token of an api_invokers principal (gcloud auth print-identity-token); from outside the project's VPC networks only with api_ingress = ALLOW_ALL."
   value       = google_cloudfunctions2_function.vaultra["api"].service_config[0].uri
 }
 
@@ -42,5 +42,6 @@ output "service_accounts" {
     runner    = google_service_account.runner.email
     functions = google_service_account.functions.email
     scheduler = google_service_account.scheduler.email
+    builder   = google_service_account.builder.email
   }
 }

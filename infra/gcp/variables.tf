@@ -15,7 +15,7 @@ variable "environment" {
 }
 
 variable "runner_image" {
-  description = "The runner image, already pushed (Terraform builds no image): `docker build -f runner/Dockerfile --platform linux/amd64 .`, then push it to Artifact Registry, e.g. europe-west1-docker.pkg.dev/<project>/vaultra/runner:<tag>."
+  description = "The runner image, already pushed to Artifact Registry (Terraform builds no image), e.g. europe-west1-docker.pkg.dev/<project>/vaultra/runner:<tag>. Cloud Run runs linux/amd64 images only: `docker buildx build --platform linux/amd64 -f runner/Dockerfile -t <image> --push .`, on any build host (arm64 ones emulate amd64: infra/gcp/README.md)."
   type        = string
 
   validation {
@@ -37,7 +37,7 @@ variable "functions_runtime" {
 }
 
 variable "api_ingress" {
-  description = "Ingress of the api function. Internal only by default; ALLOW_ALL lets `api_invokers` call it from outside Google Cloud (IAM still decides who may)."
+  description = "Ingress of the api function. ALLOW_INTERNAL_ONLY (default): only requests from a VPC network of this project (or its Shared VPC / VPC Service Controls perimeter) reach it, so not a workstation or Cloud Shell. ALLOW_ALL: reachable over the internet, and IAM (`api_invokers`) still decides who may call it; the way to call it from a workstation."
   type        = string
   default     = "ALLOW_INTERNAL_ONLY"
 
@@ -48,7 +48,7 @@ variable "api_ingress" {
 }
 
 variable "api_invokers" {
-  description = "Principals allowed to call the api function (`user:…`, `group:…`, `serviceAccount:…`). Never allUsers."
+  description = "Principals given roles/run.invoker on the api function (`user:…`, `group:…`, `serviceAccount:…`): without one, nobody is granted the call. Never allUsers."
   type        = list(string)
   default     = []
 

@@ -32,7 +32,10 @@ const EXPRESSIONS = {
   webhook_secrets: 'local.webhook_secrets',
   catalog_indexes: 'local.catalog_indexes',
   catalog_collection: 'local.catalog_collection',
-  account_ids: '[for suffix in ["runner", "functions", "scheduler"] : "${local.account_prefix}-${suffix}"]',
+  // The module's service accounts (google_service_account.*.account_id), and the functions' image
+  // repository, whose id has its own rules.
+  account_ids: '[for suffix in ["runner", "functions", "scheduler", "builder"] : "${local.account_prefix}-${suffix}"]',
+  functions_repository: '"${local.name}-functions"',
   emails: 'local.emails',
 };
 
@@ -56,6 +59,7 @@ interface GcpLocals {
   catalog_indexes: { field_path: string; order: string }[][];
   catalog_collection: string;
   account_ids: string[];
+  functions_repository: string;
   emails: string[];
 }
 
@@ -189,7 +193,9 @@ describe('infra/gcp locals, evaluated by terraform', () => {
 
   it('keeps service account ids within 6-30 characters, even for a long environment name', () => {
     for (const id of [...example.account_ids, ...variant.account_ids]) expect(id).toMatch(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/);
-    expect(example.account_ids).toEqual(['vaultra-gcp-example-runner', 'vaultra-gcp-example-functions', 'vaultra-gcp-example-scheduler']);
+    expect(example.account_ids).toEqual(['vaultra-gcp-example-runner', 'vaultra-gcp-example-functions', 'vaultra-gcp-example-scheduler', 'vaultra-gcp-example-builder']);
+    // Artifact Registry repository ids: a letter first, lowercase letters, digits and hyphens, at most 63.
+    for (const id of [example.functions_repository, variant.functions_repository]) expect(id).toMatch(/^[a-z][a-z0-9-]{0,61}[a-z0-9]$/);
     // Cut, with a hash of the environment's name: two long names sharing a start stay apart.
     expect(variant.account_ids[0]).toMatch(/^vaultra-prod-eu-[0-9a-f]{4}-runner$/);
     expect(example.emails).toEqual(['oncall@example.com']);

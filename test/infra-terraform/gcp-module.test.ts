@@ -4,6 +4,7 @@
  * holding only the roles they need. What the locals evaluate to is in gcp-locals.test.ts.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
+import { firestoreCatalogIndexes } from '../../core/adapters/catalog/firestore-catalog.js';
 import { FUNCTION_ENV, GCP_FUNCTION_ENV } from '../../core/platform/function-deployment.js';
 import { allResources, dynamicBlocks, loadModule, nested, resource, type Block, type TerraformModule } from './support/terraform-module.js';
 
@@ -71,6 +72,20 @@ describe('the functions', () => {
     });
     expect(gcp.data.archive_file?.functions?.source_dir).toBe('${local.functions_source_dir}');
     expect(gcp.locals.functions_source_dir).toBe('${coalesce(var.functions_source_dir, "${path.module}/../../dist/functions-gcp")}');
+  });
+
+  it('are built by Cloud Build as the builder account, into their own image repository, once its grants exist', () => {
+    const functions = resource(gcp, 'google_cloudfunctions2_function', 'vaultra');
+    const build = nested(functions, 'build_config');
+    expect(build.service_account).toBe('${google_service_account.builder.id}');
+    expect(build.docker_repository).toBe('${google_artifact_registry_repository.functions.id}');
+    expect(resource(gcp, 'google_artifact_registry_repository', 'functions').format).toBe('DOCKER');
+    // Every grant the builder holds is in place before the first build starts.
+    const builderGrants = allResources(gcp)
+      .filter(({ type, block }) => type.endsWith('_iam_member') && block.member === 'serviceAccount:${google_service_account.builder.email}')
+      .map(({ type, name }) => `\${${type}.${name}}`);
+    expect(builderGrants.length).toBeGreaterThan(0);
+    expect(functions.depends_on).toEqual(expect.arrayContaining(builderGrants));
   });
 
   it('get every variable of FUNCTION_ENV and GCP_FUNCTION_ENV, wired to the resources', () => {
@@ -175,12 +190,32 @@ describe('storage, key and catalog', () => {
     const database = resource(gcp, 'google_firestore_database', 'catalog');
     expect(database.type).toBe('FIRESTORE_NATIVE');
     expect(database.delete_protection_state).toBe('DELETE_PROTECTION_ENABLED');
-    const index = resource(gcp, 'google_firestore_index', 'runs');
-    expect(index.for_each).toBe('${{ for fields in local.catalog_indexes : join("-", [for field in fields : field.field_path]) => fields }}');
-    expect(index.collection).toBe('${local.catalog_collection}');
-    expect(index.query_scope).toBe('COLLECTION');
-    expect(dynamicBlocks(index, 'fields')[0]?.content).toEqual({ field_path: '${fields.value.field_path}', order: '${fields.value.order}' });
+    const count = firestoreCatalogIndexes('runs').indexes.length;
+    expect(Object.keys(gcp.resources.google_firestore_index ?? {}).sort()).toEqual(Array.from({ length: count }, (_, slot) => `runs_${slot + 1}`).sort());
+    for (let slot = 1; slot <= count; slot++) {
+      const index = resource(gcp, 'google_firestore_index', `runs_${slot}`);
+      expect(index.collection).toBe('${local.catalog_collection}');
+      expect(index.query_scope).toBe('COLLECTION');
+      expect(dynamicBlocks(index, 'fields')).toEqual([{ forEach: `\${local.catalog_indexes[${slot - 1}]}`, content: { field_path: '${fields.value.field_path}', order: '${fields.value.order}' } }]);
+    }
     expect(resource(gcp, 'google_firestore_field', 'run_not_indexed')).toMatchObject({ field: 'run', index_config: [{}] });
+  });
+
+  // Firestore answers concurrent index operations on one database with 409s the provider does
+  // not all retry: the indexes and field settings are created one after another.
+  it('creates the indexes and field settings one at a time, each after the one before', () => {
+    const chain = [...Object.keys(gcp.resources.google_firestore_index ?? {}).sort((a, b) => Number(a.split('_')[1]) - Number(b.split('_')[1])).map((name) => `google_firestore_index.${name}`), 'google_firestore_field.run_not_indexed', 'google_firestore_field.lock_expiry'];
+    expect(chain.length).toBeGreaterThan(2);
+    const block = (address: string) => {
+      const [type, name] = address.split('.') as [string, string];
+      return resource(gcp, type, name);
+    };
+    expect(block(chain[0]!).depends_on).toBeUndefined();
+    for (let position = 1; position < chain.length; position++) expect(block(chain[position]!).depends_on, chain[position]).toEqual([`\${${chain[position - 1]}}`]);
+    for (const address of chain) {
+      expect(block(address), address).not.toHaveProperty('for_each');
+      expect(block(address), address).not.toHaveProperty('count');
+    }
   });
 });
 
@@ -189,6 +224,8 @@ describe('identities', () => {
     readonly resource: string;
     readonly role: string;
     readonly on: string;
+    /** The bucket, project, key… the grant names, as written. */
+    readonly target: string;
     readonly conditioned: boolean;
   }
 
@@ -200,7 +237,8 @@ describe('identities', () => {
       const account = /^serviceAccount:\$\{google_service_account\.(\w+)\.email\}$/.exec(String(block.member))?.[1] ?? String(block.member);
       const on = type.replace(/^google_/, '').replace(/_iam_member$/, '');
       const list = grants.get(account) ?? [];
-      list.push({ resource: `${type}.${name}`, role: String(block.role), on, conditioned: Array.isArray(block.condition) });
+      const target = String(block.bucket ?? block.crypto_key_id ?? block.repository ?? block.topic ?? block.secret_id ?? block.name ?? block.project);
+      list.push({ resource: `${type}.${name}`, role: String(block.role), on, target, conditioned: Array.isArray(block.condition) });
       grants.set(account, list);
     }
     return grants;
@@ -253,14 +291,37 @@ describe('identities', () => {
     expect(invokes.name).toBe('${google_cloudfunctions2_function.vaultra[each.key].service_config[0].service}');
   });
 
-  it('grants nothing else: the only other member is the api callers the user lists, and nobody gets a project-wide role unconditioned', () => {
+  it('lets the builder read the functions’ source, write their images and its build logs, nothing else', () => {
+    const grants = grantsByAccount(gcp).get('builder') ?? [];
+    expect(grants.map((grant) => `${grant.role} on ${grant.on} ${grant.target}`).sort()).toEqual([
+      'roles/artifactregistry.writer on artifact_registry_repository ${google_artifact_registry_repository.functions.name}',
+      'roles/logging.logWriter on project ${local.project}',
+      'roles/storage.objectViewer on storage_bucket ${google_storage_bucket.functions_source.name}',
+    ]);
+  });
+
+  it('grants nothing else: the only other member is the api callers the user lists, and nobody gets a project-wide role or the backups unconditioned', () => {
     const grants = grantsByAccount(gcp);
-    expect([...grants.keys()].sort()).toEqual(['${each.value}', 'runner', 'scheduler', 'functions', 'serviceAccount:${data.google_storage_project_service_account.gcs.email_address}'].sort());
+    expect([...grants.keys()].sort()).toEqual(['${each.value}', 'runner', 'scheduler', 'functions', 'builder', 'serviceAccount:${data.google_storage_project_service_account.gcs.email_address}'].sort());
     expect(grants.get('${each.value}')?.map((grant) => grant.resource)).toEqual(['google_cloud_run_v2_service_iam_member.api_invokers']);
-    for (const [, list] of grants) for (const grant of list) if (grant.on === 'project' || grant.on === 'storage_bucket') expect(grant.conditioned, grant.resource).toBe(true);
+    // Build logs are the one exception: Cloud Logging has no narrower scope for writing entries.
+    const unconditionedProjectRoles = [...grants.values()].flat().filter((grant) => grant.on === 'project' && !grant.conditioned);
+    expect(unconditionedProjectRoles.map((grant) => `${grant.resource} ${grant.role}`)).toEqual(['google_project_iam_member.builder_logs roles/logging.logWriter']);
+    for (const grant of [...grants.values()].flat()) if (grant.target === '${google_storage_bucket.backups.name}') expect(grant.conditioned, grant.resource).toBe(true);
     expect(resource(gcp, 'google_project_iam_member', 'runner_catalog').condition).toEqual([expect.objectContaining({ expression: '${local.catalog_condition}' })]);
     expect(gcp.locals.catalog_condition).toBe('resource.name == "projects/${local.project}/databases/${local.firestore_database}"');
     expect(gcp.locals.prefix_condition).toContain('resource.name.startsWith(\\"projects/_/buckets/${local.bucket_name}/objects/${local.prefix}/\\")');
+  });
+
+  it('names its service accounts <account_prefix>-<role> and its image repository <name>-functions, the ids gcp-locals.test.ts checks', () => {
+    const accounts = gcp.resources.google_service_account ?? {};
+    expect(Object.fromEntries(Object.entries(accounts).map(([name, block]) => [name, block.account_id]))).toEqual({
+      runner: '${local.account_prefix}-runner',
+      functions: '${local.account_prefix}-functions',
+      scheduler: '${local.account_prefix}-scheduler',
+      builder: '${local.account_prefix}-builder',
+    });
+    expect(resource(gcp, 'google_artifact_registry_repository', 'functions').repository_id).toBe('${local.name}-functions');
   });
 
   it('creates no service account key and makes nothing public', () => {
@@ -271,6 +332,52 @@ describe('identities', () => {
     }
     expect(JSON.stringify((gcp.variables.api_invokers as Block).validation)).toContain('allUsers');
     expect(gcp.providers.google).not.toHaveProperty('credentials');
+  });
+});
+
+describe('first apply ordering', () => {
+  const REFERENCE = /\b(data\.google_[a-z0-9_]+\.[a-z0-9_]+|data\.archive_file\.[a-z0-9_]+|google_[a-z0-9_]+\.[a-z0-9_]+|local\.[a-z0-9_]+)/g;
+
+  /** Every resource, data source and local by address, and what each refers to (references and depends_on alike). */
+  function graph(module: TerraformModule) {
+    const nodes = new Map<string, unknown>();
+    for (const { type, name, block } of allResources(module)) nodes.set(`${type}.${name}`, block);
+    for (const [type, byName] of Object.entries(module.data)) for (const [name, block] of Object.entries(byName)) nodes.set(`data.${type}.${name}`, block);
+    for (const [name, value] of Object.entries(module.locals)) nodes.set(`local.${name}`, value);
+    const edges = (address: string) => [...JSON.stringify(nodes.get(address) ?? null).matchAll(REFERENCE)].map((match) => match[1]!).filter((to) => to !== address && nodes.has(to));
+    const reaches = (from: string, target: string, seen = new Set<string>()): boolean => {
+      if (from === target) return true;
+      if (seen.has(from)) return false;
+      seen.add(from);
+      return edges(from).some((next) => reaches(next, target, seen));
+    };
+    return { addresses: [...nodes.keys()].filter((address) => !address.startsWith('local.')), reaches };
+  }
+
+  it('waits for the APIs it enables: everything that calls an API comes after google_project_service.apis, directly or through what it refers to', () => {
+    const { addresses, reaches } = graph(gcp);
+    // archive_file zips a local folder and calls no API.
+    const early = addresses.filter((address) => address !== 'google_project_service.apis' && address !== 'data.archive_file.functions' && !reaches(address, 'google_project_service.apis'));
+    expect(early).toEqual([]);
+  });
+
+  // A service agent encrypts with the key on a resource's behalf: the resource must wait for the
+  // agent's grant, and the agent must be looked up through the API that creates it (a
+  // hand-formatted service-<number>@… address may not exist yet in a new project).
+  it('lets every resource that uses the key as its CMEK wait for its service agent’s grant on the key', () => {
+    const cmekUsers = allResources(gcp).filter(({ block }) => /"(default_kms_key_name|kms_key_name|encryption_key|crypto_key_name|kms_key)":"\$\{google_kms_crypto_key\.vaultra\.id\}"/.test(JSON.stringify(block)));
+    expect(cmekUsers.map(({ type, name }) => `${type}.${name}`)).toEqual(['google_storage_bucket.backups']);
+    const ownAccounts = /^serviceAccount:\$\{google_service_account\.\w+\.email\}$/;
+    for (const { type, name, block } of cmekUsers) {
+      const grants = ((block.depends_on as string[] | undefined) ?? []).map((reference) => /^\$\{google_kms_crypto_key_iam_member\.(\w+)\}$/.exec(reference)?.[1]).filter((grant): grant is string => grant !== undefined);
+      expect(grants, `${type}.${name}`).not.toEqual([]);
+      for (const grant of grants) {
+        const member = String(resource(gcp, 'google_kms_crypto_key_iam_member', grant).member);
+        expect(member).not.toMatch(ownAccounts);
+        expect(member).toMatch(/^serviceAccount:\$\{data\.google_storage_project_service_account\.\w+\.email_address\}$/);
+      }
+    }
+    expect(gcp.data.google_storage_project_service_account?.gcs?.depends_on).toEqual(['${google_project_service.apis}']);
   });
 });
 

@@ -38,6 +38,7 @@ import { makeWorkspace, type Workspace } from '../support/workspace.js';
 import { azureDamageStore, fileDamageStore, gcsDamageStore, s3DamageStore, type DamageStore } from '../support/damage-store.js';
 import { directoryCase, postgresCase, sqliteCase, type CaseEngine, type EngineCase } from '../support/engine-cases.js';
 import { FaultyStorageBackend } from '../fakes/faulty-storage.js';
+import { testSigning } from '../support/signing.js';
 
 const ENGINES: readonly CaseEngine[] = ['postgres', 'directory', 'sqlite'];
 
@@ -163,19 +164,21 @@ describe('a data object missing from a backup', () => {
       else process.env.PGPASSWORD = savedPassword;
     });
 
+    const signing = testSigning();
+
     const restoreCutShort = async (engine: DatabaseEngine, c: EngineCase) => {
       const dir = await mkdtemp(join(root, 'cut-'));
       const files = new FileStorageBackend(join(dir, 'store'));
       const catalog = new LocalCatalog(join(dir, 'catalog'));
       const made = await runBackup(
-        { engine, storage: files, compressor: await createCompressor('zstd'), encryptor: new AgeEncryptor([{ kind: 'x25519', recipient: key.recipient }]), catalog },
+        { engine, storage: files, compressor: await createCompressor('zstd'), encryptor: new AgeEncryptor([{ kind: 'x25519', recipient: key.recipient }]), catalog, signer: signing.signer },
         { source: c.source, job: 'cut' },
       );
       expect(made.run.status, String(made.error)).toBe('succeeded');
       const storage = new FaultyStorageBackend(files).failGetAfterBytes(300, { keys: (k) => k.includes('/data.') });
       const target = await c.newTarget();
       const decryptor = new AgeDecryptor([{ kind: 'x25519', identity: key.identity }]);
-      await expect(runRestore({ storage, catalog, decryptor }, { ref: made.run.runId, target })).rejects.toBeInstanceOf(StorageError);
+      await expect(runRestore({ storage, catalog, decryptor, trust: signing.trust }, { ref: made.run.runId, target })).rejects.toBeInstanceOf(StorageError);
       expect(storage.faultsFired).toBe(1);
       expect(await c.leftovers(target)).toEqual([]);
       expect((await catalog.list({ job: 'cut', kind: 'restore' })).map((r) => `${r.status}:${r.error?.kind}`)).toEqual(['failed:storage']);
@@ -191,16 +194,16 @@ describe('a data object missing from a backup', () => {
       const files = new FileStorageBackend(join(dir, 'store'));
       const catalog = new LocalCatalog(join(dir, 'catalog'));
       const made = await runBackup(
-        { engine, storage: files, compressor: await createCompressor('zstd'), encryptor: new AgeEncryptor([{ kind: 'x25519', recipient: key.recipient }]), catalog },
+        { engine, storage: files, compressor: await createCompressor('zstd'), encryptor: new AgeEncryptor([{ kind: 'x25519', recipient: key.recipient }]), catalog, signer: signing.signer },
         { source: c.source, job: 'vanish' },
       );
       expect(made.run.status, String(made.error)).toBe('succeeded');
       const gone = (k: string) => new StorageError(`reading ${k} failed: injected`, false);
       const storage = new FaultyStorageBackend(files).failGetOfKey((k) => k.includes('/data.'), { error: gone });
       const decryptor = new AgeDecryptor([{ kind: 'x25519', identity: key.identity }]);
-      await expect(runVerify({ storage, catalog, decryptor }, { ref: made.run.runId })).rejects.toThrow(/injected/);
+      await expect(runVerify({ storage, catalog, decryptor, trust: signing.trust }, { ref: made.run.runId })).rejects.toThrow(/injected/);
       const target = await c.newTarget();
-      await expect(runRestore({ storage, catalog, decryptor }, { ref: made.run.runId, target })).rejects.toThrow(/injected/);
+      await expect(runRestore({ storage, catalog, decryptor, trust: signing.trust }, { ref: made.run.runId, target })).rejects.toThrow(/injected/);
       expect(await c.leftovers(target)).toEqual([]);
       expect((await catalog.list({ job: 'vanish' })).filter((r) => r.kind !== 'backup').map((r) => `${r.kind}:${r.status}`).sort()).toEqual(['restore:failed', 'verify:failed']);
     };
