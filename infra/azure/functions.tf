@@ -10,7 +10,7 @@ locals {
   functions_source_dir = coalesce(var.functions_source_dir, "${path.module}/../../dist/functions-azure")
 
   storage_url = "azblob://${azurerm_storage_account.backups.name}/${azurerm_storage_container.backups.name}/${local.prefix}"
-  catalog_url = "aztable://${azurerm_storage_account.backups.name}/${azurerm_storage_table.catalog.name}"
+  catalog_url = "aztable://${azurerm_storage_account.backups.name}/${terraform_data.catalog_table.input.name}"
 
   # The names in core/platform/function-deployment.ts (FUNCTION_ENV, AZURE_FUNCTION_ENV), then the
   # host's own storage through the identity. No storage key: the account refuses them.

@@ -2,7 +2,7 @@
 # No secret, key or connection string is handed to either: they authenticate with Entra ID.
 locals {
   backup_container_scope = "${azurerm_storage_account.backups.id}/blobServices/default/containers/${azurerm_storage_container.backups.name}"
-  catalog_table_scope    = "${azurerm_storage_account.backups.id}/tableServices/default/tables/${azurerm_storage_table.catalog.name}"
+  catalog_table_scope    = terraform_data.catalog_table.input.id
   key_scope              = "${azurerm_key_vault.vaultra.id}/keys/${azurerm_key_vault_key.vaultra.name}"
   signing_key_scope      = "${azurerm_key_vault.vaultra.id}/keys/${azurerm_key_vault_key.signing.name}"
 }

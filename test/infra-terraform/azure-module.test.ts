@@ -33,7 +33,8 @@ describe('the function app', () => {
       [AZURE_FUNCTION_ENV.managedIdentityClientId]: '${azurerm_user_assigned_identity.functions.client_id}',
     });
     expect(azure.locals.storage_url).toBe('azblob://${azurerm_storage_account.backups.name}/${azurerm_storage_container.backups.name}/${local.prefix}');
-    expect(azure.locals.catalog_url).toBe('aztable://${azurerm_storage_account.backups.name}/${azurerm_storage_table.catalog.name}');
+    // The table's name through terraform_data.catalog_table: the app and the runner wait for the table.
+    expect(azure.locals.catalog_url).toBe('aztable://${azurerm_storage_account.backups.name}/${terraform_data.catalog_table.input.name}');
     expect(azure.locals.config_json).toBe('${jsonencode({ version = local.config.version, environments = { (var.environment) = local.env } })}');
   });
 
@@ -160,9 +161,21 @@ describe('storage and catalog', () => {
     expect(policy?.content).toMatchObject({ period_since_creation_in_days: '${immutability_policy.value}', state: '${var.lock_immutability_policy ? "Locked" : "Unlocked"}' });
   });
 
-  it('keeps the catalog in the vaultraruns table', () => {
-    expect(resource(azure, 'azurerm_storage_table', 'catalog')).toEqual({ name: '${local.catalog_table}', storage_account_id: '${azurerm_storage_account.backups.id}' });
+  it('keeps the catalog in the vaultraruns table, created through Resource Manager by a script', () => {
     expect(azure.locals.catalog_table).toBe('vaultraruns');
+    expect(azure.locals.catalog_table_id).toBe('${azurerm_storage_account.backups.id}/tableServices/default/tables/${local.catalog_table}');
+    const table = resource(azure, 'terraform_data', 'catalog_table');
+    expect(table.triggers_replace).toEqual(['${local.catalog_table_id}']);
+    expect(table.input).toEqual({ id: '${local.catalog_table_id}', name: '${local.catalog_table}' });
+    const exec = nested(table.provisioner as Block, 'local-exec');
+    expect(exec).toEqual({ command: '${path.module}/scripts/create-catalog-table.sh', environment: { TABLE_ID: '${local.catalog_table_id}' } });
+  });
+
+  it('has no azurerm_storage_table: azurerm 5.2 reads and writes its ACLs with the account key, which the account refuses', () => {
+    expect(resource(azure, 'azurerm_storage_account', 'backups').shared_access_key_enabled).toBe(false);
+    expect(azure.resources.azurerm_storage_table).toBeUndefined();
+    // A state that holds the old resource forgets it (no refresh, which would fail with 403) and keeps the table and its runs.
+    expect(azure.removed).toEqual([{ from: '${azurerm_storage_table.catalog}', lifecycle: [{ destroy: false }] }]);
   });
 });
 
@@ -241,7 +254,8 @@ describe('role assignments', () => {
 
   it('scopes each role to the one resource: the container, the table, the key, each secret', () => {
     expect(azure.locals.backup_container_scope).toBe('${azurerm_storage_account.backups.id}/blobServices/default/containers/${azurerm_storage_container.backups.name}');
-    expect(azure.locals.catalog_table_scope).toBe('${azurerm_storage_account.backups.id}/tableServices/default/tables/${azurerm_storage_table.catalog.name}');
+    // Through terraform_data.catalog_table: the grants on the table are made once it exists.
+    expect(azure.locals.catalog_table_scope).toBe('${terraform_data.catalog_table.input.id}');
     expect(azure.locals.key_scope).toBe('${azurerm_key_vault.vaultra.id}/keys/${azurerm_key_vault_key.vaultra.name}');
   });
 

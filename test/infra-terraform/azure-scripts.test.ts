@@ -32,7 +32,7 @@ done
 exit 0
 `;
 
-/** What both scripts ask first: a missing sign-in fails at once instead of being retried. */
+/** What every script asks first: a missing sign-in fails at once instead of being retried. */
 const signedIn = 'account show --output none';
 
 let work: string;
@@ -137,5 +137,43 @@ describe('wait-for-vault-access.sh (terraform_data.deployer_vault_access)', () =
     const result = await runScript('wait-for-vault-access.sh', { VAULT: 'kvvaultraexample', AZ_FAIL_WORDS: 'account', FAIL_account: '1' });
     expect(result.code).toBe(1);
     expect(result.calls).toEqual([signedIn]);
+  });
+});
+
+describe('create-catalog-table.sh (terraform_data.catalog_table)', () => {
+  const table = { TABLE_ID: '/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/vaultra-example/providers/Microsoft.Storage/storageAccounts/vaultraexample/tableServices/default/tables/vaultraruns' };
+  // Resource Manager, not the table service: no account key, no storage data role. A host-less URL is a resource id to az rest.
+  const put = `rest --method put --url ${table.TABLE_ID}?api-version=2023-05-01 --body {} --output none`;
+
+  it('creates (or finds) the table with one Resource Manager PUT', async () => {
+    const result = await runScript('create-catalog-table.sh', table);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.calls).toEqual([signedIn, put]);
+    expect(result.stdout).toContain(`${table.TABLE_ID} exists`);
+  });
+
+  it('tries again while Resource Manager refuses the write, then succeeds', async () => {
+    const result = await runScript('create-catalog-table.sh', { ...table, AZ_FAIL_WORDS: 'rest', FAIL_rest: '2' });
+    expect(result.code).toBe(0);
+    expect(result.calls).toEqual([signedIn, put, put, put]);
+    expect(result.stderr).toContain('attempt 2 of 5 failed');
+  });
+
+  it('gives up after VAULTRA_TABLE_ATTEMPTS, failing the apply with the permission to check', async () => {
+    const result = await runScript('create-catalog-table.sh', { ...table, AZ_FAIL_WORDS: 'rest', FAIL_rest: '99', VAULTRA_TABLE_ATTEMPTS: '3' });
+    expect(result.code).toBe(1);
+    expect(result.calls).toEqual([signedIn, put, put, put]);
+    expect(result.stderr).toContain('tableServices/tables/write');
+  });
+
+  it('says what is missing without the Azure CLI, or when it is not signed in, without retrying', async () => {
+    const missing = await runScript('create-catalog-table.sh', table, false);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('the Azure CLI (az) is needed');
+    const signedOut = await runScript('create-catalog-table.sh', { ...table, AZ_FAIL_WORDS: 'account', FAIL_account: '1' });
+    expect(signedOut.code).toBe(1);
+    expect(signedOut.calls).toEqual([signedIn]);
+    expect(signedOut.stderr).toContain('not signed in: run az login');
   });
 });

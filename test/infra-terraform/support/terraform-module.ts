@@ -31,6 +31,8 @@ export interface TerraformModule {
   readonly outputs: Record<string, Block>;
   readonly terraform: Block[];
   readonly providers: Record<string, Block>;
+  /** The `removed` blocks: resources the state forgets (or destroys) rather than keeps. */
+  readonly removed: Block[];
 }
 
 interface Hcl2Json {
@@ -41,12 +43,13 @@ interface Hcl2Json {
   output?: Record<string, Block[]>;
   terraform?: Block[];
   provider?: Record<string, Block[]>;
+  removed?: Block[];
 }
 
 /** Parses every `.tf` file of `dir` (`infra/gcp`, relative to the repository or absolute). */
 export async function loadModule(dir: string): Promise<TerraformModule> {
   const absolute = path.resolve(REPO_ROOT, dir);
-  const module: TerraformModule = { dir: absolute, files: new Map(), resources: {}, data: {}, locals: {}, variables: {}, outputs: {}, terraform: [], providers: {} };
+  const module: TerraformModule = { dir: absolute, files: new Map(), resources: {}, data: {}, locals: {}, variables: {}, outputs: {}, terraform: [], providers: {}, removed: [] };
   for (const file of readdirSync(absolute).filter((name) => name.endsWith('.tf')).sort()) {
     const text = readFileSync(path.join(absolute, file), 'utf8');
     (module.files as Map<string, string>).set(file, text);
@@ -71,6 +74,7 @@ export async function loadModule(dir: string): Promise<TerraformModule> {
     for (const [name, blocks] of Object.entries(parsed.variable ?? {})) module.variables[name] = blocks[0]!;
     for (const [name, blocks] of Object.entries(parsed.output ?? {})) module.outputs[name] = blocks[0]!;
     module.terraform.push(...(parsed.terraform ?? []));
+    module.removed.push(...(parsed.removed ?? []));
     for (const [name, blocks] of Object.entries(parsed.provider ?? {})) module.providers[name] = blocks[0]!;
   }
   return module;
