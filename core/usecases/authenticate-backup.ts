@@ -1,4 +1,3 @@
-import type { Readable } from 'node:stream';
 import type { StorageBackend } from '../ports/storage-backend.js';
 import { manifestSchema } from '../domain/manifest.js';
 import { signatureFileSchema, signatureKeyOf, signedFieldsSchema, signedPayload, type SignatureFile } from '../domain/manifest-signature.js';
@@ -6,6 +5,7 @@ import { verifySignature, type SignerPublicKey } from '../domain/signer-keys.js'
 import { IntegrityError, NotFoundError, UntrustedBackupError } from '../errors.js';
 import type { LocatedBackup } from './locate-backup.js';
 import { sha256Hex } from './sign-manifest.js';
+import { readBounded } from '../pipeline/read-bounded.js';
 
 /**
  * The one place that decides whether a backup may be restored or verified as genuine: its
@@ -79,7 +79,7 @@ export function unprovenWarning(backup: Pick<LocatedBackup, 'runId' | 'job'>, re
  * is what will be restored.
  */
 async function locatedManifestSha256(storage: StorageBackend, backup: LocatedBackup, signal: AbortSignal | undefined): Promise<string> {
-  const bytes = await readSmall(await storage.get(backup.manifestKey, { signal }), MAX_MANIFEST_BYTES, backup.manifestKey);
+  const bytes = await readBounded(await storage.get(backup.manifestKey, { signal }), MAX_MANIFEST_BYTES, backup.manifestKey);
   let parsed;
   try {
     parsed = manifestSchema.safeParse(JSON.parse(bytes.toString('utf8')));
@@ -103,7 +103,7 @@ async function signatureProblem(
   const key = signatureKeyOf(backup.manifestKey);
   let text: Buffer;
   try {
-    text = await readSmall(await storage.get(key, { signal }), MAX_SIGNATURE_BYTES, key);
+    text = await readBounded(await storage.get(key, { signal }), MAX_SIGNATURE_BYTES, key);
   } catch (error) {
     if (error instanceof NotFoundError) return `it has no signature (${key.slice(key.lastIndexOf('/') + 1)} is missing)`;
     if (error instanceof IntegrityError) return 'its signature file is too large to be one';
@@ -163,16 +163,3 @@ function shortKeyId(keyId: string): string {
   return keyId.length > 200 ? `${keyId.slice(0, 199)}…` : keyId;
 }
 
-async function readSmall(stream: Readable, maxBytes: number, key: string): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of stream) {
-    size += (chunk as Buffer).length;
-    if (size > maxBytes) {
-      stream.destroy();
-      throw new IntegrityError(`${key} is larger than ${maxBytes} bytes`);
-    }
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
-}

@@ -1,8 +1,8 @@
-import type { Readable } from 'node:stream';
 import type { StorageBackend } from '../ports/storage-backend.js';
 import { manifestSchema, type Manifest } from '../domain/manifest.js';
 import { parseManifestKey } from '../domain/object-layout.js';
 import { ConfigError, IntegrityError, NotFoundError } from '../errors.js';
+import { readBounded } from '../pipeline/read-bounded.js';
 
 export interface BackupRef {
   /** A run id, or `latest`. */
@@ -59,7 +59,7 @@ const MAX_MANIFEST_BYTES = 16 * 1024 * 1024;
 export async function readManifest(storage: StorageBackend, key: string, signal?: AbortSignal): Promise<Manifest> {
   const folder = parseManifestKey(key);
   if (!folder) throw new IntegrityError(`${key} is not where a manifest can be (<job>/<YYYY>/<MM>/<DD>/<runId>/manifest.json)`);
-  const text = await readSmallObject(await storage.get(key, { signal }), MAX_MANIFEST_BYTES);
+  const text = (await readBounded(await storage.get(key, { signal }), MAX_MANIFEST_BYTES, 'manifest')).toString('utf8');
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -78,16 +78,3 @@ export async function readManifest(storage: StorageBackend, key: string, signal?
   return result.data;
 }
 
-async function readSmallObject(stream: Readable, maxBytes: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of stream) {
-    size += (chunk as Buffer).length;
-    if (size > maxBytes) {
-      stream.destroy();
-      throw new IntegrityError(`manifest is larger than ${maxBytes} bytes`);
-    }
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
