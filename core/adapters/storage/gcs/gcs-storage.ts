@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import { Storage } from '@google-cloud/storage';
 import type { IoOptions, ObjectInfo, StorageBackend } from '../../../ports/storage-backend.js';
 import { ConfigError, IntegrityError, StorageError } from '../../../errors.js';
+import { credentialsFileProblem } from '../../gcp/credentials-file.js';
 import { ParallelRangeReader } from '../parallel-range-reader.js';
 import { DEFAULT_RETRY_POLICY, withRetries, type RetryPolicy } from '../retry.js';
 import { Crc32c } from './crc32c.js';
@@ -252,6 +253,9 @@ function applicationDefaultCredentials(endpoint: string): () => Promise<Record<s
     try {
       return await auth.getRequestHeaders();
     } catch (error) {
+      // A damaged key file fails deep in the auth library (raw OpenSSL text): name the file and the field instead.
+      const problem = credentialsFileProblem();
+      if (problem) throw new ConfigError(`no usable Google Cloud credentials for ${endpoint}: ${problem}`, { cause: error });
       throw new StorageError(`no Google Cloud credentials for ${endpoint}: ${(error as Error).message} (set GOOGLE_APPLICATION_CREDENTIALS or run on a service account)`, false, { cause: error });
     }
   };
