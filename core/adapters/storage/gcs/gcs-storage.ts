@@ -32,7 +32,7 @@ export interface GcsStorageBackendOptions {
   readonly eventBasedHold?: boolean;
   /** Retries of each request (a chunk, a range, a listing page). @default DEFAULT_RETRY_POLICY */
   readonly retry?: RetryPolicy;
-  /** @default 120_000 */
+  /** One fixed time limit for every request. @default `requestTimeoutMs()` of the bytes each request moves (`../request-timeout.ts`) */
   readonly requestTimeoutMs?: number;
   /** Authorization headers; by default from Application Default Credentials (never for an `http://` endpoint). */
   readonly authHeaders?: () => Promise<Record<string, string>>;
@@ -206,6 +206,7 @@ export class GcsStorageBackend implements StorageBackend {
         // identity: the stored bytes themselves, never a transcoded form.
         headers: { range: `bytes=${start}-${end - 1}`, 'accept-encoding': 'identity' },
         expect: [200, 206],
+        answerBytes: wanted,
         signal,
       });
       // A 200 answers with the whole object: right only for a range from the start (it is cut below).
