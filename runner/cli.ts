@@ -10,6 +10,7 @@ import { doctorCommand } from './commands/doctor-command.js';
 import { catalogCommand } from './commands/catalog-command.js';
 import { showCommand } from './commands/show-command.js';
 import { runCommand } from './commands/run-command.js';
+import { showStorageRetries } from './retry-lines.js';
 
 const EXIT_CODES_HELP = `
 Exit codes:
@@ -71,6 +72,7 @@ export async function main(argv: string[]): Promise<number> {
   };
   process.once('SIGINT', interrupt);
   process.once('SIGTERM', interrupt);
+  showStorageRetries();
   try {
     return await runProgram(argv, controller.signal);
   } finally {

@@ -5,6 +5,14 @@ import { formatBytes, formatDuration } from './format.js';
  * A one-line progress display on stderr (bytes, rate, elapsed), only on a terminal: stdout
  * carries results, and logs or pipes should not fill with carriage returns.
  */
+/** The bar on screen, if any: a line printed meanwhile goes above it. */
+let shown: cliProgress.SingleBar | undefined;
+
+/** Prints `line` on stderr; with a progress bar on screen, clears the bar's line first (the bar redraws below on its next tick). */
+export function printAboveProgress(line: string): void {
+  process.stderr.write(shown ? `\r\x1b[2K${line}\n` : `${line}\n`);
+}
+
 export class Progress {
   private readonly bar: cliProgress.SingleBar | undefined;
   private readonly startedAt = Date.now();
@@ -26,6 +34,7 @@ export class Progress {
       cliProgress.Presets.shades_classic,
     );
     this.bar.start(0, 0, {});
+    shown = this.bar;
   }
 
   update(bytes: number, detail?: string): void {
@@ -34,5 +43,6 @@ export class Progress {
 
   stop(): void {
     this.bar?.stop();
+    if (shown === this.bar) shown = undefined;
   }
 }

@@ -1,6 +1,7 @@
 import type { Manifest } from '../domain/manifest.js';
 import { runFolder } from '../domain/object-layout.js';
 import type { RunRecord } from '../domain/run.js';
+import { storageUrlOf } from '../domain/storage-location.js';
 
 /**
  * The record of a successful backup as its manifest describes it, at `location` (a storage
@@ -20,7 +21,7 @@ export function backupRecordOf(location: string, manifestKey: string, manifest: 
     bytesRaw: manifest.plaintextBytes,
     bytesStored: data?.sizeBytes,
     sha256: data?.sha256,
-    location: `${location}/${runFolder(manifest.job, manifest.runId)}`,
+    location: storageUrlOf(location, runFolder(manifest.job, manifest.runId)),
     manifestKey,
   };
 }

@@ -10,6 +10,7 @@ import { manifestSchema, type Manifest } from '../domain/manifest.js';
 import { manifestKey, runFolder } from '../domain/object-layout.js';
 import { signatureKeyOf } from '../domain/manifest-signature.js';
 import { newRunId, type RunRecord } from '../domain/run.js';
+import { storageUrlOf } from '../domain/storage-location.js';
 import { Sha256Tap } from '../pipeline/byte-taps.js';
 import { fanOut } from '../pipeline/fan-out.js';
 import { rootCause, toRunError } from './run-errors.js';
@@ -74,7 +75,7 @@ export async function runBackup(deps: BackupDependencies, request: BackupRequest
     status: 'running',
     engine: deps.engine.id,
     startedAt: startedAt.toISOString(),
-    location: `${deps.storage.location}/${folder}`,
+    location: storageUrlOf(deps.storage.location, folder),
   };
   await claimOrCreate(deps.catalog, run);
 

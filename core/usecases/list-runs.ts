@@ -2,6 +2,7 @@ import type { Catalog } from '../ports/catalog.js';
 import type { StorageBackend } from '../ports/storage-backend.js';
 import { runFolder } from '../domain/object-layout.js';
 import type { RunRecord } from '../domain/run.js';
+import { storageUrlOf } from '../domain/storage-location.js';
 import { IntegrityError, NotFoundError, oneLine } from '../errors.js';
 import { backupRecordOf } from './backup-record.js';
 import { listBackupKeys, readManifest } from './locate-backup.js';
@@ -40,7 +41,7 @@ export async function listRuns(storage: StorageBackend, catalog: Catalog, option
     byRun.delete(`${backup.job}/${backup.runId}`);
     if (known?.kind === 'backup' && known.status === 'succeeded') {
       // The same run may have been written to several destinations: this is the copy here.
-      runs.push({ ...known, location: `${storage.location}/${folder}`, manifestKey: backup.key });
+      runs.push({ ...known, location: storageUrlOf(storage.location, folder), manifestKey: backup.key });
       continue;
     }
     try {
@@ -61,5 +62,5 @@ export async function listRuns(storage: StorageBackend, catalog: Catalog, option
  * it had a run folder).
  */
 function isAt(run: RunRecord, location: string): boolean {
-  return run.location === location || run.location === `${location}/${runFolder(run.job, run.runId)}`;
+  return run.location === location || run.location === storageUrlOf(location, runFolder(run.job, run.runId));
 }

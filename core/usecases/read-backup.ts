@@ -4,6 +4,7 @@ import type { Decryptor } from '../ports/encryptor.js';
 import type { StorageBackend } from '../ports/storage-backend.js';
 import type { Manifest } from '../domain/manifest.js';
 import { MANIFEST_NAME } from '../domain/object-layout.js';
+import { storageUrlOf } from '../domain/storage-location.js';
 import { createCompressor } from '../adapters/compression/compressors.js';
 import { ExactSizeVerifier, Sha256Verifier } from '../pipeline/byte-taps.js';
 import { IntegrityError, KeyError } from '../errors.js';
@@ -37,7 +38,7 @@ export async function objectsProblem(storage: StorageBackend, folder: string, ma
   for await (const object of storage.list(`${folder}/`, { signal })) sizes.set(object.key, object.sizeBytes);
   for (const object of manifest.objects) {
     const size = sizes.get(`${folder}/${object.name}`);
-    if (size === undefined) return `${object.name}, named in its manifest, is missing from ${storage.location}/${folder}`;
+    if (size === undefined) return `${object.name}, named in its manifest, is missing from ${storageUrlOf(storage.location, folder)}`;
     if (size !== object.sizeBytes) return `${object.name} is ${size} bytes, its manifest says ${object.sizeBytes}: the stored object was truncated or altered`;
   }
   return undefined;

@@ -6,9 +6,15 @@
  * native tools that log the argv and environment they were given. Then stdout, stderr (including
  * the JSON outputs), every byte of every file in the store (manifests, catalog records, data
  * objects), both witnesses and vaultra's TMPDIR are searched for each canary. The pg tools get
- * the password in `PGPASSWORD` by design: that one variable is not searched.
+ * the password in `PGPASSWORD` by design: that one variable is not searched. vaultra itself also
+ * holds cloud credentials (an Azure connection string with an account key, AWS secret key and
+ * session token, GOOGLE_APPLICATION_CREDENTIALS), which no tool it starts may inherit.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sqliteExec } from '../support/sqlite-fixtures.js';
 import { killWhen, plantCanaries, watchCanaries } from '../support/canary.js';
 import { createDatabase, dropDatabase, loadVariedTypesFixture, tableFingerprints, uniqueDatabaseName } from '../support/pg-fixtures.js';
 import { PASSWORD_CANARY_PREFIX } from '../support/postgres-server.js';
@@ -166,8 +172,28 @@ describe('canary secrets never leak', () => {
     await witness.expectStoreClean();
   });
 
+  it('a SQLite backup and restore: sqlite3 and zstd get no cloud credential (the runner has them all)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'vaultra-canary-sqlite-'));
+    try {
+      const source = join(dir, 'app.db');
+      await sqliteExec(source, 'CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t (v) VALUES (\'a\'), (\'b\');');
+      expect(witness.env.AZURE_STORAGE_CONNECTION_STRING).toContain(canaries.azureAccountKey);
+      const made = await vaultra(['backup', `sqlite:${source}`, '--to', witness.storeUrl, '--job', 'sqlite', '--recipient', witness.key.recipient, '--json']);
+      expect(made.code, made.stderr).toBe(0);
+      const runId = (JSON.parse(made.stdout) as { runId: string }).runId;
+      const restored = await vaultra(['restore', runId, '--from', witness.storeUrl, '--identity', witness.key.path, '--target', `sqlite:${join(dir, 'restored.db')}`]);
+      expect(restored.code, restored.stderr).toBe(0);
+      const calls = await witness.toolCalls();
+      expect(calls.some((call) => call.argv[0] === 'sqlite3')).toBe(true);
+      // What every tool start got: no cloud variable at all, whatever its value.
+      for (const call of calls) expect(call.environ, call.argv.join(' ')).not.toMatch(/(^|\0)(AZURE_|AWS_|GOOGLE_)/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('the final sweep: every file in the store, every output and every argv the tools were given', async () => {
-    await witness.expectFinalSweepClean({ dataObject: /\/data\.pgdump\.zst\.age$/, tools: ['pg_dump', 'pg_restore', 'psql', 'zstd'] });
+    await witness.expectFinalSweepClean({ dataObject: /\/data\.pgdump\.zst\.age$/, tools: ['pg_dump', 'pg_restore', 'psql', 'zstd', 'sqlite3'] });
     expect(witness.outputs.length).toBeGreaterThan(15);
     expect(witness.argvSeen.size).toBeGreaterThan(5);
   });

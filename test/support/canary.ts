@@ -17,6 +17,9 @@
  * - the private TMPDIR vaultra runs with, which must be empty once it exited (credentials
  *   files handed to the tools included).
  *
+ * Cloud credentials (an Azure account key, AWS secret key and session token, a Google key file
+ * name) are canaries too, set in vaultra's own environment: no child may inherit them.
+ *
  * Failures name the canary and where it was found, never the secret or the text around it.
  *
  * @example
@@ -50,12 +53,46 @@ export interface Canaries {
   /** An age passphrase (`--passphrase-env`). */
   readonly passphrase: string;
   readonly wrongPassphrase: string;
+  /**
+   * Cloud credentials in vaultra's own environment (see {@link cloudCredentialVariables}): the
+   * account key inside `AZURE_STORAGE_CONNECTION_STRING`, `AWS_SECRET_ACCESS_KEY`,
+   * `AWS_SESSION_TOKEN`, and the file name `GOOGLE_APPLICATION_CREDENTIALS` points at. No tool
+   * needs them, so no tool's environment may hold them.
+   */
+  readonly azureAccountKey: string;
+  readonly awsSecretAccessKey: string;
+  readonly awsSessionToken: string;
+  readonly googleCredentialsFile: string;
 }
 
 /** The test server's `password` (itself a `canary-` string) plus three fresh canaries. */
 export function plantCanaries(password: string): Canaries {
   const canary = (what: string) => `${PASSWORD_CANARY_PREFIX}${what}-${randomBytes(8).toString('hex')}`;
-  return { password, wrongPassword: canary('wrong'), passphrase: canary('passphrase'), wrongPassphrase: canary('wrong-passphrase') };
+  return {
+    password,
+    wrongPassword: canary('wrong'),
+    passphrase: canary('passphrase'),
+    wrongPassphrase: canary('wrong-passphrase'),
+    azureAccountKey: Buffer.from(canary('azure-key')).toString('base64'),
+    awsSecretAccessKey: canary('aws-secret'),
+    awsSessionToken: canary('aws-session'),
+    googleCredentialsFile: `${canary('gcp-key')}.json`,
+  };
+}
+
+/**
+ * The cloud credential variables a canary suite puts in vaultra's environment (the runner of a
+ * cloud deployment has them), holding the canaries: vaultra may use them itself, but must not
+ * hand them to the tools it starts. `dir` is where the Google key file would be (it is not created).
+ */
+export function cloudCredentialVariables(canaries: Canaries, dir: string): NodeJS.ProcessEnv {
+  return {
+    AZURE_STORAGE_CONNECTION_STRING: `DefaultEndpointsProtocol=https;AccountName=vaultracanary;AccountKey=${canaries.azureAccountKey};EndpointSuffix=core.windows.net`,
+    AWS_ACCESS_KEY_ID: 'AKIAVAULTRACANARY',
+    AWS_SECRET_ACCESS_KEY: canaries.awsSecretAccessKey,
+    AWS_SESSION_TOKEN: canaries.awsSessionToken,
+    GOOGLE_APPLICATION_CREDENTIALS: join(dir, canaries.googleCredentialsFile),
+  };
 }
 
 /** Fails if the bytes of any canary are in `text`; the message names the canary and `where` only. */
@@ -158,6 +195,7 @@ export class CanaryWitness {
       XDG_CONFIG_HOME: join(root, 'config'),
       XDG_STATE_HOME: join(root, 'state'),
       VAULTRA_SCRYPT_WORK_FACTOR: '12',
+      ...cloudCredentialVariables(this.options.canaries, root),
     });
     await Promise.all([mkdir(shims), mkdir(join(root, 'calls')), mkdir(join(root, 'tmp'))]);
     for (const tool of this.options.tools) {

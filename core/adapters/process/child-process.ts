@@ -2,6 +2,7 @@ import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process'
 import { Duplex, Readable, Writable } from 'node:stream';
 import { ToolMissingError } from '../../errors.js';
 import { redact } from '../../domain/redact.js';
+import { toolEnvironment } from './tool-environment.js';
 
 const STDERR_TAIL_BYTES = 4096;
 
@@ -21,7 +22,10 @@ export interface ToolProcess {
 }
 
 export interface SpawnToolOptions {
+  /** The tool's own variables, over the allow-listed part of the runner's environment (`tool-environment.ts`); never the whole environment. */
   readonly env?: NodeJS.ProcessEnv;
+  /** Prefixes of the runner's variables this tool's family reads too (`TOOL_FAMILY_VARIABLES`). @default none */
+  readonly inherit?: readonly string[];
   readonly cwd?: string;
   readonly stdin?: 'pipe' | 'ignore';
   /** `'pipe'`, `'ignore'`, or another process's stdin pipe to write into directly. */
@@ -38,7 +42,8 @@ export interface SpawnToolOptions {
  */
 export async function spawnTool(command: string, args: readonly string[], options: SpawnToolOptions = {}): Promise<ToolProcess> {
   const spawnOptions: SpawnOptions = {
-    env: options.env ?? process.env,
+    // An explicit environment: cloud credentials and other secrets of the runner stay with it.
+    env: toolEnvironment(options.env, options.inherit),
     cwd: options.cwd,
     stdio: [options.stdin ?? 'ignore', options.stdout ?? 'pipe', 'pipe'],
   };

@@ -30,9 +30,34 @@ export interface RetryOptions {
   /** Stops waiting and retrying; the abort reason is rethrown as is. */
   readonly signal?: AbortSignal;
   /** Called before each wait (for logs and tests). */
-  readonly onRetry?: (error: StorageError, attempt: number, delayMs: number) => void;
+  readonly onRetry?: (error: StorageError, attempt: number, delayMs: number, maxAttempts: number) => void;
   /** @default Math.random */
   readonly random?: () => number;
+}
+
+/** One retry, as a user is told about it: what failed and why (one line), which attempt of how many, and the wait before the next. */
+export interface RetryNotice {
+  readonly message: string;
+  readonly attempt: number;
+  readonly maxAttempts: number;
+  readonly delayMs: number;
+}
+
+let observer: ((notice: RetryNotice) => void) | undefined;
+
+/**
+ * Where every storage retry of this process is reported (the CLI's stderr line). Retries happen
+ * deep inside each adapter's requests, far from the command that could print them; one
+ * listener set by the entry point hears them all, without a logger passed through every request.
+ * `undefined` stops reporting.
+ */
+export function observeStorageRetries(listener: ((notice: RetryNotice) => void) | undefined): void {
+  observer = listener;
+}
+
+/** Reports one retry to the observer, if any (shared with adapters that keep their own retry loop). */
+export function reportRetry(notice: RetryNotice): void {
+  observer?.(notice);
 }
 
 /** Whether `error` (already translated) should be tried again. */
@@ -66,7 +91,8 @@ export async function withRetries<T>(operation: (attempt: number) => Promise<T>,
         throw new StorageError(`${error.message} (gave up after ${attempt} attempts)`, true, { cause: error });
       }
       const delayMs = backoffDelayMs(policy, attempt, options.random);
-      options.onRetry?.(error, attempt, delayMs);
+      options.onRetry?.(error, attempt, delayMs, policy.maxAttempts);
+      reportRetry({ message: error.message, attempt, maxAttempts: policy.maxAttempts, delayMs });
       await sleep(delayMs, undefined, options.signal ? { signal: options.signal } : undefined).catch(() => {
         throw options.signal?.reason;
       });

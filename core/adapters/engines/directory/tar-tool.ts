@@ -6,16 +6,14 @@ export const TAR = 'tar';
 export const INSTALL_HINT = 'install GNU tar (Debian/Ubuntu: apt-get install tar; macOS: brew install gnu-tar, and put its gnubin folder first on PATH)';
 
 /**
- * The environment tar runs in. `LC_ALL=C`: the messages parsed here are the English ones, and
- * names are printed with every byte ≥ 0x80 escaped (`\303\251`), so output parsing never
- * depends on the user's locale. `TAR_OPTIONS` (options tar prepends to every command line) and
- * `POSIXLY_CORRECT` would change what the archive holds: a backup must not depend on them.
+ * tar's own variables, over the allow-listed environment every tool gets (`tool-environment.ts`).
+ * `LC_ALL=C`: the messages parsed here are the English ones, and names are printed with every
+ * byte ≥ 0x80 escaped (`\303\251`), so output parsing never depends on the user's locale.
+ * `TAR_OPTIONS` (options tar prepends to every command line) and `POSIXLY_CORRECT` would change
+ * what the archive holds: they are not on the allow-list, so a backup never depends on them.
  */
 export function tarEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, LC_ALL: 'C' };
-  delete env.TAR_OPTIONS;
-  delete env.POSIXLY_CORRECT;
-  return env;
+  return { LC_ALL: 'C' };
 }
 
 /**

@@ -10,6 +10,7 @@ import type {
 } from '../../../ports/database-engine.js';
 import { ConfigError, DumpFailedError, IntegrityError, RestoreFailedError, RunConflictError } from '../../../errors.js';
 import { runTool, spawnTool, toolInput, toolOutput, toolVersion, type ToolExit } from '../../process/child-process.js';
+import { TOOL_FAMILY_VARIABLES } from '../../process/tool-environment.js';
 import { parsePostgresUrl, withDatabase, type PostgresConnection } from './postgres-connection.js';
 import { pgTool } from './pg-tools.js';
 import { DESCRIBE_SQL, TARGET_OBJECTS_SQL, DATABASE_EXISTS_SQL } from './postgres-queries.js';
@@ -50,7 +51,7 @@ export class PostgresEngine implements DatabaseEngine {
     const [version, tool] = await Promise.all([
       toolVersion(pgTool('pg_dump')),
       spawnTool(pgTool('pg_dump'), ['--format=custom', '--compress=0', '--no-password'], {
-        env: { ...process.env, ...connection.env },
+        env: connection.env, inherit: TOOL_FAMILY_VARIABLES.postgres,
         stdout: options.directTo ?? 'pipe',
         installHint: INSTALL_HINT,
       }),
@@ -100,7 +101,7 @@ export class PostgresEngine implements DatabaseEngine {
     const args = ['--dbname', `dbname=${quoteConninfo(connection.database)}`, '--no-password', '--exit-on-error', '--single-transaction', ...selection.args];
     if (options.force) args.push('--clean', '--if-exists');
     if (options.noOwner) args.push('--no-owner', '--no-privileges');
-    const tool = await spawnTool(pgTool('pg_restore'), args, { env: { ...process.env, ...connection.env }, stdin: 'pipe', stdout: 'ignore', installHint: INSTALL_HINT });
+    const tool = await spawnTool(pgTool('pg_restore'), args, { env: connection.env, inherit: TOOL_FAMILY_VARIABLES.postgres, stdin: 'pipe', stdout: 'ignore', installHint: INSTALL_HINT });
     const hint = selection.wanted ? ': a selective restore needs what the selection references (add those tables, or restore into a database that has them)' : '';
     const stream = toolInput(tool, (exit) => {
       const missing = hint && /does not exist/.test(exit.stderrTail) ? hint : '';
@@ -205,7 +206,7 @@ async function psql(
 ): Promise<string> {
   const args = ['-X', '-A', '-t', '-q', '-v', 'ON_ERROR_STOP=1', '--no-password'];
   for (const [name, value] of Object.entries(variables)) args.push('-v', `${name}=${value}`);
-  return runTool(pgTool('psql'), args, { env: { ...process.env, ...connection.env }, input: sql, onFailure, signal, installHint: INSTALL_HINT });
+  return runTool(pgTool('psql'), args, { env: connection.env, inherit: TOOL_FAMILY_VARIABLES.postgres, input: sql, onFailure, signal, installHint: INSTALL_HINT });
 }
 
 function quoteConninfo(value: string): string {

@@ -12,7 +12,9 @@ import type { IoOptions, ObjectInfo, StorageBackend } from '../../../ports/stora
 import { NotFoundError, StorageError } from '../../../errors.js';
 import { formatAzureBlobUrl, parseAzureBlobUrl, type AzureBlobLocation, type BlobImmutability } from './azure-blob-url.js';
 import { azureStorageAccess, type AzureStorageAccess } from './azure-storage-access.js';
-import { codeOf, isRetryableAzureError, statusOf, toStorageError } from './azure-errors.js';
+import { codeOf, describeAzureError, isRetryableAzureError, statusOf, toStorageError } from './azure-errors.js';
+import { reportRetry } from '../retry.js';
+import { requestTimeoutMs } from '../request-timeout.js';
 import { checkBlockSchedule, DEFAULT_BLOCK_SCHEDULE, type BlockSchedule } from './block-schedule.js';
 import { stageBlocks } from './block-upload.js';
 import { rangedDownload } from './ranged-download.js';
@@ -46,7 +48,8 @@ export interface AzureBlobStorageOptions {
  *   after 7 days, or at the next commit to the same name; there is no call to drop them sooner.
  * - **Retries**: every block, commit, range read, listing page and delete is retried on
  *   throttling, 5xx, timeouts, resets and damaged blocks, with exponential backoff and full
- *   jitter (`retry.ts`); the SDK's own retry policy is off, so there is one policy, ours.
+ *   jitter (`retry.ts`); the SDK's own retry policy is off, so there is one policy, ours. Each
+ *   try is bounded by `requestTimeoutMs` of the bytes it moves (`../request-timeout.ts`).
  * - **Reads** fetch 8 MiB ranges, 4 at a time, emitted in order; every range is pinned to the
  *   ETag seen first (an overwrite mid-read fails the read instead of mixing two objects), and
  *   the whole object's MD5 is compared with its `Content-MD5` before the end is signalled.
@@ -87,13 +90,18 @@ export class AzureBlobStorageBackend implements StorageBackend {
             // A body factory: each try streams the block's chunks afresh.
             ({ signal: trySignal }) =>
               blob.stageBlock(blockId, () => Readable.from(block.chunks), block.sizeBytes, { transactionalContentMD5: block.md5, abortSignal: trySignal }),
-            { signal: stageSignal, tryTimeoutMs: transferTimeoutMs(block.sizeBytes) },
+            { signal: stageSignal, tryTimeoutMs: requestTimeoutMs(block.sizeBytes), doing: `writing ${key} to ${this.location}` },
           ).then(() => undefined),
         this.schedule,
         signal,
       );
       // Committing the same list again is harmless, so a commit whose answer was lost is retried.
-      await this.retried(({ signal: trySignal }) => blob.commitBlockList([...staged.blockIds], this.commitOptions(staged.contentMd5, trySignal)), { signal, tryTimeoutMs: 120_000 });
+      await this.retried(({ signal: trySignal }) => blob.commitBlockList([...staged.blockIds], this.commitOptions(staged.contentMd5, trySignal)), {
+        signal,
+        // The service assembles the blob from the list: its time grows with the list (~64 bytes a block id in the request).
+        tryTimeoutMs: requestTimeoutMs(staged.blockIds.length * 64),
+        doing: `committing ${key} to ${this.location}`,
+      });
       return { sizeBytes: staged.sizeBytes };
     } catch (error) {
       throw toStorageError(error, `writing ${key} to ${this.location}`, this.hintFor(error));
@@ -104,7 +112,7 @@ export class AzureBlobStorageBackend implements StorageBackend {
     const blob = this.container.getBlobClient(this.blobName(key));
     let properties;
     try {
-      properties = await this.retried(({ signal }) => blob.getProperties({ abortSignal: signal }), { signal: options.signal, tryTimeoutMs: 60_000 });
+      properties = await this.retried(({ signal }) => blob.getProperties({ abortSignal: signal }), { signal: options.signal, tryTimeoutMs: requestTimeoutMs(0), doing: `reading ${key} from ${this.location}` });
     } catch (error) {
       if (statusOf(error) === 404) throw new NotFoundError(`no object ${key} in ${this.location}`);
       throw toStorageError(error, `reading ${key} from ${this.location}`, this.hintFor(error));
@@ -114,7 +122,7 @@ export class AzureBlobStorageBackend implements StorageBackend {
     return rangedDownload(
       async (offset, count, signal) => {
         try {
-          return await this.retried(({ signal: trySignal }) => readRange(blob, offset, count, etag, trySignal), { signal, tryTimeoutMs: transferTimeoutMs(count) });
+          return await this.retried(({ signal: trySignal }) => readRange(blob, offset, count, etag, trySignal), { signal, tryTimeoutMs: requestTimeoutMs(count), doing: `reading ${key} from ${this.location} (bytes ${offset}-${offset + count - 1})` });
         } catch (error) {
           if (statusOf(error) === 412) throw new StorageError(`${key} in ${this.location} was replaced while it was being read`, false, { cause: error });
           throw toStorageError(error, `reading ${key} from ${this.location} (bytes ${offset}-${offset + count - 1})`);
@@ -144,7 +152,7 @@ export class AzureBlobStorageBackend implements StorageBackend {
                 .byPage({ maxPageSize: 5000, ...(continuationToken ? { continuationToken } : {}) })
                 .next()
             ).value,
-          { signal: options.signal, tryTimeoutMs: 60_000 },
+          { signal: options.signal, tryTimeoutMs: requestTimeoutMs(0), doing: `listing ${this.location}` },
         );
       } catch (error) {
         throw toStorageError(error, `listing ${this.location}`, this.hintFor(error));
@@ -160,7 +168,7 @@ export class AzureBlobStorageBackend implements StorageBackend {
   async delete(key: string, options: IoOptions = {}): Promise<void> {
     const blob = this.container.getBlobClient(this.blobName(key));
     try {
-      await this.retried(({ signal }) => blob.deleteIfExists({ deleteSnapshots: 'include', abortSignal: signal }), { signal: options.signal, tryTimeoutMs: 60_000 });
+      await this.retried(({ signal }) => blob.deleteIfExists({ deleteSnapshots: 'include', abortSignal: signal }), { signal: options.signal, tryTimeoutMs: requestTimeoutMs(0), doing: `deleting ${key} from ${this.location}` });
     } catch (error) {
       throw toStorageError(error, `deleting ${key} from ${this.location}`, this.hintFor(error));
     }
@@ -170,8 +178,14 @@ export class AzureBlobStorageBackend implements StorageBackend {
     return this.where.prefix + key;
   }
 
-  private retried<T>(attempt: Parameters<typeof withRetries<T>>[0], options: { signal?: AbortSignal | undefined; tryTimeoutMs: number }): Promise<T> {
-    return withRetries(attempt, isRetryableAzureError, { ...this.retry, tryTimeoutMs: this.retry.tryTimeoutMs ?? options.tryTimeoutMs, ...(options.signal ? { signal: options.signal } : {}) });
+  /** One request with our retries; `tryTimeoutMs` bounds each try (`request-timeout.ts`), and each retry is reported with `doing`. */
+  private retried<T>(attempt: Parameters<typeof withRetries<T>>[0], options: { signal?: AbortSignal | undefined; tryTimeoutMs: number; doing: string }): Promise<T> {
+    return withRetries(attempt, isRetryableAzureError, {
+      ...this.retry,
+      tryTimeoutMs: this.retry.tryTimeoutMs ?? options.tryTimeoutMs,
+      ...(options.signal ? { signal: options.signal } : {}),
+      onRetry: (error, attempt, delayMs, maxAttempts) => reportRetry({ message: `${options.doing} failed: ${describeAzureError(error)}`, attempt, maxAttempts, delayMs }),
+    });
   }
 
   private commitOptions(contentMd5: Buffer, abortSignal: AbortSignal): BlockBlobCommitBlockListOptions {
@@ -241,7 +255,3 @@ export function immutabilityOptions(immutability: BlobImmutability | undefined, 
   };
 }
 
-/** Gives up on a try that moves less than ~100 KB/s (plus 30 s to start): a stalled connection is retried, a slow one is not. */
-function transferTimeoutMs(bytes: number): number {
-  return 30_000 + Math.ceil(bytes / 100);
-}

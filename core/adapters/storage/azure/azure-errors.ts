@@ -5,6 +5,7 @@
  */
 import { redact } from '../../../domain/redact.js';
 import { oneLine, StorageError } from '../../../errors.js';
+import { RetriesExhaustedError } from './retry.js';
 
 export interface AzureErrorShape {
   readonly name?: string;
@@ -49,6 +50,8 @@ interface RestErrorDetails {
  */
 export function azureError(error: unknown): AzureErrorShape {
   if (typeof error !== 'object' || error === null) return { message: String(error) };
+  // Retries used up: the last error says what went wrong.
+  if (error instanceof RetriesExhaustedError) return azureError(error.cause);
   const shape = error as AzureErrorShape & { readonly details?: RestErrorDetails };
   const details = shape.details;
   const code = shape.code ?? details?.errorCode ?? details?.odataError?.code;
@@ -99,5 +102,6 @@ export function toStorageError(error: unknown, doing: string, hint = ''): unknow
   if (isAbort(error)) return error;
   const status = statusOf(error);
   const advice = hint || (status === 403 || status === 401 || isCredentialError(error) ? CREDENTIAL_HINT : '');
-  return new StorageError(`${doing} failed: ${describeAzureError(error)}${advice}`, isRetryableAzureError(error), { cause: error });
+  const gaveUp = error instanceof RetriesExhaustedError ? ` (gave up after ${error.attempts} attempts)` : '';
+  return new StorageError(`${doing} failed: ${describeAzureError(error)}${advice}${gaveUp}`, isRetryableAzureError(error), { cause: error });
 }

@@ -11,6 +11,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { backoffDelayMs, DEFAULT_RETRY_POLICY } from '../retry.js';
+import { requestTimeoutError } from '../request-timeout.js';
 
 export interface RetryOptions {
   /** Tries in all, the first included. @default 6 */
@@ -19,7 +20,7 @@ export interface RetryOptions {
   readonly baseDelayMs?: number;
   /** @default 20_000 */
   readonly maxDelayMs?: number;
-  /** A try that has not finished after this long is abandoned (its request aborted) and counts as a retryable failure. @default none */
+  /** A try that has not finished after this long is abandoned (its request aborted) and counts as a retryable failure. @default none (the adapter passes `requestTimeoutMs` of the bytes moved) */
   readonly tryTimeoutMs?: number;
 }
 
@@ -30,12 +31,18 @@ export interface RetryContext {
   readonly attempt: number;
 }
 
-/** Thrown (as `cause`) when a try ran past `tryTimeoutMs`. */
-export class TryTimeoutError extends Error {
-  readonly code = 'ETIMEDOUT';
-  constructor(ms: number) {
-    super(`no answer within ${ms} ms`);
-    this.name = 'TryTimeoutError';
+/**
+ * What a request that kept failing with retryable errors rejects with: the last error as `cause`,
+ * and how many tries were made, so the error line can say "(gave up after N attempts)" like the
+ * other stores' (`azureError()` reads the cause's status and code through it).
+ */
+export class RetriesExhaustedError extends Error {
+  constructor(
+    readonly attempts: number,
+    options: { cause: unknown },
+  ) {
+    super(`gave up after ${attempts} attempts`, options);
+    this.name = 'RetriesExhaustedError';
   }
 }
 
@@ -48,7 +55,7 @@ export class TryTimeoutError extends Error {
 export async function withRetries<T>(
   attempt: (context: RetryContext) => Promise<T>,
   isRetryable: (error: unknown) => boolean,
-  options: RetryOptions & { readonly signal?: AbortSignal; readonly onRetry?: (error: unknown, attempt: number) => void } = {},
+  options: RetryOptions & { readonly signal?: AbortSignal; readonly onRetry?: (error: unknown, attempt: number, delayMs: number, maxTries: number) => void } = {},
 ): Promise<T> {
   const maxTries = options.maxTries ?? 6;
   for (let tryNumber = 1; ; tryNumber++) {
@@ -59,11 +66,14 @@ export async function withRetries<T>(
       return await attempt({ signal, attempt: tryNumber });
     } catch (thrown) {
       if (options.signal?.aborted) throw options.signal.reason ?? thrown;
-      const error = timeout?.aborted ? new TryTimeoutError(options.tryTimeoutMs!) : thrown;
-      if (tryNumber >= maxTries || !(error instanceof TryTimeoutError || isRetryable(error))) throw error;
-      options.onRetry?.(error, tryNumber);
+      const error = timeout?.aborted ? requestTimeoutError(options.tryTimeoutMs!, thrown) : thrown;
+      const retryable = timeout?.aborted || isRetryable(error);
+      if (!retryable) throw error;
+      if (tryNumber >= maxTries) throw new RetriesExhaustedError(tryNumber, { cause: error });
       const policy = { maxAttempts: maxTries, baseDelayMs: options.baseDelayMs ?? DEFAULT_RETRY_POLICY.baseDelayMs, maxDelayMs: options.maxDelayMs ?? DEFAULT_RETRY_POLICY.maxDelayMs };
-      await sleep(backoffDelayMs(policy, tryNumber), undefined, { signal: options.signal });
+      const delayMs = backoffDelayMs(policy, tryNumber);
+      options.onRetry?.(error, tryNumber, delayMs, maxTries);
+      await sleep(delayMs, undefined, { signal: options.signal });
     }
   }
 }

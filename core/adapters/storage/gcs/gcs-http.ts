@@ -14,13 +14,14 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { GcsHttpError } from './gcs-errors.js';
+import { requestTimeoutError, requestTimeoutMs } from '../request-timeout.js';
 
 export interface GcsHttpOptions {
   /** `https://storage.googleapis.com`, or an emulator's origin. */
   readonly endpoint: string;
   /** Authorization headers for a request; `undefined` for an emulator. */
   readonly authHeaders?: () => Promise<Record<string, string>>;
-  /** One request's time limit, answer included (a chunk of `chunkSizeBytes` must fit in it). @default 120_000 */
+  /** One request's time limit, answer included, whatever its size. @default `requestTimeoutMs()` of the bytes the request moves (`../request-timeout.ts`) */
   readonly requestTimeoutMs?: number;
 }
 
@@ -32,6 +33,8 @@ export interface GcsRequest {
   readonly signal?: AbortSignal;
   /** Statuses that are an answer, not an error; anything else rejects with `GcsHttpError`. */
   readonly expect: readonly number[];
+  /** Bytes the answer brings (a ranged read), for the time limit; the body sent counts on its own. @default 0 */
+  readonly answerBytes?: number;
 }
 
 /** An answer whose body is still to be read (or discarded). */
@@ -90,13 +93,13 @@ export class GcsResponse {
 export class GcsHttp {
   readonly endpoint: string;
   readonly #authHeaders: (() => Promise<Record<string, string>>) | undefined;
-  readonly #timeoutMs: number;
+  readonly #timeoutMs: number | undefined;
   readonly #agent: HttpAgent;
 
   constructor(options: GcsHttpOptions) {
     this.endpoint = options.endpoint.replace(/\/+$/, '');
     this.#authHeaders = options.authHeaders;
-    this.#timeoutMs = options.requestTimeoutMs ?? 120_000;
+    this.#timeoutMs = options.requestTimeoutMs;
     // Keep connections for the next chunk or range; ranges run 4 at a time by default.
     this.#agent = this.endpoint.startsWith('https:') ? new HttpsAgent({ keepAlive: true, maxSockets: 16 }) : new HttpAgent({ keepAlive: true, maxSockets: 16 });
   }
@@ -116,7 +119,9 @@ export class GcsHttp {
    * discards it) before the limit, or the read fails with the timeout.
    */
   async request(request: GcsRequest): Promise<GcsResponse> {
-    const timeout = AbortSignal.timeout(this.#timeoutMs);
+    const sentBytes = typeof request.body === 'string' ? Buffer.byteLength(request.body) : (request.body?.length ?? 0);
+    const timeoutMs = this.#timeoutMs ?? requestTimeoutMs(sentBytes + (request.answerBytes ?? 0));
+    const timeout = AbortSignal.timeout(timeoutMs);
     const signal = request.signal ? AbortSignal.any([request.signal, timeout]) : timeout;
     signal.throwIfAborted();
     const url = new URL(request.url);
@@ -129,7 +134,7 @@ export class GcsHttp {
     // Node reports both an abort and our timeout as an AbortError: a timeout is a lost answer,
     // worth retrying, so it gets its own name (translateGcsError retries TimeoutError).
     const failure = (error: unknown): unknown =>
-      timeout.aborted && !request.signal?.aborted ? Object.assign(new Error(`no answer within ${this.#timeoutMs} ms`, { cause: error }), { name: 'TimeoutError' }) : error;
+      timeout.aborted && !request.signal?.aborted ? requestTimeoutError(timeoutMs, error) : error;
     let message: IncomingMessage;
     try {
       message = await new Promise<IncomingMessage>((resolve, reject) => {

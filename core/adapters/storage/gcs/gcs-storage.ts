@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import { Storage } from '@google-cloud/storage';
 import type { IoOptions, ObjectInfo, StorageBackend } from '../../../ports/storage-backend.js';
 import { ConfigError, IntegrityError, StorageError } from '../../../errors.js';
+import { credentialsFileProblem } from '../../gcp/credentials-file.js';
 import { ParallelRangeReader } from '../parallel-range-reader.js';
 import { DEFAULT_RETRY_POLICY, withRetries, type RetryPolicy } from '../retry.js';
 import { Crc32c } from './crc32c.js';
@@ -31,7 +32,7 @@ export interface GcsStorageBackendOptions {
   readonly eventBasedHold?: boolean;
   /** Retries of each request (a chunk, a range, a listing page). @default DEFAULT_RETRY_POLICY */
   readonly retry?: RetryPolicy;
-  /** @default 120_000 */
+  /** One fixed time limit for every request. @default `requestTimeoutMs()` of the bytes each request moves (`../request-timeout.ts`) */
   readonly requestTimeoutMs?: number;
   /** Authorization headers; by default from Application Default Credentials (never for an `http://` endpoint). */
   readonly authHeaders?: () => Promise<Record<string, string>>;
@@ -205,6 +206,7 @@ export class GcsStorageBackend implements StorageBackend {
         // identity: the stored bytes themselves, never a transcoded form.
         headers: { range: `bytes=${start}-${end - 1}`, 'accept-encoding': 'identity' },
         expect: [200, 206],
+        answerBytes: wanted,
         signal,
       });
       // A 200 answers with the whole object: right only for a range from the start (it is cut below).
@@ -252,6 +254,9 @@ function applicationDefaultCredentials(endpoint: string): () => Promise<Record<s
     try {
       return await auth.getRequestHeaders();
     } catch (error) {
+      // A damaged key file fails deep in the auth library (raw OpenSSL text): name the file and the field instead.
+      const problem = credentialsFileProblem();
+      if (problem) throw new ConfigError(`no usable Google Cloud credentials for ${endpoint}: ${problem}`, { cause: error });
       throw new StorageError(`no Google Cloud credentials for ${endpoint}: ${(error as Error).message} (set GOOGLE_APPLICATION_CREDENTIALS or run on a service account)`, false, { cause: error });
     }
   };

@@ -24,6 +24,7 @@ import { ConfigError, StorageError } from '../../../errors.js';
 import { DEFAULT_S3_SCHEDULE, MiB, parseSchedule, S3_PART_LIMITS, type PartSchedule } from '../part-sizing.js';
 import { ParallelRangeReader } from '../parallel-range-reader.js';
 import { DEFAULT_RETRY_POLICY, withRetries, type RetryPolicy } from '../retry.js';
+import { addRequestDeadlines } from './s3-request-deadlines.js';
 import { readVerifier } from './s3-checksums.js';
 import { errorCodeOf, translateS3Error } from './s3-errors.js';
 import { SCHEDULE_METADATA, uploadObject, type S3UploadTarget } from './s3-upload.js';
@@ -45,7 +46,7 @@ export interface S3StorageOptions {
   /** Keys per ListObjectsV2 page. @default 1000 */
   readonly listPageSize?: number;
   readonly retry?: RetryPolicy;
-  /** A request whose socket stays idle this long fails (and is retried). @default 60_000 */
+  /** A request whose socket stays idle this long fails (and is retried); each request also has a deadline scaled by its size (`s3-request-deadlines.ts`). @default 60_000 */
   readonly idleTimeoutMs?: number;
   /** @default 10_000 */
   readonly connectTimeoutMs?: number;
@@ -99,6 +100,7 @@ export class S3StorageBackend implements StorageBackend {
         httpsAgent: { keepAlive: true, maxSockets: 32 },
       },
     });
+    addRequestDeadlines(this.client);
     this.upload = {
       client: this.client,
       bucket: this.bucket,
