@@ -80,7 +80,7 @@ export const runRecordSchema = z.strictObject({
   taskId: z.string().optional(),
   /** Set when retention removed the backup's objects; the record stays as history. */
   prunedAt: z.iso.datetime().optional(),
-  /** The process running it (only while `running`, by a runner that records it). */
+  /** The process that ran it, as the runner recorded it when the run started. */
   runner: runnerProcessSchema.optional(),
   /** How long the run may take: past this, a run still `running` or `pending` is abandoned. */
   timeoutMs: z.number().int().positive().optional(),

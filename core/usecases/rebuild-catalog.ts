@@ -1,8 +1,7 @@
 import type { Catalog } from '../ports/catalog.js';
 import type { StorageBackend } from '../ports/storage-backend.js';
-import { runFolder } from '../domain/object-layout.js';
-import type { RunRecord } from '../domain/run.js';
 import { listBackupKeys, readManifest } from './locate-backup.js';
+import { backupRecordFromManifest } from './backup-record.js';
 
 /**
  * Re-creates the catalog records of every backup from the manifests in storage (the truth).
@@ -22,22 +21,7 @@ export async function rebuildCatalog(
       continue;
     }
     const manifest = await readManifest(storage, key, options.signal);
-    const [data] = manifest.objects;
-    const run: RunRecord = {
-      runId,
-      job,
-      kind: 'backup',
-      status: 'succeeded',
-      engine: manifest.source.engine,
-      startedAt: manifest.startedAt,
-      finishedAt: manifest.finishedAt,
-      durationMs: Date.parse(manifest.finishedAt) - Date.parse(manifest.startedAt),
-      bytesRaw: manifest.plaintextBytes,
-      bytesStored: data?.sizeBytes,
-      sha256: data?.sha256,
-      location: `${storage.location}/${runFolder(job, runId)}`,
-      manifestKey: key,
-    };
+    const run = backupRecordFromManifest(storage, job, runId, key, manifest);
     if (existing) await catalog.update(run);
     else await catalog.create(run);
     recorded++;

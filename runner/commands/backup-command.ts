@@ -14,7 +14,8 @@ import { Progress } from '../progress.js';
 import { formatBytes, formatDuration } from '../format.js';
 import { errorLine, exitCodeFor } from '../exit-codes.js';
 import { openStorage } from '../../core/adapters/storage/storage-registry.js';
-import { catalogOption, collect, openStore, resolveConnection, printFields, printJson, signalOf } from './shared.js';
+import { catalogOption, collect, openStore, resolveConnection, printFields, printJson, signalOf, thisHost } from './shared.js';
+import { repairLines, repairSummary } from '../repair-output.js';
 
 interface BackupOptions {
   to?: string[];
@@ -92,10 +93,16 @@ Examples:
 
       const progress = new Progress('backup', options.progress && !options.json);
       const result = await runBackup(
-        { engine, storage, alsoTo, compressor, encryptor, catalog },
+        { engine, storage, alsoTo, compressor, encryptor, catalog, host: thisHost, now: () => new Date() },
         { source: job.source, job: job.name, runId, signal, onProgress: ({ bytesRaw, bytesStored }) => progress.update(bytesRaw, `${formatBytes(bytesStored)} stored`) },
       );
       progress.stop();
+      // Earlier runs this backup settled and cleaned up after: said on stderr, never in the way of the result.
+      for (const report of result.repairs ?? []) {
+        process.stderr.write(`vaultra: repaired earlier runs of job ${job.name} in ${report.location}: ${repairSummary(report)}\n`);
+        for (const line of repairLines(report)) process.stderr.write(`vaultra:   ${line}\n`);
+      }
+      for (const problem of result.repairErrors ?? []) process.stderr.write(`vaultra: warning: ${problem}\n`);
 
       const { run, manifest } = result;
       const summary = {
@@ -110,6 +117,8 @@ Examples:
         durationMs: run.durationMs,
         ...(manifest ? { serverVersion: manifest.source.serverVersion, compression: manifest.compression, encryption: manifest.encryption } : {}),
         ...(run.error ? { error: run.error } : {}),
+        ...(run.leftBehind ? { leftBehind: run.leftBehind } : {}),
+        ...(result.repairs ? { repaired: result.repairs } : {}),
       };
       if (options.json) printJson(summary);
       if (result.error !== undefined) {
