@@ -30,6 +30,7 @@ interface BackupOptions {
   json?: boolean;
   progress: boolean;
   catalog?: string;
+  lockTimeout?: string;
 }
 
 export function backupCommand(): Command {
@@ -51,6 +52,7 @@ export function backupCommand(): Command {
     .option('--no-encryption', 'store unencrypted (not recommended)')
     .option('--json', 'print the result as one JSON object on stdout')
     .option('--no-progress', 'no progress display on stderr')
+    .option('--lock-timeout <duration>', 'PostgreSQL: how long to wait for a table another session holds locked before failing, e.g. 30s, 5m (default: 60s)')
     .addOption(catalogOption())
     .addHelpText(
       'after',
@@ -72,7 +74,8 @@ Examples:
     .action(async (sourceArgument: string, options: BackupOptions, command: Command) => {
       const signal = signalOf(command);
       const source = await resolveConnection(sourceArgument, signal);
-      const engine = engineById(engineIdForUrl(source));
+      const lockTimeoutMs = options.lockTimeout === undefined ? undefined : parseShortDuration(options.lockTimeout, '--lock-timeout');
+      const engine = engineById(engineIdForUrl(source), lockTimeoutMs === undefined ? {} : { lockTimeoutMs });
       const job = parseAtEdge(jobSchema, jobFromFlags(source, options), 'job');
       const runId = options.runId === undefined ? undefined : parseAtEdge(runIdSchema, options.runId, '--run-id');
       const kmsKeys = (options.kms ?? []).map(parseKmsKeyRef);
@@ -138,6 +141,15 @@ Examples:
         ]);
       }
     });
+}
+
+const SHORT_UNIT_MS = { ms: 1, s: 1000, m: 60_000 } as const;
+
+/** `500ms`, `30s`, `5m`: a wait measured in seconds rather than a schedule's minutes and days. */
+function parseShortDuration(text: string, flag: string): number {
+  const m = /^([1-9]\d{0,6})(ms|s|m)$/.exec(text);
+  if (!m) throw new ConfigError(`${flag} ${JSON.stringify(text)}: expected a duration such as 500ms, 30s or 5m`);
+  return Number(m[1]) * SHORT_UNIT_MS[m[2] as keyof typeof SHORT_UNIT_MS];
 }
 
 /** The job a `vaultra backup` command line describes. */
