@@ -84,7 +84,7 @@ export function abandonment(run: RunRecord, host: RunnerHost, now: Date, default
   if (runner && runner.hostname === host.hostname) {
     // Our own id on our host is a dead process's: ours is excluded by the caller.
     if (runner.pid !== host.pid && host.isAlive(runner.pid)) return undefined;
-    return `its process (pid ${runner.pid} on ${runner.hostname}) is gone: it was killed or crashed`;
+    return `its process (pid ${runner.pid} on ${runner.hostname}) ended without recording its outcome`;
   }
   const timeoutMs = run.timeoutMs ?? defaultTimeoutMs;
   const ageMs = now.getTime() - Date.parse(run.startedAt);

@@ -124,7 +124,7 @@ describe('abandoned runs: settled and swept (file:// store, CLI)', () => {
     expect(repaired.code, repaired.stderr).toBe(0);
     const report = JSON.parse(repaired.stdout) as RepairReport;
     expect(report.settled).toEqual([
-      { job: 'crash', runId: before!.runId, kind: 'backup', status: 'failed', reason: `its process (pid ${killed.pid} on ${hostname()}) is gone: it was killed or crashed` },
+      { job: 'crash', runId: before!.runId, kind: 'backup', status: 'failed', reason: `its process (pid ${killed.pid} on ${hostname()}) ended without recording its outcome` },
     ]);
     expect(report.removed).toContainEqual(expect.objectContaining({ kind: 'temp-file', key: `${runFolder('crash', before!.runId)}/data.pgdump.zst.age`, runId: before!.runId, sizeBytes: expect.any(Number) }));
     expect(report.failed).toEqual([]);
@@ -133,7 +133,7 @@ describe('abandoned runs: settled and swept (file:// store, CLI)', () => {
     expect(await emptyFolders(store), 'empty folders left').toEqual([]);
     expect(await readdir(store)).toEqual(['.vaultra']);
     const [after] = await runs(store);
-    expect(after).toMatchObject({ runId: before!.runId, status: 'failed', error: { kind: 'abandoned', message: `abandoned: its process (pid ${killed.pid} on ${hostname()}) is gone: it was killed or crashed` } });
+    expect(after).toMatchObject({ runId: before!.runId, status: 'failed', error: { kind: 'abandoned', message: `abandoned: its process (pid ${killed.pid} on ${hostname()}) ended without recording its outcome` } });
     expect(after!.finishedAt).toBeDefined();
 
     const again = await vaultra(['catalog', 'repair', '--from', storeUrl(store)]);
@@ -152,7 +152,7 @@ describe('abandoned runs: settled and swept (file:// store, CLI)', () => {
     const taken = JSON.parse(next.stdout) as BackupJson & { repaired: RepairReport[] };
     expect(taken.repaired).toEqual([expect.objectContaining({ location: storeUrl(store), settled: [expect.objectContaining({ runId: dead!.runId, status: 'failed' })] })]);
     expect(next.stderr).toContain(`vaultra: repaired earlier runs of job nightly in ${storeUrl(store)}: 1 abandoned run(s) settled`);
-    expect(next.stderr).toContain(`settled  backup ${dead!.runId} of job nightly as failed: its process (pid ${killed.pid} on ${hostname()}) is gone`);
+    expect(next.stderr).toContain(`settled  backup ${dead!.runId} of job nightly as failed: its process (pid ${killed.pid} on ${hostname()}) ended without recording its outcome`);
 
     expect(await tempFiles(store)).toEqual([]);
     expect(await emptyFolders(store)).toEqual([]);
