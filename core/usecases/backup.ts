@@ -73,8 +73,8 @@ export interface BackupResult {
  * A signal that aborts the run makes it `interrupted` (AbortedError), whatever the stage that
  * noticed first reported. When only recording the success fails, the backup stays (it is
  * complete and committed) and the error says how the catalog catches up. At the end, unless
- * interrupted, earlier runs of the job are repaired in every destination (`repairRuns`:
- * abandoned runs settled, their leftovers removed).
+ * interrupted or failed by its storage, earlier runs of the job are repaired in every
+ * destination (`repairRuns`: abandoned runs settled, their leftovers removed).
  */
 export async function runBackup(deps: BackupDependencies, request: BackupRequest): Promise<BackupResult> {
   const now = deps.now ?? systemClock;
@@ -93,7 +93,8 @@ export async function runBackup(deps: BackupDependencies, request: BackupRequest
   };
   run = await claimOrCreate(deps.catalog, run);
   const result = await backUp(deps, request, run, now);
-  if (request.signal?.aborted) return result;
+  // Interrupted: the user wants out. Storage (or the catalog) failing: cleaning up would fail too.
+  if (request.signal?.aborted || (result.error instanceof VaultraError && result.error.kind === 'storage')) return result;
   return { ...result, ...(await repairAfter(deps, request.job, runId, request.signal)) };
 }
 
