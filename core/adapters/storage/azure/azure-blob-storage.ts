@@ -82,16 +82,27 @@ export class AzureBlobStorageBackend implements StorageBackend, LeftoverSweeper 
   async put(key: string, body: Readable, options: IoOptions = {}): Promise<{ sizeBytes: number }> {
     const blob = this.container.getBlockBlobClient(this.blobName(key));
     const signal = options.signal;
-    let stagedAny = false;
+    /** Whether the service may hold a block of this upload: one was accepted, or a try ended without a clear refusal. */
+    let mayHaveStaged = false;
+    const staging = <T>(attempt: Promise<T>) =>
+      attempt.then(
+        (value) => {
+          mayHaveStaged = true;
+          return value;
+        },
+        (error: unknown) => {
+          if (statusOf(error) === undefined || isRetryableAzureError(error)) mayHaveStaged = true;
+          throw error;
+        },
+      );
     try {
       const staged = await stageBlocks(
         body,
         async (blockId, block, stageSignal) => {
-          stagedAny = true;
           await this.retried(
             // A body factory: each try streams the block's chunks afresh.
             ({ signal: trySignal }) =>
-              blob.stageBlock(blockId, () => Readable.from(block.chunks), block.sizeBytes, { transactionalContentMD5: block.md5, abortSignal: trySignal }),
+              staging(blob.stageBlock(blockId, () => Readable.from(block.chunks), block.sizeBytes, { transactionalContentMD5: block.md5, abortSignal: trySignal })),
             { signal: stageSignal, tryTimeoutMs: transferTimeoutMs(block.sizeBytes) },
           );
         },
@@ -103,7 +114,7 @@ export class AzureBlobStorageBackend implements StorageBackend, LeftoverSweeper 
       return { sizeBytes: staged.sizeBytes };
     } catch (error) {
       const failure = toStorageError(error, `writing ${key} to ${this.location}`, this.hintFor(error));
-      const left = stagedAny ? await this.discardUncommitted(key, AbortSignal.timeout(CLEANUP_TIMEOUT_MS)).then(() => undefined, oneLine) : undefined;
+      const left = mayHaveStaged ? await this.discardUncommitted(key, AbortSignal.timeout(CLEANUP_TIMEOUT_MS)).then(() => undefined, oneLine) : undefined;
       if (left) {
         throw new LeftBehindError(failure, [
           {
@@ -134,25 +145,30 @@ export class AzureBlobStorageBackend implements StorageBackend, LeftoverSweeper 
   }
 
   /**
-   * Drops the uncommitted blocks of `key`. The service has no call for it: deleting the blob
-   * drops them where it knows the name (Azurite), and committing an empty block list replaces
-   * them everywhere — only when no committed blob exists (never clobber an object) — after
-   * which the empty blob is deleted.
+   * Drops the uncommitted blocks of `key`. The service has no call for it: committing an empty
+   * block list replaces them, and the empty blob it makes is then deleted. Only where no
+   * committed object holds the name (never clobber an object): there the blocks go at its next
+   * commit, or after 7 days.
    */
   private async discardUncommitted(key: string, signal?: AbortSignal): Promise<void> {
     const blob = this.container.getBlockBlobClient(this.blobName(key));
+    const call = <T>(attempt: Parameters<typeof withRetries<T>>[0]) => this.retried(attempt, { signal, tryTimeoutMs: 60_000 });
     try {
-      await this.retried(({ signal: trySignal }) => blob.deleteIfExists({ abortSignal: trySignal }), { signal, tryTimeoutMs: 60_000 });
+      const blocks = await call(({ signal: trySignal }) => blob.getBlockList('uncommitted', { abortSignal: trySignal })).catch((error: unknown) => {
+        // No blob of that name (or no container): no blocks either.
+        if (statusOf(error) === 404) return undefined;
+        throw error;
+      });
+      if (!blocks?.uncommittedBlocks?.length) return;
       let emptied;
       try {
-        emptied = await this.retried(({ signal: trySignal }) => blob.commitBlockList([], { conditions: { ifNoneMatch: '*' }, abortSignal: trySignal }), { signal, tryTimeoutMs: 60_000 });
+        emptied = await call(({ signal: trySignal }) => blob.commitBlockList([], { conditions: { ifNoneMatch: '*' }, abortSignal: trySignal }));
       } catch (error) {
-        // A committed blob holds the name: its blocks go at its next commit, and it is not ours to touch.
-        if (statusOf(error) === 409 || statusOf(error) === 412) return;
+        if (statusOf(error) === 409 || statusOf(error) === 412) return; // a committed object holds the name
         throw error;
       }
       const etag = emptied.etag;
-      await this.retried(({ signal: trySignal }) => blob.deleteIfExists({ abortSignal: trySignal, ...(etag ? { conditions: { ifMatch: etag } } : {}) }), { signal, tryTimeoutMs: 60_000 });
+      await call(({ signal: trySignal }) => blob.deleteIfExists({ abortSignal: trySignal, ...(etag ? { conditions: { ifMatch: etag } } : {}) }));
     } catch (error) {
       throw toStorageError(error, `discarding the uncommitted blocks of ${key} in ${this.location}`, this.hintFor(error));
     }
