@@ -14,11 +14,15 @@ const KIND_NAMES: Record<SweptItem['kind'], string> = {
 export function repairSummary(report: RepairReport): string {
   const bytes = report.removed.reduce((sum, item) => sum + (item.sizeBytes ?? 0), 0);
   const parts = [
-    `${report.settled.length} abandoned run(s) settled`,
-    `${report.removed.length} leftover(s) removed${bytes > 0 ? ` (${formatBytes(bytes)})` : ''}`,
+    `${count(report.settled.length, 'abandoned run')} settled`,
+    `${count(report.removed.length, 'leftover')} removed${bytes > 0 ? ` (${formatBytes(bytes)})` : ''}`,
     ...(report.failed.length ? [`${report.failed.length} could not be removed`] : []),
   ];
   return parts.join(', ');
+}
+
+function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }
 
 /** One line per thing a repair settled, removed, failed to remove or could not see. */

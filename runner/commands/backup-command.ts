@@ -100,12 +100,15 @@ Examples:
         { source: job.source, job: job.name, runId, signal, onProgress: ({ bytesRaw, bytesStored }) => progress.update(bytesRaw, `${formatBytes(bytesStored)} stored`) },
       );
       progress.stop();
-      // Earlier runs this backup settled and cleaned up after: said on stderr, never in the way of the result.
-      for (const report of result.repairs ?? []) {
-        process.stderr.write(`vaultra: repaired earlier runs of job ${job.name} in ${report.location}: ${repairSummary(report)}\n`);
-        for (const line of repairLines(report)) process.stderr.write(`vaultra:   ${line}\n`);
-      }
-      for (const problem of result.repairErrors ?? []) process.stderr.write(`vaultra: warning: ${problem}\n`);
+      // Earlier runs this backup settled and cleaned up after: said on stderr, after the result
+      // (before the error line of a failed run, which stays the last line).
+      const reportRepairs = () => {
+        for (const report of result.repairs ?? []) {
+          process.stderr.write(`vaultra: repaired earlier runs of job ${job.name} in ${report.location}: ${repairSummary(report)}\n`);
+          for (const line of repairLines(report)) process.stderr.write(`vaultra:   ${line}\n`);
+        }
+        for (const problem of result.repairErrors ?? []) process.stderr.write(`vaultra: warning: ${problem}\n`);
+      };
 
       const { run, manifest } = result;
       const summary = {
@@ -125,6 +128,7 @@ Examples:
       };
       if (options.json) printJson(summary);
       if (result.error !== undefined) {
+        reportRepairs();
         process.stderr.write(errorLine(result.error) + '\n');
         process.exitCode = exitCodeFor(result.error);
         return;
@@ -140,6 +144,7 @@ Examples:
           ['took', formatDuration(run.durationMs!)],
         ]);
       }
+      reportRepairs();
     });
 }
 

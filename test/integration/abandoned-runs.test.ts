@@ -138,7 +138,7 @@ describe('abandoned runs: settled and swept (file:// store, CLI)', () => {
 
     const again = await vaultra(['catalog', 'repair', '--from', storeUrl(store)]);
     expect(again.code, again.stderr).toBe(0);
-    expect(again.stdout).toBe(`repaired ${storeUrl(store)}: 0 abandoned run(s) settled, 0 leftover(s) removed\n`);
+    expect(again.stdout).toBe(`repaired ${storeUrl(store)}: 0 abandoned runs settled, 0 leftovers removed\n`);
   });
 
   it('SIGKILL mid-upload, then the next backup of the job: it settles the killed run and removes its temp file and folders itself', async () => {
@@ -151,7 +151,7 @@ describe('abandoned runs: settled and swept (file:// store, CLI)', () => {
     expect(next.code, next.stderr).toBe(0);
     const taken = JSON.parse(next.stdout) as BackupJson & { repaired: RepairReport[] };
     expect(taken.repaired).toEqual([expect.objectContaining({ location: storeUrl(store), settled: [expect.objectContaining({ runId: dead!.runId, status: 'failed' })] })]);
-    expect(next.stderr).toContain(`vaultra: repaired earlier runs of job nightly in ${storeUrl(store)}: 1 abandoned run(s) settled`);
+    expect(next.stderr).toContain(`vaultra: repaired earlier runs of job nightly in ${storeUrl(store)}: 1 abandoned run settled`);
     expect(next.stderr).toContain(`settled  backup ${dead!.runId} of job nightly as failed: its process (pid ${killed.pid} on ${hostname()}) ended without recording its outcome`);
 
     expect(await tempFiles(store)).toEqual([]);

@@ -148,7 +148,7 @@ describe('a backup killed mid-upload on azblob:// and gs:// is settled by the ne
 
       const next = await vaultra(ws, ['backup', urlOf(small), '--to', store, '--job', 'bulk', '--recipient', key.recipient, '--no-progress']);
       expect(next.code, next.stderr).toBe(0);
-      expect(next.stderr).toContain(`vaultra: repaired earlier runs of job bulk in ${store}: 1 abandoned run(s) settled, 0 leftover(s) removed`);
+      expect(next.stderr).toContain(`vaultra: repaired earlier runs of job bulk in ${store}: 1 abandoned run settled, 0 leftovers removed`);
       expect(next.stderr).toContain('note     unfinished upload sessions of killed backups: Cloud Storage discards an unfinished upload session 7 days after it started');
       const byId = new Map((await runsOf(ws, store)).map((run) => [run.runId, run]));
       expect(byId.get(killed!.runId)).toMatchObject({ status: 'failed', error: { kind: 'abandoned' } });

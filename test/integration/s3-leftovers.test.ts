@@ -130,7 +130,7 @@ describe('multipart uploads left in S3: reported with their id, aborted by the n
 
     const next = await vaultra(ws, ['backup', urlOf(small), '--to', store, '--job', 'bulk', '--recipient', key.recipient, '--json', '--no-progress']);
     expect(next.code, next.stderr).toBe(0);
-    expect(next.stderr).toContain(`vaultra: repaired earlier runs of job bulk in s3://${bucket}/b: 0 abandoned run(s) settled, 1 leftover(s) removed`);
+    expect(next.stderr).toContain(`vaultra: repaired earlier runs of job bulk in s3://${bucket}/b: 0 abandoned runs settled, 1 leftover removed`);
     expect(next.stderr).toMatch(new RegExp(`removed  incomplete multipart upload ${uploadId} bulk/.*/data\\.pgdump\\.zst\\.age`));
     expect(await uploadsIn(bucket)).toEqual([]);
     const taken = JSON.parse(next.stdout) as BackupJson;
@@ -178,7 +178,7 @@ describe('multipart uploads left in S3: reported with their id, aborted by the n
 
     const next = await vaultra(ws, ['backup', urlOf(small), '--to', store, '--job', 'bulk', '--recipient', key.recipient, '--json', '--no-progress']);
     expect(next.code, next.stderr).toBe(0);
-    expect(next.stderr).toContain('1 abandoned run(s) settled, 1 leftover(s) removed');
+    expect(next.stderr).toContain('1 abandoned run settled, 1 leftover removed');
     expect(await uploadsIn(bucket)).toEqual([]);
     const byId = new Map((await runsOf(ws, store)).map((run) => [run.runId, run]));
     expect(byId.get(killed!.runId)).toMatchObject({ status: 'failed', error: { kind: 'abandoned' } });
