@@ -124,6 +124,50 @@ export class AbortedError extends VaultraError {
   readonly kind = 'aborted';
 }
 
+/** Something a failed operation left in storage and could not remove (see `LeftBehindError`). */
+export interface LeftBehindItem {
+  /** `multipart-upload`, `resumable-session`, `uncommitted-blocks`… */
+  readonly kind: string;
+  /** Printable URL of the object it belongs to. */
+  readonly location: string;
+  /** The store's id for it (an S3 upload id). */
+  readonly id?: string;
+  /** Why it could not be removed now, one line. */
+  readonly reason?: string;
+  /** Who removes it later: the next backup of the job, `vaultra catalog repair`, the service's expiry. */
+  readonly cleanup: string;
+}
+
+/**
+ * A failure that also left something in storage that could not be removed at once (a multipart
+ * upload whose abort failed too, an upload session the service keeps): the message says what,
+ * where and who removes it, so nobody has to find out from the bill. Keeps the kind, and so
+ * the exit code, of the failure it wraps.
+ */
+export class LeftBehindError extends VaultraError {
+  readonly kind: ErrorKind;
+  constructor(
+    readonly failure: unknown,
+    readonly leftBehind: readonly LeftBehindItem[],
+  ) {
+    super(`${oneLine(failure)}; left behind: ${leftBehind.map(describeLeftBehind).join('; ')}`, { cause: failure });
+    this.kind = failure instanceof VaultraError ? failure.kind : 'storage';
+  }
+}
+
+function describeLeftBehind(item: LeftBehindItem): string {
+  const what = `${item.kind.replace(/-/g, ' ')}${item.id ? ` ${item.id}` : ''} of ${item.location}`;
+  return `${what}${item.reason ? ` (${item.reason})` : ''}: ${item.cleanup}`;
+}
+
+/**
+ * The catalog could not record a run. The message names the run, the catalog and what the
+ * storage holds, and says how to bring the catalog back in line (`vaultra catalog repair`).
+ */
+export class CatalogWriteError extends VaultraError {
+  readonly kind = 'storage';
+}
+
 /**
  * Error message of anything thrown, on one line. Messages quote what backups and tools say
  * (a collection name, a file name, a stanza type), so other control characters are shown as

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { VAULTRA_VERSION } from '../core/version.js';
 import { EXIT, errorLine, exitCodeFor } from './exit-codes.js';
+import { killRunningTools } from '../core/adapters/process/child-process.js';
 import { backupCommand } from './commands/backup-command.js';
 import { restoreCommand } from './commands/restore-command.js';
 import { listCommand } from './commands/list-command.js';
@@ -59,24 +60,45 @@ async function runProgram(argv: string[], signal: AbortSignal | undefined): Prom
   }
 }
 
+/** How long the teardown after a signal may take before the process exits regardless. */
+const TEARDOWN_DEADLINE_MS = 15_000;
+
 export async function main(argv: string[]): Promise<number> {
   const controller = new AbortController();
-  // First signal: abort, so every stage is torn down and the run recorded as failed.
-  // A second signal, or a teardown that takes too long, ends the process regardless.
-  const interrupt = () => {
-    if (controller.signal.aborted) process.exit(EXIT.interrupted);
-    controller.abort();
-    setTimeout(() => process.exit(EXIT.interrupted), 15_000).unref();
-    process.on('SIGINT', interrupt);
-    process.on('SIGTERM', interrupt);
+  let signals = 0;
+  const forceExit = () => {
+    killRunningTools();
+    process.exit(EXIT.interrupted);
   };
-  process.once('SIGINT', interrupt);
-  process.once('SIGTERM', interrupt);
+  // First signal: abort, so every stage is torn down, temp files and uploads removed, and the
+  // run recorded as interrupted. A second signal (an impatient Ctrl-C, a supervisor's SIGTERM
+  // right after) kills the tools at once but still lets that short teardown finish: exiting
+  // there would leave the run `running` and its temp file behind. A third signal, or a teardown
+  // past its deadline, exits regardless.
+  let finished = false;
+  let outcome: number | undefined;
+  const interrupt = () => {
+    // The command is over and only the exit is left: the outcome is recorded and decided, so a
+    // late signal ends the process with it, instead of a death by signal.
+    if (finished) process.exit(outcome ?? EXIT.interrupted);
+    signals += 1;
+    if (signals === 1) {
+      controller.abort();
+      setTimeout(forceExit, TEARDOWN_DEADLINE_MS).unref();
+      return;
+    }
+    killRunningTools();
+    if (signals >= 3) forceExit();
+  };
+  process.on('SIGINT', interrupt);
+  process.on('SIGTERM', interrupt);
   showStorageRetries();
   try {
-    return await runProgram(argv, controller.signal);
+    outcome = await runProgram(argv, controller.signal);
+    return outcome;
   } finally {
-    process.off('SIGINT', interrupt);
-    process.off('SIGTERM', interrupt);
+    finished = true;
+    // Every command waits for its tools; any still running here (killed, not yet gone) must not outlive us.
+    killRunningTools();
   }
 }

@@ -24,3 +24,12 @@ export function parseManifestKey(key: string): { job: string; runId: string } | 
   const m = new RegExp(`^([^/]+)/\\d{4}/\\d{2}/\\d{2}/(${RUN_ID_PATTERN.source})/manifest\\.json$`).exec(key);
   return m ? { job: m[1]!, runId: m[2]! } : undefined;
 }
+
+/**
+ * The run folder a key lies in (or is): `<job>/<YYYY>/<MM>/<DD>/<runId>` with anything below it.
+ * `undefined` for keys outside the layout (date folders, a user's own objects).
+ */
+export function parseRunFolder(key: string): { job: string; runId: string; folder: string } | undefined {
+  const m = new RegExp(`^(([^/]+)/\\d{4}/\\d{2}/\\d{2}/(${RUN_ID_PATTERN.source}))(?:/|$)`).exec(key);
+  return m ? { folder: m[1]!, job: m[2]!, runId: m[3]! } : undefined;
+}

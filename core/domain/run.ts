@@ -36,6 +36,29 @@ export const runErrorSchema = z.strictObject({
   message: z.string(),
 });
 
+/**
+ * The process carrying out a run, recorded while it runs: on the same host, a later run (or
+ * `vaultra catalog repair`) can tell a run whose process is gone from one still working.
+ */
+export const runnerProcessSchema = z.strictObject({
+  pid: z.number().int().positive(),
+  hostname: z.string().min(1),
+});
+export type RunnerProcess = z.infer<typeof runnerProcessSchema>;
+
+/** Something a failed run left in storage that it could not remove, and how it goes away. */
+export const leftBehindSchema = z.strictObject({
+  /** `multipart-upload`, `resumable-session`, `uncommitted-blocks`, `object`… */
+  kind: z.string(),
+  /** Printable URL of the object it belongs to. */
+  location: z.string(),
+  /** The store's id for it (an S3 upload id), when it has one. */
+  id: z.string().optional(),
+  /** Who removes it: the next backup of the job, `vaultra catalog repair`, the service's expiry. */
+  cleanup: z.string(),
+});
+export type LeftBehind = z.infer<typeof leftBehindSchema>;
+
 export const runRecordSchema = z.strictObject({
   runId: runIdSchema,
   job: jobNameSchema,
@@ -57,5 +80,11 @@ export const runRecordSchema = z.strictObject({
   taskId: z.string().optional(),
   /** Set when retention removed the backup's objects; the record stays as history. */
   prunedAt: z.iso.datetime().optional(),
+  /** The process that ran it, as the runner recorded it when the run started. */
+  runner: runnerProcessSchema.optional(),
+  /** How long the run may take: past this, a run still `running` or `pending` is abandoned. */
+  timeoutMs: z.number().int().positive().optional(),
+  /** What a failed run left in storage, to be removed later (the error message says the same). */
+  leftBehind: z.array(leftBehindSchema).optional(),
 });
 export type RunRecord = z.infer<typeof runRecordSchema>;

@@ -45,3 +45,43 @@ export interface StorageBackend extends ObjectWriter, ObjectReader, ObjectLister
   /** Where this backend points, as a URL without credentials (safe to print and to store). */
   readonly location: string;
 }
+
+/**
+ * Something a store keeps that `list` never shows: what an interrupted write left (a temp file,
+ * an incomplete multipart upload, uncommitted blocks) or an empty folder.
+ */
+export interface Leftover {
+  readonly kind: 'temp-file' | 'empty-folder' | 'multipart-upload' | 'uncommitted-blocks';
+  /** The object (or folder) it belongs to, relative to the backend's root, `/`-separated. */
+  readonly key: string;
+  /** The store's id for it (an S3 upload id, a temp file's name). */
+  readonly id?: string;
+  readonly sizeBytes?: number;
+  /** When it was started (modified, for a temp file), as far as the store knows. */
+  readonly startedAt?: Date;
+}
+
+/**
+ * A store that can find and remove its own leftovers: the capability `vaultra catalog repair`
+ * and the sweep at the end of each backup use.
+ */
+export interface LeftoverSweeper {
+  /**
+   * What this store leaves that it cannot list, and how it goes away — e.g. Cloud Storage
+   * resumable sessions, which the service discards a week after they start. `undefined`: none.
+   */
+  readonly unlistedLeftovers?: string;
+  /** Leftovers whose key starts with `prefix`, in no particular order; empty folders after the folders they hold. */
+  listLeftovers(prefix: string, options?: IoOptions): AsyncIterable<Leftover>;
+  /**
+   * Removes one leftover. Idempotent: one that is gone already is not an error. An empty folder
+   * that is no longer empty is kept (someone wrote into it), without error.
+   */
+  removeLeftover(leftover: Leftover, options?: IoOptions): Promise<void>;
+}
+
+/** Whether `storage` can list and remove its leftovers. */
+export function canSweep(storage: StorageBackend): storage is StorageBackend & LeftoverSweeper {
+  const candidate = storage as Partial<LeftoverSweeper>;
+  return typeof candidate.listLeftovers === 'function' && typeof candidate.removeLeftover === 'function';
+}

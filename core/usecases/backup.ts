@@ -15,8 +15,11 @@ import { Sha256Tap } from '../pipeline/byte-taps.js';
 import { fanOut } from '../pipeline/fan-out.js';
 import { rootCause, toRunError } from './run-errors.js';
 import { sha256Hex, signManifest } from './sign-manifest.js';
-import { RunConflictError } from '../errors.js';
+import { AbortedError, CatalogWriteError, LeftBehindError, oneLine, RunConflictError, VaultraError } from '../errors.js';
 import { VAULTRA_VERSION } from '../version.js';
+import { repairedAnything, repairRuns, type RepairReport } from './repair-runs.js';
+import type { RunnerHost } from '../ports/runner-host.js';
+import { systemClock } from '../domain/clock.js';
 
 export interface BackupDependencies {
   readonly engine: DatabaseEngine;
@@ -29,12 +32,21 @@ export interface BackupDependencies {
   /** Signs the manifest, so restores can tell this backup from one forged with the public recipients. */
   readonly signer: ManifestSigner;
   readonly catalog: Catalog;
+  /** The clock. @default the system clock */
+  readonly now?: () => Date;
+  /**
+   * The machine this runs on: lets the repair at the end of the run tell a dead run of this host
+   * from a live one. Without it, earlier runs are settled by their timeout only.
+   */
+  readonly host?: RunnerHost;
 }
 
 export interface BackupRequest {
   readonly source: string;
   readonly job: string;
   readonly runId?: string;
+  /** How long the run may take, recorded so a later repair can tell when it was abandoned. */
+  readonly timeoutMs?: number;
   readonly signal?: AbortSignal;
   /** Called with raw (dump) and stored byte counts as they grow, for progress displays. */
   readonly onProgress?: (progress: { bytesRaw: number; bytesStored: number }) => void;
@@ -47,6 +59,10 @@ export interface BackupResult {
   readonly error?: unknown;
   /** Things the engine noticed in a dump that still succeeded (also in the manifest's `dump.details`). */
   readonly warnings?: readonly string[];
+  /** What the repair at the end of the run settled and removed, per destination (only those where it found something or failed). */
+  readonly repairs?: readonly RepairReport[];
+  /** Why a repair could not run to its end (it never fails the backup). */
+  readonly repairErrors?: readonly string[];
 }
 
 /**
@@ -63,11 +79,17 @@ export interface BackupResult {
  * every destination has every byte, its signature and its manifest; otherwise what was written
  * anywhere is removed again.
  * Never throws for a failed run: the result carries the error.
+ *
+ * A signal that aborts the run makes it `interrupted` (AbortedError), whatever the stage that
+ * noticed first reported. When only recording the success fails, the backup stays (it is
+ * complete and committed) and the error says how the catalog catches up. At the end, unless
+ * interrupted or failed by its storage, earlier runs of the job are repaired in every
+ * destination (`repairRuns`: abandoned runs settled, their leftovers removed).
  */
 export async function runBackup(deps: BackupDependencies, request: BackupRequest): Promise<BackupResult> {
-  const runId = request.runId ?? newRunId();
-  const folder = runFolder(request.job, runId);
-  const startedAt = new Date();
+  const now = deps.now ?? systemClock;
+  const startedAt = now();
+  const runId = request.runId ?? newRunId(startedAt);
   let run: RunRecord = {
     runId,
     job: request.job,
@@ -75,9 +97,24 @@ export async function runBackup(deps: BackupDependencies, request: BackupRequest
     status: 'running',
     engine: deps.engine.id,
     startedAt: startedAt.toISOString(),
-    location: storageUrlOf(deps.storage.location, folder),
+    location: storageUrlOf(deps.storage.location, runFolder(request.job, runId)),
+    ...(deps.host ? { runner: { pid: deps.host.pid, hostname: deps.host.hostname } } : {}),
+    ...(request.timeoutMs ? { timeoutMs: request.timeoutMs } : {}),
   };
-  await claimOrCreate(deps.catalog, run);
+  run = await claimOrCreate(deps.catalog, run);
+  const result = await backUp(deps, request, run, now);
+  // Interrupted: the user wants out. Storage (or the catalog) failing: cleaning up would fail too.
+  if (request.signal?.aborted || (result.error instanceof VaultraError && result.error.kind === 'storage')) return result;
+  return { ...result, ...(await repairAfter(deps, request.job, runId, request.signal)) };
+}
+
+async function backUp(deps: BackupDependencies, request: BackupRequest, started: RunRecord, now: () => Date): Promise<BackupResult> {
+  let run = started;
+  const { runId } = run;
+  const folder = runFolder(request.job, runId);
+  const startedAt = new Date(run.startedAt);
+  let manifest: Manifest;
+  let warnings: readonly string[] | undefined;
 
   const dataName = dataObjectName(deps.engine, deps.compressor, deps.encryptor);
   const dataKey = `${folder}/${dataName}`;
@@ -137,8 +174,8 @@ export async function runBackup(deps: BackupDependencies, request: BackupRequest
       clearInterval(timer);
     }
 
-    const finishedAt = new Date();
-    const manifest = manifestSchema.parse({
+    const finishedAt = now();
+    manifest = manifestSchema.parse({
       schema: 'vaultra.manifest/v1',
       runId,
       job: request.job,
@@ -167,6 +204,7 @@ export async function runBackup(deps: BackupDependencies, request: BackupRequest
     );
     if (manifestPuts.some((put) => put.status === 'rejected')) throw rootCause(manifestPuts);
 
+    warnings = dump.warnings;
     run = {
       ...run,
       status: 'succeeded',
@@ -177,18 +215,68 @@ export async function runBackup(deps: BackupDependencies, request: BackupRequest
       sha256: stored.sha256,
       manifestKey: key,
     };
-    await deps.catalog.update(run);
-    return { run, manifest, warnings: dump.warnings };
-  } catch (error) {
+  } catch (caught) {
+    const error = request.signal?.aborted ? asInterrupted(caught) : caught;
     // Manifests first: a folder stops being a backup the moment its manifest is gone.
     await Promise.all([...manifestsWritten].map((storage) => storage.delete(key).catch(() => undefined)));
     await Promise.all([...signaturesWritten].map((storage) => storage.delete(signatureKeyOf(key)).catch(() => undefined)));
     await Promise.all([...written].map((storage) => storage.delete(dataKey).catch(() => undefined)));
-    const finishedAt = new Date();
-    run = { ...run, status: 'failed', finishedAt: finishedAt.toISOString(), durationMs: finishedAt.getTime() - startedAt.getTime(), error: toRunError(error) };
-    await deps.catalog.update(run);
+    const finishedAt = now();
+    const leftBehind = error instanceof LeftBehindError ? error.leftBehind.map(({ kind, location, id, cleanup }) => ({ kind, location, ...(id ? { id } : {}), cleanup })) : [];
+    run = {
+      ...run,
+      status: 'failed',
+      finishedAt: finishedAt.toISOString(),
+      durationMs: finishedAt.getTime() - startedAt.getTime(),
+      error: toRunError(error),
+      ...(leftBehind.length ? { leftBehind } : {}),
+    };
+    try {
+      await deps.catalog.update(run);
+    } catch (recordError) {
+      return { run, error: new CatalogWriteError(`${oneLine(error)}; recording run ${runId} of job ${request.job} as failed also failed: ${oneLine(recordError)}`, { cause: recordError }) };
+    }
     return { run, error };
   }
+  // Only the record of the success is missing if this fails: the backup itself is complete and
+  // committed, so it stays, and the next repair records it from its manifest.
+  try {
+    await deps.catalog.update(run);
+  } catch (recordError) {
+    const where = storageUrlOf(deps.storage.location, manifestKey(request.job, runId));
+    const error = new CatalogWriteError(
+      `backup ${runId} of job ${request.job} is complete (${where}) but the catalog could not record it: ${oneLine(recordError)}; once the catalog can be written, run 'vaultra catalog repair' (the next backup of the job does it too)`,
+      { cause: recordError },
+    );
+    return { run, manifest, error, warnings };
+  }
+  return { run, manifest, warnings };
+}
+
+/**
+ * The failure of a run whose signal aborted: stages killed by the abort report their own
+ * deaths ("psql exit SIGTERM"), but the cause is the interruption. What was left behind stays said.
+ */
+function asInterrupted(error: unknown): unknown {
+  if (error instanceof VaultraError && error.kind === 'aborted') return error;
+  if (error instanceof LeftBehindError) return new LeftBehindError(new AbortedError('interrupted: the run was cancelled', { cause: error.failure }), error.leftBehind);
+  return new AbortedError('interrupted: the run was cancelled', { cause: error });
+}
+
+/** Settles and sweeps earlier runs of `job` in every destination; never fails the backup. */
+async function repairAfter(deps: BackupDependencies, job: string, runId: string, signal?: AbortSignal): Promise<Pick<BackupResult, 'repairs' | 'repairErrors'>> {
+  const host = deps.host ?? { hostname: '', pid: 0, isAlive: () => true };
+  const repairs: RepairReport[] = [];
+  const repairErrors: string[] = [];
+  for (const storage of [deps.storage, ...(deps.alsoTo ?? [])]) {
+    try {
+      const report = await repairRuns({ catalog: deps.catalog, storage, host, now: deps.now ?? systemClock }, { job, exceptRunId: runId, ...(signal ? { signal } : {}) });
+      if (repairedAnything(report)) repairs.push(report);
+    } catch (error) {
+      repairErrors.push(`cleaning up after earlier runs of job ${job} in ${storage.location} failed: ${oneLine(error)}`);
+    }
+  }
+  return { ...(repairs.length ? { repairs } : {}), ...(repairErrors.length ? { repairErrors } : {}) };
 }
 
 /** `data.pgdump.zst.age`: the name says how to open it without Vaultra. */
@@ -204,11 +292,17 @@ export function dataObjectName(engine: Pick<DatabaseEngine, 'artifactName'>, com
  * `pending` (that record is what makes a duplicate delivery start nothing): the runner claims it.
  * Any other existing record means this run id already ran: refuse, never run it twice.
  */
-async function claimOrCreate(catalog: Catalog, run: RunRecord): Promise<void> {
+async function claimOrCreate(catalog: Catalog, run: RunRecord): Promise<RunRecord> {
   const existing = await catalog.get(run.job, run.runId);
-  if (!existing) return catalog.create(run);
+  if (!existing) {
+    await catalog.create(run);
+    return run;
+  }
   if (existing.status !== 'pending' || existing.kind !== 'backup') {
     throw new RunConflictError(`run ${run.runId} of job ${run.job} is already ${existing.status}: a run id is used once; omit --run-id for a new run`);
   }
-  await catalog.update(run);
+  // The scheduler knows the job's timeout; keep it unless this command line says otherwise.
+  const claimed = { ...run, ...(run.timeoutMs === undefined && existing.timeoutMs !== undefined ? { timeoutMs: existing.timeoutMs } : {}) };
+  await catalog.update(claimed);
+  return claimed;
 }

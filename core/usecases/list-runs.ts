@@ -6,6 +6,7 @@ import { storageUrlOf } from '../domain/storage-location.js';
 import { IntegrityError, NotFoundError, oneLine } from '../errors.js';
 import { backupRecordOf } from './backup-record.js';
 import { listBackupKeys, readManifest } from './locate-backup.js';
+import { recordedAt } from './recorded-at.js';
 
 export interface ListRunsOptions {
   readonly job?: string;
@@ -51,7 +52,7 @@ export async function listRuns(storage: StorageBackend, catalog: Catalog, option
       unreadable.push({ key: backup.key, reason: oneLine(error) });
     }
   }
-  if (options.all) runs.push(...[...byRun.values()].filter((run) => isAt(run, storage.location)));
+  if (options.all) runs.push(...[...byRun.values()].filter((run) => recordedAt(run, storage.location)));
   runs.sort((a, b) => b.startedAt.localeCompare(a.startedAt) || b.runId.localeCompare(a.runId));
   return { runs, unreadable };
 }
@@ -61,6 +62,3 @@ export async function listRuns(storage: StorageBackend, catalog: Catalog, option
  * recorded with the location itself (a restore or verify from it, a backup that failed before
  * it had a run folder).
  */
-function isAt(run: RunRecord, location: string): boolean {
-  return run.location === location || run.location === storageUrlOf(location, runFolder(run.job, run.runId));
-}

@@ -52,7 +52,8 @@ const LOCK_GRACE_MS = 15 * 60_000;
 export async function startBackup(deps: StartBackupDependencies, request: StartBackupRequest): Promise<StartBackupOutcome> {
   const now = (deps.now ?? systemClock)();
   const { job, runId } = request;
-  let run: RunRecord = { runId, job: job.name, kind: 'backup', status: 'pending', startedAt: now.toISOString() };
+  // The timeout goes with the record: the runner keeps it, and a repair judges the run by it.
+  let run: RunRecord = { runId, job: job.name, kind: 'backup', status: 'pending', startedAt: now.toISOString(), timeoutMs: job.timeoutMs };
   try {
     await deps.catalog.create(run);
   } catch (error) {

@@ -15,7 +15,8 @@ import { Progress } from '../progress.js';
 import { formatBytes, formatDuration } from '../format.js';
 import { errorLine, exitCodeFor } from '../exit-codes.js';
 import { openStorage } from '../../core/adapters/storage/storage-registry.js';
-import { catalogOption, collect, openStore, resolveConnection, printFields, printJson, signalOf } from './shared.js';
+import { catalogOption, collect, openStore, resolveConnection, printFields, printJson, signalOf, thisHost } from './shared.js';
+import { repairLines, repairSummary } from '../repair-output.js';
 
 interface BackupOptions {
   to?: string[];
@@ -31,6 +32,7 @@ interface BackupOptions {
   json?: boolean;
   progress: boolean;
   catalog?: string;
+  lockTimeout?: string;
 }
 
 export function backupCommand(): Command {
@@ -57,6 +59,7 @@ export function backupCommand(): Command {
     )
     .option('--json', 'print the result as one JSON object on stdout')
     .option('--no-progress', 'no progress display on stderr')
+    .option('--lock-timeout <duration>', 'PostgreSQL: how long to wait for a table another session holds locked before failing, e.g. 30s, 5m (default: 60s)')
     .addOption(catalogOption())
     .addHelpText(
       'after',
@@ -82,7 +85,8 @@ Examples:
     .action(async (sourceArgument: string, options: BackupOptions, command: Command) => {
       const signal = signalOf(command);
       const source = await resolveConnection(sourceArgument, signal);
-      const engine = engineById(engineIdForUrl(source));
+      const lockTimeoutMs = options.lockTimeout === undefined ? undefined : parseShortDuration(options.lockTimeout, '--lock-timeout');
+      const engine = engineById(engineIdForUrl(source), lockTimeoutMs === undefined ? {} : { lockTimeoutMs });
       const job = parseAtEdge(jobSchema, jobFromFlags(source, options), 'job');
       const runId = options.runId === undefined ? undefined : parseAtEdge(runIdSchema, options.runId, '--run-id');
       const kmsKeys = (options.kms ?? []).map(parseKmsKeyRef);
@@ -105,10 +109,19 @@ Examples:
 
       const progress = new Progress('backup', options.progress && !options.json);
       const result = await runBackup(
-        { engine, storage, alsoTo, compressor, encryptor, signer, catalog },
+        { engine, storage, alsoTo, compressor, encryptor, signer, catalog, host: thisHost },
         { source: job.source, job: job.name, runId, signal, onProgress: ({ bytesRaw, bytesStored }) => progress.update(bytesRaw, `${formatBytes(bytesStored)} stored`) },
       );
       progress.stop();
+      // Earlier runs this backup settled and cleaned up after: said on stderr, after the result
+      // (before the error line of a failed run, which stays the last line).
+      const reportRepairs = () => {
+        for (const report of result.repairs ?? []) {
+          process.stderr.write(`vaultra: repaired earlier runs of job ${job.name} in ${report.location}: ${repairSummary(report)}\n`);
+          for (const line of repairLines(report)) process.stderr.write(`vaultra:   ${line}\n`);
+        }
+        for (const problem of result.repairErrors ?? []) process.stderr.write(`vaultra: warning: ${problem}\n`);
+      };
 
       const { run, manifest } = result;
       const summary = {
@@ -123,9 +136,12 @@ Examples:
         durationMs: run.durationMs,
         ...(manifest ? { serverVersion: manifest.source.serverVersion, compression: manifest.compression, encryption: manifest.encryption, signedBy: signer.keyId } : {}),
         ...(run.error ? { error: run.error } : {}),
+        ...(run.leftBehind ? { leftBehind: run.leftBehind } : {}),
+        ...(result.repairs ? { repaired: result.repairs } : {}),
       };
       if (options.json) printJson(summary);
       if (result.error !== undefined) {
+        reportRepairs();
         process.stderr.write(errorLine(result.error) + '\n');
         process.exitCode = exitCodeFor(result.error);
         return;
@@ -142,7 +158,17 @@ Examples:
           ['took', formatDuration(run.durationMs!)],
         ]);
       }
+      reportRepairs();
     });
+}
+
+const SHORT_UNIT_MS = { ms: 1, s: 1000, m: 60_000 } as const;
+
+/** `500ms`, `30s`, `5m`: a wait measured in seconds rather than a schedule's minutes and days. */
+function parseShortDuration(text: string, flag: string): number {
+  const m = /^([1-9]\d{0,6})(ms|s|m)$/.exec(text);
+  if (!m) throw new ConfigError(`${flag} ${JSON.stringify(text)}: expected a duration such as 500ms, 30s or 5m`);
+  return Number(m[1]) * SHORT_UNIT_MS[m[2] as keyof typeof SHORT_UNIT_MS];
 }
 
 /** The job a `vaultra backup` command line describes. */

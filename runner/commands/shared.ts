@@ -6,6 +6,11 @@ import { openStorage } from '../../core/adapters/storage/storage-registry.js';
 import { resolveSecret } from '../../core/adapters/secrets/secret-resolvers.js';
 import { connectionUrlFromSecret, secretScheme } from '../../core/domain/connection-secret.js';
 import type { Authenticity } from '../../core/usecases/authenticate-backup.js';
+import { StampedCatalog } from '../../core/adapters/catalog/stamped-catalog.js';
+import { localHost } from '../../core/adapters/process/local-host.js';
+
+/** This process and its host: every run it records names them, so a repair can tell it died. */
+export const thisHost = localHost();
 
 /** `--catalog`: where the local catalog lives. */
 export function catalogOption(): Option {
@@ -21,7 +26,7 @@ export function signalOf(command: Command): AbortSignal | undefined {
 
 export async function openStore(url: string, catalogSpec?: string): Promise<{ storage: StorageBackend; catalog: Catalog }> {
   const storage = await openStorage(url);
-  return { storage, catalog: await openCatalog(catalogSpec, storage) };
+  return { storage, catalog: new StampedCatalog(await openCatalog(catalogSpec, storage), thisHost) };
 }
 
 /** Collects a repeatable option into an array. */

@@ -30,6 +30,23 @@ export function catalogContract(name: string, fresh: () => Promise<Catalog>): vo
       expect(await catalog.get('shop', '20200101T000000.000Z-000000')).toBeUndefined();
     });
 
+    it('keeps what settling abandoned runs needs: the runner process, the timeout, and what a failed run left behind', async () => {
+      const catalog = await fresh();
+      const record = run('shop', '2026-11-01T00:00:00Z', { runner: { pid: 4242, hostname: 'runner-7' }, timeoutMs: 7_200_000 });
+      await catalog.create(record);
+      expect(await catalog.get('shop', record.runId)).toEqual(record);
+      expect((await catalog.list({ job: 'shop', status: 'running' })).map((r) => r.runId)).toEqual([record.runId]);
+      const failed: RunRecord = {
+        ...record,
+        status: 'failed',
+        error: { kind: 'storage', message: 'uploading part 1 failed; left behind: multipart upload abc' },
+        leftBehind: [{ kind: 'multipart-upload', location: 's3://b/p/shop/data', id: 'abc', cleanup: "the next backup of this job or 'vaultra catalog repair' aborts it" }],
+      };
+      await catalog.update(failed);
+      expect(await catalog.get('shop', record.runId)).toEqual(failed);
+      expect(await catalog.list({ job: 'shop', status: 'running' })).toEqual([]);
+    });
+
     it('lists newest first, by job, status and kind', async () => {
       const catalog = await fresh();
       const old = run('shop', '2026-11-01T00:00:00Z', { status: 'succeeded' });

@@ -17,6 +17,8 @@ import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   CreateBucketCommand,
+  CreateMultipartUploadCommand,
+  UploadPartCommand,
   HeadObjectCommand,
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
@@ -32,6 +34,7 @@ import { IntegrityError, NotFoundError, StorageError } from '../../core/errors.j
 import { requireMoto } from '../support/requirements.js';
 import { always, anyOf, onlyFirst, respond, s3ErrorXml, startFaultyHttpProxy, type FaultyHttpProxy, type ProxiedRequest } from '../support/faulty-http-proxy.js';
 import { storageBackendContract } from './storage-backend.contract.js';
+import { leftoverSweeperContract } from './leftover-sweeper.contract.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
@@ -189,6 +192,12 @@ describe('S3StorageBackend on moto', () => {
 
   storageBackendContract('S3StorageBackend (moto)', () => backend(), {
     missingLocation: async () => S3StorageBackend.fromUrl(`s3://vt-never-${process.pid}-${(bucketCount++).toString(36)}/backups?endpoint=${encodeURIComponent(moto.endpoint)}`, { credentials, retry: FAST_RETRY, env: {} }),
+  });
+  // A killed put leaves its multipart upload, with the parts S3 accepted.
+  leftoverSweeperContract('S3StorageBackend (moto)', () => backend(), async (storage, key) => {
+    const s3 = storage as S3StorageBackend;
+    const created = await s3.client.send(new CreateMultipartUploadCommand({ Bucket: s3.bucket, Key: s3.prefix + key }));
+    await s3.client.send(new UploadPartCommand({ Bucket: s3.bucket, Key: s3.prefix + key, UploadId: created.UploadId, PartNumber: 1, Body: randomBytes(1024) }));
   });
   storageBackendContract('S3StorageBackend (moto, 5 MiB parts, 256 KiB ranges, 3 at once)', () => backend({ partSizeBytes: 5 * MiB, rangeBytes: 256 * 1024, rangeConcurrency: 3 }));
 

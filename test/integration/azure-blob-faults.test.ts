@@ -17,7 +17,7 @@ import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { AzureBlobStorageBackend, type AzureBlobStorageOptions } from '../../core/adapters/storage/azure/azure-blob-storage.js';
-import { NotFoundError, StorageError } from '../../core/errors.js';
+import { LeftBehindError, NotFoundError, StorageError } from '../../core/errors.js';
 import { AZURITE_ACCOUNT, azuriteEndpoints, uniqueAzureName } from '../support/azurite-server.js';
 import { runVaultra } from '../support/cli.js';
 import { startVaultra } from '../support/cli-child.js';
@@ -237,11 +237,22 @@ describe('AzureBlobStorageBackend under faults (Azurite behind a fault-injecting
     proxy.decide = () => 'pass';
     expect((await readAll(await storage.get('job/data.bin'))).equals(previous)).toBe(true);
 
+    // Every commit fails, so the empty commit that would discard the staged blocks fails too: the error says they are left.
     proxy.decide = (request) => (request.comp === 'blocklist' ? { status: 500, code: 'InternalError' } : 'pass');
-    await expect(storage.put('job/new.bin', Readable.from([randomBytes(600 * KiB)]))).rejects.toBeInstanceOf(StorageError);
+    await expect(storage.put('job/new.bin', Readable.from([randomBytes(600 * KiB)]))).rejects.toSatisfy(
+      (error: unknown) =>
+        error instanceof LeftBehindError &&
+        error.kind === 'storage' &&
+        /^writing job\/new\.bin to \S+ failed: 500 InternalError.*; left behind: uncommitted blocks of \S+\/job\/new\.bin \(discarding them failed: .*500 InternalError.*\): the next backup of this job or 'vaultra catalog repair' discards them, else Azure does 7 days after they were staged$/.test(error.message),
+    );
     proxy.decide = () => 'pass';
     expect((await listing(storage)).sort()).toEqual(['job/data.bin', 'job/other.bin']);
     await expect(storage.get('job/new.bin')).rejects.toBeInstanceOf(NotFoundError);
+    const left = [];
+    for await (const leftover of storage.listLeftovers('job/')) left.push(leftover);
+    expect(left).toEqual([expect.objectContaining({ kind: 'uncommitted-blocks', key: 'job/new.bin' })]);
+    await storage.removeLeftover(left[0]!);
+    for await (const leftover of storage.listLeftovers('job/')) expect.unreachable(`still left: ${leftover.key}`);
   });
 
   it('a permanent refusal (403) is not retried', async () => {

@@ -13,7 +13,7 @@ import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GcsStorageBackend, type GcsStorageBackendOptions } from '../../core/adapters/storage/gcs/gcs-storage.js';
 import { Crc32c } from '../../core/adapters/storage/gcs/crc32c.js';
-import { IntegrityError, StorageError } from '../../core/errors.js';
+import { IntegrityError, LeftBehindError, StorageError } from '../../core/errors.js';
 import { chunkStart, createBucket, isFinalizingChunk, isStatusQuery, isUploadChunk, withGcsStatusQueries } from '../support/fake-gcs-server.js';
 import { requireFakeGcs } from '../support/requirements.js';
 import { respond, startFaultyHttpProxy, type Fault, type FaultRule, type FaultyHttpProxy, type ProxiedRequest } from '../support/faulty-http-proxy.js';
@@ -170,6 +170,22 @@ describe('GcsStorageBackend under injected faults (fake-gcs-server behind a faul
     expect(cancels).toHaveLength(2);
     expect(await names()).toEqual(['kept']);
     expect((await readAll(await direct.get('kept'))).equals(old)).toBe(true);
+  });
+
+  it('a total outage after the first chunk fails the cancel too: the error says the session is left, with what it holds and when it expires', async () => {
+    let requests = 0;
+    const { storage, names } = await setup(() => (++requests > 2 ? respond(503, '{"error":{"code":503,"message":"Backend Error"}}') : undefined));
+    const put = storage.put('job/run/data.bin', Readable.from([randomBytes(4 * CHUNK)]));
+    await expect(put).rejects.toSatisfy(
+      (error: unknown) =>
+        error instanceof LeftBehindError &&
+        error.kind === 'storage' &&
+        /gave up after 4 attempts\); left behind: resumable session of gs:\/\/\S+\/p\/job\/run\/data\.bin \(262144 bytes received; cancelling it failed: .*HTTP 503.*\): Cloud Storage discards an unfinished upload session 7 days after it started/.test((error as Error).message),
+    );
+    expect(proxy!.requests.filter((r) => r.method === 'DELETE' && r.query.has('upload_id'))).toHaveLength(1);
+    proxy!.setRule(undefined);
+    expect(await names()).toEqual([]);
+    expect(storage.unlistedLeftovers).toMatch(/7 days/);
   });
 
   it('a persistent failure of the finalizing request leaves no object', async () => {

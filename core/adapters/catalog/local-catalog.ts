@@ -35,7 +35,12 @@ export class LocalCatalog implements Catalog {
   async update(run: RunRecord): Promise<void> {
     const path = await this.prepare(run);
     const temp = await this.writeTemp(path, run);
-    await rename(temp, path);
+    try {
+      await rename(temp, path);
+    } catch (error) {
+      await unlink(temp).catch(() => undefined);
+      throw new StorageError(`recording run ${run.runId} of job ${run.job} in ${path} failed: ${(error as Error).message}`, false, { cause: error });
+    }
   }
 
   async get(job: string, runId: string): Promise<RunRecord | undefined> {
@@ -123,13 +128,27 @@ export class LocalCatalog implements Catalog {
   private async prepare(run: RunRecord): Promise<string> {
     runRecordSchema.parse(run);
     const dir = join(this.dir, run.job);
-    await mkdir(dir, { recursive: true });
-    return join(dir, `${run.runId}.json`);
+    const path = join(dir, `${run.runId}.json`);
+    try {
+      await mkdir(dir, { recursive: true });
+    } catch (error) {
+      throw new StorageError(`recording run ${run.runId} of job ${run.job} in ${path} failed: ${(error as Error).message}`, false, { cause: error });
+    }
+    return path;
   }
 
+  /**
+   * Writes the record beside its place. A write that fails (a full disk fails it after the file
+   * was created) removes the temp file: a catalog folder never keeps half-written records.
+   */
   private async writeTemp(path: string, run: RunRecord): Promise<string> {
     const temp = `${path}.tmp-${randomBytes(4).toString('hex')}`;
-    await writeFile(temp, JSON.stringify(run, null, 2) + '\n', { mode: 0o600 });
+    try {
+      await writeFile(temp, JSON.stringify(run, null, 2) + '\n', { mode: 0o600 });
+    } catch (error) {
+      await unlink(temp).catch(() => undefined);
+      throw new StorageError(`recording run ${run.runId} of job ${run.job} in ${path} failed: ${(error as Error).message}`, false, { cause: error });
+    }
     return temp;
   }
 }

@@ -6,9 +6,15 @@ import { MysqlEngine } from './mysql/mysql-engine.js';
 import { PostgresEngine } from './postgres/postgres-engine.js';
 import { SqliteEngine } from './sqlite/sqlite-engine.js';
 
+/** Settings an engine may take from the command line. */
+export interface EngineOptions {
+  /** How long a backup waits for a table lock (PostgreSQL). */
+  readonly lockTimeoutMs?: number;
+}
+
 /** The engines Vaultra knows, by id (as saved in manifests). Explicit: no registration by import. */
-const ENGINES: Record<EngineId, () => DatabaseEngine> = {
-  postgres: () => new PostgresEngine(),
+const ENGINES: Record<EngineId, (options: EngineOptions) => DatabaseEngine> = {
+  postgres: (options) => new PostgresEngine(options),
   sqlite: () => new SqliteEngine(),
   mysql: () => new MysqlEngine(),
   mongodb: () => new MongodbEngine(),
@@ -19,8 +25,8 @@ export { engineIdForUrl, SUPPORTED_SOURCES } from './engine-schemes.js';
 
 export const ENGINE_IDS = Object.keys(ENGINES) as EngineId[];
 
-export function engineById(id: EngineId): DatabaseEngine {
-  return ENGINES[id]();
+export function engineById(id: EngineId, options: EngineOptions = {}): DatabaseEngine {
+  return ENGINES[id](options);
 }
 
 /** A job name for a source when none is given: the database's (or directory's) name, made path-safe. */

@@ -1,10 +1,22 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { Duplex, Readable, Writable } from 'node:stream';
-import { ToolMissingError } from '../../errors.js';
+import { AbortedError, ToolMissingError } from '../../errors.js';
 import { redact } from '../../domain/redact.js';
 import { toolEnvironment } from './tool-environment.js';
 
 const STDERR_TAIL_BYTES = 4096;
+
+/** Every tool this process started that has not exited yet: what a forced stop must not leave behind. */
+const running = new Set<ChildProcess>();
+
+/**
+ * SIGKILLs every tool this process started that is still running. For a process about to stop
+ * at once (a second Ctrl-C, a teardown past its deadline): its tools must not outlive it, not
+ * even for the moment a broken pipe would take to stop them.
+ */
+export function killRunningTools(): void {
+  for (const child of running) child.kill('SIGKILL');
+}
 
 /** How a tool ended: its exit code or signal, and the last few KB of its stderr, redacted. */
 export interface ToolExit {
@@ -17,7 +29,7 @@ export interface ToolProcess {
   readonly child: ChildProcess;
   /** Resolves when the process has exited and its stdio has closed. Never rejects. */
   readonly exited: Promise<ToolExit>;
-  /** SIGTERM now, SIGKILL if it is still there shortly after. Safe to call twice. */
+  /** The stop signal now (SIGTERM unless the tool has a gentler one), SIGTERM and SIGKILL if it is still there shortly after. Safe to call twice. */
   kill(): void;
 }
 
@@ -32,6 +44,12 @@ export interface SpawnToolOptions {
   readonly stdout?: 'pipe' | 'ignore' | Writable;
   /** Installation hint shown when the tool is missing. */
   readonly installHint?: string;
+  /**
+   * The signal that asks the tool to stop, before SIGTERM and SIGKILL follow. psql cancels its
+   * running query on the server on SIGINT; on SIGTERM it just dies, and a server session waiting
+   * for a lock would go on waiting. @default 'SIGTERM'
+   */
+  readonly stopSignal?: NodeJS.Signals;
 }
 
 /**
@@ -55,6 +73,9 @@ export async function spawnTool(command: string, args: readonly string[], option
     });
   });
 
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+
   let tail = Buffer.alloc(0);
   child.stderr!.on('data', (chunk: Buffer) => {
     tail = Buffer.concat([tail, chunk]);
@@ -67,14 +88,23 @@ export async function spawnTool(command: string, args: readonly string[], option
     });
   });
 
+  const stopSignal = options.stopSignal ?? 'SIGTERM';
   let killTimer: NodeJS.Timeout | undefined;
+  let termTimer: NodeJS.Timeout | undefined;
   const kill = () => {
     if (child.exitCode !== null || child.signalCode !== null || killTimer) return;
-    child.kill('SIGTERM');
+    child.kill(stopSignal);
+    if (stopSignal !== 'SIGTERM') {
+      termTimer = setTimeout(() => child.kill('SIGTERM'), 500);
+      termTimer.unref();
+    }
     killTimer = setTimeout(() => child.kill('SIGKILL'), 2000);
     killTimer.unref();
   };
-  void exited.then(() => clearTimeout(killTimer));
+  void exited.then(() => {
+    clearTimeout(killTimer);
+    clearTimeout(termTimer);
+  });
   return { child, exited, kill };
 }
 
@@ -95,6 +125,8 @@ export async function runTool(
   }
   const exit = await tool.exited;
   options.signal?.removeEventListener('abort', onAbort);
+  // Killed because the run was cancelled: that is the story, not the tool's death.
+  if (exit.code !== 0 && options.signal?.aborted) throw new AbortedError('interrupted: the run was cancelled', { cause: options.onFailure(exit) });
   if (exit.code !== 0) throw options.onFailure(exit);
   return Buffer.concat(chunks).toString('utf8');
 }
@@ -116,7 +148,8 @@ export class ToolOutput extends Readable {
    */
   constructor(
     readonly tool: ToolProcess,
-    readonly onFailure: (exit: ToolExit) => Error,
+    /** May take its time (look at the server to explain a failure): the stream fails once it has the error. */
+    readonly onFailure: (exit: ToolExit) => Error | Promise<Error>,
     private readonly alsoRequired: Promise<Error | undefined> = Promise.resolve(undefined),
   ) {
     super({ highWaterMark: 1024 * 1024 });
@@ -128,9 +161,9 @@ export class ToolOutput extends Readable {
 
   /** Ends the stream, or fails it, once the tool and whatever else is required are done. */
   private settle(): void {
-    void Promise.all([this.tool.exited, this.alsoRequired]).then(([exit, error]) => {
+    void Promise.all([this.tool.exited, this.alsoRequired]).then(async ([exit, error]) => {
       if (error) this.destroy(error);
-      else if (exit.code !== 0) this.destroy(this.onFailure(exit));
+      else if (exit.code !== 0) this.destroy(await this.onFailure(exit));
       else this.push(null);
     });
   }
@@ -156,7 +189,7 @@ export class ToolOutput extends Readable {
   }
 }
 
-export function toolOutput(tool: ToolProcess, onFailure: (exit: ToolExit) => Error, alsoRequired?: Promise<Error | undefined>): ToolOutput {
+export function toolOutput(tool: ToolProcess, onFailure: (exit: ToolExit) => Error | Promise<Error>, alsoRequired?: Promise<Error | undefined>): ToolOutput {
   return new ToolOutput(tool, onFailure, alsoRequired);
 }
 

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { IoOptions, ObjectInfo, StorageBackend } from '../../ports/storage-backend.js';
+import type { IoOptions, Leftover, LeftoverSweeper, ObjectInfo, StorageBackend } from '../../ports/storage-backend.js';
 import { ConfigError, NotFoundError, StorageError } from '../../errors.js';
 
 /** Objects being written carry this in their name until they are complete; listings skip them. */
@@ -17,8 +17,12 @@ const RESERVED_PREFIX = '.vaultra';
  * Backups in a local folder (`file:///abs/path` or `file://./relative`). Writes are atomic:
  * data goes to a temp name in the same folder, is fsynced, renamed into place, and the folder
  * is fsynced, so after a crash an object is either complete or absent.
+ *
+ * Folders exist only to hold objects: a delete, or a failed write, removes the folders it
+ * leaves empty (up to the root). What a killed process leaves — its temp file, the folders it
+ * made — is listed by `listLeftovers` for the sweep to remove.
  */
-export class FileStorageBackend implements StorageBackend {
+export class FileStorageBackend implements StorageBackend, LeftoverSweeper {
   readonly location: string;
 
   constructor(readonly rootDir: string) {
@@ -39,15 +43,16 @@ export class FileStorageBackend implements StorageBackend {
     const target = this.pathOf(key);
     const temp = `${target}${TEMP_MARKER}${randomBytes(4).toString('hex')}`;
     try {
-      await mkdir(dirname(target), { recursive: true });
+      const file = await createTemp(temp);
       // `flush: true` fsyncs the file before it is closed: complete on disk before the rename.
-      await pipeline(body, createWriteStream(temp, { flags: 'wx', mode: 0o600, flush: true, highWaterMark: 1024 * 1024 }), { signal: options.signal });
+      await pipeline(body, createWriteStream(temp, { fd: file, flush: true, highWaterMark: 1024 * 1024 }), { signal: options.signal });
       const { size } = await stat(temp);
       await rename(temp, target);
       await syncDirectory(dirname(target));
       return { sizeBytes: size };
     } catch (error) {
       await unlink(temp).catch(() => undefined);
+      await this.pruneEmptyFolders(dirname(target));
       throw toStorageError(error, `writing ${key}`);
     }
   }
@@ -80,10 +85,57 @@ export class FileStorageBackend implements StorageBackend {
   }
 
   async delete(key: string): Promise<void> {
+    const path = this.pathOf(key);
     try {
-      await rm(this.pathOf(key), { force: true });
+      await rm(path, { force: true });
     } catch (error) {
       throw toStorageError(error, `deleting ${key}`);
+    }
+    await this.pruneEmptyFolders(dirname(path));
+  }
+
+  /** Temp files of writes that never finished, and empty folders (deepest first), under `prefix`. */
+  async *listLeftovers(prefix: string): AsyncIterable<Leftover> {
+    const slash = prefix.lastIndexOf('/');
+    const start = slash < 0 ? this.rootDir : this.pathOf(prefix.slice(0, slash));
+    for await (const found of walkLeftovers(start)) {
+      const key = relative(this.rootDir, found.path).split(sep).join('/');
+      if (!key || !key.startsWith(prefix) || key.startsWith(RESERVED_PREFIX)) continue;
+      if (found.kind === 'empty-folder') {
+        yield { kind: 'empty-folder', key };
+        continue;
+      }
+      const marker = key.lastIndexOf(TEMP_MARKER);
+      const info = await stat(found.path).catch(() => undefined);
+      if (info) yield { kind: 'temp-file', key: key.slice(0, marker), id: key.slice(key.lastIndexOf('/') + 1), sizeBytes: info.size, startedAt: info.mtime };
+    }
+  }
+
+  async removeLeftover(leftover: Leftover): Promise<void> {
+    if (leftover.kind === 'empty-folder') {
+      await this.pruneEmptyFolders(this.pathOf(leftover.key));
+      return;
+    }
+    if (leftover.kind !== 'temp-file' || !leftover.id?.includes(TEMP_MARKER) || leftover.id.includes('/')) {
+      throw new ConfigError(`not a leftover of ${this.location}: ${leftover.kind} ${leftover.key}`);
+    }
+    const folder = dirname(this.pathOf(leftover.key));
+    try {
+      await rm(join(folder, leftover.id), { force: true });
+    } catch (error) {
+      throw toStorageError(error, `removing the temp file ${leftover.id}`);
+    }
+    await this.pruneEmptyFolders(folder);
+  }
+
+  /** Removes `dir` and its parents while they are empty, never the root itself. */
+  private async pruneEmptyFolders(dir: string): Promise<void> {
+    for (let current = dir; current.startsWith(this.rootDir + sep); current = dirname(current)) {
+      try {
+        await rmdir(current);
+      } catch {
+        return; // not empty (someone wrote into it), gone already, or not ours to remove
+      }
     }
   }
 
@@ -104,6 +156,45 @@ export class FileStorageBackend implements StorageBackend {
     }
     return join(this.rootDir, ...key.split('/'));
   }
+}
+
+/**
+ * Opens a new temp file exclusively, making its folders first. A delete in the same folder may
+ * remove a folder it just emptied between the two steps: then make it again.
+ */
+async function createTemp(path: string): Promise<FileHandle> {
+  for (let attempt = 1; ; attempt++) {
+    await mkdir(dirname(path), { recursive: true });
+    try {
+      return await open(path, 'wx', 0o600);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 3) throw error;
+    }
+  }
+}
+
+/** Temp files anywhere below `dir`, and folders holding no file at any depth (deepest first). */
+async function* walkLeftovers(dir: string): AsyncGenerator<{ kind: 'temp-file' | 'empty-folder'; path: string }, boolean> {
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw error;
+  }
+  let holdsFiles = false;
+  for (const entry of entries) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) {
+      if (entry.name === RESERVED_PREFIX) holdsFiles = true;
+      else if (yield* walkLeftovers(path)) holdsFiles = true;
+      continue;
+    }
+    holdsFiles = true;
+    if (entry.isFile() && entry.name.includes(TEMP_MARKER)) yield { kind: 'temp-file', path };
+  }
+  if (!holdsFiles) yield { kind: 'empty-folder', path: dir };
+  return holdsFiles;
 }
 
 /** Every file under `dir`; a folder that is absent (or a file) under the root holds nothing. */

@@ -14,6 +14,12 @@ import { TOOL_FAMILY_VARIABLES } from '../../process/tool-environment.js';
 import { parsePostgresUrl, withDatabase, type PostgresConnection } from './postgres-connection.js';
 import { pgTool } from './pg-tools.js';
 import { DESCRIBE_SQL, TARGET_OBJECTS_SQL, DATABASE_EXISTS_SQL } from './postgres-queries.js';
+import { DEFAULT_LOCK_TIMEOUT_MS, isLockTimeout, lockTimeoutError, lockTimeoutSql } from './postgres-locks.js';
+
+export interface PostgresEngineOptions {
+  /** How long a backup waits for a table lock (describe's row counts, pg_dump's ACCESS SHARE locks). @default 60 s */
+  readonly lockTimeoutMs?: number;
+}
 
 const INSTALL_HINT = 'install the PostgreSQL client tools (Debian/Ubuntu: apt-get install postgresql-client; macOS: brew install libpq)';
 
@@ -22,13 +28,19 @@ const INSTALL_HINT = 'install the PostgreSQL client tools (Debian/Ubuntu: apt-ge
  * REPEATABLE READ snapshot, uncompressed because compression is the pipeline's job (and zstd
  * beats pg_dump's zlib on speed and ratio). Restores are `pg_restore --single-transaction`, so
  * a restore that fails half-way, or is fed a corrupted stream, leaves the target as it was.
- * Credentials reach the tools only through libpq environment variables.
+ * Credentials reach the tools only through libpq environment variables. A backup never waits
+ * for a table lock longer than `lockTimeoutMs`, and its error names the session holding it.
  */
 export class PostgresEngine implements DatabaseEngine {
   readonly id = 'postgres' as const;
   readonly tools = ['pg_dump', 'pg_restore', 'psql'] as const;
   readonly restoreIsAtomic = true;
   readonly artifactName = 'pgdump';
+  readonly lockTimeoutMs: number;
+
+  constructor(options: PostgresEngineOptions = {}) {
+    this.lockTimeoutMs = options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
+  }
 
   nameOf(source: string): string {
     return parsePostgresUrl(source).database;
@@ -36,7 +48,14 @@ export class PostgresEngine implements DatabaseEngine {
 
   async describe(source: string, signal?: AbortSignal): Promise<SourceDescription> {
     const connection = parsePostgresUrl(source);
-    const out = await psql(connection, DESCRIBE_SQL, signal, (exit) => new DumpFailedError(`cannot read PostgreSQL database ${connection.display}: ${lastLine(exit)}`, exit.stderrTail));
+    const what = `cannot read PostgreSQL database ${connection.display}`;
+    let lockExit: ToolExit | undefined;
+    const out = await psql(connection, lockTimeoutSql(this.lockTimeoutMs) + DESCRIBE_SQL, signal, (exit) => {
+      if (isLockTimeout(exit)) lockExit = exit;
+      return new DumpFailedError(`${what}: ${lastLine(exit)}`, exit.stderrTail);
+    }).catch(async (error: unknown) => {
+      throw lockExit && !signal?.aborted ? await lockTimeoutError(connection, what, this.lockTimeoutMs, lockExit) : error;
+    });
     const described = JSON.parse(out) as { version: string; database: string; contents: SourceDescription['contents'] };
     return {
       engine: 'postgres',
@@ -50,14 +69,16 @@ export class PostgresEngine implements DatabaseEngine {
     const connection = parsePostgresUrl(source);
     const [version, tool] = await Promise.all([
       toolVersion(pgTool('pg_dump')),
-      spawnTool(pgTool('pg_dump'), ['--format=custom', '--compress=0', '--no-password'], {
+      spawnTool(pgTool('pg_dump'), ['--format=custom', '--compress=0', '--no-password', `--lock-wait-timeout=${Math.max(1, Math.round(this.lockTimeoutMs))}`], {
         env: connection.env, inherit: TOOL_FAMILY_VARIABLES.postgres,
         stdout: options.directTo ?? 'pipe',
         installHint: INSTALL_HINT,
       }),
     ]);
     return {
-      stream: toolOutput(tool, (exit) => new DumpFailedError(`pg_dump of ${connection.display} failed (${describeExit(exit)})`, exit.stderrTail)),
+      stream: toolOutput(tool, (exit) =>
+        isLockTimeout(exit) ? lockTimeoutError(connection, `pg_dump of ${connection.display} failed`, this.lockTimeoutMs, exit) : new DumpFailedError(`pg_dump of ${connection.display} failed (${describeExit(exit)})`, exit.stderrTail),
+      ),
       direct: options.directTo !== undefined,
       pid: tool.child.pid,
       tool: { name: 'pg_dump', version: (version ?? 'unknown').replace(/^pg_dump \(PostgreSQL\) /, '') },
@@ -206,7 +227,8 @@ async function psql(
 ): Promise<string> {
   const args = ['-X', '-A', '-t', '-q', '-v', 'ON_ERROR_STOP=1', '--no-password'];
   for (const [name, value] of Object.entries(variables)) args.push('-v', `${name}=${value}`);
-  return runTool(pgTool('psql'), args, { env: connection.env, inherit: TOOL_FAMILY_VARIABLES.postgres, input: sql, onFailure, signal, installHint: INSTALL_HINT });
+  // SIGINT makes psql cancel its query on the server: a session waiting for a lock ends with it.
+  return runTool(pgTool('psql'), args, { env: connection.env, inherit: TOOL_FAMILY_VARIABLES.postgres, input: sql, onFailure, signal, installHint: INSTALL_HINT, stopSignal: 'SIGINT' });
 }
 
 function quoteConninfo(value: string): string {

@@ -4,12 +4,13 @@ import {
   BlobServiceClient,
   StorageSharedKeyCredential,
   type BlobImmutabilityPolicyMode,
+  type BlobItem,
   type BlockBlobCommitBlockListOptions,
   type ContainerClient,
   type StoragePipelineOptions,
 } from '@azure/storage-blob';
-import type { IoOptions, ObjectInfo, StorageBackend } from '../../../ports/storage-backend.js';
-import { NotFoundError, StorageError } from '../../../errors.js';
+import type { IoOptions, Leftover, LeftoverSweeper, ObjectInfo, StorageBackend } from '../../../ports/storage-backend.js';
+import { ConfigError, LeftBehindError, NotFoundError, oneLine, StorageError } from '../../../errors.js';
 import { formatAzureBlobUrl, parseAzureBlobUrl, type AzureBlobLocation, type BlobImmutability } from './azure-blob-url.js';
 import { azureStorageAccess, type AzureStorageAccess } from './azure-storage-access.js';
 import { codeOf, describeAzureError, isRetryableAzureError, statusOf, toStorageError } from './azure-errors.js';
@@ -43,9 +44,11 @@ export interface AzureBlobStorageOptions {
  *   2,000 blocks, so the 50,000-block limit never caps a backup below ~130 TiB), at most 4
  *   staged at once within a 64 MiB budget, each sent with its MD5, which the service checks.
  *   The object appears only when the block list is committed, atomically, with the whole
- *   object's MD5 as its `Content-MD5`. A failed or aborted upload commits nothing: its staged
- *   blocks are invisible (not listed, not readable) and the service discards uncommitted blocks
- *   after 7 days, or at the next commit to the same name; there is no call to drop them sooner.
+ *   object's MD5 as its `Content-MD5`. A failed or aborted upload commits nothing; its staged
+ *   blocks are invisible (not listed, not readable) but kept (and billed) for 7 days, so the
+ *   upload discards them at once (there is no call for that: an empty commit replaces them,
+ *   then the empty blob is deleted). If that fails too, the error says what was left, and
+ *   `listLeftovers` finds it later (a listing that includes uncommitted blobs).
  * - **Retries**: every block, commit, range read, listing page and delete is retried on
  *   throttling, 5xx, timeouts, resets and damaged blocks, with exponential backoff and full
  *   jitter (`retry.ts`); the SDK's own retry policy is off, so there is one policy, ours. Each
@@ -57,7 +60,7 @@ export interface AzureBlobStorageOptions {
  *   version-level immutability policy and/or legal hold set in the commit itself, so no object
  *   is ever mutable. The container needs version-level immutability support.
  */
-export class AzureBlobStorageBackend implements StorageBackend {
+export class AzureBlobStorageBackend implements StorageBackend, LeftoverSweeper {
   readonly location: string;
   private readonly container: ContainerClient;
   private readonly schedule: BlockSchedule;
@@ -82,16 +85,30 @@ export class AzureBlobStorageBackend implements StorageBackend {
   async put(key: string, body: Readable, options: IoOptions = {}): Promise<{ sizeBytes: number }> {
     const blob = this.container.getBlockBlobClient(this.blobName(key));
     const signal = options.signal;
+    /** Whether the service may hold a block of this upload: one was accepted, or a try ended without a clear refusal. */
+    let mayHaveStaged = false;
+    const staging = <T>(attempt: Promise<T>) =>
+      attempt.then(
+        (value) => {
+          mayHaveStaged = true;
+          return value;
+        },
+        (error: unknown) => {
+          if (statusOf(error) === undefined || isRetryableAzureError(error)) mayHaveStaged = true;
+          throw error;
+        },
+      );
     try {
       const staged = await stageBlocks(
         body,
-        (blockId, block, stageSignal) =>
-          this.retried(
+        async (blockId, block, stageSignal) => {
+          await this.retried(
             // A body factory: each try streams the block's chunks afresh.
             ({ signal: trySignal }) =>
-              blob.stageBlock(blockId, () => Readable.from(block.chunks), block.sizeBytes, { transactionalContentMD5: block.md5, abortSignal: trySignal }),
+              staging(blob.stageBlock(blockId, () => Readable.from(block.chunks), block.sizeBytes, { transactionalContentMD5: block.md5, abortSignal: trySignal })),
             { signal: stageSignal, tryTimeoutMs: requestTimeoutMs(block.sizeBytes), doing: `writing ${key} to ${this.location}` },
-          ).then(() => undefined),
+          );
+        },
         this.schedule,
         signal,
       );
@@ -104,7 +121,64 @@ export class AzureBlobStorageBackend implements StorageBackend {
       });
       return { sizeBytes: staged.sizeBytes };
     } catch (error) {
-      throw toStorageError(error, `writing ${key} to ${this.location}`, this.hintFor(error));
+      const failure = toStorageError(error, `writing ${key} to ${this.location}`, this.hintFor(error));
+      const left = mayHaveStaged ? await this.discardUncommitted(key, AbortSignal.timeout(CLEANUP_TIMEOUT_MS)).then(() => undefined, oneLine) : undefined;
+      if (left) {
+        throw new LeftBehindError(failure, [
+          {
+            kind: 'uncommitted-blocks',
+            location: `${this.location}/${key}`,
+            reason: `discarding them failed: ${left}`,
+            cleanup: "the next backup of this job or 'vaultra catalog repair' discards them, else Azure does 7 days after they were staged",
+          },
+        ]);
+      }
+      throw failure;
+    }
+  }
+
+  /** Blobs under `prefix` that have only uncommitted blocks: what failed or killed uploads left. */
+  async *listLeftovers(prefix: string, options: IoOptions = {}): AsyncIterable<Leftover> {
+    const committed = new Set<string>();
+    for await (const object of this.list(prefix, options)) committed.add(object.key);
+    for await (const item of this.pages(prefix, true, options.signal)) {
+      const key = item.name.slice(this.where.prefix.length);
+      if (!committed.has(key)) yield { kind: 'uncommitted-blocks', key, ...(item.properties.createdOn ? { startedAt: item.properties.createdOn } : {}) };
+    }
+  }
+
+  async removeLeftover(leftover: Leftover, options: IoOptions = {}): Promise<void> {
+    if (leftover.kind !== 'uncommitted-blocks') throw new ConfigError(`not a leftover of ${this.location}: ${leftover.kind} ${leftover.key}`);
+    await this.discardUncommitted(leftover.key, options.signal);
+  }
+
+  /**
+   * Drops the uncommitted blocks of `key`. The service has no call for it: committing an empty
+   * block list replaces them, and the empty blob it makes is then deleted. Only where no
+   * committed object holds the name (never clobber an object): there the blocks go at its next
+   * commit, or after 7 days.
+   */
+  private async discardUncommitted(key: string, signal?: AbortSignal): Promise<void> {
+    const blob = this.container.getBlockBlobClient(this.blobName(key));
+    const call = <T>(attempt: Parameters<typeof withRetries<T>>[0]) => this.retried(attempt, { signal, tryTimeoutMs: requestTimeoutMs(0), doing: `discarding the uncommitted blocks of ${key} in ${this.location}` });
+    try {
+      const blocks = await call(({ signal: trySignal }) => blob.getBlockList('uncommitted', { abortSignal: trySignal })).catch((error: unknown) => {
+        // No blob of that name (or no container): no blocks either.
+        if (statusOf(error) === 404) return undefined;
+        throw error;
+      });
+      if (!blocks?.uncommittedBlocks?.length) return;
+      let emptied;
+      try {
+        emptied = await call(({ signal: trySignal }) => blob.commitBlockList([], { conditions: { ifNoneMatch: '*' }, abortSignal: trySignal }));
+      } catch (error) {
+        if (statusOf(error) === 409 || statusOf(error) === 412) return; // a committed object holds the name
+        throw error;
+      }
+      const etag = emptied.etag;
+      await call(({ signal: trySignal }) => blob.deleteIfExists({ abortSignal: trySignal, ...(etag ? { conditions: { ifMatch: etag } } : {}) }));
+    } catch (error) {
+      throw toStorageError(error, `discarding the uncommitted blocks of ${key} in ${this.location}`, this.hintFor(error));
     }
   }
 
@@ -140,27 +214,32 @@ export class AzureBlobStorageBackend implements StorageBackend {
   }
 
   async *list(prefix: string, options: IoOptions = {}): AsyncIterable<ObjectInfo> {
+    for await (const item of this.pages(prefix, false, options.signal)) {
+      yield { key: item.name.slice(this.where.prefix.length), sizeBytes: item.properties.contentLength ?? 0 };
+    }
+  }
+
+  /** Every blob under `prefix`, page by page, each page retried; with `uncommitted`, also blobs that have only uncommitted blocks. */
+  private async *pages(prefix: string, uncommitted: boolean, signal: AbortSignal | undefined): AsyncIterable<BlobItem> {
     let continuationToken: string | undefined;
     do {
       let page;
       try {
         page = await this.retried(
-          async ({ signal }) =>
+          async ({ signal: trySignal }) =>
             (
               await this.container
-                .listBlobsFlat({ prefix: this.where.prefix + prefix, abortSignal: signal })
+                .listBlobsFlat({ prefix: this.where.prefix + prefix, abortSignal: trySignal, ...(uncommitted ? { includeUncommitedBlobs: true } : {}) })
                 .byPage({ maxPageSize: 5000, ...(continuationToken ? { continuationToken } : {}) })
                 .next()
             ).value,
-          { signal: options.signal, tryTimeoutMs: requestTimeoutMs(0), doing: `listing ${this.location}` },
+          { signal, tryTimeoutMs: requestTimeoutMs(0), doing: `listing ${this.location}` },
         );
       } catch (error) {
         throw toStorageError(error, `listing ${this.location}`, this.hintFor(error));
       }
       if (!page) return;
-      for (const item of page.segment.blobItems) {
-        yield { key: item.name.slice(this.where.prefix.length), sizeBytes: item.properties.contentLength ?? 0 };
-      }
+      yield* page.segment.blobItems;
       continuationToken = page.continuationToken || undefined;
     } while (continuationToken);
   }
@@ -240,6 +319,9 @@ async function readRange(
   if (received !== count) throw Object.assign(new Error(`range at ${offset} returned ${received} of ${count} bytes`), { code: 'ECONNRESET' });
   return chunks;
 }
+
+/** Cleanup after a failed upload must run even once the caller's signal aborted: its own deadline. */
+const CLEANUP_TIMEOUT_MS = 60_000;
 
 /** Azure's spelling of the policy modes. */
 const POLICY_MODE: Record<BlobImmutability['mode'], BlobImmutabilityPolicyMode> = { unlocked: 'Unlocked', locked: 'Locked' };

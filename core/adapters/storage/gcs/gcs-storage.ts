@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { Storage } from '@google-cloud/storage';
-import type { IoOptions, ObjectInfo, StorageBackend } from '../../../ports/storage-backend.js';
+import type { IoOptions, Leftover, LeftoverSweeper, ObjectInfo, StorageBackend } from '../../../ports/storage-backend.js';
 import { ConfigError, IntegrityError, StorageError } from '../../../errors.js';
 import { credentialsFileProblem } from '../../gcp/credentials-file.js';
 import { ParallelRangeReader } from '../parallel-range-reader.js';
@@ -9,7 +9,7 @@ import { Crc32c } from './crc32c.js';
 import { translateGcsError } from './gcs-errors.js';
 import { GcsHttp } from './gcs-http.js';
 import { parseGcsUrl, type ObjectRetentionMode } from './gcs-url.js';
-import { CHUNK_GRANULE_BYTES, resumableUpload } from './resumable-upload.js';
+import { CHUNK_GRANULE_BYTES, GCS_SESSION_EXPIRY, resumableUpload } from './resumable-upload.js';
 
 const MiB = 1024 * 1024;
 const DEFAULT_ENDPOINT = 'https://storage.googleapis.com';
@@ -57,6 +57,8 @@ interface ObjectResource {
  *   `rangeBytes` in memory), emits them in order, and checks the whole stream's CRC32C against
  *   the object's before signalling its end: a consumer never sees a clean end of damaged bytes.
  * - `list` and `delete` are plain JSON API calls, each retried like a chunk.
+ * - Leftovers: a session that could not be cancelled (or whose process was killed) cannot be
+ *   listed or found again; the service discards it after 7 days (`unlistedLeftovers`).
  *
  * Retries are this adapter's own (`../retry.ts`: capped exponential backoff, full jitter,
  * `retry.maxAttempts` per request), one policy for every request; the SDK is used only for
@@ -65,8 +67,10 @@ interface ObjectResource {
  * @example
  * const storage = GcsStorageBackend.fromUrl('gs://acme-backups/prod?retentionDays=30');
  */
-export class GcsStorageBackend implements StorageBackend {
+export class GcsStorageBackend implements StorageBackend, LeftoverSweeper {
   readonly location: string;
+  /** A killed upload leaves its session, which no API lists: it expires. */
+  readonly unlistedLeftovers = `unfinished upload sessions of killed backups: ${GCS_SESSION_EXPIRY}`;
   readonly bucket: string;
   readonly prefix: string;
   readonly #http: GcsHttp;
@@ -190,6 +194,16 @@ export class GcsStorageBackend implements StorageBackend {
       const response = await this.#http.request({ method: 'DELETE', url, expect: [200, 204, 404], ...signalOf(options) });
       await response.discard();
     }, this.retryOptions(`deleting ${this.labelOf(key)}`, options.signal));
+  }
+
+  /** Nothing to list: an unfinished upload leaves only its session (see `unlistedLeftovers`). */
+  // eslint-disable-next-line require-yield
+  async *listLeftovers(): AsyncIterable<Leftover> {
+    return;
+  }
+
+  async removeLeftover(leftover: Leftover): Promise<void> {
+    throw new ConfigError(`not a leftover of ${this.location}: ${leftover.kind} ${leftover.key}`);
   }
 
   private async metadata(name: string, doing: string, signal: AbortSignal | undefined): Promise<ObjectResource> {

@@ -14,11 +14,13 @@
  *   compared again (an emulator may not check the header), and an object that does not match is
  *   deleted at once;
  * - the object exists only once the session is finalized, atomically: on any failure (the body,
- *   the signal, the service) the session is cancelled and nothing is left, and an object being
- *   overwritten stays whole.
+ *   the signal, the service) the session is cancelled, and an object being overwritten stays
+ *   whole. If the cancel fails too (the service is down), the error says the session is left
+ *   with the bytes it holds: Cloud Storage offers no way to list open sessions, and discards
+ *   one a week after it started.
  */
 import type { Readable } from 'node:stream';
-import { IntegrityError, StorageError } from '../../../errors.js';
+import { IntegrityError, LeftBehindError, oneLine, StorageError, type LeftBehindItem } from '../../../errors.js';
 import { PartBufferPool, readParts } from '../part-reader.js';
 import { withRetries, type RetryPolicy } from '../retry.js';
 import { Crc32c } from './crc32c.js';
@@ -108,14 +110,16 @@ export async function resumableUpload(body: Readable, options: ResumableUploadOp
     await checkStored(finalized, offset, crc.toBase64(), options);
     return finalized;
   } catch (error) {
+    // The body was destroyed with the upload's own error or the abort reason: report the cause.
+    const cause: unknown = signal?.aborted ? signal.reason : (failure ?? error);
     if (!finalized) {
       stop.abort(error);
       await inFlight?.catch(() => undefined);
-      await uploader.cancel();
+      const notCancelled = await uploader.cancel();
+      // The session keeps what it received until it expires: say so instead of pretending nothing is left.
+      if (notCancelled) throw new LeftBehindError(cause, [leftSession(options, uploader.persistedBytes, notCancelled)]);
     }
-    // The body was destroyed with the upload's own error or the abort reason: report the cause.
-    if (signal?.aborted) throw signal.reason;
-    throw failure ?? error;
+    throw cause;
   } finally {
     signal?.removeEventListener('abort', onAbort);
   }
@@ -207,12 +211,23 @@ class ChunkUploader {
     }, retryOptions(this.options, doing));
   }
 
-  /** Cancels the session (best effort): an unfinalized session never becomes an object anyway. */
-  async cancel(): Promise<void> {
-    await this.options.http
-      .request({ method: 'DELETE', url: this.session, expect: [204, 499, 200, 404, 410], signal: AbortSignal.timeout(10_000) })
-      .then((response) => response.discard())
-      .catch(() => undefined);
+  /** Bytes the service confirmed so far: what an unfinished session holds. */
+  get persistedBytes(): number {
+    return this.#persisted;
+  }
+
+  /**
+   * Cancels the session (an unfinalized session never becomes an object, but it keeps the bytes
+   * it received until it expires). Resolves `undefined` once cancelled, else why it is not.
+   */
+  async cancel(): Promise<string | undefined> {
+    try {
+      const response = await this.options.http.request({ method: 'DELETE', url: this.session, expect: [204, 499, 200, 404, 410], signal: AbortSignal.timeout(10_000) });
+      await response.discard();
+      return undefined;
+    } catch (error) {
+      return oneLine(translateGcsError(error, 'cancelling the session'));
+    }
   }
 
   /** Asks the service what it has persisted (or whether the object is already finalized). */
@@ -240,6 +255,19 @@ class ChunkUploader {
     });
   }
 }
+
+/** What the session left when it could not be cancelled. */
+function leftSession(options: ResumableUploadOptions, persistedBytes: number, reason: string): LeftBehindItem {
+  return {
+    kind: 'resumable-session',
+    location: options.label,
+    reason: `${persistedBytes} bytes received; cancelling it failed: ${reason}`,
+    cleanup: GCS_SESSION_EXPIRY,
+  };
+}
+
+/** How an unfinished upload session goes away: sessions cannot be listed, only expire. */
+export const GCS_SESSION_EXPIRY = 'Cloud Storage discards an unfinished upload session 7 days after it started (it never becomes an object)';
 
 /** The persisted length from a 308's `Range: bytes=0-<last>` (no header: nothing persisted). */
 function confirmedBytes(response: GcsResponse): number {

@@ -13,13 +13,25 @@
  * - `delete` is idempotent. With `retentionDays` it removes the key's versions, so a delete of
  *   an object still under Object Lock fails (with the date it can go) instead of hiding it
  *   behind a delete marker.
+ * - `listLeftovers` lists incomplete multipart uploads (ListMultipartUploads), which a killed
+ *   process or a failed abort leaves and `list` never shows; `removeLeftover` aborts one.
  *
  * Every request is retried on its own on throttling, 5xx, resets and timeouts (retry.ts);
  * the SDK's own retries are off so attempts are not multiplied.
  */
 import type { Readable } from 'node:stream';
-import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, ListObjectVersionsCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
-import type { IoOptions, ObjectInfo, StorageBackend } from '../../../ports/storage-backend.js';
+import {
+  AbortMultipartUploadCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  ListObjectVersionsCommand,
+  S3Client,
+  type S3ClientConfig,
+} from '@aws-sdk/client-s3';
+import type { IoOptions, Leftover, LeftoverSweeper, ObjectInfo, StorageBackend } from '../../../ports/storage-backend.js';
 import { ConfigError, StorageError } from '../../../errors.js';
 import { DEFAULT_S3_SCHEDULE, MiB, parseSchedule, S3_PART_LIMITS, type PartSchedule } from '../part-sizing.js';
 import { ParallelRangeReader } from '../parallel-range-reader.js';
@@ -56,7 +68,7 @@ export interface S3StorageOptions {
   readonly env?: NodeJS.ProcessEnv;
 }
 
-export class S3StorageBackend implements StorageBackend {
+export class S3StorageBackend implements StorageBackend, LeftoverSweeper {
   readonly location: string;
   readonly bucket: string;
   /** Key prefix of every object: `''` or ending in `/`. */
@@ -226,6 +238,44 @@ export class S3StorageBackend implements StorageBackend {
         if (errorCodeOf((error as { cause?: unknown }).cause) !== 'AccessDenied') throw error;
         throw await this.lockedError(fullKey, where, versionId, error, signal);
       }
+    }
+  }
+
+  async *listLeftovers(prefix: string, options: IoOptions = {}): AsyncIterable<Leftover> {
+    const signal = options.signal;
+    let keyMarker: string | undefined;
+    let uploadIdMarker: string | undefined;
+    for (;;) {
+      const page = await this.retrying(
+        () =>
+          this.client.send(
+            new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: this.prefix + prefix, ...(keyMarker ? { KeyMarker: keyMarker } : {}), ...(uploadIdMarker ? { UploadIdMarker: uploadIdMarker } : {}) }),
+            { abortSignal: signal },
+          ),
+        `listing the incomplete uploads under ${this.location}/${prefix}`,
+        signal,
+      );
+      for (const upload of page.Uploads ?? []) {
+        if (!upload.Key?.startsWith(this.prefix) || !upload.UploadId) continue;
+        yield { kind: 'multipart-upload', key: upload.Key.slice(this.prefix.length), id: upload.UploadId, ...(upload.Initiated ? { startedAt: upload.Initiated } : {}) };
+      }
+      if (!page.IsTruncated) return;
+      keyMarker = page.NextKeyMarker;
+      uploadIdMarker = page.NextUploadIdMarker;
+    }
+  }
+
+  async removeLeftover(leftover: Leftover, options: IoOptions = {}): Promise<void> {
+    if (leftover.kind !== 'multipart-upload' || !leftover.id) throw new ConfigError(`not a leftover of ${this.location}: ${leftover.kind} ${leftover.key}`);
+    const signal = options.signal;
+    try {
+      await this.retrying(
+        () => this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.keyOf(leftover.key), UploadId: leftover.id }), { abortSignal: signal }),
+        `aborting the multipart upload ${leftover.id} of ${this.location}/${leftover.key}`,
+        signal,
+      );
+    } catch (error) {
+      if (errorCodeOf((error as { cause?: unknown }).cause) !== 'NoSuchUpload') throw error;
     }
   }
 

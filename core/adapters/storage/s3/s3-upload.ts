@@ -28,12 +28,12 @@ import {
   type HeadObjectCommandOutput,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { AbortedError, IntegrityError, StorageError } from '../../../errors.js';
+import { AbortedError, IntegrityError, LeftBehindError, oneLine, StorageError, type LeftBehindItem } from '../../../errors.js';
 import { describeSchedule, partSizeBytes, type PartSchedule } from '../part-sizing.js';
 import { PartBufferPool, readParts, type Part } from '../part-reader.js';
 import { withRetries, type RetryPolicy } from '../retry.js';
 import { compositeSha256, sameChecksum, sha256 } from './s3-checksums.js';
-import { translateS3Error } from './s3-errors.js';
+import { errorCodeOf, translateS3Error } from './s3-errors.js';
 import type { ObjectLockMode } from './s3-url.js';
 
 /** Object metadata naming the part schedule, so a reader can recompute the composite checksum. */
@@ -257,9 +257,22 @@ async function putMultipart(
   } catch (error) {
     controller.abort();
     await Promise.allSettled([...inFlight]);
-    await abortUploadsOf(target, key, uploadId);
+    const left = await abortUploadsOf(target, key, uploadId);
+    // The storage failing may fail the abort too: then say so, with the upload id, rather than
+    // leave parts nobody hears about (they are billed until someone aborts the upload).
+    if (left.length > 0) throw new LeftBehindError(error, left.map((upload) => leftUpload(target, key, upload)));
     throw error;
   }
+}
+
+function leftUpload(target: S3UploadTarget, key: string, upload: { uploadId: string; reason: string }): LeftBehindItem {
+  return {
+    kind: 'multipart-upload',
+    location: target.describe(key),
+    id: upload.uploadId,
+    reason: `aborting it failed: ${upload.reason}`,
+    cleanup: "the next backup of this job or 'vaultra catalog repair' aborts it (or the bucket's lifecycle rule for incomplete uploads)",
+  };
 }
 
 async function complete(target: S3UploadTarget, key: string, uploadId: string, parts: CompletedPart[], signal: AbortSignal): Promise<{ VersionId?: string }> {
@@ -334,24 +347,33 @@ async function removeVersion(target: S3UploadTarget, key: string, versionId: str
 /**
  * Aborts `uploadId` and any other incomplete upload of exactly `key` (one writer per key:
  * run folders are unique). Repeats while S3 still lists one, as AWS advises for parts that
- * were still arriving when the abort was sent. Never throws: the put's own error matters more,
- * and an upload left behind is still removed by the bucket's lifecycle rule for incomplete
- * uploads.
+ * were still arriving when the abort was sent. Never throws: the put's own error matters more.
+ * Resolves with the uploads that may still be there (an abort or the listing failed), each with
+ * the reason, so the caller can say so.
  */
-async function abortUploadsOf(target: S3UploadTarget, key: string, uploadId?: string): Promise<void> {
+async function abortUploadsOf(target: S3UploadTarget, key: string, uploadId?: string): Promise<{ uploadId: string; reason: string }[]> {
   const signal = AbortSignal.timeout(CLEANUP_TIMEOUT_MS);
   const options = { policy: target.retry, signal, translate: (e: unknown) => translateS3Error(e, `aborting the upload of ${target.describe(key)}`) };
-  const abort = (id: string) =>
-    withRetries(() => target.client.send(new AbortMultipartUploadCommand({ Bucket: target.bucket, Key: key, UploadId: id }), { abortSignal: signal }), options).catch(() => undefined);
+  const failed = new Map<string, string>();
+  const abort = async (id: string) => {
+    try {
+      await withRetries(() => target.client.send(new AbortMultipartUploadCommand({ Bucket: target.bucket, Key: key, UploadId: id }), { abortSignal: signal }), options);
+      failed.delete(id);
+    } catch (error) {
+      if (errorCodeOf((error as { cause?: unknown }).cause) === 'NoSuchUpload') failed.delete(id);
+      else failed.set(id, oneLine(error).replace(/^aborting the upload of \S+ failed: /, ''));
+    }
+  };
   try {
     if (uploadId) await abort(uploadId);
     for (let round = 0; round < 3; round++) {
       const listed = await withRetries(() => target.client.send(new ListMultipartUploadsCommand({ Bucket: target.bucket, Prefix: key }), { abortSignal: signal }), options);
       const left = (listed.Uploads ?? []).filter((upload) => upload.Key === key && upload.UploadId);
-      if (left.length === 0) return;
+      if (left.length === 0) return [];
       for (const upload of left) await abort(upload.UploadId!);
     }
   } catch {
-    // Listing failed: nothing more to do here (see above).
+    // The listing failed: report the upload we know of; any other is found by the next sweep.
   }
+  return [...failed].map(([id, reason]) => ({ uploadId: id, reason }));
 }
