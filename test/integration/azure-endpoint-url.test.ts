@@ -47,7 +47,7 @@ describe('azblob:// URL with ?endpoint= through the CLI (Azurite)', () => {
     // The objects themselves sit under p/<run folder>/.
     const names: string[] = [];
     for await (const blob of service.getContainerClient(container).listBlobsFlat()) names.push(blob.name);
-    expect(names.sort()).toEqual([`p/${runFolder('app', taken.runId)}/data.tar.zst.age`, `p/${runFolder('app', taken.runId)}/manifest.json`]);
+    expect(names.sort()).toEqual([`p/${runFolder('app', taken.runId)}/data.tar.zst.age`, `p/${runFolder('app', taken.runId)}/manifest.json`, `p/${runFolder('app', taken.runId)}/manifest.json.sig`]);
 
     const listed = await vaultra(['list', '--from', storeUrl, '--json']);
     expect(listed.code, listed.stderr).toBe(0);

@@ -18,7 +18,7 @@ import type { RunRecord } from '../../core/domain/run.js';
 import { manifestKey } from '../../core/domain/object-layout.js';
 import { generateX25519Identity, formatIdentityFile } from '../../core/adapters/encryption/age/bech32-keys.js';
 import type { RepairReport } from '../../core/usecases/repair-runs.js';
-import { runVaultra } from '../support/cli.js';
+import { runVaultra, outcomeLines } from '../support/cli.js';
 import { startVaultra } from '../support/cli-child.js';
 import { killTree } from '../support/exec.js';
 import { filesUnder } from '../support/file-tree.js';
@@ -118,7 +118,7 @@ describe('the final catalog write fails (disk full): context, no temp record, th
     const recordPath = join(catalog, 'full', `${runId}.json`);
     const manifestUrl = `${storeUrl}/${manifestKey('full', runId)}`;
     expect(result.code, result.stderr).toBe(1);
-    expect(result.stderr).toBe(
+    expect(outcomeLines(result.stderr)).toBe(
       `vaultra: error: backup ${runId} of job full is complete (${manifestUrl}) but the catalog could not record it: recording run ${runId} of job full in ${recordPath} failed: ENOSPC: no space left on device, write; once the catalog can be written, run 'vaultra catalog repair' (the next backup of the job does it too)\n`,
     );
     expect((await readdir(join(catalog, 'full'))).sort(), 'a half-written record stayed in the catalog folder').toEqual([`${runId}.json`]);

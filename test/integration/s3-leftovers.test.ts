@@ -17,7 +17,7 @@ import { CreateBucketCommand, ListMultipartUploadsCommand, ListObjectsV2Command,
 import type { RunRecord } from '../../core/domain/run.js';
 import { generateX25519Identity } from '../../core/adapters/encryption/age/bech32-keys.js';
 import type { RepairReport } from '../../core/usecases/repair-runs.js';
-import { runVaultra, type VaultraResult } from '../support/cli.js';
+import { runVaultra, type VaultraResult, outcomeLines } from '../support/cli.js';
 import { startVaultra } from '../support/cli-child.js';
 import { killTree } from '../support/exec.js';
 import { createDatabase, dropDatabase, loadVariedTypesFixture, uniqueDatabaseName, waitFor } from '../support/pg-fixtures.js';
@@ -115,7 +115,7 @@ describe('multipart uploads left in S3: reported with their id, aborted by the n
     const { result, uploadId } = await backupIntoOutage(ws, store);
 
     expect(result.code, result.stderr).toBe(1);
-    const lines = result.stderr.trimEnd().split('\n');
+    const lines = outcomeLines(result.stderr).trimEnd().split('\n');
     expect(lines, result.stderr).toHaveLength(1);
     expect(lines[0]).toMatch(
       new RegExp(

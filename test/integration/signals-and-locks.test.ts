@@ -17,7 +17,7 @@ import type { ChildProcess } from 'node:child_process';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RunRecord } from '../../core/domain/run.js';
 import { generateX25519Identity } from '../../core/adapters/encryption/age/bech32-keys.js';
-import { runVaultra, type VaultraResult } from '../support/cli.js';
+import { runVaultra, type VaultraResult, outcomeLines } from '../support/cli.js';
 import { startVaultra, type StartedVaultra } from '../support/cli-child.js';
 import { killTree, spawnTracked, waitForExit } from '../support/exec.js';
 import { filesUnder } from '../support/file-tree.js';
@@ -54,7 +54,7 @@ describe('signals in quick succession, signals during describe, and table locks 
   /** One line on stderr, the run recorded failed with that line, nothing left in the store. */
   async function expectInterrupted(result: VaultraResult, store: string): Promise<void> {
     expect(result.code, `signal ${result.signal}, stderr: ${result.stderr}`).toBe(130);
-    expect(result.stderr).toBe('vaultra: error: interrupted: the run was cancelled\n');
+    expect(outcomeLines(result.stderr)).toBe('vaultra: error: interrupted: the run was cancelled\n');
     const [run, ...others] = await runs(store);
     expect(others).toEqual([]);
     expect(run).toMatchObject({ kind: 'backup', status: 'failed', error: { kind: 'aborted', message: 'interrupted: the run was cancelled' } });
@@ -202,14 +202,14 @@ describe('signals in quick succession, signals during describe, and table locks 
     expect(result.timedOut, 'the backup waited for the lock without a limit').toBe(false);
     expect(Date.now() - startedAt).toBeLessThan(30_000);
     expect(result.code, result.stderr).toBe(1);
-    expect(result.stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(outcomeLines(result.stderr).trimEnd().split('\n')).toHaveLength(1);
     expect(result.stderr).toMatch(
       new RegExp(
         `^vaultra: error: cannot read PostgreSQL database \\S+/${small}: gave up waiting 2s for a table lock: public\\.customers is locked ACCESS EXCLUSIVE by pid ${holder.pid} \\(user \\S+, application lock-holder, idle in transaction since \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ\\); end that session's transaction, or wait longer with --lock-timeout\\n$`,
       ),
     );
     const [run] = await runs(store);
-    expect(run).toMatchObject({ status: 'failed', error: { kind: 'dump', message: result.stderr.trim().replace(/^vaultra: error: /, '') } });
+    expect(run).toMatchObject({ status: 'failed', error: { kind: 'dump', message: outcomeLines(result.stderr).trim().replace(/^vaultra: error: /, '') } });
   });
 
   it('pg_dump meets a large table locked ACCESS EXCLUSIVE (describe only estimates it): with --lock-timeout 2s it fails, naming the table and the session', async () => {

@@ -48,3 +48,16 @@ export function runVaultra(args: readonly string[], options: RunVaultraOptions =
     timeoutMs: options.timeoutMs ?? 120_000,
   });
 }
+
+/**
+ * `stderr` less what a command may print besides its outcome: the notices of a first run in a
+ * fresh workspace (`vaultra: created identity …`, `vaultra: created signing key …`) and storage
+ * retry lines (`…; attempt 2 of 6, retrying in 0.4 s`). What a test of one command's error line
+ * compares exactly.
+ */
+export function outcomeLines(stderr: string): string {
+  return stderr
+    .split('\n')
+    .filter((line) => !/^vaultra: created (identity|signing key) /.test(line) && !/; attempt \d+ of \d+, retrying in [\d.]+ s$/.test(line))
+    .join('\n');
+}

@@ -103,7 +103,7 @@ describe('settling abandoned runs', () => {
       source: { engine: 'postgres', database: 'shop', serverVersion: '15.8' },
       dump: { tool: 'pg_dump', toolVersion: '15.8', format: 'pg_dump-custom', consistency: 'snapshot' },
       compression: { id: 'zstd', level: 3, implementation: 'zstd' },
-      encryption: { format: 'age-v1', recipients: [] },
+      encryption: { format: 'age-v1', recipients: [{ type: 'x25519', recipient: 'age1hhvqq975ywqmud8ln78jqt5n8vsycmmthrwzgvc4s7znxgunlucs5yqh40' }] },
       plaintextBytes: 99,
       objects: [{ name: 'data.pgdump.zst.age', role: 'data', sizeBytes: data.length, sha256: 'a'.repeat(64) }],
       contents: [],
