@@ -61,6 +61,11 @@ export async function openBackupStages(
   const { manifest } = backup;
   const data = dataObjectOf(manifest);
   const source = await storage.get(`${folderOf(backup)}/${data.name}`, { signal: options.signal });
+  // The pipeline is built only after the stages below and the caller's own awaits: a read that
+  // fails before then (a reset connection) must not crash the process on an unhandled 'error'
+  // event. The error is not lost: the pipeline rejects with it, as it does for a stream that
+  // has already failed.
+  source.on('error', () => undefined);
   let decrypt: Transform;
   let decompress: Duplex;
   try {

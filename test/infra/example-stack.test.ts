@@ -25,9 +25,12 @@ beforeAll(() => {
   example = environmentOf(parseConfig(EXAMPLE_CONFIG), 'example');
   // Act
   ({ template } = synthStack(EXAMPLE_CONFIG, 'example'));
-  keyId = onlyResource<Record<string, unknown>>(template, 'AWS::KMS::Key', (properties) => properties.KeyUsage === undefined).id;
+  keyId = encryptionKey().id;
   topicId = onlyResource(template, 'AWS::SNS::Topic').id;
 });
+
+/** The stack's encryption key: the other KMS key, the signing key, has `KeyUsage: SIGN_VERIFY`. */
+const encryptionKey = <P extends object = Record<string, unknown>>() => onlyResource<P & { KeyUsage?: string }>(template, 'AWS::KMS::Key', (properties) => properties.KeyUsage === undefined);
 
 const keyArn = () => ({ 'Fn::GetAtt': [keyId, 'Arn'] });
 
@@ -41,8 +44,7 @@ describe('the KMS key', () => {
   });
 
   it('lets CloudWatch Logs, alarms and the task-stopped rule use it, each limited by a condition', () => {
-    const statements = onlyResource<{ KeyUsage?: string; KeyPolicy: { Statement: { Sid?: string; Condition?: object; Action: string | string[] }[] } }>(template, 'AWS::KMS::Key', (properties) => properties.KeyUsage === undefined).Properties.KeyPolicy
-      .Statement;
+    const statements = encryptionKey<{ KeyPolicy: { Statement: { Sid?: string; Condition?: object; Action: string | string[] }[] } }>().Properties.KeyPolicy.Statement;
     const services = statements.filter((statement) => statement.Sid !== undefined);
     expect(services.map((statement) => statement.Sid).sort()).toEqual(['CloudWatchAlarmsPublishToTheAlertTopic', 'CloudWatchLogsEncryptsThisAccountsLogGroups', 'EventBridgeWritesDeadLettersOfItsRule']);
     for (const statement of services) {
@@ -182,7 +184,7 @@ describe('the alert topic', () => {
     const names = resourcesWhere<{ AlarmName: string; AlarmActions: unknown[] }>(template, 'AWS::CloudWatch::Alarm').map((alarm) => alarm.Properties.AlarmName);
     expect(names.length).toBeGreaterThan(0);
     for (const name of names) expect(name).toMatch(/^vaultra-example-/);
-    const keyStatement = onlyResource<{ KeyPolicy: { Statement: { Sid?: string; Condition?: unknown }[] } }>(template, 'AWS::KMS::Key').Properties.KeyPolicy.Statement.find(
+    const keyStatement = encryptionKey<{ KeyPolicy: { Statement: { Sid?: string; Condition?: unknown }[] } }>().Properties.KeyPolicy.Statement.find(
       (statement) => statement.Sid === 'CloudWatchAlarmsPublishToTheAlertTopic',
     );
     expect(keyStatement?.Condition).toEqual({ StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } }, ArnLike: { 'aws:SourceArn': ALARM_ARN_PATTERN } });

@@ -13,12 +13,20 @@
  * - object names are plain names in the run folder (`..` and `.` are refused as integrity errors).
  *
  * Each refusal is exit 3 with one line, and a refused restore creates nothing.
+ *
+ * Every manifest is signed, and an edited one would be refused by its signature first (exit 8,
+ * signed-backups.test.ts). These checks are defence in depth behind it, for a genuine signer that
+ * writes a wrong manifest and for `--allow-unsigned`: each edited manifest here is signed again
+ * with the workspace's own signing key, so the signature passes and the data checks must refuse.
+ * A copied manifest is copied with its genuine signature: the location check in readManifest
+ * runs before the signature check, so it is what refuses (exit 3).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateX25519Identity } from '../../core/adapters/encryption/age/bech32-keys.js';
+import { signatureKeyOf } from '../../core/domain/manifest-signature.js';
 import { manifestKey, runFolder } from '../../core/domain/object-layout.js';
 import { newRunId } from '../../core/domain/run.js';
 import { runVaultra, type VaultraResult } from '../support/cli.js';
@@ -27,6 +35,7 @@ import { requireMoto, requirePostgres, requireTools } from '../support/requireme
 import { makeWorkspace, type Workspace } from '../support/workspace.js';
 import { fileDamageStore, s3DamageStore, type DamageStore } from '../support/damage-store.js';
 import { directoryCase, postgresCase, type CaseEngine, type EngineCase } from '../support/engine-cases.js';
+import { writeResignedManifest } from '../support/signing.js';
 
 type Json = Record<string, unknown> & {
   runId: string;
@@ -102,6 +111,7 @@ describe('verify and restore check the manifest against the data and its locatio
         const job = `${engine}-checked`;
         let runId = '';
         let original: Buffer = Buffer.alloc(0);
+        let originalSignature: Buffer = Buffer.alloc(0);
 
         const manifestOf = (): Json => JSON.parse(original.toString('utf8')) as Json;
         const verify = (ref: string, jobName = job) => vaultra(ws, ['verify', ref, '--from', store.url, '--job', jobName, '--no-progress']);
@@ -118,6 +128,7 @@ describe('verify and restore check the manifest against the data and its locatio
           expect(taken.code, taken.stderr).toBe(0);
           runId = (JSON.parse(taken.stdout) as { runId: string }).runId;
           original = await store.read(manifestKey(job, runId));
+          originalSignature = await store.read(signatureKeyOf(manifestKey(job, runId)));
         });
 
         it('the untouched backup verifies and restores', async () => {
@@ -132,7 +143,7 @@ describe('verify and restore check the manifest against the data and its locatio
           it(`refuses a manifest with ${edit.name}: exit 3, one line${edit.restore ? ', restore creates nothing' : ''}`, async () => {
             const manifest = manifestOf();
             edit.edit(manifest);
-            await store.write(manifestKey(job, runId), JSON.stringify(manifest, null, 2) + '\n');
+            await writeResignedManifest(store, ws, manifestKey(job, runId), JSON.stringify(manifest, null, 2) + '\n');
             try {
               expectOneLine(await verify(runId), 3, edit.message);
               if (edit.restore) {
@@ -141,13 +152,15 @@ describe('verify and restore check the manifest against the data and its locatio
                 await expectNothingRestored(target);
               }
             } finally {
+              await store.write(signatureKeyOf(manifestKey(job, runId)), originalSignature);
               await store.write(manifestKey(job, runId), original);
             }
           });
         }
 
-        it('refuses a copy of the manifest alone in another run folder of the same job: verify and restore exit 3, nothing restored', async () => {
+        it('refuses a copy of the manifest (and its signature) alone in another run folder of the same job: verify and restore exit 3, nothing restored', async () => {
           const copyId = newRunId();
+          await store.write(signatureKeyOf(manifestKey(job, copyId)), originalSignature);
           await store.write(manifestKey(job, copyId), original);
           try {
             expectOneLine(await verify(copyId), 3, /does not match its folder/);
@@ -157,14 +170,16 @@ describe('verify and restore check the manifest against the data and its locatio
             await expectNothingRestored(target);
           } finally {
             await store.remove(manifestKey(job, copyId));
+            await store.remove(signatureKeyOf(manifestKey(job, copyId)));
           }
         });
 
-        it('refuses a copy of the manifest and its data in another job\'s run folder: verify and restore exit 3, nothing restored', async () => {
+        it('refuses a copy of the manifest, its signature and its data in another job\'s run folder: verify and restore exit 3, nothing restored', async () => {
           const otherJob = `${engine}-foreign`;
           const copyId = newRunId();
           const { name } = manifestOf().objects[0]!;
           await store.write(`${runFolder(otherJob, copyId)}/${name}`, await store.read(`${runFolder(job, runId)}/${name}`));
+          await store.write(signatureKeyOf(manifestKey(otherJob, copyId)), originalSignature);
           await store.write(manifestKey(otherJob, copyId), original);
           try {
             expectOneLine(await verify(copyId, otherJob), 3, /does not match its folder/);
@@ -173,6 +188,7 @@ describe('verify and restore check the manifest against the data and its locatio
             await expectNothingRestored(target);
           } finally {
             await store.remove(manifestKey(otherJob, copyId));
+            await store.remove(signatureKeyOf(manifestKey(otherJob, copyId)));
             await store.remove(`${runFolder(otherJob, copyId)}/${name}`);
           }
         });

@@ -5,6 +5,9 @@
  * the missing object, their runs are recorded as failed (never left `running`), and a restore
  * creates nothing (no database, no target, no temp folder beside it).
  *
+ * The renamed manifest is signed again with the workspace's own signing key, as a buggy writer
+ * holding it would: the presence check must refuse what the signature check lets through.
+ *
  * Before the fix this crashed Node with an unhandled 'error' event (the restore/validation
  * tool was killed before its input stream had a listener) for PostgreSQL and directories, left
  * the records `running` and the database a restore had created; SQLite answered exit 5.
@@ -38,7 +41,7 @@ import { makeWorkspace, type Workspace } from '../support/workspace.js';
 import { azureDamageStore, fileDamageStore, gcsDamageStore, s3DamageStore, type DamageStore } from '../support/damage-store.js';
 import { directoryCase, postgresCase, sqliteCase, type CaseEngine, type EngineCase } from '../support/engine-cases.js';
 import { FaultyStorageBackend } from '../fakes/faulty-storage.js';
-import { testSigning } from '../support/signing.js';
+import { testSigning, writeResignedManifest } from '../support/signing.js';
 
 const ENGINES: readonly CaseEngine[] = ['postgres', 'directory', 'sqlite'];
 
@@ -98,7 +101,7 @@ describe('a data object missing from a backup', () => {
           expect(taken.code, taken.stderr).toBe(0);
           const { runId } = JSON.parse(taken.stdout) as { runId: string };
           const folder = runFolder(job, runId);
-          expect(await store.keys(`${folder}/`)).toEqual([`${folder}/${c.dataName}`, `${folder}/manifest.json`]);
+          expect(await store.keys(`${folder}/`)).toEqual([`${folder}/${c.dataName}`, `${folder}/manifest.json`, `${folder}/manifest.json.sig`]);
 
           let missing = c.dataName;
           if (damage === 'deleted from the run folder') {
@@ -107,7 +110,9 @@ describe('a data object missing from a backup', () => {
             missing = flipFirstByte(c.dataName);
             const manifest = (await store.read(`${folder}/manifest.json`)).toString('utf8');
             expect(manifest).toContain(`"name": "${c.dataName}"`);
-            await store.write(`${folder}/manifest.json`, manifest.replace(`"name": "${c.dataName}"`, `"name": "${missing}"`));
+            // Signed again with the workspace's own key: a genuine signer's manifest naming an object
+            // that is not there must still be refused by the presence check, not only by the signature.
+            await writeResignedManifest(store, ws, `${folder}/manifest.json`, manifest.replace(`"name": "${c.dataName}"`, `"name": "${missing}"`));
           }
           const names = new RegExp(`${escape(missing)}.*missing|missing.*${escape(missing)}`);
 

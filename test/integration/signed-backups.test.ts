@@ -139,7 +139,11 @@ describe('signed backups through the CLI: directories on file://', () => {
     rmSync(folder, { recursive: true });
   });
 
-  it('a genuine manifest and signature copied into another run folder are refused', async () => {
+  // Two checks refuse this copy: the manifest's job and run id are not its new folder's
+  // (readManifest, exit 3), and its signature names the folder it was made for (exit 8). The
+  // location check runs first; the signature's own binding is tested without it in
+  // manifest-signature.test.ts.
+  it('a genuine manifest and signature copied into another run folder are refused: exit 3, the manifest does not match its folder', async () => {
     const taken = await backupOk(victim, tree('copied', 'copied\n'));
     const folder = folderOf(taken);
     const otherRun = `${taken.runId.slice(0, -6)}ffffff`;
@@ -147,7 +151,10 @@ describe('signed backups through the CLI: directories on file://', () => {
     mkdirSync(foreign);
     for (const name of ['manifest.json', 'manifest.json.sig']) cpSync(join(folder, name), join(foreign, name));
     const into = target('copied');
-    expectRefused(await restore(victim, otherRun, into), otherRun, new RegExp(`made for "${job}/.*/${taken.runId}/manifest\\.json", not .*${otherRun}/manifest\\.json: the manifest was copied from another run folder`), into);
+    const restored = await restore(victim, otherRun, into);
+    expect(restored.code, restored.stderr).toBe(3);
+    expect(errorLines(restored.stderr)).toEqual([expect.stringMatching(new RegExp(`${otherRun}/manifest\\.json describes run ${taken.runId} of job ${job}, which does not match its folder`))]);
+    expect(existsSync(into)).toBe(false);
     rmSync(foreign, { recursive: true });
   });
 

@@ -185,8 +185,8 @@ describe('authenticateBackup (in-memory store)', () => {
     await expect(authenticateBackup(fresh.storage, fresh.backup, trusting(fresh.mine), { action: 'verify' })).rejects.toThrow(/signature file is not valid JSON/);
   });
 
-  it('a genuine manifest and signature copied into another run folder or job are refused: the signature names where it was made', async () => {
-    const { storage, mine } = await setup();
+  it('a genuine manifest and signature copied into another run folder or job are refused: first by the location check, and by the signature on its own', async () => {
+    const { storage, mine, backup } = await setup();
     const original = await writeSignedBackup(storage, mine, 'shop', RUN);
     const sig: Buffer[] = [];
     for await (const chunk of await storage.get(signatureKeyOf(manifestKey('shop', RUN)))) sig.push(chunk as Buffer);
@@ -194,11 +194,34 @@ describe('authenticateBackup (in-memory store)', () => {
       ['shop', OTHER_RUN],
       ['billing', RUN],
     ] as const) {
-      await put(storage, signatureKeyOf(manifestKey(job, runId)), Buffer.concat(sig));
-      await put(storage, manifestKey(job, runId), original);
-      const copied = await locateBackup(storage, { ref: runId, job });
+      const key = manifestKey(job, runId);
+      await put(storage, signatureKeyOf(key), Buffer.concat(sig));
+      await put(storage, key, original);
+      // What restore and verify do: readManifest refuses a manifest that is not its folder's.
+      await expect(locateBackup(storage, { ref: runId, job })).rejects.toThrow(IntegrityError);
+      await expect(locateBackup(storage, { ref: runId, job })).rejects.toThrow(/does not match its folder/);
+      // Without that check, the signature still names the folder it was made for.
+      const copied = { job, runId, manifestKey: key, manifest: backup.manifest };
       await expect(authenticateBackup(storage, copied, trusting(mine), { action: 'restore' })).rejects.toThrow(
         new RegExp(`made for "shop/2026/11/22/${RUN}/manifest.json", not ${runFolder(job, runId)}/manifest.json: the manifest was copied from another run folder`),
+      );
+    }
+  });
+
+  it('a genuine signature beside a manifest written for its new folder is refused: the signature names where it was made', async () => {
+    const { storage, mine } = await setup();
+    const sig: Buffer[] = [];
+    for await (const chunk of await storage.get(signatureKeyOf(manifestKey('shop', RUN)))) sig.push(chunk as Buffer);
+    for (const [job, runId] of [
+      ['shop', OTHER_RUN],
+      ['billing', RUN],
+    ] as const) {
+      const key = manifestKey(job, runId);
+      await put(storage, signatureKeyOf(key), Buffer.concat(sig));
+      await put(storage, key, JSON.stringify(manifestOf(job, runId), null, 2) + '\n');
+      const located = await locateBackup(storage, { ref: runId, job });
+      await expect(authenticateBackup(storage, located, trusting(mine), { action: 'verify' })).rejects.toSatisfy(
+        (error: unknown) => error instanceof UntrustedBackupError && error.message.includes(`not ${runFolder(job, runId)}/manifest.json: the manifest was copied from another run folder`),
       );
     }
   });
