@@ -1,6 +1,6 @@
 import type { StorageBackend } from '../ports/storage-backend.js';
 import { manifestSchema, type Manifest } from '../domain/manifest.js';
-import { parseManifestKey } from '../domain/object-layout.js';
+import { manifestKey, parseManifestKey } from '../domain/object-layout.js';
 import { ConfigError, IntegrityError, NotFoundError } from '../errors.js';
 import { readBounded } from '../pipeline/read-bounded.js';
 
@@ -72,7 +72,8 @@ export async function readManifest(storage: StorageBackend, key: string, signal?
     throw new IntegrityError(`${key} is not a valid manifest (${issue?.path.join('.') || 'root'}: ${issue?.message})`);
   }
   const { job, runId } = result.data;
-  if (job !== folder.job || runId !== folder.runId) {
+  // The date folders too: they follow from the run id, so a manifest moved to another day of the same run is refused.
+  if (job !== folder.job || runId !== folder.runId || key !== manifestKey(job, runId)) {
     throw new IntegrityError(`${key} describes run ${runId} of job ${job}, which does not match its folder: a manifest copied or edited into another run folder is refused`);
   }
   return result.data;

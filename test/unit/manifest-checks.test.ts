@@ -16,6 +16,8 @@ import { NoneCompressor } from '../../core/adapters/compression/none-compressor.
 import { ExactSizeVerifier, LeadingBytesCheck } from '../../core/pipeline/byte-taps.js';
 import type { RecipientDescription } from '../../core/ports/encryptor.js';
 import { IntegrityError, KeyError } from '../../core/errors.js';
+import { readManifest } from '../../core/usecases/locate-backup.js';
+import { MemoryStorageBackend } from '../fakes/memory-storage.js';
 
 async function run(stages: Transform[], input: Buffer): Promise<Buffer> {
   const out: Buffer[] = [];
@@ -158,5 +160,16 @@ describe('stages that hold the data to the manifest', () => {
     await run([new LeadingBytesCheck(4, look)], Buffer.from('0102030405', 'hex'));
     await run([new LeadingBytesCheck(4, look)], Buffer.from('01', 'hex'));
     expect(seen).toEqual(['01020304', '01']);
+  });
+});
+
+describe('a manifest is read only where it belongs', () => {
+  it('refuses a genuine manifest moved to another date folder of the same run', async () => {
+    const storage = new MemoryStorageBackend();
+    const text = JSON.stringify(manifest());
+    await storage.put('shop/2026/11/22/20261122T031502.123Z-3f9c2a/manifest.json', Readable.from([Buffer.from(text)]));
+    await storage.put('shop/2026/11/23/20261122T031502.123Z-3f9c2a/manifest.json', Readable.from([Buffer.from(text)]));
+    await expect(readManifest(storage, 'shop/2026/11/22/20261122T031502.123Z-3f9c2a/manifest.json')).resolves.toMatchObject({ job: 'shop' });
+    await expect(readManifest(storage, 'shop/2026/11/23/20261122T031502.123Z-3f9c2a/manifest.json')).rejects.toThrow(IntegrityError);
   });
 });
