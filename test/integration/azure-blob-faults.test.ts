@@ -243,7 +243,7 @@ describe('AzureBlobStorageBackend under faults (Azurite behind a fault-injecting
       (error: unknown) =>
         error instanceof LeftBehindError &&
         error.kind === 'storage' &&
-        /^writing job\/new\.bin to \S+ failed: 500 InternalError.*; left behind: uncommitted blocks of \S+\/job\/new\.bin \(discarding them failed: .*500 InternalError.*\): the next backup of this job or 'vaultra catalog repair' discards them, else Azure does 7 days after they were staged$/.test(error.message),
+        /^writing job\/new\.bin to \S+ failed: 500 InternalError.*; left behind: uncommitted blocks of \S+\/job\/new\.bin(\?endpoint=\S+)? \(discarding them failed: .*500 InternalError.*\): the next backup of this job or 'vaultra catalog repair' discards them, else Azure does 7 days after they were staged$/.test(error.message),
     );
     proxy.decide = () => 'pass';
     expect((await listing(storage)).sort()).toEqual(['job/data.bin', 'job/other.bin']);

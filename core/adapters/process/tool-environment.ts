@@ -16,6 +16,8 @@ const ALLOWED_PREFIXES = ['LC_'];
 export const TOOL_FAMILY_VARIABLES = {
   /** libpq: PGHOST, PGSSLMODE, PGSSLROOTCERT, PGPASSFILE, PGSERVICEFILE, … (the user's own connection settings). */
   postgres: ['PG'],
+  /** The MySQL/MariaDB clients: MYSQL_PWD (a password the URL leaves out), MYSQL_HOME, MYSQL_TEST_LOGIN_FILE, MARIADB_HOME, … */
+  mysql: ['MYSQL_', 'MARIADB_'],
 } as const satisfies Record<string, readonly string[]>;
 
 /**

@@ -1,4 +1,5 @@
 import { runTool, type ToolExit } from '../../process/child-process.js';
+import { TOOL_FAMILY_VARIABLES } from '../../process/tool-environment.js';
 import type { MysqlConnection } from './mysql-connection.js';
 import { writeOptionFile } from './mysql-option-file.js';
 import { chooseTool, MYSQL_INSTALL_HINT } from './mysql-tools.js';
@@ -21,7 +22,7 @@ export async function queryJson<Row = Record<string, unknown>>(connection: Mysql
   try {
     const args = [...file.args, '--batch', '--raw', '--skip-column-names', '--default-character-set=utf8mb4', '--connect-timeout=10'];
     if (connection.database) args.push(`--database=${connection.database}`);
-    const out = await runTool(tool.command, args, { input: sql, signal: options.signal, onFailure: options.onFailure, installHint: MYSQL_INSTALL_HINT });
+    const out = await runTool(tool.command, args, { inherit: TOOL_FAMILY_VARIABLES.mysql, input: sql, signal: options.signal, onFailure: options.onFailure, installHint: MYSQL_INSTALL_HINT });
     return out
       .split('\n')
       .filter((line) => line.trim() !== '' && line !== 'NULL')

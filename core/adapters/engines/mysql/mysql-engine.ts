@@ -12,6 +12,7 @@ import type {
 } from '../../../ports/database-engine.js';
 import { ConfigError, DumpFailedError, NotFoundError, RestoreFailedError, RunConflictError } from '../../../errors.js';
 import { spawnTool, toolInput, toolOutput, type ToolExit } from '../../process/child-process.js';
+import { TOOL_FAMILY_VARIABLES } from '../../process/tool-environment.js';
 import { describeExit, lastLine, queryJson, quoteName } from './mysql-client.js';
 import { parseMysqlUrl, withDatabase, type MysqlConnection } from './mysql-connection.js';
 import { MysqlDumpScanner } from './mysql-dump-scanner.js';
@@ -120,7 +121,7 @@ export class MysqlEngine implements DatabaseEngine {
     const file = await writeOptionFile(connection);
     let dumper;
     try {
-      dumper = await spawnTool(tool.command, [...file.args, ...args], { stdout: options.directTo ?? 'pipe', installHint: MYSQL_INSTALL_HINT });
+      dumper = await spawnTool(tool.command, [...file.args, ...args], { stdout: options.directTo ?? 'pipe', inherit: TOOL_FAMILY_VARIABLES.mysql, installHint: MYSQL_INSTALL_HINT });
     } catch (error) {
       await file.remove();
       throw error;
@@ -203,7 +204,7 @@ export class MysqlEngine implements DatabaseEngine {
       // --comments: the client strips `-- …` lines from what it sends unless told not to, and
       // trigger, routine and event bodies are sent with their comments.
       const args = [...file.args, '--batch', '--binary-mode', '--comments', '--default-character-set=utf8mb4', '--max-allowed-packet=1073741824', `--database=${connection.database}`];
-      restorer = await spawnTool(client.command, args, { stdin: 'pipe', stdout: 'ignore', installHint: MYSQL_INSTALL_HINT });
+      restorer = await spawnTool(client.command, args, { stdin: 'pipe', stdout: 'ignore', inherit: TOOL_FAMILY_VARIABLES.mysql, installHint: MYSQL_INSTALL_HINT });
     } catch (error) {
       await file?.remove();
       await cleanUp();

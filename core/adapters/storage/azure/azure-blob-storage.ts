@@ -20,6 +20,7 @@ import { checkBlockSchedule, DEFAULT_BLOCK_SCHEDULE, type BlockSchedule } from '
 import { stageBlocks } from './block-upload.js';
 import { rangedDownload } from './ranged-download.js';
 import { withRetries, type RetryOptions } from './retry.js';
+import { storageUrlOf } from '../../../domain/storage-location.js';
 
 export interface AzureBlobStorageOptions {
   /** How blocks are sized and how many are staged at once. @default DEFAULT_BLOCK_SCHEDULE */
@@ -127,7 +128,7 @@ export class AzureBlobStorageBackend implements StorageBackend, LeftoverSweeper 
         throw new LeftBehindError(failure, [
           {
             kind: 'uncommitted-blocks',
-            location: `${this.location}/${key}`,
+            location: storageUrlOf(this.location, key),
             reason: `discarding them failed: ${left}`,
             cleanup: "the next backup of this job or 'vaultra catalog repair' discards them, else Azure does 7 days after they were staged",
           },
@@ -320,8 +321,13 @@ async function readRange(
   return chunks;
 }
 
-/** Cleanup after a failed upload must run even once the caller's signal aborted: its own deadline. */
-const CLEANUP_TIMEOUT_MS = 60_000;
+/**
+ * Cleanup after a failed upload must run even once the caller's signal aborted: its own deadline.
+ * Short, because a store that stopped answering the upload rarely answers its cleanup at once,
+ * and the user is waiting for the error line; what it could not discard is reported, and the
+ * next backup of the job or `vaultra catalog repair` discards it.
+ */
+const CLEANUP_TIMEOUT_MS = 15_000;
 
 /** Azure's spelling of the policy modes. */
 const POLICY_MODE: Record<BlobImmutability['mode'], BlobImmutabilityPolicyMode> = { unlocked: 'Unlocked', locked: 'Locked' };
