@@ -1,10 +1,8 @@
 import type { StorageBackend } from '../ports/storage-backend.js';
-import { manifestSchema } from '../domain/manifest.js';
 import { signatureFileSchema, signatureKeyOf, signedFieldsSchema, signedPayload, type SignatureFile } from '../domain/manifest-signature.js';
 import { verifySignature, type SignerPublicKey } from '../domain/signer-keys.js';
 import { IntegrityError, NotFoundError, UntrustedBackupError } from '../errors.js';
 import type { LocatedBackup } from './locate-backup.js';
-import { sha256Hex } from './sign-manifest.js';
 import { readBounded } from '../pipeline/read-bounded.js';
 
 /**
@@ -40,14 +38,13 @@ export type Authenticity =
   | { readonly verified: true; readonly keyId: string; readonly trustedAs: string; readonly manifestSha256: string }
   | { readonly verified: false; readonly reason: string; readonly manifestSha256: string };
 
-const MAX_MANIFEST_BYTES = 16 * 1024 * 1024;
 const MAX_SIGNATURE_BYTES = 64 * 1024;
 
 /**
  * Checks `backup`'s signature against `trust`. Resolves with the signer when it is trusted, or —
  * only with `allowUnsigned` — with the reason it is not; otherwise rejects with
- * `UntrustedBackupError` naming the run and the reason. Rejects with `IntegrityError` when the
- * manifest changed since it was located, and with storage errors as they come.
+ * `UntrustedBackupError` naming the run and the reason, and with storage errors as they come.
+ * The signature is checked against the bytes `backup.manifest` was parsed from (`manifestSha256`).
  */
 export async function authenticateBackup(
   storage: StorageBackend,
@@ -55,7 +52,7 @@ export async function authenticateBackup(
   trust: TrustPolicy,
   options: { readonly action: 'restore' | 'verify'; readonly signal?: AbortSignal },
 ): Promise<Authenticity> {
-  const manifestSha256 = await locatedManifestSha256(storage, backup, options.signal);
+  const { manifestSha256 } = backup;
   const problem = await signatureProblem(storage, backup, manifestSha256, trust, options.signal);
   if (typeof problem !== 'string') return { verified: true, ...problem, manifestSha256 };
   if (trust.allowUnsigned) {
@@ -73,24 +70,6 @@ export function unprovenWarning(backup: Pick<LocatedBackup, 'runId' | 'job'>, re
   return `WARNING: backup ${backup.runId} of job ${backup.job} is NOT AUTHENTICATED: ${reason}. --allow-unsigned was given, so Vaultra is ${done} it anyway: anyone who can write to ${location} could have made this backup`;
 }
 
-/**
- * The SHA-256 of the manifest's bytes, read again: the signature covers bytes, and the located
- * manifest is already parsed. The bytes must parse to the same manifest, so what was checked
- * is what will be restored.
- */
-async function locatedManifestSha256(storage: StorageBackend, backup: LocatedBackup, signal: AbortSignal | undefined): Promise<string> {
-  const bytes = await readBounded(await storage.get(backup.manifestKey, { signal }), MAX_MANIFEST_BYTES, backup.manifestKey);
-  let parsed;
-  try {
-    parsed = manifestSchema.safeParse(JSON.parse(bytes.toString('utf8')));
-  } catch {
-    parsed = undefined;
-  }
-  if (!parsed?.success || JSON.stringify(parsed.data) !== JSON.stringify(backup.manifest)) {
-    throw new IntegrityError(`${backup.manifestKey} changed while it was read: the manifest was replaced while Vaultra checked it; try again, and find out who writes to the storage`);
-  }
-  return sha256Hex(bytes);
-}
 
 /** The trusted signer that made the signature, or why there is none (one phrase). */
 async function signatureProblem(

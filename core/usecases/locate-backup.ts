@@ -3,6 +3,7 @@ import { manifestSchema, type Manifest } from '../domain/manifest.js';
 import { manifestKey, parseManifestKey } from '../domain/object-layout.js';
 import { ConfigError, IntegrityError, NotFoundError } from '../errors.js';
 import { readBounded } from '../pipeline/read-bounded.js';
+import { sha256Hex } from './sign-manifest.js';
 
 export interface BackupRef {
   /** A run id, or `latest`. */
@@ -15,6 +16,8 @@ export interface LocatedBackup {
   readonly runId: string;
   readonly manifestKey: string;
   readonly manifest: Manifest;
+  /** SHA-256 of the bytes `manifest` was parsed from: what its signature covers (authenticate-backup.ts). */
+  readonly manifestSha256: string;
 }
 
 /**
@@ -46,7 +49,7 @@ export async function locateBackup(storage: StorageBackend, { ref, job }: Backup
     if (!match) throw new NotFoundError(`no backup with run id ${ref}${job ? ` in job ${job}` : ''} in ${storage.location} (vaultra list shows what there is)`);
     if (matches.length > 1) throw new ConfigError(`run id ${ref} exists in several jobs (${matches.map((m) => m.job).join(', ')}): say which with --job`);
   }
-  return { job: match.job, runId: match.runId, manifestKey: match.key, manifest: await readManifest(storage, match.key, signal) };
+  return { job: match.job, runId: match.runId, manifestKey: match.key, ...(await readManifestAt(storage, match.key, signal)) };
 }
 
 const MAX_MANIFEST_BYTES = 16 * 1024 * 1024;
@@ -57,12 +60,20 @@ const MAX_MANIFEST_BYTES = 16 * 1024 * 1024;
  * one) is refused, so a run folder can only ever describe itself.
  */
 export async function readManifest(storage: StorageBackend, key: string, signal?: AbortSignal): Promise<Manifest> {
+  return (await readManifestAt(storage, key, signal)).manifest;
+}
+
+/**
+ * `readManifest`, with the SHA-256 of the bytes read: restore and verify check the signature
+ * against the very bytes they parsed, so nothing can swap the manifest between the two.
+ */
+async function readManifestAt(storage: StorageBackend, key: string, signal?: AbortSignal): Promise<{ manifest: Manifest; manifestSha256: string }> {
   const folder = parseManifestKey(key);
   if (!folder) throw new IntegrityError(`${key} is not where a manifest can be (<job>/<YYYY>/<MM>/<DD>/<runId>/manifest.json)`);
-  const text = (await readBounded(await storage.get(key, { signal }), MAX_MANIFEST_BYTES, 'manifest')).toString('utf8');
+  const bytes = await readBounded(await storage.get(key, { signal }), MAX_MANIFEST_BYTES, 'manifest');
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
+    parsed = JSON.parse(bytes.toString('utf8'));
   } catch {
     throw new IntegrityError(`${key} is not valid JSON: the manifest was damaged`);
   }
@@ -76,6 +87,6 @@ export async function readManifest(storage: StorageBackend, key: string, signal?
   if (job !== folder.job || runId !== folder.runId || key !== manifestKey(job, runId)) {
     throw new IntegrityError(`${key} describes run ${runId} of job ${job}, which does not match its folder: a manifest copied or edited into another run folder is refused`);
   }
-  return result.data;
+  return { manifest: result.data, manifestSha256: sha256Hex(bytes) };
 }
 

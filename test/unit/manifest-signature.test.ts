@@ -201,7 +201,7 @@ describe('authenticateBackup (in-memory store)', () => {
       await expect(locateBackup(storage, { ref: runId, job })).rejects.toThrow(IntegrityError);
       await expect(locateBackup(storage, { ref: runId, job })).rejects.toThrow(/does not match its folder/);
       // Without that check, the signature still names the folder it was made for.
-      const copied = { job, runId, manifestKey: key, manifest: backup.manifest };
+      const copied = { job, runId, manifestKey: key, manifest: backup.manifest, manifestSha256: backup.manifestSha256 };
       await expect(authenticateBackup(storage, copied, trusting(mine), { action: 'restore' })).rejects.toThrow(
         new RegExp(`made for "shop/2026/11/22/${RUN}/manifest.json", not ${runFolder(job, runId)}/manifest.json: the manifest was copied from another run folder`),
       );
@@ -234,9 +234,11 @@ describe('authenticateBackup (in-memory store)', () => {
     expect(lines).toEqual([expect.stringMatching(new RegExp(`^WARNING: backup ${RUN} of job shop is NOT AUTHENTICATED: .*restoring it anyway: anyone who can write to memory://auth could have made this backup$`))]);
   });
 
-  it('a manifest replaced between locating and checking is an IntegrityError, not a pass', async () => {
+  it('checks the bytes it located: a manifest replaced after locating cannot borrow their signature', async () => {
     const { storage, mine, backup } = await setup();
-    await writeSignedBackup(storage, mine, 'shop', RUN, manifestOf('shop', RUN, { plaintextBytes: 99 }));
-    await expect(authenticateBackup(storage, backup, trusting(mine), { action: 'verify' })).rejects.toBeInstanceOf(IntegrityError);
+    // Someone writes another manifest (and its own valid signature) after the backup was located.
+    await writeSignedBackup(storage, LocalKeySigner.generate(), 'shop', RUN, manifestOf('shop', RUN, { plaintextBytes: 99 }));
+    // The located manifest's digest is what is checked, so its signature no longer matches the file beside it.
+    await expect(authenticateBackup(storage, backup, trusting(mine), { action: 'verify' })).rejects.toBeInstanceOf(UntrustedBackupError);
   });
 });
