@@ -103,9 +103,8 @@ function recordedFor(run: RunRecord, storage: StorageBackend): boolean {
 async function committedBackup(storage: StorageBackend, run: RunRecord, signal?: AbortSignal): Promise<RunRecord | undefined | 'unknown'> {
   const key = manifestKey(run.job, run.runId);
   try {
-    const manifest = await readManifest(storage, key, signal);
-    if (manifest.runId !== run.runId || manifest.job !== run.job) return undefined;
-    return backupRecordOf(storage.location, key, manifest);
+    // readManifest refuses a manifest that is not this run folder's.
+    return backupRecordOf(storage.location, key, await readManifest(storage, key, signal));
   } catch (error) {
     // A damaged manifest is no commit: the run failed. Anything else (storage down): ask again later.
     if (error instanceof NotFoundError || error instanceof IntegrityError) return undefined;

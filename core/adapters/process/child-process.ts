@@ -163,7 +163,8 @@ export class ToolOutput extends Readable {
   private settle(): void {
     void Promise.all([this.tool.exited, this.alsoRequired]).then(async ([exit, error]) => {
       if (error) this.destroy(error);
-      else if (exit.code !== 0) this.destroy(await this.onFailure(exit));
+      // An explanation that itself fails (the server it asked is gone) still fails the stream, never an unhandled rejection.
+      else if (exit.code !== 0) this.destroy(await Promise.resolve(this.onFailure(exit)).catch((failed: unknown) => (failed instanceof Error ? failed : new Error(String(failed)))));
       else this.push(null);
     });
   }
