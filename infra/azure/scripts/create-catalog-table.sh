@@ -27,16 +27,8 @@ delay=${VAULTRA_RETRY_DELAY_SECONDS:-10}
 # A Storage resource provider version whose Table_Create takes an empty body.
 api_version=2023-05-01
 
-command -v az >/dev/null 2>&1 || {
-  echo "create-catalog-table: the Azure CLI (az) is needed to create the catalog table through Resource Manager: https://learn.microsoft.com/cli/azure/install-azure-cli" >&2
-  exit 1
-}
-
-# Not signed in is not a busy account: say so now instead of retrying.
-az account show --output none || {
-  echo "create-catalog-table: the Azure CLI is not signed in: run az login as the identity that runs Terraform" >&2
-  exit 1
-}
+. "$(dirname "$0")/require-az.sh"
+require_az create-catalog-table "to create the catalog table through Resource Manager"
 
 attempt=1
 while :; do

@@ -28,16 +28,8 @@ set -eu
 attempts=${VAULTRA_PUBLISH_ATTEMPTS:-10}
 delay=${VAULTRA_RETRY_DELAY_SECONDS:-30}
 
-command -v az >/dev/null 2>&1 || {
-  echo "publish-functions: the Azure CLI (az) is needed to publish the functions to a Flex Consumption app: https://learn.microsoft.com/cli/azure/install-azure-cli" >&2
-  exit 1
-}
-
-# Not signed in is not a propagation delay: say so now instead of retrying for minutes.
-az account show --output none || {
-  echo "publish-functions: the Azure CLI is not signed in: run az login as the identity that runs Terraform" >&2
-  exit 1
-}
+. "$(dirname "$0")/require-az.sh"
+require_az publish-functions "to publish the functions to a Flex Consumption app"
 
 attempt=1
 while :; do

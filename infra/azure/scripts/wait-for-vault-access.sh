@@ -17,16 +17,8 @@ set -eu
 limit=${VAULTRA_WAIT_SECONDS:-900}
 poll=${VAULTRA_POLL_SECONDS:-15}
 
-command -v az >/dev/null 2>&1 || {
-  echo "wait-for-vault-access: the Azure CLI (az) is needed to wait for the new Key Vault role assignments: https://learn.microsoft.com/cli/azure/install-azure-cli" >&2
-  exit 1
-}
-
-# Not signed in is not a propagation delay: say so now instead of retrying for minutes.
-az account show --output none || {
-  echo "wait-for-vault-access: the Azure CLI is not signed in: run az login as the identity that runs Terraform" >&2
-  exit 1
-}
+. "$(dirname "$0")/require-az.sh"
+require_az wait-for-vault-access "to wait for the new Key Vault role assignments"
 
 started=$(date +%s)
 while :; do
