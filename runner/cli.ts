@@ -35,11 +35,9 @@ export function buildProgram(): Command {
     .addHelpText('after', EXIT_CODES_HELP)
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
-  for (const build of [backupCommand, restoreCommand, listCommand, showCommand, verifyCommand, keygenCommand, doctorCommand, catalogCommand]) {
+  for (const build of [backupCommand, restoreCommand, listCommand, showCommand, verifyCommand, keygenCommand, doctorCommand, catalogCommand, runCommand]) {
     program.addCommand(build().exitOverride());
   }
-  // `vaultra run <job>` is `vaultra backup` with the job's arguments, through a program of its own.
-  program.addCommand(runCommand((argv) => runProgram(['node', 'vaultra', ...argv], program.getOptionValue('signal') as AbortSignal | undefined)).exitOverride());
   return program;
 }
 

@@ -8,7 +8,7 @@ import { KEY_SERVICE_IDS } from '../core/adapters/encryption/age/kms-stanza.js';
 import { keyServiceFor } from '../core/adapters/keys/key-services.js';
 import { keyServiceIdSchema, kmsKeyIdSchema } from '../core/domain/manifest.js';
 import type { KeyService, KeyServiceId } from '../core/ports/key-service.js';
-import type { Job } from '../core/domain/job.js';
+import type { BackupSpec } from '../core/domain/backup-spec.js';
 import type { Decryptor, Encryptor } from '../core/ports/encryptor.js';
 import { ConfigError, KeyError } from '../core/errors.js';
 import { registerSecret } from '../core/domain/redact.js';
@@ -37,17 +37,13 @@ export function parseKmsKeyRef(value: string): KmsKeyRef {
 }
 
 /**
- * The encryptor for a backup. Encrypted by default: with no recipient, passphrase or KMS key,
- * the backup is encrypted to the default identity, which is created (0600) on first use.
- * `kms` keys wrap the file key beside the recipients; without recipients they replace the
- * default identity (a backup only the key service opens). A passphrase cannot be combined with
- * them (age's rule: a passphrase stanza stands alone).
+ * The encryptor for a backup spec. Encrypted by default: with no recipient, passphrase or KMS
+ * key, the backup is encrypted to the default identity, which is created (0600) on first use.
+ * KMS keys wrap the file key beside the recipients; without recipients they replace the default
+ * identity (a backup only the key service opens). The spec's schema already refuses a passphrase
+ * beside them (age's rule: a passphrase stanza stands alone).
  */
-export async function encryptorFor(encryption: Job['encryption'], notice: (line: string) => void, kms: readonly KmsKeyRef[] = []): Promise<Encryptor> {
-  if (kms.length > 0 && (encryption.mode === 'none' || encryption.mode === 'passphrase')) {
-    throw new ConfigError(`--kms cannot be combined with ${encryption.mode === 'none' ? '--no-encryption' : '--passphrase-env'}`);
-  }
-  const kmsRecipients = await kmsRecipientsFor(kms);
+export async function encryptorFor(encryption: BackupSpec['encryption'], notice: (line: string) => void): Promise<Encryptor> {
   switch (encryption.mode) {
     case 'none':
       return new NoEncryptor();
@@ -56,10 +52,11 @@ export async function encryptorFor(encryption: Job['encryption'], notice: (line:
       const workFactor = process.env.VAULTRA_SCRYPT_WORK_FACTOR ? Number(process.env.VAULTRA_SCRYPT_WORK_FACTOR) : undefined;
       return new AgeEncryptor([{ kind: 'scrypt', passphrase, ...(workFactor ? { workFactor } : {}) }]);
     }
-    case 'recipients':
+    case 'recipients': {
+      const kmsRecipients = await kmsRecipientsFor(encryption.kmsKeys.map(parseKmsKeyRef));
       return new AgeEncryptor([...encryption.recipients.map((recipient): AgeRecipient => ({ kind: 'x25519', recipient })), ...kmsRecipients]);
+    }
     case 'default-identity': {
-      if (kmsRecipients.length > 0) return new AgeEncryptor(kmsRecipients);
       const identity = await loadOrCreateIdentity(defaultIdentityPath(), notice);
       return new AgeEncryptor([{ kind: 'x25519', recipient: recipientOf(identity) }]);
     }

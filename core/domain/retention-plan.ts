@@ -1,4 +1,4 @@
-import type { RetentionKeep } from '../config/config-schema.js';
+import type { RetentionKeep } from './shared-schemas.js';
 
 /** One backup as the planner sees it: its run id (sortable by time) and when it finished. */
 export interface RetainableBackup {

@@ -1,5 +1,7 @@
 import type { ScheduledJob } from '../config/environments.js';
 import { ConfigError } from '../errors.js';
+import { backupSpecJson, backupSpecSchema, SPEC_OPTION, type BackupSpec, type BackupSpecInput } from '../domain/backup-spec.js';
+import { parseAtEdge } from '../domain/validate.js';
 
 /**
  * Where a launched runner writes: the deployment's storage URL, catalog URL and key. A function
@@ -10,10 +12,10 @@ export interface RunnerTarget {
   readonly storageUrl: string;
   /** `dynamodb://table?region=…`, or a folder. Passed as VAULTRA_CATALOG. */
   readonly catalogUrl: string;
-  /** `aws-kms:<key ARN>`: added as a `--kms` stanza when the job asks for the environment key. */
+  /** `aws-kms:<key ARN>`: the spec's KMS key when the job asks for the environment key. */
   readonly kmsKey?: string;
   /**
-   * `aws-kms:<signing key ARN>` (or a key file, locally): signs every manifest (`--signing-key`).
+   * `aws-kms:<signing key ARN>` (or a key file, locally): signs every manifest (the spec's `signingKey`).
    * Restores and verifies trust it (`--trust`), so the runner needs its public key too.
    */
   readonly signingKey?: string;
@@ -22,19 +24,26 @@ export interface RunnerTarget {
 }
 
 /**
- * The `vaultra backup` arguments that carry out a job: its source (a reference, resolved by the
- * runner itself), the target storage, compression and public keys.
+ * The backup spec of one run of a config file's job: the job's fields over its environment's
+ * defaults (a `ScheduledJob`), and the deployment's target for where it writes, which KMS key
+ * wraps the file key and which key signs. The one place a config job becomes a spec: `vaultra
+ * run` runs it in-process, the launchers pass it to a container. Its source stays a reference,
+ * resolved by the runner.
  */
-export function backupArguments(job: ScheduledJob, target: Pick<RunnerTarget, 'storageUrl' | 'kmsKey' | 'signingKey'>): string[] {
-  const argv = ['backup', job.source, '--to', target.storageUrl, '--job', job.name, '--compression', job.compression.id];
-  if (job.compression.level !== undefined) argv.push('--level', String(job.compression.level));
-  for (const recipient of job.encryption.recipients) argv.push('--recipient', recipient);
-  if (job.encryption.kms) {
-    if (!target.kmsKey) throw new ConfigError(`job ${job.name} asks for the environment's KMS key (encryption.kms), but the deployment names none`);
-    argv.push('--kms', target.kmsKey);
-  }
-  if (target.signingKey) argv.push('--signing-key', target.signingKey);
-  return argv;
+export function backupSpecOf(job: ScheduledJob, target: Pick<RunnerTarget, 'storageUrl' | 'kmsKey' | 'signingKey'>, runId?: string): BackupSpec {
+  if (job.encryption.kms && !target.kmsKey) throw new ConfigError(`job ${job.name} asks for the environment's KMS key (encryption.kms), but the deployment names none`);
+  const input: BackupSpecInput = {
+    type: 'full',
+    job: job.name,
+    ...(runId === undefined ? {} : { runId }),
+    source: job.source,
+    destinations: [target.storageUrl],
+    compression: job.compression,
+    encryption: { mode: 'recipients', recipients: job.encryption.recipients, kmsKeys: job.encryption.kms && target.kmsKey ? [target.kmsKey] : [] },
+    ...(target.signingKey ? { signingKey: target.signingKey } : {}),
+    timeoutMs: job.timeoutMs,
+  };
+  return parseAtEdge(backupSpecSchema, input, `job ${job.name}`);
 }
 
 /** `--trust` for the deployment's own signing key and the environment's other trusted signers. */
@@ -44,11 +53,12 @@ function trustArguments(target: RunnerTarget): string[] {
 }
 
 /**
- * The command line a container runs for one launched run: the job's arguments, the run id the
- * scheduler recorded as pending, and machine-readable output. It carries only references.
+ * The command line a container runs for one launched run: `vaultra backup --spec <json>` with
+ * the run id the scheduler recorded as pending, and machine-readable output. The spec carries
+ * only references (argv is visible in `ps` and in the platform's task overrides).
  */
 export function backupCommandLine(job: ScheduledJob, runId: string, target: RunnerTarget): string[] {
-  return [...backupArguments(job, target), '--run-id', runId, '--json', '--no-progress'];
+  return ['backup', SPEC_OPTION, backupSpecJson(backupSpecOf(job, target, runId)), '--json', '--no-progress'];
 }
 
 export interface RestoreRequest {

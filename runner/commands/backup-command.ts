@@ -1,24 +1,17 @@
 import { Command, Option } from 'commander';
-import { runBackup } from '../../core/usecases/backup.js';
-import { recordedRun } from '../../core/usecases/record-run.js';
-import { createCompressor } from '../../core/adapters/compression/compressors.js';
-import { defaultJobName, engineById, engineIdForUrl } from '../../core/adapters/engines/engines.js';
-import { jobSchema, type JobInput } from '../../core/domain/job.js';
+import { defaultJobName } from '../../core/adapters/engines/engines.js';
+import { backupSpecSchema, parseBackupSpecJson, type BackupSpecInput } from '../../core/domain/backup-spec.js';
 import { runIdSchema } from '../../core/domain/run.js';
 import { parseAtEdge } from '../../core/domain/validate.js';
 import type { CompressionId } from '../../core/ports/compressor.js';
 import { ConfigError } from '../../core/errors.js';
 import { DEFAULT_STORAGE } from '../context.js';
-import { encryptorFor, parseKmsKeyRef } from '../keys.js';
-import { signerFor } from '../signing-keys.js';
-import { Progress } from '../progress.js';
-import { formatBytes, formatDuration } from '../format.js';
-import { errorLine, exitCodeFor } from '../exit-codes.js';
-import { openStorage } from '../../core/adapters/storage/storage-registry.js';
-import { catalogOption, collect, openStore, resolveConnection, printFields, printJson, signalOf, thisHost } from './shared.js';
-import { repairLines, repairSummary } from '../repair-output.js';
+import { parseKmsKeyRef } from '../keys.js';
+import { runBackupSpec } from '../run-backup-spec.js';
+import { catalogOption, collect, resolveConnection, signalOf } from './shared.js';
 
 interface BackupOptions {
+  spec?: string;
   to?: string[];
   job?: string;
   runId?: string;
@@ -38,7 +31,7 @@ interface BackupOptions {
 export function backupCommand(): Command {
   return new Command('backup')
     .description('dump a database or directory, compress, encrypt and store it; the manifest is written last')
-    .argument('<source-url>', 'postgres://…/db, mysql://…/db or mariadb://…/db, mongodb://…/db, sqlite:<path>, dir:<path>, or a secret holding one: env://VAR, secret+aws://…, secret+gcp://…, secret+azure://… (a URL or RDS-style JSON)')
+    .argument('[source-url]', 'postgres://…/db, mysql://…/db or mariadb://…/db, mongodb://…/db, sqlite:<path>, dir:<path>, or a secret holding one: env://VAR, secret+aws://…, secret+gcp://…, secret+azure://… (a URL or RDS-style JSON)')
     .addOption(
       new Option('--to <storage-url>', `where to store the backup; repeat it to store the same backup in several places (default: ${DEFAULT_STORAGE})`)
         .argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value])
@@ -61,6 +54,7 @@ export function backupCommand(): Command {
     .option('--no-progress', 'no progress display on stderr')
     .option('--lock-timeout <duration>', 'PostgreSQL: how long to wait for a table another session holds locked before failing, e.g. 30s, 5m (default: 60s)')
     .addOption(catalogOption())
+    .option('--spec <json>', 'run this backup spec (JSON, as a scheduler launches the runner) instead of a source and flags; it holds references only, never a secret')
     .addHelpText(
       'after',
       `
@@ -82,84 +76,32 @@ Examples:
   vaultra backup sqlite:./app.db --json
   vaultra backup postgres://app@db/shop --to file:///srv/backups --to s3://backups-eu/db   (one dump, two copies)`,
     )
-    .action(async (sourceArgument: string, options: BackupOptions, command: Command) => {
+    .action(async (sourceArgument: string | undefined, options: BackupOptions, command: Command) => {
       const signal = signalOf(command);
-      const source = await resolveConnection(sourceArgument, signal);
-      const lockTimeoutMs = options.lockTimeout === undefined ? undefined : parseShortDuration(options.lockTimeout, '--lock-timeout');
-      const engine = engineById(engineIdForUrl(source), lockTimeoutMs === undefined ? {} : { lockTimeoutMs });
-      const job = parseAtEdge(jobSchema, jobFromFlags(source, options), 'job');
-      const runId = options.runId === undefined ? undefined : parseAtEdge(runIdSchema, options.runId, '--run-id');
-      const kmsKeys = (options.kms ?? []).map(parseKmsKeyRef);
-      const { storage, catalog } = await openStore(job.destinations[0]!, options.catalog);
-      const alsoTo = await Promise.all(job.destinations.slice(1).map((url) => openStorage(url)));
-      let compressor, encryptor, signer;
-      try {
-        // Keys first: reading a --passphrase-env variable removes it from the environment, and
-        // every process started after that (zstd --version included) inherits none of it.
-        const notice = (line: string) => process.stderr.write(`vaultra: ${line}\n`);
-        encryptor = await encryptorFor(job.encryption, notice, kmsKeys);
-        signer = await signerFor(options.signingKey, notice);
-        compressor = await createCompressor(job.compression.id, job.compression.level);
-      } catch (error) {
-        // A missing compressor or an unusable key stops the backup before it starts: still a
-        // failed attempt of this job, so the catalog shows it like every other failure.
-        await recordedRun(catalog, { kind: 'backup', job: job.name, engine: engine.id, location: storage.location }, () => Promise.reject(error)).catch(() => undefined);
-        throw error;
-      }
-
-      const progress = new Progress('backup', options.progress && !options.json);
-      const result = await runBackup(
-        { engine, storage, alsoTo, compressor, encryptor, signer, catalog, host: thisHost },
-        { source: job.source, job: job.name, runId, signal, onProgress: ({ bytesRaw, bytesStored }) => progress.update(bytesRaw, `${formatBytes(bytesStored)} stored`) },
-      );
-      progress.stop();
-      // Earlier runs this backup settled and cleaned up after: said on stderr, after the result
-      // (before the error line of a failed run, which stays the last line).
-      const reportRepairs = () => {
-        for (const report of result.repairs ?? []) {
-          process.stderr.write(`vaultra: repaired earlier runs of job ${job.name} in ${report.location}: ${repairSummary(report)}\n`);
-          for (const line of repairLines(report)) process.stderr.write(`vaultra:   ${line}\n`);
-        }
-        for (const problem of result.repairErrors ?? []) process.stderr.write(`vaultra: warning: ${problem}\n`);
-      };
-
-      const { run, manifest } = result;
-      const summary = {
-        runId: run.runId,
-        job: run.job,
-        status: run.status,
-        engine: run.engine,
-        bytesRaw: run.bytesRaw ?? 0,
-        bytesStored: run.bytesStored ?? 0,
-        sha256: run.sha256 ?? null,
-        location: run.location,
-        durationMs: run.durationMs,
-        ...(manifest ? { serverVersion: manifest.source.serverVersion, compression: manifest.compression, encryption: manifest.encryption, signedBy: signer.keyId } : {}),
-        ...(run.error ? { error: run.error } : {}),
-        ...(run.leftBehind ? { leftBehind: run.leftBehind } : {}),
-        ...(result.repairs ? { repaired: result.repairs } : {}),
-      };
-      if (options.json) printJson(summary);
-      if (result.error !== undefined) {
-        reportRepairs();
-        process.stderr.write(errorLine(result.error) + '\n');
-        process.exitCode = exitCodeFor(result.error);
+      const output = { progress: options.progress, ...(options.json ? { json: true } : {}), ...(options.catalog ? { catalog: options.catalog } : {}) };
+      if (options.spec !== undefined) {
+        refuseFlagsBesideSpec(sourceArgument, command);
+        await runBackupSpec(parseBackupSpecJson(options.spec), output, signal);
         return;
       }
-      for (const warning of result.warnings ?? []) process.stderr.write(`vaultra: warning: ${warning}\n`);
-      if (!options.json) {
-        printFields(`backup ${run.runId} of job ${run.job} succeeded`, [
-          ['engine', `${manifest!.source.engine} ${manifest!.source.serverVersion} (${manifest!.dump.tool} ${manifest!.dump.toolVersion})`],
-          ['size', `${formatBytes(run.bytesRaw!)} dumped → ${formatBytes(run.bytesStored!)} stored (${manifest!.compression.id}, ${manifest!.encryption.format})`],
-          ['sha256', run.sha256],
-          ['signed by', signer.keyId],
-          ['location', run.location],
-          ['details', manifest!.dump.details ? Object.entries(manifest!.dump.details).map(([key, value]) => `${key}: ${value}`).join('; ') : undefined],
-          ['took', formatDuration(run.durationMs!)],
-        ]);
-      }
-      reportRepairs();
+      if (sourceArgument === undefined) throw new ConfigError('vaultra backup needs a source: a database URL, dir:<path>, a secret reference, or --spec <json>');
+      // Resolved here (not only in the run) when the job is named after the database the secret holds.
+      const resolved = options.job === undefined ? await resolveConnection(sourceArgument, signal) : undefined;
+      const spec = parseAtEdge(backupSpecSchema, specFromFlags(sourceArgument, options, resolved), 'backup');
+      await runBackupSpec(spec, output, signal, resolved);
     });
+}
+
+/** Flags that describe a run, which `--spec` describes on its own: both at once would leave one ignored. */
+const RUN_FLAGS = ['to', 'job', 'runId', 'compression', 'level', 'recipient', 'kms', 'passphraseEnv', 'encryption', 'signingKey', 'lockTimeout'] as const;
+
+function refuseFlagsBesideSpec(sourceArgument: string | undefined, command: Command): void {
+  // Values from the environment ($VAULTRA_STORAGE, $VAULTRA_SIGNING_KEY) are not a conflict: the spec wins.
+  const given = RUN_FLAGS.filter((name) => command.getOptionValueSource(name) === 'cli');
+  if (sourceArgument !== undefined || given.length > 0) {
+    const what = sourceArgument !== undefined ? 'a source argument' : `--${given[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+    throw new ConfigError(`--spec describes the whole run: remove ${what}, or put it in the spec`);
+  }
 }
 
 const SHORT_UNIT_MS = { ms: 1, s: 1000, m: 60_000 } as const;
@@ -171,8 +113,12 @@ function parseShortDuration(text: string, flag: string): number {
   return Number(m[1]) * SHORT_UNIT_MS[m[2] as keyof typeof SHORT_UNIT_MS];
 }
 
-/** The job a `vaultra backup` command line describes. */
-function jobFromFlags(source: string, options: BackupOptions): JobInput {
+/**
+ * The spec a `vaultra backup` command line describes: the one place flags become a spec. The
+ * source stays the reference given; `resolved` (the connection it names) only names the job
+ * when `--job` is absent.
+ */
+function specFromFlags(source: string, options: BackupOptions, resolved: string | undefined): BackupSpecInput {
   let level: number | undefined;
   if (options.level !== undefined) {
     level = Number(options.level);
@@ -187,19 +133,26 @@ function jobFromFlags(source: string, options: BackupOptions): JobInput {
   if (options.passphraseEnv && options.recipient?.length) {
     throw new ConfigError('age cannot combine a passphrase with recipients in one file: use either --passphrase-env or --recipient');
   }
-  const encryption: JobInput['encryption'] =
+  // Checked here for an error that names the flag; the spec keeps the reference as given.
+  const kmsKeys = options.kms ?? [];
+  kmsKeys.forEach(parseKmsKeyRef);
+  const encryption: BackupSpecInput['encryption'] =
     options.encryption === false
       ? { mode: 'none' }
       : options.passphraseEnv
         ? { mode: 'passphrase', passphraseEnv: options.passphraseEnv }
-        : options.recipient?.length
-          ? { mode: 'recipients', recipients: options.recipient }
+        : options.recipient?.length || kmsKeys.length
+          ? { mode: 'recipients', recipients: options.recipient ?? [], kmsKeys }
           : { mode: 'default-identity' };
   return {
-    name: options.job ?? defaultJobName(source),
+    type: 'full',
+    job: options.job ?? defaultJobName(resolved ?? source),
+    ...(options.runId === undefined ? {} : { runId: parseAtEdge(runIdSchema, options.runId, '--run-id') }),
     source,
     destinations: options.to ?? [DEFAULT_STORAGE],
     compression: { id: options.compression, ...(level === undefined ? {} : { level }) },
     encryption,
+    ...(options.signingKey ? { signingKey: options.signingKey } : {}),
+    engine: options.lockTimeout === undefined ? {} : { lockTimeoutMs: parseShortDuration(options.lockTimeout, '--lock-timeout') },
   };
 }

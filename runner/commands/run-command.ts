@@ -1,8 +1,10 @@
 import { Command, Option } from 'commander';
 import { DEFAULT_CONFIG_PATH, environmentOf, jobOf, loadConfig } from '../../core/config/load-config.js';
-import { backupArguments } from '../../core/usecases/runner-commands.js';
+import { backupSpecOf } from '../../core/usecases/runner-commands.js';
 import { ConfigError } from '../../core/errors.js';
 import { DEFAULT_STORAGE } from '../context.js';
+import { runBackupSpec } from '../run-backup-spec.js';
+import { signalOf } from './shared.js';
 
 interface RunOptions {
   config: string;
@@ -13,10 +15,11 @@ interface RunOptions {
 
 /**
  * `vaultra run <job>`: one job of a local environment of vaultra.config.yaml, now — the laptop
- * and single-VM use of the same config the clouds deploy. It runs exactly the `vaultra backup`
- * command line a cloud runner would get for that job, so the two cannot drift apart.
+ * and single-VM use of the same config the clouds deploy. It builds the job's spec with the
+ * function that builds a cloud runner's, and runs it with the function `vaultra backup` runs
+ * every spec with, in this process: the two cannot drift apart.
  */
-export function runCommand(runBackup: (argv: string[]) => Promise<number>): Command {
+export function runCommand(): Command {
   return new Command('run')
     .description('run one job of a local environment in vaultra.config.yaml now (cloud environments run on their own schedule)')
     .argument('<job>', 'the job name, as in the config file')
@@ -34,7 +37,7 @@ Examples:
 A cloud environment's jobs run where it is deployed: start one on demand through its api
 function (AWS: aws lambda invoke --function-name <api> --payload '{"action":"backup","job":"…"}').`,
     )
-    .action(async (jobName: string, options: RunOptions) => {
+    .action(async (jobName: string, options: RunOptions, command: Command) => {
       const config = await loadConfig(options.config);
       const locals = [...config.environments.values()].filter((environment) => environment.cloud === 'local');
       let environmentName = options.env;
@@ -47,9 +50,7 @@ function (AWS: aws lambda invoke --function-name <api> --payload '{"action":"bac
         throw new ConfigError(`environment ${environment.name} runs in ${environment.cloud}: start its jobs on demand through its api function, not on this machine`);
       }
       const job = jobOf(environment, jobName);
-      const argv = backupArguments(job, { storageUrl: environment.storage.url ?? DEFAULT_STORAGE, ...(environment.signing.key ? { signingKey: environment.signing.key } : {}) });
-      if (options.json) argv.push('--json');
-      if (!options.progress) argv.push('--no-progress');
-      process.exitCode = await runBackup(argv);
+      const spec = backupSpecOf(job, { storageUrl: environment.storage.url ?? DEFAULT_STORAGE, ...(environment.signing.key ? { signingKey: environment.signing.key } : {}) });
+      await runBackupSpec(spec, { progress: options.progress, ...(options.json ? { json: true } : {}) }, signalOf(command));
     });
 }

@@ -24,6 +24,7 @@ import { requireMoto } from '../support/requirements.js';
 import { recentFireTime } from '../support/test-clock.js';
 import { motoClientConfig } from '../support/moto-clients.js';
 import { awsDeploymentFromEnv, deployAwsPlatform, type AwsPlatform } from '../support/aws-platform.js';
+import { launchedSpec } from '../support/launched-spec.js';
 
 const RECIPIENT = 'age1hhvqq975ywqmud8ln78jqt5n8vsycmmthrwzgvc4s7znxgunlucs5yqh40';
 
@@ -133,11 +134,18 @@ describe('AWS functions on moto (ECS RunTask mocked: moto cannot run awsvpc task
       });
       const override = input.overrides!.containerOverrides![0]!;
       expect(override.name).toBe('runner');
-      expect(override.command).toEqual([
-        'backup', 'secret+aws://test/shop', '--to', `s3://${platform.bucket}/backups?region=eu-west-1`, '--job', 'shop',
-        '--compression', 'zstd', '--level', '9', '--recipient', RECIPIENT, '--kms', `aws-kms:${platform.keyArn}`,
-        '--signing-key', `aws-kms:${platform.signingKeyArn}`, '--run-id', runId, '--json', '--no-progress',
-      ]);
+      expect(launchedSpec(override.command)).toEqual({
+        type: 'full',
+        job: 'shop',
+        runId,
+        source: 'secret+aws://test/shop',
+        destinations: [`s3://${platform.bucket}/backups?region=eu-west-1`],
+        compression: { id: 'zstd', level: 9 },
+        encryption: { mode: 'recipients', recipients: [RECIPIENT], kmsKeys: [`aws-kms:${platform.keyArn}`] },
+        signingKey: `aws-kms:${platform.signingKeyArn}`,
+        timeoutMs: 3_600_000,
+        engine: {},
+      });
       expect(Object.fromEntries(override.environment!.map((entry) => [entry.name, entry.value]))).toMatchObject({
         VAULTRA_CATALOG: `dynamodb://${platform.tableName}?region=eu-west-1`,
         VAULTRA_JOB: 'shop',
@@ -392,13 +400,13 @@ describe('AWS functions on moto (ECS RunTask mocked: moto cannot run awsvpc task
       await vaultCatalog.update({ ...run, status: 'succeeded', finishedAt: finishedAt.toISOString(), engine: 'postgres', manifestKey: manifestKey(job, runId), bytesStored: data.length });
     };
 
-    it('every function and the runner use the lock: the --to of a scheduled backup and the --from of a restore carry it', async () => {
+    it('every function and the runner use the lock: the destination of a scheduled backup and the --from of a restore carry it', async () => {
       expect(vaultDeployment.target.storageUrl).toBe(lockedUrl());
       runTaskStarts();
       const started = await scheduledBackup(deployVault)({ job: 'ledger', scheduledTime: recentFireTime(2, 3) });
       expect(started.outcome).toBe('started');
       const command = ecs.commandCalls(RunTaskCommand)[0]!.args[0].input.overrides!.containerOverrides![0]!.command!;
-      expect(command[command.indexOf('--to') + 1]).toBe(lockedUrl());
+      expect(launchedSpec(command).destinations).toEqual([lockedUrl()]);
       await vaultCatalog.releaseLock('ledger', started.runId);
 
       runTaskStarts('arn:aws:ecs:eu-west-1:123456789012:task/vaultra/restore');

@@ -27,6 +27,7 @@ import { createHandler as api } from '../../functions/azure/api.js';
 import { requireAzurite } from '../support/requirements.js';
 import { azureDeploymentFromEnv, deployAzurePlatform, FakeArm, type ArmRequest, type AzurePlatform } from '../support/azure-platform.js';
 import { startWebhookReceiver, type ReceivedRequest, type WebhookReceiver } from '../support/webhook-receiver.js';
+import { launchedSpec } from '../support/launched-spec.js';
 
 const RECIPIENT = 'age1hhvqq975ywqmud8ln78jqt5n8vsycmmthrwzgvc4s7znxgunlucs5yqh40';
 const KMS_KEY = 'azure-keyvault:https://vaultratest.vault.azure.net/keys/backups/0123456789abcdef0123456789abcdef';
@@ -188,10 +189,7 @@ describe('Azure functions on Azurite (Container Apps: ARM REST mocked, no Contai
             name: 'runner',
             image: IMAGE,
             command: ['node', '/app/vaultra.mjs'],
-            args: [
-              'backup', 'secret+azure://vaultratest/shop-db', '--to', platform.storageUrl, '--job', 'shop', '--compression', 'zstd', '--level', '9',
-              '--recipient', RECIPIENT, '--kms', KMS_KEY, '--run-id', runId, '--json', '--no-progress',
-            ],
+            args: expect.any(Array),
             env: [
               { name: 'AZURE_CLIENT_ID', value: RUNNER_IDENTITY },
               { name: 'OTEL_EXPORTER_OTLP_HEADERS', secretRef: 'otlp-headers' },
@@ -203,6 +201,17 @@ describe('Azure functions on Azurite (Container Apps: ARM REST mocked, no Contai
             resources: { cpu: 1, memory: '2Gi' },
           },
         ],
+      });
+      expect(launchedSpec((start!.body as { containers: { args: string[] }[] }).containers[0]!.args)).toEqual({
+        type: 'full',
+        job: 'shop',
+        runId,
+        source: 'secret+azure://vaultratest/shop-db',
+        destinations: [platform.storageUrl],
+        compression: { id: 'zstd', level: 9 },
+        encryption: { mode: 'recipients', recipients: [RECIPIENT], kmsKeys: [KMS_KEY] },
+        timeoutMs: 3_600_000,
+        engine: {},
       });
       // The SDK's first look at the operation ARM answered with; the launcher does not wait for more.
       expect(poll).toMatchObject({ method: 'GET', path: expect.stringMatching(new RegExp(`^/subscriptions/${arm.subscriptionId}/providers/Microsoft.App/locations/westeurope/containerappsjobOperationResults/`)), apiVersion: API_VERSION });
@@ -453,7 +462,7 @@ describe('Azure functions on Azurite (Container Apps: ARM REST mocked, no Contai
       const runId = started.body.runId as string;
       const [start] = starts(arm.take());
       const container = (start!.body as { containers: { args: string[]; env: { name: string; value?: string }[] }[] }).containers[0]!;
-      expect(container.args).toEqual(['backup', 'secret+azure://vaultratest/ledger-db', '--to', platform.storageUrl, '--job', 'ledger', '--compression', 'zstd', '--recipient', RECIPIENT, '--run-id', runId, '--json', '--no-progress']);
+      expect(launchedSpec(container.args)).toMatchObject({ job: 'ledger', runId, source: 'secret+azure://vaultratest/ledger-db', destinations: [platform.storageUrl], compression: { id: 'zstd' }, encryption: { mode: 'recipients', recipients: [RECIPIENT], kmsKeys: [] } });
       expect(container.env).toEqual(expect.arrayContaining([{ name: 'TRACEPARENT', value: TRACEPARENT }, { name: 'VAULTRA_RUN_ID', value: runId }]));
 
       const listed = await call({ action: 'list', job: 'ledger', limit: 50 });

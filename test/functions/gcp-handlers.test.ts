@@ -26,6 +26,7 @@ import { createHandler as api } from '../../functions/gcp/api.js';
 import { requireFakeGcs, requireFirestore, requirePubsub } from '../support/requirements.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
 import { callFunction, deployGcpPlatform, gcpDeploymentFromEnv, startCloudRunApi, type CloudRunApi, type GcpPlatform } from '../support/gcp-platform.js';
+import { launchedSpec } from '../support/launched-spec.js';
 
 const RECIPIENT = 'age1hhvqq975ywqmud8ln78jqt5n8vsycmmthrwzgvc4s7znxgunlucs5yqh40';
 const KMS_KEY = 'gcp-kms:projects/vaultra-test/locations/europe-west1/keyRings/vaultra/cryptoKeys/backups';
@@ -137,10 +138,7 @@ describe('GCP functions through functions-framework (Firestore emulator, fake-gc
             overrides: {
               containerOverrides: [
                 {
-                  args: [
-                    'backup', 'secret+gcp://projects/vaultra-test/secrets/shop', '--to', platform.storageUrl, '--job', 'shop', '--compression', 'zstd', '--level', '9',
-                    '--recipient', RECIPIENT, '--kms', KMS_KEY, '--run-id', runId, '--json', '--no-progress',
-                  ],
+                  args: expect.any(Array),
                   env: [
                     { name: 'VAULTRA_CATALOG', value: platform.catalogUrl },
                     { name: 'TRACEPARENT', value: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' },
@@ -154,6 +152,18 @@ describe('GCP functions through functions-framework (Firestore emulator, fake-gc
           },
         },
       ]);
+      const body = cloudRun.requests[0]!.body as { overrides: { containerOverrides: { args: string[] }[] } };
+      expect(launchedSpec(body.overrides.containerOverrides[0]!.args)).toEqual({
+        type: 'full',
+        job: 'shop',
+        runId,
+        source: 'secret+gcp://projects/vaultra-test/secrets/shop',
+        destinations: [platform.storageUrl],
+        compression: { id: 'zstd', level: 9 },
+        encryption: { mode: 'recipients', recipients: [RECIPIENT], kmsKeys: [KMS_KEY] },
+        timeoutMs: 3_600_000,
+        engine: {},
+      });
       expect(await catalog.get('shop', runId)).toMatchObject({ status: 'pending', kind: 'backup' });
       expect(await catalog.acquireLock('shop', 'someone-else', 60_000)).toBe(false);
       await catalog.releaseLock('shop', runId);
@@ -439,7 +449,7 @@ describe('GCP functions through functions-framework (Firestore emulator, fake-gc
       const runId = (started.body as { runId: string }).runId;
       const [request] = runJobRequests(platform);
       const override = (request!.body as { overrides: { containerOverrides: { args: string[]; env: { name: string; value: string }[] }[] } }).overrides.containerOverrides[0]!;
-      expect(override.args).toEqual(['backup', 'secret+gcp://projects/vaultra-test/secrets/billing', '--to', platform.storageUrl, '--job', 'billing', '--compression', 'zstd', '--recipient', RECIPIENT, '--kms', KMS_KEY, '--run-id', runId, '--json', '--no-progress']);
+      expect(launchedSpec(override.args)).toMatchObject({ job: 'billing', runId, source: 'secret+gcp://projects/vaultra-test/secrets/billing', destinations: [platform.storageUrl], compression: { id: 'zstd' }, encryption: { mode: 'recipients', recipients: [RECIPIENT], kmsKeys: [KMS_KEY] } });
       expect(override.env).toContainEqual({ name: 'TRACEPARENT', value: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' });
 
       expect(await callFunction('api-api', { body: { action: 'backup', job: 'billing' } })).toMatchObject({ status: 409, body: { ok: false, error: { kind: 'skipped' } } });

@@ -4,6 +4,7 @@ import { runIdSchema, runIdTime } from '../../core/domain/run.js';
 import { backupCommandLine, restoreCommandLine, verifyCommandLine } from '../../core/usecases/runner-commands.js';
 import { environmentOf, jobOf, parseConfig } from '../../core/config/load-config.js';
 import { traceEnvironment } from '../../functions/aws/shared/trace-context.js';
+import { launchedSpec } from '../support/launched-spec.js';
 
 describe('scheduled run ids', () => {
   it('are a pure function of (job, scheduled time), valid run ids at the scheduled time', () => {
@@ -34,16 +35,26 @@ environments:
     'prod',
   );
 
-  it('carries references only, and the environment key when the job asks for it', () => {
+  it('carries a spec of references only, and the environment key when the job asks for it', () => {
     const argv = backupCommandLine(jobOf(environment, 'shop'), '20261122T020000.000Z-abcdef', { storageUrl: 's3://b/p', catalogUrl: 'dynamodb://t', kmsKey: 'aws-kms:arn:aws:kms:eu-west-1:123456789012:key/k' });
-    expect(argv).toEqual(['backup', 'secret+aws://prod/shop', '--to', 's3://b/p', '--job', 'shop', '--compression', 'zstd', '--kms', 'aws-kms:arn:aws:kms:eu-west-1:123456789012:key/k', '--run-id', '20261122T020000.000Z-abcdef', '--json', '--no-progress']);
+    expect(launchedSpec(argv)).toEqual({
+      type: 'full',
+      job: 'shop',
+      runId: '20261122T020000.000Z-abcdef',
+      source: 'secret+aws://prod/shop',
+      destinations: ['s3://b/p'],
+      compression: { id: 'zstd' },
+      encryption: { mode: 'recipients', recipients: [], kmsKeys: ['aws-kms:arn:aws:kms:eu-west-1:123456789012:key/k'] },
+      timeoutMs: 7_200_000,
+      engine: {},
+    });
   });
 
   it('signs with the deployment signing key; restores and verifies trust it and the environment\'s trusted signers, once each', () => {
     const signingKey = 'aws-kms:arn:aws:kms:eu-west-1:123456789012:key/s';
     const target = { storageUrl: 's3://b/p', catalogUrl: 'dynamodb://t', kmsKey: 'aws-kms:arn:aws:kms:eu-west-1:123456789012:key/k', signingKey, trustedSigners: ['ed25519:MCowBQYDK2VwAyEA4Yajb+oHShQun0F421A+is3MkFZk+p6+cfysyB+egTo=', signingKey] };
     const job = jobOf(environment, 'shop');
-    expect(backupCommandLine(job, '20261122T020000.000Z-abcdef', target)).toEqual(expect.arrayContaining(['--signing-key', signingKey]));
+    expect(launchedSpec(backupCommandLine(job, '20261122T020000.000Z-abcdef', target)).signingKey).toBe(signingKey);
     const trust = ['--trust', signingKey, '--trust', target.trustedSigners[0]];
     expect(restoreCommandLine(job, { runId: '20261122T020000.000Z-abcdef', target: 'secret+aws://prod/restore' }, target)).toEqual([
       'restore', '20261122T020000.000Z-abcdef', '--target', 'secret+aws://prod/restore', '--from', 's3://b/p', '--job', 'shop', ...trust, '--json', '--no-progress',

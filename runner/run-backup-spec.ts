@@ -1,0 +1,111 @@
+import { runBackup } from '../core/usecases/backup.js';
+import { recordedRun } from '../core/usecases/record-run.js';
+import { createCompressor } from '../core/adapters/compression/compressors.js';
+import { engineById, engineIdForUrl } from '../core/adapters/engines/engines.js';
+import { openStorage } from '../core/adapters/storage/storage-registry.js';
+import type { BackupSpec } from '../core/domain/backup-spec.js';
+import { encryptorFor } from './keys.js';
+import { signerFor } from './signing-keys.js';
+import { Progress } from './progress.js';
+import { formatBytes, formatDuration } from './format.js';
+import { errorLine, exitCodeFor } from './exit-codes.js';
+import { repairLines, repairSummary } from './repair-output.js';
+import { openStore, printFields, printJson, resolveConnection, thisHost } from './commands/shared.js';
+
+/** How the result of a run is shown, and where its catalog is (neither is part of what the run does). */
+export interface SpecRunOutput {
+  readonly json?: boolean;
+  readonly progress: boolean;
+  /** `--catalog`; default: the catalog beside the first destination. */
+  readonly catalog?: string;
+}
+
+/**
+ * Runs one backup spec: the one function `vaultra backup` (flags or `--spec`) and `vaultra run`
+ * call. Here, and only here, the spec's references become things: the source reference is
+ * resolved to a connection, the engine, storages, keys and signer are opened, and `runBackup`
+ * gets them. The outcome is printed and set as `process.exitCode`; a problem before the run
+ * starts (a missing tool, an unusable key) is recorded as a failed attempt and thrown.
+ * `resolvedSource` is the connection `spec.source` resolves to, when the caller has it already.
+ */
+export async function runBackupSpec(spec: BackupSpec, output: SpecRunOutput, signal: AbortSignal | undefined, resolvedSource?: string): Promise<void> {
+  // The CLI resolved the source already when it named the job after the database: once is enough.
+  const source = resolvedSource ?? (await resolveConnection(spec.source, signal));
+  const engine = engineById(engineIdForUrl(source), spec.engine);
+  const { storage, catalog } = await openStore(spec.destinations[0]!, output.catalog);
+  const alsoTo = await Promise.all(spec.destinations.slice(1).map((url) => openStorage(url)));
+  let compressor, encryptor, signer;
+  try {
+    // Keys first: reading a passphrase variable removes it from the environment, and every
+    // process started after that (zstd --version included) inherits none of it.
+    const notice = (line: string) => process.stderr.write(`vaultra: ${line}\n`);
+    encryptor = await encryptorFor(spec.encryption, notice);
+    signer = await signerFor(spec.signingKey, notice);
+    compressor = await createCompressor(spec.compression.id, spec.compression.level);
+  } catch (error) {
+    // A missing compressor or an unusable key stops the backup before it starts: still a
+    // failed attempt of this job, so the catalog shows it like every other failure.
+    await recordedRun(catalog, { kind: 'backup', job: spec.job, engine: engine.id, location: storage.location }, () => Promise.reject(error)).catch(() => undefined);
+    throw error;
+  }
+
+  const progress = new Progress('backup', output.progress && !output.json);
+  const result = await runBackup(
+    { engine, storage, alsoTo, compressor, encryptor, signer, catalog, host: thisHost },
+    {
+      source,
+      job: spec.job,
+      runId: spec.runId,
+      ...(spec.timeoutMs === undefined ? {} : { timeoutMs: spec.timeoutMs }),
+      signal,
+      onProgress: ({ bytesRaw, bytesStored }) => progress.update(bytesRaw, `${formatBytes(bytesStored)} stored`),
+    },
+  );
+  progress.stop();
+  // Earlier runs this backup settled and cleaned up after: said on stderr, after the result
+  // (before the error line of a failed run, which stays the last line).
+  const reportRepairs = () => {
+    for (const report of result.repairs ?? []) {
+      process.stderr.write(`vaultra: repaired earlier runs of job ${spec.job} in ${report.location}: ${repairSummary(report)}\n`);
+      for (const line of repairLines(report)) process.stderr.write(`vaultra:   ${line}\n`);
+    }
+    for (const problem of result.repairErrors ?? []) process.stderr.write(`vaultra: warning: ${problem}\n`);
+  };
+
+  const { run, manifest } = result;
+  const summary = {
+    runId: run.runId,
+    job: run.job,
+    status: run.status,
+    engine: run.engine,
+    bytesRaw: run.bytesRaw ?? 0,
+    bytesStored: run.bytesStored ?? 0,
+    sha256: run.sha256 ?? null,
+    location: run.location,
+    durationMs: run.durationMs,
+    ...(manifest ? { serverVersion: manifest.source.serverVersion, compression: manifest.compression, encryption: manifest.encryption, signedBy: signer.keyId } : {}),
+    ...(run.error ? { error: run.error } : {}),
+    ...(run.leftBehind ? { leftBehind: run.leftBehind } : {}),
+    ...(result.repairs ? { repaired: result.repairs } : {}),
+  };
+  if (output.json) printJson(summary);
+  if (result.error !== undefined) {
+    reportRepairs();
+    process.stderr.write(errorLine(result.error) + '\n');
+    process.exitCode = exitCodeFor(result.error);
+    return;
+  }
+  for (const warning of result.warnings ?? []) process.stderr.write(`vaultra: warning: ${warning}\n`);
+  if (!output.json) {
+    printFields(`backup ${run.runId} of job ${run.job} succeeded`, [
+      ['engine', `${manifest!.source.engine} ${manifest!.source.serverVersion} (${manifest!.dump.tool} ${manifest!.dump.toolVersion})`],
+      ['size', `${formatBytes(run.bytesRaw!)} dumped → ${formatBytes(run.bytesStored!)} stored (${manifest!.compression.id}, ${manifest!.encryption.format})`],
+      ['sha256', run.sha256],
+      ['signed by', signer.keyId],
+      ['location', run.location],
+      ['details', manifest!.dump.details ? Object.entries(manifest!.dump.details).map(([key, value]) => `${key}: ${value}`).join('; ') : undefined],
+      ['took', formatDuration(run.durationMs!)],
+    ]);
+  }
+  reportRepairs();
+}
