@@ -27,6 +27,9 @@ import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-r
 import { createDatabase, dropDatabase, loadVariedTypesFixture, tableFingerprints, uniqueDatabaseName } from '../support/pg-fixtures.js';
 import { databaseUrl, runVaultra, vaultraBin } from '../support/cli.js';
 import { recentFireTime, runnerProcessEnvironment } from '../support/test-clock.js';
+import { expectNoCanary, plantCanaries } from '../support/canary.js';
+import { launchedSpec } from '../support/launched-spec.js';
+import type { LaunchRequest } from '../../core/ports/job-launcher.js';
 
 const SIGNING_KEY = 'e2e-signing-key-0123456789';
 
@@ -72,6 +75,7 @@ describe('AWS flow end to end: scheduler event → scheduled-backup → runner p
   let catalog: DynamoDbCatalog;
   let s3: S3Client;
   let launches = 0;
+  const launched: LaunchRequest[] = [];
   const deploy = () => Promise.resolve(deployment);
 
   beforeAll(async () => {
@@ -102,6 +106,7 @@ describe('AWS flow end to end: scheduler event → scheduled-backup → runner p
       launcher: {
         launch: (request) => {
           launches++;
+          launched.push(request);
           return launcher.launch(request);
         },
       },
@@ -151,6 +156,11 @@ describe('AWS flow end to end: scheduler event → scheduled-backup → runner p
     const { started, exit, finished } = await trigger('shop', recentFireTime(0));
     expect(exit?.exitCode, exit?.stderr).toBe(0);
     expect(finished).toMatchObject({ outcome: 'succeeded', job: 'shop', runId: started.runId });
+
+    // The runner got its run as a spec of references: the secret's reference, never the password it holds.
+    const request = launched.find((candidate) => candidate.runId === started.runId)!;
+    expect(launchedSpec(request.command)).toMatchObject({ job: 'shop', runId: started.runId, source: 'secret+aws://e2e/shop' });
+    expectNoCanary(plantCanaries(pg.password), 'the launch request', JSON.stringify(request));
 
     const run = await catalog.get('shop', started.runId);
     expect(run).toMatchObject({ status: 'succeeded', kind: 'backup', engine: 'postgres', taskId: exit!.taskId });
