@@ -6,7 +6,7 @@
 export interface LaunchRequest {
   readonly job: string;
   readonly runId: string;
-  /** The runner's arguments, e.g. `['backup', 'secret+aws://…', '--to', 's3://…', '--run-id', …]`. No secret: only references. */
+  /** The runner's arguments, e.g. `['backup', '--spec', '{"job":…,"source":"secret+aws://…",…}', '--json', '--no-progress']`. No secret: only references. */
   readonly command: readonly string[];
   /** Extra environment for the runner (catalog URL, trace context). Never a secret. */
   readonly environment: Readonly<Record<string, string>>;
