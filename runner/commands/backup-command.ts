@@ -81,7 +81,9 @@ Examples:
       const output = { progress: options.progress, ...(options.json ? { json: true } : {}), ...(options.catalog ? { catalog: options.catalog } : {}) };
       if (options.spec !== undefined) {
         refuseFlagsBesideSpec(sourceArgument, command);
-        await runBackupSpec(parseBackupSpecJson(options.spec), output, signal);
+        const spec = parseBackupSpecJson(options.spec);
+        // $VAULTRA_SIGNING_KEY stays the runner's own default signer when the spec names none, as without --spec.
+        await runBackupSpec(spec.signingKey === undefined && options.signingKey ? { ...spec, signingKey: options.signingKey } : spec, output, signal);
         return;
       }
       if (sourceArgument === undefined) throw new ConfigError('vaultra backup needs a source: a database URL, dir:<path>, a secret reference, or --spec <json>');
@@ -96,10 +98,10 @@ Examples:
 const RUN_FLAGS = ['to', 'job', 'runId', 'compression', 'level', 'recipient', 'kms', 'passphraseEnv', 'encryption', 'signingKey', 'lockTimeout'] as const;
 
 function refuseFlagsBesideSpec(sourceArgument: string | undefined, command: Command): void {
-  // Values from the environment ($VAULTRA_STORAGE, $VAULTRA_SIGNING_KEY) are not a conflict: the spec wins.
+  // Values from the environment ($VAULTRA_STORAGE, $VAULTRA_SIGNING_KEY) are defaults, not a conflict.
   const given = RUN_FLAGS.filter((name) => command.getOptionValueSource(name) === 'cli');
   if (sourceArgument !== undefined || given.length > 0) {
-    const what = sourceArgument !== undefined ? 'a source argument' : `--${given[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+    const what = sourceArgument !== undefined ? 'a source argument' : command.options.find((option) => option.attributeName() === given[0])!.long!;
     throw new ConfigError(`--spec describes the whole run: remove ${what}, or put it in the spec`);
   }
 }

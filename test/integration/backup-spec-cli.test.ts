@@ -59,5 +59,7 @@ describe('backup --spec (CLI)', () => {
     const withFlag = await runVaultra(['backup', '--spec', spec, '--passphrase-env', 'PASS'], { env: ws.env });
     expect(withFlag.code).toBe(2);
     expect(withFlag.stderr.trim()).toBe('vaultra: error: --spec describes the whole run: remove --passphrase-env, or put it in the spec');
+    const withNegated = await runVaultra(['backup', '--spec', spec, '--no-encryption'], { env: ws.env });
+    expect(withNegated.stderr.trim()).toBe('vaultra: error: --spec describes the whole run: remove --no-encryption, or put it in the spec');
   });
 });
