@@ -39,6 +39,24 @@ describe('backup --spec (CLI)', () => {
     expect(await catalog.get('app', runId)).toMatchObject({ status: 'succeeded', timeoutMs: 600_000 });
   });
 
+  it('signs with the spec\'s signing key, else with $VAULTRA_SIGNING_KEY as without --spec', async () => {
+    const ws = makeWorkspace(root, 'signing');
+    const keyFile = (name: string) => join(ws.dir, `${name}.pem`);
+    for (const name of ['spec-key', 'env-key']) expect((await runVaultra(['keygen', '--signing-only', '--signing-key-out', keyFile(name)], { env: ws.env })).code).toBe(0);
+    const signedBy = async (spec: object, env: NodeJS.ProcessEnv) => {
+      const result = await runVaultra(['backup', '--spec', JSON.stringify({ job: 'app', source: `sqlite:${database}`, destinations: [ws.storeUrl], ...spec }), '--json', '--no-progress'], { env: { ...ws.env, ...env } });
+      expect(result.code, result.stderr).toBe(0);
+      return (JSON.parse(result.stdout) as { signedBy: string }).signedBy;
+    };
+    const byFlag = async (name: string) => {
+      const result = await runVaultra(['backup', `sqlite:${database}`, '--to', ws.storeUrl, '--signing-key', keyFile(name), '--json', '--no-progress'], { env: ws.env });
+      return (JSON.parse(result.stdout) as { signedBy: string }).signedBy;
+    };
+
+    expect(await signedBy({ signingKey: keyFile('spec-key') }, { VAULTRA_SIGNING_KEY: keyFile('env-key') })).toBe(await byFlag('spec-key'));
+    expect(await signedBy({}, { VAULTRA_SIGNING_KEY: keyFile('env-key') })).toBe(await byFlag('env-key'));
+  });
+
   it.each([
     ['a field the schema refuses', JSON.stringify({ job: 'app', source: 'sqlite:/x.db', destinations: ['file:///tmp/x'], compression: { id: 'lz4' } }), /^vaultra: error: spec\.compression\.id: .*\(got "lz4"\)$/],
     ['a missing field', JSON.stringify({ job: 'app', destinations: ['file:///tmp/x'] }), /^vaultra: error: spec\.source: /],
