@@ -2,8 +2,9 @@ import { Writable, type Duplex, type Readable, type Transform } from 'node:strea
 import { pipeline } from 'node:stream/promises';
 import type { Decryptor } from '../ports/encryptor.js';
 import type { StorageBackend } from '../ports/storage-backend.js';
-import type { Manifest } from '../domain/manifest.js';
-import { MANIFEST_NAME } from '../domain/object-layout.js';
+import type { ArtifactObject, Manifest } from '../domain/manifest.js';
+import { MANIFEST_NAME, objectKeyOf } from '../domain/object-layout.js';
+import { StorageArtifactReader } from '../pipeline/artifact-reader.js';
 import { storageUrlOf } from '../domain/storage-location.js';
 import { createCompressor } from '../adapters/compression/compressors.js';
 import { ExactSizeVerifier, Sha256Verifier } from '../pipeline/byte-taps.js';
@@ -22,26 +23,33 @@ export function folderOf(backup: Pick<BackupAt, 'manifestKey'>): string {
 }
 
 /**
- * Checks, before anything is created, that every object the manifest names is in its run
- * folder at the size the manifest says: one listing of the folder (no more than finding the
- * backup took), so a missing or resized object fails in one line instead of half-way through a
- * restore. Rejects with `IntegrityError`: a backup missing part of itself is damaged.
+ * Checks, before anything is created, that every object the manifest names is where it lives (its
+ * run folder, or its job's shared area) at the size the manifest says: one listing per folder (no
+ * more than finding the backup took), so a missing or resized object fails in one line instead
+ * of half-way through a restore. Rejects with `IntegrityError`: a backup missing part of itself is damaged.
  */
 export async function checkObjectsPresent(storage: StorageBackend, backup: BackupAt, signal?: AbortSignal): Promise<void> {
-  const problem = await objectsProblem(storage, folderOf(backup), backup.manifest, signal);
+  const problem = await objectsProblem(storage, backup, signal);
   if (problem) throw new IntegrityError(`backup ${backup.manifest.runId} is incomplete: ${problem}`);
 }
 
-/** What is wrong with the objects of `manifest` in `folder` (missing, another size), or `undefined`. */
-export async function objectsProblem(storage: StorageBackend, folder: string, manifest: Manifest, signal?: AbortSignal): Promise<string | undefined> {
-  const sizes = new Map<string, number>();
-  for await (const object of storage.list(`${folder}/`, { signal })) sizes.set(object.key, object.sizeBytes);
-  for (const object of manifest.objects) {
-    const size = sizes.get(`${folder}/${object.name}`);
-    if (size === undefined) return `${object.name}, named in its manifest, is missing from ${storageUrlOf(storage.location, folder)}`;
+/** What is wrong with the objects of `backup` (missing, another size), or `undefined`. */
+export async function objectsProblem(storage: StorageBackend, backup: BackupAt, signal?: AbortSignal): Promise<string | undefined> {
+  for (const [object, size] of await storedSizes(storage, backup, signal)) {
+    const where = storageUrlOf(storage.location, objectKeyOf(backup.manifestKey, object).slice(0, -`/${object.name}`.length));
+    if (size === undefined) return `${object.name}, named in its manifest, is missing from ${where}`;
     if (size !== object.sizeBytes) return `${object.name} is ${size} bytes, its manifest says ${object.sizeBytes}: the stored object was truncated or altered`;
   }
   return undefined;
+}
+
+/** The stored size of each object of `backup` (`undefined`: missing), from one listing per folder the objects live in. */
+export async function storedSizes(storage: StorageBackend, backup: BackupAt, signal?: AbortSignal): Promise<Map<ArtifactObject, number | undefined>> {
+  const keys = new Map(backup.manifest.objects.map((object) => [object, objectKeyOf(backup.manifestKey, object)]));
+  const folders = new Set([...keys.values()].map((key) => key.slice(0, key.lastIndexOf('/') + 1)));
+  const sizes = new Map<string, number>();
+  for (const folder of folders) for await (const object of storage.list(folder, { signal })) sizes.set(object.key, object.sizeBytes);
+  return new Map([...keys].map(([object, key]) => [object, sizes.get(key)]));
 }
 
 /**
@@ -60,7 +68,7 @@ export async function openBackupStages(
 ): Promise<[Readable, Transform, Transform, Duplex, ExactSizeVerifier]> {
   const { manifest } = backup;
   const data = dataObjectOf(manifest);
-  const source = await storage.get(`${folderOf(backup)}/${data.name}`, { signal: options.signal });
+  const source = await new StorageArtifactReader(storage, backup.manifestKey).open(data, options.signal);
   // The pipeline is built only after the stages below and the caller's own awaits: a read that
   // fails before then (a reset connection) must not crash the process on an unhandled 'error'
   // event. The error is not lost: the pipeline rejects with it, as it does for a stream that
@@ -96,7 +104,7 @@ export function guarded<Sink extends { readonly stream: Writable }>(sink: Sink):
 }
 
 /** The one data object of a manifest (this version writes and reads exactly one). */
-function dataObjectOf(manifest: Manifest): Manifest['objects'][number] {
+function dataObjectOf(manifest: Manifest): ArtifactObject {
   const objects = manifest.objects.filter((o) => o.role === 'data');
   const [data] = objects;
   if (!data || objects.length !== 1) throw new IntegrityError(`manifest of run ${manifest.runId} lists ${objects.length} data objects; this version reads exactly one`);
@@ -114,7 +122,7 @@ export async function explainReadFailure(storage: StorageBackend, backup: Backup
   const data = backup.manifest.objects.find((o) => o.role === 'data');
   if (!data) return error;
   try {
-    const source = await storage.get(`${folderOf(backup)}/${data.name}`, { signal });
+    const source = await new StorageArtifactReader(storage, backup.manifestKey).open(data, signal);
     const discard = new Writable({ write: (_chunk, _encoding, callback) => callback() });
     await pipeline(source, new Sha256Verifier({ ...data }), discard, { signal });
   } catch (check) {
