@@ -6,15 +6,51 @@ import type { ArtifactObject, Manifest } from '../domain/manifest.js';
 import { MANIFEST_NAME, objectKeyOf } from '../domain/object-layout.js';
 import { StorageArtifactReader } from '../pipeline/artifact-reader.js';
 import { storageUrlOf } from '../domain/storage-location.js';
-import { createCompressor } from '../adapters/compression/compressors.js';
+import type { BackupAdapters } from '../ports/backup-adapters.js';
 import { ExactSizeVerifier, Sha256Verifier } from '../pipeline/byte-taps.js';
 import { IntegrityError, KeyError } from '../errors.js';
+import { rootCause } from './run-errors.js';
 
 /** A manifest and where it sits: every object it names is read from that folder, never from its own fields. */
 export interface BackupAt {
   readonly manifest: Manifest;
   /** Key of the manifest, relative to the storage root. */
   readonly manifestKey: string;
+}
+
+/** What reading a backup's data needs: where it is, the keys to open it, a decompressor for its compression id. */
+export interface ReadDependencies extends Pick<BackupAdapters, 'decompressor'> {
+  readonly storage: StorageBackend;
+  readonly decryptor: Decryptor;
+}
+
+/**
+ * Reads a backup's data into a sink (a restore's target, a verify's validation tool), which is
+ * opened first and guarded from birth (`guarded`). On any failure the sink is aborted, and the
+ * failure explained (`explainReadFailure`): a key error that is really damage says so. Resolves
+ * with the opened sink, fed to its end, and the plaintext bytes read; the caller commits it or
+ * takes its result.
+ */
+export async function readBackupInto<Sink extends { readonly stream: Writable; abort(): Promise<void> }>(
+  deps: ReadDependencies,
+  backup: BackupAt,
+  openSink: () => Promise<Sink>,
+  options: { signal?: AbortSignal; onBytes?: (bytesRead: number) => void } = {},
+): Promise<{ sink: Sink; bytesRaw: number }> {
+  const sink = guarded(await openSink());
+  let stages;
+  try {
+    stages = await openBackupStages(deps, backup, options);
+  } catch (error) {
+    await sink.abort();
+    throw error;
+  }
+  const [piped] = await Promise.allSettled([pipeline(...stages, sink.stream, { signal: options.signal })]);
+  if (piped.status === 'rejected') {
+    await sink.abort();
+    throw await explainReadFailure(deps.storage, backup, rootCause([piped]), options.signal);
+  }
+  return { sink, bytesRaw: stages[4].bytes };
 }
 
 /** The run folder a manifest sits in. */
@@ -61,14 +97,13 @@ export async function storedSizes(storage: StorageBackend, backup: BackupAt, sig
  * signalled downstream.
  */
 export async function openBackupStages(
-  storage: StorageBackend,
+  deps: ReadDependencies,
   backup: BackupAt,
-  decryptor: Decryptor,
   options: { signal?: AbortSignal; onBytes?: (bytesRead: number) => void } = {},
 ): Promise<[Readable, Transform, Transform, Duplex, ExactSizeVerifier]> {
   const { manifest } = backup;
   const data = dataObjectOf(manifest);
-  const source = await new StorageArtifactReader(storage, backup.manifestKey).open(data, options.signal);
+  const source = await new StorageArtifactReader(deps.storage, backup.manifestKey).open(data, options.signal);
   // The pipeline is built only after the stages below and the caller's own awaits: a read that
   // fails before then (a reset connection) must not crash the process on an unhandled 'error'
   // event. The error is not lost: the pipeline rejects with it, as it does for a stream that
@@ -77,8 +112,8 @@ export async function openBackupStages(
   let decrypt: Transform;
   let decompress: Duplex;
   try {
-    decrypt = decryptor.decrypt(manifest.encryption.format, manifest.encryption.recipients);
-    decompress = await (await createCompressor(manifest.compression.id)).decompress();
+    decrypt = deps.decryptor.decrypt(manifest.encryption.format, manifest.encryption.recipients);
+    decompress = await deps.decompressor(manifest.compression.id);
   } catch (error) {
     source.destroy();
     throw error;
