@@ -139,7 +139,7 @@ export function guarded<Sink extends { readonly stream: Writable }>(sink: Sink):
 }
 
 /** The one data object of a manifest (this version writes and reads exactly one). */
-function dataObjectOf(manifest: Manifest): ArtifactObject {
+export function dataObjectOf(manifest: Manifest): ArtifactObject {
   const objects = manifest.objects.filter((o) => o.role === 'data');
   const [data] = objects;
   if (!data || objects.length !== 1) throw new IntegrityError(`manifest of run ${manifest.runId} lists ${objects.length} data objects; this version reads exactly one`);

@@ -4,7 +4,7 @@ import type { StorageBackend } from '../ports/storage-backend.js';
 import type { BackupAdapters } from '../ports/backup-adapters.js';
 import type { ValidationOptions } from '../ports/database-engine.js';
 import { locateBackup, type BackupRef, type LocatedBackup } from './locate-backup.js';
-import { checkObjectsPresent, readBackupInto } from './read-backup.js';
+import { checkObjectsPresent, dataObjectOf, readBackupInto } from './read-backup.js';
 import { recordedRun } from './record-run.js';
 import { authenticateBackup, type Authenticity, type TrustPolicy } from './authenticate-backup.js';
 
@@ -73,5 +73,5 @@ export async function verifyLocated(
     { signal: options.signal, onBytes: options.onProgress },
   );
   const structure = await sink.result();
-  return { backup, bytesStored: manifest.objects[0]!.sizeBytes, bytesRaw, structure };
+  return { backup, bytesStored: dataObjectOf(manifest).sizeBytes, bytesRaw, structure };
 }
