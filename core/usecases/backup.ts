@@ -64,8 +64,10 @@ export interface BackupResult {
 }
 
 /**
- * Takes one backup: dump → compress (counting) → encrypt → hash → store (in every
- * destination at once), then the manifest's signature, then the manifest (in every destination).
+ * Takes one backup, the walk: start the dump (its source described meanwhile, start-dump.ts) →
+ * compress (counting) → encrypt → the artifact writer (hash, store in every destination at once;
+ * pipe-to-artifact.ts) → the manifest (backup-manifest.ts) → its signature, then the manifest, in
+ * every destination (commit-backup.ts).
  *
  * A backup is successful only when the dump tool exited 0, every stage ended cleanly, every
  * byte is stored and the manifest — written last, the commit marker — is stored. On any
@@ -123,7 +125,18 @@ async function backUp(deps: BackupDependencies, request: BackupRequest, started:
     const data = { name: dataObjectName(deps.engine, deps.compressor, deps.encryptor), role: 'data' } as const;
     const piped = await pipeToArtifact(started, deps.encryptor, writer, data, request);
     const finishedAt = now();
-    const written = buildManifest({ job: request.job, runId, startedAt, finishedAt, ...piped, dump: started.dump, compressor: deps.compressor, encryptor: deps.encryptor, objects: [piped.object] });
+    const written = buildManifest({
+      job: request.job,
+      runId,
+      startedAt,
+      finishedAt,
+      source: piped.source,
+      dump: started.dump,
+      compressor: deps.compressor,
+      encryptor: deps.encryptor,
+      plaintextBytes: piped.plaintextBytes,
+      objects: [piped.object],
+    });
     await commit.commit(written.text, request.signal);
 
     manifest = written.manifest;
