@@ -25,6 +25,24 @@ export const objectNameSchema = z
   .max(255)
   .refine((name) => name !== 'manifest.json', 'an object cannot be named manifest.json: that name is the manifest');
 
+/**
+ * What an object of an artifact is for. `data`: the whole (compressed, encrypted) dump in one
+ * object, the only role this version writes and reads. Never rename a value, only add (a chunked
+ * snapshot adds its index and packs: issue 14).
+ */
+export const objectRoleSchema = z.enum(['data']);
+export type ObjectRole = z.infer<typeof objectRoleSchema>;
+
+/**
+ * Where an object lives (v2 and later). `run`: the run folder, the object is the run's own and
+ * goes with it. `shared`: the job's content-addressed area (`<job>/shared/<name>`, object-layout.ts),
+ * for objects several runs reference (a chunked snapshot's packs, issue 14): only a sweep that
+ * knows every kept manifest may delete one. Absent in a manifest means `run`.
+ */
+export const objectScopeSchema = z.enum(['run', 'shared']);
+export type ObjectScope = z.infer<typeof objectScopeSchema>;
+
+/** An object as `vaultra.manifest/v1` lists it: always in the run folder. */
 export const manifestObjectSchema = z.strictObject({
   /** File name inside the run folder. */
   name: objectNameSchema,
@@ -32,6 +50,13 @@ export const manifestObjectSchema = z.strictObject({
   sizeBytes: z.number().int().nonnegative(),
   sha256: sha256Hex,
 });
+
+/** An object of an artifact (v2 and the in-memory model): a v1 object, plus where it lives. */
+export const artifactObjectSchema = manifestObjectSchema.extend({
+  role: objectRoleSchema,
+  scope: objectScopeSchema.optional(),
+});
+export type ArtifactObject = z.infer<typeof artifactObjectSchema>;
 
 export const contentEntrySchema = z.strictObject({
   kind: z.enum(['table', 'view', 'materialized-view', 'sequence', 'collection', 'routine', 'event', 'directory', 'file', 'symlink']),
@@ -43,7 +68,8 @@ export const contentEntrySchema = z.strictObject({
   files: z.number().int().nonnegative().optional(),
 });
 
-export const manifestSchema = z.strictObject({
+/** `vaultra.manifest/v1`, exactly as the first versions wrote it: read forever, written no more. */
+export const manifestV1Schema = z.strictObject({
   schema: z.literal('vaultra.manifest/v1'),
   runId: runIdSchema,
   job: jobNameSchema,
@@ -89,5 +115,25 @@ export const manifestSchema = z.strictObject({
     .refine((objects) => new Set(objects.map((o) => o.name)).size === objects.length, 'object names must be unique in a run folder'),
   contents: z.array(contentEntrySchema),
   vaultraVersion: z.string(),
+});
+
+const uniqueNames = (objects: readonly ArtifactObject[]) => new Set(objects.map((o) => `${o.scope ?? 'run'}/${o.name}`)).size === objects.length;
+
+/**
+ * `vaultra.manifest/v2`, what this version writes: v1 whose objects also say where they live
+ * (`scope`), so an artifact can be many objects, some shared between runs.
+ */
+export const manifestV2Schema = manifestV1Schema.extend({
+  schema: z.literal('vaultra.manifest/v2'),
+  objects: z.array(artifactObjectSchema).min(1).refine(uniqueNames, 'object names must be unique in a run folder and in the shared area'),
+});
+
+/**
+ * The manifest as the use cases hold it, whichever version it was read from (`schema` says
+ * which): manifest-codec.ts turns stored bytes of every known version into this, and this into
+ * the newest version's bytes.
+ */
+export const manifestSchema = manifestV2Schema.extend({
+  schema: z.enum(['vaultra.manifest/v1', 'vaultra.manifest/v2']),
 });
 export type Manifest = z.infer<typeof manifestSchema>;

@@ -33,3 +33,21 @@ export function parseRunFolder(key: string): { job: string; runId: string; folde
   const m = new RegExp(`^(([^/]+)/\\d{4}/\\d{2}/\\d{2}/(${RUN_ID_PATTERN.source}))(?:/|$)`).exec(key);
   return m ? { folder: m[1]!, job: m[2]!, runId: m[3]! } : undefined;
 }
+
+/**
+ * The job's area for objects several runs share (`scope: 'shared'` in a manifest, issue 14's
+ * packs): `<job>/shared/<name>`. Not a date folder, so nothing that sweeps run folders touches it.
+ */
+export function sharedFolder(job: string): string {
+  return `${job}/shared`;
+}
+
+/**
+ * The key of an object a manifest lists, from where the manifest sits (never from the manifest's
+ * own job field): its run folder, or its job's shared area.
+ */
+export function objectKeyOf(manifestAt: string, object: { readonly name: string; readonly scope?: 'run' | 'shared' }): string {
+  const folder = manifestAt.slice(0, -`/${MANIFEST_NAME}`.length);
+  if (object.scope === 'shared') return `${sharedFolder(folder.slice(0, folder.indexOf('/')))}/${object.name}`;
+  return `${folder}/${object.name}`;
+}

@@ -8,7 +8,8 @@ import { storageUrlOf } from '../domain/storage-location.js';
  * URL): what `catalog rebuild` writes, and what `list` shows of a backup the catalog does not know.
  */
 export function backupRecordOf(location: string, manifestKey: string, manifest: Manifest): RunRecord {
-  const [data] = manifest.objects;
+  // A run's one whole-dump object; a chunked snapshot (issue 14) has none, and records no single digest.
+  const data = manifest.objects.find((object) => object.role === 'data');
   return {
     runId: manifest.runId,
     job: manifest.job,

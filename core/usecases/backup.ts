@@ -1,22 +1,20 @@
-import { Readable } from 'node:stream';
-import { finished, pipeline } from 'node:stream/promises';
 import type { Catalog } from '../ports/catalog.js';
 import type { Compressor } from '../ports/compressor.js';
 import type { DatabaseEngine } from '../ports/database-engine.js';
 import type { Encryptor } from '../ports/encryptor.js';
 import type { ManifestSigner } from '../ports/manifest-signer.js';
 import type { StorageBackend } from '../ports/storage-backend.js';
-import { manifestSchema, type Manifest } from '../domain/manifest.js';
+import type { Manifest } from '../domain/manifest.js';
 import { manifestKey, runFolder } from '../domain/object-layout.js';
-import { signatureKeyOf } from '../domain/manifest-signature.js';
 import { newRunId, type RunRecord } from '../domain/run.js';
 import { storageUrlOf } from '../domain/storage-location.js';
-import { Sha256Tap } from '../pipeline/byte-taps.js';
-import { fanOut } from '../pipeline/fan-out.js';
-import { rootCause, toRunError } from './run-errors.js';
-import { sha256Hex, signManifest } from './sign-manifest.js';
+import { StorageArtifactWriter } from '../pipeline/artifact-writer.js';
+import { toRunError } from './run-errors.js';
+import { buildManifest } from './backup-manifest.js';
+import { ManifestCommit } from './commit-backup.js';
+import { pipeToArtifact } from './pipe-to-artifact.js';
+import { startDump } from './start-dump.js';
 import { AbortedError, CatalogWriteError, LeftBehindError, oneLine, RunConflictError, VaultraError } from '../errors.js';
-import { VAULTRA_VERSION } from '../version.js';
 import { repairedAnything, repairRuns, type RepairReport } from './repair-runs.js';
 import type { RunnerHost } from '../ports/runner-host.js';
 import { systemClock } from '../domain/clock.js';
@@ -66,8 +64,10 @@ export interface BackupResult {
 }
 
 /**
- * Takes one backup: dump → compress (counting) → encrypt → hash → store (in every
- * destination at once), then the manifest's signature, then the manifest (in every destination).
+ * Takes one backup, the walk: start the dump (its source described meanwhile, start-dump.ts) →
+ * compress (counting) → encrypt → the artifact writer (hash, store in every destination at once;
+ * pipe-to-artifact.ts) → the manifest (backup-manifest.ts) → its signature, then the manifest, in
+ * every destination (commit-backup.ts).
  *
  * A backup is successful only when the dump tool exited 0, every stage ended cleanly, every
  * byte is stored and the manifest — written last, the commit marker — is stored. On any
@@ -116,111 +116,46 @@ async function backUp(deps: BackupDependencies, request: BackupRequest, started:
   let manifest: Manifest;
   let warnings: readonly string[] | undefined;
 
-  const dataName = dataObjectName(deps.engine, deps.compressor, deps.encryptor);
-  const dataKey = `${folder}/${dataName}`;
   const destinations = [deps.storage, ...(deps.alsoTo ?? [])];
-  /** Destinations holding an object of this run, to remove if the run fails. */
-  const written = new Set<StorageBackend>();
-  const manifestsWritten = new Set<StorageBackend>();
-  const signaturesWritten = new Set<StorageBackend>();
   const key = manifestKey(request.job, runId);
+  const writer = new StorageArtifactWriter(destinations, folder);
+  const commit = new ManifestCommit(destinations, deps.signer, { job: request.job, runId, manifestKey: key });
   try {
-    const source = await deps.engine.describe(request.source, request.signal);
-    const compression = await deps.compressor.open();
-    const dump = await deps.engine.dump(request.source, { signal: request.signal, directTo: compression.direct?.pipe }).catch((error: unknown) => {
-      compression.output.destroy();
-      throw error;
-    });
-    let fed: Promise<unknown>;
-    if (dump.direct) {
-      // The dump tool writes into the compressor's stdin itself: Node never touches the plaintext.
-      dump.stream.resume();
-      const verdict = finished(dump.stream).then(
-        () => undefined,
-        (error: Error) => error,
-      );
-      compression.direct!.producerDone(verdict, dump.pid);
-      fed = verdict;
-    } else {
-      fed = pipeline(dump.stream, compression.input, { signal: request.signal });
-    }
-    // Whatever ends the compressed side early (storage, encryption, abort) also stops the dump.
-    compression.output.once('close', () => dump.stream.destroy());
-    const stored = new Sha256Tap();
-    const report = () => request.onProgress?.({ bytesRaw: compression.plaintextBytes(), bytesStored: stored.bytes });
-    const timer = request.onProgress ? setInterval(report, 250) : undefined;
-    try {
-      const fan = destinations.length > 1 ? fanOut(destinations.length) : undefined;
-      const stages = fan
-        ? pipeline(compression.output, deps.encryptor.encrypt(), stored, fan.input, { signal: request.signal })
-        : pipeline(compression.output, deps.encryptor.encrypt(), stored, { signal: request.signal });
-      const uploads = destinations.map((storage, i) =>
-        storage.put(dataKey, fan ? fan.branches[i]! : stored, { signal: request.signal }).then(
-          () => void written.add(storage),
-          (error: unknown) => {
-            // A backend that gives up may simply stop reading: tear the stages down, or the dump
-            // blocks on a full pipe and the pipeline never settles.
-            stored.destroy();
-            throw error;
-          },
-        ),
-      );
-      const [piped, feeding, ...puts] = await Promise.allSettled([stages, fed, ...uploads]);
-      if (piped.status === 'rejected' || feeding.status === 'rejected' || puts.some((put) => put.status === 'rejected')) {
-        throw rootCause([feeding, piped, ...puts]);
-      }
-      report();
-    } finally {
-      clearInterval(timer);
-    }
-
+    const started = await startDump(deps.engine, deps.compressor, request.source, request.signal);
+    const data = { name: dataObjectName(deps.engine, deps.compressor, deps.encryptor), role: 'data' } as const;
+    const piped = await pipeToArtifact(started, deps.encryptor, writer, data, request);
     const finishedAt = now();
-    manifest = manifestSchema.parse({
-      schema: 'vaultra.manifest/v1',
-      runId,
+    const written = buildManifest({
       job: request.job,
-      startedAt: startedAt.toISOString(),
-      finishedAt: finishedAt.toISOString(),
-      source: { engine: source.engine, database: source.database, serverVersion: source.serverVersion },
-      dump: { tool: dump.tool.name, toolVersion: dump.tool.version, format: dump.format, consistency: dump.consistency, ...(dump.details ? { details: { ...dump.details } } : {}) },
-      compression: { id: deps.compressor.id, level: deps.compressor.level, implementation: deps.compressor.implementation },
-      encryption: { format: deps.encryptor.format, recipients: [...deps.encryptor.recipients] },
-      plaintextBytes: compression.plaintextBytes(),
-      objects: [{ name: dataName, role: 'data', sizeBytes: stored.bytes, sha256: stored.sha256 }],
-      contents: [...source.contents],
-      vaultraVersion: VAULTRA_VERSION,
-    } satisfies Manifest);
-    const manifestText = JSON.stringify(manifest, null, 2) + '\n';
-    // Signed before anything is committed: a key service that refuses fails the run, never leaves
-    // an unsigned backup behind. The signature goes first so every manifest has one.
-    const signatureText = await signManifest(deps.signer, { job: request.job, runId, manifestKey: key, manifestSha256: sha256Hex(manifestText) }, request.signal);
-    const signaturePuts = await Promise.allSettled(
-      destinations.map((storage) => storage.put(signatureKeyOf(key), Readable.from([signatureText]), { signal: request.signal }).then(() => void signaturesWritten.add(storage))),
-    );
-    if (signaturePuts.some((put) => put.status === 'rejected')) throw rootCause(signaturePuts);
-    // The commit marker: until this object exists, the run folder is not a backup.
-    const manifestPuts = await Promise.allSettled(
-      destinations.map((storage) => storage.put(key, Readable.from([manifestText]), { signal: request.signal }).then(() => void manifestsWritten.add(storage))),
-    );
-    if (manifestPuts.some((put) => put.status === 'rejected')) throw rootCause(manifestPuts);
+      runId,
+      startedAt,
+      finishedAt,
+      source: piped.source,
+      dump: started.dump,
+      compressor: deps.compressor,
+      encryptor: deps.encryptor,
+      plaintextBytes: piped.plaintextBytes,
+      objects: [piped.object],
+    });
+    await commit.commit(written.text, request.signal);
 
-    warnings = dump.warnings;
+    manifest = written.manifest;
+    warnings = started.dump.warnings;
     run = {
       ...run,
       status: 'succeeded',
       finishedAt: finishedAt.toISOString(),
       durationMs: finishedAt.getTime() - startedAt.getTime(),
-      bytesRaw: compression.plaintextBytes(),
-      bytesStored: stored.bytes,
-      sha256: stored.sha256,
+      bytesRaw: piped.plaintextBytes,
+      bytesStored: piped.object.sizeBytes,
+      sha256: piped.object.sha256,
       manifestKey: key,
     };
   } catch (caught) {
     const error = request.signal?.aborted ? asInterrupted(caught) : caught;
-    // Manifests first: a folder stops being a backup the moment its manifest is gone.
-    await Promise.all([...manifestsWritten].map((storage) => storage.delete(key).catch(() => undefined)));
-    await Promise.all([...signaturesWritten].map((storage) => storage.delete(signatureKeyOf(key)).catch(() => undefined)));
-    await Promise.all([...written].map((storage) => storage.delete(dataKey).catch(() => undefined)));
+    // The commit first: a folder stops being a backup the moment its manifest is gone.
+    await commit.undo();
+    await writer.discard();
     const finishedAt = now();
     const leftBehind = error instanceof LeftBehindError ? error.leftBehind.map(({ kind, location, id, cleanup }) => ({ kind, location, ...(id ? { id } : {}), cleanup })) : [];
     run = {

@@ -5,6 +5,7 @@ import type { Environment, ScheduledJob } from '../config/environments.js';
 import type { RunRecord } from '../domain/run.js';
 import { manifestKey, runFolder } from '../domain/object-layout.js';
 import { readManifest } from './locate-backup.js';
+import { storedSizes } from './read-backup.js';
 import { oneLine } from '../errors.js';
 import { runFailedAlert, runSucceededAlert, taskFailedAlert } from './alerts.js';
 import { systemClock, type Clock } from '../domain/clock.js';
@@ -119,10 +120,7 @@ async function manifestProblem(storage: StorageBackend, run: RunRecord): Promise
     return `the runner recorded success but the manifest cannot be read: ${oneLine(error)}`;
   }
   if (manifest.runId !== run.runId || manifest.job !== run.job) return `the manifest at ${manifestKey(run.job, run.runId)} names another run (${manifest.job}/${manifest.runId})`;
-  const sizes = new Map<string, number>();
-  for await (const object of storage.list(`${runFolder(run.job, run.runId)}/`)) sizes.set(object.key, object.sizeBytes);
-  for (const object of manifest.objects) {
-    const size = sizes.get(`${runFolder(run.job, run.runId)}/${object.name}`);
+  for (const [object, size] of await storedSizes(storage, { manifest, manifestKey: manifestKey(run.job, run.runId) })) {
     if (size !== object.sizeBytes) return `object ${object.name} of the manifest is ${size === undefined ? 'missing' : `${size} bytes, not ${object.sizeBytes}`}`;
   }
   return undefined;

@@ -1,5 +1,6 @@
 import type { StorageBackend } from '../ports/storage-backend.js';
-import { manifestSchema, type Manifest } from '../domain/manifest.js';
+import type { Manifest } from '../domain/manifest.js';
+import { decodeManifest } from '../domain/manifest-codec.js';
 import { manifestKey, parseManifestKey } from '../domain/object-layout.js';
 import { ConfigError, IntegrityError, NotFoundError } from '../errors.js';
 import { readBounded } from '../pipeline/read-bounded.js';
@@ -71,22 +72,12 @@ async function readManifestAt(storage: StorageBackend, key: string, signal?: Abo
   const folder = parseManifestKey(key);
   if (!folder) throw new IntegrityError(`${key} is not where a manifest can be (<job>/<YYYY>/<MM>/<DD>/<runId>/manifest.json)`);
   const bytes = await readBounded(await storage.get(key, { signal }), MAX_MANIFEST_BYTES, 'manifest');
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(bytes.toString('utf8'));
-  } catch {
-    throw new IntegrityError(`${key} is not valid JSON: the manifest was damaged`);
-  }
-  const result = manifestSchema.safeParse(parsed);
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    throw new IntegrityError(`${key} is not a valid manifest (${issue?.path.join('.') || 'root'}: ${issue?.message})`);
-  }
-  const { job, runId } = result.data;
+  const manifest = decodeManifest(bytes, key);
+  const { job, runId } = manifest;
   // The date folders too: they follow from the run id, so a manifest moved to another day of the same run is refused.
   if (job !== folder.job || runId !== folder.runId || key !== manifestKey(job, runId)) {
     throw new IntegrityError(`${key} describes run ${runId} of job ${job}, which does not match its folder: a manifest copied or edited into another run folder is refused`);
   }
-  return { manifest: result.data, manifestSha256: sha256Hex(bytes) };
+  return { manifest, manifestSha256: sha256Hex(bytes) };
 }
 

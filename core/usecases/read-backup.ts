@@ -2,12 +2,14 @@ import { Writable, type Duplex, type Readable, type Transform } from 'node:strea
 import { pipeline } from 'node:stream/promises';
 import type { Decryptor } from '../ports/encryptor.js';
 import type { StorageBackend } from '../ports/storage-backend.js';
-import type { Manifest } from '../domain/manifest.js';
-import { MANIFEST_NAME } from '../domain/object-layout.js';
+import type { ArtifactObject, Manifest } from '../domain/manifest.js';
+import { MANIFEST_NAME, objectKeyOf } from '../domain/object-layout.js';
+import { StorageArtifactReader } from '../pipeline/artifact-reader.js';
 import { storageUrlOf } from '../domain/storage-location.js';
-import { createCompressor } from '../adapters/compression/compressors.js';
+import type { BackupAdapters } from '../ports/backup-adapters.js';
 import { ExactSizeVerifier, Sha256Verifier } from '../pipeline/byte-taps.js';
 import { IntegrityError, KeyError } from '../errors.js';
+import { rootCause } from './run-errors.js';
 
 /** A manifest and where it sits: every object it names is read from that folder, never from its own fields. */
 export interface BackupAt {
@@ -16,32 +18,74 @@ export interface BackupAt {
   readonly manifestKey: string;
 }
 
+/** What reading a backup's data needs: where it is, the keys to open it, a decompressor for its compression id. */
+export interface ReadDependencies extends Pick<BackupAdapters, 'decompressor'> {
+  readonly storage: StorageBackend;
+  readonly decryptor: Decryptor;
+}
+
+/**
+ * Reads a backup's data into a sink (a restore's target, a verify's validation tool), which is
+ * opened first and guarded from birth (`guarded`). On any failure the sink is aborted, and the
+ * failure explained (`explainReadFailure`): a key error that is really damage says so. Resolves
+ * with the opened sink, fed to its end, and the plaintext bytes read; the caller commits it or
+ * takes its result.
+ */
+export async function readBackupInto<Sink extends { readonly stream: Writable; abort(): Promise<void> }>(
+  deps: ReadDependencies,
+  backup: BackupAt,
+  openSink: () => Promise<Sink>,
+  options: { signal?: AbortSignal; onBytes?: (bytesRead: number) => void } = {},
+): Promise<{ sink: Sink; bytesRaw: number }> {
+  const sink = guarded(await openSink());
+  let stages;
+  try {
+    stages = await openBackupStages(deps, backup, options);
+  } catch (error) {
+    await sink.abort();
+    throw error;
+  }
+  const [piped] = await Promise.allSettled([pipeline(...stages, sink.stream, { signal: options.signal })]);
+  if (piped.status === 'rejected') {
+    await sink.abort();
+    throw await explainReadFailure(deps.storage, backup, rootCause([piped]), options.signal);
+  }
+  return { sink, bytesRaw: stages[4].bytes };
+}
+
 /** The run folder a manifest sits in. */
 export function folderOf(backup: Pick<BackupAt, 'manifestKey'>): string {
   return backup.manifestKey.slice(0, -`/${MANIFEST_NAME}`.length);
 }
 
 /**
- * Checks, before anything is created, that every object the manifest names is in its run
- * folder at the size the manifest says: one listing of the folder (no more than finding the
- * backup took), so a missing or resized object fails in one line instead of half-way through a
- * restore. Rejects with `IntegrityError`: a backup missing part of itself is damaged.
+ * Checks, before anything is created, that every object the manifest names is where it lives (its
+ * run folder, or its job's shared area) at the size the manifest says: one listing per folder (no
+ * more than finding the backup took), so a missing or resized object fails in one line instead
+ * of half-way through a restore. Rejects with `IntegrityError`: a backup missing part of itself is damaged.
  */
 export async function checkObjectsPresent(storage: StorageBackend, backup: BackupAt, signal?: AbortSignal): Promise<void> {
-  const problem = await objectsProblem(storage, folderOf(backup), backup.manifest, signal);
+  const problem = await objectsProblem(storage, backup, signal);
   if (problem) throw new IntegrityError(`backup ${backup.manifest.runId} is incomplete: ${problem}`);
 }
 
-/** What is wrong with the objects of `manifest` in `folder` (missing, another size), or `undefined`. */
-export async function objectsProblem(storage: StorageBackend, folder: string, manifest: Manifest, signal?: AbortSignal): Promise<string | undefined> {
-  const sizes = new Map<string, number>();
-  for await (const object of storage.list(`${folder}/`, { signal })) sizes.set(object.key, object.sizeBytes);
-  for (const object of manifest.objects) {
-    const size = sizes.get(`${folder}/${object.name}`);
-    if (size === undefined) return `${object.name}, named in its manifest, is missing from ${storageUrlOf(storage.location, folder)}`;
+/** What is wrong with the objects of `backup` (missing, another size), or `undefined`. */
+export async function objectsProblem(storage: StorageBackend, backup: BackupAt, signal?: AbortSignal): Promise<string | undefined> {
+  for (const [object, size] of await storedSizes(storage, backup, signal)) {
+    const where = storageUrlOf(storage.location, objectKeyOf(backup.manifestKey, object).slice(0, -`/${object.name}`.length));
+    if (size === undefined) return `${object.name}, named in its manifest, is missing from ${where}`;
     if (size !== object.sizeBytes) return `${object.name} is ${size} bytes, its manifest says ${object.sizeBytes}: the stored object was truncated or altered`;
   }
   return undefined;
+}
+
+/** The stored size of each object of `backup` (`undefined`: missing), from one listing per folder the objects live in. */
+export async function storedSizes(storage: StorageBackend, backup: BackupAt, signal?: AbortSignal): Promise<Map<ArtifactObject, number | undefined>> {
+  const keys = new Map(backup.manifest.objects.map((object) => [object, objectKeyOf(backup.manifestKey, object)]));
+  const folders = new Set([...keys.values()].map((key) => key.slice(0, key.lastIndexOf('/') + 1)));
+  const sizes = new Map<string, number>();
+  for (const folder of folders) for await (const object of storage.list(folder, { signal })) sizes.set(object.key, object.sizeBytes);
+  return new Map([...keys].map(([object, key]) => [object, sizes.get(key)]));
 }
 
 /**
@@ -53,14 +97,13 @@ export async function objectsProblem(storage: StorageBackend, folder: string, ma
  * signalled downstream.
  */
 export async function openBackupStages(
-  storage: StorageBackend,
+  deps: ReadDependencies,
   backup: BackupAt,
-  decryptor: Decryptor,
   options: { signal?: AbortSignal; onBytes?: (bytesRead: number) => void } = {},
 ): Promise<[Readable, Transform, Transform, Duplex, ExactSizeVerifier]> {
   const { manifest } = backup;
   const data = dataObjectOf(manifest);
-  const source = await storage.get(`${folderOf(backup)}/${data.name}`, { signal: options.signal });
+  const source = await new StorageArtifactReader(deps.storage, backup.manifestKey).open(data, options.signal);
   // The pipeline is built only after the stages below and the caller's own awaits: a read that
   // fails before then (a reset connection) must not crash the process on an unhandled 'error'
   // event. The error is not lost: the pipeline rejects with it, as it does for a stream that
@@ -69,8 +112,8 @@ export async function openBackupStages(
   let decrypt: Transform;
   let decompress: Duplex;
   try {
-    decrypt = decryptor.decrypt(manifest.encryption.format, manifest.encryption.recipients);
-    decompress = await (await createCompressor(manifest.compression.id)).decompress();
+    decrypt = deps.decryptor.decrypt(manifest.encryption.format, manifest.encryption.recipients);
+    decompress = await deps.decompressor(manifest.compression.id);
   } catch (error) {
     source.destroy();
     throw error;
@@ -96,7 +139,7 @@ export function guarded<Sink extends { readonly stream: Writable }>(sink: Sink):
 }
 
 /** The one data object of a manifest (this version writes and reads exactly one). */
-function dataObjectOf(manifest: Manifest): Manifest['objects'][number] {
+export function dataObjectOf(manifest: Manifest): ArtifactObject {
   const objects = manifest.objects.filter((o) => o.role === 'data');
   const [data] = objects;
   if (!data || objects.length !== 1) throw new IntegrityError(`manifest of run ${manifest.runId} lists ${objects.length} data objects; this version reads exactly one`);
@@ -114,7 +157,7 @@ export async function explainReadFailure(storage: StorageBackend, backup: Backup
   const data = backup.manifest.objects.find((o) => o.role === 'data');
   if (!data) return error;
   try {
-    const source = await storage.get(`${folderOf(backup)}/${data.name}`, { signal });
+    const source = await new StorageArtifactReader(storage, backup.manifestKey).open(data, signal);
     const discard = new Writable({ write: (_chunk, _encoding, callback) => callback() });
     await pipeline(source, new Sha256Verifier({ ...data }), discard, { signal });
   } catch (check) {

@@ -1,18 +1,17 @@
-import { pipeline } from 'node:stream/promises';
 import type { Catalog } from '../ports/catalog.js';
 import type { Decryptor } from '../ports/encryptor.js';
 import type { StorageBackend } from '../ports/storage-backend.js';
 import type { ContentEntry, EngineId } from '../ports/database-engine.js';
-import { engineById, engineIdForUrl } from '../adapters/engines/engines.js';
+import type { BackupAdapters } from '../ports/backup-adapters.js';
 import { ConfigError, NotFoundError } from '../errors.js';
 import { locateBackup, type BackupRef, type LocatedBackup } from './locate-backup.js';
-import { checkObjectsPresent, explainReadFailure, guarded, openBackupStages } from './read-backup.js';
+import { checkObjectsPresent, readBackupInto } from './read-backup.js';
 import { recordedRun } from './record-run.js';
-import { rootCause } from './run-errors.js';
 import { verifyLocated } from './verify.js';
 import { authenticateBackup, type Authenticity, type TrustPolicy } from './authenticate-backup.js';
 
-export interface RestoreDependencies {
+/** Storage, catalog, keys, trust and the adapters a manifest names (`BackupAdapters`: the runner wires the registries). */
+export interface RestoreDependencies extends BackupAdapters {
   readonly storage: StorageBackend;
   readonly catalog: Catalog;
   readonly decryptor: Decryptor;
@@ -63,11 +62,11 @@ export async function runRestore(deps: RestoreDependencies, request: RestoreRequ
   const backup = await locateBackup(deps.storage, request, request.signal);
   const authenticity = await authenticateBackup(deps.storage, backup, deps.trust, { action: 'restore', signal: request.signal });
   const { manifest } = backup;
-  const targetEngine = engineIdForUrl(request.target);
+  const targetEngine = deps.engineIdForUrl(request.target);
   if (targetEngine !== manifest.source.engine) {
     throw new ConfigError(`run ${backup.runId} is a ${manifest.source.engine} backup; it cannot be restored into a ${targetEngine} target`);
   }
-  const engine = engineById(manifest.source.engine);
+  const engine = deps.engineById(manifest.source.engine);
   const restored = selectContents(manifest.contents, request);
   const unmatched = unmatchedSelection(manifest.contents, request);
   if (unmatched.length > 0) {
@@ -90,21 +89,12 @@ export async function runRestore(deps: RestoreDependencies, request: RestoreRequ
     if (selective || (request.force && !engine.restoreIsAtomic)) await verifyLocated(deps, backup, { signal: request.signal });
     // Before the target is touched (a database created, a temp folder made): every object is there.
     else await checkObjectsPresent(deps.storage, backup, request.signal);
-    const sink = guarded(await engine.openRestore(request.target, { ...request, sourceDatabase: manifest.source.database }));
-    let stages;
-    try {
-      stages = await openBackupStages(deps.storage, backup, deps.decryptor, { signal: request.signal, onBytes: request.onProgress });
-    } catch (error) {
-      await sink.abort();
-      throw error;
-    }
-    const [piped] = await Promise.allSettled([pipeline(...stages, sink.stream, { signal: request.signal })]);
-    if (piped.status === 'rejected') {
-      await sink.abort();
-      throw await explainReadFailure(deps.storage, backup, rootCause([piped]), request.signal);
-    }
+    const { sink, bytesRaw } = await readBackupInto(deps, backup, () => engine.openRestore(request.target, { ...request, sourceDatabase: manifest.source.database }), {
+      signal: request.signal,
+      onBytes: request.onProgress,
+    });
     await sink.commit();
-    return { bytesRaw: stages[4].bytes, replaced: sink.replaces, notes: sink.notes ?? [] };
+    return { bytesRaw, replaced: sink.replaces, notes: sink.notes ?? [] };
   });
   return { backup, authenticity, target: request.target, dryRun: false, restored, ...value };
 }

@@ -1,16 +1,15 @@
-import { pipeline } from 'node:stream/promises';
 import type { Catalog } from '../ports/catalog.js';
 import type { Decryptor } from '../ports/encryptor.js';
 import type { StorageBackend } from '../ports/storage-backend.js';
-import { engineById } from '../adapters/engines/engines.js';
+import type { BackupAdapters } from '../ports/backup-adapters.js';
 import type { ValidationOptions } from '../ports/database-engine.js';
 import { locateBackup, type BackupRef, type LocatedBackup } from './locate-backup.js';
-import { checkObjectsPresent, explainReadFailure, guarded, openBackupStages } from './read-backup.js';
-import { rootCause } from './run-errors.js';
+import { checkObjectsPresent, dataObjectOf, readBackupInto } from './read-backup.js';
 import { recordedRun } from './record-run.js';
 import { authenticateBackup, type Authenticity, type TrustPolicy } from './authenticate-backup.js';
 
-export interface VerifyDependencies {
+/** Storage, keys, trust and the adapters a manifest names (`BackupAdapters`: the runner wires the registries). */
+export interface VerifyDependencies extends BackupAdapters {
   readonly storage: StorageBackend;
   readonly catalog: Catalog;
   readonly decryptor: Decryptor;
@@ -54,33 +53,25 @@ export async function runVerify(
 }
 
 export async function verifyLocated(
-  deps: Pick<VerifyDependencies, 'storage' | 'decryptor'>,
+  deps: Pick<VerifyDependencies, 'storage' | 'decryptor' | 'engineById' | 'decompressor'>,
   backup: LocatedBackup,
   options: { signal?: AbortSignal; onProgress?: (bytesRead: number) => void; dryRun?: Pick<ValidationOptions, 'target' | 'tables' | 'force'> } = {},
 ): Promise<VerifyReport> {
   const { manifest } = backup;
   await checkObjectsPresent(deps.storage, backup, options.signal);
-  const sink = guarded(
-    await engineById(manifest.source.engine).openValidation({
-      signal: options.signal,
-      contents: manifest.contents,
-      sourceDatabase: manifest.source.database,
-      details: manifest.dump.details,
-      ...options.dryRun,
-    }),
+  const { sink, bytesRaw } = await readBackupInto(
+    deps,
+    backup,
+    () =>
+      deps.engineById(manifest.source.engine).openValidation({
+        signal: options.signal,
+        contents: manifest.contents,
+        sourceDatabase: manifest.source.database,
+        details: manifest.dump.details,
+        ...options.dryRun,
+      }),
+    { signal: options.signal, onBytes: options.onProgress },
   );
-  let stages;
-  try {
-    stages = await openBackupStages(deps.storage, backup, deps.decryptor, { signal: options.signal, onBytes: options.onProgress });
-  } catch (error) {
-    await sink.abort();
-    throw error;
-  }
-  const [piped] = await Promise.allSettled([pipeline(...stages, sink.stream, { signal: options.signal })]);
-  if (piped.status === 'rejected') {
-    await sink.abort();
-    throw await explainReadFailure(deps.storage, backup, rootCause([piped]), options.signal);
-  }
   const structure = await sink.result();
-  return { backup, bytesStored: manifest.objects[0]!.sizeBytes, bytesRaw: stages[4].bytes, structure };
+  return { backup, bytesStored: dataObjectOf(manifest).sizeBytes, bytesRaw, structure };
 }

@@ -6,6 +6,7 @@ import { Progress } from '../progress.js';
 import { formatBytes } from '../format.js';
 import { trustPolicyFor } from '../signing-keys.js';
 import { authenticityJson, catalogOption, collect, commaList, openStore, resolveConnection, printFields, printJson, signalOf, TRUST_HELP, trustOptions } from './shared.js';
+import { backupAdapters } from '../../core/adapters/backup-adapters.js';
 
 interface RestoreOptions {
   target: string;
@@ -68,7 +69,7 @@ Examples:
       let report;
       try {
         report = await runRestore(
-          { storage, catalog, decryptor, trust },
+          { storage, catalog, decryptor, trust, ...backupAdapters },
           {
             ref,
             job: options.job,

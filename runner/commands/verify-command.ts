@@ -8,6 +8,7 @@ import { signerFor, trustPolicyFor } from '../signing-keys.js';
 import { Progress } from '../progress.js';
 import { formatBytes } from '../format.js';
 import { authenticityJson, catalogOption, collect, openStore, printFields, printJson, signalOf, TRUST_HELP, trustOptions } from './shared.js';
+import { backupAdapters } from '../../core/adapters/backup-adapters.js';
 
 interface VerifyOptions {
   from: string;
@@ -50,7 +51,7 @@ export function verifyCommand(): Command {
       let report: VerifyReport & { signed?: boolean };
       try {
         const run = { signal: signalOf(command), onProgress: (bytes: number) => progress.update(bytes) };
-        report = signer ? await trustUnsignedBackup({ storage, catalog, decryptor, trust: trustPolicy, signer }, { ref, job: options.job }, run) : await runVerify({ storage, catalog, decryptor, trust: trustPolicy }, { ref, job: options.job }, run);
+        report = signer ? await trustUnsignedBackup({ storage, catalog, decryptor, trust: trustPolicy, signer, ...backupAdapters }, { ref, job: options.job }, run) : await runVerify({ storage, catalog, decryptor, trust: trustPolicy, ...backupAdapters }, { ref, job: options.job }, run);
       } finally {
         progress.stop();
       }

@@ -21,6 +21,7 @@ import { ConfigError, NotFoundError, RestoreFailedError, RunConflictError } from
 import { requireTools } from '../support/requirements.js';
 import { createDirectoryFixture, entriesOf, snapshotTree, treeDifferences, type DirectoryFixture, type TreeEntry } from '../support/dir-fixtures.js';
 import { testSigning } from '../support/signing.js';
+import { backupAdapters } from '../../core/adapters/backup-adapters.js';
 
 describe('selective directory restore (use cases)', () => {
   const tools = requireTools('tar', 'zstd', 'touch', 'mkfifo');
@@ -32,7 +33,7 @@ describe('selective directory restore (use cases)', () => {
   let runId = '';
   const key = generateX25519Identity();
   const signing = testSigning();
-  let deps: { storage: FileStorageBackend; catalog: LocalCatalog; decryptor: AgeDecryptor; trust: typeof signing.trust };
+  let deps: { storage: FileStorageBackend; catalog: LocalCatalog; decryptor: AgeDecryptor; trust: typeof signing.trust } & typeof backupAdapters;
 
   // Compared entry by entry with the source (setuid bits, FIFO): the archive as it is.
   const restore = (target: string, request: Omit<RestoreRequest, 'ref' | 'target'>) => runRestore(deps, { ref: runId, target: `dir:${target}`, preserveSpecial: true, ...request });
@@ -47,7 +48,7 @@ describe('selective directory restore (use cases)', () => {
     source = await snapshotTree(fixture.root);
     const storage = new FileStorageBackend(join(root, 'store'));
     const catalog = new LocalCatalog(join(root, 'catalog'));
-    deps = { storage, catalog, decryptor: new AgeDecryptor([{ kind: 'x25519', identity: key.identity }]), trust: signing.trust };
+    deps = { storage, catalog, decryptor: new AgeDecryptor([{ kind: 'x25519', identity: key.identity }]), trust: signing.trust, ...backupAdapters };
     const result = await runBackup(
       { engine: new DirectoryEngine(), storage, catalog, compressor: await createCompressor('zstd'), encryptor: new AgeEncryptor([{ kind: 'x25519', recipient: key.recipient }]), signer: signing.signer },
       { source: `dir:${fixture.root}`, job: 'vol' },

@@ -41,6 +41,7 @@ import { MemoryStorageBackend } from '../fakes/memory-storage.js';
 import { storageBackendContract } from '../contract/storage-backend.contract.js';
 import { bytesWritten, descendantsOf, isRunningDump, processTable, sleep, stillRunning, type ProcessInfo } from '../support/processes.js';
 import { testSigning } from '../support/signing.js';
+import { backupAdapters } from '../../core/adapters/backup-adapters.js';
 
 const MiB = 1024 * 1024;
 /** Rows of md5 text in the big database: pg_dump streams ~150 MB for a couple of seconds. */
@@ -668,7 +669,7 @@ describe('failure paths', () => {
       expect(await filesUnder(join(files.rootDir, runFolder('mid-write', result.run.runId)))).toEqual([]);
       expect(await hashTree(files.rootDir)).toEqual(earlierHashes);
       await waitFor(() => ourDumps().length === 0, 5_000, 'pg_dump to exit after the storage failed');
-      await runVerify({ storage: files, catalog: deps.catalog, decryptor, trust }, { ref: earlier.run.runId });
+      await runVerify({ storage: files, catalog: deps.catalog, decryptor, trust, ...backupAdapters }, { ref: earlier.run.runId });
     });
 
     it('a write failing after 8 MiB (the backend destroys the body): same outcome, on an in-memory store', async () => {
@@ -716,11 +717,11 @@ describe('failure paths', () => {
       const made = await backupWithin(memory, 'readback', url(smallDb));
       expect(made.run.status, String(made.error)).toBe('succeeded');
       const storage = new FaultyStorageBackend(memory).failGetAfterBytes(100_000, { keys: (key) => key.includes('/data.') });
-      await expect(runVerify({ storage, catalog: deps.catalog, decryptor, trust }, { ref: made.run.runId })).rejects.toBeInstanceOf(StorageError);
+      await expect(runVerify({ storage, catalog: deps.catalog, decryptor, trust, ...backupAdapters }, { ref: made.run.runId })).rejects.toBeInstanceOf(StorageError);
       const verifies = await deps.catalog.list({ job: 'readback', kind: 'verify' });
       expect(verifies).toEqual([expect.objectContaining({ status: 'failed', error: expect.objectContaining({ kind: 'storage' }) })]);
       // The bytes were fine all along.
-      await runVerify({ storage: memory, catalog: deps.catalog, decryptor, trust }, { ref: made.run.runId });
+      await runVerify({ storage: memory, catalog: deps.catalog, decryptor, trust, ...backupAdapters }, { ref: made.run.runId });
     });
   });
 });

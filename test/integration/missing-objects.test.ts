@@ -42,6 +42,7 @@ import { azureDamageStore, fileDamageStore, gcsDamageStore, s3DamageStore, type 
 import { directoryCase, postgresCase, sqliteCase, type CaseEngine, type EngineCase } from '../support/engine-cases.js';
 import { FaultyStorageBackend } from '../fakes/faulty-storage.js';
 import { testSigning, writeResignedManifest } from '../support/signing.js';
+import { backupAdapters } from '../../core/adapters/backup-adapters.js';
 
 const ENGINES: readonly CaseEngine[] = ['postgres', 'directory', 'sqlite'];
 
@@ -183,7 +184,7 @@ describe('a data object missing from a backup', () => {
       const storage = new FaultyStorageBackend(files).failGetAfterBytes(300, { keys: (k) => k.includes('/data.') });
       const target = await c.newTarget();
       const decryptor = new AgeDecryptor([{ kind: 'x25519', identity: key.identity }]);
-      await expect(runRestore({ storage, catalog, decryptor, trust: signing.trust }, { ref: made.run.runId, target })).rejects.toBeInstanceOf(StorageError);
+      await expect(runRestore({ storage, catalog, decryptor, trust: signing.trust, ...backupAdapters }, { ref: made.run.runId, target })).rejects.toBeInstanceOf(StorageError);
       expect(storage.faultsFired).toBe(1);
       expect(await c.leftovers(target)).toEqual([]);
       expect((await catalog.list({ job: 'cut', kind: 'restore' })).map((r) => `${r.status}:${r.error?.kind}`)).toEqual(['failed:storage']);
@@ -206,9 +207,9 @@ describe('a data object missing from a backup', () => {
       const gone = (k: string) => new StorageError(`reading ${k} failed: injected`, false);
       const storage = new FaultyStorageBackend(files).failGetOfKey((k) => k.includes('/data.'), { error: gone });
       const decryptor = new AgeDecryptor([{ kind: 'x25519', identity: key.identity }]);
-      await expect(runVerify({ storage, catalog, decryptor, trust: signing.trust }, { ref: made.run.runId })).rejects.toThrow(/injected/);
+      await expect(runVerify({ storage, catalog, decryptor, trust: signing.trust, ...backupAdapters }, { ref: made.run.runId })).rejects.toThrow(/injected/);
       const target = await c.newTarget();
-      await expect(runRestore({ storage, catalog, decryptor, trust: signing.trust }, { ref: made.run.runId, target })).rejects.toThrow(/injected/);
+      await expect(runRestore({ storage, catalog, decryptor, trust: signing.trust, ...backupAdapters }, { ref: made.run.runId, target })).rejects.toThrow(/injected/);
       expect(await c.leftovers(target)).toEqual([]);
       expect((await catalog.list({ job: 'vanish' })).filter((r) => r.kind !== 'backup').map((r) => `${r.kind}:${r.status}`).sort()).toEqual(['restore:failed', 'verify:failed']);
     };

@@ -28,6 +28,7 @@ import { startFerret, withTestClient, type MongoServer } from '../support/mongo-
 import { readProcess } from '../support/processes.js';
 import { requireMongo, requireTools } from '../support/requirements.js';
 import { testSigning } from '../support/signing.js';
+import { backupAdapters } from '../../core/adapters/backup-adapters.js';
 
 /** Signs this file's backups; restores and verifies trust it. */
 const signing = testSigning();
@@ -72,12 +73,12 @@ describe('mongodb engine and use cases', () => {
     expect(made.run.status, String(made.error)).toBe('succeeded');
     expect(made.manifest?.dump.details).toMatchObject({ oplog: 'false', scope: 'database' });
     const decryptor = new AgeDecryptor([{ kind: 'x25519', identity: key.identity }]);
-    const verified = await runVerify({ storage, catalog, decryptor, trust: signing.trust }, { ref: made.run.runId });
+    const verified = await runVerify({ storage, catalog, decryptor, trust: signing.trust, ...backupAdapters }, { ref: made.run.runId });
     expect(verified.structure).toMatch(/^archive complete: \d+ collection\(s\)/);
 
     const target = uniqueMongoDatabase('eng_copy');
     databases.add(target);
-    const restored = await runRestore({ storage, catalog, decryptor, trust: signing.trust }, { ref: made.run.runId, target: mongoUrl(mongo, target) });
+    const restored = await runRestore({ storage, catalog, decryptor, trust: signing.trust, ...backupAdapters }, { ref: made.run.runId, target: mongoUrl(mongo, target) });
     expect(restored.replaced).toEqual([]);
     expect(await mongoFingerprints(mongo, target)).toEqual(await mongoFingerprints(mongo, source));
   });
@@ -190,13 +191,13 @@ describe('mongodb engine and use cases', () => {
       expect(made.manifest?.contents.map((c) => `${c.schema}.${c.name}`)).toEqual(['crm.leads', 'shop.orders']);
       expect(made.manifest?.dump.details).toEqual({ oplog: 'false', scope: 'instance' });
 
-      await runRestore({ storage, catalog, decryptor, trust: signing.trust }, { ref: made.run.runId, target: to.url });
+      await runRestore({ storage, catalog, decryptor, trust: signing.trust, ...backupAdapters }, { ref: made.run.runId, target: to.url });
       for (const db of ['shop', 'crm']) expect(await mongoFingerprints(to, db)).toEqual(await mongoFingerprints(from, db));
 
       // Into one named database: several databases need a choice; --tables picks one.
-      await expect(runRestore({ storage, catalog, decryptor, trust: signing.trust }, { ref: made.run.runId, target: mongoUrl(to, 'one') })).rejects.toThrow(RestoreFailedError);
+      await expect(runRestore({ storage, catalog, decryptor, trust: signing.trust, ...backupAdapters }, { ref: made.run.runId, target: mongoUrl(to, 'one') })).rejects.toThrow(RestoreFailedError);
       expect(await mongoCollections(to, 'one')).toEqual([]);
-      await runRestore({ storage, catalog, decryptor, trust: signing.trust }, { ref: made.run.runId, target: mongoUrl(to, 'one'), tables: ['crm.*'] });
+      await runRestore({ storage, catalog, decryptor, trust: signing.trust, ...backupAdapters }, { ref: made.run.runId, target: mongoUrl(to, 'one'), tables: ['crm.*'] });
       expect(await mongoFingerprints(to, 'one')).toEqual(await mongoFingerprints(from, 'crm'));
     });
   });

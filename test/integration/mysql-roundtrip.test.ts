@@ -46,6 +46,7 @@ import { waitFor } from '../support/pg-fixtures.js';
 import { requireMariadb, requireTools } from '../support/requirements.js';
 import { makeWorkspace, type Workspace } from '../support/workspace.js';
 import { testSigning } from '../support/signing.js';
+import { backupAdapters } from '../../core/adapters/backup-adapters.js';
 
 /** Signs this file's backups; restores and verifies trust it. */
 const signing = testSigning();
@@ -326,7 +327,7 @@ describe('mysql round trip', () => {
     // The plaintext: MariaDB's snapshot position, commented out, and nothing that names the database.
     const decryptor = new AgeDecryptor([{ kind: 'x25519', identity: key.identity }]);
     const chunks: Buffer[] = [];
-    await pipeline(...(await openBackupStages(storage, { manifest, manifestKey: manifestKey('usecase', manifest.runId) }, decryptor)), new Writable({ write: (chunk: Buffer, _e, cb) => (chunks.push(chunk), cb()) }));
+    await pipeline(...(await openBackupStages({ storage, decryptor, ...backupAdapters }, { manifest, manifestKey: manifestKey('usecase', manifest.runId) })), new Writable({ write: (chunk: Buffer, _e, cb) => (chunks.push(chunk), cb()) }));
     const sql = Buffer.concat(chunks).toString('utf8');
     expect(sql).toMatch(/^-- SET GLOBAL gtid_slave_pos='\d+-\d+-\d+';$/m);
     expect(sql).not.toMatch(/^SET GLOBAL gtid_slave_pos/m);
@@ -335,7 +336,7 @@ describe('mysql round trip', () => {
 
     const target = newDatabase('my_usecase');
     const slavePos = await mysqlQuery(server, undefined, 'SELECT @@gtid_slave_pos');
-    const report = await runRestore({ storage, catalog, decryptor, trust: signing.trust }, { ref: 'latest', target: mysqlUrl(server, target) });
+    const report = await runRestore({ storage, catalog, decryptor, trust: signing.trust, ...backupAdapters }, { ref: 'latest', target: mysqlUrl(server, target) });
     expect(report).toMatchObject({ dryRun: false, replaced: [] });
     expect(await mysqlFingerprints(server, target)).toEqual(sourcePrints);
     expect(await mysqlSchemaObjects(server, target)).toEqual(sourceObjects);
@@ -359,7 +360,7 @@ describe('mysql round trip', () => {
     expect(dump).toContain(`ALTER DATABASE \`${db}\` CHARACTER SET latin1 COLLATE latin1_swedish_ci ;`);
 
     const target = newDatabase('my_coll_to');
-    await runRestore({ storage, catalog, decryptor: new AgeDecryptor([]), trust: signing.trust }, { ref: 'latest', target: mysqlUrl(server, target) });
+    await runRestore({ storage, catalog, decryptor: new AgeDecryptor([]), trust: signing.trust, ...backupAdapters }, { ref: 'latest', target: mysqlUrl(server, target) });
     const collations = (database: string) =>
       mysqlQuery(
         server,

@@ -1,0 +1,10 @@
+import type { BackupAdapters } from '../ports/backup-adapters.js';
+import { createCompressor } from './compression/compressors.js';
+import { engineById, engineIdForUrl } from './engines/engines.js';
+
+/** The real registries, for restore and verify (`BackupAdapters`). */
+export const backupAdapters: BackupAdapters = {
+  engineById: (id) => engineById(id),
+  engineIdForUrl,
+  decompressor: async (id) => (await createCompressor(id)).decompress(),
+};

@@ -1,0 +1,49 @@
+import type { StorageBackend } from '../ports/storage-backend.js';
+import type { ArtifactWriter, ObjectPlacement, ObjectWrite } from '../ports/artifact.js';
+import { MANIFEST_NAME, objectKeyOf } from '../domain/object-layout.js';
+import { Sha256Tap } from './byte-taps.js';
+import { fanOut } from './fan-out.js';
+
+/**
+ * Writes a run's objects into its run folder (or its job's shared area) in every destination at
+ * once: one hash-and-count tap, then a fan-out when there are several destinations, each
+ * destination's upload reading its own branch.
+ */
+export class StorageArtifactWriter implements ArtifactWriter {
+  /** What was stored where, to remove if the run fails. */
+  private readonly written: { readonly storage: StorageBackend; readonly key: string }[] = [];
+
+  /** @param runFolder the run's folder (`runFolder(job, runId)`) */
+  constructor(
+    private readonly destinations: readonly StorageBackend[],
+    private readonly runFolder: string,
+  ) {}
+
+  open(placement: ObjectPlacement, signal?: AbortSignal): ObjectWrite {
+    const key = objectKeyOf(`${this.runFolder}/${MANIFEST_NAME}`, placement);
+    const tap = new Sha256Tap();
+    const fan = this.destinations.length > 1 ? fanOut(this.destinations.length) : undefined;
+    const stored = this.destinations.map((storage, i) =>
+      storage.put(key, fan ? fan.branches[i]! : tap, { signal }).then(
+        // Shared objects may be other runs' too: a failed run never removes them.
+        () => void (placement.scope !== 'shared' && this.written.push({ storage, key })),
+        (error: unknown) => {
+          // A backend that gives up may simply stop reading: tear the stages down, or the dump
+          // blocks on a full pipe and the pipeline never settles.
+          tap.destroy();
+          throw error;
+        },
+      ),
+    );
+    return {
+      stages: fan ? [tap, fan.input] : [tap],
+      stored,
+      bytes: () => tap.bytes,
+      described: () => ({ name: placement.name, role: placement.role, sizeBytes: tap.bytes, sha256: tap.sha256, ...(placement.scope === 'shared' ? { scope: 'shared' as const } : {}) }),
+    };
+  }
+
+  async discard(): Promise<void> {
+    await Promise.all(this.written.map(({ storage, key }) => storage.delete(key).catch(() => undefined)));
+  }
+}

@@ -1,0 +1,50 @@
+import type { Duplex, Readable, Writable } from 'node:stream';
+import type { ArtifactObject, ObjectRole, ObjectScope } from '../domain/manifest.js';
+
+/**
+ * A run's *artifact*: the named objects (sizes, digests) the pipeline produces between encryption
+ * and storage, and reads back for a restore. Today one `data` object per run; the types allow
+ * many per run and objects shared between runs (`scope: 'shared'`), which a chunked snapshot
+ * (issue 14) needs.
+ */
+
+/** Where a new object goes and what it is for. */
+export interface ObjectPlacement {
+  readonly name: string;
+  readonly role: ObjectRole;
+  /** @default 'run' */
+  readonly scope?: ObjectScope;
+}
+
+/** One object being written: the caller pipes encrypted bytes into `stages`. */
+export interface ObjectWrite {
+  /** Stages to end the caller's pipeline with: they count and hash the bytes and feed every destination. */
+  readonly stages: readonly [Duplex] | readonly [Duplex, Writable];
+  /** One per destination, resolving once it stored every byte. A rejection has already torn `stages` down. */
+  readonly stored: readonly Promise<void>[];
+  /** Bytes passed so far (for progress). */
+  bytes(): number;
+  /** The object as the manifest lists it; only once `stages` ended and every `stored` resolved. */
+  described(): ArtifactObject;
+}
+
+/**
+ * Writes an artifact's objects to every destination at once (the slowest sets the pace), and
+ * removes them again for a run that fails.
+ */
+export interface ArtifactWriter {
+  /** Starts writing one object; `signal` aborts every destination's upload. */
+  open(placement: ObjectPlacement, signal?: AbortSignal): ObjectWrite;
+  /**
+   * Removes every run-folder object this writer stored, in every destination that has it
+   * (shared objects stay: other runs may reference them). Never rejects: a failed run is
+   * already failing with its own cause.
+   */
+  discard(): Promise<void>;
+}
+
+/** Reads the objects of a located backup back, each from where its manifest says it lives. */
+export interface ArtifactReader {
+  /** The stored (encrypted) bytes of `object`, unverified: see openBackupStages for the checks. */
+  open(object: ArtifactObject, signal?: AbortSignal): Promise<Readable>;
+}

@@ -1,0 +1,17 @@
+import type { Duplex } from 'node:stream';
+import type { CompressionId } from './compressor.js';
+import type { DatabaseEngine, EngineId } from './database-engine.js';
+
+/**
+ * The adapters reading a backup needs that its manifest names by id (which engine made it, which
+ * compression): restore and verify receive them, so use cases import no adapter registry. The
+ * runner wires the real registries (core/adapters/backup-adapters.ts).
+ */
+export interface BackupAdapters {
+  /** The engine with this id (a manifest's `source.engine`). */
+  readonly engineById: (id: EngineId) => DatabaseEngine;
+  /** The engine a target URL is for; throws `ConfigError` for a scheme no engine takes. */
+  readonly engineIdForUrl: (url: string) => EngineId;
+  /** A fresh decompressing stage for a manifest's compression id. */
+  readonly decompressor: (id: CompressionId) => Promise<Duplex>;
+}
