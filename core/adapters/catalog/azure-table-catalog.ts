@@ -2,8 +2,8 @@ import { AzureNamedKeyCredential, AzureSASCredential, odata, TableClient, type T
 import type { Catalog, RunQuery } from '../../ports/catalog.js';
 import { jobNameSchema, runRecordSchema, type RunRecord } from '../../domain/run.js';
 import { ConfigError, NotFoundError, RunConflictError, StorageError } from '../../errors.js';
-import { azureStorageAccess, checkAccountName, isInsecure, parseEndpoint, type AzureStorageAccess } from '../storage/azure/azure-storage-access.js';
-import { codeOf, describeAzureError, isCredentialError, isRetryableAzureError, statusOf } from '../storage/azure/azure-errors.js';
+import { azureStorageAccess, checkAccountName, isInsecure, parseEndpoint, type AzureStorageAccess } from '../azure/azure-storage-access.js';
+import { codeOf, describeAzureError, isCredentialError, isRetryableAzureError, statusOf } from '../azure/azure-errors.js';
 
 /** Run entities have PartitionKey = job; the locks live in their own partition, which no job name can take. */
 const LOCK_PARTITION = '_locks';

@@ -1,5 +1,6 @@
 import { FieldValue, Firestore, Timestamp, v1, type Query } from '@google-cloud/firestore';
 import type { Catalog, RunQuery } from '../../ports/catalog.js';
+import { checkGoogleCredentials } from '../gcp/google-credentials.js';
 import { jobNameSchema, runRecordSchema, type RunRecord } from '../../domain/run.js';
 import { ConfigError, NotFoundError, RunConflictError, StorageError, oneLine, type VaultraError } from '../../errors.js';
 
@@ -233,14 +234,14 @@ export class FirestoreCatalog implements Catalog {
     this.#credentials ??= (async () => {
       const gapic = new v1.FirestoreClient({ projectId: this.projectId });
       try {
-        await gapic.auth.getClient();
-      } catch (error) {
-        this.#credentials = undefined;
-        throw Object.assign(new Error(oneLine(error)), { code: Code.UNAUTHENTICATED, cause: error });
+        await checkGoogleCredentials(gapic);
       } finally {
         await gapic.close().catch(() => undefined);
       }
-    })();
+    })().catch((error: unknown) => {
+      this.#credentials = undefined;
+      throw error;
+    });
     return this.#credentials;
   }
 
