@@ -6,6 +6,7 @@
  */
 import { AbortedError } from '../../errors.js';
 import type { CatalogCallOptions } from '../../ports/catalog.js';
+import { abortable } from '../abortable.js';
 
 /** The error an aborted catalog call rejects with. */
 export function catalogAborted(signal: AbortSignal, doing: string): AbortedError {
@@ -23,25 +24,12 @@ export function checkNotAborted(options: CatalogCallOptions | undefined, doing: 
  * signal (Firestore): the request then runs on unobserved, so only idempotent calls, or calls
  * whose outcome a later read settles, are left behind this way.
  */
-export function untilAborted<T>(call: Promise<T>, options: CatalogCallOptions | undefined, doing: string): Promise<T> {
+export async function untilAborted<T>(call: Promise<T>, options: CatalogCallOptions | undefined, doing: string): Promise<T> {
   const signal = options?.signal;
-  if (!signal) return call;
-  if (signal.aborted) {
-    call.catch(() => undefined);
-    return Promise.reject(catalogAborted(signal, doing));
+  try {
+    return await abortable(call, signal);
+  } catch (error) {
+    if (signal?.aborted && error === signal.reason) throw catalogAborted(signal, doing);
+    throw error;
   }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(catalogAborted(signal, doing));
-    signal.addEventListener('abort', onAbort, { once: true });
-    call.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
 }

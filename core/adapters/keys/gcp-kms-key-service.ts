@@ -2,7 +2,8 @@ import { KeyManagementServiceClient } from '@google-cloud/kms';
 import type { KeyService } from '../../ports/key-service.js';
 import { KeyError, StorageError, oneLine, type VaultraError } from '../../errors.js';
 import { crc32c } from '../gcp/crc32c.js';
-import { abortable, GrpcCode } from '../gcp/grpc-calls.js';
+import { abortable } from '../abortable.js';
+import { GrpcCode } from '../gcp/grpc-calls.js';
 import { lazyGoogleClient } from '../gcp/google-credentials.js';
 
 /**

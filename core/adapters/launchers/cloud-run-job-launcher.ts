@@ -2,7 +2,8 @@ import type { JobsClient, protos } from '@google-cloud/run';
 import { TASK_RUN_ENV, type JobLauncher, type LaunchedTask, type LaunchRequest } from '../../ports/job-launcher.js';
 import { ConfigError, LaunchFailedError } from '../../errors.js';
 import { withRetries, type RetryPolicy } from '../retry.js';
-import { abortable, GrpcCode } from '../gcp/grpc-calls.js';
+import { abortable } from '../abortable.js';
+import { GrpcCode } from '../gcp/grpc-calls.js';
 import { lazyGoogleClient } from '../gcp/google-credentials.js';
 import { googleApiError } from './cloud-run-errors.js';
 

@@ -12,7 +12,8 @@ import type { ClientConfig, PubSub } from '@google-cloud/pubsub';
 import type { Alert, Notifier } from '../../ports/notifier.js';
 import { AbortedError, ConfigError, NotifyFailedError, oneLine } from '../../errors.js';
 import { redact } from '../../domain/redact.js';
-import { abortable, GrpcCode } from '../gcp/grpc-calls.js';
+import { abortable } from '../abortable.js';
+import { GrpcCode } from '../gcp/grpc-calls.js';
 import { lazyGoogleClient } from '../gcp/google-credentials.js';
 import { webhookBody } from './generic-webhook-notifier.js';
 

@@ -2,7 +2,8 @@ import { SecretManagerServiceClient } from '@google-cloud/secret-manager';
 import type { SecretResolver } from '../../ports/secret-resolver.js';
 import { ConfigError, IntegrityError, NotFoundError, StorageError, oneLine, type VaultraError } from '../../errors.js';
 import { crc32c } from '../gcp/crc32c.js';
-import { abortable, GrpcCode } from '../gcp/grpc-calls.js';
+import { abortable } from '../abortable.js';
+import { GrpcCode } from '../gcp/grpc-calls.js';
 import { lazyGoogleClient } from '../gcp/google-credentials.js';
 
 const PREFIX = 'secret+gcp://';

@@ -4,7 +4,8 @@ import type { ManifestSigner, PublicKeySource } from '../../ports/manifest-signe
 import { parseSignerKeyPem, type SignerPublicKey } from '../../domain/signer-keys.js';
 import { KeyError, StorageError, oneLine, type VaultraError } from '../../errors.js';
 import { crc32c } from '../gcp/crc32c.js';
-import { abortable, GrpcCode } from '../gcp/grpc-calls.js';
+import { abortable } from '../abortable.js';
+import { GrpcCode } from '../gcp/grpc-calls.js';
 import { lazyGoogleClient } from '../gcp/google-credentials.js';
 
 /** The `google.protobuf.Int64Value` of Cloud KMS's `*Crc32c` fields, as the client returns it. */
