@@ -321,6 +321,7 @@ export class AzureBlobStorageBackend implements StorageBackend, LeftoverSweeper 
 
 /** The Blob SDK client for an account, with the SDK's retry policy off: ours (with jitter) is the only one. */
 function serviceClient(access: AzureStorageAccess): BlobServiceClient {
+  // `maxTries` is the SDK's name for its attempts: one, so `withRetries` is the only retry.
   const pipeline: StoragePipelineOptions = { retryOptions: { maxTries: 1 } };
   const { serviceUrl, credential } = access;
   switch (credential.kind) {
