@@ -36,7 +36,10 @@ describe('lazyGoogleClient (the GCP kit: a client built on first use, its creden
   it('no credentials: one-line UNAUTHENTICATED error with the prefix, and the next call tries again', async () => {
     const client = fakeClient(1);
     const get = lazyGoogleClient(() => client, { messagePrefix: 'no Google Cloud credentials: ' });
-    const failure = await get().catch((error: unknown) => error as Error & { code?: number });
+    const failure = (await get().then(
+      () => undefined,
+      (error: unknown) => error,
+    )) as Error & { code?: number };
     expect(failure.message).toBe('no Google Cloud credentials: Could not load the default credentials. | Browse to https://cloud.google.com/docs/authentication');
     expect(failure.code).toBe(GrpcCode.UNAUTHENTICATED);
     expect(await get()).toBe(client);
