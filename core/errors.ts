@@ -24,11 +24,25 @@ export type ErrorKind =
   | 'notify'
   | 'aborted';
 
+/** What every Vaultra error may be built with: the error it wraps, and whether it is transient. */
+export interface VaultraErrorOptions {
+  readonly cause?: unknown;
+  /** The same request may succeed if tried again (throttling, a lost answer, a 5xx). @default false */
+  readonly retryable?: boolean;
+}
+
 export abstract class VaultraError extends Error {
   abstract readonly kind: ErrorKind;
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  /**
+   * Whether the failed request is worth another attempt: the one property retry logic
+   * (`core/adapters/retry.ts`) reads. Any kind that can be transient (storage, catalog,
+   * launch, notify, key and secret services) may set it; the others leave it false.
+   */
+  readonly retryable: boolean;
+  constructor(message: string, options?: VaultraErrorOptions) {
+    super(message, options && 'cause' in options ? { cause: options.cause } : undefined);
     this.name = new.target.name;
+    this.retryable = options?.retryable ?? false;
   }
 }
 
@@ -64,12 +78,8 @@ export class RestoreFailedError extends VaultraError {
 /** Reading or writing an object failed. `retryable` is true for transient faults. */
 export class StorageError extends VaultraError {
   readonly kind = 'storage';
-  constructor(
-    message: string,
-    readonly retryable: boolean,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
+  constructor(message: string, retryable: boolean, options?: { cause?: unknown }) {
+    super(message, { ...options, retryable });
   }
 }
 
@@ -186,16 +196,12 @@ export function oneLine(error: unknown): string {
 /** A container job could not be started (after retries): nothing ran. `retryable` for throttling and capacity. */
 export class LaunchFailedError extends VaultraError {
   readonly kind = 'launch';
-  constructor(
-    message: string,
-    readonly retryable: boolean,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
+  constructor(message: string, retryable: boolean, options?: { cause?: unknown }) {
+    super(message, { ...options, retryable });
   }
 }
 
-/** An alert could not be delivered to one target. */
+/** An alert could not be delivered to one target. `retryable` for a refusal that may pass on the next attempt (429, 5xx, a lost answer). */
 export class NotifyFailedError extends VaultraError {
   readonly kind = 'notify';
 }

@@ -11,7 +11,7 @@ import { doctorCommand } from './commands/doctor-command.js';
 import { catalogCommand } from './commands/catalog-command.js';
 import { showCommand } from './commands/show-command.js';
 import { runCommand } from './commands/run-command.js';
-import { showStorageRetries } from './retry-lines.js';
+import { showRetries } from './retry-lines.js';
 
 const EXIT_CODES_HELP = `
 Exit codes:
@@ -90,7 +90,7 @@ export async function main(argv: string[]): Promise<number> {
   };
   process.on('SIGINT', interrupt);
   process.on('SIGTERM', interrupt);
-  showStorageRetries();
+  showRetries();
   try {
     outcome = await runProgram(argv, controller.signal);
     return outcome;

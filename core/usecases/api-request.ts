@@ -59,20 +59,21 @@ export interface ApiDependencies {
  * (lock, record, launch); restores and verifies start a runner task that records its own run.
  * Never throws: a bad request or a failure is an `{ ok: false, error }` answer, redacted.
  */
-export async function handleApiRequest(deps: ApiDependencies, raw: unknown): Promise<ApiResponse> {
+export async function handleApiRequest(deps: ApiDependencies, raw: unknown, options: { readonly signal?: AbortSignal } = {}): Promise<ApiResponse> {
   try {
-    return await dispatch(deps, parseAtEdge(apiRequestSchema, raw, 'request'));
+    return await dispatch(deps, parseAtEdge(apiRequestSchema, raw, 'request'), options.signal);
   } catch (error) {
     return { ok: false, error: { kind: error instanceof VaultraError ? error.kind : 'internal', message: redact(oneLine(error)) } };
   }
 }
 
-async function dispatch(deps: ApiDependencies, request: z.infer<typeof apiRequestSchema>): Promise<ApiResponse> {
+async function dispatch(deps: ApiDependencies, request: z.infer<typeof apiRequestSchema>, signal: AbortSignal | undefined): Promise<ApiResponse> {
+  const io = signal ? { signal } : {};
   switch (request.action) {
     case 'backup': {
       const job = jobOf(deps.environment, request.job);
       const runId = newRunId((deps.now ?? systemClock)());
-      const started = await startBackup(deps, { job, runId, ...(deps.runnerEnvironment ? { runnerEnvironment: deps.runnerEnvironment } : {}) });
+      const started = await startBackup(deps, { job, runId, ...(deps.runnerEnvironment ? { runnerEnvironment: deps.runnerEnvironment } : {}), ...io });
       const ok = started.outcome === 'started';
       return ok
         ? { ok: true, action: 'backup', outcome: started.outcome, runId, taskId: started.taskId }
@@ -83,21 +84,21 @@ async function dispatch(deps: ApiDependencies, request: z.infer<typeof apiReques
       const job = jobOf(deps.environment, request.job);
       const taskRunId = newRunId((deps.now ?? systemClock)());
       const command = request.action === 'restore' ? restoreCommandLine(job, { ...request, runId: request.runId }, deps.target) : verifyCommandLine(job, request.runId, deps.target);
-      const { taskId } = await deps.launcher.launch({ job: job.name, runId: taskRunId, command, environment: { VAULTRA_CATALOG: deps.target.catalogUrl, ...deps.runnerEnvironment } });
+      const { taskId } = await deps.launcher.launch({ job: job.name, runId: taskRunId, command, environment: { VAULTRA_CATALOG: deps.target.catalogUrl, ...deps.runnerEnvironment } }, signal);
       return { ok: true, action: request.action, taskId, note: `the runner records the ${request.action} as a run of kind ${request.action}: ask {"action":"list","job":"${job.name}","kind":"${request.action}"}` };
     }
     case 'list': {
-      const runs = await deps.catalog.list({ ...(request.job ? { job: request.job } : {}), ...(request.status ? { status: request.status } : {}), ...(request.kind ? { kind: request.kind } : {}), limit: request.limit });
+      const runs = await deps.catalog.list({ ...(request.job ? { job: request.job } : {}), ...(request.status ? { status: request.status } : {}), ...(request.kind ? { kind: request.kind } : {}), limit: request.limit }, io);
       return { ok: true, action: 'list', runs };
     }
     case 'status': {
       const job = jobOf(deps.environment, request.job);
       if (request.runId) {
-        const run = await deps.catalog.get(job.name, request.runId);
+        const run = await deps.catalog.get(job.name, request.runId, io);
         return run ? { ok: true, action: 'status', run } : { ok: false, error: { kind: 'not-found', message: `job ${job.name} has no run ${request.runId}` } };
       }
-      const [latest] = await deps.catalog.list({ job: job.name, kind: 'backup', limit: 1 });
-      const lastSuccess = await deps.catalog.latestSuccessful(job.name);
+      const [latest] = await deps.catalog.list({ job: job.name, kind: 'backup', limit: 1 }, io);
+      const lastSuccess = await deps.catalog.latestSuccessful(job.name, io);
       return { ok: true, action: 'status', job: job.name, latest: latest ?? null, lastSuccess: lastSuccess ?? null, rpoSeconds: job.rpoMs / 1000, ...rpoState(lastSuccess, job.rpoMs, (deps.now ?? systemClock)()) };
     }
   }

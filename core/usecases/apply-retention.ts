@@ -49,7 +49,7 @@ export async function applyRetention(deps: { readonly storage: StorageBackend; r
   signal?.throwIfAborted();
 
   // No `limit`: the catalog returns every matching run (adapters page through their store).
-  const listed = await catalog.list({ job, kind: 'backup', status: 'succeeded' });
+  const listed = await catalog.list({ job, kind: 'backup', status: 'succeeded' }, signal ? { signal } : {});
   const candidates = new Map<string, RunRecord>();
   for (const run of listed) if (run.job === job && !run.prunedAt) candidates.set(run.runId, run);
 

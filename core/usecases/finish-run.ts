@@ -52,9 +52,10 @@ export type FinishRunOutcome =
  * Then releases the job's lock, alerts (on failure; on success when the job asks), and applies
  * retention after a success. Idempotent: a report seen before changes nothing.
  */
-export async function finishRun(deps: FinishRunDependencies, report: TaskReport): Promise<FinishRunOutcome> {
+export async function finishRun(deps: FinishRunDependencies, report: TaskReport, options: { readonly signal?: AbortSignal } = {}): Promise<FinishRunOutcome> {
+  const io = options.signal ? { signal: options.signal } : {};
   const job = deps.environment.jobs.find((candidate) => candidate.name === report.job);
-  const recorded = await deps.catalog.get(report.job, report.runId);
+  const recorded = await deps.catalog.get(report.job, report.runId, io);
   if (!recorded) {
     // An on-demand restore or verify records its own run under its own id: the task id here
     // names no record. Its failure still deserves a page.
@@ -88,8 +89,8 @@ export async function finishRun(deps: FinishRunDependencies, report: TaskReport)
     // Best effort: the bucket's lifecycle rules catch what this misses (incomplete multipart uploads).
     if (recorded.kind === 'backup') await removeUncommittedObjects(deps.storage, run).catch(() => undefined);
   }
-  await deps.catalog.update(run);
-  await deps.catalog.releaseLock(report.job, report.runId);
+  await deps.catalog.update(run, io);
+  await deps.catalog.releaseLock(report.job, report.runId, io);
 
   if (run.status === 'failed') {
     await deps.notify(runFailedAlert(deps.environment.name, run, { 'task exit': taskExitFact(report) }));

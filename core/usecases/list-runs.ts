@@ -32,7 +32,7 @@ export interface ListedRuns {
 export async function listRuns(storage: StorageBackend, catalog: Catalog, options: ListRunsOptions = {}): Promise<ListedRuns> {
   const { job, signal } = options;
   const stored = await listBackupKeys(storage, job, signal);
-  const recorded = await catalog.list(options.all ? { job } : { job, kind: 'backup', status: 'succeeded' });
+  const recorded = await catalog.list(options.all ? { job } : { job, kind: 'backup', status: 'succeeded' }, signal ? { signal } : {});
   const byRun = new Map(recorded.map((run) => [`${run.job}/${run.runId}`, run]));
   const runs: RunRecord[] = [];
   const unreadable: { key: string; reason: string }[] = [];

@@ -14,15 +14,16 @@ export async function rebuildCatalog(
 ): Promise<{ recorded: number; unchanged: number }> {
   let recorded = 0;
   let unchanged = 0;
+  const io = options.signal ? { signal: options.signal } : {};
   for (const { job, runId, key } of await listBackupKeys(storage, options.job, options.signal)) {
-    const existing = await catalog.get(job, runId);
+    const existing = await catalog.get(job, runId, io);
     if (existing?.status === 'succeeded') {
       unchanged++;
       continue;
     }
     const run = backupRecordOf(storage.location, key, await readManifest(storage, key, options.signal));
-    if (existing) await catalog.update(run);
-    else await catalog.create(run);
+    if (existing) await catalog.update(run, io);
+    else await catalog.create(run, io);
     recorded++;
   }
   return { recorded, unchanged };

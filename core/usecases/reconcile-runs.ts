@@ -29,14 +29,15 @@ const NEVER_EXECUTED = new Set(['launch', 'overlap', 'timeout']);
  * task-finished (lock released, alerts, retention). Open runs with no execution found are left
  * to the watchdog's timeout (a trigger that died before its launch leaves one).
  */
-export async function reconcileRuns(deps: ReconcileDependencies): Promise<ReconciledRun[]> {
+export async function reconcileRuns(deps: ReconcileDependencies, options: { readonly signal?: AbortSignal } = {}): Promise<ReconciledRun[]> {
+  const io = options.signal ? { signal: options.signal } : {};
   const now = (deps.now ?? systemClock)();
   const unsettled: RunRecord[] = [];
   for (const job of deps.environment.jobs) {
     const since = new Date(now.getTime() - job.timeoutMs - SETTLE_HORIZON_MS).toISOString();
-    for (const status of ['pending', 'running'] as const) unsettled.push(...(await deps.catalog.list({ job: job.name, status, kind: 'backup' })));
+    for (const status of ['pending', 'running'] as const) unsettled.push(...(await deps.catalog.list({ job: job.name, status, kind: 'backup' }, io)));
     for (const status of ['succeeded', 'failed'] as const) {
-      for (const run of await deps.catalog.list({ job: job.name, status, kind: 'backup', since })) {
+      for (const run of await deps.catalog.list({ job: job.name, status, kind: 'backup', since }, io)) {
         if (run.taskId === undefined && !run.prunedAt && !NEVER_EXECUTED.has(run.error?.kind ?? '')) unsettled.push(run);
       }
     }

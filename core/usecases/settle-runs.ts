@@ -50,9 +50,10 @@ export const ABANDON_GRACE_MS = 15 * 60_000;
  */
 export async function settleAbandonedRuns(deps: SettleDependencies, options: { job?: string; exceptRunId?: string; signal?: AbortSignal } = {}): Promise<SettledRun[]> {
   const now = deps.now();
+  const io = options.signal ? { signal: options.signal } : {};
   const unfinished = [
-    ...(await deps.catalog.list({ ...(options.job ? { job: options.job } : {}), status: 'running' })),
-    ...(await deps.catalog.list({ ...(options.job ? { job: options.job } : {}), status: 'pending' })),
+    ...(await deps.catalog.list({ ...(options.job ? { job: options.job } : {}), status: 'running' }, io)),
+    ...(await deps.catalog.list({ ...(options.job ? { job: options.job } : {}), status: 'pending' }, io)),
   ].filter((run) => run.runId !== options.exceptRunId && recordedFor(run, deps.storage));
   const settled: SettledRun[] = [];
   for (const run of unfinished) {
@@ -61,7 +62,7 @@ export async function settleAbandonedRuns(deps: SettleDependencies, options: { j
     const committed = run.kind === 'backup' ? await committedBackup(deps.storage, run, options.signal) : undefined;
     if (committed === 'unknown') continue;
     if (committed) {
-      await deps.catalog.update(committed);
+      await deps.catalog.update(committed, io);
       settled.push({ job: run.job, runId: run.runId, kind: run.kind, status: 'succeeded', reason: `${reason}, after its manifest was written: recorded from the manifest` });
     } else {
       await deps.catalog.update({
@@ -70,10 +71,10 @@ export async function settleAbandonedRuns(deps: SettleDependencies, options: { j
         finishedAt: now.toISOString(),
         durationMs: Math.max(0, now.getTime() - Date.parse(run.startedAt)),
         error: { kind: 'abandoned', message: `abandoned: ${reason}` },
-      });
+      }, io);
       settled.push({ job: run.job, runId: run.runId, kind: run.kind, status: 'failed', reason });
     }
-    await deps.catalog.releaseLock(run.job, run.runId);
+    await deps.catalog.releaseLock(run.job, run.runId, io);
   }
   return settled;
 }

@@ -54,10 +54,13 @@ export async function startBackup(deps: StartBackupDependencies, request: StartB
   const { job, runId } = request;
   // The timeout goes with the record: the runner keeps it, and a repair judges the run by it.
   let run: RunRecord = { runId, job: job.name, kind: 'backup', status: 'pending', startedAt: now.toISOString(), timeoutMs: job.timeoutMs };
+  // The invocation's signal cancels the steps before the launch; recording a failure afterwards
+  // goes without it, so a cancelled start still leaves a settled record and a free lock.
+  const io = request.signal ? { signal: request.signal } : {};
   try {
-    await deps.catalog.create(run);
+    await deps.catalog.create(run, io);
   } catch (error) {
-    if (error instanceof RunConflictError) return { outcome: 'duplicate', run: await deps.catalog.get(job.name, runId) };
+    if (error instanceof RunConflictError) return { outcome: 'duplicate', run: await deps.catalog.get(job.name, runId, io) };
     throw error;
   }
 
@@ -67,7 +70,7 @@ export async function startBackup(deps: StartBackupDependencies, request: StartB
   };
 
   try {
-    const locked = await deps.catalog.acquireLock(job.name, runId, job.timeoutMs + LOCK_GRACE_MS);
+    const locked = await deps.catalog.acquireLock(job.name, runId, job.timeoutMs + LOCK_GRACE_MS, io);
     if (!locked) {
       run = finish({ status: 'skipped', error: { kind: 'overlap', message: `another run of ${job.name} holds the job's lock` } });
       await deps.catalog.update(run);

@@ -47,7 +47,7 @@ export async function sweepLeftovers(deps: SweepDependencies, options: { job?: s
   const records = new Map<string, RunRecord | undefined>();
   const recordOf = async (job: string, runId: string) => {
     const id = `${job}/${runId}`;
-    if (!records.has(id)) records.set(id, await deps.catalog.get(job, runId));
+    if (!records.has(id)) records.set(id, await deps.catalog.get(job, runId, options.signal ? { signal: options.signal } : {}));
     return records.get(id);
   };
   /** Whether the run of this folder may still be writing into it. */

@@ -7,13 +7,13 @@ import { EcsFargateLauncher } from '../../core/adapters/launchers/ecs-fargate-la
 import { awsSettingsFromEnv, cached } from './shared/settings.js';
 import { catalogOf, notifyOf } from './shared/clients.js';
 import type { LaunchingDeployment } from './shared/deployment-types.js';
-import { logger, observed } from './shared/observability.js';
+import { logger, observed, type InvocationOptions } from './shared/observability.js';
 import { traceEnvironment } from './shared/trace-context.js';
 
 export function createHandler(deployment: () => Promise<LaunchingDeployment>) {
-  return async (event: unknown) => {
+  return async (event: unknown, _context?: unknown, { signal }: InvocationOptions = {}) => {
     const deps = await deployment();
-    const response = await handleApiRequest({ ...deps, runnerEnvironment: traceEnvironment() }, event);
+    const response = await handleApiRequest({ ...deps, runnerEnvironment: traceEnvironment() }, event, signal ? { signal } : {});
     logger.info('api', { action: (event as { action?: unknown } | null)?.action, ok: response.ok, ...(response.ok ? {} : { error: response.error }) });
     return response;
   };

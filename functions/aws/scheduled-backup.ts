@@ -13,7 +13,7 @@ import { EcsFargateLauncher } from '../../core/adapters/launchers/ecs-fargate-la
 import { awsSettingsFromEnv, cached } from './shared/settings.js';
 import { catalogOf, notifyOf } from './shared/clients.js';
 import type { LaunchingDeployment } from './shared/deployment-types.js';
-import { logger, metrics, observed } from './shared/observability.js';
+import { logger, metrics, observed, type InvocationOptions } from './shared/observability.js';
 import { traceEnvironment } from './shared/trace-context.js';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 
@@ -24,13 +24,13 @@ const scheduledEventSchema = z.object({
 });
 
 export function createHandler(deployment: () => Promise<LaunchingDeployment>) {
-  return async (event: unknown) => {
+  return async (event: unknown, _context?: unknown, { signal }: InvocationOptions = {}) => {
     const { job: jobName, scheduledTime } = parseAtEdge(scheduledEventSchema, event, 'event');
     const deps = await deployment();
     const job = jobOf(deps.environment, jobName);
     const runId = scheduledRunId(job.name, scheduledTime);
     metrics.addDimensions({ environment: deps.environment.name, job: job.name });
-    const result = await startBackup(deps, { job, runId, runnerEnvironment: traceEnvironment() });
+    const result = await startBackup(deps, { job, runId, runnerEnvironment: traceEnvironment(), ...(signal ? { signal } : {}) });
     logger.info('scheduled backup', { job: job.name, runId, outcome: result.outcome, ...(result.outcome === 'started' ? { taskId: result.taskId } : {}) });
     if (result.outcome === 'skipped') metrics.addMetric(METRIC.runSkipped, MetricUnit.Count, 1);
     if (result.outcome === 'launch-failed') metrics.addMetric(METRIC.runFailed, MetricUnit.Count, 1);

@@ -15,7 +15,7 @@ import { S3StorageBackend } from '../../core/adapters/storage/s3/s3-storage.js';
 import { awsSettingsFromEnv, cached } from './shared/settings.js';
 import { catalogOf, notifyOf } from './shared/clients.js';
 import type { FinishingDeployment } from './shared/deployment-types.js';
-import { logger, metrics, observed } from './shared/observability.js';
+import { logger, metrics, observed, type InvocationOptions } from './shared/observability.js';
 import { retentionOf } from '../shared/retention.js';
 
 // AWS adds fields to its events over time: read what is needed, ignore the rest.
@@ -38,8 +38,8 @@ const taskStoppedSchema = z.object({
  * whose lock still holds stays listed (not marked pruned) and is tried again after the next
  * success, so the refusal is a warning in the log and in the function's result, not an alert.
  */
-function reportedRetentionOf(deps: FinishingDeployment): (job: ScheduledJob) => Promise<RetentionOutcome> {
-  const retain = retentionOf(deps);
+function reportedRetentionOf(deps: FinishingDeployment, signal: AbortSignal | undefined): (job: ScheduledJob) => Promise<RetentionOutcome> {
+  const retain = retentionOf(deps, signal);
   return async (job) => {
     const outcome = await retain(job);
     if (outcome.pruned.length > 0) logger.info('retention pruned runs', { job: job.name, pruned: outcome.pruned });
@@ -49,7 +49,7 @@ function reportedRetentionOf(deps: FinishingDeployment): (job: ScheduledJob) => 
 }
 
 export function createHandler(deployment: () => Promise<FinishingDeployment>) {
-  return async (event: unknown) => {
+  return async (event: unknown, _context?: unknown, { signal }: InvocationOptions = {}) => {
     const { detail } = parseAtEdge(taskStoppedSchema, event, 'event');
     if (detail.lastStatus !== 'STOPPED') return { outcome: 'ignored', reason: `task is ${detail.lastStatus}` };
     const runner = detail.overrides.containerOverrides.find((override) => override.name === RUNNER_CONTAINER_NAME);
@@ -61,7 +61,7 @@ export function createHandler(deployment: () => Promise<FinishingDeployment>) {
     const deps = await deployment();
     metrics.addDimensions({ environment: deps.environment.name, job });
     const result = await finishRun(
-      { ...deps, retain: reportedRetentionOf(deps) },
+      { ...deps, retain: reportedRetentionOf(deps, signal) },
       {
         job,
         runId,
@@ -70,6 +70,7 @@ export function createHandler(deployment: () => Promise<FinishingDeployment>) {
         stoppedReason: [detail.stoppedReason, container?.reason].filter(Boolean).join('; ') || undefined,
         ...(detail.stoppedAt ? { stoppedAt: detail.stoppedAt } : {}),
       },
+      signal ? { signal } : {},
     );
     if (result.outcome === 'succeeded' || result.outcome === 'failed') {
       const { run } = result;

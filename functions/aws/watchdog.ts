@@ -9,12 +9,12 @@ import { METRIC } from '../../core/platform/aws-deployment.js';
 import { awsSettingsFromEnv, cached } from './shared/settings.js';
 import { catalogOf, notifyOf } from './shared/clients.js';
 import type { WatchingDeployment } from './shared/deployment-types.js';
-import { logger, metrics, observed } from './shared/observability.js';
+import { logger, metrics, observed, type InvocationOptions } from './shared/observability.js';
 
 export function createHandler(deployment: () => Promise<WatchingDeployment>) {
-  return async () => {
+  return async (_event?: unknown, _context?: unknown, { signal }: InvocationOptions = {}) => {
     const deps = await deployment();
-    const health = await watchJobs(deps);
+    const health = await watchJobs(deps, signal ? { signal } : {});
     for (const job of health) {
       if (job.secondsSinceLastSuccess === undefined) continue;
       // One metric set per job: each carries its own dimensions.

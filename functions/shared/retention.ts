@@ -7,6 +7,6 @@ import type { FinishingDeployment } from './deployment-types.js';
  * applied to the deployment's storage and catalog, on the deployment's clock (so a settled run's
  * `prunedAt` and the planner's "now" are the handler's now, not the wall clock's).
  */
-export function retentionOf(deps: Pick<FinishingDeployment, 'storage' | 'catalog' | 'now'>): (job: ScheduledJob) => Promise<RetentionOutcome> {
-  return (job) => applyRetention({ storage: deps.storage, catalog: deps.catalog }, { job: job.name, keep: job.retention ?? {}, ...(deps.now ? { now: deps.now() } : {}) });
+export function retentionOf(deps: Pick<FinishingDeployment, 'storage' | 'catalog' | 'now'>, signal?: AbortSignal): (job: ScheduledJob) => Promise<RetentionOutcome> {
+  return (job) => applyRetention({ storage: deps.storage, catalog: deps.catalog }, { job: job.name, keep: job.retention ?? {}, ...(deps.now ? { now: deps.now() } : {}), ...(signal ? { signal } : {}) });
 }

@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { AzureBlobStorageBackend, immutabilityOptions, type AzureBlobStorageOptions } from '../../core/adapters/storage/azure/azure-blob-storage.js';
 import { formatAzureBlobUrl, parseAzureBlobUrl } from '../../core/adapters/storage/azure/azure-blob-url.js';
-import { azureStorageAccess } from '../../core/adapters/storage/azure/azure-storage-access.js';
+import { azureStorageAccess } from '../../core/adapters/azure/azure-storage-access.js';
 import { blockSizeBytes, blocksInFlight, capacityBytes, DEFAULT_BLOCK_SCHEDULE, MAX_BLOCK_SIZE_BYTES, MAX_BLOCKS } from '../../core/adapters/storage/azure/block-schedule.js';
 import { openStorage } from '../../core/adapters/storage/storage-registry.js';
 import { ConfigError, IntegrityError, NotFoundError, StorageError } from '../../core/errors.js';
@@ -192,7 +192,7 @@ describe('AzureBlobStorageBackend on Azurite', () => {
   });
 
   it('names a missing container in its error', async () => {
-    const storage = AzureBlobStorageBackend.fromUrl(`azblob://${AZURITE_ACCOUNT}/no-such-container-${Date.now()}`, { env, retry: { maxTries: 1 } });
+    const storage = AzureBlobStorageBackend.fromUrl(`azblob://${AZURITE_ACCOUNT}/no-such-container-${Date.now()}`, { env, retry: { maxAttempts: 1 } });
     await expect(storage.put('k', Readable.from([Buffer.from('x')]))).rejects.toSatisfy(
       (error: unknown) => error instanceof StorageError && !error.retryable && /does not exist.*create it first/.test(error.message),
     );

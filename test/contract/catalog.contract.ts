@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Catalog } from '../../core/ports/catalog.js';
 import { newRunId, type RunRecord } from '../../core/domain/run.js';
-import { RunConflictError } from '../../core/errors.js';
+import { AbortedError, RunConflictError } from '../../core/errors.js';
 
 function run(job: string, at: string, overrides: Partial<RunRecord> = {}): RunRecord {
   return { runId: newRunId(new Date(at)), job, kind: 'backup', status: 'running', startedAt: new Date(at).toISOString(), ...overrides };
@@ -107,6 +107,29 @@ export function catalogContract(name: string, fresh: () => Promise<Catalog>): vo
       const catalog = await fresh();
       const results = await Promise.all(['a', 'b', 'c', 'd', 'e'].map((owner) => catalog.acquireLock('shop', `run-${owner}`, 60_000)));
       expect(results.filter(Boolean)).toHaveLength(1);
+    });
+
+    it('a call whose signal has already aborted rejects with AbortedError and writes nothing', async () => {
+      const catalog = await fresh();
+      const kept = run('shop', '2026-11-01T00:00:00Z');
+      await catalog.create(kept);
+      const aborted = AbortSignal.abort(new Error('cancelled by the test'));
+      const signal = { signal: aborted };
+      const unwritten = run('shop', '2026-11-02T00:00:00Z');
+
+      await expect(catalog.create(unwritten, signal)).rejects.toBeInstanceOf(AbortedError);
+      await expect(catalog.update({ ...kept, status: 'failed' }, signal)).rejects.toBeInstanceOf(AbortedError);
+      await expect(catalog.get('shop', kept.runId, signal)).rejects.toBeInstanceOf(AbortedError);
+      await expect(catalog.list({ job: 'shop' }, signal)).rejects.toBeInstanceOf(AbortedError);
+      await expect(catalog.latestSuccessful('shop', signal)).rejects.toBeInstanceOf(AbortedError);
+      await expect(catalog.acquireLock('shop', 'run-a', 60_000, signal)).rejects.toBeInstanceOf(AbortedError);
+
+      expect(await catalog.get('shop', unwritten.runId)).toBeUndefined();
+      expect(await catalog.get('shop', kept.runId)).toEqual(kept);
+      // The aborted acquire took nothing: another owner gets the lock, and an aborted release leaves it held.
+      expect(await catalog.acquireLock('shop', 'run-b', 60_000)).toBe(true);
+      await expect(catalog.releaseLock('shop', 'run-b', signal)).rejects.toBeInstanceOf(AbortedError);
+      expect(await catalog.acquireLock('shop', 'run-c', 60_000)).toBe(false);
     });
   });
 }

@@ -15,7 +15,7 @@ import { AgeDecryptor, AgeEncryptor } from '../../core/adapters/encryption/age-e
 import { formatIdentityFile, generateX25519Identity } from '../../core/adapters/encryption/age/bech32-keys.js';
 import { GCP_KMS_ADDITIONAL_AUTHENTICATED_DATA, GcpKmsKeyService, type KmsClientLike } from '../../core/adapters/keys/gcp-kms-key-service.js';
 import { keyServiceFor } from '../../core/adapters/keys/key-services.js';
-import { crc32c } from '../../core/adapters/storage/gcs/crc32c.js';
+import { crc32c } from '../../core/adapters/gcp/crc32c.js';
 import { KeyError, StorageError } from '../../core/errors.js';
 import { keyServiceContract } from './key-service.contract.js';
 import { runOk } from '../support/exec.js';

@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { GcsStorageBackend } from '../../core/adapters/storage/gcs/gcs-storage.js';
 import { parseGcsUrl } from '../../core/adapters/storage/gcs/gcs-url.js';
-import { Crc32c, crc32c } from '../../core/adapters/storage/gcs/crc32c.js';
+import { Crc32c, crc32c } from '../../core/adapters/gcp/crc32c.js';
 import { openStorage } from '../../core/adapters/storage/storage-registry.js';
 import { ConfigError, IntegrityError, NotFoundError, StorageError } from '../../core/errors.js';
 import { createBucket } from '../support/fake-gcs-server.js';

@@ -29,7 +29,7 @@ import { S3StorageBackend, type S3StorageOptions } from '../../core/adapters/sto
 import { formatS3Url, parseS3Url } from '../../core/adapters/storage/s3/s3-url.js';
 import { translateS3Error } from '../../core/adapters/storage/s3/s3-errors.js';
 import { DEFAULT_S3_SCHEDULE, GiB, MiB, TiB, maxObjectBytes, partSizeBytes, partSizesOf } from '../../core/adapters/storage/part-sizing.js';
-import { backoffDelayMs, withRetries } from '../../core/adapters/storage/retry.js';
+import { backoffDelayMs, withRetries } from '../../core/adapters/retry.js';
 import { IntegrityError, NotFoundError, StorageError } from '../../core/errors.js';
 import { requireMoto } from '../support/requirements.js';
 import { always, anyOf, onlyFirst, respond, s3ErrorXml, startFaultyHttpProxy, type FaultyHttpProxy, type ProxiedRequest } from '../support/faulty-http-proxy.js';

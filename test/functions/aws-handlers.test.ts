@@ -19,6 +19,7 @@ import { createHandler as scheduledBackup, handler as scheduledBackupEntry } fro
 import { createHandler as taskFinished } from '../../functions/aws/task-finished.js';
 import { createHandler as watchdog } from '../../functions/aws/watchdog.js';
 import { createHandler as api } from '../../functions/aws/api.js';
+import { AbortedError } from '../../core/errors.js';
 import { lambdaContext } from '../support/lambda-context.js';
 import { requireMoto } from '../support/requirements.js';
 import { recentFireTime } from '../support/test-clock.js';
@@ -156,6 +157,16 @@ describe('AWS functions on moto (ECS RunTask mocked: moto cannot run awsvpc task
       // The lock is the run's: another owner cannot take it.
       expect(await catalog.acquireLock('shop', 'someone-else', 60_000)).toBe(false);
       await catalog.releaseLock('shop', runId);
+    });
+
+    it("middy's signal reaches the catalog: an invocation already cancelled records nothing and starts no task", async () => {
+      runTaskStarts();
+      const scheduledTime = '2026-11-24T02:00:00Z';
+      const cancelled = { signal: AbortSignal.abort(new Error('the Lambda is about to time out')) };
+      await expect(scheduledBackup(deploy)({ job: 'shop', scheduledTime }, undefined, cancelled)).rejects.toBeInstanceOf(AbortedError);
+      expect(await catalog.get('shop', scheduledRunId('shop', scheduledTime))).toBeUndefined();
+      expect(ecs.commandCalls(RunTaskCommand)).toHaveLength(0);
+      expect(await api(deploy)({ action: 'status', job: 'shop' }, undefined, cancelled)).toMatchObject({ ok: false, error: { kind: 'aborted' } });
     });
 
     it('a duplicate delivery of the same trigger starts nothing new', async () => {

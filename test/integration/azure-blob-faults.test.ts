@@ -141,7 +141,7 @@ const FAST: AzureBlobStorageOptions = {
   blocks: { firstBlockSizeBytes: 256 * KiB, blocksPerTier: 1000, maxBlocksInFlight: 3 },
   rangeSizeBytes: 256 * KiB,
   rangesInFlight: 3,
-  retry: { maxTries: 4, baseDelayMs: 20, maxDelayMs: 200 },
+  retry: { maxAttempts: 4, baseDelayMs: 20, maxDelayMs: 200 },
 };
 
 describe('AzureBlobStorageBackend under faults (Azurite behind a fault-injecting proxy)', () => {

@@ -12,8 +12,9 @@ import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GcsStorageBackend, type GcsStorageBackendOptions } from '../../core/adapters/storage/gcs/gcs-storage.js';
-import { Crc32c } from '../../core/adapters/storage/gcs/crc32c.js';
+import { Crc32c } from '../../core/adapters/gcp/crc32c.js';
 import { IntegrityError, LeftBehindError, StorageError } from '../../core/errors.js';
+import type { RetryableError } from '../../core/adapters/retry.js';
 import { chunkStart, createBucket, isFinalizingChunk, isStatusQuery, isUploadChunk, withGcsStatusQueries } from '../support/fake-gcs-server.js';
 import { requireFakeGcs } from '../support/requirements.js';
 import { respond, startFaultyHttpProxy, type Fault, type FaultRule, type FaultyHttpProxy, type ProxiedRequest } from '../support/faulty-http-proxy.js';
@@ -52,7 +53,7 @@ describe('GcsStorageBackend under injected faults (fake-gcs-server behind a faul
     const bucket = `vaultra-${randomBytes(6).toString('hex')}`;
     await createBucket(gcs!.endpoint, bucket);
     proxy = await startFaultyHttpProxy(gcs!.endpoint, rule ? withGcsStatusQueries(rule) : undefined);
-    const retries: { error: StorageError; attempt: number; delayMs: number }[] = [];
+    const retries: { error: RetryableError; attempt: number; delayMs: number }[] = [];
     const storage = new GcsStorageBackend({
       bucket,
       prefix: 'p/',

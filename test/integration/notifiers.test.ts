@@ -9,7 +9,7 @@ import { GenericWebhookNotifier, verifyWebhookSignature, webhookBody } from '../
 import { notifiersFor } from '../../core/adapters/notifiers/notifiers.js';
 import { SlackNotifier } from '../../core/adapters/notifiers/slack-notifier.js';
 import { SnsNotifier } from '../../core/adapters/notifiers/sns-notifier.js';
-import type { RetryPolicy } from '../../core/adapters/storage/retry.js';
+import type { RetryPolicy } from '../../core/adapters/retry.js';
 import { registerSecret } from '../../core/domain/redact.js';
 import { resolveSecret } from '../../core/adapters/secrets/secret-resolvers.js';
 import { AbortedError, NotifyFailedError } from '../../core/errors.js';

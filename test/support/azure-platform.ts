@@ -34,7 +34,7 @@ import { AZURE_FUNCTION_ENV, FUNCTION_ENV } from '../../core/platform/function-d
 import { ContainerAppsJobLauncher } from '../../core/adapters/launchers/container-apps-job-launcher.js';
 import { ContainerAppsExecutionTracker } from '../../core/adapters/launchers/container-apps-execution-tracker.js';
 import { LocalProcessLauncher, type LocalProcessLauncherOptions, type LocalTaskExit } from '../../core/adapters/launchers/local-process-launcher.js';
-import type { RetryPolicy } from '../../core/adapters/storage/retry.js';
+import type { RetryPolicy } from '../../core/adapters/retry.js';
 import type { ExecutionStatus, ExecutionTracker } from '../../core/ports/execution-tracker.js';
 import type { JobLauncher, LaunchedTask, LaunchRequest } from '../../core/ports/job-launcher.js';
 import { azureSettingsFromEnv } from '../../functions/azure/shared/settings.js';

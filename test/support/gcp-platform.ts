@@ -30,7 +30,7 @@ import { ExecutionsClient, JobsClient } from '@google-cloud/run';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { googleAuthLibrary, grpc, protobuf } from 'google-gax';
 import { FUNCTION_ENV, GCP_FUNCTION_ENV } from '../../core/platform/function-deployment.js';
-import { crc32c } from '../../core/adapters/storage/gcs/crc32c.js';
+import { crc32c } from '../../core/adapters/gcp/crc32c.js';
 import { gcpSettingsFromEnv } from '../../functions/gcp/shared/settings.js';
 import { catalogOf, launcherOf, notifyOf, storageOf, trackerOf } from '../../functions/gcp/shared/clients.js';
 import type { GcpDeployment } from '../../functions/gcp/shared/deployment-types.js';

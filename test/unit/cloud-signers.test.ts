@@ -18,7 +18,7 @@ import { CryptographyClient, KeyClient, type CryptographyClientOptions } from '@
 import { AzureKeyVaultSigner, type KeyVaultSignClient } from '../../core/adapters/signing/azure-keyvault-signer.js';
 import { GcpKmsSigner, type KmsSignClientLike } from '../../core/adapters/signing/gcp-kms-signer.js';
 import { kmsSignerFor } from '../../core/adapters/signing/signers.js';
-import { crc32c } from '../../core/adapters/storage/gcs/crc32c.js';
+import { crc32c } from '../../core/adapters/gcp/crc32c.js';
 import type { ManifestSigner, PublicKeySource } from '../../core/ports/manifest-signer.js';
 import { signatureKeyOf, signedPayload } from '../../core/domain/manifest-signature.js';
 import { manifestKey } from '../../core/domain/object-layout.js';

@@ -1,9 +1,10 @@
 import { AzureNamedKeyCredential, AzureSASCredential, odata, TableClient, type TableEntityResult } from '@azure/data-tables';
-import type { Catalog, RunQuery } from '../../ports/catalog.js';
+import type { Catalog, CatalogCallOptions, RunQuery } from '../../ports/catalog.js';
+import { catalogAborted, checkNotAborted } from './catalog-abort.js';
 import { jobNameSchema, runRecordSchema, type RunRecord } from '../../domain/run.js';
 import { ConfigError, NotFoundError, RunConflictError, StorageError } from '../../errors.js';
-import { azureStorageAccess, checkAccountName, isInsecure, parseEndpoint, type AzureStorageAccess } from '../storage/azure/azure-storage-access.js';
-import { codeOf, describeAzureError, isCredentialError, isRetryableAzureError, statusOf } from '../storage/azure/azure-errors.js';
+import { azureStorageAccess, checkAccountName, isInsecure, parseEndpoint, type AzureStorageAccess } from '../azure/azure-storage-access.js';
+import { codeOf, describeAzureError, isCredentialError, isRetryableAzureError, statusOf } from '../azure/azure-errors.js';
 
 /** Run entities have PartitionKey = job; the locks live in their own partition, which no job name can take. */
 const LOCK_PARTITION = '_locks';
@@ -80,37 +81,41 @@ export class AzureTableCatalog implements Catalog {
     return new AzureTableCatalog(tableClient(access, tableName), location);
   }
 
-  async create(run: RunRecord): Promise<void> {
+  async create(run: RunRecord, options?: CatalogCallOptions): Promise<void> {
     runRecordSchema.parse(run);
+    checkNotAborted(options, `recording run ${run.runId}`);
     try {
-      await this.table.createEntity(runEntity(run));
+      await this.table.createEntity(runEntity(run), sdkOptions(options));
     } catch (error) {
       if (statusOf(error) === 409) throw new RunConflictError(`run ${run.runId} of job ${run.job} already exists`);
-      throw this.translate(error, `recording run ${run.runId}`);
+      throw this.translate(error, `recording run ${run.runId}`, options);
     }
   }
 
-  async update(run: RunRecord): Promise<void> {
+  async update(run: RunRecord, options?: CatalogCallOptions): Promise<void> {
     runRecordSchema.parse(run);
+    checkNotAborted(options, `updating run ${run.runId}`);
     try {
-      await this.table.updateEntity(runEntity(run), 'Replace');
+      await this.table.updateEntity(runEntity(run), 'Replace', sdkOptions(options));
     } catch (error) {
       if (statusOf(error) === 404 && codeOf(error) !== 'TableNotFound') throw new NotFoundError(`run ${run.runId} of job ${run.job} is not in ${this.location}`);
-      throw this.translate(error, `updating run ${run.runId}`);
+      throw this.translate(error, `updating run ${run.runId}`, options);
     }
   }
 
-  async get(job: string, runId: string): Promise<RunRecord | undefined> {
+  async get(job: string, runId: string, options?: CatalogCallOptions): Promise<RunRecord | undefined> {
+    checkNotAborted(options, `reading run ${runId}`);
     try {
-      return recordOf(await this.table.getEntity<RunEntity>(job, runId));
+      return recordOf(await this.table.getEntity<RunEntity>(job, runId, sdkOptions(options)));
     } catch (error) {
       if (statusOf(error) === 404 && codeOf(error) !== 'TableNotFound') return undefined;
-      throw this.translate(error, `reading run ${runId}`);
+      throw this.translate(error, `reading run ${runId}`, options);
     }
   }
 
-  async list(query: RunQuery = {}): Promise<RunRecord[]> {
-    if (!query.limit) return newestFirst(await this.query(query, query.since, query.until));
+  async list(query: RunQuery = {}, options?: CatalogCallOptions): Promise<RunRecord[]> {
+    checkNotAborted(options, 'listing runs');
+    if (!query.limit) return newestFirst(await this.query(query, query.since, query.until, options));
     // Newest windows first, until `limit` runs are found (each window is older than the one before).
     const runs: RunRecord[] = [];
     const now = Date.now();
@@ -121,67 +126,69 @@ export class AzureTableCatalog implements Catalog {
       const upper = Math.min(until, bounds[i]!);
       const lower = Math.max(since, bounds[i + 1]!);
       if (lower >= upper) continue;
-      runs.push(...newestFirst(await this.query(query, Number.isFinite(lower) ? new Date(lower).toISOString() : undefined, Number.isFinite(upper) ? new Date(upper).toISOString() : undefined)));
+      runs.push(...newestFirst(await this.query(query, Number.isFinite(lower) ? new Date(lower).toISOString() : undefined, Number.isFinite(upper) ? new Date(upper).toISOString() : undefined, options)));
     }
     return runs.slice(0, query.limit);
   }
 
-  async latestSuccessful(job: string): Promise<RunRecord | undefined> {
-    return (await this.list({ job, kind: 'backup', status: 'succeeded', limit: 1 }))[0];
+  async latestSuccessful(job: string, options?: CatalogCallOptions): Promise<RunRecord | undefined> {
+    return (await this.list({ job, kind: 'backup', status: 'succeeded', limit: 1 }, options))[0];
   }
 
-  async acquireLock(job: string, owner: string, ttlMs: number): Promise<boolean> {
+  async acquireLock(job: string, owner: string, ttlMs: number, options?: CatalogCallOptions): Promise<boolean> {
     jobNameSchema.parse(job);
     for (let round = 0; round < LOCK_ROUNDS; round++) {
+      checkNotAborted(options, `taking the lock of job ${job}`);
       const now = Date.now();
       const lock = { partitionKey: LOCK_PARTITION, rowKey: job, owner, expiresAt: now + ttlMs };
-      const current = await this.readLock(job);
+      const current = await this.readLock(job, options);
       try {
         if (!current) {
-          await this.table.createEntity<LockEntity>(lock);
+          await this.table.createEntity<LockEntity>(lock, sdkOptions(options));
           return true;
         }
         if (current.owner !== owner && current.expiresAt > now) return false;
         // Ours (extend it) or expired (take it over): only if nobody changed it since we read it.
-        await this.table.updateEntity<LockEntity>(lock, 'Replace', { etag: current.etag });
+        await this.table.updateEntity<LockEntity>(lock, 'Replace', { etag: current.etag, ...sdkOptions(options) });
         return true;
       } catch (error) {
         const status = statusOf(error);
         if (status === 409 || status === 412) continue; // another writer got there first: decide again
-        throw this.translate(error, `taking the lock of job ${job}`);
+        throw this.translate(error, `taking the lock of job ${job}`, options);
       }
     }
     return false;
   }
 
-  async releaseLock(job: string, owner: string): Promise<void> {
+  async releaseLock(job: string, owner: string, options?: CatalogCallOptions): Promise<void> {
     jobNameSchema.parse(job);
     for (let round = 0; round < LOCK_ROUNDS; round++) {
-      const current = await this.readLock(job);
+      checkNotAborted(options, `releasing the lock of job ${job}`);
+      const current = await this.readLock(job, options);
       if (!current || current.owner !== owner) return;
       try {
-        await this.table.deleteEntity(LOCK_PARTITION, job, { etag: current.etag });
+        await this.table.deleteEntity(LOCK_PARTITION, job, { etag: current.etag, ...sdkOptions(options) });
         return;
       } catch (error) {
         const status = statusOf(error);
         if (status === 404) return;
         if (status === 412) continue;
-        throw this.translate(error, `releasing the lock of job ${job}`);
+        throw this.translate(error, `releasing the lock of job ${job}`, options);
       }
     }
   }
 
-  private async readLock(job: string): Promise<TableEntityResult<LockEntity> | undefined> {
+  private async readLock(job: string, options: CatalogCallOptions | undefined): Promise<TableEntityResult<LockEntity> | undefined> {
     try {
-      return await this.table.getEntity<LockEntity>(LOCK_PARTITION, job);
+      return await this.table.getEntity<LockEntity>(LOCK_PARTITION, job, sdkOptions(options));
     } catch (error) {
       if (statusOf(error) === 404 && codeOf(error) !== 'TableNotFound') return undefined;
-      throw this.translate(error, `reading the lock of job ${job}`);
+      throw this.translate(error, `reading the lock of job ${job}`, options);
     }
   }
 
   /** Every run matching the query's filters with `since <= start < until`, by RowKey range; in no order. */
-  private async query(query: RunQuery, since: string | undefined, until: string | undefined): Promise<RunRecord[]> {
+  private async query(query: RunQuery, since: string | undefined, until: string | undefined, options: CatalogCallOptions | undefined): Promise<RunRecord[]> {
     const filters = [query.job ? odata`PartitionKey eq ${query.job}` : odata`PartitionKey ne ${LOCK_PARTITION}`];
     if (query.status) filters.push(odata`status eq ${query.status}`);
     if (query.kind) filters.push(odata`kind eq ${query.kind}`);
@@ -189,17 +196,18 @@ export class AzureTableCatalog implements Catalog {
     if (until) filters.push(odata`RowKey lt ${runIdStamp(until)}`);
     const runs: RunRecord[] = [];
     try {
-      for await (const entity of this.table.listEntities<RunEntity>({ queryOptions: { filter: filters.join(' and '), select: ['record'] } })) {
+      for await (const entity of this.table.listEntities<RunEntity>({ queryOptions: { filter: filters.join(' and '), select: ['record'] }, ...sdkOptions(options) })) {
         runs.push(recordOf(entity));
       }
     } catch (error) {
-      throw this.translate(error, 'listing runs');
+      throw this.translate(error, 'listing runs', options);
     }
     return runs;
   }
 
-  private translate(error: unknown, doing: string): unknown {
+  private translate(error: unknown, doing: string, options: CatalogCallOptions | undefined): unknown {
     if (error instanceof Error && 'kind' in error) return error;
+    if (options?.signal?.aborted) return catalogAborted(options.signal, `${doing} in ${this.location}`);
     if (codeOf(error) === 'TableNotFound') return new ConfigError(`${doing} failed: the table of ${this.location} does not exist; create it first`);
     const status = statusOf(error);
     const hint = status === 401 || status === 403 || isCredentialError(error)
@@ -207,6 +215,11 @@ export class AzureTableCatalog implements Catalog {
       : '';
     return new StorageError(`${doing} in ${this.location} failed: ${describeAzureError(error)}${hint}`, isRetryableAzureError(error), { cause: error });
   }
+}
+
+/** The SDK cancels the request when the call's signal aborts. */
+function sdkOptions(options: CatalogCallOptions | undefined): { abortSignal?: AbortSignal } {
+  return options?.signal ? { abortSignal: options.signal } : {};
 }
 
 function tableClient(access: AzureStorageAccess, tableName: string): TableClient {

@@ -1,6 +1,7 @@
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
-import type { Catalog, RunQuery } from '../../ports/catalog.js';
+import type { Catalog, CatalogCallOptions, RunQuery } from '../../ports/catalog.js';
+import { catalogAborted, checkNotAborted } from './catalog-abort.js';
 import { jobNameSchema, runRecordSchema, type RunRecord } from '../../domain/run.js';
 import { ConfigError, NotFoundError, RunConflictError, type VaultraError } from '../../errors.js';
 import { awsErrorName, genericAwsError } from '../aws/aws-errors.js';
@@ -60,34 +61,38 @@ export class DynamoDbCatalog implements Catalog {
     return new DynamoDbCatalog({ tableName: match[1]!, client: new DynamoDBClient(config) });
   }
 
-  async create(run: RunRecord): Promise<void> {
+  async create(run: RunRecord, options?: CatalogCallOptions): Promise<void> {
+    checkNotAborted(options, `recording run ${run.runId}`);
     try {
-      await this.#documents.send(new PutCommand({ TableName: this.tableName, Item: runItem(run), ConditionExpression: 'attribute_not_exists(pk)' }));
+      await this.#documents.send(new PutCommand({ TableName: this.tableName, Item: runItem(run), ConditionExpression: 'attribute_not_exists(pk)' }), sendOptions(options));
     } catch (error) {
       if (awsErrorName(error) === 'ConditionalCheckFailedException') throw new RunConflictError(`run ${run.runId} of job ${run.job} already exists`, { cause: error });
-      throw this.#translate(error, `recording run ${run.runId}`);
+      throw this.#translate(error, `recording run ${run.runId}`, options);
     }
   }
 
-  async update(run: RunRecord): Promise<void> {
+  async update(run: RunRecord, options?: CatalogCallOptions): Promise<void> {
+    checkNotAborted(options, `updating run ${run.runId}`);
     try {
-      await this.#documents.send(new PutCommand({ TableName: this.tableName, Item: runItem(run), ConditionExpression: 'attribute_exists(pk)' }));
+      await this.#documents.send(new PutCommand({ TableName: this.tableName, Item: runItem(run), ConditionExpression: 'attribute_exists(pk)' }), sendOptions(options));
     } catch (error) {
       if (awsErrorName(error) === 'ConditionalCheckFailedException') throw new NotFoundError(`run ${run.runId} of job ${run.job} is not in the catalog`, { cause: error });
-      throw this.#translate(error, `updating run ${run.runId}`);
+      throw this.#translate(error, `updating run ${run.runId}`, options);
     }
   }
 
-  async get(job: string, runId: string): Promise<RunRecord | undefined> {
+  async get(job: string, runId: string, options?: CatalogCallOptions): Promise<RunRecord | undefined> {
+    checkNotAborted(options, `reading run ${runId}`);
     try {
-      const { Item } = await this.#documents.send(new GetCommand({ TableName: this.tableName, Key: { pk: jobKey(job), sk: `RUN#${runId}` }, ConsistentRead: true }));
+      const { Item } = await this.#documents.send(new GetCommand({ TableName: this.tableName, Key: { pk: jobKey(job), sk: `RUN#${runId}` }, ConsistentRead: true }), sendOptions(options));
       return Item ? recordOf(Item) : undefined;
     } catch (error) {
-      throw this.#translate(error, `reading run ${runId}`);
+      throw this.#translate(error, `reading run ${runId}`, options);
     }
   }
 
-  async list(query: RunQuery = {}): Promise<RunRecord[]> {
+  async list(query: RunQuery = {}, options?: CatalogCallOptions): Promise<RunRecord[]> {
+    checkNotAborted(options, 'listing runs');
     const since = query.since === undefined ? undefined : isoTime(query.since, 'since');
     const until = query.until === undefined ? undefined : isoTime(query.until, 'until');
     if (since !== undefined && until !== undefined && since >= until) return [];
@@ -138,10 +143,12 @@ export class DynamoDbCatalog implements Catalog {
       // Like the local catalog: no limit (or 0) lists everything.
       query.limit ? query.limit : undefined,
       filters.length > 0,
+      options,
     );
   }
 
-  async latestSuccessful(job: string): Promise<RunRecord | undefined> {
+  async latestSuccessful(job: string, options?: CatalogCallOptions): Promise<RunRecord | undefined> {
+    checkNotAborted(options, 'listing runs');
     const [latest] = await this.#query(
       {
         TableName: this.tableName,
@@ -153,11 +160,13 @@ export class DynamoDbCatalog implements Catalog {
       },
       1,
       false,
+      options,
     );
     return latest;
   }
 
-  async acquireLock(job: string, owner: string, ttlMs: number): Promise<boolean> {
+  async acquireLock(job: string, owner: string, ttlMs: number, options?: CatalogCallOptions): Promise<boolean> {
+    checkNotAborted(options, `taking the lock of job ${job}`);
     const now = Date.now();
     const expiresAtMs = now + ttlMs;
     try {
@@ -171,15 +180,17 @@ export class DynamoDbCatalog implements Catalog {
           ExpressionAttributeNames: { '#owner': 'owner' },
           ExpressionAttributeValues: { ':owner': owner, ':now': now },
         }),
+        sendOptions(options),
       );
       return true;
     } catch (error) {
       if (awsErrorName(error) === 'ConditionalCheckFailedException') return false;
-      throw this.#translate(error, `taking the lock of job ${job}`);
+      throw this.#translate(error, `taking the lock of job ${job}`, options);
     }
   }
 
-  async releaseLock(job: string, owner: string): Promise<void> {
+  async releaseLock(job: string, owner: string, options?: CatalogCallOptions): Promise<void> {
+    checkNotAborted(options, `releasing the lock of job ${job}`);
     try {
       await this.#documents.send(
         new DeleteCommand({
@@ -189,38 +200,46 @@ export class DynamoDbCatalog implements Catalog {
           ExpressionAttributeNames: { '#owner': 'owner' },
           ExpressionAttributeValues: { ':owner': owner },
         }),
+        sendOptions(options),
       );
     } catch (error) {
       // Not held, or held by someone else (ours expired and was taken over): nothing to release.
       if (awsErrorName(error) === 'ConditionalCheckFailedException') return;
-      throw this.#translate(error, `releasing the lock of job ${job}`);
+      throw this.#translate(error, `releasing the lock of job ${job}`, options);
     }
   }
 
   /** Runs a query page by page until `limit` records matched (a filter applies after DynamoDB's own Limit, so it is only passed on without one). */
-  async #query(input: QueryCommandInput, limit: number | undefined, filtered: boolean): Promise<RunRecord[]> {
+  async #query(input: QueryCommandInput, limit: number | undefined, filtered: boolean, options: CatalogCallOptions | undefined): Promise<RunRecord[]> {
     const records: RunRecord[] = [];
     let startKey: Record<string, unknown> | undefined;
     try {
       do {
         const page = await this.#documents.send(
           new QueryCommand({ ...input, ...(limit !== undefined && !filtered ? { Limit: limit - records.length } : {}), ...(startKey ? { ExclusiveStartKey: startKey } : {}) }),
+          sendOptions(options),
         );
         for (const item of page.Items ?? []) records.push(recordOf(item));
         startKey = page.LastEvaluatedKey;
       } while (startKey !== undefined && (limit === undefined || records.length < limit));
     } catch (error) {
-      throw this.#translate(error, 'listing runs');
+      throw this.#translate(error, 'listing runs', options);
     }
     return limit === undefined ? records : records.slice(0, limit);
   }
 
-  #translate(error: unknown, doing: string): VaultraError {
+  #translate(error: unknown, doing: string, options: CatalogCallOptions | undefined): VaultraError {
+    if (options?.signal?.aborted) return catalogAborted(options.signal, `${doing} in DynamoDB table ${this.tableName}`);
     if (awsErrorName(error) === 'ResourceNotFoundException') {
       return new ConfigError(`${doing} failed: the DynamoDB catalog table ${this.tableName} does not exist (deploy the Vaultra stack, or create it with the documented schema)`, { cause: error });
     }
     return genericAwsError(error, `${doing} in DynamoDB table ${this.tableName}`, 'DynamoDB');
   }
+}
+
+/** The SDK cancels the request when the call's signal aborts. */
+function sendOptions(options: CatalogCallOptions | undefined): { abortSignal?: AbortSignal } {
+  return options?.signal ? { abortSignal: options.signal } : {};
 }
 
 function jobKey(job: string): string {

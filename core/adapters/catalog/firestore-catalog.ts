@@ -1,7 +1,9 @@
 import { FieldValue, Firestore, Timestamp, v1, type Query } from '@google-cloud/firestore';
-import type { Catalog, RunQuery } from '../../ports/catalog.js';
+import type { Catalog, CatalogCallOptions, RunQuery } from '../../ports/catalog.js';
+import { checkNotAborted, untilAborted } from './catalog-abort.js';
+import { checkGoogleCredentials } from '../gcp/google-credentials.js';
 import { jobNameSchema, runRecordSchema, type RunRecord } from '../../domain/run.js';
-import { ConfigError, NotFoundError, RunConflictError, StorageError, oneLine, type VaultraError } from '../../errors.js';
+import { AbortedError, ConfigError, NotFoundError, RunConflictError, StorageError, oneLine, type VaultraError } from '../../errors.js';
 
 /** Firestore's gRPC status codes this adapter acts on. */
 const Code = { NOT_FOUND: 5, ALREADY_EXISTS: 6, PERMISSION_DENIED: 7, FAILED_PRECONDITION: 9, ABORTED: 10, DEADLINE_EXCEEDED: 4, RESOURCE_EXHAUSTED: 8, UNAVAILABLE: 14, UNAUTHENTICATED: 16 } as const;
@@ -126,41 +128,50 @@ export class FirestoreCatalog implements Catalog {
     return new FirestoreCatalog({ projectId, collection, ...(databaseId ? { databaseId } : {}) });
   }
 
-  async create(run: RunRecord): Promise<void> {
+  async create(run: RunRecord, options?: CatalogCallOptions): Promise<void> {
     const record = runRecordSchema.parse(run);
+    const doing = `recording run ${record.runId}`;
+    checkNotAborted(options, doing);
     try {
-      await this.#ensureCredentials();
-      await this.#runDoc(record.job, record.runId).create(runDocument(record));
+      await untilAborted(this.#ensureCredentials(), options, doing);
+      checkNotAborted(options, doing);
+      await untilAborted(this.#runDoc(record.job, record.runId).create(runDocument(record)), options, doing);
     } catch (error) {
       if (codeOf(error) === Code.ALREADY_EXISTS) throw new RunConflictError(`run ${record.runId} of job ${record.job} already exists`, { cause: error });
-      throw this.#translate(error, `recording run ${record.runId}`);
+      throw this.#translate(error, doing);
     }
   }
 
-  async update(run: RunRecord): Promise<void> {
+  async update(run: RunRecord, options?: CatalogCallOptions): Promise<void> {
     const record = runRecordSchema.parse(run);
+    const doing = `updating run ${record.runId}`;
+    checkNotAborted(options, doing);
     try {
-      await this.#ensureCredentials();
+      await untilAborted(this.#ensureCredentials(), options, doing);
+      checkNotAborted(options, doing);
       // update() fails when the document does not exist, and replaces each field given whole
       // (the `run` map included): the stored record becomes exactly `record`.
-      await this.#runDoc(record.job, record.runId).update({ ...runDocument(record), succeededKey: succeededKeyOf(record) ?? FieldValue.delete() });
+      await untilAborted(this.#runDoc(record.job, record.runId).update({ ...runDocument(record), succeededKey: succeededKeyOf(record) ?? FieldValue.delete() }), options, doing);
     } catch (error) {
       if (codeOf(error) === Code.NOT_FOUND) throw new NotFoundError(`run ${record.runId} of job ${record.job} is not in the catalog`, { cause: error });
-      throw this.#translate(error, `updating run ${record.runId}`);
+      throw this.#translate(error, doing);
     }
   }
 
-  async get(job: string, runId: string): Promise<RunRecord | undefined> {
+  async get(job: string, runId: string, options?: CatalogCallOptions): Promise<RunRecord | undefined> {
+    const doing = `reading run ${runId}`;
+    checkNotAborted(options, doing);
     try {
-      await this.#ensureCredentials();
-      const snapshot = await this.#runDoc(job, runId).get();
+      await untilAborted(this.#ensureCredentials(), options, doing);
+      const snapshot = await untilAborted(this.#runDoc(job, runId).get(), options, doing);
       return snapshot.exists ? recordOf(snapshot.data()) : undefined;
     } catch (error) {
-      throw this.#translate(error, `reading run ${runId}`);
+      throw this.#translate(error, doing);
     }
   }
 
-  async list(query: RunQuery = {}): Promise<RunRecord[]> {
+  async list(query: RunQuery = {}, options?: CatalogCallOptions): Promise<RunRecord[]> {
+    checkNotAborted(options, 'listing runs');
     const since = query.since === undefined ? undefined : isoTime(query.since, 'since');
     const until = query.until === undefined ? undefined : isoTime(query.until, 'until');
     if (since !== undefined && until !== undefined && since >= until) return [];
@@ -174,21 +185,26 @@ export class FirestoreCatalog implements Catalog {
     if (until !== undefined) q = q.where('startedKey', '<', until);
     q = q.orderBy('startedKey', 'desc');
     if (query.limit !== undefined) q = q.limit(query.limit);
-    return this.#read(q, 'listing runs');
+    return this.#read(q, 'listing runs', options);
   }
 
-  async latestSuccessful(job: string): Promise<RunRecord | undefined> {
+  async latestSuccessful(job: string, options?: CatalogCallOptions): Promise<RunRecord | undefined> {
+    checkNotAborted(options, `finding the latest successful backup of job ${job}`);
     const q = this.#db.collection(this.collection).where('job', '==', jobNameSchema.parse(job)).orderBy('succeededKey', 'desc').limit(1);
-    return (await this.#read(q, `finding the latest successful backup of job ${job}`))[0];
+    return (await this.#read(q, `finding the latest successful backup of job ${job}`, options))[0];
   }
 
-  async acquireLock(job: string, owner: string, ttlMs: number): Promise<boolean> {
+  async acquireLock(job: string, owner: string, ttlMs: number, options?: CatalogCallOptions): Promise<boolean> {
+    const doing = `taking the lock of job ${job}`;
+    checkNotAborted(options, doing);
     const lock = this.#lockDoc(job);
     try {
-      await this.#ensureCredentials();
-      return await this.#db.runTransaction(
+      await untilAborted(this.#ensureCredentials(), options, doing);
+      const taking = this.#db.runTransaction(
         async (transaction) => {
           const held = (await transaction.get(lock)).data() as LockDocument | undefined;
+          // The SDK takes no signal: an abort is honoured here, before the write, so the transaction commits nothing.
+          checkNotAborted(options, doing);
           const now = Date.now();
           // Free, ours (re-entrant: the expiry is extended), or expired (a crashed holder).
           if (held && held.owner !== owner && held.expiresAt.toMillis() > now) return false;
@@ -198,25 +214,30 @@ export class FirestoreCatalog implements Catalog {
         // Concurrent takers make each other's transactions abort and retry; each retry sees the winner.
         { maxAttempts: 20 },
       );
+      return await untilAborted(taking, options, doing);
     } catch (error) {
-      throw this.#translate(error, `taking the lock of job ${job}`);
+      throw this.#translate(error, doing);
     }
   }
 
-  async releaseLock(job: string, owner: string): Promise<void> {
+  async releaseLock(job: string, owner: string, options?: CatalogCallOptions): Promise<void> {
+    const doing = `releasing the lock of job ${job}`;
+    checkNotAborted(options, doing);
     const lock = this.#lockDoc(job);
     try {
-      await this.#ensureCredentials();
-      await this.#db.runTransaction(
+      await untilAborted(this.#ensureCredentials(), options, doing);
+      const releasing = this.#db.runTransaction(
         async (transaction) => {
           const held = (await transaction.get(lock)).data() as LockDocument | undefined;
+          checkNotAborted(options, doing);
           // Not held, or held by someone else (ours expired and was taken over): nothing to release.
           if (held?.owner === owner) transaction.delete(lock);
         },
         { maxAttempts: 20 },
       );
+      await untilAborted(releasing, options, doing);
     } catch (error) {
-      throw this.#translate(error, `releasing the lock of job ${job}`);
+      throw this.#translate(error, doing);
     }
   }
 
@@ -233,14 +254,14 @@ export class FirestoreCatalog implements Catalog {
     this.#credentials ??= (async () => {
       const gapic = new v1.FirestoreClient({ projectId: this.projectId });
       try {
-        await gapic.auth.getClient();
-      } catch (error) {
-        this.#credentials = undefined;
-        throw Object.assign(new Error(oneLine(error)), { code: Code.UNAUTHENTICATED, cause: error });
+        await checkGoogleCredentials(gapic);
       } finally {
         await gapic.close().catch(() => undefined);
       }
-    })();
+    })().catch((error: unknown) => {
+      this.#credentials = undefined;
+      throw error;
+    });
     return this.#credentials;
   }
 
@@ -252,16 +273,17 @@ export class FirestoreCatalog implements Catalog {
     return this.#db.collection(`${this.collection}-locks`).doc(jobNameSchema.parse(job));
   }
 
-  async #read(q: Query, doing: string): Promise<RunRecord[]> {
+  async #read(q: Query, doing: string, options: CatalogCallOptions | undefined): Promise<RunRecord[]> {
     try {
-      await this.#ensureCredentials();
-      return (await q.get()).docs.map((doc) => recordOf(doc.data()));
+      await untilAborted(this.#ensureCredentials(), options, doing);
+      return (await untilAborted(q.get(), options, doing)).docs.map((doc) => recordOf(doc.data()));
     } catch (error) {
       throw this.#translate(error, doing);
     }
   }
 
   #translate(error: unknown, doing: string): VaultraError {
+    if (error instanceof AbortedError) return error;
     const code = codeOf(error);
     const where = `${doing} in Firestore collection ${this.collection} of project ${this.projectId}`;
     const detail = oneLine(error).slice(0, 400);

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { link, mkdir, readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Catalog, RunQuery } from '../../ports/catalog.js';
+import type { Catalog, CatalogCallOptions, RunQuery } from '../../ports/catalog.js';
+import { checkNotAborted } from './catalog-abort.js';
 import { jobNameSchema, runRecordSchema, type RunRecord } from '../../domain/run.js';
 import { RunConflictError, StorageError } from '../../errors.js';
 
@@ -19,10 +20,14 @@ import { RunConflictError, StorageError } from '../../errors.js';
 export class LocalCatalog implements Catalog {
   constructor(readonly dir: string) {}
 
-  async create(run: RunRecord): Promise<void> {
+  async create(run: RunRecord, options?: CatalogCallOptions): Promise<void> {
+    const doing = `recording run ${run.runId} of job ${run.job}`;
+    checkNotAborted(options, doing);
     const path = await this.prepare(run);
     const temp = await this.writeTemp(path, run);
     try {
+      // The last moment to stop: the link below makes the run exist.
+      checkNotAborted(options, doing);
       await link(temp, path);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new RunConflictError(`run ${run.runId} of job ${run.job} already exists`);
@@ -32,10 +37,13 @@ export class LocalCatalog implements Catalog {
     }
   }
 
-  async update(run: RunRecord): Promise<void> {
+  async update(run: RunRecord, options?: CatalogCallOptions): Promise<void> {
+    const doing = `recording run ${run.runId} of job ${run.job}`;
+    checkNotAborted(options, doing);
     const path = await this.prepare(run);
     const temp = await this.writeTemp(path, run);
     try {
+      checkNotAborted(options, doing);
       await rename(temp, path);
     } catch (error) {
       await unlink(temp).catch(() => undefined);
@@ -43,7 +51,8 @@ export class LocalCatalog implements Catalog {
     }
   }
 
-  async get(job: string, runId: string): Promise<RunRecord | undefined> {
+  async get(job: string, runId: string, options?: CatalogCallOptions): Promise<RunRecord | undefined> {
+    checkNotAborted(options, `reading run ${runId} of job ${job}`);
     try {
       return runRecordSchema.parse(JSON.parse(await readFile(join(this.dir, job, `${runId}.json`), 'utf8')));
     } catch (error) {
@@ -52,13 +61,14 @@ export class LocalCatalog implements Catalog {
     }
   }
 
-  async list(query: RunQuery = {}): Promise<RunRecord[]> {
+  async list(query: RunQuery = {}, options?: CatalogCallOptions): Promise<RunRecord[]> {
+    checkNotAborted(options, `listing runs in ${this.dir}`);
     const jobs = query.job ? [query.job] : (await readdir(this.dir).catch(() => [] as string[])).filter((name) => !name.startsWith('.'));
     const runs: RunRecord[] = [];
     for (const job of jobs) {
       const files = await readdir(join(this.dir, job)).catch(() => [] as string[]);
       for (const file of files.filter((name) => name.endsWith('.json'))) {
-        const run = await this.get(job, file.slice(0, -'.json'.length));
+        const run = await this.get(job, file.slice(0, -'.json'.length), options);
         if (run && matches(run, query)) runs.push(run);
       }
     }
@@ -66,11 +76,12 @@ export class LocalCatalog implements Catalog {
     return query.limit ? runs.slice(0, query.limit) : runs;
   }
 
-  async latestSuccessful(job: string): Promise<RunRecord | undefined> {
-    return (await this.list({ job, kind: 'backup', status: 'succeeded', limit: 1 }))[0];
+  async latestSuccessful(job: string, options?: CatalogCallOptions): Promise<RunRecord | undefined> {
+    return (await this.list({ job, kind: 'backup', status: 'succeeded', limit: 1 }, options))[0];
   }
 
-  async acquireLock(job: string, owner: string, ttlMs: number): Promise<boolean> {
+  async acquireLock(job: string, owner: string, ttlMs: number, options?: CatalogCallOptions): Promise<boolean> {
+    checkNotAborted(options, `taking the lock of job ${job}`);
     const dir = join(this.dir, '.locks', jobNameSchema.parse(job));
     await mkdir(dir, { recursive: true });
     const expiresAt = Date.now() + ttlMs;
@@ -86,7 +97,8 @@ export class LocalCatalog implements Catalog {
     return taken;
   }
 
-  async releaseLock(job: string, owner: string): Promise<void> {
+  async releaseLock(job: string, owner: string, options?: CatalogCallOptions): Promise<void> {
+    checkNotAborted(options, `releasing the lock of job ${job}`);
     const dir = join(this.dir, '.locks', jobNameSchema.parse(job));
     const top = await this.topGeneration(dir);
     if (top && top.state.owner === owner && !top.state.released) await this.writeGeneration(dir, top.generation, { ...top.state, released: true }, 'replace');

@@ -1,4 +1,4 @@
-import type { Catalog, RunQuery } from '../../ports/catalog.js';
+import type { Catalog, CatalogCallOptions, RunQuery } from '../../ports/catalog.js';
 import type { RunnerHost } from '../../ports/runner-host.js';
 import type { RunRecord } from '../../domain/run.js';
 
@@ -14,32 +14,32 @@ export class StampedCatalog implements Catalog {
     private readonly host: RunnerHost,
   ) {}
 
-  create(run: RunRecord): Promise<void> {
-    return this.inner.create(this.stamp(run));
+  create(run: RunRecord, options?: CatalogCallOptions): Promise<void> {
+    return this.inner.create(this.stamp(run), options);
   }
 
-  update(run: RunRecord): Promise<void> {
-    return this.inner.update(this.stamp(run));
+  update(run: RunRecord, options?: CatalogCallOptions): Promise<void> {
+    return this.inner.update(this.stamp(run), options);
   }
 
-  get(job: string, runId: string): Promise<RunRecord | undefined> {
-    return this.inner.get(job, runId);
+  get(job: string, runId: string, options?: CatalogCallOptions): Promise<RunRecord | undefined> {
+    return this.inner.get(job, runId, options);
   }
 
-  list(query?: RunQuery): Promise<RunRecord[]> {
-    return this.inner.list(query);
+  list(query?: RunQuery, options?: CatalogCallOptions): Promise<RunRecord[]> {
+    return this.inner.list(query, options);
   }
 
-  latestSuccessful(job: string): Promise<RunRecord | undefined> {
-    return this.inner.latestSuccessful(job);
+  latestSuccessful(job: string, options?: CatalogCallOptions): Promise<RunRecord | undefined> {
+    return this.inner.latestSuccessful(job, options);
   }
 
-  acquireLock(job: string, owner: string, ttlMs: number): Promise<boolean> {
-    return this.inner.acquireLock(job, owner, ttlMs);
+  acquireLock(job: string, owner: string, ttlMs: number, options?: CatalogCallOptions): Promise<boolean> {
+    return this.inner.acquireLock(job, owner, ttlMs, options);
   }
 
-  releaseLock(job: string, owner: string): Promise<void> {
-    return this.inner.releaseLock(job, owner);
+  releaseLock(job: string, owner: string, options?: CatalogCallOptions): Promise<void> {
+    return this.inner.releaseLock(job, owner, options);
   }
 
   private stamp(run: RunRecord): RunRecord {

@@ -1,8 +1,8 @@
 import type { CryptographyClient } from '@azure/keyvault-keys';
 import type { KeyService } from '../../ports/key-service.js';
 import { KeyError } from '../../errors.js';
-import { defaultAzureCredential } from '../storage/azure/azure-storage-access.js';
-import { describeAzureError, isCredentialError, statusOf } from '../storage/azure/azure-errors.js';
+import { defaultAzureCredential } from '../azure/azure-credential.js';
+import { describeAzureError, isCredentialError, statusOf } from '../azure/azure-errors.js';
 
 /** What this service needs of a Key Vault `CryptographyClient` (tests inject one over a fake transport). */
 export type KeyVaultCryptoClient = Pick<CryptographyClient, 'wrapKey' | 'unwrapKey'>;

@@ -1,8 +1,10 @@
 import { KeyManagementServiceClient } from '@google-cloud/kms';
 import type { KeyService } from '../../ports/key-service.js';
 import { KeyError, StorageError, oneLine, type VaultraError } from '../../errors.js';
-import { crc32c } from '../storage/gcs/crc32c.js';
-import { abortable, GrpcCode } from '../gcp/grpc-calls.js';
+import { crc32c } from '../gcp/crc32c.js';
+import { abortable } from '../abortable.js';
+import { GrpcCode } from '../gcp/grpc-calls.js';
+import { lazyGoogleClient } from '../gcp/google-credentials.js';
 
 /**
  * Binds every wrapped key to its purpose: Cloud KMS authenticates these bytes (UTF-8) with the
@@ -60,10 +62,12 @@ export interface GcpKmsKeyServiceOptions {
  */
 export class GcpKmsKeyService implements KeyService {
   readonly id = 'gcp-kms' as const;
-  #client: KmsClientLike | undefined;
+  readonly #kms: () => Promise<KmsClientLike>;
 
   constructor(options: GcpKmsKeyServiceOptions = {}) {
-    this.#client = options.client;
+    const given = options.client ? Promise.resolve(options.client) : undefined;
+    // Created on first use: the key registry loads this module only for a Cloud KMS key.
+    this.#kms = given ? () => given : lazyGoogleClient(() => new KeyManagementServiceClient() satisfies KmsClientLike);
   }
 
   async wrapKey(keyId: string, fileKey: Uint8Array, signal?: AbortSignal): Promise<Uint8Array> {
@@ -122,18 +126,6 @@ export class GcpKmsKeyService implements KeyService {
     return plaintext;
   }
 
-  async #kms(): Promise<KmsClientLike> {
-    if (this.#client) return this.#client;
-    // Created on first use: the key registry loads this module only for a Cloud KMS key.
-    const client = new KeyManagementServiceClient() satisfies KmsClientLike;
-    // Credentials are looked up first, on their own: when there are none, a call would fail
-    // and the SDK would also leave an unhandled rejection behind, which ends the process.
-    await client.auth.getClient().catch((error: unknown) => {
-      throw Object.assign(new Error(oneLine(error)), { code: GrpcCode.UNAUTHENTICATED, cause: error });
-    });
-    this.#client = client;
-    return client;
-  }
 }
 
 function checkKeyId(keyId: string): void {

@@ -1,8 +1,10 @@
 import type { protos } from '@google-cloud/run';
 import type { ExecutionState, ExecutionStatus, ExecutionTracker } from '../../ports/execution-tracker.js';
-import { ConfigError, StorageError, oneLine } from '../../errors.js';
+import { ConfigError, StorageError } from '../../errors.js';
 import { redact } from '../../domain/redact.js';
-import { abortable, GrpcCode } from '../gcp/grpc-calls.js';
+import { abortable } from '../abortable.js';
+import { GrpcCode } from '../gcp/grpc-calls.js';
+import { lazyGoogleClient } from '../gcp/google-credentials.js';
 import { TASK_RUN_ENV } from '../../ports/job-launcher.js';
 import type { CloudRunClientOptions } from './cloud-run-job-launcher.js';
 import { googleApiError } from './cloud-run-errors.js';
@@ -50,8 +52,7 @@ const RETRYABLE_CODES = new Set<number>([GrpcCode.UNAVAILABLE, GrpcCode.DEADLINE
  *   `lastAttemptResult` does); a failed execution counts as a non-zero exit.
  */
 export class CloudRunExecutionTracker implements ExecutionTracker {
-  #client: Promise<CloudRunExecutionsApi> | undefined;
-  readonly #clientOptions: CloudRunClientOptions;
+  readonly #executionsClient: () => Promise<CloudRunExecutionsApi>;
   readonly #pageSize: number;
   readonly #maxPages: number;
 
@@ -71,10 +72,11 @@ export class CloudRunExecutionTracker implements ExecutionTracker {
     if (!(Number.isInteger(this.#pageSize) && this.#pageSize >= 1 && this.#pageSize <= 1000)) throw new ConfigError(`pageSize must be 1-1000, got ${this.#pageSize}`);
     if (!(Number.isInteger(this.#maxPages) && this.#maxPages >= 1)) throw new ConfigError(`maxPages must be a positive whole number, got ${this.#maxPages}`);
     if (client && typeof (client as CloudRunExecutionsApi).listExecutions === 'function') {
-      this.#client = Promise.resolve(client as CloudRunExecutionsApi);
-      this.#clientOptions = {};
+      const given = Promise.resolve(client as CloudRunExecutionsApi);
+      this.#executionsClient = () => given;
     } else {
-      this.#clientOptions = (client as CloudRunClientOptions | undefined) ?? {};
+      const options = (client as CloudRunClientOptions | undefined) ?? {};
+      this.#executionsClient = lazyGoogleClient(async () => new (await import('@google-cloud/run')).ExecutionsClient(options), { messagePrefix: 'no Google Cloud credentials: ' });
     }
   }
 
@@ -105,21 +107,6 @@ export class CloudRunExecutionTracker implements ExecutionTracker {
     return new Map([...found].map(([runId, { status }]) => [runId, status]));
   }
 
-  #executionsClient(): Promise<CloudRunExecutionsApi> {
-    const pending = (this.#client ??= (async (): Promise<CloudRunExecutionsApi> => {
-      const { ExecutionsClient } = await import('@google-cloud/run');
-      const client = new ExecutionsClient(this.#clientOptions);
-      // Credentials first, on their own (see CloudRunJobLauncher).
-      await client.auth.getClient().catch((error: unknown) => {
-        throw Object.assign(new Error(`no Google Cloud credentials: ${oneLine(error)}`), { code: GrpcCode.UNAUTHENTICATED, cause: error });
-      });
-      return client;
-    })().catch((error: unknown) => {
-      this.#client = undefined;
-      throw error;
-    }));
-    return pending;
-  }
 }
 
 /** The `VAULTRA_RUN_ID` the launcher put in the execution's overrides, if any. */

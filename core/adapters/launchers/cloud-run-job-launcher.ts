@@ -1,9 +1,10 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { JobsClient, protos } from '@google-cloud/run';
 import { TASK_RUN_ENV, type JobLauncher, type LaunchedTask, type LaunchRequest } from '../../ports/job-launcher.js';
-import { ConfigError, LaunchFailedError, oneLine } from '../../errors.js';
-import { backoffDelayMs, type RetryPolicy } from '../storage/retry.js';
-import { abortable, GrpcCode } from '../gcp/grpc-calls.js';
+import { ConfigError, LaunchFailedError } from '../../errors.js';
+import { withRetries, type RetryPolicy } from '../retry.js';
+import { abortable } from '../abortable.js';
+import { GrpcCode } from '../gcp/grpc-calls.js';
+import { lazyGoogleClient } from '../gcp/google-credentials.js';
 import { googleApiError } from './cloud-run-errors.js';
 
 type RunJobRequest = protos.google.cloud.run.v2.IRunJobRequest;
@@ -53,8 +54,7 @@ const LAUNCH_RETRY_POLICY: RetryPolicy = { maxAttempts: 5, baseDelayMs: 1_000, m
  *   tracker settles the run from either. Anything else fails at once with Cloud Run's reason.
  */
 export class CloudRunJobLauncher implements JobLauncher {
-  #client: Promise<CloudRunJobsApi> | undefined;
-  readonly #clientOptions: CloudRunClientOptions;
+  readonly #jobsClient: () => Promise<CloudRunJobsApi>;
 
   /**
    * @param target the job and per-execution settings
@@ -71,23 +71,17 @@ export class CloudRunJobLauncher implements JobLauncher {
       throw new ConfigError(`a Cloud Run task timeout is a positive whole number of seconds, got ${target.timeoutSeconds}`);
     }
     if (client && typeof (client as CloudRunJobsApi).runJob === 'function') {
-      this.#client = Promise.resolve(client as CloudRunJobsApi);
-      this.#clientOptions = {};
+      const given = Promise.resolve(client as CloudRunJobsApi);
+      this.#jobsClient = () => given;
     } else {
-      this.#clientOptions = (client as CloudRunClientOptions | undefined) ?? {};
+      const options = (client as CloudRunClientOptions | undefined) ?? {};
+      this.#jobsClient = lazyGoogleClient(async () => new (await import('@google-cloud/run')).JobsClient(options), { messagePrefix: 'no Google Cloud credentials: ' });
     }
   }
 
   async launch(request: LaunchRequest, signal?: AbortSignal): Promise<LaunchedTask> {
     const input = this.runJobRequest(request);
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.#runJob(input, signal);
-      } catch (error) {
-        if (!(error instanceof LaunchFailedError) || !error.retryable || attempt >= this.policy.maxAttempts) throw error;
-        await sleep(backoffDelayMs(this.policy, attempt), undefined, { signal });
-      }
-    }
+    return withRetries(() => this.#runJob(input, signal), { policy: this.policy, ...(signal ? { signal } : {}) });
   }
 
   /** The RunJob request for `request` (exported through the class for tests and docs). */
@@ -126,20 +120,4 @@ export class CloudRunJobLauncher implements JobLauncher {
     return { taskId };
   }
 
-  #jobsClient(): Promise<CloudRunJobsApi> {
-    const pending = (this.#client ??= (async (): Promise<CloudRunJobsApi> => {
-      const { JobsClient } = await import('@google-cloud/run');
-      const client = new JobsClient(this.#clientOptions);
-      // Credentials are looked up first, on their own: without any, the call would fail and the
-      // SDK would also leave an unhandled rejection behind, which ends the process.
-      await client.auth.getClient().catch((error: unknown) => {
-        throw Object.assign(new Error(`no Google Cloud credentials: ${oneLine(error)}`), { code: GrpcCode.UNAUTHENTICATED, cause: error });
-      });
-      return client;
-    })().catch((error: unknown) => {
-      this.#client = undefined;
-      throw error;
-    }));
-    return pending;
-  }
 }

@@ -1,7 +1,7 @@
 import type { ContainerAppsAPIClient, JobExecution } from '@azure/arm-appcontainers';
 import type { ExecutionState, ExecutionStatus, ExecutionTracker } from '../../ports/execution-tracker.js';
 import { ConfigError, NotFoundError, StorageError } from '../../errors.js';
-import { describeAzureError, isAbort, isCredentialError, isRetryableAzureError, statusOf } from '../storage/azure/azure-errors.js';
+import { describeAzureError, isAbort, isCredentialError, isRetryableAzureError, statusOf } from '../azure/azure-errors.js';
 import { RUNNER_CONTAINER, type ContainerAppsJobTarget } from './container-apps-job-launcher.js';
 import { TASK_RUN_ENV } from '../../ports/job-launcher.js';
 

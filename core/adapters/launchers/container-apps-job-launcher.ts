@@ -1,9 +1,8 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Container, ContainerAppsAPIClient, ContainerResources, EnvironmentVar, JobExecutionBase, JobExecutionContainer, JobExecutionTemplate, JobsStartOptionalParams } from '@azure/arm-appcontainers';
 import { TASK_RUN_ENV, type JobLauncher, type LaunchedTask, type LaunchRequest } from '../../ports/job-launcher.js';
 import { LaunchFailedError } from '../../errors.js';
-import { backoffDelayMs, type RetryPolicy } from '../storage/retry.js';
-import { describeAzureError, isAbort, isCredentialError, isRetryableAzureError, statusOf } from '../storage/azure/azure-errors.js';
+import { withRetries, type RetryPolicy } from '../retry.js';
+import { describeAzureError, isAbort, isCredentialError, isRetryableAzureError, statusOf } from '../azure/azure-errors.js';
 
 /** The Container Apps job that runs the runner (created by the Terraform module). */
 export interface ContainerAppsJobTarget {
@@ -57,15 +56,13 @@ export class ContainerAppsJobLauncher implements JobLauncher {
   ) {}
 
   async launch(request: LaunchRequest, signal?: AbortSignal): Promise<LaunchedTask> {
-    for (let attempt = 1; ; attempt++) {
-      try {
+    return withRetries(
+      async () => {
         const definition = await this.runnerDefinition(signal);
-        return await this.start(this.template(definition, request), signal);
-      } catch (error) {
-        if (!(error instanceof LaunchFailedError) || !error.retryable || attempt >= this.policy.maxAttempts) throw error;
-        await sleep(backoffDelayMs(this.policy, attempt), undefined, { signal });
-      }
-    }
+        return this.start(this.template(definition, request), signal);
+      },
+      { policy: this.policy, ...(signal ? { signal } : {}) },
+    );
   }
 
   private get containerName(): string {

@@ -1,8 +1,7 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { ECSClient, RunTaskCommand, type RunTaskCommandInput } from '@aws-sdk/client-ecs';
 import { TASK_RUN_ENV, type JobLauncher, type LaunchedTask, type LaunchRequest } from '../../ports/job-launcher.js';
 import { LaunchFailedError } from '../../errors.js';
-import { backoffDelayMs, type RetryPolicy } from '../storage/retry.js';
+import { withRetries, type RetryPolicy } from '../retry.js';
 import { awsErrorName } from '../aws/aws-errors.js';
 
 export interface EcsFargateTarget {
@@ -36,14 +35,7 @@ export class EcsFargateLauncher implements JobLauncher {
 
   async launch(request: LaunchRequest, signal?: AbortSignal): Promise<LaunchedTask> {
     const input = this.runTaskInput(request);
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.runTask(input, signal);
-      } catch (error) {
-        if (!(error instanceof LaunchFailedError) || !error.retryable || attempt >= this.policy.maxAttempts) throw error;
-        await sleep(backoffDelayMs(this.policy, attempt), undefined, { signal });
-      }
-    }
+    return withRetries(() => this.runTask(input, signal), { policy: this.policy, ...(signal ? { signal } : {}) });
   }
 
   private runTaskInput(request: LaunchRequest): RunTaskCommandInput {

@@ -12,7 +12,9 @@ import type { ClientConfig, PubSub } from '@google-cloud/pubsub';
 import type { Alert, Notifier } from '../../ports/notifier.js';
 import { AbortedError, ConfigError, NotifyFailedError, oneLine } from '../../errors.js';
 import { redact } from '../../domain/redact.js';
-import { abortable, GrpcCode } from '../gcp/grpc-calls.js';
+import { abortable } from '../abortable.js';
+import { GrpcCode } from '../gcp/grpc-calls.js';
+import { lazyGoogleClient } from '../gcp/google-credentials.js';
 import { webhookBody } from './generic-webhook-notifier.js';
 
 /** `projects/<project>/topics/<topic>`. */
@@ -21,8 +23,7 @@ const TOPIC_NAME = /^projects\/([a-z0-9.:-]{1,100})\/topics\/[A-Za-z][A-Za-z0-9\
 export class PubSubNotifier implements Notifier {
   readonly name: string;
   readonly projectId: string;
-  #client: Promise<Pick<PubSub, 'topic'>> | undefined;
-  readonly #clientConfig: ClientConfig;
+  readonly #pubsub: () => Promise<Pick<PubSub, 'topic'>>;
 
   /**
    * @param topicName `projects/<project>/topics/<topic>`
@@ -37,8 +38,11 @@ export class PubSubNotifier implements Notifier {
     if (!match) throw new ConfigError(`"${topicName}" is not a Pub/Sub topic name: expected projects/<project>/topics/<topic>`);
     this.projectId = match[1]!;
     this.name = options.name ?? 'pubsub';
-    this.#clientConfig = { projectId: this.projectId, ...options.config };
-    if (options.client) this.#client = Promise.resolve(options.client);
+    const config: ClientConfig = { projectId: this.projectId, ...options.config };
+    const given = options.client ? Promise.resolve(options.client) : undefined;
+    // The emulator takes no credentials: they are looked up only off it.
+    const checkCredentials = () => !process.env.PUBSUB_EMULATOR_HOST && !config.apiEndpoint;
+    this.#pubsub = given ? () => given : lazyGoogleClient(async () => new (await import('@google-cloud/pubsub')).PubSub(config), { checkCredentials });
   }
 
   async notify(alert: Alert, signal?: AbortSignal): Promise<void> {
@@ -52,24 +56,6 @@ export class PubSubNotifier implements Notifier {
     }
   }
 
-  #pubsub(): Promise<Pick<PubSub, 'topic'>> {
-    const pending = (this.#client ??= (async (): Promise<Pick<PubSub, 'topic'>> => {
-      const { PubSub } = await import('@google-cloud/pubsub');
-      const client = new PubSub(this.#clientConfig);
-      // Off the emulator, credentials are looked up first, on their own: without any, a publish
-      // would fail and the SDK would also leave an unhandled rejection behind.
-      if (!process.env.PUBSUB_EMULATOR_HOST && !this.#clientConfig.apiEndpoint) {
-        await client.auth.getClient().catch((error: unknown) => {
-          throw Object.assign(new Error(oneLine(error)), { code: GrpcCode.UNAUTHENTICATED, cause: error });
-        });
-      }
-      return client;
-    })().catch((error: unknown) => {
-      this.#client = undefined;
-      throw error;
-    }));
-    return pending;
-  }
 }
 
 /** The message for `alert`: the webhook's JSON body, and the attributes a subscription filters on. */

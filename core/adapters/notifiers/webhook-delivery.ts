@@ -1,6 +1,6 @@
 /**
  * One webhook POST, with the retries every webhook notifier shares: a time limit per attempt,
- * the storage adapters' capped-exponential backoff with full jitter (`withRetries`), and
+ * the shared capped-exponential backoff with full jitter (`withRetries`), and
  * Retry-After honoured on 429.
  *
  * What is retried: a network failure, an attempt that timed out, 429 and 5xx. What is not: any
@@ -12,9 +12,9 @@
  * own messages), nor a response body that could echo it.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AbortedError, NotifyFailedError, StorageError } from '../../errors.js';
+import { AbortedError, NotifyFailedError } from '../../errors.js';
 import { VAULTRA_VERSION } from '../../version.js';
-import { withRetries, type RetryPolicy } from '../storage/retry.js';
+import { withRetries, type RetryPolicy } from '../retry.js';
 
 export interface WebhookDeliveryOptions {
   /** Time limit of one attempt, answer included. @default 10_000 */
@@ -96,6 +96,8 @@ export async function postWebhook(post: WebhookPost, options: WebhookDeliveryOpt
     await withRetries(attempt, {
       policy: options.retryPolicy ?? WEBHOOK_RETRY_POLICY,
       translate: (error) => classify(error, post.notifier, attemptTimeoutMs),
+      // The last refusal, and how long the notifier kept at it; no caller retries a delivery again.
+      giveUp: (error, attempts) => new NotifyFailedError(`${error.message} (gave up after ${attempts} attempts)`, { cause: error }),
       onRetry: (_error, _attempt, delayMs) => {
         backoffMs = delayMs;
       },
@@ -103,23 +105,25 @@ export async function postWebhook(post: WebhookPost, options: WebhookDeliveryOpt
     });
   } catch (error) {
     if (post.signal?.aborted) throw new AbortedError(`${post.notifier}: delivery cancelled`);
-    // Our own StorageError (built without the URL): only its message changes class.
-    if (error instanceof StorageError) throw new NotifyFailedError(error.message, { cause: error });
     throw error;
   }
 }
 
-/** What one failed attempt means: a retryable `StorageError` (what `withRetries` retries on), or a final `NotifyFailedError`. */
-function classify(error: unknown, notifier: string, attemptTimeoutMs: number): StorageError | NotifyFailedError {
+/**
+ * What one failed attempt means: a `NotifyFailedError`, retryable (what `withRetries` retries
+ * on) for 429, 5xx, a timeout or a network failure, final for anything else. Built without the
+ * URL, so the last one can be rethrown as is.
+ */
+function classify(error: unknown, notifier: string, attemptTimeoutMs: number): NotifyFailedError {
   if (error instanceof RefusedAttempt) {
     const message = `${notifier}: the webhook answered HTTP ${error.status}${error.excerpt ? ` (${error.excerpt})` : ''}`;
-    if (error.status === 429 || error.status >= 500) return new StorageError(message, true);
+    if (error.status === 429 || error.status >= 500) return new NotifyFailedError(message, { retryable: true });
     return new NotifyFailedError(error.status >= 300 && error.status < 400 ? `${message}: redirects are not followed` : message);
   }
   const name = (error as { name?: unknown } | null)?.name;
-  if (name === 'TimeoutError') return new StorageError(`${notifier}: the webhook did not answer within ${attemptTimeoutMs} ms`, true);
+  if (name === 'TimeoutError') return new NotifyFailedError(`${notifier}: the webhook did not answer within ${attemptTimeoutMs} ms`, { retryable: true });
   // fetch rejects with TypeError('fetch failed') whose cause carries the socket's code; never pass its message on.
-  if (error instanceof TypeError) return new StorageError(`${notifier}: could not reach the webhook (${networkCode(error)})`, true);
+  if (error instanceof TypeError) return new NotifyFailedError(`${notifier}: could not reach the webhook (${networkCode(error)})`, { retryable: true });
   return new NotifyFailedError(`${notifier}: sending failed (${typeof name === 'string' ? name : 'unknown error'})`);
 }
 

@@ -1,8 +1,8 @@
 import type { SecretClient } from '@azure/keyvault-secrets';
 import type { SecretResolver } from '../../ports/secret-resolver.js';
 import { ConfigError, NotFoundError, StorageError } from '../../errors.js';
-import { defaultAzureCredential } from '../storage/azure/azure-storage-access.js';
-import { describeAzureError, isCredentialError, isRetryableAzureError, statusOf } from '../storage/azure/azure-errors.js';
+import { defaultAzureCredential } from '../azure/azure-credential.js';
+import { describeAzureError, isCredentialError, isRetryableAzureError, statusOf } from '../azure/azure-errors.js';
 
 /** What this resolver needs of a Key Vault `SecretClient` (tests inject one over a fake transport). */
 export type KeyVaultSecretClient = Pick<SecretClient, 'getSecret'>;

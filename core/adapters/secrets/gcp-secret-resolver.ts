@@ -1,8 +1,10 @@
 import { SecretManagerServiceClient } from '@google-cloud/secret-manager';
 import type { SecretResolver } from '../../ports/secret-resolver.js';
 import { ConfigError, IntegrityError, NotFoundError, StorageError, oneLine, type VaultraError } from '../../errors.js';
-import { crc32c } from '../storage/gcs/crc32c.js';
-import { abortable, GrpcCode } from '../gcp/grpc-calls.js';
+import { crc32c } from '../gcp/crc32c.js';
+import { abortable } from '../abortable.js';
+import { GrpcCode } from '../gcp/grpc-calls.js';
+import { lazyGoogleClient } from '../gcp/google-credentials.js';
 
 const PREFIX = 'secret+gcp://';
 /**
@@ -58,7 +60,7 @@ export interface GcpSecretManagerResolverOptions {
  */
 export class GcpSecretManagerResolver implements SecretResolver {
   readonly scheme = 'secret+gcp';
-  readonly #clients = new Map<string, SecretManagerClientLike>();
+  readonly #clients = new Map<string, () => Promise<SecretManagerClientLike>>();
   readonly #clientFor: ((location: string | undefined) => SecretManagerClientLike) | undefined;
 
   constructor(options: GcpSecretManagerResolverOptions = {}) {
@@ -88,23 +90,18 @@ export class GcpSecretManagerResolver implements SecretResolver {
     }
   }
 
-  async #client(location: string | undefined): Promise<SecretManagerClientLike> {
-    const existing = this.#clients.get(location ?? '');
-    if (existing) return existing;
-    let client: SecretManagerClientLike;
-    if (this.#clientFor) client = this.#clientFor(location);
-    else {
+  #client(location: string | undefined): Promise<SecretManagerClientLike> {
+    let client = this.#clients.get(location ?? '');
+    if (!client) {
+      const clientFor = this.#clientFor;
+      const given = clientFor ? Promise.resolve(clientFor(location)) : undefined;
       // A regional secret is served by its region's endpoint only.
-      const sdkClient = new SecretManagerServiceClient(location ? { apiEndpoint: `secretmanager.${location}.rep.googleapis.com` } : {});
-      // Credentials are looked up first, on their own: when there are none, a call would fail
-      // and the SDK would also leave an unhandled rejection behind, which ends the process.
-      await sdkClient.auth.getClient().catch((error: unknown) => {
-        throw Object.assign(new Error(oneLine(error)), { code: GrpcCode.UNAUTHENTICATED, cause: error });
-      });
-      client = sdkClient satisfies SecretManagerClientLike;
+      client = given
+        ? () => given
+        : lazyGoogleClient(() => new SecretManagerServiceClient(location ? { apiEndpoint: `secretmanager.${location}.rep.googleapis.com` } : {}) satisfies SecretManagerClientLike);
+      this.#clients.set(location ?? '', client);
     }
-    this.#clients.set(location ?? '', client);
-    return client;
+    return client();
   }
 }
 

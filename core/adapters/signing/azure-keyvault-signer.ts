@@ -3,8 +3,8 @@ import type { CryptographyClient, JsonWebKey, KeyVaultKey } from '@azure/keyvaul
 import type { ManifestSigner, PublicKeySource } from '../../ports/manifest-signer.js';
 import { signerPublicKeyOf, type SignerPublicKey } from '../../domain/signer-keys.js';
 import { KeyError } from '../../errors.js';
-import { defaultAzureCredential } from '../storage/azure/azure-storage-access.js';
-import { describeAzureError, isCredentialError, statusOf } from '../storage/azure/azure-errors.js';
+import { defaultAzureCredential } from '../azure/azure-credential.js';
+import { describeAzureError, isCredentialError, statusOf } from '../azure/azure-errors.js';
 import { p1363ToDer } from './ecdsa-der.js';
 
 /**

@@ -3,8 +3,10 @@ import { KeyManagementServiceClient } from '@google-cloud/kms';
 import type { ManifestSigner, PublicKeySource } from '../../ports/manifest-signer.js';
 import { parseSignerKeyPem, type SignerPublicKey } from '../../domain/signer-keys.js';
 import { KeyError, StorageError, oneLine, type VaultraError } from '../../errors.js';
-import { crc32c } from '../storage/gcs/crc32c.js';
-import { abortable, GrpcCode } from '../gcp/grpc-calls.js';
+import { crc32c } from '../gcp/crc32c.js';
+import { abortable } from '../abortable.js';
+import { GrpcCode } from '../gcp/grpc-calls.js';
+import { lazyGoogleClient } from '../gcp/google-credentials.js';
 
 /** The `google.protobuf.Int64Value` of Cloud KMS's `*Crc32c` fields, as the client returns it. */
 interface Int64Value {
@@ -33,7 +35,7 @@ const KEY_VERSION = /^projects\/[a-z0-9.:-]{1,100}\/locations\/[a-z0-9-]{1,63}\/
 export class GcpKmsSigner implements ManifestSigner, PublicKeySource {
   readonly algorithm = 'ecdsa-p256-sha256' as const;
   readonly keyId: string;
-  #client: KmsSignClientLike | undefined;
+  readonly #kms: () => Promise<KmsSignClientLike>;
 
   constructor(
     private readonly versionName: string,
@@ -43,7 +45,8 @@ export class GcpKmsSigner implements ManifestSigner, PublicKeySource {
       throw new KeyError(`"${versionName}" is not a Cloud KMS key version: signing names one, projects/<p>/locations/<l>/keyRings/<r>/cryptoKeys/<k>/cryptoKeyVersions/<n>`);
     }
     this.keyId = `gcp-kms:${versionName}`;
-    this.#client = options.client;
+    const given = options.client ? Promise.resolve(options.client) : undefined;
+    this.#kms = given ? () => given : lazyGoogleClient(() => new KeyManagementServiceClient() as KeyManagementServiceClient & KmsSignClientLike);
   }
 
   async sign(payload: Uint8Array, signal?: AbortSignal): Promise<Uint8Array> {
@@ -79,16 +82,6 @@ export class GcpKmsSigner implements ManifestSigner, PublicKeySource {
     return parseSignerKeyPem(response.pem);
   }
 
-  async #kms(): Promise<KmsSignClientLike> {
-    if (this.#client) return this.#client;
-    const client = new KeyManagementServiceClient();
-    // As in GcpKmsKeyService: without credentials a call would also leave an unhandled rejection.
-    await client.auth.getClient().catch((error: unknown) => {
-      throw Object.assign(new Error(oneLine(error)), { code: GrpcCode.UNAUTHENTICATED, cause: error });
-    });
-    this.#client = client as unknown as KmsSignClientLike;
-    return this.#client;
-  }
 }
 
 function translate(error: unknown, name: string, doing: string): VaultraError | Error {

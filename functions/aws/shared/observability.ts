@@ -13,10 +13,16 @@ export const logger = new Logger({ serviceName: 'vaultra' });
 export const tracer = new Tracer({ serviceName: 'vaultra' });
 export const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'vaultra' });
 
+/** What middy hands a handler besides the event and context: a signal it aborts just before the Lambda timeout. */
+export interface InvocationOptions {
+  readonly signal?: AbortSignal;
+}
+
 /**
  * Wraps a handler in the middy chain every Vaultra function shares: Lambda context in each log
- * line, an X-Ray segment around the invocation, metrics flushed as EMF at the end.
+ * line, an X-Ray segment around the invocation, metrics flushed as EMF at the end. The handler
+ * gets middy's `signal`, to pass down to its use case (catalog calls, launches).
  */
-export function observed<E, R>(handler: (event: E, context: Context) => Promise<R>) {
+export function observed<E, R>(handler: (event: E, context: Context, options: InvocationOptions) => Promise<R>) {
   return middy(handler).use(injectLambdaContext(logger)).use(captureLambdaHandler(tracer)).use(logMetrics(metrics));
 }

@@ -14,7 +14,7 @@ import type { AzureSettings } from './settings.js';
 
 /**
  * The clients the functions use, built from their settings. Storage and catalog authenticate
- * like the CLI (core/adapters/storage/azure/azure-storage-access.ts): in Azure that is
+ * like the CLI (core/adapters/azure/azure-storage-access.ts): in Azure that is
  * `DefaultAzureCredential`, which picks the managed identity named by `AZURE_CLIENT_ID`; ARM
  * gets the same identity explicitly. No key or connection string is involved.
  */

@@ -12,21 +12,33 @@ import {
 import type { IoOptions, Leftover, LeftoverSweeper, ObjectInfo, StorageBackend } from '../../../ports/storage-backend.js';
 import { ConfigError, LeftBehindError, NotFoundError, oneLine, StorageError } from '../../../errors.js';
 import { formatAzureBlobUrl, parseAzureBlobUrl, type AzureBlobLocation, type BlobImmutability } from './azure-blob-url.js';
-import { azureStorageAccess, type AzureStorageAccess } from './azure-storage-access.js';
-import { codeOf, describeAzureError, isRetryableAzureError, statusOf, toStorageError } from './azure-errors.js';
-import { reportRetry } from '../retry.js';
-import { requestTimeoutMs } from '../request-timeout.js';
+import { azureStorageAccess, type AzureStorageAccess } from '../../azure/azure-storage-access.js';
+import { codeOf, describeAzureError, isRetryableAzureError, statusOf } from '../../azure/azure-errors.js';
+import { DEFAULT_RETRY_POLICY, RetriesExhaustedError, withRetries, type RetryPolicy } from '../../retry.js';
+import { requestTimeoutError, requestTimeoutMs } from '../request-timeout.js';
+import { toStorageError } from './azure-blob-errors.js';
 import { checkBlockSchedule, DEFAULT_BLOCK_SCHEDULE, type BlockSchedule } from './block-schedule.js';
 import { stageBlocks } from './block-upload.js';
 import { rangedDownload } from './ranged-download.js';
-import { withRetries, type RetryOptions } from './retry.js';
 import { storageUrlOf } from '../../../domain/storage-location.js';
+
+/** The shared retry policy, plus a time limit per attempt. */
+export interface AzureBlobRetryOptions extends Partial<RetryPolicy> {
+  /** An attempt that has not finished after this long is abandoned (its request aborted) and counts as a retryable failure. @default `requestTimeoutMs` of the bytes moved */
+  readonly tryTimeoutMs?: number;
+}
+
+/** One attempt of a request: its own signal (the caller's, or its time limit) and its number, 1 for the first. */
+interface AttemptContext {
+  readonly signal: AbortSignal;
+  readonly attempt: number;
+}
 
 export interface AzureBlobStorageOptions {
   /** How blocks are sized and how many are staged at once. @default DEFAULT_BLOCK_SCHEDULE */
   readonly blocks?: Partial<BlockSchedule>;
-  /** Retries of each block, commit, range read and listing page. @default 6 tries, 250 ms base, 20 s cap */
-  readonly retry?: RetryOptions;
+  /** Retries of each block, commit, range read and listing page. @default 6 attempts, 250 ms base, 20 s cap */
+  readonly retry?: AzureBlobRetryOptions;
   /** @default 8 MiB */
   readonly rangeSizeBytes?: number;
   /** @default 4 */
@@ -65,7 +77,7 @@ export class AzureBlobStorageBackend implements StorageBackend, LeftoverSweeper 
   readonly location: string;
   private readonly container: ContainerClient;
   private readonly schedule: BlockSchedule;
-  private readonly retry: RetryOptions;
+  private readonly retryPolicy: RetryPolicy;
 
   constructor(
     private readonly where: AzureBlobLocation,
@@ -73,7 +85,8 @@ export class AzureBlobStorageBackend implements StorageBackend, LeftoverSweeper 
   ) {
     this.location = formatAzureBlobUrl(where);
     this.schedule = checkBlockSchedule({ ...DEFAULT_BLOCK_SCHEDULE, ...options.blocks });
-    this.retry = { maxTries: 6, baseDelayMs: 250, maxDelayMs: 20_000, ...options.retry };
+    const { tryTimeoutMs: _tryTimeoutMs, ...policy } = options.retry ?? {};
+    this.retryPolicy = { ...DEFAULT_RETRY_POLICY, ...policy };
     const access = azureStorageAccess('blob', where.account, where.endpoint, options.env);
     this.container = serviceClient(access).getContainerClient(where.container);
   }
@@ -161,7 +174,7 @@ export class AzureBlobStorageBackend implements StorageBackend, LeftoverSweeper 
    */
   private async discardUncommitted(key: string, signal?: AbortSignal): Promise<void> {
     const blob = this.container.getBlockBlobClient(this.blobName(key));
-    const call = <T>(attempt: Parameters<typeof withRetries<T>>[0]) => this.retried(attempt, { signal, tryTimeoutMs: requestTimeoutMs(0), doing: `discarding the uncommitted blocks of ${key} in ${this.location}` });
+    const call = <T>(attempt: (context: AttemptContext) => Promise<T>) => this.retried(attempt, { signal, tryTimeoutMs: requestTimeoutMs(0), doing: `discarding the uncommitted blocks of ${key} in ${this.location}` });
     try {
       const blocks = await call(({ signal: trySignal }) => blob.getBlockList('uncommitted', { abortSignal: trySignal })).catch((error: unknown) => {
         // No blob of that name (or no container): no blocks either.
@@ -258,14 +271,33 @@ export class AzureBlobStorageBackend implements StorageBackend, LeftoverSweeper 
     return this.where.prefix + key;
   }
 
-  /** One request with our retries; `tryTimeoutMs` bounds each try (`request-timeout.ts`), and each retry is reported with `doing`. */
-  private retried<T>(attempt: Parameters<typeof withRetries<T>>[0], options: { signal?: AbortSignal | undefined; tryTimeoutMs: number; doing: string }): Promise<T> {
-    return withRetries(attempt, isRetryableAzureError, {
-      ...this.retry,
-      tryTimeoutMs: this.retry.tryTimeoutMs ?? options.tryTimeoutMs,
-      ...(options.signal ? { signal: options.signal } : {}),
-      onRetry: (error, attempt, delayMs, maxAttempts) => reportRetry({ message: `${options.doing} failed: ${describeAzureError(error)}`, attempt, maxAttempts, delayMs }),
-    });
+  /**
+   * One request with the shared retries (`../../retry.ts`); `tryTimeoutMs` bounds each attempt
+   * (`request-timeout.ts`), and each retry is reported with `doing`. Rejects with the SDK's own
+   * error, or `RetriesExhaustedError` carrying the last one: callers read its status and code.
+   */
+  private retried<T>(attempt: (context: AttemptContext) => Promise<T>, options: { signal?: AbortSignal | undefined; tryTimeoutMs: number; doing: string }): Promise<T> {
+    const tryTimeoutMs = this.options.retry?.tryTimeoutMs ?? options.tryTimeoutMs;
+    return withRetries(
+      async (attemptNumber) => {
+        const timeout = AbortSignal.timeout(tryTimeoutMs);
+        const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+        try {
+          return await attempt({ signal, attempt: attemptNumber });
+        } catch (error) {
+          // A stalled attempt: its answer may yet come, so it is retried like a lost one.
+          if (timeout.aborted && !options.signal?.aborted) throw requestTimeoutError(tryTimeoutMs, error);
+          throw error;
+        }
+      },
+      {
+        policy: this.retryPolicy,
+        ...(options.signal ? { signal: options.signal } : {}),
+        // A transient SDK error travels in a retryable StorageError that names it (the retry line); any other goes back as thrown.
+        translate: (error) => (isRetryableAzureError(error) ? new StorageError(`${options.doing} failed: ${describeAzureError(error)}`, true, { cause: error }) : error),
+        giveUp: (error, attempts) => new RetriesExhaustedError(attempts, { cause: error.cause }),
+      },
+    );
   }
 
   private commitOptions(contentMd5: Buffer, abortSignal: AbortSignal): BlockBlobCommitBlockListOptions {
@@ -289,6 +321,7 @@ export class AzureBlobStorageBackend implements StorageBackend, LeftoverSweeper 
 
 /** The Blob SDK client for an account, with the SDK's retry policy off: ours (with jitter) is the only one. */
 function serviceClient(access: AzureStorageAccess): BlobServiceClient {
+  // `maxTries` is the SDK's name for its attempts: one, so `withRetries` is the only retry.
   const pipeline: StoragePipelineOptions = { retryOptions: { maxTries: 1 } };
   const { serviceUrl, credential } = access;
   switch (credential.kind) {

@@ -3,7 +3,7 @@
  * parsed once, strictly: an unknown option fails instead of being ignored.
  */
 import { ConfigError } from '../../../errors.js';
-import { checkAccountName, parseEndpoint } from './azure-storage-access.js';
+import { checkAccountName, parseEndpoint } from '../../azure/azure-storage-access.js';
 
 export type ImmutabilityMode = 'unlocked' | 'locked';
 

@@ -4,8 +4,8 @@ import type { IoOptions, Leftover, LeftoverSweeper, ObjectInfo, StorageBackend }
 import { ConfigError, IntegrityError, StorageError } from '../../../errors.js';
 import { credentialsFileProblem } from '../../gcp/credentials-file.js';
 import { ParallelRangeReader } from '../parallel-range-reader.js';
-import { DEFAULT_RETRY_POLICY, withRetries, type RetryPolicy } from '../retry.js';
-import { Crc32c } from './crc32c.js';
+import { DEFAULT_RETRY_POLICY, withRetries, type RetryableError, type RetryPolicy } from '../../retry.js';
+import { Crc32c } from '../../gcp/crc32c.js';
 import { translateGcsError } from './gcs-errors.js';
 import { GcsHttp } from './gcs-http.js';
 import { parseGcsUrl, type ObjectRetentionMode } from './gcs-url.js';
@@ -37,7 +37,7 @@ export interface GcsStorageBackendOptions {
   /** Authorization headers; by default from Application Default Credentials (never for an `http://` endpoint). */
   readonly authHeaders?: () => Promise<Record<string, string>>;
   /** Called before each retry wait (logs, tests). */
-  readonly onRetry?: (error: StorageError, attempt: number, delayMs: number) => void;
+  readonly onRetry?: (error: RetryableError, attempt: number, delayMs: number) => void;
 }
 
 interface ObjectResource {

@@ -22,8 +22,8 @@
 import type { Readable } from 'node:stream';
 import { IntegrityError, LeftBehindError, oneLine, StorageError, type LeftBehindItem } from '../../../errors.js';
 import { PartBufferPool, readParts } from '../part-reader.js';
-import { withRetries, type RetryPolicy } from '../retry.js';
-import { Crc32c } from './crc32c.js';
+import { withRetries, type RetryableError, type RetryPolicy } from '../../retry.js';
+import { Crc32c } from '../../gcp/crc32c.js';
 import type { GcsHttp, GcsResponse } from './gcs-http.js';
 import { translateGcsError } from './gcs-errors.js';
 
@@ -44,7 +44,7 @@ export interface ResumableUploadOptions {
   readonly metadata: Readonly<Record<string, unknown>>;
   readonly retry: RetryPolicy;
   readonly signal?: AbortSignal;
-  readonly onRetry?: (error: StorageError, attempt: number, delayMs: number) => void;
+  readonly onRetry?: (error: RetryableError, attempt: number, delayMs: number) => void;
 }
 
 export interface UploadedObject {

@@ -35,7 +35,7 @@ import type { IoOptions, Leftover, LeftoverSweeper, ObjectInfo, StorageBackend }
 import { ConfigError, StorageError } from '../../../errors.js';
 import { DEFAULT_S3_SCHEDULE, MiB, parseSchedule, S3_PART_LIMITS, type PartSchedule } from '../part-sizing.js';
 import { ParallelRangeReader } from '../parallel-range-reader.js';
-import { DEFAULT_RETRY_POLICY, withRetries, type RetryPolicy } from '../retry.js';
+import { DEFAULT_RETRY_POLICY, withRetries, type RetryPolicy } from '../../retry.js';
 import { addRequestDeadlines } from './s3-request-deadlines.js';
 import { readVerifier } from './s3-checksums.js';
 import { errorCodeOf, translateS3Error } from './s3-errors.js';

@@ -31,7 +31,7 @@ import {
 import { AbortedError, IntegrityError, LeftBehindError, oneLine, StorageError, type LeftBehindItem } from '../../../errors.js';
 import { describeSchedule, partSizeBytes, type PartSchedule } from '../part-sizing.js';
 import { PartBufferPool, readParts, type Part } from '../part-reader.js';
-import { withRetries, type RetryPolicy } from '../retry.js';
+import { withRetries, type RetryPolicy } from '../../retry.js';
 import { compositeSha256, sameChecksum, sha256 } from './s3-checksums.js';
 import { errorCodeOf, translateS3Error } from './s3-errors.js';
 import type { ObjectLockMode } from './s3-url.js';

@@ -1,11 +1,12 @@
 /**
- * Azure SDK errors → Vaultra errors, and which of them are worth another try. The SDK throws
+ * What an Azure SDK error says, and whether it is worth another try: shared by every Azure
+ * adapter (Blob storage, Table catalog, Key Vault keys and signing, secrets, Container Apps). The SDK throws
  * `RestError` (`statusCode`, `code` = the service's `x-ms-error-code`, or a Node error code
  * such as `ECONNRESET` / `REQUEST_SEND_ERROR` when no response came back) and `AbortError`.
  */
-import { redact } from '../../../domain/redact.js';
-import { oneLine, StorageError } from '../../../errors.js';
-import { RetriesExhaustedError } from './retry.js';
+import { redact } from '../../domain/redact.js';
+import { oneLine } from '../../errors.js';
+import { RetriesExhaustedError } from '../retry.js';
 
 export interface AzureErrorShape {
   readonly name?: string;
@@ -87,21 +88,8 @@ export function describeAzureError(error: unknown): string {
   return redact(parts.join(' ').slice(0, 300));
 }
 
-const CREDENTIAL_HINT =
-  ': check the credential (AZURE_STORAGE_CONNECTION_STRING, AZURE_STORAGE_KEY, or an Entra ID identity for DefaultAzureCredential with the "Storage Blob Data Contributor" role)';
-
 /** `@azure/identity` found no usable credential, or the one it found was refused. */
 export function isCredentialError(error: unknown): boolean {
   const { name } = azureError(error);
   return name === 'AggregateAuthenticationError' || name === 'CredentialUnavailableError' || name === 'AuthenticationError';
-}
-
-/** A `StorageError` for a failed Blob call (already-translated errors pass through). */
-export function toStorageError(error: unknown, doing: string, hint = ''): unknown {
-  if (error instanceof Error && 'kind' in error) return error;
-  if (isAbort(error)) return error;
-  const status = statusOf(error);
-  const advice = hint || (status === 403 || status === 401 || isCredentialError(error) ? CREDENTIAL_HINT : '');
-  const gaveUp = error instanceof RetriesExhaustedError ? ` (gave up after ${error.attempts} attempts)` : '';
-  return new StorageError(`${doing} failed: ${describeAzureError(error)}${advice}${gaveUp}`, isRetryableAzureError(error), { cause: error });
 }

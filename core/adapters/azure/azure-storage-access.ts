@@ -11,8 +11,9 @@
  * 3. otherwise Microsoft Entra ID through `DefaultAzureCredential` (managed identity, workload
  *    identity, `az login`…), which is what a deployed function uses.
  */
-import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/identity';
-import { ConfigError } from '../../../errors.js';
+import type { TokenCredential } from '@azure/identity';
+import { ConfigError } from '../../errors.js';
+import { defaultAzureCredential } from './azure-credential.js';
 
 export type AzureStorageService = 'blob' | 'table';
 
@@ -127,23 +128,4 @@ function checkTokenEndpoint(serviceUrl: string): void {
 /** Whether the service URL is plain http (emulators): the Table SDK then needs `allowInsecureConnection`. */
 export function isInsecure(serviceUrl: string): boolean {
   return serviceUrl.startsWith('http:');
-}
-
-let shared: TokenCredential | undefined;
-
-/**
- * One `DefaultAzureCredential` per process, loaded on first use: `@azure/identity` (MSAL) is
- * only imported when a token is really needed, so account-key and emulator runs never load it,
- * and tokens are cached across clients.
- */
-export function defaultAzureCredential(): TokenCredential {
-  if (shared) return shared;
-  let loaded: Promise<TokenCredential> | undefined;
-  const load = () => (loaded ??= import('@azure/identity').then(({ DefaultAzureCredential }) => new DefaultAzureCredential()));
-  shared = {
-    async getToken(scopes: string | string[], options?: GetTokenOptions): Promise<AccessToken | null> {
-      return (await load()).getToken(scopes, options);
-    },
-  };
-  return shared;
 }
