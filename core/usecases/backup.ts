@@ -101,7 +101,7 @@ export async function runBackup(deps: BackupDependencies, request: BackupRequest
     ...(deps.host ? { runner: { pid: deps.host.pid, hostname: deps.host.hostname } } : {}),
     ...(request.timeoutMs ? { timeoutMs: request.timeoutMs } : {}),
   };
-  run = await claimOrCreate(deps.catalog, run);
+  run = await claimOrCreate(deps.catalog, run, request.signal);
   const result = await backUp(deps, request, run, now);
   // Interrupted: the user wants out. Storage (or the catalog) failing: cleaning up would fail too.
   if (request.signal?.aborted || (result.error instanceof VaultraError && result.error.kind === 'storage')) return result;
@@ -227,10 +227,12 @@ export function dataObjectName(engine: Pick<DatabaseEngine, 'artifactName'>, com
  * `pending` (that record is what makes a duplicate delivery start nothing): the runner claims it.
  * Any other existing record means this run id already ran: refuse, never run it twice.
  */
-async function claimOrCreate(catalog: Catalog, run: RunRecord): Promise<RunRecord> {
-  const existing = await catalog.get(run.job, run.runId);
+async function claimOrCreate(catalog: Catalog, run: RunRecord, signal?: AbortSignal): Promise<RunRecord> {
+  // Cancelled before it claimed anything: nothing to record. Its outcome, once claimed, is always recorded.
+  const io = signal ? { signal } : {};
+  const existing = await catalog.get(run.job, run.runId, io);
   if (!existing) {
-    await catalog.create(run);
+    await catalog.create(run, io);
     return run;
   }
   if (existing.status !== 'pending' || existing.kind !== 'backup') {
@@ -238,6 +240,6 @@ async function claimOrCreate(catalog: Catalog, run: RunRecord): Promise<RunRecor
   }
   // The scheduler knows the job's timeout; keep it unless this command line says otherwise.
   const claimed = { ...run, ...(run.timeoutMs === undefined && existing.timeoutMs !== undefined ? { timeoutMs: existing.timeoutMs } : {}) };
-  await catalog.update(claimed);
+  await catalog.update(claimed, io);
   return claimed;
 }

@@ -95,7 +95,7 @@ export async function runRestore(deps: RestoreDependencies, request: RestoreRequ
     });
     await sink.commit();
     return { bytesRaw, replaced: sink.replaces, notes: sink.notes ?? [] };
-  });
+  }, { signal: request.signal });
   return { backup, authenticity, target: request.target, dryRun: false, restored, ...value };
 }
 

@@ -48,7 +48,7 @@ export async function runVerify(
     return { ...(await verifyLocated(deps, backup, options)), authenticity };
   };
   if (options.record === false) return check();
-  const { value } = await recordedRun(deps.catalog, { kind: 'verify', job: backup.job, engine: backup.manifest.source.engine, location: deps.storage.location }, check);
+  const { value } = await recordedRun(deps.catalog, { kind: 'verify', job: backup.job, engine: backup.manifest.source.engine, location: deps.storage.location }, check, { signal: options.signal });
   return value;
 }
 
