@@ -1,5 +1,6 @@
 import { ConfigError } from '../errors.js';
 import { registerSecret } from './redact.js';
+import { SECRET_ENGINES, schemeForSecretEngine } from '../adapters/engines/engine-descriptors.js';
 
 /** The secret schemes a source or webhook reference may use. */
 export const SECRET_SCHEMES = ['env', 'secret+aws', 'secret+gcp', 'secret+azure'] as const;
@@ -47,12 +48,9 @@ export function connectionUrlFromSecret(value: string): string {
   return `${scheme}://${authority}/${database ? encodeURIComponent(database) : ''}`;
 }
 
-/** RDS `engine` values (and the usual spellings) → Vaultra URL schemes. */
+/** RDS `engine` values (and the usual spellings) → Vaultra URL schemes, as the engine descriptors list them. */
 function schemeForEngine(engine: string): string {
-  const e = engine.toLowerCase();
-  if (e === 'postgres' || e === 'postgresql' || e.startsWith('aurora-postgresql')) return 'postgres';
-  if (e === 'mysql' || e.startsWith('aurora-mysql') || e === 'aurora') return 'mysql';
-  if (e === 'mariadb') return 'mariadb';
-  if (e === 'mongo' || e === 'mongodb' || e === 'docdb') return 'mongodb';
-  throw new ConfigError(`the connection secret names engine "${engine}", which Vaultra does not back up (postgres, mysql, mariadb, mongodb)`);
+  const scheme = schemeForSecretEngine(engine);
+  if (scheme) return scheme;
+  throw new ConfigError(`the connection secret names engine "${engine}", which Vaultra does not back up (${SECRET_ENGINES})`);
 }

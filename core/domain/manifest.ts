@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { jobNameSchema, runIdSchema } from './run.js';
+import { CONTENT_KINDS, ENGINE_IDS } from '../adapters/engines/engine-descriptors.js';
 
 /**
  * `manifest.json`: everything a restore needs, written last as the run's commit marker.
@@ -34,7 +35,7 @@ export const manifestObjectSchema = z.strictObject({
 });
 
 export const contentEntrySchema = z.strictObject({
-  kind: z.enum(['table', 'view', 'materialized-view', 'sequence', 'collection', 'routine', 'event', 'directory', 'file', 'symlink']),
+  kind: z.enum(CONTENT_KINDS),
   schema: z.string().optional(),
   name: z.string(),
   rows: z.number().int().nonnegative().optional(),
@@ -50,7 +51,7 @@ export const manifestSchema = z.strictObject({
   startedAt: z.iso.datetime(),
   finishedAt: z.iso.datetime(),
   source: z.strictObject({
-    engine: z.enum(['postgres', 'sqlite', 'mysql', 'mongodb', 'directory']),
+    engine: z.enum(ENGINE_IDS),
     database: z.string(),
     serverVersion: z.string(),
   }),

@@ -1,10 +1,9 @@
 import type { Readable, Writable } from 'node:stream';
+import type { ContentKind, EngineId } from '../adapters/engines/engine-descriptors.js';
+import type { EngineDescriptor } from './engine-descriptor.js';
 
-/** Saved in manifests and catalogs: never rename a value, only add. */
-export type EngineId = 'postgres' | 'sqlite' | 'mysql' | 'mongodb' | 'directory';
-
-/** Saved in manifests: never rename a value, only add. */
-export type ContentKind = 'table' | 'view' | 'materialized-view' | 'sequence' | 'collection' | 'routine' | 'event' | 'directory' | 'file' | 'symlink';
+// Both derive from the engine descriptors (one list of what each engine is); a type-only import.
+export type { ContentKind, EngineId };
 
 /** One table (or view, collection, top-level path…) of a backup's contents list. */
 export interface ContentEntry {
@@ -128,16 +127,11 @@ export interface ValidationOptions {
 
 export interface DatabaseEngine {
   readonly id: EngineId;
-  /** The tools this engine needs, for `doctor` and for clear errors before anything starts. */
-  readonly tools: readonly string[];
-  /**
-   * Whether a failed restore always leaves the target as it was (PostgreSQL: one transaction;
-   * SQLite and directories: built aside, then renamed). When false (MySQL DDL commits as it
-   * runs, mongorestore has no transaction), a restore that replaces existing data reads and
-   * checks the whole backup before touching the target.
-   */
+  /** What the engine is: schemes, tools (for `doctor`), content kinds, capabilities. */
+  readonly descriptor: EngineDescriptor<EngineId, ContentKind>;
+  /** The descriptor's `capabilities.atomicRestore` (see there). */
   readonly restoreIsAtomic: boolean;
-  /** The data object's name part that says what it holds, e.g. `pgdump` → `data.pgdump.zst.age`. */
+  /** The descriptor's `artifactName`: `pgdump` → `data.pgdump.zst.age`. */
   readonly artifactName: string;
   /** A short name for a source URL (database or directory name, no credentials), for default job names. */
   nameOf(source: string): string;

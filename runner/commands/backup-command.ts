@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import { runBackup } from '../../core/usecases/backup.js';
 import { recordedRun } from '../../core/usecases/record-run.js';
 import { createCompressor } from '../../core/adapters/compression/compressors.js';
-import { defaultJobName, engineById, engineIdForUrl } from '../../core/adapters/engines/engines.js';
+import { defaultJobName, engineById, engineIdForUrl, SUPPORTED_SOURCES } from '../../core/adapters/engines/engines.js';
 import { jobSchema, type JobInput } from '../../core/domain/job.js';
 import { runIdSchema } from '../../core/domain/run.js';
 import { parseAtEdge } from '../../core/domain/validate.js';
@@ -38,7 +38,7 @@ interface BackupOptions {
 export function backupCommand(): Command {
   return new Command('backup')
     .description('dump a database or directory, compress, encrypt and store it; the manifest is written last')
-    .argument('<source-url>', 'postgres://…/db, mysql://…/db or mariadb://…/db, mongodb://…/db, sqlite:<path>, dir:<path>, or a secret holding one: env://VAR, secret+aws://…, secret+gcp://…, secret+azure://… (a URL or RDS-style JSON)')
+    .argument('<source-url>', `${SUPPORTED_SOURCES}, or a secret holding one: env://VAR, secret+aws://…, secret+gcp://…, secret+azure://… (a URL or RDS-style JSON)`)
     .addOption(
       new Option('--to <storage-url>', `where to store the backup; repeat it to store the same backup in several places (default: ${DEFAULT_STORAGE})`)
         .argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value])

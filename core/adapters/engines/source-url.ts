@@ -2,7 +2,7 @@ import type { EngineId } from '../../ports/database-engine.js';
 import { ConfigError } from '../../errors.js';
 import { withoutCredentials } from '../../domain/redact.js';
 import { directoryPath } from './directory/directory-paths.js';
-import { engineIdForUrl } from './engine-schemes.js';
+import { engineIdForUrl } from './engine-descriptors.js';
 import { parseMongoUrl } from './mongodb/mongodb-connection.js';
 import { parseMysqlUrl } from './mysql/mysql-connection.js';
 import { parsePostgresUrl } from './postgres/postgres-connection.js';

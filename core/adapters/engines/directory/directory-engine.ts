@@ -19,6 +19,7 @@ import { filesystemType } from './filesystem-type.js';
 import { createWarnings, describeTarExit, preview } from './tar-messages.js';
 import { displayName } from './tar-names.js';
 import { eachLine, gnuTarVersion, INSTALL_HINT, TAR, tarEnv } from './tar-tool.js';
+import { directoryDescriptor } from './directory-descriptor.js';
 
 /** GNU tar's exit status for "some files differ": with --create, files changed while it read them. */
 const TAREXIT_DIFFERS = 1;
@@ -36,9 +37,9 @@ const TAREXIT_DIFFERS = 1;
  */
 export class DirectoryEngine implements DatabaseEngine {
   readonly id = 'directory' as const;
-  readonly tools = [TAR] as const;
-  readonly restoreIsAtomic = true;
-  readonly artifactName = 'tar';
+  readonly descriptor = directoryDescriptor;
+  readonly restoreIsAtomic = directoryDescriptor.capabilities.atomicRestore;
+  readonly artifactName = directoryDescriptor.artifactName;
   /** Top-level names `describe` listed, per directory, for `dump` to tell which vanished meanwhile. */
   private readonly described = new Map<string, readonly string[]>();
 

@@ -19,6 +19,7 @@ import { collectionsOf, serverFacts, userDatabases, withClient, type ServerFacts
 import { parseMongoUrl, type MongoConnection } from './mongodb-connection.js';
 import { describeToolExit, INSTALL_HINT, mongoToolVersion, spawnMongoTool } from './mongo-tools.js';
 import { namePattern, planRestore, type RestorePlan } from './restore-plan.js';
+import { mongodbDescriptor } from './mongodb-descriptor.js';
 
 /** Extra, MongoDB-only options of a validation: with a target, `mongorestore --dryRun` checks it too. */
 /** With a dry run's `target`, mongorestore connects, reads the prelude and plans the restore, writing nothing. */
@@ -41,9 +42,9 @@ export type MongoValidationOptions = ValidationOptions;
  */
 export class MongodbEngine implements DatabaseEngine {
   readonly id = 'mongodb' as const;
-  readonly tools = ['mongodump', 'mongorestore'] as const;
-  readonly restoreIsAtomic = false;
-  readonly artifactName = 'mongoarchive';
+  readonly descriptor = mongodbDescriptor;
+  readonly restoreIsAtomic = mongodbDescriptor.capabilities.atomicRestore;
+  readonly artifactName = mongodbDescriptor.artifactName;
   /** `describe` learns whether the source is a replica set; `dump` decides `--oplog` from it. */
   private readonly facts = new Map<string, ServerFacts>();
 

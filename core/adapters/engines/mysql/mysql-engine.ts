@@ -22,6 +22,7 @@ import { countRowsSql, DESCRIBE_SQL, dropObjectsSql, DUMP_STATE_SQL, targetSql, 
 import { dumpObjects, incompleteDumpError, missingSelectionError, selectionFilter, validationResult } from './mysql-dump-checks.js';
 import { ScannedSink } from './scanned-sink.js';
 import { chooseTool, MYSQL_INSTALL_HINT, serverFlavor } from './mysql-tools.js';
+import { mysqlDescriptor } from './mysql-descriptor.js';
 
 /** Tables below this size get an exact `COUNT(*)` in the contents list; above it, the server's estimate. */
 const EXACT_COUNT_MAX_BYTES = 16 * 1024 * 1024;
@@ -49,10 +50,9 @@ const EXACT_ROWS_ENGINES = new Set(['MyISAM', 'MRG_MyISAM', 'MEMORY']);
  */
 export class MysqlEngine implements DatabaseEngine {
   readonly id = 'mysql' as const;
-  /** Or their MySQL namesakes, `mysqldump` and `mysql`. */
-  readonly tools = ['mariadb-dump', 'mariadb'] as const;
-  readonly restoreIsAtomic = false;
-  readonly artifactName = 'sql';
+  readonly descriptor = mysqlDescriptor;
+  readonly restoreIsAtomic = mysqlDescriptor.capabilities.atomicRestore;
+  readonly artifactName = mysqlDescriptor.artifactName;
 
   nameOf(source: string): string {
     return requireDatabase(source).database;

@@ -15,6 +15,7 @@ import { parsePostgresUrl, withDatabase, type PostgresConnection } from './postg
 import { pgTool } from './pg-tools.js';
 import { DESCRIBE_SQL, TARGET_OBJECTS_SQL, DATABASE_EXISTS_SQL } from './postgres-queries.js';
 import { DEFAULT_LOCK_TIMEOUT_MS, isLockTimeout, lockTimeoutError, lockTimeoutSql } from './postgres-locks.js';
+import { postgresDescriptor } from './postgres-descriptor.js';
 
 export interface PostgresEngineOptions {
   /** How long a backup waits for a table lock (describe's row counts, pg_dump's ACCESS SHARE locks). @default 60 s */
@@ -33,9 +34,9 @@ const INSTALL_HINT = 'install the PostgreSQL client tools (Debian/Ubuntu: apt-ge
  */
 export class PostgresEngine implements DatabaseEngine {
   readonly id = 'postgres' as const;
-  readonly tools = ['pg_dump', 'pg_restore', 'psql'] as const;
-  readonly restoreIsAtomic = true;
-  readonly artifactName = 'pgdump';
+  readonly descriptor = postgresDescriptor;
+  readonly restoreIsAtomic = postgresDescriptor.capabilities.atomicRestore;
+  readonly artifactName = postgresDescriptor.artifactName;
   readonly lockTimeoutMs: number;
 
   constructor(options: PostgresEngineOptions = {}) {

@@ -19,6 +19,7 @@ import { toolVersion } from '../../process/child-process.js';
 import { quoteIdentifier, quoteLiteral, sqlite } from './sqlite-cli.js';
 import { copyTables, missingTables } from './sqlite-table-copy.js';
 import { sqlitePath } from './sqlite-path.js';
+import { sqliteDescriptor } from './sqlite-descriptor.js';
 
 export { sqlitePath } from './sqlite-path.js';
 
@@ -32,9 +33,9 @@ export { sqlitePath } from './sqlite-path.js';
  */
 export class SqliteEngine implements DatabaseEngine {
   readonly id = 'sqlite' as const;
-  readonly tools = ['sqlite3'] as const;
-  readonly restoreIsAtomic = true;
-  readonly artifactName = 'sqlite';
+  readonly descriptor = sqliteDescriptor;
+  readonly restoreIsAtomic = sqliteDescriptor.capabilities.atomicRestore;
+  readonly artifactName = sqliteDescriptor.artifactName;
 
   nameOf(source: string): string {
     return basename(sqlitePath(source)).replace(/\.(db|sqlite3?|db3)$/i, '');

@@ -1,0 +1,22 @@
+import type { EngineDescriptor } from '../../../ports/engine-descriptor.js';
+
+const MONGO_TOOLS = 'install the MongoDB Database Tools (https://www.mongodb.com/try/download/database-tools, or scripts/setup-mongo.sh)';
+
+/** `mongodump version: 100.12.2` → `100.12.2`. */
+const mongoVersion = (line: string): string | undefined => /^\S+ version: (\S+)/.exec(line)?.[1];
+
+/** MongoDB: what the engine is (see `MongodbEngine` for what it does). Imports nothing heavy. */
+export const mongodbDescriptor = {
+  id: 'mongodb',
+  label: 'MongoDB',
+  schemes: ['mongodb', 'mongodb+srv'],
+  urlForms: ['mongodb://…/db', 'mongodb+srv://…/db'],
+  tools: [
+    { anyOf: ['mongodump'], neededFor: ['backup'], purpose: 'backups', install: MONGO_TOOLS, probe: { readVersion: mongoVersion } },
+    { anyOf: ['mongorestore'], neededFor: ['restore', 'verify'], purpose: 'restores and dry runs', install: MONGO_TOOLS, probe: { readVersion: mongoVersion } },
+  ],
+  contentKinds: ['collection', 'view'],
+  capabilities: { atomicRestore: false, selections: ['namespaces'], consistency: 'per collection; point in time with --oplog on a replica set' },
+  artifactName: 'mongoarchive',
+  secret: { rdsEngines: { mongo: 'mongodb', mongodb: 'mongodb', docdb: 'mongodb' } },
+} as const satisfies EngineDescriptor;
