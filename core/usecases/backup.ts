@@ -125,9 +125,10 @@ async function backUp(deps: BackupDependencies, request: BackupRequest, started:
   const signaturesWritten = new Set<StorageBackend>();
   const key = manifestKey(request.job, runId);
   try {
-    const source = await deps.engine.describe(request.source, request.signal);
+    const connection = deps.engine.parse(request.source);
+    const source = await deps.engine.describe(connection, request.signal);
     const compression = await deps.compressor.open();
-    const dump = await deps.engine.dump(request.source, { signal: request.signal, directTo: compression.direct?.pipe }).catch((error: unknown) => {
+    const dump = await deps.engine.dump(connection, { signal: request.signal, directTo: compression.direct?.pipe }).catch((error: unknown) => {
       compression.output.destroy();
       throw error;
     });

@@ -33,7 +33,8 @@ export function engineById(id: EngineId, options: EngineOptions = {}): DatabaseE
 
 /** A job name for a source when none is given: the database's (or directory's) name, made path-safe. */
 export function defaultJobName(url: string): string {
-  const raw = engineById(engineIdForUrl(url)).nameOf(url);
+  const engine = engineById(engineIdForUrl(url));
+  const raw = engine.nameOf(engine.parse(url));
   const name = raw.toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[^a-z0-9]+/, '').slice(0, 63);
   return name || 'backup';
 }
