@@ -68,4 +68,19 @@ export interface EngineDescriptor<Id extends string = string, Kind extends strin
   readonly artifactName: string;
   /** Present when a connection secret may hold this engine's URL (file-based engines have none). */
   readonly secret?: SecretHandling;
+  /**
+   * Parses a source or restore target URL without connecting (pure: config validation calls it
+   * too). Throws `ConfigError`, one line, never quoting a password. The engine's `parse`.
+   */
+  parse(url: string): DescribedConnection;
+}
+
+/**
+ * `Connection` (database-engine.ts) as a descriptor can name it: engine ids derive from the
+ * descriptors, so here the engine is any string (each descriptor's own literal in practice).
+ */
+export interface DescribedConnection {
+  readonly engine: string;
+  describe(): string;
+  toString(): string;
 }

@@ -1,5 +1,5 @@
 import { inspect } from 'node:util';
-import type { Connection, EngineId } from '../../ports/database-engine.js';
+import type { DescribedConnection } from '../../ports/engine-descriptor.js';
 
 /**
  * A source or restore target as its engine parsed it, once: the engine reads `parts` (which may
@@ -9,7 +9,9 @@ import type { Connection, EngineId } from '../../ports/database-engine.js';
  *
  * @example const source = engine.parse(url); await engine.describe(source); `${source}` // 'db.internal:5432/shop'
  */
-export class ParsedConnection<Id extends EngineId, Parts> implements Connection {
+// `Id extends string`, not `EngineId`: engine ids derive from the descriptors, whose `parse`
+// returns this class, so naming them here would make the types circular.
+export class ParsedConnection<Id extends string, Parts> implements DescribedConnection {
   readonly #parts: Parts;
   readonly #shown: string;
 

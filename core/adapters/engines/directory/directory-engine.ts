@@ -11,8 +11,7 @@ import type {
 } from '../../../ports/database-engine.js';
 import { ConfigError, DumpFailedError, NotFoundError } from '../../../errors.js';
 import { spawnTool, toolOutput, type ToolExit, type ToolProcess } from '../../process/child-process.js';
-import { directoryPath } from './directory-paths.js';
-import { ParsedConnection } from '../engine-connection.js';
+
 import { openDirectoryRestore, type DirectoryRestoreOptions } from './directory-restore.js';
 import { describeTree, namesIn } from './directory-tree.js';
 import { openTarValidation, VANISHED_DETAIL, type DirectoryValidationOptions } from './directory-validation.js';
@@ -20,7 +19,7 @@ import { filesystemType } from './filesystem-type.js';
 import { createWarnings, describeTarExit, preview } from './tar-messages.js';
 import { displayName } from './tar-names.js';
 import { eachLine, gnuTarVersion, INSTALL_HINT, TAR, tarEnv } from './tar-tool.js';
-import { directoryDescriptor } from './directory-descriptor.js';
+import { directoryDescriptor, type DirectorySource } from './directory-descriptor.js';
 
 /** GNU tar's exit status for "some files differ": with --create, files changed while it read them. */
 const TAREXIT_DIFFERS = 1;
@@ -36,9 +35,6 @@ const TAREXIT_DIFFERS = 1;
  * A directory has no snapshot: files are read one by one, so the backup is consistent per file
  * at best. The manifest says so, and names the files that changed while tar read them.
  */
-/** A directory source or target, parsed once: its absolute path. */
-export type DirectorySource = ParsedConnection<'directory', string>;
-
 export class DirectoryEngine implements DatabaseEngine<DirectorySource> {
   readonly id = 'directory' as const;
   readonly descriptor = directoryDescriptor;
@@ -48,8 +44,7 @@ export class DirectoryEngine implements DatabaseEngine<DirectorySource> {
   private readonly described = new Map<string, readonly string[]>();
 
   parse(url: string): DirectorySource {
-    const path = directoryPath(url);
-    return new ParsedConnection('directory', path, path);
+    return directoryDescriptor.parse(url);
   }
 
   nameOf(source: DirectorySource): string {

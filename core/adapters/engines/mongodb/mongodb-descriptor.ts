@@ -1,4 +1,9 @@
 import type { EngineDescriptor } from '../../../ports/engine-descriptor.js';
+import { ParsedConnection } from '../engine-connection.js';
+import { parseMongoUrl, type MongoConnection } from './mongodb-connection.js';
+
+/** A MongoDB source or target, parsed once: the connection (credentials included); a target may name no database (the whole instance). */
+export type MongoSource = ParsedConnection<'mongodb', MongoConnection>;
 
 const MONGO_TOOLS = 'install the MongoDB Database Tools (https://www.mongodb.com/try/download/database-tools, or scripts/setup-mongo.sh)';
 
@@ -18,5 +23,9 @@ export const mongodbDescriptor = {
   contentKinds: ['collection', 'view'],
   capabilities: { atomicRestore: false, selections: ['namespaces'], consistency: 'per collection; point in time with --oplog on a replica set' },
   artifactName: 'mongoarchive',
+  parse(url: string): MongoSource {
+    const connection = parseMongoUrl(url);
+    return new ParsedConnection('mongodb', connection, connection.display);
+  },
   secret: { rdsEngines: { mongo: 'mongodb', mongodb: 'mongodb', docdb: 'mongodb' } },
 } as const satisfies EngineDescriptor;

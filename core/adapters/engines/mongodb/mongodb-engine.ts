@@ -16,17 +16,13 @@ import { toolInput, toolOutput, type ToolExit, type ToolProcess } from '../../pr
 import { ArchiveSink, describeSummary, type ArchiveConsumer } from './archive-sink.js';
 import { namespaceOf, type ArchiveSummary } from './mongo-archive.js';
 import { collectionsOf, serverFacts, userDatabases, withClient, type ServerFacts } from './mongodb-client.js';
-import { parseMongoUrl, type MongoConnection } from './mongodb-connection.js';
-import { ParsedConnection } from '../engine-connection.js';
+import type { MongoConnection } from './mongodb-connection.js';
 import { describeToolExit, INSTALL_HINT, mongoToolVersion, spawnMongoTool } from './mongo-tools.js';
 import { namePattern, planRestore, type RestorePlan } from './restore-plan.js';
-import { mongodbDescriptor } from './mongodb-descriptor.js';
+import { mongodbDescriptor, type MongoSource } from './mongodb-descriptor.js';
 
 /** Extra, MongoDB-only options of a validation: with a target, `mongorestore --dryRun` checks it too. */
 /** With a dry run's `target`, mongorestore connects, reads the prelude and plans the restore, writing nothing. */
-/** A MongoDB source or target, parsed once: the connection (credentials included); a target may name no database (the whole instance). */
-export type MongoSource = ParsedConnection<'mongodb', MongoConnection>;
-
 export type MongoValidationOptions = Omit<ValidationOptions, 'target'> & { readonly target?: MongoSource };
 
 /**
@@ -54,8 +50,7 @@ export class MongodbEngine implements DatabaseEngine<MongoSource> {
   private readonly facts = new WeakMap<MongoSource, ServerFacts>();
 
   parse(url: string): MongoSource {
-    const connection = parseMongoUrl(url);
-    return new ParsedConnection('mongodb', connection, connection.display);
+    return mongodbDescriptor.parse(url);
   }
 
   nameOf(source: MongoSource): string {

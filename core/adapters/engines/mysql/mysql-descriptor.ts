@@ -1,4 +1,9 @@
 import type { EngineDescriptor } from '../../../ports/engine-descriptor.js';
+import { ParsedConnection } from '../engine-connection.js';
+import { parseMysqlDatabaseUrl, type MysqlTarget } from './mysql-connection.js';
+
+/** A MySQL/MariaDB source or target, parsed once: the connection (credentials included), always naming a database. */
+export type MysqlSource = ParsedConnection<'mysql', MysqlTarget>;
 
 const MARIADB_CLIENT = 'apt-get install mariadb-client (or the MySQL client: mysql-client)';
 
@@ -19,5 +24,9 @@ export const mysqlDescriptor = {
     consistency: 'one consistent InnoDB snapshot (--single-transaction); non-transactional tables are read without a lock',
   },
   artifactName: 'sql',
+  parse(url: string): MysqlSource {
+    const connection = parseMysqlDatabaseUrl(url);
+    return new ParsedConnection('mysql', connection, connection.display);
+  },
   secret: { rdsEngines: { mysql: 'mysql', aurora: 'mysql', 'aurora-mysql*': 'mysql', mariadb: 'mariadb' } },
 } as const satisfies EngineDescriptor;

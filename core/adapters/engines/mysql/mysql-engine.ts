@@ -14,8 +14,7 @@ import { ConfigError, DumpFailedError, NotFoundError, RestoreFailedError, RunCon
 import { spawnTool, toolInput, toolOutput, type ToolExit } from '../../process/child-process.js';
 import { TOOL_FAMILY_VARIABLES } from '../../process/tool-environment.js';
 import { describeExit, lastLine, queryJson, quoteName } from './mysql-client.js';
-import { parseMysqlUrl, withDatabase, type MysqlConnection } from './mysql-connection.js';
-import { ParsedConnection } from '../engine-connection.js';
+import { withDatabase, type MysqlTarget } from './mysql-connection.js';
 import { MysqlDumpScanner } from './mysql-dump-scanner.js';
 import { planGtid } from './mysql-gtid.js';
 import { writeOptionFile } from './mysql-option-file.js';
@@ -23,7 +22,7 @@ import { countRowsSql, DESCRIBE_SQL, dropObjectsSql, DUMP_STATE_SQL, targetSql, 
 import { dumpObjects, incompleteDumpError, missingSelectionError, selectionFilter, validationResult } from './mysql-dump-checks.js';
 import { ScannedSink } from './scanned-sink.js';
 import { chooseTool, MYSQL_INSTALL_HINT, serverFlavor } from './mysql-tools.js';
-import { mysqlDescriptor } from './mysql-descriptor.js';
+import { mysqlDescriptor, type MysqlSource } from './mysql-descriptor.js';
 
 /** Tables below this size get an exact `COUNT(*)` in the contents list; above it, the server's estimate. */
 const EXACT_COUNT_MAX_BYTES = 16 * 1024 * 1024;
@@ -55,10 +54,8 @@ export class MysqlEngine implements DatabaseEngine<MysqlSource> {
   readonly restoreIsAtomic = mysqlDescriptor.capabilities.atomicRestore;
   readonly artifactName = mysqlDescriptor.artifactName;
 
-  /** Sources and targets alike must name a database: a dump or restore of a whole server is not supported. */
   parse(url: string): MysqlSource {
-    const connection = requireDatabase(url);
-    return new ParsedConnection('mysql', connection, connection.display);
+    return mysqlDescriptor.parse(url);
   }
 
   nameOf(source: MysqlSource): string {
@@ -270,18 +267,6 @@ export class MysqlEngine implements DatabaseEngine<MysqlSource> {
   }
 }
 
-interface MysqlTarget extends MysqlConnection {
-  readonly database: string;
-}
-
-/** A MySQL/MariaDB source or target, parsed once: the connection (credentials included), always naming a database. */
-export type MysqlSource = ParsedConnection<'mysql', MysqlTarget>;
-
-function requireDatabase(url: string): MysqlTarget {
-  const connection = parseMysqlUrl(url);
-  if (!connection.database) throw new ConfigError(`the MySQL/MariaDB URL must name a database: ${connection.scheme}://user@host:port/<database>`);
-  return connection as MysqlTarget;
-}
 
 /** The failure of a query or dump against the source: a missing database is "not found" (exit 5). */
 function sourceFailure(connection: MysqlTarget): (exit: ToolExit) => Error {

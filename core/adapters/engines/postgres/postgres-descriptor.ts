@@ -1,4 +1,9 @@
 import type { EngineDescriptor } from '../../../ports/engine-descriptor.js';
+import { ParsedConnection } from '../engine-connection.js';
+import { parsePostgresUrl, type PostgresConnection } from './postgres-connection.js';
+
+/** A PostgreSQL source or target, parsed once: libpq environment variables (credentials included) and a safe display. */
+export type PostgresSource = ParsedConnection<'postgres', PostgresConnection>;
 
 const PG_CLIENT = 'apt-get install postgresql-client (macOS: brew install libpq)';
 
@@ -16,5 +21,9 @@ export const postgresDescriptor = {
   contentKinds: ['table', 'view', 'materialized-view', 'sequence'],
   capabilities: { atomicRestore: true, selections: ['tables', 'schemas'], consistency: 'one REPEATABLE READ snapshot for the whole dump' },
   artifactName: 'pgdump',
+  parse(url: string): PostgresSource {
+    const connection = parsePostgresUrl(url);
+    return new ParsedConnection('postgres', connection, connection.display);
+  },
   secret: { rdsEngines: { postgres: 'postgres', postgresql: 'postgres', 'aurora-postgresql*': 'postgres' } },
 } as const satisfies EngineDescriptor;

@@ -11,15 +11,11 @@ import type {
 import { ConfigError, DumpFailedError, IntegrityError, RestoreFailedError, RunConflictError } from '../../../errors.js';
 import { runTool, spawnTool, toolInput, toolOutput, toolVersion, type ToolExit } from '../../process/child-process.js';
 import { TOOL_FAMILY_VARIABLES } from '../../process/tool-environment.js';
-import { parsePostgresUrl, withDatabase, type PostgresConnection } from './postgres-connection.js';
-import { ParsedConnection } from '../engine-connection.js';
+import { withDatabase, type PostgresConnection } from './postgres-connection.js';
 import { pgTool } from './pg-tools.js';
 import { DESCRIBE_SQL, TARGET_OBJECTS_SQL, DATABASE_EXISTS_SQL } from './postgres-queries.js';
 import { DEFAULT_LOCK_TIMEOUT_MS, isLockTimeout, lockTimeoutError, lockTimeoutSql } from './postgres-locks.js';
-import { postgresDescriptor } from './postgres-descriptor.js';
-
-/** A PostgreSQL source or target, parsed once: libpq environment variables (credentials included) and a safe display. */
-export type PostgresSource = ParsedConnection<'postgres', PostgresConnection>;
+import { postgresDescriptor, type PostgresSource } from './postgres-descriptor.js';
 
 export interface PostgresEngineOptions {
   /** How long a backup waits for a table lock (describe's row counts, pg_dump's ACCESS SHARE locks). @default 60 s */
@@ -48,8 +44,7 @@ export class PostgresEngine implements DatabaseEngine<PostgresSource> {
   }
 
   parse(url: string): PostgresSource {
-    const connection = parsePostgresUrl(url);
-    return new ParsedConnection('postgres', connection, connection.display);
+    return postgresDescriptor.parse(url);
   }
 
   nameOf(source: PostgresSource): string {

@@ -1,4 +1,9 @@
 import type { EngineDescriptor } from '../../../ports/engine-descriptor.js';
+import { ParsedConnection } from '../engine-connection.js';
+import { sqlitePath } from './sqlite-path.js';
+
+/** A SQLite source or target, parsed once: the database file's absolute path. */
+export type SqliteSource = ParsedConnection<'sqlite', string>;
 
 /** SQLite: what the engine is (see `SqliteEngine` for what it does). Imports nothing heavy. */
 export const sqliteDescriptor = {
@@ -10,4 +15,8 @@ export const sqliteDescriptor = {
   contentKinds: ['table', 'view'],
   capabilities: { atomicRestore: true, selections: ['tables'], consistency: 'VACUUM INTO: one read transaction' },
   artifactName: 'sqlite',
+  parse(url: string): SqliteSource {
+    const path = sqlitePath(url);
+    return new ParsedConnection('sqlite', path, path);
+  },
 } as const satisfies EngineDescriptor;

@@ -18,9 +18,8 @@ import { ConfigError, IntegrityError, NotFoundError, RestoreFailedError, RunConf
 import { toolVersion } from '../../process/child-process.js';
 import { quoteIdentifier, quoteLiteral, sqlite } from './sqlite-cli.js';
 import { copyTables, missingTables } from './sqlite-table-copy.js';
-import { sqlitePath } from './sqlite-path.js';
-import { ParsedConnection } from '../engine-connection.js';
-import { sqliteDescriptor } from './sqlite-descriptor.js';
+
+import { sqliteDescriptor, type SqliteSource } from './sqlite-descriptor.js';
 
 export { sqlitePath } from './sqlite-path.js';
 
@@ -32,9 +31,6 @@ export { sqlitePath } from './sqlite-path.js';
  * snapshot file; the manifest says so. A restore writes next to the target and renames over
  * it only after `PRAGMA integrity_check` passed: the target is replaced whole or not at all.
  */
-/** A SQLite source or target, parsed once: the database file's absolute path. */
-export type SqliteSource = ParsedConnection<'sqlite', string>;
-
 export class SqliteEngine implements DatabaseEngine<SqliteSource> {
   readonly id = 'sqlite' as const;
   readonly descriptor = sqliteDescriptor;
@@ -42,8 +38,7 @@ export class SqliteEngine implements DatabaseEngine<SqliteSource> {
   readonly artifactName = sqliteDescriptor.artifactName;
 
   parse(url: string): SqliteSource {
-    const path = sqlitePath(url);
-    return new ParsedConnection('sqlite', path, path);
+    return sqliteDescriptor.parse(url);
   }
 
   nameOf(source: SqliteSource): string {
