@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { jobNameSchema, runIdSchema } from './run.js';
+import { CONTENT_KINDS, ENGINE_IDS } from './engine-vocabulary.js';
 
 /**
  * `manifest.json`: everything a restore needs, written last as the run's commit marker.
@@ -59,7 +60,7 @@ export const artifactObjectSchema = manifestObjectSchema.extend({
 export type ArtifactObject = z.infer<typeof artifactObjectSchema>;
 
 export const contentEntrySchema = z.strictObject({
-  kind: z.enum(['table', 'view', 'materialized-view', 'sequence', 'collection', 'routine', 'event', 'directory', 'file', 'symlink']),
+  kind: z.enum(CONTENT_KINDS),
   schema: z.string().optional(),
   name: z.string(),
   rows: z.number().int().nonnegative().optional(),
@@ -76,7 +77,7 @@ export const manifestV1Schema = z.strictObject({
   startedAt: z.iso.datetime(),
   finishedAt: z.iso.datetime(),
   source: z.strictObject({
-    engine: z.enum(['postgres', 'sqlite', 'mysql', 'mongodb', 'directory']),
+    engine: z.enum(ENGINE_IDS),
     database: z.string(),
     serverVersion: z.string(),
   }),

@@ -1,10 +1,9 @@
 import type { Readable, Writable } from 'node:stream';
+import type { ContentKind, EngineId } from '../domain/engine-vocabulary.js';
+import type { EngineDescriptor } from './engine-descriptor.js';
 
-/** Saved in manifests and catalogs: never rename a value, only add. */
-export type EngineId = 'postgres' | 'sqlite' | 'mysql' | 'mongodb' | 'directory';
-
-/** Saved in manifests: never rename a value, only add. */
-export type ContentKind = 'table' | 'view' | 'materialized-view' | 'sequence' | 'collection' | 'routine' | 'event' | 'directory' | 'file' | 'symlink';
+// The saved vocabulary (domain); each engine descriptor says which of it the engine uses.
+export type { ContentKind, EngineId };
 
 /** One table (or view, collection, top-level path…) of a backup's contents list. */
 export interface ContentEntry {
@@ -121,38 +120,51 @@ export interface ValidationOptions {
    * A dry run's restore target and selection: an engine whose restore tool has a dry-run mode
    * (`mongorestore --dryRun`) may also check the connection and the plan against it, writing nothing.
    */
-  readonly target?: string;
+  readonly target?: Connection;
   readonly tables?: readonly string[];
   readonly force?: boolean;
 }
 
-export interface DatabaseEngine {
+/**
+ * A source or restore target URL parsed once by its engine (`DatabaseEngine.parse`). It may carry
+ * a password from a resolved secret, so it never prints one: `toString()`, `describe()` and
+ * `JSON.stringify` give host, port and database (or the path), without user name or password.
+ */
+export interface Connection {
+  readonly engine: EngineId;
+  /** host:port/database or the path: safe for logs, errors and manifests. */
+  describe(): string;
+  toString(): string;
+}
+
+/** `C` is the engine's own connection type: its methods take only what its `parse` returned. */
+export interface DatabaseEngine<C extends Connection = Connection> {
   readonly id: EngineId;
-  /** The tools this engine needs, for `doctor` and for clear errors before anything starts. */
-  readonly tools: readonly string[];
-  /**
-   * Whether a failed restore always leaves the target as it was (PostgreSQL: one transaction;
-   * SQLite and directories: built aside, then renamed). When false (MySQL DDL commits as it
-   * runs, mongorestore has no transaction), a restore that replaces existing data reads and
-   * checks the whole backup before touching the target.
-   */
+  /** What the engine is: schemes, tools (for `doctor`), content kinds, capabilities. */
+  readonly descriptor: EngineDescriptor<EngineId, ContentKind>;
+  /** The descriptor's `capabilities.atomicRestore` (see there). */
   readonly restoreIsAtomic: boolean;
-  /** The data object's name part that says what it holds, e.g. `pgdump` → `data.pgdump.zst.age`. */
+  /** The descriptor's `artifactName`: `pgdump` → `data.pgdump.zst.age`. */
   readonly artifactName: string;
-  /** A short name for a source URL (database or directory name, no credentials), for default job names. */
-  nameOf(source: string): string;
+  /**
+   * Parses a source or restore target URL, without connecting. Throws `ConfigError` (one line
+   * saying what is wrong, never quoting a password) for a URL this engine cannot use.
+   */
+  parse(url: string): C;
+  /** A short name for a source (database or directory name, no credentials), for default job names. */
+  nameOf(source: C): string;
   /** Connects, reads the server version and the contents list. Fails fast when unreachable. */
-  describe(source: string, signal?: AbortSignal): Promise<SourceDescription>;
+  describe(source: C, signal?: AbortSignal): Promise<SourceDescription>;
   /**
    * Starts a consistent dump of the source. An engine whose dump is a tool's stdout may write
    * it straight into `directTo` (another process's stdin pipe) and say so with `direct: true`;
    * otherwise it ignores `directTo`.
    */
-  dump(source: string, options?: { signal?: AbortSignal; directTo?: Writable }): Promise<DumpOutput>;
+  dump(source: C, options?: { signal?: AbortSignal; directTo?: Writable }): Promise<DumpOutput>;
   /** What a restore into `target` would collide with; writes nothing. */
-  inspectTarget(target: string, signal?: AbortSignal): Promise<TargetState>;
+  inspectTarget(target: C, signal?: AbortSignal): Promise<TargetState>;
   /** Prepares a restore; refuses (RunConflictError) a non-empty target unless `force`. */
-  openRestore(target: string, options: RestoreOptions): Promise<RestoreSink>;
+  openRestore(target: C, options: RestoreOptions): Promise<RestoreSink>;
   /** A structural check of a whole dump that touches no database (used by verify and dry-run restores). */
   openValidation(options?: ValidationOptions): Promise<ValidationSink>;
 }

@@ -121,7 +121,7 @@ async function backUp(deps: BackupDependencies, request: BackupRequest, started:
   const writer = new StorageArtifactWriter(destinations, folder);
   const commit = new ManifestCommit(destinations, deps.signer, { job: request.job, runId, manifestKey: key });
   try {
-    const started = await startDump(deps.engine, deps.compressor, request.source, request.signal);
+    const started = await startDump(deps.engine, deps.compressor, deps.engine.parse(request.source), request.signal);
     const data = { name: dataObjectName(deps.engine, deps.compressor, deps.encryptor), role: 'data' } as const;
     const piped = await pipeToArtifact(started, deps.encryptor, writer, data, request);
     const finishedAt = now();

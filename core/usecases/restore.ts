@@ -67,6 +67,7 @@ export async function runRestore(deps: RestoreDependencies, request: RestoreRequ
     throw new ConfigError(`run ${backup.runId} is a ${manifest.source.engine} backup; it cannot be restored into a ${targetEngine} target`);
   }
   const engine = deps.engineById(manifest.source.engine);
+  const target = engine.parse(request.target);
   const restored = selectContents(manifest.contents, request);
   const unmatched = unmatchedSelection(manifest.contents, request);
   if (unmatched.length > 0) {
@@ -74,8 +75,8 @@ export async function runRestore(deps: RestoreDependencies, request: RestoreRequ
   }
 
   if (request.dryRun) {
-    const state = await engine.inspectTarget(request.target, request.signal);
-    const verified = await verifyLocated(deps, backup, { ...request, dryRun: { target: request.target, tables: request.tables, force: request.force } });
+    const state = await engine.inspectTarget(target, request.signal);
+    const verified = await verifyLocated(deps, backup, { ...request, dryRun: { target, tables: request.tables, force: request.force } });
     const replaced = state.objects.filter((object) => restored.some((entry) => collides(manifest.source.engine, object, entry)));
     return { backup, authenticity, target: request.target, dryRun: true, bytesRaw: verified.bytesRaw, restored, replaced, structure: verified.structure };
   }
@@ -89,7 +90,7 @@ export async function runRestore(deps: RestoreDependencies, request: RestoreRequ
     if (selective || (request.force && !engine.restoreIsAtomic)) await verifyLocated(deps, backup, { signal: request.signal });
     // Before the target is touched (a database created, a temp folder made): every object is there.
     else await checkObjectsPresent(deps.storage, backup, request.signal);
-    const { sink, bytesRaw } = await readBackupInto(deps, backup, () => engine.openRestore(request.target, { ...request, sourceDatabase: manifest.source.database }), {
+    const { sink, bytesRaw } = await readBackupInto(deps, backup, () => engine.openRestore(target, { ...request, sourceDatabase: manifest.source.database }), {
       signal: request.signal,
       onBytes: request.onProgress,
     });

@@ -1,6 +1,6 @@
 import { finished, pipeline } from 'node:stream/promises';
 import type { Compression, Compressor } from '../ports/compressor.js';
-import type { DatabaseEngine, DumpOutput, SourceDescription } from '../ports/database-engine.js';
+import type { Connection, DatabaseEngine, DumpOutput, SourceDescription } from '../ports/database-engine.js';
 
 /** A dump running into its compressor, and the description of its source, made meanwhile. */
 export interface StartedDump {
@@ -21,7 +21,7 @@ export interface StartedDump {
  * processes (Node never touches the plaintext), else Node pipes it. Whatever ends the
  * compressed side early (storage, encryption, abort) also stops the dump.
  */
-export async function startDump(engine: DatabaseEngine, compressor: Compressor, source: string, signal?: AbortSignal): Promise<StartedDump> {
+export async function startDump(engine: DatabaseEngine, compressor: Compressor, source: Connection, signal?: AbortSignal): Promise<StartedDump> {
   let describeFailure: { error: unknown } | undefined;
   let stopDump = (): void => undefined;
   const described = engine.describe(source, signal);

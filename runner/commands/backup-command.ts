@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { defaultJobName } from '../../core/adapters/engines/engines.js';
+import { defaultJobName, SUPPORTED_SOURCES } from '../../core/adapters/engines/engines.js';
 import { backupSpecSchema, parseBackupSpecJson, type BackupSpecInput } from '../../core/domain/backup-spec.js';
 import { runIdSchema } from '../../core/domain/run.js';
 import { parseAtEdge } from '../../core/domain/validate.js';
@@ -31,7 +31,7 @@ interface BackupOptions {
 export function backupCommand(): Command {
   return new Command('backup')
     .description('dump a database or directory, compress, encrypt and store it; the manifest is written last')
-    .argument('[source-url]', 'postgres://…/db, mysql://…/db or mariadb://…/db, mongodb://…/db, sqlite:<path>, dir:<path>, or a secret holding one: env://VAR, secret+aws://…, secret+gcp://…, secret+azure://… (a URL or RDS-style JSON)')
+    .argument('[source-url]', `${SUPPORTED_SOURCES}, or a secret holding one: env://VAR, secret+aws://…, secret+gcp://…, secret+azure://… (a URL or RDS-style JSON)`)
     .addOption(
       new Option('--to <storage-url>', `where to store the backup; repeat it to store the same backup in several places (default: ${DEFAULT_STORAGE})`)
         .argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value])

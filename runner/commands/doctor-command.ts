@@ -1,6 +1,8 @@
 import { Command, Option } from 'commander';
 import { toolVersion } from '../../core/adapters/process/child-process.js';
 import { ConfigError } from '../../core/errors.js';
+import { ENGINE_DESCRIPTORS } from '../../core/adapters/engines/engine-descriptors.js';
+import type { ToolProbe } from '../../core/ports/engine-descriptor.js';
 import { printJson } from './shared.js';
 
 /** What `doctor` checks: for each engine (and the pipeline itself), the tools it runs. */
@@ -11,6 +13,7 @@ interface ToolNeed {
   readonly install: string;
   /** Optional tools only make things faster or add an escape hatch. */
   readonly optional?: boolean;
+  readonly probe?: ToolProbe;
 }
 
 interface Requirement {
@@ -19,47 +22,20 @@ interface Requirement {
   readonly tools: readonly ToolNeed[];
 }
 
-const PG_CLIENT = 'apt-get install postgresql-client (macOS: brew install libpq)';
-const MARIADB_CLIENT = 'apt-get install mariadb-client (or the MySQL client: mysql-client)';
-const MONGO_TOOLS = 'install the MongoDB Database Tools (https://www.mongodb.com/try/download/database-tools, or scripts/setup-mongo.sh)';
+const PIPELINE: Requirement = {
+  id: 'pipeline',
+  label: 'pipeline',
+  tools: [
+    { anyOf: ['zstd'], neededFor: 'zstd compression (the default)', install: 'apt-get install zstd' },
+    { anyOf: ['pigz'], neededFor: 'parallel gzip (else Node zlib, one core)', install: 'apt-get install pigz', optional: true },
+    { anyOf: ['age'], neededFor: 'decrypting without Vaultra', install: 'apt-get install age', optional: true },
+  ],
+};
 
+/** The pipeline's tools, then each engine's as its descriptor lists them. */
 const REQUIREMENTS: readonly Requirement[] = [
-  {
-    id: 'pipeline',
-    label: 'pipeline',
-    tools: [
-      { anyOf: ['zstd'], neededFor: 'zstd compression (the default)', install: 'apt-get install zstd' },
-      { anyOf: ['pigz'], neededFor: 'parallel gzip (else Node zlib, one core)', install: 'apt-get install pigz', optional: true },
-      { anyOf: ['age'], neededFor: 'decrypting without Vaultra', install: 'apt-get install age', optional: true },
-    ],
-  },
-  {
-    id: 'postgres',
-    label: 'PostgreSQL',
-    tools: [
-      { anyOf: ['pg_dump'], neededFor: 'backups', install: PG_CLIENT },
-      { anyOf: ['pg_restore'], neededFor: 'restores and verify', install: PG_CLIENT },
-      { anyOf: ['psql'], neededFor: 'server version, contents, create database', install: PG_CLIENT },
-    ],
-  },
-  {
-    id: 'mysql',
-    label: 'MySQL/MariaDB',
-    tools: [
-      { anyOf: ['mariadb-dump', 'mysqldump'], neededFor: 'backups', install: MARIADB_CLIENT },
-      { anyOf: ['mariadb', 'mysql'], neededFor: 'restores, server version, contents', install: MARIADB_CLIENT },
-    ],
-  },
-  {
-    id: 'mongodb',
-    label: 'MongoDB',
-    tools: [
-      { anyOf: ['mongodump'], neededFor: 'backups', install: MONGO_TOOLS },
-      { anyOf: ['mongorestore'], neededFor: 'restores and dry runs', install: MONGO_TOOLS },
-    ],
-  },
-  { id: 'sqlite', label: 'SQLite', tools: [{ anyOf: ['sqlite3'], neededFor: 'backups, restores, integrity checks', install: 'apt-get install sqlite3' }] },
-  { id: 'directory', label: 'directories', tools: [{ anyOf: ['tar'], neededFor: 'tar streams of directories (GNU tar)', install: 'apt-get install tar' }] },
+  PIPELINE,
+  ...ENGINE_DESCRIPTORS.map((d) => ({ id: d.id, label: d.label, tools: d.tools.map((t) => ({ anyOf: t.anyOf, neededFor: t.purpose, install: t.install, probe: 'probe' in t ? t.probe : undefined })) })),
 ];
 
 interface Finding {
@@ -111,8 +87,12 @@ export function doctorCommand(): Command {
 async function check(need: ToolNeed): Promise<Finding> {
   for (const name of need.anyOf) {
     // zstd decorates its banner with asterisks.
-    const version = (await toolVersion(name))?.replace(/^\*+\s*|\s*\*+$/g, '');
-    if (version) return { need, found: { name, version } };
+    const line = (await toolVersion(name, need.probe?.args))?.replace(/^\*+\s*|\s*\*+$/g, '');
+    if (!line) continue;
+    // A probe that reads no version from the line found another program by that name (bsdtar
+    // for GNU tar): the tool the engine needs is still missing. The whole line is shown, it names the tool.
+    if (need.probe?.readVersion && need.probe.readVersion(line) === undefined) continue;
+    return { need, found: { name, version: line } };
   }
   return { need };
 }

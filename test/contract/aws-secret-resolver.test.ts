@@ -3,7 +3,7 @@ import { CreateSecretCommand, PutSecretValueCommand, SecretsManagerClient } from
 import { describe, expect, it, vi } from 'vitest';
 import { AwsSecretsManagerResolver, parseAwsSecretReference } from '../../core/adapters/secrets/aws-secret-resolver.js';
 import { resolveSecret } from '../../core/adapters/secrets/secret-resolvers.js';
-import { connectionUrlFromSecret } from '../../core/domain/connection-secret.js';
+import { connectionUrlFromSecret } from '../../core/adapters/engines/secret-connection-url.js';
 import { redact } from '../../core/domain/redact.js';
 import { ConfigError, NotFoundError } from '../../core/errors.js';
 import { requireMoto } from '../support/requirements.js';

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { GcpSecretManagerResolver, parseGcpSecretReference, type SecretManagerClientLike } from '../../core/adapters/secrets/gcp-secret-resolver.js';
 import { resolveSecret } from '../../core/adapters/secrets/secret-resolvers.js';
 import { crc32c } from '../../core/adapters/gcp/crc32c.js';
-import { connectionUrlFromSecret } from '../../core/domain/connection-secret.js';
+import { connectionUrlFromSecret } from '../../core/adapters/engines/secret-connection-url.js';
 import { ConfigError, IntegrityError, NotFoundError, StorageError } from '../../core/errors.js';
 import { secretResolverContract } from './secret-resolver.contract.js';
 

@@ -216,7 +216,7 @@ describe('directory failure paths', () => {
   describe('archives GNU tar alone would let through, at the engine level', () => {
     /** A real archive of `sourceDir` made by the engine itself. */
     async function archive(): Promise<Buffer> {
-      const dump = await engine.dump(`dir:${sourceDir}`);
+      const dump = await engine.dump(engine.parse(`dir:${sourceDir}`));
       const chunks: Buffer[] = [];
       for await (const chunk of dump.stream) chunks.push(chunk as Buffer);
       return Buffer.concat(chunks);
@@ -241,7 +241,7 @@ describe('directory failure paths', () => {
 
     /** Feeds a restore sink as the use case does: abort on a failed stream, else commit. */
     async function restoreBytes(bytes: Buffer, target: string, options: Parameters<DirectoryEngine['openRestore']>[1] = {}): Promise<void> {
-      const sink = await engine.openRestore(`dir:${target}`, options);
+      const sink = await engine.openRestore(engine.parse(`dir:${target}`), options);
       try {
         await pipeline(Readable.from([bytes]), sink.stream);
       } catch (error) {
@@ -263,10 +263,10 @@ describe('directory failure paths', () => {
       const dir = await mkdtemp(join(root, 'vanish-'));
       await writeFile(join(dir, 'stays.txt'), 'stays');
       await writeFile(join(dir, 'app.lock'), 'lock');
-      const described = await engine.describe(`dir:${dir}`);
+      const described = await engine.describe(engine.parse(`dir:${dir}`));
       expect(described.contents.map((c) => c.name)).toEqual(['app.lock', 'stays.txt']);
       await rm(join(dir, 'app.lock'));
-      const dump = await engine.dump(`dir:${dir}`);
+      const dump = await engine.dump(engine.parse(`dir:${dir}`));
       const chunks: Buffer[] = [];
       for await (const chunk of dump.stream) chunks.push(chunk as Buffer);
       const bytes = Buffer.concat(chunks);
@@ -325,10 +325,10 @@ describe('directory failure paths', () => {
     });
 
     it('rejects a target that is a file, and --paths that leave the backup', async () => {
-      await expect(engine.openRestore(`dir:${join(sourceDir, 'a.txt')}`, {})).rejects.toThrow(ConfigError);
-      await expect(engine.inspectTarget(`dir:${join(sourceDir, 'a.txt')}`)).rejects.toThrow(/exists and is not a directory/);
-      await expect(engine.openRestore(`dir:${join(root, 'x')}`, { paths: ['../etc'] })).rejects.toThrow(/"\.\." is not allowed/);
-      await expect(engine.openRestore(`dir:${join(root, 'x')}`, { paths: ['./'] })).rejects.toThrow(/name a file or folder inside the backup/);
+      await expect(engine.openRestore(engine.parse(`dir:${join(sourceDir, 'a.txt')}`), {})).rejects.toThrow(ConfigError);
+      await expect(engine.inspectTarget(engine.parse(`dir:${join(sourceDir, 'a.txt')}`))).rejects.toThrow(/exists and is not a directory/);
+      await expect(engine.openRestore(engine.parse(`dir:${join(root, 'x')}`), { paths: ['../etc'] })).rejects.toThrow(/"\.\." is not allowed/);
+      await expect(engine.openRestore(engine.parse(`dir:${join(root, 'x')}`), { paths: ['./'] })).rejects.toThrow(/name a file or folder inside the backup/);
       expect(existsSync(join(root, 'x'))).toBe(false);
     });
   });

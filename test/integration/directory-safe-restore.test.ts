@@ -65,7 +65,7 @@ describe('safe directory restore of a forged archive (engine restore sink)', () 
   });
 
   async function restoreBytes(bytes: Buffer, target: string, options: DirectoryRestoreOptions = {}): Promise<readonly string[]> {
-    const sink = await engine.openRestore(`dir:${target}`, options);
+    const sink = await engine.openRestore(engine.parse(`dir:${target}`), options);
     try {
       await pipeline(Readable.from([bytes]), sink.stream);
     } catch (error) {

@@ -2,7 +2,7 @@
  * `vaultra doctor` with a PATH holding only some tools: each engine is reported ready or not,
  * with an install hint for what is missing; `--engine` turns a missing engine into exit 1.
  */
-import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -52,6 +52,16 @@ describe('vaultra doctor', () => {
     const unknown = await doctor(['--engine', 'oracle']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr.trim()).toMatch(/^vaultra: error: unknown engine oracle for --engine/);
+  });
+
+  it("reads each tool's version as its engine descriptor's probe says: a tar that is not GNU tar does not count", async () => {
+    // A stand-in for macOS's bsdtar: a program named tar whose version line is not GNU tar's.
+    const other = join(bin, 'bsd');
+    mkdirSync(other);
+    writeFileSync(join(other, 'tar'), '#!/bin/sh\necho "bsdtar 3.5.3 - libarchive 3.5.3"\n', { mode: 0o755 });
+    symlinkSync(tools.zstd, join(other, 'zstd'));
+    const report = JSON.parse((await runVaultra(['doctor', '--json'], { env: { PATH: other } })).stdout) as DoctorJson;
+    expect(report.engines.find((e) => e.id === 'directory')).toMatchObject({ ready: false, tools: [{ anyOf: ['tar'], found: null }] });
   });
 
   it('exits 1 when the pipeline itself cannot run (no zstd)', async () => {

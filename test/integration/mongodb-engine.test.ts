@@ -84,7 +84,7 @@ describe('mongodb engine and use cases', () => {
   });
 
   it('dump: credentials only in a 0600 file in a private folder, removed when mongodump exits', async () => {
-    const dumped = await engine.dump(mongoUrl(mongo, source));
+    const dumped = await engine.dump(engine.parse(mongoUrl(mongo, source)));
     const argv = readProcess(dumped.pid!)?.argv ?? [];
     const bytes = collect(dumped.stream);
     if (argv.length > 0) {
@@ -109,7 +109,7 @@ describe('mongodb engine and use cases', () => {
 
   it('validation: a complete archive passes; a truncated one, or one without a collection the manifest lists, fails as damaged', async () => {
     expect(archive.length).toBeGreaterThan(0);
-    const described = await engine.describe(mongoUrl(mongo, source));
+    const described = await engine.describe(engine.parse(mongoUrl(mongo, source)));
     const check = async (bytes: Buffer, contents = described.contents) => {
       const sink = await engine.openValidation({ contents, sourceDatabase: source });
       await pipeline(Readable.from([bytes]), sink.stream);
@@ -127,7 +127,7 @@ describe('mongodb engine and use cases', () => {
   it('a dry run against a target also runs mongorestore --dryRun there, which writes nothing', async () => {
     const target = uniqueMongoDatabase('eng_dry');
     databases.add(target);
-    const sink = await engine.openValidation({ target: mongoUrl(mongo, target), sourceDatabase: source });
+    const sink = await engine.openValidation({ target: engine.parse(mongoUrl(mongo, target)), sourceDatabase: source });
     await pipeline(Readable.from([archive.subarray(0, 1000), archive.subarray(1000)]), sink.stream);
     expect(await sink.result()).toMatch(/; mongorestore --dryRun accepted it for .*\/vaultra_eng_dry_/);
     expect(await mongoCollections(mongo, target)).toEqual([]);
@@ -136,7 +136,7 @@ describe('mongodb engine and use cases', () => {
   it('openRestore takes the source database from the archive itself when the caller does not name it', async () => {
     const target = uniqueMongoDatabase('eng_plain');
     databases.add(target);
-    const sink = await engine.openRestore(mongoUrl(mongo, target), {});
+    const sink = await engine.openRestore(engine.parse(mongoUrl(mongo, target)), {});
     await pipeline(Readable.from([archive]), sink.stream);
     await sink.commit();
     expect(sink.replaces).toEqual([]);
@@ -155,7 +155,7 @@ describe('mongodb engine and use cases', () => {
       const rs = await startFerret({ replicaSet: 'rs0', auth: false });
       servers.push(rs);
       await withTestClient(rs.url, (client) => client.db('app').collection('things').insertMany([{ a: 1 }, { a: 2 }]));
-      const url = mongoUrl(rs, 'app');
+      const url = new MongodbEngine().parse(mongoUrl(rs, 'app'));
       const own = new MongodbEngine();
       await own.describe(url);
       const dumped = await own.dump(url);
@@ -164,7 +164,7 @@ describe('mongodb engine and use cases', () => {
       expect(dumped.consistency).toMatch(/mongodump takes --oplog only for whole-instance dumps/);
 
       // FerretDB reports a replica set but keeps no oplog: mongodump --oplog fails, cleanly.
-      const whole = mongoUrl(rs, '');
+      const whole = new MongodbEngine().parse(mongoUrl(rs, ''));
       await own.describe(whole);
       const instance = await own.dump(whole);
       expect(instance.details).toMatchObject({ oplog: 'true', scope: 'instance', replicaSet: 'rs0' });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { connectionUrlFromSecret, secretScheme } from '../../core/domain/connection-secret.js';
+import { secretScheme } from '../../core/domain/connection-secret.js';
+import { connectionUrlFromSecret } from '../../core/adapters/engines/secret-connection-url.js';
 import { ConfigError } from '../../core/errors.js';
 
 describe('connection secrets', () => {

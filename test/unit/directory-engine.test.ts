@@ -27,9 +27,9 @@ describe('directory URLs', () => {
 
   it('names a source by its folder', () => {
     const engine = new DirectoryEngine();
-    expect(engine.nameOf('dir:/var/lib/docker/volumes/uploads/_data')).toBe('_data');
-    expect(engine.nameOf('dir:/mnt/efs/')).toBe('efs');
-    expect(engine.nameOf('dir:/')).toBe('root');
+    expect(engine.nameOf(engine.parse('dir:/var/lib/docker/volumes/uploads/_data'))).toBe('_data');
+    expect(engine.nameOf(engine.parse('dir:/mnt/efs/'))).toBe('efs');
+    expect(engine.nameOf(engine.parse('dir:/'))).toBe('root');
     expect(defaultJobName('dir:/srv/My Volume')).toBe('my-volume');
   });
 });

@@ -67,8 +67,8 @@ describe('connectionUri (what the tools and the driver get)', () => {
 describe('MongodbEngine.nameOf', () => {
   it('is the database, or the first host for a whole-instance URL', () => {
     const engine = new MongodbEngine();
-    expect(engine.nameOf('mongodb://u:p@h:27017/events')).toBe('events');
-    expect(engine.nameOf('mongodb://db1.internal:27017,db2/')).toBe('db1.internal');
+    expect(engine.nameOf(engine.parse('mongodb://u:p@h:27017/events'))).toBe('events');
+    expect(engine.nameOf(engine.parse('mongodb://db1.internal:27017,db2/'))).toBe('db1.internal');
   });
 });
 

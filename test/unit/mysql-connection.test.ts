@@ -32,8 +32,8 @@ describe('MySQL/MariaDB URLs', () => {
 
   it('a source must name a database; the job name is the database', () => {
     const engine = new MysqlEngine();
-    expect(engine.nameOf('mysql://u:p@h:3306/shop')).toBe('shop');
-    expect(() => engine.nameOf('mysql://u:p@h:3306')).toThrow(/must name a database: mysql:\/\/user@host:port\/<database>/);
+    expect(engine.nameOf(engine.parse('mysql://u:p@h:3306/shop'))).toBe('shop');
+    expect(() => engine.nameOf(engine.parse('mysql://u:p@h:3306'))).toThrow(/must name a database: mysql:\/\/user@host:port\/<database>/);
   });
 
   it('another database on the same server, or none', () => {

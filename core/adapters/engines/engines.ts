@@ -1,5 +1,5 @@
 import type { DatabaseEngine, EngineId } from '../../ports/database-engine.js';
-import { engineIdForUrl } from './engine-schemes.js';
+import { engineIdForUrl } from './engine-descriptors.js';
 import { DirectoryEngine } from './directory/directory-engine.js';
 import { MongodbEngine } from './mongodb/mongodb-engine.js';
 import { MysqlEngine } from './mysql/mysql-engine.js';
@@ -12,7 +12,11 @@ export interface EngineOptions {
   readonly lockTimeoutMs?: number;
 }
 
-/** The engines Vaultra knows, by id (as saved in manifests). Explicit: no registration by import. */
+/**
+ * The engine that does the work for each descriptor (`engine-descriptors.ts`, the list of what
+ * each engine is, which help, doctor and config validation read without loading any engine).
+ * Explicit: no registration by import.
+ */
 const ENGINES: Record<EngineId, (options: EngineOptions) => DatabaseEngine> = {
   postgres: (options) => new PostgresEngine(options),
   sqlite: () => new SqliteEngine(),
@@ -21,9 +25,7 @@ const ENGINES: Record<EngineId, (options: EngineOptions) => DatabaseEngine> = {
   directory: () => new DirectoryEngine(),
 };
 
-export { engineIdForUrl, SUPPORTED_SOURCES } from './engine-schemes.js';
-
-export const ENGINE_IDS = Object.keys(ENGINES) as EngineId[];
+export { ENGINE_DESCRIPTORS, ENGINE_IDS, engineIdForUrl, SUPPORTED_SOURCES } from './engine-descriptors.js';
 
 export function engineById(id: EngineId, options: EngineOptions = {}): DatabaseEngine {
   return ENGINES[id](options);
@@ -31,7 +33,8 @@ export function engineById(id: EngineId, options: EngineOptions = {}): DatabaseE
 
 /** A job name for a source when none is given: the database's (or directory's) name, made path-safe. */
 export function defaultJobName(url: string): string {
-  const raw = engineById(engineIdForUrl(url)).nameOf(url);
+  const engine = engineById(engineIdForUrl(url));
+  const raw = engine.nameOf(engine.parse(url));
   const name = raw.toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[^a-z0-9]+/, '').slice(0, 63);
   return name || 'backup';
 }

@@ -11,7 +11,7 @@ import type {
 } from '../../../ports/database-engine.js';
 import { ConfigError, DumpFailedError, NotFoundError } from '../../../errors.js';
 import { spawnTool, toolOutput, type ToolExit, type ToolProcess } from '../../process/child-process.js';
-import { directoryPath } from './directory-paths.js';
+
 import { openDirectoryRestore, type DirectoryRestoreOptions } from './directory-restore.js';
 import { describeTree, namesIn } from './directory-tree.js';
 import { openTarValidation, VANISHED_DETAIL, type DirectoryValidationOptions } from './directory-validation.js';
@@ -19,6 +19,7 @@ import { filesystemType } from './filesystem-type.js';
 import { createWarnings, describeTarExit, preview } from './tar-messages.js';
 import { displayName } from './tar-names.js';
 import { eachLine, gnuTarVersion, INSTALL_HINT, TAR, tarEnv } from './tar-tool.js';
+import { directoryDescriptor, type DirectorySource } from './directory-descriptor.js';
 
 /** GNU tar's exit status for "some files differ": with --create, files changed while it read them. */
 const TAREXIT_DIFFERS = 1;
@@ -34,19 +35,23 @@ const TAREXIT_DIFFERS = 1;
  * A directory has no snapshot: files are read one by one, so the backup is consistent per file
  * at best. The manifest says so, and names the files that changed while tar read them.
  */
-export class DirectoryEngine implements DatabaseEngine {
+export class DirectoryEngine implements DatabaseEngine<DirectorySource> {
   readonly id = 'directory' as const;
-  readonly tools = [TAR] as const;
-  readonly restoreIsAtomic = true;
-  readonly artifactName = 'tar';
+  readonly descriptor = directoryDescriptor;
+  readonly restoreIsAtomic = directoryDescriptor.capabilities.atomicRestore;
+  readonly artifactName = directoryDescriptor.artifactName;
   /** Top-level names `describe` listed, per directory, for `dump` to tell which vanished meanwhile. */
   private readonly described = new Map<string, readonly string[]>();
 
-  nameOf(source: string): string {
-    return basename(directoryPath(source)) || 'root';
+  parse(url: string): DirectorySource {
+    return directoryDescriptor.parse(url);
   }
 
-  async describe(source: string, signal?: AbortSignal): Promise<SourceDescription> {
+  nameOf(source: DirectorySource): string {
+    return basename(source.parts) || 'root';
+  }
+
+  async describe(source: DirectorySource, signal?: AbortSignal): Promise<SourceDescription> {
     const path = await existingDirectory(source);
     let contents;
     try {
@@ -63,7 +68,7 @@ export class DirectoryEngine implements DatabaseEngine {
     return { engine: 'directory', database: basename(path) || '/', serverVersion: type ? `filesystem ${type}` : 'n/a', contents };
   }
 
-  async dump(source: string, options: { signal?: AbortSignal; directTo?: Writable } = {}): Promise<DumpOutput> {
+  async dump(source: DirectorySource, options: { signal?: AbortSignal; directTo?: Writable } = {}): Promise<DumpOutput> {
     const path = await existingDirectory(source);
     const version = await gnuTarVersion();
     const args = [
@@ -138,16 +143,16 @@ export class DirectoryEngine implements DatabaseEngine {
     };
   }
 
-  async inspectTarget(target: string): Promise<TargetState> {
-    const path = directoryPath(target);
+  async inspectTarget(target: DirectorySource): Promise<TargetState> {
+    const path = target.parts;
     const info = await stat(path).catch(() => undefined);
     if (!info) return { exists: false, objects: [] };
     if (!info.isDirectory()) throw new ConfigError(`restore target ${path} exists and is not a directory`);
     return { exists: true, objects: (await namesIn(path)).map(displayName) };
   }
 
-  openRestore(target: string, options: DirectoryRestoreOptions): Promise<RestoreSink> {
-    return openDirectoryRestore(directoryPath(target), options);
+  openRestore(target: DirectorySource, options: DirectoryRestoreOptions): Promise<RestoreSink> {
+    return openDirectoryRestore(target.parts, options);
   }
 
   openValidation(options?: DirectoryValidationOptions): Promise<ValidationSink> {
@@ -155,8 +160,8 @@ export class DirectoryEngine implements DatabaseEngine {
   }
 }
 
-async function existingDirectory(url: string): Promise<string> {
-  const path = directoryPath(url);
+async function existingDirectory(source: DirectorySource): Promise<string> {
+  const path = source.parts;
   const info = await stat(path).catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT' || error.code === 'ENOTDIR') return undefined;
     throw new DumpFailedError(`cannot read directory ${path}: ${error.message}`, '', { cause: error });

@@ -16,13 +16,14 @@ import { toolInput, toolOutput, type ToolExit, type ToolProcess } from '../../pr
 import { ArchiveSink, describeSummary, type ArchiveConsumer } from './archive-sink.js';
 import { namespaceOf, type ArchiveSummary } from './mongo-archive.js';
 import { collectionsOf, serverFacts, userDatabases, withClient, type ServerFacts } from './mongodb-client.js';
-import { parseMongoUrl, type MongoConnection } from './mongodb-connection.js';
+import type { MongoConnection } from './mongodb-connection.js';
 import { describeToolExit, INSTALL_HINT, mongoToolVersion, spawnMongoTool } from './mongo-tools.js';
 import { namePattern, planRestore, type RestorePlan } from './restore-plan.js';
+import { mongodbDescriptor, type MongoSource } from './mongodb-descriptor.js';
 
 /** Extra, MongoDB-only options of a validation: with a target, `mongorestore --dryRun` checks it too. */
 /** With a dry run's `target`, mongorestore connects, reads the prelude and plans the restore, writing nothing. */
-export type MongoValidationOptions = ValidationOptions;
+export type MongoValidationOptions = Omit<ValidationOptions, 'target'> & { readonly target?: MongoSource };
 
 /**
  * MongoDB (and servers that speak its protocol) through the official Database Tools.
@@ -39,21 +40,26 @@ export type MongoValidationOptions = ValidationOptions;
  * (magic number, prelude, BSON structure of every document, every namespace's CRC and end
  * marker) by verify and by every restore, before mongorestore sees the bytes.
  */
-export class MongodbEngine implements DatabaseEngine {
+export class MongodbEngine implements DatabaseEngine<MongoSource> {
   readonly id = 'mongodb' as const;
-  readonly tools = ['mongodump', 'mongorestore'] as const;
-  readonly restoreIsAtomic = false;
-  readonly artifactName = 'mongoarchive';
+  readonly descriptor = mongodbDescriptor;
+  readonly restoreIsAtomic = mongodbDescriptor.capabilities.atomicRestore;
+  readonly artifactName = mongodbDescriptor.artifactName;
   /** `describe` learns whether the source is a replica set; `dump` decides `--oplog` from it. */
-  private readonly facts = new Map<string, ServerFacts>();
+  /** What describe learned of a source's server, for the dump of that same (parsed) source that follows. */
+  private readonly facts = new WeakMap<MongoSource, ServerFacts>();
 
-  nameOf(source: string): string {
-    const connection = parseMongoUrl(source);
+  parse(url: string): MongoSource {
+    return mongodbDescriptor.parse(url);
+  }
+
+  nameOf(source: MongoSource): string {
+    const connection = source.parts;
     return connection.database ?? connection.hosts.split(',')[0]!.replace(/:\d+$/, '');
   }
 
-  async describe(source: string, signal?: AbortSignal): Promise<SourceDescription> {
-    const connection = parseMongoUrl(source);
+  async describe(source: MongoSource, signal?: AbortSignal): Promise<SourceDescription> {
+    const connection = source.parts;
     const fail = (reason: string) => new DumpFailedError(`cannot read MongoDB ${connection.display}: ${reason}`, '');
     const described = await withClient(
       connection,
@@ -75,8 +81,8 @@ export class MongodbEngine implements DatabaseEngine {
     return { engine: 'mongodb', database: connection.database ?? '', serverVersion: described.facts.version, contents: described.contents };
   }
 
-  async dump(source: string, options: { signal?: AbortSignal; directTo?: Writable } = {}): Promise<DumpOutput> {
-    const connection = parseMongoUrl(source);
+  async dump(source: MongoSource, options: { signal?: AbortSignal; directTo?: Writable } = {}): Promise<DumpOutput> {
+    const connection = source.parts;
     const facts =
       this.facts.get(source) ??
       (await withClient(connection, serverFacts, (reason) => new DumpFailedError(`cannot read MongoDB ${connection.display}: ${reason}`, ''), options.signal));
@@ -99,14 +105,14 @@ export class MongodbEngine implements DatabaseEngine {
     };
   }
 
-  async inspectTarget(target: string, signal?: AbortSignal): Promise<TargetState> {
-    const connection = parseMongoUrl(target);
+  async inspectTarget(target: MongoSource, signal?: AbortSignal): Promise<TargetState> {
+    const connection = target.parts;
     const objects = await existingNamespaces(connection, signal);
     return { exists: connection.database === undefined || objects.length > 0, objects };
   }
 
-  async openRestore(target: string, options: RestoreOptions): Promise<RestoreSink> {
-    const connection = parseMongoUrl(target);
+  async openRestore(target: MongoSource, options: RestoreOptions): Promise<RestoreSink> {
+    const connection = target.parts;
     if (!(await mongoToolVersion('mongorestore'))) throw new ToolMissingError('mongorestore', INSTALL_HINT);
     const before = await existingNamespaces(connection, options.signal);
     const existing = new Set(before);
@@ -157,7 +163,7 @@ export class MongodbEngine implements DatabaseEngine {
   }
 
   async openValidation(options: MongoValidationOptions = {}): Promise<ValidationSink> {
-    const target = options.target === undefined ? undefined : parseMongoUrl(options.target);
+    const target = options.target?.parts;
     let dryRun: ToolProcess | undefined;
     const sink = new ArchiveSink(
       target &&

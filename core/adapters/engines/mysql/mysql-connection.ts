@@ -113,3 +113,15 @@ function decode(part: string): string {
     throw new ConfigError('malformed MySQL/MariaDB URL: bad percent-encoding');
   }
 }
+
+/** A connection that names a database: what a MySQL/MariaDB source or restore target must be. */
+export interface MysqlTarget extends MysqlConnection {
+  readonly database: string;
+}
+
+/** `parseMysqlUrl`, refusing a URL without a database: a dump or restore of a whole server is not supported. */
+export function parseMysqlDatabaseUrl(url: string): MysqlTarget {
+  const connection = parseMysqlUrl(url);
+  if (!connection.database) throw new ConfigError(`the MySQL/MariaDB URL must name a database: ${connection.scheme}://user@host:port/<database>`);
+  return connection as MysqlTarget;
+}

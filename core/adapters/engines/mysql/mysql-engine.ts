@@ -14,7 +14,7 @@ import { ConfigError, DumpFailedError, NotFoundError, RestoreFailedError, RunCon
 import { spawnTool, toolInput, toolOutput, type ToolExit } from '../../process/child-process.js';
 import { TOOL_FAMILY_VARIABLES } from '../../process/tool-environment.js';
 import { describeExit, lastLine, queryJson, quoteName } from './mysql-client.js';
-import { parseMysqlUrl, withDatabase, type MysqlConnection } from './mysql-connection.js';
+import { withDatabase, type MysqlTarget } from './mysql-connection.js';
 import { MysqlDumpScanner } from './mysql-dump-scanner.js';
 import { planGtid } from './mysql-gtid.js';
 import { writeOptionFile } from './mysql-option-file.js';
@@ -22,6 +22,7 @@ import { countRowsSql, DESCRIBE_SQL, dropObjectsSql, DUMP_STATE_SQL, targetSql, 
 import { dumpObjects, incompleteDumpError, missingSelectionError, selectionFilter, validationResult } from './mysql-dump-checks.js';
 import { ScannedSink } from './scanned-sink.js';
 import { chooseTool, MYSQL_INSTALL_HINT, serverFlavor } from './mysql-tools.js';
+import { mysqlDescriptor, type MysqlSource } from './mysql-descriptor.js';
 
 /** Tables below this size get an exact `COUNT(*)` in the contents list; above it, the server's estimate. */
 const EXACT_COUNT_MAX_BYTES = 16 * 1024 * 1024;
@@ -47,19 +48,22 @@ const EXACT_ROWS_ENGINES = new Set(['MyISAM', 'MRG_MyISAM', 'MEMORY']);
  * MariaDB sequence goes on from its next value not yet cached (values may be skipped, never
  * handed out twice).
  */
-export class MysqlEngine implements DatabaseEngine {
+export class MysqlEngine implements DatabaseEngine<MysqlSource> {
   readonly id = 'mysql' as const;
-  /** Or their MySQL namesakes, `mysqldump` and `mysql`. */
-  readonly tools = ['mariadb-dump', 'mariadb'] as const;
-  readonly restoreIsAtomic = false;
-  readonly artifactName = 'sql';
+  readonly descriptor = mysqlDescriptor;
+  readonly restoreIsAtomic = mysqlDescriptor.capabilities.atomicRestore;
+  readonly artifactName = mysqlDescriptor.artifactName;
 
-  nameOf(source: string): string {
-    return requireDatabase(source).database;
+  parse(url: string): MysqlSource {
+    return mysqlDescriptor.parse(url);
   }
 
-  async describe(source: string, signal?: AbortSignal): Promise<SourceDescription> {
-    const connection = requireDatabase(source);
+  nameOf(source: MysqlSource): string {
+    return source.parts.database;
+  }
+
+  async describe(source: MysqlSource, signal?: AbortSignal): Promise<SourceDescription> {
+    const connection = source.parts;
     const onFailure = sourceFailure(connection);
     const rows = await queryJson<DescribedRow>(connection, DESCRIBE_SQL, { signal, onFailure });
     const server = rows.find((row) => row.kind === 'server');
@@ -85,8 +89,8 @@ export class MysqlEngine implements DatabaseEngine {
     return { engine: 'mysql', database: server?.database ?? connection.database, serverVersion: server?.version ?? 'unknown', contents };
   }
 
-  async dump(source: string, options: { signal?: AbortSignal; directTo?: Writable } = {}): Promise<DumpOutput> {
-    const connection = requireDatabase(source);
+  async dump(source: MysqlSource, options: { signal?: AbortSignal; directTo?: Writable } = {}): Promise<DumpOutput> {
+    const connection = source.parts;
     const onFailure = sourceFailure(connection);
     const state = await queryJson<{ kind: string; version?: string; logBin?: number; name?: string; engine?: string }>(connection, DUMP_STATE_SQL, { signal: options.signal, onFailure });
     const version = state.find((row) => row.kind === 'server')?.version ?? '';
@@ -147,14 +151,14 @@ export class MysqlEngine implements DatabaseEngine {
     };
   }
 
-  async inspectTarget(target: string, signal?: AbortSignal): Promise<TargetState> {
-    const state = await targetState(requireDatabase(target), signal);
+  async inspectTarget(target: MysqlSource, signal?: AbortSignal): Promise<TargetState> {
+    const state = await targetState(target.parts, signal);
     return { exists: state.exists, objects: state.objects.map((object) => object.name) };
   }
 
-  async openRestore(target: string, options: RestoreOptions): Promise<RestoreSink> {
+  async openRestore(target: MysqlSource, options: RestoreOptions): Promise<RestoreSink> {
     if (options.schemas?.length) throw new ConfigError('--schemas is for PostgreSQL: a MySQL/MariaDB backup holds one database; select tables with --tables');
-    const connection = requireDatabase(target);
+    const connection = target.parts;
     const selection = options.tables?.length ? new Set(options.tables) : undefined;
     const state = await targetState(connection, options.signal);
     const isRelation = (object: DatabaseObject) => object.kind === 'table' || object.kind === 'view' || object.kind === 'sequence';
@@ -263,15 +267,6 @@ export class MysqlEngine implements DatabaseEngine {
   }
 }
 
-interface MysqlTarget extends MysqlConnection {
-  readonly database: string;
-}
-
-function requireDatabase(url: string): MysqlTarget {
-  const connection = parseMysqlUrl(url);
-  if (!connection.database) throw new ConfigError(`the MySQL/MariaDB URL must name a database: ${connection.scheme}://user@host:port/<database>`);
-  return connection as MysqlTarget;
-}
 
 /** The failure of a query or dump against the source: a missing database is "not found" (exit 5). */
 function sourceFailure(connection: MysqlTarget): (exit: ToolExit) => Error {

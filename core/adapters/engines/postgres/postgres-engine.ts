@@ -11,10 +11,11 @@ import type {
 import { ConfigError, DumpFailedError, IntegrityError, RestoreFailedError, RunConflictError } from '../../../errors.js';
 import { runTool, spawnTool, toolInput, toolOutput, toolVersion, type ToolExit } from '../../process/child-process.js';
 import { TOOL_FAMILY_VARIABLES } from '../../process/tool-environment.js';
-import { parsePostgresUrl, withDatabase, type PostgresConnection } from './postgres-connection.js';
+import { withDatabase, type PostgresConnection } from './postgres-connection.js';
 import { pgTool } from './pg-tools.js';
 import { DESCRIBE_SQL, TARGET_OBJECTS_SQL, DATABASE_EXISTS_SQL } from './postgres-queries.js';
 import { DEFAULT_LOCK_TIMEOUT_MS, isLockTimeout, lockTimeoutError, lockTimeoutSql } from './postgres-locks.js';
+import { postgresDescriptor, type PostgresSource } from './postgres-descriptor.js';
 
 export interface PostgresEngineOptions {
   /** How long a backup waits for a table lock (describe's row counts, pg_dump's ACCESS SHARE locks). @default 60 s */
@@ -31,23 +32,27 @@ const INSTALL_HINT = 'install the PostgreSQL client tools (Debian/Ubuntu: apt-ge
  * Credentials reach the tools only through libpq environment variables. A backup never waits
  * for a table lock longer than `lockTimeoutMs`, and its error names the session holding it.
  */
-export class PostgresEngine implements DatabaseEngine {
+export class PostgresEngine implements DatabaseEngine<PostgresSource> {
   readonly id = 'postgres' as const;
-  readonly tools = ['pg_dump', 'pg_restore', 'psql'] as const;
-  readonly restoreIsAtomic = true;
-  readonly artifactName = 'pgdump';
+  readonly descriptor = postgresDescriptor;
+  readonly restoreIsAtomic = postgresDescriptor.capabilities.atomicRestore;
+  readonly artifactName = postgresDescriptor.artifactName;
   readonly lockTimeoutMs: number;
 
   constructor(options: PostgresEngineOptions = {}) {
     this.lockTimeoutMs = options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
   }
 
-  nameOf(source: string): string {
-    return parsePostgresUrl(source).database;
+  parse(url: string): PostgresSource {
+    return postgresDescriptor.parse(url);
   }
 
-  async describe(source: string, signal?: AbortSignal): Promise<SourceDescription> {
-    const connection = parsePostgresUrl(source);
+  nameOf(source: PostgresSource): string {
+    return source.parts.database;
+  }
+
+  async describe(source: PostgresSource, signal?: AbortSignal): Promise<SourceDescription> {
+    const connection = source.parts;
     const what = `cannot read PostgreSQL database ${connection.display}`;
     let lockExit: ToolExit | undefined;
     const out = await psql(connection, lockTimeoutSql(this.lockTimeoutMs) + DESCRIBE_SQL, signal, (exit) => {
@@ -65,8 +70,8 @@ export class PostgresEngine implements DatabaseEngine {
     };
   }
 
-  async dump(source: string, options: { directTo?: Writable } = {}): Promise<DumpOutput> {
-    const connection = parsePostgresUrl(source);
+  async dump(source: PostgresSource, options: { directTo?: Writable } = {}): Promise<DumpOutput> {
+    const connection = source.parts;
     const [version, tool] = await Promise.all([
       toolVersion(pgTool('pg_dump')),
       spawnTool(pgTool('pg_dump'), ['--format=custom', '--compress=0', '--no-password', `--lock-wait-timeout=${Math.max(1, Math.round(this.lockTimeoutMs))}`], {
@@ -87,7 +92,7 @@ export class PostgresEngine implements DatabaseEngine {
     };
   }
 
-  async inspectTarget(target: string, signal?: AbortSignal): Promise<TargetState> {
+  async inspectTarget(target: PostgresSource, signal?: AbortSignal): Promise<TargetState> {
     const connection = requireDatabase(target);
     const fail = (exit: ToolExit) => new RestoreFailedError(`cannot inspect restore target ${connection.display}: ${lastLine(exit)}`, exit.stderrTail);
     const exists = (await psql(maintenance(connection), DATABASE_EXISTS_SQL, signal, fail, { name: connection.database })).trim() === '1';
@@ -96,7 +101,7 @@ export class PostgresEngine implements DatabaseEngine {
     return { exists, objects };
   }
 
-  async openRestore(target: string, options: RestoreOptions & { noOwner?: boolean }): Promise<RestoreSink> {
+  async openRestore(target: PostgresSource, options: RestoreOptions & { noOwner?: boolean }): Promise<RestoreSink> {
     const connection = requireDatabase(target);
     const selection = restoreSelection(options);
     const state = await this.inspectTarget(target, options.signal);
@@ -173,8 +178,8 @@ export class PostgresEngine implements DatabaseEngine {
   }
 }
 
-function requireDatabase(target: string): PostgresConnection {
-  const connection = parsePostgresUrl(target);
+function requireDatabase(target: PostgresSource): PostgresConnection {
+  const connection = target.parts;
   if (!connection.env.PGDATABASE) throw new ConfigError('the restore target URL must name a database: postgres://user@host:port/<database>');
   return connection;
 }

@@ -18,7 +18,8 @@ import { ConfigError, IntegrityError, NotFoundError, RestoreFailedError, RunConf
 import { toolVersion } from '../../process/child-process.js';
 import { quoteIdentifier, quoteLiteral, sqlite } from './sqlite-cli.js';
 import { copyTables, missingTables } from './sqlite-table-copy.js';
-import { sqlitePath } from './sqlite-path.js';
+
+import { sqliteDescriptor, type SqliteSource } from './sqlite-descriptor.js';
 
 export { sqlitePath } from './sqlite-path.js';
 
@@ -30,23 +31,27 @@ export { sqlitePath } from './sqlite-path.js';
  * snapshot file; the manifest says so. A restore writes next to the target and renames over
  * it only after `PRAGMA integrity_check` passed: the target is replaced whole or not at all.
  */
-export class SqliteEngine implements DatabaseEngine {
+export class SqliteEngine implements DatabaseEngine<SqliteSource> {
   readonly id = 'sqlite' as const;
-  readonly tools = ['sqlite3'] as const;
-  readonly restoreIsAtomic = true;
-  readonly artifactName = 'sqlite';
+  readonly descriptor = sqliteDescriptor;
+  readonly restoreIsAtomic = sqliteDescriptor.capabilities.atomicRestore;
+  readonly artifactName = sqliteDescriptor.artifactName;
 
-  nameOf(source: string): string {
-    return basename(sqlitePath(source)).replace(/\.(db|sqlite3?|db3)$/i, '');
+  parse(url: string): SqliteSource {
+    return sqliteDescriptor.parse(url);
   }
 
-  async describe(source: string, signal?: AbortSignal): Promise<SourceDescription> {
+  nameOf(source: SqliteSource): string {
+    return basename(source.parts).replace(/\.(db|sqlite3?|db3)$/i, '');
+  }
+
+  async describe(source: SqliteSource, signal?: AbortSignal): Promise<SourceDescription> {
     const path = await existingDatabase(source);
     const version = (await sqlite(path, 'select sqlite_version();', { readonly: true, signal })).trim();
     return { engine: 'sqlite', database: basename(path), serverVersion: version, contents: await contentsOf(path, signal) };
   }
 
-  async dump(source: string, { signal }: { signal?: AbortSignal } = {}): Promise<DumpOutput> {
+  async dump(source: SqliteSource, { signal }: { signal?: AbortSignal } = {}): Promise<DumpOutput> {
     const path = await existingDatabase(source);
     const version = (await toolVersion('sqlite3')) ?? 'unknown';
     const dir = await mkdtemp(join(tmpdir(), 'vaultra-sqlite-'));
@@ -71,8 +76,8 @@ export class SqliteEngine implements DatabaseEngine {
     };
   }
 
-  async inspectTarget(target: string, signal?: AbortSignal): Promise<TargetState> {
-    const path = sqlitePath(target);
+  async inspectTarget(target: SqliteSource, signal?: AbortSignal): Promise<TargetState> {
+    const path = target.parts;
     const info = await stat(path).catch(() => undefined);
     if (!info) return { exists: false, objects: [] };
     if (info.size === 0) return { exists: true, objects: [] };
@@ -86,10 +91,10 @@ export class SqliteEngine implements DatabaseEngine {
     return { exists: true, objects };
   }
 
-  async openRestore(target: string, options: RestoreOptions): Promise<RestoreSink> {
+  async openRestore(target: SqliteSource, options: RestoreOptions): Promise<RestoreSink> {
     if (options.schemas?.length || options.paths?.length) throw new ConfigError('SQLite restores select with --tables (tables and views), not --schemas or --paths');
     if (options.tables?.length) return openSelectiveRestore(target, options.tables, options, this);
-    const path = sqlitePath(target);
+    const path = target.parts;
     const state = await this.inspectTarget(target, options.signal);
     if (state.objects.length > 0 && !options.force) {
       throw new RunConflictError(`restore target ${path} already holds ${state.objects.length} table(s)/view(s): restore to a new path, or pass --force to replace the file`);
@@ -144,8 +149,8 @@ export class SqliteEngine implements DatabaseEngine {
  * already has is refused unless `force`. A target that does not exist is built aside and
  * renamed into place.
  */
-async function openSelectiveRestore(target: string, tables: readonly string[], options: RestoreOptions, engine: SqliteEngine): Promise<RestoreSink> {
-  const path = sqlitePath(target);
+async function openSelectiveRestore(target: SqliteSource, tables: readonly string[], options: RestoreOptions, engine: SqliteEngine): Promise<RestoreSink> {
+  const path = target.parts;
   const state = await engine.inspectTarget(target, options.signal);
   const collisions = state.objects.filter((object) => tables.includes(object));
   if (collisions.length > 0 && !options.force) {
@@ -188,8 +193,8 @@ async function openSelectiveRestore(target: string, tables: readonly string[], o
   };
 }
 
-async function existingDatabase(url: string): Promise<string> {
-  const path = sqlitePath(url);
+async function existingDatabase(source: SqliteSource): Promise<string> {
+  const path = source.parts;
   const info = await stat(path).catch(() => undefined);
   if (!info?.isFile()) throw new NotFoundError(`SQLite database ${path} does not exist`);
   return path;

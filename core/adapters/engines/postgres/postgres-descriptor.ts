@@ -1,0 +1,29 @@
+import type { EngineDescriptor } from '../../../ports/engine-descriptor.js';
+import { ParsedConnection } from '../engine-connection.js';
+import { parsePostgresUrl, type PostgresConnection } from './postgres-connection.js';
+
+/** A PostgreSQL source or target, parsed once: libpq environment variables (credentials included) and a safe display. */
+export type PostgresSource = ParsedConnection<'postgres', PostgresConnection>;
+
+const PG_CLIENT = 'apt-get install postgresql-client (macOS: brew install libpq)';
+
+/** PostgreSQL: what it is (see `PostgresEngine` for what it does). Imports nothing heavy. */
+export const postgresDescriptor = {
+  id: 'postgres',
+  label: 'PostgreSQL',
+  schemes: ['postgres', 'postgresql'],
+  urlForms: ['postgres://…/db'],
+  tools: [
+    { anyOf: ['pg_dump'], neededFor: ['backup'], purpose: 'backups', install: PG_CLIENT },
+    { anyOf: ['pg_restore'], neededFor: ['restore', 'verify'], purpose: 'restores and verify', install: PG_CLIENT },
+    { anyOf: ['psql'], neededFor: ['backup', 'restore'], purpose: 'server version, contents, create database', install: PG_CLIENT },
+  ],
+  contentKinds: ['table', 'view', 'materialized-view', 'sequence'],
+  capabilities: { atomicRestore: true, selections: ['tables', 'schemas'], consistency: 'one REPEATABLE READ snapshot for the whole dump' },
+  artifactName: 'pgdump',
+  parse(url: string): PostgresSource {
+    const connection = parsePostgresUrl(url);
+    return new ParsedConnection('postgres', connection, connection.display);
+  },
+  secret: { rdsEngines: { postgres: 'postgres', postgresql: 'postgres', 'aurora-postgresql*': 'postgres' } },
+} as const satisfies EngineDescriptor;
