@@ -1,6 +1,7 @@
 // @ts-check
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import { rings } from './eslint-rings.js';
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'cdk.out/**', '**/*.d.ts'] },
@@ -13,6 +14,7 @@ export default tseslint.config(
       'no-restricted-imports': ['error', { patterns: [{ group: ['**/test/**'], message: 'nothing imports test/' }] }],
     },
   },
+  ...rings,
   {
     files: ['test/**'],
     rules: { 'no-restricted-imports': 'off' },
