@@ -2,7 +2,6 @@ import type * as z from 'zod';
 import { ConfigError } from '../errors.js';
 import { parseAtEdge } from '../domain/validate.js';
 import { secretScheme } from '../domain/connection-secret.js';
-import { checkDatabaseUrl } from '../adapters/engines/source-url.js';
 import { configSchema, jobConfigSchema, type environmentSchema, type JobConfig } from './config-schema.js';
 import { containerAppsRunnerProblem, containerAppsSizeProblem } from './container-apps-sizes.js';
 import { longestGapMs } from './schedule.js';
@@ -32,8 +31,19 @@ export interface VaultraConfig {
   readonly environments: ReadonlyMap<string, Environment>;
 }
 
+/** Checks config can be given that only outer rings can do. */
+export interface ConfigChecks {
+  /**
+   * Reads a database URL the way its engine will, throwing a one-line `ConfigError` that starts
+   * with `label` (the CLI passes the engines' `checkDatabaseUrl`). Engines are adapters, which
+   * config may not import; without it, a local job's URL is first read when the job runs.
+   * Cloud environments name secret references, which no check here can read anyway.
+   */
+  readonly checkSource?: (url: string, label: string) => void;
+}
+
 /** Validates an already parsed config object (the functions get theirs bundled as JSON). */
-export function resolveConfig(raw: unknown, origin = DEFAULT_ORIGIN): VaultraConfig {
+export function resolveConfig(raw: unknown, origin = DEFAULT_ORIGIN, checks: ConfigChecks = {}): VaultraConfig {
   const file = parseAtEdge(configSchema, raw, origin);
   const environments = new Map<string, Environment>();
   for (const [name, environment] of Object.entries(file.environments)) {
@@ -49,7 +59,7 @@ export function resolveConfig(raw: unknown, origin = DEFAULT_ORIGIN): VaultraCon
       if (rest.cloud !== 'local' && scheme !== `secret+${rest.cloud}` && scheme !== 'env') {
         throw new ConfigError(`${label}.source: in a ${rest.cloud} environment the connection comes from a secret: give a secret+${rest.cloud}://… reference (or env://VAR for a variable the platform fills from one)`);
       }
-      if (scheme === undefined) checkDatabaseUrl(job.source, `${label}.source`);
+      if (scheme === undefined) checks.checkSource?.(job.source, `${label}.source`);
       // Container Apps refuses a size outside its table when the run starts, not at deploy time.
       const sizeProblem = rest.cloud === 'azure' ? containerAppsSizeProblem(job.runtime) : undefined;
       if (sizeProblem) throw new ConfigError(`${label}.runtime: ${sizeProblem}`);

@@ -122,7 +122,7 @@ describe('source URLs with empty parts', () => {
     ['dir://', /malformed directory URL/],
     ['dir:  ', /malformed directory URL/],
   ])('%s in a local config: exit 2, naming file, field and value', (source, message) => {
-    const failure = failureOf(() => parseConfig(localConfig(source), 'vaultra.config.yaml'));
+    const failure = failureOf(() => parseConfig(localConfig(source), 'vaultra.config.yaml', { checkSource: checkDatabaseUrl }));
     expect(failure.exit).toBe(2);
     expect(failure.message).toMatch(/^vaultra\.config\.yaml: environments\.dev\.jobs\.shop\.source: /);
     expect(failure.message).toMatch(message);
