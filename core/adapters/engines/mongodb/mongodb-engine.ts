@@ -58,10 +58,10 @@ export class MongodbEngine implements DatabaseEngine {
     const described = await withClient(
       connection,
       async (client) => {
-        const facts = await serverFacts(client);
-        const databases = connection.database ? [connection.database] : await userDatabases(client);
-        const contents: ContentEntry[] = [];
-        for (const name of databases) contents.push(...(await contentsOf(client, name)));
+        // One round trip at a time made describe the slowest step before mongodump starts:
+        // the server facts, the database list and every count go out together instead.
+        const [facts, databases] = await Promise.all([serverFacts(client), connection.database ? [connection.database] : userDatabases(client)]);
+        const contents = (await Promise.all(databases.map((name) => contentsOf(client, name)))).flat();
         return { facts, contents };
       },
       fail,
@@ -188,16 +188,15 @@ export class MongodbEngine implements DatabaseEngine {
 
 async function contentsOf(client: MongoClient, database: string): Promise<ContentEntry[]> {
   const db = client.db(database);
-  const entries: ContentEntry[] = [];
-  for (const collection of await collectionsOf(db)) {
-    if (collection.type === 'view') {
-      entries.push({ kind: 'view', schema: database, name: collection.name });
-      continue;
-    }
-    const rows = await db.collection(collection.name).estimatedDocumentCount();
-    entries.push({ kind: 'collection', schema: database, name: collection.name, rows, rowsExact: false });
-  }
-  return entries;
+  // estimatedDocumentCount reads the collection's metadata (the `count` command without a
+  // filter), never its documents; the counts run side by side over the driver's pool.
+  return Promise.all(
+    (await collectionsOf(db)).map(async (collection): Promise<ContentEntry> => {
+      if (collection.type === 'view') return { kind: 'view', schema: database, name: collection.name };
+      const rows = await db.collection(collection.name).estimatedDocumentCount();
+      return { kind: 'collection', schema: database, name: collection.name, rows, rowsExact: false };
+    }),
+  );
 }
 
 /** `db.collection` of every collection and view in the target database (or, without one, the instance). */
