@@ -23,6 +23,33 @@ import { dumpObjects, incompleteDumpError, missingSelectionError, selectionFilte
 import { ScannedSink } from './scanned-sink.js';
 import { chooseTool, MYSQL_INSTALL_HINT, serverFlavor } from './mysql-tools.js';
 
+/**
+ * The dump tool's flags that never change with the server (exported for the benchmark, which
+ * runs the same dump by hand; the GTID flags and the database follow them).
+ */
+export const MYSQL_DUMP_FLAGS: readonly string[] = [
+  '--single-transaction',
+  '--quick',
+  '--routines',
+  '--triggers',
+  '--events',
+  '--hex-blob',
+  '--default-character-set=utf8mb4',
+  // --single-transaction already means no LOCK TABLES; said explicitly for the reader.
+  '--skip-lock-tables',
+  // Tablespace statements need the PROCESS privilege (MySQL 8) and belong to the server, not the database.
+  '--no-tablespaces',
+  // The section comments and the trailer are what selective restore and verify read.
+  '--comments',
+  '--dump-date',
+];
+
+/**
+ * The client's flags for a restore. `--comments`: the client strips `-- …` lines from what it
+ * sends unless told not to, and trigger, routine and event bodies are sent with their comments.
+ */
+export const MYSQL_RESTORE_FLAGS: readonly string[] = ['--batch', '--binary-mode', '--comments', '--default-character-set=utf8mb4', '--max-allowed-packet=1073741824'];
+
 /** Tables below this size get an exact `COUNT(*)` in the contents list; above it, the server's estimate. */
 const EXACT_COUNT_MAX_BYTES = 16 * 1024 * 1024;
 const EXACT_COUNT_MAX_TABLES = 500;
@@ -97,20 +124,7 @@ export class MysqlEngine implements DatabaseEngine {
     const floatColumns = state.filter((row) => row.kind === 'float-column').map((row) => row.name!);
 
     const args = [
-      '--single-transaction',
-      '--quick',
-      '--routines',
-      '--triggers',
-      '--events',
-      '--hex-blob',
-      '--default-character-set=utf8mb4',
-      // --single-transaction already means no LOCK TABLES; said explicitly for the reader.
-      '--skip-lock-tables',
-      // Tablespace statements need the PROCESS privilege (MySQL 8) and belong to the server, not the database.
-      '--no-tablespaces',
-      // The section comments and the trailer are what selective restore and verify read.
-      '--comments',
-      '--dump-date',
+      ...MYSQL_DUMP_FLAGS,
       ...gtid.args,
       // MySQL 8's mysqldump asks for column statistics MariaDB does not have.
       ...(tool.flavor === 'mysql' && flavor === 'mariadb' && /^([89]|\d\d)\./.test(tool.version) ? ['--column-statistics=0'] : []),
@@ -201,9 +215,7 @@ export class MysqlEngine implements DatabaseEngine {
     let restorer;
     try {
       file = await writeOptionFile(connection);
-      // --comments: the client strips `-- …` lines from what it sends unless told not to, and
-      // trigger, routine and event bodies are sent with their comments.
-      const args = [...file.args, '--batch', '--binary-mode', '--comments', '--default-character-set=utf8mb4', '--max-allowed-packet=1073741824', `--database=${connection.database}`];
+      const args = [...file.args, ...MYSQL_RESTORE_FLAGS, `--database=${connection.database}`];
       restorer = await spawnTool(client.command, args, { stdin: 'pipe', stdout: 'ignore', inherit: TOOL_FAMILY_VARIABLES.mysql, installHint: MYSQL_INSTALL_HINT });
     } catch (error) {
       await file?.remove();
