@@ -1,5 +1,5 @@
 import type { Writable } from 'node:stream';
-import type { MongoClient } from 'mongodb';
+import type { Db, MongoClient } from 'mongodb';
 import type {
   ContentEntry,
   DatabaseEngine,
@@ -188,15 +188,33 @@ export class MongodbEngine implements DatabaseEngine {
 
 async function contentsOf(client: MongoClient, database: string): Promise<ContentEntry[]> {
   const db = client.db(database);
-  // estimatedDocumentCount reads the collection's metadata (the `count` command without a
-  // filter), never its documents; the counts run side by side over the driver's pool.
+  // The counts run side by side over the driver's pool.
   return Promise.all(
     (await collectionsOf(db)).map(async (collection): Promise<ContentEntry> => {
       if (collection.type === 'view') return { kind: 'view', schema: database, name: collection.name };
-      const rows = await db.collection(collection.name).estimatedDocumentCount();
+      const rows = await documentCount(db, collection.name);
       return { kind: 'collection', schema: database, name: collection.name, rows, rowsExact: false };
     }),
   );
+}
+
+/**
+ * A collection's document count from its metadata: `$collStats` (one document per shard, so
+ * summed). MongoDB answers `estimatedDocumentCount` from metadata too, but FerretDB reads
+ * every document for it (4.3 s before mongodump started, on a 17 MB database), and answers
+ * `$collStats` from its storage statistics. A server that has no `$collStats` count (or
+ * refuses it to this user) is asked `estimatedDocumentCount` instead, whose error, if any,
+ * is the one reported.
+ */
+async function documentCount(db: Db, collection: string): Promise<number> {
+  const stats = await db
+    .collection(collection)
+    .aggregate<{ count?: unknown }>([{ $collStats: { count: {} } }])
+    .toArray()
+    .catch((): { count?: unknown }[] => []);
+  const counts = stats.map((shard) => shard.count);
+  if (counts.length > 0 && counts.every((count): count is number => typeof count === 'number')) return counts.reduce((sum, count) => sum + count, 0);
+  return db.collection(collection).estimatedDocumentCount();
 }
 
 /** `db.collection` of every collection and view in the target database (or, without one, the instance). */
