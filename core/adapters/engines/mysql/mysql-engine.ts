@@ -18,7 +18,7 @@ import { parseMysqlUrl, withDatabase, type MysqlConnection } from './mysql-conne
 import { MysqlDumpScanner } from './mysql-dump-scanner.js';
 import { planGtid } from './mysql-gtid.js';
 import { writeOptionFile } from './mysql-option-file.js';
-import { countRowsSql, DESCRIBE_SQL, dropObjectsSql, DUMP_STATE_SQL, targetSql, type DatabaseObject, type DescribedRow } from './mysql-queries.js';
+import { describeWithCountsSql, dropObjectsSql, DUMP_STATE_SQL, targetSql, type DatabaseObject, type DescribedRow, EXACT_ROWS_ENGINES } from './mysql-queries.js';
 import { dumpObjects, incompleteDumpError, missingSelectionError, selectionFilter, validationResult } from './mysql-dump-checks.js';
 import { ScannedSink } from './scanned-sink.js';
 import { chooseTool, MYSQL_INSTALL_HINT, serverFlavor } from './mysql-tools.js';
@@ -53,8 +53,6 @@ export const MYSQL_RESTORE_FLAGS: readonly string[] = ['--batch', '--binary-mode
 /** Tables below this size get an exact `COUNT(*)` in the contents list; above it, the server's estimate. */
 const EXACT_COUNT_MAX_BYTES = 16 * 1024 * 1024;
 const EXACT_COUNT_MAX_TABLES = 500;
-/** Storage engines whose `TABLE_ROWS` is an exact count, not an estimate. */
-const EXACT_ROWS_ENGINES = new Set(['MyISAM', 'MRG_MyISAM', 'MEMORY']);
 
 /**
  * MySQL and MariaDB (`mysql://`, `mariadb://`) through their own tools. A backup is one
@@ -88,18 +86,11 @@ export class MysqlEngine implements DatabaseEngine {
   async describe(source: string, signal?: AbortSignal): Promise<SourceDescription> {
     const connection = requireDatabase(source);
     const onFailure = sourceFailure(connection);
-    const rows = await queryJson<DescribedRow>(connection, DESCRIBE_SQL, { signal, onFailure });
+    // InnoDB's TABLE_ROWS is an estimate (and MySQL 8 caches it for a day): small tables are counted exactly, in the same call.
+    const rows = await queryJson<DescribedRow>(connection, describeWithCountsSql(EXACT_COUNT_MAX_BYTES, EXACT_COUNT_MAX_TABLES), { signal, onFailure });
     const server = rows.find((row) => row.kind === 'server');
     const relations = rows.filter((row) => row.kind === 'table' || row.kind === 'view' || row.kind === 'sequence').sort(byName);
-    // InnoDB's TABLE_ROWS is an estimate (and MySQL 8 caches it for a day): count small tables exactly.
-    const toCount = relations
-      .filter((row) => row.kind === 'table' && !EXACT_ROWS_ENGINES.has(row.engine ?? '') && (row.dataBytes ?? 0) < EXACT_COUNT_MAX_BYTES)
-      .slice(0, EXACT_COUNT_MAX_TABLES);
-    const counted = new Map<string, number>();
-    if (toCount.length > 0) {
-      const counts = await queryJson<{ i: number; rows: number }>(connection, countRowsSql(toCount.map((row) => row.name!)), { signal, onFailure });
-      for (const { i, rows: n } of counts) counted.set(toCount[i]!.name!, n);
-    }
+    const counted = new Map(rows.filter((row) => row.kind === 'count').map((row) => [row.name!, Number(row.rows)]));
     const contents: ContentEntry[] = relations.map((row) => {
       if (row.kind !== 'table') return { kind: row.kind as 'view' | 'sequence', name: row.name! };
       const exact = counted.get(row.name!);
