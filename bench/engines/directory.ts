@@ -8,7 +8,7 @@
  *   shell backup    tar --create <Vaultra's flags> -C dir . | zstd -3 -T0 -q > file
  *   shell restore   mkdir t && zstd -d -c file | tar --extract <Vaultra's flags> -C t
  *
- * Both sides get the flags Vaultra gives GNU tar (directory-engine.ts, directory-restore.ts)
+ * Both sides get the flags Vaultra gives GNU tar (imported from tar-tool.ts and directory-restore.ts)
  * and LC_ALL=C (tar-tool.ts), so the comparison is Vaultra's own overhead. The trees (and the
  * restores) live in /dev/shm when it has room (see treesFolder); the dump files and Vaultra's
  * store stay in the work folder, as for the other engines.
@@ -17,31 +17,14 @@ import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statfsSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { tarExtractFlags } from '../../core/adapters/engines/directory/directory-restore.js';
+import { TAR_CREATE_FLAGS } from '../../core/adapters/engines/directory/tar-tool.js';
 import { log, mb, sq, toolLine } from '../support.js';
 import type { BenchEngine, Dataset, EngineHost } from './engine.js';
 
-const CREATE_FLAGS = [
-  '--create',
-  '--file=-',
-  '--format=posix',
-  '--pax-option=delete=atime,delete=ctime,exthdr.name=%d/PaxHeaders/%f',
-  '--numeric-owner',
-  '--sparse',
-  '--xattrs',
-  '--acls',
-  '--sort=name',
-];
-const isRoot = process.getuid?.() === 0;
-const EXTRACT_FLAGS = [
-  '--extract',
-  '--file=-',
-  '--preserve-permissions',
-  '--numeric-owner',
-  isRoot ? '--same-owner' : '--no-same-owner',
-  '--xattrs',
-  '--acls',
-  ...(isRoot ? ["--xattrs-include='*'", '--xattrs-exclude=security.selinux'] : []),
-];
+const CREATE_FLAGS = TAR_CREATE_FLAGS.map(sq);
+// A default restore: no --preserve-special, so the archived owners are not restored.
+const EXTRACT_FLAGS = tarExtractFlags({ root: process.getuid?.() === 0, preserveSpecial: false, restoreOwners: false }).map(sq);
 
 export const directoryEngine: BenchEngine = {
   name: 'directory',
@@ -49,6 +32,7 @@ export const directoryEngine: BenchEngine = {
   defaultSizeMb: 512,
   sizeMeaning: 'file bytes',
   tools: ['tar'],
+  targets: { backup: 1.2, restore: 1.2 },
   async start(work: string, plan: { readonly sizesMb: readonly number[] }): Promise<EngineHost> {
     const tar = toolLine('tar');
     if (!/GNU tar/.test(tar)) throw new Error(`the tar on PATH is not GNU tar (${tar})`);

@@ -18,8 +18,22 @@ export interface BenchEngine {
   readonly sizeMeaning: string;
   /** Must be on PATH (zstd and bash are checked by the driver). */
   readonly tools: readonly string[];
+  /** Vaultra's wall time over the shell pipeline's it must stay within (issue 13's targets). */
+  readonly targets: RatioTargets;
   /** Starts the server (if any) in `work`, a private folder the caller removes; `sizesMb`: the data sets to come. */
   start(work: string, plan: { readonly sizesMb: readonly number[] }): Promise<EngineHost>;
+}
+
+/**
+ * Ratios vaultra/shell (median wall time) a run must stay within: at the large size, and at the
+ * small size where the fixed cost per run (start-up, describe, manifest) weighs more.
+ */
+export interface RatioTargets {
+  readonly backup: number;
+  readonly restore: number;
+  /** Default: no check at the small size. */
+  readonly smallBackup?: number;
+  readonly smallRestore?: number;
 }
 
 /** A generated data set, and what a restore of it must bring back. */

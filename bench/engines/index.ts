@@ -4,7 +4,7 @@ import { mongodbEngine } from './mongodb.js';
 import { mysqlEngine } from './mysql.js';
 import { postgresEngine } from './postgres.js';
 
-export type { BenchEngine, Dataset, EngineHost, EngineName } from './engine.js';
+export type { BenchEngine, Dataset, EngineHost, EngineName, RatioTargets } from './engine.js';
 
 export const ENGINES: Readonly<Record<EngineName, BenchEngine>> = {
   postgres: postgresEngine,

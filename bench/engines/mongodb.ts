@@ -24,6 +24,7 @@ export const mongodbEngine: BenchEngine = {
   defaultSizeMb: 16,
   sizeMeaning: 'BSON bytes inserted',
   tools: ['ferretdb', 'mongodump', 'mongorestore'],
+  targets: { backup: 1.1, restore: 1.1 },
   async start(work: string): Promise<EngineHost> {
     const server = await startFerretServer(work);
     const client = new MongoClient(server.url(), { serverSelectionTimeoutMS: 10_000 });

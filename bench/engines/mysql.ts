@@ -15,30 +15,16 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { MYSQL_DUMP_FLAGS, MYSQL_RESTORE_FLAGS } from '../../core/adapters/engines/mysql/mysql-engine.js';
 import { startMariadbServer, type MariadbServer } from '../mariadb-server.js';
 import { capture, log, mb, sleep, sq, toolLine } from '../support.js';
 import type { BenchEngine, Dataset, EngineHost } from './engine.js';
 
 const TABLES = ['orders', 'events', 'documents'] as const;
 
-/** What mysql-engine.ts passes to mariadb-dump (and mysql-gtid.ts for MariaDB with the binary log on). */
-const DUMP_FLAGS = [
-  '--single-transaction',
-  '--quick',
-  '--routines',
-  '--triggers',
-  '--events',
-  '--hex-blob',
-  '--default-character-set=utf8mb4',
-  '--skip-lock-tables',
-  '--no-tablespaces',
-  '--comments',
-  '--dump-date',
-  '--master-data=2',
-  '--gtid',
-];
-/** What mysql-engine.ts passes to the mariadb client for a restore. */
-const RESTORE_FLAGS = ['--batch', '--binary-mode', '--comments', '--default-character-set=utf8mb4', '--max-allowed-packet=1073741824'];
+/** Vaultra's own flags, then those mysql-gtid.ts adds for MariaDB with the binary log on. */
+const DUMP_FLAGS = [...MYSQL_DUMP_FLAGS, '--master-data=2', '--gtid'];
+const RESTORE_FLAGS = MYSQL_RESTORE_FLAGS;
 
 export const mysqlEngine: BenchEngine = {
   name: 'mysql',
@@ -46,6 +32,7 @@ export const mysqlEngine: BenchEngine = {
   defaultSizeMb: 512,
   sizeMeaning: 'InnoDB .ibd bytes',
   tools: ['mariadb-dump', 'mariadb'],
+  targets: { backup: 1.05, restore: 1.05 },
   async start(work: string): Promise<EngineHost> {
     const server = await startMariadbServer(work);
     const opt = `--defaults-file=${server.optionFile}`;

@@ -19,6 +19,7 @@ export const postgresEngine: BenchEngine = {
   defaultSizeMb: 1024,
   sizeMeaning: 'pg_database_size',
   tools: ['pg_dump', 'pg_restore', 'psql', 'createdb'],
+  targets: { backup: 1.08, restore: 1.1, smallBackup: 1.15 },
   async start(work: string): Promise<EngineHost> {
     const server = await startBenchServer(work);
     const serverVersion = await psql(server, 'postgres', 'SHOW server_version');

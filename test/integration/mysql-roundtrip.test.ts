@@ -344,6 +344,20 @@ describe('mysql round trip', () => {
     expect(await mysqlQuery(server, undefined, 'SELECT @@gtid_slave_pos')).toBe(slavePos);
     expect((await catalog.list({ job: 'usecase' })).map((r) => `${r.kind}:${r.status}`).sort()).toEqual(['backup:succeeded', 'restore:succeeded']);
   });
+  it('describe counts small tables exactly in one client call, whatever their names hold', async () => {
+    // Prepare: names with a backquote, a quote, a backslash and non-ASCII letters
+    const db = newDatabase('my_names');
+    await mysqlQuery(server, undefined, `CREATE DATABASE ${db}`);
+    await mysqlQuery(server, db, "CREATE TABLE `we``ird 'é\\` (id INT PRIMARY KEY) ENGINE=InnoDB; INSERT INTO `we``ird 'é\\` VALUES (1), (2), (3); CREATE TABLE plain (id INT) ENGINE=InnoDB;");
+    // Act
+    const engine = new MysqlEngine();
+    const described = await engine.describe(engine.parse(mysqlUrl(server, db)));
+    // Assess
+    expect(described.contents).toEqual([
+      { kind: 'table', name: 'plain', rows: 0, rowsExact: true },
+      { kind: 'table', name: "we`ird 'é\\", rows: 3, rowsExact: true },
+    ]);
+  });
   it('a routine whose collation differs from its database: restored under another name, the source database is not touched', async () => {
     // mariadb-dump wraps such routines in ALTER DATABASE `<source>` … lines; the restore
     // rewrites them to the current (target) database.

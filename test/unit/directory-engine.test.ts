@@ -3,7 +3,9 @@ import { ancestorsOf, directoryPath, memberName, normalizeSelection } from '../.
 import { componentsOf, displayName, escapeBytes, escapesRoot, unescapeTarName } from '../../core/adapters/engines/directory/tar-names.js';
 import { brokenHardLink, createWarnings, describeTarExit, notFoundMembers, preview, rewrittenNames } from '../../core/adapters/engines/directory/tar-messages.js';
 import { filesystemTypeIn, mountsIn } from '../../core/adapters/engines/directory/filesystem-type.js';
-import { BlockLines } from '../../core/adapters/engines/directory/tar-tool.js';
+import { BlockLines, TAR_CREATE_FLAGS } from '../../core/adapters/engines/directory/tar-tool.js';
+import { Pacer } from '../../core/adapters/engines/directory/directory-tree.js';
+import { tarExtractFlags } from '../../core/adapters/engines/directory/directory-restore.js';
 import { DirectoryEngine } from '../../core/adapters/engines/directory/directory-engine.js';
 import { defaultJobName } from '../../core/adapters/engines/engines.js';
 import { ConfigError } from '../../core/errors.js';
@@ -131,5 +133,37 @@ describe('filesystem type from mountinfo', () => {
 
   it('lists mount points with their escapes decoded', () => {
     expect(mountsIn(mountinfo).map((m) => m.point)).toEqual(['/', '/mnt/efs', '/mnt/with space', '/mnt/efs/inner']);
+  });
+});
+
+describe('paced synchronous tree walks', () => {
+  it('lets the event loop run once per batch of entries, not before', async () => {
+    // Prepare
+    const pace = new Pacer(100);
+    let ticked = false;
+    setImmediate(() => (ticked = true));
+    // Act: 99 entries stay within the batch
+    await pace.yieldAfter(60);
+    await pace.yieldAfter(39);
+    const beforeBatch = ticked;
+    // Act: the 100th completes it
+    await pace.yieldAfter(1);
+    // Assess
+    expect(beforeBatch).toBe(false);
+    expect(ticked).toBe(true);
+  });
+});
+
+describe('tar flags shared with the benchmark', () => {
+  it('a default restore never restores owners, set-id capabilities or SELinux labels', () => {
+    expect(tarExtractFlags({ root: true, preserveSpecial: false, restoreOwners: false })).toEqual(
+      expect.arrayContaining(['--no-same-owner', '--xattrs-exclude=security.selinux', '--xattrs-exclude=security.capability']),
+    );
+    expect(tarExtractFlags({ root: false, preserveSpecial: false, restoreOwners: false })).not.toContain('--xattrs-include=*');
+    expect(tarExtractFlags({ root: true, preserveSpecial: true, restoreOwners: true })).toContain('--same-owner');
+  });
+
+  it('a backup archives as pax, sorted, with owners as numbers', () => {
+    expect(TAR_CREATE_FLAGS).toEqual(expect.arrayContaining(['--create', '--format=posix', '--sort=name', '--numeric-owner']));
   });
 });

@@ -18,7 +18,7 @@ import { openTarValidation, VANISHED_DETAIL, type DirectoryValidationOptions } f
 import { filesystemType } from './filesystem-type.js';
 import { createWarnings, describeTarExit, preview } from './tar-messages.js';
 import { displayName } from './tar-names.js';
-import { eachLine, gnuTarVersion, INSTALL_HINT, TAR, tarEnv } from './tar-tool.js';
+import { eachLine, gnuTarVersion, INSTALL_HINT, TAR, TAR_CREATE_FLAGS, tarEnv } from './tar-tool.js';
 import { directoryDescriptor, type DirectorySource } from './directory-descriptor.js';
 
 /** GNU tar's exit status for "some files differ": with --create, files changed while it read them. */
@@ -71,24 +71,7 @@ export class DirectoryEngine implements DatabaseEngine<DirectorySource> {
   async dump(source: DirectorySource, options: { signal?: AbortSignal; directTo?: Writable } = {}): Promise<DumpOutput> {
     const path = await existingDirectory(source);
     const version = await gnuTarVersion();
-    const args = [
-      '--create',
-      '--file=-',
-      `--directory=${path}`,
-      // pax: no limit on name length, file size, uid or time precision (nanoseconds).
-      '--format=posix',
-      // atime/ctime cannot be restored and differ on every run; a fixed extended-header name
-      // (the default carries tar's pid) makes two backups of an unchanged tree byte-identical.
-      '--pax-option=delete=atime,delete=ctime,exthdr.name=%d/PaxHeaders/%f',
-      '--numeric-owner',
-      '--sparse',
-      '--xattrs',
-      '--acls',
-      '--sort=name',
-      // No --one-file-system: a mount inside the volume is part of what its users see. No
-      // --ignore-failed-read: a file tar cannot read fails the backup rather than vanish from it.
-      '.',
-    ];
+    const args = [...TAR_CREATE_FLAGS, `--directory=${path}`, '.'];
     const tool = await spawnTool(TAR, args, { env: tarEnv(), stdout: options.directTo ?? 'pipe', installHint: INSTALL_HINT });
     const onAbort = () => tool.kill();
     options.signal?.addEventListener('abort', onAbort, { once: true });

@@ -90,23 +90,9 @@ export async function openDirectoryRestore(target: string, options: DirectoryRes
     throw new RestoreFailedError(`cannot prepare the restore into ${target}: ${(error as Error).message}`, '', { cause: error });
   }
 
-  // tar extracts into a fresh, empty folder: it never meets an existing file or folder, so
-  // --overwrite, --keep-old-files and --no-overwrite-dir never come into play; what may be
-  // replaced in the target is decided here, after tar succeeded. `--block-number` makes tar
-  // print how the archive ended (see BlockLines).
-  const args = ['--extract', '--file=-', `--directory=${temp}`, '--block-number', '--preserve-permissions', '--numeric-owner'];
-  // Ownership: by default everything becomes the restoring user's (a backup must not hand files
-  // to uids it names). With --preserve-special, root restores the archived (numeric) owners,
-  // which is what a volume needs (its files belong to the application's uid, which may have no
-  // name here), unless --no-owner. A non-root user cannot give files away in any case.
   const preserve = options.preserveSpecial === true;
   const restoreOwners = isRoot() && preserve && !options.noOwner;
-  args.push(restoreOwners ? '--same-owner' : '--no-same-owner');
-  // Backups keep every xattr; tar restores `user.*` by default. Root also restores `trusted.*`
-  // and `security.*`, but never an SELinux label (that belongs to the policy of the host
-  // restored to), and file capabilities (`security.capability`, a setuid bit by another name)
-  // only with --preserve-special. A target filesystem without xattrs (EFS, SMB) makes tar warn.
-  args.push('--xattrs', '--acls', ...(isRoot() ? ['--xattrs-include=*', '--xattrs-exclude=security.selinux', ...(preserve ? [] : ['--xattrs-exclude=security.capability'])] : []));
+  const args = [...tarExtractFlags({ root: isRoot(), preserveSpecial: preserve, restoreOwners }), `--directory=${temp}`];
   // Names are matched as given: no `*`/`?` patterns, no `\n`-style unquoting.
   args.push('--no-wildcards', '--no-unquote');
   if (selection) {
@@ -182,6 +168,30 @@ export async function openDirectoryRestore(target: string, options: DirectoryRes
       if (!settled) await cleanUp(holder, place);
     },
   };
+}
+
+/**
+ * How a restore runs GNU tar, before the folder and the selection (exported for the benchmark,
+ * which runs the same tar by hand).
+ */
+export function tarExtractFlags(options: { readonly root: boolean; readonly preserveSpecial: boolean; readonly restoreOwners: boolean }): string[] {
+  // tar extracts into a fresh, empty folder: it never meets an existing file or folder, so
+  // --overwrite, --keep-old-files and --no-overwrite-dir never come into play; what may be
+  // replaced in the target is decided by the caller, after tar succeeded. `--block-number`
+  // makes tar print how the archive ended (see BlockLines).
+  const args = ['--extract', '--file=-', '--block-number', '--preserve-permissions', '--numeric-owner'];
+  // Ownership: by default everything becomes the restoring user's (a backup must not hand files
+  // to uids it names). With --preserve-special, root restores the archived (numeric) owners,
+  // which is what a volume needs (its files belong to the application's uid, which may have no
+  // name here), unless --no-owner. A non-root user cannot give files away in any case.
+  args.push(options.restoreOwners ? '--same-owner' : '--no-same-owner');
+  // Backups keep every xattr; tar restores `user.*` by default. Root also restores `trusted.*`
+  // and `security.*`, but never an SELinux label (that belongs to the policy of the host
+  // restored to), and file capabilities (`security.capability`, a setuid bit by another name)
+  // only with --preserve-special. A target filesystem without xattrs (EFS, SMB) makes tar warn.
+  const rootXattrs = ['--xattrs-include=*', '--xattrs-exclude=security.selinux', ...(options.preserveSpecial ? [] : ['--xattrs-exclude=security.capability'])];
+  args.push('--xattrs', '--acls', ...(options.root ? rootXattrs : []));
+  return args;
 }
 
 interface Workspace {

@@ -1,10 +1,10 @@
 import { chmod, lstat, readdir, rename, rm } from 'node:fs/promises';
-import type { Dirent, Stats } from 'node:fs';
+import { lstatSync, readdirSync, type Dirent, type Stats } from 'node:fs';
+import { setImmediate } from 'node:timers/promises';
 import type { ContentEntry } from '../../../ports/database-engine.js';
 import { displayName } from './tar-names.js';
 
 const SLASH = Buffer.from('/');
-const STAT_BATCH = 64;
 
 export function joinBytes(dir: Buffer, name: Buffer): Buffer {
   return Buffer.concat([dir, SLASH, name]);
@@ -19,7 +19,8 @@ export async function namesIn(dir: Buffer | string): Promise<Buffer[]> {
 /**
  * The contents list of a directory: one entry per top-level name with the regular files and
  * their bytes beneath it (a hard-linked file counts once). Symbolic links are never followed.
- * Sockets are left out, as tar leaves them out. Reads metadata only (one lstat per entry).
+ * Sockets are left out, as tar leaves them out. Reads metadata only (one lstat per file, made
+ * synchronously in paced batches: see Pacer).
  * Every top-level entry is listed, however many: selective restores check names against it.
  */
 export async function describeTree(root: string, signal?: AbortSignal): Promise<ContentEntry[]> {
@@ -43,26 +44,63 @@ async function countBeneath(dir: Buffer, seenInodes: Set<string>, signal?: Abort
   let files = 0;
   let bytes = 0;
   const pending: Buffer[] = [dir];
+  const pace = new Pacer();
   while (pending.length > 0) {
     signal?.throwIfAborted();
     const current = pending.pop()!;
-    const children = await readdir(current, { encoding: 'buffer', withFileTypes: true }).catch(ignoreVanished);
+    const children = readdirVanishing(current);
     if (!children) continue;
-    for (let i = 0; i < children.length; i += STAT_BATCH) {
-      const batch = children.slice(i, i + STAT_BATCH) as Dirent<Buffer>[];
-      const stats = await Promise.all(batch.map((child) => (child.isFile() ? lstat(joinBytes(current, child.name)).catch(ignoreVanished) : undefined)));
-      batch.forEach((child, k) => {
-        if (child.isDirectory()) pending.push(joinBytes(current, child.name));
-        const info = stats[k];
-        if (info) {
-          const counted = countFile(info, seenInodes);
-          files += counted.files;
-          bytes += counted.bytes;
-        }
-      });
+    for (const child of children) {
+      if (child.isDirectory()) pending.push(joinBytes(current, child.name));
+      else if (child.isFile()) {
+        const info = lstatVanishing(joinBytes(current, child.name));
+        if (!info) continue;
+        const counted = countFile(info, seenInodes);
+        files += counted.files;
+        bytes += counted.bytes;
+      }
     }
+    await pace.yieldAfter(children.length);
   }
   return { files, bytes };
+}
+
+/**
+ * Lets other work on the event loop run between batches of synchronous file system calls.
+ * A tree walk makes one `lstat` per file: through the promise API each one is a trip to the
+ * thread pool and back, which made a walk of 80k files take about a second, where the
+ * synchronous calls take a fifth of that. Synchronous calls block the event loop, though, and
+ * the walk may run beside a dump whose bytes flow through this process, so it pauses after
+ * every few thousand entries (a few milliseconds of work).
+ */
+export class Pacer {
+  private done = 0;
+
+  constructor(private readonly batch = 2000) {}
+
+  async yieldAfter(entries: number): Promise<void> {
+    this.done += entries;
+    if (this.done < this.batch) return;
+    this.done = 0;
+    await setImmediate();
+  }
+}
+
+/** A folder's entries, or `undefined` when it vanished since it was listed. */
+function readdirVanishing(dir: Buffer): Dirent<Buffer>[] | undefined {
+  try {
+    return readdirSync(dir, { encoding: 'buffer', withFileTypes: true }) as Dirent<Buffer>[];
+  } catch (error) {
+    return ignoreVanished(error as NodeJS.ErrnoException);
+  }
+}
+
+function lstatVanishing(path: Buffer): Stats | undefined {
+  try {
+    return lstatSync(path);
+  } catch (error) {
+    return ignoreVanished(error as NodeJS.ErrnoException);
+  }
 }
 
 function countFile(info: Stats, seenInodes: Set<string>): { files: number; bytes: number } {

@@ -6,6 +6,27 @@ export const TAR = 'tar';
 export const INSTALL_HINT = 'install GNU tar (Debian/Ubuntu: apt-get install tar; macOS: brew install gnu-tar, and put its gnubin folder first on PATH)';
 
 /**
+ * How a backup runs GNU tar (the folder and `.` follow). Exported for the benchmark, which runs
+ * the same tar by hand.
+ */
+export const TAR_CREATE_FLAGS: readonly string[] = [
+  '--create',
+  '--file=-',
+  // pax: no limit on name length, file size, uid or time precision (nanoseconds).
+  '--format=posix',
+  // atime/ctime cannot be restored and differ on every run; a fixed extended-header name
+  // (the default carries tar's pid) makes two backups of an unchanged tree byte-identical.
+  '--pax-option=delete=atime,delete=ctime,exthdr.name=%d/PaxHeaders/%f',
+  '--numeric-owner',
+  '--sparse',
+  '--xattrs',
+  '--acls',
+  '--sort=name',
+  // No --one-file-system: a mount inside the volume is part of what its users see. No
+  // --ignore-failed-read: a file tar cannot read fails the backup rather than vanish from it.
+];
+
+/**
  * tar's own variables, over the allow-listed environment every tool gets (`tool-environment.ts`).
  * `LC_ALL=C`: the messages parsed here are the English ones, and names are printed with every
  * byte ≥ 0x80 escaped (`\303\251`), so output parsing never depends on the user's locale.

@@ -1,5 +1,5 @@
 import type { Writable } from 'node:stream';
-import type { MongoClient } from 'mongodb';
+import type { Db, MongoClient } from 'mongodb';
 import type {
   ContentEntry,
   DatabaseEngine,
@@ -64,10 +64,10 @@ export class MongodbEngine implements DatabaseEngine<MongoSource> {
     const described = await withClient(
       connection,
       async (client) => {
-        const facts = await serverFacts(client);
-        const databases = connection.database ? [connection.database] : await userDatabases(client);
-        const contents: ContentEntry[] = [];
-        for (const name of databases) contents.push(...(await contentsOf(client, name)));
+        // One round trip at a time made describe the slowest step before mongodump starts:
+        // the server facts, the database list and every count go out together instead.
+        const [facts, databases] = await Promise.all([serverFacts(client), connection.database ? [connection.database] : userDatabases(client)]);
+        const contents = (await Promise.all(databases.map((name) => contentsOf(client, name)))).flat();
         return { facts, contents };
       },
       fail,
@@ -194,16 +194,33 @@ export class MongodbEngine implements DatabaseEngine<MongoSource> {
 
 async function contentsOf(client: MongoClient, database: string): Promise<ContentEntry[]> {
   const db = client.db(database);
-  const entries: ContentEntry[] = [];
-  for (const collection of await collectionsOf(db)) {
-    if (collection.type === 'view') {
-      entries.push({ kind: 'view', schema: database, name: collection.name });
-      continue;
-    }
-    const rows = await db.collection(collection.name).estimatedDocumentCount();
-    entries.push({ kind: 'collection', schema: database, name: collection.name, rows, rowsExact: false });
-  }
-  return entries;
+  // The counts run side by side over the driver's pool.
+  return Promise.all(
+    (await collectionsOf(db)).map(async (collection): Promise<ContentEntry> => {
+      if (collection.type === 'view') return { kind: 'view', schema: database, name: collection.name };
+      const rows = await documentCount(db, collection.name);
+      return { kind: 'collection', schema: database, name: collection.name, rows, rowsExact: false };
+    }),
+  );
+}
+
+/**
+ * A collection's document count from its metadata: `$collStats` (one document per shard, so
+ * summed). MongoDB answers `estimatedDocumentCount` from metadata too, but FerretDB reads
+ * every document for it (4.3 s before mongodump started, on a 17 MB database), and answers
+ * `$collStats` from its storage statistics. A server that has no `$collStats` count (or
+ * refuses it to this user) is asked `estimatedDocumentCount` instead, whose error, if any,
+ * is the one reported.
+ */
+async function documentCount(db: Db, collection: string): Promise<number> {
+  const stats = await db
+    .collection(collection)
+    .aggregate<{ count?: unknown }>([{ $collStats: { count: {} } }])
+    .toArray()
+    .catch((): { count?: unknown }[] => []);
+  const counts = stats.map((shard) => shard.count);
+  if (counts.length > 0 && counts.every((count): count is number => typeof count === 'number')) return counts.reduce((sum, count) => sum + count, 0);
+  return db.collection(collection).estimatedDocumentCount();
 }
 
 /** `db.collection` of every collection and view in the target database (or, without one, the instance). */

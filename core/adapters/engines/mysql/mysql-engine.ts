@@ -18,17 +18,42 @@ import { withDatabase, type MysqlTarget } from './mysql-connection.js';
 import { MysqlDumpScanner } from './mysql-dump-scanner.js';
 import { planGtid } from './mysql-gtid.js';
 import { writeOptionFile } from './mysql-option-file.js';
-import { countRowsSql, DESCRIBE_SQL, dropObjectsSql, DUMP_STATE_SQL, targetSql, type DatabaseObject, type DescribedRow } from './mysql-queries.js';
+import { describeWithCountsSql, dropObjectsSql, DUMP_STATE_SQL, targetSql, type DatabaseObject, type DescribedRow, EXACT_ROWS_ENGINES } from './mysql-queries.js';
 import { dumpObjects, incompleteDumpError, missingSelectionError, selectionFilter, validationResult } from './mysql-dump-checks.js';
 import { ScannedSink } from './scanned-sink.js';
 import { chooseTool, MYSQL_INSTALL_HINT, serverFlavor } from './mysql-tools.js';
 import { mysqlDescriptor, type MysqlSource } from './mysql-descriptor.js';
 
+/**
+ * The dump tool's flags that never change with the server (exported for the benchmark, which
+ * runs the same dump by hand; the GTID flags and the database follow them).
+ */
+export const MYSQL_DUMP_FLAGS: readonly string[] = [
+  '--single-transaction',
+  '--quick',
+  '--routines',
+  '--triggers',
+  '--events',
+  '--hex-blob',
+  '--default-character-set=utf8mb4',
+  // --single-transaction already means no LOCK TABLES; said explicitly for the reader.
+  '--skip-lock-tables',
+  // Tablespace statements need the PROCESS privilege (MySQL 8) and belong to the server, not the database.
+  '--no-tablespaces',
+  // The section comments and the trailer are what selective restore and verify read.
+  '--comments',
+  '--dump-date',
+];
+
+/**
+ * The client's flags for a restore. `--comments`: the client strips `-- …` lines from what it
+ * sends unless told not to, and trigger, routine and event bodies are sent with their comments.
+ */
+export const MYSQL_RESTORE_FLAGS: readonly string[] = ['--batch', '--binary-mode', '--comments', '--default-character-set=utf8mb4', '--max-allowed-packet=1073741824'];
+
 /** Tables below this size get an exact `COUNT(*)` in the contents list; above it, the server's estimate. */
 const EXACT_COUNT_MAX_BYTES = 16 * 1024 * 1024;
 const EXACT_COUNT_MAX_TABLES = 500;
-/** Storage engines whose `TABLE_ROWS` is an exact count, not an estimate. */
-const EXACT_ROWS_ENGINES = new Set(['MyISAM', 'MRG_MyISAM', 'MEMORY']);
 
 /**
  * MySQL and MariaDB (`mysql://`, `mariadb://`) through their own tools. A backup is one
@@ -65,18 +90,11 @@ export class MysqlEngine implements DatabaseEngine<MysqlSource> {
   async describe(source: MysqlSource, signal?: AbortSignal): Promise<SourceDescription> {
     const connection = source.parts;
     const onFailure = sourceFailure(connection);
-    const rows = await queryJson<DescribedRow>(connection, DESCRIBE_SQL, { signal, onFailure });
+    // InnoDB's TABLE_ROWS is an estimate (and MySQL 8 caches it for a day): small tables are counted exactly, in the same call.
+    const rows = await queryJson<DescribedRow>(connection, describeWithCountsSql(EXACT_COUNT_MAX_BYTES, EXACT_COUNT_MAX_TABLES), { signal, onFailure });
     const server = rows.find((row) => row.kind === 'server');
     const relations = rows.filter((row) => row.kind === 'table' || row.kind === 'view' || row.kind === 'sequence').sort(byName);
-    // InnoDB's TABLE_ROWS is an estimate (and MySQL 8 caches it for a day): count small tables exactly.
-    const toCount = relations
-      .filter((row) => row.kind === 'table' && !EXACT_ROWS_ENGINES.has(row.engine ?? '') && (row.dataBytes ?? 0) < EXACT_COUNT_MAX_BYTES)
-      .slice(0, EXACT_COUNT_MAX_TABLES);
-    const counted = new Map<string, number>();
-    if (toCount.length > 0) {
-      const counts = await queryJson<{ i: number; rows: number }>(connection, countRowsSql(toCount.map((row) => row.name!)), { signal, onFailure });
-      for (const { i, rows: n } of counts) counted.set(toCount[i]!.name!, n);
-    }
+    const counted = new Map(rows.filter((row) => row.kind === 'count').map((row) => [row.name!, Number(row.rows)]));
     const contents: ContentEntry[] = relations.map((row) => {
       if (row.kind !== 'table') return { kind: row.kind as 'view' | 'sequence', name: row.name! };
       const exact = counted.get(row.name!);
@@ -101,20 +119,7 @@ export class MysqlEngine implements DatabaseEngine<MysqlSource> {
     const floatColumns = state.filter((row) => row.kind === 'float-column').map((row) => row.name!);
 
     const args = [
-      '--single-transaction',
-      '--quick',
-      '--routines',
-      '--triggers',
-      '--events',
-      '--hex-blob',
-      '--default-character-set=utf8mb4',
-      // --single-transaction already means no LOCK TABLES; said explicitly for the reader.
-      '--skip-lock-tables',
-      // Tablespace statements need the PROCESS privilege (MySQL 8) and belong to the server, not the database.
-      '--no-tablespaces',
-      // The section comments and the trailer are what selective restore and verify read.
-      '--comments',
-      '--dump-date',
+      ...MYSQL_DUMP_FLAGS,
       ...gtid.args,
       // MySQL 8's mysqldump asks for column statistics MariaDB does not have.
       ...(tool.flavor === 'mysql' && flavor === 'mariadb' && /^([89]|\d\d)\./.test(tool.version) ? ['--column-statistics=0'] : []),
@@ -205,9 +210,7 @@ export class MysqlEngine implements DatabaseEngine<MysqlSource> {
     let restorer;
     try {
       file = await writeOptionFile(connection);
-      // --comments: the client strips `-- …` lines from what it sends unless told not to, and
-      // trigger, routine and event bodies are sent with their comments.
-      const args = [...file.args, '--batch', '--binary-mode', '--comments', '--default-character-set=utf8mb4', '--max-allowed-packet=1073741824', `--database=${connection.database}`];
+      const args = [...file.args, ...MYSQL_RESTORE_FLAGS, `--database=${connection.database}`];
       restorer = await spawnTool(client.command, args, { stdin: 'pipe', stdout: 'ignore', inherit: TOOL_FAMILY_VARIABLES.mysql, installHint: MYSQL_INSTALL_HINT });
     } catch (error) {
       await file?.remove();

@@ -23,7 +23,7 @@ SELECT JSON_OBJECT('kind', 'event', 'name', EVENT_NAME)
 `;
 
 export interface DescribedRow {
-  readonly kind: 'server' | 'table' | 'view' | 'sequence' | 'routine' | 'event';
+  readonly kind: 'server' | 'table' | 'view' | 'sequence' | 'routine' | 'event' | 'count';
   readonly name?: string;
   readonly version?: string;
   readonly database?: string;
@@ -33,9 +33,35 @@ export interface DescribedRow {
   readonly type?: string;
 }
 
-/** Exact row counts, one statement per table, answered as `{ i, rows }` (`i`: the table's index in `tables`). */
-export function countRowsSql(tables: readonly string[]): string {
-  return tables.map((table, i) => `SELECT JSON_OBJECT('i', ${i}, 'rows', COUNT(*)) FROM ${quoteName(table)};`).join('\n');
+/** Storage engines whose `TABLE_ROWS` is an exact count, not an estimate. */
+export const EXACT_ROWS_ENGINES: ReadonlySet<string> = new Set(['MyISAM', 'MRG_MyISAM', 'MEMORY']);
+
+/**
+ * DESCRIBE_SQL, then an exact `COUNT(*)` of every table under `maxBytes` (at most `maxTables`
+ * of them, by name) whose engine only estimates TABLE_ROWS, answered as
+ * `{ kind: 'count', name, rows }` — all in one client call (each call is a process start and a
+ * login). The count statement is built on the server from information_schema and run as a
+ * prepared statement: names go into it as hex (`UNHEX`) and backquoted identifiers, which
+ * read the same under every `sql_mode`; with nothing to count it is `SELECT NULL`, a line
+ * `queryJson` skips.
+ */
+export function describeWithCountsSql(maxBytes: number, maxTables: number): string {
+  const engines = [...EXACT_ROWS_ENGINES].map(stringLiteral).join(', ');
+  return `${DESCRIBE_SQL}
+SET SESSION group_concat_max_len = 4194304;
+SET @vaultra_counts = (
+  SELECT GROUP_CONCAT(CONCAT(
+    'SELECT JSON_OBJECT(''kind'', ''count'', ''name'', CONVERT(UNHEX(''', HEX(TABLE_NAME), ''') USING utf8mb4), ''rows'', COUNT(*)) FROM \`',
+    REPLACE(TABLE_NAME, '\`', '\`\`'), '\`') SEPARATOR ' UNION ALL ')
+  FROM (SELECT TABLE_NAME FROM information_schema.TABLES
+        WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE NOT IN ('VIEW', 'SEQUENCE')
+          AND COALESCE(ENGINE, '') NOT IN (${engines}) AND COALESCE(DATA_LENGTH, 0) < ${maxBytes}
+        ORDER BY TABLE_NAME LIMIT ${maxTables}) AS small_tables);
+SET @vaultra_counts = COALESCE(@vaultra_counts, 'SELECT NULL');
+PREPARE vaultra_counts FROM @vaultra_counts;
+EXECUTE vaultra_counts;
+DEALLOCATE PREPARE vaultra_counts;
+`;
 }
 
 /**
