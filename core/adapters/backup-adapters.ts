@@ -7,4 +7,5 @@ export const backupAdapters: BackupAdapters = {
   engineById: (id) => engineById(id),
   engineIdForUrl,
   decompressor: async (id) => (await createCompressor(id)).decompress(),
+  directDecompressor: async (id, into) => (await createCompressor(id)).decompressInto?.(into),
 };

@@ -1,5 +1,5 @@
-import type { Duplex } from 'node:stream';
-import type { CompressionId } from './compressor.js';
+import type { Duplex, Writable } from 'node:stream';
+import type { CompressionId, DirectDecompression } from './compressor.js';
 import type { DatabaseEngine, EngineId } from './database-engine.js';
 
 /**
@@ -14,4 +14,6 @@ export interface BackupAdapters {
   readonly engineIdForUrl: (url: string) => EngineId;
   /** A fresh decompressing stage for a manifest's compression id. */
   readonly decompressor: (id: CompressionId) => Promise<Duplex>;
+  /** A decompressing process writing straight into `into` (a restore tool's stdin), when the compression has one. */
+  readonly directDecompressor?: (id: CompressionId, into: Writable) => Promise<DirectDecompression | undefined>;
 }

@@ -45,4 +45,21 @@ export interface Compressor {
   open(): Promise<Compression>;
   /** A fresh decompressing stage (async: a process may have to start first). */
   decompress(): Promise<Duplex>;
+  /**
+   * Present when the decompressor is a process that can write straight into a consuming tool's
+   * stdin (`into`, see `RestoreSink.direct`): the plaintext then goes from tool to tool through
+   * the kernel, the way `zstd -d | tar -x` runs, never through this process.
+   */
+  decompressInto?(into: Writable): Promise<DirectDecompression>;
+}
+
+/** A decompressing process writing into another process's stdin. */
+export interface DirectDecompression {
+  /**
+   * Where the compressed bytes go. Finishes once the process exited 0; fails when it failed
+   * (destroying it kills the process).
+   */
+  readonly input: Writable;
+  /** The plaintext bytes the process wrote, as it reports them at its exit 0; rejects when it failed. */
+  readonly plaintextBytes: Promise<number>;
 }

@@ -96,6 +96,15 @@ export interface RestoreSink {
    * (a directory restore leaving out device nodes or setuid bits). Complete once `commit()` resolved.
    */
   readonly notes?: readonly string[];
+  /**
+   * Present when the restore tool's stdin can take a decompressor's output directly (only sinks
+   * whose `commit()` is the only step that changes the target: checks that end after the last
+   * byte — the plaintext size — must still be able to abort). `pipe` is the tool's stdin, for
+   * the decompressing process to take as its stdout; `handedOver()` releases this process's
+   * copy (so the tool sees the end when the decompressor exits) and settles with the tool's
+   * exit: its own error when it failed. `stream` is then not written.
+   */
+  readonly direct?: { readonly pipe: Writable; handedOver(): Promise<void> };
   commit(): Promise<void>;
   abort(): Promise<void>;
 }

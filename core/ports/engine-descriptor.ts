@@ -38,6 +38,12 @@ export interface EngineCapabilities {
    */
   readonly atomicRestore: boolean;
   readonly selections: readonly SelectionKind[];
+  /**
+   * Whether the target's objects are named `<database>.<name>` with the target's own database
+   * (MongoDB restores a backup's namespaces into the target URL's database): a restored entry
+   * then collides with a target object by the name after the database. @default false
+   */
+  readonly restoresIntoTargetDatabase?: boolean;
   /** The consistency a backup gives, in words (the manifest's `dump.consistency` says it per run). */
   readonly consistency: string;
 }
@@ -60,6 +66,8 @@ export interface EngineDescriptor<Id extends string = string, Kind extends strin
   readonly schemes: readonly string[];
   /** How sources are written, for help texts: `postgres://…/db`. */
   readonly urlForms: readonly string[];
+  /** How a restore target is written, for help texts: `postgres://…/<db>`, `dir:<empty or absent path>`. */
+  readonly targetForm: string;
   readonly tools: readonly EngineTool[];
   /** The content kinds a backup's contents list may hold. Saved in manifests: only add. */
   readonly contentKinds: readonly Kind[];

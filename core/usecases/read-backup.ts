@@ -1,6 +1,8 @@
 import { Writable, type Duplex, type Readable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Decryptor } from '../ports/encryptor.js';
+import type { DirectDecompression } from '../ports/compressor.js';
+import type { RestoreSink } from '../ports/database-engine.js';
 import type { StorageBackend } from '../ports/storage-backend.js';
 import type { ArtifactObject, Manifest } from '../domain/manifest.js';
 import { MANIFEST_NAME, objectKeyOf } from '../domain/object-layout.js';
@@ -19,7 +21,7 @@ export interface BackupAt {
 }
 
 /** What reading a backup's data needs: where it is, the keys to open it, a decompressor for its compression id. */
-export interface ReadDependencies extends Pick<BackupAdapters, 'decompressor'> {
+export interface ReadDependencies extends Pick<BackupAdapters, 'decompressor' | 'directDecompressor'> {
   readonly storage: StorageBackend;
   readonly decryptor: Decryptor;
 }
@@ -31,26 +33,72 @@ export interface ReadDependencies extends Pick<BackupAdapters, 'decompressor'> {
  * with the opened sink, fed to its end, and the plaintext bytes read; the caller commits it or
  * takes its result.
  */
-export async function readBackupInto<Sink extends { readonly stream: Writable; abort(): Promise<void> }>(
+export async function readBackupInto<Sink extends { readonly stream: Writable; readonly direct?: RestoreSink['direct']; abort(): Promise<void> }>(
   deps: ReadDependencies,
   backup: BackupAt,
   openSink: () => Promise<Sink>,
   options: { signal?: AbortSignal; onBytes?: (bytesRead: number) => void } = {},
 ): Promise<{ sink: Sink; bytesRaw: number }> {
   const sink = guarded(await openSink());
-  let stages;
-  try {
-    stages = await openBackupStages(deps, backup, options);
-  } catch (error) {
-    await sink.abort();
-    throw error;
+  const direct = await orAbort(sink, async () => (sink.direct && deps.directDecompressor ? deps.directDecompressor(backup.manifest.compression.id, sink.direct.pipe) : undefined));
+  if (direct) {
+    const stages = await orAbort(sink, () => openEncryptedStages(deps, backup, options), () => direct.input.destroy());
+    return { sink, bytesRaw: await readDirectly(deps, backup, stages, direct, sink, options.signal) };
   }
+  const stages = await orAbort(sink, () => openBackupStages(deps, backup, options));
   const [piped] = await Promise.allSettled([pipeline(...stages, sink.stream, { signal: options.signal })]);
   if (piped.status === 'rejected') {
     await sink.abort();
     throw await explainReadFailure(deps.storage, backup, rootCause([piped]), options.signal);
   }
   return { sink, bytesRaw: stages[4].bytes };
+}
+
+/** What `open` resolves with; when it fails, `undo` runs and the sink is aborted before the failure goes on. */
+async function orAbort<T>(sink: { abort(): Promise<void> }, open: () => Promise<T>, undo?: () => void): Promise<T> {
+  try {
+    return await open();
+  } catch (error) {
+    undo?.();
+    await sink.abort();
+    throw error;
+  }
+}
+
+/**
+ * The direct read: Node reads, checks and decrypts the stored object into the decompressor,
+ * which writes straight into the sink's tool (`zstd -d | tar -x`). The plaintext size, which a
+ * stage cannot check on the way any more, is checked from the decompressor's own count once
+ * every process has ended, before the caller commits. The failure reported is the first cause:
+ * damage found by the checks or the decryption, else the sink's tool's own error (a member
+ * outside the target), else the decompressor's.
+ */
+async function readDirectly(
+  deps: ReadDependencies,
+  backup: BackupAt,
+  stages: readonly [Readable, Transform, Transform],
+  direct: DirectDecompression,
+  sink: { readonly direct?: RestoreSink['direct']; abort(): Promise<void> },
+  signal?: AbortSignal,
+): Promise<number> {
+  // The stage that fails first is the cause; the pipeline then destroys the others with its error.
+  let first: { readonly reading: boolean; readonly error: unknown } | undefined;
+  for (const stage of stages) stage.once('error', (error) => (first ??= { reading: true, error }));
+  direct.input.once('error', (error) => (first ??= { reading: false, error }));
+  const [fed, sinkEnded, counted] = await Promise.allSettled([pipeline(...stages, direct.input, { signal }), sink.direct!.handedOver(), direct.plaintextBytes]);
+  const sinkFailure = sinkEnded.status === 'rejected' ? sinkEnded.reason : undefined;
+  const failure = first?.reading ? first.error : (sinkFailure ?? (fed.status === 'rejected' || counted.status === 'rejected' ? rootCause([fed, counted]) : undefined));
+  if (failure !== undefined) {
+    await sink.abort();
+    throw await explainReadFailure(deps.storage, backup, failure, signal);
+  }
+  const bytes = (counted as PromiseFulfilledResult<number>).value;
+  const problem = bytes === backup.manifest.plaintextBytes ? undefined : `is ${bytes} bytes, not the ${backup.manifest.plaintextBytes}`;
+  if (problem) {
+    await sink.abort();
+    throw new IntegrityError(plaintextSizeMessage(dataObjectOf(backup.manifest).name, problem));
+  }
+  return bytes;
 }
 
 /** The run folder a manifest sits in. */
@@ -102,6 +150,25 @@ export async function openBackupStages(
   options: { signal?: AbortSignal; onBytes?: (bytesRead: number) => void } = {},
 ): Promise<[Readable, Transform, Transform, Duplex, ExactSizeVerifier]> {
   const { manifest } = backup;
+  const [source, hash, decrypt] = await openEncryptedStages(deps, backup, options);
+  let decompress: Duplex;
+  try {
+    decompress = await deps.decompressor(manifest.compression.id);
+  } catch (error) {
+    source.destroy();
+    throw error;
+  }
+  const plaintext = new ExactSizeVerifier(manifest.plaintextBytes, (problem) => plaintextSizeMessage(dataObjectOf(manifest).name, problem));
+  return [source, hash, decrypt, decompress, plaintext];
+}
+
+/** The stages up to the compressed bytes: the stored object read, its SHA-256 and size checked, decrypted. */
+async function openEncryptedStages(
+  deps: ReadDependencies,
+  backup: BackupAt,
+  options: { signal?: AbortSignal; onBytes?: (bytesRead: number) => void },
+): Promise<[Readable, Transform, Transform]> {
+  const { manifest } = backup;
   const data = dataObjectOf(manifest);
   const source = await new StorageArtifactReader(deps.storage, backup.manifestKey).open(data, options.signal);
   // The pipeline is built only after the stages below and the caller's own awaits: a read that
@@ -110,19 +177,17 @@ export async function openBackupStages(
   // has already failed.
   source.on('error', () => undefined);
   let decrypt: Transform;
-  let decompress: Duplex;
   try {
     decrypt = deps.decryptor.decrypt(manifest.encryption.format, manifest.encryption.recipients);
-    decompress = await deps.decompressor(manifest.compression.id);
   } catch (error) {
     source.destroy();
     throw error;
   }
-  const plaintext = new ExactSizeVerifier(
-    manifest.plaintextBytes,
-    (problem) => `the dump in ${data.name} ${problem} its manifest says (plaintextBytes): the manifest or the object was altered`,
-  );
-  return [source, new Sha256Verifier({ ...data }, options.onBytes), decrypt, decompress, plaintext];
+  return [source, new Sha256Verifier({ ...data }, options.onBytes), decrypt];
+}
+
+function plaintextSizeMessage(name: string, problem: string): string {
+  return `the dump in ${name} ${problem} its manifest says (plaintextBytes): the manifest or the object was altered`;
 }
 
 /**

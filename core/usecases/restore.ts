@@ -1,7 +1,8 @@
 import type { Catalog } from '../ports/catalog.js';
 import type { Decryptor } from '../ports/encryptor.js';
 import type { StorageBackend } from '../ports/storage-backend.js';
-import type { ContentEntry, EngineId } from '../ports/database-engine.js';
+import type { ContentEntry } from '../ports/database-engine.js';
+import type { EngineCapabilities } from '../ports/engine-descriptor.js';
 import type { BackupAdapters } from '../ports/backup-adapters.js';
 import { ConfigError, NotFoundError } from '../errors.js';
 import { locateBackup, type BackupRef, type LocatedBackup } from './locate-backup.js';
@@ -77,7 +78,7 @@ export async function runRestore(deps: RestoreDependencies, request: RestoreRequ
   if (request.dryRun) {
     const state = await engine.inspectTarget(target, request.signal);
     const verified = await verifyLocated(deps, backup, { ...request, dryRun: { target, tables: request.tables, force: request.force } });
-    const replaced = state.objects.filter((object) => restored.some((entry) => collides(manifest.source.engine, object, entry)));
+    const replaced = state.objects.filter((object) => restored.some((entry) => collides(engine.descriptor.capabilities, object, entry)));
     return { backup, authenticity, target: request.target, dryRun: true, bytesRaw: verified.bytesRaw, restored, replaced, structure: verified.structure };
   }
 
@@ -127,9 +128,9 @@ export function unmatchedSelection(contents: readonly ContentEntry[], request: P
 }
 
 /** Whether a target object (as `inspectTarget` names it) is one a restored entry would replace. */
-function collides(engine: EngineId, object: string, entry: ContentEntry): boolean {
+function collides(capabilities: EngineCapabilities, object: string, entry: ContentEntry): boolean {
   // MongoDB restores into the target URL's database, whatever the source database was called.
-  if (engine === 'mongodb') return object.slice(object.indexOf('.') + 1) === entry.name;
+  if (capabilities.restoresIntoTargetDatabase) return object.slice(object.indexOf('.') + 1) === entry.name;
   return object === entry.name || object === `${entry.schema}.${entry.name}`;
 }
 

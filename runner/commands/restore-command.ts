@@ -7,6 +7,7 @@ import { formatBytes } from '../format.js';
 import { trustPolicyFor } from '../signing-keys.js';
 import { authenticityJson, catalogOption, collect, commaList, openStore, resolveConnection, printFields, printJson, signalOf, TRUST_HELP, trustOptions } from './shared.js';
 import { backupAdapters } from '../../core/adapters/backup-adapters.js';
+import { SUPPORTED_TARGETS } from '../../core/adapters/engines/engine-descriptors.js';
 
 interface RestoreOptions {
   target: string;
@@ -32,7 +33,7 @@ export function restoreCommand(): Command {
   return new Command('restore')
     .description('restore a backup into a database; the target changes only if every check passes')
     .argument('<runId|latest>', 'the run to restore, or latest')
-    .requiredOption('--target <url>', 'where to restore: postgres://…/<db>, mysql://…/<db>, mongodb://…/<db> (created when absent), sqlite:<path>, dir:<empty or absent path>')
+    .requiredOption('--target <url>', `where to restore: ${SUPPORTED_TARGETS}`)
     .addOption(new Option('--from <storage-url>', 'where the backups are').default(DEFAULT_STORAGE).env('VAULTRA_STORAGE'))
     .option('--job <name>', 'the job, when the storage holds several')
     .option('--identity <file>', 'age identity file (repeatable; default: your default identity)', collect)

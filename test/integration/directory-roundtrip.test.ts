@@ -5,8 +5,8 @@
  * folder and a mount point; --force and its refusal; dry runs that change nothing; --paths;
  * files changing while tar reads them.
  */
-import { execFileSync } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -271,8 +271,9 @@ describe('directory round trip through the CLI', () => {
     const server: Server = await new Promise((resolve) => {
       const s = createServer().listen(join(live, 'app.sock'), () => resolve(s));
     });
-    // zstd -19 reads random data slowly, so tar stays inside app.log while it grows.
-    const writer = setInterval(() => appendFileSync(join(live, 'app.log'), 'another line\n'), 2);
+    // zstd -19 reads random data slowly, so tar stays inside app.log while it grows. The writer is
+    // a process of its own: a timer in this one may not run at all on a loaded machine.
+    const writer = spawn('sh', ['-c', 'while :; do echo another line >> app.log; sleep 0.002; done'], { cwd: live, stdio: 'ignore' });
     let taken: BackupJson;
     let stderr: string;
     try {
@@ -281,7 +282,7 @@ describe('directory round trip through the CLI', () => {
       taken = JSON.parse(result.stdout) as BackupJson;
       stderr = result.stderr;
     } finally {
-      clearInterval(writer);
+      writer.kill('SIGKILL');
       await new Promise((resolve) => server.close(resolve));
     }
     const manifest = manifestOf(taken);

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import type { Duplex } from 'node:stream';
-import type { Compression, Compressor } from '../../ports/compressor.js';
+import type { Duplex, Writable } from 'node:stream';
+import type { Compression, Compressor, DirectDecompression } from '../../ports/compressor.js';
 import { IntegrityError, PipelineStageError } from '../../errors.js';
 import { spawnTool, toolInput, toolOutput, toolStage, type ToolExit } from '../process/child-process.js';
 
@@ -62,8 +62,32 @@ export class ZstdCliCompressor implements Compressor {
 
   async decompress(): Promise<Duplex> {
     const tool = await spawnTool('zstd', ['-d', '-q', '-c', '-'], { stdin: 'pipe', installHint: INSTALL_HINT });
-    return toolStage(tool, (exit) => new IntegrityError(`zstd could not decompress the backup (${describeExit(exit)})`));
+    return toolStage(tool, decompressFailed);
   }
+
+  /** `zstd -d` with `into` (a restore tool's stdin) as its stdout: `-vv` reports the plaintext bytes at exit. */
+  async decompressInto(into: Writable): Promise<DirectDecompression> {
+    const tool = await spawnTool('zstd', ['-d', '-vv', '--no-progress', '-c', '-'], { stdin: 'pipe', stdout: into, installHint: INSTALL_HINT });
+    const plaintextBytes = tool.exited.then((exit) => {
+      if (exit.code !== 0) throw decompressFailed(exit);
+      const bytes = bytesOut(exit.stderrTail);
+      if (bytes === undefined) throw new PipelineStageError(`zstd did not report the size it decompressed (${this.implementation}): please report this`);
+      return bytes;
+    });
+    // Settled by whoever reads the size; until then a failure must not be an unhandled rejection.
+    plaintextBytes.catch(() => undefined);
+    return { input: toolInput(tool, decompressFailed), plaintextBytes };
+  }
+}
+
+function decompressFailed(exit: ToolExit): Error {
+  return new IntegrityError(`zstd could not decompress the backup (${describeExit(exit)})`);
+}
+
+/** `/*stdin*\     : 3000000 bytes`: the output size zstd -d -vv reports at exit. */
+function bytesOut(stderr: string): number | undefined {
+  const match = /:\s*(\d+) bytes\s*$/m.exec(stderr);
+  return match ? Number(match[1]) : undefined;
 }
 
 /** `(833794330 B => 166758866 B, …)` (1.5) or `(833794330 => 166758866 bytes, …)` (1.4): the input size zstd -vv reports at exit. */

@@ -32,6 +32,9 @@ export function descriptorOf(id: EngineId): EngineDescriptor<EngineId, ContentKi
 /** How sources are written, for help texts and errors: `postgres://…/db, …, dir:<path>`. */
 export const SUPPORTED_SOURCES = ENGINE_DESCRIPTORS.flatMap((d) => d.urlForms).join(', ');
 
+/** How restore targets are written, for help texts: `postgres://…/<db>, …, dir:<empty or absent path>`. */
+export const SUPPORTED_TARGETS = ENGINE_DESCRIPTORS.map((d) => d.targetForm).join(', ');
+
 /** The engine a source or target URL names, by its scheme. */
 export function engineIdForUrl(url: string): EngineId {
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase();

@@ -25,7 +25,7 @@ const ENGINES: Record<EngineId, (options: EngineOptions) => DatabaseEngine> = {
   directory: () => new DirectoryEngine(),
 };
 
-export { ENGINE_DESCRIPTORS, ENGINE_IDS, engineIdForUrl, SUPPORTED_SOURCES } from './engine-descriptors.js';
+export { ENGINE_DESCRIPTORS, ENGINE_IDS, engineIdForUrl, SUPPORTED_SOURCES, SUPPORTED_TARGETS } from './engine-descriptors.js';
 
 export function engineById(id: EngineId, options: EngineOptions = {}): DatabaseEngine {
   return ENGINES[id](options);

@@ -14,6 +14,7 @@ export const directoryDescriptor = {
   label: 'directories',
   schemes: ['dir'],
   urlForms: ['dir:<path>'],
+  targetForm: 'dir:<empty or absent path>',
   tools: [{ anyOf: ['tar'], neededFor: ['backup', 'restore', 'verify'], purpose: 'tar streams of directories (GNU tar)', install: 'apt-get install tar', probe: { readVersion: gnuTarVersion } }],
   contentKinds: ['directory', 'file', 'symlink'],
   capabilities: { atomicRestore: true, selections: ['paths'], consistency: 'none: files read one by one; snapshot the volume first' },

@@ -139,6 +139,16 @@ export async function openDirectoryRestore(target: string, options: DirectoryRes
     get notes() {
       return notes;
     },
+    // tar reads zstd's output itself (`zstd -d | tar -x`): nothing is in place before commit().
+    direct: {
+      pipe: tool.child.stdin!,
+      async handedOver() {
+        // zstd holds its own copy of the pipe now: ours must close, or tar never sees the end.
+        tool.child.stdin!.destroy();
+        const exit = await tool.exited;
+        if (exit.code !== 0) throw failed(exit);
+      },
+    },
     async commit() {
       const exit = await tool.exited;
       try {

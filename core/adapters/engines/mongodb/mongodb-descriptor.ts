@@ -16,12 +16,13 @@ export const mongodbDescriptor = {
   label: 'MongoDB',
   schemes: ['mongodb', 'mongodb+srv'],
   urlForms: ['mongodb://…/db', 'mongodb+srv://…/db'],
+  targetForm: 'mongodb://…/<db> (created when absent)',
   tools: [
     { anyOf: ['mongodump'], neededFor: ['backup'], purpose: 'backups', install: MONGO_TOOLS, probe: { readVersion: mongoVersion } },
     { anyOf: ['mongorestore'], neededFor: ['restore', 'verify'], purpose: 'restores and dry runs', install: MONGO_TOOLS, probe: { readVersion: mongoVersion } },
   ],
   contentKinds: ['collection', 'view'],
-  capabilities: { atomicRestore: false, selections: ['namespaces'], consistency: 'per collection; point in time with --oplog on a replica set' },
+  capabilities: { atomicRestore: false, selections: ['namespaces'], restoresIntoTargetDatabase: true, consistency: 'per collection; point in time with --oplog on a replica set' },
   artifactName: 'mongoarchive',
   parse(url: string): MongoSource {
     const connection = parseMongoUrl(url);

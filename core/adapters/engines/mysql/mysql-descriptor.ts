@@ -13,6 +13,7 @@ export const mysqlDescriptor = {
   label: 'MySQL/MariaDB',
   schemes: ['mysql', 'mariadb'],
   urlForms: ['mysql://…/db', 'mariadb://…/db'],
+  targetForm: 'mysql://…/<db>',
   tools: [
     { anyOf: ['mariadb-dump', 'mysqldump'], neededFor: ['backup'], purpose: 'backups', install: MARIADB_CLIENT },
     { anyOf: ['mariadb', 'mysql'], neededFor: ['backup', 'restore'], purpose: 'restores, server version, contents', install: MARIADB_CLIENT },

@@ -13,6 +13,7 @@ export const postgresDescriptor = {
   label: 'PostgreSQL',
   schemes: ['postgres', 'postgresql'],
   urlForms: ['postgres://…/db'],
+  targetForm: 'postgres://…/<db>',
   tools: [
     { anyOf: ['pg_dump'], neededFor: ['backup'], purpose: 'backups', install: PG_CLIENT },
     { anyOf: ['pg_restore'], neededFor: ['restore', 'verify'], purpose: 'restores and verify', install: PG_CLIENT },

@@ -11,6 +11,7 @@ export const sqliteDescriptor = {
   label: 'SQLite',
   schemes: ['sqlite'],
   urlForms: ['sqlite:<path>'],
+  targetForm: 'sqlite:<path>',
   tools: [{ anyOf: ['sqlite3'], neededFor: ['backup', 'restore', 'verify'], purpose: 'backups, restores, integrity checks', install: 'apt-get install sqlite3' }],
   contentKinds: ['table', 'view'],
   capabilities: { atomicRestore: true, selections: ['tables'], consistency: 'VACUUM INTO: one read transaction' },
