@@ -47,7 +47,7 @@ export const directoryEngine: BenchEngine = {
         backup: 'tar --create --format=posix … . | zstd -3 -T0 > file',
         vaultraBackup: 'walk (contents list) + tar → zstd -3 -T0 → age → file://',
         restore: 'mkdir && zstd -d -c file | tar --extract …',
-        vaultraRestore: 'sha256 → age -d → zstd -d → tar --extract into a temp folder → rename',
+        vaultraRestore: 'sha256 → age -d → zstd -d | tar --extract (kernel pipe) into a temp folder → size check → rename',
       },
       env: () => ({ ...process.env }),
       async generate(name: string, targetMb: number): Promise<Dataset> {
