@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import type { Manifest } from '../../core/domain/manifest.js';
 import type { ContentEntry } from '../../core/ports/database-engine.js';
 import { locateBackup } from '../../core/usecases/locate-backup.js';
+import { dataObjectOf } from '../../core/usecases/read-backup.js';
 import { DEFAULT_STORAGE } from '../context.js';
 import { formatBytes, formatDuration } from '../format.js';
 import { openStore, printFields, printJson, signalOf } from './shared.js';
@@ -34,7 +35,7 @@ export function showCommand(): Command {
 }
 
 function describeManifest(manifest: Manifest): [string, string | undefined][] {
-  const object = manifest.objects[0]!;
+  const object = dataObjectOf(manifest);
   const durationMs = Date.parse(manifest.finishedAt) - Date.parse(manifest.startedAt);
   const details = Object.entries(manifest.dump.details ?? {}).map(([key, value]) => `${key}=${value}`);
   return [

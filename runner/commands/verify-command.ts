@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { runVerify, type VerifyReport } from '../../core/usecases/verify.js';
 import { trustUnsignedBackup } from '../../core/usecases/trust-unsigned.js';
+import { dataObjectOf } from '../../core/usecases/read-backup.js';
 import { ConfigError } from '../../core/errors.js';
 import { DEFAULT_STORAGE } from '../context.js';
 import { decryptorFor } from '../keys.js';
@@ -65,7 +66,7 @@ export function verifyCommand(): Command {
           engine: manifest.source.engine,
           bytesStored: report.bytesStored,
           bytesRaw: report.bytesRaw,
-          sha256: manifest.objects[0]!.sha256,
+          sha256: dataObjectOf(manifest).sha256,
           structure: report.structure,
           ...authenticityJson(report.authenticity),
           ...(signer ? { signedNow: signedNow ?? null } : {}),
@@ -81,7 +82,7 @@ export function verifyCommand(): Command {
               ? `${authenticity.keyId}, trusted as ${authenticity.trustedAs}`
               : `NOT PROVEN: ${authenticity?.reason ?? 'not checked'}`,
         ],
-        ['sha256', `${manifest.objects[0]!.sha256} matches (${formatBytes(report.bytesStored)})`],
+        ['sha256', `${dataObjectOf(manifest).sha256} matches (${formatBytes(report.bytesStored)})`],
         ['encryption', manifest.encryption.format === 'none' ? 'none' : `${manifest.encryption.format}: recipients as the manifest lists them, every chunk authenticated`],
         ['structure', report.structure],
         // A plaintext size other than the manifest's fails the verify: reaching here means it matched.
