@@ -49,9 +49,11 @@ describe('GcsStorageBackend memory (fake-gcs-server)', () => {
     // Live: two 16 MiB upload chunks, or four 8 MiB ranges in flight, plus stream buffers; the
     // rest of a peak is garbage waiting for V8's next collection. Measured here: 69 / 84 MiB
     // (upload, 64 / 384 MiB objects) and 90 / 126 MiB (read); with fetch instead of node:http,
-    // 161 / 190 MiB (upload) and 180 / 190 MiB (read).
+    // 161 / 190 MiB (upload) and 180 / 190 MiB (read). The read's peak moves with V8's collections:
+    // 113–143 MiB on a quiet machine, 164 MiB once in a loaded CI run (before and after issue 13
+    // alike); the bound still refuses what fetch costs.
     expect(large.uploadPeakMiB).toBeLessThan(128);
-    expect(large.readPeakMiB).toBeLessThan(160);
+    expect(large.readPeakMiB).toBeLessThan(176);
     expect(large.uploadPeakMiB - small.uploadPeakMiB).toBeLessThan(64);
     expect(large.readPeakMiB - small.readPeakMiB).toBeLessThan(64);
   }, 300_000);
