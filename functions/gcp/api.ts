@@ -16,10 +16,10 @@ import { traceEnvironment } from './shared/trace-context.js';
 const STATUS_OF_ERROR: Readonly<Record<string, number>> = { config: 400, usage: 400, 'not-found': 404, skipped: 409, duplicate: 409, conflict: 409, 'launch-failed': 502, launch: 502 };
 
 export function createHandler(deployment: () => Promise<LaunchingDeployment>) {
-  return httpFunction('api', async (request, { trace }) => {
+  return httpFunction('api', async (request, { signal, trace }) => {
     const body = jsonBody(request);
     const deps = await deployment();
-    const response: ApiResponse = await handleApiRequest({ ...deps, runnerEnvironment: traceEnvironment(trace) }, body);
+    const response: ApiResponse = await handleApiRequest({ ...deps, runnerEnvironment: traceEnvironment(trace) }, body, signal ? { signal } : {});
     const action = (body as { action?: unknown } | null)?.action;
     log(response.ok ? 'INFO' : 'WARNING', 'api', { action: typeof action === 'string' ? action : null, ok: response.ok, ...(response.ok ? {} : { error: response.error }) });
     return { status: response.ok ? 200 : (STATUS_OF_ERROR[response.error.kind] ?? 500), body: response };

@@ -15,9 +15,9 @@ import { httpFunction } from './shared/http.js';
 import { log } from './shared/log.js';
 
 export function createHandler(deployment: () => Promise<ReconcilingDeployment>) {
-  return httpFunction('reconcile', async () => {
+  return httpFunction('reconcile', async (_request, { signal }) => {
     const deps = await deployment();
-    const reconciled = await reconcileRuns({ ...deps, retain: retentionOf(deps) });
+    const reconciled = await reconcileRuns({ ...deps, retain: retentionOf(deps, signal) }, signal ? { signal } : {});
     const settled = reconciled.filter((run) => run.outcome === 'succeeded' || run.outcome === 'failed');
     log(settled.some((run) => run.outcome === 'failed') ? 'WARNING' : 'INFO', 'reconcile', { looked: reconciled.length, settled: settled.length, reconciled });
     return { status: 200, body: { reconciled } };

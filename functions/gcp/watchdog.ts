@@ -10,9 +10,9 @@ import { httpFunction } from './shared/http.js';
 import { log } from './shared/log.js';
 
 export function createHandler(deployment: () => Promise<WatchingDeployment>) {
-  return httpFunction('watchdog', async () => {
+  return httpFunction('watchdog', async (_request, { signal }) => {
     const deps = await deployment();
-    const jobs = await watchJobs(deps);
+    const jobs = await watchJobs(deps, signal ? { signal } : {});
     const breached = jobs.filter((job) => job.rpoBreached).map((job) => job.job);
     const stuck = jobs.flatMap((job) => job.stuckRuns);
     // One line per job with its age, for a log-based metric of time since the last success.
