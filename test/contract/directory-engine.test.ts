@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe } from 'vitest';
@@ -16,6 +17,9 @@ describe('directory engine', () => {
     await mkdir(join(source, 'notes'));
     await writeFile(join(source, 'items', 'a.txt'), 'a\n');
     await writeFile(join(source, 'items', 'sub', 'b.bin'), Buffer.alloc(300_000, 7));
+    // Enough for tar to be still at work when the contract kills it mid-stream: a tree of a few
+    // hundred KB is archived before the kill lands, on a machine that is slow to schedule the test.
+    await writeFile(join(source, 'items', 'sub', 'large.bin'), randomBytes(32 * 1024 * 1024));
     await writeFile(join(source, 'notes', 'c.txt'), 'c\n');
     await writeFile(join(source, 'top.txt'), 'top\n');
     return {
