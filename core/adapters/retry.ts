@@ -68,12 +68,12 @@ export function observeRetries(listener: ((notice: RetryNotice) => void) | undef
 }
 
 /** Reports one retry to the observer, if any. */
-export function reportRetry(notice: RetryNotice): void {
+function reportRetry(notice: RetryNotice): void {
   observer?.(notice);
 }
 
 /** Whether `error` (already translated) should be tried again: a Vaultra error that says so. */
-export function isRetryable(error: unknown): error is RetryableError {
+function isRetryable(error: unknown): error is RetryableError {
   return error instanceof VaultraError && error.retryable;
 }
 
@@ -88,7 +88,7 @@ export function backoffDelayMs(policy: RetryPolicy, attempt: number, random: () 
  * were made; any other kind is rethrown as its adapter worded it (a launch or delivery failure
  * already names the last refusal).
  */
-export function gaveUpError(error: RetryableError, attempts: number): unknown {
+function gaveUpError(error: RetryableError, attempts: number): unknown {
   if (error instanceof StorageError) return new StorageError(`${error.message} (gave up after ${attempts} attempts)`, true, { cause: error });
   return error;
 }

@@ -151,10 +151,6 @@ export interface DatabaseEngine<C extends Connection = Connection> {
   readonly id: EngineId;
   /** What the engine is: schemes, tools (for `doctor`), content kinds, capabilities. */
   readonly descriptor: EngineDescriptor<EngineId, ContentKind>;
-  /** The descriptor's `capabilities.atomicRestore` (see there). */
-  readonly restoreIsAtomic: boolean;
-  /** The descriptor's `artifactName`: `pgdump` → `data.pgdump.zst.age`. */
-  readonly artifactName: string;
   /**
    * Parses a source or restore target URL, without connecting. Throws `ConfigError` (one line
    * saying what is wrong, never quoting a password) for a URL this engine cannot use.

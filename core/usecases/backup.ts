@@ -215,8 +215,8 @@ async function repairAfter(deps: BackupDependencies, job: string, runId: string,
 }
 
 /** `data.pgdump.zst.age`: the name says how to open it without Vaultra. */
-export function dataObjectName(engine: Pick<DatabaseEngine, 'artifactName'>, compressor: Compressor, encryptor: Encryptor): string {
-  const format = engine.artifactName;
+export function dataObjectName(engine: Pick<DatabaseEngine, 'descriptor'>, compressor: Compressor, encryptor: Encryptor): string {
+  const format = engine.descriptor.artifactName;
   const compression = { zstd: '.zst', gzip: '.gz', none: '' }[compressor.id];
   const encryption = encryptor.format === 'age-v1' ? '.age' : '';
   return `data.${format}${compression}${encryption}`;

@@ -88,7 +88,7 @@ export async function runRestore(deps: RestoreDependencies, request: RestoreRequ
     // pg_restore may commit as soon as it has what it needs, and an engine without atomic
     // restores would have replaced existing data by the time damage shows.
     const selective = Boolean(request.tables?.length || request.schemas?.length || request.paths?.length);
-    if (selective || (request.force && !engine.restoreIsAtomic)) await verifyLocated(deps, backup, { signal: request.signal });
+    if (selective || (request.force && !engine.descriptor.capabilities.atomicRestore)) await verifyLocated(deps, backup, { signal: request.signal });
     // Before the target is touched (a database created, a temp folder made): every object is there.
     else await checkObjectsPresent(deps.storage, backup, request.signal);
     const { sink, bytesRaw } = await readBackupInto(deps, backup, () => engine.openRestore(target, { ...request, sourceDatabase: manifest.source.database }), {

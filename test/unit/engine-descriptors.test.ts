@@ -11,12 +11,11 @@ describe('engine descriptors', () => {
     expect(manifestSchema.shape.source.shape.engine.options).toEqual(ENGINE_IDS);
   });
 
-  it('every engine says the same as its descriptor (artifact name, atomic restore)', () => {
+  it('every engine carries its own descriptor, under its id', () => {
     for (const descriptor of ENGINE_DESCRIPTORS) {
       const engine = engineById(descriptor.id);
       expect(engine.descriptor).toBe(descriptor);
-      expect(engine.artifactName).toBe(descriptor.artifactName);
-      expect(engine.restoreIsAtomic).toBe(descriptor.capabilities.atomicRestore);
+      expect(engine.id).toBe(descriptor.id);
     }
   });
 

@@ -38,8 +38,6 @@ const TAREXIT_DIFFERS = 1;
 export class DirectoryEngine implements DatabaseEngine<DirectorySource> {
   readonly id = 'directory' as const;
   readonly descriptor = directoryDescriptor;
-  readonly restoreIsAtomic = directoryDescriptor.capabilities.atomicRestore;
-  readonly artifactName = directoryDescriptor.artifactName;
   /** Top-level names `describe` listed, per directory, for `dump` to tell which vanished meanwhile. */
   private readonly described = new Map<string, readonly string[]>();
 

@@ -43,8 +43,6 @@ export type MongoValidationOptions = Omit<ValidationOptions, 'target'> & { reado
 export class MongodbEngine implements DatabaseEngine<MongoSource> {
   readonly id = 'mongodb' as const;
   readonly descriptor = mongodbDescriptor;
-  readonly restoreIsAtomic = mongodbDescriptor.capabilities.atomicRestore;
-  readonly artifactName = mongodbDescriptor.artifactName;
   /** `describe` learns whether the source is a replica set; `dump` decides `--oplog` from it. */
   /** What describe learned of a source's server, for the dump of that same (parsed) source that follows. */
   private readonly facts = new WeakMap<MongoSource, ServerFacts>();

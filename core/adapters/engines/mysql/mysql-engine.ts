@@ -76,8 +76,6 @@ const EXACT_COUNT_MAX_TABLES = 500;
 export class MysqlEngine implements DatabaseEngine<MysqlSource> {
   readonly id = 'mysql' as const;
   readonly descriptor = mysqlDescriptor;
-  readonly restoreIsAtomic = mysqlDescriptor.capabilities.atomicRestore;
-  readonly artifactName = mysqlDescriptor.artifactName;
 
   parse(url: string): MysqlSource {
     return mysqlDescriptor.parse(url);

@@ -35,8 +35,6 @@ const INSTALL_HINT = 'install the PostgreSQL client tools (Debian/Ubuntu: apt-ge
 export class PostgresEngine implements DatabaseEngine<PostgresSource> {
   readonly id = 'postgres' as const;
   readonly descriptor = postgresDescriptor;
-  readonly restoreIsAtomic = postgresDescriptor.capabilities.atomicRestore;
-  readonly artifactName = postgresDescriptor.artifactName;
   readonly lockTimeoutMs: number;
 
   constructor(options: PostgresEngineOptions = {}) {

@@ -34,8 +34,6 @@ export { sqlitePath } from './sqlite-path.js';
 export class SqliteEngine implements DatabaseEngine<SqliteSource> {
   readonly id = 'sqlite' as const;
   readonly descriptor = sqliteDescriptor;
-  readonly restoreIsAtomic = sqliteDescriptor.capabilities.atomicRestore;
-  readonly artifactName = sqliteDescriptor.artifactName;
 
   parse(url: string): SqliteSource {
     return sqliteDescriptor.parse(url);
