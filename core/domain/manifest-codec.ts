@@ -1,5 +1,5 @@
 import { ConfigError, IntegrityError } from '../errors.js';
-import { manifestV1Schema, manifestV2Schema, type Manifest } from './manifest.js';
+import { manifestV1Schema, manifestV2Schema, manifestV3Schema, type Manifest } from './manifest.js';
 
 /**
  * The manifest's bytes, both ways. Readers for every version ever written turn stored bytes into
@@ -11,12 +11,13 @@ import { manifestV1Schema, manifestV2Schema, type Manifest } from './manifest.js
 const readers = {
   'vaultra.manifest/v1': manifestV1Schema,
   'vaultra.manifest/v2': manifestV2Schema,
+  'vaultra.manifest/v3': manifestV3Schema,
 } as const;
 
 type ManifestVersion = keyof typeof readers;
 
 /** What this version writes. */
-export const WRITTEN_VERSION: ManifestVersion = 'vaultra.manifest/v2';
+export const WRITTEN_VERSION: ManifestVersion = 'vaultra.manifest/v3';
 
 const VERSION_PATTERN = /^vaultra\.manifest\/v(\d+)$/;
 const newestKnown = Math.max(...Object.keys(readers).map((version) => Number(VERSION_PATTERN.exec(version)![1])));
@@ -53,6 +54,6 @@ export function decodeManifest(bytes: Buffer, where: string): Manifest {
  * them. Throws (a bug, never a user's input) if the manifest is not valid.
  */
 export function encodeManifest(manifest: Omit<Manifest, 'schema'>): { readonly manifest: Manifest; readonly text: string } {
-  const written = manifestV2Schema.parse({ ...manifest, schema: WRITTEN_VERSION });
+  const written = manifestV3Schema.parse({ ...manifest, schema: WRITTEN_VERSION });
   return { manifest: written, text: JSON.stringify(written, null, 2) + '\n' };
 }

@@ -28,10 +28,10 @@ export const objectNameSchema = z
 
 /**
  * What an object of an artifact is for. `data`: the whole (compressed, encrypted) dump in one
- * object, the only role this version writes and reads. Never rename a value, only add (a chunked
- * snapshot adds its index and packs: issue 14).
+ * object. A chunked snapshot (v3, docs/chunked-snapshots.md) has an `index` in its run folder and
+ * the `pack`s it references in the shared area. Never rename a value, only add.
  */
-export const objectRoleSchema = z.enum(['data']);
+export const objectRoleSchema = z.enum(['data', 'index', 'pack']);
 export type ObjectRole = z.infer<typeof objectRoleSchema>;
 
 /**
@@ -52,10 +52,18 @@ export const manifestObjectSchema = z.strictObject({
   sha256: sha256Hex,
 });
 
-/** An object of an artifact (v2 and the in-memory model): a v1 object, plus where it lives. */
-export const artifactObjectSchema = manifestObjectSchema.extend({
-  role: objectRoleSchema,
+/** An object as v2 lists it: a v1 object, plus where it lives. */
+const manifestV2ObjectSchema = manifestObjectSchema.extend({
   scope: objectScopeSchema.optional(),
+});
+
+/**
+ * An object of an artifact (v3 and the in-memory model): a v2 object of any role, and for an
+ * encrypted pack the SHA-256 of its header, which a reader that fetches only ranges checks.
+ */
+export const artifactObjectSchema = manifestV2ObjectSchema.extend({
+  role: objectRoleSchema,
+  headerSha256: sha256Hex.optional(),
 });
 export type ArtifactObject = z.infer<typeof artifactObjectSchema>;
 
@@ -126,15 +134,64 @@ const uniqueNames = (objects: readonly ArtifactObject[]) => new Set(objects.map(
  */
 export const manifestV2Schema = manifestV1Schema.extend({
   schema: z.literal('vaultra.manifest/v2'),
-  objects: z.array(artifactObjectSchema).min(1).refine(uniqueNames, 'object names must be unique in a run folder and in the shared area'),
+  objects: z.array(manifestV2ObjectSchema).min(1).refine(uniqueNames, 'object names must be unique in a run folder and in the shared area'),
 });
+
+/** What a run stores: everything (`full`), or what changed since the chain's full (`differential`) or since the run before (`incremental`). */
+export const backupTypeSchema = z.enum(['full', 'differential', 'incremental']);
+export type BackupType = z.infer<typeof backupTypeSchema>;
+
+/** How a chunked snapshot was made and what it added (docs/chunked-snapshots.md). */
+export const snapshotSchema = z.strictObject({
+  format: z.literal('vaultra.chunked/v1'),
+  /** `single-stream`: the engine's ordinary dump as one stream; `multi-stream`: its own streams (StreamedDump). */
+  layout: z.enum(['single-stream', 'multi-stream']),
+  chunker: z.strictObject({ algorithm: z.literal('fastcdc'), minBytes: z.number().int().positive(), avgBytes: z.number().int().positive(), maxBytes: z.number().int().positive() }),
+  /** Chunk ids are HMAC-SHA-256 under the job's dedup key; `keyId` tells keys apart without revealing one. */
+  chunkIds: z.strictObject({ algorithm: z.literal('hmac-sha256'), keyId: z.string().regex(/^[0-9a-f]{16}$/) }),
+  streams: z.number().int().nonnegative(),
+  chunks: z.number().int().nonnegative(),
+  /** Chunks and stored bytes this run wrote (the rest it references from earlier runs). */
+  newChunks: z.number().int().nonnegative(),
+  newStoredBytes: z.number().int().nonnegative(),
+  /** Stored bytes of every chunk the snapshot references: what a chunked full of the same data stores. */
+  storedBytes: z.number().int().nonnegative(),
+  /** The chunk codec, e.g. `zstd 1.5.6 (zstd-napi)`. */
+  chunkCompression: z.string(),
+});
+export type SnapshotSummary = z.infer<typeof snapshotSchema>;
+
+/**
+ * `vaultra.manifest/v3`, what this version writes: v2 with the backup's type, its base, and for a
+ * chunked snapshot its summary, index and packs.
+ */
+export const manifestV3Schema = manifestV2Schema
+  .extend({
+    schema: z.literal('vaultra.manifest/v3'),
+    type: backupTypeSchema,
+    baseRunId: runIdSchema.optional(),
+    snapshot: snapshotSchema.optional(),
+    objects: z.array(artifactObjectSchema).min(1).refine(uniqueNames, 'object names must be unique in a run folder and in the shared area'),
+  })
+  .refine((m) => (m.type === 'full') === (m.baseRunId === undefined), { message: 'a differential or incremental backup names its base run, a full none', path: ['baseRunId'] })
+  .refine((m) => m.type === 'full' || m.snapshot !== undefined, { message: 'a differential or incremental backup is a chunked snapshot', path: ['snapshot'] })
+  .refine((m) => (m.snapshot !== undefined) === m.objects.some((o) => o.role === 'index'), { message: 'a chunked snapshot has exactly its index among its objects', path: ['objects'] });
 
 /**
  * The manifest as the use cases hold it, whichever version it was read from (`schema` says
  * which): manifest-codec.ts turns stored bytes of every known version into this, and this into
- * the newest version's bytes.
+ * the newest version's bytes. `type` is absent in v1 and v2: read it with `backupTypeOf`.
  */
 export const manifestSchema = manifestV2Schema.extend({
-  schema: z.enum(['vaultra.manifest/v1', 'vaultra.manifest/v2']),
+  schema: z.enum(['vaultra.manifest/v1', 'vaultra.manifest/v2', 'vaultra.manifest/v3']),
+  type: backupTypeSchema.optional(),
+  baseRunId: runIdSchema.optional(),
+  snapshot: snapshotSchema.optional(),
+  objects: z.array(artifactObjectSchema).min(1).refine(uniqueNames, 'object names must be unique in a run folder and in the shared area'),
 });
 export type Manifest = z.infer<typeof manifestSchema>;
+
+/** A manifest's backup type: before v3 every backup was a full one. */
+export function backupTypeOf(manifest: Pick<Manifest, 'type'>): BackupType {
+  return manifest.type ?? 'full';
+}

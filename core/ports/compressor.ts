@@ -63,3 +63,18 @@ export interface DirectDecompression {
   /** The plaintext bytes the process wrote, as it reports them at its exit 0; rejects when it failed. */
   readonly plaintextBytes: Promise<number>;
 }
+
+/**
+ * Compresses one chunk of a chunked snapshot on its own (docs/chunked-snapshots.md): a zstd frame,
+ * a gzip member, or the bytes as they are. In-process and synchronous: chunks are tens of KiB,
+ * and a process or a thread hop per chunk would cost more than the compression.
+ */
+export interface ChunkCodec {
+  readonly id: CompressionId;
+  readonly level: number;
+  /** How the bytes are produced, for the manifest: e.g. `zstd 1.5.6 (zstd-napi)`. */
+  readonly implementation: string;
+  compress(raw: Buffer): Buffer;
+  /** The chunk's bytes; throws `IntegrityError` when `stored` is not one valid frame that decompresses to exactly `rawLength` bytes. */
+  decompress(stored: Buffer, rawLength: number): Buffer;
+}

@@ -1,6 +1,7 @@
 import type { Readable, Writable } from 'node:stream';
 import type { ContentKind, EngineId } from '../domain/engine-vocabulary.js';
 import type { EngineDescriptor } from './engine-descriptor.js';
+import type { SnapshotStream } from '../domain/snapshot-format.js';
 
 // The saved vocabulary (domain); each engine descriptor says which of it the engine uses.
 export type { ContentKind, EngineId };
@@ -146,6 +147,46 @@ export interface Connection {
   toString(): string;
 }
 
+/**
+ * A dump as several named streams, all from one consistent snapshot of the source (chunked
+ * snapshots, docs/chunked-snapshots.md): PostgreSQL's schema before the data, each table's rows
+ * ordered by primary key, the schema after; MariaDB's tables; MongoDB's collections. A stream's
+ * bytes must be stable across runs for unchanged data: that is what deduplicates.
+ */
+export interface StreamedDump {
+  readonly tool: ToolVersion;
+  /** Saved in the manifest, e.g. `pg-streams/v1`. */
+  readonly format: string;
+  readonly consistency: string;
+  /** Every stream, in the order a restore needs them; names unique. */
+  readonly streams: readonly SnapshotStream[];
+  /**
+   * Starts producing one stream (the caller opens several at once, up to its `jobs`). The stream
+   * ends only after its producer succeeded, errors with `DumpFailedError` otherwise; destroying
+   * it stops the producer.
+   */
+  open(stream: SnapshotStream, signal?: AbortSignal): Promise<Readable>;
+  /** After every stream ended: releases the snapshot. Facts for the manifest's `dump.details`, and warnings. */
+  finish(): Promise<{ readonly details?: Readonly<Record<string, string>>; readonly warnings?: readonly string[] }>;
+  /** On failure: stops every producer and releases the snapshot. Never rejects. */
+  abort(): Promise<void>;
+}
+
+/** A restore from a streamed dump: the engine reads the streams it needs, in its order. */
+export interface StreamedRestoreSink {
+  /** Objects already in the target that this restore replaces (only ever non-empty with `force`). */
+  readonly replaces: readonly string[];
+  readonly notes?: readonly string[];
+  /**
+   * Loads the target. `open` gives a stream's bytes (each stream opened at most once); the engine
+   * opens only the streams a selection needs, up to `jobs` at once (schema first, tables in
+   * parallel, indexes and constraints after). Rejects on the first failure.
+   */
+  load(open: (stream: SnapshotStream) => Readable, options: { readonly jobs: number; readonly signal?: AbortSignal }): Promise<void>;
+  commit(): Promise<void>;
+  abort(): Promise<void>;
+}
+
 /** `C` is the engine's own connection type: its methods take only what its `parse` returned. */
 export interface DatabaseEngine<C extends Connection = Connection> {
   readonly id: EngineId;
@@ -172,4 +213,11 @@ export interface DatabaseEngine<C extends Connection = Connection> {
   openRestore(target: C, options: RestoreOptions): Promise<RestoreSink>;
   /** A structural check of a whole dump that touches no database (used by verify and dry-run restores). */
   openValidation(options?: ValidationOptions): Promise<ValidationSink>;
+  /**
+   * Engines that can dump as separate, dedup-friendly streams (chunked snapshots). Without it, a
+   * chunked snapshot holds the engine's ordinary `dump` as one stream named `dump`.
+   */
+  dumpStreams?(source: C, options: { readonly jobs: number; readonly signal?: AbortSignal }): Promise<StreamedDump>;
+  /** Restores a streamed dump (`streams`: every stream of the snapshot, from its index). */
+  openStreamsRestore?(target: C, streams: readonly SnapshotStream[], options: RestoreOptions & { readonly format: string }): Promise<StreamedRestoreSink>;
 }

@@ -29,3 +29,40 @@ export interface Decryptor {
    */
   decrypt(format: EncryptionFormat, recipients?: readonly RecipientDescription[]): Transform;
 }
+
+/**
+ * One encrypted file opened for reading ranges of its plaintext without reading it all
+ * (age: 64 KiB segments, each authenticated on its own; docs/chunked-snapshots.md).
+ */
+export interface RandomAccessFile {
+  /** The encrypted file's header, exactly as stored (its SHA-256 is what a manifest pins). */
+  readonly header: Buffer;
+  /**
+   * The stored byte range `[start, end)` holding plaintext `[from, to)` (whole segments), and the
+   * plaintext offset that range begins at. `fileBytes`: the stored object's size.
+   */
+  cipherRange(from: number, to: number, fileBytes: number): { readonly start: number; readonly end: number; readonly plaintextStart: number };
+  /**
+   * The plaintext of a range `cipherRange` gave, authenticated segment by segment (the file's last
+   * segment as the last one). Throws `IntegrityError` when any segment fails.
+   */
+  decryptRange(range: { readonly start: number; readonly end: number }, stored: Buffer, fileBytes: number): Buffer;
+}
+
+export interface RandomAccessDecryptor {
+  /**
+   * How many of an encrypted file's first bytes to fetch so that they surely hold its header
+   * (`openFile` says when they did not).
+   */
+  readonly headerProbeBytes: number;
+  /**
+   * Opens a file from its first bytes: parses the header, unwraps the file key with this
+   * decryptor's identities (`KeyError` when none opens it), checks it against `recipients` as
+   * `Decryptor.decrypt` does. `IntegrityError` for a damaged header; `RangeError` when `prefix`
+   * is too short to hold it (fetch more and retry).
+   */
+  openFile(format: EncryptionFormat, prefix: Buffer, recipients?: readonly RecipientDescription[], signal?: AbortSignal): Promise<RandomAccessFile>;
+}
+
+/** Where an encrypted file's header ends, from its first bytes (`undefined`: not in these bytes yet). For pinning a pack's header in the manifest. */
+export type HeaderLength = (prefix: Buffer) => number | undefined;

@@ -23,6 +23,11 @@ export interface ObjectWriter {
 export interface ObjectReader {
   /** Opens `key` for streaming. Rejects with `NotFoundError` when it does not exist. */
   get(key: string, options?: IoOptions): Promise<Readable>;
+  /**
+   * Bytes `[start, end)` of `key` (chunked snapshots read chunks from packs this way). Rejects with
+   * `NotFoundError` when it does not exist, and with `StorageError` when the object is shorter.
+   */
+  readRange?(key: string, start: number, end: number, options?: IoOptions): Promise<Buffer>;
 }
 
 export interface ObjectLister {

@@ -1,7 +1,7 @@
-import type { ArtifactObject, Manifest } from '../domain/manifest.js';
+import type { ArtifactObject, BackupType, Manifest, SnapshotSummary } from '../domain/manifest.js';
 import { encodeManifest } from '../domain/manifest-codec.js';
 import type { Compressor } from '../ports/compressor.js';
-import type { DumpOutput, SourceDescription } from '../ports/database-engine.js';
+import type { SourceDescription, ToolVersion } from '../ports/database-engine.js';
 import type { Encryptor } from '../ports/encryptor.js';
 import { VAULTRA_VERSION } from '../version.js';
 
@@ -12,17 +12,26 @@ export interface ManifestFacts {
   readonly startedAt: Date;
   readonly finishedAt: Date;
   readonly source: SourceDescription;
-  readonly dump: DumpOutput;
-  readonly compressor: Compressor;
+  readonly dump: { readonly tool: ToolVersion; readonly format: string; readonly consistency: string; readonly details?: Readonly<Record<string, string>> };
+  /** The compression (of the whole dump, or of each chunk). */
+  readonly compressor: Pick<Compressor, 'id' | 'level' | 'implementation'>;
   readonly encryptor: Encryptor;
   readonly plaintextBytes: number;
   readonly objects: readonly ArtifactObject[];
+  /** @default 'full' */
+  readonly type?: BackupType;
+  readonly baseRunId?: string;
+  /** A chunked snapshot's summary. */
+  readonly snapshot?: SnapshotSummary;
 }
 
 /** The run's manifest, and the exact bytes to sign and store (the newest manifest version). */
 export function buildManifest(facts: ManifestFacts): { readonly manifest: Manifest; readonly text: string } {
   const { source, dump, compressor, encryptor } = facts;
   return encodeManifest({
+    type: facts.type ?? 'full',
+    ...(facts.baseRunId ? { baseRunId: facts.baseRunId } : {}),
+    ...(facts.snapshot ? { snapshot: facts.snapshot } : {}),
     runId: facts.runId,
     job: facts.job,
     startedAt: facts.startedAt.toISOString(),

@@ -1,6 +1,6 @@
 /**
  * The manifest codec (core/domain/manifest-codec.ts): every version ever written reads into the
- * one model, this version writes v2, and a manifest from a newer Vaultra is refused in one line
+ * one model, this version writes v3, and a manifest from a newer Vaultra is refused in one line
  * that says what to do. The committed v1 fixtures are the v1 bytes read here.
  */
 import { readFileSync, readdirSync } from 'node:fs';
@@ -33,21 +33,21 @@ describe('manifest codec', () => {
     }
   });
 
-  it('writes v2, which reads back as the same model, objects in the run folder saying nothing of where they live', () => {
+  it('writes v3, which reads back as the same model, objects in the run folder saying nothing of where they live', () => {
     const [key, bytes] = v1Manifests[0]!;
     const { schema: _v1, ...facts } = decodeManifest(bytes, key);
-    const { manifest, text } = encodeManifest(facts);
-    expect(WRITTEN_VERSION).toBe('vaultra.manifest/v2');
-    expect(manifest).toEqual({ ...facts, schema: 'vaultra.manifest/v2' });
+    const { manifest, text } = encodeManifest({ ...facts, type: 'full' });
+    expect(WRITTEN_VERSION).toBe('vaultra.manifest/v3');
+    expect(manifest).toEqual({ ...facts, type: 'full', schema: 'vaultra.manifest/v3' });
     expect(decodeManifest(Buffer.from(text), key)).toEqual(manifest);
     expect(JSON.parse(text).objects[0]).not.toHaveProperty('scope');
   });
 
-  it('reads a v2 manifest with an object in the shared area, and finds that object in <job>/shared/', () => {
+  it('reads a v3 manifest with an object in the shared area, and finds that object in <job>/shared/', () => {
     const [key, bytes] = v1Manifests[0]!;
     const { schema: _v1, ...facts } = decodeManifest(bytes, key);
     const shared = { name: 'pack-0001', role: 'data' as const, sizeBytes: 3, sha256: 'a'.repeat(64), scope: 'shared' as const };
-    const { text } = encodeManifest({ ...facts, objects: [...facts.objects, shared] });
+    const { text } = encodeManifest({ ...facts, type: 'full', objects: [...facts.objects, shared] });
     const manifest = decodeManifest(Buffer.from(text), key);
     expect(manifest.objects[1]).toEqual(shared);
     expect(objectKeyOf(key, shared)).toBe(`${key.split('/')[0]}/shared/pack-0001`);
@@ -64,8 +64,8 @@ describe('manifest codec', () => {
 
   it('refuses a manifest of a newer Vaultra in one line that says to upgrade', () => {
     const [key, bytes] = v1Manifests[0]!;
-    const newer = { ...(JSON.parse(bytes.toString('utf8')) as object), schema: 'vaultra.manifest/v3', somethingNew: true };
-    expect(() => decodeManifest(Buffer.from(JSON.stringify(newer)), key)).toThrow(`${key} was written by a newer Vaultra (vaultra.manifest/v3; this one reads up to v2): upgrade Vaultra to read it`);
+    const newer = { ...(JSON.parse(bytes.toString('utf8')) as object), schema: 'vaultra.manifest/v4', somethingNew: true };
+    expect(() => decodeManifest(Buffer.from(JSON.stringify(newer)), key)).toThrow(`${key} was written by a newer Vaultra (vaultra.manifest/v4; this one reads up to v3): upgrade Vaultra to read it`);
   });
 
   it('refuses damage and unknown versions as damage', () => {
