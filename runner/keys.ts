@@ -9,7 +9,8 @@ import { keyServiceFor } from '../core/adapters/keys/key-services.js';
 import { keyServiceIdSchema, kmsKeyIdSchema } from '../core/domain/manifest.js';
 import type { KeyService, KeyServiceId } from '../core/ports/key-service.js';
 import type { BackupSpec } from '../core/domain/backup-spec.js';
-import type { Decryptor, Encryptor } from '../core/ports/encryptor.js';
+import type { Decryptor, Encryptor, RandomAccessDecryptor } from '../core/ports/encryptor.js';
+import { AgeRandomAccessDecryptor } from '../core/adapters/encryption/age-random-access.js';
 import { ConfigError, KeyError } from '../core/errors.js';
 import { registerSecret } from '../core/domain/redact.js';
 
@@ -89,6 +90,19 @@ export interface DecryptionFlags {
  * names (no flag: the stanza says which service and key).
  */
 export async function decryptorFor(flags: DecryptionFlags): Promise<Decryptor> {
+  return new AgeDecryptor(await identitiesFor(flags));
+}
+
+/**
+ * `decryptorFor`, and from the same keys a decryptor that reads ranges of encrypted packs (a
+ * chunked snapshot's): read once, since reading a passphrase variable removes it.
+ */
+export async function decryptorsFor(flags: DecryptionFlags): Promise<{ readonly decryptor: Decryptor; readonly randomAccess: RandomAccessDecryptor }> {
+  const identities = await identitiesFor(flags);
+  return { decryptor: new AgeDecryptor(identities), randomAccess: new AgeRandomAccessDecryptor(identities) };
+}
+
+async function identitiesFor(flags: DecryptionFlags): Promise<AgeIdentity[]> {
   const identities: AgeIdentity[] = [];
   for (const path of flags.identity ?? []) {
     for (const identity of await readIdentityFile(path)) identities.push({ kind: 'x25519', identity });
@@ -100,7 +114,7 @@ export async function decryptorFor(flags: DecryptionFlags): Promise<Decryptor> {
     for (const identity of found) identities.push({ kind: 'x25519', identity });
   }
   identities.push({ kind: 'kms', allowed: KEY_SERVICE_IDS, keyServiceFor });
-  return new AgeDecryptor(identities);
+  return identities;
 }
 
 export async function readIdentityFile(path: string): Promise<string[]> {

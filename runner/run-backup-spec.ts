@@ -5,8 +5,15 @@ import { engineById, engineIdForUrl } from '../core/adapters/engines/engines.js'
 import { openStorage } from '../core/adapters/storage/storage-registry.js';
 import type { BackupSpec } from '../core/domain/backup-spec.js';
 import { encryptorFor } from './keys.js';
-import { signerFor } from './signing-keys.js';
+import { signerFor, trustPolicyFor } from './signing-keys.js';
 import { Progress } from './progress.js';
+import { dedupKeyFor } from './dedup-key.js';
+import { backupAdapters } from '../core/adapters/backup-adapters.js';
+import { ageHeaderLength } from '../core/adapters/encryption/age-random-access.js';
+import type { ChunkingDependencies } from '../core/usecases/chunked-snapshot.js';
+import type { SnapshotSummary } from '../core/domain/manifest.js';
+import type { Encryptor } from '../core/ports/encryptor.js';
+import type { ManifestSigner, PublicKeySource } from '../core/ports/manifest-signer.js';
 import { formatBytes, formatDuration } from './format.js';
 import { errorLine, exitCodeFor } from './exit-codes.js';
 import { repairLines, repairSummary } from './repair-output.js';
@@ -34,7 +41,7 @@ export async function runBackupSpec(spec: BackupSpec, output: SpecRunOutput, sig
   const engine = engineById(engineIdForUrl(source), spec.engine);
   const { storage, catalog } = await openStore(spec.destinations[0]!, output.catalog);
   const alsoTo = await Promise.all(spec.destinations.slice(1).map((url) => openStorage(url)));
-  let compressor, encryptor, signer;
+  let compressor, encryptor, signer, chunking: ChunkingDependencies | undefined;
   try {
     // Keys first: reading a passphrase variable removes it from the environment, and every
     // process started after that (zstd --version included) inherits none of it.
@@ -42,6 +49,7 @@ export async function runBackupSpec(spec: BackupSpec, output: SpecRunOutput, sig
     encryptor = await encryptorFor(spec.encryption, notice);
     signer = await signerFor(spec.signingKey, notice);
     compressor = await createCompressor(spec.compression.id, spec.compression.level);
+    if (spec.chunked || spec.chain || spec.type !== 'full') chunking = await chunkingFor(spec, encryptor, signer, notice, signal);
   } catch (error) {
     // A missing compressor or an unusable key stops the backup before it starts: still a
     // failed attempt of this job, so the catalog shows it like every other failure.
@@ -51,10 +59,14 @@ export async function runBackupSpec(spec: BackupSpec, output: SpecRunOutput, sig
 
   const progress = new Progress('backup', output.progress && !output.json);
   const result = await runBackup(
-    { engine, storage, alsoTo, compressor, encryptor, signer, catalog, host: thisHost },
+    { engine, storage, alsoTo, compressor, encryptor, signer, catalog, host: thisHost, ...(chunking ? { chunking } : {}) },
     {
       source,
       job: spec.job,
+      type: spec.type,
+      ...(spec.chunked ? { chunked: true } : {}),
+      ...(spec.jobs ? { jobs: spec.jobs } : {}),
+      ...(spec.chain ? { chain: spec.chain } : {}),
       runId: spec.runId,
       ...(spec.timeoutMs === undefined ? {} : { timeoutMs: spec.timeoutMs }),
       signal,
@@ -81,6 +93,9 @@ export async function runBackupSpec(spec: BackupSpec, output: SpecRunOutput, sig
     bytesRaw: run.bytesRaw ?? 0,
     bytesStored: run.bytesStored ?? 0,
     sha256: run.sha256 ?? null,
+    type: manifest?.type ?? 'full',
+    ...(manifest?.baseRunId ? { baseRunId: manifest.baseRunId } : {}),
+    ...(manifest?.snapshot ? { snapshot: snapshotFigures(manifest.snapshot, run.bytesStored ?? 0) } : {}),
     location: run.location,
     durationMs: run.durationMs,
     ...(manifest ? { serverVersion: manifest.source.serverVersion, compression: manifest.compression, encryption: manifest.encryption, signedBy: signer.keyId } : {}),
@@ -99,8 +114,10 @@ export async function runBackupSpec(spec: BackupSpec, output: SpecRunOutput, sig
   if (!output.json) {
     printFields(`backup ${run.runId} of job ${run.job} succeeded`, [
       ['engine', `${manifest!.source.engine} ${manifest!.source.serverVersion} (${manifest!.dump.tool} ${manifest!.dump.toolVersion})`],
+      ['type', manifest!.snapshot ? `${manifest!.type} (chunked${manifest!.baseRunId ? `, base ${manifest!.baseRunId}` : ''})` : undefined],
       ['size', `${formatBytes(run.bytesRaw!)} dumped → ${formatBytes(run.bytesStored!)} stored (${manifest!.compression.id}, ${manifest!.encryption.format})`],
-      ['sha256', run.sha256],
+      ['dedup', manifest!.snapshot ? dedupLine(manifest!.snapshot, run.bytesStored!) : undefined],
+      [manifest!.snapshot ? 'index sha256' : 'sha256', run.sha256],
       ['signed by', signer.keyId],
       ['location', run.location],
       ['details', manifest!.dump.details ? Object.entries(manifest!.dump.details).map(([key, value]) => `${key}: ${value}`).join('; ') : undefined],
@@ -108,4 +125,34 @@ export async function runBackupSpec(spec: BackupSpec, output: SpecRunOutput, sig
     ]);
   }
   reportRepairs();
+}
+
+/** A chunked snapshot's figures for `--json`: what it references, what it added, the ratio. */
+function snapshotFigures(snapshot: SnapshotSummary, bytesStored: number) {
+  return {
+    streams: snapshot.streams,
+    chunks: snapshot.chunks,
+    newChunks: snapshot.newChunks,
+    referencedStoredBytes: snapshot.storedBytes,
+    newStoredBytes: snapshot.newStoredBytes,
+    dedupRatio: bytesStored > 0 ? Math.round((snapshot.storedBytes / bytesStored) * 100) / 100 : null,
+  };
+}
+
+function dedupLine(snapshot: SnapshotSummary, bytesStored: number): string {
+  const share = snapshot.storedBytes > 0 ? ((100 * bytesStored) / snapshot.storedBytes).toFixed(1) : '0';
+  return `${snapshot.newChunks} of ${snapshot.chunks} chunks new; stored ${formatBytes(bytesStored)} of the ${formatBytes(snapshot.storedBytes)} the snapshot references (${share} %)`;
+}
+
+/** What a chunked snapshot needs: the chunk codec, the dedup key, the age header finder, and whose signatures make a base genuine. */
+async function chunkingFor(spec: BackupSpec, encryptor: Encryptor, signer: ManifestSigner, notice: (line: string) => void, signal: AbortSignal | undefined): Promise<ChunkingDependencies> {
+  const trust = await trustPolicyFor({}, signal);
+  // A key-service signer's own signatures count too: its public key, fetched once.
+  const own = 'publicKey' in signer && typeof signer.publicKey === 'function' ? await (signer as unknown as PublicKeySource).publicKey(signal) : undefined;
+  return {
+    codec: backupAdapters.chunkCodec(spec.compression.id, spec.compression.level),
+    dedupKey: await dedupKeyFor(spec.dedupKey, notice),
+    ...(encryptor.format === 'age-v1' ? { headerLength: ageHeaderLength } : {}),
+    trust: own ? { ...trust, signers: [...trust.signers, { publicKey: own, label: signer.keyId, keyIds: [signer.keyId] }] } : trust,
+  };
 }

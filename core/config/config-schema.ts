@@ -56,6 +56,21 @@ const jobFields = {
     })
     .default({ recipients: [], kms: true }),
   retention: retentionKeepSchema.optional(),
+  /**
+   * Chunked, deduplicated backups (docs/chunked-snapshots.md): each scheduled run is an
+   * incremental (or a differential), a full when the chain's full is older than `fullEvery`, a
+   * differential when `differentialEvery` has passed since the last full or differential. The
+   * runner decides from what is stored, so a missed run never breaks the rhythm.
+   */
+  chain: z
+    .strictObject({
+      type: z.enum(['incremental', 'differential']).default('incremental'),
+      fullEvery: durationSchema,
+      differentialEvery: durationSchema.optional(),
+      /** Tables dumped at once (PostgreSQL, MariaDB, MongoDB). */
+      jobs: z.number().int().min(1).max(64).optional(),
+    })
+    .optional(),
   runtime: runtimeSchema.default({}),
   notifyOnSuccess: z.boolean().default(false),
   enabled: z.boolean().default(true),

@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { ConfigError } from '../errors.js';
-import { jobNameSchema, runIdSchema } from './run.js';
+import { backupTypeSchema, jobNameSchema, runIdSchema } from './run.js';
 import { keyServiceIdSchema, kmsKeyIdSchema } from './manifest.js';
 import { ageRecipientSchema, urlCarriesPassword } from './shared-schemas.js';
 import { parseAtEdge } from './validate.js';
@@ -42,8 +42,27 @@ export const specEncryptionSchema = z.discriminatedUnion('mode', [
 ]);
 
 export const backupSpecSchema = z.strictObject({
-  /** What the run stores. `full` is a complete dump; incremental and differential come with issue 14. */
-  type: z.enum(['full']).default('full'),
+  /**
+   * What the run stores. `full`: everything; `differential`: what changed since the job's last
+   * chunked full; `incremental`: since its last chunked run. The last two are chunked snapshots
+   * (docs/chunked-snapshots.md).
+   */
+  type: backupTypeSchema.default('full'),
+  /** A full as a chunked snapshot, the start of a chain (differential and incremental runs always are). */
+  chunked: z.boolean().optional(),
+  /**
+   * A scheduled chain (the config's `chain`): the runner takes a full when the newest chunked full
+   * is older than `fullEveryMs`, a differential when the newest full or differential is older than
+   * `differentialEveryMs`, else a run of `type`.
+   */
+  chain: z.strictObject({ fullEveryMs: z.number().int().positive(), differentialEveryMs: z.number().int().positive().optional() }).optional(),
+  /** Streams dumped at once, for engines that dump table by table (chunked snapshots). */
+  jobs: z.number().int().min(1).max(64).optional(),
+  /**
+   * The job's dedup key (chunk ids are HMACs under it): `env://VAR` or a key file. Default:
+   * $VAULTRA_DEDUP_KEY, else the runner's default key file, created on first use.
+   */
+  dedupKey: z.string().min(1).optional(),
   /** The folder backups are grouped under. */
   job: jobNameSchema,
   /** A run id a scheduler recorded as pending; the runner claims it. Default: a new one. */

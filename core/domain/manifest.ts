@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { jobNameSchema, runIdSchema } from './run.js';
+import { backupTypeSchema, jobNameSchema, runIdSchema, type BackupType } from './run.js';
 import { CONTENT_KINDS, ENGINE_IDS } from './engine-vocabulary.js';
 
 /**
@@ -137,9 +137,7 @@ export const manifestV2Schema = manifestV1Schema.extend({
   objects: z.array(manifestV2ObjectSchema).min(1).refine(uniqueNames, 'object names must be unique in a run folder and in the shared area'),
 });
 
-/** What a run stores: everything (`full`), or what changed since the chain's full (`differential`) or since the run before (`incremental`). */
-export const backupTypeSchema = z.enum(['full', 'differential', 'incremental']);
-export type BackupType = z.infer<typeof backupTypeSchema>;
+export { backupTypeSchema, type BackupType };
 
 /** How a chunked snapshot was made and what it added (docs/chunked-snapshots.md). */
 export const snapshotSchema = z.strictObject({

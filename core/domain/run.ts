@@ -5,6 +5,10 @@ export const runStatusSchema = z.enum(['pending', 'running', 'succeeded', 'faile
 export type RunStatus = z.infer<typeof runStatusSchema>;
 
 export const runKindSchema = z.enum(['backup', 'restore', 'verify']);
+
+/** What a backup stores: everything (`full`), or what changed since the chain's full (`differential`) or since the run before (`incremental`). */
+export const backupTypeSchema = z.enum(['full', 'differential', 'incremental']);
+export type BackupType = z.infer<typeof backupTypeSchema>;
 export type RunKind = z.infer<typeof runKindSchema>;
 
 /** Job names become path segments and table keys: keep them boring. */
@@ -86,5 +90,9 @@ export const runRecordSchema = z.strictObject({
   timeoutMs: z.number().int().positive().optional(),
   /** What a failed run left in storage, to be removed later (the error message says the same). */
   leftBehind: z.array(leftBehindSchema).optional(),
+  /** A chunked snapshot's type (absent: a single-object full backup, as every backup before chunked snapshots). */
+  type: backupTypeSchema.optional(),
+  /** The run a differential or incremental deduplicated against. */
+  baseRunId: runIdSchema.optional(),
 });
 export type RunRecord = z.infer<typeof runRecordSchema>;

@@ -4,7 +4,9 @@ import type { DatabaseEngine } from '../ports/database-engine.js';
 import type { Encryptor } from '../ports/encryptor.js';
 import type { ManifestSigner } from '../ports/manifest-signer.js';
 import type { StorageBackend } from '../ports/storage-backend.js';
-import type { Manifest } from '../domain/manifest.js';
+import type { BackupType, Manifest } from '../domain/manifest.js';
+import { produceSnapshot, type ChunkingDependencies } from './chunked-snapshot.js';
+import type { ChainRhythm } from './snapshot-base.js';
 import { manifestKey, runFolder } from '../domain/object-layout.js';
 import { newRunId, type RunRecord } from '../domain/run.js';
 import { storageUrlOf } from '../domain/storage-location.js';
@@ -14,7 +16,7 @@ import { buildManifest } from './backup-manifest.js';
 import { ManifestCommit } from './commit-backup.js';
 import { pipeToArtifact } from './pipe-to-artifact.js';
 import { startDump } from './start-dump.js';
-import { AbortedError, CatalogWriteError, LeftBehindError, oneLine, RunConflictError, VaultraError } from '../errors.js';
+import { AbortedError, CatalogWriteError, ConfigError, LeftBehindError, oneLine, RunConflictError, VaultraError } from '../errors.js';
 import { repairedAnything, repairRuns, type RepairReport } from './repair-runs.js';
 import type { RunnerHost } from '../ports/runner-host.js';
 import { systemClock } from '../domain/clock.js';
@@ -37,6 +39,8 @@ export interface BackupDependencies {
    * from a live one. Without it, earlier runs are settled by their timeout only.
    */
   readonly host?: RunnerHost;
+  /** What chunked snapshots need (codec, dedup key…): required for a request that is `chunked`. */
+  readonly chunking?: ChunkingDependencies;
 }
 
 export interface BackupRequest {
@@ -45,6 +49,14 @@ export interface BackupRequest {
   readonly runId?: string;
   /** How long the run may take, recorded so a later repair can tell when it was abandoned. */
   readonly timeoutMs?: number;
+  /** @default 'full' */
+  readonly type?: BackupType;
+  /** Store a chunked snapshot (docs/chunked-snapshots.md); always so for a differential or incremental. */
+  readonly chunked?: boolean;
+  /** Streams dumped at once, for an engine that dumps as streams (chunked snapshots). @default 1 */
+  readonly jobs?: number;
+  /** A scheduled chain's rhythm: the run's type is chosen from what is stored (chunked snapshots). */
+  readonly chain?: ChainRhythm;
   readonly signal?: AbortSignal;
   /** Called with raw (dump) and stored byte counts as they grow, for progress displays. */
   readonly onProgress?: (progress: { bytesRaw: number; bytesStored: number }) => void;
@@ -100,6 +112,7 @@ export async function runBackup(deps: BackupDependencies, request: BackupRequest
     location: storageUrlOf(deps.storage.location, runFolder(request.job, runId)),
     ...(deps.host ? { runner: { pid: deps.host.pid, hostname: deps.host.hostname } } : {}),
     ...(request.timeoutMs ? { timeoutMs: request.timeoutMs } : {}),
+    ...(isChunked(request) ? { type: request.type ?? 'full' } : {}),
   };
   run = await claimOrCreate(deps.catalog, run, request.signal);
   const result = await backUp(deps, request, run, now);
@@ -121,35 +134,24 @@ async function backUp(deps: BackupDependencies, request: BackupRequest, started:
   const writer = new StorageArtifactWriter(destinations, folder);
   const commit = new ManifestCommit(destinations, deps.signer, { job: request.job, runId, manifestKey: key });
   try {
-    const started = await startDump(deps.engine, deps.compressor, deps.engine.parse(request.source), request.signal);
-    const data = { name: dataObjectName(deps.engine, deps.compressor, deps.encryptor), role: 'data' } as const;
-    const piped = await pipeToArtifact(started, deps.encryptor, writer, data, request);
-    const finishedAt = now();
-    const written = buildManifest({
-      job: request.job,
-      runId,
-      startedAt,
-      finishedAt,
-      source: piped.source,
-      dump: started.dump,
-      compressor: deps.compressor,
-      encryptor: deps.encryptor,
-      plaintextBytes: piped.plaintextBytes,
-      objects: [piped.object],
-    });
-    await commit.commit(written.text, request.signal);
+    const facts = { job: request.job, runId, startedAt };
+    const produced = isChunked(request) ? await chunkedArtifact(deps, request, writer, destinations, facts, now) : await singleObjectArtifact(deps, request, writer, facts, now);
+    await commit.commit(produced.written.text, request.signal);
 
-    manifest = written.manifest;
-    warnings = started.dump.warnings;
+    manifest = produced.written.manifest;
+    warnings = produced.warnings;
+    const { finishedAt } = produced;
     run = {
       ...run,
       status: 'succeeded',
       finishedAt: finishedAt.toISOString(),
       durationMs: finishedAt.getTime() - startedAt.getTime(),
-      bytesRaw: piped.plaintextBytes,
-      bytesStored: piped.object.sizeBytes,
-      sha256: piped.object.sha256,
+      bytesRaw: manifest.plaintextBytes,
+      bytesStored: produced.bytesStored,
+      sha256: produced.sha256,
       manifestKey: key,
+      ...(manifest.type && manifest.snapshot ? { type: manifest.type } : {}),
+      ...(manifest.baseRunId ? { baseRunId: manifest.baseRunId } : {}),
     };
   } catch (caught) {
     const error = request.signal?.aborted ? asInterrupted(caught) : caught;
@@ -186,6 +188,71 @@ async function backUp(deps: BackupDependencies, request: BackupRequest, started:
     return { run, manifest, error, warnings };
   }
   return { run, manifest, warnings };
+}
+
+/** What producing the artifact gave: the manifest to commit, and the run record's figures. */
+interface ProducedArtifact {
+  readonly written: { readonly manifest: Manifest; readonly text: string };
+  readonly finishedAt: Date;
+  /** Bytes this run stored. */
+  readonly bytesStored: number;
+  /** The data object's SHA-256; a chunked snapshot's index's. */
+  readonly sha256: string;
+  readonly warnings?: readonly string[];
+}
+
+function isChunked(request: BackupRequest): boolean {
+  return request.chunked === true || request.chain !== undefined || (request.type !== undefined && request.type !== 'full');
+}
+
+/** The single-object artifact: the whole compressed, encrypted dump as one `data` object. */
+async function singleObjectArtifact(deps: BackupDependencies, request: BackupRequest, writer: StorageArtifactWriter, facts: { job: string; runId: string; startedAt: Date }, now: () => Date): Promise<ProducedArtifact> {
+  const started = await startDump(deps.engine, deps.compressor, deps.engine.parse(request.source), request.signal);
+  const data = { name: dataObjectName(deps.engine, deps.compressor, deps.encryptor), role: 'data' } as const;
+  const piped = await pipeToArtifact(started, deps.encryptor, writer, data, request);
+  const finishedAt = now();
+  const written = buildManifest({
+    ...facts,
+    finishedAt,
+    source: piped.source,
+    dump: started.dump,
+    compressor: deps.compressor,
+    encryptor: deps.encryptor,
+    plaintextBytes: piped.plaintextBytes,
+    objects: [piped.object],
+  });
+  return { written, finishedAt, bytesStored: piped.object.sizeBytes, sha256: piped.object.sha256, ...(started.dump.warnings ? { warnings: started.dump.warnings } : {}) };
+}
+
+/** A chunked snapshot (chunked-snapshot.ts): its index and packs, deduplicated against its base. */
+async function chunkedArtifact(
+  deps: BackupDependencies,
+  request: BackupRequest,
+  writer: StorageArtifactWriter,
+  destinations: readonly StorageBackend[],
+  facts: { job: string; runId: string; startedAt: Date },
+  now: () => Date,
+): Promise<ProducedArtifact> {
+  if (!deps.chunking) throw new ConfigError('a chunked snapshot needs a chunk codec and a dedup key, which this runner was not given');
+  const produced = await produceSnapshot(
+    { engine: deps.engine, source: deps.engine.parse(request.source), destinations, writer, encryptor: deps.encryptor, chunking: deps.chunking },
+    { job: request.job, type: request.type ?? 'full', now: facts.startedAt, jobs: request.jobs ?? 1, ...(request.chain ? { chain: request.chain } : {}), ...(request.signal ? { signal: request.signal } : {}), ...(request.onProgress ? { onProgress: request.onProgress } : {}) },
+  );
+  const finishedAt = now();
+  const written = buildManifest({
+    ...facts,
+    finishedAt,
+    source: produced.source,
+    dump: produced.dump,
+    compressor: deps.chunking.codec,
+    encryptor: deps.encryptor,
+    plaintextBytes: produced.plaintextBytes,
+    objects: produced.objects,
+    type: produced.type,
+    ...(produced.baseRunId ? { baseRunId: produced.baseRunId } : {}),
+    snapshot: produced.snapshot,
+  });
+  return { written, finishedAt, bytesStored: produced.snapshot.newStoredBytes + produced.index.sizeBytes, sha256: produced.index.sha256, warnings: produced.warnings };
 }
 
 /**

@@ -53,6 +53,11 @@ export async function locateBackup(storage: StorageBackend, { ref, job }: Backup
   return { job: match.job, runId: match.runId, manifestKey: match.key, ...(await readManifestAt(storage, match.key, signal)) };
 }
 
+/** A backup a listing found (`listBackupKeys`), with its manifest read. */
+export async function locatedAt(storage: StorageBackend, found: { readonly job: string; readonly runId: string; readonly key: string }, signal?: AbortSignal): Promise<LocatedBackup> {
+  return { job: found.job, runId: found.runId, manifestKey: found.key, ...(await readManifestAt(storage, found.key, signal)) };
+}
+
 const MAX_MANIFEST_BYTES = 16 * 1024 * 1024;
 
 /**

@@ -1,5 +1,6 @@
 import type { Catalog } from '../ports/catalog.js';
-import type { Decryptor } from '../ports/encryptor.js';
+import type { Decryptor, RandomAccessDecryptor } from '../ports/encryptor.js';
+import { isChunkedSnapshot, restoreSnapshot } from './read-chunked.js';
 import type { StorageBackend } from '../ports/storage-backend.js';
 import type { ContentEntry } from '../ports/database-engine.js';
 import type { EngineCapabilities } from '../ports/engine-descriptor.js';
@@ -16,6 +17,10 @@ export interface RestoreDependencies extends BackupAdapters {
   readonly storage: StorageBackend;
   readonly catalog: Catalog;
   readonly decryptor: Decryptor;
+  /** Reads ranges of encrypted packs: what a chunked snapshot needs (read-chunked.ts). */
+  readonly randomAccess?: RandomAccessDecryptor;
+  /** The job's dedup key, when at hand: a chunked snapshot's chunk ids are then checked too. */
+  readonly dedupKey?: Buffer;
   /** Whose signatures make a backup genuine (authenticate-backup.ts). */
   readonly trust: TrustPolicy;
 }
@@ -30,6 +35,8 @@ export interface RestoreRequest extends BackupRef {
   /** Directories: restore setuid/setgid bits, device nodes, FIFOs, world-writable modes and owners as archived. */
   readonly preserveSpecial?: boolean;
   readonly dryRun?: boolean;
+  /** Streams restored at once (a chunked snapshot of an engine that dumps as streams). @default 1 */
+  readonly jobs?: number;
   readonly signal?: AbortSignal;
   readonly onProgress?: (bytesRead: number) => void;
 }
@@ -87,10 +94,15 @@ export async function runRestore(deps: RestoreDependencies, request: RestoreRequ
     // intact, when the restore could otherwise act on bytes not yet checked: a selective
     // pg_restore may commit as soon as it has what it needs, and an engine without atomic
     // restores would have replaced existing data by the time damage shows.
-    const selective = Boolean(request.tables?.length || request.schemas?.length || request.paths?.length);
+    // A chunked snapshot's selective restore reads only the chosen streams, each chunk checked before it is used.
+    const selective = Boolean(request.tables?.length || request.schemas?.length || request.paths?.length) && !(isChunkedSnapshot(manifest) && manifest.snapshot?.layout === 'multi-stream');
     if (selective || (request.force && !engine.descriptor.capabilities.atomicRestore)) await verifyLocated(deps, backup, { signal: request.signal });
     // Before the target is touched (a database created, a temp folder made): every object is there.
     else await checkObjectsPresent(deps.storage, backup, request.signal);
+    if (isChunkedSnapshot(manifest)) {
+      const options = { ...request, ...(request.onProgress ? { onBytes: request.onProgress } : {}) };
+      return restoreSnapshot(deps, backup, engine, target, options);
+    }
     const { sink, bytesRaw } = await readBackupInto(deps, backup, () => engine.openRestore(target, { ...request, sourceDatabase: manifest.source.database }), {
       signal: request.signal,
       onBytes: request.onProgress,

@@ -32,8 +32,10 @@ export interface RunnerTarget {
  */
 export function backupSpecOf(job: ScheduledJob, target: Pick<RunnerTarget, 'storageUrl' | 'kmsKey' | 'signingKey'>, runId?: string): BackupSpec {
   if (job.encryption.kms && !target.kmsKey) throw new ConfigError(`job ${job.name} asks for the environment's KMS key (encryption.kms), but the deployment names none`);
+  const { chain } = job;
   const input: BackupSpecInput = {
-    type: 'full',
+    type: chain ? chain.type : 'full',
+    ...(chain ? { chain: { fullEveryMs: chain.fullEvery, ...(chain.differentialEvery ? { differentialEveryMs: chain.differentialEvery } : {}) }, ...(chain.jobs ? { jobs: chain.jobs } : {}) } : {}),
     job: job.name,
     ...(runId === undefined ? {} : { runId }),
     source: job.source,

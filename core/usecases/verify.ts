@@ -1,5 +1,6 @@
 import type { Catalog } from '../ports/catalog.js';
-import type { Decryptor } from '../ports/encryptor.js';
+import type { Decryptor, RandomAccessDecryptor } from '../ports/encryptor.js';
+import { isChunkedSnapshot, verifySnapshot } from './read-chunked.js';
 import type { StorageBackend } from '../ports/storage-backend.js';
 import type { BackupAdapters } from '../ports/backup-adapters.js';
 import type { ValidationOptions } from '../ports/database-engine.js';
@@ -13,6 +14,10 @@ export interface VerifyDependencies extends BackupAdapters {
   readonly storage: StorageBackend;
   readonly catalog: Catalog;
   readonly decryptor: Decryptor;
+  /** Reads ranges of encrypted packs: what a chunked snapshot needs (read-chunked.ts). */
+  readonly randomAccess?: RandomAccessDecryptor;
+  /** The job's dedup key, when at hand: a chunked snapshot's chunk ids are then checked too. */
+  readonly dedupKey?: Buffer;
   /** Whose signatures make a backup genuine (authenticate-backup.ts). */
   readonly trust: TrustPolicy;
 }
@@ -39,7 +44,7 @@ export interface VerifyReport {
 export async function runVerify(
   deps: VerifyDependencies,
   ref: BackupRef,
-  options: { signal?: AbortSignal; onProgress?: (bytesRead: number) => void; record?: boolean } = {},
+  options: { signal?: AbortSignal; onProgress?: (bytesRead: number) => void; record?: boolean; samplePercent?: number } = {},
 ): Promise<VerifyReport> {
   const backup = await locateBackup(deps.storage, ref, options.signal);
   // Inside the recorded run: a refused signature is a failed verify in the catalog, for the audit trail.
@@ -53,12 +58,22 @@ export async function runVerify(
 }
 
 export async function verifyLocated(
-  deps: Pick<VerifyDependencies, 'storage' | 'decryptor' | 'engineById' | 'decompressor'>,
+  deps: Pick<VerifyDependencies, 'storage' | 'decryptor' | 'engineById' | 'decompressor' | 'chunkCodec' | 'randomAccess' | 'dedupKey'>,
   backup: LocatedBackup,
-  options: { signal?: AbortSignal; onProgress?: (bytesRead: number) => void; dryRun?: Pick<ValidationOptions, 'target' | 'tables' | 'force'> } = {},
+  options: { signal?: AbortSignal; onProgress?: (bytesRead: number) => void; dryRun?: Pick<ValidationOptions, 'target' | 'tables' | 'force'>; samplePercent?: number } = {},
 ): Promise<VerifyReport> {
   const { manifest } = backup;
   await checkObjectsPresent(deps.storage, backup, options.signal);
+  if (isChunkedSnapshot(manifest)) {
+    const engine = deps.engineById(manifest.source.engine);
+    const checked = await verifySnapshot(deps, backup, engine, {
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.onProgress ? { onBytes: options.onProgress } : {}),
+      ...(options.samplePercent !== undefined ? { samplePercent: options.samplePercent } : {}),
+    });
+    const bytesStored = manifest.objects.reduce((sum, object) => sum + object.sizeBytes, 0);
+    return { backup, bytesStored, ...checked };
+  }
   const { sink, bytesRaw } = await readBackupInto(
     deps,
     backup,

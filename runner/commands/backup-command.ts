@@ -1,14 +1,14 @@
 import { Command, Option } from 'commander';
 import { defaultJobName, SUPPORTED_SOURCES } from '../../core/adapters/engines/engines.js';
 import { backupSpecSchema, parseBackupSpecJson, type BackupSpecInput } from '../../core/domain/backup-spec.js';
-import { runIdSchema } from '../../core/domain/run.js';
+import { runIdSchema, type BackupType } from '../../core/domain/run.js';
 import { parseAtEdge } from '../../core/domain/validate.js';
 import type { CompressionId } from '../../core/ports/compressor.js';
 import { ConfigError } from '../../core/errors.js';
 import { DEFAULT_STORAGE } from '../context.js';
 import { parseKmsKeyRef } from '../keys.js';
 import { runBackupSpec } from '../run-backup-spec.js';
-import { catalogOption, collect, resolveConnection, signalOf } from './shared.js';
+import { catalogOption, collect, positiveInteger, resolveConnection, signalOf } from './shared.js';
 
 interface BackupOptions {
   spec?: string;
@@ -26,6 +26,10 @@ interface BackupOptions {
   progress: boolean;
   catalog?: string;
   lockTimeout?: string;
+  type: BackupType;
+  chunked?: boolean;
+  jobs?: string;
+  dedupKey?: string;
 }
 
 export function backupCommand(): Command {
@@ -52,6 +56,10 @@ export function backupCommand(): Command {
     )
     .option('--json', 'print the result as one JSON object on stdout')
     .option('--no-progress', 'no progress display on stderr')
+    .addOption(new Option('--type <type>', 'full: everything; differential: what changed since the last chunked full; incremental: since the last chunked backup (both deduplicated chunked snapshots)').choices(['full', 'differential', 'incremental']).default('full'))
+    .option('--chunked', 'store a full backup as a chunked snapshot, the start of a chain of differential and incremental backups')
+    .option('--jobs <n>', 'PostgreSQL, MariaDB, MongoDB chunked snapshots: dump this many tables at once (default 1)')
+    .addOption(new Option('--dedup-key <file|env://VAR>', 'the job\'s dedup key, which names chunks (default: $VAULTRA_DEDUP_KEY, else dedup-key.txt beside your default identity, created on first use)'))
     .option('--lock-timeout <duration>', 'PostgreSQL: how long to wait for a table another session holds locked before failing, e.g. 30s, 5m (default: 60s)')
     .addOption(catalogOption())
     .option('--spec <json>', 'run this backup spec (JSON, as a scheduler launches the runner) instead of a source and flags; it holds references only, never a secret')
@@ -74,6 +82,8 @@ Examples:
   vaultra backup mongodb://localhost:27017/events
   vaultra backup dir:/var/lib/docker/volumes/uploads/_data --job uploads
   vaultra backup sqlite:./app.db --json
+  vaultra backup postgres://app@db/shop --chunked --jobs 2            (a chunked full: starts a chain)
+  vaultra backup postgres://app@db/shop --type incremental            (stores only chunks the last run lacks)
   vaultra backup postgres://app@db/shop --to file:///srv/backups --to s3://backups-eu/db   (one dump, two copies)`,
     )
     .action(async (sourceArgument: string | undefined, options: BackupOptions, command: Command) => {
@@ -95,7 +105,7 @@ Examples:
 }
 
 /** Flags that describe a run, which `--spec` describes on its own: both at once would leave one ignored. */
-const RUN_FLAGS = ['to', 'job', 'runId', 'compression', 'level', 'recipient', 'kms', 'passphraseEnv', 'encryption', 'signingKey', 'lockTimeout'] as const;
+const RUN_FLAGS = ['to', 'job', 'runId', 'compression', 'level', 'recipient', 'kms', 'passphraseEnv', 'encryption', 'signingKey', 'lockTimeout', 'type', 'chunked', 'jobs', 'dedupKey'] as const;
 
 function refuseFlagsBesideSpec(sourceArgument: string | undefined, command: Command): void {
   // Values from the environment ($VAULTRA_STORAGE, $VAULTRA_SIGNING_KEY) are defaults, not a conflict.
@@ -146,8 +156,12 @@ function specFromFlags(source: string, options: BackupOptions, resolved: string 
         : options.recipient?.length || kmsKeys.length
           ? { mode: 'recipients', recipients: options.recipient ?? [], kmsKeys }
           : { mode: 'default-identity' };
+  const jobs = options.jobs === undefined ? undefined : positiveInteger(options.jobs, '--jobs');
   return {
-    type: 'full',
+    type: options.type,
+    ...(options.chunked ? { chunked: true } : {}),
+    ...(jobs === undefined ? {} : { jobs }),
+    ...(options.dedupKey ? { dedupKey: options.dedupKey } : {}),
     job: options.job ?? defaultJobName(resolved ?? source),
     ...(options.runId === undefined ? {} : { runId: parseAtEdge(runIdSchema, options.runId, '--run-id') }),
     source,

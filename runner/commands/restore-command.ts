@@ -1,11 +1,12 @@
 import { Command, Option } from 'commander';
 import { runRestore } from '../../core/usecases/restore.js';
 import { DEFAULT_STORAGE } from '../context.js';
-import { decryptorFor } from '../keys.js';
+import { decryptorsFor } from '../keys.js';
+import { existingDedupKey } from '../dedup-key.js';
 import { Progress } from '../progress.js';
 import { formatBytes } from '../format.js';
 import { trustPolicyFor } from '../signing-keys.js';
-import { authenticityJson, catalogOption, collect, commaList, openStore, resolveConnection, printFields, printJson, signalOf, TRUST_HELP, trustOptions } from './shared.js';
+import { authenticityJson, catalogOption, collect, commaList, openStore, positiveInteger, resolveConnection, printFields, printJson, signalOf, TRUST_HELP, trustOptions } from './shared.js';
 import { backupAdapters } from '../../core/adapters/backup-adapters.js';
 import { SUPPORTED_TARGETS } from '../../core/adapters/engines/engine-descriptors.js';
 
@@ -27,6 +28,8 @@ interface RestoreOptions {
   json?: boolean;
   progress: boolean;
   catalog?: string;
+  jobs?: string;
+  dedupKey?: string;
 }
 
 export function restoreCommand(): Command {
@@ -47,6 +50,8 @@ export function restoreCommand(): Command {
     .option('--force', 'restore into a target that already holds data, replacing what the backup contains (directories: each top-level entry the backup holds replaces the target\'s entry of that name)')
     .option('--no-owner', 'PostgreSQL: do not restore ownership and privileges (for another cluster); directories: with --preserve-special, still do not restore the archived owners')
     .option('--preserve-special', 'directories: restore the archive as it is — setuid/setgid bits, device nodes, FIFOs, world-writable modes, file capabilities and (as root) the archived owners; without it they are left out, files belong to the restoring user, and the output says what was left out')
+    .option('--jobs <n>', 'chunked snapshots of PostgreSQL, MariaDB, MongoDB: load this many tables at once (default 1)')
+    .option('--dedup-key <file|env://VAR>', 'chunked snapshots: also check each chunk\'s id with the job\'s dedup key (default: $VAULTRA_DEDUP_KEY or your dedup-key.txt, when there is one)')
     .option('--json', 'print the result as JSON on stdout')
     .option('--no-progress', 'no progress display on stderr')
     .addOption(catalogOption())
@@ -64,13 +69,15 @@ Examples:
     )
     .action(async (ref: string, options: RestoreOptions, command: Command) => {
       const { storage, catalog } = await openStore(options.from, options.catalog);
-      const decryptor = await decryptorFor({ identity: options.identity, passphraseEnv: options.passphraseEnv });
+      const { decryptor, randomAccess } = await decryptorsFor({ identity: options.identity, passphraseEnv: options.passphraseEnv });
+      const dedupKey = await existingDedupKey(options.dedupKey);
+      const jobs = options.jobs === undefined ? undefined : positiveInteger(options.jobs, '--jobs');
       const trust = await trustPolicyFor(options, signalOf(command));
       const progress = new Progress(options.dryRun ? 'checking' : 'restoring', options.progress && !options.json);
       let report;
       try {
         report = await runRestore(
-          { storage, catalog, decryptor, trust, ...backupAdapters },
+          { storage, catalog, decryptor, randomAccess, trust, ...backupAdapters, ...(dedupKey ? { dedupKey } : {}) },
           {
             ref,
             job: options.job,
@@ -82,6 +89,7 @@ Examples:
             noOwner: !options.owner,
             preserveSpecial: options.preserveSpecial,
             dryRun: options.dryRun,
+            ...(jobs ? { jobs } : {}),
             signal: signalOf(command),
             onProgress: (bytes) => progress.update(bytes),
           },

@@ -1,3 +1,4 @@
+import { ConfigError } from '../../core/errors.js';
 import { Option, type Command } from 'commander';
 import type { StorageBackend } from '../../core/ports/storage-backend.js';
 import type { Catalog } from '../../core/ports/catalog.js';
@@ -36,6 +37,13 @@ export function collect(value: string, previous: string[] = []): string[] {
 }
 
 /** Splits `a,b , c` into ['a', 'b', 'c']. */
+/** A flag's whole number of at least 1 (`--jobs 4`). */
+export function positiveInteger(text: string, flag: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) throw new ConfigError(`${flag} ${JSON.stringify(text)}: expected a whole number of at least 1`);
+  return value;
+}
+
 export function commaList(value: string): string[] {
   return value.split(',').map((part) => part.trim()).filter(Boolean);
 }

@@ -4,7 +4,8 @@ import { trustUnsignedBackup } from '../../core/usecases/trust-unsigned.js';
 import { dataObjectOf } from '../../core/usecases/read-backup.js';
 import { ConfigError } from '../../core/errors.js';
 import { DEFAULT_STORAGE } from '../context.js';
-import { decryptorFor } from '../keys.js';
+import { decryptorsFor } from '../keys.js';
+import { existingDedupKey } from '../dedup-key.js';
 import { signerFor, trustPolicyFor } from '../signing-keys.js';
 import { Progress } from '../progress.js';
 import { formatBytes } from '../format.js';
@@ -23,6 +24,8 @@ interface VerifyOptions {
   json?: boolean;
   progress: boolean;
   catalog?: string;
+  sample?: string;
+  dedupKey?: string;
 }
 
 export function verifyCommand(): Command {
@@ -38,6 +41,8 @@ export function verifyCommand(): Command {
     .addOption(allowUnsigned!)
     .option('--trust-unsigned', 'once, for a backup you know is yours that has no trusted signature (made before signing existed): verify it fully, then sign it with your signing key')
     .addOption(new Option('--signing-key <file|service:key>', 'the key --trust-unsigned signs with (default: your default signing key)').env('VAULTRA_SIGNING_KEY'))
+    .option('--sample <percent>', 'chunked snapshots: read and authenticate only the chunks of this share of the packs, chosen at random (every object\'s presence and size is still checked)')
+    .option('--dedup-key <file|env://VAR>', 'chunked snapshots: also check each chunk\'s id with the job\'s dedup key (default: $VAULTRA_DEDUP_KEY or your dedup-key.txt, when there is one)')
     .option('--json', 'print the result as JSON on stdout')
     .option('--no-progress', 'no progress display on stderr')
     .addOption(catalogOption())
@@ -45,14 +50,19 @@ export function verifyCommand(): Command {
     .action(async (ref: string, options: VerifyOptions, command: Command) => {
       if (options.trustUnsigned && options.allowUnsigned) throw new ConfigError('--trust-unsigned already accepts the missing signature: drop --allow-unsigned');
       const { storage, catalog } = await openStore(options.from, options.catalog);
-      const decryptor = await decryptorFor({ identity: options.identity, passphraseEnv: options.passphraseEnv });
+      const { decryptor, randomAccess } = await decryptorsFor({ identity: options.identity, passphraseEnv: options.passphraseEnv });
+      const dedupKey = await existingDedupKey(options.dedupKey);
+      const samplePercent = options.sample === undefined ? undefined : percent(options.sample);
+      const readers = { randomAccess, ...(dedupKey ? { dedupKey } : {}) };
       const trustPolicy = await trustPolicyFor(options, signalOf(command));
       const signer = options.trustUnsigned ? await signerFor(options.signingKey, (line) => process.stderr.write(`vaultra: ${line}\n`)) : undefined;
       const progress = new Progress('verifying', options.progress && !options.json);
       let report: VerifyReport & { signed?: boolean };
       try {
-        const run = { signal: signalOf(command), onProgress: (bytes: number) => progress.update(bytes) };
-        report = signer ? await trustUnsignedBackup({ storage, catalog, decryptor, trust: trustPolicy, signer, ...backupAdapters }, { ref, job: options.job }, run) : await runVerify({ storage, catalog, decryptor, trust: trustPolicy, ...backupAdapters }, { ref, job: options.job }, run);
+        const run = { signal: signalOf(command), onProgress: (bytes: number) => progress.update(bytes), ...(samplePercent === undefined ? {} : { samplePercent }) };
+        report = signer
+          ? await trustUnsignedBackup({ storage, catalog, decryptor, trust: trustPolicy, signer, ...backupAdapters, ...readers }, { ref, job: options.job }, run)
+          : await runVerify({ storage, catalog, decryptor, trust: trustPolicy, ...backupAdapters, ...readers }, { ref, job: options.job }, run);
       } finally {
         progress.stop();
       }
@@ -66,7 +76,8 @@ export function verifyCommand(): Command {
           engine: manifest.source.engine,
           bytesStored: report.bytesStored,
           bytesRaw: report.bytesRaw,
-          sha256: dataObjectOf(manifest).sha256,
+          sha256: (manifest.snapshot ? manifest.objects.find((object) => object.role === 'index')! : dataObjectOf(manifest)).sha256,
+          type: manifest.type ?? 'full',
           structure: report.structure,
           ...authenticityJson(report.authenticity),
           ...(signer ? { signedNow: signedNow ?? null } : {}),
@@ -82,11 +93,20 @@ export function verifyCommand(): Command {
               ? `${authenticity.keyId}, trusted as ${authenticity.trustedAs}`
               : `NOT PROVEN: ${authenticity?.reason ?? 'not checked'}`,
         ],
-        ['sha256', `${dataObjectOf(manifest).sha256} matches (${formatBytes(report.bytesStored)})`],
+        manifest.snapshot
+          ? ['objects', `the index and ${manifest.objects.length - 1} packs, ${formatBytes(report.bytesStored)}, present at their sizes`]
+          : ['sha256', `${dataObjectOf(manifest).sha256} matches (${formatBytes(report.bytesStored)})`],
         ['encryption', manifest.encryption.format === 'none' ? 'none' : `${manifest.encryption.format}: recipients as the manifest lists them, every chunk authenticated`],
         ['structure', report.structure],
         // A plaintext size other than the manifest's fails the verify: reaching here means it matched.
         ['plaintext', `${formatBytes(report.bytesRaw)} (matches the manifest)`],
       ]);
     });
+}
+
+/** `--sample 5` or `5%`: a share of the packs, above 0 and up to 100. */
+function percent(text: string): number {
+  const value = Number(text.replace(/%$/, ''));
+  if (!(value > 0 && value <= 100)) throw new ConfigError(`--sample ${JSON.stringify(text)}: expected a percentage above 0 and at most 100, e.g. 5`);
+  return value;
 }
