@@ -80,6 +80,8 @@ export class FileStorageBackend implements StorageBackend, LeftoverSweeper {
       throw toStorageError(error, `reading ${key}`);
     }
     try {
+      // An empty range reads nothing: only the object's size can say it is too short.
+      if (start === end && (await file.stat()).size < end) throw new StorageError(`reading ${key} failed: the object ends before byte ${end}, it was truncated or replaced`, false);
       const bytes = Buffer.allocUnsafe(end - start);
       let filled = 0;
       // A read may return fewer bytes than asked for; only 0 means the file ends here.
