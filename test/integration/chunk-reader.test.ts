@@ -201,6 +201,21 @@ describe('readChunks', () => {
     expect(rangeReads(fresh)).toBe(3);
   });
 
+  it('keeps at most `openPacks` packs open, reopening the least recently used', async () => {
+    const a = packA.chunks;
+    const b = packB.chunks;
+    const refs = [a[0]!.ref, b[0]!.ref, a[2]!.ref, b[2]!.ref];
+    const raws = Buffer.concat([a[0]!.raw, b[0]!.raw, a[2]!.raw, b[2]!.raw]);
+    store.storage.calls.length = 0;
+    expect((await buffer(readChunks(sourceOf(store, [packA, packB]), refs, { openPacks: 2 }))).equals(raws)).toBe(true);
+    // Two header probes, four ranges.
+    expect(rangeReads(store)).toBe(6);
+    store.storage.calls.length = 0;
+    expect((await buffer(readChunks(sourceOf(store, [packA, packB]), refs, { openPacks: 1, concurrency: 1 }))).equals(raws)).toBe(true);
+    // Each switch of pack reopens it: four header probes, four ranges.
+    expect(rangeReads(store)).toBe(8);
+  });
+
   describe('refuses what the index and manifest do not vouch for', () => {
     it('a pack with one byte changed: IntegrityError naming the pack', async () => {
       const fresh = await freshStore();
