@@ -215,19 +215,7 @@ export class S3StorageBackend implements StorageBackend, LeftoverSweeper {
       body.destroy();
       throw objectTooShortError(where, start, end, answered.total);
     }
-    const chunks: Buffer[] = [];
-    let received = 0;
-    for await (const chunk of body) {
-      received += (chunk as Buffer).length;
-      if (received > end - start) {
-        body.destroy();
-        throw new StorageError(`S3 sent more than the ${end - start} bytes asked for of ${where}: the object changed while it was being read`, false);
-      }
-      chunks.push(chunk as Buffer);
-    }
-    // A body cut short without a socket error (a proxy closing early) is a transient fault.
-    if (received !== end - start) throw Object.assign(new Error(`S3 sent ${received} of ${end - start} bytes`), { code: 'ECONNRESET' });
-    return chunks;
+    return readExactly(body, end - start);
   }
 
   /** One GET of `[start, end)` (or the whole object): its chunks, exactly the expected size in all. */
@@ -241,19 +229,7 @@ export class S3StorageBackend implements StorageBackend, LeftoverSweeper {
       body.destroy();
       throw new StorageError(`S3 answered range ${answer.ContentRange ?? '(none)'} for bytes ${range.start}-${range.end - 1}/${range.total}: the object changed while it was being read`, false);
     }
-    const chunks: Buffer[] = [];
-    let received = 0;
-    for await (const chunk of body) {
-      received += (chunk as Buffer).length;
-      if (received > expectedBytes) {
-        body.destroy();
-        throw new StorageError(`S3 sent more than the ${expectedBytes} bytes asked for: the object changed while it was being read`, false);
-      }
-      chunks.push(chunk as Buffer);
-    }
-    // A body cut short without a socket error (a proxy closing early) is a transient fault.
-    if (received !== expectedBytes) throw Object.assign(new Error(`S3 sent ${received} of ${expectedBytes} bytes`), { code: 'ECONNRESET' });
-    return chunks;
+    return readExactly(body, expectedBytes);
   }
 
   async *list(prefix: string, options: IoOptions = {}): AsyncIterable<ObjectInfo> {
@@ -376,4 +352,21 @@ export class S3StorageBackend implements StorageBackend, LeftoverSweeper {
     }
     return this.prefix + key;
   }
+}
+
+/** A GET's body as the chunks that arrived, exactly `expectedBytes` in all. */
+async function readExactly(body: Readable, expectedBytes: number): Promise<Buffer[]> {
+  const chunks: Buffer[] = [];
+  let received = 0;
+  for await (const chunk of body) {
+    received += (chunk as Buffer).length;
+    if (received > expectedBytes) {
+      body.destroy();
+      throw new StorageError(`S3 sent more than the ${expectedBytes} bytes asked for: the object changed while it was being read`, false);
+    }
+    chunks.push(chunk as Buffer);
+  }
+  // A body cut short without a socket error (a proxy closing early) is a transient fault.
+  if (received !== expectedBytes) throw Object.assign(new Error(`S3 sent ${received} of ${expectedBytes} bytes`), { code: 'ECONNRESET' });
+  return chunks;
 }
