@@ -69,8 +69,10 @@ export class FileStorageBackend implements StorageBackend, LeftoverSweeper {
     return createReadStream(path, { highWaterMark: 1024 * 1024 });
   }
 
-  async readRange(key: string, start: number, end: number): Promise<Buffer> {
+  async readRange(key: string, start: number, end: number, options: IoOptions = {}): Promise<Buffer> {
     checkByteRange(key, start, end);
+    // One local read is short: the signal is checked before it, not during.
+    options.signal?.throwIfAborted();
     const path = this.pathOf(key);
     let file: FileHandle;
     try {
