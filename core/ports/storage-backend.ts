@@ -25,9 +25,12 @@ export interface ObjectReader {
   get(key: string, options?: IoOptions): Promise<Readable>;
   /**
    * Bytes `[start, end)` of `key` (chunked snapshots read chunks from packs this way). Rejects with
-   * `NotFoundError` when it does not exist, and with `StorageError` when the object is shorter.
+   * `NotFoundError` when it does not exist, and with a non-retryable `StorageError` when the
+   * object ends before `end` (an empty range `[n, n)` of an object shorter than `n` too);
+   * `RangeError` for a range that is not `0 <= start <= end`. Reads one version of the object as
+   * it is when asked; may be retried (it changes nothing).
    */
-  readRange?(key: string, start: number, end: number, options?: IoOptions): Promise<Buffer>;
+  readRange(key: string, start: number, end: number, options?: IoOptions): Promise<Buffer>;
 }
 
 export interface ObjectLister {

@@ -113,6 +113,41 @@ export function storageBackendContract(name: string, fresh: () => Promise<Storag
       });
     }
 
+    it('reads byte ranges: at the start, in the middle, at the end, empty, and the whole object', async () => {
+      const storage = await fresh();
+      const data = randomBytes(300_000 + 13);
+      await storage.put('job/shared/pack-1', Readable.from([data]));
+      for (const [start, end] of [
+        [0, 1],
+        [0, 65_536],
+        [123_456, 200_001],
+        [data.length - 7, data.length],
+        [data.length, data.length],
+        [0, data.length],
+      ] as const) {
+        const bytes = await storage.readRange('job/shared/pack-1', start, end);
+        expect(bytes.length, `range ${start}-${end}`).toBe(end - start);
+        expect(bytes.equals(data.subarray(start, end)), `range ${start}-${end}`).toBe(true);
+      }
+    });
+
+    it('refuses a range of a missing object (NotFoundError) and one past the end (StorageError, not retryable)', async () => {
+      const storage = await fresh();
+      await storage.put('k', Readable.from([Buffer.from('0123456789')]));
+      await expect(storage.readRange('nope', 0, 5)).rejects.toBeInstanceOf(NotFoundError);
+      for (const [start, end] of [
+        [5, 11],
+        [10, 11],
+        [20, 30],
+        [11, 11],
+      ] as const) {
+        const reading = storage.readRange('k', start, end);
+        await expect(reading, `range ${start}-${end}`).rejects.toBeInstanceOf(StorageError);
+        await expect(reading, `range ${start}-${end}`).rejects.toMatchObject({ retryable: false });
+      }
+      await expect(storage.readRange('k', 5, 4)).rejects.toBeInstanceOf(RangeError);
+    });
+
     it('reports a missing object as NotFoundError', async () => {
       const storage = await fresh();
       await expect(storage.get('nope')).rejects.toBeInstanceOf(NotFoundError);

@@ -14,7 +14,7 @@ import type { IoOptions, ObjectInfo, StorageBackend } from '../../core/ports/sto
 import { StorageError } from '../../core/errors.js';
 
 export type KeyPredicate = (key: string) => boolean;
-export type StorageMethod = 'put' | 'get' | 'list' | 'delete';
+export type StorageMethod = 'put' | 'get' | 'readRange' | 'list' | 'delete';
 
 export interface FaultOptions {
   /** Which keys (for `list`: prefixes) the fault applies to. @default every key */
@@ -89,6 +89,12 @@ export class FaultyStorageBackend implements StorageBackend {
   failGetAfterBytes(bytes: number, options: FaultOptions = {}): this {
     if (!Number.isInteger(bytes) || bytes < 0) throw new Error(`failGetAfterBytes: bytes must be a non-negative integer, got ${bytes}`);
     this.rules.push({ ...ruleBase('get', options), afterBytes: bytes });
+    return this;
+  }
+
+  /** `readRange` of a matching key rejects at once. */
+  failReadRangeOfKey(keys: KeyPredicate, options: Omit<FaultOptions, 'keys'> = {}): this {
+    this.rules.push(ruleBase('readRange', { ...options, keys }));
     return this;
   }
 
@@ -173,6 +179,13 @@ export class FaultyStorageBackend implements StorageBackend {
     stream.on('error', (error) => cut.destroy(error));
     cut.once('close', () => stream.destroy());
     return stream.pipe(cut);
+  }
+
+  async readRange(key: string, start: number, end: number, options?: IoOptions): Promise<Buffer> {
+    const rule = this.take('readRange', key);
+    this.calls.push({ method: 'readRange', key, failed: Boolean(rule) });
+    if (rule) throw rule.error(key);
+    return this.inner.readRange(key, start, end, options);
   }
 
   async *list(prefix: string, options?: IoOptions): AsyncIterable<ObjectInfo> {

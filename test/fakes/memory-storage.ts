@@ -61,6 +61,16 @@ export class MemoryStorageBackend implements StorageBackend {
     return Readable.from(pieces, { objectMode: false });
   }
 
+  async readRange(key: string, start: number, end: number, options: IoOptions = {}): Promise<Buffer> {
+    checkKey(key);
+    options.signal?.throwIfAborted();
+    if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < start) throw new RangeError(`invalid byte range ${start}-${end} of ${key}`);
+    const data = this.objects.get(key);
+    if (!data) throw new NotFoundError(`no object ${key} in ${this.location}`);
+    if (data.length < end) throw new StorageError(`reading bytes ${start}-${end - 1} of ${key} failed: the object ends before byte ${end}`, false);
+    return Buffer.from(data.subarray(start, end));
+  }
+
   async *list(prefix: string, options: IoOptions = {}): AsyncIterable<ObjectInfo> {
     options.signal?.throwIfAborted();
     for (const [key, data] of [...this.objects]) {

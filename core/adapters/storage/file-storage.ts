@@ -7,6 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { IoOptions, Leftover, LeftoverSweeper, ObjectInfo, StorageBackend } from '../../ports/storage-backend.js';
 import { ConfigError, NotFoundError, StorageError } from '../../errors.js';
+import { checkByteRange } from './byte-range.js';
 
 /** Objects being written carry this in their name until they are complete; listings skip them. */
 const TEMP_MARKER = '.vaultra-tmp-';
@@ -66,6 +67,37 @@ export class FileStorageBackend implements StorageBackend, LeftoverSweeper {
       throw toStorageError(error, `reading ${key}`);
     }
     return createReadStream(path, { highWaterMark: 1024 * 1024 });
+  }
+
+  async readRange(key: string, start: number, end: number, options: IoOptions = {}): Promise<Buffer> {
+    checkByteRange(key, start, end);
+    // One local read is short: the signal is checked before it, not during.
+    options.signal?.throwIfAborted();
+    const path = this.pathOf(key);
+    let file: FileHandle;
+    try {
+      file = await open(path, 'r');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(`no object ${key} in ${this.location}`);
+      throw toStorageError(error, `reading ${key}`);
+    }
+    try {
+      // An empty range reads nothing: only the object's size can say it is too short.
+      if (start === end && (await file.stat()).size < end) throw new StorageError(`reading ${key} failed: the object ends before byte ${end}, it was truncated or replaced`, false);
+      const bytes = Buffer.allocUnsafe(end - start);
+      let filled = 0;
+      // A read may return fewer bytes than asked for; only 0 means the file ends here.
+      while (filled < bytes.length) {
+        const { bytesRead } = await file.read(bytes, filled, bytes.length - filled, start + filled);
+        if (bytesRead === 0) throw new StorageError(`reading bytes ${start}-${end - 1} of ${key} failed: the object ends at byte ${start + filled}, it was truncated or replaced`, false);
+        filled += bytesRead;
+      }
+      return bytes;
+    } catch (error) {
+      throw toStorageError(error, `reading bytes ${start}-${end - 1} of ${key}`);
+    } finally {
+      await file.close();
+    }
   }
 
   async *list(prefix: string): AsyncIterable<ObjectInfo> {

@@ -52,7 +52,7 @@ type PreparedRecipient =
   | { kind: 'scrypt'; passphrase: string; workFactor: number }
   | { kind: 'kms'; keyService: KeyService; keyId: string };
 
-type PreparedIdentity =
+export type PreparedIdentity =
   | { kind: 'x25519'; key: X25519IdentityKey }
   | { kind: 'scrypt'; passphrase: string; maxWorkFactor: number }
   | { kind: 'kms'; allowed: ReadonlySet<KeyServiceId>; keyServiceFor: (id: KeyServiceId) => Promise<KeyService> };
@@ -246,47 +246,56 @@ class AgeDecryptStream extends Transform {
     return { header, rest };
   }
 
-  /** The file key, once an identity unwraps a stanza and the header MAC checks out under it. */
   async #open(headerBytes: Buffer): Promise<Buffer> {
-    const header = parseHeader(headerBytes);
-    const { stanzas } = header;
-    if (stanzas.some((s) => s.type === SCRYPT_STANZA_TYPE) && stanzas.length !== 1) {
-      throw new IntegrityError('invalid age header: a passphrase (scrypt) stanza must be the only stanza: the backup object is damaged');
-    }
-    this.#expected?.checkStanzas(stanzas);
-    for (const identity of this.#identities) {
-      for (const stanza of stanzas) {
-        let fileKey: Buffer | undefined;
-        if (identity.kind === 'x25519' && stanza.type === X25519_STANZA_TYPE) {
-          fileKey = unwrapX25519(stanza, identity.key);
-        } else if (identity.kind === 'scrypt' && stanza.type === SCRYPT_STANZA_TYPE) {
-          fileKey = await unwrapScrypt(stanza, identity.passphrase, identity.maxWorkFactor);
-        }
-        // Unknown stanza types are skipped, as the spec requires.
-        if (fileKey === undefined) continue;
-        const checked = checkedFileKey(header, fileKey);
-        // The header is authentic now: if the manifest does not list this identity's recipient, the manifest lies.
-        if (identity.kind === 'x25519') this.#expected?.checkOpenedBy(identity.key.publicKey);
-        return checked;
-      }
-    }
-    // Only when no local identity opens the file: ask a key service (a network call).
-    const kmsStanzas = stanzas.filter((stanza) => stanza.type === KMS_STANZA_TYPE).map((stanza) => ({ stanza, target: kmsStanzaTarget(stanza) }));
-    const kms = this.#identities.find((identity) => identity.kind === 'kms');
-    let refusal: KeyError | undefined;
-    for (const { stanza, target } of kmsStanzas) {
-      if (!kms || !target || !kms.allowed.has(target.service)) continue;
-      try {
-        return checkedFileKey(header, await unwrapKms(stanza, target, kms.keyServiceFor, this.#abort.signal));
-      } catch (error) {
-        // Another stanza (an older key, another service) may still open it.
-        if (!(error instanceof KeyError)) throw error;
-        refusal ??= error;
-      }
-    }
-    if (refusal) throw refusal;
-    throw noIdentityMatched(kmsStanzas.map(({ target }) => target));
+    return unwrapFileKey(this.#identities, this.#expected, headerBytes, this.#abort.signal);
   }
+}
+
+/**
+ * The file key of the age file whose complete header is `headerBytes`, once an identity unwraps a
+ * stanza and the header MAC checks out under it. `KeyError` when no identity opens it,
+ * `IntegrityError` for a damaged header or one that does not hold exactly `expected`. Shared by the
+ * decrypting stage and random-access reads (age-random-access.ts).
+ */
+export async function unwrapFileKey(identities: readonly PreparedIdentity[], expected: ExpectedRecipients | undefined, headerBytes: Buffer, signal: AbortSignal): Promise<Buffer> {
+  const header = parseHeader(headerBytes);
+  const { stanzas } = header;
+  if (stanzas.some((s) => s.type === SCRYPT_STANZA_TYPE) && stanzas.length !== 1) {
+    throw new IntegrityError('invalid age header: a passphrase (scrypt) stanza must be the only stanza: the backup object is damaged');
+  }
+  expected?.checkStanzas(stanzas);
+  for (const identity of identities) {
+    for (const stanza of stanzas) {
+      let fileKey: Buffer | undefined;
+      if (identity.kind === 'x25519' && stanza.type === X25519_STANZA_TYPE) {
+        fileKey = unwrapX25519(stanza, identity.key);
+      } else if (identity.kind === 'scrypt' && stanza.type === SCRYPT_STANZA_TYPE) {
+        fileKey = await unwrapScrypt(stanza, identity.passphrase, identity.maxWorkFactor);
+      }
+      // Unknown stanza types are skipped, as the spec requires.
+      if (fileKey === undefined) continue;
+      const checked = checkedFileKey(header, fileKey);
+      // The header is authentic now: if the manifest does not list this identity's recipient, the manifest lies.
+      if (identity.kind === 'x25519') expected?.checkOpenedBy(identity.key.publicKey);
+      return checked;
+    }
+  }
+  // Only when no local identity opens the file: ask a key service (a network call).
+  const kmsStanzas = stanzas.filter((stanza) => stanza.type === KMS_STANZA_TYPE).map((stanza) => ({ stanza, target: kmsStanzaTarget(stanza) }));
+  const kms = identities.find((identity) => identity.kind === 'kms');
+  let refusal: KeyError | undefined;
+  for (const { stanza, target } of kmsStanzas) {
+    if (!kms || !target || !kms.allowed.has(target.service)) continue;
+    try {
+      return checkedFileKey(header, await unwrapKms(stanza, target, kms.keyServiceFor, signal));
+    } catch (error) {
+      // Another stanza (an older key, another service) may still open it.
+      if (!(error instanceof KeyError)) throw error;
+      refusal ??= error;
+    }
+  }
+  if (refusal) throw refusal;
+  throw noIdentityMatched(kmsStanzas.map(({ target }) => target));
 }
 
 /** The file key, once its size and the header MAC under it check out. */

@@ -21,7 +21,7 @@ const CIPHER_OPTIONS = { authTagLength: TAG_BYTES } as const;
 
 type Push = (bytes: Buffer) => void;
 
-function payloadKey(fileKey: Uint8Array, nonce: Uint8Array): Buffer {
+export function payloadKey(fileKey: Uint8Array, nonce: Uint8Array): Buffer {
   return hkdfSha256(fileKey, nonce, 'payload');
 }
 

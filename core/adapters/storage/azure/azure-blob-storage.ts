@@ -20,6 +20,7 @@ import { toStorageError } from './azure-blob-errors.js';
 import { checkBlockSchedule, DEFAULT_BLOCK_SCHEDULE, type BlockSchedule } from './block-schedule.js';
 import { stageBlocks } from './block-upload.js';
 import { rangedDownload } from './ranged-download.js';
+import { checkByteRange, objectTooShortError } from '../byte-range.js';
 import { storageUrlOf } from '../../../domain/storage-location.js';
 
 /** The shared retry policy, plus a time limit per attempt. */
@@ -227,6 +228,34 @@ export class AzureBlobStorageBackend implements StorageBackend, LeftoverSweeper 
     );
   }
 
+  /**
+   * One `download(offset, count)`, retried like every other request. The service answers a range
+   * that runs past the end with the bytes it has, and one that starts past it with 416: both mean
+   * the object is shorter.
+   */
+  async readRange(key: string, start: number, end: number, options: IoOptions = {}): Promise<Buffer> {
+    checkByteRange(key, start, end);
+    const blob = this.container.getBlobClient(this.blobName(key));
+    const where = `${key} in ${this.location}`;
+    const doing = `reading bytes ${start}-${end - 1} of ${where}`;
+    try {
+      if (start === end) {
+        // A count of 0 means "to the end" to the service: only ask whether the object is long enough.
+        const properties = await this.retried(({ signal }) => blob.getProperties({ abortSignal: signal }), { signal: options.signal, tryTimeoutMs: requestTimeoutMs(0), doing });
+        if ((properties.contentLength ?? 0) < end) throw objectTooShortError(where, start, end, properties.contentLength);
+        return Buffer.alloc(0);
+      }
+      const chunks = await this.retried(({ signal }) => readUpTo(blob, start, end - start, signal), { signal: options.signal, tryTimeoutMs: requestTimeoutMs(end - start), doing });
+      const received = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
+      if (received < end - start) throw objectTooShortError(where, start, end);
+      return Buffer.concat(chunks, end - start);
+    } catch (error) {
+      if (statusOf(error) === 404) throw new NotFoundError(`no object ${key} in ${this.location}`, { cause: error });
+      if (statusOf(error) === 416) throw objectTooShortError(where, start, end);
+      throw toStorageError(error, doing, this.hintFor(error));
+    }
+  }
+
   async *list(prefix: string, options: IoOptions = {}): AsyncIterable<ObjectInfo> {
     for await (const item of this.pages(prefix, false, options.signal)) {
       yield { key: item.name.slice(this.where.prefix.length), sizeBytes: item.properties.contentLength ?? 0 };
@@ -351,6 +380,23 @@ async function readRange(
   }
   // A body cut short (or overlong) is a network fault: retryable, like a reset.
   if (received !== count) throw Object.assign(new Error(`range at ${offset} returned ${received} of ${count} bytes`), { code: 'ECONNRESET' });
+  return chunks;
+}
+
+/**
+ * Reads `count` bytes at `offset`, or fewer when the blob ends first (that is the answer, not a
+ * fault); a body cut short of what the service announced is a network fault: retryable.
+ */
+async function readUpTo(blob: ReturnType<ContainerClient['getBlobClient']>, offset: number, count: number, signal: AbortSignal): Promise<Buffer[]> {
+  const response = await blob.download(offset, count, { abortSignal: signal, maxRetryRequests: 0 });
+  const announced = response.contentLength ?? count;
+  const chunks: Buffer[] = [];
+  let received = 0;
+  for await (const chunk of response.readableStreamBody ?? []) {
+    chunks.push(chunk as Buffer);
+    received += (chunk as Buffer).length;
+  }
+  if (received !== announced || received > count) throw Object.assign(new Error(`range at ${offset} returned ${received} of ${announced} bytes`), { code: 'ECONNRESET' });
   return chunks;
 }
 

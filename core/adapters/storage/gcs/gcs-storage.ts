@@ -7,6 +7,7 @@ import { ParallelRangeReader } from '../parallel-range-reader.js';
 import { DEFAULT_RETRY_POLICY, withRetries, type RetryableError, type RetryPolicy } from '../../retry.js';
 import { Crc32c } from '../../gcp/crc32c.js';
 import { translateGcsError } from './gcs-errors.js';
+import { checkByteRange, objectTooShortError, parseContentRange } from '../byte-range.js';
 import { GcsHttp } from './gcs-http.js';
 import { parseGcsUrl, type ObjectRetentionMode } from './gcs-url.js';
 import { CHUNK_GRANULE_BYTES, GCS_SESSION_EXPIRY, resumableUpload } from './resumable-upload.js';
@@ -169,6 +170,56 @@ export class GcsStorageBackend implements StorageBackend, LeftoverSweeper {
       }
     }
     return reader;
+  }
+
+  /**
+   * One media GET with a Range header, retried like every other request. HTTP ranges name their
+   * last byte (inclusive), hence `end - 1`. The service answers a range that runs past the end
+   * with the bytes it has, and one that starts past it with 416: both mean the object is shorter.
+   */
+  async readRange(key: string, start: number, end: number, options: IoOptions = {}): Promise<Buffer> {
+    checkByteRange(key, start, end);
+    const name = this.nameOf(key);
+    const label = this.labelOf(key);
+    const doing = `reading bytes ${start}-${end - 1} of ${label}`;
+    if (start === end) {
+      // An empty HTTP range does not exist: only ask whether the object is long enough.
+      const object = await this.metadata(name, doing, options.signal);
+      if (Number(object.size) < end) throw objectTooShortError(label, start, end, Number(object.size));
+      return Buffer.alloc(0);
+    }
+    const mediaUrl = `${this.#http.objectUrl(this.bucket, name)}?alt=media`;
+    const wanted = end - start;
+    const chunks = await withRetries(async () => {
+      const response = await this.#http.request({
+        method: 'GET',
+        url: mediaUrl,
+        // identity: the stored bytes themselves, never a transcoded form.
+        headers: { range: `bytes=${start}-${end - 1}`, 'accept-encoding': 'identity' },
+        expect: [200, 206, 416],
+        answerBytes: wanted,
+        ...signalOf(options),
+      });
+      if (response.status === 416) {
+        await response.discard();
+        throw objectTooShortError(label, start, end);
+      }
+      // A 200 is the whole object (a range the service ignored): usable when the range starts at 0.
+      const answered = response.status === 206 ? parseContentRange(response.header('content-range')) : { start: 0, end: Number(response.header('content-length') ?? NaN), total: undefined };
+      if (answered?.start !== start || !(answered.end >= start)) {
+        await response.discard();
+        throw new StorageError(`${doing} failed: the service answered range ${response.header('content-range') ?? '(none)'}`, true);
+      }
+      if (answered.end < end) {
+        await response.discard();
+        throw objectTooShortError(label, start, end, answered.total);
+      }
+      const received = await response.chunks(wanted);
+      const got = received.reduce((sum, chunk) => sum + chunk.length, 0);
+      if (got !== wanted) throw new StorageError(`${doing} failed: got ${got} bytes`, true);
+      return received;
+    }, this.retryOptions(doing, options.signal));
+    return Buffer.concat(chunks, wanted);
   }
 
   async *list(prefix: string, options: IoOptions = {}): AsyncIterable<ObjectInfo> {

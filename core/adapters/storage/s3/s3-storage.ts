@@ -38,7 +38,8 @@ import { ParallelRangeReader } from '../parallel-range-reader.js';
 import { DEFAULT_RETRY_POLICY, withRetries, type RetryPolicy } from '../../retry.js';
 import { addRequestDeadlines } from './s3-request-deadlines.js';
 import { readVerifier } from './s3-checksums.js';
-import { errorCodeOf, translateS3Error } from './s3-errors.js';
+import { errorCodeOf, httpStatusOf, translateS3Error } from './s3-errors.js';
+import { checkByteRange, objectTooShortError, parseContentRange } from '../byte-range.js';
 import { SCHEDULE_METADATA, uploadObject, type S3UploadTarget } from './s3-upload.js';
 import { parseS3Url, type S3UrlSettings } from './s3-url.js';
 
@@ -175,6 +176,48 @@ export class S3StorageBackend implements StorageBackend, LeftoverSweeper {
     });
   }
 
+  /**
+   * One GET with a Range (no If-Match: a pack never changes once written, and the caller checks
+   * what it reads), retried like every other request. S3 answers a range that runs past the end
+   * with the bytes it has, and one that starts past it with 416: both mean the object is shorter.
+   */
+  async readRange(key: string, start: number, end: number, options: IoOptions = {}): Promise<Buffer> {
+    checkByteRange(key, start, end);
+    const fullKey = this.keyOf(key);
+    const where = `${this.location}/${key}`;
+    const signal = options.signal;
+    const doing = `reading bytes ${start}-${end - 1} of ${where}`;
+    if (start === end) {
+      // S3 has no empty range: only ask whether the object is long enough.
+      const head = await this.retrying(() => this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: fullKey }), { abortSignal: signal }), doing, signal);
+      if ((head.ContentLength ?? 0) < end) throw objectTooShortError(where, start, end, head.ContentLength);
+      return Buffer.alloc(0);
+    }
+    const chunks = await this.retrying(() => this.fetchExactRange(fullKey, where, start, end, signal), doing, signal);
+    return Buffer.concat(chunks, end - start);
+  }
+
+  private async fetchExactRange(fullKey: string, where: string, start: number, end: number, signal: AbortSignal | undefined): Promise<Buffer[]> {
+    let answer;
+    try {
+      answer = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: fullKey, Range: `bytes=${start}-${end - 1}` }), { abortSignal: signal });
+    } catch (error) {
+      if (httpStatusOf(error) === 416) throw objectTooShortError(where, start, end);
+      throw error;
+    }
+    const body = answer.Body as Readable;
+    const answered = parseContentRange(answer.ContentRange);
+    if (answered?.start !== start || answered.end > end) {
+      body.destroy();
+      throw new StorageError(`S3 answered range ${answer.ContentRange ?? '(none)'} for bytes ${start}-${end - 1} of ${where}: retry, or check the endpoint supports ranged reads`, false);
+    }
+    if (answered.end < end) {
+      body.destroy();
+      throw objectTooShortError(where, start, end, answered.total);
+    }
+    return readExactly(body, end - start);
+  }
+
   /** One GET of `[start, end)` (or the whole object): its chunks, exactly the expected size in all. */
   private async fetchRange(fullKey: string, etag: string | undefined, range: { start: number; end: number; total: number } | undefined, expectedBytes: number, signal: AbortSignal): Promise<Buffer[]> {
     const answer = await this.client.send(
@@ -186,19 +229,7 @@ export class S3StorageBackend implements StorageBackend, LeftoverSweeper {
       body.destroy();
       throw new StorageError(`S3 answered range ${answer.ContentRange ?? '(none)'} for bytes ${range.start}-${range.end - 1}/${range.total}: the object changed while it was being read`, false);
     }
-    const chunks: Buffer[] = [];
-    let received = 0;
-    for await (const chunk of body) {
-      received += (chunk as Buffer).length;
-      if (received > expectedBytes) {
-        body.destroy();
-        throw new StorageError(`S3 sent more than the ${expectedBytes} bytes asked for: the object changed while it was being read`, false);
-      }
-      chunks.push(chunk as Buffer);
-    }
-    // A body cut short without a socket error (a proxy closing early) is a transient fault.
-    if (received !== expectedBytes) throw Object.assign(new Error(`S3 sent ${received} of ${expectedBytes} bytes`), { code: 'ECONNRESET' });
-    return chunks;
+    return readExactly(body, expectedBytes);
   }
 
   async *list(prefix: string, options: IoOptions = {}): AsyncIterable<ObjectInfo> {
@@ -321,4 +352,21 @@ export class S3StorageBackend implements StorageBackend, LeftoverSweeper {
     }
     return this.prefix + key;
   }
+}
+
+/** A GET's body as the chunks that arrived, exactly `expectedBytes` in all. */
+async function readExactly(body: Readable, expectedBytes: number): Promise<Buffer[]> {
+  const chunks: Buffer[] = [];
+  let received = 0;
+  for await (const chunk of body) {
+    received += (chunk as Buffer).length;
+    if (received > expectedBytes) {
+      body.destroy();
+      throw new StorageError(`S3 sent more than the ${expectedBytes} bytes asked for: the object changed while it was being read`, false);
+    }
+    chunks.push(chunk as Buffer);
+  }
+  // A body cut short without a socket error (a proxy closing early) is a transient fault.
+  if (received !== expectedBytes) throw Object.assign(new Error(`S3 sent ${received} of ${expectedBytes} bytes`), { code: 'ECONNRESET' });
+  return chunks;
 }
