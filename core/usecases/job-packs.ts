@@ -1,10 +1,10 @@
 import type { StorageBackend } from '../ports/storage-backend.js';
 import type { ArtifactObject, Manifest } from '../domain/manifest.js';
-import { objectKeyOf, sharedFolder } from '../domain/object-layout.js';
+import { objectKeyOf, parseManifestKey, sharedFolder } from '../domain/object-layout.js';
 import { PACK_NAME_PATTERN } from '../domain/snapshot-format.js';
 import { redact } from '../domain/redact.js';
 import { NotFoundError, oneLine } from '../errors.js';
-import { listBackupKeys, readManifest } from './locate-backup.js';
+import { readManifest } from './locate-backup.js';
 
 /** A pack as the job's manifests describe it: what it must be, and which runs reference it. */
 export interface PackReference {
@@ -30,6 +30,8 @@ export interface JobPackSurvey {
   readonly job: string;
   /** `pack-*` objects in `<job>/shared/`, by name, with their stored sizes. Listed before any manifest was. */
   readonly stored: ReadonlyMap<string, number>;
+  /** Every object under `<job>/` the second listing (the one manifests were found by) saw, with its size. */
+  readonly listed: ReadonlyMap<string, number>;
   /** Every object of scope `shared` some readable manifest lists, by name. */
   readonly referenced: ReadonlyMap<string, PackReference>;
   /** Index objects the manifests list in their own run folders. */
@@ -64,7 +66,15 @@ export async function surveyJobPacks(storage: StorageBackend, job: string, signa
   const indexes: RunObjectReference[] = [];
   const manifests: { runId: string; key: string; manifest: Manifest }[] = [];
   const unreadable: { key: string; reason: string }[] = [];
-  for (const { runId, key } of await listBackupKeys(storage, job, signal)) {
+  const listed = new Map<string, number>();
+  const manifestKeys: { runId: string; key: string }[] = [];
+  for await (const object of storage.list(`${job}/`, signal ? { signal } : {})) {
+    listed.set(object.key, object.sizeBytes);
+    const parsed = parseManifestKey(object.key);
+    if (parsed?.job === job) manifestKeys.push({ runId: parsed.runId, key: object.key });
+  }
+  manifestKeys.sort((a, b) => b.runId.localeCompare(a.runId));
+  for (const { runId, key } of manifestKeys) {
     let manifest: Manifest;
     try {
       manifest = await readManifest(storage, key, signal);
@@ -89,5 +99,5 @@ export async function surveyJobPacks(storage: StorageBackend, job: string, signa
     }
   }
   const conflicting = [...conflicts.keys()].map((name) => ({ name, runs: referenced.get(name)!.runs }));
-  return { job, stored, referenced, indexes, manifests, unreadable, conflicting };
+  return { job, stored, listed, referenced, indexes, manifests, unreadable, conflicting };
 }
