@@ -16,7 +16,10 @@ import { newRunId, type RunRecord } from '../../core/domain/run.js';
 import { StorageError } from '../../core/errors.js';
 import { applyRetention } from '../../core/usecases/apply-retention.js';
 import { lockRefusal, sweepPacks } from '../../core/usecases/sweep-packs.js';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { S3StorageBackend } from '../../core/adapters/storage/s3/s3-storage.js';
 import { FaultyStorageBackend } from '../fakes/faulty-storage.js';
+import { requireMoto } from '../support/requirements.js';
 import { newPackName, writeChunkedRun } from '../support/chunked-fixtures.js';
 
 const DAY = 86_400_000;
@@ -196,5 +199,36 @@ describe('applyRetention sweeps the packs of the runs it prunes', () => {
     const left: string[] = [];
     for await (const object of storage.list(`${sharedFolder(JOB)}/`)) left.push(object.key.slice(`${sharedFolder(JOB)}/`.length));
     expect(left.sort()).toEqual([shared12, shared123, onlyMiddle, onlyNewest].sort());
+  });
+});
+
+describe('sweepPacks on S3 with Object Lock (moto)', () => {
+  const moto = requireMoto();
+  if (!moto) return;
+
+  it('keeps a locked orphan pack and reports until when it is locked', async () => {
+    const credentials = { accessKeyId: moto.env.AWS_ACCESS_KEY_ID!, secretAccessKey: moto.env.AWS_SECRET_ACCESS_KEY! };
+    const admin = new S3Client({ endpoint: moto.endpoint, region: moto.region, forcePathStyle: true, credentials });
+    const bucket = `vt-sweep-${process.pid}-${Date.now().toString(36)}`;
+    await admin.send(new CreateBucketCommand({ Bucket: bucket, ObjectLockEnabledForBucket: true }));
+    admin.destroy();
+    const storage = S3StorageBackend.fromUrl(`s3://${bucket}/vaultra?endpoint=${encodeURIComponent(moto.endpoint)}&retentionDays=1&objectLockMode=GOVERNANCE`, { credentials, env: {} });
+    const dir = await mkdtemp(join(tmpdir(), 'vaultra-sweep-s3-'));
+    try {
+      const catalog = new LocalCatalog(join(dir, 'catalog'));
+      const [kept, orphan] = [newPackName(true), newPackName(true)];
+      await writeChunkedRun(storage, JOB, { [kept]: randomBytes(100) }, new Date(NOW.getTime() - DAY));
+      await storage.put(`${sharedFolder(JOB)}/${orphan}`, Readable.from([randomBytes(50)]));
+
+      const report = await sweepPacks({ storage, catalog }, { job: JOB, now: NOW });
+
+      expect(report).toMatchObject({ stored: 2, referenced: 1, deleted: { count: 0 }, failed: [] });
+      expect(report.keptLocked).toEqual([{ name: orphan, until: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T/) }]);
+      const left: string[] = [];
+      for await (const object of storage.list(`${sharedFolder(JOB)}/`)) left.push(object.key);
+      expect(left.sort()).toEqual([`${sharedFolder(JOB)}/${kept}`, `${sharedFolder(JOB)}/${orphan}`].sort());
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
