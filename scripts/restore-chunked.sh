@@ -11,8 +11,8 @@
 # <output-dir>: receives one file per stream, `<n>-<name>`, then this prints how to load them.
 #
 # Checks: the SHA-256 and size of the index and of every pack the index uses against
-# manifest.json, age's authentication of each pack, and the decompressed length of each run of
-# adjacent chunks. Check manifest.json's signature first if you rely on it (`vaultra verify`).
+# manifest.json (all before anything is decrypted), age's authentication of each pack, and the
+# decompressed length of each run of adjacent chunks. Disk: the streams, plus one decrypted pack. Check manifest.json's signature first if you rely on it (`vaultra verify`).
 # Needs: bash, python3 (reads the manifest), sha256sum, gzip, awk, dd (GNU), age, zstd.
 set -euo pipefail
 
@@ -69,49 +69,58 @@ trap 'rm -rf "$work"' EXIT
 gzip -dc "$run/$index_name" >"$work/index.tsv" || die "$run/$index_name is not gzip: damaged"
 [ "$(head -n 1 "$work/index.tsv")" = "$(printf 'vaultra-snapshot-index\t1')" ] || die "$run/$index_name is not a version 1 snapshot index"
 
-# Each pack the index uses: checked against the manifest, decrypted once.
-mkdir "$work/packs"
-for pack in $(awk -F '\t' '$1 == "chunk" { print $4 }' "$work/index.tsv" | sort -u); do
+# Every pack the index uses is checked against the manifest before anything is decrypted or written.
+packs=$(awk -F '\t' '$1 == "chunk" { print $4 }' "$work/index.tsv" | sort -u)
+for pack in $packs; do
   listed=$(awk -v p="$pack" '$1 == "pack" && $2 == p { print $3, $4 }' <<<"$facts")
   [ -n "$listed" ] || die "the index uses pack $pack, which manifest.json does not list"
-  check "$shared/$pack" ${listed}
-  if [ "$encryption" = age-v1 ]; then
-    age -d -i "$identity" -o "$work/packs/$pack" "$shared/$pack" || die "age cannot decrypt $shared/$pack (wrong identity, or the pack was altered)"
-  else
-    ln -s "$(cd "$shared" && pwd)/$pack" "$work/packs/$pack"
-  fi
+  # shellcheck disable=SC2086 # size and digest, two words
+  check "$shared/$pack" $listed
 done
 
-# Runs of chunks: per stream, in order, adjacent chunks of one pack coalesced into one read.
-# Lines: <stream> <pack> <offset> <stored length> <raw length>.
+# Stream files, named `<n>-<name>` with the name decoded and made a plain file name.
+decode() { printf '%b' "$(sed 's/%\([0-9A-Fa-f][0-9A-Fa-f]\)/\\x\1/g' <<<"$1")"; }
+declare -A file roles names
+while IFS=$'\t' read -r kind n name role; do
+  [ "$kind" = stream ] || continue
+  [[ $n =~ ^[0-9]{1,9}$ ]] || die "$run/$index_name has a stream numbered '$n': damaged"
+  names[$n]=$(decode "$name")
+  roles[$n]=$(decode "$role")
+  file[$n]="$out/$n-$(printf '%s' "${names[$n]}" | tr -c 'A-Za-z0-9._-' '_')"
+  : >"${file[$n]}"
+done <"$work/index.tsv"
+
+# Runs of chunks: per stream, in order, adjacent chunks of one pack coalesced into one read, with
+# where the run's bytes go in its stream. Lines: <pack> <stream> <offset> <stored length> <raw length> <stream offset>.
 awk -F '\t' -v OFS='\t' '
   $1 == "chunk" {
     s = $2
     if (s in n && pack[s, n[s]] == $4 && end[s] == $5) { len[s, n[s]] += $6; raw[s, n[s]] += $7 }
-    else { n[s]++; pack[s, n[s]] = $4; off[s, n[s]] = $5; len[s, n[s]] = $6; raw[s, n[s]] = $7 }
+    else { n[s]++; pack[s, n[s]] = $4; off[s, n[s]] = $5; len[s, n[s]] = $6; raw[s, n[s]] = $7; at[s, n[s]] = size[s] + 0 }
     end[s] = $5 + $6
-    if (s > max) max = s
+    size[s] += $7
   }
-  END { for (s = 0; s <= max; s++) for (i = 1; i <= n[s]; i++) print s, pack[s, i], off[s, i], len[s, i], raw[s, i] }
-' "$work/index.tsv" >"$work/runs.tsv"
+  END { for (k in n) for (i = 1; i <= n[k]; i++) print pack[k, i], k, off[k, i], len[k, i], raw[k, i], at[k, i] }
+' "$work/index.tsv" | sort -s -t "$(printf '\t')" -k1,1 >"$work/runs.tsv"
 
-# Stream files, named `<n>-<name>` with the name decoded and made a plain file name.
-declare -A file
-while IFS=$'\t' read -r kind n name role; do
-  [ "$kind" = stream ] || continue
-  decoded=$(printf '%b' "$(sed 's/%\([0-9A-Fa-f][0-9A-Fa-f]\)/\\x\1/g' <<<"$name")")
-  file[$n]="$out/$n-$(printf '%s' "$decoded" | tr -c 'A-Za-z0-9._-' '_')"
-  roles[$n]=$(printf '%b' "$(sed 's/%\([0-9A-Fa-f][0-9A-Fa-f]\)/\\x\1/g' <<<"$role")")
-  names[$n]=$decoded
-  : >"${file[$n]}"
-done <"$work/index.tsv"
-
-while IFS=$'\t' read -r s pack offset length rawlength; do
-  [ -n "${file[$s]:-}" ] || die "the index has chunks of stream $s, which it does not declare"
-  got=$(dd if="$work/packs/$pack" bs=1M iflag=skip_bytes,count_bytes skip="$offset" count="$length" status=none | "${decompress[@]}" | tee -a "${file[$s]}" | wc -c) ||
-    die "cannot decompress bytes $offset..$((offset + length)) of pack $pack (stream $s): damaged"
-  [ "$got" -eq "$rawlength" ] || die "bytes $offset..$((offset + length)) of pack $pack decompress to $got bytes, the index says $rawlength: damaged"
-done <"$work/runs.tsv"
+# Pack by pack: decrypted once, its runs cut out, decompressed, checked and written in place, then
+# removed, so the disk holds one decrypted pack at a time.
+for pack in $packs; do
+  if [ "$encryption" = age-v1 ]; then
+    age -d -i "$identity" -o "$work/pack" "$shared/$pack" || die "age cannot decrypt $shared/$pack (wrong identity, or the pack was altered)"
+  else
+    ln -sf "$(cd "$shared" && pwd)/$pack" "$work/pack"
+  fi
+  while IFS=$'\t' read -r _ s offset length rawlength at; do
+    [ -n "${file[$s]:-}" ] || die "the index has chunks of stream $s, which it does not declare"
+    dd if="$work/pack" bs=1M iflag=skip_bytes,count_bytes skip="$offset" count="$length" status=none | "${decompress[@]}" >"$work/run" ||
+      die "bytes $offset..$((offset + length)) of pack $pack (stream $s) do not decompress: damaged"
+    got=$(wc -c <"$work/run" | tr -d ' ')
+    [ "$got" -eq "$rawlength" ] || die "bytes $offset..$((offset + length)) of pack $pack decompress to $got bytes, the index says $rawlength: damaged"
+    dd if="$work/run" of="${file[$s]}" bs=1M oflag=seek_bytes seek="$at" conv=notrunc status=none
+  done < <(awk -F '\t' -v p="$pack" '$1 == p' "$work/runs.tsv")
+  rm -f "$work/pack" "$work/run"
+done
 
 echo "restored ${#file[@]} stream(s) of a $engine snapshot ($layout, $format) into $out:"
 for n in $(printf '%s\n' "${!file[@]}" | sort -n); do echo "  ${file[$n]}  (${roles[$n]} ${names[$n]})"; done

@@ -34,11 +34,14 @@ const CHUNKS = [70_000, 20_000, 33_000, 1, 40_000].map((size, i) => Buffer.conca
 /**
  * Stream 0 (`pre-data`): chunks 0, 1 (adjacent in pack 0: one read), 3 (pack 1).
  * Stream 1 (`table/public.users`): chunks 2 (pack 0), 1 again (pack 0, not adjacent: its own read), 4 (pack 1).
+ * Stream 2 (`post-data`): empty.
  * Lines of the two streams interleave, as a parallel dump writes them.
  */
 const STREAMS: SnapshotStream[] = [
   { name: 'pre-data', role: 'pre-data' },
   { name: 'table/public.users', role: 'table' },
+  // No bytes: no chunk lines, an empty file.
+  { name: 'post-data', role: 'post-data' },
 ];
 const PLACEMENTS: Placement[] = [
   { stream: 0, chunk: 0, pack: 0 },
@@ -118,10 +121,11 @@ describe('scripts/restore-chunked.sh', () => {
     expect(result.code, result.stderr).toBe(0);
     expect(readFileSync(join(dir, 'out', '0-pre-data'))).toEqual(expected[0]);
     expect(readFileSync(join(dir, 'out', '1-table_public.users'))).toEqual(expected[1]);
+    expect(readFileSync(join(dir, 'out', '2-post-data'))).toEqual(Buffer.alloc(0));
     expect(result.stdout).toContain("pg_restore -d <database> '");
     expect(result.stdout).toContain(`\\copy public.users FROM '${join(dir, 'out', '1-table_public.users')}'`);
     // Nothing but the streams is left in the output folder (the decrypted packs are removed).
-    expect(execFileSync('ls', ['-A', join(dir, 'out')]).toString().trim().split('\n').sort()).toEqual(['0-pre-data', '1-table_public.users']);
+    expect(execFileSync('ls', ['-A', join(dir, 'out')]).toString().trim().split('\n').sort()).toEqual(['0-pre-data', '1-table_public.users', '2-post-data']);
   });
 
   it('fails naming a pack that was tampered with, before writing any stream', async () => {
