@@ -6,7 +6,6 @@ import { redact } from '../domain/redact.js';
 import { jobNameSchema, type RunRecord } from '../domain/run.js';
 import { ConfigError, oneLine, StorageError } from '../errors.js';
 import { surveyJobPacks } from './job-packs.js';
-import { recordedAt } from './recorded-at.js';
 import { abandonment, DEFAULT_RUN_TIMEOUT_MS } from './settle-runs.js';
 
 /** What one sweep of a job's packs did. */
@@ -112,15 +111,18 @@ export async function sweepPacks(deps: SweepPacksDependencies, request: SweepPac
 }
 
 /**
- * A backup of `job` at this storage that may reference packs no listed manifest names: one still
- * pending or running (unless abandoned), or one recorded succeeded from around the sweep's start
- * on whose manifest the listing did not see (it committed while the sweep listed).
+ * A backup of `job` that may reference packs no listed manifest names: one still pending or
+ * running (unless abandoned), or one recorded succeeded from around the sweep's start whose
+ * manifest the listing did not see (it committed while the sweep listed). Runs recorded at any
+ * location count (a multi-destination backup is recorded at one of them): holding back a sweep
+ * costs only time.
  */
 async function backupInFlight(deps: SweepPacksDependencies, job: string, seen: ReadonlySet<string>, startedAt: Date, signal?: AbortSignal): Promise<RunRecord | undefined> {
   const io = signal ? { signal } : {};
   const host = deps.host ?? NO_HOST;
   const timeoutMs = deps.defaultTimeoutMs ?? DEFAULT_RUN_TIMEOUT_MS;
-  const here = (run: RunRecord) => run.job === job && run.kind === 'backup' && (run.location === undefined || recordedAt(run, deps.storage.location));
+  // Any location: a backup to several destinations is recorded at one, and writes packs to each.
+  const here = (run: RunRecord) => run.job === job && run.kind === 'backup';
   for (const status of ['running', 'pending'] as const) {
     const open = (await deps.catalog.list({ job, kind: 'backup', status }, io)).filter(here);
     const live = open.find((run) => !abandonment(run, host, startedAt, timeoutMs));

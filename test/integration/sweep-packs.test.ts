@@ -129,14 +129,15 @@ describe('sweepPacks', () => {
     expect(report.deleted.count).toBe(0);
   });
 
-  it('ignores runs of other jobs and other storage locations', async () => {
+  it('ignores runs of other jobs, and is held back by a running backup of the job recorded at another location (it may write here too)', async () => {
     const { packs } = await seedRepository();
     await catalog.create({ runId: newRunId(NOW), job: 'shop-eu', kind: 'backup', status: 'running', startedAt: NOW.toISOString() });
-    await record('running', NOW, { location: 's3://elsewhere/vaultra', runner: { hostname: localHost().hostname, pid: process.ppid } });
+    const swept = await sweepPacks({ storage, catalog, host: localHost() }, { job: JOB, now: NOW });
+    expect(swept.deleted.names).toEqual([packs.orphan]);
 
-    const report = await sweepPacks({ storage, catalog, host: localHost() }, { job: JOB, now: NOW });
-
-    expect(report.deleted.names).toEqual([packs.orphan]);
+    const elsewhere = await record('running', NOW, { location: 's3://elsewhere/vaultra', runner: { hostname: localHost().hostname, pid: process.ppid } });
+    const held = await sweepPacks({ storage, catalog, host: localHost() }, { job: JOB, now: NOW });
+    expect(held.skipped).toContain(`backup ${elsewhere.runId} of ${JOB} is running`);
   });
 
   it('reports a pack the store keeps locked as kept, with the date it may go, and other refusals as failed', async () => {
