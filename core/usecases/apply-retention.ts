@@ -43,7 +43,8 @@ export interface ApplyRetentionRequest {
  * A delete that storage refuses (S3 Object Lock still retaining, an outage) leaves that run
  * unmarked and reported in `failed`; the other runs go on. Because every step is idempotent,
  * the next application retries what failed and does nothing else: applying twice is safe.
- * Only objects under `<job>/…/<runId>/` of the runs listed for `job` are ever deleted.
+ * Only objects under `<job>/…/<runId>/` of the runs listed for `job`, and unreferenced `pack-*` objects under
+ * `<job>/shared/`, are ever deleted.
  *
  * Then the job's packs no kept manifest lists are swept (sweepPacks: held back while a backup of
  * the job runs, or while a manifest cannot be read); its report is `packs`, and its failures never
