@@ -11,6 +11,7 @@ import { doctorCommand } from './commands/doctor-command.js';
 import { catalogCommand } from './commands/catalog-command.js';
 import { showCommand } from './commands/show-command.js';
 import { runCommand } from './commands/run-command.js';
+import { checkCommand } from './commands/check-command.js';
 import { showRetries } from './retry-lines.js';
 
 const EXIT_CODES_HELP = `
@@ -25,6 +26,7 @@ Exit codes:
   7    a required tool is missing (see vaultra doctor)
   8    untrusted backup: its signature is missing, altered or not from a trusted signer
        (see --trust; --allow-unsigned restores or verifies it anyway, with a warning)
+  9    vaultra check found problems (missing, truncated or damaged packs, unreadable manifests)
   130  interrupted`;
 
 export function buildProgram(): Command {
@@ -35,7 +37,7 @@ export function buildProgram(): Command {
     .addHelpText('after', EXIT_CODES_HELP)
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
-  for (const build of [backupCommand, restoreCommand, listCommand, showCommand, verifyCommand, keygenCommand, doctorCommand, catalogCommand, runCommand]) {
+  for (const build of [backupCommand, restoreCommand, listCommand, showCommand, verifyCommand, checkCommand, keygenCommand, doctorCommand, catalogCommand, runCommand]) {
     program.addCommand(build().exitOverride());
   }
   return program;

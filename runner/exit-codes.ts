@@ -15,6 +15,8 @@ export const EXIT = {
   conflict: 6,
   toolMissing: 7,
   untrusted: 8,
+  /** `vaultra check` found problems in the repository (missing, truncated or damaged packs, unreadable manifests). */
+  checkProblems: 9,
   interrupted: 130,
 } as const;
 

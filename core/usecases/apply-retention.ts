@@ -1,11 +1,13 @@
 import type { RetentionKeep } from '../config/config-schema.js';
 import type { Catalog } from '../ports/catalog.js';
+import type { RunnerHost } from '../ports/runner-host.js';
 import type { StorageBackend } from '../ports/storage-backend.js';
 import { manifestKey, runFolder } from '../domain/object-layout.js';
 import { planRetention } from '../domain/retention-plan.js';
 import { redact } from '../domain/redact.js';
 import { jobNameSchema, type RunRecord } from '../domain/run.js';
 import { ConfigError, oneLine } from '../errors.js';
+import { sweepPacks, type PackSweepReport } from './sweep-packs.js';
 
 export interface RetentionOutcome {
   /** Run ids kept, newest first. */
@@ -14,6 +16,11 @@ export interface RetentionOutcome {
   readonly pruned: string[];
   /** Runs the plan pruned but storage refused to delete (Object Lock, a retention hold, an outage); one redacted line each. */
   readonly failed: { readonly runId: string; readonly error: string }[];
+  /**
+   * The sweep of the job's chunked-snapshot packs that follows (see {@link sweepPacks}); absent
+   * when the job has no packs in this storage. A sweep that could not run says why in `skipped`.
+   */
+  packs?: PackSweepReport;
 }
 
 export interface ApplyRetentionRequest {
@@ -36,12 +43,17 @@ export interface ApplyRetentionRequest {
  * A delete that storage refuses (S3 Object Lock still retaining, an outage) leaves that run
  * unmarked and reported in `failed`; the other runs go on. Because every step is idempotent,
  * the next application retries what failed and does nothing else: applying twice is safe.
- * Only objects under `<job>/…/<runId>/` of the runs listed for `job` are ever deleted.
+ * Only objects under `<job>/…/<runId>/` of the runs listed for `job`, and unreferenced `pack-*` objects under
+ * `<job>/shared/`, are ever deleted.
+ *
+ * Then the job's packs no kept manifest lists are swept (sweepPacks: held back while a backup of
+ * the job runs, or while a manifest cannot be read); its report is `packs`, and its failures never
+ * fail the retention.
  *
  * Several destinations: this prunes one storage backend; the catalog record is marked once that
  * one is done.
  */
-export async function applyRetention(deps: { readonly storage: StorageBackend; readonly catalog: Catalog }, request: ApplyRetentionRequest): Promise<RetentionOutcome> {
+export async function applyRetention(deps: { readonly storage: StorageBackend; readonly catalog: Catalog; readonly host?: RunnerHost }, request: ApplyRetentionRequest): Promise<RetentionOutcome> {
   const { storage, catalog } = deps;
   const { job, keep, signal } = request;
   const now = request.now ?? new Date();
@@ -78,7 +90,19 @@ export async function applyRetention(deps: { readonly storage: StorageBackend; r
     }
     outcome.pruned.push(runId);
   }
+  const packs = await sweepAfterRetention(deps, job, now, signal);
+  if (packs.stored > 0 || packs.skipped) outcome.packs = packs;
   return outcome;
+}
+
+/** The pack sweep, whose failure (storage down) is reported in its `skipped`, never thrown: the runs are pruned already. */
+async function sweepAfterRetention(deps: { readonly storage: StorageBackend; readonly catalog: Catalog; readonly host?: RunnerHost }, job: string, now: Date, signal: AbortSignal | undefined): Promise<PackSweepReport> {
+  try {
+    return await sweepPacks(deps, { job, now, ...(signal ? { signal } : {}) });
+  } catch (error) {
+    if (signal?.aborted) throw error;
+    return { job, stored: 0, referenced: 0, deleted: { count: 0, bytes: 0, names: [] }, keptLocked: [], failed: [], skipped: `the pack sweep failed: ${redact(oneLine(error))}` };
+  }
 }
 
 /** Manifest first (the commit marker goes first, so a half-pruned run is never a backup), then the rest of the run folder. */

@@ -44,6 +44,9 @@ function reportedRetentionOf(deps: FinishingDeployment, signal: AbortSignal | un
     const outcome = await retain(job);
     if (outcome.pruned.length > 0) logger.info('retention pruned runs', { job: job.name, pruned: outcome.pruned });
     if (outcome.failed.length > 0) logger.warn('retention: storage refused to delete runs; they stay listed and are retried after the next success', { job: job.name, failed: outcome.failed });
+    const packs = outcome.packs;
+    if (packs && (packs.deleted.count > 0 || packs.keptLocked.length > 0)) logger.info('retention swept unused packs', { job: job.name, deleted: packs.deleted.count, deletedBytes: packs.deleted.bytes, keptLocked: packs.keptLocked });
+    if (packs && (packs.skipped || packs.failed.length > 0)) logger.warn('retention: unused packs not swept; the next sweep retries', { job: job.name, ...(packs.skipped ? { skipped: packs.skipped } : {}), failed: packs.failed });
     return outcome;
   };
 }
