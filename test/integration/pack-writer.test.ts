@@ -8,7 +8,7 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, type Transform } from 'node:stream';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { chunkCodecFor } from '../../core/adapters/compression/chunk-codecs.js';
 import { AgeDecryptor, AgeEncryptor, NoEncryptor } from '../../core/adapters/encryption/age-encryptor.js';
 import { generateX25519Identity } from '../../core/adapters/encryption/age/bech32-keys.js';
@@ -19,6 +19,7 @@ import { StorageArtifactWriter } from '../../core/pipeline/artifact-writer.js';
 import { FastCdcChunker } from '../../core/pipeline/chunking/fastcdc.js';
 import { PackWriter } from '../../core/pipeline/chunking/pack-writer.js';
 import type { HeaderLength } from '../../core/ports/encryptor.js';
+import type { IoOptions, StorageBackend } from '../../core/ports/storage-backend.js';
 import { FaultyStorageBackend } from '../fakes/faulty-storage.js';
 import { dumpText } from '../support/dump-text.js';
 
@@ -164,6 +165,41 @@ describe('PackWriter', () => {
     await expect(packs.add(Buffer.from('late'))).rejects.toBeInstanceOf(AbortedError);
     await expect(packs.close()).rejects.toBeInstanceOf(AbortedError);
     expect(await sharedFiles(storage)).toEqual([]);
+  });
+
+  it('holds add back while two finished packs are still uploading, then goes on', async () => {
+    // Prepare: a destination that reads nothing until released, like a stalled upload.
+    const storage = await destination();
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const opened: string[] = [];
+    const stalled: StorageBackend = Object.assign(Object.create(storage) as StorageBackend, {
+      put: async (key: string, body: Readable, options?: IoOptions) => {
+        opened.push(key);
+        await released;
+        return storage.put(key, body, options);
+      },
+    });
+    const packs = new PackWriter({ writer: new StorageArtifactWriter([stalled], RUN_FOLDER), encryptor: new NoEncryptor(), codec: chunkCodecFor('none'), targetPackBytes: 20_000 });
+    const chunks = chunksOf(dumpText(400_000, 8));
+    // Act
+    let added = 0;
+    const adding = (async () => {
+      for (const chunk of chunks) {
+        await packs.add(chunk);
+        added++;
+      }
+    })();
+    // Assess: two packs finishing and a third filling, no fourth (even given time to open one).
+    await vi.waitFor(() => expect(opened.length).toBe(3), { timeout: 10_000 });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(opened.length).toBe(3);
+    expect(added).toBeLessThan(chunks.length);
+    release();
+    await adding;
+    const objects = await packs.close();
+    expect(objects.length).toBeGreaterThan(3);
+    expect(await sharedFiles(storage)).toEqual(objects.map((o) => o.name).sort());
   });
 
   it('stops with AbortedError when the run\'s signal aborts', async () => {

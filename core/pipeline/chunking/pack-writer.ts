@@ -133,9 +133,9 @@ export class PackWriter {
     return { pack: pack.name, offset, storedLength: stored.length, rawLength: raw.length };
   }
 
-  /** Opens the next pack once fewer than MAX_FINISHING_PACKS are still uploading. */
+  /** Opens the next pack once at most MAX_FINISHING_PACKS others are still uploading. */
   private async openNext(): Promise<OpenPack> {
-    while (this.finishing.size >= MAX_FINISHING_PACKS) await Promise.race([...this.finishing].map((pack) => pack.settled));
+    while (this.finishing.size > MAX_FINISHING_PACKS) await Promise.race([...this.finishing].map((pack) => pack.settled));
     this.throwIfFailed();
     const name = packName(this.randomHex(), this.encryptor.format === 'age-v1');
     const write = this.writer.open({ name, role: 'pack', scope: 'shared', discardable: true }, this.signal);
