@@ -39,11 +39,18 @@ const headerLength = (prefix: Buffer) => {
 
 const rate = (ms: number) => `${((bytes / MB) / (ms / 1000)).toFixed(0)} MB/s`;
 
+/**
+ * Wall time, and this process's CPU time: on a shared machine the wall time is noise, and the CPU
+ * seconds per input MB are the figure (a core's throughput).
+ */
 async function timed(label: string, run: () => Promise<void> | void): Promise<number> {
   const start = performance.now();
+  const cpu = process.cpuUsage();
   await run();
   const ms = performance.now() - start;
-  console.log(`${label.padEnd(58)} ${(ms / 1000).toFixed(2)} s  ${rate(ms)}`);
+  const used = process.cpuUsage(cpu);
+  const cpuMs = (used.user + used.system) / 1000;
+  console.log(`${label.padEnd(58)} ${(ms / 1000).toFixed(2)} s  ${rate(ms)}  cpu ${(cpuMs / 1000).toFixed(2)} s (${rate(cpuMs)} per cpu-second)`);
   return ms;
 }
 
@@ -88,8 +95,14 @@ const vaultraMs = await timed('vaultra: file → chunk → HMAC → zstd → pac
 });
 console.log(`  ${chunks} chunks, ${table.size} distinct, ${packs.packsWritten} packs, ${(packs.bytesStored() / MB).toFixed(1)} MB stored, table ${(table.memoryBytes() / MB).toFixed(1)} MB`);
 
+let shellCpu = '';
 const shellMs = await timed('shell: zstd -3 -T0 < file | age -r … > out', () => {
-  execFileSync('bash', ['-c', `zstd -3 -T0 -q -c < "$1" | age -r "$2" > "$3"`, 'bench', file, recipient, join(out, 'shell.zst.age')]);
+  // bash's `time` gives the pipeline's CPU (user+system, both processes), which cpuUsage cannot see.
+  const script = `TIMEFORMAT='%U %S'; time (zstd -3 -T0 -q -c < "$1" | age -r "$2" > "$3")`;
+  shellCpu = execFileSync('bash', ['-c', `${script} 2>&1`, 'bench', file, recipient, join(out, 'shell.zst.age')], { encoding: 'utf8' }).trim();
 });
+const [user, system] = shellCpu.split(' ').map(Number);
+const shellCpuMs = ((user ?? 0) + (system ?? 0)) * 1000;
+console.log(`  shell pipeline cpu ${(shellCpuMs / 1000).toFixed(2)} s (${rate(shellCpuMs)} per cpu-second)`);
 console.log(`  shell output ${(statSync(join(out, 'shell.zst.age')).size / MB).toFixed(1)} MB; vaultra/shell time ratio ${(vaultraMs / shellMs).toFixed(2)}`);
 if (outIndex < 0) rmSync(out, { recursive: true, force: true });
