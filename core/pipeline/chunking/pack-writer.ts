@@ -203,8 +203,15 @@ class OpenPack {
     });
   }
 
+  /**
+   * Tears every stage down, not only the input: a pack that was ended may still be uploading from
+   * the later stages, and its upload must stop too (its destinations then remove what they started).
+   */
   destroy(error: unknown): void {
-    if (!this.input.destroyed) this.input.destroy(error instanceof Error ? error : new Error(String(error)));
+    const cause = error instanceof Error ? error : new Error(String(error));
+    for (const stage of [this.input, ...(this.header ? [this.header] : []), ...this.write.stages]) {
+      if (!stage.destroyed) stage.destroy(cause);
+    }
   }
 }
 
