@@ -27,5 +27,8 @@ await build({
   // the Google SDKs): give every ESM chunk both. `var`, because some bundled ESM packages declare
   // their own `var __dirname` (a redeclared var is legal; a redeclared const is not).
   banner: { js: "#!/usr/bin/env node\nimport { createRequire as __createRequire } from 'node:module';\nconst require = __createRequire(import.meta.url);\nvar __dirname = import.meta.dirname;" },
+  // A native addon (chunk codecs): its loader require()s build/<config>/binding.node at run time,
+  // which a bundle cannot hold. Resolved from node_modules (it is a dependency).
+  external: ['zstd-napi'],
   logLevel: 'warning',
 });

@@ -1,4 +1,5 @@
 import type { BackupAdapters } from '../ports/backup-adapters.js';
+import { chunkCodecFor } from './compression/chunk-codecs.js';
 import { createCompressor } from './compression/compressors.js';
 import { engineById, engineIdForUrl } from './engines/engines.js';
 
@@ -8,4 +9,5 @@ export const backupAdapters: BackupAdapters = {
   engineIdForUrl,
   decompressor: async (id) => (await createCompressor(id)).decompress(),
   directDecompressor: async (id, into) => (await createCompressor(id)).decompressInto?.(into),
+  chunkCodec: (id, level) => chunkCodecFor(id, level),
 };

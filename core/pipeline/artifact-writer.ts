@@ -23,10 +23,12 @@ export class StorageArtifactWriter implements ArtifactWriter {
     const key = objectKeyOf(`${this.runFolder}/${MANIFEST_NAME}`, placement);
     const tap = new Sha256Tap();
     const fan = this.destinations.length > 1 ? fanOut(this.destinations.length) : undefined;
+    // Shared objects may be other runs' too: a failed run removes them only when the caller
+    // knows they are its own (a pack it just wrote, which no manifest lists yet).
+    const discardable = placement.discardable ?? placement.scope !== 'shared';
     const stored = this.destinations.map((storage, i) =>
       storage.put(key, fan ? fan.branches[i]! : tap, { signal }).then(
-        // Shared objects may be other runs' too: a failed run never removes them.
-        () => void (placement.scope !== 'shared' && this.written.push({ storage, key })),
+        () => void (discardable && this.written.push({ storage, key })),
         (error: unknown) => {
           // A backend that gives up may simply stop reading: tear the stages down, or the dump
           // blocks on a full pipe and the pipeline never settles.

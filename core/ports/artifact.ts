@@ -14,6 +14,12 @@ export interface ObjectPlacement {
   readonly role: ObjectRole;
   /** @default 'run' */
   readonly scope?: ObjectScope;
+  /**
+   * Whether `ArtifactWriter.discard` removes the object when the run fails. A new pack is shared
+   * but referenced by no manifest until this run's exists, so its writer opens it discardable.
+   * @default true for scope 'run', false for 'shared' (an existing shared object may be other runs')
+   */
+  readonly discardable?: boolean;
 }
 
 /** One object being written: the caller pipes encrypted bytes into `stages`. */
@@ -36,9 +42,10 @@ export interface ArtifactWriter {
   /** Starts writing one object; `signal` aborts every destination's upload. */
   open(placement: ObjectPlacement, signal?: AbortSignal): ObjectWrite;
   /**
-   * Removes every run-folder object this writer stored, in every destination that has it
-   * (shared objects stay: other runs may reference them). Never rejects: a failed run is
-   * already failing with its own cause.
+   * Removes every discardable object this writer stored (run-folder objects, and shared ones
+   * opened with `discardable: true`), in every destination that has it. Other shared objects
+   * stay: other runs may reference them. Never rejects: a failed run is already failing with
+   * its own cause.
    */
   discard(): Promise<void>;
 }

@@ -1,5 +1,5 @@
 import type { Duplex, Writable } from 'node:stream';
-import type { CompressionId, DirectDecompression } from './compressor.js';
+import type { ChunkCodec, CompressionId, DirectDecompression } from './compressor.js';
 import type { DatabaseEngine, EngineId } from './database-engine.js';
 
 /**
@@ -16,4 +16,6 @@ export interface BackupAdapters {
   readonly decompressor: (id: CompressionId) => Promise<Duplex>;
   /** A decompressing process writing straight into `into` (a restore tool's stdin), when the compression has one. */
   readonly directDecompressor?: (id: CompressionId, into: Writable) => Promise<DirectDecompression | undefined>;
+  /** A chunk codec for a chunked snapshot's compression id (`level`: the codec's default when absent); throws `ConfigError` for a level out of range. */
+  readonly chunkCodec: (id: CompressionId, level?: number) => ChunkCodec;
 }
