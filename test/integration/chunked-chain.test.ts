@@ -5,6 +5,7 @@
  * then the oldest full pruned away and every later run restored again. The chain runs on
  * `file://` for all five engines and on `s3://` (moto) for PostgreSQL and SQLite.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { appendFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -28,6 +29,12 @@ import { withTestClient, type MongoConnection } from '../support/mongo-server.js
 interface ChainCase {
   readonly source: string;
   readonly env: NodeJS.ProcessEnv;
+  /**
+   * Whether a small change stores a small part of a full. Not for SQLite: its snapshot is a
+   * `VACUUM INTO` copy, which packs rows densely, so a row that changes size (or goes) moves
+   * every row after it within the pages, and most chunks change (docs/chunked-snapshots.md).
+   */
+  readonly dedups: boolean;
   /** Changes ~1 % of the data: updates, inserts and deletes (step 1, 2, 3). */
   change(step: number): Promise<void>;
   /** The content of the source (no argument) or of a restored target. */
@@ -46,7 +53,11 @@ interface RunJson {
   snapshot?: { chunks: number; newChunks: number; referencedStoredBytes: number; newStoredBytes: number; dedupRatio: number | null };
 }
 
-const ROWS = 3000;
+const ROWS = 20_000;
+/** FerretDB is slow to load: fewer documents. */
+const MONGO_DOCS = 5000;
+/** The rows a step changes: a narrow band, as real changes cluster (recent orders, active users). */
+const band = (step: number) => `BETWEEN ${step * 5000} AND ${step * 5000 + 30}`;
 
 async function postgresChain(pg: PgConnection): Promise<ChainCase> {
   const database = uniqueDatabaseName('chain_src');
@@ -65,11 +76,12 @@ async function postgresChain(pg: PgConnection): Promise<ChainCase> {
   return {
     source: url(database),
     env: pgEnv(pg, 'postgres'),
+    dedups: true,
     change: (step) =>
       psqlQuery(
         pg,
         database,
-        `UPDATE items SET n = n + ${step} WHERE id % 97 = ${step};
+        `UPDATE items SET n = n + ${step} WHERE id ${band(step)};
          INSERT INTO items SELECT g, 'new ' || g, g FROM generate_series(${ROWS + step * 10}, ${ROWS + step * 10 + 5}) g;
          DELETE FROM items WHERE id = ${step * 7};
          INSERT INTO notes VALUES ('step ${step}'); SELECT nextval('tickets');`,
@@ -96,7 +108,8 @@ async function sqliteChain(root: string): Promise<ChainCase> {
   return {
     source: `sqlite:${path}`,
     env: {},
-    change: (step) => sqliteExec(path, `UPDATE items SET n = n + ${step} WHERE id % 97 = ${step}; INSERT INTO items (label, n) VALUES ('step ${step}', ${step}); DELETE FROM items WHERE id = ${step * 7};`).then(() => undefined),
+    dedups: false,
+    change: (step) => sqliteExec(path, `UPDATE items SET n = n + ${step} WHERE id ${band(step)}; INSERT INTO items (label, n) VALUES ('step ${step}', ${step}); DELETE FROM items WHERE id = ${step * 7};`).then(() => undefined),
     fingerprint: (target) => sqliteFingerprints(target ? target.slice('sqlite:'.length) : path),
     newTarget: async () => `sqlite:${join(root, `chain-target-${targets++}.db`)}`,
     cleanup: async () => undefined,
@@ -106,12 +119,14 @@ async function sqliteChain(root: string): Promise<ChainCase> {
 async function directoryChain(root: string): Promise<ChainCase> {
   const source = join(root, 'chain-dir');
   await mkdir(join(source, 'logs'), { recursive: true });
-  for (let i = 0; i < 20; i++) await writeFile(join(source, `file-${i}.txt`), `${'line of text '.repeat(2000)}${i}\n`);
+  // Content that does not compress away, so the index is not most of what a run stores.
+  for (let i = 0; i < 20; i++) await writeFile(join(source, `file-${i}.txt`), randomBytes(100_000).toString('base64'));
   await writeFile(join(source, 'logs', 'app.log'), 'started\n');
   let targets = 0;
   return {
     source: `dir:${source}`,
     env: {},
+    dedups: true,
     change: async (step) => {
       await appendFile(join(source, 'logs', 'app.log'), `step ${step}\n`);
       await writeFile(join(source, `added-${step}.txt`), `added at step ${step}\n`);
@@ -138,11 +153,12 @@ async function mariadbChain(server: MariadbConnection): Promise<ChainCase> {
   return {
     source: mysqlUrl(server, database, { password: false }),
     env: mysqlEnv(server),
+    dedups: true,
     change: (step) =>
       mysqlQuery(
         server,
         database,
-        `UPDATE items SET n = n + ${step} WHERE id % 97 = ${step};
+        `UPDATE items SET n = n + ${step} WHERE id ${band(step)};
          INSERT INTO items SELECT seq, CONCAT('new ', seq), seq FROM seq_${ROWS + step * 10}_to_${ROWS + step * 10 + 5};
          DELETE FROM items WHERE id = ${step * 7};
          INSERT INTO notes VALUES ('step ${step}');`,
@@ -164,17 +180,18 @@ async function mongoChain(mongo: MongoConnection): Promise<ChainCase> {
   const created = [database];
   await withTestClient(mongoUrl(mongo, database), async (client) => {
     const items = client.db(database).collection<{ _id: number; label: string; n: number }>('items');
-    await items.insertMany(Array.from({ length: ROWS }, (_, i) => ({ _id: i + 1, label: 'x'.repeat(200) + i, n: i })));
+    await items.insertMany(Array.from({ length: MONGO_DOCS }, (_, i) => ({ _id: i + 1, label: 'x'.repeat(200) + i, n: i })));
     await client.db(database).collection('notes').insertMany(Array.from({ length: 100 }, (_, i) => ({ body: `note ${i}` })));
   });
   return {
     source: mongoUrl(mongo, database),
     env: {},
+    dedups: true,
     change: (step) =>
       withTestClient(mongoUrl(mongo, database), async (client) => {
         const items = client.db(database).collection<{ _id: number; label: string; n: number }>('items');
-        await items.updateMany({ _id: { $mod: [97, step] } }, { $inc: { n: step } });
-        await items.insertMany(Array.from({ length: 5 }, (_, i) => ({ _id: ROWS + step * 10 + i, label: `new ${step}`, n: step })));
+        await items.updateMany({ _id: { $gte: step * 500, $lte: step * 500 + 10 } }, { $inc: { n: step } });
+        await items.insertMany(Array.from({ length: 5 }, (_, i) => ({ _id: MONGO_DOCS + step * 10 + i, label: `new ${step}`, n: step })));
         await items.deleteOne({ _id: step * 7 });
       }),
     fingerprint: (target) => mongoFingerprints(mongo, target ? new URL(target).pathname.slice(1) : database),
@@ -220,7 +237,8 @@ async function chainRoundTrip(chain: ChainCase, ws: Workspace, store: string, ex
   expect(runs[1]!.baseRunId).toBe(runs[0]!.runId);
   expect(runs[2]!.baseRunId).toBe(runs[0]!.runId);
   expect(runs[3]!.baseRunId).toBe(runs[2]!.runId);
-  for (const run of runs.slice(1)) expect(run.bytesStored).toBeLessThan(runs[0]!.bytesStored);
+  // A small change stores a small part of what the full stored.
+  if (chain.dedups) for (const run of runs.slice(1)) expect(run.bytesStored, `${run.type} ${run.runId}`).toBeLessThan(runs[0]!.bytesStored / 2);
 
   const restoreAll = async (from: number) => {
     for (let i = from; i < runs.length; i++) {
