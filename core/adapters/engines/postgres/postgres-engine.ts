@@ -5,6 +5,8 @@ import type {
   RestoreOptions,
   RestoreSink,
   SourceDescription,
+  StreamedDump,
+  StreamedRestoreSink,
   TargetState,
   ValidationSink,
 } from '../../../ports/database-engine.js';
@@ -17,6 +19,9 @@ import { DEFAULT_LOCK_TIMEOUT_MS, isLockTimeout, lockTimeoutError, lockTimeoutSq
 import { postgresDescriptor, type PostgresSource } from './postgres-descriptor.js';
 import { INSTALL_HINT, describeExit, lastLine, psql, quoteConninfo } from './postgres-psql.js';
 import { maintenance, prepareRestoreTarget, requireDatabase } from './postgres-restore-target.js';
+import { dumpPostgresStreams } from './pg-streams-dump.js';
+import { openPostgresStreamsRestore } from './pg-streams-restore.js';
+import type { SnapshotStream } from '../../../domain/snapshot-format.js';
 
 export interface PostgresEngineOptions {
   /** How long a backup waits for a table lock (describe's row counts, pg_dump's ACCESS SHARE locks). @default 60 s */
@@ -87,6 +92,20 @@ export class PostgresEngine implements DatabaseEngine<PostgresSource> {
       format: 'pg_dump-custom',
       consistency: 'pg_dump: one REPEATABLE READ snapshot for the whole dump',
     };
+  }
+
+  /**
+   * A dump as separate streams for chunked snapshots (pg-streams-dump.ts): the schema, each
+   * table's rows in primary-key order, the rest of the data, the schema after the data — all
+   * from one exported snapshot. The caller opens up to `jobs` streams at once.
+   */
+  dumpStreams(source: PostgresSource, options: { readonly jobs: number; readonly signal?: AbortSignal }): Promise<StreamedDump> {
+    return dumpPostgresStreams(source.parts, { lockTimeoutMs: this.lockTimeoutMs, signal: options.signal });
+  }
+
+  /** Restores a streamed dump (pg-streams-restore.ts); refuses and creates targets as `openRestore` does. */
+  openStreamsRestore(target: PostgresSource, streams: readonly SnapshotStream[], options: RestoreOptions & { readonly format: string; readonly noOwner?: boolean }): Promise<StreamedRestoreSink> {
+    return openPostgresStreamsRestore(target, streams, options, (t, signal) => this.inspectTarget(t, signal));
   }
 
   async inspectTarget(target: PostgresSource, signal?: AbortSignal): Promise<TargetState> {
