@@ -7,7 +7,9 @@
  * - `table/<schema>.<table>` for every table whose rows pg_dump would dump (plain tables and leaf
  *   partitions; not partitioned parents, views, materialized views, foreign tables, temporary
  *   tables nor extension members): `COPY (SELECT <data columns> FROM t ORDER BY <primary key>)`
- *   in text format, so unchanged rows keep their bytes and their place from one run to the next;
+ *   in text format, so unchanged rows keep their bytes and their place from one run to the next
+ *   (physical order without a primary key, or for a big table whose key does not follow its
+ *   physical order: pg-table-order.ts);
  * - `data-rest`: the rest of pg_dump's data section (sequence values, large objects, extension
  *   configuration tables), `pg_dump --section=data` without the tables streamed above;
  * - `post-data`: `pg_dump --section=post-data` (indexes, constraints, triggers, matview refreshes).
@@ -23,6 +25,7 @@ import { isLockTimeout, lockTimeoutError, lockTimeoutSql } from './postgres-lock
 import { INSTALL_HINT, PSQL_SCRIPT_ARGS, describeExit } from './postgres-psql.js';
 import { DUMP_SESSION_SETTINGS, exportSnapshot, type ExportedSnapshot, type SnapshotTable } from './pg-exported-snapshot.js';
 import { pgTool } from './pg-tools.js';
+import { SORT_SETTINGS, tableOrder } from './pg-table-order.js';
 
 export const PG_STREAMS_FORMAT = 'pg-streams/v1';
 
@@ -93,8 +96,8 @@ export async function dumpPostgresStreams(connection: PostgresConnection, option
       await snapshot.release();
       const details: Record<string, string> = { snapshotXmin: snapshot.xmin, tableStreams: String(tables.size) };
       if (snapshot.lsn) details.snapshotLsn = snapshot.lsn;
-      const unordered = [...tables.values()].filter((t) => !t.key).length;
-      if (unordered > 0) details.tablesWithoutPrimaryKey = String(unordered);
+      const unordered = [...tables.values()].filter((t) => tableOrder(t) === 'physical').length;
+      if (unordered > 0) details.tablesInPhysicalOrder = String(unordered);
       return { details };
     },
     async abort() {
@@ -117,7 +120,7 @@ class StreamProducer {
   async table(table: SnapshotTable): Promise<ToolOutput> {
     const args = [
       ...PSQL_SCRIPT_ARGS,
-      '-c', DUMP_SESSION_SETTINGS + lockTimeoutSql(this.lockTimeoutMs),
+      '-c', DUMP_SESSION_SETTINGS + lockTimeoutSql(this.lockTimeoutMs) + (tableOrder(table) === 'key-sorted' ? SORT_SETTINGS : ''),
       '-c', 'BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY',
       '-c', `SET TRANSACTION SNAPSHOT '${this.snapshot.id}'`,
       '-c', `COPY (${tableSelect(table)}) TO STDOUT`,
@@ -149,7 +152,7 @@ class StreamProducer {
 
 /** The query a table stream is the COPY of. */
 export function tableSelect(table: SnapshotTable): string {
-  const order = table.key ? ` ORDER BY ${table.key}` : '';
+  const order = tableOrder(table) === 'physical' ? '' : ` ORDER BY ${table.key}`;
   return `SELECT ${table.columns ?? ''} FROM ONLY ${table.qualified}${order}`;
 }
 
