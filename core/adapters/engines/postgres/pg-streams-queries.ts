@@ -56,7 +56,7 @@ select json_build_object(
       where ${STREAMED_TABLE_FILTER}
     ) t
   ), '[]'::json)
-);`;
+)::jsonb; -- jsonb: its text form is one line, as the session's reader expects`;
 
 /**
  * In the restore target, once its schema is restored: every table a table stream may load, with
