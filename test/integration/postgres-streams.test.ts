@@ -27,7 +27,7 @@ CREATE TABLE public.plain_pk (id int PRIMARY KEY, gone int, label text, price nu
 ALTER TABLE public.plain_pk DROP COLUMN gone;
 INSERT INTO public.plain_pk SELECT g, 'label ' || g || E'\\ttab\\nnewline \\\\ back', g / 7.0 FROM generate_series(1, 3000) g;
 CREATE INDEX plain_pk_label ON public.plain_pk (label);
-CREATE TABLE public.no_pk (v text, n int);
+CREATE UNLOGGED TABLE public.no_pk (v text, n int);
 INSERT INTO public.no_pk SELECT md5(g::text), g FROM generate_series(1, 500) g;
 CREATE TABLE public.composite (a int, b text, payload jsonb, PRIMARY KEY (b, a));
 INSERT INTO public.composite SELECT g % 10, 'k' || (g / 10), jsonb_build_object('g', g, 'ü', '🎉') FROM generate_series(1, 1000) g;

@@ -10,6 +10,7 @@
 const STREAMED_TABLE_FILTER = `
   c.relkind = 'r'                 -- plain tables and leaf partitions (not partitioned parents, views, foreign tables)
   and c.relpersistence <> 't'     -- not temporary tables
+  and not (c.relpersistence = 'u' and pg_is_in_recovery())  -- a standby cannot read unlogged tables; pg_dump skips their rows there too
   and n.nspname not in ('pg_catalog', 'information_schema')
   and n.nspname not like 'pg\\_toast%'
   and n.nspname not like 'pg\\_temp%'
