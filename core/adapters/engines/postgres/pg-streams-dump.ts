@@ -57,6 +57,11 @@ export async function dumpPostgresStreams(connection: PostgresConnection, option
     tables.set(name, table);
   }
   const producers = new Set<ToolOutput>();
+  // The dump's own signal stops every producer (the snapshot session listens to it already).
+  const stopAll = () => {
+    for (const output of producers) output.destroy(new DumpFailedError('the dump was cancelled', ''));
+  };
+  options.signal?.addEventListener('abort', stopAll, { once: true });
   const dumper = new StreamProducer(connection, snapshot, options.lockTimeoutMs);
   const streams: SnapshotStream[] = [
     { name: PG_STREAM_ROLES.preData, role: PG_STREAM_ROLES.preData },
@@ -93,6 +98,7 @@ export async function dumpPostgresStreams(connection: PostgresConnection, option
       return output;
     },
     async finish() {
+      options.signal?.removeEventListener('abort', stopAll);
       await snapshot.release();
       const details: Record<string, string> = { snapshotXmin: snapshot.xmin, tableStreams: String(tables.size) };
       if (snapshot.lsn) details.snapshotLsn = snapshot.lsn;
@@ -101,6 +107,7 @@ export async function dumpPostgresStreams(connection: PostgresConnection, option
       return { details };
     },
     async abort() {
+      options.signal?.removeEventListener('abort', stopAll);
       for (const output of producers) output.destroy();
       await Promise.all([...producers].map((output) => output.tool.exited));
       await snapshot.kill();
