@@ -1,0 +1,123 @@
+/**
+ * What every PostgreSQL restore does before loading: check the target, refuse one that holds
+ * what the restore would replace (unless forced), create the database or the schemas a
+ * selective restore needs, and know how to remove them again if the restore aborts.
+ */
+import type { RestoreOptions, TargetState } from '../../../ports/database-engine.js';
+import { ConfigError, RestoreFailedError, RunConflictError } from '../../../errors.js';
+import type { ToolExit } from '../../process/child-process.js';
+import { withDatabase, type PostgresConnection } from './postgres-connection.js';
+import type { PostgresSource } from './postgres-descriptor.js';
+import { lastLine, psql } from './postgres-psql.js';
+
+export interface PreparedTarget {
+  readonly connection: PostgresConnection;
+  readonly selection: Selection;
+  /** Objects already in the target that this restore replaces (non-empty only with `force`). */
+  readonly collisions: readonly string[];
+  /** Whether the database did not exist and this restore created it. */
+  readonly createdDatabase: boolean;
+  /**
+   * Removes what preparing created: the database it created, else the schemas it made for a
+   * selective restore (`DROP SCHEMA` without cascade: only right once they are empty again).
+   * Idempotent.
+   */
+  undo(options?: { readonly schemas?: boolean }): Promise<void>;
+}
+
+/** Inspects, refuses or creates the target of a restore (`inspect` is the engine's `inspectTarget`). */
+export async function prepareRestoreTarget(
+  target: PostgresSource,
+  options: RestoreOptions,
+  inspect: (target: PostgresSource, signal?: AbortSignal) => Promise<TargetState>,
+): Promise<PreparedTarget> {
+  const connection = requireDatabase(target);
+  const selection = restoreSelection(options);
+  const state = await inspect(target, options.signal);
+  const collisions = selection.wanted ? state.objects.filter(selection.wanted) : state.objects;
+  if (collisions.length > 0 && !options.force) {
+    throw new RunConflictError(
+      `restore target ${connection.display} already holds ${collisions.length} object(s) (${preview(collisions)}): restore into a new or empty database, or pass --force to replace them`,
+    );
+  }
+  let created = false;
+  if (!state.exists) {
+    await psql(maintenance(connection), 'CREATE DATABASE :"name";', options.signal, (exit) => new RestoreFailedError(`cannot create database ${connection.database}: ${lastLine(exit)}`, exit.stderrTail), { name: connection.database });
+    created = true;
+  }
+  // pg_restore's -n/-t never restore a CREATE SCHEMA entry: a selective restore into a new
+  // database needs its schemas made first (and removed again if the restore aborts).
+  const failedSchema = (exit: ToolExit) => new RestoreFailedError(`cannot create the schemas to restore into: ${lastLine(exit)}`, exit.stderrTail);
+  const existingSchemas = new Set((await psql(connection, 'select nspname from pg_namespace;', options.signal, failedSchema)).split('\n').filter(Boolean));
+  const createdSchemas = selection.schemas.filter((schema) => !existingSchemas.has(schema));
+  for (const schema of createdSchemas) {
+    await psql(connection, 'CREATE SCHEMA :"name";', options.signal, failedSchema, { name: schema });
+  }
+  return {
+    connection,
+    selection,
+    collisions,
+    createdDatabase: created,
+    async undo({ schemas = true } = {}) {
+      const cleanupFailed = (exit: ToolExit) => new RestoreFailedError(`cannot remove what the failed restore created in ${connection.display}: ${lastLine(exit)}`, exit.stderrTail);
+      if (created) {
+        created = false;
+        await psql(maintenance(connection), 'DROP DATABASE IF EXISTS :"name";', undefined, cleanupFailed, { name: connection.database });
+        return;
+      }
+      const made = createdSchemas.splice(0);
+      if (schemas) for (const schema of made) await psql(connection, 'DROP SCHEMA IF EXISTS :"name";', undefined, cleanupFailed, { name: schema });
+    },
+  };
+}
+
+export function requireDatabase(target: PostgresSource): PostgresConnection {
+  const connection = target.parts;
+  if (!connection.env.PGDATABASE) throw new ConfigError('the restore target URL must name a database: postgres://user@host:port/<database>');
+  return connection;
+}
+
+/** Where CREATE/DROP DATABASE run: the server's `postgres` database. */
+export function maintenance(connection: PostgresConnection): PostgresConnection {
+  return withDatabase(connection, 'postgres');
+}
+
+export interface Selection {
+  /** pg_restore's arguments selecting what to restore (`--schema`, `--table`). */
+  readonly args: string[];
+  /** Schemas the selected objects live in: they must exist in the target before pg_restore runs. */
+  readonly schemas: string[];
+  /** Which `schema.name` objects the selection takes (absent: everything). */
+  readonly wanted?: (object: string) => boolean;
+}
+
+/**
+ * pg_restore's `-n`/`-t` filters combine as a cross product (every named table in every named
+ * schema), so selective restore of `schema.table` names is exact only within one schema.
+ */
+export function restoreSelection(options: RestoreOptions): Selection {
+  const tables = options.tables ?? [];
+  const schemas = [...(options.schemas ?? [])];
+  if (tables.length === 0) {
+    if (schemas.length === 0) return { args: [], schemas: [] };
+    return { args: schemas.flatMap((s) => ['--schema', s]), schemas, wanted: (object) => schemas.includes(object.split('.')[0]!) };
+  }
+  const parsed = tables.map((name) => {
+    const dot = name.indexOf('.');
+    return dot < 0 ? { schema: undefined, table: name } : { schema: name.slice(0, dot), table: name.slice(dot + 1) };
+  });
+  const tableSchemas = [...new Set(parsed.map((p) => p.schema).filter((s): s is string => s !== undefined))];
+  if (tableSchemas.length > 1 || (tableSchemas.length === 1 && parsed.some((p) => p.schema === undefined))) {
+    throw new ConfigError(`--tables names tables in several schemas (${tables.join(', ')}): pg_restore can select tables of one schema at a time; run one restore per schema`);
+  }
+  if (schemas.length > 0 && tableSchemas.length > 0) throw new ConfigError('use either --schemas or schema-qualified --tables, not both');
+  const schema = tableSchemas[0];
+  const args = [...(schema ? ['--schema', schema] : []), ...parsed.flatMap((p) => ['--table', p.table])];
+  const names = new Set(parsed.map((p) => p.table));
+  return { args, schemas: [schema ?? 'public'], wanted: (object) => names.has(object.slice(object.indexOf('.') + 1)) && (!schema || object.startsWith(`${schema}.`)) };
+}
+
+
+function preview(objects: readonly string[]): string {
+  return objects.length <= 3 ? objects.join(', ') : `${objects.slice(0, 3).join(', ')}, …`;
+}
