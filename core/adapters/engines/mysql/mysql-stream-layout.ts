@@ -27,7 +27,7 @@ type Row =
   | { kind: 'event'; name: string };
 
 const LAYOUT_SQL = `
-SELECT JSON_OBJECT('kind', 'server', 'version', VERSION(), 'logBin', @@log_bin);
+SELECT JSON_OBJECT('kind', 'server', 'version', VERSION(), 'logBin', @@log_bin + 0);
 SELECT JSON_OBJECT('kind', 'table', 'name', TABLE_NAME, 'type', TABLE_TYPE, 'engine', ENGINE)
   FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE();
 SELECT JSON_OBJECT('kind', 'column', 'table', TABLE_NAME, 'name', COLUMN_NAME, 'position', ORDINAL_POSITION, 'dataType', LOWER(DATA_TYPE), 'extra', EXTRA)
