@@ -86,14 +86,16 @@ describe('mysql streamed dumps', () => {
   });
 
   /** Dumps `database` the way the chunked backup does: up to `jobs` streams read at once. */
-  async function dump(database: string, jobs: number): Promise<Dumped> {
+  async function dump(database: string, jobs: number, first: readonly string[] = []): Promise<Dumped> {
     const streamed = await engine.dumpStreams(engine.parse(mysqlUrl(server!, database)), { jobs });
     const bytes = new Map<string, Buffer>();
+    // `first`: streams opened before the others, read at the same time (by different sessions).
+    const order = [...first.map((name) => streamed.streams.find((stream) => stream.name === name)!), ...streamed.streams.filter((stream) => !first.includes(stream.name))];
     try {
       let next = 0;
       const worker = async () => {
-        while (next < streamed.streams.length) {
-          const stream = streamed.streams[next++]!;
+        while (next < order.length) {
+          const stream = order[next++]!;
           const readable = await streamed.open(stream);
           const parts: Buffer[] = [];
           for await (const part of readable) parts.push(part as Buffer);
@@ -238,6 +240,32 @@ describe('mysql streamed dumps', () => {
     expect(await mysqlDatabaseExists(server, target)).toBe(false);
   });
 
+  it('falls back to one session, and says so, when the user may not FLUSH TABLES WITH READ LOCK', async () => {
+    // Prepare: a user with what a dump needs on the one database, and no RELOAD.
+    await fixture();
+    const user = `vt_noreload_${Math.random().toString(16).slice(2, 8)}`;
+    const password = `pw-${Math.random().toString(16).slice(2)}`;
+    await mysqlQuery(server, undefined, `CREATE USER '${user}'@'127.0.0.1' IDENTIFIED BY '${password}';
+      GRANT SELECT, SHOW VIEW, TRIGGER, EVENT, LOCK TABLES ON \`${source}\`.* TO '${user}'@'127.0.0.1';`);
+    try {
+      const url = `mariadb://${user}:${password}@${server.host}:${server.port}/${source}`;
+
+      // Act
+      const streamed = await engine.dumpStreams(engine.parse(url), { jobs: 2 });
+      const parent = await streamed.open({ name: 'table/parent', role: 'table' });
+      const rows: Buffer[] = [];
+      for await (const part of parent) rows.push(part as Buffer);
+      const finished = await streamed.finish();
+
+      // Assess
+      expect(finished.details?.snapshotSessions).toBe('1');
+      expect(finished.warnings).toEqual([expect.stringMatching(/^FLUSH TABLES WITH READ LOCK was refused \(.*RELOAD.*\): the tables were read by one session in turn/)]);
+      expect(Buffer.concat(rows).toString('utf8')).toContain("(3000,'parent 3000')");
+    } finally {
+      await mysqlQuery(server, undefined, `DROP USER '${user}'@'127.0.0.1';`);
+    }
+  });
+
   it('reads every table from one snapshot while transfers between two tables go on', async () => {
     // Prepare: two tables whose sum is invariant; a client moves amounts from one to the other.
     const database = newDatabase('my_streams_tx');
@@ -262,10 +290,10 @@ describe('mysql streamed dumps', () => {
       END//
       DELIMITER ;`);
 
-    // Act: dumps with two sessions while it runs (the filler table keeps one session busy between the two reads).
+    // Act: dumps with two sessions while it runs, each of the two tables read by its own session.
     const sums: number[] = [];
     for (let round = 0; round < 3; round++) {
-      const dumped = await dump(database, 2);
+      const dumped = await dump(database, 2, ['table/left_side', 'table/right_side']);
       const restored = newDatabase('my_streams_tx_to');
       await restore(dumped, restored, { jobs: 2 });
       sums.push(Number(await mysqlQuery(server, restored, 'SELECT (SELECT balance FROM left_side) + (SELECT balance FROM right_side)')));
