@@ -11,7 +11,7 @@ import { Readable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MysqlEngine } from '../../core/adapters/engines/mysql/mysql-engine.js';
 import type { SnapshotStream } from '../../core/domain/snapshot-format.js';
-import { RunConflictError } from '../../core/errors.js';
+import { DumpFailedError, RunConflictError } from '../../core/errors.js';
 import { mysqlQuery, mysqlUrl } from '../support/mysql-client.js';
 import { createMysqlDatabase, dropMysqlDatabase, mysqlDatabaseExists, mysqlFingerprints, mysqlSchemaObjects, uniqueMysqlName } from '../support/mysql-fixtures.js';
 import { requireMariadb, requireTools } from '../support/requirements.js';
@@ -264,6 +264,35 @@ describe('mysql streamed dumps', () => {
     } finally {
       await mysqlQuery(server, undefined, `DROP USER '${user}'@'127.0.0.1';`);
     }
+  });
+
+  it('fails a table stream with DumpFailedError when its read fails, and stops its reader when destroyed', async () => {
+    // Prepare
+    const database = newDatabase('my_streams_gone');
+    await createMysqlDatabase(server, database);
+    await mysqlQuery(server, database, `SET SESSION max_recursive_iterations = 100000;
+      CREATE TABLE kept (id INT PRIMARY KEY, pad VARCHAR(255));
+      CREATE TABLE gone (id INT PRIMARY KEY);
+      INSERT INTO kept WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 50000) SELECT i, REPEAT(MD5(i), 7) FROM n;`);
+    const streamed = await engine.dumpStreams(engine.parse(mysqlUrl(server, database)), { jobs: 2 });
+    await mysqlQuery(server, database, 'DROP TABLE gone;');
+
+    // Act
+    const gone = await streamed.open({ name: 'table/gone', role: 'table' });
+    const failure = (async () => {
+      for await (const _part of gone) void _part;
+    })();
+    const kept = await streamed.open({ name: 'table/kept', role: 'table' });
+    const firstPart = await new Promise<Buffer>((resolve) => kept.once('data', resolve));
+    kept.destroy();
+
+    // Assess
+    await expect(failure).rejects.toThrow(DumpFailedError);
+    await expect(failure).rejects.toThrow(/gone.*doesn't exist/);
+    expect(firstPart.length).toBeGreaterThan(0);
+    // Both sessions ended: nothing is left to read with.
+    await expect(streamed.open({ name: 'table/kept', role: 'table' }).then((s) => s.toArray())).rejects.toThrow(/every snapshot session of this dump has ended/);
+    await streamed.abort();
   });
 
   it('reads every table from one snapshot while transfers between two tables go on', async () => {
