@@ -13,7 +13,7 @@ import { MysqlEngine } from '../../core/adapters/engines/mysql/mysql-engine.js';
 import type { SnapshotStream } from '../../core/domain/snapshot-format.js';
 import { DumpFailedError, RunConflictError } from '../../core/errors.js';
 import { mysqlQuery, mysqlUrl } from '../support/mysql-client.js';
-import { createMysqlDatabase, dropMysqlDatabase, mysqlDatabaseExists, mysqlFingerprints, mysqlSchemaObjects, uniqueMysqlName } from '../support/mysql-fixtures.js';
+import { createMysqlDatabase, dropMysqlDatabase, loadMysqlFixture, mysqlDatabaseExists, mysqlFingerprints, mysqlSchemaObjects, uniqueMysqlName } from '../support/mysql-fixtures.js';
 import { requireMariadb, requireTools } from '../support/requirements.js';
 
 /** Rows of every shape the row streams must carry: tabs, newlines, backslashes, quotes, NUL, NULL vs 'NULL', unicode, bytes, bits. */
@@ -161,6 +161,22 @@ describe('mysql streamed dumps', () => {
     // The trigger came after the rows: names kept their case; and it works in the copy.
     expect(await mysqlQuery(server, target, "SELECT name FROM parent WHERE id = 1; INSERT INTO parent VALUES (9999, 'new'); SELECT name FROM parent WHERE id = 9999; SELECT plus_one(41);")).toBe('parent 1\nNEW\n42');
     expect(await mysqlQuery(server, target, 'SELECT id, twice FROM texts WHERE id = 0')).toBe('0\t0');
+  });
+
+  it('round-trips the shared MySQL fixture (sequence, MyISAM, floats, events) with two sessions', async () => {
+    // Prepare
+    const database = newDatabase('my_streams_fx');
+    await createMysqlDatabase(server, database);
+    await loadMysqlFixture(server, database);
+    const target = newDatabase('my_streams_fx_to');
+
+    // Act
+    const dumped = await dump(database, 2);
+    await restore(dumped, target, { jobs: 2 });
+
+    // Assess
+    expect(await mysqlFingerprints(server, target)).toEqual(await mysqlFingerprints(server, database));
+    expect(await mysqlSchemaObjects(server, target)).toEqual(await mysqlSchemaObjects(server, database));
   });
 
   it('keeps the bytes of every stream when the data did not change, and of untouched rows when it did', async () => {
