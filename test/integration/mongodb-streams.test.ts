@@ -11,8 +11,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { MongodbEngine } from '../../core/adapters/engines/mongodb/mongodb-engine.js';
 import type { SnapshotStream } from '../../core/domain/snapshot-format.js';
 import { RunConflictError } from '../../core/errors.js';
-import { dropMongoDatabase, loadVariedFixture, mongoCollections, mongoFingerprints, mongoUrl, uniqueMongoDatabase } from '../support/mongo-fixtures.js';
+import { dropMongoDatabase, loadBulk, loadVariedFixture, mongoCollections, mongoFingerprints, mongoUrl, uniqueMongoDatabase } from '../support/mongo-fixtures.js';
 import { requireMongo, requireTools } from '../support/requirements.js';
+import { withTestClient } from '../support/mongo-server.js';
 
 type Dumped = { streams: readonly SnapshotStream[]; bytes: Map<string, Buffer>; format: string; warnings?: readonly string[] };
 
@@ -100,6 +101,24 @@ describe('mongodb streamed dumps', () => {
     for (const stream of first.streams) expect(digest(second.bytes.get(stream.name)!), stream.name).toBe(digest(first.bytes.get(stream.name)!));
   });
 
+  it('changes only the bytes near a new document (natural order kept for untouched documents)', async () => {
+    // Prepare
+    const database = newDatabase('streams_edit');
+    await loadBulk(mongo, database, 'bulk', 4000, 200);
+    const before = (await dump(database, 1)).bytes.get(`collection/${database}.bulk`)!;
+
+    // Act
+    // An insert, not an update: FerretDB (SQLite) moves an updated document to the end of natural
+    // order, MongoDB's WiredTiger keeps it in place; neither moves documents nobody touched.
+    await withTestClient(mongo.url, (client) => client.db(database).collection<{ _id: number; n: number }>('bulk').insertOne({ _id: 100_000, n: -1 }));
+    const after = (await dump(database, 1)).bytes.get(`collection/${database}.bulk`)!;
+
+    // Assess: the prelude and every earlier document are the same bytes.
+    const changed = after.length - commonPrefix(before, after) - commonSuffix(before, after);
+    expect(changed).toBeLessThan(64 * 1024);
+    expect(before.length).toBeGreaterThan(700_000);
+  });
+
   it('restores only the selected collections, and refuses a target that holds them', async () => {
     // Prepare
     await fixture();
@@ -120,4 +139,16 @@ describe('mongodb streamed dumps', () => {
 
 function digest(bytes: Buffer): string {
   return createHash('sha256').update(bytes).digest('hex');
+}
+
+function commonPrefix(a: Buffer, b: Buffer): number {
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  return i;
+}
+
+function commonSuffix(a: Buffer, b: Buffer): number {
+  let i = 0;
+  while (i < a.length && i < b.length && a[a.length - 1 - i] === b[b.length - 1 - i]) i++;
+  return i;
 }
