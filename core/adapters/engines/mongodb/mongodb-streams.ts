@@ -18,8 +18,10 @@ const PREFIX = 'collection/';
 /**
  * A streamed dump of a MongoDB database (or, for a URL without one, of every user database):
  * one `mongodump --archive --db <db> --collection <c>` per collection, each an archive of its
- * own (prelude with the collection's options and indexes, then its documents in natural order,
- * which does not change for documents nobody touched), so unchanged collections dedup whole.
+ * own (prelude with the collection's options and indexes, then its documents in natural order),
+ * so an unchanged collection gives the same bytes and dedups whole. Natural order keeps documents
+ * nobody touched where they were; where an updated document goes depends on the server (MongoDB's
+ * WiredTiger keeps it in place; FerretDB on SQLite moves it to the end, so the bytes after it shift).
  *
  * Consistency, honestly: each collection is read at its own moment, as by `mongodump` without
  * `--oplog`; there is no snapshot across collections (mongodump cannot read at one
