@@ -20,7 +20,9 @@ const NEWLINE = 0x0a;
  * Queries run one at a time: a caller must finish reading one query's lines before the next.
  */
 export class MysqlSession {
-  private readonly lines: AsyncGenerator<Buffer>;
+  private readonly lines: AsyncGenerator<Buffer[]>;
+  /** Lines read past the end of the last query (none in practice: the next query is sent only after its marker). */
+  private leftover: Buffer[] = [];
   private readonly marker = `vaultra-end-${randomBytes(12).toString('hex')}`;
   private queries = 0;
 
@@ -49,25 +51,37 @@ export class MysqlSession {
   }
 
   /**
-   * Sends `sql` (complete statements) and yields its output, one raw line (without the newline)
-   * at a time, until the marker that follows it. Fails with the session's error if the client
-   * exits first. Leaving the loop early leaves the session mid-result: `close()` it then.
+   * Sends `sql` (complete statements) and yields its output lines (raw, without the newline), a
+   * batch at a time (the lines of one read: per-line awaits would cost more than the rows), until
+   * the marker that follows it. Fails with the session's error if the client exits first.
+   * Leaving the loop early leaves the session mid-result: `close()` or `kill()` it then.
    */
-  async *query(sql: string): AsyncGenerator<Buffer> {
-    const marker = `${this.marker}-${this.queries++}`;
-    this.tool.child.stdin!.write(`${sql}\nSELECT '${marker}';\n`);
+  async *query(sql: string): AsyncGenerator<Buffer[]> {
+    const marker = Buffer.from(`${this.marker}-${this.queries++}`, 'latin1');
+    this.tool.child.stdin!.write(`${sql}\nSELECT '${marker.toString('latin1')}';\n`);
     for (;;) {
-      const next = await this.lines.next();
-      if (next.done) throw this.onFailure(await this.tool.exited);
-      if (next.value.length === marker.length && next.value.toString('latin1') === marker) return;
-      yield next.value;
+      let batch = this.leftover;
+      this.leftover = [];
+      if (batch.length === 0) {
+        const next = await this.lines.next();
+        if (next.done) throw this.onFailure(await this.tool.exited);
+        batch = next.value;
+      }
+      const end = batch.findIndex((line) => line.length === marker.length && line.equals(marker));
+      if (end === -1) {
+        yield batch;
+        continue;
+      }
+      this.leftover = batch.slice(end + 1);
+      if (end > 0) yield batch.slice(0, end);
+      return;
     }
   }
 
   /** Runs statements and returns their output lines as text (for short answers). */
   async run(sql: string): Promise<string[]> {
     const out: string[] = [];
-    for await (const line of this.query(sql)) out.push(line.toString('utf8'));
+    for await (const lines of this.query(sql)) for (const line of lines) out.push(line.toString('utf8'));
     return out;
   }
 
@@ -94,26 +108,27 @@ export class MysqlSession {
   }
 }
 
-/** Splits a byte stream into lines (the final line without a newline, if any, comes last). */
-async function* splitLines(chunks: AsyncIterator<Buffer>): AsyncGenerator<Buffer> {
+/** Splits a byte stream into lines, the complete lines of each chunk as one batch (a final line without a newline comes last). */
+async function* splitLines(chunks: AsyncIterator<Buffer>): AsyncGenerator<Buffer[]> {
   let rest: Buffer | undefined;
   for (;;) {
     const next = await chunks.next();
     if (next.done) break;
-    let chunk: Buffer = next.value;
+    const chunk: Buffer = next.value;
+    const lines: Buffer[] = [];
     let start = 0;
     for (let end = chunk.indexOf(NEWLINE); end !== -1; end = chunk.indexOf(NEWLINE, start)) {
       const piece = chunk.subarray(start, end);
       if (rest) {
-        yield Buffer.concat([rest, piece]);
+        lines.push(Buffer.concat([rest, piece]));
         rest = undefined;
-      } else yield piece;
+      } else lines.push(piece);
       start = end + 1;
     }
-    chunk = chunk.subarray(start);
-    if (chunk.length > 0) rest = rest ? Buffer.concat([rest, chunk]) : Buffer.from(chunk);
+    if (start < chunk.length) rest = rest ? Buffer.concat([rest, chunk.subarray(start)]) : chunk.subarray(start);
+    if (lines.length > 0) yield lines;
   }
-  if (rest && rest.length > 0) yield rest;
+  if (rest && rest.length > 0) yield [rest];
 }
 
 /**

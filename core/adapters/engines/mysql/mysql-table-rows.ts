@@ -73,11 +73,11 @@ export interface InsertOptions {
 }
 
 /**
- * Turns the client's output lines (one row tuple each, batch-escaped) into `INSERT INTO t (…)
+ * Turns the client's output lines (one row tuple each, batch-escaped, in batches) into `INSERT INTO t (…)
  * VALUES (…),\n(…);` statements, after {@link TABLE_STREAM_HEADER}. A table without rows
  * gives the header alone.
  */
-export async function* insertStatements(table: TableLayout, lines: AsyncIterable<Buffer>, options: InsertOptions = {}): AsyncGenerator<Buffer> {
+export async function* insertStatements(table: TableLayout, batches: AsyncIterable<readonly Buffer[]>, options: InsertOptions = {}): AsyncGenerator<Buffer> {
   const mask = options.boundaryMask ?? 255;
   const maxStatementBytes = options.maxStatementBytes ?? 1024 * 1024;
   const outputBytes = options.outputBytes ?? 256 * 1024;
@@ -93,20 +93,22 @@ export async function* insertStatements(table: TableLayout, lines: AsyncIterable
     pendingBytes += bytes.length;
   };
 
-  for await (const line of lines) {
-    if (line[0] !== 0x28 /* ( */) {
-      throw new DumpFailedError(
-        `a row of table ${table.name} could not be read as SQL (${line.length === 4 ? 'it is longer than the server\'s max_allowed_packet: raise it for the backup user\'s sessions' : 'unexpected output from the client'})`,
-        '',
-      );
-    }
-    const tuple = unescapeBatchField(line);
-    add(statementBytes === 0 ? opening : between);
-    add(tuple);
-    statementBytes += tuple.length + 2;
-    if ((fnv1a(tuple) & mask) === 0 || statementBytes >= maxStatementBytes) {
-      add(closing);
-      statementBytes = 0;
+  for await (const lines of batches) {
+    for (const line of lines) {
+      if (line[0] !== 0x28 /* ( */) {
+        throw new DumpFailedError(
+          `a row of table ${table.name} could not be read as SQL (${line.length === 4 ? "it is longer than the server's max_allowed_packet: raise it for the backup user's sessions" : 'unexpected output from the client'})`,
+          '',
+        );
+      }
+      const tuple = unescapeBatchField(line);
+      add(statementBytes === 0 ? opening : between);
+      add(tuple);
+      statementBytes += tuple.length + 2;
+      if ((fnv1a(tuple) & mask) === 0 || statementBytes >= maxStatementBytes) {
+        add(closing);
+        statementBytes = 0;
+      }
     }
     if (pendingBytes >= outputBytes) {
       yield Buffer.concat(pending);
