@@ -14,6 +14,12 @@ export interface SnapshotSessions {
   readonly warnings: readonly string[];
 }
 
+/**
+ * How long FLUSH TABLES WITH READ LOCK may wait for running statements. While it waits, writes
+ * wait behind it: a long query on the source must cost a parallel dump, not stall the application.
+ */
+const LOCK_WAIT_SECONDS = 10;
+
 const START_SNAPSHOT_SQL = `SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ; START TRANSACTION WITH CONSISTENT SNAPSHOT; ${DUMP_SESSION_SQL}`;
 
 /**
@@ -44,14 +50,14 @@ export async function openSnapshotSessions(
   try {
     if (wanted > 1) {
       control = await MysqlSession.open(client, connection, onFailure);
-      const locked = await control.run('FLUSH TABLES WITH READ LOCK;').then(
+      const locked = await control.run(`SET SESSION lock_wait_timeout = ${LOCK_WAIT_SECONDS}; FLUSH TABLES WITH READ LOCK;`).then(
         () => true,
         () => false,
       );
       if (!locked) {
         const exit = await control.exited;
         control = undefined;
-        warnings.push(`FLUSH TABLES WITH READ LOCK was refused (${lastLine(exit)}): the tables were read by one session in turn (jobs 1); grant RELOAD to the backup user for parallel reads`);
+        warnings.push(`FLUSH TABLES WITH READ LOCK was refused or timed out (${lastLine(exit)}): the tables were read by one session in turn (jobs 1); grant RELOAD to the backup user, and avoid statements running for more than ${LOCK_WAIT_SECONDS} s at backup time, for parallel reads`);
         wanted = 1;
       } else if (server.flavor === 'mysql') {
         const [executed] = await control.run('SELECT @@GLOBAL.gtid_executed;');
