@@ -49,7 +49,9 @@ export async function dumpMysqlStreams(connection: MysqlTarget, options: { reado
   const flavor = serverFlavor(layout.version);
   const [{ tool: dumper, fallback }, { tool: client }] = await Promise.all([chooseTool('dump', flavor), chooseTool('client', flavor)]);
   options.signal?.throwIfAborted();
-  const snapshot = await openSnapshotSessions(client, connection, { flavor, logBin: layout.logBin }, Math.max(1, Math.floor(options.jobs)), readFailure);
+  // No more sessions than tables: each serves one table at a time.
+  const sessions = Math.max(1, Math.min(Math.floor(options.jobs), layout.tables.length));
+  const snapshot = await openSnapshotSessions(client, connection, { flavor, logBin: layout.logBin }, sessions, readFailure);
   const pool = new SessionPool(snapshot.sessions);
   const tables = new Map(layout.tables.map((table) => [`table/${table.name}`, table]));
   const tools = new Set<{ kill(): void }>();
