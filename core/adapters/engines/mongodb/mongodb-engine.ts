@@ -7,6 +7,8 @@ import type {
   RestoreOptions,
   RestoreSink,
   SourceDescription,
+  StreamedDump,
+  StreamedRestoreSink,
   TargetState,
   ValidationOptions,
   ValidationSink,
@@ -20,6 +22,8 @@ import type { MongoConnection } from './mongodb-connection.js';
 import { describeToolExit, INSTALL_HINT, mongoToolVersion, spawnMongoTool } from './mongo-tools.js';
 import { namePattern, planRestore, type RestorePlan } from './restore-plan.js';
 import { mongodbDescriptor, type MongoSource } from './mongodb-descriptor.js';
+import { dumpMongoStreams, openMongoStreamsRestore } from './mongodb-streams.js';
+import type { SnapshotStream } from '../../../domain/snapshot-format.js';
 
 /** Extra, MongoDB-only options of a validation: with a target, `mongorestore --dryRun` checks it too. */
 /** With a dry run's `target`, mongorestore connects, reads the prelude and plans the restore, writing nothing. */
@@ -158,6 +162,17 @@ export class MongodbEngine implements DatabaseEngine<MongoSource> {
         if (tool && plan) await removeCreated(connection, plan, existing);
       },
     };
+  }
+
+  /** One archive per collection for chunked snapshots (`mongo-streams/v1`, see mongodb-streams.ts); `jobs` is the caller's to use. */
+  dumpStreams(source: MongoSource, options: { readonly jobs: number; readonly signal?: AbortSignal }): Promise<StreamedDump> {
+    return dumpMongoStreams(source.parts, options);
+  }
+
+  /** Restores a `mongo-streams/v1` snapshot: each collection through this engine's ordinary restore of that one namespace. */
+  async openStreamsRestore(target: MongoSource, streams: readonly SnapshotStream[], options: RestoreOptions & { readonly format: string }): Promise<StreamedRestoreSink> {
+    const existing = await existingNamespaces(target.parts, options.signal);
+    return openMongoStreamsRestore(target.parts, streams, options, existing, (one) => this.openRestore(target, one));
   }
 
   async openValidation(options: MongoValidationOptions = {}): Promise<ValidationSink> {

@@ -2,6 +2,8 @@ import { Writable } from 'node:stream';
 import type {
   ContentEntry,
   DatabaseEngine,
+  StreamedDump,
+  StreamedRestoreSink,
   DumpOutput,
   RestoreOptions,
   RestoreSink,
@@ -18,9 +20,13 @@ import { withDatabase, type MysqlTarget } from './mysql-connection.js';
 import { MysqlDumpScanner } from './mysql-dump-scanner.js';
 import { planGtid } from './mysql-gtid.js';
 import { writeOptionFile } from './mysql-option-file.js';
-import { describeWithCountsSql, dropObjectsSql, DUMP_STATE_SQL, targetSql, type DatabaseObject, type DescribedRow, EXACT_ROWS_ENGINES } from './mysql-queries.js';
+import { describeWithCountsSql, dropObjectsSql, DUMP_STATE_SQL, type DatabaseObject, type DescribedRow, EXACT_ROWS_ENGINES } from './mysql-queries.js';
 import { dumpObjects, incompleteDumpError, missingSelectionError, selectionFilter, validationResult } from './mysql-dump-checks.js';
 import { ScannedSink } from './scanned-sink.js';
+import { objectKey, preview, targetState } from './mysql-target.js';
+import { dumpMysqlStreams } from './mysql-streamed-dump.js';
+import { openMysqlStreamsRestore } from './mysql-streams-restore.js';
+import type { SnapshotStream } from '../../../domain/snapshot-format.js';
 import { chooseTool, MYSQL_INSTALL_HINT, serverFlavor } from './mysql-tools.js';
 import { mysqlDescriptor, type MysqlSource } from './mysql-descriptor.js';
 
@@ -239,6 +245,16 @@ export class MysqlEngine implements DatabaseEngine<MysqlSource> {
     };
   }
 
+  /** Per-table streams for chunked snapshots (`mysql-streams/v1`, see mysql-streamed-dump.ts). */
+  dumpStreams(source: MysqlSource, options: { readonly jobs: number; readonly signal?: AbortSignal }): Promise<StreamedDump> {
+    return dumpMysqlStreams(source.parts, options);
+  }
+
+  /** Restores a `mysql-streams/v1` snapshot (see mysql-streams-restore.ts). */
+  openStreamsRestore(target: MysqlSource, streams: readonly SnapshotStream[], options: RestoreOptions & { readonly format: string }): Promise<StreamedRestoreSink> {
+    return openMysqlStreamsRestore(target.parts, streams, options);
+  }
+
   async openValidation(options: ValidationOptions = {}): Promise<ValidationSink> {
     const scanner = new MysqlDumpScanner({ output: false });
     const stream = new Writable({
@@ -277,28 +293,6 @@ function sourceFailure(connection: MysqlTarget): (exit: ToolExit) => Error {
       : new DumpFailedError(`cannot read MySQL/MariaDB database ${connection.display}: ${lastLine(exit)}`, exit.stderrTail);
 }
 
-interface TargetDatabase {
-  readonly exists: boolean;
-  readonly version: string;
-  readonly objects: DatabaseObject[];
-}
-
-async function targetState(connection: MysqlTarget, signal?: AbortSignal): Promise<TargetDatabase> {
-  const onFailure = (exit: ToolExit) => new RestoreFailedError(`cannot inspect restore target ${connection.display}: ${lastLine(exit)}`, exit.stderrTail);
-  const rows = await queryJson<{ kind: string; name?: string; version?: string }>(withDatabase(connection, undefined), targetSql(connection.database), { signal, onFailure });
-  return {
-    exists: rows.some((row) => row.kind === 'database'),
-    version: rows.find((row) => row.kind === 'server')?.version ?? '',
-    objects: rows.filter((row) => row.name !== undefined).map((row) => ({ kind: row.kind as DatabaseObject['kind'], name: row.name! })).sort(byName),
-  };
-}
-
-function objectKey(object: DatabaseObject): string {
-  // Tables, views and sequences share one namespace; routines and events have their own.
-  const space = object.kind === 'table' || object.kind === 'view' || object.kind === 'sequence' ? 'relation' : object.kind;
-  return `${space}:${object.name}`;
-}
-
 /** Code-point order: the same on every server, whatever the collation of information_schema. */
 function compareNames(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
@@ -306,8 +300,4 @@ function compareNames(a: string, b: string): number {
 
 function byName(a: { name?: string }, b: { name?: string }): number {
   return compareNames(a.name ?? '', b.name ?? '');
-}
-
-function preview(names: readonly string[]): string {
-  return names.length <= 3 ? names.join(', ') : `${names.slice(0, 3).join(', ')}, …`;
 }
