@@ -24,16 +24,10 @@ resource "azurerm_key_vault_secret" "dedup_key" {
 
   lifecycle {
     precondition {
-      condition     = !contains([for secret in values(local.own_vault_secrets) : lower(secret.secret)], local.dedup_key_secret_name)
+      condition     = !local.dedup_key_name_taken
       error_message = "The config names a secret ${local.dedup_key_secret_name} in vault ${local.key_vault_name}: that name is the dedup key's; give the connection or webhook secret another name."
     }
   }
-}
-
-locals {
-  dedup_key_secret_name = "vaultra-dedup-key"
-  # The name the runner job's configuration gives the secret (Container Apps secret names: lower case, digits, '-').
-  dedup_key_job_secret = "dedup-key"
 }
 
 # The secret only, not the vault: the runner reads no other secret than the ones named for it.
