@@ -1,12 +1,14 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import type { IVpc } from 'aws-cdk-lib/aws-ec2';
-import { Cluster, ContainerInsights, FargateTaskDefinition, LinuxParameters, LogDrivers, OperatingSystemFamily, type ContainerImage } from 'aws-cdk-lib/aws-ecs';
+import { Cluster, ContainerInsights, FargateTaskDefinition, LinuxParameters, LogDrivers, OperatingSystemFamily, Secret as EcsSecret, type ContainerImage } from 'aws-cdk-lib/aws-ecs';
 import { Effect, PolicyStatement, Role, ServicePrincipal, type IRole } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { RUNNER_CONTAINER_NAME } from '../../core/platform/aws-deployment.js';
 import type { BackupBucket } from './backup-bucket.js';
 import type { CatalogTable } from './catalog-table.js';
+import { DEDUP_KEY_ENV } from './dedup-key.js';
 import type { AwsEnvironment } from './deployment-config.js';
 import { checkFargateSize } from './fargate-size.js';
 import { encryptedLogGroup } from './log-groups.js';
@@ -24,6 +26,8 @@ export interface RunnerTaskProps {
   readonly bucket: BackupBucket;
   readonly catalog: CatalogTable;
   readonly image: ContainerImage;
+  /** The environment's dedup key (`DedupKey`): the container gets it as `VAULTRA_DEDUP_KEY`, read by the execution role only. */
+  readonly dedupKey: ISecret;
 }
 
 /** What the runner does to objects under the prefix: write (multipart), read back, verify, clean up its own failed writes. */
@@ -54,8 +58,10 @@ export const RUNNER_SCRATCH_VOLUMES = { tmp: '/tmp', home: '/home/vaultra' } as 
  * verifies trust it by name; verifying is local). The execution role (image pull, log delivery)
  * is separate.
  *
- * The container has no environment of its own: the launcher passes the run's variables as
- * RunTask overrides. Its root filesystem is read-only; the runner writes to two scratch volumes.
+ * The container's only variable of its own is the secret `VAULTRA_DEDUP_KEY` (ECS fetches it
+ * with the execution role at start, so the task role cannot read the secret itself); the launcher
+ * passes the run's variables as RunTask overrides. Its root filesystem is read-only; the runner
+ * writes to two scratch volumes.
  */
 export class RunnerTask extends Construct {
   readonly cluster: Cluster;
@@ -112,6 +118,8 @@ export class RunnerTask extends Construct {
       linuxParameters: new LinuxParameters(this, 'LinuxParameters', { initProcessEnabled: true }),
       // Time to abort a multipart upload and record the run as failed when ECS stops the task.
       stopTimeout: Duration.seconds(120),
+      // Every run of every job computes chunk ids under this one key, or no run would dedupe against another.
+      secrets: { [DEDUP_KEY_ENV]: EcsSecret.fromSecretsManager(props.dedupKey) },
     });
     // Volumes without a host path: Fargate bind mounts on the task's ephemeral storage, gone with the task.
     for (const [name, containerPath] of Object.entries(RUNNER_SCRATCH_VOLUMES)) {

@@ -5,6 +5,7 @@ import { bundledEnvironmentJson } from '../../core/config/load-config.js';
 import { AlertTopic } from './alert-topic.js';
 import { BackupBucket } from './backup-bucket.js';
 import { CatalogTable } from './catalog-table.js';
+import { DedupKey } from './dedup-key.js';
 import type { DeploymentConfig } from './deployment-config.js';
 import { EncryptionKey } from './encryption-key.js';
 import { JobSchedules } from './job-schedules.js';
@@ -31,7 +32,7 @@ export function vaultraStackName(environmentName: string): string {
 
 /**
  * Everything one AWS environment of vaultra.config.yaml needs (DESIGN.md §1): the key, the
- * backup bucket, the catalog, the alert topic, the network and the runner task, the four
+ * backup bucket, the catalog, the alert topic, the network, the dedup key and the runner task, the four
  * functions, one schedule per job, the task-stopped rule, the watchdog, dashboard and alarms.
  *
  * Pinned to an account only when the config names one; the region is always the config's.
@@ -54,7 +55,17 @@ export class VaultraStack extends Stack {
     const catalog = new CatalogTable(this, 'Catalog', { key: key.key });
     const alerts = new AlertTopic(this, 'Alerts', { key: key.key, environmentName: environment.name, emails: environment.notifications.email });
     const network = new RunnerNetwork(this, 'Network', { network: environment.network, flowLogBucket: bucket.accessLogBucket });
-    const runner = new RunnerTask(this, 'Runner', { environment, vpc: network.vpc, key: key.key, signingKey: signingKey.key, bucket, catalog, image: image ?? runnerImage(runnerArchitecture(environment)) });
+    const dedupKey = new DedupKey(this, 'DedupKey', { environmentName: environment.name });
+    const runner = new RunnerTask(this, 'Runner', {
+      environment,
+      vpc: network.vpc,
+      key: key.key,
+      signingKey: signingKey.key,
+      bucket,
+      catalog,
+      image: image ?? runnerImage(runnerArchitecture(environment)),
+      dedupKey: dedupKey.secret,
+    });
 
     this.functions = new OrchestrationFunctions(this, 'Functions', {
       environment,
@@ -90,6 +101,10 @@ export class VaultraStack extends Stack {
     new CfnOutput(this, 'AlertTopicArn', { value: alerts.topic.topicArn });
     new CfnOutput(this, 'ClusterName', { value: runner.cluster.clusterName });
     new CfnOutput(this, 'KeyArn', { value: key.key.keyArn, description: 'The KMS key of the age vaultra-kms stanza' });
+    new CfnOutput(this, 'DedupKeySecretArn', {
+      value: dedupKey.secret.secretArn,
+      description: 'The dedup key every runner shares (VAULTRA_DEDUP_KEY): a vaultra outside the stack that backs up into these jobs needs the same one',
+    });
     new CfnOutput(this, 'SigningKeyArn', { value: signingKey.key.keyArn, description: 'Signs every manifest: restore with --trust aws-kms:<this> (needs kms:GetPublicKey), or put its public key in signing.trusted' });
   }
 

@@ -90,5 +90,12 @@ locals {
   # the role assignments scoped to it exist on the first apply (keyvault.tf).
   own_vault_secrets = { for key, secret in merge(local.source_secrets, local.webhook_secrets) : key => secret if secret.vault == lower(local.key_vault_name) }
 
+  # The dedup key's secret in the environment's vault (dedup-key.tf), and the name the runner job's
+  # configuration gives it (Container Apps secret names: lower case, digits and '-'). Key Vault
+  # names are case-insensitive: a config secret of that name in any case would be overwritten.
+  dedup_key_secret_name = "vaultra-dedup-key"
+  dedup_key_job_secret  = "dedup-key"
+  dedup_key_name_taken  = contains([for secret in values(local.own_vault_secrets) : lower(secret.secret)], local.dedup_key_secret_name)
+
   emails = try(local.env.notifications.email, [])
 }

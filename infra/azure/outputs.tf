@@ -23,6 +23,11 @@ output "key_vault_uri" {
   value       = azurerm_key_vault.vaultra.vault_uri
 }
 
+output "dedup_key_secret" {
+  description = "The dedup key every runner shares (VAULTRA_DEDUP_KEY): a vaultra outside this module that backs up into these jobs needs the same one."
+  value       = azurerm_key_vault_secret.dedup_key.versionless_id
+}
+
 output "runner_job" {
   value = azurerm_container_app_job.runner.id
 }

@@ -1,7 +1,7 @@
 # The runner: a Container Apps job with a manual trigger, started by the functions once per run
 # with the run's command line (jobs/start with a template override). It runs as the `runner`
 # identity, which holds what a backup or restore touches: the container, the catalog table, the
-# key, the jobs' secrets.
+# key, the jobs' secrets, the dedup key.
 resource "azurerm_log_analytics_workspace" "vaultra" {
   name                = "${local.name}-logs"
   location            = local.location
@@ -58,6 +58,14 @@ resource "azurerm_container_app_job" "runner" {
     }
   }
 
+  # The dedup key (dedup-key.tf), at the version Terraform last read: Container Apps fetches it
+  # with the runner's identity when an execution starts.
+  secret {
+    name                = local.dedup_key_job_secret
+    identity            = azurerm_user_assigned_identity.runner.id
+    key_vault_secret_id = azurerm_key_vault_secret.dedup_key.id
+  }
+
   template {
     container {
       name   = "runner"
@@ -75,6 +83,11 @@ resource "azurerm_container_app_job" "runner" {
         name  = "AZURE_CLIENT_ID"
         value = azurerm_user_assigned_identity.runner.client_id
       }
+
+      env {
+        name        = "VAULTRA_DEDUP_KEY"
+        secret_name = local.dedup_key_job_secret
+      }
     }
   }
 
@@ -85,5 +98,6 @@ resource "azurerm_container_app_job" "runner" {
     }
   }
 
-  depends_on = [azurerm_role_assignment.runner_pulls_image]
+  # Container Apps refuses a Key Vault reference its identity cannot read yet.
+  depends_on = [azurerm_role_assignment.runner_pulls_image, azurerm_role_assignment.runner_dedup_key]
 }

@@ -5,7 +5,7 @@ resource "google_service_account" "runner" {
   project      = local.project
   account_id   = "${local.account_prefix}-runner"
   display_name = "Vaultra ${var.environment} runner"
-  description  = "Backups under ${local.prefix}/, catalog records, the environment key, the jobs' connection secrets"
+  description  = "Backups under ${local.prefix}/, catalog records, the environment key, the jobs' connection secrets, the dedup key"
 
   depends_on = [google_project_service.apis]
 }

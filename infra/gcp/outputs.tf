@@ -23,6 +23,11 @@ output "signing_key" {
   value       = local.signing_key
 }
 
+output "dedup_key_secret" {
+  description = "The dedup key every runner shares (VAULTRA_DEDUP_KEY): a vaultra outside this module that backs up into these jobs needs the same one."
+  value       = google_secret_manager_secret.dedup_key.id
+}
+
 output "runner_job" {
   value = google_cloud_run_v2_job.runner.id
 }

@@ -1,6 +1,7 @@
 # The runner: a Cloud Run job the functions execute once per run, with the run's command line as
 # overrides (RunJob with overrides). It runs as the `runner` service account, which holds what a
-# backup or restore touches: objects under the prefix, the catalog, the key, the jobs' secrets.
+# backup or restore touches: objects under the prefix, the catalog, the key, the jobs' secrets,
+# and the dedup key.
 resource "google_cloud_run_v2_job" "runner" {
   project             = local.project
   name                = "${local.name}-runner"
@@ -34,6 +35,18 @@ resource "google_cloud_run_v2_job" "runner" {
           name  = "VAULTRA_CATALOG"
           value = local.catalog_url
         }
+
+        # The dedup key (dedup-key.tf), pinned to the version Terraform wrote: a version added by
+        # hand would otherwise change every job's key at its next run.
+        env {
+          name = "VAULTRA_DEDUP_KEY"
+          value_source {
+            secret_key_ref {
+              secret  = google_secret_manager_secret.dedup_key.secret_id
+              version = google_secret_manager_secret_version.dedup_key.version
+            }
+          }
+        }
       }
 
       # Direct VPC egress to the databases when the config names a network.
@@ -50,5 +63,6 @@ resource "google_cloud_run_v2_job" "runner" {
     }
   }
 
-  depends_on = [google_project_service.apis]
+  # Cloud Run refuses a job whose service account cannot read a secret it references.
+  depends_on = [google_project_service.apis, google_secret_manager_secret_iam_member.runner_dedup_key]
 }

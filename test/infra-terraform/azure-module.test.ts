@@ -122,7 +122,15 @@ describe('the runner job', () => {
     expect(container.env).toEqual([
       { name: 'VAULTRA_CATALOG', value: '${local.catalog_url}' },
       { name: 'AZURE_CLIENT_ID', value: '${azurerm_user_assigned_identity.runner.client_id}' },
+      { name: 'VAULTRA_DEDUP_KEY', secret_name: '${local.dedup_key_job_secret}' },
     ]);
+  });
+
+  it('gets the dedup key from Key Vault with its own identity, once that identity may read it', () => {
+    const job = resource(azure, 'azurerm_container_app_job', 'runner');
+    expect(job.secret).toEqual([{ name: '${local.dedup_key_job_secret}', identity: '${azurerm_user_assigned_identity.runner.id}', key_vault_secret_id: '${azurerm_key_vault_secret.dedup_key.id}' }]);
+    expect(azure.locals.dedup_key_job_secret).toMatch(/^[a-z0-9-]+$/);
+    expect(job.depends_on).toContain('${azurerm_role_assignment.runner_dedup_key}');
   });
 
   it('refuses at plan time a job size Container Apps would refuse at run time', () => {
@@ -228,6 +236,7 @@ describe('role assignments', () => {
         'Key Vault Crypto Service Encryption User @ ${local.key_scope}',
         'Key Vault Crypto User @ ${local.signing_key_scope}',
         'Key Vault Secrets User @ ${local.vault_ids[each.value.vault]}/secrets/${each.value.secret}',
+        'Key Vault Secrets User @ ${azurerm_key_vault.vaultra.id}/secrets/${azurerm_key_vault_secret.dedup_key.name}',
         'AcrPull @ ${var.runner_registry.id}',
       ].sort(),
     );
@@ -268,6 +277,27 @@ describe('role assignments', () => {
     ]);
     for (const [, list] of byPrincipal) for (const assignment of list) expect(assignment.scope, assignment.resource).not.toMatch(/resource_group_id|subscription/);
     for (const { type } of allResources(azure)) expect(type).not.toMatch(/key_vault_access_policy/);
+  });
+});
+
+describe('the dedup key (chunked snapshots)', () => {
+  it('is one secret of the environment’s vault, written once with 64 random hex digits that never enter the state', () => {
+    const secret = resource(azure, 'azurerm_key_vault_secret', 'dedup_key');
+    expect(secret).toMatchObject({ name: '${local.dedup_key_secret_name}', key_vault_id: '${azurerm_key_vault.vaultra.id}', value_wo_version: 1, depends_on: ['${terraform_data.deployer_vault_access}'] });
+    // Write-only at a fixed version: a later plan (where uuid() differs) rewrites nothing.
+    expect(secret.value_wo).toBe('${replace("${uuid()}${uuid()}", "-", "")}');
+    expect(secret).not.toHaveProperty('value');
+    expect(azure.outputs.dedup_key_secret?.value).toBe('${azurerm_key_vault_secret.dedup_key.versionless_id}');
+  });
+
+  it('refuses a config that names a connection or webhook secret with the dedup key’s name', () => {
+    const precondition = nested(nested(resource(azure, 'azurerm_key_vault_secret', 'dedup_key'), 'lifecycle'), 'precondition');
+    expect(precondition.condition).toBe('${!local.dedup_key_name_taken}');
+  });
+
+  it('is read by the runner only; the functions (retention) need no key to delete unreferenced packs', () => {
+    const readers = Object.entries(azure.resources.azurerm_role_assignment ?? {}).filter(([, block]) => String(block.scope).includes('dedup_key'));
+    expect(readers.map(([name, block]) => [name, block.role_definition_name, block.principal_id])).toEqual([['runner_dedup_key', 'Key Vault Secrets User', '${azurerm_user_assigned_identity.runner.principal_id}']]);
   });
 });
 

@@ -182,6 +182,8 @@ describe("the deployer's roles (infra/gcp/README.md)", () => {
     google_pubsub_topic_iam_member: 'roles/pubsub.admin',
     google_monitoring_notification_channel: 'roles/monitoring.editor',
     google_monitoring_alert_policy: 'roles/monitoring.editor',
+    google_secret_manager_secret: 'roles/secretmanager.admin',
+    google_secret_manager_secret_version: 'roles/secretmanager.admin',
     google_secret_manager_secret_iam_member: 'roles/secretmanager.admin',
     google_secret_manager_regional_secret_iam_member: 'roles/secretmanager.admin',
     // Zips a local folder: no Google Cloud call.

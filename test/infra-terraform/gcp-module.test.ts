@@ -127,7 +127,10 @@ describe('the runner job', () => {
     expect(task.timeout).toBe('${local.runner_timeout_seconds}s');
     const container = nested(task, 'containers');
     expect(container.image).toBe('${var.runner_image}');
-    expect(container.env).toEqual([{ name: 'VAULTRA_CATALOG', value: '${local.catalog_url}' }]);
+    expect(container.env).toEqual([
+      { name: 'VAULTRA_CATALOG', value: '${local.catalog_url}' },
+      { name: 'VAULTRA_DEDUP_KEY', value_source: [{ secret_key_ref: [{ secret: '${google_secret_manager_secret.dedup_key.secret_id}', version: '${google_secret_manager_secret_version.dedup_key.version}' }] }] },
+    ]);
     expect(nested(container, 'resources').limits).toEqual({ cpu: '${tostring(local.runner_cpu)}', memory: '${local.runner_memory}' });
   });
 
@@ -135,6 +138,32 @@ describe('the runner job', () => {
     const [vpc] = dynamicBlocks(nested(nested(resource(gcp, 'google_cloud_run_v2_job', 'runner'), 'template'), 'template'), 'vpc_access');
     expect(vpc?.forEach).toBe('${local.network == null && local.subnetwork == null ? [] : [1]}');
     expect(nested(vpc!.content, 'network_interfaces')).toEqual({ network: '${local.network}', subnetwork: '${local.subnetwork}' });
+  });
+});
+
+describe('the dedup key (chunked snapshots)', () => {
+  it('is one Secret Manager secret per environment, written once with 64 random hex digits that never enter the state', () => {
+    const secret = resource(gcp, 'google_secret_manager_secret', 'dedup_key');
+    expect(secret.secret_id).toBe('${local.name}-dedup-key');
+    const version = resource(gcp, 'google_secret_manager_secret_version', 'dedup_key');
+    expect(version.secret).toBe('${google_secret_manager_secret.dedup_key.id}');
+    // Write-only, at a fixed version: a later plan (where uuid() differs) rewrites nothing.
+    expect(version.secret_data_wo).toBe('${replace("${uuid()}${uuid()}", "-", "")}');
+    expect(version.secret_data_wo_version).toBe(1);
+    expect(version).not.toHaveProperty('secret_data');
+  });
+
+  it('is read by the runner only, and the runner job is created after that grant', () => {
+    const readers = Object.entries(gcp.resources.google_secret_manager_secret_iam_member ?? {}).filter(([, block]) => String(block.secret_id).includes('dedup_key'));
+    expect(readers.map(([name, block]) => [name, block.role, block.member])).toEqual([['runner_dedup_key', 'roles/secretmanager.secretAccessor', 'serviceAccount:${google_service_account.runner.email}']]);
+    expect(resource(gcp, 'google_cloud_run_v2_job', 'runner').depends_on).toContain('${google_secret_manager_secret_iam_member.runner_dedup_key}');
+    expect(gcp.outputs.dedup_key_secret?.value).toBe('${google_secret_manager_secret.dedup_key.id}');
+  });
+
+  it('needs no new storage or key grant: the runner already lists, reads, writes and deletes under the prefix, retention reads, lists and deletes', () => {
+    // A chunked run lists <job>/ and <job>/shared/, reads manifests and indexes, writes and deletes packs: all under the prefix.
+    expect(resource(gcp, 'google_storage_bucket_iam_member', 'runner_objects').role).toBe('roles/storage.objectUser');
+    expect(resource(gcp, 'google_project_iam_custom_role', 'retention').permissions).toEqual(['storage.objects.get', 'storage.objects.list', 'storage.objects.delete']);
   });
 });
 
@@ -253,6 +282,8 @@ describe('identities', () => {
       'roles/cloudkms.signer on kms_crypto_key',
       'roles/datastore.user on project',
       'roles/secretmanager.secretAccessor on secret_manager_regional_secret',
+      // The jobs' sources, and the dedup key.
+      'roles/secretmanager.secretAccessor on secret_manager_secret',
       'roles/secretmanager.secretAccessor on secret_manager_secret',
       'roles/storage.objectUser on storage_bucket',
     ]);

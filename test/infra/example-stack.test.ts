@@ -11,6 +11,7 @@ import { dynamoDbCatalogTableSchema } from '../../core/adapters/catalog/dynamodb
 import { environmentOf, parseConfig, type Environment } from '../../core/config/load-config.js';
 import { eventBridgeCron } from '../../core/config/schedule.js';
 import { AWS_FUNCTION_ENV, METRIC, METRICS_NAMESPACE, RUNNER_CONTAINER_NAME } from '../../core/platform/aws-deployment.js';
+import { DEDUP_KEY_ENV, DEDUP_KEY_LENGTH } from '../../infra/aws/dedup-key.js';
 import { RUNNER_SCRATCH_VOLUMES } from '../../infra/aws/runner-task.js';
 import { EXAMPLE_CONFIG, synthStack } from './support/synth.js';
 import { flat, onlyResource, resourcesWhere } from './support/template-queries.js';
@@ -233,6 +234,14 @@ describe('the runner', () => {
     const groupRef = logging.Options['awslogs-group'] as { Ref: string };
     const group = resourcesWhere(template, 'AWS::Logs::LogGroup').find((candidate) => candidate.id === groupRef.Ref);
     expect(group?.Properties).toEqual({ KmsKeyId: keyArn(), RetentionInDays: example.runner.logRetentionDays });
+  });
+
+  it('gets the environment’s generated dedup key as the secret VAULTRA_DEDUP_KEY, and no other variable of its own', () => {
+    const secret = onlyResource<{ GenerateSecretString?: Record<string, unknown> }>(template, 'AWS::SecretsManager::Secret');
+    expect(secret.Properties.GenerateSecretString).toEqual({ ExcludePunctuation: true, IncludeSpace: false, PasswordLength: DEDUP_KEY_LENGTH });
+    const container = onlyResource<{ ContainerDefinitions: Record<string, unknown>[] }>(template, 'AWS::ECS::TaskDefinition').Properties.ContainerDefinitions[0]!;
+    expect(container.Secrets).toEqual([{ Name: DEDUP_KEY_ENV, ValueFrom: { Ref: secret.id } }]);
+    template.hasOutput('DedupKeySecretArn', { Value: { Ref: secret.id } });
   });
 
   it('has separate task and execution roles', () => {

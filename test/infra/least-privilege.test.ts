@@ -129,9 +129,10 @@ describe('the runner task role', () => {
 });
 
 describe('the runner execution role', () => {
-  it('pulls the image from the CDK asset repository and writes the runner log group, nothing else', () => {
+  it('pulls the image from the CDK asset repository, writes the runner log group and reads the dedup key, nothing else', () => {
     const statements = statementsOfRole(example, 'RunnerExecutionRole');
-    expect(services(statements)).toEqual(['ecr', 'logs']);
+    expect(services(statements)).toEqual(['ecr', 'logs', 'secretsmanager']);
+    expect(resourcesOf(granting(statements, 'secretsmanager:GetSecretValue'))).toEqual([`<${logicalId(example, 'AWS::SecretsManager::Secret')}>`]);
     expect(resourcesOf(granting(statements, 'ecr:BatchGetImage'))).toEqual(['arn:aws:ecr:eu-west-1:<AWS::AccountId>:repository/cdk-hnb659fds-container-assets-${AWS::AccountId}-eu-west-1']);
     expect(resourcesOf(granting(statements, 'ecr:GetAuthorizationToken'))).toEqual(['*']);
     expect(resourcesOf(granting(statements, 'logs:PutLogEvents'))).toEqual([expect.stringMatching(/^<RunnerLogs\w+\.Arn>$/)]);
