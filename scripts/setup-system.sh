@@ -23,6 +23,8 @@ have ps || missing+=(procps)
 have openssl || missing+=(openssl)
 # libfaketime: CI reruns the clock-sensitive suites a year ahead (npm run test:clock).
 have faketime || missing+=(faketime)
+# zstd-napi (chunk compression) builds its native addon with node-gyp when npm installs it.
+{ have g++ && have make && have python3; } || missing+=(g++ make python3)
 
 if [ "${#missing[@]}" -eq 0 ]; then
   echo "system packages: all present"

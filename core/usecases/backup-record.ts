@@ -8,8 +8,11 @@ import { storageUrlOf } from '../domain/storage-location.js';
  * URL): what `catalog rebuild` writes, and what `list` shows of a backup the catalog does not know.
  */
 export function backupRecordOf(location: string, manifestKey: string, manifest: Manifest): RunRecord {
-  // A run's one whole-dump object; a chunked snapshot (issue 14) has none, and records no single digest.
+  // A run's one whole-dump object; a chunked snapshot's index (what its run record's digest names).
   const data = manifest.objects.find((object) => object.role === 'data');
+  const index = manifest.objects.find((object) => object.role === 'index');
+  // What a chunked run stored itself: its index and the chunks it added (the rest are earlier runs').
+  const stored = data?.sizeBytes ?? (manifest.snapshot && index ? manifest.snapshot.newStoredBytes + index.sizeBytes : undefined);
   return {
     runId: manifest.runId,
     job: manifest.job,
@@ -20,8 +23,10 @@ export function backupRecordOf(location: string, manifestKey: string, manifest: 
     finishedAt: manifest.finishedAt,
     durationMs: Date.parse(manifest.finishedAt) - Date.parse(manifest.startedAt),
     bytesRaw: manifest.plaintextBytes,
-    bytesStored: data?.sizeBytes,
-    sha256: data?.sha256,
+    bytesStored: stored,
+    sha256: (data ?? index)?.sha256,
+    ...(manifest.snapshot ? { type: manifest.type ?? 'full' } : {}),
+    ...(manifest.baseRunId ? { baseRunId: manifest.baseRunId } : {}),
     location: storageUrlOf(location, runFolder(manifest.job, manifest.runId)),
     manifestKey,
   };

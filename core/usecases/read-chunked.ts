@@ -100,7 +100,8 @@ export async function restoreSnapshot(
   const { manifest } = backup;
   const snapshot = await openSnapshot(deps, backup, options.signal);
   let bytesRaw = 0;
-  const onBytes = (stream: number) => {
+  /** A counter per stream, adding into the restore's total (streams are read in parallel). */
+  const onBytes = () => {
     let last = 0;
     return (bytes: number) => {
       bytesRaw += bytes - last;
@@ -111,7 +112,7 @@ export async function restoreSnapshot(
   if (manifest.snapshot!.layout === 'single-stream') {
     const sink = guarded(await engine.openRestore(target, { ...options, sourceDatabase: manifest.source.database }));
     const [piped] = await Promise.allSettled([
-      pipeline(snapshot.read(0, { ...(options.signal ? { signal: options.signal } : {}), onBytes: onBytes(0) }), new ExactSizeVerifier(manifest.plaintextBytes, (problem) => `the snapshot's stream ${problem} its manifest says`), sink.stream, options.signal ? { signal: options.signal } : {}),
+      pipeline(snapshot.read(0, { ...(options.signal ? { signal: options.signal } : {}), onBytes: onBytes() }), new ExactSizeVerifier(manifest.plaintextBytes, (problem) => `the snapshot's stream ${problem} its manifest says`), sink.stream, options.signal ? { signal: options.signal } : {}),
     ]);
     if (piped.status === 'rejected') {
       await sink.abort();
@@ -128,7 +129,7 @@ export async function restoreSnapshot(
       (stream) => {
         const number = numbers.get(stream) ?? snapshot.index.streams.findIndex((candidate) => candidate.name === stream.name);
         if (number < 0) throw new IntegrityError(`the engine asked for stream ${stream.name}, which the snapshot does not hold`);
-        return snapshot.read(number, { ...(options.signal ? { signal: options.signal } : {}), onBytes: onBytes(number) });
+        return snapshot.read(number, { ...(options.signal ? { signal: options.signal } : {}), onBytes: onBytes() });
       },
       { jobs: options.jobs ?? 1, ...(options.signal ? { signal: options.signal } : {}) },
     );

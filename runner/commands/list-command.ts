@@ -31,8 +31,8 @@ export function listCommand(): Command {
         process.stdout.write(`no backups in ${storage.location}\n`);
         return;
       }
-      const rows = runs.map((r) => [r.runId, r.job, r.kind, r.status, r.engine ?? '', r.bytesStored === undefined ? '' : formatBytes(r.bytesStored), r.durationMs === undefined ? '' : formatDuration(r.durationMs), r.error?.message ?? '']);
-      const header = ['RUN ID', 'JOB', 'KIND', 'STATUS', 'ENGINE', 'STORED', 'TOOK', options.all ? 'ERROR' : ''];
+      const rows = runs.map((r) => [r.runId, r.job, r.kind, r.status, r.kind === 'backup' ? (r.type ?? 'full') : '', r.engine ?? '', r.bytesStored === undefined ? '' : formatBytes(r.bytesStored), r.durationMs === undefined ? '' : formatDuration(r.durationMs), r.error?.message ?? '']);
+      const header = ['RUN ID', 'JOB', 'KIND', 'STATUS', 'TYPE', 'ENGINE', 'STORED', 'TOOK', options.all ? 'ERROR' : ''];
       const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
       const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
       process.stdout.write([line(header), ...rows.map(line)].join('\n') + '\n');
