@@ -17,6 +17,11 @@ export const AWS_FUNCTION_ENV = {
   signingKeyArn: 'VAULTRA_SIGNING_KEY_ARN',
   clusterArn: 'VAULTRA_CLUSTER_ARN',
   taskDefinitionArn: 'VAULTRA_TASK_DEFINITION_ARN',
+  /**
+   * The task role restores and verifies run as (RunTask `overrides.taskRoleArn`): it may decrypt
+   * backups. Backups run as the task definition's own role, which cannot.
+   */
+  restoreTaskRoleArn: 'VAULTRA_RESTORE_TASK_ROLE_ARN',
   /** The runner container's name in the task definition. */
   containerName: 'VAULTRA_CONTAINER_NAME',
   /** Comma-separated subnet and security group ids for the task's awsvpc network. */

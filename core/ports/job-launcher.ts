@@ -13,6 +13,14 @@ export interface LaunchRequest {
   /** Per-job size, when the job overrides the environment's runner size. */
   readonly cpu?: number;
   readonly memoryMiB?: number;
+  /**
+   * The run decrypts backups (a restore or a verify). A launcher that can start a run under
+   * another identity gives it the deployment's restore identity (ECS: the restore task role as
+   * `overrides.taskRoleArn`), and refuses when the deployment names none; a backup never sets
+   * this and runs as the write-only default identity. Cloud Run and Container Apps job
+   * executions cannot switch identity per execution: their launchers ignore it. @default false
+   */
+  readonly readsBackups?: boolean;
 }
 
 export interface LaunchedTask {

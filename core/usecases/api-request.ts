@@ -84,7 +84,11 @@ async function dispatch(deps: ApiDependencies, request: z.infer<typeof apiReques
       const job = jobOf(deps.environment, request.job);
       const taskRunId = newRunId((deps.now ?? systemClock)());
       const command = request.action === 'restore' ? restoreCommandLine(job, { ...request, runId: request.runId }, deps.target) : verifyCommandLine(job, request.runId, deps.target);
-      const { taskId } = await deps.launcher.launch({ job: job.name, runId: taskRunId, command, environment: { VAULTRA_CATALOG: deps.target.catalogUrl, ...deps.runnerEnvironment } }, signal);
+      // readsBackups: the launcher starts it under the identity that may decrypt, never a backup's.
+      const { taskId } = await deps.launcher.launch(
+        { job: job.name, runId: taskRunId, command, environment: { VAULTRA_CATALOG: deps.target.catalogUrl, ...deps.runnerEnvironment }, readsBackups: true },
+        signal,
+      );
       return { ok: true, action: request.action, taskId, note: `the runner records the ${request.action} as a run of kind ${request.action}: ask {"action":"list","job":"${job.name}","kind":"${request.action}"}` };
     }
     case 'list': {

@@ -57,6 +57,7 @@ export class OrchestrationFunctions extends Construct {
       [AWS_FUNCTION_ENV.signingKeyArn]: props.signingKey.keyArn,
       [AWS_FUNCTION_ENV.clusterArn]: runner.cluster.clusterArn,
       [AWS_FUNCTION_ENV.taskDefinitionArn]: runner.taskDefinition.taskDefinitionArn,
+      [AWS_FUNCTION_ENV.restoreTaskRoleArn]: runner.restoreRole.roleArn,
       [AWS_FUNCTION_ENV.containerName]: RUNNER_CONTAINER_NAME,
       [AWS_FUNCTION_ENV.subnetIds]: Fn.join(',', network.subnetIds),
       [AWS_FUNCTION_ENV.securityGroupIds]: Fn.join(',', network.securityGroupIds),
@@ -99,10 +100,10 @@ export class OrchestrationFunctions extends Construct {
     const webhookSecrets = secretsStatement(awsSecretArns(Stack.of(this), webhookSecretReferences(environment)));
     const prefixReason = `Run folders are ${bucket.prefix}/<job>/<YYYY>/<MM>/<DD>/<runId>/ with run ids made at run time: access is limited to objects under the Vaultra prefix, the narrowest pattern that names them.`;
 
-    // scheduled-backup: run record and lock, RunTask, alerts when a run is skipped or cannot start.
+    // scheduled-backup: run record and lock, RunTask (backups only: it cannot pass the restore role), alerts when a run is skipped or cannot start.
     const scheduled = this.scheduledBackup.role;
     scheduled.addToPolicy(catalogStatement(catalog));
-    runner.grantLaunch(scheduled);
+    runner.grantLaunch(scheduled, 'backups');
     scheduled.addToPolicy(publishStatement(topic));
     scheduled.addToPolicy(keyStatement(key, FUNCTION_KEY_ACTIONS));
     for (const statement of webhookSecrets) scheduled.addToPolicy(statement);
@@ -127,12 +128,13 @@ export class OrchestrationFunctions extends Construct {
     watchdog.addToPolicy(keyStatement(key, FUNCTION_KEY_ACTIONS));
     for (const statement of webhookSecrets) watchdog.addToPolicy(statement);
 
-    // api: catalog queries and records, RunTask for backup/restore/verify now, and the same
-    // alerts as a scheduled start (an on-demand backup can be skipped or fail to launch). It
-    // never reads backups itself: restores and verifies run in the runner task.
+    // api: catalog queries and records, RunTask for backup/restore/verify now (restores and
+    // verifies under the restore role), and the same alerts as a scheduled start (an on-demand
+    // backup can be skipped or fail to launch). It never reads backups itself: restores and
+    // verifies run in the runner task.
     const api = this.api.role;
     api.addToPolicy(catalogStatement(catalog));
-    runner.grantLaunch(api);
+    runner.grantLaunch(api, 'backups-and-restores');
     api.addToPolicy(publishStatement(topic));
     api.addToPolicy(keyStatement(key, FUNCTION_KEY_ACTIONS));
     for (const statement of webhookSecrets) api.addToPolicy(statement);

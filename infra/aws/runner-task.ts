@@ -30,13 +30,25 @@ export interface RunnerTaskProps {
   readonly dedupKey: ISecret;
 }
 
-/** What the runner does to objects under the prefix: write (multipart), read back, verify, clean up its own failed writes. */
-const RUNNER_OBJECT_ACTIONS = ['s3:PutObject', 's3:GetObject', 's3:GetObjectVersion', 's3:DeleteObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'];
 /**
- * On the signing key: sign manifests, and read the public key a launched restore or verify trusts.
- * Never kms:Verify (verifying is local) and nothing that could change or schedule the key's deletion.
+ * What a backup does to objects under the prefix: write (multipart), check what it wrote, read
+ * earlier runs' manifests, signatures and indexes, clean up its own failed writes. The reads stay
+ * on every key, packs and data objects included: S3 authorizes a HEAD as `s3:GetObject` (with a
+ * version id, `s3:GetObjectVersion`) and has no HEAD-only permission, and the upload HEADs each
+ * object it completes to check its size and checksum. What a backup role reads of a pack or data
+ * object is age ciphertext: it cannot unwrap the file key (see `backupKeyStatements`).
+ */
+const BACKUP_OBJECT_ACTIONS = ['s3:PutObject', 's3:GetObject', 's3:GetObjectVersion', 's3:DeleteObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'];
+/** What a restore or verify does to objects under the prefix: read them, nothing else. */
+const RESTORE_OBJECT_ACTIONS = ['s3:GetObject', 's3:GetObjectVersion'];
+/**
+ * On the signing key, for backups: sign manifests, and read the public key the base of a chunked
+ * run must be signed with. Never kms:Verify (verifying is local) and nothing that could change or
+ * schedule the key's deletion.
  */
 export const SIGNING_KEY_ACTIONS = ['kms:Sign', 'kms:GetPublicKey'];
+/** On the signing key, for restores and verifies: only the public key they trust (`--trust aws-kms:…`); they sign nothing. */
+export const TRUST_KEY_ACTIONS = ['kms:GetPublicKey'];
 /** With Object Lock: confirm (HEAD) and, where the store did not apply it, set each object's retention. */
 const OBJECT_LOCK_ACTIONS = ['s3:GetObjectRetention', 's3:PutObjectRetention'];
 
@@ -50,13 +62,29 @@ const OBJECT_LOCK_ACTIONS = ['s3:GetObjectRetention', 's3:PutObjectRetention'];
 export const RUNNER_SCRATCH_VOLUMES = { tmp: '/tmp', home: '/home/vaultra' } as const;
 
 /**
+ * Which runs a function may start: `backups` under the task definition's own (backup) role only,
+ * `backups-and-restores` also restores and verifies under the restore role (RunTask's
+ * `overrides.taskRoleArn`, which needs `iam:PassRole` on it).
+ */
+export type RunnerLaunches = 'backups' | 'backups-and-restores';
+
+/**
  * The ECS cluster and the runner's Fargate task definition (Linux, on `runner.architecture`:
  * ARM64 unless the config says x86_64): one essential container named `RUNNER_CONTAINER_NAME`,
- * logging to a KMS-encrypted log group. The task role holds exactly what a backup or restore
- * touches: objects under the prefix, the catalog's items, the jobs' connection secrets, the key,
- * and on the signing key `kms:Sign` (backups) and `kms:GetPublicKey` (on-demand restores and
- * verifies trust it by name; verifying is local). The execution role (image pull, log delivery)
- * is separate.
+ * logging to a KMS-encrypted log group, and two task roles for it:
+ *
+ * - the **backup role**, the task definition's own task role, so every run that names no other
+ *   role gets it: objects under the prefix (write, check, clean up), the catalog's items, the
+ *   jobs' connection secrets, `kms:Encrypt` on the key (wrapping the age `vaultra-kms` stanza) and
+ *   `kms:Decrypt`/`kms:GenerateDataKey` only through S3 and DynamoDB (the SSE-KMS bucket and the
+ *   encrypted table ask KMS on its behalf), `kms:Sign` on the signing key. It cannot call
+ *   `kms:Decrypt` itself, so it cannot unwrap any backup's file key: a compromised backup runner
+ *   reads no backup.
+ * - the **restore role**, given by the launcher to on-demand restores and verifies only
+ *   (`overrides.taskRoleArn`): reads under the prefix, the catalog, the secrets, `kms:Decrypt` on
+ *   the key, `kms:GetPublicKey` on the signing key. It writes no object and signs nothing.
+ *
+ * The execution role (image pull, log delivery, the dedup key) is separate.
  *
  * The container's only variable of its own is the secret `VAULTRA_DEDUP_KEY` (ECS fetches it
  * with the execution role at start, so the task role cannot read the secret itself); the launcher
@@ -66,7 +94,10 @@ export const RUNNER_SCRATCH_VOLUMES = { tmp: '/tmp', home: '/home/vaultra' } as 
 export class RunnerTask extends Construct {
   readonly cluster: Cluster;
   readonly taskDefinition: FargateTaskDefinition;
-  readonly taskRole: Role;
+  /** The task definition's task role: scheduled and on-demand backups run as it. */
+  readonly backupRole: Role;
+  /** The role restores and verifies run as (`overrides.taskRoleArn`). */
+  readonly restoreRole: Role;
   readonly executionRole: Role;
 
   constructor(scope: Construct, id: string, props: RunnerTaskProps) {
@@ -83,20 +114,37 @@ export class RunnerTask extends Construct {
 
     // Only ECS tasks of this account may assume the roles (confused-deputy guard).
     const ecsTasks = () => new ServicePrincipal('ecs-tasks.amazonaws.com', { conditions: { StringEquals: { 'aws:SourceAccount': stack.account } } });
-    this.taskRole = new Role(this, 'TaskRole', { assumedBy: ecsTasks(), description: `Vaultra ${environment.name} runner: backups under ${bucket.prefix}/, catalog items, job secrets` });
+    // The construct id stays `TaskRole`: a deployed stack keeps its role (and its logical id) as the backup role.
+    this.backupRole = new Role(this, 'TaskRole', {
+      assumedBy: ecsTasks(),
+      description: `Vaultra ${environment.name} runner: backups under ${bucket.prefix}/ (write-only: cannot unwrap a backup's file key), catalog items, job secrets`,
+    });
+    this.restoreRole = new Role(this, 'RestoreRole', {
+      assumedBy: ecsTasks(),
+      description: `Vaultra ${environment.name} runner: on-demand restores and verifies, reading and decrypting backups under ${bucket.prefix}/`,
+    });
     this.executionRole = new Role(this, 'ExecutionRole', { assumedBy: ecsTasks(), description: `Vaultra ${environment.name} runner: image pull and log delivery` });
+    const jobSecrets = secretsStatement(awsSecretArns(stack, jobSourceReferences(environment)));
+    const prefixReason = `Backup objects are written under ${bucket.prefix}/<job>/<YYYY>/<MM>/<DD>/<runId>/ with run ids made at run time: the role is limited to objects under the Vaultra prefix, which is the narrowest pattern that can name them.`;
 
-    this.taskRole.addToPolicy(prefixObjectsStatement(bucket, bucket.objectLock ? [...RUNNER_OBJECT_ACTIONS, ...OBJECT_LOCK_ACTIONS] : RUNNER_OBJECT_ACTIONS));
-    this.taskRole.addToPolicy(prefixListStatement(bucket, ['s3:ListBucket', 's3:ListBucketMultipartUploads']));
-    this.taskRole.addToPolicy(catalogStatement(catalog));
-    this.taskRole.addToPolicy(keyStatement(key, ['kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey', 'kms:DescribeKey']));
-    this.taskRole.addToPolicy(keyStatement(props.signingKey, SIGNING_KEY_ACTIONS));
-    for (const statement of secretsStatement(awsSecretArns(stack, jobSourceReferences(environment)))) this.taskRole.addToPolicy(statement);
-    acknowledgeWildcardResource(
-      this.taskRole,
-      bucket.prefixObjectsArn,
-      `Backup objects are written under ${bucket.prefix}/<job>/<YYYY>/<MM>/<DD>/<runId>/ with run ids made at run time: the role is limited to objects under the Vaultra prefix, which is the narrowest pattern that can name them.`,
-    );
+    const backup = this.backupRole;
+    backup.addToPolicy(prefixObjectsStatement(bucket, bucket.objectLock ? [...BACKUP_OBJECT_ACTIONS, ...OBJECT_LOCK_ACTIONS] : BACKUP_OBJECT_ACTIONS));
+    backup.addToPolicy(prefixListStatement(bucket, ['s3:ListBucket', 's3:ListBucketMultipartUploads']));
+    backup.addToPolicy(catalogStatement(catalog));
+    for (const statement of backupKeyStatements(key, [`s3.${stack.region}.${stack.urlSuffix}`, `dynamodb.${stack.region}.${stack.urlSuffix}`])) backup.addToPolicy(statement);
+    backup.addToPolicy(keyStatement(props.signingKey, SIGNING_KEY_ACTIONS));
+    for (const statement of jobSecrets) backup.addToPolicy(statement);
+    acknowledgeWildcardResource(backup, bucket.prefixObjectsArn, prefixReason);
+
+    const restore = this.restoreRole;
+    restore.addToPolicy(prefixObjectsStatement(bucket, RESTORE_OBJECT_ACTIONS));
+    restore.addToPolicy(prefixListStatement(bucket, ['s3:ListBucket']));
+    restore.addToPolicy(catalogStatement(catalog));
+    // Decrypt unwraps the age vaultra-kms stanza; Encrypt and GenerateDataKey serve the encrypted catalog table's writes.
+    restore.addToPolicy(keyStatement(key, ['kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey', 'kms:DescribeKey']));
+    restore.addToPolicy(keyStatement(props.signingKey, TRUST_KEY_ACTIONS));
+    for (const statement of jobSecrets) restore.addToPolicy(statement);
+    acknowledgeWildcardResource(restore, bucket.prefixObjectsArn, prefixReason);
 
     const logGroup = encryptedLogGroup(this, 'Logs', { key, retentionDays: runner.logRetentionDays });
     this.taskDefinition = new FargateTaskDefinition(this, 'TaskDefinition', {
@@ -104,7 +152,7 @@ export class RunnerTask extends Construct {
       cpu: runner.cpu,
       memoryLimitMiB: runner.memoryMiB,
       runtimePlatform: { cpuArchitecture: taskCpuArchitecture(runnerArchitecture(environment)), operatingSystemFamily: OperatingSystemFamily.LINUX },
-      taskRole: this.taskRole,
+      taskRole: this.backupRole,
       executionRole: this.executionRole,
     });
     const container = this.taskDefinition.addContainer('Runner', {
@@ -134,10 +182,11 @@ export class RunnerTask extends Construct {
   }
 
   /**
-   * Lets `role` start this task definition, in this cluster only, and hand the task its two
-   * roles (and only to ECS tasks). RunTask names the exact revision this stack deployed.
+   * Lets `role` start this task definition, in this cluster only, and hand the task its roles
+   * (and only to ECS tasks): the backup and execution roles, and with `backups-and-restores` the
+   * restore role too. RunTask names the exact revision this stack deployed.
    */
-  grantLaunch(role: IRole): void {
+  grantLaunch(role: IRole, launches: RunnerLaunches): void {
     role.addToPrincipalPolicy(
       new PolicyStatement({
         effect: Effect.ALLOW,
@@ -146,13 +195,33 @@ export class RunnerTask extends Construct {
         conditions: { ArnEquals: { 'ecs:cluster': this.cluster.clusterArn } },
       }),
     );
+    const taskRoles = launches === 'backups-and-restores' ? [this.backupRole, this.restoreRole] : [this.backupRole];
     role.addToPrincipalPolicy(
       new PolicyStatement({
         effect: Effect.ALLOW,
         actions: ['iam:PassRole'],
-        resources: [this.taskRole.roleArn, this.executionRole.roleArn],
+        resources: [...taskRoles.map((taskRole) => taskRole.roleArn), this.executionRole.roleArn],
         conditions: { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } },
       }),
     );
   }
+}
+
+/**
+ * The backup role's rights on the environment key. `kms:Encrypt` wraps each backup's file key
+ * (the age `vaultra-kms` stanza) and `kms:DescribeKey` reads the key's metadata. `kms:Decrypt`
+ * and `kms:GenerateDataKey` are allowed only when `viaServices` ask on the role's behalf: the
+ * bucket (SSE-KMS, multipart uploads included) and the catalog table are encrypted with this
+ * key. Unwrapping a stanza is a direct `kms:Decrypt`, which this never allows.
+ */
+export function backupKeyStatements(key: IKey, viaServices: readonly string[]): PolicyStatement[] {
+  return [
+    keyStatement(key, ['kms:Encrypt', 'kms:DescribeKey']),
+    new PolicyStatement({
+      effect: Effect.ALLOW,
+      actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+      resources: [key.keyArn],
+      conditions: { StringEquals: { 'kms:ViaService': [...viaServices] } },
+    }),
+  ];
 }

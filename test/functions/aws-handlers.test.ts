@@ -20,6 +20,7 @@ import { createHandler as taskFinished } from '../../functions/aws/task-finished
 import { createHandler as watchdog } from '../../functions/aws/watchdog.js';
 import { createHandler as api } from '../../functions/aws/api.js';
 import { AbortedError } from '../../core/errors.js';
+import { AWS_FUNCTION_ENV } from '../../core/platform/aws-deployment.js';
 import { lambdaContext } from '../support/lambda-context.js';
 import { requireMoto } from '../support/requirements.js';
 import { recentFireTime } from '../support/test-clock.js';
@@ -133,6 +134,8 @@ describe('AWS functions on moto (ECS RunTask mocked: moto cannot run awsvpc task
         clientToken: runId,
         networkConfiguration: { awsvpcConfiguration: { subnets: ['subnet-0abc1234def567890', 'subnet-0123456789abcdef0'], securityGroups: ['sg-0abc1234def567890'], assignPublicIp: 'DISABLED' } },
       });
+      // No role override: a backup runs as the task definition's write-only backup role.
+      expect(input.overrides).not.toHaveProperty('taskRoleArn');
       const override = input.overrides!.containerOverrides![0]!;
       expect(override.name).toBe('runner');
       expect(launchedSpec(override.command)).toEqual({
@@ -356,6 +359,7 @@ describe('AWS functions on moto (ECS RunTask mocked: moto cannot run awsvpc task
       const started = await api(deploy)({ action: 'backup', job: 'billing' });
       expect(started).toMatchObject({ ok: true, action: 'backup', outcome: 'started', taskId: 'arn:aws:ecs:eu-west-1:123456789012:task/vaultra/on-demand' });
       const runId = (started as unknown as { runId: string }).runId;
+      expect(ecs.commandCalls(RunTaskCommand)[0]!.args[0].input.overrides, 'an on-demand backup runs as the backup role too').not.toHaveProperty('taskRoleArn');
       const listed = await api(deploy)({ action: 'list', job: 'billing', limit: 50 });
       expect((listed as unknown as { runs: RunRecord[] }).runs.map((run) => run.runId)).toContain(runId);
       expect(await api(deploy)({ action: 'status', job: 'billing', runId })).toMatchObject({ ok: true, run: { runId, status: 'pending' } });
@@ -367,8 +371,28 @@ describe('AWS functions on moto (ECS RunTask mocked: moto cannot run awsvpc task
       runTaskStarts('arn:aws:ecs:eu-west-1:123456789012:task/vaultra/restore');
       const answer = await api(deploy)({ action: 'restore', job: 'shop', runId: 'latest', target: 'secret+aws://test/shop-staging', tables: ['public.orders'], dryRun: true });
       expect(answer).toMatchObject({ ok: true, action: 'restore', taskId: 'arn:aws:ecs:eu-west-1:123456789012:task/vaultra/restore' });
-      const override = ecs.commandCalls(RunTaskCommand)[0]!.args[0].input.overrides!.containerOverrides![0]!;
+      const overrides = ecs.commandCalls(RunTaskCommand)[0]!.args[0].input.overrides!;
+      expect(overrides.taskRoleArn, 'a restore runs as the restore role, the one that may decrypt').toBe(platform.env.VAULTRA_RESTORE_TASK_ROLE_ARN);
+      const override = overrides.containerOverrides![0]!;
       expect(override.command).toEqual(['restore', 'latest', '--target', 'secret+aws://test/shop-staging', '--from', `s3://${platform.bucket}/backups?region=eu-west-1`, '--job', 'shop', '--tables', 'public.orders', '--dry-run', '--trust', `aws-kms:${platform.signingKeyArn}`, '--json', '--no-progress']);
+    });
+
+    it('verify on demand runs as the restore role; scheduled and on-demand backups never name it', async () => {
+      runTaskStarts('arn:aws:ecs:eu-west-1:123456789012:task/vaultra/verify');
+      expect(await api(deploy)({ action: 'verify', job: 'shop' })).toMatchObject({ ok: true, action: 'verify' });
+      const [verify] = ecs.commandCalls(RunTaskCommand).map((call) => call.args[0].input.overrides!);
+      expect(verify!.containerOverrides![0]!.command![0]).toBe('verify');
+      expect(verify!.taskRoleArn).toBe(platform.env.VAULTRA_RESTORE_TASK_ROLE_ARN);
+    });
+
+    it('a deployment without the restore role refuses restores and verifies instead of starting them as the backup role', async () => {
+      runTaskStarts();
+      const { [AWS_FUNCTION_ENV.restoreTaskRoleArn]: _restoreRole, ...withoutRestoreRole } = process.env;
+      const older = awsDeploymentFromEnv(withoutRestoreRole);
+      for (const request of [{ action: 'verify', job: 'shop' }, { action: 'restore', job: 'shop', target: 'secret+aws://test/shop-staging' }]) {
+        expect(await api(() => Promise.resolve(older))(request)).toMatchObject({ ok: false, error: { kind: 'launch', message: expect.stringContaining('redeploy the Vaultra stack') } });
+      }
+      expect(ecs.commandCalls(RunTaskCommand)).toHaveLength(0);
     });
   });
 

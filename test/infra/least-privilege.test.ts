@@ -68,7 +68,7 @@ describe.each([
     }
   });
 
-  it('uses KMS on the environment key, and the signing key only to sign and read its public key (the runner)', () => {
+  it('uses KMS on the environment key, and the signing key only to sign (the backup role) and read its public key (both runner roles)', () => {
     const template = templateOf();
     const key = onlyResource<Record<string, unknown>>(template, 'AWS::KMS::Key', (properties) => properties.KeyUsage === undefined).id;
     const signingKey = onlyResource<Record<string, unknown>>(template, 'AWS::KMS::Key', (properties) => properties.KeyUsage === 'SIGN_VERIFY').id;
@@ -77,14 +77,16 @@ describe.each([
       const onSigningKey = kms.filter((statement) => asList(statement.Resource).map(flat).includes(`<${signingKey}.Arn>`));
       if (kms.length > 0) expect(resourcesOf(kms.filter((statement) => !onSigningKey.includes(statement))), role).toEqual([`<${key}.Arn>`]);
       if (onSigningKey.length === 0) continue;
-      expect(role, 'only the runner signs').toMatch(/^RunnerTaskRole/);
-      expect(onSigningKey.flatMap((statement) => asList(statement.Action)).sort(), role).toEqual(['kms:GetPublicKey', 'kms:Sign']);
+      expect(role, 'only the runner roles use the signing key').toMatch(/^Runner(Task|Restore)Role/);
+      // Backups sign; restores and verifies only trust the public half.
+      const expected = role.startsWith('RunnerTaskRole') ? ['kms:GetPublicKey', 'kms:Sign'] : ['kms:GetPublicKey'];
+      expect(onSigningKey.flatMap((statement) => asList(statement.Action)).sort(), role).toEqual(expected);
       expect(resourcesOf(onSigningKey), role).toEqual([`<${signingKey}.Arn>`]);
     }
   });
 });
 
-describe('the runner task role', () => {
+describe('the runner task role (backups: the task definition’s own role)', () => {
   const runner = () => statementsOfRole(example, 'RunnerTaskRole');
 
   it('reaches S3, DynamoDB, KMS and Secrets Manager, nothing else', () => {
@@ -108,8 +110,13 @@ describe('the runner task role', () => {
     expect(resourcesOf(granting(runner(), 'secretsmanager:GetSecretValue'))).toEqual(expected);
   });
 
-  it('uses the key to encrypt, decrypt and make data keys', () => {
-    expect(asList(granting(runner(), 'kms:Encrypt')[0]?.Action).sort()).toEqual(['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey']);
+  it('uses the key to encrypt (wrap file keys); decrypts and makes data keys only through S3 and DynamoDB (write-only: test/infra/write-only-runner.test.ts)', () => {
+    expect(asList(granting(runner(), 'kms:Encrypt')[0]?.Action).sort()).toEqual(['kms:DescribeKey', 'kms:Encrypt']);
+    expect(granting(runner(), 'kms:Encrypt')[0]?.Condition).toBeUndefined();
+    const decrypt = granting(runner(), 'kms:Decrypt');
+    expect(decrypt).toHaveLength(1);
+    expect(asList(decrypt[0]!.Action).sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
+    expect(Object.keys(decrypt[0]!.Condition?.StringEquals ?? {})).toEqual(['kms:ViaService']);
   });
 
   it('touches catalog items on the table and its named indexes, never /index/*', () => {
@@ -125,6 +132,35 @@ describe('the runner task role', () => {
     expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([
       expect.objectContaining({ Principal: { Service: 'ecs-tasks.amazonaws.com' }, Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } } }),
     ]);
+  });
+});
+
+describe('the runner restore role (restores and verifies, passed as RunTask overrides.taskRoleArn)', () => {
+  const restore = () => statementsOfRole(example, 'RunnerRestoreRole');
+
+  it('reaches S3, DynamoDB, KMS and Secrets Manager, nothing else', () => {
+    expect(services(restore())).toEqual(['dynamodb', 'kms', 's3', 'secretsmanager']);
+  });
+
+  it('reads objects under the prefix and lists only the prefix; writes and deletes nothing', () => {
+    const bucket = dataBucket(example);
+    const objects = granting(restore(), 's3:GetObject');
+    expect(objects).toHaveLength(1);
+    expect(asList(objects[0]!.Action).sort()).toEqual(['s3:GetObject', 's3:GetObjectVersion']);
+    expect(asList(objects[0]!.Resource).map(flat)).toEqual([`<${bucket}.Arn>/vaultra/*`]);
+    expect(asList(granting(restore(), 's3:ListBucket')[0]?.Action)).toEqual(['s3:ListBucket']);
+    expect(restore().flatMap((statement) => asList(statement.Action)).filter((action) => /^s3:(Put|Delete|Abort)/.test(action))).toEqual([]);
+  });
+
+  it('decrypts with the key (unwraps the age vaultra-kms stanza), unconditionally', () => {
+    const decrypt = granting(restore(), 'kms:Decrypt');
+    expect(decrypt).toHaveLength(1);
+    expect(asList(decrypt[0]!.Action).sort()).toEqual(['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey']);
+    expect(decrypt[0]!.Condition).toBeUndefined();
+  });
+
+  it('reads the same secrets as the backup role', () => {
+    expect(resourcesOf(granting(restore(), 'secretsmanager:GetSecretValue'))).toEqual(resourcesOf(granting(statementsOfRole(example, 'RunnerTaskRole'), 'secretsmanager:GetSecretValue')));
   });
 });
 
@@ -146,7 +182,7 @@ describe('the function roles', () => {
     const statements = statementsOfRole(example, 'FunctionsScheduledBackupRole');
     expect(services(statements)).toEqual(['dynamodb', 'ecs', 'iam', 'kms', 'logs', 'secretsmanager', 'sns', 'xray']);
     expect(resourcesOf(granting(statements, 'secretsmanager:GetSecretValue'))).toEqual(webhookSecrets);
-    expectLaunchOnly(statements);
+    expectLaunchOnly(statements, ['RunnerExecutionRole', 'RunnerTaskRole']);
   });
 
   it('task-finished: catalog, reading and deleting run folders under the prefix, alerts, webhook secrets', () => {
@@ -160,10 +196,10 @@ describe('the function roles', () => {
     expect(services(statementsOfRole(example, 'FunctionsWatchdogRole'))).toEqual(['dynamodb', 'kms', 'logs', 'secretsmanager', 'sns', 'xray']);
   });
 
-  it('api: catalog, RunTask, alerts, webhook secrets; no S3 (restores and verifies read in the runner task)', () => {
+  it('api: catalog, RunTask (restores and verifies as the restore role), alerts, webhook secrets; no S3 (restores and verifies read in the runner task)', () => {
     const statements = statementsOfRole(example, 'FunctionsApiRole');
     expect(services(statements)).toEqual(['dynamodb', 'ecs', 'iam', 'kms', 'logs', 'secretsmanager', 'sns', 'xray']);
-    expectLaunchOnly(statements);
+    expectLaunchOnly(statements, ['RunnerExecutionRole', 'RunnerRestoreRole', 'RunnerTaskRole']);
   });
 
   it('write only their own log group', () => {
@@ -175,7 +211,8 @@ describe('the function roles', () => {
   });
 });
 
-function expectLaunchOnly(statements: readonly Statement[]): void {
+/** RunTask of this task definition in this cluster, and PassRole on exactly `passedRoles` (logical id prefixes, sorted) to ECS tasks. */
+function expectLaunchOnly(statements: readonly Statement[], passedRoles: readonly string[]): void {
   const task = logicalId(example, 'AWS::ECS::TaskDefinition');
   const cluster = logicalId(example, 'AWS::ECS::Cluster');
   const runTask = granting(statements, 'ecs:RunTask');
@@ -184,7 +221,7 @@ function expectLaunchOnly(statements: readonly Statement[]): void {
   expect(runTask[0]!.Condition).toEqual({ ArnEquals: { 'ecs:cluster': { 'Fn::GetAtt': [cluster, 'Arn'] } } });
   const passRole = granting(statements, 'iam:PassRole');
   expect(passRole).toHaveLength(1);
-  expect(resourcesOf(passRole)).toEqual([expect.stringMatching(/^<RunnerExecutionRole\w+\.Arn>$/), expect.stringMatching(/^<RunnerTaskRole\w+\.Arn>$/)]);
+  expect(resourcesOf(passRole)).toEqual(passedRoles.map((role) => expect.stringMatching(new RegExp(`^<${role}\\w+\\.Arn>$`))));
   expect(passRole[0]!.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } });
 }
 

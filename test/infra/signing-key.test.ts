@@ -10,7 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { AWS_FUNCTION_ENV } from '../../core/platform/aws-deployment.js';
 import { EXAMPLE_CONFIG, synthStack } from './support/synth.js';
-import { asList, flat, onlyResource, resourcesWhere, roleStatements } from './support/template-queries.js';
+import { asList, flat, onlyResource, resourcesWhere, roleStatements, type Statement } from './support/template-queries.js';
 
 let template: Template;
 let signingKey: string;
@@ -30,12 +30,14 @@ describe('the manifest signing key', () => {
     template.hasResourceProperties('AWS::KMS::Alias', { AliasName: 'alias/vaultra/example/signing', TargetKeyId: { 'Fn::GetAtt': [signingKey, 'Arn'] } });
   });
 
-  it('the runner may sign and read the public key, never verify, decrypt or administer it; no other role touches it', () => {
-    const touching = [...roleStatements(template)].filter(([, statements]) => statements.some((statement) => asList(statement.Resource).map(flat).includes(`<${signingKey}.Arn>`)));
-    expect(touching.map(([role]) => role)).toEqual([expect.stringMatching(/^RunnerTaskRole/)]);
-    const [, statements] = touching[0]!;
-    const actions = statements.filter((statement) => asList(statement.Resource).map(flat).includes(`<${signingKey}.Arn>`)).flatMap((statement) => asList(statement.Action));
-    expect(actions.sort()).toEqual(['kms:GetPublicKey', 'kms:Sign']);
+  it('the backup role may sign and read the public key, the restore role only read it; never verify, decrypt or administer it; no other role touches it', () => {
+    const onKey = (statements: readonly Statement[]) => statements.filter((statement) => asList(statement.Resource).map(flat).includes(`<${signingKey}.Arn>`));
+    const touching = [...roleStatements(template)].filter(([, statements]) => onKey(statements).length > 0);
+    expect(touching.map(([role]) => role).sort()).toEqual([expect.stringMatching(/^RunnerRestoreRole/), expect.stringMatching(/^RunnerTaskRole/)]);
+    const actionsOf = (prefix: string) => onKey(touching.find(([role]) => role.startsWith(prefix))![1]).flatMap((statement) => asList(statement.Action)).sort();
+    expect(actionsOf('RunnerTaskRole')).toEqual(['kms:GetPublicKey', 'kms:Sign']);
+    // Restores and verifies trust the key by name (`--trust aws-kms:…`); they sign nothing.
+    expect(actionsOf('RunnerRestoreRole')).toEqual(['kms:GetPublicKey']);
   });
 
   it('reaches every function as VAULTRA_SIGNING_KEY_ARN, and is a stack output', () => {

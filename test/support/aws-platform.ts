@@ -90,6 +90,8 @@ export async function deployAwsPlatform(moto: MotoConnection, options: AwsPlatfo
     [AWS_FUNCTION_ENV.signingKeyArn]: signing.KeyMetadata!.Arn!,
     [AWS_FUNCTION_ENV.clusterArn]: `arn:aws:ecs:${region}:123456789012:cluster/vaultra-${suffix}`,
     [AWS_FUNCTION_ENV.taskDefinitionArn]: `arn:aws:ecs:${region}:123456789012:task-definition/vaultra-runner-${suffix}:1`,
+    // The stack's restore role: restores and verifies run as it, backups as the task definition's own role.
+    [AWS_FUNCTION_ENV.restoreTaskRoleArn]: `arn:aws:iam::123456789012:role/vaultra-restore-${suffix}`,
     [AWS_FUNCTION_ENV.containerName]: RUNNER_CONTAINER_NAME,
     [AWS_FUNCTION_ENV.subnetIds]: 'subnet-0abc1234def567890,subnet-0123456789abcdef0',
     [AWS_FUNCTION_ENV.securityGroupIds]: 'sg-0abc1234def567890',

@@ -11,8 +11,13 @@ export interface EcsFargateTarget {
   readonly subnetIds: readonly string[];
   readonly securityGroupIds: readonly string[];
   readonly assignPublicIp: boolean;
+  /**
+   * The task role restores and verifies run as (`LaunchRequest.readsBackups`), passed as
+   * `overrides.taskRoleArn`. Backups name no role and run as the task definition's own, write-only
+   * one. Without it, a run that reads backups is refused.
+   */
+  readonly restoreTaskRoleArn?: string;
 }
-
 
 /** RunTask refusals worth another try: throttling, a transient service fault, Fargate out of capacity. */
 const RETRYABLE_EXCEPTIONS = new Set(['ThrottlingException', 'ServerException', 'ServiceUnavailableException', 'LimitExceededException', 'PlatformTaskDefinitionIncompatibilityException']);
@@ -21,7 +26,8 @@ const RETRYABLE_FAILURE = /capacity|RESOURCE:|throttl|AGENT/i;
 const LAUNCH_RETRY_POLICY: RetryPolicy = { maxAttempts: 5, baseDelayMs: 1_000, maxDelayMs: 15_000 };
 
 /**
- * Starts the runner as a Fargate task (DESIGN.md §1). The run id is the RunTask `clientToken`,
+ * Starts the runner as a Fargate task (DESIGN.md §1): a backup as the task definition's
+ * write-only task role, a restore or verify as the restore role. The run id is the RunTask `clientToken`,
  * so a retried call after a lost answer returns the task already started instead of a second
  * one. Throttling and capacity shortages are retried with jittered backoff; anything else (a
  * bad task definition, missing permission) fails at once with the service's reason.
@@ -34,11 +40,20 @@ export class EcsFargateLauncher implements JobLauncher {
   ) {}
 
   async launch(request: LaunchRequest, signal?: AbortSignal): Promise<LaunchedTask> {
-    const input = this.runTaskInput(request);
+    const input = this.runTaskInput(request, this.taskRoleOf(request));
     return withRetries(() => this.runTask(input, signal), { policy: this.policy, ...(signal ? { signal } : {}) });
   }
 
-  private runTaskInput(request: LaunchRequest): RunTaskCommandInput {
+  /** The restore role for a run that reads backups; none (the task definition's backup role) otherwise. */
+  private taskRoleOf(request: LaunchRequest): string | undefined {
+    if (!request.readsBackups) return undefined;
+    if (!this.target.restoreTaskRoleArn) {
+      throw new LaunchFailedError('cannot start a restore or verify: the deployment names no restore task role (VAULTRA_RESTORE_TASK_ROLE_ARN); redeploy the Vaultra stack, which creates it', false);
+    }
+    return this.target.restoreTaskRoleArn;
+  }
+
+  private runTaskInput(request: LaunchRequest, taskRoleArn: string | undefined): RunTaskCommandInput {
     const environment = { ...request.environment, [TASK_RUN_ENV.job]: request.job, [TASK_RUN_ENV.runId]: request.runId };
     return {
       cluster: this.target.clusterArn,
@@ -64,6 +79,7 @@ export class EcsFargateLauncher implements JobLauncher {
         ],
         ...(request.cpu ? { cpu: String(request.cpu) } : {}),
         ...(request.memoryMiB ? { memory: String(request.memoryMiB) } : {}),
+        ...(taskRoleArn ? { taskRoleArn } : {}),
       },
     };
   }

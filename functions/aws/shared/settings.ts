@@ -68,6 +68,7 @@ export function awsSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): AwsSet
       subnetIds: list(env[AWS_FUNCTION_ENV.subnetIds]),
       securityGroupIds: list(env[AWS_FUNCTION_ENV.securityGroupIds]),
       assignPublicIp: env[AWS_FUNCTION_ENV.assignPublicIp] === 'ENABLED',
+      ...(env[AWS_FUNCTION_ENV.restoreTaskRoleArn] ? { restoreTaskRoleArn: env[AWS_FUNCTION_ENV.restoreTaskRoleArn] } : {}),
     },
   };
 }
