@@ -60,7 +60,9 @@ describe('backup spec schema', () => {
   it.each([
     [{ ...minimal, compression: { id: 'lz4' } }, /^spec\.compression\.id: .*\(got "lz4"\)$/],
     [{ ...minimal, job: 'Shop/EU' }, /^spec\.job: job names are .*\(got "Shop\/EU"\)$/],
-    [{ ...minimal, type: 'incremental' }, /^spec\.type: .*\(got "incremental"\)$/],
+    [{ ...minimal, type: 'weekly' }, /^spec\.type: .*\(got "weekly"\)$/],
+    [{ ...minimal, jobs: 0 }, /^spec\.jobs: /],
+    [{ ...minimal, chain: { fullEveryMs: -1 } }, /^spec\.chain\.fullEveryMs: /],
     [{ ...minimal, runId: 'tomorrow' }, /^spec\.runId: run ids look like/],
     [{ ...minimal, destinations: [] }, /^spec\.destinations: /],
     [{ ...minimal, destinations: ['s3://a', 's3://a'] }, /^spec\.destinations: the same destination is named twice/],
