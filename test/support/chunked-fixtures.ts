@@ -31,7 +31,7 @@ export interface ChunkedManifestFacts {
   readonly layout?: 'single-stream' | 'multi-stream';
   readonly streams?: number;
   readonly chunks?: number;
-  readonly type?: 'full' | 'incremental';
+  readonly type?: 'full' | 'differential' | 'incremental';
   readonly baseRunId?: string;
 }
 
