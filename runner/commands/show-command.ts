@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import type { Manifest } from '../../core/domain/manifest.js';
+import type { Manifest, SnapshotSummary } from '../../core/domain/manifest.js';
 import type { ContentEntry } from '../../core/ports/database-engine.js';
 import { locateBackup } from '../../core/usecases/locate-backup.js';
 import { dataObjectOf } from '../../core/usecases/read-backup.js';
@@ -35,7 +35,6 @@ export function showCommand(): Command {
 }
 
 function describeManifest(manifest: Manifest): [string, string | undefined][] {
-  const object = dataObjectOf(manifest);
   const durationMs = Date.parse(manifest.finishedAt) - Date.parse(manifest.startedAt);
   const details = Object.entries(manifest.dump.details ?? {}).map(([key, value]) => `${key}=${value}`);
   return [
@@ -46,9 +45,28 @@ function describeManifest(manifest: Manifest): [string, string | undefined][] {
     ['details', details.length ? details.join(', ') : undefined],
     ['compression', `${manifest.compression.id} level ${manifest.compression.level} (${manifest.compression.implementation})`],
     ['encryption', describeEncryption(manifest)],
+    ...(manifest.snapshot ? snapshotFields(manifest, manifest.snapshot) : singleObjectFields(manifest)),
+    ['vaultra', manifest.vaultraVersion],
+  ];
+}
+
+function singleObjectFields(manifest: Manifest): [string, string | undefined][] {
+  const object = dataObjectOf(manifest);
+  return [
     ['size', `${formatBytes(manifest.plaintextBytes)} raw, ${formatBytes(object.sizeBytes)} stored`],
     ['object', `${object.name} sha256 ${object.sha256}`],
-    ['vaultra', manifest.vaultraVersion],
+  ];
+}
+
+/** A chunked snapshot: its type and base, what it references and what it added, its index. */
+function snapshotFields(manifest: Manifest, snapshot: SnapshotSummary): [string, string | undefined][] {
+  const index = manifest.objects.find((object) => object.role === 'index')!;
+  const packs = manifest.objects.filter((object) => object.role === 'pack').length;
+  return [
+    ['type', `${manifest.type ?? 'full'}, chunked (${snapshot.layout}, ${snapshot.streams} stream(s))${manifest.baseRunId ? `; base ${manifest.baseRunId}` : ''}`],
+    ['size', `${formatBytes(manifest.plaintextBytes)} raw in ${snapshot.chunks} chunks, ${formatBytes(snapshot.storedBytes)} stored in ${packs} pack(s); this run added ${snapshot.newChunks} chunks, ${formatBytes(snapshot.newStoredBytes)}`],
+    ['chunks', `${snapshot.chunker.algorithm} ${formatBytes(snapshot.chunker.minBytes)}/${formatBytes(snapshot.chunker.avgBytes)}/${formatBytes(snapshot.chunker.maxBytes)}, ids ${snapshot.chunkIds.algorithm} under dedup key ${snapshot.chunkIds.keyId}`],
+    ['index', `${index.name} sha256 ${index.sha256}`],
   ];
 }
 
