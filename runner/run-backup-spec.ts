@@ -116,7 +116,7 @@ export async function runBackupSpec(spec: BackupSpec, output: SpecRunOutput, sig
       ['engine', `${manifest!.source.engine} ${manifest!.source.serverVersion} (${manifest!.dump.tool} ${manifest!.dump.toolVersion})`],
       ['type', manifest!.snapshot ? `${manifest!.type} (chunked${manifest!.baseRunId ? `, base ${manifest!.baseRunId}` : ''})` : undefined],
       ['size', `${formatBytes(run.bytesRaw!)} dumped → ${formatBytes(run.bytesStored!)} stored (${manifest!.compression.id}, ${manifest!.encryption.format})`],
-      ['dedup', manifest!.snapshot ? dedupLine(manifest!.snapshot, run.bytesStored!) : undefined],
+      ['dedup', manifest!.snapshot ? dedupLine(manifest!.snapshot) : undefined],
       [manifest!.snapshot ? 'index sha256' : 'sha256', run.sha256],
       ['signed by', signer.keyId],
       ['location', run.location],
@@ -139,9 +139,9 @@ function snapshotFigures(snapshot: SnapshotSummary, bytesStored: number) {
   };
 }
 
-function dedupLine(snapshot: SnapshotSummary, bytesStored: number): string {
-  const share = snapshot.storedBytes > 0 ? ((100 * bytesStored) / snapshot.storedBytes).toFixed(1) : '0';
-  return `${snapshot.newChunks} of ${snapshot.chunks} chunks new; stored ${formatBytes(bytesStored)} of the ${formatBytes(snapshot.storedBytes)} the snapshot references (${share} %)`;
+function dedupLine(snapshot: SnapshotSummary): string {
+  const share = snapshot.storedBytes > 0 ? ((100 * snapshot.newStoredBytes) / snapshot.storedBytes).toFixed(1) : '0.0';
+  return `${snapshot.newChunks} of ${snapshot.chunks} chunks new: ${formatBytes(snapshot.newStoredBytes)} added to the ${formatBytes(snapshot.storedBytes)} of chunks the snapshot references (${share} %)`;
 }
 
 /** What a chunked snapshot needs: the chunk codec, the dedup key, the age header finder, and whose signatures make a base genuine. */

@@ -119,7 +119,7 @@ Examples:
         [report.dryRun ? 'would restore' : 'restored', `${what} (${report.restored.length} object(s), ${formatBytes(report.bytesRaw)})`],
         [report.dryRun ? 'would replace' : 'replaced', report.replaced.length ? report.replaced.join(', ') : 'nothing'],
         ['signed by', report.authenticity.verified ? `${report.authenticity.keyId} (trusted as ${report.authenticity.trustedAs})` : `NOT PROVEN: ${report.authenticity.reason}`],
-        ['checks', report.structure ? `sha256, age authentication, ${report.structure}` : 'sha256, age authentication'],
+        ['checks', checksOf(report.backup.manifest.snapshot !== undefined, report.structure)],
       ]);
     });
 }
@@ -127,4 +127,10 @@ Examples:
 /** Targets can carry passwords in their URL: never print one. */
 export function redactTarget(url: string): string {
   return url.replace(/(\/\/[^:/@]*):[^@/]*@/, '$1:***@');
+}
+
+/** What a restore checked on the way in. */
+function checksOf(chunked: boolean, structure: string | undefined): string {
+  const read = chunked ? "the index's sha256, each pack's pinned header, age authentication of every segment read, each chunk's length" : 'sha256, age authentication';
+  return structure ? `${read}, ${structure}` : read;
 }
