@@ -19,6 +19,7 @@ import type { TrustPolicy } from './authenticate-backup.js';
 import { chainRunType, findSnapshotBase, type ChainRhythm } from './snapshot-base.js';
 import { rootCause } from './run-errors.js';
 import type { LocatedBackup } from './locate-backup.js';
+import { inParallel } from '../pipeline/in-parallel.js';
 
 /** What a chunked snapshot needs beyond an ordinary backup's adapters. */
 export interface ChunkingDependencies {
@@ -194,8 +195,12 @@ export async function produceSnapshot(
     packs.abort(failure);
     index?.abort(failure);
     await streams?.abort();
-    await described.catch(() => undefined);
-    throw error;
+    // A describe that failed stopped the streams: its error is the cause, not their aborts.
+    const describeFailure = await described.then(
+      () => undefined,
+      (failure: unknown) => failure,
+    );
+    throw describeFailure ?? error;
   } finally {
     clearInterval(timer);
     request.signal?.removeEventListener('abort', onAbort);
@@ -226,23 +231,6 @@ function pick(dump: { readonly streams: readonly SnapshotStream[]; readonly tool
   return { streams: dump.streams, tool: dump.tool, format: dump.format, consistency: dump.consistency };
 }
 
-/** Runs `work` for each item, at most `limit` at once, starting them in order; rejects with the first failure once every started one settled. */
-async function inParallel<T>(items: readonly T[], limit: number, work: (item: T, index: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  let failure: { error: unknown } | undefined;
-  const lane = async () => {
-    while (!failure && next < items.length) {
-      const index = next++;
-      try {
-        await work(items[index]!, index);
-      } catch (error) {
-        failure ??= { error };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, lane));
-  if (failure) throw failure.error;
-}
 
 /**
  * Every pack the snapshot reuses must still be in every destination at its size: a prune that

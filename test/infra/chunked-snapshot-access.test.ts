@@ -10,7 +10,7 @@ process.env.CDK_VALIDATION = 'false';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Template } from 'aws-cdk-lib/assertions';
 import { EXAMPLE_CONFIG, synthStack, testConfig } from './support/synth.js';
-import { asList, flat, onlyResource, roleStatements, statementsOfRole, type Statement } from './support/template-queries.js';
+import { asList, flat, iamMatches, onlyResource, roleStatements, statementsOfRole, type Statement } from './support/template-queries.js';
 
 let example: Template;
 let locked: Template;
@@ -19,12 +19,6 @@ beforeAll(() => {
   example = synthStack(EXAMPLE_CONFIG, 'example').template;
   locked = synthStack(testConfig({ storage: { objectLock: { mode: 'GOVERNANCE', days: 14 } } }), 'test').template;
 });
-
-/** IAM's string wildcards: `*` any run of characters, `?` exactly one. */
-function iamMatches(pattern: string, value: string): boolean {
-  const regex = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-  return new RegExp(`^${regex}$`).test(value);
-}
 
 /** Whether an Allow statement grants `action` on `resource` (flattened ARN) — and, for a listing, with `s3:prefix` = `listPrefix`. */
 function allows(statements: readonly Statement[], action: string, resource: string, listPrefix?: string): boolean {

@@ -11,7 +11,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { Template } from 'aws-cdk-lib/assertions';
 import { AWS_FUNCTION_ENV } from '../../core/platform/aws-deployment.js';
 import { EXAMPLE_CONFIG, synthStack, testConfig } from './support/synth.js';
-import { asList, flat, granting, onlyResource, resourcesWhere, roleStatements, statementsOfRole, type Statement } from './support/template-queries.js';
+import { asList, flat, iamMatches, granting, onlyResource, resourcesWhere, roleStatements, statementsOfRole, type Statement } from './support/template-queries.js';
 
 let example: Template;
 let locked: Template;
@@ -20,12 +20,6 @@ beforeAll(() => {
   example = synthStack(EXAMPLE_CONFIG, 'example').template;
   locked = synthStack(testConfig({ storage: { objectLock: { mode: 'GOVERNANCE', days: 14 } } }), 'test').template;
 });
-
-/** IAM's string wildcards: `*` any run of characters, `?` exactly one. */
-function iamMatches(pattern: string, value: string): boolean {
-  const regex = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-  return new RegExp(`^${regex}$`).test(value);
-}
 
 /** One API call as IAM sees it: the action, the resource (flattened ARN) and the request's condition keys. */
 interface Request {

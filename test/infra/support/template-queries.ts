@@ -84,3 +84,9 @@ export function statementsOfRole(template: Template, prefix: string): Statement[
 export function granting(statements: readonly Statement[], action: string): Statement[] {
   return statements.filter((statement) => statement.Effect === 'Allow' && asList(statement.Action).includes(action));
 }
+
+/** IAM's string wildcards: `*` any run of characters, `?` exactly one. */
+export function iamMatches(pattern: string, value: string): boolean {
+  const regex = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  return new RegExp(`^${regex}$`).test(value);
+}

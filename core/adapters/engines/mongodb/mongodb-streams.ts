@@ -9,6 +9,7 @@ import { collectionsOf, userDatabases, withClient } from './mongodb-client.js';
 import type { MongoConnection } from './mongodb-connection.js';
 import { describeToolExit, mongoToolVersion, spawnMongoTool } from './mongo-tools.js';
 import { namePattern } from './restore-plan.js';
+import { inParallel } from '../../../pipeline/in-parallel.js';
 
 /** Saved in the manifest: one `mongodump --archive` per collection, streams named `collection/<db>.<collection>`. */
 export const MONGO_STREAMS_FORMAT = 'mongo-streams/v1';
@@ -137,22 +138,6 @@ export async function openMongoStreamsRestore(
   };
 }
 
-async function inParallel<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  let failure: unknown;
-  const worker = async () => {
-    while (next < items.length && failure === undefined) {
-      const item = items[next++]!;
-      try {
-        await work(item);
-      } catch (error) {
-        failure ??= error;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  if (failure !== undefined) throw failure;
-}
 
 function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;

@@ -12,7 +12,7 @@ import type {
   ValidationOptions,
   ValidationSink,
 } from '../../../ports/database-engine.js';
-import { ConfigError, DumpFailedError, NotFoundError, RestoreFailedError, RunConflictError } from '../../../errors.js';
+import { ConfigError, DumpFailedError, NotFoundError, RestoreFailedError } from '../../../errors.js';
 import { spawnTool, toolInput, toolOutput, type ToolExit } from '../../process/child-process.js';
 import { TOOL_FAMILY_VARIABLES } from '../../process/tool-environment.js';
 import { describeExit, lastLine, queryJson, quoteName } from './mysql-client.js';
@@ -20,10 +20,10 @@ import { withDatabase, type MysqlTarget } from './mysql-connection.js';
 import { MysqlDumpScanner } from './mysql-dump-scanner.js';
 import { planGtid } from './mysql-gtid.js';
 import { writeOptionFile } from './mysql-option-file.js';
-import { describeWithCountsSql, dropObjectsSql, DUMP_STATE_SQL, type DatabaseObject, type DescribedRow, EXACT_ROWS_ENGINES } from './mysql-queries.js';
+import { describeWithCountsSql, dropObjectsSql, DUMP_STATE_SQL, type DescribedRow, EXACT_ROWS_ENGINES } from './mysql-queries.js';
 import { dumpObjects, incompleteDumpError, missingSelectionError, selectionFilter, validationResult } from './mysql-dump-checks.js';
 import { ScannedSink } from './scanned-sink.js';
-import { objectKey, preview, targetState } from './mysql-target.js';
+import { objectKey, refuseCollisions, targetState } from './mysql-target.js';
 import { dumpMysqlStreams } from './mysql-streamed-dump.js';
 import { openMysqlStreamsRestore } from './mysql-streams-restore.js';
 import type { SnapshotStream } from '../../../domain/snapshot-format.js';
@@ -170,13 +170,7 @@ export class MysqlEngine implements DatabaseEngine<MysqlSource> {
     const connection = target.parts;
     const selection = options.tables?.length ? new Set(options.tables) : undefined;
     const state = await targetState(connection, options.signal);
-    const isRelation = (object: DatabaseObject) => object.kind === 'table' || object.kind === 'view' || object.kind === 'sequence';
-    const collisions = state.objects.filter((object) => !selection || (isRelation(object) && selection.has(object.name)));
-    if (collisions.length > 0 && !options.force) {
-      throw new RunConflictError(
-        `restore target ${connection.display} already holds ${collisions.length} object(s) (${preview(collisions.map((o) => o.name))}): restore into a new or empty database, or pass --force to replace them`,
-      );
-    }
+    const collisions = refuseCollisions(connection, state, selection, options.force);
     const { tool: client } = await chooseTool('client', serverFlavor(state.version));
     const server = withDatabase(connection, undefined);
     const cleanupFailed = (exit: ToolExit) => new RestoreFailedError(`cannot remove what the failed restore created in ${connection.display}: ${lastLine(exit)}`, exit.stderrTail);

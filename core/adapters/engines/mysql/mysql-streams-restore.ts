@@ -2,18 +2,19 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { RestoreOptions, StreamedRestoreSink } from '../../../ports/database-engine.js';
 import type { SnapshotStream } from '../../../domain/snapshot-format.js';
-import { ConfigError, IntegrityError, RestoreFailedError, RunConflictError } from '../../../errors.js';
+import { ConfigError, IntegrityError, RestoreFailedError } from '../../../errors.js';
 import { spawnTool, toolInput, type ToolExit, type ToolProcess } from '../../process/child-process.js';
 import { TOOL_FAMILY_VARIABLES } from '../../process/tool-environment.js';
 import { describeExit, lastLine, queryJson, quoteName } from './mysql-client.js';
 import { withDatabase, type MysqlTarget } from './mysql-connection.js';
 import { dumpObjects, incompleteDumpError, missingSelectionError, selectionFilter } from './mysql-dump-checks.js';
 import { MysqlDumpScanner } from './mysql-dump-scanner.js';
-import { dropObjectsSql, type DatabaseObject } from './mysql-queries.js';
+import { dropObjectsSql } from './mysql-queries.js';
 import { MYSQL_STREAM_ROLES, MYSQL_STREAMS_FORMAT } from './mysql-streamed-dump.js';
 import { writeOptionFile } from './mysql-option-file.js';
-import { objectKey, preview, targetState } from './mysql-target.js';
+import { objectKey, refuseCollisions, targetState } from './mysql-target.js';
 import { chooseTool, MYSQL_INSTALL_HINT, serverFlavor } from './mysql-tools.js';
+import { inParallel } from '../../../pipeline/in-parallel.js';
 
 /** Same as the single-stream restore's client flags (mysql-engine.ts), repeated to keep the two modules apart. */
 const RESTORE_FLAGS = ['--batch', '--binary-mode', '--comments', '--default-character-set=utf8mb4', '--max-allowed-packet=1073741824'];
@@ -38,13 +39,7 @@ export async function openMysqlStreamsRestore(target: MysqlTarget, streams: read
   const plan = planStreams(streams, selection);
 
   const state = await targetState(connection, options.signal);
-  const isRelation = (object: DatabaseObject) => object.kind === 'table' || object.kind === 'view' || object.kind === 'sequence';
-  const collisions = state.objects.filter((object) => !selection || (isRelation(object) && selection.has(object.name)));
-  if (collisions.length > 0 && !options.force) {
-    throw new RunConflictError(
-      `restore target ${connection.display} already holds ${collisions.length} object(s) (${preview(collisions.map((o) => o.name))}): restore into a new or empty database, or pass --force to replace them`,
-    );
-  }
+  const collisions = refuseCollisions(connection, state, selection, options.force);
   const { tool: client } = await chooseTool('client', serverFlavor(state.version));
   const server = withDatabase(connection, undefined);
   let created = false;
@@ -151,23 +146,6 @@ function planStreams(streams: readonly SnapshotStream[], selection: ReadonlySet<
   };
 }
 
-/** Runs `work` over `items`, at most `limit` at once; rejects with the first failure (the others are left to the caller's abort). */
-async function inParallel<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  let failure: unknown;
-  const worker = async () => {
-    while (next < items.length && failure === undefined) {
-      const item = items[next++]!;
-      try {
-        await work(item);
-      } catch (error) {
-        failure ??= error;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  if (failure !== undefined) throw failure;
-}
 
 function wrapped(source: Readable, before: string, after: string): Readable {
   return Readable.from(

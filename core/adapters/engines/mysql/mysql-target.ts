@@ -1,4 +1,4 @@
-import { RestoreFailedError } from '../../../errors.js';
+import { RestoreFailedError, RunConflictError } from '../../../errors.js';
 import type { ToolExit } from '../../process/child-process.js';
 import { lastLine, queryJson } from './mysql-client.js';
 import { withDatabase, type MysqlTarget } from './mysql-connection.js';
@@ -30,4 +30,19 @@ export function objectKey(object: DatabaseObject): string {
 /** At most three names, for one-line messages. */
 export function preview(names: readonly string[]): string {
   return names.length <= 3 ? names.join(', ') : `${names.slice(0, 3).join(', ')}, …`;
+}
+
+/**
+ * Refuses (RunConflictError) a restore into a target that already holds what it would bring back —
+ * everything, or the selected tables' relations — unless `force`. Returns those objects (what `force` replaces).
+ */
+export function refuseCollisions(connection: MysqlTarget, state: TargetDatabase, selection: ReadonlySet<string> | undefined, force: boolean | undefined): DatabaseObject[] {
+  const isRelation = (object: DatabaseObject) => object.kind === 'table' || object.kind === 'view' || object.kind === 'sequence';
+  const collisions = state.objects.filter((object) => !selection || (isRelation(object) && selection.has(object.name)));
+  if (collisions.length > 0 && !force) {
+    throw new RunConflictError(
+      `restore target ${connection.display} already holds ${collisions.length} object(s) (${preview(collisions.map((o) => o.name))}): restore into a new or empty database, or pass --force to replace them`,
+    );
+  }
+  return collisions;
 }

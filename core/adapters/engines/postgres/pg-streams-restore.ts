@@ -24,6 +24,7 @@ import { prepareRestoreTarget, type PreparedTarget } from './postgres-restore-ta
 import { PG_STREAMS_FORMAT, PG_STREAM_ROLES, tableStreamName } from './pg-streams-dump.js';
 import { RESTORED_TABLES_SQL } from './pg-streams-queries.js';
 import { pgTool } from './pg-tools.js';
+import { inParallel } from '../../../pipeline/in-parallel.js';
 
 /** What a COPY session sets so the dump's text reads back as written (see DUMP_SESSION_SETTINGS). */
 const RESTORE_SESSION_SETTINGS = "SET client_encoding = 'UTF8'; SET datestyle = 'ISO'; SET intervalstyle = 'postgres'; SET timezone = 'UTC'; SET xmloption = content; SET statement_timeout = 0;";
@@ -85,7 +86,7 @@ class StreamsLoader {
     try {
       await this.pgRestore(open(section(PG_STREAM_ROLES.preData)), PG_STREAM_ROLES.preData, stop);
       const tables = await this.tablesToLoad(stop);
-      await inParallel(tables, jobs, stop, (table) => this.copyIn(open(table.stream), table, stop));
+      await inParallel(tables, jobs, (table) => this.copyIn(open(table.stream), table, stop), stop);
       await this.pgRestore(open(section(PG_STREAM_ROLES.dataRest)), PG_STREAM_ROLES.dataRest, stop);
       await this.pgRestore(open(section(PG_STREAM_ROLES.postData)), PG_STREAM_ROLES.postData, stop);
     } catch (error) {
@@ -149,21 +150,3 @@ class StreamsLoader {
   }
 }
 
-/** Runs `work` on every item, at most `jobs` at once; rejects with the first failure, starting nothing after it. */
-async function inParallel<T>(items: readonly T[], jobs: number, signal: AbortSignal, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  let failed = false;
-  const worker = async () => {
-    while (!failed && !signal.aborted && next < items.length) {
-      const item = items[next++]!;
-      try {
-        await work(item);
-      } catch (error) {
-        failed = true;
-        throw error;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(jobs, items.length) }, worker));
-  signal.throwIfAborted();
-}
