@@ -3,7 +3,7 @@
  * full → change → incremental → change → differential → change → incremental, each run restored
  * into a fresh target and compared by content with the source as it was when the run took it;
  * then the oldest full pruned away and every later run restored again. The chain runs on
- * `file://` for all five engines and on `s3://` (moto) for PostgreSQL and SQLite.
+ * `file://` and on `s3://` (moto) for all five engines.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -290,23 +290,23 @@ describe('chunked snapshot chains through the CLI', () => {
   if (mongo) it('mongodb on file://', () => onFile('mongodb', () => mongoChain(mongo)), 300_000);
 
   const moto = requireMoto();
-  if (moto && pg) {
-    it('postgres and sqlite on s3:// (moto)', async () => {
-      const admin = new S3Client({ endpoint: moto.endpoint, region: moto.region, forcePathStyle: true, credentials: { accessKeyId: moto.env.AWS_ACCESS_KEY_ID!, secretAccessKey: moto.env.AWS_SECRET_ACCESS_KEY! } });
-      const s3Env = { ...moto.env, AWS_ENDPOINT_URL_S3: moto.endpoint, AWS_PROFILE: undefined, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
-      for (const [name, make] of [
-        ['s3-postgres', () => postgresChain(pg)],
-        ['s3-sqlite', () => sqliteChain(mkdtempSync(join(root, 's3-sqlite-')))],
-      ] as const) {
-        const bucket = `vt-chain-${process.pid}-${name}-${Date.now().toString(36)}`;
-        await admin.send(new CreateBucketCommand({ Bucket: bucket }));
-        const chain = await make();
-        try {
-          await chainRoundTrip(chain, makeWorkspace(root, name), `s3://${bucket}/backups`, s3Env);
-        } finally {
-          await chain.cleanup();
-        }
+  if (moto) {
+    const s3Env = { ...moto.env, AWS_ENDPOINT_URL_S3: moto.endpoint, AWS_PROFILE: undefined, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
+    const admin = new S3Client({ endpoint: moto.endpoint, region: moto.region, forcePathStyle: true, credentials: { accessKeyId: moto.env.AWS_ACCESS_KEY_ID!, secretAccessKey: moto.env.AWS_SECRET_ACCESS_KEY! } });
+    const onS3 = async (name: string, make: () => Promise<ChainCase>) => {
+      const bucket = `vt-chain-${process.pid}-${name}-${Date.now().toString(36)}`;
+      await admin.send(new CreateBucketCommand({ Bucket: bucket }));
+      const chain = await make();
+      try {
+        await chainRoundTrip(chain, makeWorkspace(root, `s3-${name}`), `s3://${bucket}/backups`, s3Env);
+      } finally {
+        await chain.cleanup();
       }
-    }, 600_000);
+    };
+    it('sqlite on s3:// (moto)', () => onS3('sqlite', () => sqliteChain(mkdtempSync(join(root, 's3-sqlite-')))), 300_000);
+    it('directory on s3:// (moto)', () => onS3('directory', () => directoryChain(mkdtempSync(join(root, 's3-dir-')))), 300_000);
+    if (pg) it('postgres on s3:// (moto)', () => onS3('postgres', () => postgresChain(pg)), 300_000);
+    if (mariadb) it('mariadb on s3:// (moto)', () => onS3('mariadb', () => mariadbChain(mariadb)), 300_000);
+    if (mongo) it('mongodb on s3:// (moto)', () => onS3('mongodb', () => mongoChain(mongo)), 300_000);
   }
 });
