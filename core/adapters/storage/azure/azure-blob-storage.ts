@@ -313,7 +313,7 @@ export class AzureBlobStorageBackend implements StorageBackend, LeftoverSweeper,
     try {
       const properties = await this.retried(({ signal }) => blob.getProperties({ abortSignal: signal }), { signal: options.signal, tryTimeoutMs: requestTimeoutMs(0), doing });
       if (longEnough(properties.immutabilityPolicyExpiresOn)) return;
-      const policyMode = properties.immutabilityPolicyMode === 'Locked' ? 'Locked' : POLICY_MODE[this.where.immutability!.mode];
+      const policyMode = properties.immutabilityPolicyMode?.toLowerCase() === 'locked' ? 'Locked' : POLICY_MODE[this.where.immutability!.mode];
       const set = await this.retried(({ signal }) => blob.setImmutabilityPolicy({ expiriesOn: until, policyMode }, { abortSignal: signal }), { signal: options.signal, tryTimeoutMs: requestTimeoutMs(0), doing });
       if (set.immutabilityPolicyExpiry && !longEnough(set.immutabilityPolicyExpiry)) {
         throw new StorageError(`${doing} to ${until.toISOString()} failed: the service kept ${set.immutabilityPolicyExpiry.toISOString()}`, false);
