@@ -93,3 +93,24 @@ export function canSweep(storage: StorageBackend): storage is StorageBackend & L
   const candidate = storage as Partial<LeftoverSweeper>;
   return typeof candidate.listLeftovers === 'function' && typeof candidate.removeLeftover === 'function';
 }
+
+/**
+ * A store that locks what it writes (S3 Object Lock, Cloud Storage object retention, Azure
+ * immutability policies) and can move an existing object's lock later. Chunked snapshots share
+ * packs between runs: a pack a full wrote is locked from the full's date, so a later run that
+ * reuses it extends its lock to its own (docs/chunked-snapshots.md, "Retention and deletion").
+ */
+export interface RetentionExtender {
+  /**
+   * Holds the existing object `key` at least as long as an object written now would be held.
+   * Never shortens a lock and never weakens its mode; a no-op when this store locks nothing.
+   * Idempotent, so it may be retried. Rejects with `NotFoundError` when `key` does not exist, and
+   * with a `StorageError` when the store refuses or ignores the new date.
+   */
+  extendRetention(key: string, options?: IoOptions): Promise<void>;
+}
+
+/** Whether `storage` can extend an object's retention (see {@link RetentionExtender}). */
+export function canExtendRetention(storage: StorageBackend): storage is StorageBackend & RetentionExtender {
+  return typeof (storage as Partial<RetentionExtender>).extendRetention === 'function';
+}

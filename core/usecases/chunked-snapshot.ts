@@ -7,14 +7,14 @@ import type { ArtifactWriter } from '../ports/artifact.js';
 import type { ChunkCodec } from '../ports/compressor.js';
 import type { Connection, DatabaseEngine, SourceDescription, ToolVersion } from '../ports/database-engine.js';
 import type { Encryptor, HeaderLength } from '../ports/encryptor.js';
-import type { StorageBackend } from '../ports/storage-backend.js';
+import { canExtendRetention, type StorageBackend } from '../ports/storage-backend.js';
 import { chunkingSink } from '../pipeline/chunking/fastcdc.js';
 import { chunkIdOf, dedupKeyId } from '../pipeline/chunking/chunk-id.js';
 import { ChunkTable } from '../pipeline/chunking/chunk-table.js';
 import { PackWriter } from '../pipeline/chunking/pack-writer.js';
 import { IndexWriter } from '../pipeline/chunking/index-writer.js';
 import { scanSnapshotIndex } from '../pipeline/chunking/index-reader.js';
-import { IntegrityError } from '../errors.js';
+import { IntegrityError, oneLine, StorageError, VaultraError } from '../errors.js';
 import type { TrustPolicy } from './authenticate-backup.js';
 import { chainRunType, findSnapshotBase, type ChainRhythm } from './snapshot-base.js';
 import { rootCause } from './run-errors.js';
@@ -78,7 +78,8 @@ interface StreamSource {
  * chunks that neither the base nor this run stored yet are compressed into new packs. The index
  * is written as the chunks come. Before returning, every pack reused from the base is checked to
  * be in every destination, so a prune racing this run fails it rather than leaving it
- * referencing a pack that is gone.
+ * referencing a pack that is gone, and, where the store locks what it writes, locked at least as
+ * long as this run's own objects.
  *
  * On failure every producer is stopped and the new packs are left for the run's writer to
  * discard (they are discardable: nobody references them before this run's manifest exists).
@@ -167,6 +168,7 @@ export async function produceSnapshot(
     const written = new Map(newPacks.value.map((pack) => [pack.name, pack]));
     const reused = [...referenced].filter((name) => !written.has(name)).map((name) => basePacks.get(name)!);
     await checkReusedPacks(destinations, request.job, reused, base?.runId, request.signal);
+    await extendReusedPackRetention(destinations, request.job, reused, request.signal);
     return {
       source: describedSource.value,
       dump: { tool: opened.tool, format: opened.format, consistency: opened.consistency, ...(finished.value.details ? { details: finished.value.details } : {}) },
@@ -249,5 +251,33 @@ async function checkReusedPacks(destinations: readonly StorageBackend[], job: st
         `pack ${pack.name}, which this backup reuses from run ${baseRunId}, is ${size === undefined ? 'missing' : `${size} bytes, not ${pack.sizeBytes},`} in ${storage.location}: a prune removed it while this backup ran, or the destination is new to job ${job}; run the backup again (--type full starts a new chain)`,
       );
     }
+  }
+}
+
+/** Reused packs whose lock is extended at once, per destination. */
+const RETENTION_EXTENSIONS_AT_ONCE = 8;
+
+/**
+ * A reused pack was locked (Object Lock, object retention, an immutability policy) from the run
+ * that wrote it: it must stay locked as long as this snapshot, which needs it, or it could be
+ * deleted while this snapshot is still promised to be kept. Any failure fails the run.
+ */
+async function extendReusedPackRetention(destinations: readonly StorageBackend[], job: string, reused: readonly ArtifactObject[], signal?: AbortSignal): Promise<void> {
+  for (const storage of destinations) {
+    if (!canExtendRetention(storage)) continue;
+    await inParallel(
+      reused,
+      RETENTION_EXTENSIONS_AT_ONCE,
+      async (pack) => {
+        try {
+          await storage.extendRetention(`${sharedFolder(job)}/${pack.name}`, signal ? { signal } : {});
+        } catch (error) {
+          if (signal?.aborted) throw error;
+          const retryable = error instanceof VaultraError && error.retryable;
+          throw new StorageError(`could not extend the lock of pack ${pack.name}, which this backup reuses, in ${storage.location} (${oneLine(error)}): fix the store's permissions or Object Lock settings and run the backup again`, retryable, { cause: error });
+        }
+      },
+      signal,
+    );
   }
 }

@@ -9,7 +9,7 @@ import {
   type ContainerClient,
   type StoragePipelineOptions,
 } from '@azure/storage-blob';
-import type { IoOptions, Leftover, LeftoverSweeper, ObjectInfo, StorageBackend } from '../../../ports/storage-backend.js';
+import type { IoOptions, Leftover, LeftoverSweeper, ObjectInfo, RetentionExtender, StorageBackend } from '../../../ports/storage-backend.js';
 import { ConfigError, LeftBehindError, NotFoundError, oneLine, StorageError } from '../../../errors.js';
 import { formatAzureBlobUrl, parseAzureBlobUrl, type AzureBlobLocation, type BlobImmutability } from './azure-blob-url.js';
 import { azureStorageAccess, type AzureStorageAccess } from '../../azure/azure-storage-access.js';
@@ -73,8 +73,10 @@ export interface AzureBlobStorageOptions {
  * - **Immutability** (`?immutabilityDays=30&immutabilityMode=locked`, `?legalHold=true`): a
  *   version-level immutability policy and/or legal hold set in the commit itself, so no object
  *   is ever mutable. The container needs version-level immutability support.
+ *   `extendRetention` moves an existing blob's policy to `immutabilityDays` from now
+ *   (Set Blob Immutability Policy), never earlier; a `Locked` policy stays `Locked`.
  */
-export class AzureBlobStorageBackend implements StorageBackend, LeftoverSweeper {
+export class AzureBlobStorageBackend implements StorageBackend, LeftoverSweeper, RetentionExtender {
   readonly location: string;
   private readonly container: ContainerClient;
   private readonly schedule: BlockSchedule;
@@ -296,6 +298,32 @@ export class AzureBlobStorageBackend implements StorageBackend, LeftoverSweeper 
     }
   }
 
+  /**
+   * Moves the blob's immutability policy to `immutabilityDays` from now when it expires earlier
+   * (a locked policy may be extended, never shortened); never shortens it. Without
+   * `immutabilityDays` (none, or a legal hold alone, which has no date), does nothing.
+   */
+  async extendRetention(key: string, options: IoOptions = {}): Promise<void> {
+    const days = this.where.immutability?.retentionDays;
+    if (days === undefined) return;
+    const blob = this.container.getBlobClient(this.blobName(key));
+    const doing = `extending the immutability policy of ${key} in ${this.location}`;
+    const until = new Date(Date.now() + days * 86_400_000);
+    const longEnough = (expiresOn: Date | undefined) => (expiresOn?.getTime() ?? 0) >= until.getTime() - IMMUTABILITY_TOLERANCE_MS;
+    try {
+      const properties = await this.retried(({ signal }) => blob.getProperties({ abortSignal: signal }), { signal: options.signal, tryTimeoutMs: requestTimeoutMs(0), doing });
+      if (longEnough(properties.immutabilityPolicyExpiresOn)) return;
+      const policyMode = properties.immutabilityPolicyMode?.toLowerCase() === 'locked' ? 'Locked' : POLICY_MODE[this.where.immutability!.mode];
+      const set = await this.retried(({ signal }) => blob.setImmutabilityPolicy({ expiriesOn: until, policyMode }, { abortSignal: signal }), { signal: options.signal, tryTimeoutMs: requestTimeoutMs(0), doing });
+      if (set.immutabilityPolicyExpiry && !longEnough(set.immutabilityPolicyExpiry)) {
+        throw new StorageError(`${doing} to ${until.toISOString()} failed: the service kept ${set.immutabilityPolicyExpiry.toISOString()}`, false);
+      }
+    } catch (error) {
+      if (statusOf(error) === 404) throw new NotFoundError(`no object ${key} in ${this.location}`);
+      throw toStorageError(error, doing, this.hintFor(error));
+    }
+  }
+
   private blobName(key: string): string {
     return this.where.prefix + key;
   }
@@ -409,6 +437,9 @@ async function readUpTo(blob: ReturnType<ContainerClient['getBlobClient']>, offs
 const CLEANUP_TIMEOUT_MS = 15_000;
 
 /** Azure's spelling of the policy modes. */
+/** The service answers dates to the second: a policy this close to the goal already meets it. */
+const IMMUTABILITY_TOLERANCE_MS = 1_000;
+
 const POLICY_MODE: Record<BlobImmutability['mode'], BlobImmutabilityPolicyMode> = { unlocked: 'Unlocked', locked: 'Locked' };
 
 /** Immutability applied in the commit itself: the object is never mutable, not even for a moment. */

@@ -26,7 +26,7 @@ export interface GcsHttpOptions {
 }
 
 export interface GcsRequest {
-  readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   readonly url: string;
   readonly headers?: Record<string, string>;
   readonly body?: Buffer | string;

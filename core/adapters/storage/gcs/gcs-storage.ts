@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { Storage } from '@google-cloud/storage';
-import type { IoOptions, Leftover, LeftoverSweeper, ObjectInfo, StorageBackend } from '../../../ports/storage-backend.js';
+import type { IoOptions, Leftover, LeftoverSweeper, ObjectInfo, RetentionExtender, StorageBackend } from '../../../ports/storage-backend.js';
 import { ConfigError, IntegrityError, StorageError } from '../../../errors.js';
 import { credentialsFileProblem } from '../../gcp/credentials-file.js';
 import { ParallelRangeReader } from '../parallel-range-reader.js';
@@ -46,7 +46,11 @@ interface ObjectResource {
   size?: string;
   generation?: string;
   crc32c?: string;
+  retention?: { mode?: string; retainUntilTime?: string };
 }
+
+/** Times the service returns may be rounded: a retention this close to the goal already meets it. */
+const RETENTION_TOLERANCE_MS = 1_000;
 
 /**
  * Backups in Cloud Storage: `gs://bucket/prefix`.
@@ -58,6 +62,8 @@ interface ObjectResource {
  *   `rangeBytes` in memory), emits them in order, and checks the whole stream's CRC32C against
  *   the object's before signalling its end: a consumer never sees a clean end of damaged bytes.
  * - `list` and `delete` are plain JSON API calls, each retried like a chunk.
+ * - `extendRetention` (with `retentionDays`) moves an object's retention to `retentionDays` from
+ *   now (a PATCH of `retention.retainUntilTime`), never earlier; a `Locked` retention stays so.
  * - Leftovers: a session that could not be cancelled (or whose process was killed) cannot be
  *   listed or found again; the service discards it after 7 days (`unlistedLeftovers`).
  *
@@ -68,7 +74,7 @@ interface ObjectResource {
  * @example
  * const storage = GcsStorageBackend.fromUrl('gs://acme-backups/prod?retentionDays=30');
  */
-export class GcsStorageBackend implements StorageBackend, LeftoverSweeper {
+export class GcsStorageBackend implements StorageBackend, LeftoverSweeper, RetentionExtender {
   readonly location: string;
   /** A killed upload leaves its session, which no API lists: it expires. */
   readonly unlistedLeftovers = `unfinished upload sessions of killed backups: ${GCS_SESSION_EXPIRY}`;
@@ -245,6 +251,32 @@ export class GcsStorageBackend implements StorageBackend, LeftoverSweeper {
       const response = await this.#http.request({ method: 'DELETE', url, expect: [200, 204, 404], ...signalOf(options) });
       await response.discard();
     }, this.retryOptions(`deleting ${this.labelOf(key)}`, options.signal));
+  }
+
+  /**
+   * Moves the object's retention to `retentionDays` from now when it ends earlier (extending needs
+   * no override, even for `Locked`); never shortens it. Without `retentionDays`, does nothing.
+   */
+  async extendRetention(key: string, options: IoOptions = {}): Promise<void> {
+    if (!this.#retention) return;
+    const name = this.nameOf(key);
+    const doing = `extending the retention of ${this.labelOf(key)}`;
+    const until = new Date(Date.now() + this.#retention.days * 86_400_000);
+    const longEnough = (object: ObjectResource) => Date.parse(object.retention?.retainUntilTime ?? '') >= until.getTime() - RETENTION_TOLERANCE_MS;
+    const url = `${this.#http.objectUrl(this.bucket, name)}?fields=generation,retention`;
+    const current = await withRetries(async () => (await this.#http.json<ObjectResource>({ method: 'GET', url, expect: [200], ...signalOf(options) })).body, this.retryOptions(doing, options.signal));
+    if (longEnough(current)) return;
+    const mode = current.retention?.mode === 'Locked' ? 'Locked' : this.#retention.mode;
+    // The generation seen: the retention goes on that object, not on one that replaced it.
+    const patchUrl = `${url}&ifGenerationMatch=${current.generation ?? 0}`;
+    const body = JSON.stringify({ retention: { mode, retainUntilTime: until.toISOString() } });
+    const patched = await withRetries(
+      async () => (await this.#http.json<ObjectResource>({ method: 'PATCH', url: patchUrl, headers: { 'content-type': 'application/json' }, body, expect: [200], ...signalOf(options) })).body,
+      this.retryOptions(doing, options.signal),
+    );
+    if (!longEnough(patched)) {
+      throw new StorageError(`${doing} to ${until.toISOString()} failed: the service kept ${patched.retention?.retainUntilTime ?? 'no retention'}; check that the bucket has object retention enabled`, false);
+    }
   }
 
   /** Nothing to list: an unfinished upload leaves only its session (see `unlistedLeftovers`). */

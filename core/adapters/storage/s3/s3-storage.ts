@@ -13,6 +13,8 @@
  * - `delete` is idempotent. With `retentionDays` it removes the key's versions, so a delete of
  *   an object still under Object Lock fails (with the date it can go) instead of hiding it
  *   behind a delete marker.
+ * - `extendRetention` (with `retentionDays`) moves an existing object's Object Lock to
+ *   `retentionDays` from now with PutObjectRetention, never earlier (s3-retention.ts).
  * - `listLeftovers` lists incomplete multipart uploads (ListMultipartUploads), which a killed
  *   process or a failed abort leaves and `list` never shows; `removeLeftover` aborts one.
  *
@@ -31,7 +33,7 @@ import {
   S3Client,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
-import type { IoOptions, Leftover, LeftoverSweeper, ObjectInfo, StorageBackend } from '../../../ports/storage-backend.js';
+import type { IoOptions, Leftover, LeftoverSweeper, ObjectInfo, RetentionExtender, StorageBackend } from '../../../ports/storage-backend.js';
 import { ConfigError, StorageError } from '../../../errors.js';
 import { DEFAULT_S3_SCHEDULE, MiB, parseSchedule, S3_PART_LIMITS, type PartSchedule } from '../part-sizing.js';
 import { ParallelRangeReader } from '../parallel-range-reader.js';
@@ -41,6 +43,7 @@ import { readVerifier } from './s3-checksums.js';
 import { errorCodeOf, httpStatusOf, translateS3Error } from './s3-errors.js';
 import { checkByteRange, objectTooShortError, parseContentRange } from '../byte-range.js';
 import { SCHEDULE_METADATA, uploadObject, type S3UploadTarget } from './s3-upload.js';
+import { extendObjectRetention } from './s3-retention.js';
 import { parseS3Url, type S3UrlSettings } from './s3-url.js';
 
 export interface S3StorageOptions {
@@ -69,7 +72,7 @@ export interface S3StorageOptions {
   readonly env?: NodeJS.ProcessEnv;
 }
 
-export class S3StorageBackend implements StorageBackend, LeftoverSweeper {
+export class S3StorageBackend implements StorageBackend, LeftoverSweeper, RetentionExtender {
   readonly location: string;
   readonly bucket: string;
   /** Key prefix of every object: `''` or ending in `/`. */
@@ -270,6 +273,11 @@ export class S3StorageBackend implements StorageBackend, LeftoverSweeper {
         throw await this.lockedError(fullKey, where, versionId, error, signal);
       }
     }
+  }
+
+  /** Without `retentionDays` this store locks nothing, and this does nothing. */
+  async extendRetention(key: string, options: IoOptions = {}): Promise<void> {
+    await extendObjectRetention(this.upload, this.keyOf(key), options.signal);
   }
 
   async *listLeftovers(prefix: string, options: IoOptions = {}): AsyncIterable<Leftover> {

@@ -62,7 +62,7 @@ export interface UploadedObject {
 const CLEANUP_TIMEOUT_MS = 60_000;
 
 /** The version an answer names, if the bucket is versioned (moto says "null" when it is not). */
-function versionOf(answer: { VersionId?: string }): string | undefined {
+export function versionOf(answer: { VersionId?: string }): string | undefined {
   return answer.VersionId && answer.VersionId !== 'null' ? answer.VersionId : undefined;
 }
 
@@ -128,7 +128,8 @@ function lockHeaders(target: S3UploadTarget): { ObjectLockMode?: ObjectLockMode;
   return { ObjectLockMode: target.retention.mode, ObjectLockRetainUntilDate: retainUntil(target.retention.days) };
 }
 
-function retainUntil(days: number): Date {
+/** When an object written now with `days` of retention unlocks. */
+export function retainUntil(days: number): Date {
   return new Date(Date.now() + days * 86_400_000);
 }
 
