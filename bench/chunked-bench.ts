@@ -4,7 +4,7 @@
  *
  *   1. full       shell `pg_dump -Fc -Z0 | zstd -3 -T0 -q > file` vs `vaultra backup --chunked`
  *                 with --jobs 1 and --jobs 2, each into a fresh store (median of --runs)
- *   2. change     ~1 % of rows changed, skewed and uniform (bench/chunked/changes.ts), each from
+ *   2. change     ~1 % of rows changed, skewed, uniform and hot (bench/chunked/changes.ts), each from
  *                 the same starting point; an incremental against the full: new bytes stored as
  *                 a share of the full's
  *   3. chain      10 incrementals, a small skewed change before each; then restores (median of
@@ -589,7 +589,8 @@ async function main(): Promise<number> {
     await bench.cloneDatabase(database, pristine);
 
     const full = await benchFull(bench, database, options.runs);
-    const changes = [await benchChange(bench, database, pristine, full.base, 'skewed', options.changePct), await benchChange(bench, database, pristine, full.base, 'uniform', options.changePct)];
+    const changes: ChangeResult[] = [];
+    for (const pattern of ['skewed', 'uniform', 'hot'] as const) changes.push(await benchChange(bench, database, pristine, full.base, pattern, options.changePct));
     const chain = await benchChain(bench, database, pristine, full.base, options.chainChangePct, options.runs);
 
     log('chunker throughput on the dump bytes (pg_dump -Fc -Z0 of the pristine data)');
