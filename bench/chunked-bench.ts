@@ -446,6 +446,9 @@ function verdicts(r: Report): Verdict[] {
     { name: `restore of incremental ${CHAIN_LENGTH} ≤ ${TARGETS.chainRestore}× chunked full's`, value: `${r.chain.ratio.incrementalVsFull.toFixed(3)}×`, pass: r.chain.ratio.incrementalVsFull <= TARGETS.chainRestore },
     { name: `vaultra peak RSS ≤ ${TARGETS.peakRssMb} MB (chunked backups, default size)`, value: `${defaultRss.toFixed(1)} MB`, pass: defaultRss <= TARGETS.peakRssMb },
   ];
+  // Beyond the issue's list (it names backups): a restore's node process under the same limit.
+  const restoreRss = peakRss(r.chain.restores.flatMap((x) => [x.full, x.incremental]));
+  list.push({ name: `(extra) vaultra restore peak RSS ≤ ${TARGETS.peakRssMb} MB (chunked full, incremental)`, value: `${restoreRss.toFixed(1)} MB`, pass: restoreRss <= TARGETS.peakRssMb });
   if (r.large) {
     const largeRss = peakRss([r.large.full, r.large.incremental]);
     list.push({ name: `vaultra peak RSS ≤ ${TARGETS.peakRssMb} MB (${r.large.sizeMb} MB)`, value: `${largeRss.toFixed(1)} MB`, pass: largeRss <= TARGETS.peakRssMb });
@@ -460,6 +463,15 @@ function verdicts(r: Report): Verdict[] {
   return list;
 }
 
+function loadRange(list: Timed[]): string {
+  const loads = list.map((t) => t.load1);
+  return `${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)}`;
+}
+
+function totalRows(rows: Dataset['fingerprint']): number {
+  return Object.values(rows).reduce<number>((sum, n) => sum + Number(n), 0);
+}
+
 function peakRss(list: Timed[]): number {
   return Math.max(...list.map((t) => t.mainPeakRssMb ?? NaN));
 }
@@ -472,9 +484,9 @@ function sign(x: number): string {
   return `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)} %`;
 }
 
-function printed(r: Report, dataset: { name: string; bytes: number }, checks: Verdict[], header: string): string {
+function printed(r: Report, dataset: { name: string; bytes: number; rows: Dataset['fingerprint'] }, checks: Verdict[], header: string): string {
   const f = r.full;
-  const row = (label: string, cells: string[]) => `${label.padEnd(46)}${cells.map((c) => c.padStart(12)).join('')}`;
+  const row = (label: string, cells: string[]) => `${label.padEnd(40)}${cells.map((c) => c.padStart(16)).join('')}`;
   const s = (x: number) => x.toFixed(2);
   const lines = [header, ''];
   lines.push(`== full backups, ${dataset.name} (${mb(dataset.bytes)} MB pg_database_size, dump ${mb(f.base.bytesRaw)} MB → shell ${mb(f.rounds[0]!.shell.fileBytes)} MB / chunked ${mb(f.base.bytesStored)} MB)`);
@@ -483,7 +495,7 @@ function printed(r: Report, dataset: { name: string; bytes: number }, checks: Ve
   lines.push(row('  ratio to shell', ['1.000×', `${f.ratio.jobs1VsShell.toFixed(3)}×`, `${f.ratio.jobs2VsShell.toFixed(3)}×`]));
   lines.push(row('  whole-tree CPU s (median)', [f.rounds.map((x) => x.shell), f.rounds.map((x) => x.jobs1), f.rounds.map((x) => x.jobs2)].map((l) => s(medianOf(l, (t) => t.treeCpuS)))));
   lines.push(row('  vaultra node peak RSS MB (max)', ['', peakRss(f.rounds.map((x) => x.jobs1)).toFixed(1), peakRss(f.rounds.map((x) => x.jobs2)).toFixed(1)]));
-  lines.push(`  --jobs 2 speed-up over --jobs 1: ${f.ratio.jobs2Speedup.toFixed(2)}×`);
+  lines.push(`  --jobs 2 speed-up over --jobs 1: ${f.ratio.jobs2Speedup.toFixed(2)}×; load average (1 min) before each run ${loadRange(f.rounds.flatMap((x) => [x.shell, x.jobs1, x.jobs2]))}`);
   lines.push(`  raw wall s: shell [${f.rounds.map((x) => s(x.shell.wallS)).join(', ')}]  j1 [${f.rounds.map((x) => s(x.jobs1.wallS)).join(', ')}]  j2 [${f.rounds.map((x) => s(x.jobs2.wallS)).join(', ')}]`);
   lines.push('');
   lines.push(`== ${r.changes[0]?.pct} % of rows changed, incremental against the chunked full (${mb(f.base.bytesStored)} MB stored)`);
@@ -492,6 +504,9 @@ function printed(r: Report, dataset: { name: string; bytes: number }, checks: Ve
     const snap = c.incremental.summary.snapshot;
     lines.push(row(`  ${c.pattern}`, [`${c.rows.updated}/${c.rows.inserted}/${c.rows.deleted}`, mb(c.incremental.summary.bytesStored), pct(c.share), s(c.incremental.wallS), snap ? `${snap.newChunks}/${snap.chunks}` : '–']));
   }
+  const rowsPerChunk = totalRows(dataset.rows) / (f.rounds[0]!.jobs1.summary.snapshot?.chunks ?? NaN);
+  lines.push(`  about ${rowsPerChunk.toFixed(0)} rows per chunk: a row changed away from the others rewrites a whole chunk, so the scattered part of a change`);
+  lines.push('  (skewed: 20 % of its updates and its deletes) costs far more stored bytes than the clustered part');
   lines.push('');
   const ch = r.chain;
   lines.push(`== chain of ${CHAIN_LENGTH} incrementals (${ch.changePct} % skewed change before each)`);
@@ -502,6 +517,7 @@ function printed(r: Report, dataset: { name: string; bytes: number }, checks: Ve
   lines.push(row('  ratio to the chunked full', [`${(ch.median.shellS / ch.median.fullS).toFixed(3)}×`, '1.000×', `${ch.ratio.incrementalVsFull.toFixed(3)}×`]));
   lines.push(row('  ratio to shell', ['1.000×', `${ch.ratio.fullVsShell.toFixed(3)}×`, `${ch.ratio.incrementalVsShell.toFixed(3)}×`]));
   lines.push(row('  vaultra node peak RSS MB (max)', ['', peakRss(ch.restores.map((x) => x.full)).toFixed(1), peakRss(ch.restores.map((x) => x.incremental)).toFixed(1)]));
+  lines.push(`  load average (1 min) before each restore ${loadRange(ch.restores.flatMap((x) => [x.shell, x.full, x.incremental]))}`);
   lines.push(`  raw wall s: shell [${ch.restores.map((x) => s(x.shell.wallS)).join(', ')}]  full [${ch.restores.map((x) => s(x.full.wallS)).join(', ')}]  incr [${ch.restores.map((x) => s(x.incremental.wallS)).join(', ')}]`);
   lines.push('');
   lines.push('== vaultra node peak RSS MB (chunked backups)');
@@ -516,7 +532,7 @@ function printed(r: Report, dataset: { name: string; bytes: number }, checks: Ve
   lines.push(`  FastCDC + HMAC-SHA-256 ${c.fastcdcHmacMBps.cpu.toFixed(0)} MB/s per CPU second (${c.fastcdcHmacMBps.wall.toFixed(0)} MB/s wall)`);
   lines.push('');
   lines.push('targets');
-  for (const check of checks) lines.push(`  ${check.pass ? 'PASS' : 'FAIL'}  ${check.name.padEnd(66)} ${check.value}`);
+  for (const check of checks) lines.push(`  ${check.pass ? 'PASS' : 'FAIL'}  ${check.name.padEnd(76)} ${check.value}`);
   return lines.join('\n');
 }
 
@@ -629,7 +645,7 @@ async function main(): Promise<number> {
       `load average (1/5/15 min) at start ${loadAtStart.map((x) => x.toFixed(2)).join(' ')}, at end ${loadAtEnd.map((x) => x.toFixed(2)).join(' ')} — a shared machine: ratios in one run are the figure`,
       'shell: pg_dump -Fc -Z0 | zstd -3 -T0 -q > file; restore createdb && zstd -dc file | pg_restore -1. vaultra: zstd -3 per chunk + age to a file:// store',
     ].join('\n');
-    const text = printed(report, dataset, checks, header);
+    const text = printed(report, { ...dataset, rows: dataset.fingerprint }, checks, header);
     process.stdout.write(`\n${text}\n`);
     const json = {
       schema: 'vaultra.bench-chunked/v1',
@@ -640,7 +656,7 @@ async function main(): Promise<number> {
       machine,
       serverVersion: host.serverVersion,
       dataset: { name: dataset.name, bytes: dataset.bytes, generateS, rows: dataset.fingerprint },
-      targets: { ...TARGETS, pass: checks.every((c) => c.pass) },
+      targets: { ...TARGETS, pass: checks.filter((c) => !c.name.startsWith('(extra)')).every((c) => c.pass) },
       checks,
       ...report,
       full: { ...full, base: { ...full.base, store: undefined, storeBytes: undefined } },
