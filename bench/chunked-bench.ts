@@ -651,7 +651,7 @@ async function main(): Promise<number> {
       schema: 'vaultra.bench-chunked/v1',
       startedAt: startedAt.toISOString(),
       finishedAt: new Date().toISOString(),
-      command: `npm run bench:chunked -- ${process.argv.slice(2).join(' ')}`.trim(),
+      command: ['npm run bench:chunked', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' '),
       options: { ...options, out: undefined, chainLength: CHAIN_LENGTH },
       machine,
       serverVersion: host.serverVersion,
