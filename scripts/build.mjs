@@ -10,7 +10,7 @@ const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url
 await rm(new URL('../dist/chunks', import.meta.url), { recursive: true, force: true });
 
 await build({
-  entryPoints: { vaultra: 'runner/main.ts', 'backup-bench': 'bench/backup-bench.ts', 's3-upload-rss': 'bench/s3-upload-rss.ts' },
+  entryPoints: { vaultra: 'runner/main.ts', 'backup-bench': 'bench/backup-bench.ts', 'chunked-bench': 'bench/chunked-bench.ts', 's3-upload-rss': 'bench/s3-upload-rss.ts' },
   outdir: 'dist',
   outExtension: { '.js': '.mjs' },
   bundle: true,
