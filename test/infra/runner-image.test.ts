@@ -97,10 +97,17 @@ describe('runner/Dockerfile', () => {
   };
   const arg = (name: string) => steps.find((step) => step.keyword === 'ARG' && step.args.startsWith(`${name}=`))?.args.split('=')[1];
 
-  it('has a build stage and a runtime stage, both on node:22-bookworm-slim', () => {
+  it('has a build stage and a runtime stage on node:22-bookworm-slim, and a native stage between them for the target platform', () => {
     const froms = steps.filter((step) => step.keyword === 'FROM').map((step) => step.args);
-    expect(froms).toEqual(['--platform=$BUILDPLATFORM ${NODE_IMAGE} AS build', '${NODE_IMAGE} AS runtime']);
+    expect(froms).toEqual(['--platform=$BUILDPLATFORM ${NODE_IMAGE} AS build', '${NODE_BUILD_IMAGE} AS native', '${NODE_IMAGE} AS runtime']);
     expect(arg('NODE_IMAGE')).toBe('node:22-bookworm-slim');
+    expect(arg('NODE_BUILD_IMAGE')).toBe('node:22-bookworm');
+  });
+
+  it("builds zstd-napi's addon on the target platform (the build stage runs no install scripts) and ships that", () => {
+    expect(runs(0)).toMatch(/npm ci .*--ignore-scripts/);
+    expect(runs(1)).toMatch(/npm rebuild zstd-napi/);
+    expect(stageSteps(2).some((step) => step.keyword === 'COPY' && step.args === '--from=native /src/node_modules ./node_modules')).toBe(true);
   });
 
   it('builds with npm ci and npm run build, then prunes the dev dependencies', () => {
@@ -110,7 +117,7 @@ describe('runner/Dockerfile', () => {
   });
 
   it('installs the dump tools: PostgreSQL 18 client from PGDG, MariaDB client, MongoDB tools 100.12.2, sqlite3, zstd, pigz, age, tar', () => {
-    const runtime = runs(1);
+    const runtime = runs(2);
     expect(arg('POSTGRESQL_CLIENT_MAJOR')).toBe('18');
     expect(runtime).toContain('https://apt.postgresql.org/pub/repos/apt ${VERSION_CODENAME}-pgdg main');
     expect(runtime).toContain('signed-by=/usr/share/postgresql-common/pgdg/apt.postgresql.org.asc');
@@ -131,7 +138,7 @@ describe('runner/Dockerfile', () => {
     const last = users.at(-1)!;
     expect(last).not.toMatch(/^(root|0)(:|$)/);
     const uid = last.split(':')[0]!;
-    expect(runs(1)).toMatch(new RegExp(`useradd .*--uid ${uid}\\b`));
+    expect(runs(2)).toMatch(new RegExp(`useradd .*--uid ${uid}\\b`));
     // Nothing after the switch runs as root again.
     const afterUser = steps.slice(steps.findLastIndex((step) => step.keyword === 'USER'));
     expect(afterUser.filter((step) => step.keyword === 'RUN')).toEqual([]);
@@ -142,7 +149,7 @@ describe('runner/Dockerfile', () => {
     expect(volumes).toHaveLength(1);
     expect(JSON.parse(volumes[0]!.args)).toEqual(Object.values(RUNNER_SCRATCH_VOLUMES));
     // Fargate fills each volume from the image's directory: the home folder must be the runtime user's.
-    expect(runs(1)).toMatch(new RegExp(`useradd .*--home-dir ${RUNNER_SCRATCH_VOLUMES.home} --create-home`));
+    expect(runs(2)).toMatch(new RegExp(`useradd .*--home-dir ${RUNNER_SCRATCH_VOLUMES.home} --create-home`));
     const declaredAt = steps.indexOf(volumes[0]!);
     expect(steps.findLastIndex((step) => step.keyword === 'RUN')).toBeLessThan(declaredAt);
   });

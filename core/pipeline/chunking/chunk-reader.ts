@@ -33,7 +33,7 @@ export interface ReadChunksOptions {
   readonly signal?: AbortSignal;
   /** Ranged reads in flight or waiting to be emitted. @default 4 */
   readonly concurrency?: number;
-  /** Stored plaintext bytes per ranged read (adjacent chunks are read together up to this). @default 8 MiB */
+  /** Stored plaintext bytes per ranged read (adjacent chunks are read together up to this). @default 4 MiB: a restore holds at most 4 × 4 MiB of stored bytes (and their plaintext) per stream */
   readonly maxRangeBytes?: number;
   /** Packs kept open (header fetched, file key unwrapped). @default 64 */
   readonly openPacks?: number;
@@ -53,7 +53,7 @@ const MiB = 1024 * 1024;
  */
 export function readChunks(source: ChunkSource, chunks: Iterable<ChunkRef> | AsyncIterable<ChunkRef>, options: ReadChunksOptions = {}): Readable {
   const concurrency = options.concurrency ?? 4;
-  const maxRangeBytes = options.maxRangeBytes ?? 8 * MiB;
+  const maxRangeBytes = options.maxRangeBytes ?? 4 * MiB;
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`concurrency must be a whole number of at least 1, got ${concurrency}`);
   if (!Number.isInteger(maxRangeBytes) || maxRangeBytes < 1) throw new RangeError(`maxRangeBytes must be a whole number of at least 1, got ${maxRangeBytes}`);
   return new ChunkStream(source, coalesceReads(chunks, maxRangeBytes), concurrency, new PackCache(source, options.openPacks ?? 64), options.signal);
