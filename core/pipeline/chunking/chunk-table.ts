@@ -7,7 +7,7 @@ const NO_ENTRY = 0;
 
 /**
  * Which chunks a run can reference without storing them again: the base snapshot's chunks and the
- * ones this run stored, by 32-byte chunk id. A 10 GB dump is ~330,000 chunks, so this is flat
+ * ones this run stored, by 32-byte chunk id. A 10 GB dump is ~660,000 chunks (16 KiB average), so this is flat
  * typed arrays, not a Map of hex strings (which costs ~10× the memory): entries laid end to end
  * (id, interned pack, offset, stored and raw length: 48 bytes each), and an open-addressing slot
  * array (4 bytes per slot) pointing into them.
