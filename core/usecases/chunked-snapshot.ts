@@ -197,6 +197,8 @@ export async function produceSnapshot(
     packs.abort(failure);
     index?.abort(failure);
     await streams?.abort();
+    // Uploads still finishing would land after the run's writer removed what it stored.
+    await Promise.allSettled([packs.settled(), index?.settled()]);
     // A describe that failed stopped the streams: its error is the cause, not their aborts.
     const describeFailure = await described.then(
       () => undefined,

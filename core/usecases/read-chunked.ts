@@ -1,4 +1,4 @@
-import { PassThrough, Writable, type Readable } from 'node:stream';
+import { Transform, Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ArtifactObject, Manifest } from '../domain/manifest.js';
 import { objectKeyOf } from '../domain/object-layout.js';
@@ -75,9 +75,17 @@ export async function openSnapshot(deps: ChunkedReadDependencies, backup: Backup
       const chunks = index.chunks[stream]!;
       const plaintext = readChunks(source, chunks, options.signal ? { signal: options.signal } : {});
       if (!options.onBytes) return plaintext;
+      // Counted as the bytes pass, never by a 'data' listener: that would set the stream flowing
+      // and drop what it emits before its consumer attaches.
       let bytes = 0;
-      const counted = new PassThrough({ highWaterMark: 1024 * 1024 });
-      counted.on('data', (data: Buffer) => options.onBytes!((bytes += data.length)));
+      const onBytes = options.onBytes;
+      const counted = new Transform({
+        highWaterMark: 1024 * 1024,
+        transform(data: Buffer, _encoding, callback) {
+          onBytes((bytes += data.length));
+          callback(null, data);
+        },
+      });
       plaintext.on('error', (error) => counted.destroy(error));
       return plaintext.pipe(counted);
     },

@@ -7,6 +7,7 @@
  * instead of letting it reference what is gone.
  */
 import { randomBytes } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -98,11 +99,17 @@ describe('chunked backups that fail leave nothing and break nothing (faulty stor
   it('interrupted: recorded as interrupted, nothing of it left', async () => {
     const { store, files, deps, packs } = await withFull('interrupted');
     const controller = new AbortController();
-    setTimeout(() => controller.abort(), 150);
-    const result = await runBackup(deps, { source: `dir:${source}`, job: 'job', type: 'incremental', signal: controller.signal });
+    // Interrupted the moment its first new pack starts uploading: mid-run, whatever the machine's pace.
+    const interrupting: FileStorageBackend = Object.assign(Object.create(files) as FileStorageBackend, {
+      put(key: string, body: Readable, options?: { signal?: AbortSignal }) {
+        if (key.includes('/shared/pack-')) controller.abort();
+        return files.put(key, body, options);
+      },
+    });
+    const result = await runBackup({ ...deps, storage: interrupting }, { source: `dir:${source}`, job: 'job', type: 'incremental', signal: controller.signal });
     expect(result.run.status).toBe('failed');
     expect(result.run.error?.kind).toBe('aborted');
-    expect(await packsIn(store)).toEqual(packs);
+    expect(await packsIn(store), `left after ${result.run.error?.message}`).toEqual(packs);
     expect(await listBackupKeys(files, 'job')).toHaveLength(1);
   }, 120_000);
 

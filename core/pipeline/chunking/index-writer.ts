@@ -14,6 +14,8 @@ import type { ArtifactWriter } from '../../ports/artifact.js';
 export class IndexWriter {
   private readonly lines = new PassThrough({ highWaterMark: 256 * 1024 });
   private readonly written: Promise<unknown>;
+  /** Every part of the write settled, stored or failed. */
+  private readonly done: Promise<unknown>;
   private readonly object: ReturnType<ArtifactWriter['open']>;
 
   constructor(writer: ArtifactWriter, streams: readonly SnapshotStream[], signal?: AbortSignal) {
@@ -22,6 +24,7 @@ export class IndexWriter {
     const gzip = createGzip({ level: 6 });
     const piped = fan ? pipeline(this.lines, gzip, tap, fan, { signal }) : pipeline(this.lines, gzip, tap, { signal });
     this.written = Promise.all([piped, ...this.object.stored]);
+    this.done = Promise.allSettled([piped, ...this.object.stored]);
     // Failures surface from close(); until then nothing may crash the process unhandled.
     this.written.catch(() => undefined);
     this.lines.write(indexHeaderLine());
@@ -44,5 +47,10 @@ export class IndexWriter {
   /** Stops writing (a failed run); the run's writer removes what was stored. */
   abort(error: Error): void {
     this.lines.destroy(error);
+  }
+
+  /** Resolves once the index's upload settled in every destination (after `abort`). */
+  async settled(): Promise<void> {
+    await this.done;
   }
 }

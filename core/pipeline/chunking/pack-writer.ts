@@ -118,6 +118,15 @@ export class PackWriter {
     this.fail(error);
   }
 
+  /**
+   * Resolves once every pack's upload settled, stored or failed (after `abort`): an upload that
+   * completes after the run's writer removed what it had stored would be left behind.
+   */
+  async settled(): Promise<void> {
+    await this.tail;
+    await Promise.allSettled(this.packs.map((pack) => pack.settled));
+  }
+
   private async append(raw: Buffer): Promise<ChunkLocation> {
     this.throwIfFailed();
     if (this.closed) throw new Error('PackWriter: add() after close()');
