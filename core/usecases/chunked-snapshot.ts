@@ -114,7 +114,17 @@ export async function produceSnapshot(
   if (base) {
     for (const object of base.manifest.objects) if (object.role === 'pack') basePacks.set(object.name, object);
     const index = base.manifest.objects.find((object) => object.role === 'index')!;
-    await scanSnapshotIndex(destinations[0]!, base.manifestKey, index, (chunk) => known.set(Buffer.from(chunk.id, 'hex'), chunk), request.signal);
+    await scanSnapshotIndex(
+      destinations[0]!,
+      base.manifestKey,
+      index,
+      (chunk) => {
+        // A chunk the base's signed manifest does not account for is no chunk to build on.
+        if (!basePacks.has(chunk.pack)) throw new IntegrityError(`the index of base run ${base!.runId} names pack ${chunk.pack}, which its manifest does not list: run a full backup (--type full --chunked) to start a new chain`);
+        known.set(Buffer.from(chunk.id, 'hex'), chunk);
+      },
+      request.signal,
+    );
   }
 
   // Stops every producer at the first failure, whichever stream had it.
