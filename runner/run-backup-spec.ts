@@ -14,6 +14,9 @@ import type { ChunkingDependencies } from '../core/usecases/chunked-snapshot.js'
 import type { SnapshotSummary } from '../core/domain/manifest.js';
 import type { Encryptor } from '../core/ports/encryptor.js';
 import type { ManifestSigner, PublicKeySource } from '../core/ports/manifest-signer.js';
+import type { SignerPublicKey } from '../core/domain/signer-keys.js';
+import { redact } from '../core/domain/redact.js';
+import { oneLine } from '../core/errors.js';
 import { formatBytes, formatDuration } from './format.js';
 import { errorLine, exitCodeFor } from './exit-codes.js';
 import { repairLines, repairSummary } from './repair-output.js';
@@ -147,12 +150,28 @@ function dedupLine(snapshot: SnapshotSummary): string {
 /** What a chunked snapshot needs: the chunk codec, the dedup key, the age header finder, and whose signatures make a base genuine. */
 async function chunkingFor(spec: BackupSpec, encryptor: Encryptor, signer: ManifestSigner, notice: (line: string) => void, signal: AbortSignal | undefined): Promise<ChunkingDependencies> {
   const trust = await trustPolicyFor({}, signal);
-  // A key-service signer's own signatures count too: its public key, fetched once.
-  const own = 'publicKey' in signer && typeof signer.publicKey === 'function' ? await (signer as unknown as PublicKeySource).publicKey(signal) : undefined;
+  const own = await ownPublicKey(signer, notice, signal);
   return {
     codec: backupAdapters.chunkCodec(spec.compression.id, spec.compression.level),
     dedupKey: await dedupKeyFor(spec.dedupKey, notice),
     ...(encryptor.format === 'age-v1' ? { headerLength: ageHeaderLength } : {}),
     trust: own ? { ...trust, signers: [...trust.signers, { publicKey: own, label: signer.keyId, keyIds: [signer.keyId] }] } : trust,
   };
+}
+
+/**
+ * The public key of the key this run signs with, so that its own earlier runs count as trusted
+ * bases: a key file's is at hand, a key service's is fetched once. Without it (no permission to
+ * read it), a differential or incremental finds no trusted base and says so, rather than fail.
+ */
+async function ownPublicKey(signer: ManifestSigner, notice: (line: string) => void, signal: AbortSignal | undefined): Promise<SignerPublicKey | undefined> {
+  const candidate = (signer as Partial<{ publicKey: SignerPublicKey | PublicKeySource['publicKey'] }>).publicKey;
+  if (candidate === undefined) return undefined;
+  if (typeof candidate !== 'function') return candidate;
+  try {
+    return await candidate.call(signer, signal);
+  } catch (error) {
+    notice(`warning: cannot read the public key of ${signer.keyId} (${redact(oneLine(error))}): earlier runs it signed count as bases only if another trusted key signed them`);
+    return undefined;
+  }
 }
