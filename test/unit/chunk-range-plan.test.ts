@@ -6,9 +6,9 @@ const P1 = `pack-${'1'.repeat(32)}.age`;
 const P2 = `pack-${'2'.repeat(32)}.age`;
 const ref = (pack: string, offset: number, storedLength: number): ChunkRef => ({ stream: 0, id: '0'.repeat(64), pack, offset, storedLength, rawLength: storedLength * 2 });
 
-async function plan(chunks: ChunkRef[], maxRangeBytes: number): Promise<Array<Omit<CoalescedRead, 'chunks'> & { chunks: number }>> {
+async function plan(chunks: ChunkRef[], maxRangeBytes: number, gapBytes?: number): Promise<Array<Omit<CoalescedRead, 'chunks'> & { chunks: number }>> {
   const reads = [];
-  for await (const read of coalesceReads(chunks, maxRangeBytes)) reads.push({ pack: read.pack, start: read.start, end: read.end, chunks: read.chunks.length });
+  for await (const read of coalesceReads(chunks, maxRangeBytes, gapBytes)) reads.push({ pack: read.pack, start: read.start, end: read.end, chunks: read.chunks.length });
   return reads;
 }
 
@@ -22,14 +22,19 @@ describe('coalesceReads', () => {
     ]);
   });
 
-  it('starts a new read at another pack, a gap, or a step back', async () => {
+  it('starts a new read at another pack, a gap wider than allowed, or a step back', async () => {
     const chunks = [ref(P1, 0, 10), ref(P2, 10, 10), ref(P2, 30, 5), ref(P2, 0, 5)];
-    expect(await plan(chunks, 1000)).toEqual([
+    expect(await plan(chunks, 1000, 5)).toEqual([
       { pack: P1, start: 0, end: 10, chunks: 1 },
       { pack: P2, start: 10, end: 20, chunks: 1 },
       { pack: P2, start: 30, end: 35, chunks: 1 },
       { pack: P2, start: 0, end: 5, chunks: 1 },
     ]);
+  });
+
+  it("reads across a small gap (a changed chunk an incremental no longer uses), by default up to 128 KiB", async () => {
+    expect(await plan([ref(P1, 0, 10), ref(P1, 30, 5)], 1000)).toEqual([{ pack: P1, start: 0, end: 35, chunks: 2 }]);
+    expect(await plan([ref(P1, 0, 10), ref(P1, 10 + 128 * 1024 + 1, 5)], 1024 * 1024)).toHaveLength(2);
   });
 
   it('reads a chunk repeated in place once, and a chunk larger than the limit on its own', async () => {
