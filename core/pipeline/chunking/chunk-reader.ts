@@ -4,26 +4,15 @@
  * request; several requests run ahead while the bytes are emitted strictly in order.
  */
 import { Readable } from 'node:stream';
-import type { ArtifactObject } from '../../domain/manifest.js';
 import type { ChunkRef } from '../../domain/snapshot-format.js';
 import { AbortedError, IntegrityError } from '../../errors.js';
 import type { ChunkCodec } from '../../ports/compressor.js';
-import type { EncryptionFormat, RandomAccessDecryptor, RecipientDescription } from '../../ports/encryptor.js';
-import type { StorageBackend } from '../../ports/storage-backend.js';
 import { chunkIdOf } from './chunk-id.js';
-import { PackCache, readPack } from './pack-cache.js';
+import { PackCache, readPack, type PackCacheSource } from './pack-cache.js';
 import { coalesceReads, type CoalescedRead } from './range-plan.js';
 
-export interface ChunkSource {
-  /** Where the packs are. */
-  readonly storage: StorageBackend;
-  /** The object key of a pack (the integrator passes `objectKeyOf(manifestKey, { name, scope: 'shared' })`). */
-  readonly packKey: (pack: string) => string;
-  /** The manifest's pack objects by name: their stored size and, for age, the header digest. */
-  readonly packs: ReadonlyMap<string, ArtifactObject>;
-  readonly decryptor: RandomAccessDecryptor;
-  /** The manifest's encryption: every pack must be encrypted to exactly these recipients. */
-  readonly encryption: { readonly format: EncryptionFormat; readonly recipients: readonly RecipientDescription[] };
+/** Where a snapshot's packs are and how to open them (PackCacheSource), and how its chunks are stored. */
+export interface ChunkSource extends PackCacheSource {
   readonly codec: ChunkCodec;
   /** When given, each chunk's id (`chunkIdOf`) is checked too. */
   readonly dedupKey?: Buffer;

@@ -13,10 +13,14 @@ export interface OpenedPack {
 }
 
 export interface PackCacheSource {
+  /** Where the packs are. */
   readonly storage: StorageBackend;
+  /** The object key of a pack: `objectKeyOf(manifestKey, { name, scope: 'shared' })`. */
   readonly packKey: (pack: string) => string;
+  /** The manifest's pack objects by name: their stored size and, for age, the header digest. */
   readonly packs: ReadonlyMap<string, ArtifactObject>;
   readonly decryptor: RandomAccessDecryptor;
+  /** The manifest's encryption: every pack must be encrypted to exactly these recipients. */
   readonly encryption: { readonly format: EncryptionFormat; readonly recipients: readonly RecipientDescription[] };
 }
 
