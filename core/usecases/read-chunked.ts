@@ -168,6 +168,8 @@ export async function verifySnapshot(
   if (options.samplePercent !== undefined && options.samplePercent < 100) {
     const packs = [...new Set(snapshot.index.chunks.flat().map((chunk) => chunk.pack))];
     const chosen = new Set(packs.filter(() => Math.random() * 100 < options.samplePercent!));
+    // A sample that read nothing would verify nothing: at least one pack, chosen at random.
+    if (chosen.size === 0 && packs.length > 0) chosen.add(packs[Math.floor(Math.random() * packs.length)]!);
     let bytesRaw = 0;
     let read = 0;
     for (const chunks of snapshot.index.chunks) {

@@ -15,17 +15,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runBackup, type BackupDependencies } from '../../core/usecases/backup.js';
 import { runVerify } from '../../core/usecases/verify.js';
 import { listBackupKeys } from '../../core/usecases/locate-backup.js';
-import { engineById } from '../../core/adapters/engines/engines.js';
-import { createCompressor } from '../../core/adapters/compression/compressors.js';
-import { chunkCodecFor } from '../../core/adapters/compression/chunk-codecs.js';
-import { AgeDecryptor, AgeEncryptor } from '../../core/adapters/encryption/age-encryptor.js';
-import { AgeRandomAccessDecryptor, ageHeaderLength } from '../../core/adapters/encryption/age-random-access.js';
+import { AgeDecryptor } from '../../core/adapters/encryption/age-encryptor.js';
+import { AgeRandomAccessDecryptor } from '../../core/adapters/encryption/age-random-access.js';
 import { generateX25519Identity } from '../../core/adapters/encryption/age/bech32-keys.js';
 import { FileStorageBackend } from '../../core/adapters/storage/file-storage.js';
-import { LocalCatalog } from '../../core/adapters/catalog/local-catalog.js';
+import type { LocalCatalog } from '../../core/adapters/catalog/local-catalog.js';
 import { backupAdapters } from '../../core/adapters/backup-adapters.js';
 import { FaultyStorageBackend } from '../fakes/faulty-storage.js';
 import { testSigning } from '../support/signing.js';
+import { chunkedDirectoryBackupDeps } from '../support/chunked-fixtures.js';
 import { requireTools } from '../support/requirements.js';
 
 const MiB = 1024 * 1024;
@@ -36,7 +34,8 @@ describe('chunked backups that fail leave nothing and break nothing (faulty stor
   let dir = '';
   let source = '';
   const key = generateX25519Identity();
-  const { signer, trust } = testSigning();
+  const signing = testSigning();
+  const { trust } = signing;
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'vaultra-chunked-fail-'));
@@ -47,15 +46,8 @@ describe('chunked backups that fail leave nothing and break nothing (faulty stor
   });
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
-  const depsFor = async (storage: FileStorageBackend | FaultyStorageBackend, name: string): Promise<BackupDependencies> => ({
-    engine: engineById('directory'),
-    storage,
-    compressor: await createCompressor('zstd'),
-    encryptor: new AgeEncryptor([{ kind: 'x25519', recipient: key.recipient }]),
-    signer,
-    catalog: new LocalCatalog(join(dir, `catalog-${name}`)),
-    chunking: { codec: chunkCodecFor('zstd'), dedupKey: Buffer.alloc(32, 7), headerLength: ageHeaderLength, trust },
-  });
+  const depsFor = (storage: FileStorageBackend | FaultyStorageBackend, name: string): Promise<BackupDependencies> =>
+    chunkedDirectoryBackupDeps({ storage, catalogDir: join(dir, `catalog-${name}`), recipient: key.recipient, signing });
   const packsIn = async (store: string) => (await readdir(join(store, 'job', 'shared')).catch(() => [] as string[])).sort();
   const verify = (storage: FileStorageBackend, catalog: LocalCatalog, runId: string) =>
     runVerify(

@@ -249,6 +249,9 @@ async function chainRoundTrip(chain: ChainCase, ws: Workspace, store: string, ex
   };
   await restoreAll(0);
   await vaultra(['verify', runs[3]!.runId, '--from', store, '--job', 'chain', '--json']);
+  // A sample reads at least one pack's chunks, however small the share.
+  const sampled = JSON.parse((await vaultra(['verify', runs[3]!.runId, '--from', store, '--job', 'chain', '--sample', '1', '--json'])).stdout) as { structure: string };
+  expect(sampled.structure).toMatch(/^sample: read and authenticated [1-9]\d* of \d+ chunks/);
 
   // The oldest full goes; every later run still restores from the packs it shares.
   await vaultra(['prune', '--from', store, '--job', 'chain', '--keep-last', '3', '--json']);

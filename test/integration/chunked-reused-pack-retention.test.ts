@@ -12,17 +12,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runBackup, type BackupDependencies } from '../../core/usecases/backup.js';
 import { listBackupKeys } from '../../core/usecases/locate-backup.js';
-import { engineById } from '../../core/adapters/engines/engines.js';
-import { createCompressor } from '../../core/adapters/compression/compressors.js';
-import { chunkCodecFor } from '../../core/adapters/compression/chunk-codecs.js';
-import { AgeEncryptor } from '../../core/adapters/encryption/age-encryptor.js';
-import { ageHeaderLength } from '../../core/adapters/encryption/age-random-access.js';
 import { generateX25519Identity } from '../../core/adapters/encryption/age/bech32-keys.js';
 import { FileStorageBackend } from '../../core/adapters/storage/file-storage.js';
-import { LocalCatalog } from '../../core/adapters/catalog/local-catalog.js';
 import type { IoOptions, RetentionExtender } from '../../core/ports/storage-backend.js';
 import { StorageError } from '../../core/errors.js';
 import { testSigning } from '../support/signing.js';
+import { chunkedDirectoryBackupDeps } from '../support/chunked-fixtures.js';
 import { requireTools } from '../support/requirements.js';
 
 /** File storage that "locks": it records which keys had their lock extended, and may refuse one. */
@@ -43,7 +38,7 @@ describe('a chunked snapshot extends the lock of the packs it reuses', () => {
   let dir = '';
   let source = '';
   const key = generateX25519Identity();
-  const { signer, trust } = testSigning();
+  const signing = testSigning();
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'vaultra-reused-lock-'));
@@ -53,15 +48,8 @@ describe('a chunked snapshot extends the lock of the packs it reuses', () => {
   });
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
-  const depsFor = async (storage: LockingFileStorage, name: string): Promise<BackupDependencies> => ({
-    engine: engineById('directory'),
-    storage,
-    compressor: await createCompressor('zstd'),
-    encryptor: new AgeEncryptor([{ kind: 'x25519', recipient: key.recipient }]),
-    signer,
-    catalog: new LocalCatalog(join(dir, `catalog-${name}`)),
-    chunking: { codec: chunkCodecFor('zstd'), dedupKey: Buffer.alloc(32, 9), headerLength: ageHeaderLength, trust },
-  });
+  const depsFor = (storage: LockingFileStorage, name: string): Promise<BackupDependencies> =>
+    chunkedDirectoryBackupDeps({ storage, catalogDir: join(dir, `catalog-${name}`), recipient: key.recipient, signing });
   const packKeys = async (storage: LockingFileStorage) => {
     const keys: string[] = [];
     for await (const object of storage.list('job/shared/')) keys.push(object.key);

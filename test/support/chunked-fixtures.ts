@@ -11,6 +11,14 @@ import { manifestKey, runFolder, sharedFolder } from '../../core/domain/object-l
 import { INDEX_OBJECT_NAME, packName } from '../../core/domain/snapshot-format.js';
 import { newRunId } from '../../core/domain/run.js';
 import type { StorageBackend } from '../../core/ports/storage-backend.js';
+import type { BackupDependencies } from '../../core/usecases/backup.js';
+import { engineById } from '../../core/adapters/engines/engines.js';
+import { createCompressor } from '../../core/adapters/compression/compressors.js';
+import { chunkCodecFor } from '../../core/adapters/compression/chunk-codecs.js';
+import { AgeEncryptor } from '../../core/adapters/encryption/age-encryptor.js';
+import { ageHeaderLength } from '../../core/adapters/encryption/age-random-access.js';
+import { LocalCatalog } from '../../core/adapters/catalog/local-catalog.js';
+import type { TestSigning } from './signing.js';
 
 export const sha256 = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
 
@@ -91,4 +99,25 @@ export async function writeChunkedRun(storage: StorageBackend, job: string, pack
   }
   await storage.put(manifestKey(job, runId), Readable.from([Buffer.from(chunkedManifestText({ ...options, job, runId, packs, index }))]));
   return { runId, manifestKey: manifestKey(job, runId) };
+}
+
+/**
+ * What a chunked backup of a directory needs, all real: the directory engine, zstd, age to
+ * `recipient`, the signer, a local catalog in `catalogDir`, zstd chunks under a fixed dedup key.
+ */
+export async function chunkedDirectoryBackupDeps(options: {
+  readonly storage: StorageBackend;
+  readonly catalogDir: string;
+  readonly recipient: string;
+  readonly signing: TestSigning;
+}): Promise<BackupDependencies> {
+  return {
+    engine: engineById('directory'),
+    storage: options.storage,
+    compressor: await createCompressor('zstd'),
+    encryptor: new AgeEncryptor([{ kind: 'x25519', recipient: options.recipient }]),
+    signer: options.signing.signer,
+    catalog: new LocalCatalog(options.catalogDir),
+    chunking: { codec: chunkCodecFor('zstd'), dedupKey: Buffer.alloc(32, 7), headerLength: ageHeaderLength, trust: options.signing.trust },
+  };
 }
