@@ -56,6 +56,11 @@ export const backupSpecSchema = z.strictObject({
    * `differentialEveryMs`, else a run of `type`.
    */
   chain: z.strictObject({ fullEveryMs: z.number().int().positive(), differentialEveryMs: z.number().int().positive().optional() }).optional(),
+  /**
+   * `physical`: a copy of the server's files (PostgreSQL `pg_basebackup`), the base point-in-time
+   * recovery replays archived WAL onto; `logical` (the default): the engine's dump.
+   */
+  method: z.enum(['logical', 'physical']).optional(),
   /** Streams dumped at once, for engines that dump table by table (chunked snapshots). */
   jobs: z.number().int().min(1).max(64).optional(),
   /**

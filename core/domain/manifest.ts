@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { backupTypeSchema, jobNameSchema, runIdSchema, type BackupType } from './run.js';
 import { CONTENT_KINDS, ENGINE_IDS } from './engine-vocabulary.js';
+import { logRangeSchema } from './log-archive.js';
 
 /**
  * `manifest.json`: everything a restore needs, written last as the run's commit marker.
@@ -169,8 +170,11 @@ export const manifestV3Schema = manifestV2Schema
     type: backupTypeSchema,
     baseRunId: runIdSchema.optional(),
     snapshot: snapshotSchema.optional(),
+    /** A log run's range (point-in-time recovery, docs/point-in-time.md): the run stored a stretch of the server's change log, not a backup. */
+    log: logRangeSchema.optional(),
     objects: z.array(artifactObjectSchema).min(1).refine(uniqueNames, 'object names must be unique in a run folder and in the shared area'),
   })
+  .refine((m) => m.log === undefined || (m.type === 'full' && m.snapshot === undefined), { message: 'a log run stores one range of the log, as one object', path: ['log'] })
   .refine((m) => (m.type === 'full') === (m.baseRunId === undefined), { message: 'a differential or incremental backup names its base run, a full none', path: ['baseRunId'] })
   .refine((m) => m.type === 'full' || m.snapshot !== undefined, { message: 'a differential or incremental backup is a chunked snapshot', path: ['snapshot'] })
   .refine((m) => (m.snapshot !== undefined) === m.objects.some((o) => o.role === 'index'), { message: 'a chunked snapshot has exactly its index among its objects', path: ['objects'] });
@@ -185,9 +189,15 @@ export const manifestSchema = manifestV2Schema.extend({
   type: backupTypeSchema.optional(),
   baseRunId: runIdSchema.optional(),
   snapshot: snapshotSchema.optional(),
+  log: logRangeSchema.optional(),
   objects: z.array(artifactObjectSchema).min(1).refine(uniqueNames, 'object names must be unique in a run folder and in the shared area'),
 });
 export type Manifest = z.infer<typeof manifestSchema>;
+
+/** Whether a manifest is a log run's (a stretch of the server's change log), not a backup's. */
+export function isLogManifest(manifest: Pick<Manifest, 'log'>): boolean {
+  return manifest.log !== undefined;
+}
 
 /** A manifest's backup type: before v3 every backup was a full one. */
 export function backupTypeOf(manifest: Pick<Manifest, 'type'>): BackupType {

@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import * as z from 'zod';
+import { logRangeSchema } from './log-archive.js';
 
 export const runStatusSchema = z.enum(['pending', 'running', 'succeeded', 'failed', 'skipped']);
 export type RunStatus = z.infer<typeof runStatusSchema>;
 
-export const runKindSchema = z.enum(['backup', 'restore', 'verify']);
+/** `log`: a log catch-up run (`vaultra logs push`), which stores a range of the server's change log for point-in-time recovery. */
+export const runKindSchema = z.enum(['backup', 'restore', 'verify', 'log']);
 
 /** What a backup stores: everything (`full`), or what changed since the chain's full (`differential`) or since the run before (`incremental`). */
 export const backupTypeSchema = z.enum(['full', 'differential', 'incremental']);
@@ -94,5 +96,7 @@ export const runRecordSchema = z.strictObject({
   type: backupTypeSchema.optional(),
   /** The run a differential or incremental deduplicated against. */
   baseRunId: runIdSchema.optional(),
+  /** A log run's range: what point-in-time restores plan from. */
+  log: logRangeSchema.optional(),
 });
 export type RunRecord = z.infer<typeof runRecordSchema>;

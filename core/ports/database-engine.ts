@@ -2,6 +2,7 @@ import type { Readable, Writable } from 'node:stream';
 import type { ContentKind, EngineId } from '../domain/engine-vocabulary.js';
 import type { EngineDescriptor } from './engine-descriptor.js';
 import type { SnapshotStream } from '../domain/snapshot-format.js';
+import type { LogArchiver } from './log-archiver.js';
 
 // The saved vocabulary (domain); each engine descriptor says which of it the engine uses.
 export type { ContentKind, EngineId };
@@ -220,4 +221,13 @@ export interface DatabaseEngine<C extends Connection = Connection> {
   dumpStreams?(source: C, options: { readonly jobs: number; readonly signal?: AbortSignal }): Promise<StreamedDump>;
   /** Restores a streamed dump (`streams`: every stream of the snapshot, from its index). */
   openStreamsRestore?(target: C, streams: readonly SnapshotStream[], options: RestoreOptions & { readonly format: string }): Promise<StreamedRestoreSink>;
+  /**
+   * A physical copy of the server (PostgreSQL `pg_basebackup`): the base point-in-time recovery
+   * replays the server's log onto. Its `details` carry the base's log position
+   * (`baseLogDetails`); it restores through `openRestore` into a target this engine's `parse`
+   * gives for a data directory (`pgdata:<path>`), never into a running server.
+   */
+  physicalDump?(source: C, options?: { signal?: AbortSignal; directTo?: Writable }): Promise<DumpOutput>;
+  /** Engines whose server keeps a change log Vaultra can archive and replay (point-in-time recovery). */
+  readonly logs?: LogArchiver<C>;
 }
