@@ -68,6 +68,7 @@ export async function runBackupSpec(spec: BackupSpec, output: SpecRunOutput, sig
       job: spec.job,
       type: spec.type,
       ...(spec.chunked ? { chunked: true } : {}),
+      ...(spec.method ? { method: spec.method } : {}),
       ...(spec.jobs ? { jobs: spec.jobs } : {}),
       ...(spec.chain ? { chain: spec.chain } : {}),
       runId: spec.runId,

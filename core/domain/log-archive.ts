@@ -132,3 +132,6 @@ function positionParts(kind: LogKind, position: string): [bigint, bigint] {
   const radix = kind === 'wal' ? 16 : 10;
   return [BigInt(radix === 16 ? `0x${m[1]!}` : m[1]!), BigInt(radix === 16 ? `0x${m[2]!}` : m[2]!)];
 }
+
+/** What a log run's one object's name starts with (`log.binlog-tar.zst.age`): a listing tells a log run's folder from a backup's by it. */
+export const LOG_OBJECT_PREFIX = 'log.';

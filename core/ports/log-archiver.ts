@@ -45,6 +45,8 @@ export interface LogRead {
   readonly tool: ToolVersion;
   /** e.g. `binlog-tar/v1`, `wal-tar/v1`, `oplog-bson/v1`: saved in the range. */
   readonly format: string;
+  /** The server's version, when the read learnt it on the way (the manifest's `source.serverVersion`). */
+  readonly serverVersion?: string;
   /** Once the stream ended: what it held (the use case adds `kind` and `format`). */
   range(): Promise<Omit<LogRange, 'kind' | 'format'>>;
   /** Releases what the read holds (a temp folder, a connection); after success or failure. Never rejects. */

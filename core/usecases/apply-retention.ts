@@ -8,6 +8,7 @@ import { redact } from '../domain/redact.js';
 import { jobNameSchema, type RunRecord } from '../domain/run.js';
 import { ConfigError, oneLine } from '../errors.js';
 import { sweepPacks, type PackSweepReport } from './sweep-packs.js';
+import { pruneLogs, type LogPruneReport } from './prune-logs.js';
 
 export interface RetentionOutcome {
   /** Run ids kept, newest first. */
@@ -21,6 +22,8 @@ export interface RetentionOutcome {
    * when the job has no packs in this storage. A sweep that could not run says why in `skipped`.
    */
   packs?: PackSweepReport;
+  /** The log archive's retention that follows (point-in-time recovery): absent when the job has no log runs here. */
+  logs?: LogPruneReport;
 }
 
 export interface ApplyRetentionRequest {
@@ -90,6 +93,9 @@ export async function applyRetention(deps: { readonly storage: StorageBackend; r
     }
     outcome.pruned.push(runId);
   }
+  const kept = plan.keep.map((entry) => candidates.get(entry.runId)!);
+  const logs = await pruneLogs(deps, { job, kept, now, ...(signal ? { signal } : {}) });
+  if (logs) outcome.logs = logs;
   const packs = await sweepAfterRetention(deps, job, now, signal);
   if (packs.stored > 0 || packs.skipped) outcome.packs = packs;
   return outcome;

@@ -1,4 +1,5 @@
 import type { ArtifactObject, BackupType, Manifest, SnapshotSummary } from '../domain/manifest.js';
+import type { LogRange } from '../domain/log-archive.js';
 import { encodeManifest } from '../domain/manifest-codec.js';
 import type { Compressor } from '../ports/compressor.js';
 import type { SourceDescription, ToolVersion } from '../ports/database-engine.js';
@@ -23,6 +24,8 @@ export interface ManifestFacts {
   readonly baseRunId?: string;
   /** A chunked snapshot's summary. */
   readonly snapshot?: SnapshotSummary;
+  /** A log run's range (point-in-time recovery). */
+  readonly log?: LogRange;
 }
 
 /** The run's manifest, and the exact bytes to sign and store (the newest manifest version). */
@@ -32,6 +35,7 @@ export function buildManifest(facts: ManifestFacts): { readonly manifest: Manife
     type: facts.type ?? 'full',
     ...(facts.baseRunId ? { baseRunId: facts.baseRunId } : {}),
     ...(facts.snapshot ? { snapshot: facts.snapshot } : {}),
+    ...(facts.log ? { log: facts.log } : {}),
     runId: facts.runId,
     job: facts.job,
     startedAt: facts.startedAt.toISOString(),

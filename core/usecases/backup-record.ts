@@ -16,7 +16,7 @@ export function backupRecordOf(location: string, manifestKey: string, manifest: 
   return {
     runId: manifest.runId,
     job: manifest.job,
-    kind: 'backup',
+    kind: manifest.log ? 'log' : 'backup',
     status: 'succeeded',
     engine: manifest.source.engine,
     startedAt: manifest.startedAt,
@@ -27,6 +27,7 @@ export function backupRecordOf(location: string, manifestKey: string, manifest: 
     sha256: (data ?? index)?.sha256,
     ...(manifest.snapshot ? { type: manifest.type ?? 'full' } : {}),
     ...(manifest.baseRunId ? { baseRunId: manifest.baseRunId } : {}),
+    ...(manifest.log ? { log: manifest.log } : {}),
     location: storageUrlOf(location, runFolder(manifest.job, manifest.runId)),
     manifestKey,
   };

@@ -21,6 +21,8 @@ import { repairedAnything, repairRuns, type RepairReport } from './repair-runs.j
 import type { RunnerHost } from '../ports/runner-host.js';
 import { systemClock } from '../domain/clock.js';
 
+export type BackupMethod = 'logical' | 'physical';
+
 export interface BackupDependencies {
   readonly engine: DatabaseEngine;
   /** Where the backup goes (the run record's location). */
@@ -51,6 +53,8 @@ export interface BackupRequest {
   readonly timeoutMs?: number;
   /** @default 'full' */
   readonly type?: BackupType;
+  /** `physical`: the engine's `physicalDump` (a point-in-time recovery base). @default 'logical' */
+  readonly method?: BackupMethod;
   /** Store a chunked snapshot (docs/chunked-snapshots.md); always so for a differential or incremental. */
   readonly chunked?: boolean;
   /** Streams dumped at once, for an engine that dumps as streams (chunked snapshots). @default 1 */
@@ -99,6 +103,12 @@ export interface BackupResult {
  * destination (`repairRuns`: abandoned runs settled, their leftovers removed).
  */
 export async function runBackup(deps: BackupDependencies, request: BackupRequest): Promise<BackupResult> {
+  if (request.method === 'physical' && !deps.engine.physicalDump) {
+    throw new ConfigError(`${deps.engine.id} has no physical backup method: leave out --method physical (a physical base is PostgreSQL's pg_basebackup)`);
+  }
+  if (request.method === 'physical' && isChunked(request)) {
+    throw new ConfigError('a physical base is one object, never a chunked snapshot: leave out --chunked and --type (or --method physical)');
+  }
   const now = deps.now ?? systemClock;
   const startedAt = now();
   const runId = request.runId ?? newRunId(startedAt);
@@ -115,13 +125,33 @@ export async function runBackup(deps: BackupDependencies, request: BackupRequest
     ...(isChunked(request) ? { type: request.type ?? 'full' } : {}),
   };
   run = await claimOrCreate(deps.catalog, run, request.signal);
-  const result = await backUp(deps, request, run, now);
+  const produce: ArtifactProducer = (writer, destinations, facts) =>
+    isChunked(request) ? chunkedArtifact(deps, request, writer, destinations, facts, now) : singleObjectArtifact(deps, request, writer, facts, now);
+  const result = await storeRun(deps, request, run, produce, now);
   // Interrupted: the user wants out. Storage (or the catalog) failing: cleaning up would fail too.
   if (request.signal?.aborted || (result.error instanceof VaultraError && result.error.kind === 'storage')) return result;
   return { ...result, ...(await repairAfter(deps, request.job, runId, request.signal)) };
 }
 
-async function backUp(deps: BackupDependencies, request: BackupRequest, started: RunRecord, now: () => Date): Promise<BackupResult> {
+/** Makes a run's objects (through `writer`, into `destinations`) and its manifest. */
+export type ArtifactProducer = (writer: StorageArtifactWriter, destinations: readonly StorageBackend[], facts: { job: string; runId: string; startedAt: Date }) => Promise<ProducedArtifact>;
+
+/** What a stored run needs besides its producer: where it goes, who signs, where it is recorded. */
+export type StoredRunDependencies = Pick<BackupDependencies, 'storage' | 'alsoTo' | 'signer' | 'catalog'>;
+
+/**
+ * A run that stores something (a backup, a log range), from its claimed record to its recorded
+ * outcome: `produce` writes the objects and builds the manifest → its signature, then the
+ * manifest, in every destination → the record. On any failure the commit is undone, the objects
+ * discarded and the run recorded failed (see `runBackup`). Never throws for a failed run.
+ */
+export async function storeRun(
+  deps: StoredRunDependencies,
+  request: Pick<BackupRequest, 'job' | 'signal'>,
+  started: RunRecord,
+  produce: ArtifactProducer,
+  now: () => Date,
+): Promise<BackupResult> {
   let run = started;
   const { runId } = run;
   const folder = runFolder(request.job, runId);
@@ -135,7 +165,7 @@ async function backUp(deps: BackupDependencies, request: BackupRequest, started:
   const commit = new ManifestCommit(destinations, deps.signer, { job: request.job, runId, manifestKey: key });
   try {
     const facts = { job: request.job, runId, startedAt };
-    const produced = isChunked(request) ? await chunkedArtifact(deps, request, writer, destinations, facts, now) : await singleObjectArtifact(deps, request, writer, facts, now);
+    const produced = await produce(writer, destinations, facts);
     await commit.commit(produced.written.text, request.signal);
 
     manifest = produced.written.manifest;
@@ -152,6 +182,7 @@ async function backUp(deps: BackupDependencies, request: BackupRequest, started:
       manifestKey: key,
       ...(manifest.type && manifest.snapshot ? { type: manifest.type } : {}),
       ...(manifest.baseRunId ? { baseRunId: manifest.baseRunId } : {}),
+      ...(manifest.log ? { log: manifest.log } : {}),
     };
   } catch (caught) {
     const error = request.signal?.aborted ? asInterrupted(caught) : caught;
@@ -191,7 +222,7 @@ async function backUp(deps: BackupDependencies, request: BackupRequest, started:
 }
 
 /** What producing the artifact gave: the manifest to commit, and the run record's figures. */
-interface ProducedArtifact {
+export interface ProducedArtifact {
   readonly written: { readonly manifest: Manifest; readonly text: string };
   readonly finishedAt: Date;
   /** Bytes this run stored. */
@@ -207,8 +238,8 @@ function isChunked(request: BackupRequest): boolean {
 
 /** The single-object artifact: the whole compressed, encrypted dump as one `data` object. */
 async function singleObjectArtifact(deps: BackupDependencies, request: BackupRequest, writer: StorageArtifactWriter, facts: { job: string; runId: string; startedAt: Date }, now: () => Date): Promise<ProducedArtifact> {
-  const started = await startDump(deps.engine, deps.compressor, deps.engine.parse(request.source), request.signal);
-  const data = { name: dataObjectName(deps.engine, deps.compressor, deps.encryptor), role: 'data' } as const;
+  const started = await startDump(deps.engine, deps.compressor, deps.engine.parse(request.source), request.signal, request.method);
+  const data = { name: dataObjectName(deps.engine, deps.compressor, deps.encryptor, request.method), role: 'data' } as const;
   const piped = await pipeToArtifact(started, deps.encryptor, writer, data, request);
   const finishedAt = now();
   const written = buildManifest({
@@ -282,8 +313,9 @@ async function repairAfter(deps: BackupDependencies, job: string, runId: string,
 }
 
 /** `data.pgdump.zst.age`: the name says how to open it without Vaultra. */
-export function dataObjectName(engine: Pick<DatabaseEngine, 'descriptor'>, compressor: Compressor, encryptor: Encryptor): string {
-  const format = engine.descriptor.artifactName;
+export function dataObjectName(engine: Pick<DatabaseEngine, 'descriptor'>, compressor: Compressor, encryptor: Encryptor, method?: BackupMethod): string {
+  // A physical base is a tar of the server's data directory, whatever the engine's dump is.
+  const format = method === 'physical' ? 'basebackup.tar' : engine.descriptor.artifactName;
   const compression = { zstd: '.zst', gzip: '.gz', none: '' }[compressor.id];
   const encryption = encryptor.format === 'age-v1' ? '.age' : '';
   return `data.${format}${compression}${encryption}`;
@@ -294,7 +326,7 @@ export function dataObjectName(engine: Pick<DatabaseEngine, 'descriptor'>, compr
  * `pending` (that record is what makes a duplicate delivery start nothing): the runner claims it.
  * Any other existing record means this run id already ran: refuse, never run it twice.
  */
-async function claimOrCreate(catalog: Catalog, run: RunRecord, signal?: AbortSignal): Promise<RunRecord> {
+export async function claimOrCreate(catalog: Catalog, run: RunRecord, signal?: AbortSignal): Promise<RunRecord> {
   // Cancelled before it claimed anything: nothing to record. Its outcome, once claimed, is always recorded.
   const io = signal ? { signal } : {};
   const existing = await catalog.get(run.job, run.runId, io);
@@ -302,7 +334,7 @@ async function claimOrCreate(catalog: Catalog, run: RunRecord, signal?: AbortSig
     await catalog.create(run, io);
     return run;
   }
-  if (existing.status !== 'pending' || existing.kind !== 'backup') {
+  if (existing.status !== 'pending' || existing.kind !== run.kind) {
     throw new RunConflictError(`run ${run.runId} of job ${run.job} is already ${existing.status}: a run id is used once; omit --run-id for a new run`);
   }
   // The scheduler knows the job's timeout; keep it unless this command line says otherwise.

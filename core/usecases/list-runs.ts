@@ -10,8 +10,10 @@ import { recordedAt } from './recorded-at.js';
 
 export interface ListRunsOptions {
   readonly job?: string;
-  /** Also the runs recorded at this location that are not backups there: failed or running backups, restores, verifies. */
+  /** Also the runs recorded at this location that are not backups there: failed or running backups, restores, verifies, log runs. */
   readonly all?: boolean;
+  /** Also the log runs stored there (point-in-time recovery's archive), which a list leaves out by default. */
+  readonly logs?: boolean;
   readonly signal?: AbortSignal;
 }
 
@@ -32,15 +34,17 @@ export interface ListedRuns {
 export async function listRuns(storage: StorageBackend, catalog: Catalog, options: ListRunsOptions = {}): Promise<ListedRuns> {
   const { job, signal } = options;
   const stored = await listBackupKeys(storage, job, signal);
-  const recorded = await catalog.list(options.all ? { job } : { job, kind: 'backup', status: 'succeeded' }, signal ? { signal } : {});
+  const io = signal ? { signal } : {};
+  const recorded = options.all ? await catalog.list({ job }, io) : [...(await catalog.list({ job, kind: 'backup', status: 'succeeded' }, io)), ...(options.logs ? await catalog.list({ job, kind: 'log', status: 'succeeded' }, io) : [])];
   const byRun = new Map(recorded.map((run) => [`${run.job}/${run.runId}`, run]));
   const runs: RunRecord[] = [];
   const unreadable: { key: string; reason: string }[] = [];
   for (const backup of stored) {
+    if (backup.log && !options.all && !options.logs) continue;
     const folder = runFolder(backup.job, backup.runId);
     const known = byRun.get(`${backup.job}/${backup.runId}`);
     byRun.delete(`${backup.job}/${backup.runId}`);
-    if (known?.kind === 'backup' && known.status === 'succeeded') {
+    if ((known?.kind === 'backup' || known?.kind === 'log') && known.status === 'succeeded') {
       // The same run may have been written to several destinations: this is the copy here.
       runs.push({ ...known, location: storageUrlOf(storage.location, folder), manifestKey: backup.key });
       continue;

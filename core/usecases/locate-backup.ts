@@ -1,7 +1,8 @@
 import type { StorageBackend } from '../ports/storage-backend.js';
 import type { Manifest } from '../domain/manifest.js';
 import { decodeManifest } from '../domain/manifest-codec.js';
-import { manifestKey, parseManifestKey } from '../domain/object-layout.js';
+import { manifestKey, parseManifestKey, parseRunFolder, runFolder } from '../domain/object-layout.js';
+import { LOG_OBJECT_PREFIX } from '../domain/log-archive.js';
 import { ConfigError, IntegrityError, NotFoundError } from '../errors.js';
 import { readBounded } from '../pipeline/read-bounded.js';
 import { sha256Hex } from './sign-manifest.js';
@@ -26,13 +27,28 @@ export interface LocatedBackup {
  * truth, so this works without a catalog. Run folders without a manifest are incomplete and
  * never appear.
  */
-export async function listBackupKeys(storage: StorageBackend, job?: string, signal?: AbortSignal): Promise<{ job: string; runId: string; key: string }[]> {
+export async function listBackupKeys(storage: StorageBackend, job?: string, signal?: AbortSignal): Promise<StoredRun[]> {
   const found: { job: string; runId: string; key: string }[] = [];
+  const logFolders = new Set<string>();
   for await (const object of storage.list(job ? `${job}/` : '', { signal })) {
     const parsed = parseManifestKey(object.key);
     if (parsed) found.push({ ...parsed, key: object.key });
+    const folder = parseRunFolder(object.key);
+    if (folder && object.key.slice(folder.folder.length + 1).startsWith(LOG_OBJECT_PREFIX)) logFolders.add(folder.folder);
   }
-  return found.sort((a, b) => b.runId.localeCompare(a.runId));
+  return found.map((run) => ({ ...run, log: logFolders.has(runFolder(run.job, run.runId)) })).sort((a, b) => b.runId.localeCompare(a.runId));
+}
+
+/**
+ * A run folder with a manifest. `log`: a log run's (its object is `log.…`, push-logs.ts), which
+ * holds a stretch of the server's change log, not a backup; told from the listing alone, so
+ * finding the latest backup reads no log run's manifest (a push every five minutes makes many).
+ */
+export interface StoredRun {
+  readonly job: string;
+  readonly runId: string;
+  readonly key: string;
+  readonly log: boolean;
 }
 
 /** Finds a backup by run id or `latest` and reads its manifest. */
@@ -42,7 +58,7 @@ export async function locateBackup(storage: StorageBackend, { ref, job }: Backup
   if (ref === 'latest') {
     const jobs = [...new Set(backups.map((b) => b.job))];
     if (jobs.length > 1) throw new ConfigError(`${storage.location} holds backups of several jobs (${jobs.join(', ')}): say which with --job`);
-    match = backups[0];
+    match = backups.find((b) => !b.log);
     if (!match) throw new NotFoundError(`no backup${job ? ` of job ${job}` : ''} in ${storage.location}`);
   } else {
     const matches = backups.filter((b) => b.runId === ref);

@@ -20,7 +20,7 @@ export async function repairRuns(deps: SettleDependencies, options: { job?: stri
   const settled = await settleAbandonedRuns(deps, options);
   const swept = await sweepLeftovers(deps, options);
   const unlisted = canSweep(deps.storage) ? deps.storage.unlistedLeftovers : undefined;
-  const notes = unlisted && settled.some((run) => run.kind === 'backup' && run.status === 'failed') ? [unlisted] : [];
+  const notes = unlisted && settled.some((run) => (run.kind === 'backup' || run.kind === 'log') && run.status === 'failed') ? [unlisted] : [];
   return { location: deps.storage.location, settled, ...swept, notes };
 }
 

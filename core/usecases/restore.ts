@@ -39,6 +39,8 @@ export interface RestoreRequest extends BackupRef {
   readonly jobs?: number;
   readonly signal?: AbortSignal;
   readonly onProgress?: (bytesRead: number) => void;
+  /** Record the restore as a run in the catalog (a caller recording a larger run says false). @default true */
+  readonly record?: boolean;
 }
 
 export interface RestoreReport {
@@ -70,6 +72,9 @@ export async function runRestore(deps: RestoreDependencies, request: RestoreRequ
   const backup = await locateBackup(deps.storage, request, request.signal);
   const authenticity = await authenticateBackup(deps.storage, backup, deps.trust, { action: 'restore', signal: request.signal });
   const { manifest } = backup;
+  if (manifest.log) {
+    throw new ConfigError(`run ${backup.runId} is a log run (${manifest.log.kind} ${manifest.log.start} … ${manifest.log.end}), not a backup: restore to a time with vaultra restore --at <time> --job ${backup.job}`);
+  }
   const targetEngine = deps.engineIdForUrl(request.target);
   if (targetEngine !== manifest.source.engine) {
     throw new ConfigError(`run ${backup.runId} is a ${manifest.source.engine} backup; it cannot be restored into a ${targetEngine} target`);
@@ -89,7 +94,7 @@ export async function runRestore(deps: RestoreDependencies, request: RestoreRequ
     return { backup, authenticity, target: request.target, dryRun: true, bytesRaw: verified.bytesRaw, restored, replaced, structure: verified.structure };
   }
 
-  const { value } = await recordedRun(deps.catalog, { kind: 'restore', job: backup.job, engine: manifest.source.engine, location: deps.storage.location }, async () => {
+  const restore = async () => {
     // Read and check the whole backup first, so the target changes only if every byte is
     // intact, when the restore could otherwise act on bytes not yet checked: a selective
     // pg_restore may commit as soon as it has what it needs, and an engine without atomic
@@ -109,7 +114,8 @@ export async function runRestore(deps: RestoreDependencies, request: RestoreRequ
     });
     await sink.commit();
     return { bytesRaw, replaced: sink.replaces, notes: sink.notes ?? [] };
-  }, { signal: request.signal });
+  };
+  const value = request.record === false ? await restore() : (await recordedRun(deps.catalog, { kind: 'restore', job: backup.job, engine: manifest.source.engine, location: deps.storage.location }, restore, { signal: request.signal })).value;
   return { backup, authenticity, target: request.target, dryRun: false, restored, ...value };
 }
 

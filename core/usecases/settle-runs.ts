@@ -59,7 +59,7 @@ export async function settleAbandonedRuns(deps: SettleDependencies, options: { j
   for (const run of unfinished) {
     const reason = abandonment(run, deps.host, now, deps.defaultTimeoutMs ?? DEFAULT_RUN_TIMEOUT_MS);
     if (!reason) continue;
-    const committed = run.kind === 'backup' ? await committedBackup(deps.storage, run, options.signal) : undefined;
+    const committed = run.kind === 'backup' || run.kind === 'log' ? await committedBackup(deps.storage, run, options.signal) : undefined;
     if (committed === 'unknown') continue;
     if (committed) {
       await deps.catalog.update(committed, io);

@@ -21,7 +21,7 @@ export interface StartedDump {
  * processes (Node never touches the plaintext), else Node pipes it. Whatever ends the
  * compressed side early (storage, encryption, abort) also stops the dump.
  */
-export async function startDump(engine: DatabaseEngine, compressor: Compressor, source: Connection, signal?: AbortSignal): Promise<StartedDump> {
+export async function startDump(engine: DatabaseEngine, compressor: Compressor, source: Connection, signal?: AbortSignal, method: 'logical' | 'physical' = 'logical'): Promise<StartedDump> {
   let describeFailure: { error: unknown } | undefined;
   let stopDump = (): void => undefined;
   const described = engine.describe(source, signal);
@@ -35,7 +35,9 @@ export async function startDump(engine: DatabaseEngine, compressor: Compressor, 
     compression.output.destroy();
     throw describeFailure.error;
   }
-  const dump = await engine.dump(source, { signal, directTo: compression.direct?.pipe }).catch(async (error: unknown) => {
+  const options = { signal, directTo: compression.direct?.pipe };
+  const dumping = method === 'physical' && engine.physicalDump ? engine.physicalDump(source, options) : engine.dump(source, options);
+  const dump = await dumping.catch(async (error: unknown) => {
     compression.output.destroy();
     // Both failing (a database that does not exist) is said the way describing first said it.
     await described.catch(() => undefined);

@@ -69,6 +69,7 @@ Examples:
       printFields(`prune of job ${options.job}`, [
         ['kept', outcome.kept.join(', ') || 'nothing'],
         ['removed', outcome.pruned.join(', ') || 'nothing'],
+        ['logs', outcome.logs ? (outcome.logs.skipped ? `kept all ${outcome.logs.kept}: ${outcome.logs.skipped}` : `${outcome.logs.pruned} log runs before the oldest kept base removed; ${outcome.logs.kept} kept${outcome.logs.failed.length ? `; ${outcome.logs.failed.length} failed` : ''}`) : undefined],
         ['packs', outcome.packs ? (outcome.packs.skipped ? `sweep held back: ${outcome.packs.skipped}` : `${outcome.packs.deleted.count} unreferenced removed (${formatBytes(outcome.packs.deleted.bytes)}); ${outcome.packs.referenced} still referenced`) : undefined],
         ['failed', outcome.failed.length ? outcome.failed.map((failure) => `${failure.runId}: ${failure.error}`).join('; ') : undefined],
       ]);

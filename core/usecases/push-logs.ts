@@ -1,0 +1,147 @@
+import { pipeline } from 'node:stream/promises';
+import type { Catalog } from '../ports/catalog.js';
+import type { Compressor } from '../ports/compressor.js';
+import type { DatabaseEngine, SourceDescription } from '../ports/database-engine.js';
+import type { Encryptor } from '../ports/encryptor.js';
+import type { LogArchiver, LogRead } from '../ports/log-archiver.js';
+import type { RunnerHost } from '../ports/runner-host.js';
+import type { StorageBackend } from '../ports/storage-backend.js';
+import type { ManifestSigner } from '../ports/manifest-signer.js';
+import { compareLogPositions, LOG_OBJECT_PREFIX, type LogKind, type LogRange } from '../domain/log-archive.js';
+import { runFolder } from '../domain/object-layout.js';
+import { newRunId, type RunRecord } from '../domain/run.js';
+import { storageUrlOf } from '../domain/storage-location.js';
+import { systemClock } from '../domain/clock.js';
+import { ConfigError } from '../errors.js';
+import type { StorageArtifactWriter } from '../pipeline/artifact-writer.js';
+import { buildManifest } from './backup-manifest.js';
+import { claimOrCreate, storeRun, type BackupResult, type ProducedArtifact } from './backup.js';
+import { pipeToArtifact } from './pipe-to-artifact.js';
+import { newestBasePosition } from './log-chain.js';
+import type { StartedDump } from './start-dump.js';
+
+export interface LogPushDependencies {
+  readonly engine: DatabaseEngine;
+  readonly storage: StorageBackend;
+  readonly alsoTo?: readonly StorageBackend[];
+  readonly compressor: Compressor;
+  readonly encryptor: Encryptor;
+  readonly signer: ManifestSigner;
+  readonly catalog: Catalog;
+  readonly now?: () => Date;
+  readonly host?: RunnerHost;
+}
+
+export interface LogPushRequest {
+  readonly source: string;
+  readonly job: string;
+  readonly runId?: string;
+  readonly timeoutMs?: number;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (progress: { bytesRaw: number; bytesStored: number }) => void;
+}
+
+/**
+ * One log catch-up run (`vaultra logs push`): reads the server's change log from where the job's
+ * archive ends (the furthest end of its log runs, else the newest base backup's position, else
+ * the server's current position) to the server's current end, and stores it like a backup —
+ * compressed, encrypted, its manifest (with the range) signed and written last — as a run of kind
+ * `log`. The same guarantees as a backup: the run succeeds only when every byte is stored and the
+ * manifest written; on failure nothing of it stays and the next push reads the same log again.
+ * Never throws for a failed run: the result carries the error.
+ */
+export async function pushLogs(deps: LogPushDependencies, request: LogPushRequest): Promise<BackupResult> {
+  const logs = deps.engine.logs;
+  if (!logs) throw new ConfigError(`${deps.engine.id} keeps no change log Vaultra can archive: point-in-time recovery works for PostgreSQL, MariaDB/MySQL and MongoDB replica sets`);
+  const source = deps.engine.parse(request.source);
+  const now = deps.now ?? systemClock;
+  const startedAt = now();
+  const runId = request.runId ?? newRunId(startedAt);
+  let run: RunRecord = {
+    runId,
+    job: request.job,
+    kind: 'log',
+    status: 'running',
+    engine: deps.engine.id,
+    startedAt: startedAt.toISOString(),
+    location: storageUrlOf(deps.storage.location, runFolder(request.job, runId)),
+    ...(deps.host ? { runner: { pid: deps.host.pid, hostname: deps.host.hostname } } : {}),
+    ...(request.timeoutMs ? { timeoutMs: request.timeoutMs } : {}),
+  };
+  run = await claimOrCreate(deps.catalog, run, request.signal);
+  const produce = async (writer: StorageArtifactWriter, _destinations: readonly StorageBackend[], facts: { job: string; runId: string; startedAt: Date }): Promise<ProducedArtifact> => {
+    const since = await archiveEnd(deps, logs, request);
+    const read = await logs.read(source, since, { now, ...(request.signal ? { signal: request.signal } : {}) });
+    try {
+      return await storeLogRead(deps, logs.kind, read, writer, { ...facts, database: deps.engine.nameOf(source) }, request, now);
+    } finally {
+      await read.close();
+    }
+  };
+  return storeRun(deps, request, run, produce, now);
+}
+
+/**
+ * Where this push starts: the furthest end any succeeded log run of the job reached (not the
+ * newest run's: two pushes that overlapped may have ended in either order), else the newest base
+ * backup's position, else nothing (the engine starts at the server's current position).
+ */
+async function archiveEnd(deps: LogPushDependencies, logs: LogArchiver, request: LogPushRequest): Promise<string | undefined> {
+  const io = request.signal ? { signal: request.signal } : {};
+  const pushed = (await deps.catalog.list({ job: request.job, kind: 'log', status: 'succeeded' }, io)).filter((run) => run.log?.kind === logs.kind);
+  let furthest: string | undefined;
+  for (const { log } of pushed) if (furthest === undefined || compareLogPositions(logs.kind, log!.end, furthest) > 0) furthest = log!.end;
+  if (furthest !== undefined) return furthest;
+  return (await newestBasePosition(deps, request.job, logs.kind, request.signal))?.start;
+}
+
+/** The log read → compressed → encrypted → stored, and the manifest carrying its range. */
+async function storeLogRead(
+  deps: LogPushDependencies,
+  kind: LogKind,
+  read: LogRead,
+  writer: StorageArtifactWriter,
+  facts: { job: string; runId: string; startedAt: Date; database: string },
+  request: LogPushRequest,
+  now: () => Date,
+): Promise<ProducedArtifact> {
+  const compression = await deps.compressor.open();
+  const fed = pipeline(read.stream, compression.input, request.signal ? { signal: request.signal } : {});
+  compression.output.once('close', () => read.stream.destroy());
+  const description: SourceDescription = { engine: deps.engine.id, database: facts.database, serverVersion: read.serverVersion ?? 'unknown', contents: [] };
+  const started: StartedDump = {
+    dump: { stream: read.stream, direct: false, tool: read.tool, format: read.format, consistency: 'the server log, in order' },
+    compression,
+    fed,
+    described: Promise.resolve(description),
+  };
+  const data = { name: logObjectName(read.format, deps.compressor, deps.encryptor), role: 'data' } as const;
+  const piped = await pipeToArtifact(started, deps.encryptor, writer, data, request);
+  const range: LogRange = { kind, format: read.format, ...(await read.range()) };
+  const finishedAt = now();
+  const written = buildManifest({
+    job: facts.job,
+    runId: facts.runId,
+    startedAt: facts.startedAt,
+    finishedAt,
+    source: piped.source,
+    dump: { tool: read.tool, format: read.format, consistency: `${kind} from ${range.start} to ${range.end}` },
+    compressor: deps.compressor,
+    encryptor: deps.encryptor,
+    plaintextBytes: piped.plaintextBytes,
+    objects: [piped.object],
+    log: range,
+  });
+  return { written, finishedAt, bytesStored: piped.object.sizeBytes, sha256: piped.object.sha256, ...(range.gapFrom ? { warnings: [gapWarning(range)] } : {}) };
+}
+
+/** `log.binlog-tar.zst.age`: a log run's one object, named so it cannot be taken for a backup's `data.…`. */
+export function logObjectName(format: string, compressor: Pick<Compressor, 'id'>, encryptor: Pick<Encryptor, 'format'>): string {
+  const layout = format.replace(/\/v\d+$/, '').replace(/[^a-z0-9-]/gi, '-');
+  const compression = { zstd: '.zst', gzip: '.gz', none: '' }[compressor.id];
+  return `${LOG_OBJECT_PREFIX}${layout}${compression}${encryptor.format === 'age-v1' ? '.age' : ''}`;
+}
+
+export function gapWarning(range: Pick<LogRange, 'gapFrom' | 'start'>): string {
+  return `the server no longer had its log from ${range.gapFrom} (purged before it was archived): the archive has a gap up to ${range.start}; restores to a time in it are refused; take a full backup to start a new reachable chain`;
+}
