@@ -13,6 +13,7 @@ import { showCommand } from './commands/show-command.js';
 import { runCommand } from './commands/run-command.js';
 import { checkCommand } from './commands/check-command.js';
 import { pruneCommand } from './commands/prune-command.js';
+import { logsCommand } from './commands/logs-command.js';
 import { showRetries } from './retry-lines.js';
 
 const EXIT_CODES_HELP = `
@@ -38,7 +39,7 @@ export function buildProgram(): Command {
     .addHelpText('after', EXIT_CODES_HELP)
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
-  for (const build of [backupCommand, restoreCommand, listCommand, showCommand, verifyCommand, checkCommand, pruneCommand, keygenCommand, doctorCommand, catalogCommand, runCommand]) {
+  for (const build of [backupCommand, restoreCommand, listCommand, showCommand, verifyCommand, checkCommand, pruneCommand, logsCommand, keygenCommand, doctorCommand, catalogCommand, runCommand]) {
     program.addCommand(build().exitOverride());
   }
   return program;

@@ -10,7 +10,8 @@ import { parseKmsKeyRef } from '../keys.js';
 import { runBackupSpec } from '../run-backup-spec.js';
 import { catalogOption, collect, positiveInteger, resolveConnection, signalOf } from './shared.js';
 
-interface BackupOptions {
+/** What `withStoredRunOptions` parses; `backup` adds its own. */
+export interface StoredRunFlags {
   spec?: string;
   to?: string[];
   job?: string;
@@ -26,43 +27,28 @@ interface BackupOptions {
   progress: boolean;
   catalog?: string;
   lockTimeout?: string;
-  type: BackupType;
+  type?: BackupType;
   chunked?: boolean;
   jobs?: string;
   dedupKey?: string;
+  method?: 'logical' | 'physical';
 }
 
+type BackupOptions = StoredRunFlags;
+
 export function backupCommand(): Command {
-  return new Command('backup')
-    .description('dump a database or directory, compress, encrypt and store it; the manifest is written last')
-    .argument('[source-url]', `${SUPPORTED_SOURCES}, or a secret holding one: env://VAR, secret+aws://…, secret+gcp://…, secret+azure://… (a URL or RDS-style JSON)`)
-    .addOption(
-      new Option('--to <storage-url>', `where to store the backup; repeat it to store the same backup in several places (default: ${DEFAULT_STORAGE})`)
-        .argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value])
-        .env('VAULTRA_STORAGE'),
-    )
-    .option('--job <name>', 'job name, the folder backups are grouped under (default: the database name)')
-    .option('--run-id <id>', 'use this run id (a scheduler that recorded the run as pending passes it; default: a new one)')
-    .addOption(new Option('--compression <id>', 'compression').choices(['zstd', 'gzip', 'none']).default('zstd'))
-    .option('--level <n>', 'compression level (zstd 1-19, default 3; gzip 1-9, default 6)')
-    .option('--recipient <age1…>', 'encrypt to this age recipient (repeatable)', collect)
-    .option('--kms <service:key-id>', 'also wrap the file key with a cloud key service key, e.g. aws-kms:arn:aws:kms:<region>:<account>:key/<id> (repeatable; restore needs no flag)', collect)
-    .option('--passphrase-env <VAR>', 'encrypt with the passphrase in environment variable VAR (age scrypt)')
-    .option('--no-encryption', 'store unencrypted (not recommended)')
-    .addOption(
-      new Option('--signing-key <file|service:key>', 'sign the manifest with this key: a key file from vaultra keygen, or aws-kms:<key ARN>, gcp-kms:<key version>, azure-keyvault:<key version URL> (default: your default signing key)').env(
-        'VAULTRA_SIGNING_KEY',
-      ),
-    )
-    .option('--json', 'print the result as one JSON object on stdout')
-    .option('--no-progress', 'no progress display on stderr')
+  return withStoredRunOptions(
+    new Command('backup')
+      .description('dump a database or directory, compress, encrypt and store it; the manifest is written last')
+      .argument('[source-url]', `${SUPPORTED_SOURCES}, or a secret holding one: env://VAR, secret+aws://…, secret+gcp://…, secret+azure://… (a URL or RDS-style JSON)`),
+    'backup',
+  )
     .addOption(new Option('--type <type>', 'full: everything; differential: what changed since the last chunked full; incremental: since the last chunked backup (both deduplicated chunked snapshots)').choices(['full', 'differential', 'incremental']).default('full'))
     .option('--chunked', 'store a full backup as a chunked snapshot, the start of a chain of differential and incremental backups')
     .option('--jobs <n>', 'PostgreSQL, MariaDB, MongoDB chunked snapshots: dump this many tables at once (default 1)')
     .addOption(new Option('--dedup-key <file|env://VAR>', 'the job\'s dedup key, which names chunks (default: $VAULTRA_DEDUP_KEY, else dedup-key.txt beside your default identity, created on first use)'))
+    .addOption(new Option('--method <method>', 'physical: a copy of the server\'s files (PostgreSQL pg_basebackup), the base point-in-time restores replay WAL onto; logical: the engine\'s dump').choices(['logical', 'physical']))
     .option('--lock-timeout <duration>', 'PostgreSQL: how long to wait for a table another session holds locked before failing, e.g. 30s, 5m (default: 60s)')
-    .addOption(catalogOption())
-    .option('--spec <json>', 'run this backup spec (JSON, as a scheduler launches the runner) instead of a source and flags; it holds references only, never a secret')
     .addHelpText(
       'after',
       `
@@ -104,10 +90,40 @@ Examples:
     });
 }
 
-/** Flags that describe a run, which `--spec` describes on its own: both at once would leave one ignored. */
-const RUN_FLAGS = ['to', 'job', 'runId', 'compression', 'level', 'recipient', 'kms', 'passphraseEnv', 'encryption', 'signingKey', 'lockTimeout', 'type', 'chunked', 'jobs', 'dedupKey'] as const;
+/**
+ * The options of a command that stores a run from a source (`backup`, `logs push`): where it goes,
+ * its job and run id, compression, encryption, signing, output, catalog, and `--spec`.
+ */
+export function withStoredRunOptions(command: Command, what: string): Command {
+  return command
+    .addOption(
+      new Option('--to <storage-url>', `where to store the ${what}; repeat it to store the same ${what} in several places (default: ${DEFAULT_STORAGE})`)
+        .argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value])
+        .env('VAULTRA_STORAGE'),
+    )
+    .option('--job <name>', 'job name, the folder backups are grouped under (default: the database name)')
+    .option('--run-id <id>', 'use this run id (a scheduler that recorded the run as pending passes it; default: a new one)')
+    .addOption(new Option('--compression <id>', 'compression').choices(['zstd', 'gzip', 'none']).default('zstd'))
+    .option('--level <n>', 'compression level (zstd 1-19, default 3; gzip 1-9, default 6)')
+    .option('--recipient <age1…>', 'encrypt to this age recipient (repeatable)', collect)
+    .option('--kms <service:key-id>', 'also wrap the file key with a cloud key service key, e.g. aws-kms:arn:aws:kms:<region>:<account>:key/<id> (repeatable; restore needs no flag)', collect)
+    .option('--passphrase-env <VAR>', 'encrypt with the passphrase in environment variable VAR (age scrypt)')
+    .option('--no-encryption', 'store unencrypted (not recommended)')
+    .addOption(
+      new Option('--signing-key <file|service:key>', 'sign the manifest with this key: a key file from vaultra keygen, or aws-kms:<key ARN>, gcp-kms:<key version>, azure-keyvault:<key version URL> (default: your default signing key)').env(
+        'VAULTRA_SIGNING_KEY',
+      ),
+    )
+    .option('--json', 'print the result as one JSON object on stdout')
+    .option('--no-progress', 'no progress display on stderr')
+    .addOption(catalogOption())
+    .option('--spec <json>', `run this spec (JSON, as a scheduler launches the runner) instead of a source and flags; it holds references only, never a secret`);
+}
 
-function refuseFlagsBesideSpec(sourceArgument: string | undefined, command: Command): void {
+/** Flags that describe a run, which `--spec` describes on its own: both at once would leave one ignored. */
+const RUN_FLAGS = ['to', 'job', 'runId', 'compression', 'level', 'recipient', 'kms', 'passphraseEnv', 'encryption', 'signingKey', 'lockTimeout', 'type', 'chunked', 'jobs', 'dedupKey', 'method'] as const;
+
+export function refuseFlagsBesideSpec(sourceArgument: string | undefined, command: Command): void {
   // Values from the environment ($VAULTRA_STORAGE, $VAULTRA_SIGNING_KEY) are defaults, not a conflict.
   const given = RUN_FLAGS.filter((name) => command.getOptionValueSource(name) === 'cli');
   if (sourceArgument !== undefined || given.length > 0) {
@@ -130,7 +146,7 @@ function parseShortDuration(text: string, flag: string): number {
  * source stays the reference given; `resolved` (the connection it names) only names the job
  * when `--job` is absent.
  */
-function specFromFlags(source: string, options: BackupOptions, resolved: string | undefined): BackupSpecInput {
+export function specFromFlags(source: string, options: StoredRunFlags, resolved: string | undefined): BackupSpecInput {
   let level: number | undefined;
   if (options.level !== undefined) {
     level = Number(options.level);
@@ -158,8 +174,9 @@ function specFromFlags(source: string, options: BackupOptions, resolved: string 
           : { mode: 'default-identity' };
   const jobs = options.jobs === undefined ? undefined : positiveInteger(options.jobs, '--jobs');
   return {
-    type: options.type,
+    type: options.type ?? 'full',
     ...(options.chunked ? { chunked: true } : {}),
+    ...(options.method ? { method: options.method } : {}),
     ...(jobs === undefined ? {} : { jobs }),
     ...(options.dedupKey ? { dedupKey: options.dedupKey } : {}),
     job: options.job ?? defaultJobName(resolved ?? source),

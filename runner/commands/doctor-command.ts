@@ -3,7 +3,9 @@ import { toolVersion } from '../../core/adapters/process/child-process.js';
 import { ConfigError } from '../../core/errors.js';
 import { ENGINE_DESCRIPTORS } from '../../core/adapters/engines/engine-descriptors.js';
 import type { ToolProbe } from '../../core/ports/engine-descriptor.js';
-import { printJson } from './shared.js';
+import { printJson, resolveConnection, signalOf } from './shared.js';
+import { engineById, engineIdForUrl } from '../../core/adapters/engines/engines.js';
+import type { ServerCheck } from '../../core/ports/log-archiver.js';
 
 /** What `doctor` checks: for each engine (and the pipeline itself), the tools it runs. */
 interface ToolNeed {
@@ -48,9 +50,11 @@ export function doctorCommand(): Command {
   return new Command('doctor')
     .description('which native tools are present, their versions, and which engines are ready')
     .addOption(new Option('--engine <ids>', `exit 1 unless these engines are ready (comma-separated: ${REQUIREMENTS.filter((r) => r.id !== 'pipeline').map((r) => r.id).join(', ')}, or all)`))
+    .option('--source <url>', 'also check this server\'s settings for point-in-time recovery (binary log, WAL and replication, oplog): exit 1 when one fails')
     .option('--json', 'print the findings as JSON')
-    .addHelpText('after', '\nWithout --engine, doctor exits 1 only when the pipeline itself cannot run (zstd missing).\nIn a runner image: vaultra doctor --engine all')
-    .action(async (options: { engine?: string; json?: boolean }) => {
+    .addHelpText('after', '\nWithout --engine, doctor exits 1 only when the pipeline itself cannot run (zstd missing).\nIn a runner image: vaultra doctor --engine all\nBefore archiving a server\'s log: vaultra doctor --source mariadb://backup@db/shop')
+    .action(async (options: { engine?: string; source?: string; json?: boolean }, command: Command) => {
+      if (options.source !== undefined) return serverDoctor(options.source, Boolean(options.json), signalOf(command));
       const wanted = enginesToRequire(options.engine);
       const checked = await Promise.all(REQUIREMENTS.map(async (requirement) => ({ requirement, findings: await Promise.all(requirement.tools.map(check)) })));
       const ready = (findings: readonly Finding[]) => findings.every((f) => f.found || f.need.optional);
@@ -105,4 +109,24 @@ function enginesToRequire(list: string | undefined): Set<string> {
   const unknown = asked.filter((id) => !engines.includes(id));
   if (unknown.length) throw new ConfigError(`unknown engine ${unknown.join(', ')} for --engine (known: ${engines.join(', ')}, all)`);
   return new Set(asked);
+}
+
+/** `doctor --source <url>`: the server settings point-in-time recovery needs, each ok, warn or fail with what to do. */
+async function serverDoctor(sourceArgument: string, json: boolean, signal: AbortSignal | undefined): Promise<void> {
+  const source = await resolveConnection(sourceArgument, signal);
+  const engine = engineById(engineIdForUrl(source));
+  if (!engine.logs) throw new ConfigError(`${engine.id} keeps no change log Vaultra archives: point-in-time recovery works for PostgreSQL, MariaDB/MySQL and MongoDB replica sets`);
+  const connection = engine.parse(source);
+  const checks: readonly ServerCheck[] = await engine.logs.checkServer(connection, signal);
+  const failed = checks.filter((check) => check.status === 'fail');
+  process.exitCode = failed.length > 0 ? 1 : 0;
+  if (json) return printJson({ source: connection.describe(), engine: engine.id, log: engine.logs.kind, checks, ok: failed.length === 0 });
+  const width = Math.max(...checks.map((check) => check.name.length));
+  const lines = [`${connection.describe()} (${engine.id}): point-in-time recovery from its ${engine.logs.kind}`];
+  for (const check of checks) {
+    lines.push(`  ${{ ok: 'ok  ', warn: 'WARN', fail: 'FAIL' }[check.status]} ${check.name.padEnd(width)}  ${check.detail}`);
+    if (check.fix && check.status !== 'ok') lines.push(`       ${' '.repeat(width)}  → ${check.fix}`);
+  }
+  lines.push('', failed.length ? `not ready: ${failed.map((check) => check.name).join(', ')}` : 'ready for vaultra logs push');
+  process.stdout.write(lines.join('\n') + '\n');
 }

@@ -9,8 +9,10 @@ import { trustPolicyFor } from '../signing-keys.js';
 import { authenticityJson, catalogOption, collect, commaList, openStore, positiveInteger, resolveConnection, printFields, printJson, signalOf, TRUST_HELP, trustOptions } from './shared.js';
 import { backupAdapters } from '../../core/adapters/backup-adapters.js';
 import { SUPPORTED_TARGETS } from '../../core/adapters/engines/engine-descriptors.js';
+import { ConfigError } from '../../core/errors.js';
+import { isDataDirectory, restoreAtCommand } from './restore-at-command.js';
 
-interface RestoreOptions {
+export interface RestoreOptions {
   target: string;
   from: string;
   job?: string;
@@ -30,12 +32,14 @@ interface RestoreOptions {
   catalog?: string;
   jobs?: string;
   dedupKey?: string;
+  at?: string;
+  start?: boolean;
 }
 
 export function restoreCommand(): Command {
   return new Command('restore')
     .description('restore a backup into a database; the target changes only if every check passes')
-    .argument('<runId|latest>', 'the run to restore, or latest')
+    .argument('[runId|latest]', 'the run to restore, or latest (with --at: the base to start from; default: the newest that reaches the time)')
     .requiredOption('--target <url>', `where to restore: ${SUPPORTED_TARGETS}`)
     .addOption(new Option('--from <storage-url>', 'where the backups are').default(DEFAULT_STORAGE).env('VAULTRA_STORAGE'))
     .option('--job <name>', 'the job, when the storage holds several')
@@ -52,6 +56,8 @@ export function restoreCommand(): Command {
     .option('--preserve-special', 'directories: restore the archive as it is — setuid/setgid bits, device nodes, FIFOs, world-writable modes, file capabilities and (as root) the archived owners; without it they are left out, files belong to the restoring user, and the output says what was left out')
     .option('--jobs <n>', 'chunked snapshots of PostgreSQL, MariaDB, MongoDB: load this many tables at once (default 1)')
     .option('--dedup-key <file|env://VAR>', 'chunked snapshots: also check each chunk\'s id with the job\'s dedup key (default: $VAULTRA_DEDUP_KEY or your dedup-key.txt, when there is one)')
+    .option('--at <time|latest>', 'point-in-time restore: the newest base before the time, then the archived log replayed up to it (ISO 8601 with a zone, e.g. 2026-12-06T10:42:00Z; latest: as far as the archive reaches)')
+    .option('--start', 'PostgreSQL data directory targets: start a throwaway server on it to carry out the recovery and check it, then stop it')
     .option('--json', 'print the result as JSON on stdout')
     .option('--no-progress', 'no progress display on stderr')
     .addOption(catalogOption())
@@ -65,10 +71,20 @@ Examples:
   vaultra restore latest --job shop --target mariadb://root@localhost/shop_copy --tables orders,customers
   vaultra restore latest --job events --target mongodb://localhost/events_copy --tables 'events.audit*'
   vaultra restore latest --job uploads --target dir:/srv/restore/uploads --paths config,images/logo.png
-  vaultra restore 20261122T031502.123Z-3f9c2a --target sqlite:./copy.db --dry-run`,
+  vaultra restore 20261122T031502.123Z-3f9c2a --target sqlite:./copy.db --dry-run
+  vaultra restore --at 2026-12-06T10:42:00Z --job shop --target mariadb://root@localhost/shop_at_1042
+  vaultra restore --at latest --job shop --target pgdata:/srv/restore/shop --start
+  vaultra restore --at 2026-12-06T10:42:00Z --job shop --target … --dry-run        (the plan: base, log runs, reachable times)`,
     )
-    .action(async (ref: string, options: RestoreOptions, command: Command) => {
+    .action(async (ref: string | undefined, options: RestoreOptions, command: Command) => {
       const { storage, catalog } = await openStore(options.from, options.catalog);
+      const target = await resolveConnection(options.target, signalOf(command));
+      // A physical base is only a base: it becomes a database once the log brings it to its consistent point.
+      if (options.at !== undefined || isDataDirectory(target)) {
+        await restoreAtCommand(ref, { ...options, target }, { storage, catalog }, signalOf(command));
+        return;
+      }
+      if (ref === undefined) throw new ConfigError('vaultra restore needs the run to restore (a run id or latest), or --at <time>');
       const { decryptor, randomAccess } = await decryptorsFor({ identity: options.identity, passphraseEnv: options.passphraseEnv });
       const dedupKey = await existingDedupKey(options.dedupKey);
       const jobs = options.jobs === undefined ? undefined : positiveInteger(options.jobs, '--jobs');
@@ -81,7 +97,7 @@ Examples:
           {
             ref,
             job: options.job,
-            target: await resolveConnection(options.target, signalOf(command)),
+            target,
             tables: options.tables,
             schemas: options.schemas,
             paths: options.paths,

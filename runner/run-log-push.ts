@@ -1,0 +1,85 @@
+import { pushLogs } from '../core/usecases/push-logs.js';
+import { recordedRun } from '../core/usecases/record-run.js';
+import { createCompressor } from '../core/adapters/compression/compressors.js';
+import { engineById, engineIdForUrl } from '../core/adapters/engines/engines.js';
+import { openStorage } from '../core/adapters/storage/storage-registry.js';
+import type { BackupSpec } from '../core/domain/backup-spec.js';
+import { ConfigError } from '../core/errors.js';
+import { encryptorFor } from './keys.js';
+import { signerFor } from './signing-keys.js';
+import { Progress } from './progress.js';
+import { formatBytes, formatDuration } from './format.js';
+import { errorLine, exitCodeFor } from './exit-codes.js';
+import { openStore, printFields, printJson, resolveConnection, thisHost } from './commands/shared.js';
+import type { SpecRunOutput } from './run-backup-spec.js';
+
+/**
+ * Runs one log push (`vaultra logs push`, flags or `--spec`): the spec's references become the
+ * engine, storages, keys and signer, then `pushLogs` reads the server's log since the archive's
+ * end and stores it as a `log` run. The outcome is printed and set as `process.exitCode`.
+ */
+export async function runLogPush(spec: BackupSpec, output: SpecRunOutput, signal: AbortSignal | undefined): Promise<void> {
+  if (spec.type !== 'full' || spec.chunked || spec.chain || spec.method) throw new ConfigError('a log push stores the server\'s log as it is: its spec takes no type, chunked, chain or method');
+  const source = await resolveConnection(spec.source, signal);
+  const engine = engineById(engineIdForUrl(source), spec.engine);
+  const { storage, catalog } = await openStore(spec.destinations[0]!, output.catalog);
+  const alsoTo = await Promise.all(spec.destinations.slice(1).map((url) => openStorage(url)));
+  let compressor, encryptor, signer;
+  try {
+    const notice = (line: string) => process.stderr.write(`vaultra: ${line}\n`);
+    encryptor = await encryptorFor(spec.encryption, notice);
+    signer = await signerFor(spec.signingKey, notice);
+    compressor = await createCompressor(spec.compression.id, spec.compression.level);
+  } catch (error) {
+    await recordedRun(catalog, { kind: 'log', job: spec.job, engine: engine.id, location: storage.location }, () => Promise.reject(error)).catch(() => undefined);
+    throw error;
+  }
+  const progress = new Progress('log push', output.progress && !output.json);
+  const result = await pushLogs(
+    { engine, storage, alsoTo, compressor, encryptor, signer, catalog, host: thisHost },
+    {
+      source,
+      job: spec.job,
+      ...(spec.runId ? { runId: spec.runId } : {}),
+      ...(spec.timeoutMs === undefined ? {} : { timeoutMs: spec.timeoutMs }),
+      ...(signal ? { signal } : {}),
+      onProgress: ({ bytesRaw, bytesStored }) => progress.update(bytesRaw, `${formatBytes(bytesStored)} stored`),
+    },
+  );
+  progress.stop();
+  const { run } = result;
+  const log = run.log;
+  if (output.json) {
+    printJson({
+      runId: run.runId,
+      job: run.job,
+      kind: run.kind,
+      status: run.status,
+      engine: run.engine,
+      bytesRaw: run.bytesRaw ?? 0,
+      bytesStored: run.bytesStored ?? 0,
+      ...(log ? { log } : {}),
+      location: run.location,
+      durationMs: run.durationMs,
+      ...(run.error ? { error: run.error } : {}),
+    });
+  }
+  for (const problem of result.repairErrors ?? []) process.stderr.write(`vaultra: warning: ${problem}\n`);
+  if (result.error !== undefined) {
+    process.stderr.write(errorLine(result.error) + '\n');
+    process.exitCode = exitCodeFor(result.error);
+    return;
+  }
+  for (const warning of result.warnings ?? []) process.stderr.write(`vaultra: warning: ${warning}\n`);
+  if (!output.json && log) {
+    printFields(`log push ${run.runId} of job ${run.job} succeeded`, [
+      ['range', `${log.kind} ${log.start} → ${log.end}${log.timeline ? ` (timeline ${log.timeline})` : ''}`],
+      ['events', `${log.events} transaction(s)${log.firstEventAt ? `, ${log.firstEventAt} … ${log.lastEventAt}` : ''}`],
+      ['covers until', log.coveredUntil],
+      ['files', log.files?.length ? log.files.join(', ') : undefined],
+      ['size', `${formatBytes(run.bytesRaw ?? 0)} read → ${formatBytes(run.bytesStored ?? 0)} stored`],
+      ['location', run.location],
+      ['took', formatDuration(run.durationMs ?? 0)],
+    ]);
+  }
+}
