@@ -54,6 +54,11 @@ locals {
       for name, job in local.jobs : "jobs.${name}.runtime: on azure a runtime is a Container Apps Consumption pair, cpu/memoryMiB one of 256/512, 512/1024, 1024/2048, 2048/4096 (got ${jsonencode(job.runtime)})"
       if !(try(job.runtime.cpu, null) == null && try(job.runtime.memoryMiB, null) == null) && !(contains(local.consumption_cpu_units, try(job.runtime.cpu, 0)) && try(job.runtime.memoryMiB, 0) == 2 * try(job.runtime.cpu, 0))
     ],
+    # A log push's own size (`logs.runtime`, default 256/512, a Consumption pair).
+    [
+      for name, job in local.jobs : "jobs.${name}.logs.runtime: on azure a runtime is a Container Apps Consumption pair, cpu/memoryMiB one of 256/512, 512/1024, 1024/2048, 2048/4096 (got ${jsonencode(job.logs.runtime)})"
+      if try(job.logs.runtime, null) != null && !(contains(local.consumption_cpu_units, try(job.logs.runtime.cpu, 0)) && try(job.logs.runtime.memoryMiB, 0) == 2 * try(job.logs.runtime.cpu, 0))
+    ],
     try(local.env.runner.cpu, 1024) <= 2048 && try(local.env.runner.memoryMiB, 2048) <= 4096 ? [] : ["runner: on azure the runner takes at most cpu 2048 and memoryMiB 4096 (got ${jsonencode(local.env.runner)})"],
   )
 

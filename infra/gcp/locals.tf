@@ -34,6 +34,18 @@ locals {
       body      = jsonencode({ job = name })
     }
   }
+  # A job with `logs` also gets a log catch-up schedule: `logs.every` (a duration dividing an hour
+  # or a day, core/config/log-schedule.ts) as a cron in UTC, posting {"job", "kind": "log"}.
+  log_every_minutes = {
+    for name, job in local.enabled_jobs : name => tonumber(substr(job.logs.every, 0, length(job.logs.every) - 1)) * local.duration_unit_seconds[substr(job.logs.every, -1, 1)] / 60
+    if try(job.logs.every, null) != null
+  }
+  log_schedules = {
+    for name, minutes in local.log_every_minutes : name => {
+      cron = minutes < 60 ? (minutes == 1 ? "* * * * *" : "*/${minutes} * * * *") : minutes < 1440 ? (minutes == 60 ? "0 * * * *" : "0 */${minutes / 60} * * *") : "0 0 * * *"
+      body = jsonencode({ job = name, kind = "log" })
+    }
+  }
   maintenance_schedules = {
     reconcile = { schedule = "*/5 * * * *", description = "finalize finished runs", retry_count = 0 }
     watchdog  = { schedule = "0 * * * *", description = "RPO and stuck-run check", retry_count = 1 }
