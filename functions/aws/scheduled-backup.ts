@@ -41,7 +41,8 @@ export function createHandler(deployment: () => Promise<LaunchingDeployment>) {
     // A skipped push is the previous one still catching up: routine, so not counted as a skipped backup.
     if (result.outcome === 'skipped' && kind === 'backup') metrics.addMetric(METRIC.runSkipped, MetricUnit.Count, 1);
     if (result.outcome === 'launch-failed') metrics.addMetric(kind === 'log' ? METRIC.logPushFailed : METRIC.runFailed, MetricUnit.Count, 1);
-    return { outcome: result.outcome, kind, job: job.name, runId, ...(result.outcome === 'started' ? { taskId: result.taskId } : {}) };
+    // A backup's result is as it always was; a push's says so.
+    return { outcome: result.outcome, ...(kind === 'log' ? { kind } : {}), job: job.name, runId, ...(result.outcome === 'started' ? { taskId: result.taskId } : {}) };
   };
 }
 

@@ -54,7 +54,8 @@ export function createHandler(deployment: () => Promise<LaunchingDeployment>) {
     const result = kind === 'log' ? await startLogPush(deps, start) : await startBackup(deps, start);
     const taskId = result.outcome === 'started' ? { taskId: result.taskId } : {};
     log(result.outcome === 'launch-failed' ? 'ERROR' : 'INFO', kind === 'log' ? 'scheduled log push' : 'scheduled backup', { job: job.name, runId, scheduledTime, outcome: result.outcome, ...taskId, ...(trace.traceId ? { traceId: trace.traceId } : {}) });
-    return { status: 200, body: { outcome: result.outcome, kind, job: job.name, runId, ...taskId } };
+    // A backup's answer is as it always was; a push's says so.
+    return { status: 200, body: { outcome: result.outcome, ...(kind === 'log' ? { kind } : {}), job: job.name, runId, ...taskId } };
   });
 }
 
