@@ -132,14 +132,17 @@ function describeExit(report: TaskReport): string {
 
 /** Why a run the runner called successful is not a backup after all, or `undefined` if it is. */
 async function manifestProblem(storage: StorageBackend, run: RunRecord): Promise<string | undefined> {
+  // A log run's manifest is where its runner recorded it (the run folder unless the layout of log
+  // segments says otherwise); a backup's is always in its run folder.
+  const key = run.kind === 'log' && run.manifestKey ? run.manifestKey : manifestKey(run.job, run.runId);
   let manifest;
   try {
-    manifest = await readManifest(storage, manifestKey(run.job, run.runId));
+    manifest = await readManifest(storage, key);
   } catch (error) {
     return `the runner recorded success but the manifest cannot be read: ${oneLine(error)}`;
   }
-  if (manifest.runId !== run.runId || manifest.job !== run.job) return `the manifest at ${manifestKey(run.job, run.runId)} names another run (${manifest.job}/${manifest.runId})`;
-  for (const [object, size] of await storedSizes(storage, { manifest, manifestKey: manifestKey(run.job, run.runId) })) {
+  if (manifest.runId !== run.runId || manifest.job !== run.job) return `the manifest at ${key} names another run (${manifest.job}/${manifest.runId})`;
+  for (const [object, size] of await storedSizes(storage, { manifest, manifestKey: key })) {
     if (size !== object.sizeBytes) return `object ${object.name} of the manifest is ${size === undefined ? 'missing' : `${size} bytes, not ${object.sizeBytes}`}`;
   }
   return undefined;

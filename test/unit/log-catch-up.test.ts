@@ -3,7 +3,9 @@
  * line, how a scheduler starts and settles a push, and the watchdog's lag and gap alerts. The
  * use cases run on the local catalog and a fixed clock: every time below is computed from NOW.
  */
+import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { Readable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -13,6 +15,7 @@ import { engineIdForUrl } from '../../core/adapters/engines/engine-descriptors.j
 import { LocalCatalog } from '../../core/adapters/catalog/local-catalog.js';
 import { parseBackupSpecJson } from '../../core/domain/backup-spec.js';
 import { scheduledRunId } from '../../core/domain/scheduled-run-id.js';
+import { manifestKey, runFolder } from '../../core/domain/object-layout.js';
 import type { LogRange } from '../../core/domain/log-archive.js';
 import type { RunRecord } from '../../core/domain/run.js';
 import { ConfigError } from '../../core/errors.js';
@@ -219,6 +222,42 @@ describe('log pushes started, settled and watched (local catalog, fixed clock)',
     expect(outcomes.map((outcome) => outcome.outcome)).toEqual(['failed', 'failed', 'failed']);
     expect(alerts.map((alert) => [alert.kind, alert.title])).toEqual([['run-failed', 'shop: log push failed']]);
     expect(await catalog.acquireLock(logPushLockName('shop'), 'someone', MINUTE)).toBe(true);
+  });
+
+  it('a successful push is settled on its manifest, its lock released, with neither a success page nor retention', async () => {
+    environment = environmentWith({ shop: { logs: { every: '5m' }, notifyOnSuccess: true, retention: { last: 2 } } });
+    shop = jobOf(environment, 'shop');
+    const storage = new MemoryStorageBackend();
+    const runId = logPushRunId('shop', NOW.toISOString());
+    await startLogPush(deps(), { job: shop, runId });
+    // What the runner leaves: the segment, the manifest, its record succeeded with the range.
+    const segment = Buffer.from('age-encrypted binlog segment');
+    await storage.put(`${runFolder('shop', runId)}/data.binlog.tar.zst.age`, Readable.from([segment]));
+    const manifest = {
+      schema: 'vaultra.manifest/v1',
+      runId,
+      job: 'shop',
+      startedAt: NOW.toISOString(),
+      finishedAt: at(MINUTE).toISOString(),
+      source: { engine: 'mysql', database: 'shop', serverVersion: '10.11.6-MariaDB' },
+      dump: { tool: 'mariadb-binlog', toolVersion: '10.11.6', format: 'binlog-tar/v1', consistency: 'log range' },
+      compression: { id: 'zstd', level: 3, implementation: 'zstd' },
+      encryption: { format: 'age-v1', recipients: [{ type: 'x25519', recipient: 'age1hhvqq975ywqmud8ln78jqt5n8vsycmmthrwzgvc4s7znxgunlucs5yqh40' }] },
+      plaintextBytes: 4096,
+      objects: [{ name: 'data.binlog.tar.zst.age', role: 'data', sizeBytes: segment.length, sha256: createHash('sha256').update(segment).digest('hex') }],
+      contents: [],
+      vaultraVersion: '0.0.0-test',
+    };
+    await storage.put(manifestKey('shop', runId), Readable.from([Buffer.from(JSON.stringify(manifest))]));
+    const pending = (await catalog.get('shop', runId))!;
+    await catalog.update({ ...pending, status: 'succeeded', finishedAt: at(MINUTE).toISOString(), manifestKey: manifestKey('shop', runId), log: range(at(MINUTE)) });
+    let retained = 0;
+    const settled = await finishRun({ environment, catalog, storage, notify, now: () => at(2 * MINUTE), retain: async () => ++retained }, { job: 'shop', runId, taskId: 'task-1', exitCode: 0 });
+    expect(settled.outcome).toBe('succeeded');
+    expect(await catalog.get('shop', runId)).toMatchObject({ kind: 'log', status: 'succeeded', taskId: 'task-1', log: { coveredUntil: at(MINUTE).toISOString() } });
+    expect(alerts).toEqual([]);
+    expect(retained).toBe(0);
+    expect(await catalog.acquireLock(logPushLockName('shop'), 'next-push', MINUTE)).toBe(true);
   });
 
   it('reconcile settles a log push whose execution ended, as it does a backup', async () => {
