@@ -101,8 +101,8 @@ export async function startRun(deps: StartBackupDependencies, request: StartBack
   try {
     const locked = await deps.catalog.acquireLock(launch.lockName, runId, launch.timeoutMs + LOCK_GRACE_MS, io);
     if (!locked) {
-      const holder = launch.kind === 'log' ? `another log push of ${job.name} is still running` : `another run of ${job.name} holds the job's lock`;
-      run = finish({ status: 'skipped', error: { kind: 'overlap', message: holder } });
+      const overlap = launch.kind === 'log' ? `another log push of ${job.name} is still running` : `another run of ${job.name} holds the job's lock`;
+      run = finish({ status: 'skipped', error: { kind: 'overlap', message: overlap } });
       await deps.catalog.update(run);
       if (launch.alertOnSkip) await deps.notify(runSkippedAlert(deps.environment.name, run));
       return { outcome: 'skipped', run };
