@@ -37,7 +37,12 @@ locals {
   }
   # The runner job's own limit: the longest job timeout plus time to record the failure. The
   # watchdog fails a run at its job's own timeout.
-  runner_timeout_seconds = max(values(local.job_timeout_seconds)...) + 600
+  # A log push (`logs.timeout`, default 1h) runs on the same runner job: its limit counts too.
+  log_timeout_seconds = {
+    for name, job in local.jobs : name => tonumber(substr(try(job.logs.timeout, "1h"), 0, length(try(job.logs.timeout, "1h")) - 1)) * local.duration_unit_seconds[substr(try(job.logs.timeout, "1h"), -1, 1)]
+    if try(job.logs, null) != null
+  }
+  runner_timeout_seconds = max(concat(values(local.job_timeout_seconds), values(local.log_timeout_seconds))...) + 600
 
   # Sized for the largest job of the environment (the default of every start). Consumption
   # Container Apps take 0.25 to 2 vCPU in steps of 0.25, with twice as many GiB of memory.

@@ -58,7 +58,12 @@ locals {
   }
   # The runner job's own limit: the longest job timeout plus time to record the failure. Cloud Run
   # tasks run 24 hours at most. The watchdog fails a run at its job's own timeout.
-  runner_timeout_seconds = min(max(values(local.job_timeout_seconds)...) + 600, 86400)
+  # A log push (`logs.timeout`, default 1h) runs on the same runner job: its limit counts too.
+  log_timeout_seconds = {
+    for name, job in local.jobs : name => tonumber(substr(try(job.logs.timeout, "1h"), 0, length(try(job.logs.timeout, "1h")) - 1)) * local.duration_unit_seconds[substr(try(job.logs.timeout, "1h"), -1, 1)]
+    if try(job.logs, null) != null
+  }
+  runner_timeout_seconds = min(max(concat(values(local.job_timeout_seconds), values(local.log_timeout_seconds))...) + 600, 86400)
 
   # Cloud Run's RunJob overrides carry arguments, environment and timeout but no resources: the
   # job is sized for the largest job of the environment. Cloud Run jobs take 1, 2, 4, 6 or 8 CPUs,

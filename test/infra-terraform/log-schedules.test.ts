@@ -39,7 +39,7 @@ environments:
       daily:
         source: "secret+gcp://projects/acme-db/secrets/daily"
         schedule: { cron: "0 4 * * *" }
-        logs: { every: 1d }
+        logs: { every: 1d, timeout: 3h }
       plain:
         source: "secret+gcp://projects/acme-db/secrets/plain"
         schedule: { cron: "0 5 * * *" }
@@ -70,12 +70,14 @@ describe('log catch-up schedules in infra/gcp', () => {
     if (!terraform) return unmet('terraform', 'no terraform binary (TERRAFORM_BIN, PATH or the setup cache): run scripts/setup-terraform.sh');
     let work: string;
     let schedules: Record<string, { cron: string; body: string }>;
+    let runnerTimeoutSeconds: number;
 
     beforeAll(async () => {
       work = mkdtempSync(path.join(tmpdir(), 'vaultra-log-schedules-'));
       writeFileSync(path.join(work, 'vaultra.config.yaml'), GCP_CONFIG);
-      ({ schedules } = (await evaluateLocals(terraform, 'infra/gcp', { environment: 'pitr', configPath: path.join(work, 'vaultra.config.yaml') }, { schedules: 'local.log_schedules' })) as {
+      ({ schedules, runnerTimeoutSeconds } = (await evaluateLocals(terraform, 'infra/gcp', { environment: 'pitr', configPath: path.join(work, 'vaultra.config.yaml') }, { schedules: 'local.log_schedules', runnerTimeoutSeconds: 'local.runner_timeout_seconds' })) as {
         schedules: Record<string, { cron: string; body: string }>;
+        runnerTimeoutSeconds: number;
       });
     });
 
@@ -88,6 +90,13 @@ describe('log catch-up schedules in infra/gcp', () => {
       const expected = environment.jobs.filter((job) => job.enabled && job.logs).map((job) => [job.name, { cron: logScheduleCron(job.logs!.everyMs), body: JSON.stringify({ job: job.name, kind: 'log' }) }]);
       expect(schedules).toEqual(Object.fromEntries(expected));
       expect(Object.fromEntries(Object.entries(schedules).map(([name, schedule]) => [name, schedule.cron]))).toEqual({ orders: '*/5 * * * *', ledger: '* * * * *', hourly: '0 */6 * * *', daily: '0 0 * * *' });
+    });
+
+    it('gives the runner job time for the longest log push too', () => {
+      // Every backup has the default 2h; daily's pushes may take 3h.
+      const environment = environmentOf(parseConfig(GCP_CONFIG), 'pitr');
+      expect(Math.max(...environment.jobs.map((job) => job.timeoutMs), ...environment.jobs.map((job) => job.logs?.timeoutMs ?? 0)) / 1000).toBe(3 * 3600);
+      expect(runnerTimeoutSeconds).toBe(3 * 3600 + 600);
     });
   });
 });
