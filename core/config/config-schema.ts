@@ -3,6 +3,7 @@ import { jobNameSchema } from '../domain/run.js';
 import { secretScheme } from '../domain/connection-secret.js';
 import { durationSchema } from './durations.js';
 import { checkCron } from './schedule.js';
+import { logsConfigSchema } from './log-schedule.js';
 import { ageRecipientSchema, isTimeZone, retentionKeepSchema, urlCarriesPassword, type RetentionKeep } from '../domain/shared-schemas.js';
 
 /**
@@ -72,6 +73,12 @@ const jobFields = {
     })
     .optional(),
   runtime: runtimeSchema.default({}),
+  /**
+   * Point-in-time recovery: a log catch-up (`vaultra logs push`) every `every`, archiving the
+   * server's change log (MariaDB/MySQL binlog, PostgreSQL WAL onto physical bases, MongoDB
+   * oplog) so a restore reaches any time up to the last catch-up (log-schedule.ts).
+   */
+  logs: logsConfigSchema.optional(),
   notifyOnSuccess: z.boolean().default(false),
   enabled: z.boolean().default(true),
 };

@@ -5,6 +5,8 @@ import { secretScheme } from '../domain/connection-secret.js';
 import { configSchema, jobConfigSchema, type environmentSchema, type JobConfig } from './config-schema.js';
 import { containerAppsRunnerProblem, containerAppsSizeProblem } from './container-apps-sizes.js';
 import { longestGapMs } from './schedule.js';
+import type { EngineId } from '../domain/engine-vocabulary.js';
+import { CHANGE_LOG_OF_ENGINE, logPushLockName, MAX_LOG_JOB_NAME_LENGTH, resolveLogSchedule, type LogSchedule } from './log-schedule.js';
 
 /**
  * The validated, resolved config: environments with their jobs, each job over its environment's
@@ -15,11 +17,13 @@ import { longestGapMs } from './schedule.js';
 const DEFAULT_ORIGIN = 'vaultra.config.yaml';
 
 /** A job as an environment runs it: its own fields over the environment's defaults, RPO resolved. */
-export interface ScheduledJob extends JobConfig {
+export interface ScheduledJob extends Omit<JobConfig, 'logs'> {
   readonly name: string;
   /** Explicit, or the schedule's longest gap plus the timeout. */
   readonly rpoMs: number;
   readonly timeoutMs: number;
+  /** The job's log catch-up schedule, when it archives its server's change log (point-in-time recovery). */
+  readonly logs?: LogSchedule;
 }
 
 export type Environment = Omit<z.infer<typeof environmentSchema>, 'jobs' | 'defaults'> & {
@@ -40,6 +44,12 @@ export interface ConfigChecks {
    * Cloud environments name secret references, which no check here can read anyway.
    */
   readonly checkSource?: (url: string, label: string) => void;
+  /**
+   * The engine a database URL names, by its scheme (the CLI passes the descriptors'
+   * `engineIdForUrl`): a job with `logs` on an engine that keeps no change log (`sqlite:`, `dir:`)
+   * is refused when the config is read. Secret references name no engine: the runner refuses those.
+   */
+  readonly engineOf?: (url: string) => EngineId;
 }
 
 /** Validates an already parsed config object (the functions get theirs bundled as JSON). */
@@ -64,11 +74,40 @@ export function resolveConfig(raw: unknown, origin = DEFAULT_ORIGIN, checks: Con
       const sizeProblem = rest.cloud === 'azure' ? containerAppsSizeProblem(job.runtime) : undefined;
       if (sizeProblem) throw new ConfigError(`${label}.runtime: ${sizeProblem}`);
       const rpoMs = job.rpo ?? longestGapMs(job.schedule.cron, job.schedule.timeZone) + job.timeout;
-      return { ...job, name: jobName, rpoMs, timeoutMs: job.timeout };
+      const { logs, ...fields } = job;
+      if (logs) checkLogSource(jobName, job.source, label, checks, rest.cloud === 'azure' ? logs.runtime : undefined);
+      return { ...fields, name: jobName, rpoMs, timeoutMs: job.timeout, ...(logs ? { logs: resolveLogSchedule(logs) } : {}) };
     });
+    checkLogLockNames(jobs, `${origin}: environments.${name}.jobs`);
     environments.set(name, { ...rest, name, jobs });
   }
   return { environments };
+}
+
+/** Refuses `logs` where no push can work: a name too long for its lock, an engine with no change log, a size Container Apps refuses. */
+function checkLogSource(jobName: string, source: string, label: string, checks: ConfigChecks, azureRuntime: { cpu: number; memoryMiB: number } | undefined): void {
+  if (jobName.length > MAX_LOG_JOB_NAME_LENGTH) {
+    throw new ConfigError(`${label}.logs: a job with logs needs a name of at most ${MAX_LOG_JOB_NAME_LENGTH} characters (its log pushes' lock is ${JSON.stringify(logPushLockName('<job>'))}); ${JSON.stringify(jobName)} has ${jobName.length}`);
+  }
+  if (secretScheme(source) === undefined && checks.engineOf) {
+    const engine = checks.engineOf(source);
+    if (CHANGE_LOG_OF_ENGINE[engine] === undefined) {
+      const engines = Object.entries(CHANGE_LOG_OF_ENGINE).filter(([, kind]) => kind !== undefined).map(([id]) => id).join(', ');
+      throw new ConfigError(`${label}.logs: a ${engine} source keeps no change log to archive; point-in-time recovery works with ${engines}: remove logs from this job`);
+    }
+  }
+  const sizeProblem = azureRuntime ? containerAppsSizeProblem(azureRuntime) : undefined;
+  if (sizeProblem) throw new ConfigError(`${label}.logs.runtime: ${sizeProblem}`);
+}
+
+/** A job named like another job's log-push lock would share that lock. */
+function checkLogLockNames(jobs: readonly ScheduledJob[], label: string): void {
+  const names = new Set(jobs.map((job) => job.name));
+  for (const job of jobs) {
+    if (job.logs && names.has(logPushLockName(job.name))) {
+      throw new ConfigError(`${label}.${logPushLockName(job.name)}: this name is taken by the log pushes of job ${job.name} (their lock): rename the job`);
+    }
+  }
 }
 
 /** One environment by name, or a `ConfigError` listing the ones there are. */

@@ -46,6 +46,11 @@ export const METRIC = {
   bytesRaw: 'BytesRaw',
   bytesStored: 'BytesStored',
   secondsSinceLastSuccess: 'SecondsSinceLastSuccess',
+  /** Jobs with `logs`: seconds of the server's change log not yet archived (the watchdog's lag). */
+  logArchiveLagSeconds: 'LogArchiveLagSeconds',
+  /** Log catch-ups, counted apart from backups: one every few minutes would drown the backup counts and page through their alarm. */
+  logPushSucceeded: 'LogPushSucceeded',
+  logPushFailed: 'LogPushFailed',
 } as const;
 
 /** Function entry files, relative to the repository root: infra names handlers by path, never by import. */

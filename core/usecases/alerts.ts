@@ -1,6 +1,7 @@
 import type { Alert } from '../ports/notifier.js';
 import type { RunRecord } from '../domain/run.js';
 import { formatDurationMs } from '../config/durations.js';
+import type { LogRange } from '../domain/log-archive.js';
 import { redact } from '../domain/redact.js';
 
 /**
@@ -30,8 +31,11 @@ export function runFailedAlert(environment: string, run: RunRecord, extra: Recor
     environment,
     job: run.job,
     runId: run.runId,
-    title: `${run.job}: ${run.kind} failed`,
-    detail: `${reason}. No backup of this run is listed; earlier backups are untouched. Look at the runner's log for run ${run.runId}, fix the cause, then start a backup on demand.`,
+    title: `${run.job}: ${run.kind === 'log' ? 'log push' : run.kind} failed`,
+    detail:
+      run.kind === 'log'
+        ? `${reason}. The archived log is untouched; the next push starts again from its end. Look at the runner's log for run ${run.runId}: while pushes fail, restores cannot reach past the last archived time (this page comes once per streak; the lag alert follows past the RPO).`
+        : `${reason}. No backup of this run is listed; earlier backups are untouched. Look at the runner's log for run ${run.runId}, fix the cause, then start a backup on demand.`,
     at: run.finishedAt ?? new Date().toISOString(),
     facts: runFacts(run, extra),
   };
@@ -72,7 +76,7 @@ export function launchFailedAlert(environment: string, run: RunRecord): Alert {
     environment,
     job: run.job,
     runId: run.runId,
-    title: `${run.job}: the backup task could not be started`,
+    title: `${run.job}: the ${run.kind === 'log' ? 'log push' : 'backup'} task could not be started`,
     detail: `${redact(run.error?.message ?? 'no reason recorded')}. Nothing ran. Check the cluster's capacity and the task definition, then start a backup on demand.`,
     at: run.finishedAt ?? new Date().toISOString(),
     facts: runFacts(run),
@@ -121,5 +125,51 @@ export function taskFailedAlert(environment: string, task: { job: string; runId:
     detail: `The task stopped ${exit}${task.stoppedReason ? ` (${redact(task.stoppedReason)})` : ''}. Its restore or verify run, if it got that far, is in the catalog with the error; the runner's log has the rest.`,
     at: task.stoppedAt ?? new Date().toISOString(),
     facts: { task: task.taskId },
+  };
+}
+
+/** Minutes, rounded down, as a duration: `47m`, `3h`. */
+function roughDuration(ms: number): string {
+  return formatDurationMs(Math.max(1, Math.floor(ms / 60_000)) * 60_000);
+}
+
+/**
+ * The job's archived log ends further back than its log RPO (or no log was ever archived though a
+ * base exists): a restore cannot reach the last `ageMs` of changes.
+ */
+export function logLagAlert(environment: string, job: string, rpoMs: number, newest: RunRecord | undefined, ageMs: number, now: Date): Alert {
+  const coveredUntil = newest?.log?.coveredUntil;
+  return {
+    kind: 'log-lag',
+    severity: 'critical',
+    environment,
+    job,
+    ...(newest ? { runId: newest.runId } : {}),
+    title: newest
+      ? `${job}: archived log is ${roughDuration(ageMs)} behind the server (log RPO ${formatDurationMs(rpoMs)})`
+      : `${job}: no log archived for ${roughDuration(ageMs)} since the newest backup (log RPO ${formatDurationMs(rpoMs)})`,
+    detail: newest
+      ? `A point-in-time restore reaches ${coveredUntil} at most. Log pushes have failed, been skipped or not run since: check the job's recent log runs, the server's binary log / WAL / oplog settings and the runner's log.`
+      : `The job has a backup but no successful log push, so no restore can go past that backup. Check the job's log runs and the server's binary log / WAL / oplog settings (vaultra doctor).`,
+    at: now.toISOString(),
+    facts: { 'log rpo': formatDurationMs(rpoMs), ...(coveredUntil ? { 'covered until': coveredUntil } : {}) },
+  };
+}
+
+/**
+ * A log push found the server's log no longer starting where the archive ended (purged before it
+ * was archived): no restore can cross `gapFrom`…`start`; a new base backup starts a whole chain again.
+ */
+export function logGapAlert(environment: string, run: RunRecord & { log: LogRange & { gapFrom: string } }, now: Date): Alert {
+  return {
+    kind: 'log-gap',
+    severity: 'critical',
+    environment,
+    job: run.job,
+    runId: run.runId,
+    title: `${run.job}: a stretch of the server's log was lost before it was archived (${run.log.gapFrom} to ${run.log.start})`,
+    detail: `The server no longer had its ${run.log.kind} from ${run.log.gapFrom} when log push ${run.runId} ran, so restores cannot reach a time inside or after the gap from an older base. Take a backup now (it starts a new base), and keep the server's log longer than the push interval (binlog_expire_logs_seconds, wal_keep_size or a replication slot, the oplog size).`,
+    at: now.toISOString(),
+    facts: { 'lost from': run.log.gapFrom, 'archive resumes at': run.log.start, ...(run.log.firstEventAt ? { 'first event after the gap': run.log.firstEventAt } : {}) },
   };
 }

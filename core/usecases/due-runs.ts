@@ -1,10 +1,15 @@
 import type { ScheduledJob } from '../config/environments.js';
 import { nextFireTimes } from '../config/schedule.js';
+import { logFireTimes } from '../config/log-schedule.js';
 import { ConfigError } from '../errors.js';
 
-/** One scheduled fire of a job: start it under `scheduledRunId(job.name, scheduledTime)`. */
+/**
+ * One scheduled fire of a job: a backup, started under `scheduledRunId(job.name, scheduledTime)`,
+ * or a log catch-up, started under `logPushRunId(job.name, scheduledTime)`.
+ */
 export interface DueRun {
   readonly job: ScheduledJob;
+  readonly kind: 'backup' | 'log';
   /** The fire time the job's cron gives in its own time zone, as an instant (UTC ISO 8601, milliseconds). */
   readonly scheduledTime: string;
 }
@@ -22,7 +27,9 @@ export const MAX_WINDOW_MS = 86_400_000;
 
 /**
  * Every (job, fire time) of the enabled jobs whose schedule fires in `(from, to]`, each job on its
- * own cron and time zone, oldest first (then by job name).
+ * own cron and time zone, and the newest fire time of its log catch-ups (`logs.every`) in the
+ * window, oldest first (then backups before log pushes, then by job name). A dispatcher ticking
+ * every few minutes thus pushes log at most once a tick, whatever `logs.every` is below it.
  *
  * This is how one timer serves every job on platforms whose timers take one schedule and one
  * time zone per app (Azure Functions, DESIGN.md §7): it ticks every few minutes over a window
@@ -52,9 +59,16 @@ export function dueRuns(jobs: readonly ScheduledJob[], window: FireWindow): DueR
     for (let i = 0; i < upperBound; i++) {
       const [time] = nextFireTimes(job.schedule.cron, job.schedule.timeZone, cursor, 1);
       if (!time || time.getTime() > to) break;
-      due.push({ job, scheduledTime: time.toISOString() });
+      due.push({ job, kind: 'backup', scheduledTime: time.toISOString() });
       cursor = time;
     }
+    // A job's log catch-ups fire at the multiples of `logs.every` since midnight UTC. Only the
+    // newest in the window: one push reads everything up to the server's end, so the older ones
+    // would each start nothing but a `skipped` record behind it.
+    const newestLogTime = job.logs ? logFireTimes(job.logs.everyMs, from, to).at(-1) : undefined;
+    if (newestLogTime) due.push({ job, kind: 'log', scheduledTime: newestLogTime.toISOString() });
   }
-  return due.sort((a, b) => a.scheduledTime.localeCompare(b.scheduledTime) || a.job.name.localeCompare(b.job.name));
+  // Backups before log pushes of the same minute: a busy tick starts what pages when missed first.
+  const order = { backup: 0, log: 1 } as const;
+  return due.sort((a, b) => a.scheduledTime.localeCompare(b.scheduledTime) || order[a.kind] - order[b.kind] || a.job.name.localeCompare(b.job.name));
 }

@@ -9,6 +9,7 @@ import { storedSizes } from './read-backup.js';
 import { oneLine } from '../errors.js';
 import { runFailedAlert, runSucceededAlert, taskFailedAlert } from './alerts.js';
 import { systemClock, type Clock } from '../domain/clock.js';
+import { logPushLockName } from '../config/log-schedule.js';
 
 /** How a container task ended, as the platform reports it (ECS task-state event, process exit). */
 export interface TaskReport {
@@ -87,18 +88,35 @@ export async function finishRun(deps: FinishRunDependencies, report: TaskReport,
       error: recorded.status === 'failed' && recorded.error && !problem ? recorded.error : { kind: problem ? 'integrity' : 'task', message: reason },
     };
     // Best effort: the bucket's lifecycle rules catch what this misses (incomplete multipart uploads).
-    if (recorded.kind === 'backup') await removeUncommittedObjects(deps.storage, run).catch(() => undefined);
+    if (recorded.kind === 'backup' || recorded.kind === 'log') await removeUncommittedObjects(deps.storage, run).catch(() => undefined);
   }
   await deps.catalog.update(run, io);
-  await deps.catalog.releaseLock(report.job, report.runId, io);
+  // A log push holds its job's log-push lock, every other run the job's own.
+  await deps.catalog.releaseLock(run.kind === 'log' ? logPushLockName(report.job) : report.job, report.runId, io);
 
   if (run.status === 'failed') {
-    await deps.notify(runFailedAlert(deps.environment.name, run, { 'task exit': taskExitFact(report) }));
+    if (run.kind !== 'log' || (await firstLogFailureInARow(deps, run, io))) {
+      await deps.notify(runFailedAlert(deps.environment.name, run, { 'task exit': taskExitFact(report) }));
+    }
     return { outcome: 'failed', run };
   }
+  // A log push succeeds every few minutes: neither a success page nor a retention pass each time
+  // (a base's retention, after a backup, is what frees the log it needed).
+  if (run.kind === 'log') return { outcome: 'succeeded', run };
   if (job?.notifyOnSuccess) await deps.notify(runSucceededAlert(deps.environment.name, run));
   const retention = job?.retention && deps.retain ? await deps.retain(job).catch((error: unknown) => ({ error: oneLine(error) })) : undefined;
   return { outcome: 'succeeded', run, ...(retention === undefined ? {} : { retention }) };
+}
+
+/**
+ * Whether a failed log push is the first of a streak: pushes run every few minutes, and a cause
+ * that lasts (binary logging off, a revoked grant) would page at every one. The first failure
+ * pages; the next page is the watchdog's lag alert once the archive falls behind its RPO.
+ */
+async function firstLogFailureInARow(deps: FinishRunDependencies, run: RunRecord, io: { signal?: AbortSignal }): Promise<boolean> {
+  const earlier = await deps.catalog.list({ job: run.job, kind: 'log', until: run.startedAt, limit: 10 }, io);
+  const previous = earlier.find((candidate) => candidate.runId !== run.runId && (candidate.status === 'succeeded' || candidate.status === 'failed'));
+  return previous?.status !== 'failed';
 }
 
 /** `exit code 137 (OutOfMemoryError…)` or `never started (CannotPullContainerError…)`, for an alert's facts. */
@@ -114,14 +132,17 @@ function describeExit(report: TaskReport): string {
 
 /** Why a run the runner called successful is not a backup after all, or `undefined` if it is. */
 async function manifestProblem(storage: StorageBackend, run: RunRecord): Promise<string | undefined> {
+  // A log run's manifest is where its runner recorded it (the run folder unless the layout of log
+  // segments says otherwise); a backup's is always in its run folder.
+  const key = run.kind === 'log' && run.manifestKey ? run.manifestKey : manifestKey(run.job, run.runId);
   let manifest;
   try {
-    manifest = await readManifest(storage, manifestKey(run.job, run.runId));
+    manifest = await readManifest(storage, key);
   } catch (error) {
     return `the runner recorded success but the manifest cannot be read: ${oneLine(error)}`;
   }
-  if (manifest.runId !== run.runId || manifest.job !== run.job) return `the manifest at ${manifestKey(run.job, run.runId)} names another run (${manifest.job}/${manifest.runId})`;
-  for (const [object, size] of await storedSizes(storage, { manifest, manifestKey: manifestKey(run.job, run.runId) })) {
+  if (manifest.runId !== run.runId || manifest.job !== run.job) return `the manifest at ${key} names another run (${manifest.job}/${manifest.runId})`;
+  for (const [object, size] of await storedSizes(storage, { manifest, manifestKey: key })) {
     if (size !== object.sizeBytes) return `object ${object.name} of the manifest is ${size === undefined ? 'missing' : `${size} bytes, not ${object.sizeBytes}`}`;
   }
   return undefined;

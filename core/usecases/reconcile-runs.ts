@@ -15,12 +15,19 @@ export interface ReconciledRun {
 
 /** How long after its timeout a finished run may still wait to be settled (a reconciler that was down). */
 const SETTLE_HORIZON_MS = 24 * 3_600_000;
+/**
+ * The same for log pushes, shorter: a job pushes every few minutes, so a day of them is hundreds
+ * of records to read at every reconcile. A push left unsettled past it keeps its lock only until
+ * the lock expires, and the lag alert tells whether the archive suffered.
+ */
+const LOG_SETTLE_HORIZON_MS = 2 * 3_600_000;
 /** Runs that ended with no execution to settle against: a refused launch, an overlap, the watchdog's timeout. */
 const NEVER_EXECUTED = new Set(['launch', 'overlap', 'timeout']);
 
 /**
  * The completion step on platforms that emit no task-stopped event (GCP, Azure; DESIGN.md §1).
- * A run needs settling until `finishRun` has stamped its execution's id on it (`taskId`):
+ * A backup or log run (of a job with `logs`) needs settling until `finishRun` has stamped its
+ * execution's id on it (`taskId`):
  * - `pending`/`running` runs (the runner may have died without a word), and
  * - runs the runner itself recorded `succeeded` or `failed`, which it does before its
  *   execution ends — their lock is still held, their manifest unchecked, their alert unsent.
@@ -34,11 +41,16 @@ export async function reconcileRuns(deps: ReconcileDependencies, options: { read
   const now = (deps.now ?? systemClock)();
   const unsettled: RunRecord[] = [];
   for (const job of deps.environment.jobs) {
-    const since = new Date(now.getTime() - job.timeoutMs - SETTLE_HORIZON_MS).toISOString();
-    for (const status of ['pending', 'running'] as const) unsettled.push(...(await deps.catalog.list({ job: job.name, status, kind: 'backup' }, io)));
-    for (const status of ['succeeded', 'failed'] as const) {
-      for (const run of await deps.catalog.list({ job: job.name, status, kind: 'backup', since }, io)) {
-        if (run.taskId === undefined && !run.prunedAt && !NEVER_EXECUTED.has(run.error?.kind ?? '')) unsettled.push(run);
+    // Log catch-ups are launched and settled like backups: same record, same runner task.
+    const kinds = job.logs ? (['backup', 'log'] as const) : (['backup'] as const);
+    for (const kind of kinds) {
+      const [timeoutMs, horizonMs] = kind === 'log' && job.logs ? [job.logs.timeoutMs, LOG_SETTLE_HORIZON_MS] : [job.timeoutMs, SETTLE_HORIZON_MS];
+      const since = new Date(now.getTime() - timeoutMs - horizonMs).toISOString();
+      for (const status of ['pending', 'running'] as const) unsettled.push(...(await deps.catalog.list({ job: job.name, status, kind }, io)));
+      for (const status of ['succeeded', 'failed'] as const) {
+        for (const run of await deps.catalog.list({ job: job.name, status, kind, since }, io)) {
+          if (run.taskId === undefined && !run.prunedAt && !NEVER_EXECUTED.has(run.error?.kind ?? '')) unsettled.push(run);
+        }
       }
     }
   }

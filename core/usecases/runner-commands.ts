@@ -63,6 +63,18 @@ export function backupCommandLine(job: ScheduledJob, runId: string, target: Runn
   return ['backup', SPEC_OPTION, backupSpecJson(backupSpecOf(job, target, runId)), '--json', '--no-progress'];
 }
 
+/**
+ * The command line of one log catch-up: `vaultra logs push --spec <json>`, the job's backup spec
+ * (source, destinations, encryption, signing key, the pending run's id) without what only a dump
+ * reads (`type`, `chain`, `jobs`), and the push's own timeout. The runner reads the server's log
+ * from where the job's archive ends and claims the run like a backup does.
+ */
+export function logsPushCommandLine(job: ScheduledJob, runId: string, target: RunnerTarget): string[] {
+  if (!job.logs) throw new ConfigError(`job ${job.name} has no logs schedule: add logs: { every: 5m } to archive its server's change log`);
+  const { type: _type, chain: _chain, jobs: _jobs, ...spec } = backupSpecOf(job, target, runId);
+  return ['logs', 'push', SPEC_OPTION, JSON.stringify({ ...spec, timeoutMs: job.logs.timeoutMs }), '--json', '--no-progress'];
+}
+
 export interface RestoreRequest {
   readonly runId: string;
   /** A secret reference (or a URL without password) of the database to restore into. */

@@ -2,7 +2,7 @@ import type { Catalog } from '../ports/catalog.js';
 import type { JobLauncher } from '../ports/job-launcher.js';
 import type { Alert } from '../ports/notifier.js';
 import type { Environment, ScheduledJob } from '../config/environments.js';
-import type { RunRecord } from '../domain/run.js';
+import type { RunKind, RunRecord } from '../domain/run.js';
 import { RunConflictError } from '../errors.js';
 import { backupCommandLine, type RunnerTarget } from './runner-commands.js';
 import { toRunError } from './run-errors.js';
@@ -50,10 +50,39 @@ const LOCK_GRACE_MS = 15 * 60_000;
  * invocation finds the record and does not start a second task.
  */
 export async function startBackup(deps: StartBackupDependencies, request: StartBackupRequest): Promise<StartBackupOutcome> {
+  const { job, runId } = request;
+  return startRun(deps, request, {
+    kind: 'backup',
+    lockName: job.name,
+    timeoutMs: job.timeoutMs,
+    command: () => backupCommandLine(job, runId, deps.target),
+    size: job.runtime,
+    alertOnSkip: true,
+  });
+}
+
+/** What differs between the runs a scheduler starts: a backup, a log catch-up. */
+export interface RunLaunch {
+  readonly kind: Extract<RunKind, 'backup' | 'log'>;
+  /** The catalog lock the run holds while it runs. */
+  readonly lockName: string;
+  readonly timeoutMs: number;
+  /** The runner's command line; built after the record exists, so a job the deployment cannot serve is a recorded launch failure. */
+  readonly command: () => string[];
+  readonly size: { readonly cpu?: number | undefined; readonly memoryMiB?: number | undefined };
+  /** Whether an overlap pages: a backup's does, a log push's does not (the next push catches up; the lag alert is the page). */
+  readonly alertOnSkip: boolean;
+}
+
+/**
+ * The launch path every scheduled run shares: pending record, lock, launch, each failure recorded
+ * (see `startBackup`). `start-log-push.ts` starts log catch-ups through it.
+ */
+export async function startRun(deps: StartBackupDependencies, request: StartBackupRequest, launch: RunLaunch): Promise<StartBackupOutcome> {
   const now = (deps.now ?? systemClock)();
   const { job, runId } = request;
   // The timeout goes with the record: the runner keeps it, and a repair judges the run by it.
-  let run: RunRecord = { runId, job: job.name, kind: 'backup', status: 'pending', startedAt: now.toISOString(), timeoutMs: job.timeoutMs };
+  let run: RunRecord = { runId, job: job.name, kind: launch.kind, status: 'pending', startedAt: now.toISOString(), timeoutMs: launch.timeoutMs };
   // The invocation's signal cancels the steps before the launch; recording a failure afterwards
   // goes without it, so a cancelled start still leaves a settled record and a free lock.
   const io = request.signal ? { signal: request.signal } : {};
@@ -70,21 +99,23 @@ export async function startBackup(deps: StartBackupDependencies, request: StartB
   };
 
   try {
-    const locked = await deps.catalog.acquireLock(job.name, runId, job.timeoutMs + LOCK_GRACE_MS, io);
+    const locked = await deps.catalog.acquireLock(launch.lockName, runId, launch.timeoutMs + LOCK_GRACE_MS, io);
     if (!locked) {
-      run = finish({ status: 'skipped', error: { kind: 'overlap', message: `another run of ${job.name} holds the job's lock` } });
+      const overlap = launch.kind === 'log' ? `another log push of ${job.name} is still running` : `another run of ${job.name} holds the job's lock`;
+      run = finish({ status: 'skipped', error: { kind: 'overlap', message: overlap } });
       await deps.catalog.update(run);
-      await deps.notify(runSkippedAlert(deps.environment.name, run));
+      if (launch.alertOnSkip) await deps.notify(runSkippedAlert(deps.environment.name, run));
       return { outcome: 'skipped', run };
     }
+    const { cpu, memoryMiB } = launch.size;
     const { taskId } = await deps.launcher.launch(
       {
         job: job.name,
         runId,
-        command: backupCommandLine(job, runId, deps.target),
+        command: launch.command(),
         environment: { VAULTRA_CATALOG: deps.target.catalogUrl, ...request.runnerEnvironment },
-        ...(job.runtime.cpu ? { cpu: job.runtime.cpu } : {}),
-        ...(job.runtime.memoryMiB ? { memoryMiB: job.runtime.memoryMiB } : {}),
+        ...(cpu ? { cpu } : {}),
+        ...(memoryMiB ? { memoryMiB } : {}),
       },
       request.signal,
     );
@@ -93,7 +124,7 @@ export async function startBackup(deps: StartBackupDependencies, request: StartB
   } catch (error) {
     run = finish({ status: 'failed', error: toRunError(error) });
     await deps.catalog.update(run);
-    await deps.catalog.releaseLock(job.name, runId).catch(() => undefined);
+    await deps.catalog.releaseLock(launch.lockName, runId).catch(() => undefined);
     await deps.notify(launchFailedAlert(deps.environment.name, run));
     return { outcome: 'launch-failed', run };
   }

@@ -2,8 +2,10 @@ import type { Catalog, CatalogCallOptions } from '../ports/catalog.js';
 import type { Alert } from '../ports/notifier.js';
 import type { Environment, ScheduledJob } from '../config/environments.js';
 import type { RunRecord } from '../domain/run.js';
-import { rpoBreachAlert, runStuckAlert } from './alerts.js';
+import { logGapAlert, logLagAlert, rpoBreachAlert, runStuckAlert } from './alerts.js';
 import { systemClock, type Clock } from '../domain/clock.js';
+import { logPushLockName } from '../config/log-schedule.js';
+import type { LogRange } from '../domain/log-archive.js';
 
 export interface WatchDependencies {
   readonly environment: Environment;
@@ -20,6 +22,19 @@ export interface JobHealth {
   readonly rpoBreached: boolean;
   /** Runs found `pending`/`running` past their timeout, now recorded as failed. */
   readonly stuckRuns: readonly string[];
+  /** Jobs with `logs` only: how the archived log keeps up with the server. */
+  readonly logs?: LogHealth;
+}
+
+export interface LogHealth {
+  /**
+   * Seconds of the server's log not yet archived: now − the newest log push's `coveredUntil`
+   * (before the first push, now − the newest backup's end); `undefined` with neither.
+   */
+  readonly lagSeconds: number | undefined;
+  readonly lagBreached: boolean;
+  /** The newest log push since the newest backup that found log lost before it was archived. */
+  readonly gap?: { readonly runId: string; readonly from: string; readonly to: string };
 }
 
 /** How long past its timeout a run may stay unfinished before it counts as stuck: task-stop events can lag. */
@@ -29,8 +44,10 @@ const STUCK_GRACE_MS = 15 * 60_000;
  * The watchdog (DESIGN.md §7): for every enabled job, the time since its newest successful
  * backup against its RPO — the silent failure that hurts most is the backup that never ran — and
  * runs stuck in `pending`/`running` past their timeout, which it fails (releasing the job's lock)
- * and alerts on. Alerts repeat on every check while a breach lasts: a page that fires once and
- * goes quiet is how breaches get forgotten.
+ * and alerts on. For a job with `logs`, also how far its archived log lags the server (`log-lag`
+ * past the log RPO) and whether log was lost before it was archived since the newest backup
+ * (`log-gap`). Each condition raises one alert per job per check, and repeats on every check
+ * while it lasts: a page that fires once and goes quiet is how breaches get forgotten.
  */
 export async function watchJobs(deps: WatchDependencies, options: { readonly signal?: AbortSignal } = {}): Promise<JobHealth[]> {
   const io: CatalogCallOptions = options.signal ? { signal: options.signal } : {};
@@ -43,7 +60,8 @@ export async function watchJobs(deps: WatchDependencies, options: { readonly sig
     const ageMs = since === undefined ? undefined : Math.max(0, now.getTime() - since);
     const rpoBreached = ageMs !== undefined && ageMs > job.rpoMs;
     if (rpoBreached) await deps.notify(rpoBreachAlert(deps.environment.name, job.name, job.rpoMs, lastSuccess, ageMs, now));
-    health.push({ job: job.name, secondsSinceLastSuccess: ageMs === undefined ? undefined : Math.round(ageMs / 1000), rpoBreached, stuckRuns });
+    const logs = job.logs ? await watchLogs(deps, job, job.logs.rpoMs, lastSuccess, now, io) : undefined;
+    health.push({ job: job.name, secondsSinceLastSuccess: ageMs === undefined ? undefined : Math.round(ageMs / 1000), rpoBreached, stuckRuns, ...(logs ? { logs } : {}) });
   }
   return health;
 }
@@ -53,7 +71,9 @@ async function failStuckRuns(deps: WatchDependencies, job: ScheduledJob, now: Da
     ...(await deps.catalog.list({ job: job.name, status: 'running' }, io)),
     ...(await deps.catalog.list({ job: job.name, status: 'pending' }, io)),
   ];
-  const stuck = unfinished.filter((run) => now.getTime() - Date.parse(run.startedAt) > job.timeoutMs + STUCK_GRACE_MS);
+  // A log push has its own, shorter timeout and its own lock.
+  const timeoutOf = (run: RunRecord) => (run.kind === 'log' && job.logs ? job.logs.timeoutMs : job.timeoutMs);
+  const stuck = unfinished.filter((run) => now.getTime() - Date.parse(run.startedAt) > timeoutOf(run) + STUCK_GRACE_MS);
   for (const run of stuck) {
     const failed: RunRecord = {
       ...run,
@@ -63,10 +83,41 @@ async function failStuckRuns(deps: WatchDependencies, job: ScheduledJob, now: Da
       error: { kind: 'timeout', message: `no completion reported within the job's timeout; the run was ${run.status}` },
     };
     await deps.catalog.update(failed, io);
-    await deps.catalog.releaseLock(job.name, run.runId, io);
-    await deps.notify(runStuckAlert(deps.environment.name, run, job.timeoutMs, now));
+    await deps.catalog.releaseLock(run.kind === 'log' ? logPushLockName(job.name) : job.name, run.runId, io);
+    await deps.notify(runStuckAlert(deps.environment.name, run, timeoutOf(run), now));
   }
   return stuck.map((run) => run.runId);
+}
+
+type GappedRun = RunRecord & { log: LogRange & { gapFrom: string } };
+
+function hasGap(run: RunRecord): run is GappedRun {
+  return run.log?.gapFrom !== undefined;
+}
+
+/**
+ * The log side of a job's health. Lag: the newest successful push's `coveredUntil` (every change
+ * before it is archived); with no push yet, the newest backup's end, so a job whose pushes never
+ * worked alerts once its backup is older than the log RPO. Gap: any successful push since the
+ * newest backup that recorded `gapFrom` — a restore from that backup cannot cross it; the next
+ * backup ends the condition.
+ */
+async function watchLogs(deps: WatchDependencies, job: ScheduledJob, rpoMs: number, base: RunRecord | undefined, now: Date, io: CatalogCallOptions): Promise<LogHealth> {
+  const query = { job: job.name, kind: 'log', status: 'succeeded' } as const;
+  const sinceBase = base ? await deps.catalog.list({ ...query, since: base.startedAt }, io) : [];
+  const newestPush = sinceBase[0] ?? (await deps.catalog.list({ ...query, limit: 1 }, io))[0];
+  const archivedUntil = newestPush ? Date.parse(newestPush.log?.coveredUntil ?? newestPush.finishedAt ?? newestPush.startedAt) : base ? Date.parse(base.finishedAt ?? base.startedAt) : undefined;
+  const lagMs = archivedUntil === undefined ? undefined : Math.max(0, now.getTime() - archivedUntil);
+  const lagBreached = lagMs !== undefined && lagMs > rpoMs;
+  if (lagBreached) await deps.notify(logLagAlert(deps.environment.name, job.name, rpoMs, newestPush, lagMs, now));
+  // With no backup yet, no restore depends on older pushes: the newest one alone says whether log is being lost.
+  const gapped = (base ? sinceBase : newestPush ? [newestPush] : []).find(hasGap);
+  if (gapped) await deps.notify(logGapAlert(deps.environment.name, gapped, now));
+  return {
+    lagSeconds: lagMs === undefined ? undefined : Math.round(lagMs / 1000),
+    lagBreached,
+    ...(gapped ? { gap: { runId: gapped.runId, from: gapped.log.gapFrom, to: gapped.log.start } } : {}),
+  };
 }
 
 /** When a job that never succeeded first ran: the clock of its RPO starts there, not at deploy time (unknown here). */

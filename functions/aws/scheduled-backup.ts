@@ -1,13 +1,16 @@
 /**
  * EventBridge Scheduler → this function → ECS RunTask (DESIGN.md §1). One schedule per job sends
  * `{"job": …, "scheduledTime": "<aws.scheduler.scheduled-time>", "executionId": …}`; the run id
- * comes from (job, scheduled time), so a redelivered trigger starts nothing new.
+ * comes from (job, scheduled time), so a redelivered trigger starts nothing new. A job with `logs`
+ * has a second schedule, `rate(<every>)`, whose event adds `"kind": "log"`: it starts a log
+ * catch-up (`vaultra logs push`) on the same task definition, at the push's size.
  */
 import * as z from 'zod';
 import { jobOf } from '../../core/config/environments.js';
 import { scheduledRunId } from '../../core/domain/scheduled-run-id.js';
 import { parseAtEdge } from '../../core/domain/validate.js';
 import { startBackup } from '../../core/usecases/start-backup.js';
+import { logPushRunId, startLogPush } from '../../core/usecases/start-log-push.js';
 import { METRIC } from '../../core/platform/aws-deployment.js';
 import { EcsFargateLauncher } from '../../core/adapters/launchers/ecs-fargate-launcher.js';
 import { awsSettingsFromEnv, cached } from './shared/settings.js';
@@ -21,20 +24,25 @@ const scheduledEventSchema = z.object({
   job: z.string(),
   scheduledTime: z.iso.datetime({ offset: true }),
   executionId: z.string().optional(),
+  /** What the schedule starts: the job's backup (absent, as every schedule before log catch-ups), or a log catch-up. */
+  kind: z.enum(['backup', 'log']).default('backup'),
 });
 
 export function createHandler(deployment: () => Promise<LaunchingDeployment>) {
   return async (event: unknown, _context?: unknown, { signal }: InvocationOptions = {}) => {
-    const { job: jobName, scheduledTime } = parseAtEdge(scheduledEventSchema, event, 'event');
+    const { job: jobName, scheduledTime, kind } = parseAtEdge(scheduledEventSchema, event, 'event');
     const deps = await deployment();
     const job = jobOf(deps.environment, jobName);
-    const runId = scheduledRunId(job.name, scheduledTime);
+    const runId = kind === 'log' ? logPushRunId(job.name, scheduledTime) : scheduledRunId(job.name, scheduledTime);
     metrics.addDimensions({ environment: deps.environment.name, job: job.name });
-    const result = await startBackup(deps, { job, runId, runnerEnvironment: traceEnvironment(), ...(signal ? { signal } : {}) });
-    logger.info('scheduled backup', { job: job.name, runId, outcome: result.outcome, ...(result.outcome === 'started' ? { taskId: result.taskId } : {}) });
-    if (result.outcome === 'skipped') metrics.addMetric(METRIC.runSkipped, MetricUnit.Count, 1);
-    if (result.outcome === 'launch-failed') metrics.addMetric(METRIC.runFailed, MetricUnit.Count, 1);
-    return { outcome: result.outcome, job: job.name, runId, ...(result.outcome === 'started' ? { taskId: result.taskId } : {}) };
+    const request = { job, runId, runnerEnvironment: traceEnvironment(), ...(signal ? { signal } : {}) };
+    const result = kind === 'log' ? await startLogPush(deps, request) : await startBackup(deps, request);
+    logger.info(kind === 'log' ? 'scheduled log push' : 'scheduled backup', { job: job.name, runId, outcome: result.outcome, ...(result.outcome === 'started' ? { taskId: result.taskId } : {}) });
+    // A skipped push is the previous one still catching up: routine, so not counted as a skipped backup.
+    if (result.outcome === 'skipped' && kind === 'backup') metrics.addMetric(METRIC.runSkipped, MetricUnit.Count, 1);
+    if (result.outcome === 'launch-failed') metrics.addMetric(kind === 'log' ? METRIC.logPushFailed : METRIC.runFailed, MetricUnit.Count, 1);
+    // A backup's result is as it always was; a push's says so.
+    return { outcome: result.outcome, ...(kind === 'log' ? { kind } : {}), job: job.name, runId, ...(result.outcome === 'started' ? { taskId: result.taskId } : {}) };
   };
 }
 

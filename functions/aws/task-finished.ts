@@ -75,7 +75,9 @@ export function createHandler(deployment: () => Promise<FinishingDeployment>) {
       },
       signal ? { signal } : {},
     );
-    if (result.outcome === 'succeeded' || result.outcome === 'failed') {
+    if ((result.outcome === 'succeeded' || result.outcome === 'failed') && result.run.kind === 'log') {
+      metrics.addMetric(result.outcome === 'succeeded' ? METRIC.logPushSucceeded : METRIC.logPushFailed, MetricUnit.Count, 1);
+    } else if (result.outcome === 'succeeded' || result.outcome === 'failed') {
       const { run } = result;
       metrics.addMetric(result.outcome === 'succeeded' ? METRIC.runSucceeded : METRIC.runFailed, MetricUnit.Count, 1);
       if (run.durationMs !== undefined) metrics.addMetric(METRIC.durationSeconds, MetricUnit.Seconds, run.durationMs / 1000);

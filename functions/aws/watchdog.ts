@@ -1,7 +1,8 @@
 /**
  * A rate schedule → this function: alerts when a job has no successful backup within its RPO and
- * when a run is stuck past its timeout; publishes seconds-since-last-success per job for the
- * dashboard and the RPO alarms (DESIGN.md §7).
+ * when a run is stuck past its timeout, and for jobs with `logs` when the archived log lags past
+ * its RPO or lost a stretch; publishes seconds-since-last-success (and LogArchiveLagSeconds) per
+ * job for the dashboard and the RPO alarms (DESIGN.md §7).
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { watchJobs } from '../../core/usecases/watch-jobs.js';
@@ -16,13 +17,23 @@ export function createHandler(deployment: () => Promise<WatchingDeployment>) {
     const deps = await deployment();
     const health = await watchJobs(deps, signal ? { signal } : {});
     for (const job of health) {
-      if (job.secondsSinceLastSuccess === undefined) continue;
-      // One metric set per job: each carries its own dimensions.
-      const single = metrics.singleMetric();
-      single.addDimensions({ environment: deps.environment.name, job: job.job });
-      single.addMetric(METRIC.secondsSinceLastSuccess, MetricUnit.Seconds, job.secondsSinceLastSuccess);
+      // One metric set per job and metric: each carries its own dimensions.
+      const publish = (name: string, seconds: number | undefined) => {
+        if (seconds === undefined) return;
+        const single = metrics.singleMetric();
+        single.addDimensions({ environment: deps.environment.name, job: job.job });
+        single.addMetric(name, MetricUnit.Seconds, seconds);
+      };
+      publish(METRIC.secondsSinceLastSuccess, job.secondsSinceLastSuccess);
+      publish(METRIC.logArchiveLagSeconds, job.logs?.lagSeconds);
     }
-    logger.info('watchdog', { jobs: health.length, breached: health.filter((job) => job.rpoBreached).map((job) => job.job), stuck: health.flatMap((job) => job.stuckRuns) });
+    logger.info('watchdog', {
+      jobs: health.length,
+      breached: health.filter((job) => job.rpoBreached).map((job) => job.job),
+      stuck: health.flatMap((job) => job.stuckRuns),
+      logLagging: health.filter((job) => job.logs?.lagBreached).map((job) => job.job),
+      logGaps: health.filter((job) => job.logs?.gap).map((job) => job.job),
+    });
     return { jobs: health };
   };
 }

@@ -2,7 +2,8 @@
  * The dispatcher timer → Container Apps job executions (DESIGN.md §1, §7). Azure timers take one
  * NCRONTAB schedule and one time zone per function app, but each job has its own cron and time
  * zone: so one timer ticks every five minutes and starts every (job, fire time) that fell in the
- * last twenty (`dueRuns`). A fire time seen by several ticks has one run id
+ * last twenty (`dueRuns`), and every log catch-up of a job with `logs` due in that window (at the
+ * multiples of `logs.every` since midnight UTC). A fire time seen by several ticks has one run id
  * (`scheduledRunId`), and the catalog's conditional create makes every later start a
  * `duplicate`: a late, missed or repeated tick starts nothing twice.
  */
@@ -13,6 +14,7 @@ import { redact } from '../../core/domain/redact.js';
 import { oneLine } from '../../core/errors.js';
 import { dueRuns, type DueRun } from '../../core/usecases/due-runs.js';
 import { startBackup, type StartBackupOutcome } from '../../core/usecases/start-backup.js';
+import { logPushRunId, startLogPush } from '../../core/usecases/start-log-push.js';
 import { azureSettingsFromEnv, cached } from './shared/settings.js';
 import { catalogOf, credentialOf, launcherOf, notifyOf } from './shared/clients.js';
 import type { LaunchingDeployment } from './shared/deployment-types.js';
@@ -34,6 +36,8 @@ export interface DispatchOptions {
 
 export interface DispatchedRun {
   readonly job: string;
+  /** A backup, or a log catch-up (`logs.every`). */
+  readonly kind: DueRun['kind'];
   readonly scheduledTime: string;
   readonly runId: string;
   readonly outcome: StartBackupOutcome['outcome'] | 'error';
@@ -56,22 +60,23 @@ export function createHandler(deployment: () => Promise<LaunchingDeployment>, op
     const launching = { ...deps, now, notify: alerting(deps.notify, context) };
     const runnerEnvironment = traceEnvironment(context.traceContext?.traceParent);
 
-    const start = async ({ job, scheduledTime }: DueRun): Promise<DispatchedRun> => {
-      const runId = scheduledRunId(job.name, scheduledTime);
+    const start = async ({ job, kind, scheduledTime }: DueRun): Promise<DispatchedRun> => {
+      const runId = kind === 'log' ? logPushRunId(job.name, scheduledTime) : scheduledRunId(job.name, scheduledTime);
       try {
-        const result = await startBackup(launching, { job, runId, runnerEnvironment });
-        return { job: job.name, scheduledTime, runId, outcome: result.outcome, ...(result.outcome === 'started' ? { taskId: result.taskId } : {}) };
+        const result = kind === 'log' ? await startLogPush(launching, { job, runId, runnerEnvironment }) : await startBackup(launching, { job, runId, runnerEnvironment });
+        return { job: job.name, kind, scheduledTime, runId, outcome: result.outcome, ...(result.outcome === 'started' ? { taskId: result.taskId } : {}) };
       } catch (error) {
         // Nothing was recorded (the catalog refused the pending run): the next tick tries again.
-        return { job: job.name, scheduledTime, runId, outcome: 'error', error: redact(oneLine(error)) };
+        return { job: job.name, kind, scheduledTime, runId, outcome: 'error', error: redact(oneLine(error)) };
       }
     };
     const runs = await mapConcurrently(dueRuns(deps.environment.jobs, { from, to }), START_CONCURRENCY, start);
 
     for (const run of runs) {
       if (run.outcome === 'duplicate') continue;
-      const line = logLine('scheduled backup', run);
-      if (run.outcome === 'started') context.log(line);
+      const line = logLine(run.kind === 'log' ? 'scheduled log push' : 'scheduled backup', run);
+      // A skipped log push is the previous one still catching up: routine, not a warning.
+      if (run.outcome === 'started' || (run.kind === 'log' && run.outcome === 'skipped')) context.log(line);
       else if (run.outcome === 'skipped') context.warn(line);
       else context.error(line);
     }

@@ -4,7 +4,9 @@
  * scheduled time comes from its `X-CloudScheduler-ScheduleTime` header (RFC 3339), which stays the
  * same on every retry of one firing, so the run id derived from (job, scheduled time) makes a
  * redelivered trigger start nothing new. A body `scheduledTime` is used only when the header is
- * absent (a hand-made call).
+ * absent (a hand-made call). A job with `logs` has a second Cloud Scheduler job posting
+ * `{"job": "<name>", "kind": "log"}` every `logs.every`: it starts a log catch-up
+ * (`vaultra logs push`) on the same runner job.
  */
 import * as z from 'zod';
 import { jobOf } from '../../core/config/environments.js';
@@ -12,6 +14,7 @@ import { scheduledRunId } from '../../core/domain/scheduled-run-id.js';
 import { parseAtEdge } from '../../core/domain/validate.js';
 import { ConfigError } from '../../core/errors.js';
 import { startBackup } from '../../core/usecases/start-backup.js';
+import { logPushRunId, startLogPush } from '../../core/usecases/start-log-push.js';
 import { cached, gcpSettingsFromEnv } from './shared/settings.js';
 import { catalogOf, launcherOf, notifyOf } from './shared/clients.js';
 import type { LaunchingDeployment } from './shared/deployment-types.js';
@@ -24,6 +27,8 @@ const SCHEDULE_TIME_HEADER = 'x-cloudscheduler-scheduletime';
 const scheduledRequestSchema = z.object({
   job: z.string(),
   scheduledTime: z.iso.datetime({ offset: true }).optional(),
+  /** What the schedule starts: the job's backup (absent), or a log catch-up. */
+  kind: z.enum(['backup', 'log']).default('backup'),
 });
 const scheduleTimeSchema = z.iso.datetime({ offset: true });
 
@@ -43,11 +48,14 @@ export function createHandler(deployment: () => Promise<LaunchingDeployment>) {
     const scheduledTime = header ? parseAtEdge(scheduleTimeSchema, header, 'X-CloudScheduler-ScheduleTime') : body.scheduledTime!;
     const deps = await deployment();
     const job = jobOf(deps.environment, body.job);
-    const runId = scheduledRunId(job.name, scheduledTime);
-    const result = await startBackup(deps, { job, runId, runnerEnvironment: traceEnvironment(trace), ...(signal ? { signal } : {}) });
+    const { kind } = body;
+    const runId = kind === 'log' ? logPushRunId(job.name, scheduledTime) : scheduledRunId(job.name, scheduledTime);
+    const start = { job, runId, runnerEnvironment: traceEnvironment(trace), ...(signal ? { signal } : {}) };
+    const result = kind === 'log' ? await startLogPush(deps, start) : await startBackup(deps, start);
     const taskId = result.outcome === 'started' ? { taskId: result.taskId } : {};
-    log(result.outcome === 'launch-failed' ? 'ERROR' : 'INFO', 'scheduled backup', { job: job.name, runId, scheduledTime, outcome: result.outcome, ...taskId, ...(trace.traceId ? { traceId: trace.traceId } : {}) });
-    return { status: 200, body: { outcome: result.outcome, job: job.name, runId, ...taskId } };
+    log(result.outcome === 'launch-failed' ? 'ERROR' : 'INFO', kind === 'log' ? 'scheduled log push' : 'scheduled backup', { job: job.name, runId, scheduledTime, outcome: result.outcome, ...taskId, ...(trace.traceId ? { traceId: trace.traceId } : {}) });
+    // A backup's answer is as it always was; a push's says so.
+    return { status: 200, body: { outcome: result.outcome, ...(kind === 'log' ? { kind } : {}), job: job.name, runId, ...taskId } };
   });
 }
 

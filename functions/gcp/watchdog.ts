@@ -1,6 +1,7 @@
 /**
  * Its own Cloud Scheduler job (hourly) → this function: alerts when a job has no successful
- * backup within its RPO and fails runs stuck past their timeout (DESIGN.md §7).
+ * backup within its RPO and fails runs stuck past their timeout (DESIGN.md §7); for jobs with
+ * `logs`, alerts on the archive's lag and gaps and logs `logArchiveLagSeconds` per job.
  */
 import { watchJobs } from '../../core/usecases/watch-jobs.js';
 import { cached, gcpSettingsFromEnv } from './shared/settings.js';
@@ -15,8 +16,11 @@ export function createHandler(deployment: () => Promise<WatchingDeployment>) {
     const jobs = await watchJobs(deps, signal ? { signal } : {});
     const breached = jobs.filter((job) => job.rpoBreached).map((job) => job.job);
     const stuck = jobs.flatMap((job) => job.stuckRuns);
-    // One line per job with its age, for a log-based metric of time since the last success.
-    for (const job of jobs) log('INFO', 'job health', { job: job.job, secondsSinceLastSuccess: job.secondsSinceLastSuccess ?? null, rpoBreached: job.rpoBreached });
+    // One line per job with its age (and, with `logs`, the archive's lag), for log-based metrics.
+    for (const job of jobs) {
+      const logs = job.logs ? { logArchiveLagSeconds: job.logs.lagSeconds ?? null, logLagBreached: job.logs.lagBreached, ...(job.logs.gap ? { logGap: job.logs.gap } : {}) } : {};
+      log('INFO', 'job health', { job: job.job, secondsSinceLastSuccess: job.secondsSinceLastSuccess ?? null, rpoBreached: job.rpoBreached, ...logs });
+    }
     log(breached.length || stuck.length ? 'WARNING' : 'INFO', 'watchdog', { jobs: jobs.length, breached, stuck });
     return { status: 200, body: { jobs } };
   });

@@ -4,6 +4,7 @@ import { CfnSchedule, CfnScheduleGroup } from 'aws-cdk-lib/aws-scheduler';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { eventBridgeCron } from '../../core/config/schedule.js';
+import { describeLogSchedule, logScheduleRate } from '../../core/config/log-schedule.js';
 import type { AwsEnvironment } from './deployment-config.js';
 import { deadLetterQueue } from './dead-letter-queue.js';
 import { lambdaScheduleTarget, SchedulerTargetRole } from './scheduler-target.js';
@@ -20,15 +21,29 @@ export function scheduledBackupInput(jobName: string): string {
   return JSON.stringify({ job: jobName, scheduledTime: '<aws.scheduler.scheduled-time>', executionId: '<aws.scheduler.execution-id>' });
 }
 
+/** The event a job's log catch-up schedule sends: the same as its backup's, with `"kind": "log"`. */
+export function logPushInput(jobName: string): string {
+  return JSON.stringify({ job: jobName, kind: 'log', scheduledTime: '<aws.scheduler.scheduled-time>', executionId: '<aws.scheduler.execution-id>' });
+}
+
+/** A log catch-up schedule's name: job names are lowercase, so the capital keeps it clear of every job's own schedule. */
+export function logScheduleName(jobName: string): string {
+  return `Logs-${jobName}`;
+}
+
 /**
  * One EventBridge Scheduler schedule per enabled job, in the environment's schedule group
  * `vaultra-<env>`: the job's cron in its time zone, its flexible window, the scheduled-backup
- * function as target. Disabled jobs get no schedule (they can still run on demand).
+ * function as target. Disabled jobs get no schedule (they can still run on demand). A job with
+ * `logs` gets a second schedule, `rate(<every>)` without a flexible window (a catch-up's point is
+ * to be on time), whose event makes the same function start a log push.
  */
 export class JobSchedules extends Construct {
   readonly group: CfnScheduleGroup;
   readonly deadLetterQueue: Queue;
   readonly schedules: ReadonlyMap<string, CfnSchedule>;
+  /** The log catch-up schedules, by job name. */
+  readonly logSchedules: ReadonlyMap<string, CfnSchedule>;
 
   constructor(scope: Construct, id: string, props: JobSchedulesProps) {
     super(scope, id);
@@ -54,5 +69,22 @@ export class JobSchedules extends Construct {
       schedules.set(job.name, schedule);
     }
     this.schedules = schedules;
+
+    const logSchedules = new Map<string, CfnSchedule>();
+    for (const job of environment.jobs.filter((candidate) => candidate.enabled && candidate.logs)) {
+      const logs = job.logs!;
+      const schedule = new CfnSchedule(this, `Logs-${job.name}`, {
+        name: logScheduleName(job.name),
+        groupName: this.group.name,
+        description: `Vaultra ${environment.name}: archive ${job.name}'s change log (${describeLogSchedule(logs)})`,
+        scheduleExpression: logScheduleRate(logs.everyMs),
+        flexibleTimeWindow: { mode: 'OFF' },
+        target: lambdaScheduleTarget({ target: props.target, role, deadLetterQueue: this.deadLetterQueue, input: logPushInput(job.name) }),
+        state: 'ENABLED',
+      });
+      schedule.addResourceDependency(this.group, 'a schedule needs its group');
+      logSchedules.set(job.name, schedule);
+    }
+    this.logSchedules = logSchedules;
   }
 }

@@ -29,6 +29,8 @@ const FIVE_MINUTES = Duration.minutes(5);
  * - a failed run, per job;
  * - an RPO breach, per job — missing data breaches too: a watchdog that stops reporting is
  *   itself a failure, and a job that never succeeded has no age to report;
+ * - for a job with `logs`, its archived log lagging past the log RPO (LogArchiveLagSeconds, missing
+ *   data breaching like the RPO alarm);
  * - a message in a dead-letter queue (a schedule or task event that never reached its function);
  * - a function error.
  */
@@ -75,6 +77,19 @@ export class Monitoring extends Construct {
         treatMissingData: TreatMissingData.BREACHING,
       });
 
+      if (job.logs) {
+        const logRpoSeconds = Math.round(job.logs.rpoMs / 1000);
+        alarm(`LogLag-${job.name}`, {
+          alarmName: alarmName(env, `${job.name}-log-lagging`),
+          alarmDescription: `${job.name}'s archived change log is more than its log RPO of ${logRpoSeconds} s behind the server, or the watchdog stopped reporting (environment ${env}).`,
+          metric: metric(METRIC.logArchiveLagSeconds, 'Maximum', RPO_ALARM_PERIOD),
+          threshold: logRpoSeconds,
+          comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+          evaluationPeriods: 1,
+          treatMissingData: TreatMissingData.BREACHING,
+        });
+      }
+
       const hour = Duration.hours(1);
       const rpoLine: HorizontalAnnotation = { value: rpoSeconds, label: 'RPO' };
       this.dashboard.addWidgets(
@@ -83,6 +98,12 @@ export class Monitoring extends Construct {
         new GraphWidget({ title: `${job.name}: bytes`, left: [metric(METRIC.bytesRaw, 'Maximum', hour, 'raw'), metric(METRIC.bytesStored, 'Maximum', hour, 'stored')], width: 6 }),
         new GraphWidget({ title: `${job.name}: seconds since last success`, left: [metric(METRIC.secondsSinceLastSuccess, 'Maximum', hour, 'age')], leftAnnotations: [rpoLine], width: 6 }),
       );
+      if (job.logs) {
+        this.dashboard.addWidgets(
+          new GraphWidget({ title: `${job.name}: log pushes`, left: [metric(METRIC.logPushSucceeded, 'Sum', hour, 'succeeded'), metric(METRIC.logPushFailed, 'Sum', hour, 'failed')], width: 12 }),
+          new GraphWidget({ title: `${job.name}: seconds of log archived behind the server`, left: [metric(METRIC.logArchiveLagSeconds, 'Maximum', hour, 'lag')], leftAnnotations: [{ value: Math.round(job.logs.rpoMs / 1000), label: 'log RPO' }], width: 12 }),
+        );
+      }
     }
 
     const queueDepths: IMetric[] = [];

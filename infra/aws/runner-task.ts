@@ -107,6 +107,7 @@ export class RunnerTask extends Construct {
     checkFargateSize(runner.cpu, runner.memoryMiB, `environments.${environment.name}.runner`);
     for (const job of environment.jobs) {
       checkFargateSize(job.runtime.cpu ?? runner.cpu, job.runtime.memoryMiB ?? runner.memoryMiB, `environments.${environment.name}.jobs.${job.name}.runtime`);
+      if (job.logs) checkFargateSize(job.logs.runtime.cpu, job.logs.runtime.memoryMiB, `environments.${environment.name}.jobs.${job.name}.logs.runtime`);
     }
     const stack = Stack.of(this);
 

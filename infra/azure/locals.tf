@@ -37,7 +37,12 @@ locals {
   }
   # The runner job's own limit: the longest job timeout plus time to record the failure. The
   # watchdog fails a run at its job's own timeout.
-  runner_timeout_seconds = max(values(local.job_timeout_seconds)...) + 600
+  # A log push (`logs.timeout`, default 1h) runs on the same runner job: its limit counts too.
+  log_timeout_seconds = {
+    for name, job in local.jobs : name => tonumber(substr(try(job.logs.timeout, "1h"), 0, length(try(job.logs.timeout, "1h")) - 1)) * local.duration_unit_seconds[substr(try(job.logs.timeout, "1h"), -1, 1)]
+    if try(job.logs, null) != null
+  }
+  runner_timeout_seconds = max(concat(values(local.job_timeout_seconds), values(local.log_timeout_seconds))...) + 600
 
   # Sized for the largest job of the environment (the default of every start). Consumption
   # Container Apps take 0.25 to 2 vCPU in steps of 0.25, with twice as many GiB of memory.
@@ -53,6 +58,11 @@ locals {
     [
       for name, job in local.jobs : "jobs.${name}.runtime: on azure a runtime is a Container Apps Consumption pair, cpu/memoryMiB one of 256/512, 512/1024, 1024/2048, 2048/4096 (got ${jsonencode(job.runtime)})"
       if !(try(job.runtime.cpu, null) == null && try(job.runtime.memoryMiB, null) == null) && !(contains(local.consumption_cpu_units, try(job.runtime.cpu, 0)) && try(job.runtime.memoryMiB, 0) == 2 * try(job.runtime.cpu, 0))
+    ],
+    # A log push's own size (`logs.runtime`, default 256/512, a Consumption pair).
+    [
+      for name, job in local.jobs : "jobs.${name}.logs.runtime: on azure a runtime is a Container Apps Consumption pair, cpu/memoryMiB one of 256/512, 512/1024, 1024/2048, 2048/4096 (got ${jsonencode(job.logs.runtime)})"
+      if try(job.logs.runtime, null) != null && !(contains(local.consumption_cpu_units, try(job.logs.runtime.cpu, 0)) && try(job.logs.runtime.memoryMiB, 0) == 2 * try(job.logs.runtime.cpu, 0))
     ],
     try(local.env.runner.cpu, 1024) <= 2048 && try(local.env.runner.memoryMiB, 2048) <= 4096 ? [] : ["runner: on azure the runner takes at most cpu 2048 and memoryMiB 4096 (got ${jsonencode(local.env.runner)})"],
   )

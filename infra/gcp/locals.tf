@@ -34,6 +34,18 @@ locals {
       body      = jsonencode({ job = name })
     }
   }
+  # A job with `logs` also gets a log catch-up schedule: `logs.every` (a duration dividing an hour
+  # or a day, core/config/log-schedule.ts) as a cron in UTC, posting {"job", "kind": "log"}.
+  log_every_minutes = {
+    for name, job in local.enabled_jobs : name => tonumber(substr(job.logs.every, 0, length(job.logs.every) - 1)) * local.duration_unit_seconds[substr(job.logs.every, -1, 1)] / 60
+    if try(job.logs.every, null) != null
+  }
+  log_schedules = {
+    for name, minutes in local.log_every_minutes : name => {
+      cron = minutes < 60 ? (minutes == 1 ? "* * * * *" : "*/${minutes} * * * *") : minutes < 1440 ? (minutes == 60 ? "0 * * * *" : "0 */${minutes / 60} * * *") : "0 0 * * *"
+      body = jsonencode({ job = name, kind = "log" })
+    }
+  }
   maintenance_schedules = {
     reconcile = { schedule = "*/5 * * * *", description = "finalize finished runs", retry_count = 0 }
     watchdog  = { schedule = "0 * * * *", description = "RPO and stuck-run check", retry_count = 1 }
@@ -46,7 +58,12 @@ locals {
   }
   # The runner job's own limit: the longest job timeout plus time to record the failure. Cloud Run
   # tasks run 24 hours at most. The watchdog fails a run at its job's own timeout.
-  runner_timeout_seconds = min(max(values(local.job_timeout_seconds)...) + 600, 86400)
+  # A log push (`logs.timeout`, default 1h) runs on the same runner job: its limit counts too.
+  log_timeout_seconds = {
+    for name, job in local.jobs : name => tonumber(substr(try(job.logs.timeout, "1h"), 0, length(try(job.logs.timeout, "1h")) - 1)) * local.duration_unit_seconds[substr(try(job.logs.timeout, "1h"), -1, 1)]
+    if try(job.logs, null) != null
+  }
+  runner_timeout_seconds = min(max(concat(values(local.job_timeout_seconds), values(local.log_timeout_seconds))...) + 600, 86400)
 
   # Cloud Run's RunJob overrides carry arguments, environment and timeout but no resources: the
   # job is sized for the largest job of the environment. Cloud Run jobs take 1, 2, 4, 6 or 8 CPUs,

@@ -178,7 +178,7 @@ describe('Azure functions on Azurite (Container Apps: ARM REST mocked, no Contai
 
       // Only shop is due: archive fires at 03:00 UTC too, but it is disabled.
       expect(result.window).toEqual({ from: '2026-11-20T02:42:00.000Z', to: '2026-11-20T03:02:00.000Z' });
-      expect(result.runs).toEqual([{ job: 'shop', scheduledTime: '2026-11-20T03:00:00.000Z', runId, outcome: 'started', taskId: expect.stringMatching(/^vaultra-runner-[0-9a-f]{7}$/) }]);
+      expect(result.runs).toEqual([{ job: 'shop', kind: 'backup', scheduledTime: '2026-11-20T03:00:00.000Z', runId, outcome: 'started', taskId: expect.stringMatching(/^vaultra-runner-[0-9a-f]{7}$/) }]);
       const [read, start, poll, ...rest] = arm.take();
       expect(rest).toEqual([]);
       expect(read).toEqual({ method: 'GET', path: jobPath(), apiVersion: API_VERSION, query: {}, authorization: `Bearer ${arm.credential.token}`, contentType: undefined, body: undefined });

@@ -91,6 +91,7 @@ describe('the example stack under cdk-nag and CloudFormation validation', () => 
 describe.each([
   ['Object Lock, existing VPC', testConfig({ storage: { objectLock: { mode: 'COMPLIANCE', days: 30 } }, network: { vpcId: 'vpc-0abc1234def567890', subnetIds: ['subnet-0abc1234def567890'] } })],
   ['pinned account, existing security groups', testConfig({ account: '123456789012', network: { vpcId: 'vpc-0abc1234def567890', subnetIds: ['subnet-0abc1234def567890'], securityGroupIds: ['sg-0abc1234def567890'] } })],
+  ['log catch-up schedules', testConfig({}, { shop: { source: 'secret+aws://vaultra/test/shop', schedule: { cron: '0 3 * * *' }, logs: { every: '5m' } } })],
 ])('the %s stack under cdk-nag', (_name, config) => {
   it('has no unacknowledged finding either', () => {
     const { app } = synthStack(config, 'test');
