@@ -44,8 +44,8 @@ export function logPushLockName(job: string): string {
 
 /**
  * The change log each engine keeps, for the engines Vaultra archives one of. PostgreSQL's WAL
- * restores only onto a physical base (`pg_basebackup`), which the config cannot see: the runner
- * refuses a push whose job has no such base. SQLite files and directories keep no change log.
+ * restores only onto a physical base (`pg_basebackup`), which the config cannot see: a push works
+ * without one, and restores and `vaultra logs verify` say the base is missing. SQLite files and directories keep no change log.
  */
 export const CHANGE_LOG_OF_ENGINE: Readonly<Record<EngineId, LogKind | undefined>> = {
   postgres: 'wal',

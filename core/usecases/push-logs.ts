@@ -12,7 +12,8 @@ import { runFolder } from '../domain/object-layout.js';
 import { newRunId, type RunRecord } from '../domain/run.js';
 import { storageUrlOf } from '../domain/storage-location.js';
 import { systemClock } from '../domain/clock.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, RunConflictError } from '../errors.js';
+import { DEFAULT_LOG_PUSH_TIMEOUT_MS, logPushLockName } from '../config/log-schedule.js';
 import type { StorageArtifactWriter } from '../pipeline/artifact-writer.js';
 import { buildManifest } from './backup-manifest.js';
 import { claimOrCreate, storeRun, type BackupResult, type ProducedArtifact } from './backup.js';
@@ -68,7 +69,19 @@ export async function pushLogs(deps: LogPushDependencies, request: LogPushReques
     ...(deps.host ? { runner: { pid: deps.host.pid, hostname: deps.host.hostname } } : {}),
     ...(request.timeoutMs ? { timeoutMs: request.timeoutMs } : {}),
   };
-  run = await claimOrCreate(deps.catalog, run, request.signal);
+  // The pushes' own lock (not the job's: a push must not wait for the nightly backup): a
+  // scheduler that launched this push holds it already, under this run id.
+  const lock = logPushLockName(request.job);
+  const io = request.signal ? { signal: request.signal } : {};
+  if (!(await deps.catalog.acquireLock(lock, runId, (request.timeoutMs ?? DEFAULT_LOG_PUSH_TIMEOUT_MS) + LOCK_GRACE_MS, io))) {
+    throw new RunConflictError(`another log push of job ${request.job} is running (lock ${lock}): two pushes would store the same log; try again once it ended`);
+  }
+  try {
+    run = await claimOrCreate(deps.catalog, run, request.signal);
+  } catch (error) {
+    await deps.catalog.releaseLock(lock, runId).catch(() => undefined);
+    throw error;
+  }
   const produce = async (writer: StorageArtifactWriter, _destinations: readonly StorageBackend[], facts: { job: string; runId: string; startedAt: Date }): Promise<ProducedArtifact> => {
     const since = await archiveEnd(deps, logs, request);
     const read = await logs.read(source, since, { now, ...(request.signal ? { signal: request.signal } : {}) });
@@ -78,8 +91,15 @@ export async function pushLogs(deps: LogPushDependencies, request: LogPushReques
       await read.close();
     }
   };
-  return storeRun(deps, request, run, produce, now);
+  try {
+    return await storeRun(deps, request, run, produce, now);
+  } finally {
+    await deps.catalog.releaseLock(lock, runId).catch(() => undefined);
+  }
 }
+
+/** How long past its timeout a push's lock outlives a push that died holding it. */
+const LOCK_GRACE_MS = 15 * 60_000;
 
 /**
  * Where this push starts: the furthest end any succeeded log run of the job reached (not the

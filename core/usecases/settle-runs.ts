@@ -4,6 +4,7 @@ import type { RunnerHost } from '../ports/runner-host.js';
 import { manifestKey } from '../domain/object-layout.js';
 import type { RunKind, RunRecord } from '../domain/run.js';
 import { formatDurationMs } from '../config/durations.js';
+import { logPushLockName } from '../config/log-schedule.js';
 import { IntegrityError, NotFoundError } from '../errors.js';
 import { readManifest } from './locate-backup.js';
 import { backupRecordOf } from './backup-record.js';
@@ -74,7 +75,7 @@ export async function settleAbandonedRuns(deps: SettleDependencies, options: { j
       }, io);
       settled.push({ job: run.job, runId: run.runId, kind: run.kind, status: 'failed', reason });
     }
-    await deps.catalog.releaseLock(run.job, run.runId, io);
+    await deps.catalog.releaseLock(run.kind === 'log' ? logPushLockName(run.job) : run.job, run.runId, io);
   }
   return settled;
 }

@@ -6,6 +6,7 @@ import { DEFAULT_STORAGE } from '../context.js';
 import { runBackupSpec } from '../run-backup-spec.js';
 import { signalOf } from './shared.js';
 import { checkDatabaseUrl } from '../../core/adapters/engines/source-url.js';
+import { engineIdForUrl } from '../../core/adapters/engines/engines.js';
 
 interface RunOptions {
   config: string;
@@ -39,7 +40,7 @@ A cloud environment's jobs run where it is deployed: start one on demand through
 function (AWS: aws lambda invoke --function-name <api> --payload '{"action":"backup","job":"…"}').`,
     )
     .action(async (jobName: string, options: RunOptions, command: Command) => {
-      const config = await loadConfig(options.config, { checkSource: checkDatabaseUrl });
+      const config = await loadConfig(options.config, { checkSource: checkDatabaseUrl, engineOf: engineIdForUrl });
       const locals = [...config.environments.values()].filter((environment) => environment.cloud === 'local');
       let environmentName = options.env;
       if (!environmentName) {
