@@ -77,12 +77,11 @@ export class BinlogSqlFilter extends Transform {
       const event = EVENT_COMMENT.exec(line);
       if (event) {
         const [, yy, mo, dd, hh, mi, ss] = event;
-        this.eventAt = Date.UTC(2000 + Number(yy), Number(mo) - 1, Number(dd), Number(hh), Number(mi), Number(ss)) / 1000;
         const group = GROUP_COMMENT.exec(line);
-        if (group) {
-          this.endDdlGroup();
-          this.group = { ddl: group[1] !== ' trans', changed: false };
-        }
+        // The previous DDL group ends here, at the time of its own last event.
+        if (group) this.endDdlGroup();
+        this.eventAt = Date.UTC(2000 + Number(yy), Number(mo) - 1, Number(dd), Number(hh), Number(mi), Number(ss)) / 1000;
+        if (group) this.group = { ddl: group[1] !== ' trans', changed: false };
       }
       return true;
     }
