@@ -61,8 +61,11 @@ export async function readBinlog(connection: MysqlConnection, since: string | un
     const onAbort = () => tar.kill();
     options.signal?.addEventListener('abort', onAbort, { once: true });
     void tar.exited.then(() => options.signal?.removeEventListener('abort', onAbort));
+    const stream = toolOutput(tar, (exit) => new DumpFailedError(`tar of the binary-log pieces of ${connection.display} failed (${describeExit(exit)})`, exit.stderrTail));
+    // Start reading now: a small range's tar can exit before the caller reads, and Node then drops a child's unread stdout.
+    stream.read(0);
     return {
-      stream: toolOutput(tar, (exit) => new DumpFailedError(`tar of the binary-log pieces of ${connection.display} failed (${describeExit(exit)})`, exit.stderrTail)),
+      stream,
       tool: { name: reader.command, version: reader.version },
       format: BINLOG_TAR_FORMAT,
       range: async () => range,

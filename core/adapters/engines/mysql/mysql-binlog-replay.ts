@@ -132,24 +132,31 @@ async function applyPieces(
     '--',
     ...start.pieces.map((piece) => piece.path),
   ];
-  // The tool prints and reads times in its local time zone: UTC, like --stop-datetime.
-  const decoder = await spawnTool(reader.command, args, { env: { TZ: 'UTC' }, installHint: MYSQL_INSTALL_HINT });
   const file = await writeOptionFile(target);
   const { tool: clientTool } = await chooseTool('client', flavor);
   let client;
   try {
     client = await spawnTool(clientTool.command, [...file.args, ...REPLAY_CLIENT_FLAGS, `--database=${target.database}`], { stdin: 'pipe', stdout: 'ignore', inherit: TOOL_FAMILY_VARIABLES.mysql, installHint: MYSQL_INSTALL_HINT });
   } catch (error) {
-    decoder.kill();
     await file.remove();
     throw error;
   }
   void client.exited.then(() => file.remove());
-  const filter = new BinlogSqlFilter();
-  const decodeFailed = (exit: ToolExit) => new RestoreFailedError(`${reader.command} could not decode the archived binary log (${describeExit(exit)})`, exit.stderrTail);
   const applyFailed = (exit: ToolExit) =>
     new RestoreFailedError(`replaying the binary log into ${target.display} failed (${describeExit(exit)}); what was replayed before the failure stays: restore the base again to retry`, exit.stderrTail);
-  await pipeline(toolOutput(decoder, decodeFailed), filter, toolInput(client, applyFailed), { signal });
+  const sink = toolInput(client, applyFailed);
+  // The decoder starts last, its output piped at once: Node drops the unread stdout of a child that has exited.
+  let decoder;
+  try {
+    // The tool prints and reads times in its local time zone: UTC, like --stop-datetime.
+    decoder = await spawnTool(reader.command, args, { env: { TZ: 'UTC' }, installHint: MYSQL_INSTALL_HINT });
+  } catch (error) {
+    sink.destroy();
+    throw error;
+  }
+  const decodeFailed = (exit: ToolExit) => new RestoreFailedError(`${reader.command} could not decode the archived binary log (${describeExit(exit)})`, exit.stderrTail);
+  const filter = new BinlogSqlFilter();
+  await pipeline(toolOutput(decoder, decodeFailed), filter, sink, { signal });
   return filter;
 }
 
