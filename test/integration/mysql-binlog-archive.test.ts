@@ -217,6 +217,24 @@ describe('mysql binlog archive (MariaDB)', () => {
       expect(Number((await sql(undefined, 'SELECT @@gtid_binlog_pos;')).split('-')[2])).toBe(before + 6);
     });
 
+    it('replays as an account with the target database and BINLOG REPLAY only', async () => {
+      // Prepare
+      const target = 'shop_limited';
+      const sink = await engine.openRestore(url(target), {});
+      sink.stream.end(baseDump);
+      await new Promise((resolve, reject) => sink.stream.once('finish', resolve).once('error', reject));
+      await sink.commit();
+      await sql(undefined, "CREATE USER 'replayer'@'%' IDENTIFIED BY 'replayer-pw-1'; GRANT ALL ON shop_limited.* TO 'replayer'@'%'; GRANT BINLOG REPLAY ON *.* TO 'replayer'@'%';");
+      const limited = engine.parse(`mariadb://replayer:replayer-pw-1@${server.host}:${server.port}/${target}`);
+
+      // Act
+      const report = await logs.replay(limited, pushed.map((p, i) => replayRange(p, `run-${i}`)), { until: checkpoints[1]!.at, from: base, sourceDatabase: 'shop' });
+
+      // Assess
+      expect(report.events).toBe(4);
+      expect(await rowsOf(target)).toEqual(checkpoints[1]!.rows);
+    });
+
     it('until consistent, or before the first change: the base as it was', async () => {
       const target = 'shop_at_base';
       const sink = await engine.openRestore(url(target), {});
