@@ -250,6 +250,35 @@ describe('mysql binlog archive (MariaDB)', () => {
       expect(await rowsOf(target)).toEqual(baseRows);
       expect(baseRows).toEqual([['1', 'one'], ['2', 'two'], ['3', 'three']]);
     });
+    it('a transaction that committed after the time, though it started before it, is not replayed', async () => {
+      // Prepare: one session holds the transaction open over two seconds.
+      await sleep(1100);
+      await sql('shop', "BEGIN; INSERT INTO t VALUES (50, 'long'); DO SLEEP(2.2); COMMIT;");
+      const committed = await serverNow();
+      const third = await push(url('shop'), pushed[1]!.range.end);
+      const ranges = [...pushed, third].map((p, i) => replayRange(p, `run-${i}`));
+      const restoreBase = async (target: string) => {
+        const sink = await engine.openRestore(url(target), {});
+        sink.stream.end(baseDump);
+        await new Promise((resolve, reject) => sink.stream.once('finish', resolve).once('error', reject));
+        await sink.commit();
+      };
+      await restoreBase('shop_mid_long');
+      await restoreBase('shop_after_long');
+
+      // Act
+      const mid = await logs.replay(url('shop_mid_long'), ranges, { until: new Date(committed.getTime() - 1200), from: base, sourceDatabase: 'shop' });
+      const after = await logs.replay(url('shop_after_long'), ranges, { until: committed, from: base, sourceDatabase: 'shop' });
+
+      // Assess
+      // The range holds the whole server's transactions (the restores above too); only shop's are replayed.
+      expect(third.range.events).toBeGreaterThan(1);
+      expect(mid.events).toBe(6);
+      expect(await rowsOf('shop_mid_long')).toEqual(checkpoints[2]!.rows);
+      expect(after.events).toBe(7);
+      expect(await rowsOf('shop_after_long')).toEqual(await rowsOf('shop'));
+      expect(await rowsOf('shop_after_long')).toContainEqual(['50', 'long']);
+    });
   });
 
   it('a purged binlog: the read starts at the oldest file the server has and says where the gap begins', async () => {
