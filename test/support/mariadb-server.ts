@@ -70,11 +70,16 @@ function serverOwner(): Owner {
   return { userArgs: ['--user=mysql'], socketUser: 'root', chown: (path) => chownSync(path, uid, gid) };
 }
 
+export interface MariadbOptions {
+  /** Start with the binary log (and GTIDs) on. @default true */
+  readonly binaryLog?: boolean;
+}
+
 /**
  * Start a throwaway server. The caller must `await server.stop()`; a process-exit hook
  * SIGKILLs it if the caller never gets there. Rejects with a one-line reason.
  */
-export async function startMariadb(): Promise<MariadbServer> {
+export async function startMariadb(options: MariadbOptions = {}): Promise<MariadbServer> {
   const mariadbd = findServer();
   const installDb = which('mariadb-install-db') ?? which('mysql_install_db');
   if (!installDb) throw new Error('mariadb-install-db not found on PATH; run scripts/setup-system.sh');
@@ -144,9 +149,7 @@ export async function startMariadb(): Promise<MariadbServer> {
           '--sync-binlog=0',
           '--innodb-buffer-pool-size=128M',
           // The binary log (and with it MariaDB's GTIDs) on, so dumps record a GTID position.
-          `--log-bin=${join(dataDir, 'binlog')}`,
-          '--server-id=1',
-          '--binlog-format=ROW',
+          ...(options.binaryLog === false ? [] : [`--log-bin=${join(dataDir, 'binlog')}`, '--server-id=1', '--binlog-format=ROW']),
           '--character-set-server=utf8mb4',
           '--collation-server=utf8mb4_general_ci',
           '--default-time-zone=+00:00',

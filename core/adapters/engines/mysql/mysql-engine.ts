@@ -1,4 +1,5 @@
-import { Writable } from 'node:stream';
+import { type Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type {
   ContentEntry,
   DatabaseEngine,
@@ -29,6 +30,8 @@ import { openMysqlStreamsRestore } from './mysql-streams-restore.js';
 import type { SnapshotStream } from '../../../domain/snapshot-format.js';
 import { chooseTool, MYSQL_INSTALL_HINT, serverFlavor } from './mysql-tools.js';
 import { mysqlDescriptor, type MysqlSource } from './mysql-descriptor.js';
+import { BinlogPositionTap } from './mysql-binlog-base.js';
+import { MysqlLogArchiver } from './mysql-log-archiver.js';
 
 /**
  * The dump tool's flags that never change with the server (exported for the benchmark, which
@@ -82,6 +85,8 @@ const EXACT_COUNT_MAX_TABLES = 500;
 export class MysqlEngine implements DatabaseEngine<MysqlSource> {
   readonly id = 'mysql' as const;
   readonly descriptor = mysqlDescriptor;
+  /** Point-in-time recovery through the binary log (mysql-log-archiver.ts). */
+  readonly logs = new MysqlLogArchiver();
 
   parse(url: string): MysqlSource {
     return mysqlDescriptor.parse(url);
@@ -131,32 +136,44 @@ export class MysqlEngine implements DatabaseEngine<MysqlSource> {
       '--',
       connection.database,
     ];
+    // The binlog position is in the dump's header (--master-data=2): read through this process, not piped past it.
+    const positionInDump = gtid.args.includes('--master-data=2');
+    const directTo = positionInDump ? undefined : options.directTo;
     const file = await writeOptionFile(connection);
     let dumper;
     try {
-      dumper = await spawnTool(tool.command, [...file.args, ...args], { stdout: options.directTo ?? 'pipe', inherit: TOOL_FAMILY_VARIABLES.mysql, installHint: MYSQL_INSTALL_HINT });
+      dumper = await spawnTool(tool.command, [...file.args, ...args], { stdout: directTo ?? 'pipe', inherit: TOOL_FAMILY_VARIABLES.mysql, installHint: MYSQL_INSTALL_HINT });
     } catch (error) {
       await file.remove();
       throw error;
     }
     void dumper.exited.then(() => file.remove());
+    const output = toolOutput(dumper, (exit) => new DumpFailedError(`${tool.command} of ${connection.display} failed (${describeExit(exit)})`, exit.stderrTail));
+    // The manifest reads details once the dump ended: the tap adds the binlog position by then.
+    const details: Record<string, string> = {
+      serverFlavor: flavor === 'mariadb' ? 'MariaDB' : 'MySQL',
+      ...(fallback ? { toolFallback: fallback } : {}),
+      ...gtid.details,
+      ...(nonTransactional.length > 0 ? { nonTransactionalTables: nonTransactional.join(', ') } : {}),
+      // The dump holds values as the server prints them; for FLOAT that is rounded (MariaDB: 6 significant digits).
+      ...(floatColumns.length > 0 ? { floatColumns: `${floatColumns.join(', ')}: FLOAT values are dumped as the server prints them (rounded), so they may not restore bit for bit` } : {}),
+    };
+    let stream: Readable = output;
+    if (positionInDump) {
+      const tap = new BinlogPositionTap(connection, details);
+      pipeline(output, tap).catch(() => undefined); // the tap carries the error to the reader
+      stream = tap;
+    }
     return {
-      stream: toolOutput(dumper, (exit) => new DumpFailedError(`${tool.command} of ${connection.display} failed (${describeExit(exit)})`, exit.stderrTail)),
-      direct: options.directTo !== undefined,
+      stream,
+      direct: directTo !== undefined,
       pid: dumper.child.pid,
       tool: { name: tool.command, version: tool.version },
       format: 'mysqldump-sql',
       consistency:
         `${tool.command} --single-transaction: one consistent snapshot (REPEATABLE READ, START TRANSACTION WITH CONSISTENT SNAPSHOT) of every InnoDB table; ` +
         'non-transactional tables (MyISAM, Aria, MEMORY) are read without a lock and are not covered by it',
-      details: {
-        serverFlavor: flavor === 'mariadb' ? 'MariaDB' : 'MySQL',
-        ...(fallback ? { toolFallback: fallback } : {}),
-        ...gtid.details,
-        ...(nonTransactional.length > 0 ? { nonTransactionalTables: nonTransactional.join(', ') } : {}),
-        // The dump holds values as the server prints them; for FLOAT that is rounded (MariaDB: 6 significant digits).
-        ...(floatColumns.length > 0 ? { floatColumns: `${floatColumns.join(', ')}: FLOAT values are dumped as the server prints them (rounded), so they may not restore bit for bit` } : {}),
-      },
+      details,
     };
   }
 

@@ -1,5 +1,6 @@
 import type { ToolExit } from '../../process/child-process.js';
 import { lastLine } from './mysql-client.js';
+import { binlogBaseDetails, UTC_NOW_SQL } from './mysql-binlog-base.js';
 import type { MysqlConnection } from './mysql-connection.js';
 import { MysqlSession } from './mysql-session.js';
 import { DUMP_SESSION_SQL } from './mysql-table-rows.js';
@@ -100,8 +101,11 @@ async function mariadbSnapshotPosition(session: MysqlSession): Promise<Record<st
   const file = value('binlog_snapshot_file');
   const position = value('binlog_snapshot_position');
   if (!file || !position || !/^\d+$/.test(position)) return {};
-  const [gtid] = await session.run(`SELECT BINLOG_GTID_POS(${sqlString(file)}, ${position});`);
+  // The clock after the snapshot started: a restore to any time from here on may start from it.
+  const [gtid, now] = (await session.run(`SELECT BINLOG_GTID_POS(${sqlString(file)}, ${position}), ${UTC_NOW_SQL};`))[0]?.split('\t') ?? [];
+  const at = new Date(now ?? '');
   return {
+    ...(Number.isNaN(at.getTime()) ? {} : binlogBaseDetails(file, position, at)),
     binlogFile: file,
     binlogPosition: position,
     gtidBinlogPos: gtid && gtid !== 'NULL' ? unescape(gtid) : '',

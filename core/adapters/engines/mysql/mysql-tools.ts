@@ -22,20 +22,22 @@ export interface ChosenTool {
 
 export const MYSQL_INSTALL_HINT = 'install the MariaDB or MySQL client tools (Debian/Ubuntu: apt-get install mariadb-client; macOS: brew install mariadb-connector-c mysql-client)';
 
-const CANDIDATES: Record<'dump' | 'client', Record<Flavor, readonly string[]>> = {
+const CANDIDATES: Record<'dump' | 'client' | 'binlog', Record<Flavor, readonly string[]>> = {
   dump: { mariadb: ['mariadb-dump', 'mysqldump'], mysql: ['mysqldump', 'mariadb-dump'] },
   client: { mariadb: ['mariadb', 'mysql'], mysql: ['mysql', 'mariadb'] },
+  // Debian's mysqlbinlog is MariaDB's: the family comes from --version, not the name.
+  binlog: { mariadb: ['mariadb-binlog', 'mysqlbinlog'], mysql: ['mysqlbinlog', 'mariadb-binlog'] },
 };
 
 const probed = new Map<string, Promise<MysqlTool | undefined>>();
 
 /**
- * The dump tool (`role: 'dump'`) or SQL client (`role: 'client'`) to use against a server of
+ * The dump tool (`role: 'dump'`), SQL client (`role: 'client'`) or binlog reader (`role: 'binlog'`) to use against a server of
  * `flavor`: the server's own family's tool when one is installed (MariaDB → `mariadb-dump`,
  * MySQL → `mysqldump`), else the other family's (they still speak the same protocol and SQL
  * dump format), said so in `fallback`. Rejects with ToolMissingError when neither is installed.
  */
-export async function chooseTool(role: 'dump' | 'client', flavor: Flavor): Promise<ChosenTool> {
+export async function chooseTool(role: 'dump' | 'client' | 'binlog', flavor: Flavor): Promise<ChosenTool> {
   const names = CANDIDATES[role][flavor];
   const found = (await Promise.all(names.map(probe))).filter((tool): tool is MysqlTool => tool !== undefined);
   const own = found.find((tool) => tool.flavor === flavor);
