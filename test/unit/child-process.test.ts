@@ -25,6 +25,15 @@ describe('native tools as stream stages', () => {
     await expect(collect(toolOutput(bad, fail))).rejects.toThrow(/exit 3: server closed the connection/);
   });
 
+  it('a tool that exits before anyone reads keeps every byte and still ends', async () => {
+    // Node resumes (and so discards) the unread stdout of a child that exited: the output must read from the start.
+    const tool = await spawnTool('sh', ['-c', 'head -c 100000 /dev/zero']);
+    const out = toolOutput(tool, fail);
+    await tool.exited;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect((await collect(out)).length).toBe(100_000);
+  });
+
   it('a tool killed mid-stream is an error, not a short stream', async () => {
     const tool = await spawnTool('sh', ['-c', 'printf start; kill -9 $$']);
     await expect(collect(toolOutput(tool, fail))).rejects.toThrow(/SIGKILL/);

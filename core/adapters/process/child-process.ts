@@ -139,8 +139,6 @@ export async function runTool(
  * stream carries no data: it only ends, or fails, with the tool.
  */
 export class ToolOutput extends Readable {
-  private reading = false;
-
   /**
    * @param alsoRequired resolves with an error, or undefined, once another party this output
    *   depends on is done (the tool feeding this one): the stream ends only when both succeeded,
@@ -157,6 +155,19 @@ export class ToolOutput extends Readable {
       if (error && !this.destroyed) this.destroy(error);
     });
     if (!tool.child.stdout) this.settle();
+    // Read from the start, not from the first read: a tool that exits before anyone reads has
+    // its unread stdout resumed and discarded by Node (child_process's flushStdio), and its
+    // 'end' emitted before a late listener could see it — bytes lost and a stream that never
+    // ends. What is read waits in this stream's buffer (stdout paused once it holds 1 MiB).
+    else this.startReading(tool.child.stdout);
+  }
+
+  private startReading(stdout: NonNullable<ToolProcess['child']['stdout']>): void {
+    stdout.on('data', (chunk: Buffer) => {
+      if (!this.push(chunk)) stdout.pause();
+    });
+    stdout.once('end', () => this.settle());
+    stdout.once('error', (error) => this.destroy(error));
   }
 
   /** Ends the stream, or fails it, once the tool and whatever else is required are done. */
@@ -170,17 +181,7 @@ export class ToolOutput extends Readable {
   }
 
   override _read(): void {
-    const stdout = this.tool.child.stdout;
-    if (!stdout) return;
-    if (!this.reading) {
-      this.reading = true;
-      stdout.on('data', (chunk: Buffer) => {
-        if (!this.push(chunk)) stdout.pause();
-      });
-      stdout.once('end', () => this.settle());
-      stdout.once('error', (error) => this.destroy(error));
-    }
-    stdout.resume();
+    this.tool.child.stdout?.resume();
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
