@@ -1,0 +1,271 @@
+/**
+ * The MongoDB engine's oplog archiving and replay (point-in-time recovery) against
+ * mongo-java-server 1.47.0 dressed as a single-node replica set (test/support/mongo-java-server.ts):
+ * the real Node driver reads its `local.oplog.rs`, the real mongodump takes the base, the real
+ * mongorestore restores it and replays the archived entries with --oplogReplay --oplogLimit.
+ * What is the library's and what the harness adds (applyOps, hello, wire version) is said in
+ * OplogServer.java. FerretDB (no oplog) stands for a server that is not a replica set.
+ */
+import { Readable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BSON, type Document, type MongoClient, type Timestamp } from 'mongodb';
+import { MongodbEngine } from '../../core/adapters/engines/mongodb/mongodb-engine.js';
+import { baseLogPositionOf, compareLogPositions, logRangeSchema, type BaseLogPosition, type LogRange } from '../../core/domain/log-archive.js';
+import type { LogRead, ReplayRange } from '../../core/ports/log-archiver.js';
+import { ConfigError, DumpFailedError } from '../../core/errors.js';
+import { mongoJavaServerUnavailable, startMongoJavaServer, type MongoJavaServer } from '../support/mongo-java-server.js';
+import { withTestClient } from '../support/mongo-server.js';
+import { mongoUrl } from '../support/mongo-fixtures.js';
+import { requireMongo, requireTools, unmet } from '../support/requirements.js';
+import { sleep } from '../support/processes.js';
+
+const { EJSON } = BSON;
+/** Test documents with plain `_id`s (numbers, strings). */
+interface TestDoc {
+  _id: number | string;
+  [field: string]: unknown;
+}
+const engine = new MongodbEngine();
+const logs = engine.logs;
+const now = () => new Date(0); // never used: the server reports its clock
+
+async function collect(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** Reads the whole range a log read gives, and closes it. */
+async function readAll(read: LogRead): Promise<{ bytes: Buffer; range: LogRange }> {
+  try {
+    const bytes = await collect(read.stream);
+    const range = logRangeSchema.parse({ kind: 'oplog', format: read.format, ...(await read.range()) });
+    return { bytes, range };
+  } finally {
+    await read.close();
+  }
+}
+
+/** Every document of every collection of `database`, as sorted EJSON lines per collection. */
+async function contentsOf(client: MongoClient, database: string): Promise<Record<string, string[]>> {
+  const db = client.db(database);
+  const out: Record<string, string[]> = {};
+  for (const c of (await db.listCollections().toArray()).map((info) => String(info.name)).filter((n) => !n.startsWith('system.')).sort()) {
+    out[c] = (await db.collection(c).find({}).toArray()).map((doc) => EJSON.stringify(doc, { relaxed: false })).sort();
+  }
+  return out;
+}
+
+interface OplogEntry extends Document {
+  ts: Timestamp;
+  ns: string;
+  op: string;
+  wall: Date;
+}
+
+async function oplogEntries(client: MongoClient, filter: Document = {}): Promise<OplogEntry[]> {
+  return client.db('local').collection<OplogEntry>('oplog.rs').find(filter).sort({ $natural: 1 }).toArray();
+}
+
+const position = (ts: Timestamp) => `${ts.t}:${ts.i}`;
+
+/** Waits until the server's clock is past the second of `ts`, so the next write lands in a later second. */
+async function nextServerSecond(client: MongoClient, ts: Timestamp): Promise<void> {
+  for (;;) {
+    const hello = await client.db('admin').command({ hello: 1 });
+    if (Math.floor((hello.localTime as Date).getTime() / 1000) > ts.t) return;
+    await sleep(100);
+  }
+}
+
+describe('MongoDB oplog against mongo-java-server (single-node replica set)', () => {
+  const tools = requireTools('mongodump', 'mongorestore');
+  const unavailable = mongoJavaServerUnavailable();
+  if (unavailable) {
+    unmet('mongo-java-server', unavailable);
+    return;
+  }
+  if (!tools) return;
+
+  let server: MongoJavaServer;
+  const url = (database: string) => mongoUrl({ url: server.url, server: server.server }, database);
+  const withServer = <T>(work: (client: MongoClient) => Promise<T>) => withTestClient(server.url, work);
+
+  beforeAll(async () => {
+    server = await startMongoJavaServer();
+  }, 60_000);
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('doctor: a replica set whose oplog is readable, its window under a day (a fresh server) is a warning', async () => {
+    await withServer((client) => client.db('doctor').collection<TestDoc>('seed').insertOne({ _id: 1 }));
+    const checks = await logs.checkServer(engine.parse(url('admin')));
+    expect(checks.map((c) => [c.name, c.status])).toEqual([
+      ['replica set', 'ok'],
+      ['oplog read access', 'ok'],
+      ['oplog window', 'warn'],
+    ]);
+    expect(checks.find((c) => c.name === 'replica set')?.detail).toContain('rs0');
+    expect(checks.find((c) => c.name === 'oplog window')?.fix).toMatch(/replSetResizeOplog/);
+  });
+
+  it('reads nothing without a start: an empty range at the newest entry; then what was written after it, byte for byte', async () => {
+    await withServer((client) => client.db('read_a').collection<TestDoc>('seed').insertOne({ _id: 0 }));
+    const newest = (await withServer((client) => oplogEntries(client))).at(-1)!;
+
+    const first = await readAll(await logs.read(engine.parse(url('read_a')), undefined, { now }));
+    expect(first.bytes.length).toBe(0);
+    expect(first.range).toMatchObject({ start: position(newest.ts), end: position(newest.ts), events: 0 });
+    expect(first.range.firstEventAt).toBeUndefined();
+
+    await withServer(async (client) => {
+      const items = client.db('read_a').collection<TestDoc>('items');
+      await items.insertMany([{ _id: 1, n: 1 }, { _id: 2, n: 1 }]);
+      await items.updateOne({ _id: 1 }, { $set: { n: 2 } });
+      await items.deleteOne({ _id: 2 });
+      await client.db('read_b').collection<TestDoc>('other').insertOne({ _id: 'x' });
+    });
+    const second = await readAll(await logs.read(engine.parse(url('read_a')), first.range.end, { now }));
+    const expected = await withServer((client) => oplogEntries(client, { ts: { $gt: newest.ts } }));
+    // The whole instance's oplog: every database's entries (a replay picks its database).
+    expect(expected.map((e) => e.op)).toEqual(['i', 'i', 'u', 'd', 'i']);
+    expect(second.range).toMatchObject({
+      start: first.range.end,
+      end: position(expected.at(-1)!.ts),
+      events: 5,
+      firstEventAt: expected[0]!.wall.toISOString(),
+      lastEventAt: expected.at(-1)!.wall.toISOString(),
+    });
+    expect(second.range.gapFrom).toBeUndefined();
+    // coveredUntil is the server's clock when the read began: not before the last entry it covers.
+    expect(Date.parse(second.range.coveredUntil)).toBeGreaterThanOrEqual(expected.at(-1)!.wall.getTime());
+    const raw = await withServer((client) => client.db('local').collection('oplog.rs').find({ ts: { $gt: newest.ts } }, { raw: true }).sort({ $natural: 1 }).toArray());
+    expect(second.bytes.equals(Buffer.concat(raw as unknown as Buffer[]))).toBe(true);
+    expect(BSON.deserialize(second.bytes.subarray(0, second.bytes.readInt32LE(0))).ns).toBe('read_a.items');
+
+    // Nothing new: an empty range that starts and ends where the archive ends.
+    const third = await readAll(await logs.read(engine.parse(url('read_a')), second.range.end, { now }));
+    expect(third.range).toMatchObject({ start: second.range.end, end: second.range.end, events: 0 });
+  });
+
+  it('says what was lost when the oplog no longer reaches back to the archive end (gapFrom), and refuses an archive end past the oplog', async () => {
+    const [oldest, newest] = await withServer(async (client) => {
+      const all = await oplogEntries(client);
+      return [all[0]!, all.at(-1)!];
+    });
+    const gap = await readAll(await logs.read(engine.parse(url('read_a')), '1:0', { now }));
+    expect(gap.range).toMatchObject({ gapFrom: '1:0', start: position(oldest.ts), end: position(newest.ts) });
+    expect(gap.range.events).toBe(await withServer(async (client) => (await oplogEntries(client, { ts: { $lte: newest.ts } })).length));
+
+    const beyond = `${newest.ts.t + 3600}:1`;
+    await expect(logs.read(engine.parse(url('read_a')), beyond, { now })).rejects.toThrow(DumpFailedError);
+    await expect(logs.read(engine.parse(url('read_a')), beyond, { now })).rejects.toThrow(/after the newest oplog entry .*take a new base backup/);
+  });
+
+  it('a base dump records its oplog position; replay into another database reaches exactly the chosen second, through two archived ranges', async () => {
+    const src = 'pitr_src';
+    // Base state.
+    await withServer(async (client) => {
+      await client.db(src).collection<TestDoc>('items').insertMany([{ _id: 1, n: 1 }, { _id: 2, n: 1 }, { _id: 3, n: 1 }]);
+      await client.db(src).collection<TestDoc>('doomed').insertOne({ _id: 'd' });
+    });
+    const beforeDump = (await withServer((client) => oplogEntries(client))).at(-1)!;
+
+    // The base: mongodump of the database, with its position in the oplog.
+    const dump = await engine.dump(engine.parse(url(src)));
+    const archive = await collect(dump.stream);
+    const base = baseLogPositionOf(dump.details) as BaseLogPosition;
+    expect(base).toMatchObject({ kind: 'oplog', start: position(beforeDump.ts), consistent: position(beforeDump.ts) });
+    expect(base.consistentAt.toISOString()).toBe(beforeDump.wall.toISOString());
+    expect(dump.warnings ?? []).toEqual([]);
+
+    // Phase 1 (kept by the replay), in one second; phase 2 (after the target time) in a later one.
+    const phase1 = await withServer(async (client) => {
+      const items = client.db(src).collection<TestDoc>('items');
+      await items.insertOne({ _id: 4, n: 1 });
+      await items.updateOne({ _id: 1 }, { $set: { n: 2, tag: 'one' } });
+      await items.replaceOne({ _id: 3 }, { n: 3 });
+      await items.deleteOne({ _id: 2 });
+      await client.db('pitr_elsewhere').collection<TestDoc>('noise').insertOne({ _id: 'not replayed' });
+      const entries = await oplogEntries(client, { ts: { $gt: beforeDump.ts } });
+      return { state: await contentsOf(client, src), last: entries.filter((e) => e.ns.startsWith(`${src}.`)).at(-1)!, srcEntries: entries.filter((e) => e.ns.startsWith(`${src}.`)).length };
+    });
+    const range1 = await readAll(await logs.read(engine.parse(url(src)), base.start, { now }));
+    await withServer((client) => nextServerSecond(client, phase1.last.ts));
+    const phase2 = await withServer(async (client) => {
+      const items = client.db(src).collection<TestDoc>('items');
+      await items.updateOne({ _id: 1 }, { $unset: { tag: '' } });
+      await items.insertOne({ _id: 5, n: 5 });
+      await client.db(src).collection<TestDoc>('doomed').drop();
+      const entries = await oplogEntries(client, { ts: { $gt: phase1.last.ts } });
+      return { state: await contentsOf(client, src), last: entries.filter((e) => e.ns.startsWith(`${src}.`)).at(-1)!, srcEntries: entries.filter((e) => e.ns.startsWith(`${src}.`)).length };
+    });
+    expect(phase2.last.ts.t).toBeGreaterThan(phase1.last.ts.t);
+    const range2 = await readAll(await logs.read(engine.parse(url(src)), range1.range.end, { now }));
+    expect(range2.range.start).toBe(range1.range.end);
+    expect(compareLogPositions('oplog', range2.range.end, position(phase2.last.ts))).toBeGreaterThanOrEqual(0);
+
+    let opened = 0;
+    const ranges: ReplayRange[] = [range1, range2].map((r, i) => ({
+      range: r.range,
+      runId: `log-${i + 1}`,
+      open: () => {
+        opened += 1;
+        return Promise.resolve(Readable.from([r.bytes]));
+      },
+    }));
+
+    /** Restores the base into `target` and replays to `until`. */
+    const restoreAt = async (target: string, until: Date | 'consistent') => {
+      const sink = await engine.openRestore(engine.parse(url(target)), { sourceDatabase: src });
+      await new Promise<void>((resolve, reject) => {
+        Readable.from([archive]).pipe(sink.stream).once('finish', resolve).once('error', reject);
+      });
+      await sink.commit();
+      return logs.replay(engine.parse(url(target)), ranges, { until, from: base, sourceDatabase: src });
+    };
+
+    // To the end of phase 1's second (inclusive): phase 1 in, phase 2 out, the other database's entry not replayed.
+    const atPhase1 = await restoreAt('pitr_at1', new Date(phase1.last.ts.t * 1000 + 999));
+    expect(atPhase1.events).toBe(phase1.srcEntries);
+    expect(atPhase1.reachedAt?.toISOString()).toBe(phase1.last.wall.toISOString());
+    expect(await withServer((client) => contentsOf(client, 'pitr_at1'))).toEqual(phase1.state);
+
+    // To phase 2's second: everything, the dropped collection gone.
+    const atPhase2 = await restoreAt('pitr_at2', new Date(phase2.last.ts.t * 1000));
+    expect(atPhase2.events).toBe(phase1.srcEntries + phase2.srcEntries);
+    expect(await withServer((client) => contentsOf(client, 'pitr_at2'))).toEqual(phase2.state);
+    expect(phase2.state.doomed).toBeUndefined();
+
+    // Only as far as the base needs (nothing was written during the dump): nothing replayed, no range opened.
+    opened = 0;
+    const consistent = await restoreAt('pitr_consistent', 'consistent');
+    expect(consistent.events).toBe(0);
+    expect(opened).toBeLessThanOrEqual(2);
+    expect(await withServer((client) => contentsOf(client, 'pitr_consistent'))).toEqual(
+      await withServer(async (client) => {
+        // The base's state: what the dump held.
+        const items = [{ _id: 1, n: 1 }, { _id: 2, n: 1 }, { _id: 3, n: 1 }].map((d) => EJSON.stringify(d, { relaxed: false }));
+        void client;
+        return { doomed: [EJSON.stringify({ _id: 'd' }, { relaxed: false })], items };
+      }),
+    );
+  }, 120_000);
+});
+
+describe('MongoDB oplog on a server that is not a replica set (FerretDB)', () => {
+  const mongo = requireMongo();
+  if (!mongo) return;
+
+  it('a log read is refused with how to make a single-node replica set; doctor fails the replica set check', async () => {
+    const source = engine.parse(mongoUrl(mongo, 'anything'));
+    const read = logs.read(source, undefined, { now });
+    await expect(read).rejects.toThrow(ConfigError);
+    await expect(logs.read(source, undefined, { now })).rejects.toThrow(/not a replica set: .*--replSet .*rs\.initiate\(\)/);
+    const checks = await logs.checkServer(source);
+    expect(checks).toHaveLength(1);
+    expect(checks[0]).toMatchObject({ name: 'replica set', status: 'fail' });
+    expect(checks[0]!.fix).toMatch(/single-node replica set is enough/);
+  });
+});
