@@ -6,9 +6,14 @@
  * What is the library's and what the harness adds (applyOps, hello, wire version) is said in
  * OplogServer.java. FerretDB (no oplog) stands for a server that is not a replica set.
  */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BSON, type Document, type MongoClient, type Timestamp } from 'mongodb';
+import { BSON, Long, Timestamp, type Document, type MongoClient } from 'mongodb';
+import { oplogLimitFor } from '../../core/adapters/engines/mongodb/oplog-position.js';
+import { run } from '../support/exec.js';
 import { MongodbEngine } from '../../core/adapters/engines/mongodb/mongodb-engine.js';
 import { baseLogPositionOf, compareLogPositions, logRangeSchema, type BaseLogPosition, type LogRange } from '../../core/domain/log-archive.js';
 import type { LogRead, ReplayRange } from '../../core/ports/log-archiver.js';
@@ -171,6 +176,7 @@ describe('MongoDB oplog against mongo-java-server (single-node replica set)', ()
       await client.db(src).collection<TestDoc>('doomed').insertOne({ _id: 'd' });
     });
     const beforeDump = (await withServer((client) => oplogEntries(client))).at(-1)!;
+    const baseState = await withServer((client) => contentsOf(client, src));
 
     // The base: mongodump of the database, with its position in the oplog.
     const dump = await engine.dump(engine.parse(url(src)));
@@ -238,20 +244,46 @@ describe('MongoDB oplog against mongo-java-server (single-node replica set)', ()
     expect(await withServer((client) => contentsOf(client, 'pitr_at2'))).toEqual(phase2.state);
     expect(phase2.state.doomed).toBeUndefined();
 
-    // Only as far as the base needs (nothing was written during the dump): nothing replayed, no range opened.
+    // Only as far as the base needs (nothing was written during the dump): nothing replayed, and
+    // the reading stops at the first entry past it (the second range is never opened).
     opened = 0;
     const consistent = await restoreAt('pitr_consistent', 'consistent');
     expect(consistent.events).toBe(0);
-    expect(opened).toBeLessThanOrEqual(2);
-    expect(await withServer((client) => contentsOf(client, 'pitr_consistent'))).toEqual(
-      await withServer(async (client) => {
-        // The base's state: what the dump held.
-        const items = [{ _id: 1, n: 1 }, { _id: 2, n: 1 }, { _id: 3, n: 1 }].map((d) => EJSON.stringify(d, { relaxed: false }));
-        void client;
-        return { doomed: [EJSON.stringify({ _id: 'd' }, { relaxed: false })], items };
-      }),
-    );
+    expect(opened).toBe(1);
+    expect(await withServer((client) => contentsOf(client, 'pitr_consistent'))).toEqual(baseState);
   }, 120_000);
+});
+
+describe('mongorestore --oplogLimit, as the replay uses it (mongo-java-server)', () => {
+  const tools = requireTools('mongorestore');
+  const unavailable = mongoJavaServerUnavailable();
+  if (unavailable) {
+    unmet('mongo-java-server', unavailable);
+    return;
+  }
+  if (!tools) return;
+  let server: MongoJavaServer;
+  beforeAll(async () => {
+    server = await startMongoJavaServer();
+  }, 60_000);
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('applies the entries of the target second and none of the next: the limit is exclusive, so the replay passes <second + 1>:0', async () => {
+    const second = 1_765_000_000;
+    const entry = (t: number, i: number, id: string) => BSON.serialize({ ts: new Timestamp({ t, i }), t: Long.fromNumber(1), v: 2, op: 'i', ns: 'limit_check.items', wall: new Date(t * 1000), o: { _id: id } });
+    const dir = await mkdtemp(join(tmpdir(), 'vaultra-oplog-limit-'));
+    try {
+      await writeFile(join(dir, 'oplog.bson'), Buffer.concat([entry(second - 1, 7, 'before'), entry(second, 1, 'at-1'), entry(second, 4_000_000, 'at-last'), entry(second + 1, 0, 'next-0'), entry(second + 1, 1, 'next-1')]));
+      const restored = await run(tools.mongorestore, ['--uri', server.url, '--oplogReplay', '--oplogLimit', oplogLimitFor(new Date(second * 1000 + 500)), '--dir', dir]);
+      expect(restored.code, restored.stderr).toBe(0);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    const ids = await withTestClient(server.url, (client) => client.db('limit_check').collection<TestDoc>('items').find({}).toArray());
+    expect(ids.map((d) => d._id).sort()).toEqual(['at-1', 'at-last', 'before']);
+  });
 });
 
 describe('MongoDB oplog on a server that is not a replica set (FerretDB)', () => {

@@ -82,7 +82,12 @@ export function selectEntry(bson: typeof BSON, bytes: Uint8Array, selection: Opl
 export function renameEntry<T extends Document>(entry: T, selection: Pick<OplogSelection, 'sourceDatabase' | 'targetDatabase'>): T {
   const { sourceDatabase: from, targetDatabase: to } = selection;
   if (from === undefined || to === undefined || from === to) return entry;
-  const move = (value: unknown): unknown => (typeof value === 'string' && databaseOf(value) === from && value.length > from.length ? `${to}${value.slice(from.length)}` : value);
+  let changed = false;
+  const move = (value: unknown): unknown => {
+    if (typeof value !== 'string' || databaseOf(value) !== from || value.length === from.length) return value;
+    changed = true;
+    return `${to}${value.slice(from.length)}`;
+  };
   const renamed: Document = { ...entry, ns: move(entry.ns) };
   const o = entry.o as Document | undefined;
   if (entry.op === 'c' && o && typeof o === 'object') {
@@ -92,10 +97,16 @@ export function renameEntry<T extends Document>(entry: T, selection: Pick<OplogS
       command.renameCollection = move(command.renameCollection);
       command.to = move(command.to);
     }
-    if (Array.isArray(command.applyOps)) command.applyOps = (command.applyOps as Document[]).map((inner) => renameEntry(inner, selection));
+    if (Array.isArray(command.applyOps)) {
+      command.applyOps = (command.applyOps as Document[]).map((inner) => {
+        const moved = renameEntry(inner, selection);
+        if (moved !== inner) changed = true;
+        return moved;
+      });
+    }
     renamed.o = command;
   }
-  return renamed as T;
+  return changed ? (renamed as T) : entry;
 }
 
 function nestedOps(entry: Document): Document[] | undefined {
