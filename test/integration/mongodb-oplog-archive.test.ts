@@ -168,6 +168,15 @@ describe('MongoDB oplog against mongo-java-server (single-node replica set)', ()
     await expect(logs.read(engine.parse(url('read_a')), beyond, { now })).rejects.toThrow(/after the newest oplog entry .*take a new base backup/);
   });
 
+  it('a whole-instance dump (mongodump --oplog) records its oplog position too', async () => {
+    await withServer((client) => client.db('whole_a').collection<TestDoc>('items').insertOne({ _id: 1 }));
+    const beforeDump = (await withServer((client) => oplogEntries(client))).at(-1)!;
+    const dump = await engine.dump(engine.parse(server.url));
+    expect((await collect(dump.stream)).length).toBeGreaterThan(0);
+    expect(dump.details).toMatchObject({ oplog: 'true', scope: 'instance', replicaSet: 'rs0' });
+    expect(baseLogPositionOf(dump.details)).toMatchObject({ kind: 'oplog', start: position(beforeDump.ts), consistent: position(beforeDump.ts) });
+  });
+
   it('a base dump records its oplog position; replay into another database reaches exactly the chosen second, through two archived ranges', async () => {
     const src = 'pitr_src';
     // Base state.

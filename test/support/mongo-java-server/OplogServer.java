@@ -13,8 +13,8 @@ import io.netty.channel.Channel;
  * oplog tests (test/support/mongo-java-server.ts). Test-only shims, each because the library
  * lacks it:
  * - `maxWireVersion` 13: the library reports 8, which Node driver 7 refuses (it needs 9);
- * - `hello` answered as `isMaster`, with `setName` (the library has no replica-set notion, but
- *   it does keep `local.oplog.rs`);
+ * - `hello` answered as `isMaster`, with `setName`, `hosts`, `primary` (the library has no
+ *   replica-set notion, but it does keep `local.oplog.rs`);
  * - `applyOps`, which mongorestore --oplogReplay sends: each entry carried out through the
  *   library's own insert/update/delete/create/drop commands (`$set`/`$unset` or replacement
  *   updates only: the library writes no `$v: 2` diffs).
@@ -22,6 +22,8 @@ import io.netty.channel.Channel;
  */
 public class OplogServer {
   static final String SET_NAME = "rs0";
+  /** `127.0.0.1:<port>` once bound: the set's one member, as `hello.hosts` lists it. */
+  static volatile String self = "";
 
   public static void main(String[] args) throws Exception {
     MemoryBackend backend = new MemoryBackend() {
@@ -32,6 +34,10 @@ public class OplogServer {
           reply.put("maxWireVersion", 13);
           reply.put("isWritablePrimary", true);
           reply.put("setName", SET_NAME);
+          // mongodump --oplog looks for `hosts` to find the oplog in local.oplog.rs.
+          reply.put("hosts", List.of(self));
+          reply.put("primary", self);
+          reply.put("me", self);
           return reply;
         }
         if (command.equals("applyOps")) return applyOps(this, channel, query);
@@ -41,6 +47,7 @@ public class OplogServer {
     backend.enableOplog();
     MongoServer server = new MongoServer(backend);
     server.bind("127.0.0.1", Integer.parseInt(args[0]));
+    self = "127.0.0.1:" + server.getLocalAddress().getPort();
     System.out.println("listening " + server.getLocalAddress().getPort());
     System.out.flush();
     Thread.currentThread().join();
