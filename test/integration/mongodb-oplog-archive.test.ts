@@ -17,7 +17,7 @@ import { run } from '../support/exec.js';
 import { MongodbEngine } from '../../core/adapters/engines/mongodb/mongodb-engine.js';
 import { baseLogPositionOf, compareLogPositions, logRangeSchema, type BaseLogPosition, type LogRange } from '../../core/domain/log-archive.js';
 import type { LogRead, ReplayRange } from '../../core/ports/log-archiver.js';
-import { ConfigError, DumpFailedError } from '../../core/errors.js';
+import { ConfigError, DumpFailedError, IntegrityError } from '../../core/errors.js';
 import { mongoJavaServerUnavailable, startMongoJavaServer, type MongoJavaServer } from '../support/mongo-java-server.js';
 import { withTestClient } from '../support/mongo-server.js';
 import { mongoUrl } from '../support/mongo-fixtures.js';
@@ -163,6 +163,15 @@ describe('MongoDB oplog against mongo-java-server (single-node replica set)', ()
     expect(gap.range).toMatchObject({ gapFrom: '1:0', start: position(oldest.ts), end: position(newest.ts) });
     expect(gap.range.events).toBe(await withServer(async (client) => (await oplogEntries(client, { ts: { $lte: newest.ts } })).length));
 
+    // A replay that needs the lost stretch refuses before applying anything.
+    const lost = logs.replay(engine.parse(url('gap_target')), [{ range: gap.range, runId: 'log-gap', open: () => Promise.resolve(Readable.from([gap.bytes])) }], {
+      until: new Date((newest.ts.t + 1) * 1000),
+      from: { kind: 'oplog', start: '1:0', consistent: '1:0', consistentAt: new Date(1000) },
+    });
+    await expect(lost).rejects.toThrow(IntegrityError);
+    await expect(lost).rejects.toThrow(/lacks the oplog from 1:0 to \d+:\d+ .*restore to a time before/);
+    expect(await withServer((client) => contentsOf(client, 'gap_target'))).toEqual({});
+
     const beyond = `${newest.ts.t + 3600}:1`;
     await expect(logs.read(engine.parse(url('read_a')), beyond, { now })).rejects.toThrow(DumpFailedError);
     await expect(logs.read(engine.parse(url('read_a')), beyond, { now })).rejects.toThrow(/after the newest oplog entry .*take a new base backup/);
@@ -292,6 +301,17 @@ describe('mongorestore --oplogLimit, as the replay uses it (mongo-java-server)',
     }
     const ids = await withTestClient(server.url, (client) => client.db('limit_check').collection<TestDoc>('items').find({}).toArray());
     expect(ids.map((d) => d._id).sort()).toEqual(['at-1', 'at-last', 'before']);
+  });
+});
+
+describe('MongoDB oplog doctor on Atlas', () => {
+  it('says Atlas has its own continuous backup and that oplog reading needs read on local (the host is not reached here)', async () => {
+    const checks = await logs.checkServer(engine.parse('mongodb://reader:secret-pw@cluster0.abcde.mongodb.net:27017/shop?serverSelectionTimeoutMS=300'));
+    expect(checks[0]).toMatchObject({ name: 'managed service', status: 'warn' });
+    expect(checks[0]!.detail).toMatch(/continuous cloud backup/);
+    expect(checks[0]!.fix).toMatch(/read role on local/);
+    expect(checks.at(-1)).toMatchObject({ name: 'connection', status: 'fail' });
+    expect(JSON.stringify(checks)).not.toContain('secret-pw');
   });
 });
 

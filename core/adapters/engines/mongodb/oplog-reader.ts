@@ -83,7 +83,8 @@ export async function readOplog(connection: MongoConnection, since: string | und
     stream.once('close', () => options.signal?.removeEventListener('abort', onAbort));
     return {
       stream,
-      tool: { name: 'mongodb-driver', version: plan.serverVersion },
+      // No tool runs: the server's own oplog, read through the driver, is what the range holds.
+      tool: { name: 'mongodb-oplog', version: plan.serverVersion },
       format: OPLOG_FORMAT,
       range: () => done,
       close,

@@ -80,12 +80,19 @@ async function* selectedEntries(bson: typeof BSON, ranges: readonly ReplayRange[
     if (replayed.range.format !== OPLOG_FORMAT) throw new IntegrityError(`log run ${replayed.runId} holds ${replayed.range.format}, not ${OPLOG_FORMAT}: it cannot be replayed into MongoDB`);
     // A range that ends at or before the base holds nothing to replay: it is not even opened.
     if (compareLogPositions('oplog', replayed.range.end, selection.after) <= 0) continue;
+    // The oplog rolled over before this range was pushed: what lay between its gapFrom and start is lost.
+    const lostAfterBase = replayed.range.gapFrom !== undefined && compareLogPositions('oplog', replayed.range.start, selection.after) > 0;
     const entries = new BsonDocumentSplitter();
     // The splitter fails with the source's error; leaving the loop early destroys both.
     pipelineCallback(await replayed.open(), entries, () => undefined);
     for await (const bytes of entries as AsyncIterable<Buffer>) {
       const verdict = selectEntry(bson, bytes, selection);
       if (verdict.kind === 'past') return;
+      if (lostAfterBase) {
+        throw new IntegrityError(
+          `the archive lacks the oplog from ${replayed.range.gapFrom} to ${replayed.range.start} (it rolled over before log run ${replayed.runId} pushed it): restore to a time before that stretch, or from a base taken after it`,
+        );
+      }
       if (verdict.kind === 'skip') continue;
       const position = positionOf(verdict.entry.ts);
       if (previous !== undefined && compareLogPositions('oplog', position, previous) <= 0) {
