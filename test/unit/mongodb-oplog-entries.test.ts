@@ -107,6 +107,23 @@ describe('selectEntry', () => {
     expect(bytesOf({ ...insert, ns: original.ns })).toEqual(bytesOf(original));
   });
 
+  it('keeps every link of a transaction written as several entries (even one left empty) and its commit, so mongorestore can apply the chain', () => {
+    const lsid = { id: ui, uid: new Binary(Buffer.alloc(32)) };
+    const txn = { lsid, txnNumber: Long.fromNumber(7) };
+    const first = { op: 'c', ns: 'admin.$cmd', o: { applyOps: [{ op: 'i', ns: 'shop.orders', o: { _id: new Int32(9) } }], partialTxn: true }, ...txn, prevOpTime: { ts: new Timestamp({ t: 0, i: 0 }), t: Long.fromNumber(-1) }, ...common(6, 1) };
+    const last = { op: 'c', ns: 'admin.$cmd', o: { applyOps: [{ op: 'i', ns: 'crm.people', o: { _id: 'p9' } }], count: Long.fromNumber(2) }, ...txn, prevOpTime: { ts: ts(6, 1), t: Long.fromNumber(3) }, ...common(6, 2) };
+    const single = { op: 'c', ns: 'admin.$cmd', o: { applyOps: [{ op: 'i', ns: 'crm.people', o: { _id: 'p10' } }] }, ...txn, prevOpTime: { ts: new Timestamp({ t: 0, i: 0 }), t: Long.fromNumber(-1) }, ...common(7, 1) };
+    const commit = { op: 'c', ns: 'admin.$cmd', o: { commitTransaction: new Int32(1), commitTimestamp: ts(7, 1) }, ...txn, prevOpTime: { ts: ts(6, 2), t: Long.fromNumber(3) }, ...common(7, 2) };
+    const selection = { after: '0:0', sourceDatabase: 'shop', targetDatabase: 'restored' };
+    const verdicts = [first, last, single, commit].map((entry) => selectEntry(BSON, bytesOf(entry), selection));
+    expect(verdicts.map((v) => v.kind)).toEqual(['keep', 'keep', 'skip', 'keep']);
+    const kept = verdicts.map((v) => (v.kind === 'keep' ? BSON.deserialize(v.bytes) : undefined));
+    expect(kept[0]!.o.applyOps.map((op: Document) => op.ns)).toEqual(['restored.orders']);
+    expect(kept[1]!.o.applyOps).toEqual([]);
+    expect(kept[1]!.prevOpTime.ts).toEqual(ts(6, 1));
+    expect(kept[3]!.o.commitTransaction).toBe(1);
+  });
+
   it('renames only a whole database name (shop, not shopping), and nothing when source and target are the same', () => {
     const entry = { op: 'i', ns: 'shopping.carts', o: { _id: 1 } };
     expect(renameEntry(entry, { sourceDatabase: 'shop', targetDatabase: 'other' })).toBe(entry);

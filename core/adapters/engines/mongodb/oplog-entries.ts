@@ -63,11 +63,14 @@ export function selectEntry(bson: typeof BSON, bytes: Uint8Array, selection: Opl
   const { sourceDatabase } = selection;
   if (sourceDatabase === undefined) return { kind: 'keep', bytes, entry: entry as Document & { ts: Timestamp } };
 
+  if (ns === 'admin.$cmd' && isTransactionControl(entry)) return { kind: 'keep', bytes, entry: entry as Document & { ts: Timestamp } };
   const nested = nestedOps(entry);
   if (nested) {
     // A transaction (`applyOps` on admin.$cmd) may touch several databases: keep its part in ours.
     const ours = nested.filter((inner) => typeof inner.ns === 'string' && databaseOf(inner.ns) === sourceDatabase);
-    if (ours.length === 0) return { kind: 'skip' };
+    // A link of a transaction written as several entries stays, even empty: mongorestore applies
+    // the chain's operations when it reaches its last link (prevOpTime, partialTxn).
+    if (ours.length === 0 && !isTransactionLink(entry)) return { kind: 'skip' };
     const renamed = ours.map((inner) => renameEntry(inner, selection));
     if (ours.length === nested.length && renamed.every((inner, i) => inner === ours[i])) return { kind: 'keep', bytes, entry: entry as Document & { ts: Timestamp } };
     const rewritten = { ...entry, o: { ...(entry.o as Document), applyOps: renamed } };
@@ -107,6 +110,20 @@ export function renameEntry<T extends Document>(entry: T, selection: Pick<OplogS
     renamed.o = command;
   }
   return changed ? (renamed as T) : entry;
+}
+
+/** `commitTransaction`/`abortTransaction` of a prepared transaction: they apply (or drop) what earlier links held. */
+function isTransactionControl(entry: Document): boolean {
+  const o = entry.o as Document | undefined;
+  return entry.op === 'c' && entry.lsid !== undefined && entry.txnNumber !== undefined && !!o && ('commitTransaction' in o || 'abortTransaction' in o);
+}
+
+/** Part of a transaction written as several oplog entries: a partial link, a prepare, or a link that points back to one. */
+function isTransactionLink(entry: Document): boolean {
+  if (entry.lsid === undefined || entry.txnNumber === undefined) return false;
+  const o = entry.o as Document;
+  const previous = (entry.prevOpTime as Document | undefined)?.ts as Timestamp | undefined;
+  return o.partialTxn === true || o.prepare === true || (isTimestamp(previous) && (previous.t !== 0 || previous.i !== 0));
 }
 
 function nestedOps(entry: Document): Document[] | undefined {

@@ -57,7 +57,7 @@ export async function readOplog(connection: MongoConnection, since: string | und
             counted.first ??= at;
             counted.last = at;
             counted.events += 1;
-            yield Buffer.from(raw);
+            yield raw;
           }
         }
       } catch (error) {
