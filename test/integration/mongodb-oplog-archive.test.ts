@@ -270,6 +270,34 @@ describe('MongoDB oplog against mongo-java-server (single-node replica set)', ()
     expect(opened).toBe(1);
     expect(await withServer((client) => contentsOf(client, 'pitr_consistent'))).toEqual(baseState);
   }, 120_000);
+  it('carries a few thousand entries through read and replay; a read stopped part-way closes cleanly', async () => {
+    const src = 'bulk_src';
+    const start = (await withServer((client) => oplogEntries(client))).at(-1)!;
+    const count = 3000;
+    await withServer(async (client) => {
+      const docs = Array.from({ length: count }, (_, i) => ({ _id: i, payload: 'x'.repeat(200), n: i }));
+      for (let at = 0; at < count; at += 500) await client.db(src).collection<TestDoc>('rows').insertMany(docs.slice(at, at + 500));
+    });
+    const read = await readAll(await logs.read(engine.parse(url(src)), position(start.ts), { now }));
+    expect(read.range.events).toBe(count);
+
+    const stopped = await logs.read(engine.parse(url(src)), position(start.ts), { now });
+    for await (const chunk of stopped.stream) {
+      expect((chunk as Buffer).length).toBeGreaterThan(0);
+      break; // destroys the stream
+    }
+    await stopped.close();
+    await stopped.close(); // twice is fine
+
+    const last = (await withServer((client) => oplogEntries(client))).at(-1)!;
+    const report = await logs.replay(engine.parse(url('bulk_dst')), [{ range: read.range, runId: 'bulk', open: () => Promise.resolve(Readable.from([read.bytes])) }], {
+      until: new Date(last.ts.t * 1000),
+      from: { kind: 'oplog', start: position(start.ts), consistent: position(start.ts), consistentAt: start.wall },
+      sourceDatabase: src,
+    });
+    expect(report.events).toBe(count);
+    expect(await withServer((client) => contentsOf(client, 'bulk_dst'))).toEqual(await withServer((client) => contentsOf(client, src)));
+  }, 120_000);
 });
 
 describe('mongorestore --oplogLimit, as the replay uses it (mongo-java-server)', () => {
