@@ -172,6 +172,8 @@ describe('MongoDB oplog against mongo-java-server (single-node replica set)', ()
     await expect(lost).rejects.toThrow(/lacks the oplog from 1:0 to \d+:\d+ .*restore to a time before/);
     expect(await withServer((client) => contentsOf(client, 'gap_target'))).toEqual({});
 
+    await expect(logs.read(engine.parse(url('read_a')), '0/3000060', { now })).rejects.toThrow(ConfigError);
+
     const beyond = `${newest.ts.t + 3600}:1`;
     await expect(logs.read(engine.parse(url('read_a')), beyond, { now })).rejects.toThrow(DumpFailedError);
     await expect(logs.read(engine.parse(url('read_a')), beyond, { now })).rejects.toThrow(/after the newest oplog entry .*take a new base backup/);

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import type { Document, MongoClient, Timestamp } from 'mongodb';
 import type { LogRange } from '../../../domain/log-archive.js';
-import { compareLogPositions } from '../../../domain/log-archive.js';
+import { compareLogPositions, isLogPosition } from '../../../domain/log-archive.js';
 import type { LogRead, LogReadOptions } from '../../../ports/log-archiver.js';
 import { AbortedError, ConfigError, DumpFailedError } from '../../../errors.js';
 import { describeDriverError, loadDriver, newClient, serverFacts } from './mongodb-client.js';
@@ -26,6 +26,7 @@ export const NOT_A_REPLICA_SET =
  */
 export async function readOplog(connection: MongoConnection, since: string | undefined, options: LogReadOptions): Promise<LogRead> {
   if (options.signal?.aborted) throw new AbortedError('cancelled');
+  if (since !== undefined && !isLogPosition('oplog', since)) throw new ConfigError(`"${since.slice(0, 40)}" is not an oplog position (seconds:increment): the archive's end belongs to another kind of log`);
   const fail = (reason: string) => new DumpFailedError(`cannot read the oplog of ${connection.display}: ${reason}`, '');
   const driver = await loadDriver();
   const client = await newClient(connection, fail);

@@ -26,6 +26,9 @@ export async function replayOplog(connection: MongoConnection, ranges: readonly 
   if (options.signal?.aborted) throw new AbortedError('cancelled');
   const selection = selectionFor(connection, options);
   const { BSON } = await loadDriver();
+  // A file, not mongorestore's stdin (`--oplogFile /dev/stdin` works too): a range's integrity is
+  // known only once it was read to its end, and nothing may be applied from a damaged one. The
+  // disk it takes is the size of the selected entries.
   const dir = await mkdtemp(join(tmpdir(), 'vaultra-oplog-'));
   try {
     const file = join(dir, 'oplog.bson');
