@@ -292,9 +292,33 @@ describe('MongoDB oplog against mongo-java-server (single-node replica set)', ()
     await stopped.close(); // twice is fine
 
     const last = (await withServer((client) => oplogEntries(client))).at(-1)!;
+    const from = { kind: 'oplog' as const, start: position(start.ts), consistent: position(start.ts), consistentAt: start.wall };
+    // A range found damaged only at its end (as a checksum is): nothing of it is applied.
+    const damaged = logs.replay(
+      engine.parse(url('bulk_damaged')),
+      [
+        {
+          range: read.range,
+          runId: 'bulk-damaged',
+          open: () =>
+            Promise.resolve(
+              Readable.from(
+                (async function* () {
+                  yield read.bytes;
+                  throw new IntegrityError('sha256 mismatch at the end of the range');
+                })(),
+              ),
+            ),
+        },
+      ],
+      { until: new Date(last.ts.t * 1000), from, sourceDatabase: src },
+    );
+    await expect(damaged).rejects.toThrow(/sha256 mismatch/);
+    expect(await withServer((client) => contentsOf(client, 'bulk_damaged'))).toEqual({});
+
     const report = await logs.replay(engine.parse(url('bulk_dst')), [{ range: read.range, runId: 'bulk', open: () => Promise.resolve(Readable.from([read.bytes])) }], {
       until: new Date(last.ts.t * 1000),
-      from: { kind: 'oplog', start: position(start.ts), consistent: position(start.ts), consistentAt: start.wall },
+      from,
       sourceDatabase: src,
     });
     expect(report.events).toBe(count);
