@@ -45,6 +45,6 @@ cat >"$work/pom.xml" <<POM
 POM
 rm -rf "$dir"
 mkdir -p "$dir"
-(cd "$work" && mvn -q -B dependency:copy-dependencies -DoutputDirectory="$dir/lib")
+(cd "$work" && mvn -q -B -Dstyle.color=never dependency:copy-dependencies -DoutputDirectory="$dir/lib")
 touch "$dir/.complete"
 echo "mongo-java-server: fetched $VERSION into $dir in $((SECONDS - started)) s"
