@@ -3,9 +3,12 @@ import java.util.List;
 import java.util.Map;
 
 import de.bwaldvogel.mongo.MongoServer;
+import de.bwaldvogel.mongo.backend.QueryResult;
 import de.bwaldvogel.mongo.backend.memory.MemoryBackend;
 import de.bwaldvogel.mongo.bson.Document;
 import de.bwaldvogel.mongo.exception.MongoServerError;
+import de.bwaldvogel.mongo.wire.message.MongoMessage;
+import de.bwaldvogel.mongo.wire.message.MongoQuery;
 import io.netty.channel.Channel;
 
 /**
@@ -27,8 +30,21 @@ public class OplogServer {
 
   public static void main(String[] args) throws Exception {
     MemoryBackend backend = new MemoryBackend() {
+      // One request at a time: mongorestore writes several collections over parallel
+      // connections, and one test run hung once (not reproduced since) in a restore against
+      // the library's memory backend; a test server has no need for concurrency.
       @Override
-      public Document handleCommand(Channel channel, String database, String command, Document query) {
+      public synchronized Document handleMessage(MongoMessage message) {
+        return super.handleMessage(message);
+      }
+
+      @Override
+      public synchronized QueryResult handleQuery(MongoQuery query) {
+        return super.handleQuery(query);
+      }
+
+      @Override
+      public synchronized Document handleCommand(Channel channel, String database, String command, Document query) {
         if (command.equalsIgnoreCase("hello") || command.equalsIgnoreCase("isMaster")) {
           Document reply = super.handleCommand(channel, database, "isMaster", query);
           reply.put("maxWireVersion", 13);
