@@ -15,6 +15,9 @@ import { newestEntry, type OplogMark } from './oplog-collection.js';
  * Best effort: a user who may dump but not read `local` gets a backup without a log position
  * (and a warning), not a failed backup.
  */
+/** How long the position read before and after a dump may take (it is one indexed read). */
+const POSITION_READ_TIMEOUT_MS = 30_000;
+
 export class OplogBasePosition {
   private start?: OplogMark;
   private readonly problems: string[] = [];
@@ -34,10 +37,15 @@ export class OplogBasePosition {
   }
 
   private async newest(signal?: AbortSignal): Promise<OplogMark | undefined> {
+    // Best effort must not become a hung backup: the read gets a bounded time of its own.
+    const timeout = AbortSignal.timeout(POSITION_READ_TIMEOUT_MS);
+    const bounded = signal ? AbortSignal.any([signal, timeout]) : timeout;
     try {
-      return await withClient(this.connection, newestEntry, (reason) => new Error(reason), signal);
+      return await withClient(this.connection, newestEntry, (reason) => new Error(reason), bounded);
     } catch (error) {
-      this.problems.push(`the dump's oplog position could not be read (${oneLine(error)}): this backup cannot be a base for point-in-time recovery; give the user read access to the local database`);
+      if (signal?.aborted) throw error;
+      const why = timeout.aborted ? `no answer within ${POSITION_READ_TIMEOUT_MS / 1000} s` : oneLine(error);
+      this.problems.push(`the dump's oplog position could not be read (${why}): this backup cannot be a base for point-in-time recovery; check that the user may read the local database`);
       return undefined;
     }
   }

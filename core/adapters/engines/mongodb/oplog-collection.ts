@@ -5,6 +5,9 @@ import { entryTime, positionOf } from './oplog-position.js';
 export const OPLOG_DATABASE = 'local';
 export const OPLOG_COLLECTION = 'oplog.rs';
 
+/** The server gives up on reading an end of the oplog after this long (it reads one entry). */
+const END_READ_MAX_TIME_MS = 20_000;
+
 /** One end of the oplog: an entry's position and server time. */
 export interface OplogMark {
   readonly ts: Timestamp;
@@ -28,6 +31,6 @@ export function oldestEntry(client: MongoClient): Promise<OplogMark | undefined>
 
 async function endOf(client: MongoClient, direction: 1 | -1): Promise<OplogMark | undefined> {
   // $natural is the order entries were written in: the oplog is a capped collection.
-  const entry = await oplogOf(client).findOne<{ ts: Timestamp; wall?: Date }>({}, { sort: { $natural: direction }, projection: { ts: 1, wall: 1 } });
+  const entry = await oplogOf(client).findOne<{ ts: Timestamp; wall?: Date }>({}, { sort: { $natural: direction }, projection: { ts: 1, wall: 1 }, maxTimeMS: END_READ_MAX_TIME_MS });
   return entry ? { ts: entry.ts, position: positionOf(entry.ts), at: entryTime(entry) } : undefined;
 }
