@@ -45,6 +45,10 @@ export type MongoValidationOptions = Omit<ValidationOptions, 'target'> & { reado
  * expose the password in /proc). The archive is checked without a server while it streams
  * (magic number, prelude, BSON structure of every document, every namespace's CRC and end
  * marker) by verify and by every restore, before mongorestore sees the bytes.
+ *
+ * Point-in-time recovery (`logs`, mongodb-log-archiver.ts) needs a replica set: a dump of one
+ * records where it sits in the oplog (`dump.details`, oplog-base-position.ts), log pushes
+ * archive `local.oplog.rs`, and a restore replays them with `mongorestore --oplogReplay`.
  */
 export class MongodbEngine implements DatabaseEngine<MongoSource> {
   readonly id = 'mongodb' as const;
