@@ -127,7 +127,7 @@ export class MongodbEngine implements DatabaseEngine<MongoSource> {
       format: 'mongodump-archive',
       consistency: consistencyOf(connection, facts, oplog),
       details,
-      warnings,
+      ...(position ? { warnings } : {}),
     };
   }
 
