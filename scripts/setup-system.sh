@@ -54,6 +54,8 @@ fi
 
 # MongoDB has no Debian package: a wire-compatible server and the official tools, built from source.
 bash scripts/setup-mongo.sh
+# mongo-java-server: the one MongoDB-compatible server here with an oplog (the oplog tests).
+bash scripts/setup-mongo-java-server.sh
 # Cloud emulators for the storage, catalog, key and secret adapters.
 bash scripts/setup-aws.sh
 bash scripts/setup-gcp.sh

@@ -20,13 +20,13 @@ export interface ServerFacts {
  * use, so commands that never talk to MongoDB do not pay for it. Errors come back as one
  * redacted line, built by `fail(reason)`.
  */
-type MongoDriver = typeof MongoDriverModule;
+export type MongoDriver = typeof MongoDriverModule;
 
 /**
  * The driver, imported on first use. It is CommonJS: in the split bundle its named exports
  * sit on the namespace's `default`, under tsc/vitest on the namespace itself.
  */
-async function loadDriver(): Promise<MongoDriver> {
+export async function loadDriver(): Promise<MongoDriver> {
   const driver = (await import('mongodb')) as unknown as MongoDriver & { default?: MongoDriver };
   return driver.default?.MongoClient ? driver.default : driver;
 }
@@ -38,17 +38,7 @@ export async function withClient<T>(
   signal?: AbortSignal,
 ): Promise<T> {
   if (signal?.aborted) throw new AbortedError('cancelled');
-  const { MongoClient } = await loadDriver();
-  const explicitTimeout = optionOf(connection, 'serverSelectionTimeoutMS') !== undefined;
-  let client: MongoClient;
-  try {
-    client = new MongoClient(connectionUri(connection), {
-      ...(explicitTimeout ? {} : { serverSelectionTimeoutMS: SERVER_SELECTION_TIMEOUT_MS }),
-      appName: 'vaultra',
-    });
-  } catch (error) {
-    throw fail(describeDriverError(error, connection));
-  }
+  const client = await newClient(connection, fail);
   const onAbort = () => void client.close(true).catch(() => undefined);
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
@@ -59,6 +49,23 @@ export async function withClient<T>(
   } finally {
     signal?.removeEventListener('abort', onAbort);
     await client.close().catch(() => undefined);
+  }
+}
+
+/**
+ * A driver client for `connection`, not yet connected (the first operation connects): for work
+ * that outlives one call, such as a log read that streams. The caller closes it.
+ */
+export async function newClient(connection: MongoConnection, fail: (reason: string) => Error): Promise<MongoClient> {
+  const { MongoClient } = await loadDriver();
+  const explicitTimeout = optionOf(connection, 'serverSelectionTimeoutMS') !== undefined;
+  try {
+    return new MongoClient(connectionUri(connection), {
+      ...(explicitTimeout ? {} : { serverSelectionTimeoutMS: SERVER_SELECTION_TIMEOUT_MS }),
+      appName: 'vaultra',
+    });
+  } catch (error) {
+    throw fail(describeDriverError(error, connection));
   }
 }
 

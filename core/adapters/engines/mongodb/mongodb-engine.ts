@@ -24,6 +24,8 @@ import { namePattern, planRestore, type RestorePlan } from './restore-plan.js';
 import { mongodbDescriptor, type MongoSource } from './mongodb-descriptor.js';
 import { dumpMongoStreams, openMongoStreamsRestore } from './mongodb-streams.js';
 import type { SnapshotStream } from '../../../domain/snapshot-format.js';
+import { MongodbLogArchiver } from './mongodb-log-archiver.js';
+import { OplogBasePosition } from './oplog-base-position.js';
 
 /** Extra, MongoDB-only options of a validation: with a target, `mongorestore --dryRun` checks it too. */
 /** With a dry run's `target`, mongorestore connects, reads the prelude and plans the restore, writing nothing. */
@@ -43,6 +45,10 @@ export type MongoValidationOptions = Omit<ValidationOptions, 'target'> & { reado
  * expose the password in /proc). The archive is checked without a server while it streams
  * (magic number, prelude, BSON structure of every document, every namespace's CRC and end
  * marker) by verify and by every restore, before mongorestore sees the bytes.
+ *
+ * Point-in-time recovery (`logs`, mongodb-log-archiver.ts) needs a replica set: a dump of one
+ * records where it sits in the oplog (`dump.details`, oplog-base-position.ts), log pushes
+ * archive `local.oplog.rs`, and a restore replays them with `mongorestore --oplogReplay`.
  */
 export class MongodbEngine implements DatabaseEngine<MongoSource> {
   readonly id = 'mongodb' as const;
@@ -50,6 +56,8 @@ export class MongodbEngine implements DatabaseEngine<MongoSource> {
   /** `describe` learns whether the source is a replica set; `dump` decides `--oplog` from it. */
   /** What describe learned of a source's server, for the dump of that same (parsed) source that follows. */
   private readonly facts = new WeakMap<MongoSource, ServerFacts>();
+  /** Point-in-time recovery: the oplog of a replica set, archived and replayed. */
+  readonly logs = new MongodbLogArchiver();
 
   parse(url: string): MongoSource {
     return mongodbDescriptor.parse(url);
@@ -91,19 +99,35 @@ export class MongodbEngine implements DatabaseEngine<MongoSource> {
     // mongodump takes --oplog only for whole-instance dumps, and only a replica set has an oplog.
     const oplog = connection.database === undefined && facts.replicaSet !== undefined;
     const args = ['--archive', ...(connection.database ? ['--db', connection.database] : []), ...(oplog ? ['--oplog'] : [])];
+    // On a replica set the dump records where it sits in the oplog: a base for point-in-time recovery.
+    const position = facts.replicaSet !== undefined ? new OplogBasePosition(connection) : undefined;
+    await position?.markStart(options.signal);
     const [version, tool] = await Promise.all([mongoToolVersion('mongodump'), spawnMongoTool('mongodump', connection, args, { stdout: options.directTo ?? 'pipe' })]);
+    const details: Record<string, string> = {
+      oplog: String(oplog),
+      scope: connection.database ? 'database' : 'instance',
+      ...(facts.replicaSet !== undefined ? { replicaSet: facts.replicaSet } : {}),
+    };
+    const warnings: string[] = [];
+    // The stream ends only once the end position is in `details` (the use case reads them after the end).
+    const positionRead = position
+      ? tool.exited.then(async (exit) => {
+          if (exit.code !== 0) return undefined;
+          const finished = await position.finish(options.signal);
+          Object.assign(details, finished.details);
+          warnings.push(...finished.warnings);
+          return undefined;
+        })
+      : undefined;
     return {
-      stream: toolOutput(tool, (exit) => new DumpFailedError(`mongodump of ${connection.display} failed (${describeToolExit(exit)})`, exit.stderrTail)),
+      stream: toolOutput(tool, (exit) => new DumpFailedError(`mongodump of ${connection.display} failed (${describeToolExit(exit)})`, exit.stderrTail), positionRead),
       direct: options.directTo !== undefined,
       ...(tool.child.pid !== undefined ? { pid: tool.child.pid } : {}),
       tool: { name: 'mongodump', version: version ?? 'unknown' },
       format: 'mongodump-archive',
       consistency: consistencyOf(connection, facts, oplog),
-      details: {
-        oplog: String(oplog),
-        scope: connection.database ? 'database' : 'instance',
-        ...(facts.replicaSet !== undefined ? { replicaSet: facts.replicaSet } : {}),
-      },
+      details,
+      ...(position ? { warnings } : {}),
     };
   }
 
