@@ -10,7 +10,7 @@ const resolved = new Map<string, string>();
  * `/usr/lib/postgresql/<major>/bin/<tool>` directly (the newest pg_dump dumps every older
  * server). Anything else on PATH — or nothing, for a clear "not found" — is used as it is.
  */
-export function pgTool(name: 'pg_dump' | 'pg_restore' | 'psql'): string {
+export function pgTool(name: 'pg_dump' | 'pg_restore' | 'psql' | 'pg_basebackup' | 'pg_receivewal' | 'pg_waldump'): string {
   const cached = resolved.get(name);
   if (cached) return cached;
   let command: string = name;

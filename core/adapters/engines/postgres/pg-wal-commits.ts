@@ -1,0 +1,59 @@
+import { createInterface } from 'node:readline';
+import { DumpFailedError } from '../../../errors.js';
+import { spawnTool } from '../../process/child-process.js';
+import { INSTALL_HINT } from './postgres-psql.js';
+import { pgTool } from './pg-tools.js';
+
+/** The commit records of a stretch of WAL: how many, and the first and last commit times. */
+export interface WalCommits {
+  readonly count: number;
+  readonly first?: Date;
+  readonly last?: Date;
+}
+
+export interface WalDumpRange {
+  /** A folder holding the segments under their plain names (pg_waldump ignores `.partial`). */
+  readonly dir: string;
+  /** `pg_waldump --start`: the first record at or after it. */
+  readonly start: string;
+  /** `pg_waldump --end`; without it, to the end of the segments found. */
+  readonly end?: string;
+  /** Transactions to leave out (Vaultra's own end marker). */
+  readonly ignoreXids?: ReadonlySet<string>;
+  /** The end of the WAL may be where the files end (a single archived segment): an error reading past it is not a failure. */
+  readonly tolerateTruncatedEnd?: boolean;
+  readonly signal?: AbortSignal;
+}
+
+/** `desc: COMMIT 2026-12-06 19:00:12.550291 UTC` (pg_waldump runs with TZ=UTC). */
+const COMMIT_LINE = /\btx:\s+(\d+),.*\bdesc: COMMIT (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?) UTC/;
+
+/**
+ * Reads the commit records with `pg_waldump --rmgr=Transaction`, line by line (a range may hold
+ * millions). Commit times come from the WAL itself: they are the times `recovery_target_time`
+ * compares against.
+ */
+export async function readWalCommits(range: WalDumpRange): Promise<WalCommits> {
+  const args = ['--rmgr=Transaction', `--path=${range.dir}`, `--start=${range.start}`, ...(range.end ? [`--end=${range.end}`] : [])];
+  const tool = await spawnTool(pgTool('pg_waldump'), args, { env: { TZ: 'UTC', LC_ALL: 'C' }, installHint: INSTALL_HINT });
+  const onAbort = () => tool.kill();
+  range.signal?.addEventListener('abort', onAbort, { once: true });
+  let count = 0;
+  let first: Date | undefined;
+  let last: Date | undefined;
+  for await (const line of createInterface({ input: tool.child.stdout!, crlfDelay: Infinity })) {
+    const m = COMMIT_LINE.exec(line);
+    if (!m || range.ignoreXids?.has(m[1]!)) continue;
+    const at = new Date(`${m[2]!.replace(' ', 'T').slice(0, 23)}Z`);
+    count++;
+    first ??= at;
+    last = at;
+  }
+  const exit = await tool.exited;
+  range.signal?.removeEventListener('abort', onAbort);
+  const truncatedEnd = range.tolerateTruncatedEnd && /could not (find|open|read) file|invalid record length|error in WAL record|contrecord/i.test(exit.stderrTail);
+  if (exit.code !== 0 && !truncatedEnd) {
+    throw new DumpFailedError(`pg_waldump cannot read the WAL it received (${exit.stderrTail.split('\n').at(-1) ?? `exit ${exit.code}`}): check the server's WAL`, exit.stderrTail);
+  }
+  return { count, ...(first ? { first } : {}), ...(last ? { last } : {}) };
+}
