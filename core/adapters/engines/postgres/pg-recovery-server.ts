@@ -45,8 +45,11 @@ export async function runRecoveryServer(dir: string, user: ServerUser | undefine
   let reachedAt: Date | undefined;
   let failure: string | undefined;
   let ready = false;
+  const lastLines: string[] = [];
   try {
     for await (const line of createInterface({ input: server.child.stderr!, crlfDelay: Infinity })) {
+      lastLines.push(line);
+      if (lastLines.length > 5) lastLines.shift();
       const last = /last completed transaction was at log time (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?)\+00/.exec(line);
       if (last) reachedAt = new Date(`${last[1]!.replace(' ', 'T').slice(0, 23)}Z`);
       if (/\b(FATAL|PANIC):/.test(line)) failure ??= line.replace(/^.*?\b(FATAL|PANIC):\s*/, '');
@@ -64,8 +67,8 @@ export async function runRecoveryServer(dir: string, user: ServerUser | undefine
   if (!ready) {
     const short = failure && /recovery ended before configured recovery target was reached/.test(failure)
       ? `the archived WAL ends before ${options.target}: push the logs up to then (vaultra logs push), or restore to an earlier time`
-      : `the recovery server stopped: ${failure ?? 'without saying why'}`;
-    throw new RestoreFailedError(`recovery of ${dir} failed: ${short}`, failure ?? '');
+      : `the recovery server stopped: ${failure ?? lastLines.at(-1) ?? 'without saying why'}`;
+    throw new RestoreFailedError(`recovery of ${dir} failed: ${short}`, lastLines.join('\n'));
   }
   return reachedAt ? { reachedAt } : {};
 }

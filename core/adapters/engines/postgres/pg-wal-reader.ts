@@ -10,7 +10,7 @@ import type { PostgresConnection } from './postgres-connection.js';
 import { INSTALL_HINT, describeExit, lastLine, psql } from './postgres-psql.js';
 import { advanceReplicationSlot, ensureReplicationSlot } from './pg-replication-slot.js';
 import { pgTool } from './pg-tools.js';
-import { readWalCommits } from './pg-wal-commits.js';
+import { MARKER_PREFIX, readWalCommits } from './pg-wal-commits.js';
 import { SEGMENT_FILE, formatLsn, parseLsn, plainSegmentName, segmentNameOf, segmentStart } from './pg-wal-positions.js';
 import { WAL_TAR_FORMAT, walTarStream } from './pg-wal-tar.js';
 
@@ -20,24 +20,29 @@ interface ServerEnd {
   readonly coveredUntil: Date;
   readonly timeline: number;
   readonly segmentBytes: number;
-  /** The marker transaction that made the end durable: not one of the user's commits. */
-  readonly markerXid: string;
 }
 
 /**
  * Commits before `clock_timestamp()` may sit in WAL buffers (`synchronous_commit = off`): a tiny
  * transaction committed with `synchronous_commit = on` flushes everything before its own commit
  * record, so the flush position read after it covers every commit before the time read inside
- * it. Its commit (after that time) is also what a recovery to any time up to `coveredUntil`
+ * it. It must write a record of its own (a logical decoding message, callable by any account):
+ * PostgreSQL commits a transaction that wrote nothing else asynchronously, without a flush.
+ * A second marker puts flushed WAL past the end: pg_receivewal notices it reached `--endpos`
+ * only when a message beyond it arrives (or at its next status report). Markers are not counted
+ * as events (pg-wal-commits.ts). Its commit (after that time) is also what a recovery to any time up to `coveredUntil`
  * stops at, instead of running off the end of the archive.
  */
 const SERVER_END_SQL = `
 SET synchronous_commit = on;
 BEGIN;
-SELECT json_build_object('xid', txid_current()::text, 'at', clock_timestamp());
+SELECT json_build_object('at', clock_timestamp(), 'marker', pg_logical_emit_message(true, :'marker', 'end'));
 COMMIT;
 SELECT json_build_object('lsn', pg_current_wal_flush_lsn(), 'file', pg_walfile_name(pg_current_wal_flush_lsn()),
-  'segmentBytes', (SELECT setting FROM pg_settings WHERE name = 'wal_segment_size'));`;
+  'segmentBytes', (SELECT setting FROM pg_settings WHERE name = 'wal_segment_size'));
+BEGIN;
+SELECT pg_logical_emit_message(true, :'marker', 'past the end') \\g /dev/null
+COMMIT;`;
 
 const OLDEST_SEGMENT_SQL = `SELECT coalesce(min(name), '') FROM pg_ls_waldir() WHERE name ~ '^[0-9A-F]{24}$' AND substr(name, 1, 8) = :'timeline';`;
 
@@ -81,7 +86,7 @@ export async function readWalSince(connection: PostgresConnection, since: string
     const start = firstSegment ? formatLsn(firstSegment.lsn) : server.end;
     const countFrom = gapFrom || !since ? start : since;
     const commits = parseLsn(countFrom) < parseLsn(server.end)
-      ? await readWalCommits({ dir: await plainNamedLinks(work, received, files), start: countFrom, end: server.end, ignoreXids: new Set([server.markerXid]), signal })
+      ? await readWalCommits({ dir: await plainNamedLinks(work, received, files), start: countFrom, end: server.end, signal })
       : { count: 0 };
     const range: Omit<LogRange, 'kind' | 'format'> = {
       start,
@@ -112,7 +117,7 @@ async function readServerEnd(connection: PostgresConnection, signal?: AbortSigna
   const out = await psql(connection, SERVER_END_SQL, signal, (exit) => {
     const standby = /recovery is in progress/.test(exit.stderrTail) ? ': archive WAL from the primary, not a standby' : '';
     return new DumpFailedError(`cannot read the WAL position of ${connection.display}: ${lastLine(exit)}${standby}`, exit.stderrTail);
-  });
+  }, { marker: MARKER_PREFIX });
   const [marker, position] = out.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, string>);
   if (!marker || !position) throw new DumpFailedError(`cannot read the WAL position of ${connection.display}: unexpected answer`, '');
   return {
@@ -120,7 +125,6 @@ async function readServerEnd(connection: PostgresConnection, signal?: AbortSigna
     coveredUntil: new Date(marker.at!),
     timeline: Number.parseInt(position.file!.slice(0, 8), 16),
     segmentBytes: Number(position.segmentBytes),
-    markerXid: marker.xid!,
   };
 }
 
@@ -128,7 +132,7 @@ async function readServerEnd(connection: PostgresConnection, signal?: AbortSigna
 async function receiveWal(connection: PostgresConnection, dir: string, segment: string, endpos: string, signal?: AbortSignal): Promise<ToolExit> {
   // An empty `.partial` is where pg_receivewal resumes: at the start of that segment.
   await writeFile(join(dir, `${segment}.partial`), '');
-  const tool = await spawnTool(pgTool('pg_receivewal'), [`--directory=${dir}`, '--no-loop', `--endpos=${endpos}`, '--no-password', '--no-sync', '--verbose'], {
+  const tool = await spawnTool(pgTool('pg_receivewal'), [`--directory=${dir}`, '--no-loop', `--endpos=${endpos}`, '--no-password', '--no-sync', '--status-interval=1', '--verbose'], {
     env: connection.env,
     inherit: TOOL_FAMILY_VARIABLES.postgres,
     installHint: INSTALL_HINT,
