@@ -7,14 +7,13 @@ import { ConfigError, RestoreFailedError } from '../../../errors.js';
 import type { PostgresConnection } from './postgres-connection.js';
 import { chownTree, serverUser } from './pg-server-user.js';
 import { runRecoveryServer } from './pg-recovery-server.js';
-import { SEGMENT_FILE, plainSegmentName } from './pg-wal-positions.js';
+import { HISTORY_FILE, SEGMENT_FILE, plainSegmentName } from './pg-wal-positions.js';
 import { WAL_TAR_FORMAT, walTarExtractor } from './pg-wal-tar.js';
 
 /** Inside the data directory: the verified segments the server's restore_command copies from. */
 export const WAL_STAGE = 'vaultra_wal_restore';
 const BLOCK_START = '# vaultra point-in-time recovery: removed once the recovery is done';
 const BLOCK_END = '# end of vaultra point-in-time recovery';
-const HISTORY_FILE = /^[0-9A-F]{8}\.history$/;
 
 /**
  * Replays archived WAL into a restored physical base (`pgdata:<path>`), PostgreSQL's way: the
@@ -42,7 +41,8 @@ export async function replayIntoDataDirectory(connection: PostgresConnection, ra
   const staged = await stageSegments(stage, ranges);
   await writeRecoverySettings(dir, stage, options.until);
   const user = serverUser();
-  if (user) await chownTree(dir, user);
+  // The restore handed the base to the server's user already: only what was added here.
+  if (user) for (const path of [stage, join(dir, 'recovery.signal'), join(dir, 'postgresql.auto.conf')]) await chownTree(path, user);
 
   const target = options.until === 'consistent' ? 'the end of the base backup' : options.until.toISOString();
   if (!options.startServer) {

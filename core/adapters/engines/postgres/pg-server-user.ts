@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { lchown, readdir } from 'node:fs/promises';
+import { lchown, lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** The OS user a data directory is handed to, and a server run as, when Vaultra runs as root. */
@@ -30,5 +30,6 @@ export function serverUser(): ServerUser | undefined {
 /** Hands `path` and everything below it to `user` (symlinks themselves, never what they point at). */
 export async function chownTree(path: string, user: ServerUser): Promise<void> {
   await lchown(path, user.uid, user.gid);
+  if (!(await lstat(path)).isDirectory()) return;
   for (const entry of await readdir(path, { recursive: true })) await lchown(join(path, entry), user.uid, user.gid);
 }

@@ -8,6 +8,9 @@
 /** A WAL segment file name, optionally as pg_receivewal names the segment it is still writing. */
 export const SEGMENT_FILE = /^([0-9A-F]{8})([0-9A-F]{8})([0-9A-F]{8})(\.partial)?$/;
 
+/** A timeline history file (`00000002.history`): a recovery needs it to follow a promotion. */
+export const HISTORY_FILE = /^([0-9A-F]{8})\.history$/;
+
 const FOUR_GB = 0x1_0000_0000n;
 
 export function parseLsn(lsn: string): bigint {

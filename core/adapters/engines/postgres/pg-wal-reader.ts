@@ -11,7 +11,7 @@ import { INSTALL_HINT, describeExit, lastLine, psql } from './postgres-psql.js';
 import { advanceReplicationSlot, ensureReplicationSlot } from './pg-replication-slot.js';
 import { pgTool } from './pg-tools.js';
 import { MARKER_PREFIX, readWalCommits } from './pg-wal-commits.js';
-import { SEGMENT_FILE, formatLsn, parseLsn, plainSegmentName, segmentNameOf, segmentStart } from './pg-wal-positions.js';
+import { HISTORY_FILE, SEGMENT_FILE, formatLsn, parseLsn, plainSegmentName, segmentNameOf, segmentStart } from './pg-wal-positions.js';
 import { WAL_TAR_FORMAT, walTarStream } from './pg-wal-tar.js';
 
 /** Where the server's WAL ends, read so that every commit before `coveredUntil` is at or before `end`. */
@@ -81,12 +81,13 @@ export async function readWalSince(connection: PostgresConnection, since: string
     }
     if (receive.code !== 0) throw receiveFailure(connection, receive);
 
-    const files = await receivedSegments(received);
-    const firstSegment = files[0] ? segmentStart(files[0], server.segmentBytes)! : undefined;
+    const files = await receivedFiles(received);
+    const segments = files.filter((name) => SEGMENT_FILE.test(name));
+    const firstSegment = segments[0] ? segmentStart(segments[0], server.segmentBytes)! : undefined;
     const start = firstSegment ? formatLsn(firstSegment.lsn) : server.end;
     const countFrom = gapFrom || !since ? start : since;
     const commits = parseLsn(countFrom) < parseLsn(server.end)
-      ? await readWalCommits({ dir: await plainNamedLinks(work, received, files), start: countFrom, end: server.end, signal })
+      ? await readWalCommits({ dir: await plainNamedLinks(work, received, segments), start: countFrom, end: server.end, signal })
       : { count: 0 };
     const range: Omit<LogRange, 'kind' | 'format'> = {
       start,
@@ -163,9 +164,13 @@ async function oldestSegment(connection: PostgresConnection, server: ServerEnd, 
   return oldest.trim() || current;
 }
 
-/** The segments received, in log order, leaving out a `.partial` that received nothing. */
-async function receivedSegments(dir: string): Promise<string[]> {
-  const names = (await readdir(dir)).filter((name) => SEGMENT_FILE.test(name)).sort();
+/**
+ * What was received, in log order: timeline history files (pg_receivewal fetches the current
+ * timeline's, which a recovery on a timeline after 1 needs) and segments, leaving out a
+ * `.partial` that received nothing.
+ */
+async function receivedFiles(dir: string): Promise<string[]> {
+  const names = (await readdir(dir)).filter((name) => SEGMENT_FILE.test(name) || HISTORY_FILE.test(name)).sort();
   const kept: string[] = [];
   for (const name of names) if ((await stat(join(dir, name))).size > 0) kept.push(name);
   return kept;

@@ -7,10 +7,9 @@ import { ConfigError } from '../../../errors.js';
 import { toolVersion } from '../../process/child-process.js';
 import { pgTool } from './pg-tools.js';
 import { readWalCommits } from './pg-wal-commits.js';
-import { SEGMENT_FILE, formatLsn, segmentStart } from './pg-wal-positions.js';
+import { HISTORY_FILE, SEGMENT_FILE, formatLsn, segmentStart } from './pg-wal-positions.js';
 import { WAL_TAR_FORMAT, walTarStream } from './pg-wal-tar.js';
 
-const HISTORY_FILE = /^([0-9A-F]{8})\.history$/;
 const BACKUP_FILE = /^([0-9A-F]{8})[0-9A-F]{16}\.[0-9A-F]{8}\.backup$/;
 
 /**
