@@ -184,6 +184,16 @@ describe('PostgreSQL point-in-time recovery', () => {
     }
   }, 240_000);
 
+  it('refuses a time before the base is consistent or after the archive ends, before staging anything', async () => {
+    const dir = await restoreBase(baseFile, 'out-of-range');
+    const target = engine.parse(`pgdata:${dir}`);
+    await expect(engine.logs.replay(target, replayRanges(ranges), { until: new Date(base.consistentAt.getTime() - 1000), from: base })).rejects.toThrow(/consistent only from/);
+    const after = new Date(new Date(ranges.at(-1)!.range.coveredUntil).getTime() + 1000);
+    await expect(engine.logs.replay(target, replayRanges(ranges), { until: after, from: base })).rejects.toThrow(/push the logs/);
+    expect(existsSync(join(dir, 'vaultra_wal_restore'))).toBe(false);
+    expect(existsSync(join(dir, 'recovery.signal'))).toBe(false);
+  });
+
   it("replays to the base's consistency point: only what the base held", async () => {
     const dir = await restoreBase(baseFile, 'consistent');
     await engine.logs.replay(engine.parse(`pgdata:${dir}`), replayRanges(ranges.slice(0, 1)), { until: 'consistent', from: base, startServer: true });

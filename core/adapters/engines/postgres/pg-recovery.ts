@@ -81,6 +81,15 @@ function checkCoverage(ranges: readonly ReplayRange[], options: ReplayOptions): 
       throw new RestoreFailedError(`the archived WAL has a hole from ${previous.end} to ${next.start} (run ${ranges[i]!.runId}): restore to a time before ${previous.coveredUntil}`, '');
     }
   }
+  if (options.until === 'consistent') return;
+  // PostgreSQL refuses both only after it has replayed up to them: say so before anything is staged.
+  if (options.until < options.from.consistentAt) {
+    throw new RestoreFailedError(`this base is consistent only from ${options.from.consistentAt.toISOString()}: restore to a later time, or from an earlier base`, '');
+  }
+  const coveredUntil = new Date(ranges.at(-1)!.range.coveredUntil);
+  if (options.until > coveredUntil) {
+    throw new RestoreFailedError(`the archived WAL reaches ${coveredUntil.toISOString()}, before ${options.until.toISOString()}: push the logs up to then (vaultra logs push), or restore to an earlier time`, '');
+  }
 }
 
 /** Unpacks every range, in log order; returns how many files are staged. */
