@@ -18,7 +18,7 @@ import type { PostgresSource } from '../../core/adapters/engines/postgres/postgr
 import { readWalFile } from '../../core/adapters/engines/postgres/pg-wal-segment-file.js';
 import { baseLogPositionOf, compareLogPositions, logRangeSchema, type BaseLogPosition, type LogRange } from '../../core/domain/log-archive.js';
 import type { LogRead, ReplayRange } from '../../core/ports/log-archiver.js';
-import { ConfigError, RunConflictError } from '../../core/errors.js';
+import { ConfigError, DumpFailedError, RunConflictError } from '../../core/errors.js';
 import { ADMIN_USER, startPostgres, startPostgresOn, type PostgresServer } from '../support/postgres-server.js';
 import { psqlQuery } from '../support/psql.js';
 import { descendantsOf, sleep } from '../support/processes.js';
@@ -263,6 +263,26 @@ describe('PostgreSQL point-in-time recovery', () => {
     await expect(engine.openRestore(engine.parse(`pgdata:${full}`), {})).rejects.toBeInstanceOf(RunConflictError);
     await expect(engine.describe(engine.parse(`pgdata:${full}`))).rejects.toBeInstanceOf(ConfigError);
     expect(() => engine.parse('pgdata:relative/path')).toThrow(ConfigError);
+  });
+
+  it('fails in one line that says what to do: a wrong password, an account without REPLICATION', async () => {
+    const wrong = engine.parse(server.url.replace(encodeURIComponent(server.password), 'canary-wrong-password'));
+    const failure = await engine.physicalDump(wrong).then(() => undefined, (error: unknown) => error as DumpFailedError);
+    expect(failure).toBeInstanceOf(DumpFailedError);
+    expect(failure!.message).toMatch(/password authentication failed/);
+    expect(failure!.message).not.toContain('\n');
+
+    await sql("CREATE ROLE pitr_plain LOGIN PASSWORD 'canary-plain-password'");
+    try {
+      const plain = engine.parse(server.url.replace(`${ADMIN_USER}:${encodeURIComponent(server.password)}`, 'pitr_plain:canary-plain-password'));
+      const refused = await engine.logs.read(plain, undefined, { now: () => new Date(0) }).then(() => undefined, (error: unknown) => error as DumpFailedError);
+      expect(refused).toBeInstanceOf(DumpFailedError);
+      expect(refused!.message).toMatch(/REPLICATION attribute/);
+      const checks = await engine.logs.checkServer(plain);
+      expect(checks.find((c) => c.name === 'replication privilege')?.status).toBe('fail');
+    } finally {
+      await sql('DROP ROLE pitr_plain');
+    }
   });
 
   it('a catch-up from WAL the server no longer has starts at the oldest it has and says where the gap began', async () => {
