@@ -1,4 +1,5 @@
 import { readdir } from 'node:fs/promises';
+import { basename } from 'node:path';
 import type { Writable } from 'node:stream';
 import type {
   DatabaseEngine,
@@ -60,7 +61,8 @@ export class PostgresEngine implements DatabaseEngine<PostgresSource> {
   }
 
   nameOf(source: PostgresSource): string {
-    return source.parts.database;
+    // A data directory is only ever a restore target; name it by its folder all the same.
+    return source.parts.dataDirectory !== undefined ? basename(source.parts.dataDirectory) || 'pgdata' : source.parts.database;
   }
 
   async describe(source: PostgresSource, signal?: AbortSignal): Promise<SourceDescription> {
