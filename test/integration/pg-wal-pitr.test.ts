@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresEngine } from '../../core/adapters/engines/postgres/postgres-engine.js';
 import type { PostgresSource } from '../../core/adapters/engines/postgres/postgres-descriptor.js';
 import { readWalFile } from '../../core/adapters/engines/postgres/pg-wal-segment-file.js';
+import { parseLsn, segmentNameOf } from '../../core/adapters/engines/postgres/pg-wal-positions.js';
 import { baseLogPositionOf, compareLogPositions, logRangeSchema, type BaseLogPosition, type LogRange } from '../../core/domain/log-archive.js';
 import type { LogRead, ReplayRange } from '../../core/ports/log-archiver.js';
 import { ConfigError, DumpFailedError, RunConflictError } from '../../core/errors.js';
@@ -229,6 +230,39 @@ describe('PostgreSQL point-in-time recovery', () => {
       await read.close();
     }
   });
+
+  it('archive_command mode end to end: segments pushed one by one replay to a time', async () => {
+    const dump = await engine.physicalDump(source);
+    const ownBaseFile = await saveStream(dump.stream, 'base-archive-mode.tar');
+    const ownBase = baseLogPositionOf(dump.details)!;
+    const first = await insertBatch(30, 2);
+    await sleep(1100);
+    await insertBatch(31, 3);
+    await sleep(1100);
+    // A third commit after the target, in the last pushed segment, for the recovery to stop at.
+    await insertBatch(32, 1);
+    const last = (await sql('SELECT pg_walfile_name(pg_current_wal_lsn())')).trim();
+    await sql('SELECT pg_switch_wal()');
+    const startSegment = segmentNameOf(parseLsn(ownBase.start), ownBase.timeline!, 1024 * 1024); // the suite's 1 MB segments
+    const names = (await readdir(join(server.dataDir, 'pg_wal'))).filter((n) => /^[0-9A-F]{24}$/.test(n) && n >= startSegment && n <= last).sort();
+    const stored: StoredRange[] = [];
+    for (const name of names) {
+      const read = await readWalFile(join(server.dataDir, 'pg_wal', name), { now: () => new Date(0) });
+      try {
+        const file = await saveStream(read.stream, `archived-${name}.tar`);
+        stored.push({ range: logRangeSchema.parse({ kind: 'wal', format: read.format, ...(await read.range()) }), file });
+      } finally {
+        await read.close();
+      }
+    }
+    expect(stored.length).toBeGreaterThanOrEqual(1);
+    for (let i = 1; i < stored.length; i++) expect(stored[i]!.range.start).toBe(stored[i - 1]!.range.end);
+
+    const dir = await restoreBase(ownBaseFile, 'archive-mode');
+    await engine.logs.replay(engine.parse(`pgdata:${dir}`), replayRanges(stored), { until: new Date(first.getTime() + 500), from: ownBase, startServer: true });
+    const rows = await rowsIn(dir);
+    expect([rows['30'], rows['31'], rows['32']]).toEqual([2, undefined, undefined]);
+  }, 120_000);
 
   it('checks the server: settings, privilege, slot; a managed server fails with the provider hint', async () => {
     const checks = await engine.logs.checkServer(source);
