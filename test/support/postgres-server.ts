@@ -33,6 +33,15 @@ export interface PostgresServer extends PgConnection {
 export interface StartPostgresOptions {
   /** How long `pg_ctl start -w` may wait for the server. @default 60 */
   readonly startTimeoutSec?: number;
+  /**
+   * Point-in-time recovery tests: `wal_level = replica`, WAL senders and replication slots, no
+   * extra WAL kept (`wal_keep_size = 0`), and a `host replication` line in pg_hba.conf for the
+   * admin user (initdb's defaults have them on PostgreSQL 15; said explicitly so a test does not
+   * depend on them). @default false
+   */
+  readonly replication?: boolean;
+  /** `initdb --wal-segsize` in MB (a power of 2): small segments keep WAL tests fast. @default 16 */
+  readonly walSegmentSizeMb?: number;
 }
 
 /**
@@ -191,9 +200,11 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
       '--locale=C',
       '--no-sync',
       '--no-instructions',
+      ...(options.walSegmentSizeMb ? [`--wal-segsize=${options.walSegmentSizeMb}`] : []),
     ]);
     await runOk(initCmd, initArgs, { env, cwd: baseDir, timeoutMs: 120_000 });
     rmSync(pwFile, { force: true });
+    if (options.replication) appendFileSync(join(dataDir, 'pg_hba.conf'), `\nhost replication ${ADMIN_USER} 127.0.0.1/32 scram-sha-256\n`);
 
     let port = 0;
     for (let attempt = 1; ; attempt++) {
@@ -214,6 +225,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
           "lc_messages = 'C'",
           // Small /dev/shm in containers breaks parallel query; the tests do not need it.
           'max_parallel_workers_per_gather = 0',
+          ...(options.replication ? ["wal_level = 'replica'", 'max_wal_senders = 10', 'max_replication_slots = 10', 'wal_keep_size = 0'] : []),
           '',
         ].join('\n'),
       );
@@ -282,4 +294,52 @@ function killPostmaster(dataDir: string): void {
   } catch {
     // raced with its exit
   }
+}
+
+/** A server started on a data directory that already exists (a restored one); `stop()` leaves the directory. */
+export interface ExistingDataServer extends PgConnection {
+  readonly logFile: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts PostgreSQL on `dataDir` (a restored data directory, already owned by the cluster
+ * owner) on a fresh port and a private socket folder, logging in `logFile`; the accounts are the
+ * restored cluster's, so the caller names one with its password.
+ */
+export async function startPostgresOn(dataDir: string, account: { readonly user: string; readonly password: string }): Promise<ExistingDataServer> {
+  const binDir = findPostgresBinDir();
+  const owner = clusterOwner();
+  const env = serverEnv();
+  const baseDir = mkdtempSync(join(owner.switchesUser ? '/tmp' : tmpdir(), 'vaultra-pg-on-'));
+  const socketDir = join(baseDir, 'sock');
+  mkdirSync(socketDir, { mode: 0o700 });
+  for (const path of [baseDir, socketDir]) owner.chown(path);
+  const logFile = join(baseDir, 'postgres.log');
+  const port = await freePort();
+  const ctl = (args: readonly string[], timeoutMs: number) => {
+    const [cmd, argv] = owner.wrap(join(binDir, 'pg_ctl'), args);
+    return run(cmd, argv, { env, cwd: baseDir, timeoutMs });
+  };
+  const settings = `-c port=${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=${socketDir} -c archive_mode=off`;
+  const started = await ctl(['start', '-D', dataDir, '-l', logFile, '-w', '-t', '60', '-s', '-o', settings], 90_000);
+  if (started.code !== 0) {
+    const log = existsSync(logFile) ? readFileSync(logFile, 'utf8') : '';
+    rmSync(baseDir, { recursive: true, force: true });
+    throw new Error(`pg_ctl start on ${dataDir} failed: ${tail(started.stderr || started.stdout, 5)}\n${tail(log, 10)}`);
+  }
+  const host = '127.0.0.1';
+  const url = `postgres://${account.user}:${encodeURIComponent(account.password)}@${host}:${port}/postgres`;
+  let stopped = false;
+  return {
+    url, host, port, user: account.user, password: account.password, binDir, serverVersion: '',
+    logFile,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      const result = await ctl(['stop', '-D', dataDir, '-m', 'fast', '-w', '-t', '30', '-s'], 60_000);
+      if (result.code !== 0) killPostmaster(dataDir);
+      rmSync(baseDir, { recursive: true, force: true });
+    },
+  };
 }

@@ -9,7 +9,17 @@ export interface PostgresConnection {
   readonly env: Readonly<Record<string, string>>;
   /** host:port/database, safe to print and store. */
   readonly display: string;
+  /**
+   * The physical replication slot that keeps the server's WAL until Vaultra archived it
+   * (point-in-time recovery): the URL's `slot` parameter, `vaultra_wal` by default. Not a libpq setting.
+   */
+  readonly replicationSlot: string;
+  /** A `pgdata:<path>` target: a data directory to restore a physical backup into, no server. */
+  readonly dataDirectory?: string;
 }
+
+/** The replication slot a source uses without a `slot` parameter. */
+export const DEFAULT_REPLICATION_SLOT = 'vaultra_wal';
 
 /** libpq settings a connection URL's query string may carry, mapped to their environment variables. */
 const QUERY_ENV: Record<string, string> = {
@@ -48,6 +58,7 @@ export function parsePostgresUrl(url: string): PostgresConnection {
   const password = decode(parsed.password);
   registerSecret(password);
   const env: Record<string, string> = { PGCONNECT_TIMEOUT: '10' };
+  let replicationSlot = DEFAULT_REPLICATION_SLOT;
   if (parsed.hostname) env.PGHOST = decode(parsed.hostname).replace(/^\[(.*)\]$/, '$1');
   if (parsed.port) env.PGPORT = parsed.port;
   if (parsed.username) env.PGUSER = decode(parsed.username);
@@ -56,8 +67,14 @@ export function parsePostgresUrl(url: string): PostgresConnection {
   if (path.includes('/')) throw new ConfigError(`malformed PostgreSQL URL: the path must be one database name`);
   if (path) env.PGDATABASE = path;
   for (const [key, value] of parsed.searchParams) {
+    if (key === 'slot') {
+      // A slot name goes into SQL and pg_receivewal's argv: the server's own rule for slot names.
+      if (!/^[a-z0-9_]{1,63}$/.test(value)) throw new ConfigError('malformed PostgreSQL URL: parameter "slot" must be 1-63 lower-case letters, digits or underscores');
+      replicationSlot = value;
+      continue;
+    }
     const name = QUERY_ENV[key];
-    if (!name) throw new ConfigError(`unsupported PostgreSQL URL parameter "${key}" (supported: ${Object.keys(QUERY_ENV).join(', ')})`);
+    if (!name) throw new ConfigError(`unsupported PostgreSQL URL parameter "${key}" (supported: ${[...Object.keys(QUERY_ENV), 'slot'].join(', ')})`);
     if (value === '') throw new ConfigError(`malformed PostgreSQL URL: parameter "${key}" has no value`);
     env[name] = value;
   }
@@ -73,7 +90,22 @@ export function parsePostgresUrl(url: string): PostgresConnection {
     database,
     env,
     display: `${host}${env.PGPORT ? `:${env.PGPORT}` : ''}/${database}`,
+    replicationSlot,
   };
+}
+
+/**
+ * Parses `pgdata:/path/to/data` (a restore target for a physical backup: a data directory a
+ * server is started on afterwards). The path must be absolute: a restore's target must not
+ * depend on the folder Vaultra happens to run in.
+ */
+export function parsePgDataUrl(url: string): PostgresConnection {
+  const path = url.replace(/^pgdata:(\/\/(?=\/))?/i, '');
+  if (!path.startsWith('/')) throw new ConfigError('malformed data directory target: expected pgdata:/absolute/path (an empty or absent folder)');
+  // The path goes into restore_command (a shell command in a quoted configuration string).
+  if (/['%\n\r\0]/.test(path)) throw new ConfigError('data directory path must not contain quotes, % or line breaks: pick another folder');
+  const dataDirectory = path.length > 1 ? path.replace(/\/+$/, '') : path;
+  return { database: '', env: {}, display: `pgdata:${dataDirectory}`, replicationSlot: DEFAULT_REPLICATION_SLOT, dataDirectory };
 }
 
 /** The same server, another database (for CREATE DATABASE from the maintenance database). */
@@ -83,6 +115,7 @@ export function withDatabase(connection: PostgresConnection, database: string): 
     database,
     env: { ...connection.env, PGDATABASE: database },
     display: `${host}${connection.env.PGPORT ? `:${connection.env.PGPORT}` : ''}/${database}`,
+    replicationSlot: connection.replicationSlot,
   };
 }
 
@@ -92,4 +125,17 @@ function decode(part: string): string {
   } catch {
     throw new ConfigError('malformed PostgreSQL URL: bad percent-encoding');
   }
+}
+
+/**
+ * The connection when it names a server; a one-line refusal for a `pgdata:` data directory,
+ * which only a physical restore (and its replay) can use.
+ */
+export function requireServer(connection: PostgresConnection, what: string): PostgresConnection {
+  if (connection.dataDirectory === undefined) return connection;
+  return refuseDataDirectory(connection, what);
+}
+
+function refuseDataDirectory(connection: PostgresConnection, what: string): never {
+  throw new ConfigError(`${connection.display} is a data directory, not a server: ${what} needs postgres://user@host:port/<database> (a data directory takes only the restore of a physical backup)`);
 }

@@ -1,6 +1,6 @@
 import type { EngineDescriptor } from '../../../ports/engine-descriptor.js';
 import { ParsedConnection } from '../engine-connection.js';
-import { parsePostgresUrl, type PostgresConnection } from './postgres-connection.js';
+import { parsePgDataUrl, parsePostgresUrl, type PostgresConnection } from './postgres-connection.js';
 
 /** A PostgreSQL source or target, parsed once: libpq environment variables (credentials included) and a safe display. */
 export type PostgresSource = ParsedConnection<'postgres', PostgresConnection>;
@@ -11,8 +11,8 @@ const PG_CLIENT = 'apt-get install postgresql-client (macOS: brew install libpq)
 export const postgresDescriptor = {
   id: 'postgres',
   label: 'PostgreSQL',
-  schemes: ['postgres', 'postgresql'],
-  urlForms: ['postgres://…/db'],
+  schemes: ['postgres', 'postgresql', 'pgdata'],
+  urlForms: ['postgres://…/db', 'pgdata:/path (restore target of a physical backup)'],
   targetForm: 'postgres://…/<db>',
   tools: [
     { anyOf: ['pg_dump'], neededFor: ['backup'], purpose: 'backups', install: PG_CLIENT },
@@ -23,7 +23,7 @@ export const postgresDescriptor = {
   capabilities: { atomicRestore: true, selections: ['tables', 'schemas'], consistency: 'one REPEATABLE READ snapshot for the whole dump' },
   artifactName: 'pgdump',
   parse(url: string): PostgresSource {
-    const connection = parsePostgresUrl(url);
+    const connection = /^pgdata:/i.test(url) ? parsePgDataUrl(url) : parsePostgresUrl(url);
     return new ParsedConnection('postgres', connection, connection.display);
   },
   secret: { rdsEngines: { postgres: 'postgres', postgresql: 'postgres', 'aurora-postgresql*': 'postgres' } },

@@ -1,3 +1,5 @@
+import { readdir } from 'node:fs/promises';
+import { basename } from 'node:path';
 import type { Writable } from 'node:stream';
 import type {
   DatabaseEngine,
@@ -8,6 +10,7 @@ import type {
   StreamedDump,
   StreamedRestoreSink,
   TargetState,
+  ValidationOptions,
   ValidationSink,
 } from '../../../ports/database-engine.js';
 import { DumpFailedError, IntegrityError, RestoreFailedError } from '../../../errors.js';
@@ -22,6 +25,12 @@ import { maintenance, prepareRestoreTarget, requireDatabase } from './postgres-r
 import { dumpPostgresStreams } from './pg-streams-dump.js';
 import { openPostgresStreamsRestore } from './pg-streams-restore.js';
 import type { SnapshotStream } from '../../../domain/snapshot-format.js';
+import { baseLogPositionOf } from '../../../domain/log-archive.js';
+import { requireServer } from './postgres-connection.js';
+import { physicalBaseBackup } from './pg-basebackup.js';
+import { firstBlockChecked, openDataDirectoryRestore, refusePhysicalBase } from './pg-data-directory.js';
+import { PostgresLogArchiver } from './pg-log-archiver.js';
+import { openPhysicalValidation } from './pg-physical-validation.js';
 
 export interface PostgresEngineOptions {
   /** How long a backup waits for a table lock (describe's row counts, pg_dump's ACCESS SHARE locks). @default 60 s */
@@ -40,6 +49,8 @@ export class PostgresEngine implements DatabaseEngine<PostgresSource> {
   readonly id = 'postgres' as const;
   readonly descriptor = postgresDescriptor;
   readonly lockTimeoutMs: number;
+  /** WAL archiving and replay for point-in-time recovery. */
+  readonly logs = new PostgresLogArchiver();
 
   constructor(options: PostgresEngineOptions = {}) {
     this.lockTimeoutMs = options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
@@ -50,11 +61,12 @@ export class PostgresEngine implements DatabaseEngine<PostgresSource> {
   }
 
   nameOf(source: PostgresSource): string {
-    return source.parts.database;
+    // A data directory is only ever a restore target; name it by its folder all the same.
+    return source.parts.dataDirectory !== undefined ? basename(source.parts.dataDirectory) || 'pgdata' : source.parts.database;
   }
 
   async describe(source: PostgresSource, signal?: AbortSignal): Promise<SourceDescription> {
-    const connection = source.parts;
+    const connection = requireServer(source.parts, 'a backup');
     const what = `cannot read PostgreSQL database ${connection.display}`;
     let lockExit: ToolExit | undefined;
     const out = await psql(connection, lockTimeoutSql(this.lockTimeoutMs) + DESCRIBE_SQL, signal, (exit) => {
@@ -73,7 +85,7 @@ export class PostgresEngine implements DatabaseEngine<PostgresSource> {
   }
 
   async dump(source: PostgresSource, options: { directTo?: Writable } = {}): Promise<DumpOutput> {
-    const connection = source.parts;
+    const connection = requireServer(source.parts, 'a backup');
     const [version, tool] = await Promise.all([
       toolVersion(pgTool('pg_dump')),
       spawnTool(pgTool('pg_dump'), ['--format=custom', '--compress=0', '--no-password', `--lock-wait-timeout=${Math.max(1, Math.round(this.lockTimeoutMs))}`], {
@@ -100,15 +112,25 @@ export class PostgresEngine implements DatabaseEngine<PostgresSource> {
    * from one exported snapshot. The caller opens up to `jobs` streams at once.
    */
   dumpStreams(source: PostgresSource, options: { readonly jobs: number; readonly signal?: AbortSignal }): Promise<StreamedDump> {
-    return dumpPostgresStreams(source.parts, { lockTimeoutMs: this.lockTimeoutMs, signal: options.signal });
+    return dumpPostgresStreams(requireServer(source.parts, 'a backup'), { lockTimeoutMs: this.lockTimeoutMs, signal: options.signal });
   }
 
   /** Restores a streamed dump (pg-streams-restore.ts); refuses and creates targets as `openRestore` does. */
   openStreamsRestore(target: PostgresSource, streams: readonly SnapshotStream[], options: RestoreOptions & { readonly format: string; readonly noOwner?: boolean }): Promise<StreamedRestoreSink> {
+    requireServer(target.parts, 'restoring a logical backup');
     return openPostgresStreamsRestore(target, streams, options, (t, signal) => this.inspectTarget(t, signal));
   }
 
+  /**
+   * A physical base backup for point-in-time recovery (pg-basebackup.ts): `pg_basebackup` as one
+   * tar, its WAL position in `details`. It restores only into a `pgdata:` data directory.
+   */
+  physicalDump(source: PostgresSource, options: { signal?: AbortSignal } = {}): Promise<DumpOutput> {
+    return physicalBaseBackup(requireServer(source.parts, 'a physical backup'), options.signal);
+  }
+
   async inspectTarget(target: PostgresSource, signal?: AbortSignal): Promise<TargetState> {
+    if (target.parts.dataDirectory !== undefined) return inspectDataDirectory(target.parts.dataDirectory);
     const connection = requireDatabase(target);
     const fail = (exit: ToolExit) => new RestoreFailedError(`cannot inspect restore target ${connection.display}: ${lastLine(exit)}`, exit.stderrTail);
     const exists = (await psql(maintenance(connection), DATABASE_EXISTS_SQL, signal, fail, { name: connection.database })).trim() === '1';
@@ -118,6 +140,7 @@ export class PostgresEngine implements DatabaseEngine<PostgresSource> {
   }
 
   async openRestore(target: PostgresSource, options: RestoreOptions & { noOwner?: boolean }): Promise<RestoreSink> {
+    if (target.parts.dataDirectory !== undefined) return openDataDirectoryRestore(target.parts, options);
     const prepared = await prepareRestoreTarget(target, options, (t, signal) => this.inspectTarget(t, signal));
     const { connection, selection } = prepared;
     const args = ['--dbname', `dbname=${quoteConninfo(connection.database)}`, '--no-password', '--exit-on-error', '--single-transaction', ...selection.args];
@@ -125,10 +148,11 @@ export class PostgresEngine implements DatabaseEngine<PostgresSource> {
     if (options.noOwner) args.push('--no-owner', '--no-privileges');
     const tool = await spawnTool(pgTool('pg_restore'), args, { env: connection.env, inherit: TOOL_FAMILY_VARIABLES.postgres, stdin: 'pipe', stdout: 'ignore', installHint: INSTALL_HINT });
     const hint = selection.wanted ? ': a selective restore needs what the selection references (add those tables, or restore into a database that has them)' : '';
-    const stream = toolInput(tool, (exit) => {
+    const restoring = toolInput(tool, (exit) => {
       const missing = hint && /does not exist/.test(exit.stderrTail) ? hint : '';
       return new RestoreFailedError(`pg_restore into ${connection.display} failed, nothing was changed (${describeExit(exit)})${missing}`, exit.stderrTail);
     });
+    const stream = firstBlockChecked(restoring, (head) => refusePhysicalBase(head, connection.display));
     return {
       stream,
       replaces: prepared.collisions,
@@ -145,7 +169,8 @@ export class PostgresEngine implements DatabaseEngine<PostgresSource> {
     };
   }
 
-  async openValidation(): Promise<ValidationSink> {
+  async openValidation(options: ValidationOptions = {}): Promise<ValidationSink> {
+    if (baseLogPositionOf(options.details)?.kind === 'wal') return openPhysicalValidation();
     // Converting the archive to SQL without a database reads and checks every TOC entry and
     // data block: a structural check of the whole dump.
     const tool = await spawnTool(pgTool('pg_restore'), ['--file=/dev/null'], { stdin: 'pipe', stdout: 'ignore', installHint: INSTALL_HINT });
@@ -163,4 +188,10 @@ export class PostgresEngine implements DatabaseEngine<PostgresSource> {
       },
     };
   }
+}
+
+/** A data directory target: it exists when the folder does, and collides with whatever it holds. */
+async function inspectDataDirectory(path: string): Promise<TargetState> {
+  const entries = await readdir(path).catch(() => undefined);
+  return { exists: entries !== undefined, objects: (entries ?? []).sort() };
 }
