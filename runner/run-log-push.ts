@@ -5,6 +5,8 @@ import { engineById, engineIdForUrl } from '../core/adapters/engines/engines.js'
 import { openStorage } from '../core/adapters/storage/storage-registry.js';
 import type { BackupSpec } from '../core/domain/backup-spec.js';
 import { ConfigError } from '../core/errors.js';
+import type { EngineId } from '../core/domain/engine-vocabulary.js';
+import type { LogRead, LogReadOptions } from '../core/ports/log-archiver.js';
 import { encryptorFor } from './keys.js';
 import { signerFor } from './signing-keys.js';
 import { Progress } from './progress.js';
@@ -13,15 +15,21 @@ import { errorLine, exitCodeFor } from './exit-codes.js';
 import { openStore, printFields, printJson, resolveConnection, thisHost } from './commands/shared.js';
 import type { SpecRunOutput } from './run-backup-spec.js';
 
+/** What a server handed over for archiving (`archive_command`), instead of a source to read. */
+export interface HandedOverLog {
+  readonly engine: EngineId;
+  read(options: LogReadOptions): Promise<LogRead>;
+}
+
 /**
  * Runs one log push (`vaultra logs push`, flags or `--spec`): the spec's references become the
  * engine, storages, keys and signer, then `pushLogs` reads the server's log since the archive's
  * end and stores it as a `log` run. The outcome is printed and set as `process.exitCode`.
  */
-export async function runLogPush(spec: BackupSpec, output: SpecRunOutput, signal: AbortSignal | undefined): Promise<void> {
+export async function runLogPush(spec: BackupSpec, output: SpecRunOutput, signal: AbortSignal | undefined, handedOver?: HandedOverLog): Promise<void> {
   if (spec.type !== 'full' || spec.chunked || spec.chain || spec.method) throw new ConfigError('a log push stores the server\'s log as it is: its spec takes no type, chunked, chain or method');
-  const source = await resolveConnection(spec.source, signal);
-  const engine = engineById(engineIdForUrl(source), spec.engine);
+  const source = handedOver ? undefined : await resolveConnection(spec.source, signal);
+  const engine = handedOver ? engineById(handedOver.engine) : engineById(engineIdForUrl(source!), spec.engine);
   const { storage, catalog } = await openStore(spec.destinations[0]!, output.catalog);
   const alsoTo = await Promise.all(spec.destinations.slice(1).map((url) => openStorage(url)));
   let compressor, encryptor, signer;
@@ -38,7 +46,7 @@ export async function runLogPush(spec: BackupSpec, output: SpecRunOutput, signal
   const result = await pushLogs(
     { engine, storage, alsoTo, compressor, encryptor, signer, catalog, host: thisHost },
     {
-      source,
+      ...(handedOver ? { handedOver: handedOver.read } : { source: source! }),
       job: spec.job,
       ...(spec.runId ? { runId: spec.runId } : {}),
       ...(spec.timeoutMs === undefined ? {} : { timeoutMs: spec.timeoutMs }),

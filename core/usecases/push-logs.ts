@@ -3,7 +3,7 @@ import type { Catalog } from '../ports/catalog.js';
 import type { Compressor } from '../ports/compressor.js';
 import type { DatabaseEngine, SourceDescription } from '../ports/database-engine.js';
 import type { Encryptor } from '../ports/encryptor.js';
-import type { LogArchiver, LogRead } from '../ports/log-archiver.js';
+import type { LogArchiver, LogRead, LogReadOptions } from '../ports/log-archiver.js';
 import type { RunnerHost } from '../ports/runner-host.js';
 import type { StorageBackend } from '../ports/storage-backend.js';
 import type { ManifestSigner } from '../ports/manifest-signer.js';
@@ -34,7 +34,13 @@ export interface LogPushDependencies {
 }
 
 export interface LogPushRequest {
-  readonly source: string;
+  /** The server whose log is read from where the archive ends (catch-up mode). */
+  readonly source?: string;
+  /**
+   * Instead of reading the server: what the server handed over itself (PostgreSQL's
+   * `archive_command = 'vaultra wal push %p'`, one WAL segment at a time).
+   */
+  readonly handedOver?: (options: LogReadOptions) => Promise<LogRead>;
   readonly job: string;
   readonly runId?: string;
   readonly timeoutMs?: number;
@@ -54,7 +60,8 @@ export interface LogPushRequest {
 export async function pushLogs(deps: LogPushDependencies, request: LogPushRequest): Promise<BackupResult> {
   const logs = deps.engine.logs;
   if (!logs) throw new ConfigError(`${deps.engine.id} keeps no change log Vaultra can archive: point-in-time recovery works for PostgreSQL, MariaDB/MySQL and MongoDB replica sets`);
-  const source = deps.engine.parse(request.source);
+  if ((request.source === undefined) === (request.handedOver === undefined)) throw new ConfigError('a log push reads a server (its source) or what the server handed over, one of the two');
+  const source = request.source === undefined ? undefined : deps.engine.parse(request.source);
   const now = deps.now ?? systemClock;
   const startedAt = now();
   const runId = request.runId ?? newRunId(startedAt);
@@ -83,10 +90,10 @@ export async function pushLogs(deps: LogPushDependencies, request: LogPushReques
     throw error;
   }
   const produce = async (writer: StorageArtifactWriter, _destinations: readonly StorageBackend[], facts: { job: string; runId: string; startedAt: Date }): Promise<ProducedArtifact> => {
-    const since = await archiveEnd(deps, logs, request);
-    const read = await logs.read(source, since, { now, ...(request.signal ? { signal: request.signal } : {}) });
+    const options = { now, ...(request.signal ? { signal: request.signal } : {}) };
+    const read = source ? await logs.read(source, await archiveEnd(deps, logs, request), options) : await request.handedOver!(options);
     try {
-      return await storeLogRead(deps, logs.kind, read, writer, { ...facts, database: deps.engine.nameOf(source) }, request, now);
+      return await storeLogRead(deps, logs.kind, read, writer, { ...facts, database: source ? deps.engine.nameOf(source) : request.job }, request, now);
     } finally {
       await read.close();
     }
