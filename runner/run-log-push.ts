@@ -82,7 +82,7 @@ export async function runLogPush(spec: BackupSpec, output: SpecRunOutput, signal
   if (!output.json && log) {
     printFields(`log push ${run.runId} of job ${run.job} succeeded`, [
       ['range', `${log.kind} ${log.start} → ${log.end}${log.timeline ? ` (timeline ${log.timeline})` : ''}`],
-      ['events', `${log.events} transaction(s)${log.firstEventAt ? `, ${log.firstEventAt} … ${log.lastEventAt}` : ''}`],
+      ['events', `${log.events ?? 'uncounted'} transaction(s)${log.firstEventAt ? `, ${log.firstEventAt} … ${log.lastEventAt}` : ''}`],
       ['covers until', log.coveredUntil],
       ['files', log.files?.length ? log.files.join(', ') : undefined],
       ['size', `${formatBytes(run.bytesRaw ?? 0)} read → ${formatBytes(run.bytesStored ?? 0)} stored`],

@@ -43,8 +43,11 @@ export const logRangeSchema = z
      * time the run read the server's current position. A restore can reach any time up to it.
      */
     coveredUntil: z.iso.datetime(),
-    /** Transactions (binlog event groups, WAL commit records, oplog entries) in the range. */
-    events: z.number().int().nonnegative(),
+    /**
+     * Transactions (binlog event groups, WAL commit records, oplog entries) in the range; absent
+     * when they could not be counted (PostgreSQL without a pg_waldump of the server's major).
+     */
+    events: z.number().int().nonnegative().optional(),
     /** Files the range holds, in order (binlog file names, WAL segment names). */
     files: z.array(z.string().min(1).max(200)).max(100_000).optional(),
     /**

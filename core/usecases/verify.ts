@@ -81,7 +81,7 @@ export async function verifyLocated(
     const { log } = manifest;
     const discard = { stream: new Writable({ write: (_chunk, _encoding, callback) => callback() }), abort: async () => undefined };
     const { bytesRaw } = await readBackupInto(deps, backup, () => Promise.resolve(discard), { signal: options.signal, onBytes: options.onProgress });
-    return { backup, bytesStored: dataObjectOf(manifest).sizeBytes, bytesRaw, structure: `${log.kind} ${log.start} → ${log.end}, ${log.events} transaction(s) (${log.format})` };
+    return { backup, bytesStored: dataObjectOf(manifest).sizeBytes, bytesRaw, structure: `${log.kind} ${log.start} → ${log.end}, ${log.events ?? 'uncounted'} transaction(s) (${log.format})` };
   }
   const { sink, bytesRaw } = await readBackupInto(
     deps,

@@ -64,7 +64,7 @@ export async function restoreAtCommand(ref: string | undefined, options: Restore
     progress.stop();
   }
   const { plan } = report;
-  const archivedEvents = plan.ranges.reduce((sum, { range }) => sum + range.events, 0);
+  const archivedEvents = plan.ranges.some(({ range }) => range.events === undefined) ? 'an uncounted number of' : String(plan.ranges.reduce((sum, { range }) => sum + range.events!, 0));
   const summary = {
     job,
     target: redactTarget(options.target),

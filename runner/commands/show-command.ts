@@ -42,7 +42,7 @@ function describeManifest(manifest: Manifest): [string, string | undefined][] {
     ['source', `${manifest.source.engine} ${manifest.source.database} (server ${manifest.source.serverVersion})`],
     ['dump', `${manifest.dump.tool} ${manifest.dump.toolVersion}, ${manifest.dump.format}`],
     ['consistency', manifest.dump.consistency],
-    ['log range', manifest.log ? `${manifest.log.kind} ${manifest.log.start} → ${manifest.log.end}, ${manifest.log.events} transaction(s)${manifest.log.firstEventAt ? ` committed ${manifest.log.firstEventAt} … ${manifest.log.lastEventAt}` : ''}; covers until ${manifest.log.coveredUntil}${manifest.log.gapFrom ? `; GAP before it: the server had purged its log from ${manifest.log.gapFrom}` : ''}` : undefined],
+    ['log range', manifest.log ? `${manifest.log.kind} ${manifest.log.start} → ${manifest.log.end}, ${manifest.log.events ?? 'uncounted'} transaction(s)${manifest.log.firstEventAt ? ` committed ${manifest.log.firstEventAt} … ${manifest.log.lastEventAt}` : ''}; covers until ${manifest.log.coveredUntil}${manifest.log.gapFrom ? `; GAP before it: the server had purged its log from ${manifest.log.gapFrom}` : ''}` : undefined],
     ['details', details.length ? details.join(', ') : undefined],
     ['compression', `${manifest.compression.id} level ${manifest.compression.level} (${manifest.compression.implementation})`],
     ['encryption', describeEncryption(manifest)],

@@ -163,7 +163,7 @@ describe('mysql binlog archive (MariaDB)', () => {
       expect(tarMembers(first.bytes)).toEqual(first.range.files);
       // GTIDs count every transaction of the server (both databases): none lost, none twice.
       const endGtid = Number(second.range.gtidEnd!.split('-')[2]);
-      expect(first.range.events + second.range.events).toBe(endGtid - baseGtid);
+      expect(first.range.events! + second.range.events!).toBe(endGtid - baseGtid);
       expect(first.range.events).toBe(Number(first.range.gtidEnd!.split('-')[2]) - baseGtid);
       expect(second.range.end).toBe(await masterPosition());
       // Commit times: the first range's events lie before the first checkpoint, the second's after it.

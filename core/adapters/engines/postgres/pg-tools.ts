@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, realpathSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 
@@ -39,4 +40,17 @@ function safeReaddir(dir: string): string[] {
   } catch {
     return [];
   }
+}
+
+/**
+ * The pg_waldump that reads a server's WAL: it reads only its own major version's, so the one in
+ * `/usr/lib/postgresql/<major>/bin`, else one on PATH of that major; `undefined` when there is none.
+ */
+export function walDumpFor(serverMajor: number): string | undefined {
+  const versioned = `/usr/lib/postgresql/${serverMajor}/bin/pg_waldump`;
+  if (existsSync(versioned)) return versioned;
+  const onPath = (process.env.PATH ?? '').split(delimiter).map((dir) => join(dir, 'pg_waldump')).find((path) => existsSync(path));
+  if (!onPath) return undefined;
+  const version = spawnSync(onPath, ['--version'], { encoding: 'utf8', timeout: 10_000 }).stdout ?? '';
+  return new RegExp(`\\(PostgreSQL\\) ${serverMajor}\\b`).test(version) ? onPath : undefined;
 }

@@ -21,6 +21,8 @@ export interface WalDumpRange {
   /** The end of the WAL may be where the files end (a single archived segment): an error reading past it is not a failure. */
   readonly tolerateTruncatedEnd?: boolean;
   readonly signal?: AbortSignal;
+  /** The pg_waldump to run (of the WAL's major version). @default the newest installed */
+  readonly walDump?: string;
 }
 
 /** The prefix of the logical decoding message Vaultra's own marker transactions write (pg-wal-reader.ts). */
@@ -39,7 +41,7 @@ const COMMIT_LINE = /\btx:\s+(\d+),.*\bdesc: COMMIT (\d{4}-\d\d-\d\d \d\d:\d\d:\
  */
 export async function readWalCommits(range: WalDumpRange): Promise<WalCommits> {
   const args = ['--rmgr=Transaction', '--rmgr=LogicalMessage', `--path=${range.dir}`, `--start=${range.start}`, ...(range.end ? [`--end=${range.end}`] : [])];
-  const tool = await spawnTool(pgTool('pg_waldump'), args, { env: { TZ: 'UTC', LC_ALL: 'C' }, installHint: INSTALL_HINT });
+  const tool = await spawnTool(range.walDump ?? pgTool('pg_waldump'), args, { env: { TZ: 'UTC', LC_ALL: 'C' }, installHint: INSTALL_HINT });
   const onAbort = () => tool.kill();
   range.signal?.addEventListener('abort', onAbort, { once: true });
   let count = 0;

@@ -9,7 +9,7 @@ import { TOOL_FAMILY_VARIABLES } from '../../process/tool-environment.js';
 import type { PostgresConnection } from './postgres-connection.js';
 import { INSTALL_HINT, describeExit, lastLine, psql } from './postgres-psql.js';
 import { advanceReplicationSlot, ensureReplicationSlot } from './pg-replication-slot.js';
-import { pgTool } from './pg-tools.js';
+import { pgTool, walDumpFor } from './pg-tools.js';
 import { MARKER_PREFIX, readWalCommits } from './pg-wal-commits.js';
 import { HISTORY_FILE, SEGMENT_FILE, formatLsn, parseLsn, plainSegmentName, segmentNameOf, segmentStart } from './pg-wal-positions.js';
 import { WAL_TAR_FORMAT, walTarStream } from './pg-wal-tar.js';
@@ -20,6 +20,7 @@ interface ServerEnd {
   readonly coveredUntil: Date;
   readonly timeline: number;
   readonly segmentBytes: number;
+  readonly serverMajor: number;
 }
 
 /**
@@ -39,7 +40,8 @@ BEGIN;
 SELECT json_build_object('at', clock_timestamp(), 'marker', pg_logical_emit_message(true, :'marker', 'end'));
 COMMIT;
 SELECT json_build_object('lsn', pg_current_wal_flush_lsn(), 'file', pg_walfile_name(pg_current_wal_flush_lsn()),
-  'segmentBytes', (SELECT setting FROM pg_settings WHERE name = 'wal_segment_size'));
+  'segmentBytes', (SELECT setting FROM pg_settings WHERE name = 'wal_segment_size'),
+  'major', current_setting('server_version_num')::int / 10000);
 BEGIN;
 SELECT pg_logical_emit_message(true, :'marker', 'past the end') \\g /dev/null
 COMMIT;`;
@@ -86,18 +88,23 @@ export async function readWalSince(connection: PostgresConnection, since: string
     const firstSegment = segments[0] ? segmentStart(segments[0], server.segmentBytes)! : undefined;
     const start = firstSegment ? formatLsn(firstSegment.lsn) : server.end;
     const countFrom = gapFrom || !since ? start : since;
-    const commits = parseLsn(countFrom) < parseLsn(server.end)
-      ? await readWalCommits({ dir: await plainNamedLinks(work, received, segments), start: countFrom, end: server.end, signal })
-      : { count: 0 };
+    // pg_waldump reads only its own major's WAL: without it (a runner image built for another
+    // major) the range is stored all the same, its commits uncounted (restores plan on coveredUntil).
+    const walDump = walDumpFor(server.serverMajor);
+    const commits = parseLsn(countFrom) >= parseLsn(server.end)
+      ? { count: 0 }
+      : walDump
+        ? await readWalCommits({ dir: await plainNamedLinks(work, received, segments), start: countFrom, end: server.end, signal, walDump })
+        : undefined;
     const range: Omit<LogRange, 'kind' | 'format'> = {
       start,
       end: server.end,
       timeline: server.timeline,
       files,
       coveredUntil: server.coveredUntil.toISOString(),
-      events: commits.count,
-      ...(commits.first ? { firstEventAt: commits.first.toISOString() } : {}),
-      ...(commits.last ? { lastEventAt: commits.last.toISOString() } : {}),
+      ...(commits ? { events: commits.count } : {}),
+      ...(commits?.first ? { firstEventAt: commits.first.toISOString() } : {}),
+      ...(commits?.last ? { lastEventAt: commits.last.toISOString() } : {}),
       ...(gapFrom ? { gapFrom } : {}),
     };
     const [version, stream] = await Promise.all([toolVersion(pgTool('pg_receivewal')), walTarStream(received, files, work)]);
@@ -126,6 +133,7 @@ async function readServerEnd(connection: PostgresConnection, signal?: AbortSigna
     coveredUntil: new Date(marker.at!),
     timeline: Number.parseInt(position.file!.slice(0, 8), 16),
     segmentBytes: Number(position.segmentBytes),
+    serverMajor: Number(position.major),
   };
 }
 
