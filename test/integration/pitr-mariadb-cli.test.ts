@@ -132,4 +132,25 @@ describe('point-in-time restore of MariaDB through the CLI', () => {
     expect(refused.stderr).toMatch(/after the last archived log|falls in a gap/);
     expect(await sql("SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = 'shop_gap'", null)).toBe('0');
   }, 180_000);
+
+  it('a new full after the gap starts a new chain; retention keeps only the log the kept base needs', async () => {
+    const fresh = await cli(['backup', mysqlUrl(server, source), '--to', ws.storeUrl, '--job', source, '--json', '--no-progress']);
+    expect(fresh.code, fresh.stderr).toBe(0);
+    await sleep(1_100);
+    await sql("INSERT INTO orders (batch, note) VALUES (6, 'after the new base')");
+    const pushed = await push();
+    expect(pushed.code, pushed.stderr).toBe(0);
+
+    const pruned = await cli(['prune', '--job', source, '--from', ws.storeUrl, '--keep-last', '1', '--json']);
+    expect(pruned.code, pruned.stderr).toBe(0);
+    const outcome = JSON.parse(pruned.stdout);
+    // The three pushes before the new base go with the old base; the one after it stays.
+    expect(outcome.logs).toEqual(expect.objectContaining({ pruned: 3, kept: 1, failed: [] }));
+
+    const verify = await cli(['logs', 'verify', '--from', ws.storeUrl, '--job', source, '--json']);
+    expect(verify.code, verify.stdout).toBe(0);
+    const latest = await cli(['restore', '--at', 'latest', '--job', source, '--from', ws.storeUrl, '--target', mysqlUrl(server, 'shop_latest'), '--json', '--no-progress']);
+    expect(latest.code, latest.stderr).toBe(0);
+    expect(await sql("SELECT COUNT(*) FROM orders WHERE batch = 6", 'shop_latest')).toBe('1');
+  }, 180_000);
 });
