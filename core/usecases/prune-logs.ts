@@ -9,7 +9,7 @@ import { readManifest } from './locate-backup.js';
 import { recordedAt } from './recorded-at.js';
 
 export interface LogPruneReport {
-  /** Log runs removed: wholly before the oldest kept base's position. */
+  /** Log runs removed: ending at or before the oldest kept base's position. */
   readonly pruned: number;
   readonly kept: number;
   readonly failed: { readonly runId: string; readonly error: string }[];
@@ -19,7 +19,7 @@ export interface LogPruneReport {
 
 /**
  * Retention for the log archive: keeps the log every kept base needs, no more. A log run whose
- * range ends before the oldest kept base's position (in the same log) can no longer be replayed
+ * range ends at or before the oldest kept base's position (in the same log) can no longer be replayed
  * onto anything kept, and is removed like a pruned backup (its manifest first, then its object,
  * then its record marked `prunedAt`). When a kept base's manifest cannot be read, or no kept
  * backup is a base, nothing is pruned: the log is never removed on a guess.
@@ -51,7 +51,8 @@ export async function pruneLogs(
   for (const run of logs) {
     const kind = logKindSchema.parse(run.log!.kind);
     const limit = oldest.get(kind);
-    if (limit === undefined || compareLogPositions(kind, run.log!.end, limit) >= 0) {
+    // A range ending exactly at the base's position holds nothing the base lacks: replay starts after it.
+    if (limit === undefined || compareLogPositions(kind, run.log!.end, limit) > 0) {
       report.kept++;
       continue;
     }

@@ -9,7 +9,7 @@ const resolved = new Map<string, string>();
  * (`pg_wrapper`) on PATH in front of every client; it costs 20-35 ms a call and then runs the
  * newest installed version anyway. When the tool on PATH is that wrapper, run the newest
  * `/usr/lib/postgresql/<major>/bin/<tool>` directly (the newest pg_dump dumps every older
- * server); so too for a tool not on PATH at all (Debian does not link pg_waldump there).
+ * server); so too for pg_waldump when it is not on PATH at all (Debian does not link it there).
  * Anything else on PATH — or nothing, for a clear "not found" — is used as it is.
  */
 export function pgTool(name: 'pg_dump' | 'pg_restore' | 'psql' | 'pg_basebackup' | 'pg_receivewal' | 'pg_waldump'): string {
@@ -17,8 +17,9 @@ export function pgTool(name: 'pg_dump' | 'pg_restore' | 'psql' | 'pg_basebackup'
   if (cached) return cached;
   let command: string = name;
   const onPath = (process.env.PATH ?? '').split(delimiter).map((dir) => join(dir, name)).find((path) => existsSync(path));
-  // Debian links only some clients into PATH (pg_waldump is not): look in the versioned folders then too.
-  if (!onPath || safeRealpath(onPath).endsWith('/pg_wrapper')) {
+  // Debian links only some clients into PATH (pg_waldump is not): look in the versioned folders
+  // for it then too. Any other tool missing from PATH stays missing (a clear "not found").
+  if ((!onPath && name === 'pg_waldump') || (onPath && safeRealpath(onPath).endsWith('/pg_wrapper'))) {
     const majors = safeReaddir('/usr/lib/postgresql').filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a));
     command = majors.map((major) => `/usr/lib/postgresql/${major}/bin/${name}`).find((path) => existsSync(path)) ?? name;
   }
