@@ -6,9 +6,9 @@ import { lastLine, queryJson } from './mysql-client.js';
 import type { MysqlConnection } from './mysql-connection.js';
 
 /** `-- CHANGE MASTER TO MASTER_LOG_FILE='binlog.000001', MASTER_LOG_POS=1370;` (mariadb-dump --master-data=2). */
-const POSITION_COMMENT = /^-- CHANGE MASTER TO MASTER_LOG_FILE='([^']+)', MASTER_LOG_POS=(\d+);$/m;
+export const POSITION_COMMENT = /^-- CHANGE MASTER TO MASTER_LOG_FILE='([^']+)', MASTER_LOG_POS=(\d+);$/m;
 /** The position comment comes in the dump's header, before any table: no need to look further. */
-const HEADER_BYTES = 256 * 1024;
+export const HEADER_BYTES = 256 * 1024;
 
 /** The server's clock, in UTC, as `DATE_FORMAT` prints it for `new Date`. */
 export const UTC_NOW_SQL = `DATE_FORMAT(UTC_TIMESTAMP(6), '%Y-%m-%dT%H:%i:%s.%fZ')`;

@@ -31,6 +31,7 @@ import type { SnapshotStream } from '../../../domain/snapshot-format.js';
 import { chooseTool, MYSQL_INSTALL_HINT, serverFlavor } from './mysql-tools.js';
 import { mysqlDescriptor, type MysqlSource } from './mysql-descriptor.js';
 import { BinlogPositionTap } from './mysql-binlog-base.js';
+import { teeDumpHeader } from './mysql-dump-header.js';
 import { MysqlLogArchiver } from './mysql-log-archiver.js';
 
 /**
@@ -136,20 +137,7 @@ export class MysqlEngine implements DatabaseEngine<MysqlSource> {
       '--',
       connection.database,
     ];
-    // The binlog position is in the dump's header (--master-data=2): read through this process, not piped past it.
-    const positionInDump = gtid.args.includes('--master-data=2');
-    const directTo = positionInDump ? undefined : options.directTo;
-    const file = await writeOptionFile(connection);
-    let dumper;
-    try {
-      dumper = await spawnTool(tool.command, [...file.args, ...args], { stdout: directTo ?? 'pipe', inherit: TOOL_FAMILY_VARIABLES.mysql, installHint: MYSQL_INSTALL_HINT });
-    } catch (error) {
-      await file.remove();
-      throw error;
-    }
-    void dumper.exited.then(() => file.remove());
-    const output = toolOutput(dumper, (exit) => new DumpFailedError(`${tool.command} of ${connection.display} failed (${describeExit(exit)})`, exit.stderrTail));
-    // The manifest reads details once the dump ended: the tap adds the binlog position by then.
+    // The manifest reads details once the dump ended: the binlog position is added by then.
     const details: Record<string, string> = {
       serverFlavor: flavor === 'mariadb' ? 'MariaDB' : 'MySQL',
       ...(fallback ? { toolFallback: fallback } : {}),
@@ -158,8 +146,25 @@ export class MysqlEngine implements DatabaseEngine<MysqlSource> {
       // The dump holds values as the server prints them; for FLOAT that is rounded (MariaDB: 6 significant digits).
       ...(floatColumns.length > 0 ? { floatColumns: `${floatColumns.join(', ')}: FLOAT values are dumped as the server prints them (rounded), so they may not restore bit for bit` } : {}),
     };
+    // The binlog position is in the dump's header (--master-data=2): read beside the direct pipe
+    // (mysql-dump-header.ts), or, without GNU tee or a pipe to write into, through this process.
+    const positionInDump = gtid.args.includes('--master-data=2');
+    const sideTee = positionInDump && options.directTo ? await teeDumpHeader(options.directTo, connection, details) : undefined;
+    const directTo = sideTee ? sideTee.input : positionInDump ? undefined : options.directTo;
+    const file = await writeOptionFile(connection);
+    let dumper;
+    try {
+      dumper = await spawnTool(tool.command, [...file.args, ...args], { stdout: directTo ?? 'pipe', inherit: TOOL_FAMILY_VARIABLES.mysql, installHint: MYSQL_INSTALL_HINT });
+    } catch (error) {
+      sideTee?.kill();
+      await file.remove();
+      throw error;
+    }
+    sideTee?.handedOver();
+    void dumper.exited.then(() => file.remove());
+    const output = toolOutput(dumper, (exit) => new DumpFailedError(`${tool.command} of ${connection.display} failed (${describeExit(exit)})`, exit.stderrTail), sideTee?.done);
     let stream: Readable = output;
-    if (positionInDump) {
+    if (positionInDump && !sideTee) {
       const tap = new BinlogPositionTap(connection, details);
       pipeline(output, tap).catch(() => undefined); // the tap carries the error to the reader
       stream = tap;
