@@ -13,6 +13,8 @@ import { ageHeaderLength } from '../core/adapters/encryption/age-random-access.j
 import type { ChunkingDependencies } from '../core/usecases/chunked-snapshot.js';
 import type { SnapshotSummary } from '../core/domain/manifest.js';
 import type { Encryptor } from '../core/ports/encryptor.js';
+import type { Catalog } from '../core/ports/catalog.js';
+import type { Compressor } from '../core/ports/compressor.js';
 import type { ManifestSigner, PublicKeySource } from '../core/ports/manifest-signer.js';
 import type { SignerPublicKey } from '../core/domain/signer-keys.js';
 import { redact } from '../core/domain/redact.js';
@@ -44,21 +46,9 @@ export async function runBackupSpec(spec: BackupSpec, output: SpecRunOutput, sig
   const engine = engineById(engineIdForUrl(source), spec.engine);
   const { storage, catalog } = await openStore(spec.destinations[0]!, output.catalog);
   const alsoTo = await Promise.all(spec.destinations.slice(1).map((url) => openStorage(url)));
-  let compressor, encryptor, signer, chunking: ChunkingDependencies | undefined;
-  try {
-    // Keys first: reading a passphrase variable removes it from the environment, and every
-    // process started after that (zstd --version included) inherits none of it.
-    const notice = (line: string) => process.stderr.write(`vaultra: ${line}\n`);
-    encryptor = await encryptorFor(spec.encryption, notice);
-    signer = await signerFor(spec.signingKey, notice);
-    compressor = await createCompressor(spec.compression.id, spec.compression.level);
-    if (spec.chunked || spec.chain || spec.type !== 'full') chunking = await chunkingFor(spec, encryptor, signer, notice, signal);
-  } catch (error) {
-    // A missing compressor or an unusable key stops the backup before it starts: still a
-    // failed attempt of this job, so the catalog shows it like every other failure.
-    await recordedRun(catalog, { kind: 'backup', job: spec.job, engine: engine.id, location: storage.location }, () => Promise.reject(error)).catch(() => undefined);
-    throw error;
-  }
+  const { compressor, encryptor, signer, more: chunking } = await openRunTools(spec, { kind: 'backup', catalog, engine: engine.id, location: storage.location }, (tools, notice) =>
+    spec.chunked || spec.chain || spec.type !== 'full' ? chunkingFor(spec, tools.encryptor, tools.signer, notice, signal) : Promise.resolve(undefined),
+  );
 
   const progress = new Progress('backup', output.progress && !output.json);
   const result = await runBackup(
@@ -129,6 +119,31 @@ export async function runBackupSpec(spec: BackupSpec, output: SpecRunOutput, sig
     ]);
   }
   reportRepairs();
+}
+
+/**
+ * The keys, signer and compressor a stored run needs (and `more`, from them), opened before it
+ * starts. Keys first: reading a passphrase variable removes it from the environment, and every
+ * process started after that (zstd --version included) inherits none of it. A missing compressor
+ * or an unusable key stops the run before it starts: still a failed attempt of its job, recorded
+ * so the catalog shows it like every other failure, then thrown.
+ */
+export async function openRunTools<More>(
+  spec: BackupSpec,
+  record: { readonly kind: 'backup' | 'log'; readonly catalog: Catalog; readonly engine: string; readonly location: string },
+  more: (tools: { encryptor: Encryptor; signer: ManifestSigner }, notice: (line: string) => void) => Promise<More>,
+): Promise<{ compressor: Compressor; encryptor: Encryptor; signer: ManifestSigner; more: More }> {
+  try {
+    const notice = (line: string) => process.stderr.write(`vaultra: ${line}\n`);
+    const encryptor = await encryptorFor(spec.encryption, notice);
+    const signer = await signerFor(spec.signingKey, notice);
+    const compressor = await createCompressor(spec.compression.id, spec.compression.level);
+    return { compressor, encryptor, signer, more: await more({ encryptor, signer }, notice) };
+  } catch (error) {
+    const { kind, catalog, engine, location } = record;
+    await recordedRun(catalog, { kind, job: spec.job, engine, location }, () => Promise.reject(error)).catch(() => undefined);
+    throw error;
+  }
 }
 
 /** A chunked snapshot's figures for `--json`: what it references, what it added, the ratio. */

@@ -1,19 +1,15 @@
 import { pushLogs } from '../core/usecases/push-logs.js';
-import { recordedRun } from '../core/usecases/record-run.js';
-import { createCompressor } from '../core/adapters/compression/compressors.js';
 import { engineById, engineIdForUrl } from '../core/adapters/engines/engines.js';
 import { openStorage } from '../core/adapters/storage/storage-registry.js';
 import type { BackupSpec } from '../core/domain/backup-spec.js';
 import { ConfigError } from '../core/errors.js';
 import type { EngineId } from '../core/domain/engine-vocabulary.js';
 import type { LogRead, LogReadOptions } from '../core/ports/log-archiver.js';
-import { encryptorFor } from './keys.js';
-import { signerFor } from './signing-keys.js';
 import { Progress } from './progress.js';
 import { formatBytes, formatDuration } from './format.js';
 import { errorLine, exitCodeFor } from './exit-codes.js';
 import { openStore, printFields, printJson, resolveConnection, thisHost } from './commands/shared.js';
-import type { SpecRunOutput } from './run-backup-spec.js';
+import { openRunTools, type SpecRunOutput } from './run-backup-spec.js';
 
 /** What a server handed over for archiving (`archive_command`), instead of a source to read. */
 export interface HandedOverLog {
@@ -32,16 +28,7 @@ export async function runLogPush(spec: BackupSpec, output: SpecRunOutput, signal
   const engine = handedOver ? engineById(handedOver.engine) : engineById(engineIdForUrl(source!), spec.engine);
   const { storage, catalog } = await openStore(spec.destinations[0]!, output.catalog);
   const alsoTo = await Promise.all(spec.destinations.slice(1).map((url) => openStorage(url)));
-  let compressor, encryptor, signer;
-  try {
-    const notice = (line: string) => process.stderr.write(`vaultra: ${line}\n`);
-    encryptor = await encryptorFor(spec.encryption, notice);
-    signer = await signerFor(spec.signingKey, notice);
-    compressor = await createCompressor(spec.compression.id, spec.compression.level);
-  } catch (error) {
-    await recordedRun(catalog, { kind: 'log', job: spec.job, engine: engine.id, location: storage.location }, () => Promise.reject(error)).catch(() => undefined);
-    throw error;
-  }
+  const { compressor, encryptor, signer } = await openRunTools(spec, { kind: 'log', catalog, engine: engine.id, location: storage.location }, () => Promise.resolve(undefined));
   const progress = new Progress('log push', output.progress && !output.json);
   const result = await pushLogs(
     { engine, storage, alsoTo, compressor, encryptor, signer, catalog, host: thisHost },

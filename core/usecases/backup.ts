@@ -110,27 +110,36 @@ export async function runBackup(deps: BackupDependencies, request: BackupRequest
     throw new ConfigError('a physical base is one object, never a chunked snapshot: leave out --chunked and --type (or --method physical)');
   }
   const now = deps.now ?? systemClock;
-  const startedAt = now();
-  const runId = request.runId ?? newRunId(startedAt);
-  let run: RunRecord = {
-    runId,
-    job: request.job,
-    kind: 'backup',
-    status: 'running',
-    engine: deps.engine.id,
-    startedAt: startedAt.toISOString(),
-    location: storageUrlOf(deps.storage.location, runFolder(request.job, runId)),
-    ...(deps.host ? { runner: { pid: deps.host.pid, hostname: deps.host.hostname } } : {}),
-    ...(request.timeoutMs ? { timeoutMs: request.timeoutMs } : {}),
-    ...(isChunked(request) ? { type: request.type ?? 'full' } : {}),
-  };
+  let run = runningRecord(deps, request, 'backup', now());
+  if (isChunked(request)) run = { ...run, type: request.type ?? 'full' };
   run = await claimOrCreate(deps.catalog, run, request.signal);
   const produce: ArtifactProducer = (writer, destinations, facts) =>
     isChunked(request) ? chunkedArtifact(deps, request, writer, destinations, facts, now) : singleObjectArtifact(deps, request, writer, facts, now);
   const result = await storeRun(deps, request, run, produce, now);
   // Interrupted: the user wants out. Storage (or the catalog) failing: cleaning up would fail too.
   if (request.signal?.aborted || (result.error instanceof VaultraError && result.error.kind === 'storage')) return result;
-  return { ...result, ...(await repairAfter(deps, request.job, runId, request.signal)) };
+  return { ...result, ...(await repairAfter(deps, request.job, run.runId, request.signal)) };
+}
+
+/** The record a stored run (a backup, a log push) starts with, before it is claimed or created. */
+export function runningRecord(
+  deps: { readonly engine: Pick<DatabaseEngine, 'id'>; readonly storage: StorageBackend; readonly host?: RunnerHost },
+  request: { readonly job: string; readonly runId?: string; readonly timeoutMs?: number },
+  kind: 'backup' | 'log',
+  startedAt: Date,
+): RunRecord {
+  const runId = request.runId ?? newRunId(startedAt);
+  return {
+    runId,
+    job: request.job,
+    kind,
+    status: 'running',
+    engine: deps.engine.id,
+    startedAt: startedAt.toISOString(),
+    location: storageUrlOf(deps.storage.location, runFolder(request.job, runId)),
+    ...(deps.host ? { runner: { pid: deps.host.pid, hostname: deps.host.hostname } } : {}),
+    ...(request.timeoutMs ? { timeoutMs: request.timeoutMs } : {}),
+  };
 }
 
 /** Makes a run's objects (through `writer`, into `destinations`) and its manifest. */

@@ -1,37 +1,22 @@
 import { pipeline } from 'node:stream/promises';
-import type { Catalog } from '../ports/catalog.js';
 import type { Compressor } from '../ports/compressor.js';
-import type { DatabaseEngine, SourceDescription } from '../ports/database-engine.js';
+import type { SourceDescription } from '../ports/database-engine.js';
 import type { Encryptor } from '../ports/encryptor.js';
 import type { LogArchiver, LogRead, LogReadOptions } from '../ports/log-archiver.js';
-import type { RunnerHost } from '../ports/runner-host.js';
 import type { StorageBackend } from '../ports/storage-backend.js';
-import type { ManifestSigner } from '../ports/manifest-signer.js';
 import { compareLogPositions, LOG_OBJECT_PREFIX, type LogKind, type LogRange } from '../domain/log-archive.js';
-import { runFolder } from '../domain/object-layout.js';
-import { newRunId, type RunRecord } from '../domain/run.js';
-import { storageUrlOf } from '../domain/storage-location.js';
 import { systemClock } from '../domain/clock.js';
 import { ConfigError, RunConflictError } from '../errors.js';
 import { DEFAULT_LOG_PUSH_TIMEOUT_MS, logPushLockName } from '../config/log-schedule.js';
 import type { StorageArtifactWriter } from '../pipeline/artifact-writer.js';
 import { buildManifest } from './backup-manifest.js';
-import { claimOrCreate, storeRun, type BackupResult, type ProducedArtifact } from './backup.js';
+import { claimOrCreate, runningRecord, storeRun, type BackupDependencies, type BackupResult, type ProducedArtifact } from './backup.js';
 import { pipeToArtifact } from './pipe-to-artifact.js';
 import { newestBasePosition } from './log-chain.js';
 import type { StartedDump } from './start-dump.js';
 
-export interface LogPushDependencies {
-  readonly engine: DatabaseEngine;
-  readonly storage: StorageBackend;
-  readonly alsoTo?: readonly StorageBackend[];
-  readonly compressor: Compressor;
-  readonly encryptor: Encryptor;
-  readonly signer: ManifestSigner;
-  readonly catalog: Catalog;
-  readonly now?: () => Date;
-  readonly host?: RunnerHost;
-}
+/** What a backup needs, less what only a backup uses (chunking). */
+export type LogPushDependencies = Omit<BackupDependencies, 'chunking'>;
 
 export interface LogPushRequest {
   /** The server whose log is read from where the archive ends (catch-up mode). */
@@ -63,19 +48,8 @@ export async function pushLogs(deps: LogPushDependencies, request: LogPushReques
   if ((request.source === undefined) === (request.handedOver === undefined)) throw new ConfigError('a log push reads a server (its source) or what the server handed over, one of the two');
   const source = request.source === undefined ? undefined : deps.engine.parse(request.source);
   const now = deps.now ?? systemClock;
-  const startedAt = now();
-  const runId = request.runId ?? newRunId(startedAt);
-  let run: RunRecord = {
-    runId,
-    job: request.job,
-    kind: 'log',
-    status: 'running',
-    engine: deps.engine.id,
-    startedAt: startedAt.toISOString(),
-    location: storageUrlOf(deps.storage.location, runFolder(request.job, runId)),
-    ...(deps.host ? { runner: { pid: deps.host.pid, hostname: deps.host.hostname } } : {}),
-    ...(request.timeoutMs ? { timeoutMs: request.timeoutMs } : {}),
-  };
+  let run = runningRecord(deps, request, 'log', now());
+  const { runId } = run;
   // The pushes' own lock (not the job's: a push must not wait for the nightly backup): a
   // scheduler that launched this push holds it already, under this run id.
   const lock = logPushLockName(request.job);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { LogRead, LogReadOptions } from '../../../ports/log-archiver.js';
 import type { LogRange } from '../../../domain/log-archive.js';
 import { DumpFailedError } from '../../../errors.js';
-import { spawnTool, toolVersion, type ToolExit } from '../../process/child-process.js';
+import { spawnTool, type ToolExit } from '../../process/child-process.js';
 import { TOOL_FAMILY_VARIABLES } from '../../process/tool-environment.js';
 import type { PostgresConnection } from './postgres-connection.js';
 import { INSTALL_HINT, describeExit, lastLine, psql } from './postgres-psql.js';
@@ -12,7 +12,7 @@ import { advanceReplicationSlot, ensureReplicationSlot } from './pg-replication-
 import { pgTool, walDumpFor } from './pg-tools.js';
 import { MARKER_PREFIX, readWalCommits } from './pg-wal-commits.js';
 import { HISTORY_FILE, SEGMENT_FILE, formatLsn, parseLsn, plainSegmentName, segmentNameOf, segmentStart } from './pg-wal-positions.js';
-import { WAL_TAR_FORMAT, walTarStream } from './pg-wal-tar.js';
+import { walTarRead } from './pg-wal-tar.js';
 
 /** Where the server's WAL ends, read so that every commit before `coveredUntil` is at or before `end`. */
 interface ServerEnd {
@@ -107,14 +107,7 @@ export async function readWalSince(connection: PostgresConnection, since: string
       ...(commits?.last ? { lastEventAt: commits.last.toISOString() } : {}),
       ...(gapFrom ? { gapFrom } : {}),
     };
-    const [version, stream] = await Promise.all([toolVersion(pgTool('pg_receivewal')), walTarStream(received, files, work)]);
-    return {
-      stream,
-      tool: { name: 'pg_receivewal', version: (version ?? 'unknown').replace(/^pg_receivewal \(PostgreSQL\) /, '') },
-      format: WAL_TAR_FORMAT,
-      range: () => Promise.resolve(range),
-      close: () => rm(work, { recursive: true, force: true }).catch(() => undefined),
-    };
+    return await walTarRead('pg_receivewal', received, files, work, range);
   } catch (error) {
     await rm(work, { recursive: true, force: true }).catch(() => undefined);
     throw error;

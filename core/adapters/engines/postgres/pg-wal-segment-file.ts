@@ -4,11 +4,9 @@ import { basename, dirname, join, resolve } from 'node:path';
 import type { LogRead, LogReadOptions } from '../../../ports/log-archiver.js';
 import type { LogRange } from '../../../domain/log-archive.js';
 import { ConfigError } from '../../../errors.js';
-import { toolVersion } from '../../process/child-process.js';
-import { pgTool } from './pg-tools.js';
 import { readWalCommits } from './pg-wal-commits.js';
 import { HISTORY_FILE, SEGMENT_FILE, formatLsn, segmentStart } from './pg-wal-positions.js';
-import { WAL_TAR_FORMAT, walTarStream } from './pg-wal-tar.js';
+import { walTarRead } from './pg-wal-tar.js';
 
 const BACKUP_FILE = /^([0-9A-F]{8})[0-9A-F]{16}\.[0-9A-F]{8}\.backup$/;
 
@@ -31,14 +29,7 @@ export async function readWalFile(path: string, options: LogReadOptions): Promis
   const work = await mkdtemp(join(tmpdir(), 'vaultra-wal-'));
   try {
     const range = await rangeOf(file, name, info.size, info.mtime, work, options.signal);
-    const [version, stream] = await Promise.all([toolVersion(pgTool('pg_waldump')), walTarStream(dirname(file), [name], work)]);
-    return {
-      stream,
-      tool: { name: 'pg_waldump', version: (version ?? 'unknown').replace(/^pg_waldump \(PostgreSQL\) /, '') },
-      format: WAL_TAR_FORMAT,
-      range: () => Promise.resolve(range),
-      close: () => rm(work, { recursive: true, force: true }).catch(() => undefined),
-    };
+    return await walTarRead('pg_waldump', dirname(file), [name], work, range);
   } catch (error) {
     await rm(work, { recursive: true, force: true }).catch(() => undefined);
     throw error;

@@ -1,8 +1,11 @@
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { DumpFailedError, RestoreFailedError } from '../../../errors.js';
-import { spawnTool, toolInput, toolOutput } from '../../process/child-process.js';
+import type { LogRange } from '../../../domain/log-archive.js';
+import type { LogRead } from '../../../ports/log-archiver.js';
+import { spawnTool, toolInput, toolOutput, toolVersion } from '../../process/child-process.js';
+import { pgTool } from './pg-tools.js';
 import { describeExit } from './postgres-psql.js';
 
 /** How archived WAL is laid out: a ustar/pax tar of segment files (and timeline history files) in log order. */
@@ -33,4 +36,20 @@ export async function walTarExtractor(dir: string, runId: string): Promise<Writa
     installHint: TAR_HINT,
   });
   return toolInput(tool, (exit) => new RestoreFailedError(`cannot unpack the WAL archived by run ${runId} (${describeExit(exit)})`, exit.stderrTail));
+}
+
+/**
+ * A WAL read as the port hands it over: the tar of `files` (in `dir`) as the stream, the range
+ * already known, the tool named by its version, and `close` removing the read's private `work`
+ * folder.
+ */
+export async function walTarRead(toolName: 'pg_receivewal' | 'pg_waldump', dir: string, files: readonly string[], work: string, range: Omit<LogRange, 'kind' | 'format'>): Promise<LogRead> {
+  const [version, stream] = await Promise.all([toolVersion(pgTool(toolName)), walTarStream(dir, files, work)]);
+  return {
+    stream,
+    tool: { name: toolName, version: (version ?? 'unknown').replace(new RegExp(`^${toolName} \\(PostgreSQL\\) `), '') },
+    format: WAL_TAR_FORMAT,
+    range: () => Promise.resolve(range),
+    close: () => rm(work, { recursive: true, force: true }).catch(() => undefined),
+  };
 }
