@@ -13,6 +13,7 @@ import { buildManifest } from './backup-manifest.js';
 import { claimOrCreate, runningRecord, storeRun, type BackupDependencies, type BackupResult, type ProducedArtifact } from './backup.js';
 import { pipeToArtifact } from './pipe-to-artifact.js';
 import { newestBasePosition } from './log-chain.js';
+import { recordedAt } from './recorded-at.js';
 import type { StartedDump } from './start-dump.js';
 
 /** What a backup needs, less what only a backup uses (chunking). */
@@ -89,7 +90,7 @@ const LOCK_GRACE_MS = 15 * 60_000;
  */
 async function archiveEnd(deps: LogPushDependencies, logs: LogArchiver, request: LogPushRequest): Promise<string | undefined> {
   const io = request.signal ? { signal: request.signal } : {};
-  const pushed = (await deps.catalog.list({ job: request.job, kind: 'log', status: 'succeeded' }, io)).filter((run) => run.log?.kind === logs.kind);
+  const pushed = (await deps.catalog.list({ job: request.job, kind: 'log', status: 'succeeded' }, io)).filter((run) => run.log?.kind === logs.kind && recordedAt(run, deps.storage.location));
   let furthest: string | undefined;
   for (const { log } of pushed) if (furthest === undefined || compareLogPositions(logs.kind, log!.end, furthest) > 0) furthest = log!.end;
   if (furthest !== undefined) return furthest;
