@@ -70,9 +70,16 @@ export function backupCommandLine(job: ScheduledJob, runId: string, target: Runn
  * from where the job's archive ends and claims the run like a backup does.
  */
 export function logsPushCommandLine(job: ScheduledJob, runId: string, target: RunnerTarget): string[] {
+  // `type` is the schema's default (full), which a push reads nothing of: not sent.
+  const { type: _type, ...spec } = logsPushSpecOf(job, target, runId);
+  return ['logs', 'push', SPEC_OPTION, JSON.stringify(spec), '--json', '--no-progress'];
+}
+
+/** The spec of one log push of a config job (what `logsPushCommandLine` carries, and `vaultra run <job> --logs` runs in-process). */
+export function logsPushSpecOf(job: ScheduledJob, target: Pick<RunnerTarget, 'storageUrl' | 'kmsKey' | 'signingKey'>, runId?: string): BackupSpec {
   if (!job.logs) throw new ConfigError(`job ${job.name} has no logs schedule: add logs: { every: 5m } to archive its server's change log`);
   const { type: _type, chain: _chain, jobs: _jobs, ...spec } = backupSpecOf(job, target, runId);
-  return ['logs', 'push', SPEC_OPTION, JSON.stringify({ ...spec, timeoutMs: job.logs.timeoutMs }), '--json', '--no-progress'];
+  return parseAtEdge(backupSpecSchema, { ...spec, timeoutMs: job.logs.timeoutMs }, `job ${job.name}`);
 }
 
 export interface RestoreRequest {

@@ -1,9 +1,10 @@
 import { Command, Option } from 'commander';
 import { DEFAULT_CONFIG_PATH, environmentOf, jobOf, loadConfig } from '../../core/config/load-config.js';
-import { backupSpecOf } from '../../core/usecases/runner-commands.js';
+import { backupSpecOf, logsPushSpecOf } from '../../core/usecases/runner-commands.js';
 import { ConfigError } from '../../core/errors.js';
 import { DEFAULT_STORAGE } from '../context.js';
 import { runBackupSpec } from '../run-backup-spec.js';
+import { runLogPush } from '../run-log-push.js';
 import { signalOf } from './shared.js';
 import { checkDatabaseUrl } from '../../core/adapters/engines/source-url.js';
 import { engineIdForUrl } from '../../core/adapters/engines/engines.js';
@@ -11,6 +12,7 @@ import { engineIdForUrl } from '../../core/adapters/engines/engines.js';
 interface RunOptions {
   config: string;
   env?: string;
+  logs?: boolean;
   json?: boolean;
   progress: boolean;
 }
@@ -27,6 +29,7 @@ export function runCommand(): Command {
     .argument('<job>', 'the job name, as in the config file')
     .addOption(new Option('--config <path>', 'the config file').default(DEFAULT_CONFIG_PATH).env('VAULTRA_CONFIG'))
     .addOption(new Option('--env <name>', 'the environment (default: the only local one)').env('VAULTRA_ENV'))
+    .option('--logs', "push the job's log instead of backing it up (its logs: schedule; for cron: */5 * * * * vaultra run app --logs)")
     .option('--json', 'print the result as one JSON object on stdout')
     .option('--no-progress', 'no progress display on stderr')
     .addHelpText(
@@ -34,6 +37,7 @@ export function runCommand(): Command {
       `
 Examples:
   vaultra run app                                   the job "app" of the local environment
+  vaultra run app --logs                            one log catch-up of "app" (point-in-time restores)
   vaultra run app --env laptop --config ./ops/vaultra.config.yaml --json
 
 A cloud environment's jobs run where it is deployed: start one on demand through its api
@@ -52,7 +56,9 @@ function (AWS: aws lambda invoke --function-name <api> --payload '{"action":"bac
         throw new ConfigError(`environment ${environment.name} runs in ${environment.cloud}: start its jobs on demand through its api function, not on this machine`);
       }
       const job = jobOf(environment, jobName);
-      const spec = backupSpecOf(job, { storageUrl: environment.storage.url ?? DEFAULT_STORAGE, ...(environment.signing.key ? { signingKey: environment.signing.key } : {}) });
-      await runBackupSpec(spec, { progress: options.progress, ...(options.json ? { json: true } : {}) }, signalOf(command));
+      const target = { storageUrl: environment.storage.url ?? DEFAULT_STORAGE, ...(environment.signing.key ? { signingKey: environment.signing.key } : {}) };
+      const output = { progress: options.progress, ...(options.json ? { json: true } : {}) };
+      if (options.logs) return runLogPush(logsPushSpecOf(job, target), output, signalOf(command));
+      await runBackupSpec(backupSpecOf(job, target), output, signalOf(command));
     });
 }

@@ -6,7 +6,7 @@
  * log before it was pushed: the next push warns of the gap, `logs verify` exits 9, and a time in
  * the gap is refused before any target is touched, naming the nearest reachable times.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -153,4 +153,35 @@ describe('point-in-time restore of MariaDB through the CLI', () => {
     expect(latest.code, latest.stderr).toBe(0);
     expect(await sql("SELECT COUNT(*) FROM orders WHERE batch = 6", 'shop_latest')).toBe('1');
   }, 180_000);
+
+  it('vaultra run <job> --logs pushes a config job\'s log, continuing the same archive', async () => {
+    const keygen = await cli(['keygen', '--out', join(root, 'config-identity.txt')]);
+    expect(keygen.code, keygen.stderr).toBe(0);
+    const config = join(root, 'vaultra.config.yaml');
+    writeFileSync(
+      config,
+      `version: 1
+environments:
+  laptop:
+    cloud: local
+    storage: { url: "${ws.storeUrl}" }
+    jobs:
+      ${source}:
+        source: "env://SHOP_URL"
+        schedule: { cron: "0 3 * * *" }
+        encryption: { kms: false, recipients: [${keygen.stdout.trim()}] }
+        logs: { every: 5m }
+`,
+    );
+    await sql("INSERT INTO orders (batch, note) VALUES (7, 'pushed by vaultra run')");
+    const before = JSON.parse((await cli(['logs', 'verify', '--from', ws.storeUrl, '--job', source, '--json'])).stdout).coveredUntil as string;
+    const run = await runVaultra(['run', source, '--logs', '--config', config, '--json', '--no-progress'], { env: { ...ws.env, SHOP_URL: mysqlUrl(server, source) }, timeoutMs: 120_000 });
+    expect(run.code, run.stderr).toBe(0);
+    const pushed = JSON.parse(run.stdout);
+    expect(pushed).toMatchObject({ kind: 'log', status: 'succeeded', job: source });
+    expect(pushed.log.events).toBeGreaterThanOrEqual(1);
+    const after = await cli(['logs', 'verify', '--from', ws.storeUrl, '--job', source, '--json']);
+    expect(after.code, after.stdout).toBe(0);
+    expect(new Date(JSON.parse(after.stdout).coveredUntil).getTime()).toBeGreaterThan(new Date(before).getTime());
+  }, 120_000);
 });
