@@ -4,8 +4,8 @@
  * validation read it without loading any engine, driver or tool wrapper.
  */
 
-/** The operations a tool may be needed for. */
-export type EngineOperation = 'backup' | 'restore' | 'verify';
+/** The operations a tool may be needed for (`logs`: point-in-time recovery's log pushes and replays, and physical bases). */
+export type EngineOperation = 'backup' | 'restore' | 'verify' | 'logs';
 
 /** How to ask a tool for its version, and read the answer. */
 export interface ToolProbe {

@@ -37,7 +37,12 @@ const PIPELINE: Requirement = {
 /** The pipeline's tools, then each engine's as its descriptor lists them. */
 const REQUIREMENTS: readonly Requirement[] = [
   PIPELINE,
-  ...ENGINE_DESCRIPTORS.map((d) => ({ id: d.id, label: d.label, tools: d.tools.map((t) => ({ anyOf: t.anyOf, neededFor: t.purpose, install: t.install, probe: 'probe' in t ? t.probe : undefined })) })),
+  // Tools only point-in-time recovery needs do not make an engine unready for backups and restores.
+  ...ENGINE_DESCRIPTORS.map((d) => ({
+    id: d.id,
+    label: d.label,
+    tools: d.tools.map((t) => ({ anyOf: t.anyOf, neededFor: t.purpose, install: t.install, probe: 'probe' in t ? t.probe : undefined, optional: t.neededFor.every((operation) => operation === 'logs') })),
+  })),
 ];
 
 interface Finding {

@@ -35,7 +35,9 @@ describe('vaultra doctor', () => {
     const ready = Object.fromEntries(report.engines.map((e) => [e.id, e.ready]));
     expect(ready).toEqual({ pipeline: true, postgres: false, mysql: false, mongodb: false, sqlite: true, directory: true });
     const mysql = report.engines.find((e) => e.id === 'mysql')!;
-    expect(mysql.tools.map((t) => t.found)).toEqual(['mysqldump', null]);
+    expect(mysql.tools.map((t) => t.found)).toEqual(['mysqldump', null, null]);
+    // The binary-log tool is for point-in-time recovery only: absent, it is optional.
+    expect(mysql.tools.map((t) => t.optional)).toEqual([false, false, true]);
     expect(report.engines.find((e) => e.id === 'pipeline')!.tools.filter((t) => !t.found).every((t) => t.optional)).toBe(true);
 
     const human = await doctor([]);

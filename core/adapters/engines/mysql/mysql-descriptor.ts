@@ -17,6 +17,7 @@ export const mysqlDescriptor = {
   tools: [
     { anyOf: ['mariadb-dump', 'mysqldump'], neededFor: ['backup'], purpose: 'backups', install: MARIADB_CLIENT },
     { anyOf: ['mariadb', 'mysql'], neededFor: ['backup', 'restore'], purpose: 'restores, server version, contents', install: MARIADB_CLIENT },
+    { anyOf: ['mariadb-binlog', 'mysqlbinlog'], neededFor: ['logs'], purpose: 'point-in-time recovery: binary-log pushes and replays', install: MARIADB_CLIENT },
   ],
   contentKinds: ['table', 'view', 'sequence', 'routine', 'event'],
   capabilities: {

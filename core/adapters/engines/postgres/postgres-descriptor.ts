@@ -18,6 +18,8 @@ export const postgresDescriptor = {
     { anyOf: ['pg_dump'], neededFor: ['backup'], purpose: 'backups', install: PG_CLIENT },
     { anyOf: ['pg_restore'], neededFor: ['restore', 'verify'], purpose: 'restores and verify', install: PG_CLIENT },
     { anyOf: ['psql'], neededFor: ['backup', 'restore'], purpose: 'server version, contents, create database', install: PG_CLIENT },
+    { anyOf: ['pg_basebackup'], neededFor: ['logs'], purpose: 'point-in-time recovery: physical bases (--method physical)', install: PG_CLIENT },
+    { anyOf: ['pg_receivewal'], neededFor: ['logs'], purpose: 'point-in-time recovery: WAL pushes', install: PG_CLIENT },
   ],
   contentKinds: ['table', 'view', 'materialized-view', 'sequence'],
   capabilities: { atomicRestore: true, selections: ['tables', 'schemas'], consistency: 'one REPEATABLE READ snapshot for the whole dump' },
