@@ -84,7 +84,7 @@ export function verifyCommand(): Command {
         });
       }
       const authenticity = report.authenticity;
-      printFields(`backup ${report.backup.runId} of job ${report.backup.job} verified`, [
+      printFields(`${report.backup.manifest.log ? 'log run' : 'backup'} ${report.backup.runId} of job ${report.backup.job} verified`, [
         [
           'signature',
           signedNow

@@ -68,6 +68,7 @@ export async function readBinlog(connection: MysqlConnection, since: string | un
       stream,
       tool: { name: reader.command, version: reader.version },
       format: BINLOG_TAR_FORMAT,
+      serverVersion: state.version,
       range: async () => range,
       close,
     };

@@ -67,7 +67,8 @@ function probe(command: string): Promise<MysqlTool | undefined> {
  */
 export function parseToolVersion(line: string): { flavor: Flavor; version: string } {
   if (/mariadb/i.test(line)) {
-    const version = /Distrib (\S+?),?\s/.exec(line)?.[1] ?? /from (\S+?),?\s/.exec(line)?.[1] ?? line;
+    // mariadb-binlog names only its own version (`Ver 3.5 for debian-linux-gnu`).
+    const version = /Distrib (\S+?),?\s/.exec(line)?.[1] ?? /from (\S+?),?\s/.exec(line)?.[1] ?? /Ver (\S+)/.exec(line)?.[1] ?? line;
     return { flavor: 'mariadb', version };
   }
   return { flavor: 'mysql', version: /Ver (\S+)/.exec(line)?.[1] ?? line };
