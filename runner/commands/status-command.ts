@@ -73,7 +73,7 @@ function printTable(environment: string, statuses: readonly JobStatus[], nowMs: 
     STATE_TEXT[s.state],
     s.lastSuccess ? ago(s.lastSuccess.at) : 'none',
     formatDurationMs(s.rpoMs),
-    s.lastFailure ? `${ago(s.lastFailure.at)}: ${s.lastFailure.reason}` : '',
+    s.lastFailure ? `${ago(s.lastFailure.at)}: ${clip(s.lastFailure.reason, REASON_WIDTH)}` : '',
     s.running.length === 0 ? '' : s.running.map((run) => `${run.runId} (${run.kind}, ${run.status})`).join(', '),
     s.nextRun ? `${s.nextRun.slice(0, 16).replace('T', ' ')}Z (in ${roughDuration(Date.parse(s.nextRun) - nowMs)})` : '',
     s.logs ? (s.logs.lagMs === undefined ? 'no log yet' : `${roughDuration(s.logs.lagMs)}${s.logs.lagBreached ? ' ✗' : ''} / ${formatDurationMs(s.logs.rpoMs)}`) : '',
@@ -83,6 +83,13 @@ function printTable(environment: string, statuses: readonly JobStatus[], nowMs: 
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => (used[i] ? c.padEnd(widths[i]!) : undefined)).filter((c) => c !== undefined).join('  ').trimEnd();
   process.stdout.write([line(header), ...rows.map(line)].join('\n') + '\n');
+}
+
+/** A failure's reason in the table (`--json` has it whole): one long pg_dump line must not push the other columns off screen. */
+const REASON_WIDTH = 60;
+
+function clip(text: string, width: number): string {
+  return text.length <= width ? text : `${text.slice(0, width - 1)}…`;
 }
 
 /** `3d 4h`, `2h 5m`, `12m`, `40s`: two units at most, for a human reading ages. */
