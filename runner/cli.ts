@@ -11,6 +11,8 @@ import { doctorCommand } from './commands/doctor-command.js';
 import { catalogCommand } from './commands/catalog-command.js';
 import { showCommand } from './commands/show-command.js';
 import { runCommand } from './commands/run-command.js';
+import { statusCommand } from './commands/status-command.js';
+import { scheduleCommand } from './commands/schedule-command.js';
 import { checkCommand } from './commands/check-command.js';
 import { pruneCommand } from './commands/prune-command.js';
 import { logsCommand } from './commands/logs-command.js';
@@ -40,7 +42,7 @@ export function buildProgram(): Command {
     .addHelpText('after', EXIT_CODES_HELP)
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
-  for (const build of [backupCommand, restoreCommand, listCommand, showCommand, verifyCommand, checkCommand, pruneCommand, logsCommand, walCommand, keygenCommand, doctorCommand, catalogCommand, runCommand]) {
+  for (const build of [backupCommand, restoreCommand, listCommand, showCommand, verifyCommand, checkCommand, pruneCommand, logsCommand, walCommand, keygenCommand, doctorCommand, catalogCommand, runCommand, statusCommand, scheduleCommand]) {
     program.addCommand(build().exitOverride());
   }
   return program;

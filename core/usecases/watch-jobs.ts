@@ -56,8 +56,7 @@ export async function watchJobs(deps: WatchDependencies, options: { readonly sig
   for (const job of deps.environment.jobs.filter((candidate) => candidate.enabled)) {
     const stuckRuns = await failStuckRuns(deps, job, now, io);
     const lastSuccess = await deps.catalog.latestSuccessful(job.name, io);
-    const since = lastSuccess ? Date.parse(lastSuccess.finishedAt ?? lastSuccess.startedAt) : await firstRunTime(deps.catalog, job.name, io);
-    const ageMs = since === undefined ? undefined : Math.max(0, now.getTime() - since);
+    const ageMs = await rpoAgeMs(deps.catalog, job.name, lastSuccess, now, io);
     const rpoBreached = ageMs !== undefined && ageMs > job.rpoMs;
     if (rpoBreached) await deps.notify(rpoBreachAlert(deps.environment.name, job.name, job.rpoMs, lastSuccess, ageMs, now));
     const logs = job.logs ? await watchLogs(deps, job, job.logs.rpoMs, lastSuccess, now, io) : undefined;
@@ -103,11 +102,8 @@ function hasGap(run: RunRecord): run is GappedRun {
  * backup ends the condition.
  */
 async function watchLogs(deps: WatchDependencies, job: ScheduledJob, rpoMs: number, base: RunRecord | undefined, now: Date, io: CatalogCallOptions): Promise<LogHealth> {
-  const query = { job: job.name, kind: 'log', status: 'succeeded' } as const;
-  const sinceBase = base ? await deps.catalog.list({ ...query, since: base.startedAt }, io) : [];
-  const newestPush = sinceBase[0] ?? (await deps.catalog.list({ ...query, limit: 1 }, io))[0];
-  const archivedUntil = newestPush ? Date.parse(newestPush.log?.coveredUntil ?? newestPush.finishedAt ?? newestPush.startedAt) : base ? Date.parse(base.finishedAt ?? base.startedAt) : undefined;
-  const lagMs = archivedUntil === undefined ? undefined : Math.max(0, now.getTime() - archivedUntil);
+  const { sinceBase, newestPush } = await logPushesOf(deps.catalog, job.name, base, io);
+  const lagMs = logLagMs(newestPush, base, now);
   const lagBreached = lagMs !== undefined && lagMs > rpoMs;
   if (lagBreached) await deps.notify(logLagAlert(deps.environment.name, job.name, rpoMs, newestPush, lagMs, now));
   // With no backup yet, no restore depends on older pushes: the newest one alone says whether log is being lost.
@@ -118,6 +114,30 @@ async function watchLogs(deps: WatchDependencies, job: ScheduledJob, rpoMs: numb
     lagBreached,
     ...(gapped ? { gap: { runId: gapped.runId, from: gapped.log.gapFrom, to: gapped.log.start } } : {}),
   };
+}
+
+/**
+ * The age a job's RPO is measured on: since its newest successful backup's end or, before the
+ * first one, since its first run; `undefined` for a job that never ran. Read-only: what the
+ * watchdog alerts on and what `vaultra status` shows.
+ */
+export async function rpoAgeMs(catalog: Catalog, job: string, lastSuccess: RunRecord | undefined, now: Date, io: CatalogCallOptions = {}): Promise<number | undefined> {
+  const since = lastSuccess ? Date.parse(lastSuccess.finishedAt ?? lastSuccess.startedAt) : await firstRunTime(catalog, job, io);
+  return since === undefined ? undefined : Math.max(0, now.getTime() - since);
+}
+
+/** A job's successful log pushes since `base` (newest first), and its newest push (since `base`, else ever). Read-only. */
+export async function logPushesOf(catalog: Catalog, job: string, base: RunRecord | undefined, io: CatalogCallOptions = {}): Promise<{ sinceBase: RunRecord[]; newestPush: RunRecord | undefined }> {
+  const query = { job, kind: 'log', status: 'succeeded' } as const;
+  const sinceBase = base ? await catalog.list({ ...query, since: base.startedAt }, io) : [];
+  const newestPush = sinceBase[0] ?? (await catalog.list({ ...query, limit: 1 }, io))[0];
+  return { sinceBase, newestPush };
+}
+
+/** How far the archived log lags `now`: since the newest push's `coveredUntil`, else the backup's end; `undefined` with neither. Pure. */
+export function logLagMs(newestPush: RunRecord | undefined, base: RunRecord | undefined, now: Date): number | undefined {
+  const archivedUntil = newestPush ? Date.parse(newestPush.log?.coveredUntil ?? newestPush.finishedAt ?? newestPush.startedAt) : base ? Date.parse(base.finishedAt ?? base.startedAt) : undefined;
+  return archivedUntil === undefined ? undefined : Math.max(0, now.getTime() - archivedUntil);
 }
 
 /** When a job that never succeeded first ran: the clock of its RPO starts there, not at deploy time (unknown here). */
