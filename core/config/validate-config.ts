@@ -3,6 +3,7 @@ import { ConfigError, oneLine } from '../errors.js';
 import { redact } from '../domain/redact.js';
 import { secretScheme } from '../domain/connection-secret.js';
 import { jobNameSchema } from '../domain/run.js';
+import { urlCarriesPassword } from '../domain/shared-schemas.js';
 import { environmentSchema, jobConfigSchema, type JobConfig } from './config-schema.js';
 import { containerAppsRunnerProblem, containerAppsSizeProblem } from './container-apps-sizes.js';
 import { formatDurationMs } from './durations.js';
@@ -100,6 +101,8 @@ function validateEnvironment(name: string, rawEnvironment: unknown, options: Val
     const jobBase = [...base, 'jobs', jobName];
     const merged = { ...defaults, ...rawJob };
     const result = jobConfigSchema.safeParse(merged);
+    // The source is checked even when another field fails (a broken default must not hide it).
+    if (typeof merged.source === 'string' && merged.source !== '') sourceErrors(merged.source, jobBase, cloud, options, addError);
     if (!result.success) {
       for (const issue of result.error.issues) {
         // A field the job takes from defaults is wrong in defaults: say so there (once for every job).
@@ -123,16 +126,21 @@ function validateEnvironment(name: string, rawEnvironment: unknown, options: Val
 }
 
 /** The rules `resolveConfig` applies beyond the schema, each an error here instead of a throw. */
+function sourceErrors(source: string, base: readonly string[], cloud: string | undefined, checks: ConfigChecks, addError: (problem: ConfigProblem) => void): void {
+  const scheme = secretScheme(source);
+  if (cloud !== undefined && cloud !== 'local' && scheme !== `secret+${cloud}` && scheme !== 'env') {
+    addError({ path: pathOf([...base, 'source']), value: shown(source), message: `in a ${cloud} environment the connection comes from a secret: give a secret+${cloud}://… reference (or env://VAR for a variable the platform fills from one)` });
+  }
+  // A URL with a password is the schema's error already; the engines' check would repeat it.
+  if (scheme === undefined && checks.checkSource && !urlCarriesPassword(source)) {
+    const label = pathOf([...base, 'source']);
+    const message = thrownMessage(() => checks.checkSource!(source, label));
+    if (message) addError({ path: label, value: shown(source), message: message.startsWith(`${label}: `) ? message.slice(label.length + 2) : message });
+  }
+}
+
 function crossFieldErrors(jobName: string, job: JobConfig, base: readonly string[], cloud: string | undefined, checks: ConfigChecks, addError: (problem: ConfigProblem) => void): void {
   const scheme = secretScheme(job.source);
-  if (cloud !== undefined && cloud !== 'local' && scheme !== `secret+${cloud}` && scheme !== 'env') {
-    addError({ path: pathOf([...base, 'source']), value: shown(job.source), message: `in a ${cloud} environment the connection comes from a secret: give a secret+${cloud}://… reference (or env://VAR for a variable the platform fills from one)` });
-  }
-  if (scheme === undefined && checks.checkSource) {
-    const label = pathOf([...base, 'source']);
-    const message = thrownMessage(() => checks.checkSource!(job.source, label));
-    if (message) addError({ path: label, value: shown(job.source), message: message.startsWith(`${label}: `) ? message.slice(label.length + 2) : message });
-  }
   if (cloud === 'azure') {
     const sizeProblem = containerAppsSizeProblem(job.runtime);
     if (sizeProblem) addError({ path: pathOf([...base, 'runtime']), value: shown(job.runtime), message: sizeProblem });
