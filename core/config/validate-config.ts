@@ -193,6 +193,13 @@ function problemsOf(error: { issues: readonly z.core.$ZodIssue[] }, root: unknow
       for (const key of issue.keys) problems.push({ path: pathOf([...base, ...issue.path.map(String), key]), message: 'unknown field' });
       continue;
     }
+    if (issue.code === 'invalid_key') {
+      // A name that is not allowed: show the name, and what names may be.
+      const name = issue.path.at(-1);
+      const why = issue.issues.map((inner) => inner.message).join('; ') || issue.message;
+      problems.push({ path: pathOf([...base, ...issue.path.map(String)]), value: shown(name), message: `not a valid name: ${why}` });
+      continue;
+    }
     const received = valueAt(root, issue.path);
     problems.push({ path: pathOf([...base, ...issue.path.map(String)]), ...(received === undefined ? {} : { value: shown(received) }), message: issue.message });
   }

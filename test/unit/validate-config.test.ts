@@ -112,6 +112,22 @@ describe('validateConfig', () => {
     expect(messages['environments.example.jobs.shop-postgres.retention']).toContain('nothing weekly');
   });
 
+  it('a name that is not allowed is reported with the name and the rule; an unknown field at its own path', () => {
+    // Prepare
+    const raw = shipped();
+    raw.environments.local!.jobs['bad name!'] = { source: 'sqlite:///a.db', schedule: { cron: '0 3 * * *' } };
+    raw.environments.local!.regoin = 'eu-west-1';
+
+    // Act
+    const report = validateConfigObject(raw, OPTIONS);
+
+    // Assess
+    expect(report.errors).toEqual([
+      { path: 'environments.local.jobs.bad name!', value: '"bad name!"', message: expect.stringMatching(/^not a valid name: job names are 1-63 chars/) },
+      { path: 'environments.local.regoin', message: 'unknown field' },
+    ]);
+  });
+
   it('a file that is not YAML is one error naming the file and line', () => {
     // Act
     const report = validateConfigText('version: 1\nenvironments: [\n', 'broken.yaml', OPTIONS);
