@@ -53,7 +53,10 @@ export function configCommand(): Command {
       .option('--json', 'print {file, environment, cloud, settings, jobs} on stdout')
       .action(async (options: ShowOptions, command: Command) => {
         const text = await readConfigText(options.config);
-        const loaded = await loadConfig(options.config, { checkSource: checkDatabaseUrl, engineOf: engineIdForUrl });
+        const loaded = await loadConfig(options.config, { checkSource: checkDatabaseUrl, engineOf: engineIdForUrl }).catch((error: unknown) => {
+          // loadConfig stops at the first error; say where to see them all.
+          throw error instanceof ConfigError ? new ConfigError(`${error.message} (vaultra config validate lists every error)`, { cause: error }) : error;
+        });
         let name = options.env;
         if (!name) {
           const locals = [...loaded.environments.values()].filter((environment) => environment.cloud === 'local');

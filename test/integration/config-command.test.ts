@@ -160,4 +160,14 @@ describe('vaultra config', () => {
     expect(env.code).toBe(2);
     expect(env.stderr).toContain('no environment "nope"');
   });
+
+  it('show: a broken file is its first error, pointing at validate for the rest', async () => {
+    // Act
+    const { code, stderr } = await runVaultra(['config', 'show', '--config', broken, '--env', 'prod'], { env: CLEAN_ENV });
+
+    // Assess
+    expect(code).toBe(2);
+    expect(stderr.trim().split('\n')).toHaveLength(1);
+    expect(stderr).toMatch(/^vaultra: error: .*broken\.yaml\.environments\.prod\.region: a cloud environment needs its region \(vaultra config validate lists every error\)$/m);
+  });
 });
