@@ -17,6 +17,7 @@ import { checkCommand } from './commands/check-command.js';
 import { pruneCommand } from './commands/prune-command.js';
 import { logsCommand } from './commands/logs-command.js';
 import { walCommand } from './commands/wal-command.js';
+import { configCommand } from './commands/config-command.js';
 import { showRetries } from './retry-lines.js';
 
 const EXIT_CODES_HELP = `
@@ -42,7 +43,7 @@ export function buildProgram(): Command {
     .addHelpText('after', EXIT_CODES_HELP)
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
-  for (const build of [backupCommand, restoreCommand, listCommand, showCommand, verifyCommand, checkCommand, pruneCommand, logsCommand, walCommand, keygenCommand, doctorCommand, catalogCommand, runCommand, statusCommand, scheduleCommand]) {
+  for (const build of [backupCommand, restoreCommand, listCommand, showCommand, verifyCommand, checkCommand, pruneCommand, logsCommand, walCommand, keygenCommand, doctorCommand, catalogCommand, runCommand, statusCommand, scheduleCommand, configCommand]) {
     program.addCommand(build().exitOverride());
   }
   return program;
