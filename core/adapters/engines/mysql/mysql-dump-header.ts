@@ -81,7 +81,12 @@ export async function teeDumpHeader(directTo: Writable, connection: MysqlConnect
       side.on('data', (chunk: Buffer) => {
         header += chunk.toString('latin1');
         const m = POSITION_COMMENT.exec(header);
-        if (m) finish({ file: m[1]!, position: m[2]!, at: serverTime(connection) });
+        if (m) {
+          const at = serverTime(connection);
+          // Awaited only once the dump ended: handled now, so an early failure is no unhandled rejection.
+          at.catch(() => undefined);
+          finish({ file: m[1]!, position: m[2]!, at });
+        }
         else if (header.length >= HEADER_BYTES) finish();
       });
       side.once('end', () => finish());
