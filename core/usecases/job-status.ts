@@ -15,8 +15,8 @@ export interface JobStatus {
   readonly job: string;
   readonly state: JobState;
   readonly rpoMs: number;
-  /** The newest successful backup, or `undefined`. */
-  readonly lastSuccess?: { readonly runId: string; readonly at: string };
+  /** The newest successful backup (with the engine it recorded), or `undefined`. */
+  readonly lastSuccess?: { readonly runId: string; readonly at: string; readonly engine?: string };
   /** Age the RPO is measured on (the watchdog's: since the last success, else since the first run). */
   readonly ageMs?: number;
   readonly rpoBreached: boolean;
@@ -67,7 +67,7 @@ async function statusOf(job: ScheduledJob, catalog: Catalog, now: Date, io: Cata
     job: job.name,
     state,
     rpoMs: job.rpoMs,
-    ...(lastSuccess ? { lastSuccess: { runId: lastSuccess.runId, at: endOf(lastSuccess) } } : {}),
+    ...(lastSuccess ? { lastSuccess: { runId: lastSuccess.runId, at: endOf(lastSuccess), ...(lastSuccess.engine ? { engine: lastSuccess.engine } : {}) } } : {}),
     ...(ageMs !== undefined ? { ageMs } : {}),
     rpoBreached,
     ...(lastFailure ? { lastFailure: { runId: lastFailure.runId, at: endOf(lastFailure), reason: lastFailure.error?.message ?? 'no reason recorded' } } : {}),

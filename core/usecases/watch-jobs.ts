@@ -20,6 +20,8 @@ export interface JobHealth {
   /** Time since the newest successful backup (or, before the first one, since the job's first run); `undefined` for a job that never ran. */
   readonly secondsSinceLastSuccess: number | undefined;
   readonly rpoBreached: boolean;
+  /** The engine the newest successful backup recorded (`postgres`, …); `undefined` before the first one. */
+  readonly engine?: string;
   /** Runs found `pending`/`running` past their timeout, now recorded as failed. */
   readonly stuckRuns: readonly string[];
   /** Jobs with `logs` only: how the archived log keeps up with the server. */
@@ -60,7 +62,7 @@ export async function watchJobs(deps: WatchDependencies, options: { readonly sig
     const rpoBreached = ageMs !== undefined && ageMs > job.rpoMs;
     if (rpoBreached) await deps.notify(rpoBreachAlert(deps.environment.name, job.name, job.rpoMs, lastSuccess, ageMs, now));
     const logs = job.logs ? await watchLogs(deps, job, job.logs.rpoMs, lastSuccess, now, io) : undefined;
-    health.push({ job: job.name, secondsSinceLastSuccess: ageMs === undefined ? undefined : Math.round(ageMs / 1000), rpoBreached, stuckRuns, ...(logs ? { logs } : {}) });
+    health.push({ job: job.name, secondsSinceLastSuccess: ageMs === undefined ? undefined : Math.round(ageMs / 1000), rpoBreached, ...(lastSuccess?.engine ? { engine: lastSuccess.engine } : {}), stuckRuns, ...(logs ? { logs } : {}) });
   }
   return health;
 }

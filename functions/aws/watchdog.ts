@@ -2,7 +2,9 @@
  * A rate schedule → this function: alerts when a job has no successful backup within its RPO and
  * when a run is stuck past its timeout, and for jobs with `logs` when the archived log lags past
  * its RPO or lost a stretch; publishes seconds-since-last-success (and LogArchiveLagSeconds) per
- * job for the dashboard and the RPO alarms (DESIGN.md §7).
+ * job, from the catalog, as EMF for the CloudWatch dashboard and the RPO alarms (DESIGN.md §7),
+ * and the same freshness gauges as on every cloud: `gauge` log lines and, with
+ * `OTEL_EXPORTER_OTLP_ENDPOINT` set, OTLP (to an ADOT collector or any other).
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { watchJobs } from '../../core/usecases/watch-jobs.js';
@@ -11,6 +13,8 @@ import { awsSettingsFromEnv, cached } from './shared/settings.js';
 import { catalogOf, notifyOf } from './shared/clients.js';
 import type { WatchingDeployment } from './shared/deployment-types.js';
 import { logger, metrics, observed, type InvocationOptions } from './shared/observability.js';
+import { freshnessFromHealth, freshnessReadings } from '../../core/usecases/job-freshness.js';
+import { exportGauges, gaugeLogFields, GAUGE_LOG_MESSAGE } from '../shared/freshness-telemetry.js';
 
 export function createHandler(deployment: () => Promise<WatchingDeployment>) {
   return async (_event?: unknown, _context?: unknown, { signal }: InvocationOptions = {}) => {
@@ -27,7 +31,12 @@ export function createHandler(deployment: () => Promise<WatchingDeployment>) {
       publish(METRIC.secondsSinceLastSuccess, job.secondsSinceLastSuccess);
       publish(METRIC.logArchiveLagSeconds, job.logs?.lagSeconds);
     }
+    const readings = freshnessReadings(freshnessFromHealth(deps.environment, health));
+    for (const reading of readings) logger.info(GAUGE_LOG_MESSAGE, gaugeLogFields(reading));
+    const otlp = await exportGauges(readings);
+    if (otlp.outcome === 'failed') logger.warn('gauges not exported over OTLP', { reason: otlp.reason });
     logger.info('watchdog', {
+      otlp: otlp.outcome,
       jobs: health.length,
       breached: health.filter((job) => job.rpoBreached).map((job) => job.job),
       stuck: health.flatMap((job) => job.stuckRuns),

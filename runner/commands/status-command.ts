@@ -1,12 +1,15 @@
 import { Command, Option } from 'commander';
 import { DEFAULT_CONFIG_PATH, environmentOf, loadConfig, type Environment, type VaultraConfig } from '../../core/config/load-config.js';
 import { allWithinRpo, jobStatuses, type JobState, type JobStatus } from '../../core/usecases/job-status.js';
+import { freshnessFromStatuses, freshnessReadings } from '../../core/usecases/job-freshness.js';
 import { formatDurationMs } from '../../core/config/durations.js';
 import { ConfigError } from '../../core/errors.js';
 import { checkDatabaseUrl } from '../../core/adapters/engines/source-url.js';
 import { engineIdForUrl } from '../../core/adapters/engines/engines.js';
 import { DEFAULT_STORAGE } from '../context.js';
 import { EXIT } from '../exit-codes.js';
+import { prometheusText } from '../prometheus-text.js';
+import { writeFileAtomically } from '../atomic-file.js';
 import { catalogOption, openStore, printJson, signalOf } from './shared.js';
 
 interface StatusOptions {
@@ -14,6 +17,8 @@ interface StatusOptions {
   env?: string;
   catalog?: string;
   json?: boolean;
+  prometheus?: boolean;
+  prometheusFile?: string;
 }
 
 /** Status as symbol + word: readable without colour and in a log file. */
@@ -30,13 +35,21 @@ export function statusCommand(): Command {
     .addOption(new Option('--config <path>', 'the config file').default(DEFAULT_CONFIG_PATH).env('VAULTRA_CONFIG'))
     .addOption(new Option('--env <name>', 'the environment (default: the only local one)').env('VAULTRA_ENV'))
     .addOption(catalogOption())
-    .option('--json', 'print a JSON array, one object per job, on stdout')
+    .addOption(new Option('--json', 'print a JSON array, one object per job, on stdout').conflicts('prometheus'))
+    .option('--prometheus', 'print the freshness gauges (last success age, RPO, log archive lag) in the Prometheus text format')
+    .option('--prometheus-file <path>', "also write the freshness gauges to <path>, atomically (for node_exporter's textfile collector: a *.prom file in its folder)")
     .addHelpText(
       'after',
       `
 A local environment's catalog is read beside its storage, as vaultra run records it. A cloud
 environment's catalog is named with --catalog (dynamodb://<table>, firestore://<project>/<collection>,
 aztable://<account>/<table>).
+
+--prometheus prints one sample per enabled job of vaultra_job_last_success_age_seconds (none for a
+job that never ran), vaultra_job_rpo_seconds and, for jobs with logs, vaultra_job_log_archive_lag_seconds,
+labelled vaultra_job, vaultra_environment and db_system: the names the OpenTelemetry Collector gives the
+watchdogs' metrics, so one dashboard serves both (docs/observability.md). From cron:
+  vaultra status --prometheus-file /var/lib/node_exporter/textfile/vaultra.prom >/dev/null
 
 Exit codes: 0 every enabled job within its RPO (and its log RPO); 1 a job is late or never ran.`,
     )
@@ -49,7 +62,10 @@ Exit codes: 0 every enabled job within its RPO (and its log RPO); 1 a job is lat
       const storageUrl = environment.cloud === 'local' ? (environment.storage.url ?? DEFAULT_STORAGE) : DEFAULT_STORAGE;
       const { catalog } = await openStore(storageUrl, options.catalog);
       const statuses = await jobStatuses(environment, { catalog }, { signal: signalOf(command) });
+      const exposition = options.prometheus || options.prometheusFile ? prometheusText(freshnessReadings(freshnessFromStatuses(environment, statuses))) : '';
+      if (options.prometheusFile) await writeFileAtomically(options.prometheusFile, exposition);
       if (options.json) printJson(statuses);
+      else if (options.prometheus) process.stdout.write(exposition);
       else printTable(environment.name, statuses, Date.now());
       if (!allWithinRpo(statuses)) process.exitCode = EXIT.runFailed;
     });
