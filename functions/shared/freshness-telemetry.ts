@@ -1,6 +1,7 @@
 import type { GaugeReading } from '../../core/usecases/job-freshness.js';
 import { prometheusLabelName } from '../../core/domain/prometheus-names.js';
 import { oneLine } from '../../core/errors.js';
+import { redact } from '../../core/domain/redact.js';
 
 /**
  * How every cloud's watchdog publishes the freshness gauges (DESIGN.md §7; names in
@@ -31,7 +32,8 @@ export type GaugeExport = { readonly outcome: 'off' } | { readonly outcome: 'exp
  * (`OTEL_EXPORTER_OTLP_ENDPOINT` or `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT`, not turned off by
  * `OTEL_METRICS_EXPORTER=none` or `OTEL_SDK_DISABLED=true`). The SDK loads only then, so a
  * watchdog without a collector pays nothing for it. Never rejects: a collector that is down must
- * not stop the watchdog's alerts, so the caller logs the outcome.
+ * not stop the watchdog's alerts, so the caller logs the outcome. A down endpoint costs at most
+ * `OTEL_EXPORTER_OTLP_TIMEOUT` (10 s by default), the exporter's own retries included.
  */
 export async function exportGauges(readings: readonly GaugeReading[], env: NodeJS.ProcessEnv = process.env): Promise<GaugeExport> {
   if (!otlpMetricsWanted(env)) return { outcome: 'off' };
@@ -40,7 +42,8 @@ export async function exportGauges(readings: readonly GaugeReading[], env: NodeJ
     await sendGauges(readings, env.OTEL_SERVICE_NAME?.trim() || 'vaultra-watchdog');
     return { outcome: 'exported', gauges: readings.length };
   } catch (error) {
-    return { outcome: 'failed', reason: oneLine(error) };
+    // The endpoint may carry credentials in its URL; the headers (tokens) never reach a message.
+    return { outcome: 'failed', reason: redact(oneLine(error)) };
   }
 }
 
