@@ -16,6 +16,8 @@ export async function writeFileAtomically(path: string, text: string): Promise<v
     await rename(temp, path);
   } catch (error) {
     await unlink(temp).catch(() => undefined);
-    throw new ConfigError(`cannot write ${path}: ${oneLine(error)}; check that its folder exists and is writable`, { cause: error });
+    // The code alone: the system's message names the temp file, which the user never asked for.
+    const reason = (error as NodeJS.ErrnoException).code ?? oneLine(error);
+    throw new ConfigError(`cannot write ${path}: ${reason}; check that its folder exists and is writable`, { cause: error });
   }
 }

@@ -4,7 +4,7 @@
  * Runs are dated relative to the clock the CLI reads (a success 1 h ago, another 3 days ago), so
  * nothing here ages out.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -117,6 +117,57 @@ describe('vaultra status (CLI)', () => {
     const cloud = await runVaultra(['status', '--config', join(repoRoot, 'vaultra.config.yaml'), '--env', 'example'], { cwd: dir });
     expect(cloud.code).toBe(2);
     expect(cloud.stderr.trim()).toBe('vaultra: error: environment example runs in aws: name its catalog with --catalog (dynamodb://<table>)');
+  });
+
+  it('prints the freshness gauges in the Prometheus text format, and writes them atomically for the textfile collector', async () => {
+    // Prepare: app within its RPO, reports past it (with the engine its backup recorded), a disabled job.
+    await writeFile(join(dir, 'vaultra.config.yaml'), configText('      off:\n        source: "postgres://app@localhost:5432/off"\n        schedule: { cron: "0 * * * *" }\n        enabled: false\n'));
+    await recorded('app', 'succeeded', HOUR, { engine: 'postgres' });
+    await recorded('reports', 'succeeded', 3 * 24 * HOUR, { engine: 'mysql' });
+    await recorded('off', 'succeeded', 30 * 24 * HOUR, { engine: 'postgres' });
+    const textfile = join(dir, 'textfile', 'vaultra.prom');
+    await mkdir(join(dir, 'textfile'));
+
+    // Act
+    const printed = await runVaultra(['status', '--prometheus'], { cwd: dir });
+    const written = await runVaultra(['status', '--prometheus-file', textfile, '--json'], { cwd: dir });
+
+    // Assess: ages are read from the clock the CLI runs on, so only their range is fixed here.
+    expect(printed.code, printed.stderr).toBe(1);
+    const lines = printed.stdout.trimEnd().split('\n');
+    expect(lines.filter((line) => line.startsWith('#'))).toEqual([
+      "# HELP vaultra_job_last_success_age_seconds Seconds since the job's last successful backup, from the catalog",
+      '# TYPE vaultra_job_last_success_age_seconds gauge',
+      "# HELP vaultra_job_rpo_seconds The job's recovery point objective",
+      '# TYPE vaultra_job_rpo_seconds gauge',
+    ]);
+    const samples = new Map(lines.filter((line) => !line.startsWith('#')).map((line) => [line.slice(0, line.lastIndexOf(' ')), Number(line.slice(line.lastIndexOf(' ') + 1))]));
+    expect([...samples.keys()]).toEqual([
+      'vaultra_job_last_success_age_seconds{vaultra_job="app",vaultra_environment="laptop",db_system="postgresql"}',
+      'vaultra_job_last_success_age_seconds{vaultra_job="reports",vaultra_environment="laptop",db_system="mysql"}',
+      'vaultra_job_rpo_seconds{vaultra_job="app",vaultra_environment="laptop",db_system="postgresql"}',
+      'vaultra_job_rpo_seconds{vaultra_job="reports",vaultra_environment="laptop",db_system="mysql"}',
+    ]);
+    expect(samples.get('vaultra_job_last_success_age_seconds{vaultra_job="app",vaultra_environment="laptop",db_system="postgresql"}')).toBeGreaterThanOrEqual(59 * 60);
+    expect(samples.get('vaultra_job_last_success_age_seconds{vaultra_job="app",vaultra_environment="laptop",db_system="postgresql"}')).toBeLessThan(2 * 3600);
+    expect(samples.get('vaultra_job_rpo_seconds{vaultra_job="reports",vaultra_environment="laptop",db_system="mysql"}')).toBe(26 * 3600);
+
+    expect(written.code, written.stderr).toBe(1);
+    expect(JSON.parse(written.stdout)).toHaveLength(3);
+    const file = await readFile(textfile, 'utf8');
+    expect(file.split('\n').filter((line) => line.startsWith('#'))).toEqual(lines.filter((line) => line.startsWith('#')));
+    // Only the finished file is left: the temp file it was written to was renamed over it.
+    expect(await readdir(join(dir, 'textfile'))).toEqual(['vaultra.prom']);
+  });
+
+  it('refuses --prometheus with --json, and says what to do when the textfile cannot be written', async () => {
+    const both = await runVaultra(['status', '--prometheus', '--json'], { cwd: dir });
+    expect(both.code).toBe(2);
+
+    const missing = await runVaultra(['status', '--prometheus-file', join(dir, 'no-such-folder', 'vaultra.prom')], { cwd: dir });
+    expect(missing.code).toBe(2);
+    expect(missing.stderr.trim().split('\n')).toHaveLength(1);
+    expect(missing.stderr.trim()).toBe(`vaultra: error: cannot write ${join(dir, 'no-such-folder', 'vaultra.prom')}: ENOENT; check that its folder exists and is writable`);
   });
 
   it("reads the shipped vaultra.config.yaml's local environment", async () => {
