@@ -60,6 +60,8 @@ bash scripts/setup-mongo-java-server.sh
 bash scripts/setup-aws.sh
 bash scripts/setup-gcp.sh
 bash scripts/setup-azure.sh
+# The OpenTelemetry Collector with the components docs/observability/otel-collector.yaml uses.
+bash scripts/setup-otel-collector.sh
 # Prometheus's reference text-format parser (the Python client's): checks what `vaultra status --prometheus` prints.
 python3 -c 'import prometheus_client' 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check prometheus_client==0.26.0
 

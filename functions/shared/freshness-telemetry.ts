@@ -35,7 +35,9 @@ export type GaugeExport = { readonly outcome: 'off' } | { readonly outcome: 'exp
  * not stop the watchdog's alerts, so the caller logs the outcome. A down endpoint costs at most
  * `OTEL_EXPORTER_OTLP_TIMEOUT` (10 s by default), the exporter's own retries included.
  */
-export async function exportGauges(readings: readonly GaugeReading[], env: NodeJS.ProcessEnv = process.env): Promise<GaugeExport> {
+export async function exportGauges(readings: readonly GaugeReading[]): Promise<GaugeExport> {
+  // process.env, not a parameter: the OTLP exporter reads its endpoint, headers and timeout there.
+  const env = process.env;
   if (!otlpMetricsWanted(env)) return { outcome: 'off' };
   try {
     const { sendGauges } = await import('./otlp-gauges.js');
