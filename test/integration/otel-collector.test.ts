@@ -47,22 +47,21 @@ describe('the documented OpenTelemetry Collector config (real collector)', () =>
   const collector = requireTool('otelcol-vaultra');
   if (!collector) return;
 
-  it('validates, with the remote-write and Jaeger options swapped in too, and a broken reference is refused', async () => {
+  it('validates, with the remote-write and Jaeger overlays too, and a broken reference is refused', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'vaultra-otelcol-'));
-    const variant = join(dir, 'variant.yaml');
-    await writeFile(variant, 'service:\n  pipelines:\n    metrics: { exporters: [prometheusremotewrite] }\n    traces: { exporters: [otlp/jaeger] }\n    logs: { exporters: [debug] }\n');
+    const overlays = ['otel-collector-remote-write.yaml', 'otel-collector-jaeger.yaml'].flatMap((name) => ['--config', join(repoRoot, 'docs/observability', name)]);
     const broken = join(dir, 'broken.yaml');
-    await writeFile(broken, 'service:\n  pipelines:\n    traces: { exporters: [otlp/tempoo] }\n');
+    await writeFile(broken, 'service:\n  pipelines:\n    traces: { exporters: [otlp_grpc/tempoo] }\n');
 
     const plain = await run(collector, ['validate', '--config', CONFIG]);
-    const swapped = await run(collector, ['validate', '--config', CONFIG, '--config', variant]);
+    const swapped = await run(collector, ['validate', '--config', CONFIG, ...overlays]);
     const refused = await run(collector, ['validate', '--config', CONFIG, '--config', broken]);
     await rm(dir, { recursive: true, force: true });
 
     expect(plain.code, plain.stderr).toBe(0);
     expect(swapped.code, swapped.stderr).toBe(0);
     expect(refused.code).not.toBe(0);
-    expect(refused.stderr).toContain('references exporter "otlp/tempoo" which is not configured');
+    expect(refused.stderr).toContain('references exporter "otlp_grpc/tempoo" which is not configured');
   });
 
   describe('running', () => {
