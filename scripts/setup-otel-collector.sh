@@ -4,9 +4,10 @@
 # builder (ocb). No collector release binary is reachable here, and the core distribution
 # (otelcorecol) lacks the Prometheus exporters, which live in collector-contrib.
 #
-# Components: OTLP receiver (gRPC + HTTP); exporters otlp (gRPC: Tempo, Jaeger), otlphttp (Loki's
-# and Tempo's OTLP endpoints), prometheus (scrape endpoint), prometheusremotewrite, debug;
-# processors batch and memory_limiter; the health_check extension.
+# Components: OTLP receiver (gRPC + HTTP); exporters otlp_grpc (Tempo, Jaeger), otlp_http (Loki's
+# and Tempo's OTLP endpoints), prometheus (scrape endpoint), prometheus_remote_write, debug;
+# processors batch, memory_limiter, resource and deltatocumulative (short-lived runner processes'
+# counters summed into one series); the health_check extension.
 #
 # Pins: every collector module at one release (core v0.165.0 / v1.71.0 with contrib v0.165.1, as
 # the proxy serves them together). Bump them together.
@@ -20,7 +21,7 @@ CORE_STABLE=v1.71.0
 CONTRIB=v0.165.1
 NAME=otelcol-vaultra
 # Shown by `otelcol-vaultra --version`; bump it when the component list changes.
-VERSION=0.165.0-vaultra.1
+VERSION=0.165.0-vaultra.2
 
 if [ -n "${VAULTRA_OTELCOL_BIN:-}" ]; then
   bin=$VAULTRA_OTELCOL_BIN
@@ -64,6 +65,8 @@ exporters:
 processors:
   - gomod: go.opentelemetry.io/collector/processor/batchprocessor $CORE
   - gomod: go.opentelemetry.io/collector/processor/memorylimiterprocessor $CORE
+  - gomod: github.com/open-telemetry/opentelemetry-collector-contrib/processor/resourceprocessor $CONTRIB
+  - gomod: github.com/open-telemetry/opentelemetry-collector-contrib/processor/deltatocumulativeprocessor $CONTRIB
 extensions:
   - gomod: github.com/open-telemetry/opentelemetry-collector-contrib/extension/healthcheckextension $CONTRIB
 providers:

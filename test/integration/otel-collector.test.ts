@@ -9,7 +9,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
+import { AggregationTemporality, MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { METRICS } from '../../core/domain/telemetry-metrics.js';
@@ -123,6 +123,32 @@ describe('the documented OpenTelemetry Collector config (real collector)', () =>
         // The job label a dashboard filters on is the attribute, not the collector's own `job`.
         expect(served!.labels.job).toBe('vaultra-watchdog');
       }
+    });
+
+    it('adds up the runs of short-lived runner processes that export delta temporality into one series per job', async () => {
+      // Prepare: three "runs", each a process of its own (its own service.instance.id) that reports once and exits.
+      const attributes = { 'vaultra.job': 'short-lived', 'vaultra.run.kind': 'backup', 'vaultra.run.status': 'succeeded' };
+      for (const run of [1, 2, 3]) {
+        const exporter = new OTLPMetricExporter({ url: `http://127.0.0.1:${ports.http}/v1/metrics`, temporalityPreference: AggregationTemporality.DELTA });
+        const provider = new MeterProvider({
+          resource: resourceFromAttributes({ 'service.name': 'vaultra-runner', 'service.instance.id': `runner-process-${run}` }),
+          readers: [new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 60_000 })],
+        });
+        const meter = provider.getMeter('vaultra');
+        meter.createCounter(METRICS.runs.name, { unit: METRICS.runs.unit }).add(1, attributes);
+        meter.createHistogram(METRICS.runDuration.name, { unit: METRICS.runDuration.unit }).record(run * 10, attributes);
+
+        // Act
+        await provider.shutdown();
+      }
+
+      // Assess: one series per metric, holding all three runs, so increase() counts them.
+      const isOurs = (sample: Sample) => sample.labels.vaultra_job === 'short-lived';
+      const { samples } = await scrapedWhen((found) => found.some((sample) => isOurs(sample) && sample.name === METRICS.runs.prometheus && sample.value === 3));
+      expect(samples.filter((sample) => isOurs(sample) && sample.name === METRICS.runs.prometheus).map((sample) => sample.value)).toEqual([3]);
+      expect(samples.filter((sample) => isOurs(sample) && sample.name === `${METRICS.runDuration.prometheus}_count`).map((sample) => sample.value)).toEqual([3]);
+      expect(samples.filter((sample) => isOurs(sample) && sample.name === `${METRICS.runDuration.prometheus}_sum`).map((sample) => sample.value)).toEqual([60]);
+      expect(samples.find((sample) => isOurs(sample))!.labels.instance).toBeUndefined();
     });
 
     it("gives every metric of METRICS exactly its listed Prometheus name (counters' _total, units, histogram series)", async () => {
