@@ -36,20 +36,18 @@ export interface GaugeReading {
 
 /** Freshness of `vaultra status`'s jobs. Disabled jobs are left out: they are not judged, so no alert may fire on them. */
 export function freshnessFromStatuses(environment: Environment, statuses: readonly JobStatus[]): JobFreshness[] {
-  return statuses
-    .filter((status) => status.state !== 'disabled')
-    .map((status) =>
-      freshnessOf(environment, status.job, {
-        engine: status.lastSuccess?.engine,
-        ageSeconds: status.ageMs === undefined ? undefined : Math.round(status.ageMs / 1000),
-        logLagSeconds: status.logs?.lagMs === undefined ? undefined : Math.round(status.logs.lagMs / 1000),
-      }),
-    );
+  const measured = new Map(
+    statuses
+      .filter((status) => status.state !== 'disabled')
+      .map((status) => [status.job, { engine: status.lastSuccess?.engine, ageSeconds: secondsOf(status.ageMs), logLagSeconds: secondsOf(status.logs?.lagMs) }]),
+  );
+  return freshnessOf(environment, measured);
 }
 
 /** Freshness of the watchdog's jobs (it checks enabled jobs only). */
 export function freshnessFromHealth(environment: Environment, health: readonly JobHealth[]): JobFreshness[] {
-  return health.map((job) => freshnessOf(environment, job.job, { engine: job.engine, ageSeconds: job.secondsSinceLastSuccess, logLagSeconds: job.logs?.lagSeconds }));
+  const measured = new Map(health.map((job) => [job.job, { engine: job.engine, ageSeconds: job.secondsSinceLastSuccess, logLagSeconds: job.logs?.lagSeconds }]));
+  return freshnessOf(environment, measured);
 }
 
 /**
@@ -69,18 +67,33 @@ export function freshnessReadings(freshness: readonly JobFreshness[]): GaugeRead
   });
 }
 
-function freshnessOf(environment: Environment, name: string, measured: { engine: string | undefined; ageSeconds: number | undefined; logLagSeconds: number | undefined }): JobFreshness {
-  const job: ScheduledJob | undefined = environment.jobs.find((candidate) => candidate.name === name);
-  // Both callers list the environment's own jobs; a miss is a programming error, not a config one.
-  if (!job) throw new Error(`job ${name} is not in environment ${environment.name}`);
-  return {
-    job: name,
-    environment: environment.name,
-    ...(isEngineId(measured.engine) ? { dbSystem: dbSystemOf(measured.engine) } : {}),
-    ...(measured.ageSeconds !== undefined ? { lastSuccessAgeSeconds: measured.ageSeconds } : {}),
-    rpoSeconds: Math.round(job.rpoMs / 1000),
-    ...(job.logs && measured.logLagSeconds !== undefined ? { logArchiveLagSeconds: measured.logLagSeconds } : {}),
-  };
+interface Measured {
+  readonly engine: string | undefined;
+  readonly ageSeconds: number | undefined;
+  readonly logLagSeconds: number | undefined;
+}
+
+/** The environment's jobs that were measured, in config order, each with its RPO from the config. */
+function freshnessOf(environment: Environment, measured: ReadonlyMap<string, Measured>): JobFreshness[] {
+  return environment.jobs.flatMap((job: ScheduledJob) => {
+    const values = measured.get(job.name);
+    if (!values) return [];
+    return [
+      {
+        job: job.name,
+        environment: environment.name,
+        ...(isEngineId(values.engine) ? { dbSystem: dbSystemOf(values.engine) } : {}),
+        ...(values.ageSeconds !== undefined ? { lastSuccessAgeSeconds: values.ageSeconds } : {}),
+        rpoSeconds: Math.round(job.rpoMs / 1000),
+        ...(job.logs && values.logLagSeconds !== undefined ? { logArchiveLagSeconds: values.logLagSeconds } : {}),
+      },
+    ];
+  });
+}
+
+/** Whole seconds, as the watchdog reports them, so both paths give the same numbers. */
+function secondsOf(ms: number | undefined): number | undefined {
+  return ms === undefined ? undefined : Math.round(ms / 1000);
 }
 
 function isEngineId(engine: string | undefined): engine is EngineId {
