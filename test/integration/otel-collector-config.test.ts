@@ -1,6 +1,6 @@
 /**
  * docs/observability/otel-collector.yaml in a real OpenTelemetry Collector (`otelcol-vaultra`,
- * built by scripts/setup-otel-collector.sh): the collector validates it, and, run with it on
+ * built by scripts/setup-otelcol-vaultra.sh): the collector validates it, and, run with it on
  * loopback ports, turns OTLP into the Prometheus names that METRICS promises — the names the
  * Grafana dashboard queries and `vaultra status --prometheus` prints. Loki and Tempo are not
  * running: their pipelines fail to deliver, which must not hold up the metrics.

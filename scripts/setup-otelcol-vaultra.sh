@@ -12,7 +12,7 @@
 # Pins: every collector module at one release (core v0.165.0 / v1.71.0 with contrib v0.165.1, as
 # the proxy serves them together). Bump them together.
 #
-# Idempotent: quick (no Go, no network) when the pinned build is already on PATH.
+# Idempotent: quick (no Go, no network) when the pinned build is already installed.
 # Environment: VAULTRA_OTELCOL_BIN (install folder; default /usr/local/bin as root, else ~/.local/bin).
 set -euo pipefail
 
