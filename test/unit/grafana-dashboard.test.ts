@@ -2,11 +2,15 @@
  * docs/observability/grafana-dashboard.json: that Grafana can load it, and that it queries only
  * metrics Vaultra emits.
  *
- * Grafana publishes its dashboard schema as CUE (kinds/dashboard) and as the TypeScript types
- * generated from it (npm @grafana/schema, `raw/dashboard/x/types.gen.d.ts`); the JSON Schema
- * rendering (grafana-foundation-sdk's jsonschema/) ships in no package reachable here. So the
- * schema below is those types (Grafana 13.2) transcribed into zod, strict where the types are
- * closed, so a misspelt or misplaced field fails as Grafana's own decoder would reject it.
+ * Grafana publishes its dashboard schema as CUE (kinds/dashboard), as the TypeScript types
+ * generated from it (npm @grafana/schema, `raw/dashboard/x/types.gen.d.ts`) and as the Go types
+ * of its Foundation SDK (github.com/grafana/grafana-foundation-sdk/go, generated from the same
+ * schema, with strict decoding of every core panel's options and every data source's queries);
+ * the JSON Schema rendering ships in no package reachable here. Two checks, then:
+ * scripts/grafana-dashboard-check decodes the file with the Foundation SDK's strict decoder
+ * (needs Go; unknown fields, wrong types and missing required fields fail), and the zod schema
+ * below transcribes the TypeScript types (Grafana 13.2), strict where they are closed, and adds
+ * what this dashboard promises (Prometheus targets, known core panels, a sane grid).
  *
  * Every PromQL expression is parsed with Prometheus's own grammar (@prometheus-io/lezer-promql)
  * after the Grafana variables are put in: a syntax error fails, and every metric name it selects
@@ -14,14 +18,19 @@
  * label one of METRIC_ATTRIBUTE's (or `le`).
  */
 import { readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { parser } from '@prometheus-io/lezer-promql';
 import { METRIC_ATTRIBUTE, METRICS } from '../../core/domain/telemetry-metrics.js';
 import { prometheusLabelName } from '../../core/domain/prometheus-names.js';
+import { run } from '../support/exec.js';
+import { requireTool } from '../support/requirements.js';
 
 const DASHBOARD_PATH = join(import.meta.dirname, '../../docs/observability/grafana-dashboard.json');
+const CHECKER = join(import.meta.dirname, '../../scripts/grafana-dashboard-check');
 
 // ---- Grafana's dashboard types (@grafana/schema 13.2, raw/dashboard/x/types.gen.d.ts) as zod ----
 
@@ -208,5 +217,34 @@ describe('the Grafana dashboard', () => {
     expect(selectedNames('rate(vaultra_runs_totl{vaultra_job=~"$vaultra_job"}[$__rate_interval])').metrics).toEqual(['vaultra_runs_totl']);
     expect(selectedNames('sum by (jobname) (vaultra_runs_total)').labels).toEqual(['jobname']);
     expect(selectedNames('sum by (vaultra_job (vaultra_runs_total)').errors).toBeGreaterThan(0);
+  });
+
+  describe("with Grafana's Foundation SDK (strict decoding, Go)", () => {
+    const go = requireTool('go');
+    if (!go) return;
+    // The first run downloads the SDK from the Go module proxy and compiles it (about 2 minutes on a busy machine).
+    const check = (path: string) => run(go, ['run', '.', path], { cwd: CHECKER, env: { ...process.env, GOTOOLCHAIN: 'local' }, timeoutMs: 600_000 });
+
+    it('decodes strictly and validates', async () => {
+      const result = await check(DASHBOARD_PATH);
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stdout).toMatch(/valid Grafana dashboard, \d+ panels/);
+    }, 600_000);
+
+    it('refuses an unknown field and a wrong type, naming where', async () => {
+      const dashboard = JSON.parse(readFileSync(DASHBOARD_PATH, 'utf8')) as { panels: Record<string, unknown>[] };
+      dashboard.panels[1]!.gridPoss = dashboard.panels[1]!.gridPos;
+      delete dashboard.panels[1]!.gridPos;
+      (dashboard.panels[2]!.options as Record<string, unknown>).colorMode = 7;
+      const dir = await mkdtemp(join(tmpdir(), 'vaultra-dashboard-'));
+      await writeFile(join(dir, 'broken.json'), JSON.stringify(dashboard));
+
+      const result = await check(join(dir, 'broken.json'));
+      await rm(dir, { recursive: true, force: true });
+
+      expect(result.code).not.toBe(0);
+      expect(result.stderr).toContain("panels[1].Panel: unexpected field 'gridPoss'");
+      expect(result.stderr).toContain('panels[2].options.colorMode');
+    }, 600_000);
   });
 });
