@@ -67,7 +67,7 @@ describe('vaultra doctor', () => {
     expect(report.engines.find((e) => e.id === 'directory')).toMatchObject({ ready: false, tools: [{ anyOf: ['tar', 'gtar'], found: null }] });
     // What to install, and what answered instead.
     const human = await runVaultra(['doctor'], { env: { PATH: other } });
-    expect(human.stdout).toMatch(/MISSING tar\|gtar\s+tar streams of directories \(GNU tar\): apt-get install tar; macOS: brew install gnu-tar \(found as gtar\) \(tar is bsdtar 3\.5\.3 - libarchive 3\.5\.3, not that\)$/m);
+    expect(human.stdout).toMatch(/MISSING tar\|gtar\s+tar streams of directories \(GNU tar\): apt-get install tar; macOS: brew install gnu-tar, which installs gtar \(tar is bsdtar 3\.5\.3 - libarchive 3\.5\.3, not that\)$/m);
 
     // Homebrew's gnu-tar beside it, as gtar: the directory engine is ready with it.
     symlinkSync(tools.tar, join(other, 'gtar'));

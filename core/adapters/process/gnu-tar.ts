@@ -3,7 +3,7 @@ import { toolVersion } from './child-process.js';
 
 /** The names GNU tar goes by: `tar` on Linux, `gtar` where the system tar is bsdtar (Homebrew's gnu-tar on macOS, FreeBSD's pkg). */
 export const GNU_TAR_NAMES = ['tar', 'gtar'] as const;
-export const GNU_TAR_INSTALL_HINT = 'install GNU tar (Debian/Ubuntu: apt-get install tar; macOS: brew install gnu-tar, found as gtar)';
+export const GNU_TAR_INSTALL_HINT = 'install GNU tar (Debian/Ubuntu: apt-get install tar; macOS: brew install gnu-tar, which installs gtar)';
 
 /** `tar (GNU tar) 1.34` → `1.34`; `undefined` for another tar's banner (bsdtar 3.5.3 - libarchive …). */
 export function gnuTarVersionOf(line: string): string | undefined {

@@ -15,7 +15,7 @@ export const directoryDescriptor = {
   urlForms: ['dir:<path>'],
   targetForm: 'dir:<empty or absent path>',
   // GNU tar as `tar`, or as `gtar` where `tar` is bsdtar (macOS): the version probe tells them apart.
-  tools: [{ anyOf: GNU_TAR_NAMES, neededFor: ['backup', 'restore', 'verify'], purpose: 'tar streams of directories (GNU tar)', install: 'apt-get install tar; macOS: brew install gnu-tar (found as gtar)', probe: { readVersion: gnuTarVersionOf } }],
+  tools: [{ anyOf: GNU_TAR_NAMES, neededFor: ['backup', 'restore', 'verify'], purpose: 'tar streams of directories (GNU tar)', install: 'apt-get install tar; macOS: brew install gnu-tar, which installs gtar', probe: { readVersion: gnuTarVersionOf } }],
   contentKinds: ['directory', 'file', 'symlink'],
   capabilities: { atomicRestore: true, selections: ['paths'], consistency: 'none: files read one by one; snapshot the volume first' },
   artifactName: 'tar',
