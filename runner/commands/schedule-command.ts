@@ -35,7 +35,7 @@ const MAX_NEXT = 100;
  */
 export function scheduleCommand(): Command {
   return new Command('schedule')
-    .description("each job's schedule in its own time zone: the next fire times (UTC and local) and the longest gap against its RPO")
+    .description("each job's schedule in its own time zone: the next fire times (UTC and local), the longest gap against its RPO, and whether a cloud environment's deployed schedules match the file")
     .addOption(new Option('--config <path>', 'the config file').default(DEFAULT_CONFIG_PATH).env('VAULTRA_CONFIG'))
     .addOption(new Option('--env <name>', 'only this environment (default: all of them)').env('VAULTRA_ENV'))
     .option('--next <n>', `how many fire times per job (1-${MAX_NEXT})`, '3')
@@ -47,9 +47,11 @@ export function scheduleCommand(): Command {
       const config = await loadConfig(options.config, { checkSource: checkDatabaseUrl, engineOf: engineIdForUrl });
       const environments = options.env ? [environmentOf(config, options.env)] : [...config.environments.values()];
       const schedules: ShownSchedule[] = jobSchedules(environments, new Date(), count);
-      const shown = options.deployed ? await withDeployed(schedules, environments, signalOf(command)) : schedules;
+      // Local environments deploy nothing: a column of dashes would say nothing.
+      const checkDeployed = options.deployed && environments.some((environment) => environment.cloud !== 'local');
+      const shown = checkDeployed ? await withDeployed(schedules, environments, signalOf(command)) : schedules;
       if (options.json) return printJson(shown);
-      printTable(shown, options.deployed);
+      printTable(shown, checkDeployed);
     });
 }
 
