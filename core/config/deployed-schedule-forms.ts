@@ -19,6 +19,13 @@ export function deployedFormOf(environment: Environment): DeployedSchedule[] {
   return environment.jobs.flatMap((job) => deployedFormOfJob(environment.cloud, job));
 }
 
+/**
+ * Schedules the deploy tooling adds beside the jobs' own, in the same place: the AWS stack's
+ * hourly watchdog, in the environment's schedule group. They belong there; they are no drift.
+ */
+export const AWS_WATCHDOG_SCHEDULE_NAME = 'Vaultra-Watchdog';
+export const MAINTENANCE_SCHEDULE_NAMES: Readonly<Record<Environment['cloud'], readonly string[]>> = { aws: [AWS_WATCHDOG_SCHEDULE_NAME], gcp: [], azure: [], local: [] };
+
 /** The name of a job's log catch-up schedule (capitalised: job names are lowercase, so it never clashes). */
 export function logScheduleName(jobName: string): string {
   return `Logs-${jobName}`;

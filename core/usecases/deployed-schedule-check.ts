@@ -1,5 +1,5 @@
 import type { Environment } from '../config/environments.js';
-import { deployedFormOf, logScheduleName } from '../config/deployed-schedule-forms.js';
+import { deployedFormOf, logScheduleName, MAINTENANCE_SCHEDULE_NAMES } from '../config/deployed-schedule-forms.js';
 import type { DeployedSchedule, DeployedScheduleReader } from '../ports/deployed-schedules.js';
 import { oneLine } from '../errors.js';
 
@@ -41,7 +41,7 @@ export function compareDeployedSchedules(environment: Environment, deployed: rea
   const expected = new Map(deployedFormOf(environment).map((schedule) => [schedule.name, schedule]));
   const found = new Map(deployed.map((schedule) => [schedule.name, schedule]));
   const byJob = new Map<string, DeployedCheck>();
-  const accounted = new Set<string>();
+  const accounted = new Set<string>(MAINTENANCE_SCHEDULE_NAMES[environment.cloud]);
   for (const job of environment.jobs) {
     const names = [job.name, logScheduleName(job.name)];
     names.forEach((name) => accounted.add(name));

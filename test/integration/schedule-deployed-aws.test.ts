@@ -33,13 +33,15 @@ describe('vaultra schedule: deployed schedules on AWS (EventBridge Scheduler on 
   let config = '';
   let scheduler: SchedulerClient;
 
-  /** The example environment's three jobs as `cdk deploy` leaves them (expressions from the synthesized template). */
+  /** The example environment's three jobs and the watchdog as `cdk deploy` leaves them (expressions from the synthesized template). */
   async function deployAsTheStackDoes(): Promise<void> {
     await scheduler.send(new CreateScheduleGroupCommand({ Name: group }));
     const schedules = [
       { Name: 'shop-postgres', ScheduleExpression: 'cron(15 2 * * ? *)', ScheduleExpressionTimezone: 'Europe/Paris', FlexibleTimeWindow: { Mode: 'FLEXIBLE' as const, MaximumWindowInMinutes: 15 } },
       { Name: 'billing-mariadb', ScheduleExpression: 'cron(0 */6 * * ? *)', ScheduleExpressionTimezone: 'UTC', FlexibleTimeWindow: { Mode: 'OFF' as const } },
       { Name: 'events-mongodb', ScheduleExpression: 'cron(30 1 ? * MON,TUE,WED,THU,FRI *)', ScheduleExpressionTimezone: 'America/New_York', FlexibleTimeWindow: { Mode: 'OFF' as const } },
+      // The stack's own watchdog shares the group: not a job, not drift.
+      { Name: 'Vaultra-Watchdog', ScheduleExpression: 'rate(1 hour)', FlexibleTimeWindow: { Mode: 'OFF' as const } },
     ];
     for (const schedule of schedules) await scheduler.send(new CreateScheduleCommand({ ...schedule, GroupName: group, Target: { ...TARGET, Input: JSON.stringify({ job: schedule.Name }) }, State: 'ENABLED' }));
   }
