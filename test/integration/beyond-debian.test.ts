@@ -113,6 +113,24 @@ describe('GNU tar as gtar, tar being another tar, and no /proc progress (directo
     expect(calls).toContain('--create');
     expect(calls.filter((call) => call !== '--version').length).toBeGreaterThanOrEqual(3);
   });
+
+  it('without gtar, a backup stops at once with one line naming what tar is and what to install', async () => {
+    const onlyBsdtar = join(root, 'only-bsdtar');
+    mkdirSync(onlyBsdtar);
+    symlinkSync(join(shims, 'tar'), join(onlyBsdtar, 'tar'));
+    symlinkSync(tools.zstd, join(onlyBsdtar, 'zstd'));
+    const source = join(root, 'small');
+    mkdirSync(source);
+    writeFileSync(join(source, 'f'), 'x');
+    const ws = makeWorkspace(root, 'no-gtar', { PATH: onlyBsdtar });
+
+    const { code, stdout, stderr } = await runVaultra(['backup', `dir:${source}`, '--to', ws.storeUrl], { env: ws.env });
+
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(/^vaultra: error: .*the tar on PATH is not GNU tar \(bsdtar 3\.5\.3 - libarchive 3\.5\.3 zlib\/1\.2\.11\) and there is no gtar: install GNU tar \(Debian\/Ubuntu: apt-get install tar; macOS: brew install gnu-tar, which installs gtar\)$/m);
+    expect(stderr).not.toContain('bsdtar shim run for real');
+  });
 });
 
 describe('PostgreSQL tools only in a Homebrew keg (postgresql@<major>), none on PATH', () => {
