@@ -46,3 +46,12 @@ export class Progress {
     if (shown === this.bar) shown = undefined;
   }
 }
+
+/**
+ * What a backup's progress line shows: the dumped bytes, the stored ones beside them. Until the
+ * dump's size is known — a tool writing straight into zstd where no `/proc/<pid>/io` tells how
+ * much (macOS, Windows, `VAULTRA_PROC_PROGRESS=0`) — the stored bytes, which Node counts itself.
+ */
+export function dumpProgress({ bytesRaw, bytesStored }: { bytesRaw: number; bytesStored: number }): { bytes: number; detail: string } {
+  return bytesRaw > 0 ? { bytes: bytesRaw, detail: `${formatBytes(bytesStored)} stored` } : { bytes: bytesStored, detail: 'stored; dump size at the end' };
+}

@@ -6,7 +6,7 @@ import { openStorage } from '../core/adapters/storage/storage-registry.js';
 import type { BackupSpec } from '../core/domain/backup-spec.js';
 import { encryptorFor } from './keys.js';
 import { signerFor, trustPolicyFor } from './signing-keys.js';
-import { Progress } from './progress.js';
+import { dumpProgress, Progress } from './progress.js';
 import { dedupKeyFor } from './dedup-key.js';
 import { backupAdapters } from '../core/adapters/backup-adapters.js';
 import { ageHeaderLength } from '../core/adapters/encryption/age-random-access.js';
@@ -64,7 +64,10 @@ export async function runBackupSpec(spec: BackupSpec, output: SpecRunOutput, sig
       runId: spec.runId,
       ...(spec.timeoutMs === undefined ? {} : { timeoutMs: spec.timeoutMs }),
       signal,
-      onProgress: ({ bytesRaw, bytesStored }) => progress.update(bytesRaw, `${formatBytes(bytesStored)} stored`),
+      onProgress: (counts) => {
+        const { bytes, detail } = dumpProgress(counts);
+        progress.update(bytes, detail);
+      },
     },
   );
   progress.stop();

@@ -5,7 +5,7 @@ import type { BackupSpec } from '../core/domain/backup-spec.js';
 import { ConfigError } from '../core/errors.js';
 import type { EngineId } from '../core/domain/engine-vocabulary.js';
 import type { LogRead, LogReadOptions } from '../core/ports/log-archiver.js';
-import { Progress } from './progress.js';
+import { dumpProgress, Progress } from './progress.js';
 import { formatBytes, formatDuration } from './format.js';
 import { errorLine, exitCodeFor } from './exit-codes.js';
 import { openStore, printFields, printJson, resolveConnection, thisHost } from './commands/shared.js';
@@ -38,7 +38,10 @@ export async function runLogPush(spec: BackupSpec, output: SpecRunOutput, signal
       ...(spec.runId ? { runId: spec.runId } : {}),
       ...(spec.timeoutMs === undefined ? {} : { timeoutMs: spec.timeoutMs }),
       ...(signal ? { signal } : {}),
-      onProgress: ({ bytesRaw, bytesStored }) => progress.update(bytesRaw, `${formatBytes(bytesStored)} stored`),
+      onProgress: (counts) => {
+        const { bytes, detail } = dumpProgress(counts);
+        progress.update(bytes, detail);
+      },
     },
   );
   progress.stop();

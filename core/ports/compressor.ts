@@ -15,7 +15,7 @@ export interface Compression {
    * finished (a process: exited 0). Destroying it releases the compressor.
    */
   readonly output: Readable;
-  /** Bytes of plaintext so far: exact once `output` ended, possibly an estimate before. */
+  /** Bytes of plaintext so far: exact once `output` ended, possibly an estimate before — or 0 where nothing can tell (a tool writing into a process's pipe, without Linux's /proc). */
   plaintextBytes(): number;
   /** Present when the compressor is a process that a producing tool can feed directly. */
   readonly direct?: DirectInput;

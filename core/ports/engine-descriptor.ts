@@ -13,6 +13,8 @@ export interface ToolProbe {
   readonly args?: readonly string[];
   /** The version from the probe's first output line; `undefined` when the line is not this tool's (e.g. bsdtar for GNU tar). @default the line itself */
   readonly readVersion?: (firstLine: string) => string | undefined;
+  /** The command to run for a name, when the engine finds its tools off PATH too (PostgreSQL's versioned folders). @default the name, looked up on PATH */
+  readonly command?: (name: string) => string;
 }
 
 export interface EngineTool {

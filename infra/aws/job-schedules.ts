@@ -5,6 +5,7 @@ import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { eventBridgeCron } from '../../core/config/schedule.js';
 import { describeLogSchedule, logScheduleRate } from '../../core/config/log-schedule.js';
+import { logScheduleName } from '../../core/config/deployed-schedule-forms.js';
 import type { AwsEnvironment } from './deployment-config.js';
 import { deadLetterQueue } from './dead-letter-queue.js';
 import { lambdaScheduleTarget, SchedulerTargetRole } from './scheduler-target.js';
@@ -26,10 +27,8 @@ export function logPushInput(jobName: string): string {
   return JSON.stringify({ job: jobName, kind: 'log', scheduledTime: '<aws.scheduler.scheduled-time>', executionId: '<aws.scheduler.execution-id>' });
 }
 
-/** A log catch-up schedule's name: job names are lowercase, so the capital keeps it clear of every job's own schedule. */
-export function logScheduleName(jobName: string): string {
-  return `Logs-${jobName}`;
-}
+// The one definition `vaultra schedule` compares deployed schedules by, too.
+export { logScheduleName };
 
 /**
  * One EventBridge Scheduler schedule per enabled job, in the environment's schedule group

@@ -4,6 +4,7 @@ import { CfnSchedule, type CfnScheduleGroup } from 'aws-cdk-lib/aws-scheduler';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { lambdaScheduleTarget, SchedulerTargetRole } from './scheduler-target.js';
+import { AWS_WATCHDOG_SCHEDULE_NAME } from '../../core/config/deployed-schedule-forms.js';
 
 export interface WatchdogScheduleProps {
   readonly watchdog: IFunction;
@@ -27,7 +28,8 @@ export class WatchdogSchedule extends Construct {
     const role = new SchedulerTargetRole(this, 'InvokeRole', { target: props.watchdog, deadLetterQueue: props.deadLetterQueue, key: props.key });
     this.schedule = new CfnSchedule(this, 'Schedule', {
       // Job names are lowercase: a capital letter keeps this name clear of every job's schedule in the group.
-      name: 'Vaultra-Watchdog',
+      // `vaultra schedule` knows it by this constant, and does not take it for drift.
+      name: AWS_WATCHDOG_SCHEDULE_NAME,
       groupName: props.group.name,
       description: 'Vaultra watchdog: RPO and stuck-run check',
       scheduleExpression: 'rate(1 hour)',

@@ -49,6 +49,8 @@ interface Finding {
   readonly need: ToolNeed;
   /** The command found (the first of `anyOf` that answers), and its version line. */
   readonly found?: { readonly name: string; readonly version: string };
+  /** When none qualified: the first version line of a program that answered by one of the names but is another tool (bsdtar as `tar`). */
+  readonly impostor?: string;
 }
 
 export function doctorCommand(): Command {
@@ -82,9 +84,9 @@ export function doctorCommand(): Command {
         lines.push('', `${requirement.label}: ${ready(findings) ? 'ready' : 'NOT READY'}`);
         for (const f of findings) {
           const state = f.found ? 'ok     ' : f.need.optional ? 'absent ' : 'MISSING';
-          // Name the command found when there was a choice and its version line does not say.
-          const which = f.found && f.need.anyOf.length > 1 && !f.found.version.startsWith(f.found.name) ? ` (${f.found.name})` : '';
-          const detail = f.found ? `${f.found.version}${which}` : `${f.need.neededFor}: ${f.need.install}`;
+          // Name the command found when there was a choice, or it is off PATH, and its version line does not say.
+          const which = f.found && (f.need.anyOf.length > 1 || f.found.name.includes('/')) && !f.found.version.startsWith(f.found.name) ? ` (${f.found.name})` : '';
+          const detail = f.found ? `${f.found.version}${which}` : `${f.need.neededFor}: ${f.need.install}${f.impostor ? ` (${f.impostor}, not that)` : ''}`;
           lines.push(`  ${state} ${f.need.anyOf.join('|').padEnd(width)}  ${detail}`);
         }
       }
@@ -94,16 +96,21 @@ export function doctorCommand(): Command {
 }
 
 async function check(need: ToolNeed): Promise<Finding> {
+  let impostor: string | undefined;
   for (const name of need.anyOf) {
     // zstd decorates its banner with asterisks.
-    const line = (await toolVersion(name, need.probe?.args))?.replace(/^\*+\s*|\s*\*+$/g, '');
+    const command = need.probe?.command?.(name) ?? name;
+    const line = (await toolVersion(command, need.probe?.args))?.replace(/^\*+\s*|\s*\*+$/g, '');
     if (!line) continue;
     // A probe that reads no version from the line found another program by that name (bsdtar
-    // for GNU tar): the tool the engine needs is still missing. The whole line is shown, it names the tool.
-    if (need.probe?.readVersion && need.probe.readVersion(line) === undefined) continue;
-    return { need, found: { name, version: line } };
+    // for GNU tar): the tool the engine needs is still missing, and doctor says what answered instead.
+    if (need.probe?.readVersion && need.probe.readVersion(line) === undefined) {
+      impostor ??= `${name} is ${line}`;
+      continue;
+    }
+    return { need, found: { name: command, version: line } };
   }
-  return { need };
+  return impostor ? { need, impostor } : { need };
 }
 
 function enginesToRequire(list: string | undefined): Set<string> {

@@ -26,7 +26,8 @@ describe('vaultra doctor', () => {
   });
   afterAll(() => rmSync(bin, { recursive: true, force: true }));
 
-  const doctor = (args: string[]) => runVaultra(['doctor', ...args], { env: { PATH: bin } });
+  // No PostgreSQL folders either: the engine also looks for its tools off PATH (pg-tools.ts).
+  const doctor = (args: string[]) => runVaultra(['doctor', ...args], { env: { PATH: bin, VAULTRA_PG_SEARCH_ROOT: bin } });
 
   it('reports each engine ready or not and exits 0 while the pipeline can run', async () => {
     const result = await doctor(['--json']);
@@ -63,7 +64,15 @@ describe('vaultra doctor', () => {
     writeFileSync(join(other, 'tar'), '#!/bin/sh\necho "bsdtar 3.5.3 - libarchive 3.5.3"\n', { mode: 0o755 });
     symlinkSync(tools.zstd, join(other, 'zstd'));
     const report = JSON.parse((await runVaultra(['doctor', '--json'], { env: { PATH: other } })).stdout) as DoctorJson;
-    expect(report.engines.find((e) => e.id === 'directory')).toMatchObject({ ready: false, tools: [{ anyOf: ['tar'], found: null }] });
+    expect(report.engines.find((e) => e.id === 'directory')).toMatchObject({ ready: false, tools: [{ anyOf: ['tar', 'gtar'], found: null }] });
+    // What to install, and what answered instead.
+    const human = await runVaultra(['doctor'], { env: { PATH: other } });
+    expect(human.stdout).toMatch(/MISSING tar\|gtar\s+tar streams of directories \(GNU tar\): apt-get install tar; macOS: brew install gnu-tar, which installs gtar \(tar is bsdtar 3\.5\.3 - libarchive 3\.5\.3, not that\)$/m);
+
+    // Homebrew's gnu-tar beside it, as gtar: the directory engine is ready with it.
+    symlinkSync(tools.tar, join(other, 'gtar'));
+    const withGtar = JSON.parse((await runVaultra(['doctor', '--json'], { env: { PATH: other } })).stdout) as DoctorJson;
+    expect(withGtar.engines.find((e) => e.id === 'directory')).toMatchObject({ ready: true, tools: [{ anyOf: ['tar', 'gtar'], found: 'gtar' }] });
   });
 
   it('exits 1 when the pipeline itself cannot run (no zstd)', async () => {

@@ -38,7 +38,7 @@ describe('vaultra schedule (CLI)', () => {
   });
 
   it('prints every environment as an aligned table, each job in its own time zone', async () => {
-    const { code, stdout, stderr } = await runVaultra(['schedule', '--config', SHIPPED]);
+    const { code, stdout, stderr } = await runVaultra(['schedule', '--config', SHIPPED, '--no-deployed']);
 
     expect(code, stderr).toBe(0);
     const lines = stdout.trimEnd().split('\n');
@@ -48,6 +48,22 @@ describe('vaultra schedule (CLI)', () => {
     // Three fire times per job by default: the first on the job's line, two under it.
     const jobs = (await readFile(SHIPPED, 'utf8')).match(/^\s+schedule: /gm)!.length;
     expect(lines.length - 1).toBe(3 * jobs);
+  });
+
+  it("adds a DEPLOYED column: unknown with its reason once per unreadable cloud environment, '-' for local; still exit 0", async () => {
+    // No cloud credentials of any kind, and nowhere to find them: each cloud says why it cannot tell.
+    const env = { AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined, AWS_PROFILE: undefined, AWS_CONFIG_FILE: join(dir, 'none'), AWS_SHARED_CREDENTIALS_FILE: join(dir, 'none'), AWS_EC2_METADATA_DISABLED: 'true', GOOGLE_APPLICATION_CREDENTIALS: undefined, CLOUDSDK_CONFIG: join(dir, 'none'), AZURE_SUBSCRIPTION_ID: undefined, ARM_SUBSCRIPTION_ID: undefined };
+
+    const { code, stdout, stderr } = await runVaultra(['schedule', '--config', SHIPPED, '--next', '1'], { env });
+
+    expect(code, stderr).toBe(0);
+    const lines = stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/\s+NEXT \(LOCAL\)\s+DEPLOYED$/);
+    expect(stdout).toMatch(/^example\s+shop-postgres\s+.*unknown \(reading the EventBridge schedules of group vaultra-example failed: .*\)$/m);
+    expect(stdout).toMatch(/^example\s+billing-mariadb\s+.*unknown \(as above\)$/m);
+    expect(stdout).toMatch(/^gcp-example\s+shop-postgres\s+.*unknown \(listing the Cloud Scheduler jobs of projects\/vaultra-example\/locations\/europe-west1 failed: .*\)$/m);
+    expect(stdout).toMatch(/^azure-example\s+shop-postgres\s+.*unknown \(not comparable without a subscription: set AZURE_SUBSCRIPTION_ID to read the function app config\)$/m);
+    expect(stdout).toMatch(/^local\s+app\s+.*\s-$/m);
   });
 
   it('exits 2 with one line for a broken cron, an unknown environment or a bad --next', async () => {

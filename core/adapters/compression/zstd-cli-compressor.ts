@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs';
 import type { Duplex, Writable } from 'node:stream';
 import type { Compression, Compressor, DirectDecompression } from '../../ports/compressor.js';
 import { IntegrityError, PipelineStageError } from '../../errors.js';
 import { spawnTool, toolInput, toolOutput, toolStage, type ToolExit } from '../process/child-process.js';
+import { bytesWrittenBy } from '../process/written-bytes.js';
 
 const INSTALL_HINT = 'install zstd (Debian/Ubuntu: apt-get install zstd; macOS: brew install zstd)';
 
@@ -47,7 +47,8 @@ export class ZstdCliCompressor implements Compressor {
     return {
       input,
       output,
-      plaintextBytes: () => exact ?? bytesWrittenBy(producerPid),
+      // Before zstd's exact count: what the producing tool has written so far, where the platform tells (0 elsewhere).
+      plaintextBytes: () => exact ?? bytesWrittenBy(producerPid) ?? 0,
       direct: {
         pipe: zstd.child.stdin!,
         producerDone(verdict, pid?: number) {
@@ -94,16 +95,6 @@ function bytesOut(stderr: string): number | undefined {
 function bytesIn(stderr: string): number | undefined {
   const match = /\(\s*(\d+)(?: B)? =>\s*\d+ (?:B|bytes)/.exec(stderr);
   return match ? Number(match[1]) : undefined;
-}
-
-/** Progress before zstd's exact count: what the producing tool has written so far (Linux /proc). */
-function bytesWrittenBy(pid: number | undefined): number {
-  if (pid === undefined) return 0;
-  try {
-    return Number(/^wchar: (\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))?.[1] ?? 0);
-  } catch {
-    return 0;
-  }
 }
 
 function compressFailed(exit: ToolExit): Error {

@@ -1,12 +1,11 @@
 import type { EngineDescriptor } from '../../../ports/engine-descriptor.js';
 import { ParsedConnection } from '../engine-connection.js';
 import { directoryPath } from './directory-paths.js';
+import { GNU_TAR_NAMES, gnuTarVersionOf } from '../../process/gnu-tar.js';
 
 /** A directory source or target, parsed once: its absolute path. */
 export type DirectorySource = ParsedConnection<'directory', string>;
 
-/** `tar (GNU tar) 1.34` → `1.34`; another tar (bsdtar) is not this tool. */
-const gnuTarVersion = (line: string): string | undefined => /^tar \(GNU tar\) (\S+)/.exec(line)?.[1];
 
 /** Directories as tar streams: what the engine is (see `DirectoryEngine` for what it does). Imports nothing heavy. */
 export const directoryDescriptor = {
@@ -15,7 +14,8 @@ export const directoryDescriptor = {
   schemes: ['dir'],
   urlForms: ['dir:<path>'],
   targetForm: 'dir:<empty or absent path>',
-  tools: [{ anyOf: ['tar'], neededFor: ['backup', 'restore', 'verify'], purpose: 'tar streams of directories (GNU tar)', install: 'apt-get install tar', probe: { readVersion: gnuTarVersion } }],
+  // GNU tar as `tar`, or as `gtar` where `tar` is bsdtar (macOS): the version probe tells them apart.
+  tools: [{ anyOf: GNU_TAR_NAMES, neededFor: ['backup', 'restore', 'verify'], purpose: 'tar streams of directories (GNU tar)', install: 'apt-get install tar; macOS: brew install gnu-tar, which installs gtar', probe: { readVersion: gnuTarVersionOf } }],
   contentKinds: ['directory', 'file', 'symlink'],
   capabilities: { atomicRestore: true, selections: ['paths'], consistency: 'none: files read one by one; snapshot the volume first' },
   artifactName: 'tar',

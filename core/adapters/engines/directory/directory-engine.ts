@@ -18,7 +18,7 @@ import { openTarValidation, VANISHED_DETAIL, type DirectoryValidationOptions } f
 import { filesystemType } from './filesystem-type.js';
 import { createWarnings, describeTarExit, preview } from './tar-messages.js';
 import { displayName } from './tar-names.js';
-import { eachLine, gnuTarVersion, INSTALL_HINT, TAR, TAR_CREATE_FLAGS, tarEnv } from './tar-tool.js';
+import { eachLine, gnuTarCommand, gnuTarVersion, INSTALL_HINT, TAR_CREATE_FLAGS, tarEnv } from './tar-tool.js';
 import { directoryDescriptor, type DirectorySource } from './directory-descriptor.js';
 
 /** GNU tar's exit status for "some files differ": with --create, files changed while it read them. */
@@ -70,7 +70,7 @@ export class DirectoryEngine implements DatabaseEngine<DirectorySource> {
     const path = await existingDirectory(source);
     const version = await gnuTarVersion();
     const args = [...TAR_CREATE_FLAGS, `--directory=${path}`, '.'];
-    const tool = await spawnTool(TAR, args, { env: tarEnv(), stdout: options.directTo ?? 'pipe', installHint: INSTALL_HINT });
+    const tool = await spawnTool(await gnuTarCommand(), args, { env: tarEnv(), stdout: options.directTo ?? 'pipe', installHint: INSTALL_HINT });
     const onAbort = () => tool.kill();
     options.signal?.addEventListener('abort', onAbort, { once: true });
     const stderr: string[] = [];

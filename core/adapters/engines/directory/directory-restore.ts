@@ -9,7 +9,7 @@ import { displayName } from './tar-names.js';
 import { isMountPoint } from './filesystem-type.js';
 import { makeTreeSafe, safetyNotes } from './safe-tree.js';
 import { brokenHardLink, describeTarExit, notFoundMembers, preview, rewrittenNames } from './tar-messages.js';
-import { BlockLines, eachLine, INSTALL_HINT, TAR, tarEnv } from './tar-tool.js';
+import { BlockLines, eachLine, gnuTarCommand, INSTALL_HINT, tarEnv } from './tar-tool.js';
 
 export interface DirectoryRestoreOptions extends RestoreOptions {
   /** With `preserveSpecial`, still do not restore the archived owners (`vaultra restore --no-owner`). */
@@ -104,7 +104,7 @@ export async function openDirectoryRestore(target: string, options: DirectoryRes
 
   let tool;
   try {
-    tool = await spawnTool(TAR, args, { env: tarEnv(), stdin: 'pipe', stdout: 'pipe', installHint: INSTALL_HINT });
+    tool = await spawnTool(await gnuTarCommand(), args, { env: tarEnv(), stdin: 'pipe', stdout: 'pipe', installHint: INSTALL_HINT });
   } catch (error) {
     await cleanUp(holder, place);
     throw error;

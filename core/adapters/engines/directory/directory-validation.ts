@@ -3,7 +3,7 @@ import { IntegrityError } from '../../../errors.js';
 import { spawnTool, toolInput } from '../../process/child-process.js';
 import { componentsOf, displayName, escapesRoot, unescapeTarName } from './tar-names.js';
 import { describeTarExit, preview, rewrittenNames } from './tar-messages.js';
-import { BlockLines, eachLine, INSTALL_HINT, TAR, tarEnv } from './tar-tool.js';
+import { BlockLines, eachLine, gnuTarCommand, INSTALL_HINT, tarEnv } from './tar-tool.js';
 
 /**
  * The manifest detail (`dump.details`) naming, as a JSON array, the top-level entries of the
@@ -26,7 +26,7 @@ export interface DirectoryValidationOptions extends ValidationOptions {
  *   the manifest says were deleted while the backup ran.
  */
 export async function openTarValidation(options: DirectoryValidationOptions = {}): Promise<ValidationSink> {
-  const tool = await spawnTool(TAR, ['--list', '--file=-', '--block-number'], { env: tarEnv(), stdin: 'pipe', stdout: 'pipe', installHint: INSTALL_HINT });
+  const tool = await spawnTool(await gnuTarCommand(), ['--list', '--file=-', '--block-number'], { env: tarEnv(), stdin: 'pipe', stdout: 'pipe', installHint: INSTALL_HINT });
   const onAbort = () => tool.kill();
   options.signal?.addEventListener('abort', onAbort, { once: true });
   const topLevel = new Set<string>();

@@ -1,9 +1,7 @@
 import type { Readable } from 'node:stream';
-import { ConfigError } from '../../../errors.js';
-import { toolVersion } from '../../process/child-process.js';
+import { findGnuTar } from '../../process/gnu-tar.js';
 
-export const TAR = 'tar';
-export const INSTALL_HINT = 'install GNU tar (Debian/Ubuntu: apt-get install tar; macOS: brew install gnu-tar, and put its gnubin folder first on PATH)';
+export { GNU_TAR_INSTALL_HINT as INSTALL_HINT, gnuTarCommand } from '../../process/gnu-tar.js';
 
 /**
  * How a backup runs GNU tar (the folder and `.` follow). Exported for the benchmark, which runs
@@ -38,16 +36,12 @@ export function tarEnv(): NodeJS.ProcessEnv {
 }
 
 /**
- * GNU tar's version (`1.34`). Other tars (bsdtar is macOS's `tar`) take other options and
- * write other archives, so they are refused with a hint. `undefined` when tar is missing: the
- * spawn that follows reports that, with the install hint.
+ * GNU tar's version (`1.34`), as `tar` or `gtar` (`gnu-tar.ts`). Other tars (bsdtar is macOS's
+ * `tar`) take other options and write other archives, so they are refused with a hint.
+ * `undefined` when tar is missing: the spawn that follows reports that, with the install hint.
  */
 export async function gnuTarVersion(): Promise<string | undefined> {
-  const line = await toolVersion(TAR);
-  if (line === undefined) return undefined;
-  const match = /^tar \(GNU tar\) (\S+)/.exec(line);
-  if (!match) throw new ConfigError(`the tar on PATH is not GNU tar (${line}): ${INSTALL_HINT}`);
-  return match[1]!;
+  return (await findGnuTar())?.version;
 }
 
 /**

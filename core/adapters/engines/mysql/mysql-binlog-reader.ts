@@ -12,6 +12,7 @@ import { summarizeBinlogPiece, type BinlogPieceSummary } from './mysql-binlog-ev
 import { readBinlogState, type BinlogState } from './mysql-binlog-state.js';
 import { writeOptionFile } from './mysql-option-file.js';
 import { chooseTool, MYSQL_INSTALL_HINT, type MysqlTool } from './mysql-tools.js';
+import { GNU_TAR_INSTALL_HINT, gnuTarCommand } from '../../process/gnu-tar.js';
 
 /**
  * A log range's plaintext: a tar (GNU tar, POSIX format) of the raw binlog pieces, one member per
@@ -57,7 +58,7 @@ export async function readBinlog(connection: MysqlConnection, since: string | un
     const range = rangeOf(plan, end, state, pieces);
     // An empty range is an empty archive (tar refuses to create one from no names).
     const members = plan.files.length > 0 ? ['--', ...plan.files] : ['--files-from=/dev/null'];
-    const tar = await spawnTool('tar', ['-c', '-f', '-', '--format=posix', '-C', dir, ...members], { env: { LC_ALL: 'C' }, installHint: 'install GNU tar' });
+    const tar = await spawnTool(await gnuTarCommand(), ['-c', '-f', '-', '--format=posix', '-C', dir, ...members], { env: { LC_ALL: 'C' }, installHint: GNU_TAR_INSTALL_HINT });
     const onAbort = () => tar.kill();
     options.signal?.addEventListener('abort', onAbort, { once: true });
     void tar.exited.then(() => options.signal?.removeEventListener('abort', onAbort));

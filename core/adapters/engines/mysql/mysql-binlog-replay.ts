@@ -14,6 +14,7 @@ import { BINLOG_TAR_FORMAT, parseBinlogPosition, type BinlogPosition } from './m
 import { BinlogSqlFilter } from './mysql-binlog-sql-filter.js';
 import { writeOptionFile } from './mysql-option-file.js';
 import { chooseTool, MYSQL_INSTALL_HINT, serverFlavor, type Flavor, type MysqlTool } from './mysql-tools.js';
+import { GNU_TAR_INSTALL_HINT, gnuTarCommand } from '../../process/gnu-tar.js';
 
 /** The client's flags for replayed SQL: binary-safe, and packets as large as a row event can be. */
 const REPLAY_CLIENT_FLAGS = ['--batch', '--binary-mode', '--max-allowed-packet=1073741824'];
@@ -81,7 +82,7 @@ async function extractRanges(ranges: readonly ReplayRange[], dir: string, signal
   for (const [index, range] of ranges.entries()) {
     const into = join(dir, String(index).padStart(6, '0'));
     await mkdir(into, { mode: 0o700 });
-    const tar = await spawnTool('tar', ['-x', '-f', '-', '--no-same-owner', '--no-same-permissions', '-C', into], { stdin: 'pipe', stdout: 'ignore', env: { LC_ALL: 'C' }, installHint: 'install GNU tar' });
+    const tar = await spawnTool(await gnuTarCommand(), ['-x', '-f', '-', '--no-same-owner', '--no-same-permissions', '-C', into], { stdin: 'pipe', stdout: 'ignore', env: { LC_ALL: 'C' }, installHint: GNU_TAR_INSTALL_HINT });
     const failed = (exit: ToolExit) => new DumpFailedError(`cannot unpack the binary log of log run ${range.runId} (tar: ${describeExit(exit)})`, exit.stderrTail);
     await pipeline(await range.open(), toolInput(tar, failed), { signal });
     for (const file of range.range.files ?? []) {

@@ -9,6 +9,7 @@ import type { PostgresConnection } from './postgres-connection.js';
 import { describeExit } from './postgres-psql.js';
 import { chownTree, serverUser } from './pg-server-user.js';
 import { looksLikePgDump, looksLikeTar } from './pg-tar-members.js';
+import { GNU_TAR_INSTALL_HINT, gnuTarCommand } from '../../process/gnu-tar.js';
 
 /**
  * Restores a physical base (`pg_basebackup-tar`) into a data directory target (`pgdata:<path>`):
@@ -27,11 +28,11 @@ export async function openDataDirectoryRestore(connection: PostgresConnection, o
   await mkdir(dirname(target), { recursive: true });
   const staging = join(dirname(target), `.${basename(target)}.vaultra-${randomBytes(4).toString('hex')}`);
   await mkdir(staging, { mode: 0o700 });
-  const tool = await spawnTool('tar', ['--extract', '--file=-', `--directory=${staging}`, '--no-same-owner'], {
+  const tool = await spawnTool(await gnuTarCommand(), ['--extract', '--file=-', `--directory=${staging}`, '--no-same-owner'], {
     env: { LC_ALL: 'C' },
     stdin: 'pipe',
     stdout: 'ignore',
-    installHint: 'install GNU tar (Debian/Ubuntu: apt-get install tar)',
+    installHint: GNU_TAR_INSTALL_HINT,
   }).catch(async (error: unknown) => {
     await rm(staging, { recursive: true, force: true });
     throw error;

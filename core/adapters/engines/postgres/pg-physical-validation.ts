@@ -3,6 +3,7 @@ import type { ValidationSink } from '../../../ports/database-engine.js';
 import { IntegrityError } from '../../../errors.js';
 import { spawnTool, toolInput } from '../../process/child-process.js';
 import { describeExit } from './postgres-psql.js';
+import { GNU_TAR_INSTALL_HINT, gnuTarCommand } from '../../process/gnu-tar.js';
 
 /** What a pg_basebackup tar of a data directory always holds. */
 const REQUIRED = ['backup_label', 'PG_VERSION', 'global/pg_control', 'backup_manifest'];
@@ -13,7 +14,7 @@ const REQUIRED = ['backup_label', 'PG_VERSION', 'global/pg_control', 'backup_man
  * data directory backup holds are there.
  */
 export async function openPhysicalValidation(): Promise<ValidationSink> {
-  const tool = await spawnTool('tar', ['--list', '--file=-'], { env: { LC_ALL: 'C' }, stdin: 'pipe', installHint: 'install GNU tar (Debian/Ubuntu: apt-get install tar)' });
+  const tool = await spawnTool(await gnuTarCommand(), ['--list', '--file=-'], { env: { LC_ALL: 'C' }, stdin: 'pipe', installHint: GNU_TAR_INSTALL_HINT });
   const seen = new Set<string>();
   let members = 0;
   const listed = (async () => {

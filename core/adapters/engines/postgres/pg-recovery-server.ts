@@ -6,6 +6,7 @@ import { createInterface } from 'node:readline';
 import { RestoreFailedError } from '../../../errors.js';
 import { spawnTool } from '../../process/child-process.js';
 import { chownTree, type ServerUser } from './pg-server-user.js';
+import { versionedBinDirs } from './pg-tools.js';
 
 export interface RecoveryResult {
   /** The commit time of the last transaction replayed, from the server's log. */
@@ -23,6 +24,8 @@ export interface RecoveryResult {
 export async function runRecoveryServer(dir: string, user: ServerUser | undefined, options: { readonly target: string; readonly signal?: AbortSignal }): Promise<RecoveryResult> {
   const major = (await readFile(join(dir, 'PG_VERSION'), 'utf8')).trim();
   const postgres = serverBinary(major);
+  // Run as another user (runuser: Linux only), the server must reach its socket folder: /tmp is
+  // where every user can, while the runner's own TMPDIR may be private (0700).
   const sockets = await mkdtemp(join(user ? '/tmp' : tmpdir(), 'vaultra-recovery-'));
   if (user) await chownTree(sockets, user);
   const settings = {
@@ -73,10 +76,10 @@ export async function runRecoveryServer(dir: string, user: ServerUser | undefine
   return reachedAt ? { reachedAt } : {};
 }
 
-/** The server binary of the data directory's major version (Debian, RHEL/PGDG, source builds), else `postgres` on PATH. */
+/** The server binary of the data directory's major version (Debian, RHEL/PGDG, Homebrew, source builds), else `postgres` on PATH. */
 function serverBinary(major: string): string {
-  const candidates = [`/usr/lib/postgresql/${major}/bin/postgres`, `/usr/pgsql-${major}/bin/postgres`, '/usr/local/pgsql/bin/postgres'];
-  return candidates.find((path) => existsSync(path)) ?? 'postgres';
+  const versioned = versionedBinDirs().filter((bin) => bin.major === Number(major)).map(({ dir }) => join(dir, 'postgres'));
+  return [...versioned, '/usr/local/pgsql/bin/postgres'].find((path) => existsSync(path)) ?? 'postgres';
 }
 
 function runuserPath(): string {

@@ -7,11 +7,10 @@ import type { LogRead } from '../../../ports/log-archiver.js';
 import { spawnTool, toolInput, toolOutput, toolVersion } from '../../process/child-process.js';
 import { pgTool } from './pg-tools.js';
 import { describeExit } from './postgres-psql.js';
+import { GNU_TAR_INSTALL_HINT, gnuTarCommand } from '../../process/gnu-tar.js';
 
 /** How archived WAL is laid out: a ustar/pax tar of segment files (and timeline history files) in log order. */
 export const WAL_TAR_FORMAT = 'wal-tar/v1';
-
-const TAR_HINT = 'install GNU tar (Debian/Ubuntu: apt-get install tar)';
 
 /**
  * A tar of `files` (names in `dir`, in this order) on stdout. The list goes through a file, not
@@ -20,20 +19,20 @@ const TAR_HINT = 'install GNU tar (Debian/Ubuntu: apt-get install tar)';
 export async function walTarStream(dir: string, files: readonly string[], listDir: string): Promise<Readable> {
   const list = join(listDir, 'files.list');
   await writeFile(list, files.map((f) => `${f}\n`).join(''));
-  const tool = await spawnTool('tar', ['--create', '--file=-', '--format=posix', '--numeric-owner', '--owner=0', '--group=0', '--mode=0600', `--directory=${dir}`, '--verbatim-files-from', `--files-from=${list}`], {
+  const tool = await spawnTool(await gnuTarCommand(), ['--create', '--file=-', '--format=posix', '--numeric-owner', '--owner=0', '--group=0', '--mode=0600', `--directory=${dir}`, '--verbatim-files-from', `--files-from=${list}`], {
     env: { LC_ALL: 'C' },
-    installHint: TAR_HINT,
+    installHint: GNU_TAR_INSTALL_HINT,
   });
   return toolOutput(tool, (exit) => new DumpFailedError(`tar of the received WAL failed (${describeExit(exit)})`, exit.stderrTail));
 }
 
 /** A Writable that extracts a WAL tar into `dir` (names are checked by whoever reads `dir` next). */
 export async function walTarExtractor(dir: string, runId: string): Promise<Writable> {
-  const tool = await spawnTool('tar', ['--extract', '--file=-', `--directory=${dir}`, '--no-same-owner', '--no-same-permissions', '--no-overwrite-dir'], {
+  const tool = await spawnTool(await gnuTarCommand(), ['--extract', '--file=-', `--directory=${dir}`, '--no-same-owner', '--no-same-permissions', '--no-overwrite-dir'], {
     env: { LC_ALL: 'C' },
     stdin: 'pipe',
     stdout: 'ignore',
-    installHint: TAR_HINT,
+    installHint: GNU_TAR_INSTALL_HINT,
   });
   return toolInput(tool, (exit) => new RestoreFailedError(`cannot unpack the WAL archived by run ${runId} (${describeExit(exit)})`, exit.stderrTail));
 }

@@ -1,0 +1,46 @@
+import type { DeployedSchedule } from '../domain/deployed-schedule.js';
+import type { Environment, ScheduledJob } from './environments.js';
+import { eventBridgeCron } from './schedule.js';
+import { logScheduleCron, logScheduleRate } from './log-schedule.js';
+import { formatDurationMs } from './durations.js';
+
+/**
+ * The schedules each cloud's deploy tooling makes from an environment, in the form the platform
+ * hands them back — so a deployed schedule and the file compare by plain equality:
+ *
+ * - AWS (infra/aws/job-schedules.ts): one EventBridge schedule per enabled job, named after it,
+ *   `cron(…)` in the job's time zone; one `Logs-<job>` `rate(…)` schedule per job with `logs`.
+ * - GCP (infra/gcp/scheduler.tf): the same on Cloud Scheduler, a five-field cron, the log
+ *   catch-up as a cron in UTC.
+ * - Azure (infra/azure): no platform schedules; the dispatcher walks the config the function app
+ *   carries, so every job is listed with its `enabled` flag, and a log catch-up as `every <d>`.
+ */
+export function deployedFormOf(environment: Environment): DeployedSchedule[] {
+  return environment.jobs.flatMap((job) => deployedFormOfJob(environment.cloud, job));
+}
+
+/**
+ * Schedules the deploy tooling adds beside the jobs' own, in the same place: the AWS stack's
+ * hourly watchdog, in the environment's schedule group. They belong there; they are no drift.
+ */
+export const AWS_WATCHDOG_SCHEDULE_NAME = 'Vaultra-Watchdog';
+export const MAINTENANCE_SCHEDULE_NAMES: Readonly<Record<Environment['cloud'], readonly string[]>> = { aws: [AWS_WATCHDOG_SCHEDULE_NAME], gcp: [], azure: [], local: [] };
+
+/** The name of a job's log catch-up schedule (capitalised: job names are lowercase, so it never clashes). */
+export function logScheduleName(jobName: string): string {
+  return `Logs-${jobName}`;
+}
+
+function deployedFormOfJob(cloud: Environment['cloud'], job: ScheduledJob): DeployedSchedule[] {
+  const { cron, timeZone } = job.schedule;
+  if (cloud === 'azure') {
+    const backup = { name: job.name, expression: cron, timeZone, enabled: job.enabled };
+    return job.logs ? [backup, { name: logScheduleName(job.name), expression: `every ${formatDurationMs(job.logs.everyMs)}`, timeZone: 'UTC', enabled: job.enabled }] : [backup];
+  }
+  // AWS and GCP deploy nothing for a disabled job.
+  if (!job.enabled || cloud === 'local') return [];
+  const backup = { name: job.name, expression: cloud === 'aws' ? eventBridgeCron(cron, timeZone) : cron, timeZone, enabled: true };
+  if (!job.logs) return [backup];
+  const logs = cloud === 'aws' ? logScheduleRate(job.logs.everyMs) : logScheduleCron(job.logs.everyMs);
+  return [backup, { name: logScheduleName(job.name), expression: logs, timeZone: 'UTC', enabled: true }];
+}
