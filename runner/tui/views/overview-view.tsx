@@ -1,0 +1,64 @@
+import { useState } from 'react';
+import { Box, Text, useInput } from 'ink';
+import { formatDurationMs } from '../../../core/config/durations.js';
+import { formatBytes } from '../../format.js';
+import { ago, JOB_STATE, row, sparkline, until } from '../cells.js';
+import { cliFor } from '../cli-equivalent.js';
+import { loadOverview, type ConsoleSources } from '../console-data.js';
+import { Frame, useBodyRows } from './frame.js';
+import { useTerminalSize } from './terminal-size.js';
+import { useLoad } from './use-load.js';
+import { visibleWindow } from './visible-window.js';
+
+const HEADER = ['JOB', 'STATUS', 'LAST GOOD', 'RPO', 'NEXT RUN', 'SIZE TREND'];
+const WIDTHS = [14, 8, 12, 5, 11];
+
+/** Every job of the environment: `vaultra status`, with each job's size trend. */
+export function OverviewView(props: { readonly sources: ConsoleSources; readonly nowMs: () => number; readonly onOpen: (job: string) => void; readonly onBackup: (job: string) => void; readonly onConfig: () => void }) {
+  const { loaded, reload } = useLoad((signal) => loadOverview(props.sources, signal), []);
+  const [selected, setSelected] = useState(0);
+  const { columns } = useTerminalSize();
+  const bodyRows = useBodyRows();
+  const jobs = loaded.state === 'ready' ? loaded.value : [];
+  useInput((input, key) => {
+    if (key.upArrow) setSelected((i) => Math.max(0, i - 1));
+    if (key.downArrow) setSelected((i) => Math.min(jobs.length - 1, i + 1));
+    const job = jobs[selected]?.status.job;
+    if (key.return && job) props.onOpen(job);
+    if (input === 'b' && job) props.onBackup(job);
+    if (input === 'c') props.onConfig();
+    if (input === 'r') reload();
+  });
+  const now = props.nowMs();
+  const window = visibleWindow(jobs.length, selected, bodyRows - 2);
+  return (
+    <Frame title="jobs" environment={props.sources.environment.name} cli={cliFor.status(props.sources)} keys="overview">
+      {loaded.state === 'loading' && <Text>reading the catalog…</Text>}
+      {loaded.state === 'failed' && <Text color="red">{loaded.error}</Text>}
+      {loaded.state === 'ready' && jobs.length === 0 && <Text>no jobs in environment {props.sources.environment.name} (c: add one)</Text>}
+      {loaded.state === 'ready' && jobs.length > 0 && (
+        <Box flexDirection="column">
+          <Text bold>{row(HEADER, WIDTHS, columns)}</Text>
+          {jobs.slice(window.start, window.end).map(({ status, storedBytes }, offset) => {
+            const index = window.start + offset;
+            const state = JOB_STATE[status.state];
+            const last = storedBytes.at(-1);
+            const cells = [
+              status.job,
+              state.text,
+              status.lastSuccess ? ago(status.lastSuccess.at, now) : 'none',
+              formatDurationMs(status.rpoMs),
+              status.nextRun ? until(status.nextRun, now) : '',
+              storedBytes.length ? `${sparkline(storedBytes)} ${formatBytes(last!)}` : '',
+            ];
+            return (
+              <Text key={status.job} inverse={index === selected} color={state.color} wrap="truncate-end">
+                {row(cells, WIDTHS, columns)}
+              </Text>
+            );
+          })}
+        </Box>
+      )}
+    </Frame>
+  );
+}
