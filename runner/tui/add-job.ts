@@ -21,10 +21,12 @@ export function withNewJob(text: string, job: NewJob): string {
   if (document.errors.length > 0) throw new ConfigError(`the config is not valid YAML (${document.errors[0]!.message.split('\n')[0]}): fix it first, then add the job`);
   const jobs = jobsOf(document, job.environment);
   if (jobs.has(job.name)) throw new ConfigError(`environment ${job.environment} already has a job "${job.name}": choose another name`);
-  const entry = document.createNode({ source: job.source, schedule: { cron: job.cron }, ...(job.rpo ? { rpo: job.rpo } : {}) });
-  entry.commentBefore = ' added by vaultra tui';
-  jobs.set(job.name, entry);
-  return document.toString();
+  // The comment goes on the key, above the job's name, where a reader of the file looks.
+  const name = document.createNode(job.name);
+  name.commentBefore = ' added by vaultra tui';
+  jobs.add(document.createPair(name, { source: job.source, schedule: { cron: job.cron }, ...(job.rpo ? { rpo: job.rpo } : {}) }));
+  // No folding: a long line the user wrote stays one line (the default would rewrap flow maps past 80 columns).
+  return document.toString({ lineWidth: 0 });
 }
 
 function jobsOf(document: Document, environment: string) {
