@@ -1,4 +1,5 @@
 import type { ConsoleSources } from './console-data.js';
+import { redactTarget } from '../commands/restore-command.js';
 
 /**
  * The command line that does what a screen shows or an action does: every screen names it, so
@@ -25,7 +26,7 @@ export const cliFor = {
   backup: (sources: ConsoleSources, job: string) => `vaultra run ${quote(job)} ${configFlags(sources)}`,
   restore: (sources: ConsoleSources, choice: { job: string; runId: string; target: string; tables: readonly string[]; force: boolean; dryRun: boolean }) =>
     [
-      `vaultra restore ${choice.runId} --job ${quote(choice.job)} ${storeFlags(sources)} --target ${quote(choice.target)}`,
+      `vaultra restore ${choice.runId} --job ${quote(choice.job)} ${storeFlags(sources)} --target ${quote(redactTarget(choice.target))}`,
       ...(choice.tables.length ? [`--tables ${quote(choice.tables.join(','))}`] : []),
       ...(choice.dryRun ? ['--dry-run'] : choice.force ? ['--force'] : []),
     ].join(' '),

@@ -15,6 +15,8 @@ export const KEYMAP = {
   overview: [MOVE, { keys: 'enter', does: 'history' }, { keys: 'b', does: 'backup now' }, { keys: 'c', does: 'config' }, { keys: 'r', does: 'refresh' }, QUIT],
   history: [MOVE, { keys: 'enter', does: 'open run' }, { keys: 's', does: 'status' }, { keys: 'k', does: 'kind' }, { keys: 't', does: 'time' }, BACK, QUIT],
   run: [{ keys: '↑↓', does: 'scroll' }, { keys: 'v', does: 'verify' }, { keys: 'r', does: 'restore' }, BACK, QUIT],
+  /** A run that stored no backup (failed, a restore, a verify): nothing to act on. */
+  record: [{ keys: '↑↓', does: 'scroll' }, BACK, QUIT],
   working: [{ keys: 'esc', does: 'cancel' }],
   finished: [{ keys: 'enter/esc', does: 'back' }],
   form: [{ keys: 'enter', does: 'next' }, { keys: 'esc', does: 'cancel' }],

@@ -59,7 +59,7 @@ export function RunView(props: { readonly sources: ConsoleSources; readonly run:
   });
   const cli = backup ? cliFor.show(props.sources, run.job, run.runId) : cliFor.history(props.sources, run.job);
   return (
-    <Frame title={`${run.kind} ${run.runId} of ${run.job}`} environment={props.sources.environment.name} cli={cli} keys="run">
+    <Frame title={`${run.kind} ${run.runId} of ${run.job}`} environment={props.sources.environment.name} cli={cli} keys={backup ? 'run' : 'record'}>
       {loaded.state === 'failed' && <Text color="red">{loaded.error}</Text>}
       {lines.slice(top, top + bodyRows - (loaded.state === 'failed' ? 1 : 0)).map((line, i) => (
         <Text key={top + i} wrap="truncate-end">
