@@ -4,7 +4,7 @@
  * environment, their runs made by `vaultra run` on real SQLite databases. Nothing here reads an
  * age or a date off the screen, so the day the suite runs does not matter.
  */
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -53,6 +53,9 @@ environments:
       gone:   # its database is missing: its one run failed
         source: "sqlite:${join(root, 'gone.db')}"
         schedule: { cron: "0 4 * * *" }
+      big:
+        source: "sqlite:${join(root, 'big.db')}"
+        schedule: { cron: "0 5 * * *" }
 `,
     );
     for (const job of ['shop', 'shop', 'notes']) {
@@ -105,56 +108,86 @@ environments:
     expect(screen[23]).toMatch(/^↑↓ move · enter history · b backup now · c config · r refresh · q quit/);
 
     // History of shop, filtered to its backups; the newest one's manifest and contents.
-    terminal.keys('Enter');
+    await terminal.keys('Enter');
     screen = await terminal.waitFor(/status: all · kind: all · time: all time · \d+ run\(s\)/);
     expect(screen[0]).toBe('vaultra · laptop · history of shop');
-    terminal.keys('k');
+    await terminal.keys('k');
     screen = await terminal.waitFor(/kind: backup · time: all time · 2 run\(s\)/);
-    terminal.keys('Enter');
+    await terminal.keys('Enter');
     screen = await terminal.waitFor(/^manifest$/m);
     const text = screen.join('\n');
     expect(screen[0]).toMatch(/^vaultra · laptop · backup \S+ of shop$/);
     expect(text).toMatch(/status\s+✓ succeeded \(backup\)/);
     expect(text).toMatch(/cli: vaultra show \S+ --job shop --from\s+file:/);
-    terminal.keys('Down', 'Down', 'Down', 'Down', 'Down', 'Down', 'Down', 'Down', 'Down', 'Down');
+    await terminal.keys('Down', 'Down', 'Down', 'Down', 'Down', 'Down', 'Down', 'Down', 'Down', 'Down');
     screen = await terminal.waitFor(/table\s+tags\s+2000 row\(s\)/);
     expect(screen.join('\n')).toMatch(/table\s+items\s+2000 row\(s\)/);
 
     // Verify, watched to its end.
-    terminal.keys('v');
+    await terminal.keys('v');
     screen = await terminal.waitFor(/✓ backup \S+ of job shop verified/);
     expect(screen.join('\n')).toMatch(/structure\s+PRAGMA integrity_check ok/);
     expect(screen.join('\n')).toMatch(/cli: vaultra verify \S+ --job shop --from\s+file:/);
-    terminal.keys('Enter');
+    await terminal.keys('Enter');
     await terminal.waitFor(/^manifest$/m);
 
     // Restore: the dry run says what would be replaced; a wrong name is refused, the right one restores.
-    terminal.keys('r');
+    await terminal.keys('r');
     await terminal.waitFor(/^target:$/m);
     terminal.type(`sqlite:${copy}`);
-    terminal.keys('Enter');
+    await terminal.keys('Enter');
     await terminal.waitFor(/^tables:$/m);
-    terminal.keys('Enter');
+    await terminal.keys('Enter');
     screen = await terminal.waitFor(/Type its name \(copy\.db\)/);
     expect(screen.join('\n')).toMatch(/would replace\s+items/);
     expect(screen.join('\n')).toContain('dry run: the backup checks out; nothing was written');
     terminal.type('shop');
-    terminal.keys('Enter');
+    await terminal.keys('Enter');
     await terminal.waitFor(/refused: "shop" is not copy\.db; nothing was changed/);
     expect(await sqliteFingerprints(copy)).toEqual(before);
     terminal.type('copy.db');
-    terminal.keys('Enter');
+    await terminal.keys('Enter');
     screen = await terminal.waitFor(/✓ restored into sqlite:/);
     expect(screen.join('\n')).toMatch(/replaced\s+items/);
     expect(await sqliteFingerprints(copy)).toEqual(await sqliteFingerprints(join(root, 'shop.db')));
 
     // Back out and quit: exit 0, the shell's screen back, the cursor shown.
-    terminal.keys('Enter');
+    await terminal.keys('Enter');
     await terminal.waitFor(/^manifest$/m);
-    terminal.keys('q');
+    await terminal.keys('q');
     await terminal.waitFor(/vaultra exited 0/);
     expect(terminal.flag('alternate_on')).toBe('0');
     expect(terminal.flag('cursor_flag')).toBe('1');
+  });
+
+  it('cancels a restore in progress with esc, and the target is left as it was: no database, no temp file', async () => {
+    // Incompressible rows, so the restore takes long enough on any machine to be cancelled midway.
+    await sqliteExec(join(root, 'big.db'), 'CREATE TABLE blobs (id INTEGER PRIMARY KEY, b BLOB); INSERT INTO blobs (b) SELECT randomblob(1000000) FROM generate_series(1, 120);');
+    const backup = await runVaultra(['run', 'big', '--config', config, '--no-progress'], { env: ws.env });
+    expect(backup.code, backup.stderr).toBe(0);
+    const restoreDir = mkdtempSync(join(root, 'cancelled-'));
+    terminal = startConsole(config, 100, 30);
+    await terminal.waitFor(/^big\s/m);
+    await terminal.keys('Down', 'Down', 'Down');
+    await terminal.waitFor(/^big\s.*\n(.*\n)*.*q quit/m);
+    await terminal.keys('Enter');
+    await terminal.waitFor(/history of big/);
+    await terminal.waitFor(/1 run\(s\)/);
+    await terminal.keys('Enter');
+    await terminal.waitFor(/^manifest$/m);
+    await terminal.keys('r');
+    await terminal.waitFor(/^target:$/m);
+    terminal.type(`sqlite:${join(restoreDir, 'big-copy.db')}`);
+    await terminal.keys('Enter');
+    await terminal.waitFor(/^tables:$/m);
+    await terminal.keys('Enter');
+    await terminal.waitFor(/would replace\s+nothing/);
+    await terminal.keys('Enter');
+    await terminal.waitFor(/^restoring: [1-9][\d.]* MiB of /m);
+    await terminal.keys('Escape');
+    await terminal.waitFor(/✗ cancelled: the task was stopped and what it had written removed/);
+    expect(readdirSync(restoreDir)).toEqual([]);
+    expect(existsSync(join(restoreDir, 'big-copy.db'))).toBe(false);
   });
 
   it('checks the config in place and adds a job through the form, comments kept; a job that would break the file is not written', async () => {
@@ -162,7 +195,7 @@ environments:
     copyFileSync(config, edited);
     terminal = startConsole(edited, 100, 30);
     await terminal.waitFor(/^gone\s/m);
-    terminal.keys('c');
+    await terminal.keys('c');
     await terminal.waitFor(/^vaultra · laptop · config .*edited\.yaml$/m);
 
     // A schedule that is not cron: refused in the form, the file untouched.
@@ -171,10 +204,10 @@ environments:
         // Each question is answered once it is on screen, as a user would.
         await terminal!.waitFor(new RegExp(`^${['job name:', 'source:', 'schedule \\(cron\\):', 'rpo \\(optional\\):'][index]}$`, 'm'));
         terminal!.type(answer);
-        terminal!.keys('Enter');
+        await terminal!.keys('Enter');
       }
     };
-    terminal.keys('a');
+    await terminal.keys('a');
     await answerForm(['reports', `sqlite:${join(root, 'notes.db')}`, 'every day', '']);
     await terminal.waitFor(/not written: the file would not validate with this job/);
     expect(readFileSync(edited, 'utf8')).not.toContain('reports');
@@ -189,7 +222,7 @@ environments:
     const validate = await runVaultra(['config', 'validate', '--config', edited], { env: ws.env });
     expect(validate.code, validate.stdout).toBe(0);
 
-    terminal.keys('q');
+    await terminal.keys('q');
     await terminal.waitFor(/vaultra exited 0/);
   });
 
@@ -199,7 +232,7 @@ environments:
     terminal = startConsole(broken, 100, 30);
     const screen = await terminal.waitFor(/✗ environments\.laptop\.jobs\.gone\.schedule/);
     expect(screen.join('\n')).toContain(`cli: vaultra config validate --config ${broken}`);
-    terminal.keys('q');
+    await terminal.keys('q');
     await terminal.waitFor(/vaultra exited 0/);
   });
 });

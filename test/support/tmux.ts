@@ -6,6 +6,9 @@
 import { execFileSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 
+/** 20 keys a second. */
+const KEY_INTERVAL_MS = 50;
+
 export class TmuxTerminal {
   private constructor(
     private readonly socket: string,
@@ -24,9 +27,15 @@ export class TmuxTerminal {
     return execFileSync('tmux', ['-S', this.socket, '-f', '/dev/null', ...args], { encoding: 'utf8' });
   }
 
-  /** Named keys (`Enter`, `Escape`, `Down`) or single characters, one after another. */
-  keys(...keys: string[]): void {
-    for (const key of keys) this.tmux('send-keys', '-t', this.session, key);
+  /**
+   * Named keys (`Enter`, `Escape`, `Down`) or single characters, one after another at a fast
+   * typist's pace: keys sent at once reach the program in one read, which no keyboard does.
+   */
+  async keys(...keys: string[]): Promise<void> {
+    for (const [index, key] of keys.entries()) {
+      if (index > 0) await sleep(KEY_INTERVAL_MS);
+      this.tmux('send-keys', '-t', this.session, key);
+    }
   }
 
   /** Text typed as it is (no key names), then nothing else. */

@@ -8,6 +8,7 @@ import { loadHistory, type ConsoleSources } from '../console-data.js';
 import { Frame, useBodyRows } from './frame.js';
 import { useTerminalSize } from './terminal-size.js';
 import { useLoad } from './use-load.js';
+import { useLatest, useSelection } from './use-selection.js';
 import { visibleWindow } from './visible-window.js';
 
 /** The filters `s`, `k` and `t` cycle through; the first of each is "all". */
@@ -30,7 +31,6 @@ function cycle<T>(list: readonly T[], current: T): T {
 /** A job's runs, newest first, filterable by status, kind and age: `vaultra list --all --job`. */
 export function HistoryView(props: { readonly sources: ConsoleSources; readonly job: string; readonly nowMs: () => number; readonly onOpen: (run: RunRecord) => void; readonly onBack: () => void }) {
   const { loaded } = useLoad((signal) => loadHistory(props.sources, props.job, signal), [props.job]);
-  const [selected, setSelected] = useState(0);
   const [status, setStatus] = useState(STATUS_FILTERS[0]!);
   const [kind, setKind] = useState(KIND_FILTERS[0]!);
   const [time, setTime] = useState(TIME_FILTERS[0]!);
@@ -40,14 +40,18 @@ export function HistoryView(props: { readonly sources: ConsoleSources; readonly 
   const runs = (loaded.state === 'ready' ? loaded.value : []).filter(
     (run) => (status === 'all' || run.status === status) && (kind === 'all' || run.kind === kind) && now - Date.parse(run.startedAt) <= time.ms,
   );
+  const selection = useSelection(runs.length);
+  const latestRuns = useLatest(runs);
+  const selected = selection.index;
   const refilter = (apply: () => void) => {
     apply();
-    setSelected(0);
+    selection.reset();
   };
   useInput((input, key) => {
-    if (key.upArrow) setSelected((i) => Math.max(0, i - 1));
-    if (key.downArrow) setSelected((i) => Math.min(runs.length - 1, i + 1));
-    if (key.return && runs[selected]) props.onOpen(runs[selected]);
+    if (key.upArrow) selection.move(-1);
+    if (key.downArrow) selection.move(1);
+    const run = latestRuns.current[selection.current()];
+    if (key.return && run) props.onOpen(run);
     if (key.escape) props.onBack();
     if (input === 's') refilter(() => setStatus((s) => cycle(STATUS_FILTERS, s)));
     if (input === 'k') refilter(() => setKind((k) => cycle(KIND_FILTERS, k)));

@@ -1,4 +1,3 @@
-import { useState } from 'react';
 import { Box, Text, useInput } from 'ink';
 import { formatDurationMs } from '../../../core/config/durations.js';
 import { formatBytes } from '../../format.js';
@@ -8,6 +7,7 @@ import { loadOverview, type ConsoleSources } from '../console-data.js';
 import { Frame, useBodyRows } from './frame.js';
 import { useTerminalSize } from './terminal-size.js';
 import { useLoad } from './use-load.js';
+import { useLatest, useSelection } from './use-selection.js';
 import { visibleWindow } from './visible-window.js';
 
 const HEADER = ['JOB', 'STATUS', 'LAST GOOD', 'RPO', 'NEXT RUN', 'SIZE TREND'];
@@ -16,14 +16,16 @@ const WIDTHS = [14, 8, 12, 5, 11];
 /** Every job of the environment: `vaultra status`, with each job's size trend. */
 export function OverviewView(props: { readonly sources: ConsoleSources; readonly nowMs: () => number; readonly onOpen: (job: string) => void; readonly onBackup: (job: string) => void; readonly onConfig: () => void }) {
   const { loaded, reload } = useLoad((signal) => loadOverview(props.sources, signal), []);
-  const [selected, setSelected] = useState(0);
   const { columns } = useTerminalSize();
   const bodyRows = useBodyRows();
   const jobs = loaded.state === 'ready' ? loaded.value : [];
+  const selection = useSelection(jobs.length);
+  const latestJobs = useLatest(jobs);
+  const selected = selection.index;
   useInput((input, key) => {
-    if (key.upArrow) setSelected((i) => Math.max(0, i - 1));
-    if (key.downArrow) setSelected((i) => Math.min(jobs.length - 1, i + 1));
-    const job = jobs[selected]?.status.job;
+    if (key.upArrow) selection.move(-1);
+    if (key.downArrow) selection.move(1);
+    const job = latestJobs.current[selection.current()]?.status.job;
     if (key.return && job) props.onOpen(job);
     if (input === 'b' && job) props.onBackup(job);
     if (input === 'c') props.onConfig();

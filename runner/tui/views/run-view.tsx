@@ -10,6 +10,7 @@ import { loadBackup, type ConsoleSources } from '../console-data.js';
 import { Frame, useBodyRows } from './frame.js';
 import { useTerminalSize } from './terminal-size.js';
 import { useLoad } from './use-load.js';
+import { useLatest } from './use-selection.js';
 
 /** `label  value` lines, aligned like the CLI's. */
 function fieldLines(fields: readonly (readonly [string, string | undefined])[]): string[] {
@@ -50,12 +51,14 @@ export function RunView(props: { readonly sources: ConsoleSources; readonly run:
   const bodyRows = useBodyRows();
   const backup = loaded.state === 'ready' ? loaded.value : undefined;
   const lines = runLines(run, backup);
+  const latest = useLatest({ backup, lastTop: Math.max(0, lines.length - bodyRows) });
   useInput((input, key) => {
     if (key.upArrow) setTop((t) => Math.max(0, t - 1));
-    if (key.downArrow) setTop((t) => Math.min(Math.max(0, lines.length - bodyRows), t + 1));
+    if (key.downArrow) setTop((t) => Math.min(latest.current.lastTop, t + 1));
     if (key.escape) props.onBack();
-    if (input === 'v' && backup) props.onVerify(backup);
-    if (input === 'r' && backup) props.onRestore(backup);
+    const { backup: loadedBackup } = latest.current;
+    if (input === 'v' && loadedBackup) props.onVerify(loadedBackup);
+    if (input === 'r' && loadedBackup) props.onRestore(loadedBackup);
   });
   const cli = backup ? cliFor.show(props.sources, run.job, run.runId) : cliFor.history(props.sources, run.job);
   return (

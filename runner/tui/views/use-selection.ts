@@ -1,0 +1,26 @@
+import { useRef, useState } from 'react';
+
+/**
+ * A value as of the latest render, for key handlers. Ink subscribes a screen's key handler in
+ * an effect, which runs after the frame is drawn: keys that arrive in between (fast typing, keys
+ * batched over SSH) reach the handler of the previous render, so a handler must not read data
+ * from its closure — it reads it here.
+ */
+export function useLatest<T>(value: T): { readonly current: T } {
+  const latest = useRef(value);
+  latest.current = value;
+  return latest;
+}
+
+/** The selected row of a list of `length` rows, kept within the list as it loads or is filtered. */
+export function useSelection(length: number): { readonly index: number; readonly current: () => number; readonly move: (by: number) => void; readonly reset: () => void } {
+  const state = useRef({ index: 0, length });
+  state.current.length = length;
+  state.current.index = Math.max(0, Math.min(state.current.index, length - 1));
+  const [, redraw] = useState(0);
+  const set = (index: number) => {
+    state.current.index = Math.max(0, Math.min(index, state.current.length - 1));
+    redraw((n) => n + 1);
+  };
+  return { index: state.current.index, current: () => state.current.index, move: (by) => set(state.current.index + by), reset: () => set(0) };
+}
