@@ -42,11 +42,6 @@ export function until(iso: string, nowMs: number): string {
   return `in ${roughDuration(Date.parse(iso) - nowMs)}`;
 }
 
-/** `2026-12-06 21:40`: a recorded time, minute precision, in UTC as the run ids are. */
-export function shortTime(iso: string): string {
-  return `${iso.slice(0, 16).replace('T', ' ')}Z`;
-}
-
 /** Cuts a cell to `width` characters, marking the cut. */
 export function clip(text: string, width: number): string {
   if (width <= 0) return '';
@@ -57,4 +52,28 @@ export function clip(text: string, width: number): string {
 export function row(cells: readonly string[], widths: readonly number[], lineWidth: number): string {
   const line = cells.map((cell, i) => (i === cells.length - 1 ? cell : clip(cell, widths[i]!).padEnd(widths[i]!))).join('  ');
   return clip(line, lineWidth);
+}
+
+/**
+ * Lines of at most `width` characters, broken at spaces (a word longer than a line is cut):
+ * how a long command reads on a narrow terminal, computed here so the screen knows its height.
+ */
+export function wrapWords(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    const candidate = line ? `${line} ${word}` : word;
+    if (candidate.length <= width) {
+      line = candidate;
+      continue;
+    }
+    if (line) lines.push(line);
+    line = word;
+    while (line.length > width) {
+      lines.push(line.slice(0, width));
+      line = line.slice(width);
+    }
+  }
+  if (line) lines.push(line);
+  return lines;
 }

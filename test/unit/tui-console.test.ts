@@ -10,7 +10,7 @@ import { confirms, targetName } from '../../runner/tui/restore-confirmation.js';
 import { typed } from '../../runner/tui/views/text-input.js';
 import { describeProgress, progressBar } from '../../runner/tui/progress-state.js';
 import { visibleWindow } from '../../runner/tui/views/visible-window.js';
-import { clip, row, sparkline } from '../../runner/tui/cells.js';
+import { clip, row, sparkline, wrapWords } from '../../runner/tui/cells.js';
 import { cliFor } from '../../runner/tui/cli-equivalent.js';
 import { footerText } from '../../runner/tui/keymap.js';
 import type { ConsoleSources } from '../../runner/tui/console-data.js';
@@ -102,6 +102,7 @@ describe('progress, windows and cells', () => {
     expect(sparkline([5, 5])).toBe('██');
     expect(clip('abcdef', 4)).toBe('abc…');
     expect(row(['shop', '✓ ok', 'a long last cell'], [6, 6], 20)).toBe('shop    ✓ ok    a l…');
+    expect(wrapWords('cli: vaultra restore R --target sqlite:/a/very/long/path.db --force', 24)).toEqual(['cli: vaultra restore R', '--target', 'sqlite:/a/very/long/path', '.db --force']);
     expect(footerText('overview')).toBe('↑↓ move · enter history · b backup now · c config · r refresh · q quit');
   });
 });

@@ -39,7 +39,8 @@ export function ConfigView(props: { readonly configPath: string; readonly enviro
   const [form, setForm] = useState<{ readonly answers: Partial<NewJob>; readonly step: number; readonly problems?: readonly string[] } | undefined>();
   const [saved, setSaved] = useState<string | undefined>();
   const { columns } = useTerminalSize();
-  const bodyRows = useBodyRows();
+  const cli = cliFor.validate(props.configPath);
+  const bodyRows = useBodyRows(cli);
   useInput(
     (input, key) => {
       if (key.escape) props.onBack();
@@ -69,7 +70,7 @@ export function ConfigView(props: { readonly configPath: string; readonly enviro
 
   const lines = loaded.state === 'ready' ? reportLines(loaded.value.report) : loaded.state === 'failed' ? [loaded.error] : ['checking…'];
   return (
-    <Frame title={form ? 'add a job' : `config ${props.configPath}`} environment={props.environment} cli={cliFor.validate(props.configPath)} keys={form ? 'form' : 'config'}>
+    <Frame title={form ? 'add a job' : `config ${props.configPath}`} environment={props.environment} cli={cli} keys={form ? 'form' : 'config'}>
       {saved && !form && <Text color="green">{clip(saved, columns)}</Text>}
       {!form &&
         lines.slice(0, bodyRows - 1).map((line, i) => (

@@ -2,7 +2,7 @@ import { useState } from 'react';
 import { Box, Text, useInput } from 'ink';
 import type { RunKind, RunRecord, RunStatus } from '../../../core/domain/run.js';
 import { formatBytes, formatDuration } from '../../format.js';
-import { row, RUN_STATUS, shortTime } from '../cells.js';
+import { row, RUN_STATUS } from '../cells.js';
 import { cliFor } from '../cli-equivalent.js';
 import { loadHistory, type ConsoleSources } from '../console-data.js';
 import { Frame, useBodyRows } from './frame.js';
@@ -21,8 +21,9 @@ const TIME_FILTERS: readonly { readonly label: string; readonly ms: number }[] =
   { label: '30d', ms: 30 * 86_400_000 },
 ];
 
-const HEADER = ['STARTED', 'KIND', 'STATUS', 'STORED', 'TOOK', 'RUN ID / ERROR'];
-const WIDTHS = [17, 7, 11, 9, 7];
+// No start time column: a run id begins with its start time (UTC), so the id says both.
+const HEADER = ['RUN ID', 'KIND', 'STATUS', 'STORED', 'TOOK', 'ERROR'];
+const WIDTHS = [27, 7, 11, 9, 7];
 
 function cycle<T>(list: readonly T[], current: T): T {
   return list[(list.indexOf(current) + 1) % list.length]!;
@@ -35,7 +36,8 @@ export function HistoryView(props: { readonly sources: ConsoleSources; readonly 
   const [kind, setKind] = useState(KIND_FILTERS[0]!);
   const [time, setTime] = useState(TIME_FILTERS[0]!);
   const { columns } = useTerminalSize();
-  const bodyRows = useBodyRows();
+  const cli = cliFor.history(props.sources, props.job);
+  const bodyRows = useBodyRows(cli);
   const now = props.nowMs();
   const runs = (loaded.state === 'ready' ? loaded.value : []).filter(
     (run) => (status === 'all' || run.status === status) && (kind === 'all' || run.kind === kind) && now - Date.parse(run.startedAt) <= time.ms,
@@ -59,7 +61,7 @@ export function HistoryView(props: { readonly sources: ConsoleSources; readonly 
   });
   const window = visibleWindow(runs.length, selected, bodyRows - 3);
   return (
-    <Frame title={`history of ${props.job}`} environment={props.sources.environment.name} cli={cliFor.history(props.sources, props.job)} keys="history">
+    <Frame title={`history of ${props.job}`} environment={props.sources.environment.name} cli={cli} keys="history">
       <Text dimColor wrap="truncate-end">
         status: {status} · kind: {kind} · time: {time.label} · {runs.length} run(s)
       </Text>
@@ -71,12 +73,12 @@ export function HistoryView(props: { readonly sources: ConsoleSources; readonly 
           {runs.slice(window.start, window.end).map((run, offset) => {
             const index = window.start + offset;
             const cells = [
-              shortTime(run.startedAt),
+              run.runId,
               run.kind,
               RUN_STATUS[run.status].text,
               run.bytesStored === undefined ? '' : formatBytes(run.bytesStored),
               run.durationMs === undefined ? '' : formatDuration(run.durationMs),
-              run.error ? `${run.runId} ${run.error.message}` : run.runId,
+              run.error?.message ?? '',
             ];
             return (
               <Text key={`${run.kind}/${run.runId}`} inverse={index === selected} color={RUN_STATUS[run.status].color} wrap="truncate-end">

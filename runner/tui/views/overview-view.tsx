@@ -17,7 +17,8 @@ const WIDTHS = [14, 8, 12, 5, 11];
 export function OverviewView(props: { readonly sources: ConsoleSources; readonly nowMs: () => number; readonly onOpen: (job: string) => void; readonly onBackup: (job: string) => void; readonly onConfig: () => void }) {
   const { loaded, reload } = useLoad((signal) => loadOverview(props.sources, signal), []);
   const { columns } = useTerminalSize();
-  const bodyRows = useBodyRows();
+  const cli = cliFor.status(props.sources);
+  const bodyRows = useBodyRows(cli);
   const jobs = loaded.state === 'ready' ? loaded.value : [];
   const selection = useSelection(jobs.length);
   const latestJobs = useLatest(jobs);
@@ -34,7 +35,7 @@ export function OverviewView(props: { readonly sources: ConsoleSources; readonly
   const now = props.nowMs();
   const window = visibleWindow(jobs.length, selected, bodyRows - 2);
   return (
-    <Frame title="jobs" environment={props.sources.environment.name} cli={cliFor.status(props.sources)} keys="overview">
+    <Frame title="jobs" environment={props.sources.environment.name} cli={cli} keys="overview">
       {loaded.state === 'loading' && <Text>reading the catalog…</Text>}
       {loaded.state === 'failed' && <Text color="red">{loaded.error}</Text>}
       {loaded.state === 'ready' && jobs.length === 0 && <Text>no jobs in environment {props.sources.environment.name} (c: add one)</Text>}

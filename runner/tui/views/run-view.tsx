@@ -48,8 +48,9 @@ export function RunView(props: { readonly sources: ConsoleSources; readonly run:
   const { loaded } = useLoad((signal) => loadBackup(props.sources, run, signal), [run.runId]);
   const [top, setTop] = useState(0);
   const { columns } = useTerminalSize();
-  const bodyRows = useBodyRows();
   const backup = loaded.state === 'ready' ? loaded.value : undefined;
+  const cli = backup ? cliFor.show(props.sources, run.job, run.runId) : cliFor.history(props.sources, run.job);
+  const bodyRows = useBodyRows(cli);
   const lines = runLines(run, backup);
   const latest = useLatest({ backup, lastTop: Math.max(0, lines.length - bodyRows) });
   useInput((input, key) => {
@@ -60,7 +61,6 @@ export function RunView(props: { readonly sources: ConsoleSources; readonly run:
     if (input === 'v' && loadedBackup) props.onVerify(loadedBackup);
     if (input === 'r' && loadedBackup) props.onRestore(loadedBackup);
   });
-  const cli = backup ? cliFor.show(props.sources, run.job, run.runId) : cliFor.history(props.sources, run.job);
   return (
     <Frame title={`${run.kind} ${run.runId} of ${run.job}`} environment={props.sources.environment.name} cli={cli} keys={backup ? 'run' : 'record'}>
       {loaded.state === 'failed' && <Text color="red">{loaded.error}</Text>}
