@@ -94,10 +94,11 @@ environments:
     let screen = await terminal.waitFor(/^gone\s/m);
     expect(terminal.flag('alternate_on')).toBe('1');
     expect(screen[0]).toBe('vaultra · laptop · jobs');
-    expect(screen.join('\n')).toMatch(/^shop\s+✓ ok\s/m);
-    expect(screen.join('\n')).toMatch(/^notes\s+✓ ok\s/m);
+    expect(screen.join('\n')).toMatch(/^JOB\s+STATUS\s+LAST RUN\s+LAST GOOD\s+RPO\s+NEXT RUN\s+SIZE TREND$/m);
+    expect(screen.join('\n')).toMatch(/^shop\s+✓ ok\s+✓ stored\s/m);
+    expect(screen.join('\n')).toMatch(/^notes\s+✓ ok\s+✓ stored\s/m);
     // Its one attempt failed seconds ago: no good backup, but not yet past its RPO (what vaultra status says too).
-    expect(screen.join('\n')).toMatch(/^gone\s+✓ ok\s+none\s/m);
+    expect(screen.join('\n')).toMatch(/^gone\s+✓ ok\s+✗ failed\s+none\s/m);
     expect(screen.join('\n')).toContain(`cli: vaultra status --config ${config} --env laptop`);
 
     // 80×24: nothing wider than the terminal, the frame's keys still on its last line.

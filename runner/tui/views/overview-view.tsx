@@ -2,6 +2,7 @@ import { Box, Text, useInput } from 'ink';
 import { formatDurationMs } from '../../../core/config/durations.js';
 import { formatBytes } from '../../format.js';
 import { ago, JOB_STATE, row, sparkline, until } from '../cells.js';
+import type { JobStatus } from '../../../core/usecases/job-status.js';
 import { cliFor } from '../cli-equivalent.js';
 import { loadOverview, type ConsoleSources } from '../console-data.js';
 import { Frame, useBodyRows } from './frame.js';
@@ -10,8 +11,16 @@ import { useLoad } from './use-load.js';
 import { useLatest, useSelection } from './use-selection.js';
 import { visibleWindow } from './visible-window.js';
 
-const HEADER = ['JOB', 'STATUS', 'LAST GOOD', 'RPO', 'NEXT RUN', 'SIZE TREND'];
-const WIDTHS = [14, 8, 12, 5, 11];
+const HEADER = ['JOB', 'STATUS', 'LAST RUN', 'LAST GOOD', 'RPO', 'NEXT RUN', 'SIZE TREND'];
+const WIDTHS = [12, 8, 9, 10, 4, 10];
+
+/** How the job's latest backup attempt went: a failure newer than the last success shows here before the RPO is past. */
+function lastRun(status: JobStatus): string {
+  if (status.running.length > 0) return '… running';
+  const { lastFailure, lastSuccess } = status;
+  if (lastFailure && (!lastSuccess || lastFailure.at > lastSuccess.at)) return '✗ failed';
+  return lastSuccess ? '✓ stored' : '';
+}
 
 /** Every job of the environment: `vaultra status`, with each job's size trend. */
 export function OverviewView(props: { readonly sources: ConsoleSources; readonly nowMs: () => number; readonly onOpen: (job: string) => void; readonly onBackup: (job: string) => void; readonly onConfig: () => void }) {
@@ -49,6 +58,7 @@ export function OverviewView(props: { readonly sources: ConsoleSources; readonly
             const cells = [
               status.job,
               state.text,
+              lastRun(status),
               status.lastSuccess ? ago(status.lastSuccess.at, now) : 'none',
               formatDurationMs(status.rpoMs),
               status.nextRun ? until(status.nextRun, now) : '',
