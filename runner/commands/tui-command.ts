@@ -5,6 +5,7 @@ import { systemClock } from '../../core/domain/clock.js';
 import { checkDatabaseUrl } from '../../core/adapters/engines/source-url.js';
 import { engineIdForUrl } from '../../core/adapters/engines/engines.js';
 import { DEFAULT_STORAGE } from '../context.js';
+import { EXIT } from '../exit-codes.js';
 import { catalogOption, openStore } from './shared.js';
 
 interface TuiOptions {
@@ -48,7 +49,9 @@ A cloud environment is read from its catalog and storage: name them with --catal
       } catch (error) {
         // A file that exists but does not load opens on its problems, where they can be read and fixed.
         if (!(error instanceof ConfigError) || /cannot read/.test(error.message)) throw error;
-        return startConsole({ brokenConfig: options.config, environment: options.env ?? '(config does not load)' }, systemClock);
+        const end = await startConsole({ brokenConfig: options.config, environment: options.env ?? '(config does not load)' }, systemClock);
+        if (end === 'interrupted') process.exitCode = EXIT.interrupted;
+        return;
       }
       const environment = chooseEnvironment(config, options);
       const storageUrl = options.from ?? (environment.cloud === 'local' ? (environment.storage.url ?? DEFAULT_STORAGE) : undefined);
@@ -56,7 +59,8 @@ A cloud environment is read from its catalog and storage: name them with --catal
         throw new ConfigError(`environment ${environment.name} runs in ${environment.cloud}: name its catalog with --catalog and its storage with --from`);
       }
       const { storage, catalog } = await openStore(storageUrl!, options.catalog);
-      await startConsole({ sources: { configPath: options.config, environment, storageUrl: storageUrl!, storage, catalog, ...(options.catalog ? { catalogSpec: options.catalog } : {}) } }, systemClock);
+      const end = await startConsole({ sources: { configPath: options.config, environment, storageUrl: storageUrl!, storage, catalog, ...(options.catalog ? { catalogSpec: options.catalog } : {}) } }, systemClock);
+      if (end === 'interrupted') process.exitCode = EXIT.interrupted;
     });
 }
 

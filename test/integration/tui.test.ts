@@ -227,13 +227,16 @@ environments:
     await terminal.waitFor(/vaultra exited 0/);
   });
 
-  it('opens on the problems of a config that does not load, each at its path', async () => {
+  it('opens on the problems of a config that does not load, each at its path; Ctrl-C exits 130', async () => {
     const broken = join(root, 'broken.yaml');
     writeFileSync(broken, readFileSync(config, 'utf8').replace('cron: "0 4 * * *"', 'cron: "61 * * * *"'));
     terminal = startConsole(broken, 100, 30);
     const screen = await terminal.waitFor(/✗ environments\.laptop\.jobs\.gone\.schedule/);
     expect(screen.join('\n')).toContain(`cli: vaultra config validate --config ${broken}`);
-    await terminal.keys('q');
-    await terminal.waitFor(/vaultra exited 0/);
+    // Ctrl-C ends it as any interrupted command ends: exit 130, the terminal clean.
+    await terminal.keys('C-c');
+    await terminal.waitFor(/vaultra exited 130/);
+    expect(terminal.flag('alternate_on')).toBe('0');
+    expect(terminal.flag('cursor_flag')).toBe('1');
   });
 });
