@@ -24,10 +24,10 @@ export const cliFor = {
   show: (sources: ConsoleSources, job: string, runId: string) => `vaultra show ${runId} --job ${quote(job)} --from ${quote(sources.storageUrl)}`,
   verify: (sources: ConsoleSources, job: string, runId: string) => `vaultra verify ${runId} --job ${quote(job)} ${storeFlags(sources)}`,
   backup: (sources: ConsoleSources, job: string) => `vaultra run ${quote(job)} ${configFlags(sources)}`,
-  restore: (sources: ConsoleSources, choice: { job: string; runId: string; target: string; tables: readonly string[]; force: boolean; dryRun: boolean }) =>
+  restore: (sources: ConsoleSources, choice: { job: string; runId: string; target: string; tables: readonly string[]; selectBy: 'tables' | 'paths'; force: boolean; dryRun: boolean }) =>
     [
       `vaultra restore ${choice.runId} --job ${quote(choice.job)} ${storeFlags(sources)} --target ${quote(redactTarget(choice.target))}`,
-      ...(choice.tables.length ? [`--tables ${quote(choice.tables.join(','))}`] : []),
+      ...(choice.tables.length ? [`--${choice.selectBy} ${quote(choice.tables.join(','))}`] : []),
       ...(choice.dryRun ? ['--dry-run'] : choice.force ? ['--force'] : []),
     ].join(' '),
   validate: (configPath: string) => `vaultra config validate --config ${quote(configPath)}`,

@@ -31,14 +31,16 @@ export interface RestoreChoice {
   readonly job: string;
   readonly runId: string;
   readonly target: string;
-  /** Empty: everything. */
+  /** What to restore, empty: everything. Tables (collections) of a database, paths of a directory backup. */
   readonly tables: readonly string[];
+  /** How `tables` are named to the restore: `--paths` for a directory backup, `--tables` otherwise. */
+  readonly selectBy: 'tables' | 'paths';
   readonly dryRun: boolean;
   /** Replace what the target holds: only after the user typed the target's name. */
   readonly force: boolean;
 }
 
-/** `vaultra restore <runId> --job <job> --target <url> [--tables …] [--force|--dry-run]`. */
+/** `vaultra restore <runId> --job <job> --target <url> [--tables …|--paths …] [--force|--dry-run]`. */
 export async function restoreRun(sources: ConsoleSources, choice: RestoreChoice, onBytes: OnBytes, signal: AbortSignal): Promise<RestoreReport> {
   return runRestore(
     { storage: sources.storage, catalog: sources.catalog, ...(await readers()) },
@@ -46,7 +48,7 @@ export async function restoreRun(sources: ConsoleSources, choice: RestoreChoice,
       ref: choice.runId,
       job: choice.job,
       target: choice.target,
-      ...(choice.tables.length > 0 ? { tables: choice.tables } : {}),
+      ...(choice.tables.length > 0 ? { [choice.selectBy]: choice.tables } : {}),
       force: choice.force,
       dryRun: choice.dryRun,
       signal,

@@ -115,14 +115,17 @@ describe('the CLI equivalents the screens name', () => {
     expect(cliFor.history(sources, 'shop')).toBe('vaultra list --all --job shop --from file:///srv/backups');
     expect(cliFor.verify(sources, 'shop', '20261206T214406.057Z-715576')).toBe('vaultra verify 20261206T214406.057Z-715576 --job shop --from file:///srv/backups');
     expect(cliFor.backup(sources, 'shop')).toBe('vaultra run shop --config ops/vaultra.config.yaml --env laptop');
-    expect(cliFor.restore(sources, { job: 'shop', runId: 'R', target: 'sqlite:/srv/my copy.db', tables: ['orders', 'items'], force: true, dryRun: false })).toBe(
+    expect(cliFor.restore(sources, { job: 'shop', runId: 'R', target: 'sqlite:/srv/my copy.db', tables: ['orders', 'items'], selectBy: 'tables', force: true, dryRun: false })).toBe(
       "vaultra restore R --job shop --from file:///srv/backups --target 'sqlite:/srv/my copy.db' --tables orders,items --force",
+    );
+    expect(cliFor.restore(sources, { job: 'uploads', runId: 'R', target: 'dir:/srv/restore', tables: ['config'], selectBy: 'paths', force: false, dryRun: true })).toBe(
+      'vaultra restore R --job uploads --from file:///srv/backups --target dir:/srv/restore --paths config --dry-run',
     );
   });
 
   it('never show the password of a target URL typed with one', () => {
     const canaries = plantCanaries('canary-tui-password');
-    const line = cliFor.restore(sources, { job: 'shop', runId: 'R', target: `postgres://app:${canaries.password}@db/shop_copy`, tables: [], force: false, dryRun: true });
+    const line = cliFor.restore(sources, { job: 'shop', runId: 'R', target: `postgres://app:${canaries.password}@db/shop_copy`, tables: [], selectBy: 'tables', force: false, dryRun: true });
     expectNoCanary(canaries, 'the restore screen', line);
     expect(line).toContain("--target 'postgres://app:***@db/shop_copy' --dry-run");
   });

@@ -47,7 +47,8 @@ export function RestoreView(props: { readonly sources: ConsoleSources; readonly 
   const [step, setStep] = useState<Step>({ name: 'target' });
   const { columns } = useTerminalSize();
   const environment = sources.environment.name;
-  const base = { job: backup.job, runId: backup.runId, tables: [] as string[], dryRun: true, force: false };
+  const selectBy = backup.manifest.source.engine === 'directory' ? ('paths' as const) : ('tables' as const);
+  const base = { job: backup.job, runId: backup.runId, tables: [] as string[], selectBy, dryRun: true, force: false };
   const title = `restore ${backup.runId} of ${backup.job}`;
   const run = (choice: RestoreChoice) => async (report: ReportBytes, signal: AbortSignal): Promise<RestoreOutcome> => {
     const result = await restoreRun(sources, choice, (bytes) => report(bytes, choice.dryRun ? 'reading and checking' : 'restoring'), signal);
@@ -93,8 +94,8 @@ export function RestoreView(props: { readonly sources: ConsoleSources; readonly 
         <Box flexDirection="column">
           <Text wrap="truncate-end">{clip(`target: ${redactTarget(step.target)}`, columns)}</Text>
           <Text wrap="truncate-end">{clip(`the backup holds: ${contents.join(', ')}`, columns)}</Text>
-          <Text>Which tables? Comma-separated; empty restores everything.</Text>
-          <TextInput label="tables:" onCancel={props.onDone} onSubmit={(value) => setStep({ name: 'plan', choice: { ...base, target: step.target, tables: commaList(value), dryRun: true, force: true } })} />
+          <Text>Which {selectBy}? Comma-separated; empty restores everything.</Text>
+          <TextInput label={`${selectBy}:`} onCancel={props.onDone} onSubmit={(value) => setStep({ name: 'plan', choice: { ...base, target: step.target, tables: commaList(value), dryRun: true, force: true } })} />
         </Box>
       )}
       {step.name === 'confirm' && (
