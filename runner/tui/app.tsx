@@ -29,6 +29,8 @@ export function ConsoleApp(props: { readonly sources: ConsoleSources; readonly n
   const { sources } = props;
   const { exit } = useApp();
   const [stack, setStack] = useState<readonly Screen[]>([{ name: 'overview' }]);
+  // The job last opened or backed up: the overview comes back with it selected.
+  const [lastJob, setLastJob] = useState<string | undefined>();
   const screen = stack.at(-1)!;
   const open = (next: Screen) => setStack((screens) => [...screens, next]);
   const back = () => setStack((screens) => (screens.length > 1 ? screens.slice(0, -1) : screens));
@@ -40,7 +42,22 @@ export function ConsoleApp(props: { readonly sources: ConsoleSources; readonly n
 
   switch (screen.name) {
     case 'overview':
-      return <OverviewView sources={sources} nowMs={nowMs} onOpen={(job) => open({ name: 'history', job })} onBackup={(job) => open({ name: 'backup', job })} onConfig={() => open({ name: 'config' })} />;
+      return (
+        <OverviewView
+          sources={sources}
+          nowMs={nowMs}
+          selectedJob={lastJob}
+          onOpen={(job) => {
+            setLastJob(job);
+            open({ name: 'history', job });
+          }}
+          onBackup={(job) => {
+            setLastJob(job);
+            open({ name: 'backup', job });
+          }}
+          onConfig={() => open({ name: 'config' })}
+        />
+      );
     case 'history':
       return <HistoryView sources={sources} job={screen.job} nowMs={nowMs} onOpen={(run) => open({ name: 'run', run })} onBack={back} />;
     case 'run':

@@ -23,13 +23,13 @@ function lastRun(status: JobStatus): string {
 }
 
 /** Every job of the environment: `vaultra status`, with each job's size trend. */
-export function OverviewView(props: { readonly sources: ConsoleSources; readonly nowMs: () => number; readonly onOpen: (job: string) => void; readonly onBackup: (job: string) => void; readonly onConfig: () => void }) {
+export function OverviewView(props: { readonly sources: ConsoleSources; readonly nowMs: () => number; readonly selectedJob?: string; readonly onOpen: (job: string) => void; readonly onBackup: (job: string) => void; readonly onConfig: () => void }) {
   const { loaded, reload } = useLoad((signal) => loadOverview(props.sources, signal), []);
   const { columns } = useTerminalSize();
   const cli = cliFor.status(props.sources);
   const bodyRows = useBodyRows(cli);
   const jobs = loaded.state === 'ready' ? loaded.value : [];
-  const selection = useSelection(jobs.length);
+  const selection = useSelection(jobs.length, Math.max(0, jobs.findIndex((job) => job.status.job === props.selectedJob)));
   const latestJobs = useLatest(jobs);
   const selected = selection.index;
   useInput((input, key) => {

@@ -12,10 +12,17 @@ export function useLatest<T>(value: T): { readonly current: T } {
   return latest;
 }
 
-/** The selected row of a list of `length` rows, kept within the list as it loads or is filtered. */
-export function useSelection(length: number): { readonly index: number; readonly current: () => number; readonly move: (by: number) => void; readonly reset: () => void } {
-  const state = useRef({ index: 0, length });
+/**
+ * The selected row of a list of `length` rows, kept within the list as it loads or is filtered;
+ * `initial` is where it starts once the list has rows (the row a screen came back to).
+ */
+export function useSelection(length: number, initial = 0): { readonly index: number; readonly current: () => number; readonly move: (by: number) => void; readonly reset: () => void } {
+  const state = useRef({ index: 0, length, placed: false });
   state.current.length = length;
+  if (!state.current.placed && length > 0) {
+    state.current.index = initial;
+    state.current.placed = true;
+  }
   state.current.index = Math.max(0, Math.min(state.current.index, length - 1));
   const [, redraw] = useState(0);
   const set = (index: number) => {
