@@ -41,6 +41,9 @@ A cloud environment is read from its catalog and storage: name them with --catal
       if (!process.stdout.isTTY || !process.stdin.isTTY) {
         throw new ConfigError('vaultra tui needs a terminal on stdin and stdout: for scripts use vaultra status, list, show, verify and restore (each with --json)');
       }
+      // ink draws nothing but the last frame when $CI or $CONTINUOUS_INTEGRATION is set (is-in-ci,
+      // read as ink is imported). The console runs on a terminal only, where it must draw.
+      for (const name of ['CI', 'CONTINUOUS_INTEGRATION']) delete process.env[name];
       // Loaded only here: the console's UI library stays out of every other command's start-up.
       const { startConsole } = await import('../tui/start-console.js');
       let config: VaultraConfig;
