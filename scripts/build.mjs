@@ -29,6 +29,7 @@ await build({
   banner: { js: "#!/usr/bin/env node\nimport { createRequire as __createRequire } from 'node:module';\nconst require = __createRequire(import.meta.url);\nvar __dirname = import.meta.dirname;" },
   // A native addon (chunk codecs): its loader require()s build/<config>/binding.node at run time,
   // which a bundle cannot hold. Resolved from node_modules (it is a dependency).
-  external: ['zstd-napi'],
+  // ink loads react-devtools-core only when DEV=true (a development aid, not a dependency): left out.
+  external: ['zstd-napi', 'react-devtools-core'],
   logLevel: 'warning',
 });

@@ -23,6 +23,8 @@ have ps || missing+=(procps)
 have openssl || missing+=(openssl)
 # libfaketime: CI reruns the clock-sensitive suites a year ahead (npm run test:clock).
 have faketime || missing+=(faketime)
+# tmux: the vaultra tui tests drive the console in a real terminal (send-keys, capture-pane).
+have tmux || missing+=(tmux)
 # zstd-napi (chunk compression) builds its native addon with node-gyp when npm installs it.
 { have g++ && have make && have python3; } || missing+=(g++ make python3)
 

@@ -34,7 +34,8 @@ export function showCommand(): Command {
     });
 }
 
-function describeManifest(manifest: Manifest): [string, string | undefined][] {
+/** The manifest as `label  value` fields: what `vaultra show` prints, and the console's run screen too. */
+export function describeManifest(manifest: Manifest): [string, string | undefined][] {
   const durationMs = Date.parse(manifest.finishedAt) - Date.parse(manifest.startedAt);
   const details = Object.entries(manifest.dump.details ?? {}).map(([key, value]) => `${key}=${value}`);
   return [

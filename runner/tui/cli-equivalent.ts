@@ -1,0 +1,34 @@
+import type { ConsoleSources } from './console-data.js';
+import { redactTarget } from '../commands/restore-command.js';
+
+/**
+ * The command line that does what a screen shows or an action does: every screen names it, so
+ * what was learnt in the console can be scripted. Quoting is for a POSIX shell.
+ */
+
+function quote(value: string): string {
+  return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replaceAll("'", "'\\''")}'`;
+}
+
+function storeFlags(sources: ConsoleSources): string {
+  return [`--from ${quote(sources.storageUrl)}`, ...(sources.catalogSpec ? [`--catalog ${quote(sources.catalogSpec)}`] : [])].join(' ');
+}
+
+function configFlags(sources: ConsoleSources): string {
+  return `--config ${quote(sources.configPath)} --env ${sources.environment.name}`;
+}
+
+export const cliFor = {
+  status: (sources: ConsoleSources) => `vaultra status ${configFlags(sources)}${sources.catalogSpec ? ` --catalog ${quote(sources.catalogSpec)}` : ''}`,
+  history: (sources: ConsoleSources, job: string) => `vaultra list --all --job ${quote(job)} ${storeFlags(sources)}`,
+  show: (sources: ConsoleSources, job: string, runId: string) => `vaultra show ${runId} --job ${quote(job)} --from ${quote(sources.storageUrl)}`,
+  verify: (sources: ConsoleSources, job: string, runId: string) => `vaultra verify ${runId} --job ${quote(job)} ${storeFlags(sources)}`,
+  backup: (sources: ConsoleSources, job: string) => `vaultra run ${quote(job)} ${configFlags(sources)}`,
+  restore: (sources: ConsoleSources, choice: { job: string; runId: string; target: string; tables: readonly string[]; selectBy: 'tables' | 'paths'; force: boolean; dryRun: boolean }) =>
+    [
+      `vaultra restore ${choice.runId} --job ${quote(choice.job)} ${storeFlags(sources)} --target ${quote(redactTarget(choice.target))}`,
+      ...(choice.tables.length ? [`--${choice.selectBy} ${quote(choice.tables.join(','))}`] : []),
+      ...(choice.dryRun ? ['--dry-run'] : choice.force ? ['--force'] : []),
+    ].join(' '),
+  validate: (configPath: string) => `vaultra config validate --config ${quote(configPath)}`,
+};
