@@ -1,0 +1,129 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { RestoreFailedError, ToolMissingError } from '../../../errors.js';
+import { runTool, spawnTool, type ToolProcess } from '../../process/child-process.js';
+import { chownTree, serverUser } from './pg-server-user.js';
+
+/** The role a throwaway server is made with: its only account, trusted on its private socket. */
+export const SCRATCH_ROLE = 'vaultra_drill';
+
+const SERVER_HINT = 'install the PostgreSQL server (Debian/Ubuntu: apt-get install postgresql), or drill into a server you name with --scratch postgres://…';
+const START_TIMEOUT_MS = 60_000;
+const STOP_TIMEOUT_MS = 10_000;
+
+/** A running throwaway PostgreSQL: a fresh cluster in a temp folder, reachable only on a socket in that folder. */
+export interface ScratchServer {
+  readonly version: string;
+  /** The folder holding the socket (`host=` of a connection). */
+  readonly socketDir: string;
+  readonly port: number;
+  /** Stops the server (fast shutdown, SIGKILL past 10 s) and removes its folder. Idempotent; resolves with what could not be removed. */
+  stop(): Promise<string | undefined>;
+}
+
+/**
+ * Starts a throwaway cluster from the newest server binaries installed: `initdb` (no fsync, the
+ * data is thrown away) and `postgres` listening on no TCP port, only on a Unix socket in its own
+ * 0700 temp folder, with trust authentication for its one role. As root the cluster belongs to
+ * the `postgres` user (PostgreSQL refuses root). The folder is removed however the start ends.
+ */
+export async function startScratchServer(signal?: AbortSignal): Promise<ScratchServer> {
+  const bin = serverBinDir();
+  const user = serverUser();
+  const base = await mkdtemp(join(user ? '/tmp' : tmpdir(), 'vaultra-drill-pg-'));
+  const dataDir = join(base, 'data');
+  let server: ToolProcess | undefined;
+  const stop = async (): Promise<string | undefined> => {
+    if (server) await stopServer(server);
+    server = undefined;
+    return rm(base, { recursive: true, force: true }).then(
+      () => undefined,
+      (error: Error) => `could not remove ${base}: ${error.message}`,
+    );
+  };
+  try {
+    if (user) await chownTree(base, user);
+    const asOwner = (command: string, args: string[]): [string, string[]] => (user ? [runuserPath(), ['-u', user.name, '--', command, ...args]] : [command, args]);
+    const fail = (what: string) => (exit: { stderrTail: string }) => new RestoreFailedError(`could not ${what} a throwaway PostgreSQL for the drill: ${exit.stderrTail.split('\n').findLast(Boolean) ?? 'no reason given'}`, exit.stderrTail);
+    const [initdb, initArgs] = asOwner(join(bin, 'initdb'), ['-D', dataDir, '-U', SCRATCH_ROLE, '-A', 'trust', '-E', 'UTF8', '--locale=C', '--no-sync', '--no-instructions']);
+    await runTool(initdb, initArgs, { env: { LANG: 'C', LC_ALL: 'C', TZ: 'UTC' }, onFailure: fail('initialise'), signal, installHint: SERVER_HINT });
+    const port = 20_000 + Math.floor(Math.random() * 30_000);
+    const settings = { listen_addresses: '', unix_socket_directories: base, port: String(port), fsync: 'off', full_page_writes: 'off', synchronous_commit: 'off', logging_collector: 'off', lc_messages: 'C', timezone: 'UTC' };
+    const [postgres, args] = asOwner(join(bin, 'postgres'), ['-D', dataDir, ...Object.entries(settings).flatMap(([name, value]) => ['-c', `${name}=${value}`])]);
+    server = await spawnTool(postgres, args, { env: { LANG: 'C', LC_ALL: 'C', TZ: 'UTC' }, stdout: 'ignore', installHint: SERVER_HINT });
+    await waitUntilReady(server, signal);
+    const version = (await readVersion(bin)) ?? 'unknown';
+    return { version, socketDir: base, port, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/** Reads the server's stderr until it accepts connections; rejects with its FATAL line if it stops first. */
+async function waitUntilReady(server: ToolProcess, signal?: AbortSignal): Promise<void> {
+  const timer = setTimeout(() => server.kill(), START_TIMEOUT_MS);
+  const onAbort = () => server.kill();
+  signal?.addEventListener('abort', onAbort, { once: true });
+  const lines: string[] = [];
+  try {
+    for await (const line of createInterface({ input: server.child.stderr!, crlfDelay: Infinity })) {
+      if (/database system is ready to accept connections/.test(line)) return;
+      lines.push(line);
+    }
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort);
+    // The server keeps logging to a pipe nobody reads any more: keep draining it.
+    server.child.stderr?.resume();
+  }
+  const fatal = lines.findLast((line) => /FATAL|PANIC/.test(line)) ?? lines.at(-1) ?? 'it exited without a word';
+  throw new RestoreFailedError(`the drill's throwaway PostgreSQL did not start: ${fatal.replace(/^.*?(FATAL|PANIC):\s*/, '')}`, lines.join('\n'));
+}
+
+/** Fast shutdown (SIGINT to the postmaster, which `runuser` passes on), SIGKILL when it takes longer than 10 s. */
+async function stopServer(server: ToolProcess): Promise<void> {
+  if (server.child.exitCode !== null || server.child.signalCode !== null) return;
+  server.child.kill('SIGINT');
+  const timer = setTimeout(() => server.child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+  await server.exited;
+  clearTimeout(timer);
+}
+
+async function readVersion(bin: string): Promise<string | undefined> {
+  const out = await runTool(join(bin, 'postgres'), ['--version'], { onFailure: () => new Error('postgres --version failed') }).catch(() => '');
+  return /(\d+(?:\.\d+)*)/.exec(out)?.[1];
+}
+
+/** The folder with `initdb` and `postgres`: the newest `/usr/lib/postgresql/<major>/bin` (Debian), `/usr/pgsql-<major>/bin` (RHEL), else PATH's. */
+function serverBinDir(): string {
+  const newest = (root: string, pattern: RegExp) =>
+    safeReaddir(root)
+      .filter((name) => pattern.test(name))
+      .sort((a, b) => Number(/\d+/.exec(b)![0]) - Number(/\d+/.exec(a)![0]));
+  const candidates = [
+    ...newest('/usr/lib/postgresql', /^\d+$/).map((major) => `/usr/lib/postgresql/${major}/bin`),
+    ...newest('/usr', /^pgsql-\d+$/).map((folder) => `/usr/${folder}/bin`),
+    '/usr/local/pgsql/bin',
+    ...(process.env.PATH ?? '').split(':').filter(Boolean),
+  ];
+  const found = candidates.find((dir) => existsSync(join(dir, 'initdb')) && existsSync(join(dir, 'postgres')));
+  if (!found) throw new ToolMissingError('initdb', SERVER_HINT);
+  return found;
+}
+
+function safeReaddir(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+function runuserPath(): string {
+  return ['/usr/sbin/runuser', '/sbin/runuser', '/usr/bin/runuser'].find((path) => existsSync(path)) ?? 'runuser';
+}
+
