@@ -2,12 +2,14 @@ import type { EngineId } from '../../ports/database-engine.js';
 import type { ScratchProvider } from '../../ports/scratch-target.js';
 import { ConfigError } from '../../errors.js';
 import { postgresScratch } from './postgres/pg-scratch.js';
+import { mysqlScratch } from './mysql/mysql-scratch.js';
 import { sqliteScratch } from './sqlite/sqlite-scratch.js';
 import { directoryScratch } from './directory/directory-scratch.js';
 
 /** The engines a drill can restore into a scratch target of their own (docs/drills.md). */
 const SCRATCH_PROVIDERS: Partial<Record<EngineId, ScratchProvider>> = {
   postgres: postgresScratch,
+  mysql: mysqlScratch,
   sqlite: sqliteScratch,
   directory: directoryScratch,
 };

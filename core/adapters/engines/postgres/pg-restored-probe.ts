@@ -8,7 +8,7 @@ import { lastLine, psql } from './postgres-psql.js';
 const USER_SCHEMA = `n.nspname not in ('pg_catalog', 'information_schema') and n.nspname not like 'pg_toast%' and n.nspname not like 'pg_temp%'`;
 
 /** Every user relation as `kind<TAB>schema.name` (relkind letters, partitions included). */
-const RELATIONS_SQL = `select c.relkind || E'\\t' || n.nspname || '.' || c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace where c.relkind in ('r', 'p', 'v', 'm', 'S', 'f') and ${USER_SCHEMA};`;
+const RELATIONS_SQL = `select c.relkind::text || E'\\t' || n.nspname || '.' || c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace where c.relkind in ('r', 'p', 'v', 'm', 'S', 'f') and ${USER_SCHEMA};`;
 
 /** The schema objects a drill proves present, as `kind<TAB>name`; routines an extension owns are the extension's, not the backup's. */
 const INVENTORY_SQL = `

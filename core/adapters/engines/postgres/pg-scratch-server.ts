@@ -1,9 +1,8 @@
 import { existsSync, readdirSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { RestoreFailedError, ToolMissingError } from '../../../errors.js';
+import { AbortedError, RestoreFailedError, ToolMissingError } from '../../../errors.js';
 import { runTool, spawnTool, type ToolProcess } from '../../process/child-process.js';
 import { chownTree, serverUser } from './pg-server-user.js';
 
@@ -37,7 +36,7 @@ export async function startScratchServer(signal?: AbortSignal): Promise<ScratchS
   const dataDir = join(base, 'data');
   let server: ToolProcess | undefined;
   const stop = async (): Promise<string | undefined> => {
-    if (server) await stopServer(server);
+    if (server) await stopServer(server, dataDir);
     server = undefined;
     return rm(base, { recursive: true, force: true }).then(
       () => undefined,
@@ -54,7 +53,7 @@ export async function startScratchServer(signal?: AbortSignal): Promise<ScratchS
     const settings = { listen_addresses: '', unix_socket_directories: base, port: String(port), fsync: 'off', full_page_writes: 'off', synchronous_commit: 'off', logging_collector: 'off', lc_messages: 'C', timezone: 'UTC' };
     const [postgres, args] = asOwner(join(bin, 'postgres'), ['-D', dataDir, ...Object.entries(settings).flatMap(([name, value]) => ['-c', `${name}=${value}`])]);
     server = await spawnTool(postgres, args, { env: { LANG: 'C', LC_ALL: 'C', TZ: 'UTC' }, stdout: 'ignore', installHint: SERVER_HINT });
-    await waitUntilReady(server, signal);
+    await waitUntilReady(server, dataDir, signal);
     const version = (await readVersion(bin)) ?? 'unknown';
     return { version, socketDir: base, port, stop };
   } catch (error) {
@@ -63,32 +62,47 @@ export async function startScratchServer(signal?: AbortSignal): Promise<ScratchS
   }
 }
 
-/** Reads the server's stderr until it accepts connections; rejects with its FATAL line if it stops first. */
-async function waitUntilReady(server: ToolProcess, signal?: AbortSignal): Promise<void> {
-  const timer = setTimeout(() => server.kill(), START_TIMEOUT_MS);
-  const onAbort = () => server.kill();
-  signal?.addEventListener('abort', onAbort, { once: true });
-  const lines: string[] = [];
-  try {
-    for await (const line of createInterface({ input: server.child.stderr!, crlfDelay: Infinity })) {
-      if (/database system is ready to accept connections/.test(line)) return;
-      lines.push(line);
-    }
-  } finally {
-    clearTimeout(timer);
-    signal?.removeEventListener('abort', onAbort);
-    // The server keeps logging to a pipe nobody reads any more: keep draining it.
-    server.child.stderr?.resume();
+/**
+ * Waits until the postmaster says it is ready in `postmaster.pid` (its status line, PostgreSQL
+ * 10 and later), polling every 50 ms: the server's stderr stays with `spawnTool`, which drains it
+ * (a reader that stopped reading would block the server on its next log line).
+ */
+async function waitUntilReady(server: ToolProcess, dataDir: string, signal?: AbortSignal): Promise<void> {
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  let exited = false;
+  void server.exited.then(() => (exited = true));
+  while (!exited && !signal?.aborted && Date.now() < deadline) {
+    const status = await readFile(join(dataDir, 'postmaster.pid'), 'utf8').catch(() => '');
+    if (status.split('\n')[7]?.trim() === 'ready') return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  const fatal = lines.findLast((line) => /FATAL|PANIC/.test(line)) ?? lines.at(-1) ?? 'it exited without a word';
-  throw new RestoreFailedError(`the drill's throwaway PostgreSQL did not start: ${fatal.replace(/^.*?(FATAL|PANIC):\s*/, '')}`, lines.join('\n'));
+  if (signal?.aborted) throw new AbortedError("interrupted while the drill's throwaway PostgreSQL started");
+  const exit = exited ? await server.exited : undefined;
+  const fatal = exit?.stderrTail.split('\n').findLast((line) => /FATAL|PANIC/.test(line)) ?? exit?.stderrTail.split('\n').findLast(Boolean) ?? `not ready after ${START_TIMEOUT_MS / 1000} s`;
+  throw new RestoreFailedError(`the drill's throwaway PostgreSQL did not start: ${fatal.replace(/^.*?(FATAL|PANIC):\s*/, '')}`, exit?.stderrTail ?? '');
 }
 
-/** Fast shutdown (SIGINT to the postmaster, which `runuser` passes on), SIGKILL when it takes longer than 10 s. */
-async function stopServer(server: ToolProcess): Promise<void> {
+/**
+ * Fast shutdown: SIGINT to the postmaster named in `postmaster.pid` (not the `runuser` in front
+ * of it, which would pass on a SIGTERM, a smart shutdown), else to what was started; SIGKILL to
+ * both past 10 s.
+ */
+async function stopServer(server: ToolProcess, dataDir: string): Promise<void> {
   if (server.child.exitCode !== null || server.child.signalCode !== null) return;
-  server.child.kill('SIGINT');
-  const timer = setTimeout(() => server.child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+  const postmaster = Number((await readFile(join(dataDir, 'postmaster.pid'), 'utf8').catch(() => '')).split('\n')[0]);
+  const pid = Number.isInteger(postmaster) && postmaster > 0 ? postmaster : server.child.pid;
+  const signalPid = (sig: NodeJS.Signals) => {
+    try {
+      if (pid) process.kill(pid, sig);
+    } catch {
+      // already gone
+    }
+  };
+  signalPid('SIGINT');
+  const timer = setTimeout(() => {
+    signalPid('SIGKILL');
+    server.child.kill('SIGKILL');
+  }, STOP_TIMEOUT_MS);
   await server.exited;
   clearTimeout(timer);
 }
