@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import type { DrillReport } from '../core/usecases/drill.js';
 import { oneLine } from '../core/errors.js';
 import { redact } from '../core/domain/redact.js';
-import { formatBytes } from './format.js';
+import { formatBudget, formatBytes } from './format.js';
 
 /** A drill as one JSON object: what `--json` prints and what `--report` files. */
 export function drillJson(report: DrillReport): Record<string, unknown> {
@@ -65,7 +65,7 @@ function drillMarkdown(report: DrillReport, json: Record<string, unknown>): stri
     `| drill | ${report.run.startedAt} … ${report.run.finishedAt ?? ''} |`,
     `| result | ${report.passed ? 'passed' : `failed: ${cell(redact(oneLine(report.error)))}`} |`,
     `| checks | ${passed} of ${report.checks.length} passed |`,
-    `| RTO | ${ms(outcome.rtoMs)} (${Object.entries(outcome.phasesMs).map(([phase, value]) => `${phase} ${ms(value ?? 0)}`).join(', ')})${outcome.rtoBudgetMs ? `; budget ${ms(outcome.rtoBudgetMs)}: ${outcome.rtoMs <= outcome.rtoBudgetMs ? 'within' : 'EXCEEDED'}` : ''} |`,
+    `| RTO | ${ms(outcome.rtoMs)} (${Object.entries(outcome.phasesMs).map(([phase, value]) => `${phase} ${ms(value ?? 0)}`).join(', ')})${outcome.rtoBudgetMs ? `; budget ${formatBudget(outcome.rtoBudgetMs)}: ${outcome.rtoMs <= outcome.rtoBudgetMs ? 'within' : 'EXCEEDED'}` : ''} |`,
     `| scratch | ${cell(outcome.scratch ?? 'not started')}${outcome.scratchMs === undefined ? '' : `, ready in ${ms(outcome.scratchMs)}`}; ${report.leftover ? `NOT removed: ${cell(report.leftover)}` : 'removed'} |`,
     `| restored | ${report.bytesRaw === undefined ? 'nothing' : formatBytes(report.bytesRaw)} |`,
     `| signature | ${report.authenticity ? (report.authenticity.verified ? `${report.authenticity.keyId}, trusted as ${cell(report.authenticity.trustedAs)}` : `NOT PROVEN: ${cell(report.authenticity.reason)}`) : 'not checked'} |`,

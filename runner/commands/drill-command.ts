@@ -5,7 +5,7 @@ import { decryptorsFor } from '../keys.js';
 import { existingDedupKey } from '../dedup-key.js';
 import { trustPolicyFor } from '../signing-keys.js';
 import { Progress } from '../progress.js';
-import { formatBytes, formatDuration } from '../format.js';
+import { formatBudget, formatBytes, formatDuration } from '../format.js';
 import { drillSettingsFor, parseCheckFlag, parseRtoFlag } from '../drill-settings.js';
 import { drillJson, writeDrillReport } from '../drill-report.js';
 import { catalogOption, collect, openStore, printFields, printJson, resolveConnection, signalOf, TRUST_HELP, trustOptions } from './shared.js';
@@ -112,7 +112,7 @@ function printDrill(report: DrillReport, reportPath: string | undefined): void {
   const { outcome, backup } = report;
   const passed = report.checks.filter((check) => check.passed).length;
   const phases = Object.entries(outcome.phasesMs).map(([phase, ms]) => `${phase} ${formatDuration(ms ?? 0)}`).join(', ');
-  const budget = outcome.rtoBudgetMs === undefined ? undefined : `${formatDuration(outcome.rtoBudgetMs)}: ${outcome.rtoMs <= outcome.rtoBudgetMs ? 'within' : 'EXCEEDED'}`;
+  const budget = outcome.rtoBudgetMs === undefined ? undefined : `${formatBudget(outcome.rtoBudgetMs)}: ${outcome.rtoMs <= outcome.rtoBudgetMs ? 'within' : 'EXCEEDED'}`;
   printFields(`drill ${report.run.runId} of backup ${backup.runId} (job ${backup.job}) ${report.passed ? 'passed' : 'FAILED'}`, [
     ['engine', `${backup.manifest.source.engine} ${backup.manifest.source.serverVersion}`],
     ['scratch', `${outcome.scratch ?? 'not started'}${outcome.scratchMs === undefined ? '' : `, ready in ${formatDuration(outcome.scratchMs)}`}; ${report.leftover ? 'NOT fully removed' : 'removed'}`],

@@ -1,6 +1,6 @@
 import type { Catalog } from '../../core/ports/catalog.js';
 import { drillTrends } from '../../core/usecases/drill-history.js';
-import { formatDuration } from '../format.js';
+import { formatBudget, formatDuration } from '../format.js';
 import { printJson } from './shared.js';
 
 const ARROW = { up: '↑ slower', down: '↓ faster', flat: '→ steady' } as const;
@@ -25,7 +25,7 @@ export async function listDrills(catalog: Catalog, options: { readonly job?: str
         run.status,
         drill?.backupRunId ?? '',
         drill ? formatDuration(drill.rtoMs) : '',
-        drill?.rtoBudgetMs === undefined ? '' : `${drill.rtoMs <= drill.rtoBudgetMs ? 'within' : 'OVER'} ${formatDuration(drill.rtoBudgetMs)}`,
+        drill?.rtoBudgetMs === undefined ? '' : `${drill.rtoMs <= drill.rtoBudgetMs ? 'within' : 'OVER'} ${formatBudget(drill.rtoBudgetMs)}`,
         drill ? `${drill.checks - drill.failedChecks}/${drill.checks}` : '',
         phases,
         run.error?.message ?? '',

@@ -135,8 +135,8 @@ describe('vaultra drill: MariaDB, SQLite, directories', () => {
       const passed = await drill(ws, 'shop', {}, ['--check', 'select count(*) from cheap => 9']);
       expect(passed.result.code, passed.result.stderr).toBe(0);
       expect(passed.json.checks).toEqual([
-        { kind: 'contents', name: 'table items', passed: true, detail: '500 rows, as recorded' },
         { kind: 'contents', name: 'view cheap', passed: true, detail: 'present' },
+        { kind: 'contents', name: 'table items', passed: true, detail: '500 rows, as recorded' },
         { kind: 'schema', name: 'schema objects', passed: true, detail: '1 views, 1 triggers, 1 indexes restored' },
         { kind: 'user', name: '--check 1', passed: true, detail: 'returned "9"' },
       ]);
