@@ -250,6 +250,22 @@ environments:
     expect(errorLines(refused.result.stderr)).toEqual([expect.stringMatching(new RegExp(`^vaultra: error: scratch database ${pg.host}:${pg.port}/${source} already exists and no drill made it`))]);
     expect(await psqlQuery(pg, source, 'select count(*) from actor')).toBe('200');
   }, 180_000);
+
+  it('never prints, files or records the password of a scratch server named through a secret (canary)', async () => {
+    const scratch = uniqueDatabaseName('drill_canary');
+    const withPassword = `postgres://${pg.user}:${encodeURIComponent(pg.password)}@${pg.host}:${pg.port}/${scratch}`;
+    const report = join(root, 'canary.md');
+    const result = await runVaultra(['drill', 'latest', '--job', job, '--from', ws.storeUrl, '--scratch', 'env://VAULTRA_TEST_DRILL_SCRATCH', '--report', report, '--no-progress', '--check', 'select current_user => nobody'], {
+      env: { ...env(), PGPASSWORD: undefined, VAULTRA_TEST_DRILL_SCRATCH: withPassword },
+      cwd: ws.dir,
+      timeoutMs: 180_000,
+    });
+    expect(result.code).toBe(3);
+    expect(pg.password.startsWith('canary-')).toBe(true);
+    const catalogFiles = readdirSync(join(fileURLToPath(ws.storeUrl), '.vaultra', 'catalog'), { recursive: true }).map(String);
+    const recorded = catalogFiles.filter((name) => name.endsWith('.json')).map((name) => readFileSync(join(fileURLToPath(ws.storeUrl), '.vaultra', 'catalog', name), 'utf8'));
+    for (const text of [result.stdout, result.stderr, readFileSync(report, 'utf8'), ...recorded, ...hook.requests.map((r) => r.body)]) expect(text).not.toContain(pg.password);
+  }, 180_000);
 });
 
 function flipByte(path: string, offset: number): void {
