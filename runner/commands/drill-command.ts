@@ -63,9 +63,10 @@ export function drillCommand(): Command {
       'after',
       `${TRUST_HELP}
 
-Scratch targets: PostgreSQL gets a throwaway cluster (initdb + postgres from the installed server,
-on a private socket, no TCP port), SQLite a temp file, a directory a temp folder. They are removed
-when the drill ends: passed, failed, or interrupted (Ctrl-C, SIGTERM).
+Scratch targets: PostgreSQL gets a throwaway cluster (initdb + postgres from the installed server),
+MySQL/MariaDB a throwaway MariaDB (mariadb-install-db + mariadbd), both on a private socket with no
+TCP port; SQLite a temp file, a directory a temp folder. MongoDB backups cannot be drilled yet.
+They are removed when the drill ends: passed, failed, or interrupted (Ctrl-C, SIGTERM).
 
 Checks: every table, view, sequence or path of the backup's contents list is present with the
 recorded row count (exact counts must match; planner estimates are shown beside the count), the
