@@ -150,6 +150,27 @@ describe('vaultra drill: MariaDB, SQLite, directories', () => {
     }, 120_000);
   });
 
+  describe('SQLite: a table the manifest lists and the dump lost', () => {
+    it('fails when the manifest says N tables and the data has N-1 (the structural check alone let it through)', async () => {
+      const ws = makeWorkspace(root, 'sqlite-lost');
+      const db = join(ws.dir, 'shop.db');
+      expect(spawnSync('sqlite3', [db], { input: "create table items(id integer primary key); insert into items select value from generate_series(1, 50);" }).status).toBe(0);
+      const run = await backup(ws, `sqlite:${db}`, 'shop');
+      const manifestPath = join(fileURLToPath(run.location), 'manifest.json');
+      const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { contents: object[] };
+      manifest.contents.push({ kind: 'table', name: 'payments', rows: 1200, rowsExact: true });
+      writeFileSync(manifestPath, JSON.stringify(manifest));
+      rmSync(`${manifestPath}.sig`);
+      const resigned = await vaultra(ws, ['verify', 'latest', '--job', 'shop', '--from', ws.storeUrl, '--trust-unsigned', '--no-progress']);
+      expect(resigned.code, resigned.stderr).toBe(0);
+      const { result, json } = await drill(ws, 'shop');
+      expect(result.code).toBe(3);
+      expect(errorLines(result.stderr)).toEqual(['vaultra: error: 1 of 3 drill checks failed: table payments: missing from the restore: the backup lists it']);
+      expect(json).toMatchObject({ status: 'failed', scratchRemoved: true });
+      expect(leftovers(before)).toEqual([]);
+    }, 120_000);
+  });
+
   describe('directories', () => {
     it('drills a directory backup: every top-level entry with its files and bytes', async () => {
       const ws = makeWorkspace(root, 'dir');
