@@ -26,8 +26,8 @@ export interface ScratchServer {
 /**
  * Starts a throwaway cluster from the newest server binaries installed: `initdb` (no fsync, the
  * data is thrown away) and `postgres` listening on no TCP port, only on a Unix socket in its own
- * 0700 temp folder, with trust authentication for its one role. As root the cluster belongs to
- * the `postgres` user (PostgreSQL refuses root). The folder is removed however the start ends.
+ * 0700 temp folder, with trust authentication for its one role. As root the cluster belongs to,
+ * and runs as, the `postgres` user (PostgreSQL refuses root). The folder is removed however the start ends.
  */
 export async function startScratchServer(signal?: AbortSignal): Promise<ScratchServer> {
   const bin = serverBinDir();
@@ -36,7 +36,7 @@ export async function startScratchServer(signal?: AbortSignal): Promise<ScratchS
   const dataDir = join(base, 'data');
   let server: ToolProcess | undefined;
   const stop = async (): Promise<string | undefined> => {
-    if (server) await stopServer(server, dataDir);
+    if (server) await stopServer(server);
     server = undefined;
     return rm(base, { recursive: true, force: true }).then(
       () => undefined,
@@ -45,14 +45,16 @@ export async function startScratchServer(signal?: AbortSignal): Promise<ScratchS
   };
   try {
     if (user) await chownTree(base, user);
-    const asOwner = (command: string, args: string[]): [string, string[]] => (user ? [runuserPath(), ['-u', user.name, '--', command, ...args]] : [command, args]);
+    // As root, the tools run as the cluster's owner straight from here (no runuser in between), so
+    // a forced stop's SIGKILL (killRunningTools) reaches the postmaster itself.
+    const runAs = user ? { runAs: { uid: user.uid, gid: user.gid } } : {};
     const fail = (what: string) => (exit: { stderrTail: string }) => new RestoreFailedError(`could not ${what} a throwaway PostgreSQL for the drill: ${exit.stderrTail.split('\n').findLast(Boolean) ?? 'no reason given'}`, exit.stderrTail);
-    const [initdb, initArgs] = asOwner(join(bin, 'initdb'), ['-D', dataDir, '-U', SCRATCH_ROLE, '-A', 'trust', '-E', 'UTF8', '--locale=C', '--no-sync', '--no-instructions']);
-    await runTool(initdb, initArgs, { env: { LANG: 'C', LC_ALL: 'C', TZ: 'UTC' }, onFailure: fail('initialise'), signal, installHint: SERVER_HINT });
+    const initArgs = ['-D', dataDir, '-U', SCRATCH_ROLE, '-A', 'trust', '-E', 'UTF8', '--locale=C', '--no-sync', '--no-instructions'];
+    await runTool(join(bin, 'initdb'), initArgs, { env: { LANG: 'C', LC_ALL: 'C', TZ: 'UTC' }, cwd: base, ...runAs, onFailure: fail('initialise'), signal, installHint: SERVER_HINT });
     const port = 20_000 + Math.floor(Math.random() * 30_000);
     const settings = { listen_addresses: '', unix_socket_directories: base, port: String(port), fsync: 'off', full_page_writes: 'off', synchronous_commit: 'off', logging_collector: 'off', lc_messages: 'C', timezone: 'UTC' };
-    const [postgres, args] = asOwner(join(bin, 'postgres'), ['-D', dataDir, ...Object.entries(settings).flatMap(([name, value]) => ['-c', `${name}=${value}`])]);
-    server = await spawnTool(postgres, args, { env: { LANG: 'C', LC_ALL: 'C', TZ: 'UTC' }, stdout: 'ignore', installHint: SERVER_HINT });
+    const args = ['-D', dataDir, ...Object.entries(settings).flatMap(([name, value]) => ['-c', `${name}=${value}`])];
+    server = await spawnTool(join(bin, 'postgres'), args, { env: { LANG: 'C', LC_ALL: 'C', TZ: 'UTC' }, cwd: base, ...runAs, stdout: 'ignore', installHint: SERVER_HINT });
     await waitUntilReady(server, dataDir, signal);
     const version = (await readVersion(bin)) ?? 'unknown';
     return { version, socketDir: base, port, stop };
@@ -82,27 +84,11 @@ async function waitUntilReady(server: ToolProcess, dataDir: string, signal?: Abo
   throw new RestoreFailedError(`the drill's throwaway PostgreSQL did not start: ${fatal.replace(/^.*?(FATAL|PANIC):\s*/, '')}`, exit?.stderrTail ?? '');
 }
 
-/**
- * Fast shutdown: SIGINT to the postmaster named in `postmaster.pid` (not the `runuser` in front
- * of it, which would pass on a SIGTERM, a smart shutdown), else to what was started; SIGKILL to
- * both past 10 s.
- */
-async function stopServer(server: ToolProcess, dataDir: string): Promise<void> {
+/** Fast shutdown (SIGINT to the postmaster), SIGKILL past 10 s. */
+async function stopServer(server: ToolProcess): Promise<void> {
   if (server.child.exitCode !== null || server.child.signalCode !== null) return;
-  const postmaster = Number((await readFile(join(dataDir, 'postmaster.pid'), 'utf8').catch(() => '')).split('\n')[0]);
-  const pid = Number.isInteger(postmaster) && postmaster > 0 ? postmaster : server.child.pid;
-  const signalPid = (sig: NodeJS.Signals) => {
-    try {
-      if (pid) process.kill(pid, sig);
-    } catch {
-      // already gone
-    }
-  };
-  signalPid('SIGINT');
-  const timer = setTimeout(() => {
-    signalPid('SIGKILL');
-    server.child.kill('SIGKILL');
-  }, STOP_TIMEOUT_MS);
+  server.child.kill('SIGINT');
+  const timer = setTimeout(() => server.child.kill('SIGKILL'), STOP_TIMEOUT_MS);
   await server.exited;
   clearTimeout(timer);
 }
@@ -135,9 +121,5 @@ function safeReaddir(dir: string): string[] {
   } catch {
     return [];
   }
-}
-
-function runuserPath(): string {
-  return ['/usr/sbin/runuser', '/sbin/runuser', '/usr/bin/runuser'].find((path) => existsSync(path)) ?? 'runuser';
 }
 
