@@ -19,6 +19,7 @@ import { logsCommand } from './commands/logs-command.js';
 import { walCommand } from './commands/wal-command.js';
 import { configCommand } from './commands/config-command.js';
 import { tuiCommand } from './commands/tui-command.js';
+import { drillCommand } from './commands/drill-command.js';
 import { showRetries } from './retry-lines.js';
 
 const EXIT_CODES_HELP = `
@@ -44,7 +45,7 @@ export function buildProgram(): Command {
     .addHelpText('after', EXIT_CODES_HELP)
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
-  for (const build of [backupCommand, restoreCommand, listCommand, showCommand, verifyCommand, checkCommand, pruneCommand, logsCommand, walCommand, keygenCommand, doctorCommand, catalogCommand, runCommand, statusCommand, scheduleCommand, configCommand, tuiCommand]) {
+  for (const build of [backupCommand, restoreCommand, drillCommand, listCommand, showCommand, verifyCommand, checkCommand, pruneCommand, logsCommand, walCommand, keygenCommand, doctorCommand, catalogCommand, runCommand, statusCommand, scheduleCommand, configCommand, tuiCommand]) {
     program.addCommand(build().exitOverride());
   }
   return program;

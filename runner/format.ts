@@ -16,3 +16,10 @@ export function formatDuration(ms: number): string {
   if (s < 60) return `${s.toFixed(1)} s`;
   return `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s`;
 }
+
+/** A time budget as configured (`30m`, `2h`) when it is whole minutes, else as a measured duration (`90.0 s`). */
+export function formatBudget(ms: number): string {
+  if (ms % 60_000 !== 0) return formatDuration(ms);
+  for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000]] as const) if (ms % size === 0) return `${ms / size}${unit}`;
+  return formatDuration(ms);
+}

@@ -24,7 +24,7 @@ export interface ResolvedJob {
   readonly fields: readonly ResolvedField[];
 }
 
-const DURATION_FIELDS = new Set(['rpo', 'timeout', 'chain.fullEvery', 'chain.differentialEvery', 'logs.every', 'logs.rpo', 'logs.timeout']);
+const DURATION_FIELDS = new Set(['rpo', 'timeout', 'chain.fullEvery', 'chain.differentialEvery', 'logs.every', 'logs.rpo', 'logs.timeout', 'drill.rto']);
 
 /** Every leaf field of a resolved job, with its source. `rawEnvironment` is the environment as written in the file. */
 export function jobProvenance(job: ScheduledJob, rawEnvironment: unknown, now: Date): ResolvedJob {

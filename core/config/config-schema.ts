@@ -4,6 +4,7 @@ import { secretScheme } from '../domain/connection-secret.js';
 import { durationSchema } from './durations.js';
 import { checkCron } from './schedule.js';
 import { logsConfigSchema } from './log-schedule.js';
+import { drillConfigSchema } from './drill-config.js';
 import { ageRecipientSchema, isTimeZone, retentionKeepSchema, urlCarriesPassword, type RetentionKeep } from '../domain/shared-schemas.js';
 
 /**
@@ -79,6 +80,8 @@ const jobFields = {
    * oplog) so a restore reaches any time up to the last catch-up (log-schedule.ts).
    */
   logs: logsConfigSchema.optional(),
+  /** Restore drills: the backup restored into a scratch target and checked (drill-config.ts, docs/drills.md). */
+  drill: drillConfigSchema.optional(),
   notifyOnSuccess: z.boolean().default(false),
   enabled: z.boolean().default(true),
 };

@@ -183,6 +183,10 @@ function jobWarnings(job: JobConfig, base: readonly string[], now: Date, warning
   if (retention && retention.weekly === undefined && retention.monthly === undefined && retention.yearly === undefined) {
     warnings.push({ path: pathOf([...base, 'retention']), message: 'keeps nothing weekly, monthly or yearly: a problem noticed after the daily backups roll over has no backup left from before it' });
   }
+  // Said until the cloud deployments start drill tasks (docs/drills.md, "Not built yet").
+  if (job.drill?.schedule) {
+    warnings.push({ path: pathOf([...base, 'drill', 'schedule']), message: 'scheduled drills are not deployed yet: nothing runs on this schedule; run vaultra drill from cron or CI meanwhile' });
+  }
 }
 
 /** Every zod issue as a problem at its document path, an unknown key at the key's own path. */

@@ -5,8 +5,11 @@ import { logRangeSchema } from './log-archive.js';
 export const runStatusSchema = z.enum(['pending', 'running', 'succeeded', 'failed', 'skipped']);
 export type RunStatus = z.infer<typeof runStatusSchema>;
 
-/** `log`: a log catch-up run (`vaultra logs push`), which stores a range of the server's change log for point-in-time recovery. */
-export const runKindSchema = z.enum(['backup', 'restore', 'verify', 'log']);
+/**
+ * `log`: a log catch-up run (`vaultra logs push`), which stores a range of the server's change log for point-in-time recovery.
+ * `drill`: a restore drill (`vaultra drill`), a backup restored into a scratch target and checked there; it stores nothing.
+ */
+export const runKindSchema = z.enum(['backup', 'restore', 'verify', 'log', 'drill']);
 
 /** What a backup stores: everything (`full`), or what changed since the chain's full (`differential`) or since the run before (`incremental`). */
 export const backupTypeSchema = z.enum(['full', 'differential', 'incremental']);
@@ -65,6 +68,30 @@ export const leftBehindSchema = z.strictObject({
 });
 export type LeftBehind = z.infer<typeof leftBehindSchema>;
 
+/**
+ * What a drill measured (docs/drills.md). `rtoMs` is the time from the first read of the backup to
+ * the last check: fetch, restore (download, decryption, decompression and load, streamed together
+ * as a real restore runs them) and verify. Starting the scratch server is measured apart
+ * (`scratchMs`): in an outage the server to restore into is provisioned by other means.
+ */
+export const drillOutcomeSchema = z.strictObject({
+  backupRunId: runIdSchema,
+  rtoMs: z.number().int().nonnegative(),
+  phasesMs: z.strictObject({
+    fetch: z.number().int().nonnegative(),
+    restore: z.number().int().nonnegative().optional(),
+    verify: z.number().int().nonnegative().optional(),
+  }),
+  scratchMs: z.number().int().nonnegative().optional(),
+  /** The job's RTO budget when one was set: a drill whose `rtoMs` passes it alerts. */
+  rtoBudgetMs: z.number().int().positive().optional(),
+  checks: z.number().int().nonnegative(),
+  failedChecks: z.number().int().nonnegative(),
+  /** Where the backup was restored, safe to print: `throwaway postgres 15.8`, `127.0.0.1:5432/vaultra_drill_…`. */
+  scratch: z.string().optional(),
+});
+export type DrillOutcome = z.infer<typeof drillOutcomeSchema>;
+
 export const runRecordSchema = z.strictObject({
   runId: runIdSchema,
   job: jobNameSchema,
@@ -98,5 +125,7 @@ export const runRecordSchema = z.strictObject({
   baseRunId: runIdSchema.optional(),
   /** A log run's range: what point-in-time restores plan from. */
   log: logRangeSchema.optional(),
+  /** A drill's measurements and check counts (kind `drill`). */
+  drill: drillOutcomeSchema.optional(),
 });
 export type RunRecord = z.infer<typeof runRecordSchema>;

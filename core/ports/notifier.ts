@@ -2,7 +2,7 @@
  * Where alerts go: SNS (email subscriptions), Slack, a generic HMAC-signed webhook. Every
  * notifier receives the same `Alert` and renders it in its own format.
  */
-export type AlertKind = 'run-failed' | 'run-succeeded' | 'run-skipped' | 'launch-failed' | 'rpo-breach' | 'run-stuck' | 'log-lag' | 'log-gap';
+export type AlertKind = 'run-failed' | 'run-succeeded' | 'run-skipped' | 'launch-failed' | 'rpo-breach' | 'run-stuck' | 'log-lag' | 'log-gap' | 'drill-failed' | 'rto-breach';
 
 export type AlertSeverity = 'critical' | 'warning' | 'info';
 

@@ -26,6 +26,8 @@ export interface JobStatus {
   readonly running: readonly { readonly runId: string; readonly kind: string; readonly status: string; readonly startedAt: string }[];
   /** The next fire time of the job's schedule, as an instant (UTC ISO 8601); none for a disabled job. */
   readonly nextRun?: string;
+  /** The newest restore drill (vaultra drill): its outcome and measured RTO against the job's budget. */
+  readonly lastDrill?: { readonly runId: string; readonly at: string; readonly status: string; readonly rtoMs?: number; readonly rtoBudgetMs?: number };
   /** Jobs with `logs` only: the archived log's lag against the log RPO. */
   readonly logs?: { readonly lagMs?: number; readonly rpoMs: number; readonly lagBreached: boolean };
 }
@@ -60,6 +62,7 @@ async function statusOf(job: ScheduledJob, catalog: Catalog, now: Date, io: Cata
   const rpoBreached = ageMs !== undefined && ageMs > job.rpoMs;
   const [lastFailure] = await catalog.list({ job: job.name, kind: 'backup', status: 'failed', limit: 1 }, io);
   const unfinished = [...(await catalog.list({ job: job.name, status: 'running' }, io)), ...(await catalog.list({ job: job.name, status: 'pending' }, io))];
+  const [lastDrill] = await catalog.list({ job: job.name, kind: 'drill', limit: 1 }, io);
   const logs = job.logs ? await logStatus(catalog, job.name, job.logs.rpoMs, lastSuccess, now, io) : undefined;
   const [next] = job.enabled ? nextFireTimes(job.schedule.cron, job.schedule.timeZone, now, 1) : [];
   const state: JobState = !job.enabled ? 'disabled' : ageMs === undefined ? 'never' : rpoBreached || logs?.lagBreached ? 'late' : 'ok';
@@ -73,6 +76,7 @@ async function statusOf(job: ScheduledJob, catalog: Catalog, now: Date, io: Cata
     ...(lastFailure ? { lastFailure: { runId: lastFailure.runId, at: endOf(lastFailure), reason: lastFailure.error?.message ?? 'no reason recorded' } } : {}),
     running: unfinished.map((run) => ({ runId: run.runId, kind: run.kind, status: run.status, startedAt: run.startedAt })),
     ...(next ? { nextRun: next.toISOString() } : {}),
+    ...(lastDrill ? { lastDrill: drillSummary(lastDrill) } : {}),
     ...(logs ? { logs } : {}),
   };
 }
@@ -81,6 +85,11 @@ async function logStatus(catalog: Catalog, job: string, rpoMs: number, base: Run
   const { newestPush } = await logPushesOf(catalog, job, base, io);
   const lagMs = logLagMs(newestPush, base, now);
   return { ...(lagMs !== undefined ? { lagMs } : {}), rpoMs, lagBreached: lagMs !== undefined && lagMs > rpoMs };
+}
+
+function drillSummary(run: RunRecord): NonNullable<JobStatus['lastDrill']> {
+  const budget = run.drill?.rtoBudgetMs;
+  return { runId: run.runId, at: endOf(run), status: run.status, ...(run.drill?.phasesMs.restore === undefined ? {} : { rtoMs: run.drill.rtoMs }), ...(budget === undefined ? {} : { rtoBudgetMs: budget }) };
 }
 
 function endOf(run: RunRecord): string {

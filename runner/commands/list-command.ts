@@ -4,12 +4,14 @@ import { redact } from '../../core/domain/redact.js';
 import { DEFAULT_STORAGE } from '../context.js';
 import { formatBytes, formatDuration } from '../format.js';
 import { catalogOption, openStore, printJson, signalOf } from './shared.js';
+import { listDrills } from './list-drills.js';
 
 interface ListOptions {
   from: string;
   job?: string;
   all?: boolean;
   logs?: boolean;
+  drills?: boolean;
   json?: boolean;
   catalog?: string;
 }
@@ -21,10 +23,12 @@ export function listCommand(): Command {
     .option('--job <name>', 'only this job')
     .option('--all', 'every run recorded at this location, not only its backups')
     .option('--logs', 'also the log runs (vaultra logs push), with the range of the log each stored')
+    .option('--drills', 'the restore drills instead (vaultra drill), per job with its RTO trend')
     .option('--json', 'print a JSON array of runs on stdout')
     .addOption(catalogOption())
     .action(async (options: ListOptions, command: Command) => {
       const { storage, catalog } = await openStore(options.from, options.catalog);
+      if (options.drills) return listDrills(catalog, { job: options.job, json: options.json, signal: signalOf(command) });
       const { runs, unreadable } = await listRuns(storage, catalog, { job: options.job, all: options.all, logs: options.logs, signal: signalOf(command) });
       // A damaged manifest is not a backup, but one bad folder must not hide the others.
       for (const { reason } of unreadable) process.stderr.write(`vaultra: warning: not listed: ${redact(reason)}\n`);

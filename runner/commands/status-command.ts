@@ -3,6 +3,7 @@ import { DEFAULT_CONFIG_PATH, environmentOf, loadConfig, type Environment, type 
 import { allWithinRpo, jobStatuses, type JobState, type JobStatus } from '../../core/usecases/job-status.js';
 import { freshnessFromStatuses, freshnessReadings } from '../../core/usecases/job-freshness.js';
 import { formatDurationMs } from '../../core/config/durations.js';
+import { formatDuration } from '../format.js';
 import { ConfigError } from '../../core/errors.js';
 import { checkDatabaseUrl } from '../../core/adapters/engines/source-url.js';
 import { engineIdForUrl } from '../../core/adapters/engines/engines.js';
@@ -93,12 +94,20 @@ function printTable(environment: string, statuses: readonly JobStatus[], nowMs: 
     s.running.length === 0 ? '' : s.running.map((run) => `${run.runId} (${run.kind}, ${run.status})`).join(', '),
     s.nextRun ? `${s.nextRun.slice(0, 16).replace('T', ' ')}Z (in ${roughDuration(Date.parse(s.nextRun) - nowMs)})` : '',
     s.logs ? (s.logs.lagMs === undefined ? 'no log yet' : `${roughDuration(s.logs.lagMs)}${s.logs.lagBreached ? ' ✗' : ''} / ${formatDurationMs(s.logs.rpoMs)}`) : '',
+    s.lastDrill ? drillCell(s.lastDrill, ago) : '',
   ]);
-  const header = ['JOB', 'STATUS', 'LAST SUCCESS', 'RPO', 'LAST FAILURE', 'RUNNING', 'NEXT RUN', 'LOG LAG'];
+  const header = ['JOB', 'STATUS', 'LAST SUCCESS', 'RPO', 'LAST FAILURE', 'RUNNING', 'NEXT RUN', 'LOG LAG', 'LAST DRILL'];
   const used = header.map((_, i) => i < 4 || rows.some((row) => row[i] !== ''));
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => (used[i] ? c.padEnd(widths[i]!) : undefined)).filter((c) => c !== undefined).join('  ').trimEnd();
   process.stdout.write([line(header), ...rows.map(line)].join('\n') + '\n');
+}
+
+/** `2h ago passed, RTO 41.2 s / 30m`: the newest drill's outcome and measured RTO against the job's budget. */
+function drillCell(drill: NonNullable<JobStatus['lastDrill']>, ago: (iso: string) => string): string {
+  const outcome = drill.status === 'succeeded' ? 'passed' : drill.status === 'failed' ? 'FAILED' : drill.status;
+  const rto = drill.rtoMs === undefined ? '' : `, RTO ${formatDuration(drill.rtoMs)}${drill.rtoBudgetMs === undefined ? '' : ` / ${formatDurationMs(drill.rtoBudgetMs)}${drill.rtoMs > drill.rtoBudgetMs ? ' ✗' : ''}`}`;
+  return `${ago(drill.at)} ${outcome}${rto}`;
 }
 
 /** A failure's reason in the table (`--json` has it whole): one long pg_dump line must not push the other columns off screen. */

@@ -50,6 +50,11 @@ export interface SpawnToolOptions {
    * for a lock would go on waiting. @default 'SIGTERM'
    */
   readonly stopSignal?: NodeJS.Signals;
+  /**
+   * Run the tool as this user (this process must be root): a server that refuses root runs as its
+   * own user while staying this process's child, so the stop and kill paths reach it directly.
+   */
+  readonly runAs?: { readonly uid: number; readonly gid: number };
 }
 
 /**
@@ -64,6 +69,7 @@ export async function spawnTool(command: string, args: readonly string[], option
     env: toolEnvironment(options.env, options.inherit),
     cwd: options.cwd,
     stdio: [options.stdin ?? 'ignore', options.stdout ?? 'pipe', 'pipe'],
+    ...(options.runAs ? { uid: options.runAs.uid, gid: options.runAs.gid } : {}),
   };
   const child = spawn(command, args, spawnOptions);
   await new Promise<void>((resolve, reject) => {

@@ -1,0 +1,125 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AbortedError, RestoreFailedError, ToolMissingError } from '../../../errors.js';
+import { runTool, spawnTool, type ToolProcess } from '../../process/child-process.js';
+import { chownTree, serverUser } from './pg-server-user.js';
+
+/** The role a throwaway server is made with: its only account, trusted on its private socket. */
+export const SCRATCH_ROLE = 'vaultra_drill';
+
+const SERVER_HINT = 'install the PostgreSQL server (Debian/Ubuntu: apt-get install postgresql), or drill into a server you name with --scratch postgres://…';
+const START_TIMEOUT_MS = 60_000;
+const STOP_TIMEOUT_MS = 10_000;
+
+/** A running throwaway PostgreSQL: a fresh cluster in a temp folder, reachable only on a socket in that folder. */
+export interface ScratchServer {
+  readonly version: string;
+  /** The folder holding the socket (`host=` of a connection). */
+  readonly socketDir: string;
+  readonly port: number;
+  /** Stops the server (fast shutdown, SIGKILL past 10 s) and removes its folder. Idempotent; resolves with what could not be removed. */
+  stop(): Promise<string | undefined>;
+}
+
+/**
+ * Starts a throwaway cluster from the newest server binaries installed: `initdb` (no fsync, the
+ * data is thrown away) and `postgres` listening on no TCP port, only on a Unix socket in its own
+ * 0700 temp folder, with trust authentication for its one role. As root the cluster belongs to,
+ * and runs as, the `postgres` user (PostgreSQL refuses root). The folder is removed however the start ends.
+ */
+export async function startScratchServer(signal?: AbortSignal): Promise<ScratchServer> {
+  const bin = serverBinDir();
+  const user = serverUser();
+  const base = await mkdtemp(join(user ? '/tmp' : tmpdir(), 'vaultra-drill-pg-'));
+  const dataDir = join(base, 'data');
+  let server: ToolProcess | undefined;
+  const stop = async (): Promise<string | undefined> => {
+    if (server) await stopServer(server);
+    server = undefined;
+    return rm(base, { recursive: true, force: true }).then(
+      () => undefined,
+      (error: Error) => `could not remove ${base}: ${error.message}`,
+    );
+  };
+  try {
+    if (user) await chownTree(base, user);
+    // As root, the tools run as the cluster's owner straight from here (no runuser in between), so
+    // a forced stop's SIGKILL (killRunningTools) reaches the postmaster itself.
+    const runAs = user ? { runAs: { uid: user.uid, gid: user.gid } } : {};
+    const fail = (what: string) => (exit: { stderrTail: string }) => new RestoreFailedError(`could not ${what} a throwaway PostgreSQL for the drill: ${exit.stderrTail.split('\n').findLast(Boolean) ?? 'no reason given'}`, exit.stderrTail);
+    const initArgs = ['-D', dataDir, '-U', SCRATCH_ROLE, '-A', 'trust', '-E', 'UTF8', '--locale=C', '--no-sync', '--no-instructions'];
+    await runTool(join(bin, 'initdb'), initArgs, { env: { LANG: 'C', LC_ALL: 'C', TZ: 'UTC' }, cwd: base, ...runAs, onFailure: fail('initialise'), signal, installHint: SERVER_HINT });
+    const port = 20_000 + Math.floor(Math.random() * 30_000);
+    const settings = { listen_addresses: '', unix_socket_directories: base, port: String(port), fsync: 'off', full_page_writes: 'off', synchronous_commit: 'off', logging_collector: 'off', lc_messages: 'C', timezone: 'UTC' };
+    const args = ['-D', dataDir, ...Object.entries(settings).flatMap(([name, value]) => ['-c', `${name}=${value}`])];
+    server = await spawnTool(join(bin, 'postgres'), args, { env: { LANG: 'C', LC_ALL: 'C', TZ: 'UTC' }, cwd: base, ...runAs, stdout: 'ignore', installHint: SERVER_HINT });
+    await waitUntilReady(server, dataDir, signal);
+    const version = (await readVersion(bin)) ?? 'unknown';
+    return { version, socketDir: base, port, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/**
+ * Waits until the postmaster says it is ready in `postmaster.pid` (its status line, PostgreSQL
+ * 10 and later), polling every 50 ms: the server's stderr stays with `spawnTool`, which drains it
+ * (a reader that stopped reading would block the server on its next log line).
+ */
+async function waitUntilReady(server: ToolProcess, dataDir: string, signal?: AbortSignal): Promise<void> {
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  let exited = false;
+  void server.exited.then(() => (exited = true));
+  while (!exited && !signal?.aborted && Date.now() < deadline) {
+    const status = await readFile(join(dataDir, 'postmaster.pid'), 'utf8').catch(() => '');
+    if (status.split('\n')[7]?.trim() === 'ready') return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  if (signal?.aborted) throw new AbortedError("interrupted while the drill's throwaway PostgreSQL started");
+  const exit = exited ? await server.exited : undefined;
+  const fatal = exit?.stderrTail.split('\n').findLast((line) => /FATAL|PANIC/.test(line)) ?? exit?.stderrTail.split('\n').findLast(Boolean) ?? `not ready after ${START_TIMEOUT_MS / 1000} s`;
+  throw new RestoreFailedError(`the drill's throwaway PostgreSQL did not start: ${fatal.replace(/^.*?(FATAL|PANIC):\s*/, '')}`, exit?.stderrTail ?? '');
+}
+
+/** Fast shutdown (SIGINT to the postmaster), SIGKILL past 10 s. */
+async function stopServer(server: ToolProcess): Promise<void> {
+  if (server.child.exitCode !== null || server.child.signalCode !== null) return;
+  server.child.kill('SIGINT');
+  const timer = setTimeout(() => server.child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+  await server.exited;
+  clearTimeout(timer);
+}
+
+async function readVersion(bin: string): Promise<string | undefined> {
+  const out = await runTool(join(bin, 'postgres'), ['--version'], { onFailure: () => new Error('postgres --version failed') }).catch(() => '');
+  return /(\d+(?:\.\d+)*)/.exec(out)?.[1];
+}
+
+/** The folder with `initdb` and `postgres`: the newest `/usr/lib/postgresql/<major>/bin` (Debian), `/usr/pgsql-<major>/bin` (RHEL), else PATH's. */
+function serverBinDir(): string {
+  const newest = (root: string, pattern: RegExp) =>
+    safeReaddir(root)
+      .filter((name) => pattern.test(name))
+      .sort((a, b) => Number(/\d+/.exec(b)![0]) - Number(/\d+/.exec(a)![0]));
+  const candidates = [
+    ...newest('/usr/lib/postgresql', /^\d+$/).map((major) => `/usr/lib/postgresql/${major}/bin`),
+    ...newest('/usr', /^pgsql-\d+$/).map((folder) => `/usr/${folder}/bin`),
+    '/usr/local/pgsql/bin',
+    ...(process.env.PATH ?? '').split(':').filter(Boolean),
+  ];
+  const found = candidates.find((dir) => existsSync(join(dir, 'initdb')) && existsSync(join(dir, 'postgres')));
+  if (!found) throw new ToolMissingError('initdb', SERVER_HINT);
+  return found;
+}
+
+function safeReaddir(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
