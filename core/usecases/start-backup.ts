@@ -120,8 +120,9 @@ export async function startRun(deps: StartBackupDependencies, request: StartBack
       request.signal,
     );
     // The record is not touched again here: the runner may already be updating it.
-    // For run trackers only (a healthchecks.io start ping); its failure must not turn a started run into a launch failure.
-    await deps.notify(runStartedAlert(deps.environment.name, run)).catch(() => undefined);
+    // For run trackers only (a healthchecks.io start ping), and not for a log push every few
+    // minutes; its failure must not turn a started run into a launch failure.
+    if (launch.kind === 'backup') await deps.notify(runStartedAlert(deps.environment.name, run)).catch(() => undefined);
     return { outcome: 'started', run, taskId };
   } catch (error) {
     run = finish({ status: 'failed', error: toRunError(error) });
