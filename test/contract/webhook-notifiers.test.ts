@@ -12,22 +12,11 @@ import { SlackNotifier } from '../../core/adapters/notifiers/slack-notifier.js';
 import { TeamsNotifier } from '../../core/adapters/notifiers/teams-notifier.js';
 import { resolveSecret } from '../../core/adapters/secrets/secret-resolvers.js';
 import type { Alert } from '../../core/ports/notifier.js';
+import { failedBackup } from '../support/alert-fixtures.js';
 import { HttpReceiver, type Reply } from '../support/http-receiver.js';
 import { discordPayloadSchema, genericWebhookBodySchema, pagerDutyEventSchema, slackPayloadSchema, teamsMessageSchema } from '../support/notifier-schemas.js';
 import { notifierContract, type NotifierFixture } from './notifier.contract.js';
 
-export const failedBackup: Alert = {
-  kind: 'run-failed',
-  severity: 'critical',
-  environment: 'prod',
-  job: 'shop-postgres',
-  runId: '20261122T031502.123Z-3f9c2a',
-  runKind: 'backup',
-  title: 'shop-postgres: backup failed (pg_dump exited 1)',
-  detail: 'pg_dump could not connect. Check the connection secret, then run `vaultra backup` again.',
-  at: '2026-11-22T03:16:40.000Z',
-  facts: { duration: '1 min 38 s', task: 'arn:aws:ecs:eu-west-1:123456789012:task/vaultra/abc' },
-};
 
 const canary = (label: string) => `CANARY-${label}-${randomBytes(8).toString('hex')}`;
 const transient: Reply = { status: 503, body: 'busy' };

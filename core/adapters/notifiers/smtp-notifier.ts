@@ -132,13 +132,14 @@ export function emailMessage(alert: Alert, from: string, to: readonly string[]):
 /** nodemailer's failure → one line naming the server (not a secret) and its answer code; retryable when transient. */
 function classify(error: unknown, notifier: string, host: string): NotifyFailedError {
   const { code, responseCode, response } = (error ?? {}) as { code?: unknown; responseCode?: unknown; response?: unknown };
+  const said = typeof response === 'string' ? redact(response.replace(/\s+/g, ' ')).slice(0, 120) : String(responseCode);
+  if (code === 'ETLS' || (code === 'ESOCKET' && /certificate|self.signed|SSL|TLS/i.test(String((error as Error).message)))) {
+    const reason = typeof responseCode === 'number' ? `STARTTLS refused: ${said}` : tlsReason(error);
+    return new NotifyFailedError(`${notifier}: no trusted TLS connection to ${host} (${reason}): check the host name, the port and the security setting`);
+  }
   if (typeof responseCode === 'number') {
-    const said = typeof response === 'string' ? redact(response.replace(/\s+/g, ' ')).slice(0, 120) : String(responseCode);
     const hint = code === 'EAUTH' ? ': check the username and the password secret' : code === 'EENVELOPE' ? ': check the from and to addresses' : '';
     return new NotifyFailedError(`${notifier}: the SMTP server ${host} answered ${said}${hint}`, { retryable: responseCode >= 400 && responseCode < 500 });
-  }
-  if (code === 'ETLS' || (code === 'ESOCKET' && /certificate|self.signed|SSL|TLS/i.test(String((error as Error).message)))) {
-    return new NotifyFailedError(`${notifier}: no trusted TLS connection to ${host} (${tlsReason(error)}): check the host name, the port and the security setting`);
   }
   if (code === 'ECONNECTION' || code === 'ETIMEDOUT' || code === 'ESOCKET' || code === 'EDNS') {
     return new NotifyFailedError(`${notifier}: could not reach the SMTP server ${host} (${networkCode(error)})`, { retryable: true });
