@@ -95,8 +95,8 @@ export const jobConfigSchema = z
   });
 export type JobConfig = z.infer<typeof jobConfigSchema>;
 
-/** An `https://` URL that is not a secret (a service's public API endpoint). */
-const httpsUrl = z.url({ protocol: /^https$/, error: 'an https:// URL' });
+/** A service's public API endpoint (not a secret): https, or http to this machine (a local relay, tests). */
+const endpointUrl = z.url({ error: 'an https:// URL' }).refine((url) => /^https:\/\//.test(url) || /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?\//.test(url), 'an https:// URL (http:// only to 127.0.0.1 or localhost)');
 
 const webhookSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('slack'), url: secretReference }),
@@ -117,7 +117,7 @@ const webhookSchema = z.discriminatedUnion('kind', [
     kind: z.literal('pagerduty'),
     routingKey: secretReference,
     /** @default https://events.pagerduty.com/v2/enqueue (EU service region: https://events.eu.pagerduty.com/v2/enqueue) */
-    endpoint: httpsUrl.optional(),
+    endpoint: endpointUrl.optional(),
   }),
   /**
    * healthchecks.io-style pings, a dead-man's switch outside the cloud account: `/start` when a

@@ -10,6 +10,7 @@ import { oneLine } from '../errors.js';
 import { runFailedAlert, runRecoveredAlert, runSucceededAlert, taskFailedAlert } from './alerts.js';
 import { systemClock, type Clock } from '../domain/clock.js';
 import { logPushLockName } from '../config/log-schedule.js';
+import { streakEndedBy } from './run-streak.js';
 
 /** How a container task ended, as the platform reports it (ECS task-state event, process exit). */
 export interface TaskReport {
@@ -102,7 +103,7 @@ export async function finishRun(deps: FinishRunDependencies, report: TaskReport,
     }
     return { outcome: 'failed', run };
   }
-  const streakEnded = await endedStreak(deps, run, job, io);
+  const streakEnded = await streakEndedBy(deps.catalog, run, job, io);
   // A log push succeeds every few minutes: neither a success page nor a retention pass each time
   // (a base's retention, after a backup, is what frees the log it needed); only the all-clear
   // after a streak of failures.
@@ -113,21 +114,6 @@ export async function finishRun(deps: FinishRunDependencies, report: TaskReport,
   await deps.notify(streakEnded ? runRecoveredAlert(deps.environment.name, run, streakEnded) : runSucceededAlert(deps.environment.name, run, !job?.notifyOnSuccess));
   const retention = job?.retention && deps.retain ? await deps.retain(job).catch((error: unknown) => ({ error: oneLine(error) })) : undefined;
   return { outcome: 'succeeded', run, ...(retention === undefined ? {} : { retention }) };
-}
-
-/**
- * The run a success ends a bad streak after: the previous finished run of its kind, when it
- * failed or (a backup) when it ended longer ago than the job's RPO, so the watchdog may have
- * paged. `undefined` when the job was healthy, or had never run.
- */
-async function endedStreak(deps: FinishRunDependencies, run: RunRecord, job: ScheduledJob | undefined, io: { signal?: AbortSignal }): Promise<RunRecord | undefined> {
-  const earlier = await deps.catalog.list({ job: run.job, kind: run.kind, until: run.startedAt, limit: 10 }, io);
-  const finished = earlier.filter((candidate) => candidate.runId !== run.runId && (candidate.status === 'succeeded' || candidate.status === 'failed'));
-  const previous = finished[0];
-  if (previous?.status === 'failed') return previous;
-  if (run.kind !== 'backup' || !job || !previous) return undefined;
-  const sinceMs = Date.parse(run.finishedAt ?? run.startedAt) - Date.parse(previous.finishedAt ?? previous.startedAt);
-  return sinceMs > job.rpoMs ? previous : undefined;
 }
 
 /**

@@ -51,8 +51,9 @@ export class HealthchecksNotifier implements Notifier {
         url: pingUrl(check, signalName),
         body: truncate(`${alert.title}\n\n${alert.detail}`, PING_BODY_MAX_CHARS),
         headers: () => ({ 'content-type': 'text/plain; charset=utf-8' }),
-        // healthchecks.io answers `OK`, `not found`, `invalid url format`: short and never the URL.
-        explainRefusal: (body) => (/^[\w .()-]{1,40}$/.test(body.trim()) ? body.trim() : undefined),
+        // healthchecks.io answers `not found`, `invalid url format`, `rate limited`: plain words. Anything
+        // else (digits, dashes: a proxy's page echoing the path and its ping key) is not shown.
+        explainRefusal: (body) => (/^[A-Za-z ()]{1,40}$/.test(body.trim()) ? body.trim() : undefined),
         ...(signal ? { signal } : {}),
       },
       this.options,

@@ -174,12 +174,13 @@ export function retryAfterHeaderMs(value: string | null, nowMs = Date.now()): nu
 
 /**
  * The `message` of a JSON error answer (`{ "message": "Unknown Webhook" }`), when it is one plain
- * short line that cannot be echoing a URL: an `explainRefusal` for services that answer so.
+ * short line of words: no digit, slash or colon, so it cannot be echoing a URL, a token or a key.
+ * An `explainRefusal` for services that answer so.
  */
 export function jsonErrorMessage(body: string): string | undefined {
   try {
     const message = (JSON.parse(body) as { message?: unknown }).message;
-    return typeof message === 'string' && /^[\w .,'()-]{1,80}$/.test(message) ? message : undefined;
+    return typeof message === 'string' && /^[A-Za-z .,'()-]{1,80}$/.test(message) ? message : undefined;
   } catch {
     return undefined;
   }
