@@ -5,8 +5,8 @@
  * (https://learn.microsoft.com/microsoftteams/platform/webhooks-and-connectors/how-to/connectors-using).
  *
  * The card: the title in the severity's colour, the detail, the facts as a FactSet, and a subtle
- * line with environment, job, run and time. Teams refuses a message over about 28 KB: every
- * text is cut well below that.
+ * line with environment, job, run and time. Teams refuses a message over about 28 KB: the texts
+ * are cut until the whole is below 24 KB.
  */
 import type { Alert, AlertSeverity, Notifier } from '../../ports/notifier.js';
 import { alertFacts, alertOrigin, truncate } from './alert-text.js';
@@ -55,16 +55,33 @@ export interface AdaptiveCard {
   body: ({ type: 'TextBlock'; text: string; wrap: true; [style: string]: unknown } | { type: 'FactSet'; facts: { title: string; value: string }[] })[];
 }
 
-/** The webhook body for `alert`: a `message` with one Adaptive Card (schema 1.4, what Teams renders). */
+/** Teams refuses a message over about 28 KB; this leaves room for the envelope Teams adds. */
+export const TEAMS_MAX_BYTES = 24_000;
+
+/**
+ * The webhook body for `alert`: a `message` with one Adaptive Card (schema 1.4, what Teams
+ * renders). Texts are cut to {@link TEAMS_LIMITS}, then shorter still while the JSON is over
+ * {@link TEAMS_MAX_BYTES} (what it weighs depends on the characters: an emoji is 4 bytes).
+ */
 export function teamsPayload(alert: Alert): AdaptiveCardMessage {
+  let message = teamsMessage(alert, 1);
+  for (const scale of [0.5, 0.25, 0.1, 0.02]) {
+    if (Buffer.byteLength(JSON.stringify(message)) <= TEAMS_MAX_BYTES) break;
+    message = teamsMessage(alert, scale);
+  }
+  return message;
+}
+
+function teamsMessage(alert: Alert, scale: number): AdaptiveCardMessage {
+  const cut = (text: string, maxChars: number) => truncate(text, Math.max(20, Math.floor(maxChars * scale)));
   const body: AdaptiveCard['body'] = [
-    { type: 'TextBlock', text: truncate(oneLine(alert.title), TEAMS_LIMITS.titleChars), wrap: true, size: 'Medium', weight: 'Bolder', style: 'heading', color: SEVERITY_COLOR[alert.severity] },
+    { type: 'TextBlock', text: cut(oneLine(alert.title), TEAMS_LIMITS.titleChars), wrap: true, size: 'Medium', weight: 'Bolder', style: 'heading', color: SEVERITY_COLOR[alert.severity] },
   ];
-  if (alert.detail.trim()) body.push({ type: 'TextBlock', text: truncate(alert.detail, TEAMS_LIMITS.detailChars), wrap: true });
-  const facts = factSet(alert);
+  if (alert.detail.trim()) body.push({ type: 'TextBlock', text: cut(alert.detail, TEAMS_LIMITS.detailChars), wrap: true });
+  const facts = factSet(alert, cut);
   if (facts.length > 0) body.push({ type: 'FactSet', facts });
   const origin = [...alertOrigin(alert).map(([, value]) => value), alert.at].join(' · ');
-  body.push({ type: 'TextBlock', text: truncate(origin, TEAMS_LIMITS.detailChars), wrap: true, isSubtle: true, size: 'Small' });
+  body.push({ type: 'TextBlock', text: cut(origin, TEAMS_LIMITS.detailChars), wrap: true, isSubtle: true, size: 'Small' });
   return {
     type: 'message',
     attachments: [
@@ -78,8 +95,8 @@ export function teamsPayload(alert: Alert): AdaptiveCardMessage {
 }
 
 /** The facts, at most {@link TEAMS_LIMITS.facts}; past that, the last one names the rest. */
-function factSet(alert: Alert): { title: string; value: string }[] {
-  const fact = ([title, value]: [string, string]) => ({ title: truncate(title, TEAMS_LIMITS.factTitleChars), value: truncate(value, TEAMS_LIMITS.factValueChars) });
+function factSet(alert: Alert, cut: (text: string, maxChars: number) => string): { title: string; value: string }[] {
+  const fact = ([title, value]: [string, string]) => ({ title: cut(title, TEAMS_LIMITS.factTitleChars), value: cut(value, TEAMS_LIMITS.factValueChars) });
   const facts = alertFacts(alert);
   if (facts.length <= TEAMS_LIMITS.facts) return facts.map(fact);
   const hidden = facts.slice(TEAMS_LIMITS.facts - 1);
