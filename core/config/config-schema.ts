@@ -14,7 +14,10 @@ import { ageRecipientSchema, isTimeZone, retentionKeepSchema, urlCarriesPassword
  */
 
 
-const secretReference = z.string().refine((value) => secretScheme(value) !== undefined, 'a secret reference: secret+aws://…, secret+gcp://…, secret+azure://… or env://VAR');
+/** The error of a field that takes a secret reference; `config validate` never echoes such a field's value. */
+export const SECRET_REFERENCE_MESSAGE = 'a secret reference: secret+aws://…, secret+gcp://…, secret+azure://… or env://VAR';
+
+const secretReference = z.string().refine((value) => secretScheme(value) !== undefined, SECRET_REFERENCE_MESSAGE);
 
 function validCron(cron: string): boolean {
   try {

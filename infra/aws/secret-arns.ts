@@ -2,7 +2,7 @@ import { ArnFormat, type Stack } from 'aws-cdk-lib';
 import { parseAwsSecretReference } from '../../core/adapters/secrets/aws-secret-resolver.js';
 import { secretScheme } from '../../core/domain/connection-secret.js';
 import type { Environment } from '../../core/config/load-config.js';
-import { notificationSecretReferences } from '../../core/config/notification-secrets.js';
+import { notificationSecretReferences } from '../../core/config/notification-targets.js';
 
 /**
  * The ARN pattern IAM needs for `secretsmanager:GetSecretValue` on a `secret+aws://` reference.

@@ -100,6 +100,22 @@ describe('secret ARNs', () => {
       'arn:<AWS::Partition>:secretsmanager:eu-west-1:<AWS::AccountId>:secret:hooks/key-??????',
     ]);
   });
+
+  it('grants every secret the other notifiers read: routing key, ping URLs, the SMTP password', () => {
+    const references = webhookSecretReferences({
+      notifications: {
+        email: [],
+        smtp: { host: 'smtp.example.com', security: 'starttls', username: 'vaultra', password: 'secret+aws://mail/password', from: 'v@example.com', to: ['ops@example.com'] },
+        webhooks: [
+          { kind: 'teams', url: 'secret+aws://hooks/teams' },
+          { kind: 'discord', url: 'secret+aws://hooks/discord' },
+          { kind: 'pagerduty', routingKey: 'secret+aws://hooks/pagerduty' },
+          { kind: 'healthchecks', url: 'secret+aws://hooks/hc', jobs: { app: 'secret+aws://hooks/hc-app' } },
+        ],
+      },
+    });
+    expect(references.sort()).toEqual(['secret+aws://hooks/discord', 'secret+aws://hooks/hc', 'secret+aws://hooks/hc-app', 'secret+aws://hooks/pagerduty', 'secret+aws://hooks/teams', 'secret+aws://mail/password']);
+  });
 });
 
 describe('Fargate sizes', () => {
