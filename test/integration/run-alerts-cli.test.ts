@@ -7,6 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { inspect } from 'node:util';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -15,6 +16,7 @@ import { runVaultra } from '../support/cli.js';
 import { HttpReceiver } from '../support/http-receiver.js';
 import { pagerDutyEventSchema } from '../support/notifier-schemas.js';
 import { requireTools } from '../support/requirements.js';
+import { selfSignedCertificate, SmtpReceiver } from '../support/smtp-receiver.js';
 import { createSqliteFixture } from '../support/sqlite-fixtures.js';
 import { makeWorkspace } from '../support/workspace.js';
 
@@ -105,5 +107,72 @@ environments:
     const { code, output } = await run();
     expect(code, output).toBe(0);
     expect(output).toMatch(/vaultra: warning: alert not delivered: healthchecks: the webhook answered HTTP 503 \(gave up after 4 attempts\)/);
+  });
+});
+
+describe('vaultra run <job>: email over SMTP with a password from a secret reference (CLI, real SMTP server)', () => {
+  const tools = requireTools('sqlite3', 'zstd', 'age-keygen');
+  if (!tools) return;
+
+  const password = `CANARY-smtp-${randomBytes(10).toString('hex')}`;
+  let smtp: SmtpReceiver;
+  let root = '';
+  let config = '';
+  let database = '';
+  let env: NodeJS.ProcessEnv = {};
+
+  beforeAll(async () => {
+    const certificate = await selfSignedCertificate();
+    smtp = await new SmtpReceiver({ security: 'starttls', username: 'vaultra', password }, certificate).start();
+    root = mkdtempSync(join(tmpdir(), 'vaultra-run-smtp-'));
+    database = join(root, 'app.db');
+    await createSqliteFixture(database);
+    writeFileSync(join(root, 'ca.pem'), certificate.cert);
+    const ws = makeWorkspace(root, 'keys');
+    const recipient = (await runVaultra(['keygen', '--out', join(root, 'identity.txt')], { env: ws.env })).stdout.trim();
+    config = join(root, 'vaultra.config.yaml');
+    writeFileSync(
+      config,
+      `version: 1
+environments:
+  laptop:
+    cloud: local
+    storage: { url: "${pathToFileURL(join(root, 'backups')).href}" }
+    notifications:
+      smtp: { host: localhost, port: ${smtp.port}, username: vaultra, password: "env://VAULTRA_TEST_SMTP_PASSWORD", from: "Vaultra <vaultra@example.test>", to: [oncall@example.test] }
+    jobs:
+      app:
+        source: "sqlite:${database}"
+        schedule: { cron: "0 * * * *" }
+        encryption: { kms: false, recipients: [${recipient}] }
+`,
+    );
+    // The test's certificate is trusted the way an operator trusts a private CA: NODE_EXTRA_CA_CERTS.
+    env = { ...makeWorkspace(root, 'run').env, VAULTRA_TEST_SMTP_PASSWORD: password, NODE_EXTRA_CA_CERTS: join(root, 'ca.pem') };
+  });
+  afterAll(async () => {
+    await smtp.stop();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('a failed backup is mailed over STARTTLS as the authenticated user; a routine success is not; the password shows nowhere', async () => {
+    const good = await runVaultra(['run', 'app', '--config', config, '--no-progress'], { env });
+    expect(good.code, good.stderr).toBe(0);
+    expect(smtp.mails).toHaveLength(0);
+
+    renameSync(database, `${database}.away`);
+    const failed = await runVaultra(['run', 'app', '--config', config, '--no-progress'], { env });
+    renameSync(`${database}.away`, database);
+    expect(failed.code).not.toBe(0);
+    expect(`${failed.stdout}${failed.stderr}${good.stdout}${good.stderr}`).not.toContain('CANARY');
+    expect(smtp.mails).toHaveLength(1);
+    const [mail] = smtp.mails;
+    expect(mail!.secure).toBe(true);
+    expect(mail!.user).toBe('vaultra');
+    expect(mail!.to).toEqual(['oncall@example.test']);
+    expect(mail!.parsed.subject).toBe('app: backup failed');
+    expect(mail!.parsed.text).toContain(`SQLite database ${database} does not exist`);
+    expect(mail!.parsed.headers.get('x-vaultra-environment')).toBe('laptop');
+    expect(inspect(mail!.parsed.headers)).not.toContain('CANARY');
   });
 });
