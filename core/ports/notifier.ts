@@ -50,6 +50,11 @@ export interface Notifier {
   readonly name: string;
   /** Whether it takes {@link Alert.routine} alerts too (a dead-man's switch needs every start and success). @default false */
   readonly tracksRuns?: boolean;
-  /** Delivers the alert; rejects with `NotifyFailedError` after retries. */
+  /**
+   * Delivers the alert; rejects with `NotifyFailedError` after retries (429, 5xx and network
+   * failures are retried, other refusals are not), `AbortedError` when `signal` aborts. An alert
+   * the target has no use for (PagerDuty: a warning; healthchecks: anything but a backup's start
+   * and end) resolves without sending. Never puts a resolved secret in an error.
+   */
   notify(alert: Alert, signal?: AbortSignal): Promise<void>;
 }
