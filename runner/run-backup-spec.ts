@@ -14,6 +14,7 @@ import type { ChunkingDependencies } from '../core/usecases/chunked-snapshot.js'
 import type { SnapshotSummary } from '../core/domain/manifest.js';
 import type { Encryptor } from '../core/ports/encryptor.js';
 import type { Catalog } from '../core/ports/catalog.js';
+import type { RunRecord } from '../core/domain/run.js';
 import type { Compressor } from '../core/ports/compressor.js';
 import type { ManifestSigner, PublicKeySource } from '../core/ports/manifest-signer.js';
 import type { SignerPublicKey } from '../core/domain/signer-keys.js';
@@ -39,8 +40,9 @@ export interface SpecRunOutput {
  * gets them. The outcome is printed and set as `process.exitCode`; a problem before the run
  * starts (a missing tool, an unusable key) is recorded as a failed attempt and thrown.
  * `resolvedSource` is the connection `spec.source` resolves to, when the caller has it already.
+ * Returns the run as recorded, succeeded or failed.
  */
-export async function runBackupSpec(spec: BackupSpec, output: SpecRunOutput, signal: AbortSignal | undefined, resolvedSource?: string): Promise<void> {
+export async function runBackupSpec(spec: BackupSpec, output: SpecRunOutput, signal: AbortSignal | undefined, resolvedSource?: string): Promise<RunRecord> {
   // The CLI resolved the source already when it named the job after the database: once is enough.
   const source = resolvedSource ?? (await resolveConnection(spec.source, signal));
   const engine = engineById(engineIdForUrl(source), spec.engine);
@@ -105,7 +107,7 @@ export async function runBackupSpec(spec: BackupSpec, output: SpecRunOutput, sig
     reportRepairs();
     process.stderr.write(errorLine(result.error) + '\n');
     process.exitCode = exitCodeFor(result.error);
-    return;
+    return run;
   }
   for (const warning of result.warnings ?? []) process.stderr.write(`vaultra: warning: ${warning}\n`);
   if (!output.json) {
@@ -122,6 +124,7 @@ export async function runBackupSpec(spec: BackupSpec, output: SpecRunOutput, sig
     ]);
   }
   reportRepairs();
+  return run;
 }
 
 /**

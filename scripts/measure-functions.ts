@@ -37,6 +37,7 @@ for (const [name, entry] of Object.entries(AWS_FUNCTION_ENTRIES)) {
     minify: bundling.minify,
     sourcemap: bundling.sourceMap,
     mainFields: bundling.mainFields,
+    external: bundling.externalModules!,
     banner: { js: bundling.banner! },
     define: bundling.define,
     logLevel: 'warning',

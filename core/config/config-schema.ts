@@ -15,7 +15,10 @@ import { ageRecipientSchema, isTimeZone, retentionKeepSchema, urlCarriesPassword
  */
 
 
-const secretReference = z.string().refine((value) => secretScheme(value) !== undefined, 'a secret reference: secret+aws://…, secret+gcp://…, secret+azure://… or env://VAR');
+/** The error of a field that takes a secret reference; `config validate` never echoes such a field's value. */
+export const SECRET_REFERENCE_MESSAGE = 'a secret reference: secret+aws://…, secret+gcp://…, secret+azure://… or env://VAR';
+
+const secretReference = z.string().refine((value) => secretScheme(value) !== undefined, SECRET_REFERENCE_MESSAGE);
 
 function validCron(cron: string): boolean {
   try {
@@ -98,6 +101,9 @@ export const jobConfigSchema = z
   });
 export type JobConfig = z.infer<typeof jobConfigSchema>;
 
+/** A service's public API endpoint (not a secret): https, or http to this machine (a local relay, tests). */
+const endpointUrl = z.url({ error: 'an https:// URL' }).refine((url) => /^https:\/\//.test(url) || /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?\//.test(url), 'an https:// URL (http:// only to 127.0.0.1 or localhost)');
+
 const webhookSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('slack'), url: secretReference }),
   z.strictObject({
@@ -106,8 +112,56 @@ const webhookSchema = z.discriminatedUnion('kind', [
     /** HMAC-SHA256 key; the signature goes in `X-Vaultra-Signature`. */
     signingSecret: secretReference,
   }),
+  /** A Teams channel's Workflows ("When a Teams webhook request is received") or incoming-webhook URL. */
+  z.strictObject({ kind: z.literal('teams'), url: secretReference }),
+  z.strictObject({ kind: z.literal('discord'), url: secretReference }),
+  /**
+   * PagerDuty Events API v2: critical alerts trigger an incident per environment and job, a
+   * recovery resolves it. `routingKey`: the service integration's key.
+   */
+  z.strictObject({
+    kind: z.literal('pagerduty'),
+    routingKey: secretReference,
+    /** @default https://events.pagerduty.com/v2/enqueue (EU service region: https://events.eu.pagerduty.com/v2/enqueue) */
+    endpoint: endpointUrl.optional(),
+  }),
+  /**
+   * healthchecks.io-style pings, a dead-man's switch outside the cloud account: `/start` when a
+   * backup is launched, the success URL when it succeeds, `/fail` when it fails. `url`: the
+   * project's ping URL with its ping key (`https://hc-ping.com/<ping-key>`), each job pinging
+   * `<url>/<job>` (a slug); or a job's own check URL (`https://hc-ping.com/<uuid>`) in `jobs`.
+   */
+  z
+    .strictObject({
+      kind: z.literal('healthchecks'),
+      url: secretReference.optional(),
+      jobs: z.record(jobNameSchema, secretReference).default({}),
+    })
+    .refine((hook) => hook.url !== undefined || Object.keys(hook.jobs).length > 0, 'healthchecks needs url (pinging <url>/<job>) or per-job check URLs in jobs'),
 ]);
 export type WebhookConfig = z.infer<typeof webhookSchema>;
+
+/**
+ * Email over SMTP, from any cloud (SNS email subscriptions exist on AWS only): one message per
+ * alert, subject the alert's title, to every address in `to`.
+ */
+const smtpSchema = z
+  .strictObject({
+    host: z.string().regex(/^[A-Za-z0-9.-]{1,253}$/, 'a host name such as smtp.example.com'),
+    /** @default 587 with starttls, 465 with tls, 25 with none */
+    port: z.number().int().min(1).max(65_535).optional(),
+    /** `starttls`: upgrade required (refuses a server without it); `tls`: TLS from the first byte; `none`: a relay on the same host or network. */
+    security: z.enum(['starttls', 'tls', 'none']).default('starttls'),
+    username: z.string().min(1).optional(),
+    /** A secret reference to the account's password. */
+    password: secretReference.optional(),
+    /** `Vaultra <vaultra@example.com>` or a bare address. */
+    from: z.string().min(3),
+    to: z.array(z.email()).min(1),
+  })
+  .refine((smtp) => (smtp.username === undefined) === (smtp.password === undefined), { message: 'username and password go together', path: ['password'] })
+  .refine((smtp) => smtp.security !== 'none' || smtp.password === undefined, { message: 'a password is never sent without TLS: use security starttls or tls', path: ['security'] });
+export type SmtpConfig = z.infer<typeof smtpSchema>;
 
 /** A signer restores trust: a public key as vaultra keygen prints it, or a key service's signing key (its public key is fetched). */
 const trustedSignerSchema = z
@@ -183,7 +237,9 @@ export const environmentSchema = z
       .default({ cpu: 1024, memoryMiB: 2048, logRetentionDays: 30 }),
     notifications: z
       .strictObject({
+        /** AWS: subscriptions of the stack's alert topic (SNS email); other clouds: Cloud Monitoring / Azure Monitor mail on function errors. */
         email: z.array(z.email()).default([]),
+        smtp: smtpSchema.optional(),
         webhooks: z.array(webhookSchema).default([]),
       })
       .default({ email: [], webhooks: [] }),

@@ -4,7 +4,7 @@ import { redact } from '../domain/redact.js';
 import { secretScheme } from '../domain/connection-secret.js';
 import { jobNameSchema } from '../domain/run.js';
 import { urlCarriesPassword } from '../domain/shared-schemas.js';
-import { environmentSchema, jobConfigSchema, type JobConfig } from './config-schema.js';
+import { environmentSchema, jobConfigSchema, SECRET_REFERENCE_MESSAGE, type JobConfig, type WebhookConfig } from './config-schema.js';
 import { containerAppsRunnerProblem, containerAppsSizeProblem } from './container-apps-sizes.js';
 import { formatDurationMs } from './durations.js';
 import type { ConfigChecks } from './environments.js';
@@ -123,6 +123,20 @@ function validateEnvironment(name: string, rawEnvironment: unknown, options: Val
       addError({ path: pathOf([...base, 'jobs', logPushLockName(jobName)]), message: `this name is taken by the log pushes of job ${jobName} (their lock): rename the job` });
     }
   }
+  if (parsed.success) notificationProblems(parsed.data, new Set(Object.keys(rawJobs)), base, addError, warnings);
+}
+
+/** Per-job check URLs must name jobs of the environment; `email` does nothing for a local one. */
+function notificationProblems(environment: { cloud: string; notifications: { email: string[]; webhooks: WebhookConfig[] } }, jobNames: ReadonlySet<string>, base: readonly string[], addError: (problem: ConfigProblem) => void, warnings: ConfigWarning[]): void {
+  environment.notifications.webhooks.forEach((webhook, i) => {
+    if (webhook.kind !== 'healthchecks') return;
+    for (const job of Object.keys(webhook.jobs)) {
+      if (!jobNames.has(job)) addError({ path: pathOf([...base, 'notifications', 'webhooks', String(i), 'jobs', job]), message: `no job ${job} in this environment: its check would never be pinged (jobs: ${[...jobNames].join(', ') || 'none'})` });
+    }
+  });
+  if (environment.cloud === 'local' && environment.notifications.email.length > 0) {
+    warnings.push({ path: pathOf([...base, 'notifications', 'email']), message: 'a local environment has no alert topic to subscribe these addresses to: send email with notifications.smtp' });
+  }
 }
 
 /** The rules `resolveConfig` applies beyond the schema, each an error here instead of a throw. */
@@ -204,7 +218,8 @@ function problemsOf(error: { issues: readonly z.core.$ZodIssue[] }, root: unknow
       problems.push({ path: pathOf([...base, ...issue.path.map(String)]), value: shown(name), message: `not a valid name: ${why}` });
       continue;
     }
-    const received = valueAt(root, issue.path);
+    // Where a secret reference belongs, what was written is likely the secret itself (a pasted webhook URL, a routing key): never echoed.
+    const received = issue.message === SECRET_REFERENCE_MESSAGE ? undefined : valueAt(root, issue.path);
     problems.push({ path: pathOf([...base, ...issue.path.map(String)]), ...(received === undefined ? {} : { value: shown(received) }), message: issue.message });
   }
   return problems;

@@ -31,6 +31,7 @@ export function runFailedAlert(environment: string, run: RunRecord, extra: Recor
     environment,
     job: run.job,
     runId: run.runId,
+    runKind: run.kind,
     title: `${run.job}: ${run.kind === 'log' ? 'log push' : run.kind} failed`,
     detail:
       run.kind === 'log'
@@ -41,17 +42,57 @@ export function runFailedAlert(environment: string, run: RunRecord, extra: Recor
   };
 }
 
-export function runSucceededAlert(environment: string, run: RunRecord): Alert {
+/** @param routine whether nobody asked to read it (the job has no `notifyOnSuccess`): then only run trackers get it. */
+export function runSucceededAlert(environment: string, run: RunRecord, routine = false): Alert {
   return {
+    ...(routine ? { routine } : {}),
     kind: 'run-succeeded',
     severity: 'info',
     environment,
     job: run.job,
     runId: run.runId,
+    runKind: run.kind,
     title: `${run.job}: ${run.kind} succeeded`,
     detail: `Backup ${run.runId} is stored and its manifest written.`,
     at: run.finishedAt ?? new Date().toISOString(),
     facts: runFacts(run),
+  };
+}
+
+/** A scheduled run's task was launched: routine, for run trackers (a healthchecks.io `/start` ping). */
+export function runStartedAlert(environment: string, run: RunRecord): Alert {
+  return {
+    kind: 'run-started',
+    severity: 'info',
+    routine: true,
+    environment,
+    job: run.job,
+    runId: run.runId,
+    runKind: run.kind,
+    title: `${run.job}: ${run.kind === 'log' ? 'log push' : run.kind} started`,
+    detail: `Run ${run.runId} was handed to the runner.`,
+    at: run.startedAt,
+  };
+}
+
+/**
+ * A run succeeded after the job's previous one of its kind failed (or, for a backup, after its
+ * RPO had passed): the all-clear for the failure page, which closes a PagerDuty incident.
+ */
+export function runRecoveredAlert(environment: string, run: RunRecord, previous: RunRecord): Alert {
+  const what = run.kind === 'log' ? 'log push' : run.kind;
+  const before = previous.status === 'failed' ? `after the failure of run ${previous.runId}` : 'after the job had gone past its RPO';
+  return {
+    kind: 'run-recovered',
+    severity: 'info',
+    environment,
+    job: run.job,
+    runId: run.runId,
+    runKind: run.kind,
+    title: `${run.job}: ${what} succeeded again`,
+    detail: `Run ${run.runId} succeeded ${before}. Nothing more to do unless the cause may come back.`,
+    at: run.finishedAt ?? new Date().toISOString(),
+    facts: runFacts(run, { 'previous run': `${previous.runId} (${previous.status})` }),
   };
 }
 
@@ -62,6 +103,7 @@ export function runSkippedAlert(environment: string, run: RunRecord): Alert {
     environment,
     job: run.job,
     runId: run.runId,
+    runKind: run.kind,
     title: `${run.job}: scheduled backup skipped, the previous run is still going`,
     detail: `Another run of ${run.job} holds the job's lock, so this trigger started no second dump against the same database. If this repeats, the job takes longer than its schedule allows: widen the schedule or give the runner more CPU.`,
     at: run.startedAt,
@@ -76,6 +118,7 @@ export function launchFailedAlert(environment: string, run: RunRecord): Alert {
     environment,
     job: run.job,
     runId: run.runId,
+    runKind: run.kind,
     title: `${run.job}: the ${run.kind === 'log' ? 'log push' : 'backup'} task could not be started`,
     detail: `${redact(run.error?.message ?? 'no reason recorded')}. Nothing ran. Check the cluster's capacity and the task definition, then start a backup on demand.`,
     at: run.finishedAt ?? new Date().toISOString(),
@@ -106,6 +149,7 @@ export function runStuckAlert(environment: string, run: RunRecord, timeoutMs: nu
     environment,
     job: run.job,
     runId: run.runId,
+    runKind: run.kind,
     title: `${run.job}: run ${run.runId} was ${run.status} past its ${formatDurationMs(timeoutMs)} timeout`,
     detail: `The run never reported back, so it is now recorded as failed and the job's lock released. Its task may have been lost or may still be running: check the runner's log; a partial upload is never listed as a backup.`,
     at: now.toISOString(),
@@ -167,6 +211,7 @@ export function logGapAlert(environment: string, run: RunRecord & { log: LogRang
     environment,
     job: run.job,
     runId: run.runId,
+    runKind: run.kind,
     title: `${run.job}: a stretch of the server's log was lost before it was archived (${run.log.gapFrom} to ${run.log.start})`,
     detail: `The server no longer had its ${run.log.kind} from ${run.log.gapFrom} when log push ${run.runId} ran, so restores cannot reach a time inside or after the gap from an older base. Take a backup now (it starts a new base), and keep the server's log longer than the push interval (binlog_expire_logs_seconds, wal_keep_size or a replication slot, the oplog size).`,
     at: now.toISOString(),

@@ -7,9 +7,10 @@ import { manifestKey, runFolder } from '../domain/object-layout.js';
 import { readManifest } from './locate-backup.js';
 import { storedSizes } from './read-backup.js';
 import { oneLine } from '../errors.js';
-import { runFailedAlert, runSucceededAlert, taskFailedAlert } from './alerts.js';
+import { runFailedAlert, runRecoveredAlert, runSucceededAlert, taskFailedAlert } from './alerts.js';
 import { systemClock, type Clock } from '../domain/clock.js';
 import { logPushLockName } from '../config/log-schedule.js';
+import { streakEndedBy } from './run-streak.js';
 
 /** How a container task ended, as the platform reports it (ECS task-state event, process exit). */
 export interface TaskReport {
@@ -50,8 +51,10 @@ export type FinishRunOutcome =
  * - otherwise failed, with the most specific reason there is (the runner's error, the exit code,
  *   the platform's stop reason), and any objects of the run removed (no manifest was committed,
  *   so they never were a backup; this just stops them costing money).
- * Then releases the job's lock, alerts (on failure; on success when the job asks), and applies
- * retention after a success. Idempotent: a report seen before changes nothing.
+ * Then releases the job's lock, alerts, and applies retention after a success. Alerts: a failure;
+ * a success after a failure (or past the RPO) as `run-recovered`, the all-clear; any other success
+ * as `run-succeeded`, routine (for run trackers only) unless the job asks (`notifyOnSuccess`).
+ * Idempotent: a report seen before changes nothing.
  */
 export async function finishRun(deps: FinishRunDependencies, report: TaskReport, options: { readonly signal?: AbortSignal } = {}): Promise<FinishRunOutcome> {
   const io = options.signal ? { signal: options.signal } : {};
@@ -100,10 +103,15 @@ export async function finishRun(deps: FinishRunDependencies, report: TaskReport,
     }
     return { outcome: 'failed', run };
   }
+  const streakEnded = await streakEndedBy(deps.catalog, run, job, io);
   // A log push succeeds every few minutes: neither a success page nor a retention pass each time
-  // (a base's retention, after a backup, is what frees the log it needed).
-  if (run.kind === 'log') return { outcome: 'succeeded', run };
-  if (job?.notifyOnSuccess) await deps.notify(runSucceededAlert(deps.environment.name, run));
+  // (a base's retention, after a backup, is what frees the log it needed); only the all-clear
+  // after a streak of failures.
+  if (run.kind === 'log') {
+    if (streakEnded) await deps.notify(runRecoveredAlert(deps.environment.name, run, streakEnded));
+    return { outcome: 'succeeded', run };
+  }
+  await deps.notify(streakEnded ? runRecoveredAlert(deps.environment.name, run, streakEnded) : runSucceededAlert(deps.environment.name, run, !job?.notifyOnSuccess));
   const retention = job?.retention && deps.retain ? await deps.retain(job).catch((error: unknown) => ({ error: oneLine(error) })) : undefined;
   return { outcome: 'succeeded', run, ...(retention === undefined ? {} : { retention }) };
 }

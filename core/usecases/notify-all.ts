@@ -10,12 +10,14 @@ export interface NotifyOutcome {
 }
 
 /**
- * Sends `alert` to every notifier at once and reports who got it. Never rejects: a broken
+ * Sends `alert` to every notifier at once (a routine alert only to those that track runs) and
+ * reports who got it. Never rejects: a broken
  * Slack hook must not stop the SNS email, and the caller (a function finishing a run) has its
  * own work to complete whatever the alerting did. The caller decides what a failure means (a
  * log line, a metric).
  */
-export async function notifyAll(notifiers: readonly Notifier[], alert: Alert, signal?: AbortSignal): Promise<NotifyOutcome> {
+export async function notifyAll(everyNotifier: readonly Notifier[], alert: Alert, signal?: AbortSignal): Promise<NotifyOutcome> {
+  const notifiers = alert.routine ? everyNotifier.filter((notifier) => notifier.tracksRuns) : everyNotifier;
   // `async () => …` turns a notifier that throws synchronously into a rejection like the others.
   const settled = await Promise.allSettled(notifiers.map(async (notifier) => notifier.notify(alert, signal)));
   const outcome: NotifyOutcome = { delivered: [], failed: [] };

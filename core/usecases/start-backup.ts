@@ -6,7 +6,7 @@ import type { RunKind, RunRecord } from '../domain/run.js';
 import { RunConflictError } from '../errors.js';
 import { backupCommandLine, type RunnerTarget } from './runner-commands.js';
 import { toRunError } from './run-errors.js';
-import { launchFailedAlert, runSkippedAlert } from './alerts.js';
+import { launchFailedAlert, runSkippedAlert, runStartedAlert } from './alerts.js';
 import { systemClock, type Clock } from '../domain/clock.js';
 
 export interface StartBackupDependencies {
@@ -120,6 +120,9 @@ export async function startRun(deps: StartBackupDependencies, request: StartBack
       request.signal,
     );
     // The record is not touched again here: the runner may already be updating it.
+    // For run trackers only (a healthchecks.io start ping), and not for a log push every few
+    // minutes; its failure must not turn a started run into a launch failure.
+    if (launch.kind === 'backup') await deps.notify(runStartedAlert(deps.environment.name, run)).catch(() => undefined);
     return { outcome: 'started', run, taskId };
   } catch (error) {
     run = finish({ status: 'failed', error: toRunError(error) });

@@ -2,6 +2,7 @@ import { ArnFormat, type Stack } from 'aws-cdk-lib';
 import { parseAwsSecretReference } from '../../core/adapters/secrets/aws-secret-resolver.js';
 import { secretScheme } from '../../core/domain/connection-secret.js';
 import type { Environment } from '../../core/config/load-config.js';
+import { notificationSecretReferences } from '../../core/config/notification-targets.js';
 
 /**
  * The ARN pattern IAM needs for `secretsmanager:GetSecretValue` on a `secret+aws://` reference.
@@ -30,7 +31,7 @@ export function jobSourceReferences(environment: Pick<Environment, 'jobs'>): str
   return environment.jobs.map((job) => job.source);
 }
 
-/** The webhook URLs and signing keys the notifiers resolve. */
+/** The webhook URLs, signing keys, routing keys and SMTP password the notifiers resolve. */
 export function webhookSecretReferences(environment: Pick<Environment, 'notifications'>): string[] {
-  return environment.notifications.webhooks.flatMap((webhook) => (webhook.kind === 'generic' ? [webhook.url, webhook.signingSecret] : [webhook.url]));
+  return notificationSecretReferences(environment.notifications);
 }

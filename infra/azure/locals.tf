@@ -86,12 +86,12 @@ locals {
   noncurrent_version_days = local.storage.noncurrentVersionExpirationDays
   immutability_days       = try(local.env.storage.objectLock.days, null)
 
-  # Secrets: the job sources (the runner reads them) and the webhook URLs and keys (the functions
+  # Secrets: the job sources (the runner reads them) and the notifiers' URLs, keys and SMTP password (the functions
   # do): `secret+azure://<vault name or host>/<secret>[/<version>]`. Other schemes are not Key
   # Vault's. Role assignments are per secret, keyed `<vault>/<secret>`.
   secret_pattern     = "^secret\\+azure://([^/.]+)[^/]*/([A-Za-z0-9-]+)(?:/[0-9a-f]{32})?$"
   source_references  = distinct([for job in local.jobs : job.source if startswith(job.source, "secret+azure://")])
-  webhook_references = distinct([for reference in flatten([for webhook in try(local.env.notifications.webhooks, []) : [webhook.url, try(webhook.signingSecret, "")]]) : reference if startswith(reference, "secret+azure://")])
+  webhook_references = distinct([for reference in flatten(concat([for webhook in try(local.env.notifications.webhooks, []) : [try(webhook.url, ""), try(webhook.signingSecret, ""), try(webhook.routingKey, ""), values(try(webhook.jobs, {}))]], [try(local.env.notifications.smtp.password, "")])) : reference if startswith(reference, "secret+azure://")])
   source_secrets     = { for key, parsed in { for reference in local.source_references : lower(join("/", regex(local.secret_pattern, reference))) => regex(local.secret_pattern, reference)... } : key => { vault = lower(parsed[0][0]), secret = parsed[0][1] } }
   webhook_secrets    = { for key, parsed in { for reference in local.webhook_references : lower(join("/", regex(local.secret_pattern, reference))) => regex(local.secret_pattern, reference)... } : key => { vault = lower(parsed[0][0]), secret = parsed[0][1] } }
   # The vaults other than the environment's own, looked up by name.

@@ -108,13 +108,13 @@ locals {
     [[{ field_path = "job", order = "ASCENDING" }, { field_path = "succeededKey", order = "DESCENDING" }]],
   )
 
-  # Secrets: the job sources (the runner reads them) and the webhook URLs and keys (the functions
+  # Secrets: the job sources (the runner reads them) and the notifiers' URLs, keys and SMTP password (the functions
   # do). `secret+gcp://projects/<p>/secrets/<s>[/versions/<v>]` or the regional
   # `projects/<p>/locations/<l>/secrets/<s>…`; other schemes are not Secret Manager's.
   secret_pattern    = "^secret\\+gcp://projects/([^/]+)(?:/locations/([^/]+))?/secrets/([^/]+)(?:/versions/[^/]+)?$"
   source_references = distinct([for job in local.jobs : job.source if startswith(job.source, "secret+gcp://")])
   webhook_references = distinct([
-    for reference in flatten([for webhook in try(local.env.notifications.webhooks, []) : [webhook.url, try(webhook.signingSecret, "")]]) : reference if startswith(reference, "secret+gcp://")
+    for reference in flatten(concat([for webhook in try(local.env.notifications.webhooks, []) : [try(webhook.url, ""), try(webhook.signingSecret, ""), try(webhook.routingKey, ""), values(try(webhook.jobs, {}))]], [try(local.env.notifications.smtp.password, "")])) : reference if startswith(reference, "secret+gcp://")
   ])
   # Keyed `<project>[/<location>]/<secret>`: two versions of one secret are one grant.
   source_secrets  = { for key, parsed in { for reference in local.source_references : join("/", compact(regex(local.secret_pattern, reference))) => regex(local.secret_pattern, reference)... } : key => { project = parsed[0][0], location = parsed[0][1], secret = parsed[0][2] } }

@@ -6,6 +6,7 @@ import { DEFAULT_CONFIG_PATH, environmentOf, jobOf, loadConfig } from '../../cor
 import { readYaml } from '../../core/config/read-yaml.js';
 import { validateConfigText, type ConfigReport } from '../../core/config/validate-config.js';
 import { environmentProvenance, layeredSetting, type LayeredSetting, type ResolvedJob } from '../../core/config/config-provenance.js';
+import { notificationTargets, type NotificationTarget } from '../../core/config/notification-targets.js';
 import { systemClock } from '../../core/domain/clock.js';
 import { ConfigError } from '../../core/errors.js';
 import { checkDatabaseUrl } from '../../core/adapters/engines/source-url.js';
@@ -50,7 +51,7 @@ export function configCommand(): Command {
       .addOption(configOption())
       .addOption(new Option('--env <name>', 'the environment (default: the only local one)').env('VAULTRA_ENV'))
       .option('--job <name>', 'only this job')
-      .option('--json', 'print {file, environment, cloud, settings, jobs} on stdout')
+      .option('--json', 'print {file, environment, cloud, settings, jobs, notifications} on stdout')
       .action(async (options: ShowOptions, command: Command) => {
         const text = await readConfigText(options.config);
         const loaded = await loadConfig(options.config, { checkSource: checkDatabaseUrl, engineOf: engineIdForUrl }).catch((error: unknown) => {
@@ -73,8 +74,9 @@ export function configCommand(): Command {
           { setting: 'env', value: environment.name, source: options.env ? sourceOf('env') : 'default', layers: [] },
         ];
         if (environment.cloud === 'local') settings.push(...localSettings(environment.storage.url, environment.signing.key));
-        if (options.json) return printJson({ file: options.config, environment: environment.name, cloud: environment.cloud, settings, jobs });
-        printShow(environment.name, environment.cloud, settings, jobs);
+        const notifications = notificationTargets(environment.notifications, environment.cloud);
+        if (options.json) return printJson({ file: options.config, environment: environment.name, cloud: environment.cloud, settings, jobs, notifications });
+        printShow(environment.name, environment.cloud, settings, jobs, notifications);
       }),
   );
   return config;
@@ -124,7 +126,7 @@ function printReport(file: string, report: ConfigReport): void {
   process.stdout.write(lines.join('\n') + '\n');
 }
 
-function printShow(name: string, cloud: string, settings: readonly LayeredSetting[], jobs: readonly ResolvedJob[]): void {
+function printShow(name: string, cloud: string, settings: readonly LayeredSetting[], jobs: readonly ResolvedJob[], notifications: readonly NotificationTarget[]): void {
   const lines = [`environment ${name} (${cloud})`];
   const settingWidth = Math.max(...settings.map((s) => s.setting.length));
   for (const s of settings) {
@@ -137,5 +139,9 @@ function printShow(name: string, cloud: string, settings: readonly LayeredSettin
     const valueWidth = Math.max(...job.fields.map((f) => f.value.length));
     for (const f of job.fields) lines.push(`  ${f.field.padEnd(fieldWidth)}  ${f.value.padEnd(valueWidth)}  ${f.source}`);
   }
+  // Secret references, never values: show reads no secret.
+  lines.push('', notifications.length === 0 ? 'notifications: none' : 'notifications');
+  const nameWidth = Math.max(0, ...notifications.map((target) => target.name.length));
+  for (const target of notifications) lines.push(`  ${target.name.padEnd(nameWidth)}  ${target.to}${target.secrets.length > 0 ? `  [${target.secrets.join(', ')}]` : ''}`);
   process.stdout.write(lines.join('\n') + '\n');
 }

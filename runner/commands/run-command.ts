@@ -5,7 +5,9 @@ import { ConfigError } from '../../core/errors.js';
 import { DEFAULT_STORAGE } from '../context.js';
 import { runBackupSpec } from '../run-backup-spec.js';
 import { runLogPush } from '../run-log-push.js';
-import { signalOf } from './shared.js';
+import { openStore, signalOf } from './shared.js';
+import { withRunAlerts } from '../local-alerts.js';
+import { newRunId } from '../../core/domain/run.js';
 import { checkDatabaseUrl } from '../../core/adapters/engines/source-url.js';
 import { engineIdForUrl } from '../../core/adapters/engines/engines.js';
 
@@ -40,6 +42,9 @@ Examples:
   vaultra run app --logs                            one log catch-up of "app" (point-in-time restores)
   vaultra run app --env laptop --config ./ops/vaultra.config.yaml --json
 
+The environment's notifications (vaultra.config.yaml) hear of the run: a start ping and a
+success for healthchecks.io, a failure for every target, the all-clear after a failure.
+
 A cloud environment's jobs run where it is deployed: start one on demand through its api
 function (AWS: aws lambda invoke --function-name <api> --payload '{"action":"backup","job":"…"}').`,
     )
@@ -59,6 +64,10 @@ function (AWS: aws lambda invoke --function-name <api> --payload '{"action":"bac
       const target = { storageUrl: environment.storage.url ?? DEFAULT_STORAGE, ...(environment.signing.key ? { signingKey: environment.signing.key } : {}) };
       const output = { progress: options.progress, ...(options.json ? { json: true } : {}) };
       if (options.logs) return runLogPush(logsPushSpecOf(job, target), output, signalOf(command));
-      await runBackupSpec(backupSpecOf(job, target), output, signalOf(command));
+      // The run id is chosen here so the start alert (a healthchecks.io /start ping) names the run that follows.
+      const runId = newRunId();
+      const spec = backupSpecOf(job, target, runId);
+      const catalog = async () => (await openStore(spec.destinations[0]!)).catalog;
+      await withRunAlerts({ environment, job, runId, catalog }, () => runBackupSpec(spec, output, signalOf(command)));
     });
 }

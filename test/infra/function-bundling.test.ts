@@ -61,8 +61,15 @@ describe('functionBundling', () => {
     rmSync(outdir, { recursive: true, force: true });
   });
 
-  it('makes one minified ESM file for Node 22 with a source map, bundling every module (the AWS SDK too)', () => {
-    expect(options).toMatchObject({ format: 'esm', target: 'node22', minify: true, sourceMap: true, mainFields: ['module', 'main'], externalModules: [], bundleAwsSDK: true });
+  it('makes one minified ESM file for Node 22 with a source map, bundling every module (the AWS SDK too) but nodemailer', () => {
+    expect(options).toMatchObject({ format: 'esm', target: 'node22', minify: true, sourceMap: true, mainFields: ['module', 'main'], externalModules: ['nodemailer'], bundleAwsSDK: true });
+    expect(options.nodeModules).toBeUndefined();
+  });
+
+  it('installs nodemailer beside the bundle only for an environment that sends email over SMTP', () => {
+    const withSmtp = EXAMPLE_CONFIG.replace(/notifications:\n/, 'notifications:\n      smtp: { host: smtp.example.com, from: v@example.com, to: [ops@example.com] }\n');
+    expect(withSmtp).not.toBe(EXAMPLE_CONFIG);
+    expect(functionBundling(bundledEnvironmentJson(withSmtp, 'example')).nodeModules).toEqual(['nodemailer']);
   });
 
   it('compiles the environment config in, for literal and computed reads of VAULTRA_CONFIG_JSON', () => {
@@ -99,6 +106,22 @@ describe('secret ARNs', () => {
       'arn:<AWS::Partition>:secretsmanager:eu-west-1:<AWS::AccountId>:secret:hooks/url-??????',
       'arn:<AWS::Partition>:secretsmanager:eu-west-1:<AWS::AccountId>:secret:hooks/key-??????',
     ]);
+  });
+
+  it('grants every secret the other notifiers read: routing key, ping URLs, the SMTP password', () => {
+    const references = webhookSecretReferences({
+      notifications: {
+        email: [],
+        smtp: { host: 'smtp.example.com', security: 'starttls', username: 'vaultra', password: 'secret+aws://mail/password', from: 'v@example.com', to: ['ops@example.com'] },
+        webhooks: [
+          { kind: 'teams', url: 'secret+aws://hooks/teams' },
+          { kind: 'discord', url: 'secret+aws://hooks/discord' },
+          { kind: 'pagerduty', routingKey: 'secret+aws://hooks/pagerduty' },
+          { kind: 'healthchecks', url: 'secret+aws://hooks/hc', jobs: { app: 'secret+aws://hooks/hc-app' } },
+        ],
+      },
+    });
+    expect(references.sort()).toEqual(['secret+aws://hooks/discord', 'secret+aws://hooks/hc', 'secret+aws://hooks/hc-app', 'secret+aws://hooks/pagerduty', 'secret+aws://hooks/teams', 'secret+aws://mail/password']);
   });
 });
 

@@ -328,6 +328,24 @@ describe('notifiersFor', () => {
     expect(notifiers[0]).toBeInstanceOf(SnsNotifier);
     expect(notifiersFor({ webhooks: [] }, { resolve: resolveSecret })).toEqual([]);
   });
+
+  it('email over SMTP after SNS, then every other kind; only healthchecks takes routine alerts', () => {
+    const notifiers = notifiersFor(
+      {
+        smtp: { host: 'smtp.example.com', security: 'starttls', from: 'v@example.com', to: ['ops@example.com'] },
+        webhooks: [
+          { kind: 'teams', url: 'env://A' },
+          { kind: 'discord', url: 'env://B' },
+          { kind: 'pagerduty', routingKey: 'env://C' },
+          { kind: 'healthchecks', url: 'env://D', jobs: {} },
+          { kind: 'discord', url: 'env://E' },
+        ],
+      },
+      { resolve: resolveSecret },
+    );
+    expect(notifiers.map((n) => n.name)).toEqual(['email', 'teams', 'discord', 'pagerduty', 'healthchecks', 'discord-2']);
+    expect(notifiers.filter((n) => n.tracksRuns).map((n) => n.name)).toEqual(['healthchecks']);
+  });
 });
 
 describe('SnsNotifier on moto', () => {

@@ -171,3 +171,17 @@ export function retryAfterHeaderMs(value: string | null, nowMs = Date.now()): nu
   const at = Date.parse(text);
   return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
 }
+
+/**
+ * The `message` of a JSON error answer (`{ "message": "Unknown Webhook" }`), when it is one plain
+ * short line of words: no digit, slash or colon, so it cannot be echoing a URL, a token or a key.
+ * An `explainRefusal` for services that answer so.
+ */
+export function jsonErrorMessage(body: string): string | undefined {
+  try {
+    const message = (JSON.parse(body) as { message?: unknown }).message;
+    return typeof message === 'string' && /^[A-Za-z .,'()-]{1,80}$/.test(message) ? message : undefined;
+  } catch {
+    return undefined;
+  }
+}
