@@ -40,14 +40,14 @@ args=(
   --build-arg "MONGODB_TOOLS_SOURCE=$mongodb_source"
 )
 if docker buildx version >/dev/null 2>&1; then
-  builder=(docker buildx build --load)
+  builder=(docker buildx build --load); builder_name=BuildKit
 else
   # The legacy builder sets no platform arguments: the build stage runs on this host's platform.
-  builder=(env DOCKER_BUILDKIT=0 docker build)
+  builder=(env DOCKER_BUILDKIT=0 docker build); builder_name="legacy builder"
   args+=(--build-arg "BUILDPLATFORM=$(docker version --format '{{.Server.Os}}/{{.Server.Arch}}')")
 fi
 
-log "building $tag from $node_image (PostgreSQL client: $postgresql_source, MongoDB tools: $mongodb_source, ${builder[*]:0:3})"
+log "building $tag from $node_image (PostgreSQL client: $postgresql_source, MongoDB tools: $mongodb_source; $builder_name)"
 started=$SECONDS
 "${builder[@]}" "${args[@]}" . >&2
 log "built $tag in $((SECONDS - started)) s, $(docker image inspect --format '{{.Size}}' "$tag" | awk '{ printf "%.0f MB", $1 / 1e6 }')"
