@@ -16,7 +16,8 @@
 #         servers reporting >= 7.0.13; FerretDB reports 7.0.42). FerretDB never replaces empty
 #         timestamps, so ignoring the flag is what the flag asks for.
 #
-# Environment: VAULTRA_MONGO_BIN (install folder; default /usr/local/bin as root, else ~/.local/bin).
+# Environment: VAULTRA_MONGO_BIN (install folder; default /usr/local/bin as root, else ~/.local/bin),
+# VAULTRA_MONGO_TOOLS_ONLY=1 (only mongodump/mongorestore: the runner image builds them this way).
 set -euo pipefail
 
 TOOLS_MODULE=github.com/mongodb/mongo-tools
@@ -57,11 +58,14 @@ on_path_note() {
   case ":$PATH:" in *":$bin:"*) ;; *) echo "mongo: note: $bin is not on PATH; add it" >&2 ;; esac
 }
 
+tools_only=${VAULTRA_MONGO_TOOLS_ONLY:-0}
+wanted="mongodump/mongorestore $TOOLS_VERSION"
+[ "$tools_only" = 1 ] || wanted="$wanted and ferretdb $FERRET_VERSION"
 need_tools=1; need_ferret=1
 tools_ok && need_tools=0
-ferret_ok && need_ferret=0
+{ [ "$tools_only" = 1 ] || ferret_ok; } && need_ferret=0
 if [ $need_tools -eq 0 ] && [ $need_ferret -eq 0 ]; then
-  echo "mongo: mongodump/mongorestore $TOOLS_VERSION and ferretdb $FERRET_VERSION present in $bin"
+  echo "mongo: $wanted present in $bin"
   on_path_note
   exit 0
 fi
@@ -138,6 +142,6 @@ if [ $need_ferret -eq 1 ]; then
 fi
 
 tools_ok || { echo "mongo: the installed mongodump/mongorestore do not report $TOOLS_VERSION ($TOOLS_COMMIT)" >&2; exit 1; }
-ferret_ok || { echo "mongo: the installed ferretdb does not report package $FERRET_PACKAGE" >&2; exit 1; }
-echo "mongo: installed mongodump/mongorestore $TOOLS_VERSION and ferretdb $FERRET_VERSION into $bin in $((SECONDS - started)) s"
+[ "$tools_only" = 1 ] || ferret_ok || { echo "mongo: the installed ferretdb does not report package $FERRET_PACKAGE" >&2; exit 1; }
+echo "mongo: installed $wanted into $bin in $((SECONDS - started)) s"
 on_path_note

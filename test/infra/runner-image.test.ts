@@ -1,7 +1,8 @@
 /**
  * The runner image: its build context as cdk.out stages it (small, without local state, with
- * everything the Dockerfile copies), and runner/Dockerfile read as text. No Docker engine runs
- * here, so the image itself is not built: this checks what can be checked without one.
+ * everything the Dockerfile copies), and runner/Dockerfile read as text: what production builds
+ * (PGDG, MongoDB's .deb) is checked here; test/integration/runner-image.test.ts builds the image
+ * with the local fallbacks and runs backups through it.
  */
 process.env.CDK_VALIDATION = 'false';
 
@@ -95,19 +96,30 @@ describe('runner/Dockerfile', () => {
     const starts = steps.flatMap((step, index) => (step.keyword === 'FROM' ? [index] : []));
     return steps.slice(starts[stage], starts[stage + 1]);
   };
+  const RUNTIME = 3;
   const arg = (name: string) => steps.find((step) => step.keyword === 'ARG' && step.args.startsWith(`${name}=`))?.args.split('=')[1];
 
-  it('has a build stage and a runtime stage on node:22-bookworm-slim, and a native stage between them for the target platform', () => {
+  it('has a build stage and a runtime stage on node:22-bookworm-slim, and native and mongo-tools stages between them for the target platform', () => {
     const froms = steps.filter((step) => step.keyword === 'FROM').map((step) => step.args);
-    expect(froms).toEqual(['--platform=$BUILDPLATFORM ${NODE_IMAGE} AS build', '${NODE_BUILD_IMAGE} AS native', '${NODE_IMAGE} AS runtime']);
+    expect(froms).toEqual(['--platform=$BUILDPLATFORM ${NODE_IMAGE} AS build', '${NODE_BUILD_IMAGE} AS native', '${NODE_BUILD_IMAGE} AS mongo-tools-go', '${NODE_IMAGE} AS runtime']);
     expect(arg('NODE_IMAGE')).toBe('node:22-bookworm-slim');
     expect(arg('NODE_BUILD_IMAGE')).toBe('node:22-bookworm');
+  });
+
+  it('reads under the legacy builder too: no syntax directive, no BuildKit-only instructions, BUILDPLATFORM declared as a build argument', () => {
+    expect(text).not.toMatch(/^#\s*syntax=/m);
+    expect(steps.filter((step) => step.keyword === 'RUN' && /^--(mount|network|security)\b/.test(step.args))).toEqual([]);
+    expect(text).not.toMatch(/<<-?\s*['"]?[A-Z]+['"]?\s*$/m);
+    const firstFrom = steps.findIndex((step) => step.keyword === 'FROM');
+    expect(steps.slice(0, firstFrom)).toContainEqual({ keyword: 'ARG', args: 'BUILDPLATFORM' });
+    // BuildKit sets TARGETARCH; the legacy builder does not, and dpkg answers instead.
+    expect(runs(RUNTIME)).toContain('arch="${TARGETARCH:-$(dpkg --print-architecture)}"');
   });
 
   it("builds zstd-napi's addon on the target platform (the build stage runs no install scripts) and ships that", () => {
     expect(runs(0)).toMatch(/npm ci .*--ignore-scripts/);
     expect(runs(1)).toMatch(/npm rebuild zstd-napi/);
-    expect(stageSteps(2).some((step) => step.keyword === 'COPY' && step.args === '--from=native /src/node_modules ./node_modules')).toBe(true);
+    expect(stageSteps(RUNTIME).some((step) => step.keyword === 'COPY' && step.args === '--from=native /src/node_modules ./node_modules')).toBe(true);
   });
 
   it('builds with npm ci and npm run build, then prunes the dev dependencies', () => {
@@ -117,12 +129,15 @@ describe('runner/Dockerfile', () => {
   });
 
   it('installs the dump tools: PostgreSQL 18 client from PGDG, MariaDB client, MongoDB tools 100.12.2, sqlite3, zstd, pigz, age, tar', () => {
-    const runtime = runs(2);
+    const runtime = runs(RUNTIME);
+    expect(arg('POSTGRESQL_CLIENT_SOURCE')).toBe('pgdg');
     expect(arg('POSTGRESQL_CLIENT_MAJOR')).toBe('18');
     expect(runtime).toContain('https://apt.postgresql.org/pub/repos/apt ${VERSION_CODENAME}-pgdg main');
     expect(runtime).toContain('signed-by=/usr/share/postgresql-common/pgdg/apt.postgresql.org.asc');
-    const install = /apt-get install -y --no-install-recommends\s+"postgresql-client-\$\{POSTGRESQL_CLIENT_MAJOR\}"(.*?);/.exec(runtime)?.[1] ?? '';
-    for (const tool of ['mariadb-client', 'sqlite3', 'zstd', 'pigz', 'age', 'tar', '"/tmp/${mongo_deb}"']) expect(install.split(/\s+/), tool).toContain(tool);
+    expect(runtime).toContain('postgresql_client="postgresql-client-${POSTGRESQL_CLIENT_MAJOR}"');
+    const install = /apt-get install -y --no-install-recommends\s+"\$\{postgresql_client\}"(.*?);/.exec(runtime)?.[1] ?? '';
+    for (const tool of ['mariadb-client', 'sqlite3', 'zstd', 'pigz', 'age', 'tar', '${mongo_deb:+"/tmp/${mongo_deb}"}']) expect(install.split(/\s+/), tool).toContain(tool);
+    expect(arg('MONGODB_TOOLS_SOURCE')).toBe('deb');
     expect(runtime).toMatch(/apt-get install -y --no-install-recommends ca-certificates curl/);
     expect(arg('MONGODB_TOOLS_VERSION')).toBe('100.12.2');
     expect(runtime).toContain('https://fastdl.mongodb.org/tools/db/${mongo_deb}');
@@ -138,7 +153,7 @@ describe('runner/Dockerfile', () => {
     const last = users.at(-1)!;
     expect(last).not.toMatch(/^(root|0)(:|$)/);
     const uid = last.split(':')[0]!;
-    expect(runs(2)).toMatch(new RegExp(`useradd .*--uid ${uid}\\b`));
+    expect(runs(RUNTIME)).toMatch(new RegExp(`useradd .*--uid ${uid}\\b`));
     // Nothing after the switch runs as root again.
     const afterUser = steps.slice(steps.findLastIndex((step) => step.keyword === 'USER'));
     expect(afterUser.filter((step) => step.keyword === 'RUN')).toEqual([]);
@@ -149,7 +164,7 @@ describe('runner/Dockerfile', () => {
     expect(volumes).toHaveLength(1);
     expect(JSON.parse(volumes[0]!.args)).toEqual(Object.values(RUNNER_SCRATCH_VOLUMES));
     // Fargate fills each volume from the image's directory: the home folder must be the runtime user's.
-    expect(runs(2)).toMatch(new RegExp(`useradd .*--home-dir ${RUNNER_SCRATCH_VOLUMES.home} --create-home`));
+    expect(runs(RUNTIME)).toMatch(new RegExp(`useradd .*--home-dir ${RUNNER_SCRATCH_VOLUMES.home} --create-home`));
     const declaredAt = steps.indexOf(volumes[0]!);
     expect(steps.findLastIndex((step) => step.keyword === 'RUN')).toBeLessThan(declaredAt);
   });
