@@ -14,6 +14,7 @@ import { printAboveProgress } from './progress.js';
  * `noTracing`. Like the retry observer, one per process, reached by the commands that run things.
  */
 let session: TelemetrySession | undefined;
+let started = false;
 let retriesInRun = 0;
 
 /**
@@ -28,6 +29,16 @@ export async function startTelemetry(env: NodeJS.ProcessEnv = process.env): Prom
   if (!settings.traces && !settings.metrics) return;
   const { startOtelTelemetry } = await import('../core/adapters/telemetry/otel-telemetry.js');
   session = await startOtelTelemetry(settings, VAULTRA_VERSION, (line) => printAboveProgress(`vaultra: ${line}`));
+  started = true;
+}
+
+/**
+ * Whether this process started the SDK. Its exporters may still hold timers after the bounded
+ * shutdown (retrying a collector that is down, for up to their own 10 s timeout), which would
+ * keep the process alive: the entry point exits explicitly then.
+ */
+export function telemetryStarted(): boolean {
+  return started;
 }
 
 /** Exports what is left, within `TELEMETRY_SHUTDOWN_MS`; false when it did not finish in time. */

@@ -15,7 +15,7 @@ set -euo pipefail
 RELEASE=v0.161.0
 STABLE=v1.67.0
 # Shown by `vaultra-otelcol --version`; bump it when main.go or the pins change.
-BUILD=0.161.0-vaultra-1
+BUILD=0.161.0-vaultra-3
 
 if [ -n "${VAULTRA_OTELCOL_BIN:-}" ]; then
   bin=$VAULTRA_OTELCOL_BIN

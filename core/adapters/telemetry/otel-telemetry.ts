@@ -2,8 +2,8 @@ import { context, metrics, propagation, ROOT_CONTEXT, trace, type Context } from
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { setGlobalErrorHandler, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { defaultResource, detectResources, envDetector, resourceFromAttributes, type Resource } from '@opentelemetry/resources';
-import { MeterProvider, PeriodicExportingMetricReader, type PushMetricExporter } from '@opentelemetry/sdk-metrics';
-import { BasicTracerProvider, BatchSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
+import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import type { RunTracer } from '../../ports/run-tracer.js';
 import { noTracing } from '../../ports/run-tracer.js';
@@ -11,7 +11,8 @@ import { redact } from '../../domain/redact.js';
 import { oneLine } from '../../errors.js';
 import { OtelRunTracer } from './otel-run-tracer.js';
 import { OtelRunMetrics, type RunMeasurement } from './otel-run-metrics.js';
-import type { OtlpProtocol, TelemetrySettings } from './telemetry-settings.js';
+import type { TelemetrySettings } from './telemetry-settings.js';
+import { otlpExportersFor } from './otlp-exporters.js';
 
 /** What the runner holds while telemetry is on. */
 export interface TelemetrySession {
@@ -48,8 +49,8 @@ export async function startOtelTelemetry(settings: TelemetrySettings, version: s
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   const resource = runnerResource(version);
 
-  const tracerProvider = settings.traces ? new BasicTracerProvider({ resource, spanProcessors: [new BatchSpanProcessor(await spanExporter(settings.traces))] }) : undefined;
-  const meterProvider = settings.metrics ? new MeterProvider({ resource, readers: [new PeriodicExportingMetricReader({ exporter: await metricExporter(settings.metrics) })] }) : undefined;
+  const tracerProvider = settings.traces ? new BasicTracerProvider({ resource, spanProcessors: [new BatchSpanProcessor((await otlpExportersFor(settings.traces)).spans())] }) : undefined;
+  const meterProvider = settings.metrics ? new MeterProvider({ resource, readers: [new PeriodicExportingMetricReader({ exporter: (await otlpExportersFor(settings.metrics)).metrics() })] }) : undefined;
   if (tracerProvider) trace.setGlobalTracerProvider(tracerProvider);
   if (meterProvider) metrics.setGlobalMeterProvider(meterProvider);
   const runMetrics = meterProvider ? new OtelRunMetrics(meterProvider.getMeter('vaultra', version)) : undefined;
@@ -86,17 +87,4 @@ function runnerResource(version: string): Resource {
   return defaultResource()
     .merge(resourceFromAttributes({ [ATTR_SERVICE_NAME]: 'vaultra', [ATTR_SERVICE_VERSION]: version }))
     .merge(detectResources({ detectors: [envDetector] }));
-}
-
-/** Each protocol's exporter is its own module (gRPC's is large): only the chosen one loads. */
-async function spanExporter(protocol: OtlpProtocol): Promise<SpanExporter> {
-  if (protocol === 'grpc') return new (await import('@opentelemetry/exporter-trace-otlp-grpc')).OTLPTraceExporter();
-  if (protocol === 'http/json') return new (await import('@opentelemetry/exporter-trace-otlp-http')).OTLPTraceExporter();
-  return new (await import('@opentelemetry/exporter-trace-otlp-proto')).OTLPTraceExporter();
-}
-
-async function metricExporter(protocol: OtlpProtocol): Promise<PushMetricExporter> {
-  if (protocol === 'grpc') return new (await import('@opentelemetry/exporter-metrics-otlp-grpc')).OTLPMetricExporter();
-  if (protocol === 'http/json') return new (await import('@opentelemetry/exporter-metrics-otlp-http')).OTLPMetricExporter();
-  return new (await import('@opentelemetry/exporter-metrics-otlp-proto')).OTLPMetricExporter();
 }
