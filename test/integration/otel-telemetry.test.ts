@@ -113,7 +113,7 @@ describe('OpenTelemetry from the runner', () => {
     const point = (name: string) => points.find((candidate) => candidate.metric === name);
     expect(point(METRICS.runs.name)).toMatchObject({ value: 1, attributes: { 'vaultra.run.kind': 'backup', 'vaultra.run.status': 'succeeded', 'db.system': 'postgresql' } });
     expect(point(METRICS.rawBytes.name)?.value).toBe(taken.bytesRaw);
-    expect(point(METRICS.storedBytes.name)).toMatchObject({ value: taken.bytesStored, attributes: { 'vaultra.destination': ws.store } });
+    expect(point(METRICS.storedBytes.name)).toMatchObject({ value: taken.bytesStored, attributes: { 'vaultra.destination': ws.storeUrl } });
     expect(point(METRICS.runDuration.name)).toMatchObject({ count: 1, unit: 's' });
     expect(point(METRICS.runDuration.name)!.value).toBeCloseTo(taken.durationMs / 1000, 2);
     expect(point(METRICS.compressionRatio.name)!.value).toBeCloseTo(taken.bytesRaw / taken.bytesStored, 5);
@@ -207,7 +207,7 @@ describe('OpenTelemetry from the runner', () => {
     // Assess
     expect(off.code, off.stderr).toBe(0);
     expect(disabled.code, disabled.stderr).toBe(0);
-    const loaded = readFileSync(modules, 'utf8').split('\n').filter(Boolean);
+    const loaded = readFileSync(modules, 'utf8').split('\n').filter((url) => url.startsWith('file:'));
     expect(loaded.some((url) => url.includes('dist/vaultra.mjs')), 'the module log saw the CLI').toBe(true);
     const sdk = loaded.filter((url) => /opentelemetry|otel-telemetry|grpc/i.test(url) || readFileSync(new URL(url), 'utf8').includes('@opentelemetry/sdk-trace'));
     expect(sdk).toEqual([]);
