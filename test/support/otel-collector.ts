@@ -209,3 +209,33 @@ function pointsOf(line: unknown): CollectedPoint[] {
     ),
   );
 }
+
+/**
+ * For the cloud flow tests: a collector the runner processes export to, when the binary is here
+ * (under `CI=true` it must be: scripts/setup-otel-collector.sh builds it); `undefined` otherwise,
+ * and the flow's trace assertions are left out locally.
+ */
+export async function startFlowCollector(): Promise<OtelCollector | undefined> {
+  const binary = otelCollectorBinary();
+  if (!binary) {
+    if (process.env.CI === 'true') throw new Error(`CI=true and ${OTEL_COLLECTOR_BINARY} is missing: run scripts/setup-otel-collector.sh`);
+    return undefined;
+  }
+  return startOtelCollector(binary);
+}
+
+/** The variables that make a runner export to `collector` (none without one). */
+export function exportingTo(collector: OtelCollector | undefined): Record<string, string> {
+  return collector ? { OTEL_EXPORTER_OTLP_ENDPOINT: collector.httpEndpoint } : {};
+}
+
+/**
+ * The runner's root span (`name`) in the trace `traceparent` started: same trace id, the
+ * function's span as its parent, and the phases below it. Waits for the collector to write it.
+ */
+export async function runnerRootSpan(collector: OtelCollector, traceparent: string, name = 'backup'): Promise<{ root: CollectedSpan; children: CollectedSpan[] }> {
+  const [, traceId, parentSpanId] = traceparent.split('-') as [string, string, string, string];
+  const root = await collector.waitFor(`runner span ${name} in trace ${traceId}`, () => collector.spans().find((span) => span.traceId === traceId && span.name === name && span.parentSpanId === parentSpanId), 15_000);
+  const children = collector.spans().filter((span) => span.parentSpanId === root.spanId);
+  return { root, children };
+}
