@@ -18,7 +18,8 @@ import type { BackupJson } from '../support/cli-json.js';
 import { otelCollectorBinary, startOtelCollector, type CollectedSpan, type OtelCollector } from '../support/otel-collector.js';
 import { createDatabase, dropDatabase, loadVariedTypesFixture, uniqueDatabaseName } from '../support/pg-fixtures.js';
 import { pgEnv } from '../support/psql.js';
-import { isCI, requirePostgres, requireTools, unmet } from '../support/requirements.js';
+import { requirePostgres, requireTools, unmet } from '../support/requirements.js';
+import { TELEMETRY_SHUTDOWN_MS } from '../../runner/telemetry.js';
 import { makeWorkspace, type Workspace } from '../support/workspace.js';
 
 const BACKUP_PHASES = ['resolve secrets', 'open tools', 'claim', 'start dump', 'dump, compress, encrypt, upload', 'manifest', 'sign', 'commit', 'catalog', 'repair'];
@@ -230,15 +231,17 @@ describe('OpenTelemetry from the runner', () => {
     const refused = await backup(ws, { OTEL_EXPORTER_OTLP_ENDPOINT: down.url }, 'otel-down');
     const refusedMs = performance.now() - startedDown;
     const startedHung = performance.now();
-    const silent = await backup(ws, { OTEL_EXPORTER_OTLP_ENDPOINT: hung.url }, 'otel-down');
+    // The exporter alone would wait 30 s for the hung collector's answer: the runner's bound must end it.
+    const silent = await backup(ws, { OTEL_EXPORTER_OTLP_ENDPOINT: hung.url, OTEL_EXPORTER_OTLP_TIMEOUT: '30000' }, 'otel-down');
     const silentMs = performance.now() - startedHung;
     await hung.close();
 
-    // Assess: all succeeded; the hung collector cost at most the shutdown bound (3 s) and the SDK's load
+    // Assess: all succeeded; the hung collector cost the shutdown bound (3 s) and the SDK's load
+    // (a few seconds more on a loaded 2-core machine), far from the exporter's own 30 s
     for (const result of [off, refused, silent]) expect(result.code, result.stderr).toBe(0);
     expect(hung.connections()).toBeGreaterThan(0);
-    expect(refusedMs - offMs).toBeLessThan(4_000);
-    expect(silentMs - offMs).toBeLessThan(isCI ? 6_000 : 5_000);
+    expect(refusedMs - offMs).toBeLessThan(TELEMETRY_SHUTDOWN_MS + 5_000);
+    expect(silentMs - offMs).toBeLessThan(TELEMETRY_SHUTDOWN_MS + 5_000);
     expect(silent.stderr).not.toContain('canary-');
   });
 });
