@@ -56,7 +56,7 @@ describe('OtelRunTracer', () => {
   it('a rejected phase is ERROR with its class and one redacted line, and rejects with the same error', async () => {
     const secret = 'canary-otel-unit-secret';
     registerSecret(secret);
-    const failure = new DumpFailedError(`pg_dump: connection failed for password ${secret}\nsecond line`);
+    const failure = new DumpFailedError(`pg_dump: connection failed for password ${secret}\nsecond line`, `password ${secret}`);
 
     await expect(tracer.span('backup', {}, () => tracer.span('start dump', {}, () => Promise.reject(failure)))).rejects.toBe(failure);
 
