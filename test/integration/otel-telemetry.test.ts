@@ -192,6 +192,29 @@ describe('OpenTelemetry from the runner', () => {
     expect(collector.everything().includes(passphrase)).toBe(false);
   });
 
+  it('a verify is one trace: locate, authenticate, then fetch → decrypt → decompress → verify', async () => {
+    const ws = workspace('verify');
+    const taken = await backup(ws, {}, 'otel-verify');
+    expect(taken.code, taken.stderr).toBe(0);
+    const launcher = launcherTrace();
+
+    const result = await runVaultra(['verify', 'latest', '--job', 'otel-verify', '--from', ws.storeUrl, '--passphrase-env', 'BACKUP_PASSPHRASE', '--json', '--no-progress'], {
+      env: { ...ws.env, ...otelEnv({ TRACEPARENT: launcher.traceparent }) },
+    });
+
+    expect(result.code, result.stderr).toBe(0);
+    const verified = JSON.parse(result.stdout) as { bytesRaw: number; bytesStored: number; trace_id?: string };
+    expect(verified.trace_id).toBe(launcher.traceId);
+    const spans = await collector.waitFor('verify trace', () => {
+      const found = traceOf(launcher.traceId);
+      return found.some((span) => span.name === 'verify') && found.length >= 4 ? found : undefined;
+    });
+    const root = spans.find((span) => span.name === 'verify')!;
+    expect(root.parentSpanId).toBe(launcher.parentSpanId);
+    expect(spans.filter((span) => span !== root).map((span) => span.name).sort()).toEqual(['authenticate', 'fetch, decrypt, decompress, verify', 'locate']);
+    expect(spans.find((span) => span.name === 'fetch, decrypt, decompress, verify')!.attributes).toMatchObject({ 'vaultra.bytes.raw': verified.bytesRaw, 'vaultra.bytes.stored': verified.bytesStored });
+  });
+
   it('off (no endpoint, or OTEL_SDK_DISABLED): no SDK module loads and nothing connects', async () => {
     // Prepare: a listener that counts connections, named as the endpoint of the disabled run
     const ws = workspace('off');
