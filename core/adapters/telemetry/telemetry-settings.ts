@@ -1,10 +1,10 @@
-import { ConfigError } from '../../errors.js';
-
 /**
  * What the standard `OTEL_*` variables ask of the runner, read without loading any of the
  * OpenTelemetry SDK: with none of them set, telemetry is off and the SDK never loads.
  * The exporters read the rest themselves (headers, timeouts, temporality, certificates).
  */
+import { ConfigError } from '../../errors.js';
+
 export type OtlpProtocol = 'http/protobuf' | 'http/json' | 'grpc';
 
 export interface TelemetrySettings {
