@@ -1,4 +1,4 @@
-import { context, metrics, propagation, ROOT_CONTEXT, trace, type Context } from '@opentelemetry/api';
+import { context, propagation, ROOT_CONTEXT, trace, type Context } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { setGlobalErrorHandler, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { defaultResource, detectResources, envDetector, resourceFromAttributes, type Resource } from '@opentelemetry/resources';
@@ -51,8 +51,8 @@ export async function startOtelTelemetry(settings: TelemetrySettings, version: s
 
   const tracerProvider = settings.traces ? new BasicTracerProvider({ resource, spanProcessors: [new BatchSpanProcessor((await otlpExportersFor(settings.traces)).spans())] }) : undefined;
   const meterProvider = settings.metrics ? new MeterProvider({ resource, readers: [new PeriodicExportingMetricReader({ exporter: (await otlpExportersFor(settings.metrics)).metrics() })] }) : undefined;
-  if (tracerProvider) trace.setGlobalTracerProvider(tracerProvider);
-  if (meterProvider) metrics.setGlobalMeterProvider(meterProvider);
+  // Not registered as the global providers: the cloud SDKs (Firestore, Azure) trace through the
+  // global API, and their request spans are theirs to turn on, not a side effect of ours.
   const runMetrics = meterProvider ? new OtelRunMetrics(meterProvider.getMeter('vaultra', version)) : undefined;
 
   return {
