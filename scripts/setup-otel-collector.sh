@@ -31,7 +31,9 @@ if [[ "$out" == *"$BUILD"* ]]; then
   exit 0
 fi
 
-command -v go >/dev/null || { echo "otel collector: go is missing (install Go >= 1.24)" >&2; exit 1; }
+command -v go >/dev/null || { echo "otel collector: go is missing: install Go >= 1.24 (Debian 12's golang-go is too old)" >&2; exit 1; }
+# A static binary, with the Go that is installed (no toolchain download).
+export CGO_ENABLED=0 GOTOOLCHAIN=local
 src=$(mktemp -d)
 trap 'rm -rf "$src"' EXIT
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
