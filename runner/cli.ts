@@ -21,6 +21,7 @@ import { configCommand } from './commands/config-command.js';
 import { tuiCommand } from './commands/tui-command.js';
 import { drillCommand } from './commands/drill-command.js';
 import { showRetries } from './retry-lines.js';
+import { startTelemetry, stopTelemetry } from './telemetry.js';
 
 const EXIT_CODES_HELP = `
 Exit codes:
@@ -102,11 +103,19 @@ export async function main(argv: string[]): Promise<number> {
   process.on('SIGTERM', interrupt);
   showRetries();
   try {
+    await startTelemetry();
+  } catch (error) {
+    process.stderr.write(errorLine(error) + '\n');
+    return exitCodeFor(error);
+  }
+  try {
     outcome = await runProgram(argv, controller.signal);
     return outcome;
   } finally {
     finished = true;
     // Every command waits for its tools; any still running here (killed, not yet gone) must not outlive us.
     killRunningTools();
+    // The run is recorded and its outcome decided: exporting its spans and metrics only delays the exit, within a bound.
+    await stopTelemetry();
   }
 }

@@ -1,4 +1,5 @@
 import { main } from './cli.js';
+import { telemetryStarted } from './telemetry.js';
 
 // The AWS SDK warns on every call under Node 20 (still supported here, and the Lambda
 // functions run Node 22): one warning per command is noise in a CLI's stderr.
@@ -15,3 +16,6 @@ for (const stream of [process.stdout, process.stderr]) {
 }
 
 process.exitCode = await main(process.argv);
+// Everything is done and said (stdout and stderr writes are synchronous for files and pipes on
+// Linux); only an OTLP exporter retrying a collector that is down may still hold a timer.
+if (telemetryStarted()) process.exit();

@@ -1,6 +1,7 @@
 import { observeRetries, type RetryNotice } from '../core/adapters/retry.js';
 import { redact } from '../core/domain/redact.js';
 import { printAboveProgress } from './progress.js';
+import { noteRetry } from './telemetry.js';
 
 /**
  * One stderr line per retry (storage, catalog, launch, webhook), so a service that stalls or fails is visible while the
@@ -13,5 +14,8 @@ export function retryLine(notice: RetryNotice): string {
 }
 
 export function showRetries(): void {
-  observeRetries((notice) => printAboveProgress(retryLine(notice)));
+  observeRetries((notice) => {
+    printAboveProgress(retryLine(notice));
+    noteRetry(notice);
+  });
 }

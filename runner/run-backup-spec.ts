@@ -1,4 +1,7 @@
-import { runBackup } from '../core/usecases/backup.js';
+import { runBackup, type BackupResult } from '../core/usecases/backup.js';
+import type { TraceSpan } from '../core/ports/run-tracer.js';
+import { dbSystemOf } from '../core/domain/db-system.js';
+import { recordRunMetrics, runTracer, traceFields } from './telemetry.js';
 import { recordedRun } from '../core/usecases/record-run.js';
 import { createCompressor } from '../core/adapters/compression/compressors.js';
 import { engineById, engineIdForUrl } from '../core/adapters/engines/engines.js';
@@ -42,19 +45,27 @@ export interface SpecRunOutput {
  * `resolvedSource` is the connection `spec.source` resolves to, when the caller has it already.
  * Returns the run as recorded, succeeded or failed.
  */
-export async function runBackupSpec(spec: BackupSpec, output: SpecRunOutput, signal: AbortSignal | undefined, resolvedSource?: string): Promise<RunRecord> {
+export function runBackupSpec(spec: BackupSpec, output: SpecRunOutput, signal: AbortSignal | undefined, resolvedSource?: string): Promise<RunRecord> {
+  return runTracer().span('backup', { 'vaultra.job': spec.job, 'vaultra.run_id': spec.runId, 'vaultra.backup.type': spec.type }, (span) => backupSpecRun(spec, output, signal, resolvedSource, span));
+}
+
+async function backupSpecRun(spec: BackupSpec, output: SpecRunOutput, signal: AbortSignal | undefined, resolvedSource: string | undefined, span: TraceSpan): Promise<RunRecord> {
+  const tracer = runTracer();
   // The CLI resolved the source already when it named the job after the database: once is enough.
-  const source = resolvedSource ?? (await resolveConnection(spec.source, signal));
+  const source = resolvedSource ?? (await tracer.span('resolve secrets', {}, () => resolveConnection(spec.source, signal)));
   const engine = engineById(engineIdForUrl(source), spec.engine);
-  const { storage, catalog } = await openStore(spec.destinations[0]!, output.catalog);
-  const alsoTo = await Promise.all(spec.destinations.slice(1).map((url) => openStorage(url)));
-  const { compressor, encryptor, signer, more: chunking } = await openRunTools(spec, { kind: 'backup', catalog, engine: engine.id, location: storage.location }, (tools, notice) =>
-    spec.chunked || spec.chain || spec.type !== 'full' ? chunkingFor(spec, tools.encryptor, tools.signer, notice, signal) : Promise.resolve(undefined),
-  );
+  const { storage, catalog, alsoTo, compressor, encryptor, signer, chunking } = await tracer.span('open tools', {}, async () => {
+    const store = await openStore(spec.destinations[0]!, output.catalog);
+    const copies = await Promise.all(spec.destinations.slice(1).map((url) => openStorage(url)));
+    const tools = await openRunTools(spec, { kind: 'backup', catalog: store.catalog, engine: engine.id, location: store.storage.location }, (opened, notice) =>
+      spec.chunked || spec.chain || spec.type !== 'full' ? chunkingFor(spec, opened.encryptor, opened.signer, notice, signal) : Promise.resolve(undefined),
+    );
+    return { ...store, alsoTo: copies, ...tools, chunking: tools.more };
+  });
 
   const progress = new Progress('backup', output.progress && !output.json);
   const result = await runBackup(
-    { engine, storage, alsoTo, compressor, encryptor, signer, catalog, host: thisHost, ...(chunking ? { chunking } : {}) },
+    { engine, storage, alsoTo, compressor, encryptor, signer, catalog, host: thisHost, tracer, ...(chunking ? { chunking } : {}) },
     {
       source,
       job: spec.job,
@@ -73,6 +84,7 @@ export async function runBackupSpec(spec: BackupSpec, output: SpecRunOutput, sig
     },
   );
   progress.stop();
+  traceOutcome(span, result, { dbSystem: dbSystemOf(engine.id), destinations: [storage, ...alsoTo].map((destination) => destination.location) });
   // Earlier runs this backup settled and cleaned up after: said on stderr, after the result
   // (before the error line of a failed run, which stays the last line).
   const reportRepairs = () => {
@@ -101,6 +113,7 @@ export async function runBackupSpec(spec: BackupSpec, output: SpecRunOutput, sig
     ...(run.error ? { error: run.error } : {}),
     ...(run.leftBehind ? { leftBehind: run.leftBehind } : {}),
     ...(result.repairs ? { repaired: result.repairs } : {}),
+    ...traceFields(),
   };
   if (output.json) printJson(summary);
   if (result.error !== undefined) {
@@ -125,6 +138,27 @@ export async function runBackupSpec(spec: BackupSpec, output: SpecRunOutput, sig
   }
   reportRepairs();
   return run;
+}
+
+/**
+ * A stored run's outcome on its span (run id, status, bytes; failed with its one-line error) and
+ * in its metrics. `destinations` are the run's storage locations, the first the record's.
+ * A cancelled run counts as failed (its `error.type` says `AbortedError`).
+ */
+export function traceOutcome(span: TraceSpan, result: BackupResult, { dbSystem, destinations }: { readonly dbSystem: string; readonly destinations: readonly string[] }): void {
+  const { run } = result;
+  span.setAttributes({ 'vaultra.run_id': run.runId, 'vaultra.run.status': run.status, 'db.system': dbSystem, 'vaultra.bytes.raw': run.bytesRaw, 'vaultra.bytes.stored': run.bytesStored });
+  if (result.error !== undefined) span.fail(result.error);
+  recordRunMetrics({
+    kind: run.kind === 'log' ? 'log' : 'backup',
+    job: run.job,
+    dbSystem,
+    status: run.status === 'succeeded' ? 'succeeded' : 'failed',
+    durationMs: run.durationMs ?? 0,
+    ...(result.error !== undefined ? { errorType: result.error instanceof Error ? result.error.name : 'Error' } : {}),
+    ...(run.bytesRaw !== undefined ? { bytesRaw: run.bytesRaw } : {}),
+    ...(run.bytesStored !== undefined ? { storedPerDestination: destinations.map((destination) => ({ destination, bytes: run.bytesStored! })) } : {}),
+  });
 }
 
 /**

@@ -9,7 +9,10 @@ import { dumpProgress, Progress } from './progress.js';
 import { formatBytes, formatDuration } from './format.js';
 import { errorLine, exitCodeFor } from './exit-codes.js';
 import { openStore, printFields, printJson, resolveConnection, thisHost } from './commands/shared.js';
-import { openRunTools, type SpecRunOutput } from './run-backup-spec.js';
+import { openRunTools, traceOutcome, type SpecRunOutput } from './run-backup-spec.js';
+import { runTracer, traceFields } from './telemetry.js';
+import type { TraceSpan } from '../core/ports/run-tracer.js';
+import { dbSystemOf } from '../core/domain/db-system.js';
 
 /** What a server handed over for archiving (`archive_command`), instead of a source to read. */
 export interface HandedOverLog {
@@ -22,16 +25,20 @@ export interface HandedOverLog {
  * engine, storages, keys and signer, then `pushLogs` reads the server's log since the archive's
  * end and stores it as a `log` run. The outcome is printed and set as `process.exitCode`.
  */
-export async function runLogPush(spec: BackupSpec, output: SpecRunOutput, signal: AbortSignal | undefined, handedOver?: HandedOverLog): Promise<void> {
+export function runLogPush(spec: BackupSpec, output: SpecRunOutput, signal: AbortSignal | undefined, handedOver?: HandedOverLog): Promise<void> {
+  return runTracer().span('log push', { 'vaultra.job': spec.job, 'vaultra.run_id': spec.runId }, (span) => logPushRun(spec, output, signal, handedOver, span));
+}
+
+async function logPushRun(spec: BackupSpec, output: SpecRunOutput, signal: AbortSignal | undefined, handedOver: HandedOverLog | undefined, span: TraceSpan): Promise<void> {
   if (spec.type !== 'full' || spec.chunked || spec.chain || spec.method) throw new ConfigError('a log push stores the server\'s log as it is: its spec takes no type, chunked, chain or method');
-  const source = handedOver ? undefined : await resolveConnection(spec.source, signal);
+  const source = handedOver ? undefined : await runTracer().span('resolve secrets', {}, () => resolveConnection(spec.source, signal));
   const engine = handedOver ? engineById(handedOver.engine) : engineById(engineIdForUrl(source!), spec.engine);
   const { storage, catalog } = await openStore(spec.destinations[0]!, output.catalog);
   const alsoTo = await Promise.all(spec.destinations.slice(1).map((url) => openStorage(url)));
   const { compressor, encryptor, signer } = await openRunTools(spec, { kind: 'log', catalog, engine: engine.id, location: storage.location }, () => Promise.resolve(undefined));
   const progress = new Progress('log push', output.progress && !output.json);
   const result = await pushLogs(
-    { engine, storage, alsoTo, compressor, encryptor, signer, catalog, host: thisHost },
+    { engine, storage, alsoTo, compressor, encryptor, signer, catalog, host: thisHost, tracer: runTracer() },
     {
       ...(handedOver ? { handedOver: handedOver.read } : { source: source! }),
       job: spec.job,
@@ -45,6 +52,7 @@ export async function runLogPush(spec: BackupSpec, output: SpecRunOutput, signal
     },
   );
   progress.stop();
+  traceOutcome(span, result, { dbSystem: dbSystemOf(engine.id), destinations: [storage, ...alsoTo].map((destination) => destination.location) });
   const { run } = result;
   const log = run.log;
   if (output.json) {
@@ -60,6 +68,7 @@ export async function runLogPush(spec: BackupSpec, output: SpecRunOutput, signal
       location: run.location,
       durationMs: run.durationMs,
       ...(run.error ? { error: run.error } : {}),
+      ...traceFields(),
     });
   }
   for (const problem of result.repairErrors ?? []) process.stderr.write(`vaultra: warning: ${problem}\n`);

@@ -20,6 +20,8 @@ import { AbortedError, CatalogWriteError, ConfigError, LeftBehindError, oneLine,
 import { repairedAnything, repairRuns, type RepairReport } from './repair-runs.js';
 import type { RunnerHost } from '../ports/runner-host.js';
 import { systemClock } from '../domain/clock.js';
+import { noTracing, type RunTracer } from '../ports/run-tracer.js';
+import { dbSystemOf } from '../domain/db-system.js';
 
 export type BackupMethod = 'logical' | 'physical';
 
@@ -43,6 +45,8 @@ export interface BackupDependencies {
   readonly host?: RunnerHost;
   /** What chunked snapshots need (codec, dedup key…): required for a request that is `chunked`. */
   readonly chunking?: ChunkingDependencies;
+  /** Where the run's phases are traced. @default no tracing */
+  readonly tracer?: RunTracer;
 }
 
 export interface BackupRequest {
@@ -112,13 +116,15 @@ export async function runBackup(deps: BackupDependencies, request: BackupRequest
   const now = deps.now ?? systemClock;
   let run = runningRecord(deps, request, 'backup', now());
   if (isChunked(request)) run = { ...run, type: request.type ?? 'full' };
-  run = await claimOrCreate(deps.catalog, run, request.signal);
+  const tracer = deps.tracer ?? noTracing;
+  const claimed = run;
+  run = await tracer.span('claim', { 'vaultra.run_id': claimed.runId }, () => claimOrCreate(deps.catalog, claimed, request.signal));
   const produce: ArtifactProducer = (writer, destinations, facts) =>
     isChunked(request) ? chunkedArtifact(deps, request, writer, destinations, facts, now) : singleObjectArtifact(deps, request, writer, facts, now);
   const result = await storeRun(deps, request, run, produce, now);
   // Interrupted: the user wants out. Storage (or the catalog) failing: cleaning up would fail too.
   if (request.signal?.aborted || (result.error instanceof VaultraError && result.error.kind === 'storage')) return result;
-  return { ...result, ...(await repairAfter(deps, request.job, run.runId, request.signal)) };
+  return { ...result, ...(await tracer.span('repair', {}, () => repairAfter(deps, request.job, run.runId, request.signal))) };
 }
 
 /** The record a stored run (a backup, a log push) starts with, before it is claimed or created. */
@@ -146,7 +152,7 @@ export function runningRecord(
 export type ArtifactProducer = (writer: StorageArtifactWriter, destinations: readonly StorageBackend[], facts: { job: string; runId: string; startedAt: Date }) => Promise<ProducedArtifact>;
 
 /** What a stored run needs besides its producer: where it goes, who signs, where it is recorded. */
-export type StoredRunDependencies = Pick<BackupDependencies, 'storage' | 'alsoTo' | 'signer' | 'catalog'>;
+export type StoredRunDependencies = Pick<BackupDependencies, 'storage' | 'alsoTo' | 'signer' | 'catalog' | 'tracer'>;
 
 /**
  * A run that stores something (a backup, a log range), from its claimed record to its recorded
@@ -171,7 +177,8 @@ export async function storeRun(
   const destinations = [deps.storage, ...(deps.alsoTo ?? [])];
   const key = manifestKey(request.job, runId);
   const writer = new StorageArtifactWriter(destinations, folder);
-  const commit = new ManifestCommit(destinations, deps.signer, { job: request.job, runId, manifestKey: key });
+  const commit = new ManifestCommit(destinations, deps.signer, { job: request.job, runId, manifestKey: key }, deps.tracer);
+  const tracer = deps.tracer ?? noTracing;
   try {
     const facts = { job: request.job, runId, startedAt };
     const produced = await produce(writer, destinations, facts);
@@ -209,7 +216,8 @@ export async function storeRun(
       ...(leftBehind.length ? { leftBehind } : {}),
     };
     try {
-      await deps.catalog.update(run);
+      const failed = run;
+      await tracer.span('catalog', { 'vaultra.run.status': failed.status }, () => deps.catalog.update(failed));
     } catch (recordError) {
       return { run, error: new CatalogWriteError(`${oneLine(error)}; recording run ${runId} of job ${request.job} as failed also failed: ${oneLine(recordError)}`, { cause: recordError }) };
     }
@@ -218,7 +226,8 @@ export async function storeRun(
   // Only the record of the success is missing if this fails: the backup itself is complete and
   // committed, so it stays, and the next repair records it from its manifest.
   try {
-    await deps.catalog.update(run);
+    const succeeded = run;
+    await tracer.span('catalog', { 'vaultra.run.status': succeeded.status }, () => deps.catalog.update(succeeded));
   } catch (recordError) {
     const where = storageUrlOf(deps.storage.location, manifestKey(request.job, runId));
     const error = new CatalogWriteError(
@@ -247,11 +256,21 @@ function isChunked(request: BackupRequest): boolean {
 
 /** The single-object artifact: the whole compressed, encrypted dump as one `data` object. */
 async function singleObjectArtifact(deps: BackupDependencies, request: BackupRequest, writer: StorageArtifactWriter, facts: { job: string; runId: string; startedAt: Date }, now: () => Date): Promise<ProducedArtifact> {
-  const started = await startDump(deps.engine, deps.compressor, deps.engine.parse(request.source), request.signal, request.method);
+  const tracer = deps.tracer ?? noTracing;
+  const connection = deps.engine.parse(request.source);
+  const started = await tracer.span('start dump', { 'db.system': dbSystemOf(deps.engine.id), 'vaultra.source': connection.describe(), 'vaultra.backup.method': request.method ?? 'logical' }, () =>
+    startDump(deps.engine, deps.compressor, connection, request.signal, request.method),
+  );
   const data = { name: dataObjectName(deps.engine, deps.compressor, deps.encryptor, request.method), role: 'data' } as const;
-  const piped = await pipeToArtifact(started, deps.encryptor, writer, data, request);
+  const destinations = [deps.storage, ...(deps.alsoTo ?? [])];
+  const piped = await tracer.span('dump, compress, encrypt, upload', { 'vaultra.compression': deps.compressor.id, 'vaultra.encryption': deps.encryptor.format, 'vaultra.destinations': destinations.length }, async (span) => {
+    const streamed = await pipeToArtifact(started, deps.encryptor, writer, data, request);
+    span.setAttributes({ 'vaultra.bytes.raw': streamed.plaintextBytes, 'vaultra.bytes.stored': streamed.object.sizeBytes, 'db.namespace': streamed.source.database });
+    for (const storage of destinations) span.addEvent('stored', { 'vaultra.destination': storage.location, 'vaultra.bytes.stored': streamed.object.sizeBytes });
+    return streamed;
+  });
   const finishedAt = now();
-  const written = buildManifest({
+  const written = await tracer.span('manifest', {}, async () => buildManifest({
     ...facts,
     finishedAt,
     source: piped.source,
@@ -260,7 +279,7 @@ async function singleObjectArtifact(deps: BackupDependencies, request: BackupReq
     encryptor: deps.encryptor,
     plaintextBytes: piped.plaintextBytes,
     objects: [piped.object],
-  });
+  }));
   return { written, finishedAt, bytesStored: piped.object.sizeBytes, sha256: piped.object.sha256, ...(started.dump.warnings ? { warnings: started.dump.warnings } : {}) };
 }
 
@@ -273,18 +292,20 @@ async function chunkedArtifact(
   facts: { job: string; runId: string; startedAt: Date },
   now: () => Date,
 ): Promise<ProducedArtifact> {
-  if (!deps.chunking) throw new ConfigError('a chunked snapshot needs a chunk codec and a dedup key, which this runner was not given');
-  const produced = await produceSnapshot(
-    { engine: deps.engine, source: deps.engine.parse(request.source), destinations, writer, encryptor: deps.encryptor, chunking: deps.chunking },
+  const { chunking } = deps;
+  if (!chunking) throw new ConfigError('a chunked snapshot needs a chunk codec and a dedup key, which this runner was not given');
+  const tracer = deps.tracer ?? noTracing;
+  const produced = await tracer.span('chunked snapshot', { 'db.system': dbSystemOf(deps.engine.id), 'vaultra.backup.type': request.type ?? 'full', 'vaultra.destinations': destinations.length }, () => produceSnapshot(
+    { engine: deps.engine, source: deps.engine.parse(request.source), destinations, writer, encryptor: deps.encryptor, chunking },
     { job: request.job, type: request.type ?? 'full', now: facts.startedAt, jobs: request.jobs ?? 1, ...(request.chain ? { chain: request.chain } : {}), ...(request.signal ? { signal: request.signal } : {}), ...(request.onProgress ? { onProgress: request.onProgress } : {}) },
-  );
+  ));
   const finishedAt = now();
   const written = buildManifest({
     ...facts,
     finishedAt,
     source: produced.source,
     dump: produced.dump,
-    compressor: deps.chunking.codec,
+    compressor: chunking.codec,
     encryptor: deps.encryptor,
     plaintextBytes: produced.plaintextBytes,
     objects: produced.objects,

@@ -4,6 +4,7 @@ import type { StorageBackend } from '../ports/storage-backend.js';
 import { signatureKeyOf } from '../domain/manifest-signature.js';
 import { rootCause } from './run-errors.js';
 import { sha256Hex, signManifest } from './sign-manifest.js';
+import { noTracing, type RunTracer } from '../ports/run-tracer.js';
 
 /**
  * The commit of a run: the manifest's signature, then the manifest, in every destination. Until
@@ -17,6 +18,7 @@ export class ManifestCommit {
     private readonly destinations: readonly StorageBackend[],
     private readonly signer: ManifestSigner,
     private readonly run: { readonly job: string; readonly runId: string; readonly manifestKey: string },
+    private readonly tracer: RunTracer = noTracing,
   ) {}
 
   /**
@@ -26,10 +28,12 @@ export class ManifestCommit {
    */
   async commit(manifestText: string, signal?: AbortSignal): Promise<void> {
     const key = this.run.manifestKey;
-    const signatureText = await signManifest(this.signer, { ...this.run, manifestSha256: sha256Hex(manifestText) }, signal);
-    await this.putEverywhere(signatureKeyOf(key), signatureText, this.signatures, signal);
-    // The commit marker: until this object exists, the run folder is not a backup.
-    await this.putEverywhere(key, manifestText, this.manifests, signal);
+    const signatureText = await this.tracer.span('sign', { 'vaultra.signer': this.signer.keyId }, () => signManifest(this.signer, { ...this.run, manifestSha256: sha256Hex(manifestText) }, signal));
+    await this.tracer.span('commit', { 'vaultra.destinations': this.destinations.length }, async () => {
+      await this.putEverywhere(signatureKeyOf(key), signatureText, this.signatures, signal);
+      // The commit marker: until this object exists, the run folder is not a backup.
+      await this.putEverywhere(key, manifestText, this.manifests, signal);
+    });
   }
 
   /** Removes what `commit` stored, manifests first: a folder stops being a backup the moment its manifest is gone. Never rejects. */

@@ -9,7 +9,8 @@ import { ConfigError, NotFoundError } from '../errors.js';
 import { locateBackup, type BackupRef, type LocatedBackup } from './locate-backup.js';
 import { checkObjectsPresent, readBackupInto } from './read-backup.js';
 import { recordedRun } from './record-run.js';
-import { verifyLocated } from './verify.js';
+import { locatedAttributes, verifyLocated } from './verify.js';
+import { noTracing, type RunTracer } from '../ports/run-tracer.js';
 import { authenticateBackup, type Authenticity, type TrustPolicy } from './authenticate-backup.js';
 
 /** Storage, catalog, keys, trust and the adapters a manifest names (`BackupAdapters`: the runner wires the registries). */
@@ -23,6 +24,8 @@ export interface RestoreDependencies extends BackupAdapters {
   readonly dedupKey?: Buffer;
   /** Whose signatures make a backup genuine (authenticate-backup.ts). */
   readonly trust: TrustPolicy;
+  /** Where the restore's phases are traced. @default no tracing */
+  readonly tracer?: RunTracer;
 }
 
 export interface RestoreRequest extends BackupRef {
@@ -69,8 +72,9 @@ export interface RestoreReport {
  * With `dryRun` the whole backup is read and checked and nothing is written anywhere.
  */
 export async function runRestore(deps: RestoreDependencies, request: RestoreRequest): Promise<RestoreReport> {
-  const backup = await locateBackup(deps.storage, request, request.signal);
-  const authenticity = await authenticateBackup(deps.storage, backup, deps.trust, { action: 'restore', signal: request.signal });
+  const tracer = deps.tracer ?? noTracing;
+  const backup = await tracer.span('locate', {}, (span) => locateBackup(deps.storage, request, request.signal).then((located) => (span.setAttributes(locatedAttributes(located)), located)));
+  const authenticity = await tracer.span('authenticate', {}, () => authenticateBackup(deps.storage, backup, deps.trust, { action: 'restore', signal: request.signal }));
   const { manifest } = backup;
   if (manifest.log) {
     throw new ConfigError(`run ${backup.runId} is a log run (${manifest.log.kind} ${manifest.log.start} … ${manifest.log.end}), not a backup: restore to a time with vaultra restore --at <time> --job ${backup.job}`);
@@ -101,19 +105,22 @@ export async function runRestore(deps: RestoreDependencies, request: RestoreRequ
     // restores would have replaced existing data by the time damage shows.
     // A chunked snapshot's selective restore reads only the chosen streams, each chunk checked before it is used.
     const selective = Boolean(request.tables?.length || request.schemas?.length || request.paths?.length) && !(isChunkedSnapshot(manifest) && manifest.snapshot?.layout === 'multi-stream');
-    if (selective || (request.force && !engine.descriptor.capabilities.atomicRestore)) await verifyLocated(deps, backup, { signal: request.signal });
+    if (selective || (request.force && !engine.descriptor.capabilities.atomicRestore)) await tracer.span('verify', {}, () => verifyLocated(deps, backup, { signal: request.signal }));
     // Before the target is touched (a database created, a temp folder made): every object is there.
-    else await checkObjectsPresent(deps.storage, backup, request.signal);
-    if (isChunkedSnapshot(manifest)) {
-      const options = { ...request, ...(request.onProgress ? { onBytes: request.onProgress } : {}) };
-      return restoreSnapshot(deps, backup, engine, target, options);
-    }
-    const { sink, bytesRaw } = await readBackupInto(deps, backup, () => engine.openRestore(target, { ...request, sourceDatabase: manifest.source.database }), {
-      signal: request.signal,
-      onBytes: request.onProgress,
+    else await tracer.span('check objects', {}, () => checkObjectsPresent(deps.storage, backup, request.signal));
+    return tracer.span('fetch, decrypt, decompress, restore', { 'vaultra.target': target.describe() }, async (span) => {
+      if (isChunkedSnapshot(manifest)) {
+        const options = { ...request, ...(request.onProgress ? { onBytes: request.onProgress } : {}) };
+        return restoreSnapshot(deps, backup, engine, target, options);
+      }
+      const { sink, bytesRaw } = await readBackupInto(deps, backup, () => engine.openRestore(target, { ...request, sourceDatabase: manifest.source.database }), {
+        signal: request.signal,
+        onBytes: request.onProgress,
+      });
+      await sink.commit();
+      span.setAttributes({ 'vaultra.bytes.raw': bytesRaw });
+      return { bytesRaw, replaced: sink.replaces, notes: sink.notes ?? [] };
     });
-    await sink.commit();
-    return { bytesRaw, replaced: sink.replaces, notes: sink.notes ?? [] };
   };
   const value = request.record === false ? await restore() : (await recordedRun(deps.catalog, { kind: 'restore', job: backup.job, engine: manifest.source.engine, location: deps.storage.location }, restore, { signal: request.signal })).value;
   return { backup, authenticity, target: request.target, dryRun: false, restored, ...value };

@@ -9,6 +9,8 @@ import { locateBackup, type BackupRef, type LocatedBackup } from './locate-backu
 import { checkObjectsPresent, dataObjectOf, readBackupInto } from './read-backup.js';
 import { recordedRun } from './record-run.js';
 import { authenticateBackup, type Authenticity, type TrustPolicy } from './authenticate-backup.js';
+import { noTracing, type RunTracer } from '../ports/run-tracer.js';
+import { dbSystemOf } from '../domain/db-system.js';
 
 /** Storage, keys, trust and the adapters a manifest names (`BackupAdapters`: the runner wires the registries). */
 export interface VerifyDependencies extends BackupAdapters {
@@ -21,6 +23,8 @@ export interface VerifyDependencies extends BackupAdapters {
   readonly dedupKey?: Buffer;
   /** Whose signatures make a backup genuine (authenticate-backup.ts). */
   readonly trust: TrustPolicy;
+  /** Where the verify's phases are traced. @default no tracing */
+  readonly tracer?: RunTracer;
 }
 
 export interface VerifyReport {
@@ -47,11 +51,17 @@ export async function runVerify(
   ref: BackupRef,
   options: { signal?: AbortSignal; onProgress?: (bytesRead: number) => void; record?: boolean; samplePercent?: number } = {},
 ): Promise<VerifyReport> {
-  const backup = await locateBackup(deps.storage, ref, options.signal);
+  const tracer = deps.tracer ?? noTracing;
+  const backup = await tracer.span('locate', {}, (span) => locateBackup(deps.storage, ref, options.signal).then((located) => (span.setAttributes(locatedAttributes(located)), located)));
   // Inside the recorded run: a refused signature is a failed verify in the catalog, for the audit trail.
   const check = async (): Promise<VerifyReport> => {
-    const authenticity = await authenticateBackup(deps.storage, backup, deps.trust, { action: 'verify', signal: options.signal });
-    return { ...(await verifyLocated(deps, backup, options)), authenticity };
+    const authenticity = await tracer.span('authenticate', {}, () => authenticateBackup(deps.storage, backup, deps.trust, { action: 'verify', signal: options.signal }));
+    const verified = await tracer.span('fetch, decrypt, decompress, verify', {}, async (span) => {
+      const report = await verifyLocated(deps, backup, options);
+      span.setAttributes({ 'vaultra.bytes.stored': report.bytesStored, 'vaultra.bytes.raw': report.bytesRaw });
+      return report;
+    });
+    return { ...verified, authenticity };
   };
   if (options.record === false) return check();
   const { value } = await recordedRun(deps.catalog, { kind: 'verify', job: backup.job, engine: backup.manifest.source.engine, location: deps.storage.location }, check, { signal: options.signal });
@@ -98,4 +108,14 @@ export async function verifyLocated(
   );
   const structure = await sink.result();
   return { backup, bytesStored: dataObjectOf(manifest).sizeBytes, bytesRaw, structure };
+}
+
+/** What a located backup tells a trace: which run of which job, of what database. */
+export function locatedAttributes(backup: LocatedBackup): Record<string, string> {
+  return {
+    'vaultra.job': backup.job,
+    'vaultra.backup.run_id': backup.runId,
+    'db.system': dbSystemOf(backup.manifest.source.engine),
+    'db.namespace': backup.manifest.source.database,
+  };
 }

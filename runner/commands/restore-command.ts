@@ -7,6 +7,7 @@ import { Progress } from '../progress.js';
 import { formatBytes } from '../format.js';
 import { trustPolicyFor } from '../signing-keys.js';
 import { authenticityJson, catalogOption, collect, commaList, openStore, positiveInteger, resolveConnection, printFields, printJson, signalOf, TRUST_HELP, trustOptions } from './shared.js';
+import { runTracer, traceFields, tracedAction } from '../telemetry.js';
 import { backupAdapters } from '../../core/adapters/backup-adapters.js';
 import { SUPPORTED_TARGETS } from '../../core/adapters/engines/engine-descriptors.js';
 import { ConfigError } from '../../core/errors.js';
@@ -76,7 +77,7 @@ Examples:
   vaultra restore --at latest --job shop --target pgdata:/srv/restore/shop --start
   vaultra restore --at 2026-12-06T10:42:00Z --job shop --target … --dry-run        (the plan: base, log runs, reachable times)`,
     )
-    .action(async (ref: string | undefined, options: RestoreOptions, command: Command) => {
+    .action(tracedAction('restore', async (ref: string | undefined, options: RestoreOptions, command: Command) => {
       const { storage, catalog } = await openStore(options.from, options.catalog);
       const target = await resolveConnection(options.target, signalOf(command));
       // A physical base is only a base: it becomes a database once the log brings it to its consistent point.
@@ -93,7 +94,7 @@ Examples:
       let report;
       try {
         report = await runRestore(
-          { storage, catalog, decryptor, randomAccess, trust, ...backupAdapters, ...(dedupKey ? { dedupKey } : {}) },
+          { storage, catalog, decryptor, randomAccess, trust, ...backupAdapters, tracer: runTracer(), ...(dedupKey ? { dedupKey } : {}) },
           {
             ref,
             job: options.job,
@@ -126,6 +127,7 @@ Examples:
         ...(report.structure ? { structure: report.structure } : {}),
         ...(report.notes?.length ? { notes: report.notes } : {}),
         ...authenticityJson(report.authenticity),
+        ...traceFields(),
       };
       for (const note of report.notes ?? []) process.stderr.write(`vaultra: warning: ${note}\n`);
       if (options.json) return printJson(summary);
@@ -137,7 +139,7 @@ Examples:
         ['signed by', report.authenticity.verified ? `${report.authenticity.keyId} (trusted as ${report.authenticity.trustedAs})` : `NOT PROVEN: ${report.authenticity.reason}`],
         ['checks', checksOf(report.backup.manifest.snapshot !== undefined, report.structure)],
       ]);
-    });
+    }));
 }
 
 /** Targets can carry passwords in their URL: never print one. */

@@ -10,6 +10,7 @@ import { signerFor, trustPolicyFor } from '../signing-keys.js';
 import { Progress } from '../progress.js';
 import { formatBytes } from '../format.js';
 import { authenticityJson, catalogOption, collect, openStore, printFields, printJson, signalOf, TRUST_HELP, trustOptions } from './shared.js';
+import { runTracer, traceFields, tracedAction } from '../telemetry.js';
 import { backupAdapters } from '../../core/adapters/backup-adapters.js';
 
 interface VerifyOptions {
@@ -47,7 +48,7 @@ export function verifyCommand(): Command {
     .option('--no-progress', 'no progress display on stderr')
     .addOption(catalogOption())
     .addHelpText('after', TRUST_HELP)
-    .action(async (ref: string, options: VerifyOptions, command: Command) => {
+    .action(tracedAction('verify', async (ref: string, options: VerifyOptions, command: Command) => {
       if (options.trustUnsigned && options.allowUnsigned) throw new ConfigError('--trust-unsigned already accepts the missing signature: drop --allow-unsigned');
       const { storage, catalog } = await openStore(options.from, options.catalog);
       const { decryptor, randomAccess } = await decryptorsFor({ identity: options.identity, passphraseEnv: options.passphraseEnv });
@@ -62,7 +63,7 @@ export function verifyCommand(): Command {
         const run = { signal: signalOf(command), onProgress: (bytes: number) => progress.update(bytes), ...(samplePercent === undefined ? {} : { samplePercent }) };
         report = signer
           ? await trustUnsignedBackup({ storage, catalog, decryptor, trust: trustPolicy, signer, ...backupAdapters, ...readers }, { ref, job: options.job }, run)
-          : await runVerify({ storage, catalog, decryptor, trust: trustPolicy, ...backupAdapters, ...readers }, { ref, job: options.job }, run);
+          : await runVerify({ storage, catalog, decryptor, trust: trustPolicy, ...backupAdapters, ...readers, tracer: runTracer() }, { ref, job: options.job }, run);
       } finally {
         progress.stop();
       }
@@ -81,6 +82,7 @@ export function verifyCommand(): Command {
           structure: report.structure,
           ...authenticityJson(report.authenticity),
           ...(signer ? { signedNow: signedNow ?? null } : {}),
+          ...traceFields(),
         });
       }
       const authenticity = report.authenticity;
@@ -101,7 +103,7 @@ export function verifyCommand(): Command {
         // A plaintext size other than the manifest's fails the verify: reaching here means it matched.
         ['plaintext', `${formatBytes(report.bytesRaw)} (matches the manifest)`],
       ]);
-    });
+    }));
 }
 
 /** `--sample 5` or `5%`: a share of the packs, above 0 and up to 100. */

@@ -27,11 +27,15 @@ import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-r
 import { createDatabase, dropDatabase, loadVariedTypesFixture, tableFingerprints, uniqueDatabaseName } from '../support/pg-fixtures.js';
 import { databaseUrl, runVaultra, vaultraBin } from '../support/cli.js';
 import { recentFireTime, runnerProcessEnvironment } from '../support/test-clock.js';
+import { exportingTo, runnerRootSpan, startFlowCollector, type OtelCollector } from '../support/otel-collector.js';
 import { expectNoCanary, plantCanaries } from '../support/canary.js';
 import { launchedSpec } from '../support/launched-spec.js';
 import type { LaunchRequest } from '../../core/ports/job-launcher.js';
 
 const SIGNING_KEY = 'e2e-signing-key-0123456789';
+// An X-Ray trace id (its first 8 hex digits are the epoch seconds X-Ray wants) and a parent segment id.
+const XRAY_TRACE = '5759e988bd862e3fe1be46a994272793';
+const XRAY_PARENT = '53995c3f42cd8ad8';
 
 function config(): string {
   return `
@@ -72,6 +76,7 @@ describe('AWS flow end to end: scheduler event → scheduled-backup → runner p
   let receiver: WebhookReceiver;
   let deployment: AwsDeployment;
   let launcher: LocalProcessLauncher;
+  let collector: OtelCollector | undefined;
   let catalog: DynamoDbCatalog;
   let s3: S3Client;
   let launches = 0;
@@ -96,9 +101,10 @@ describe('AWS flow end to end: scheduler event → scheduled-backup → runner p
     });
     // The runner's process: what the task definition gives the container (no identity file, a
     // private HOME), plus the server's own PostgreSQL client tools first on PATH.
+    collector = await startFlowCollector();
     launcher = new LocalProcessLauncher({
       runnerPath: vaultraBin,
-      baseEnvironment: { ...platform.env, ...runnerProcessEnvironment(home, pg.binDir) },
+      baseEnvironment: { ...platform.env, ...runnerProcessEnvironment(home, pg.binDir), ...exportingTo(collector) },
     });
     const fromEnv = awsDeploymentFromEnv(process.env);
     deployment = {
@@ -116,6 +122,7 @@ describe('AWS flow end to end: scheduler event → scheduled-backup → runner p
   });
 
   afterAll(async () => {
+    await collector?.stop();
     await receiver?.close();
     await dropDatabase(pg, source).catch(() => undefined);
     await dropDatabase(pg, restored).catch(() => undefined);
@@ -153,9 +160,17 @@ describe('AWS flow end to end: scheduler event → scheduled-backup → runner p
   };
 
   it('a scheduled backup runs, is reconciled as succeeded, is announced by a signed webhook, and restores content-equal with the KMS key alone', async () => {
-    const { started, exit, finished } = await trigger('shop', recentFireTime(0));
+    // The X-Ray trace Lambda runs the function in (its header, as Lambda sets it).
+    process.env._X_AMZN_TRACE_ID = `Root=1-${XRAY_TRACE.slice(0, 8)}-${XRAY_TRACE.slice(8)};Parent=${XRAY_PARENT};Sampled=1`;
+    const { started, exit, finished } = await trigger('shop', recentFireTime(0)).finally(() => delete process.env._X_AMZN_TRACE_ID);
     expect(exit?.exitCode, exit?.stderr).toBe(0);
     expect(finished).toMatchObject({ outcome: 'succeeded', job: 'shop', runId: started.runId });
+    // One trace from the function into the runner: the X-Ray root and parent, as W3C ids, are the runner's trace and parent.
+    if (collector) {
+      const { root, children } = await runnerRootSpan(collector, `00-${XRAY_TRACE}-${XRAY_PARENT}-01`);
+      expect(root.attributes).toMatchObject({ 'vaultra.job': 'shop', 'vaultra.run_id': started.runId, 'vaultra.run.status': 'succeeded' });
+      expect(children.map((span) => span.name)).toEqual(expect.arrayContaining(['resolve secrets', 'dump, compress, encrypt, upload', 'commit', 'catalog']));
+    }
 
     // The runner got its run as a spec of references: the secret's reference, never the password it holds.
     const request = launched.find((candidate) => candidate.runId === started.runId)!;

@@ -30,6 +30,7 @@ import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-r
 import { createDatabase, dropDatabase, loadVariedTypesFixture, tableFingerprints, uniqueDatabaseName } from '../support/pg-fixtures.js';
 import { databaseUrl, runVaultra, vaultraBin } from '../support/cli.js';
 import { runnerProcessEnvironment } from '../support/test-clock.js';
+import { exportingTo, runnerRootSpan, startFlowCollector, type OtelCollector } from '../support/otel-collector.js';
 
 const SIGNING_KEY = 'azure-e2e-signing-key-0123456789';
 const HOUR_MS = 3_600_000;
@@ -61,7 +62,9 @@ environments:
 }
 
 const timer: Timer = { isPastDue: false, schedule: { adjustForDST: false }, scheduleStatus: { last: '', next: '', lastUpdated: '' } };
-const context = (functionName: string) => new InvocationContext({ functionName, logHandler: () => undefined });
+/** The trace the Functions host runs every invocation in (its W3C trace context). */
+const TRACEPARENT = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+const context = (functionName: string) => new InvocationContext({ functionName, logHandler: () => undefined, traceContext: { traceParent: TRACEPARENT } });
 
 describe('Azure flow end to end: timer tick → dispatch → runner process on real PostgreSQL → reconcile (Container Apps replaced by local processes, Key Vault by a mock)', () => {
   const pg = requirePostgres();
@@ -77,6 +80,7 @@ describe('Azure flow end to end: timer tick → dispatch → runner process on r
   let vault: FakeKeyVault;
   let receiver: WebhookReceiver;
   let executions: LocalExecutions;
+  let collector: OtelCollector | undefined;
   let deployment: AzureDeployment;
   let catalog: AzureTableCatalog;
   let storage: AzureBlobStorageBackend;
@@ -105,12 +109,14 @@ describe('Azure flow end to end: timer tick → dispatch → runner process on r
     // identity (here: the mock's endpoint, and the proxy to the mock Key Vault), storage access
     // (here: Azurite's connection string), a private HOME with no identity file — plus the
     // server's own PostgreSQL client tools first on PATH.
+    collector = await startFlowCollector();
     executions = new LocalExecutions({
       runnerPath: vaultraBin,
       baseEnvironment: {
         ...azurite.env,
         ...vault.runnerEnv,
         ...runnerProcessEnvironment(home, pg.binDir),
+        ...exportingTo(collector),
       },
     });
     deployment = azureDeploymentFromEnv(process.env, executions);
@@ -119,6 +125,7 @@ describe('Azure flow end to end: timer tick → dispatch → runner process on r
   });
 
   afterAll(async () => {
+    await collector?.stop();
     await receiver?.close();
     await vault?.close();
     await dropDatabase(pg, source).catch(() => undefined);
@@ -155,6 +162,12 @@ describe('Azure flow end to end: timer tick → dispatch → runner process on r
     expect(run).toMatchObject({ job: 'shop', scheduledTime: at(0).toISOString(), outcome: 'started' });
     expect(exits[0]?.exitCode, exits[0]?.stderr).toBe(0);
     expect(reconciled.find((one) => one.runId === run.runId)).toEqual({ job: 'shop', runId: run.runId, outcome: 'succeeded' });
+    // One trace from the dispatcher's invocation into the runner: its spans carry the invocation's trace id, under its span.
+    if (collector) {
+      const { root, children } = await runnerRootSpan(collector, TRACEPARENT);
+      expect(root.attributes).toMatchObject({ 'vaultra.job': 'shop', 'vaultra.run_id': run.runId, 'vaultra.run.status': 'succeeded' });
+      expect(children.map((span) => span.name)).toEqual(expect.arrayContaining(['resolve secrets', 'dump, compress, encrypt, upload', 'commit', 'catalog']));
+    }
 
     expect(await catalog.get('shop', run.runId)).toMatchObject({ status: 'succeeded', kind: 'backup', engine: 'postgres', taskId: run.taskId });
     expect(await folderKeys('shop', run.runId)).toEqual(['data.pgdump.zst.age', 'manifest.json', 'manifest.json.sig']);

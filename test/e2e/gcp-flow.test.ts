@@ -36,6 +36,7 @@ import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-r
 import { createDatabase, dropDatabase, loadVariedTypesFixture, tableFingerprints, uniqueDatabaseName } from '../support/pg-fixtures.js';
 import { databaseUrl, runVaultra, vaultraBin } from '../support/cli.js';
 import { recentFireTime, runnerProcessEnvironment } from '../support/test-clock.js';
+import { exportingTo, runnerRootSpan, startFlowCollector, type OtelCollector } from '../support/otel-collector.js';
 
 const SIGNING_KEY = 'gcp-e2e-signing-key-0123456789';
 const TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
@@ -82,6 +83,7 @@ describe('GCP flow end to end: Cloud Scheduler request → scheduledBackup → r
   let receiver: WebhookReceiver;
   let secretManager: FakeSecretManager;
   let launcher: LocalProcessLauncher;
+  let collector: OtelCollector | undefined;
   let catalog: FirestoreCatalog;
   let storage: GcsStorageBackend;
   let runnerEnv: Record<string, string>;
@@ -136,11 +138,13 @@ describe('GCP flow end to end: Cloud Scheduler request → scheduledBackup → r
     // The runner's process: what the Cloud Run job gives the container (no identity file, a
     // private HOME, its service account's credentials), the emulators' variables, and the
     // server's own PostgreSQL client tools first on PATH.
+    collector = await startFlowCollector();
     runnerEnv = {
       ...fakeGcs.env,
       ...firestore.env,
       ...secretManager.env,
       ...runnerProcessEnvironment(home, pg.binDir),
+      ...exportingTo(collector),
     };
     launcher = new LocalProcessLauncher({ runnerPath: vaultraBin, baseEnvironment: runnerEnv, onExit: (exit) => exits.set(exit.runId, exit) });
     const deployment = gcpDeploymentFromEnv(
@@ -164,6 +168,7 @@ describe('GCP flow end to end: Cloud Scheduler request → scheduledBackup → r
   }, 120_000);
 
   afterAll(async () => {
+    await collector?.stop();
     await receiver?.close();
     await secretManager?.close();
     await dropDatabase(pg, source).catch(() => undefined);
@@ -198,6 +203,12 @@ describe('GCP flow end to end: Cloud Scheduler request → scheduledBackup → r
     expect(exit?.exitCode, exit?.stderr).toBe(0);
     expect(started.runId).toBe(scheduledRunId('shop', recentFireTime(0)));
     expect(settled).toEqual({ job: 'shop', runId: started.runId, outcome: 'succeeded' });
+    // One trace from the scheduler's request into the runner: its spans carry the request's trace id, under the request's span.
+    if (collector) {
+      const { root, children } = await runnerRootSpan(collector, TRACEPARENT);
+      expect(root.attributes).toMatchObject({ 'vaultra.job': 'shop', 'vaultra.run_id': started.runId, 'vaultra.run.status': 'succeeded' });
+      expect(children.map((span) => span.name)).toEqual(expect.arrayContaining(['resolve secrets', 'dump, compress, encrypt, upload', 'commit', 'catalog']));
+    }
 
     // The runner read its database URL from Secret Manager, authenticated, through the real client.
     expect(secretManager.accessed).toContainEqual({ name: 'projects/vaultra-test/secrets/e2e-shop/versions/latest', authenticated: true });

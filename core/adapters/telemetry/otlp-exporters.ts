@@ -1,0 +1,16 @@
+import type { PushMetricExporter } from '@opentelemetry/sdk-metrics';
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
+import type { OtlpProtocol } from './telemetry-settings.js';
+
+/** The exporters of one OTLP protocol; each reads its endpoint, headers and timeout from the standard variables. */
+export interface OtlpExporters {
+  spans(): SpanExporter;
+  metrics(): PushMetricExporter;
+}
+
+/** The chosen protocol's exporters, and only those loaded (gRPC's pull in a gRPC stack). */
+export async function otlpExportersFor(protocol: OtlpProtocol): Promise<OtlpExporters> {
+  if (protocol === 'grpc') return (await import('./otlp-grpc-exporters.js')).otlpExporters;
+  if (protocol === 'http/json') return (await import('./otlp-json-exporters.js')).otlpExporters;
+  return (await import('./otlp-proto-exporters.js')).otlpExporters;
+}
