@@ -10,7 +10,7 @@ import type { BackupBucket } from './backup-bucket.js';
 import type { CatalogTable } from './catalog-table.js';
 import { DEDUP_KEY_ENV } from './dedup-key.js';
 import type { AwsEnvironment } from './deployment-config.js';
-import { checkFargateSize } from './fargate-size.js';
+import { checkFargateSize, FARGATE_MIN_MEMORY_MIB } from './fargate-size.js';
 import { encryptedLogGroup } from './log-groups.js';
 import { acknowledge, acknowledgeWildcardResource } from './nag.js';
 import { runnerArchitecture, taskCpuArchitecture } from './runner-architecture.js';
@@ -160,6 +160,10 @@ export class RunnerTask extends Construct {
       containerName: RUNNER_CONTAINER_NAME,
       image: props.image,
       essential: true,
+      // A soft reservation at Fargate's smallest task size, so it fits every task this definition
+      // starts (a job's RunTask override may shrink or grow the task's memory); the task's memory
+      // stays the limit. Emulators (moto's RunTask) also need a container-level figure.
+      memoryReservationMiB: FARGATE_MIN_MEMORY_MIB,
       // Writes go only to the scratch volumes below: a compromised dump tool or dependency cannot plant files elsewhere.
       readonlyRootFilesystem: true,
       logging: LogDrivers.awsLogs({ streamPrefix: 'runner', logGroup }),
