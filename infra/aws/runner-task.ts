@@ -131,6 +131,9 @@ export class RunnerTask extends Construct {
     const backup = this.backupRole;
     backup.addToPolicy(prefixObjectsStatement(bucket, bucket.objectLock ? [...BACKUP_OBJECT_ACTIONS, ...OBJECT_LOCK_ACTIONS] : BACKUP_OBJECT_ACTIONS));
     backup.addToPolicy(prefixListStatement(bucket, ['s3:ListBucket', 's3:ListBucketMultipartUploads']));
+    // With Object Lock the runner first checks that the bucket enforces it (s3-bucket-lock.ts); the
+    // call names no prefix, so it cannot share the listing statement's s3:prefix condition.
+    if (bucket.objectLock) backup.addToPolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['s3:GetBucketObjectLockConfiguration'], resources: [bucket.bucket.bucketArn] }));
     backup.addToPolicy(catalogStatement(catalog));
     for (const statement of backupKeyStatements(key, [`s3.${stack.region}.${stack.urlSuffix}`, `dynamodb.${stack.region}.${stack.urlSuffix}`])) backup.addToPolicy(statement);
     backup.addToPolicy(keyStatement(props.signingKey, SIGNING_KEY_ACTIONS));

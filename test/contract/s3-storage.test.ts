@@ -522,10 +522,9 @@ describe.each(eachAwsEmulator())('S3StorageBackend on %s', (_name, emulator) => 
       await storage.delete('nothing/here');
     });
 
-    // S3 refuses Object Lock headers on a bucket without Object Lock (InvalidRequest: "Bucket is
-    // missing ObjectLockConfiguration"), and so does moto; LocalStack 2026.3.0 stores them, so only
-    // moto proves this refusal reaches the caller.
-    if (emulator.refusesLockWithoutObjectLock) it('retention on a bucket without Object Lock fails the put (no silent unlocked backups) and leaves nothing', async () => {
+    // S3 and moto refuse Object Lock headers on a bucket without Object Lock; LocalStack 2026.3.0
+    // stores them unenforced. The backend asks the bucket first, so it refuses on every store.
+    it('retention on a bucket without Object Lock fails the put (no silent unlocked backups) and leaves nothing', async () => {
       const bucket = await newBucket();
       await admin.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }));
       const storage = await backend({ bucket, query: 'retentionDays=1', partSizeBytes: 5 * MiB });

@@ -17,8 +17,6 @@ export interface AwsEmulator {
   readonly account: string;
   /** Refuses an UploadPart/PutObject whose `x-amz-checksum-sha256` does not match the bytes (S3's BadDigest); moto stores them. */
   readonly verifiesChecksums: boolean;
-  /** Refuses Object Lock headers on a bucket created without Object Lock, as S3 does; LocalStack stores them. */
-  readonly refusesLockWithoutObjectLock: boolean;
   /**
    * Refuses a caller from another account the use of a key, as AWS does with the default key
    * policy (only the owning account is trusted). Neither emulator evaluates key policies: moto
@@ -29,8 +27,8 @@ export interface AwsEmulator {
 }
 
 export const AWS_EMULATORS: readonly AwsEmulator[] = [
-  { name: 'moto', require: requireMoto, account: '123456789012', verifiesChecksums: false, refusesLockWithoutObjectLock: true, refusesOtherAccounts: true },
-  { name: 'LocalStack', require: requireLocalStack, account: '000000000000', verifiesChecksums: true, refusesLockWithoutObjectLock: false, refusesOtherAccounts: false },
+  { name: 'moto', require: requireMoto, account: '123456789012', verifiesChecksums: false, refusesOtherAccounts: true },
+  { name: 'LocalStack', require: requireLocalStack, account: '000000000000', verifiesChecksums: true, refusesOtherAccounts: false },
 ];
 
 /** `describe.each(eachAwsEmulator())('… on %s', (_name, emulator) => …)`: one suite per emulator, titled by its name. */
