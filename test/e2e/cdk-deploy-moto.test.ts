@@ -264,7 +264,8 @@ describe('cdk deploy of the real stack to moto, resources read back, one schedul
       const started = (await scheduledBackup.invoke({ job: 'shop', scheduledTime, executionId: 'deploy-test' }, lambdaRuntime())) as { outcome: string; runId: string; taskId: string };
       expect(started).toMatchObject({ outcome: 'started', job: 'shop' });
 
-      // The task as moto recorded it: the deployed task definition, on the deployed subnets, with the run's command and variables.
+      // The task as moto recorded it: the deployed task definition, the run's command and variables. (moto's
+      // CloudFormation drops the definition's awsvpc mode, so moto checks none of RunTask's network settings.)
       const ecs = new ECSClient(config);
       const { tasks = [] } = await ecs.send(new DescribeTasksCommand({ cluster: outputs.ClusterName, tasks: [started.taskId] }));
       const task = tasks[0]!;
