@@ -8,6 +8,12 @@
   KeyUsage (the stack's signing key, ECC_NIST_P256 SIGN_VERIFY, would sign nothing), and keeps
   its policy as an object that breaks DescribeKey. Here the key gets the spec and usage the
   template asks for, and its policy as JSON text.
+- moto registers an AWS::ECS::TaskDefinition with its family, containers, volumes and memory
+  only: no awsvpc network mode (so RunTask checks none of its subnets and security groups), no
+  CPU, Fargate compatibility, platform or roles. Here it gets them all.
+- moto creates an AWS::EC2::VPC without its EnableDnsHostnames/EnableDnsSupport, and its RunTask
+  of an awsvpc task in such a VPC then fails (an AttributeError on the network interface's
+  private DNS name, an HTTP 500). Here the VPC keeps both settings.
 
 Everything else is moto unchanged. Run like moto_server: `python3 moto-cfn-fidelity.py -H
 127.0.0.1 -p <port>`.
@@ -17,7 +23,10 @@ import sys
 from typing import Any
 
 from moto.core.common_models import CloudFormationModel
+from moto.ec2.models.vpcs import VPC
+from moto.ecs.models import TaskDefinition, ecs_backends
 from moto.kms.models import Key, kms_backends
+from moto.core.utils import pascal_to_camelcase, remap_nested_keys
 from moto.secretsmanager.models import secretsmanager_backends
 from moto.secretsmanager.utils import random_password
 from moto.server import main
@@ -96,6 +105,40 @@ def create_key_from_cloudformation(cls: Any, resource_name: str, cloudformation_
 
 
 Key.create_from_cloudformation_json = classmethod(create_key_from_cloudformation)  # type: ignore[method-assign,assignment]
+
+
+def register_task_definition_from_cloudformation(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any) -> TaskDefinition:
+    properties = cloudformation_json["Properties"]
+    camel = lambda name: remap_nested_keys(properties.get(name), pascal_to_camelcase)  # noqa: E731
+    return ecs_backends[account_id][region_name].register_task_definition(
+        family=properties["Family"],
+        container_definitions=camel("ContainerDefinitions") or [],
+        volumes=camel("Volumes") or [],
+        network_mode=properties.get("NetworkMode"),
+        requires_compatibilities=properties.get("RequiresCompatibilities"),
+        cpu=properties.get("Cpu"),
+        memory=properties.get("Memory"),
+        task_role_arn=properties.get("TaskRoleArn"),
+        execution_role_arn=properties.get("ExecutionRoleArn"),
+        runtime_platform=camel("RuntimePlatform"),
+    )
+
+
+TaskDefinition.create_from_cloudformation_json = classmethod(register_task_definition_from_cloudformation)  # type: ignore[method-assign,assignment]
+
+
+create_vpc_without_dns_settings = VPC.create_from_cloudformation_json
+
+
+def create_vpc_from_cloudformation(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any) -> VPC:
+    vpc = create_vpc_without_dns_settings(resource_name, cloudformation_json, account_id, region_name, **kwargs)
+    properties = cloudformation_json["Properties"]
+    vpc.enable_dns_hostnames = bool(properties.get("EnableDnsHostnames", False))
+    vpc.enable_dns_support = bool(properties.get("EnableDnsSupport", True))
+    return vpc
+
+
+VPC.create_from_cloudformation_json = classmethod(create_vpc_from_cloudformation)  # type: ignore[method-assign,assignment]
 
 
 if __name__ == "__main__":
