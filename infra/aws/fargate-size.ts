@@ -11,6 +11,9 @@ const MEMORY_BY_CPU: Readonly<Record<number, readonly [number, number, number]>>
   16384: [32768, 122880, 8192],
 };
 
+/** The least memory any Fargate task has (256 CPU units, 512 MiB). */
+export const FARGATE_MIN_MEMORY_MIB = 512;
+
 /**
  * Refuses, at synth, a CPU/memory pair Fargate would refuse when the task starts (for a job's
  * override, that is the night of its backup). `label` names the config field in the message.

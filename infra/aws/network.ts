@@ -3,12 +3,13 @@ import { FlowLogDestination, FlowLogTrafficType, GatewayVpcEndpointAwsService, I
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import type { AwsEnvironment } from './deployment-config.js';
+import { acknowledge } from './nag.js';
 
 export interface RunnerNetworkProps {
   /** The environment's `network` section: a VPC of the user's, or none (then one is created). */
   readonly network: AwsEnvironment['network'];
-  /** Where the created VPC's flow logs go. */
-  readonly flowLogBucket: IBucket;
+  /** Where the created VPC's flow logs go; none leaves the flow log out (`-c flowLogs=false`, for emulators only). */
+  readonly flowLogBucket: IBucket | undefined;
 }
 
 /**
@@ -58,11 +59,12 @@ export class RunnerNetwork extends Construct {
         S3: { service: GatewayVpcEndpointAwsService.S3 },
         DynamoDB: { service: GatewayVpcEndpointAwsService.DYNAMODB },
       },
-      flowLogs: { all: { destination: FlowLogDestination.toS3(props.flowLogBucket, 'vpc-flow-logs/'), trafficType: FlowLogTrafficType.ALL } },
+      flowLogs: props.flowLogBucket ? { all: { destination: FlowLogDestination.toS3(props.flowLogBucket, 'vpc-flow-logs/'), trafficType: FlowLogTrafficType.ALL } } : {},
       // Restricting the default security group takes a custom-resource Lambda; nothing here uses
       // the default group (the runner has its own, the functions run outside the VPC).
       restrictDefaultSecurityGroup: false,
     });
+    if (!props.flowLogBucket) acknowledge(vpc, 'AwsSolutions-VPC7', 'Flow log left out by the -c flowLogs=false switch, for emulators that cannot create one (moto); the production deploy never sets it.');
     this.vpc = vpc;
     this.subnetIds = vpc.selectSubnets({ subnetType: SubnetType.PRIVATE_WITH_EGRESS }).subnetIds;
     this.securityGroups = [this.runnerSecurityGroup(vpc)];

@@ -10,7 +10,7 @@ import type { BackupBucket } from './backup-bucket.js';
 import type { CatalogTable } from './catalog-table.js';
 import { DEDUP_KEY_ENV } from './dedup-key.js';
 import type { AwsEnvironment } from './deployment-config.js';
-import { checkFargateSize } from './fargate-size.js';
+import { checkFargateSize, FARGATE_MIN_MEMORY_MIB } from './fargate-size.js';
 import { encryptedLogGroup } from './log-groups.js';
 import { acknowledge, acknowledgeWildcardResource } from './nag.js';
 import { runnerArchitecture, taskCpuArchitecture } from './runner-architecture.js';
@@ -131,6 +131,9 @@ export class RunnerTask extends Construct {
     const backup = this.backupRole;
     backup.addToPolicy(prefixObjectsStatement(bucket, bucket.objectLock ? [...BACKUP_OBJECT_ACTIONS, ...OBJECT_LOCK_ACTIONS] : BACKUP_OBJECT_ACTIONS));
     backup.addToPolicy(prefixListStatement(bucket, ['s3:ListBucket', 's3:ListBucketMultipartUploads']));
+    // With Object Lock the runner first checks that the bucket enforces it (s3-bucket-lock.ts); the
+    // call names no prefix, so it cannot share the listing statement's s3:prefix condition.
+    if (bucket.objectLock) backup.addToPolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['s3:GetBucketObjectLockConfiguration'], resources: [bucket.bucket.bucketArn] }));
     backup.addToPolicy(catalogStatement(catalog));
     for (const statement of backupKeyStatements(key, [`s3.${stack.region}.${stack.urlSuffix}`, `dynamodb.${stack.region}.${stack.urlSuffix}`])) backup.addToPolicy(statement);
     backup.addToPolicy(keyStatement(props.signingKey, SIGNING_KEY_ACTIONS));
@@ -160,6 +163,10 @@ export class RunnerTask extends Construct {
       containerName: RUNNER_CONTAINER_NAME,
       image: props.image,
       essential: true,
+      // A soft reservation at Fargate's smallest task size, so it fits every task this definition
+      // starts (a job's RunTask override may shrink or grow the task's memory); the task's memory
+      // stays the limit. Emulators (moto's RunTask) also need a container-level figure.
+      memoryReservationMiB: FARGATE_MIN_MEMORY_MIB,
       // Writes go only to the scratch volumes below: a compromised dump tool or dependency cannot plant files elsewhere.
       readonlyRootFilesystem: true,
       logging: LogDrivers.awsLogs({ streamPrefix: 'runner', logGroup }),

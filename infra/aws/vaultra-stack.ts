@@ -23,6 +23,8 @@ export interface VaultraStackProps extends Omit<StackProps, 'env'> {
   readonly deployment: DeploymentConfig;
   /** The runner image; it must match `runner.architecture`. @default built from the repository root with runner/Dockerfile for that architecture */
   readonly runnerImage?: ContainerImage;
+  /** Whether a created VPC logs its traffic to the access-log bucket. @default true */
+  readonly flowLogs?: boolean;
 }
 
 /** `Vaultra-<env>`: the stack name of an environment. */
@@ -41,7 +43,7 @@ export class VaultraStack extends Stack {
   readonly functions: OrchestrationFunctions;
 
   constructor(scope: Construct, id: string, props: VaultraStackProps) {
-    const { deployment, runnerImage: image, ...stackProps } = props;
+    const { deployment, runnerImage: image, flowLogs = true, ...stackProps } = props;
     const { environment, configText, configOrigin } = deployment;
     super(scope, id, {
       ...stackProps,
@@ -54,7 +56,7 @@ export class VaultraStack extends Stack {
     const bucket = new BackupBucket(this, 'Backups', { key: key.key, storage: environment.storage });
     const catalog = new CatalogTable(this, 'Catalog', { key: key.key });
     const alerts = new AlertTopic(this, 'Alerts', { key: key.key, environmentName: environment.name, emails: environment.notifications.email });
-    const network = new RunnerNetwork(this, 'Network', { network: environment.network, flowLogBucket: bucket.accessLogBucket });
+    const network = new RunnerNetwork(this, 'Network', { network: environment.network, flowLogBucket: flowLogs ? bucket.accessLogBucket : undefined });
     const dedupKey = new DedupKey(this, 'DedupKey', { environmentName: environment.name });
     const runner = new RunnerTask(this, 'Runner', {
       environment,

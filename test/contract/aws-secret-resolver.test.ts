@@ -6,7 +6,7 @@ import { resolveSecret } from '../../core/adapters/secrets/secret-resolvers.js';
 import { connectionUrlFromSecret } from '../../core/adapters/engines/secret-connection-url.js';
 import { redact } from '../../core/domain/redact.js';
 import { ConfigError, NotFoundError } from '../../core/errors.js';
-import { requireMoto } from '../support/requirements.js';
+import { eachAwsEmulator } from '../support/aws-emulators.js';
 import { motoClientConfig } from '../support/moto-clients.js';
 import { secretResolverContract } from './secret-resolver.contract.js';
 
@@ -27,12 +27,12 @@ describe('parseAwsSecretReference', () => {
   });
 });
 
-describe('AwsSecretsManagerResolver on moto', () => {
-  const moto = requireMoto();
-  if (!moto) return;
+describe.each(eachAwsEmulator())('AwsSecretsManagerResolver on %s', (_name, emulator) => {
+  const server = emulator.require();
+  if (!server) return;
 
-  const secrets = new SecretsManagerClient(motoClientConfig(moto));
-  const resolver = () => new AwsSecretsManagerResolver({ clientFor: (region) => new SecretsManagerClient(motoClientConfig(moto, region ?? moto.region)) });
+  const secrets = new SecretsManagerClient(motoClientConfig(server));
+  const resolver = () => new AwsSecretsManagerResolver({ clientFor: (region) => new SecretsManagerClient(motoClientConfig(server, region ?? server.region)) });
   const unique = (name: string) => `vaultra-test/${name}-${randomBytes(4).toString('hex')}`;
 
   secretResolverContract('AwsSecretsManagerResolver', async () => ({
@@ -77,7 +77,7 @@ describe('AwsSecretsManagerResolver on moto', () => {
     const value = JSON.stringify({ engine: 'postgres', host: 'db', username: 'app', password: canary });
     const name = unique('registry');
     await secrets.send(new CreateSecretCommand({ Name: name, SecretString: value }));
-    for (const [key, setting] of Object.entries(moto.env)) vi.stubEnv(key, setting);
+    for (const [key, setting] of Object.entries(server.env)) vi.stubEnv(key, setting);
     try {
       expect(await resolveSecret(`secret+aws://${name}`)).toBe(value);
       // Only the registration can remove it: the JSON form escapes the URL and password patterns.

@@ -63,6 +63,11 @@ describe('Object Lock, a named bucket, several transitions', () => {
     expect(runner).toHaveLength(1);
     expect(asList(runner[0]!.Action)).toEqual(expect.arrayContaining(['s3:GetObjectRetention', 's3:PutObjectRetention']));
     expect(asList(runner[0]!.Resource).map(flat)).toEqual([expect.stringMatching(/^<BackupsBucket\w+\.Arn>\/backups\/\*$/)]);
+    // Before its first locked write the runner asks the bucket whether it enforces Object Lock: on the bucket only, nothing else.
+    const lockCheck = granting(statementsOfRole(template, 'RunnerTaskRole'), 's3:GetBucketObjectLockConfiguration');
+    expect(lockCheck).toHaveLength(1);
+    expect(asList(lockCheck[0]!.Action)).toEqual(['s3:GetBucketObjectLockConfiguration']);
+    expect(asList(lockCheck[0]!.Resource).map(flat)).toEqual([expect.stringMatching(/^<BackupsBucket\w+\.Arn>$/)]);
     const finished = statementsOfRole(template, 'FunctionsTaskFinishedRole');
     expect(asList(granting(finished, 's3:DeleteObjectVersion')[0]?.Resource).map(flat)).toEqual([expect.stringMatching(/\/backups\/\*$/)]);
     expect(granting(finished, 's3:ListBucketVersions')[0]?.Condition).toEqual({ StringLike: { 's3:prefix': ['backups/*'] } });
@@ -76,7 +81,7 @@ describe('without Object Lock', () => {
   });
 
   it('grants no retention or version-deleting action to anyone', () => {
-    for (const action of ['s3:PutObjectRetention', 's3:GetObjectRetention', 's3:DeleteObjectVersion', 's3:ListBucketVersions']) {
+    for (const action of ['s3:PutObjectRetention', 's3:GetObjectRetention', 's3:GetBucketObjectLockConfiguration', 's3:DeleteObjectVersion', 's3:ListBucketVersions']) {
       for (const role of ['RunnerTaskRole', 'FunctionsTaskFinishedRole', 'FunctionsApiRole']) expect(granting(statementsOfRole(template, role), action)).toEqual([]);
     }
     const bucket = onlyResource<Record<string, unknown>>(template, 'AWS::S3::Bucket', (properties) => properties.VersioningConfiguration !== undefined).Properties;

@@ -50,7 +50,7 @@ describe.each([
     }
   });
 
-  it('grants S3 object actions only under the prefix and listing only with the prefix condition', () => {
+  it('grants S3 object actions only under the prefix, listing only with the prefix condition, and on the bucket itself only the Object Lock check', () => {
     const template = templateOf();
     const bucket = dataBucket(template);
     // Both stacks keep the default prefix.
@@ -58,7 +58,10 @@ describe.each([
     for (const [role, statements] of roleStatements(template)) {
       for (const statement of statements.filter((candidate) => asList(candidate.Action).some((action) => action.startsWith('s3:')))) {
         const resources = asList(statement.Resource).map(flat);
-        if (asList(statement.Action).every((action) => action.startsWith('s3:List'))) {
+        // The one bucket-level read that is not a listing: whether the bucket enforces Object Lock (no object is reachable through it).
+        if (asList(statement.Action).every((action) => action === 's3:GetBucketObjectLockConfiguration')) {
+          expect(resources, role).toEqual([`<${bucket}.Arn>`]);
+        } else if (asList(statement.Action).every((action) => action.startsWith('s3:List'))) {
           expect(resources, role).toEqual([`<${bucket}.Arn>`]);
           expect(statement.Condition, role).toEqual({ StringLike: { 's3:prefix': [`${prefix}/*`] } });
         } else {

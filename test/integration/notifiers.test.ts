@@ -16,7 +16,7 @@ import { AbortedError, NotifyFailedError } from '../../core/errors.js';
 import type { Alert } from '../../core/ports/notifier.js';
 import { notifyAll } from '../../core/usecases/notify-all.js';
 import { motoClientConfig } from '../support/moto-clients.js';
-import { requireMoto } from '../support/requirements.js';
+import { eachAwsEmulator } from '../support/aws-emulators.js';
 
 const alert: Alert = {
   kind: 'run-failed',
@@ -348,12 +348,12 @@ describe('notifiersFor', () => {
   });
 });
 
-describe('SnsNotifier on moto', () => {
-  const moto = requireMoto();
-  if (!moto) return;
+describe.each(eachAwsEmulator())('SnsNotifier on %s', (_name, emulator) => {
+  const server = emulator.require();
+  if (!server) return;
 
-  const sns = new SNSClient(motoClientConfig(moto));
-  const sqs = new SQSClient(motoClientConfig(moto));
+  const sns = new SNSClient(motoClientConfig(server));
+  const sqs = new SQSClient(motoClientConfig(server));
 
   /** A topic with an SQS queue subscribed (raw delivery off: the queue gets SNS's JSON envelope, as an email endpoint would the fields). */
   async function topicWithQueue(): Promise<{ topicArn: string; queueUrl: string }> {
@@ -390,13 +390,13 @@ describe('SnsNotifier on moto', () => {
 
   it('builds its own client from settings (the SDK loaded on first send)', async () => {
     const { topicArn, queueUrl } = await topicWithQueue();
-    await new SnsNotifier(topicArn, motoClientConfig(moto)).notify({ ...alert, title: 'x'.repeat(300) });
+    await new SnsNotifier(topicArn, motoClientConfig(server)).notify({ ...alert, title: 'x'.repeat(300) });
     const envelope = await receiveOne(queueUrl);
     expect(envelope.Subject.length).toBeLessThanOrEqual(99);
   });
 
   it('a topic that does not exist: NotifyFailedError naming the topic', async () => {
-    const topicArn = `arn:aws:sns:${moto.region}:123456789012:vaultra-no-such-topic`;
+    const topicArn = `arn:aws:sns:${server.region}:${emulator.account}:vaultra-no-such-topic`;
     const error = await new SnsNotifier(topicArn, sns).notify(alert).then(
       () => expect.unreachable(),
       (e: unknown) => e as Error,

@@ -23,6 +23,8 @@ export interface StartEmulatorOptions {
   /** Arguments; `baseDir` is created first and passed in. */
   readonly args: (baseDir: string) => readonly string[];
   readonly env?: NodeJS.ProcessEnv;
+  /** Also set this variable to `baseDir` (for emulators that take their state folder from the environment). */
+  readonly filesystemRootVariable?: string;
   /** Resolves once the emulator answers (e.g. an HTTP GET that returns any status). */
   readonly ready: () => Promise<boolean>;
   /** @default 60_000 */
@@ -31,7 +33,8 @@ export interface StartEmulatorOptions {
 
 export async function startEmulator(options: StartEmulatorOptions): Promise<EmulatorProcess> {
   const baseDir = mkdtempSync(join(tmpdir(), `vaultra-${options.name}-`));
-  const child = spawnTracked(options.command, [...options.args(baseDir)], { env: { ...process.env, ...options.env } });
+  const stateDir = options.filesystemRootVariable ? { [options.filesystemRootVariable]: baseDir } : {};
+  const child = spawnTracked(options.command, [...options.args(baseDir)], { env: { ...process.env, ...options.env, ...stateDir } });
   const log: Buffer[] = [];
   child.stdout?.on('data', (chunk: Buffer) => log.push(chunk));
   child.stderr?.on('data', (chunk: Buffer) => log.push(chunk));

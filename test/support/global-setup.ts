@@ -6,7 +6,7 @@
  * requirements.ts).
  *
  * `VAULTRA_TEST_PG=off`, `VAULTRA_TEST_MARIADB=off`, `VAULTRA_TEST_MONGODB=off`,
- * `VAULTRA_TEST_MOTO=off`, `VAULTRA_TEST_PUBSUB=off` … skip a server (for quick runs).
+ * `VAULTRA_TEST_MOTO=off`, `VAULTRA_TEST_LOCALSTACK=off`, `VAULTRA_TEST_PUBSUB=off` … skip a server (for quick runs).
  */
 import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
@@ -14,6 +14,7 @@ import { startPostgres } from './postgres-server.js';
 import { startMariadb } from './mariadb-server.js';
 import { startMongo } from './mongo-server.js';
 import { startMoto } from './moto-server.js';
+import { startLocalStack } from './localstack-server.js';
 import { startFakeGcs } from './fake-gcs-server.js';
 import { startFirestore } from './firestore-emulator.js';
 import { startAzurite } from './azurite-server.js';
@@ -88,6 +89,17 @@ export default async function setup(project: TestProject): Promise<() => Promise
       },
       (info) => project.provide('moto', info),
       (reason) => project.provide('motoUnavailable', reason),
+    ),
+    serve(
+      'LocalStack (AWS emulator: S3, KMS, Secrets Manager, SNS)',
+      'VAULTRA_TEST_LOCALSTACK',
+      async () => {
+        const server = await startLocalStack();
+        const { endpoint, region, env } = server;
+        return { info: { endpoint, region, env }, stop: () => server.stop() };
+      },
+      (info) => project.provide('localstack', info),
+      (reason) => project.provide('localstackUnavailable', reason),
     ),
     serve(
       'fake-gcs-server (GCS emulator)',

@@ -3,6 +3,7 @@ import type { PgConnection } from './psql.js';
 import type { MariadbConnection } from './mariadb-server.js';
 import type { MongoConnection } from './mongo-server.js';
 import type { MotoConnection } from './moto-server.js';
+import type { LocalStackConnection } from './localstack-server.js';
 import type { FakeGcsConnection } from './fake-gcs-server.js';
 import type { FirestoreConnection } from './firestore-emulator.js';
 import type { AzuriteConnection } from './azurite-server.js';
@@ -25,6 +26,9 @@ declare module 'vitest' {
     /** The run's moto server (S3, DynamoDB, KMS, Secrets Manager, SNS). */
     moto?: MotoConnection;
     motoUnavailable?: string;
+    /** The run's LocalStack (S3, KMS, Secrets Manager, SNS, SQS, STS): the contract suites run on it as well as on moto. */
+    localstack?: LocalStackConnection;
+    localstackUnavailable?: string;
     fakeGcs?: FakeGcsConnection;
     fakeGcsUnavailable?: string;
     firestore?: FirestoreConnection;

@@ -21,6 +21,7 @@ import type { PgConnection } from './psql.js';
 import type { MariadbConnection } from './mariadb-server.js';
 import type { MongoConnection } from './mongo-server.js';
 import type { MotoConnection } from './moto-server.js';
+import type { LocalStackConnection } from './localstack-server.js';
 import type { FakeGcsConnection } from './fake-gcs-server.js';
 import type { FirestoreConnection } from './firestore-emulator.js';
 import type { AzuriteConnection } from './azurite-server.js';
@@ -95,6 +96,13 @@ export function requireMoto(): MotoConnection | undefined {
   const server = inject('moto');
   if (server) return server;
   return unmet('moto (AWS emulator)', inject('motoUnavailable') ?? 'global setup provided no moto server');
+}
+
+/** The run's LocalStack (from global setup), or `undefined` after registering the skip/failure. */
+export function requireLocalStack(): LocalStackConnection | undefined {
+  const server = inject('localstack');
+  if (server) return server;
+  return unmet('LocalStack (AWS emulator)', inject('localstackUnavailable') ?? 'global setup provided no LocalStack');
 }
 
 /** The run's fake-gcs-server (GCS emulator) (from global setup), or `undefined` after registering the skip/failure. */

@@ -13,6 +13,8 @@
  * - `delete` is idempotent. With `retentionDays` it removes the key's versions, so a delete of
  *   an object still under Object Lock fails (with the date it can go) instead of hiding it
  *   behind a delete marker.
+ * - With `retentionDays`, the first write (or `extendRetention`) checks that the bucket has Object
+ *   Lock enabled, and refuses one that has not (s3-bucket-lock.ts).
  * - `extendRetention` (with `retentionDays`) moves an existing object's Object Lock to
  *   `retentionDays` from now with PutObjectRetention, never earlier (s3-retention.ts).
  * - `listLeftovers` lists incomplete multipart uploads (ListMultipartUploads), which a killed
@@ -44,6 +46,7 @@ import { errorCodeOf, httpStatusOf, translateS3Error } from './s3-errors.js';
 import { checkByteRange, objectTooShortError, parseContentRange } from '../byte-range.js';
 import { SCHEDULE_METADATA, uploadObject, type S3UploadTarget } from './s3-upload.js';
 import { extendObjectRetention } from './s3-retention.js';
+import { checkBucketObjectLock } from './s3-bucket-lock.js';
 import { parseS3Url, type S3UrlSettings } from './s3-url.js';
 
 export interface S3StorageOptions {
@@ -80,6 +83,7 @@ export class S3StorageBackend implements StorageBackend, LeftoverSweeper, Retent
   readonly client: S3Client;
   private readonly settings: S3UrlSettings;
   private readonly upload: S3UploadTarget;
+  #bucketLockCheck: Promise<void> | undefined;
   private readonly rangeBytes: number;
   private readonly rangeConcurrency: number;
   private readonly listPageSize: number;
@@ -143,6 +147,7 @@ export class S3StorageBackend implements StorageBackend, LeftoverSweeper, Retent
   }
 
   async put(key: string, body: Readable, options: IoOptions = {}): Promise<{ readonly sizeBytes: number }> {
+    if (this.settings.retention) await this.bucketLockChecked(options.signal);
     const uploaded = await uploadObject(this.upload, this.keyOf(key), body, options.signal);
     return { sizeBytes: uploaded.sizeBytes };
   }
@@ -277,6 +282,7 @@ export class S3StorageBackend implements StorageBackend, LeftoverSweeper, Retent
 
   /** Without `retentionDays` this store locks nothing, and this does nothing. */
   async extendRetention(key: string, options: IoOptions = {}): Promise<void> {
+    if (this.settings.retention) await this.bucketLockChecked(options.signal);
     await extendObjectRetention(this.upload, this.keyOf(key), options.signal);
   }
 
@@ -348,6 +354,15 @@ export class S3StorageBackend implements StorageBackend, LeftoverSweeper, Retent
     const until = head?.ObjectLockRetainUntilDate ? ` until ${head.ObjectLockRetainUntilDate.toISOString()}` : '';
     const mode = head?.ObjectLockMode ? ` (${head.ObjectLockMode})` : '';
     return new StorageError(`deleting ${where} refused: it is under Object Lock retention${mode}${until}`, false, { cause });
+  }
+
+  /** Once per backend (again after a failure): a locking store refuses a bucket that cannot lock (s3-bucket-lock.ts). */
+  private bucketLockChecked(signal?: AbortSignal): Promise<void> {
+    this.#bucketLockCheck ??= checkBucketObjectLock(this.upload, this.location, signal).catch((error: unknown) => {
+      this.#bucketLockCheck = undefined;
+      throw error;
+    });
+    return this.#bucketLockCheck;
   }
 
   private retrying<T>(operation: () => Promise<T>, doing: string, signal?: AbortSignal): Promise<T> {
