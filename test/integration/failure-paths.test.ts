@@ -282,7 +282,8 @@ describe('failure paths', () => {
       it('pg_dump missing: exit 7, names pg_dump and how to install it', async () => {
         const before = await store.runs({ all: true });
         const path = await pathWith('node', 'psql', 'zstd');
-        const result = await vaultra(['backup', url(smallDb), '--to', store.url, '--job', 'no-pg-dump', '--recipient', keyA.recipient], { PATH: path });
+        // Nor in the versioned folders Vaultra also searches (Debian's, PGDG's, Homebrew's): the search root is the empty PATH folder.
+        const result = await vaultra(['backup', url(smallDb), '--to', store.url, '--job', 'no-pg-dump', '--recipient', keyA.recipient], { PATH: path, VAULTRA_PG_SEARCH_ROOT: path });
         await expectCleanFailure(result, before, {
           exitCode: 7,
           message: /pg_dump not found on PATH: install .*apt-get install postgresql-client/,
