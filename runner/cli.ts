@@ -18,6 +18,7 @@ import { pruneCommand } from './commands/prune-command.js';
 import { logsCommand } from './commands/logs-command.js';
 import { walCommand } from './commands/wal-command.js';
 import { configCommand } from './commands/config-command.js';
+import { volumesCommand } from './commands/volumes-command.js';
 import { showRetries } from './retry-lines.js';
 
 const EXIT_CODES_HELP = `
@@ -43,7 +44,7 @@ export function buildProgram(): Command {
     .addHelpText('after', EXIT_CODES_HELP)
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
-  for (const build of [backupCommand, restoreCommand, listCommand, showCommand, verifyCommand, checkCommand, pruneCommand, logsCommand, walCommand, keygenCommand, doctorCommand, catalogCommand, runCommand, statusCommand, scheduleCommand, configCommand]) {
+  for (const build of [backupCommand, restoreCommand, listCommand, showCommand, verifyCommand, checkCommand, pruneCommand, logsCommand, walCommand, keygenCommand, doctorCommand, catalogCommand, runCommand, statusCommand, scheduleCommand, configCommand, volumesCommand]) {
     program.addCommand(build().exitOverride());
   }
   return program;
