@@ -22,7 +22,8 @@ const EXTRACT_SCRIPT = 'set -e; w="$1"; shift; mkdir -m 700 "/volume/$w" "/volum
  * `dir:` — device nodes, FIFOs and sockets removed, setuid/setgid and world-write bits cleared,
  * each reported on stdout as `<what> <path>` — then moves each top-level entry into the volume,
  * the one it replaces (only with --force: `$3` is 1) moved aside first and reported as
- * `replaced <name>`, and gives the volume's root the archived root's mode, owner and times.
+ * `replaced <name>`, then removes its workspace and gives the volume's root the archived root's
+ * mode, owner and mtime (last: removing the workspace changes the root's mtime).
  * Each rename is atomic; the extraction, the part that can fail, is over before the first.
  */
 const PLACE_SCRIPT = `set -eu
@@ -40,8 +41,9 @@ find "$w/tree" -mindepth 1 -maxdepth 1 -printf '%P\\0' | while IFS= read -r -d '
   fi
   mv -T -- "$w/tree/$name" "$name"
 done
-chown --reference="$w/tree" . ; chmod --reference="$w/tree" . ; touch --reference="$w/tree" .
-rm -rf -- "$w"`;
+owner=$(stat -c %u:%g "$w/tree"); mode=$(stat -c %a "$w/tree"); mtime=$(stat -c %y "$w/tree")
+rm -rf -- "$w"
+chown "$owner" . ; chmod "$mode" . ; touch -d "$mtime" .`;
 
 const CLEANUP_SCRIPT = 'rm -rf -- "/volume/$1"';
 
