@@ -55,7 +55,7 @@ export class VolumeEngine implements DatabaseEngine<VolumeSource> {
   async describe(source: VolumeSource, signal?: AbortSignal): Promise<SourceDescription> {
     const volume = await this.existingVolume(source, signal);
     const listing = await helperResult(await this.readOnlyHelper(source.parts, LIST_TREE_COMMAND, signal), (exit) => this.failed(`listing volume ${source.parts}`, exit));
-    return { engine: 'volume', database: source.parts, serverVersion: `docker volume (driver ${volume.driver})`, contents: contentsFromListing(listing) };
+    return { engine: 'volume', database: source.parts, serverVersion: `${volume.driver} driver`, contents: contentsFromListing(listing) };
   }
 
   async dump(source: VolumeSource, options: { signal?: AbortSignal; directTo?: Writable } = {}): Promise<DumpOutput> {
