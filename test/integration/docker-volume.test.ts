@@ -176,10 +176,11 @@ describe('Docker volume backups through the CLI', () => {
       expect((await containerState(stopped)).status).toBe('exited');
     });
 
-    it('starts it again when the backup is interrupted (SIGINT), and leaves no helper container behind', async () => {
+    it('starts it again when the backup is interrupted (SIGINT), leaves no helper container behind, and never hands the helper a secret', async () => {
       const before = await containerState(running);
-      const child = spawn(process.execPath, [vaultraBin, 'backup', `volume:${volume}`, '--to', ws.storeUrl, '--stop-containers', '--no-progress'], {
-        env: { ...process.env, ...ws.env, VAULTRA_VOLUME_HELPER_IMAGE: stallingImage } as NodeJS.ProcessEnv,
+      const canary = `canary-volume-${randomBytes(8).toString('hex')}`;
+      const child = spawn(process.execPath, [vaultraBin, 'backup', `volume:${volume}`, '--to', ws.storeUrl, '--stop-containers', '--passphrase-env', 'VOLUME_TEST_PASSPHRASE', '--no-progress'], {
+        env: { ...process.env, ...ws.env, VAULTRA_VOLUME_HELPER_IMAGE: stallingImage, VOLUME_TEST_PASSPHRASE: canary } as NodeJS.ProcessEnv,
         stdio: ['ignore', 'ignore', 'pipe'],
       });
       let stderr = '';
@@ -193,9 +194,14 @@ describe('Docker volume backups through the CLI', () => {
       // The stalled helper is running by now, or about to: interrupt mid-backup.
       await new Promise((resolve) => setTimeout(resolve, 1500));
       expect((await containerState(running)).status).toBe('exited');
+      // The helper's whole configuration (command, environment, labels) as the engine keeps it.
+      const helpers = await docker('ps', '-q', '--filter', 'label=vaultra.helper', '--filter', `volume=${volume}`);
+      expect(helpers).not.toBe('');
+      expect(await docker('inspect', '--format', '{{json .Config}} {{json .HostConfig}}', ...helpers.split('\n'))).not.toContain(canary);
       child.kill('SIGINT');
       expect(await exited, stderr).toBe(130);
       expect(stderr).toContain(`started ${running} again`);
+      expect(stderr).not.toContain(canary);
       const after = await containerState(running);
       expect(after.status).toBe('running');
       expect(after.startedAt).not.toBe(before.startedAt);
