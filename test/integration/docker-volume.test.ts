@@ -165,6 +165,18 @@ describe('Docker volume backups through the CLI', () => {
       expect((await containerState(stopped)).status).toBe('exited');
     });
 
+    it('stops it for a restore that replaces the volume (--force), and starts it again', async () => {
+      const before = await containerState(running);
+      const restore = await vaultra(['restore', 'latest', '--from', ws.storeUrl, '--job', volume, '--target', `volume:${volume}`, '--force', '--stop-containers']);
+      expect(restore.code, restore.stderr).toBe(0);
+      expect(restore.stderr).toContain(`stopped ${running} (using volume ${volume})`);
+      const after = await containerState(running);
+      expect(after.status).toBe('running');
+      expect(after.startedAt).not.toBe(before.startedAt);
+      expect((await containerState(stopped)).status).toBe('exited');
+      expect(await inVolume(helperImage, volume, 'cat /v/file', { readOnly: true })).toBe('data');
+    });
+
     it('starts it again when the backup fails mid-stream (a helper whose tar fails)', async () => {
       const before = await containerState(running);
       const backup = await vaultra(['backup', `volume:${volume}`, '--to', ws.storeUrl, '--stop-containers'], { VAULTRA_VOLUME_HELPER_IMAGE: failingImage });

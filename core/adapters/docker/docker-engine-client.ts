@@ -114,6 +114,8 @@ export class DockerEngineClient implements DockerEngine {
       throw error;
     }
     const { stdout, stderr } = demuxAttachStream(socket);
+    // Consumers that need stdout whole listen for its error themselves; unheard, it would crash the process.
+    stdout.on('error', () => undefined);
     let tail = '';
     stderr.on('data', (chunk: Buffer) => {
       tail = (tail + chunk.toString('utf8')).slice(-STDERR_TAIL_BYTES);
@@ -202,11 +204,13 @@ export class DockerEngineClient implements DockerEngine {
 function halfClosingWriter(socket: Socket): Writable {
   return new Writable({
     write(chunk: Buffer, _encoding, callback) {
-      if (socket.destroyed) callback(new DockerEngineError('the helper container went away while its input was written'));
+      if (socket.writableEnded || socket.destroyed) callback(new DockerEngineError('the helper container went away while its input was written'));
       else socket.write(chunk, callback);
     },
     final(callback) {
-      socket.end(callback);
+      // The engine closes the connection when the helper exits: there may be nothing left to close.
+      if (socket.writableEnded || socket.destroyed) callback();
+      else socket.end(() => callback());
     },
   });
 }

@@ -7,7 +7,7 @@ const STDERR = 2;
 
 /**
  * Splits Docker's multiplexed attach stream into the container's stdout and stderr. Both end
- * when the attach stream ends; a stream error reaches both. Back-pressure follows stdout (the
+ * when the attach stream ends; a stream error fails stdout. Back-pressure follows stdout (the
  * payload: a tar stream); stderr is small and read by the caller as it comes.
  */
 export function demuxAttachStream(attach: Readable): { stdout: PassThrough; stderr: PassThrough } {
@@ -33,9 +33,11 @@ export function demuxAttachStream(attach: Readable): { stdout: PassThrough; stde
     stdout.end();
     stderr.end();
   });
-  attach.once('error', (error) => {
+  // `on`, not `once`: a hijacked socket has no other error listener, and a second error unheard would crash the process.
+  // stdout carries the failure (a dump cut short must not pass for a complete one); stderr just ends.
+  attach.on('error', (error) => {
     stdout.destroy(error);
-    stderr.destroy(error);
+    stderr.destroy();
   });
   return { stdout, stderr };
 }

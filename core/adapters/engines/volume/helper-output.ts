@@ -14,6 +14,7 @@ export function helperOutput(run: HelperRun, accept: (exit: HelperExit) => boole
     },
   });
   run.stdout.pipe(output, { end: false });
+  run.stdout.once('error', (error) => output.destroy(error));
   const drained = new Promise<void>((resolve) => run.stdout.once('end', resolve).once('close', resolve));
   void Promise.all([run.exited, drained]).then(([exit]) => {
     if (output.destroyed) return;
@@ -28,8 +29,11 @@ export async function helperResult(run: HelperRun, onFailure: (exit: HelperExit)
   const chunks: Buffer[] = [];
   run.stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
   const drained = new Promise<void>((resolve) => run.stdout.once('end', resolve).once('close', resolve));
+  let cut: Error | undefined;
+  run.stdout.once('error', (error) => (cut = error));
   const [exit] = await Promise.all([run.exited, drained]);
   if (exit.code !== 0) throw onFailure(exit);
+  if (cut) throw cut;
   return Buffer.concat(chunks);
 }
 

@@ -152,23 +152,41 @@ export async function openVolumeRestore(context: VolumeRestoreContext, volume: s
   };
 }
 
-/** The helper's stdin; a write or end after the helper failed rejects with its failure. */
+/**
+ * The helper's stdin as the restore's sink, as `toolInput` makes one for a local tar: finishing
+ * it waits for the helper and fails with `onFailure` unless it exited 0. tar stops reading at
+ * the end-of-archive marker and exits, and the engine then closes the connection: what is
+ * still being written (the archive's zero padding) is discarded once the helper exited 0.
+ */
 function checkedInput(run: HelperRun, onFailure: (exit: HelperExit) => Error): Writable {
   const stdin = run.stdin!;
-  return new Writable({
+  let closed = false;
+  const settle = (callback: (error?: Error) => void) => void run.exited.then((exit) => callback(exit.code === 0 ? undefined : onFailure(exit)));
+  const sink = new Writable({
+    highWaterMark: 1024 * 1024,
     write(chunk: Buffer, _encoding, callback) {
-      stdin.write(chunk, (error) => callback(error ?? undefined));
-    },
-    final(callback) {
-      stdin.end(() => {
-        void run.exited.then((exit) => callback(exit.code === 0 ? undefined : onFailure(exit)));
+      if (closed) return callback();
+      stdin.write(chunk, (error) => {
+        if (!error) return callback();
+        closed = true;
+        settle(callback);
       });
     },
+    final(callback) {
+      if (closed) return settle(callback);
+      stdin.end(() => settle(callback));
+    },
     destroy(error, callback) {
-      void run.kill();
+      // autoDestroy also lands here after a clean finish, when the helper is gone already.
+      if (error || !this.writableFinished) void run.kill();
       callback(error);
     },
   });
+  // A helper that dies while we are still writing fails the sink at once, not at the next write.
+  void run.exited.then((exit) => {
+    if (exit.code !== 0 && !sink.destroyed && !sink.writableFinished) sink.destroy(onFailure(exit));
+  });
+  return sink;
 }
 
 /** The place script's report as `dir:`'s safety notes word them. */
