@@ -188,6 +188,18 @@ describe('Docker volume backups through the CLI', () => {
       expect((await containerState(stopped)).status).toBe('exited');
     });
 
+    it('leaves the target as it was when the restore fails (a helper whose tar fails): no workspace left, a volume it created removed', async () => {
+      const fresh = name('fresh');
+      const env = { VAULTRA_VOLUME_HELPER_IMAGE: failingImage };
+      const into = await vaultra(['restore', 'latest', '--from', ws.storeUrl, '--job', volume, '--target', `volume:${volume}`, '--force'], env);
+      const intoFresh = await vaultra(['restore', 'latest', '--from', ws.storeUrl, '--job', volume, '--target', `volume:${fresh}`], env);
+      expect(into.code).toBe(1);
+      expect(into.stderr).toContain('the volume is unchanged');
+      expect(await inVolume(helperImage, volume, 'ls -A /v', { readOnly: true })).toBe('file');
+      expect(intoFresh.code).toBe(1);
+      expect(await docker('volume', 'ls', '-q', '--filter', `name=${fresh}`)).toBe('');
+    });
+
     it('starts it again when the backup is interrupted (SIGINT), leaves no helper container behind, and never hands the helper a secret', async () => {
       const before = await containerState(running);
       const canary = `canary-volume-${randomBytes(8).toString('hex')}`;

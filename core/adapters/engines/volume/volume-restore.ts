@@ -67,7 +67,8 @@ export interface VolumeRestoreContext {
 export async function openVolumeRestore(context: VolumeRestoreContext, volume: string, options: DirectoryRestoreOptions): Promise<RestoreSink> {
   const { docker, image } = context;
   const mount = [{ volume, path: VOLUME_PATH, readOnly: false }];
-  const helper = (command: readonly string[], stdin = false) => docker.runHelper({ image, command, mounts: mount, stdin, env: { LC_ALL: 'C' } }, options.signal);
+  // The clean-up after an interrupt runs without the run's signal: it has fired by then.
+  const helper = (command: readonly string[], stdin = false, signal: AbortSignal | undefined = options.signal) => docker.runHelper({ image, command, mounts: mount, stdin, env: { LC_ALL: 'C' } }, signal);
   const failedHelper = (what: string) => (exit: HelperExit) => new RestoreFailedError(`${what} in volume ${volume} failed (exit ${exit.code})`, exit.stderrTail);
 
   const created = (await docker.inspectVolume(volume, options.signal)) === undefined;
@@ -106,7 +107,9 @@ export async function openVolumeRestore(context: VolumeRestoreContext, volume: s
   eachLine(tar.stderr, (line) => rewritten.push(...rewrittenNames(line)));
   const cleanUp = async () => {
     await tar.kill();
-    await helperResult(await helper(['sh', '-c', CLEANUP_SCRIPT, 'sh', workspace]), failedHelper('removing the restore workspace')).catch(() => undefined);
+    await helper(['sh', '-c', CLEANUP_SCRIPT, 'sh', workspace], false, undefined)
+      .then((run) => helperResult(run, failedHelper('removing the restore workspace')))
+      .catch(() => undefined);
     await undoCreate();
   };
   const tarFailed = (exit: HelperExit): Error => {
@@ -160,6 +163,8 @@ export async function openVolumeRestore(context: VolumeRestoreContext, volume: s
  */
 function checkedInput(run: HelperRun, onFailure: (exit: HelperExit) => Error): Writable {
   const stdin = run.stdin!;
+  // Its errors reach the write callbacks below, and the helper's exit says what they mean.
+  stdin.on('error', () => undefined);
   let closed = false;
   const settle = (callback: (error?: Error) => void) => void run.exited.then((exit) => callback(exit.code === 0 ? undefined : onFailure(exit)));
   const sink = new Writable({
