@@ -190,6 +190,7 @@ describe('Docker volume backups through the CLI', () => {
 
     it('leaves the target as it was when the restore fails (a helper whose tar fails): no workspace left, a volume it created removed', async () => {
       const fresh = name('fresh');
+      volumes.push(fresh);
       const env = { VAULTRA_VOLUME_HELPER_IMAGE: failingImage };
       const into = await vaultra(['restore', 'latest', '--from', ws.storeUrl, '--job', volume, '--target', `volume:${volume}`, '--force'], env);
       const intoFresh = await vaultra(['restore', 'latest', '--from', ws.storeUrl, '--job', volume, '--target', `volume:${fresh}`], env);

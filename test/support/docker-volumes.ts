@@ -57,8 +57,10 @@ export async function containerState(name: string): Promise<{ status: string; st
   return { status: status!, startedAt: startedAt! };
 }
 
-/** Removes containers and volumes, ignoring those already gone. */
+/** Removes containers, volumes and any helper container a failed run left on them, ignoring those already gone. */
 export async function removeDockerThings(containers: readonly string[], volumes: readonly string[]): Promise<void> {
-  if (containers.length > 0) await run('docker', ['rm', '-f', ...containers]);
+  const helpers = await Promise.all(volumes.map(async (volume) => (await run('docker', ['ps', '-aq', '--filter', 'label=vaultra.helper', '--filter', `volume=${volume}`])).stdout.split('\n').filter(Boolean)));
+  const all = [...containers, ...helpers.flat()];
+  if (all.length > 0) await run('docker', ['rm', '-f', ...all]);
   if (volumes.length > 0) await run('docker', ['volume', 'rm', '-f', ...volumes]);
 }
