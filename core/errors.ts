@@ -205,3 +205,8 @@ export class LaunchFailedError extends VaultraError {
 export class NotifyFailedError extends VaultraError {
   readonly kind = 'notify';
 }
+
+/** The Docker engine refused or failed a request (a volume's helper container, a container stop or start): the run failed. */
+export class DockerEngineError extends VaultraError {
+  readonly kind = 'launch';
+}

@@ -20,6 +20,7 @@ import { walCommand } from './commands/wal-command.js';
 import { configCommand } from './commands/config-command.js';
 import { tuiCommand } from './commands/tui-command.js';
 import { drillCommand } from './commands/drill-command.js';
+import { volumesCommand } from './commands/volumes-command.js';
 import { showRetries } from './retry-lines.js';
 import { startTelemetry, stopTelemetry } from './telemetry.js';
 
@@ -46,7 +47,7 @@ export function buildProgram(): Command {
     .addHelpText('after', EXIT_CODES_HELP)
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
-  for (const build of [backupCommand, restoreCommand, drillCommand, listCommand, showCommand, verifyCommand, checkCommand, pruneCommand, logsCommand, walCommand, keygenCommand, doctorCommand, catalogCommand, runCommand, statusCommand, scheduleCommand, configCommand, tuiCommand]) {
+  for (const build of [backupCommand, restoreCommand, drillCommand, listCommand, showCommand, verifyCommand, checkCommand, pruneCommand, logsCommand, walCommand, keygenCommand, doctorCommand, catalogCommand, runCommand, statusCommand, scheduleCommand, configCommand, tuiCommand, volumesCommand]) {
     program.addCommand(build().exitOverride());
   }
   return program;

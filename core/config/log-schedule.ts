@@ -53,6 +53,7 @@ export const CHANGE_LOG_OF_ENGINE: Readonly<Record<EngineId, LogKind | undefined
   mongodb: 'oplog',
   sqlite: undefined,
   directory: undefined,
+  volume: undefined,
 };
 
 /**

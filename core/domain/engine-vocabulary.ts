@@ -5,7 +5,7 @@
  * is typed against these lists, so an engine whose id or kinds are missing here does not compile.
  * Never rename or remove a value, only add: old backups keep their words.
  */
-export const ENGINE_IDS = ['postgres', 'mysql', 'mongodb', 'sqlite', 'directory'] as const;
+export const ENGINE_IDS = ['postgres', 'mysql', 'mongodb', 'sqlite', 'directory', 'volume'] as const;
 export type EngineId = (typeof ENGINE_IDS)[number];
 
 export const CONTENT_KINDS = ['table', 'view', 'materialized-view', 'sequence', 'collection', 'routine', 'event', 'directory', 'file', 'symlink'] as const;

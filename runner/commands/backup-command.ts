@@ -8,6 +8,7 @@ import { ConfigError } from '../../core/errors.js';
 import { DEFAULT_STORAGE } from '../context.js';
 import { parseKmsKeyRef } from '../keys.js';
 import { runBackupSpec } from '../run-backup-spec.js';
+import { aroundVolumeContainers } from '../stop-containers.js';
 import { catalogOption, collect, positiveInteger, resolveConnection, signalOf } from './shared.js';
 
 /** What `withStoredRunOptions` parses; `backup` adds its own. */
@@ -34,7 +35,9 @@ export interface StoredRunFlags {
   method?: 'logical' | 'physical';
 }
 
-type BackupOptions = StoredRunFlags;
+interface BackupOptions extends StoredRunFlags {
+  stopContainers?: boolean;
+}
 
 export function backupCommand(): Command {
   return withStoredRunOptions(
@@ -49,6 +52,7 @@ export function backupCommand(): Command {
     .addOption(new Option('--dedup-key <file|env://VAR>', 'the job\'s dedup key, which names chunks (default: $VAULTRA_DEDUP_KEY, else dedup-key.txt beside your default identity, created on first use)'))
     .addOption(new Option('--method <method>', 'physical: a copy of the server\'s files (PostgreSQL pg_basebackup), the base point-in-time restores replay WAL onto; logical: the engine\'s dump').choices(['logical', 'physical']))
     .option('--lock-timeout <duration>', 'PostgreSQL: how long to wait for a table another session holds locked before failing, e.g. 30s, 5m (default: 60s)')
+    .option('--stop-containers', 'Docker volumes: stop the running containers that use the volume for the backup, and start exactly those again afterwards (also when it fails or is interrupted)')
     .addHelpText(
       'after',
       `
@@ -67,6 +71,7 @@ Examples:
   MYSQL_PWD=… vaultra backup mariadb://app@localhost:3306/shop --passphrase-env BACKUP_PASSPHRASE
   vaultra backup mongodb://localhost:27017/events
   vaultra backup dir:/var/lib/docker/volumes/uploads/_data --job uploads
+  vaultra backup volume:pgdata --stop-containers       (a Docker volume, its containers stopped meanwhile)
   vaultra backup sqlite:./app.db --json
   vaultra backup postgres://app@db/shop --chunked --jobs 2            (a chunked full: starts a chain)
   vaultra backup postgres://app@db/shop --type incremental            (stores only chunks the last run lacks)
@@ -86,7 +91,7 @@ Examples:
       // Resolved here (not only in the run) when the job is named after the database the secret holds.
       const resolved = options.job === undefined ? await resolveConnection(sourceArgument, signal) : undefined;
       const spec = parseAtEdge(backupSpecSchema, specFromFlags(sourceArgument, options, resolved), 'backup');
-      await runBackupSpec(spec, output, signal, resolved);
+      await aroundVolumeContainers(sourceArgument, options.stopContainers, () => runBackupSpec(spec, output, signal, resolved), signal);
     });
 }
 

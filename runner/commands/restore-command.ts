@@ -8,6 +8,7 @@ import { formatBytes } from '../format.js';
 import { trustPolicyFor } from '../signing-keys.js';
 import { authenticityJson, catalogOption, collect, commaList, openStore, positiveInteger, resolveConnection, printFields, printJson, signalOf, TRUST_HELP, trustOptions } from './shared.js';
 import { runTracer, traceFields, tracedAction } from '../telemetry.js';
+import { aroundVolumeContainers } from '../stop-containers.js';
 import { backupAdapters } from '../../core/adapters/backup-adapters.js';
 import { SUPPORTED_TARGETS } from '../../core/adapters/engines/engine-descriptors.js';
 import { ConfigError } from '../../core/errors.js';
@@ -28,6 +29,7 @@ export interface RestoreOptions {
   force?: boolean;
   owner: boolean;
   preserveSpecial?: boolean;
+  stopContainers?: boolean;
   json?: boolean;
   progress: boolean;
   catalog?: string;
@@ -56,6 +58,7 @@ export function restoreCommand(): Command {
     .option('--no-owner', 'PostgreSQL: do not restore ownership and privileges (for another cluster); directories: with --preserve-special, still do not restore the archived owners')
     .option('--preserve-special', 'directories: restore the archive as it is — setuid/setgid bits, device nodes, FIFOs, world-writable modes, file capabilities and (as root) the archived owners; without it they are left out, files belong to the restoring user, and the output says what was left out')
     .option('--jobs <n>', 'chunked snapshots of PostgreSQL, MariaDB, MongoDB: load this many tables at once (default 1)')
+    .option('--stop-containers', 'Docker volume targets: stop the running containers that use the volume for the restore, and start exactly those again afterwards (also when it fails)')
     .option('--dedup-key <file|env://VAR>', 'chunked snapshots: also check each chunk\'s id with the job\'s dedup key (default: $VAULTRA_DEDUP_KEY or your dedup-key.txt, when there is one)')
     .option('--at <time|latest>', 'point-in-time restore: the newest base before the time, then the archived log replayed up to it (ISO 8601 with a zone, e.g. 2026-12-06T10:42:00Z; latest: as far as the archive reaches)')
     .option('--start', 'PostgreSQL data directory targets: start a throwaway server on it to carry out the recovery and check it, then stop it')
@@ -72,6 +75,7 @@ Examples:
   vaultra restore latest --job shop --target mariadb://root@localhost/shop_copy --tables orders,customers
   vaultra restore latest --job events --target mongodb://localhost/events_copy --tables 'events.audit*'
   vaultra restore latest --job uploads --target dir:/srv/restore/uploads --paths config,images/logo.png
+  vaultra restore latest --job pgdata --target volume:pgdata_copy --preserve-special   (numeric owners kept)
   vaultra restore 20261122T031502.123Z-3f9c2a --target sqlite:./copy.db --dry-run
   vaultra restore --at 2026-12-06T10:42:00Z --job shop --target mariadb://root@localhost/shop_at_1042
   vaultra restore --at latest --job shop --target pgdata:/srv/restore/shop --start
@@ -93,7 +97,7 @@ Examples:
       const progress = new Progress(options.dryRun ? 'checking' : 'restoring', options.progress && !options.json);
       let report;
       try {
-        report = await runRestore(
+        report = await aroundVolumeContainers(options.target, options.stopContainers, () => runRestore(
           { storage, catalog, decryptor, randomAccess, trust, ...backupAdapters, tracer: runTracer(), ...(dedupKey ? { dedupKey } : {}) },
           {
             ref,
@@ -110,7 +114,7 @@ Examples:
             signal: signalOf(command),
             onProgress: (bytes) => progress.update(bytes),
           },
-        );
+        ), signalOf(command));
       } finally {
         progress.stop();
       }

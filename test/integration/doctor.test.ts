@@ -34,7 +34,7 @@ describe('vaultra doctor', () => {
     expect(result.code, result.stderr).toBe(0);
     const report = JSON.parse(result.stdout) as DoctorJson;
     const ready = Object.fromEntries(report.engines.map((e) => [e.id, e.ready]));
-    expect(ready).toEqual({ pipeline: true, postgres: false, mysql: false, mongodb: false, sqlite: true, directory: true });
+    expect(ready).toEqual({ pipeline: true, postgres: false, mysql: false, mongodb: false, sqlite: true, directory: true, volume: true });
     const mysql = report.engines.find((e) => e.id === 'mysql')!;
     expect(mysql.tools.map((t) => t.found)).toEqual(['mysqldump', null, null]);
     // The binary-log tool is for point-in-time recovery only: absent, it is optional.

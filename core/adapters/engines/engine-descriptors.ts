@@ -6,6 +6,7 @@ import { mongodbDescriptor } from './mongodb/mongodb-descriptor.js';
 import { mysqlDescriptor } from './mysql/mysql-descriptor.js';
 import { postgresDescriptor } from './postgres/postgres-descriptor.js';
 import { sqliteDescriptor } from './sqlite/sqlite-descriptor.js';
+import { volumeDescriptor } from './volume/volume-descriptor.js';
 
 /**
  * Every engine Vaultra knows, as plain descriptors (no engine, driver or tool wrapper is
@@ -13,7 +14,7 @@ import { sqliteDescriptor } from './sqlite/sqlite-descriptor.js';
  * texts derive from. Explicit, in the order `doctor` reports them: no registration by import.
  * `engines.ts` pairs each with the engine that does the work.
  */
-export const ENGINE_DESCRIPTORS = [postgresDescriptor, mysqlDescriptor, mongodbDescriptor, sqliteDescriptor, directoryDescriptor] as const satisfies readonly EngineDescriptor<EngineId, ContentKind>[];
+export const ENGINE_DESCRIPTORS = [postgresDescriptor, mysqlDescriptor, mongodbDescriptor, sqliteDescriptor, directoryDescriptor, volumeDescriptor] as const satisfies readonly EngineDescriptor<EngineId, ContentKind>[];
 
 /**
  * Every saved engine id has its descriptor: a compile error names the id that lacks one. (An id

@@ -5,11 +5,15 @@ import { MongodbEngine } from './mongodb/mongodb-engine.js';
 import { MysqlEngine } from './mysql/mysql-engine.js';
 import { PostgresEngine } from './postgres/postgres-engine.js';
 import { SqliteEngine } from './sqlite/sqlite-engine.js';
+import { DEFAULT_HELPER_IMAGE, VolumeEngine } from './volume/volume-engine.js';
+import { DockerEngineClient } from '../docker/docker-engine-client.js';
 
 /** Settings an engine may take from the command line. */
 export interface EngineOptions {
   /** How long a backup waits for a table lock (PostgreSQL). */
   readonly lockTimeoutMs?: number;
+  /** The image Docker volume backups and restores run their helper containers from. @default $VAULTRA_VOLUME_HELPER_IMAGE, else debian:bookworm-slim */
+  readonly helperImage?: string;
 }
 
 /**
@@ -23,6 +27,7 @@ const ENGINES: Record<EngineId, (options: EngineOptions) => DatabaseEngine> = {
   mysql: () => new MysqlEngine(),
   mongodb: () => new MongodbEngine(),
   directory: () => new DirectoryEngine(),
+  volume: (options) => new VolumeEngine(new DockerEngineClient(), options.helperImage ?? process.env.VAULTRA_VOLUME_HELPER_IMAGE ?? DEFAULT_HELPER_IMAGE),
 };
 
 export { ENGINE_DESCRIPTORS, ENGINE_IDS, engineIdForUrl, SUPPORTED_SOURCES, SUPPORTED_TARGETS } from './engine-descriptors.js';
