@@ -44,30 +44,24 @@ const SIDECAR_START_PERIOD = Duration.seconds(60);
  * job secret: a drill never connects to the source. The backup role stays write-only.
  */
 export class DrillTasks extends Construct {
-  readonly role: Role;
+  /** The drill tasks' task role; none when no job schedules a drill. */
+  readonly role: Role | undefined;
   /** Each drilled job's task definition, by job name. */
   readonly taskDefinitions: ReadonlyMap<string, FargateTaskDefinition>;
 
   constructor(scope: Construct, id: string, props: DrillTasksProps) {
     super(scope, id);
-    const { environment, bucket, catalog, key } = props;
-    this.role = new Role(this, 'Role', {
-      assumedBy: new ServicePrincipal('ecs-tasks.amazonaws.com', { conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } } }),
-      description: `Vaultra ${environment.name} scheduled drills: read and decrypt backups under ${bucket.prefix}/, record drill runs`,
-    });
-    this.role.addToPolicy(prefixObjectsStatement(bucket, ['s3:GetObject', 's3:GetObjectVersion']));
-    this.role.addToPolicy(prefixListStatement(bucket, ['s3:ListBucket']));
-    this.role.addToPolicy(catalogStatement(catalog));
-    // Decrypt unwraps the age vaultra-kms stanza; Encrypt and GenerateDataKey serve the encrypted catalog table's writes.
-    this.role.addToPolicy(keyStatement(key, ['kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey', 'kms:DescribeKey']));
-    this.role.addToPolicy(keyStatement(props.signingKey, TRUST_KEY_ACTIONS));
-    acknowledgeWildcardResource(this.role, bucket.prefixObjectsArn, `Backups are read under ${bucket.prefix}/<job>/… with run ids made at run time: the narrowest pattern that names them.`);
-
+    const { environment, key } = props;
     const drilled = environment.jobs.filter((job) => job.enabled && job.drill?.schedule);
-    const logGroup = drilled.length > 0 ? encryptedLogGroup(this, 'Logs', { key, retentionDays: environment.runner.logRetentionDays }) : undefined;
-    this.taskDefinitions = new Map(drilled.map((job) => [job.name, this.taskDefinitionOf(job, props, logGroup!)]));
+    // No drill scheduled, no role that may decrypt.
+    if (drilled.length === 0) {
+      this.taskDefinitions = new Map();
+      return;
+    }
+    this.role = drillRole(this, props);
+    const logGroup = encryptedLogGroup(this, 'Logs', { key, retentionDays: environment.runner.logRetentionDays });
+    this.taskDefinitions = new Map(drilled.map((job) => [job.name, this.taskDefinitionOf(job, props, logGroup)]));
   }
-
   private taskDefinitionOf(job: ScheduledJob, props: DrillTasksProps, logGroup: ILogGroup): FargateTaskDefinition {
     const { environment } = props;
     const { cpu, memoryMiB } = job.drill!;
@@ -77,7 +71,7 @@ export class DrillTasks extends Construct {
       cpu,
       memoryLimitMiB: memoryMiB,
       runtimePlatform: { cpuArchitecture: taskCpuArchitecture(runnerArchitecture(environment)), operatingSystemFamily: OperatingSystemFamily.LINUX },
-      taskRole: this.role,
+      taskRole: this.role!,
       executionRole: props.runner.executionRole,
     });
     const runner = task.addContainer('Runner', {
@@ -120,7 +114,7 @@ export class DrillTasks extends Construct {
 
   /** Lets `role` start the drill tasks in the runner's cluster and hand them the drill and execution roles. */
   grantLaunch(role: IRole, runner: RunnerTask): void {
-    if (this.taskDefinitions.size === 0) return;
+    if (!this.role) return;
     role.addToPrincipalPolicy(
       new PolicyStatement({
         effect: Effect.ALLOW,
@@ -144,4 +138,21 @@ export class DrillTasks extends Construct {
     if (this.taskDefinitions.size === 0) return undefined;
     return Stack.of(this).toJsonString(Object.fromEntries([...this.taskDefinitions].map(([job, task]) => [job, task.taskDefinitionArn])));
   }
+}
+
+/** The drill role: see `DrillTasks`. */
+function drillRole(scope: Construct, props: DrillTasksProps): Role {
+  const { environment, bucket, catalog, key } = props;
+  const role = new Role(scope, 'Role', {
+    assumedBy: new ServicePrincipal('ecs-tasks.amazonaws.com', { conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(scope).account } } }),
+    description: `Vaultra ${environment.name} scheduled drills: read and decrypt backups under ${bucket.prefix}/, record drill runs`,
+  });
+  role.addToPolicy(prefixObjectsStatement(bucket, ['s3:GetObject', 's3:GetObjectVersion']));
+  role.addToPolicy(prefixListStatement(bucket, ['s3:ListBucket']));
+  role.addToPolicy(catalogStatement(catalog));
+  // Decrypt unwraps the age vaultra-kms stanza; Encrypt and GenerateDataKey serve the encrypted catalog table's writes.
+  role.addToPolicy(keyStatement(key, ['kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey', 'kms:DescribeKey']));
+  role.addToPolicy(keyStatement(props.signingKey, TRUST_KEY_ACTIONS));
+  acknowledgeWildcardResource(role, bucket.prefixObjectsArn, `Backups are read under ${bucket.prefix}/<job>/… with run ids made at run time: the narrowest pattern that names them.`);
+  return role;
 }

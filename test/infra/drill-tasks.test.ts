@@ -66,7 +66,8 @@ describe('scheduled drills on AWS', () => {
   it('runs a drill as a task of its own: the runner, and the official server image as a sidecar it waits for until HEALTHY', () => {
     const shop = task('vaultra-test-drill-shop');
     expect(shop).toMatchObject({ Cpu: '2048', Memory: '4096' });
-    const [runner, server] = [RUNNER_CONTAINER_NAME, DRILL_SERVER_CONTAINER_NAME].map((name) => shop.ContainerDefinitions.find((container) => container.Name === name)!);
+    const container = (name: string) => shop.ContainerDefinitions.find((candidate) => candidate.Name === name)!;
+    const [runner, server] = [container(RUNNER_CONTAINER_NAME), container(DRILL_SERVER_CONTAINER_NAME)];
     expect(shop.ContainerDefinitions).toHaveLength(2);
     expect(runner).toMatchObject({ Essential: true, ReadonlyRootFilesystem: true, DependsOn: [{ ContainerName: DRILL_SERVER_CONTAINER_NAME, Condition: 'HEALTHY' }] });
     expect(server).toMatchObject({ Image: 'postgres:17', Essential: false, Command: ['postgres', '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off'] });
