@@ -10,6 +10,7 @@ import { oneLine } from '../errors.js';
 import { runFailedAlert, runSucceededAlert, taskFailedAlert } from './alerts.js';
 import { systemClock, type Clock } from '../domain/clock.js';
 import { logPushLockName } from '../config/log-schedule.js';
+import { drillFailedAlert, rtoBreachAlert } from './drill-alerts.js';
 
 /** How a container task ended, as the platform reports it (ECS task-state event, process exit). */
 export interface TaskReport {
@@ -70,7 +71,8 @@ export async function finishRun(deps: FinishRunDependencies, report: TaskReport,
   const stopped = { taskId: report.taskId };
   let run: RunRecord;
 
-  const problem = recorded.status === 'succeeded' ? await manifestProblem(deps.storage, recorded) : undefined;
+  // A drill stores nothing: its record is its outcome.
+  const problem = recorded.status === 'succeeded' && recorded.kind !== 'drill' ? await manifestProblem(deps.storage, recorded) : undefined;
   if (recorded.status === 'succeeded' && !problem) {
     run = { ...recorded, ...stopped };
   } else {
@@ -96,13 +98,19 @@ export async function finishRun(deps: FinishRunDependencies, report: TaskReport,
 
   if (run.status === 'failed') {
     if (run.kind !== 'log' || (await firstLogFailureInARow(deps, run, io))) {
-      await deps.notify(runFailedAlert(deps.environment.name, run, { 'task exit': taskExitFact(report) }));
+      await deps.notify(run.kind === 'drill' ? drillFailedAlert(deps.environment.name, run) : runFailedAlert(deps.environment.name, run, { 'task exit': taskExitFact(report) }));
     }
     return { outcome: 'failed', run };
   }
   // A log push succeeds every few minutes: neither a success page nor a retention pass each time
   // (a base's retention, after a backup, is what frees the log it needed).
   if (run.kind === 'log') return { outcome: 'succeeded', run };
+  // A drill's runner in the cloud has no notifiers of its own: its RTO breach is paged here, and a drill frees nothing to retain.
+  if (run.kind === 'drill') {
+    const drill = run.drill;
+    if (drill?.rtoBudgetMs !== undefined && drill.rtoMs > drill.rtoBudgetMs) await deps.notify(rtoBreachAlert(deps.environment.name, run, drill));
+    return { outcome: 'succeeded', run };
+  }
   if (job?.notifyOnSuccess) await deps.notify(runSucceededAlert(deps.environment.name, run));
   const retention = job?.retention && deps.retain ? await deps.retain(job).catch((error: unknown) => ({ error: oneLine(error) })) : undefined;
   return { outcome: 'succeeded', run, ...(retention === undefined ? {} : { retention }) };
