@@ -73,7 +73,7 @@ export interface RunLaunch {
   /** Whether an overlap pages: a backup's does, a log push's does not (the next push catches up; the lag alert is the page). */
   readonly alertOnSkip: boolean;
   /** The launch request's `readsBackups` and `drill` (a drill's own task and identity). */
-  readonly reads?: Pick<LaunchRequest, 'readsBackups' | 'drill'>;
+  readonly launchAs?: Pick<LaunchRequest, 'readsBackups' | 'drill'>;
 }
 
 /**
@@ -118,7 +118,7 @@ export async function startRun(deps: StartBackupDependencies, request: StartBack
         environment: { VAULTRA_CATALOG: deps.target.catalogUrl, ...request.runnerEnvironment },
         ...(cpu ? { cpu } : {}),
         ...(memoryMiB ? { memoryMiB } : {}),
-        ...launch.reads,
+        ...launch.launchAs,
       },
       request.signal,
     );

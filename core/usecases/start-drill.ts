@@ -37,6 +37,6 @@ export async function startDrill(deps: StartBackupDependencies, request: StartDr
     command: () => drillCommandLine(job, runId, deps.target, drillSidecarOf(drill)?.scratchUrl),
     size: { cpu: drill.cpu, memoryMiB: drill.memoryMiB },
     alertOnSkip: false,
-    reads: { readsBackups: true, drill: true },
+    launchAs: { readsBackups: true, drill: true },
   });
 }
