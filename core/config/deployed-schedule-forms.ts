@@ -9,7 +9,8 @@ import { formatDurationMs } from './durations.js';
  * hands them back — so a deployed schedule and the file compare by plain equality:
  *
  * - AWS (infra/aws/job-schedules.ts): one EventBridge schedule per enabled job, named after it,
- *   `cron(…)` in the job's time zone; one `Logs-<job>` `rate(…)` schedule per job with `logs`.
+ *   `cron(…)` in the job's time zone; one `Logs-<job>` `rate(…)` schedule per job with `logs`,
+ *   one `Drill-<job>` `cron(…)` per job with `drill.schedule`.
  * - GCP (infra/gcp/scheduler.tf): the same on Cloud Scheduler, a five-field cron, the log
  *   catch-up as a cron in UTC.
  * - Azure (infra/azure): no platform schedules; the dispatcher walks the config the function app
@@ -31,6 +32,18 @@ export function logScheduleName(jobName: string): string {
   return `Logs-${jobName}`;
 }
 
+/** The name of a job's drill schedule, capitalised like `logScheduleName`. */
+export function drillScheduleName(jobName: string): string {
+  return `Drill-${jobName}`;
+}
+
+/** AWS's scheduled drill of a job (infra/aws/job-schedules.ts); the other clouds deploy none yet. */
+function drillFormOf(cloud: Environment['cloud'], job: ScheduledJob): DeployedSchedule[] {
+  const drill = job.drill?.schedule;
+  if (cloud !== 'aws' || !drill) return [];
+  return [{ name: drillScheduleName(job.name), expression: eventBridgeCron(drill.cron, drill.timeZone), timeZone: drill.timeZone, enabled: true }];
+}
+
 function deployedFormOfJob(cloud: Environment['cloud'], job: ScheduledJob): DeployedSchedule[] {
   const { cron, timeZone } = job.schedule;
   if (cloud === 'azure') {
@@ -40,7 +53,7 @@ function deployedFormOfJob(cloud: Environment['cloud'], job: ScheduledJob): Depl
   // AWS and GCP deploy nothing for a disabled job.
   if (!job.enabled || cloud === 'local') return [];
   const backup = { name: job.name, expression: cloud === 'aws' ? eventBridgeCron(cron, timeZone) : cron, timeZone, enabled: true };
-  if (!job.logs) return [backup];
+  if (!job.logs) return [backup, ...drillFormOf(cloud, job)];
   const logs = cloud === 'aws' ? logScheduleRate(job.logs.everyMs) : logScheduleCron(job.logs.everyMs);
-  return [backup, { name: logScheduleName(job.name), expression: logs, timeZone: 'UTC', enabled: true }];
+  return [backup, { name: logScheduleName(job.name), expression: logs, timeZone: 'UTC', enabled: true }, ...drillFormOf(cloud, job)];
 }

@@ -39,5 +39,17 @@ export const drillConfigSchema = z.strictObject({
     .optional(),
   rto: durationSchema.optional(),
   checks: z.array(drillCheckSchema).max(100).default([]),
+  /**
+   * The scratch server of a drill in the cloud, an official image run beside the runner
+   * (drill-sidecar.ts): `postgres:<major>`. Absent: the drill restores into a scratch file or
+   * folder inside the runner's own container (SQLite, directory).
+   */
+  server: z
+    .string()
+    .regex(/^postgres:[\w.-]+$/, 'the official PostgreSQL image of your server\'s major version, e.g. postgres:17 (MariaDB and MongoDB scratch servers in the cloud are not built yet)')
+    .optional(),
+  /** The drill task's size in the cloud: the runner and the scratch server share it. */
+  cpu: z.number().int().positive().default(1024),
+  memoryMiB: z.number().int().min(512).max(122_880).default(2048),
 });
 export type DrillConfig = z.infer<typeof drillConfigSchema>;

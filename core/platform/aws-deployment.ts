@@ -22,6 +22,11 @@ export const AWS_FUNCTION_ENV = {
    * backups. Backups run as the task definition's own role, which cannot.
    */
   restoreTaskRoleArn: 'VAULTRA_RESTORE_TASK_ROLE_ARN',
+  /**
+   * Scheduled drills: JSON `{ "<job>": "<task definition ARN>" }`, each job's drill task (the
+   * runner beside its scratch server, under the drill role, which may decrypt backups).
+   */
+  drillTaskDefinitions: 'VAULTRA_DRILL_TASK_DEFINITIONS',
   /** The runner container's name in the task definition. */
   containerName: 'VAULTRA_CONTAINER_NAME',
   /** Comma-separated subnet and security group ids for the task's awsvpc network. */

@@ -21,6 +21,12 @@ export interface LaunchRequest {
    * executions cannot switch identity per execution: their launchers ignore it. @default false
    */
   readonly readsBackups?: boolean;
+  /**
+   * The run is a scheduled drill: the launcher starts the job's drill task (the runner beside its
+   * scratch server, under the deployment's drill identity) instead of the runner's. A launcher
+   * with no drill task for the job refuses. @default false
+   */
+  readonly drill?: boolean;
 }
 
 export interface LaunchedTask {

@@ -1,5 +1,5 @@
 import type { Environment } from '../config/environments.js';
-import { deployedFormOf, logScheduleName, MAINTENANCE_SCHEDULE_NAMES } from '../config/deployed-schedule-forms.js';
+import { deployedFormOf, drillScheduleName, logScheduleName, MAINTENANCE_SCHEDULE_NAMES } from '../config/deployed-schedule-forms.js';
 import type { DeployedSchedule, DeployedScheduleReader } from '../ports/deployed-schedules.js';
 import { oneLine } from '../errors.js';
 
@@ -43,7 +43,7 @@ export function compareDeployedSchedules(environment: Environment, deployed: rea
   const byJob = new Map<string, DeployedCheck>();
   const accounted = new Set<string>(MAINTENANCE_SCHEDULE_NAMES[environment.cloud]);
   for (const job of environment.jobs) {
-    const names = [job.name, logScheduleName(job.name)];
+    const names = [job.name, logScheduleName(job.name), drillScheduleName(job.name)];
     names.forEach((name) => accounted.add(name));
     const differences = names.flatMap((name) => difference(name, expected.get(name), found.get(name)) ?? []);
     byJob.set(job.name, differences.length === 0 ? { state: 'matches' } : { state: 'differs', detail: differences.join('; ') });

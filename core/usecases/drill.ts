@@ -10,6 +10,7 @@ import { locateBackup, type BackupRef, type LocatedBackup } from './locate-backu
 import { authenticateBackup, type Authenticity } from './authenticate-backup.js';
 import { checkObjectsPresent } from './read-backup.js';
 import { runRestore, type RestoreDependencies } from './restore.js';
+import { claimOrCreate } from './backup.js';
 import { contentChecks, schemaCheck, userChecks, type DrillCheck } from './drill-checks.js';
 import { drillFailedAlert, rtoBreachAlert } from './drill-alerts.js';
 import { notifyAll, type NotifyOutcome } from './notify-all.js';
@@ -31,6 +32,8 @@ export interface DrillRequest extends BackupRef {
   readonly checks?: readonly DrillCheckConfig[];
   /** The job's RTO budget: a drill whose RTO passes it alerts (and still succeeds). */
   readonly rtoBudgetMs?: number;
+  /** The run id a scheduler recorded as `pending` for this drill: claimed instead of a new one. */
+  readonly runId?: string;
   readonly signal?: AbortSignal;
   readonly onProgress?: (bytesRead: number) => void;
 }
@@ -77,8 +80,8 @@ export async function runDrill(deps: DrillDependencies, request: DrillRequest): 
   const backup = await locateBackup(deps.storage, request, request.signal);
   if (backup.manifest.log) throw new ConfigError(`run ${backup.runId} is a log run, not a backup: drill a backup (vaultra list shows them)`);
   const startedAt = now();
-  let run: RunRecord = { runId: newRunId(startedAt), job: backup.job, kind: 'drill', status: 'running', engine: backup.manifest.source.engine, startedAt: startedAt.toISOString(), location: deps.storage.location };
-  await deps.catalog.create(run, request.signal ? { signal: request.signal } : {});
+  let run: RunRecord = { runId: request.runId ?? newRunId(startedAt), job: backup.job, kind: 'drill', status: 'running', engine: backup.manifest.source.engine, startedAt: startedAt.toISOString(), location: deps.storage.location };
+  run = await claimOrCreate(deps.catalog, run, request.signal);
 
   let authenticity: Authenticity | undefined;
   let scratch: ScratchTarget | undefined;

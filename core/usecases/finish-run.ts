@@ -11,6 +11,7 @@ import { runFailedAlert, runRecoveredAlert, runSucceededAlert, taskFailedAlert }
 import { systemClock, type Clock } from '../domain/clock.js';
 import { logPushLockName } from '../config/log-schedule.js';
 import { streakEndedBy } from './run-streak.js';
+import { drillFailedAlert, rtoBreachAlert } from './drill-alerts.js';
 
 /** How a container task ended, as the platform reports it (ECS task-state event, process exit). */
 export interface TaskReport {
@@ -73,7 +74,8 @@ export async function finishRun(deps: FinishRunDependencies, report: TaskReport,
   const stopped = { taskId: report.taskId };
   let run: RunRecord;
 
-  const problem = recorded.status === 'succeeded' ? await manifestProblem(deps.storage, recorded) : undefined;
+  // A drill stores nothing: its record is its outcome.
+  const problem = recorded.status === 'succeeded' && recorded.kind !== 'drill' ? await manifestProblem(deps.storage, recorded) : undefined;
   if (recorded.status === 'succeeded' && !problem) {
     run = { ...recorded, ...stopped };
   } else {
@@ -99,9 +101,15 @@ export async function finishRun(deps: FinishRunDependencies, report: TaskReport,
 
   if (run.status === 'failed') {
     if (run.kind !== 'log' || (await firstLogFailureInARow(deps, run, io))) {
-      await deps.notify(runFailedAlert(deps.environment.name, run, { 'task exit': taskExitFact(report) }));
+      await deps.notify(run.kind === 'drill' ? drillFailedAlert(deps.environment.name, run) : runFailedAlert(deps.environment.name, run, { 'task exit': taskExitFact(report) }));
     }
     return { outcome: 'failed', run };
+  }
+  // A drill's runner in the cloud has no notifiers of its own: its RTO breach is paged here, and a drill frees nothing to retain.
+  if (run.kind === 'drill') {
+    const drill = run.drill;
+    if (drill?.rtoBudgetMs !== undefined && drill.rtoMs > drill.rtoBudgetMs) await deps.notify(rtoBreachAlert(deps.environment.name, run, drill));
+    return { outcome: 'succeeded', run };
   }
   const streakEnded = await streakEndedBy(deps.catalog, run, job, io);
   // A log push succeeds every few minutes: neither a success page nor a retention pass each time

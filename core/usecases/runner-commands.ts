@@ -108,3 +108,19 @@ export function restoreCommandLine(job: ScheduledJob, request: RestoreRequest, t
 export function verifyCommandLine(job: ScheduledJob, runId: string, target: RunnerTarget): string[] {
   return ['verify', runId, '--from', target.storageUrl, '--job', job.name, ...trustArguments(target), '--json', '--no-progress'];
 }
+
+/**
+ * `vaultra drill latest` of a scheduled drill: the job's newest backup restored into `scratchUrl`
+ * (the drill task's sidecar server) or, without one, into a scratch file or folder in the
+ * runner's container; the scheduler's pending run id, which the drill claims. The container has
+ * no config file: the job's RTO budget and checks go as `--rto` and `--check` (queries and
+ * expected values, never a secret).
+ */
+export function drillCommandLine(job: ScheduledJob, runId: string, target: RunnerTarget, scratchUrl: string | undefined): string[] {
+  const argv = ['drill', 'latest', '--job', job.name, '--from', target.storageUrl, '--run-id', runId];
+  if (scratchUrl !== undefined) argv.push('--scratch', scratchUrl);
+  if (job.drill?.rto) argv.push('--rto', `${job.drill.rto}ms`);
+  for (const check of job.drill?.checks ?? []) argv.push('--check', `${check.query} => ${check.expect}`);
+  argv.push(...trustArguments(target), '--json', '--no-progress');
+  return argv;
+}

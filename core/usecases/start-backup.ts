@@ -1,5 +1,5 @@
 import type { Catalog } from '../ports/catalog.js';
-import type { JobLauncher } from '../ports/job-launcher.js';
+import type { JobLauncher, LaunchRequest } from '../ports/job-launcher.js';
 import type { Alert } from '../ports/notifier.js';
 import type { Environment, ScheduledJob } from '../config/environments.js';
 import type { RunKind, RunRecord } from '../domain/run.js';
@@ -61,22 +61,24 @@ export async function startBackup(deps: StartBackupDependencies, request: StartB
   });
 }
 
-/** What differs between the runs a scheduler starts: a backup, a log catch-up. */
+/** What differs between the runs a scheduler starts: a backup, a log catch-up, a drill. */
 export interface RunLaunch {
-  readonly kind: Extract<RunKind, 'backup' | 'log'>;
-  /** The catalog lock the run holds while it runs. */
-  readonly lockName: string;
+  readonly kind: Extract<RunKind, 'backup' | 'log' | 'drill'>;
+  /** The catalog lock the run holds while it runs; none for a drill, which writes nothing another run reads. */
+  readonly lockName: string | undefined;
   readonly timeoutMs: number;
   /** The runner's command line; built after the record exists, so a job the deployment cannot serve is a recorded launch failure. */
   readonly command: () => string[];
   readonly size: { readonly cpu?: number | undefined; readonly memoryMiB?: number | undefined };
   /** Whether an overlap pages: a backup's does, a log push's does not (the next push catches up; the lag alert is the page). */
   readonly alertOnSkip: boolean;
+  /** The launch request's `readsBackups` and `drill` (a drill's own task and identity). */
+  readonly launchAs?: Pick<LaunchRequest, 'readsBackups' | 'drill'>;
 }
 
 /**
  * The launch path every scheduled run shares: pending record, lock, launch, each failure recorded
- * (see `startBackup`). `start-log-push.ts` starts log catch-ups through it.
+ * (see `startBackup`). `start-log-push.ts` starts log catch-ups through it, `start-drill.ts` drills.
  */
 export async function startRun(deps: StartBackupDependencies, request: StartBackupRequest, launch: RunLaunch): Promise<StartBackupOutcome> {
   const now = (deps.now ?? systemClock)();
@@ -99,7 +101,7 @@ export async function startRun(deps: StartBackupDependencies, request: StartBack
   };
 
   try {
-    const locked = await deps.catalog.acquireLock(launch.lockName, runId, launch.timeoutMs + LOCK_GRACE_MS, io);
+    const locked = launch.lockName === undefined || (await deps.catalog.acquireLock(launch.lockName, runId, launch.timeoutMs + LOCK_GRACE_MS, io));
     if (!locked) {
       const overlap = launch.kind === 'log' ? `another log push of ${job.name} is still running` : `another run of ${job.name} holds the job's lock`;
       run = finish({ status: 'skipped', error: { kind: 'overlap', message: overlap } });
@@ -116,6 +118,7 @@ export async function startRun(deps: StartBackupDependencies, request: StartBack
         environment: { VAULTRA_CATALOG: deps.target.catalogUrl, ...request.runnerEnvironment },
         ...(cpu ? { cpu } : {}),
         ...(memoryMiB ? { memoryMiB } : {}),
+        ...launch.launchAs,
       },
       request.signal,
     );
@@ -127,7 +130,7 @@ export async function startRun(deps: StartBackupDependencies, request: StartBack
   } catch (error) {
     run = finish({ status: 'failed', error: toRunError(error) });
     await deps.catalog.update(run);
-    await deps.catalog.releaseLock(launch.lockName, runId).catch(() => undefined);
+    if (launch.lockName !== undefined) await deps.catalog.releaseLock(launch.lockName, runId).catch(() => undefined);
     await deps.notify(launchFailedAlert(deps.environment.name, run));
     return { outcome: 'launch-failed', run };
   }

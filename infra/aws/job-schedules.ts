@@ -5,7 +5,7 @@ import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { eventBridgeCron } from '../../core/config/schedule.js';
 import { describeLogSchedule, logScheduleRate } from '../../core/config/log-schedule.js';
-import { logScheduleName } from '../../core/config/deployed-schedule-forms.js';
+import { drillScheduleName, logScheduleName } from '../../core/config/deployed-schedule-forms.js';
 import type { AwsEnvironment } from './deployment-config.js';
 import { deadLetterQueue } from './dead-letter-queue.js';
 import { lambdaScheduleTarget, SchedulerTargetRole } from './scheduler-target.js';
@@ -27,15 +27,22 @@ export function logPushInput(jobName: string): string {
   return JSON.stringify({ job: jobName, kind: 'log', scheduledTime: '<aws.scheduler.scheduled-time>', executionId: '<aws.scheduler.execution-id>' });
 }
 
+/** The event a job's drill schedule sends: the same as its backup's, with `"kind": "drill"`. */
+export function drillInput(jobName: string): string {
+  return JSON.stringify({ job: jobName, kind: 'drill', scheduledTime: '<aws.scheduler.scheduled-time>', executionId: '<aws.scheduler.execution-id>' });
+}
+
 // The one definition `vaultra schedule` compares deployed schedules by, too.
-export { logScheduleName };
+export { logScheduleName, drillScheduleName };
 
 /**
  * One EventBridge Scheduler schedule per enabled job, in the environment's schedule group
  * `vaultra-<env>`: the job's cron in its time zone, its flexible window, the scheduled-backup
  * function as target. Disabled jobs get no schedule (they can still run on demand). A job with
  * `logs` gets a second schedule, `rate(<every>)` without a flexible window (a catch-up's point is
- * to be on time), whose event makes the same function start a log push.
+ * to be on time), whose event makes the same function start a log push. A job with
+ * `drill.schedule` gets a third, `Drill-<job>`, on the drill's cron: the function starts the
+ * job's drill task (drill-tasks.ts).
  */
 export class JobSchedules extends Construct {
   readonly group: CfnScheduleGroup;
@@ -43,6 +50,8 @@ export class JobSchedules extends Construct {
   readonly schedules: ReadonlyMap<string, CfnSchedule>;
   /** The log catch-up schedules, by job name. */
   readonly logSchedules: ReadonlyMap<string, CfnSchedule>;
+  /** The drill schedules, by job name. */
+  readonly drillSchedules: ReadonlyMap<string, CfnSchedule>;
 
   constructor(scope: Construct, id: string, props: JobSchedulesProps) {
     super(scope, id);
@@ -85,5 +94,23 @@ export class JobSchedules extends Construct {
       logSchedules.set(job.name, schedule);
     }
     this.logSchedules = logSchedules;
+
+    const drillSchedules = new Map<string, CfnSchedule>();
+    for (const job of environment.jobs.filter((candidate) => candidate.enabled && candidate.drill?.schedule)) {
+      const { cron, timeZone } = job.drill!.schedule!;
+      const schedule = new CfnSchedule(this, `Drill-${job.name}`, {
+        name: drillScheduleName(job.name),
+        groupName: this.group.name,
+        description: `Vaultra ${environment.name}: drill a restore of ${job.name} (${cron}, ${timeZone})`,
+        scheduleExpression: eventBridgeCron(cron, timeZone),
+        scheduleExpressionTimezone: timeZone,
+        flexibleTimeWindow: { mode: 'OFF' },
+        target: lambdaScheduleTarget({ target: props.target, role, deadLetterQueue: this.deadLetterQueue, input: drillInput(job.name) }),
+        state: 'ENABLED',
+      });
+      schedule.addResourceDependency(this.group, 'a schedule needs its group');
+      drillSchedules.set(job.name, schedule);
+    }
+    this.drillSchedules = drillSchedules;
   }
 }

@@ -11,6 +11,7 @@ import { acknowledgeWildcardResource } from './nag.js';
 import type { RunnerNetwork } from './network.js';
 import { catalogStatement, keyStatement, prefixListStatement, prefixObjectsStatement, publishStatement, secretsStatement } from './policy-statements.js';
 import type { RunnerTask } from './runner-task.js';
+import type { DrillTasks } from './drill-tasks.js';
 import { awsSecretArns, webhookSecretReferences } from './secret-arns.js';
 import { VaultraFunction } from './vaultra-function.js';
 
@@ -25,6 +26,8 @@ export interface OrchestrationFunctionsProps {
   readonly catalog: CatalogTable;
   readonly topic: ITopic;
   readonly runner: RunnerTask;
+  /** The jobs' drill tasks: the scheduled function starts them. */
+  readonly drills: DrillTasks;
   readonly network: RunnerNetwork;
 }
 
@@ -47,7 +50,8 @@ export class OrchestrationFunctions extends Construct {
 
   constructor(scope: Construct, id: string, props: OrchestrationFunctionsProps) {
     super(scope, id);
-    const { environment, bucket, catalog, key, topic, runner, network } = props;
+    const { environment, bucket, catalog, key, topic, runner, drills, network } = props;
+    const drillTaskDefinitions = drills.taskDefinitionsJson();
     const variables: Record<string, string> = {
       [AWS_FUNCTION_ENV.environmentName]: environment.name,
       [AWS_FUNCTION_ENV.tableName]: catalog.table.tableName,
@@ -59,6 +63,7 @@ export class OrchestrationFunctions extends Construct {
       [AWS_FUNCTION_ENV.taskDefinitionArn]: runner.taskDefinition.taskDefinitionArn,
       [AWS_FUNCTION_ENV.restoreTaskRoleArn]: runner.restoreRole.roleArn,
       [AWS_FUNCTION_ENV.containerName]: RUNNER_CONTAINER_NAME,
+      ...(drillTaskDefinitions ? { [AWS_FUNCTION_ENV.drillTaskDefinitions]: drillTaskDefinitions } : {}),
       [AWS_FUNCTION_ENV.subnetIds]: Fn.join(',', network.subnetIds),
       [AWS_FUNCTION_ENV.securityGroupIds]: Fn.join(',', network.securityGroupIds),
       [AWS_FUNCTION_ENV.assignPublicIp]: network.assignPublicIp ? 'ENABLED' : 'DISABLED',
@@ -100,10 +105,12 @@ export class OrchestrationFunctions extends Construct {
     const webhookSecrets = secretsStatement(awsSecretArns(Stack.of(this), webhookSecretReferences(environment)));
     const prefixReason = `Run folders are ${bucket.prefix}/<job>/<YYYY>/<MM>/<DD>/<runId>/ with run ids made at run time: access is limited to objects under the Vaultra prefix, the narrowest pattern that names them.`;
 
-    // scheduled-backup: run record and lock, RunTask (backups only: it cannot pass the restore role), alerts when a run is skipped or cannot start.
+    // scheduled-backup: run record and lock, RunTask (backups, and the drill tasks under the drill
+    // role: it cannot pass the restore role), alerts when a run is skipped or cannot start.
     const scheduled = this.scheduledBackup.role;
     scheduled.addToPolicy(catalogStatement(catalog));
     runner.grantLaunch(scheduled, 'backups');
+    drills.grantLaunch(scheduled, runner);
     scheduled.addToPolicy(publishStatement(topic));
     scheduled.addToPolicy(keyStatement(key, FUNCTION_KEY_ACTIONS));
     for (const statement of webhookSecrets) scheduled.addToPolicy(statement);

@@ -6,6 +6,7 @@ import { AlertTopic } from './alert-topic.js';
 import { BackupBucket } from './backup-bucket.js';
 import { CatalogTable } from './catalog-table.js';
 import { DedupKey } from './dedup-key.js';
+import { DrillTasks } from './drill-tasks.js';
 import type { DeploymentConfig } from './deployment-config.js';
 import { EncryptionKey } from './encryption-key.js';
 import { JobSchedules } from './job-schedules.js';
@@ -35,7 +36,7 @@ export function vaultraStackName(environmentName: string): string {
 /**
  * Everything one AWS environment of vaultra.config.yaml needs (DESIGN.md §1): the key, the
  * backup bucket, the catalog, the alert topic, the network, the dedup key and the runner task, the four
- * functions, one schedule per job, the task-stopped rule, the watchdog, dashboard and alarms.
+ * functions, one schedule per job, the drill tasks, the task-stopped rule, the watchdog, dashboard and alarms.
  *
  * Pinned to an account only when the config names one; the region is always the config's.
  */
@@ -69,6 +70,8 @@ export class VaultraStack extends Stack {
       dedupKey: dedupKey.secret,
     });
 
+    const drills = new DrillTasks(this, 'Drills', { environment, runner, image: image ?? runnerImage(runnerArchitecture(environment)), key: key.key, signingKey: signingKey.key, bucket, catalog });
+
     this.functions = new OrchestrationFunctions(this, 'Functions', {
       environment,
       configJson: bundledEnvironmentJson(configText, environment.name, configOrigin),
@@ -78,6 +81,7 @@ export class VaultraStack extends Stack {
       catalog,
       topic: alerts.topic,
       runner,
+      drills,
       network,
     });
     const schedules = new JobSchedules(this, 'Schedules', { environment, target: this.functions.scheduledBackup.function, key: key.key });

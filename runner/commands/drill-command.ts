@@ -13,6 +13,8 @@ import { backupAdapters } from '../../core/adapters/backup-adapters.js';
 import { scratchProviderFor } from '../../core/adapters/engines/scratch-targets.js';
 import { locateBackup } from '../../core/usecases/locate-backup.js';
 import { AbortedError } from '../../core/errors.js';
+import { runIdSchema } from '../../core/domain/run.js';
+import { parseAtEdge } from '../../core/domain/validate.js';
 
 interface DrillOptions {
   from: string;
@@ -27,6 +29,7 @@ interface DrillOptions {
   config?: string;
   env?: string;
   report?: string;
+  runId?: string;
   json?: boolean;
   progress: boolean;
   catalog?: string;
@@ -55,6 +58,7 @@ export function drillCommand(): Command {
     .addOption(new Option('--config <path>', "the config file with the job's drill settings and its environment's notifications (default: vaultra.config.yaml when it exists)").env('VAULTRA_CONFIG'))
     .addOption(new Option('--env <name>', 'the environment of the job in the config file').env('VAULTRA_ENV'))
     .option('--report <file>', 'also write the evidence: Markdown (with its facts as JSON at the end), or JSON for a .json file')
+    .option('--run-id <id>', 'record the drill under this run id (a scheduler that recorded the drill as pending passes it; default: a new one)')
     .option('--dedup-key <file|env://VAR>', "chunked snapshots: also check each chunk's id with the job's dedup key")
     .option('--json', 'print the result as JSON on stdout')
     .option('--no-progress', 'no progress display on stderr')
@@ -95,7 +99,7 @@ Examples:
       try {
         report = await runDrill(
           { storage, catalog, decryptor, randomAccess, trust: trustPolicy, ...backupAdapters, ...(dedupKey ? { dedupKey } : {}), scratchFor: scratchProviderFor, notifiers: settings.notifiers, environment: settings.environment },
-          { ref, job, checks, ...(scratchUrl ? { scratchUrl } : {}), ...(rtoBudgetMs ? { rtoBudgetMs } : {}), signal, onProgress: (bytes) => progress.update(bytes) },
+          { ref, job, checks, ...(scratchUrl ? { scratchUrl } : {}), ...(rtoBudgetMs ? { rtoBudgetMs } : {}), ...(options.runId === undefined ? {} : { runId: parseAtEdge(runIdSchema, options.runId, '--run-id') }), signal, onProgress: (bytes) => progress.update(bytes) },
         );
       } finally {
         progress.stop();

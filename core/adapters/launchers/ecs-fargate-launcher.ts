@@ -17,6 +17,11 @@ export interface EcsFargateTarget {
    * one. Without it, a run that reads backups is refused.
    */
   readonly restoreTaskRoleArn?: string;
+  /**
+   * Each job's drill task definition (`LaunchRequest.drill`): the runner beside its scratch server,
+   * its task role the drill role. A drill of a job not named here is refused.
+   */
+  readonly drillTaskDefinitionArns?: Readonly<Record<string, string>>;
 }
 
 /** RunTask refusals worth another try: throttling, a transient service fault, Fargate out of capacity. */
@@ -40,7 +45,7 @@ export class EcsFargateLauncher implements JobLauncher {
   ) {}
 
   async launch(request: LaunchRequest, signal?: AbortSignal): Promise<LaunchedTask> {
-    const input = this.runTaskInput(request, this.taskRoleOf(request));
+    const input = request.drill ? this.runTaskInput(request, undefined, this.drillTaskDefinitionOf(request.job)) : this.runTaskInput(request, this.taskRoleOf(request));
     return withRetries(() => this.runTask(input, signal), { policy: this.policy, ...(signal ? { signal } : {}) });
   }
 
@@ -53,11 +58,18 @@ export class EcsFargateLauncher implements JobLauncher {
     return this.target.restoreTaskRoleArn;
   }
 
-  private runTaskInput(request: LaunchRequest, taskRoleArn: string | undefined): RunTaskCommandInput {
+  /** A drill runs as its task definition's own role (the drill role), never with an override. */
+  private drillTaskDefinitionOf(job: string): string {
+    const arn = this.target.drillTaskDefinitionArns?.[job];
+    if (!arn) throw new LaunchFailedError(`cannot start a drill of ${job}: the deployment has no drill task for it (VAULTRA_DRILL_TASK_DEFINITIONS); add drill.schedule to the job and redeploy the Vaultra stack`, false);
+    return arn;
+  }
+
+  private runTaskInput(request: LaunchRequest, taskRoleArn: string | undefined, taskDefinition = this.target.taskDefinitionArn): RunTaskCommandInput {
     const environment = { ...request.environment, [TASK_RUN_ENV.job]: request.job, [TASK_RUN_ENV.runId]: request.runId };
     return {
       cluster: this.target.clusterArn,
-      taskDefinition: this.target.taskDefinitionArn,
+      taskDefinition,
       launchType: 'FARGATE',
       count: 1,
       clientToken: request.runId,

@@ -1,6 +1,8 @@
 import { environmentOf, resolveConfig, type Environment } from '../../../core/config/environments.js';
 import { AWS_FUNCTION_ENV, RUNNER_CONTAINER_NAME } from '../../../core/platform/aws-deployment.js';
+import * as z from 'zod';
 import { ConfigError } from '../../../core/errors.js';
+import { parseAtEdge } from '../../../core/domain/validate.js';
 import { formatS3Url } from '../../../core/adapters/storage/s3/s3-url.js';
 import type { RunnerTarget } from '../../../core/usecases/runner-commands.js';
 import type { EcsFargateTarget } from '../../../core/adapters/launchers/ecs-fargate-launcher.js';
@@ -69,8 +71,15 @@ export function awsSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): AwsSet
       securityGroupIds: list(env[AWS_FUNCTION_ENV.securityGroupIds]),
       assignPublicIp: env[AWS_FUNCTION_ENV.assignPublicIp] === 'ENABLED',
       ...(env[AWS_FUNCTION_ENV.restoreTaskRoleArn] ? { restoreTaskRoleArn: env[AWS_FUNCTION_ENV.restoreTaskRoleArn] } : {}),
+      ...drillTaskDefinitionsOf(env[AWS_FUNCTION_ENV.drillTaskDefinitions]),
     },
   };
+}
+
+/** `VAULTRA_DRILL_TASK_DEFINITIONS`, as the stack writes it: job name → task definition ARN. */
+function drillTaskDefinitionsOf(json: string | undefined): Pick<EcsFargateTarget, 'drillTaskDefinitionArns'> {
+  if (!json) return {};
+  return { drillTaskDefinitionArns: parseAtEdge(z.record(z.string(), z.string()), JSON.parse(json), AWS_FUNCTION_ENV.drillTaskDefinitions) };
 }
 
 export { cached } from '../../shared/cached.js';
