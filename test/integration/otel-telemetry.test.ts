@@ -189,6 +189,10 @@ describe('OpenTelemetry from the runner', () => {
     expect(spans.filter((span) => span !== root).map((span) => span.name).sort()).toEqual([...RESTORE_PHASES].sort());
     expect(spans.filter((span) => span !== root).every((span) => span.parentSpanId === root.spanId)).toBe(true);
     expect(spans.find((span) => span.name === 'locate')!.attributes).toMatchObject({ 'vaultra.job': 'otel-restore', 'db.system': 'postgresql', 'db.namespace': source });
+    const restoreRuns = await collector.waitFor('restore metrics', () => runPointsOf('restore', 'otel-restore'));
+    expect(restoreRuns.runs).toMatchObject({ value: 1, attributes: { 'vaultra.run.status': 'succeeded', 'db.system': 'postgresql' } });
+    expect(restoreRuns.duration).toMatchObject({ count: 1, unit: 's' });
+    expect(restoreRuns.duration.value).toBeGreaterThan(0);
     expect(collector.everything().includes(passphrase)).toBe(false);
   });
 
@@ -213,6 +217,32 @@ describe('OpenTelemetry from the runner', () => {
     expect(root.parentSpanId).toBe(launcher.parentSpanId);
     expect(spans.filter((span) => span !== root).map((span) => span.name).sort()).toEqual(['authenticate', 'fetch, decrypt, decompress, verify', 'locate']);
     expect(spans.find((span) => span.name === 'fetch, decrypt, decompress, verify')!.attributes).toMatchObject({ 'vaultra.bytes.raw': verified.bytesRaw, 'vaultra.bytes.stored': verified.bytesStored });
+    const verifyRuns = await collector.waitFor('verify metrics', () => runPointsOf('verify', 'otel-verify'));
+    expect(verifyRuns.runs).toMatchObject({ value: 1, attributes: { 'vaultra.run.status': 'succeeded', 'db.system': 'postgresql' } });
+  });
+
+  it('a failed verify is counted under the job of the backup it located, or with no job label when it located none', async () => {
+    // Prepare: a backup, verified by run id without --job and with a wrong passphrase (fails after locating it)
+    const ws = workspace('verify-failed');
+    const taken = await backup(ws, {}, 'otel-verify-failed');
+    expect(taken.code, taken.stderr).toBe(0);
+    const { runId } = JSON.parse(taken.stdout) as BackupJson;
+    const verify = (ref: string, env: NodeJS.ProcessEnv) => runVaultra(['verify', ref, '--from', ws.storeUrl, '--passphrase-env', 'WRONG_PASSPHRASE', '--json', '--no-progress'], { env: { ...ws.env, WRONG_PASSPHRASE: 'not-the-passphrase', ...otelEnv(env) } });
+
+    // Act
+    const located = await verify(runId, { OTEL_RESOURCE_ATTRIBUTES: 'vaultra.test=located' });
+    const notFound = await verify('20200101T000000.000Z-000000', { OTEL_RESOURCE_ATTRIBUTES: 'vaultra.test=not-found' });
+
+    // Assess: both failed and were counted; the job label is the manifest's, or absent, never a made-up one
+    expect(located.code).not.toBe(0);
+    expect(notFound.code).not.toBe(0);
+    const failureOf = (test: string) => collector.metricPoints().find((point) => point.metric === METRICS.runFailures.name && point.resource['vaultra.test'] === test);
+    const locatedFailure = await collector.waitFor('located verify failure', () => failureOf('located'));
+    expect(locatedFailure).toMatchObject({ value: 1, attributes: { 'vaultra.job': 'otel-verify-failed', 'vaultra.run.kind': 'verify', 'db.system': 'postgresql' } });
+    expect(String(locatedFailure.attributes['error.type'])).toMatch(/Error$/);
+    const unlocated = await collector.waitFor('unlocated verify failure', () => failureOf('not-found'));
+    expect(unlocated.attributes).toMatchObject({ 'vaultra.run.kind': 'verify' });
+    expect(unlocated.attributes).not.toHaveProperty('vaultra.job');
   });
 
   it('off (no endpoint, or OTEL_SDK_DISABLED): no SDK module loads and nothing connects', async () => {
@@ -267,6 +297,14 @@ describe('OpenTelemetry from the runner', () => {
     expect(silentMs - offMs).toBeLessThan(TELEMETRY_SHUTDOWN_MS + 5_000);
     expect(silent.stderr).not.toContain('canary-');
   });
+
+  /** The runs counter and duration histogram of one restore or verify job, once both arrived. */
+  function runPointsOf(kind: 'restore' | 'verify', job: string) {
+    const points = collector.metricPoints().filter((point) => point.attributes['vaultra.job'] === job && point.attributes['vaultra.run.kind'] === kind);
+    const runs = points.find((point) => point.metric === METRICS.runs.name);
+    const duration = points.find((point) => point.metric === METRICS.runDuration.name);
+    return runs && duration ? { runs, duration } : undefined;
+  }
 });
 
 /** `span` and every span below it in `spans`. */
