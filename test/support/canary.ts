@@ -15,7 +15,10 @@
  *   sampler is seen;
  * - every byte of every file in the store (manifests, `.vaultra` catalog, data objects);
  * - the private TMPDIR vaultra runs with, which must be empty once it exited (credentials
- *   files handed to the tools included).
+ *   files handed to the tools included);
+ * - with {@link CanaryWitness.exportTelemetryTo}, everything a real OpenTelemetry Collector
+ *   received from every command (spans with their attributes, events and error messages,
+ *   metric points with their labels) and its own log.
  *
  * Cloud credentials (an Azure account key, AWS secret key and session token, a Google key file
  * name) are canaries too, set in vaultra's own environment: no child may inherit them.
@@ -140,6 +143,14 @@ export interface CanaryWitnessOptions {
   readonly toolPasswordVariables?: readonly string[];
 }
 
+/** A real OpenTelemetry Collector the witnessed commands export to (test/support/otel-collector.ts). */
+export interface TelemetrySink {
+  /** Its OTLP/HTTP endpoint. */
+  readonly httpEndpoint: string;
+  /** Everything it wrote: the spans and metrics it received, and its own log. */
+  everything(): string;
+}
+
 /** An age identity file written for a suite, and its public key. */
 export interface IdentityFile {
   readonly path: string;
@@ -178,8 +189,18 @@ export class CanaryWitness {
   /** Every `comm: argv` the sampler saw, over all commands. */
   readonly argvSeen = new Set<string>();
   private folder: Folder | undefined;
+  private telemetry: TelemetrySink | undefined;
 
   constructor(private readonly options: CanaryWitnessOptions) {}
+
+  /**
+   * From now on every command exports its traces and metrics to `sink` (OTLP/HTTP, as a
+   * deployment with `OTEL_EXPORTER_OTLP_ENDPOINT` would), and the final sweep searches what the
+   * collector received ({@link expectTelemetryClean}).
+   */
+  exportTelemetryTo(sink: TelemetrySink): void {
+    this.telemetry = sink;
+  }
 
   /** Creates the suite's folder, its identity files and the shims. Call {@link remove} once done. */
   async start(): Promise<void> {
@@ -258,7 +279,8 @@ export class CanaryWitness {
    * function, so it can be destructured: `const { vaultra } = witness`.)
    */
   readonly vaultra = async (args: readonly string[], env: NodeJS.ProcessEnv = {}, during?: (pid: number) => Promise<void>): Promise<WatchedRun> => {
-    const result = await watchVaultra(args, { ...this.env, ...env }, during);
+    const telemetry = this.telemetry ? { OTEL_EXPORTER_OTLP_ENDPOINT: this.telemetry.httpEndpoint } : {};
+    const result = await watchVaultra(args, { ...this.env, ...telemetry, ...env }, during);
     const command = `vaultra ${args[0]}`;
     this.outputs.push({ args: args.join(' '), stdout: result.stdout, stderr: result.stderr });
     for (const entry of result.argvSeen) this.argvSeen.add(entry);
@@ -298,6 +320,25 @@ export class CanaryWitness {
     expectNoCanary(this.options.canaries, where, text);
   }
 
+  /**
+   * Searches everything the collector of {@link exportTelemetryTo} wrote, once it stopped
+   * growing (the exporters flush at exit, the collector's file exporter every second). Returns
+   * the text; fails when nothing arrived, which would make the search vacuous.
+   */
+  async expectTelemetryClean(): Promise<string> {
+    if (!this.telemetry) throw new Error('no telemetry to search: call exportTelemetryTo(collector) before the commands run');
+    let text = this.telemetry.everything();
+    for (let checks = 0; checks < 10; checks += 1) {
+      await sleep(1_500);
+      const now = this.telemetry.everything();
+      if (now === text) break;
+      text = now;
+    }
+    expect(text.trim().length, 'the collector received nothing').toBeGreaterThan(0);
+    this.expectNoCanary('the spans, metrics and log of the OpenTelemetry collector', text);
+    return text;
+  }
+
   /** Searches every byte of every file in the store (catalog included); returns their absolute paths. */
   async expectStoreClean(): Promise<string[]> {
     return this.expectTreeClean(this.storeDir, 'store');
@@ -311,7 +352,8 @@ export class CanaryWitness {
    *   config and state folders;
    * - every command's stdout and stderr, all together;
    * - the argv and environment of every shimmed tool start ({@link expectToolCallsClean}), among
-   *   which each of `tools`: the shims did see them.
+   *   which each of `tools`: the shims did see them;
+   * - with {@link exportTelemetryTo}, the collector's spans, metrics and log ({@link expectTelemetryClean}).
    * Returns the tool starts, for the suite's own checks.
    */
   async expectFinalSweepClean(expected: { readonly dataObject: RegExp; readonly tools: readonly string[] }): Promise<ToolCall[]> {
@@ -331,6 +373,7 @@ export class CanaryWitness {
 
     const calls = await this.expectToolCallsClean();
     expect([...new Set(calls.map((call) => call.argv[0]))]).toEqual(expect.arrayContaining([...expected.tools]));
+    if (this.telemetry) await this.expectTelemetryClean();
     return calls;
   }
 

@@ -22,7 +22,7 @@ export interface OtelCollector {
   spans(): CollectedSpan[];
   /** Every metric data point received so far. */
   metricPoints(): CollectedPoint[];
-  /** Everything the collector wrote, as text: what a canary must be absent from. */
+  /** Everything the collector wrote (spans, metrics, its own log), as text: what a canary must be absent from. */
   everything(): string;
   /** Waits until `ready` holds over what was received (the file exporter flushes every second). */
   waitFor<T>(what: string, ready: () => T | undefined, timeoutMs?: number): Promise<T>;
@@ -94,7 +94,8 @@ export async function startOtelCollector(binary = OTEL_COLLECTOR_BINARY): Promis
     grpcEndpoint: `http://127.0.0.1:${grpcPort}`,
     spans,
     metricPoints,
-    everything: () => ['traces.jsonl', 'metrics.jsonl'].map((name) => (existsSync(join(dir, name)) ? readFileSync(join(dir, name), 'utf8') : '')).join('\n'),
+    // The exported spans and metrics, and the collector's own log (where a rejected payload would be quoted).
+    everything: () => [...['traces.jsonl', 'metrics.jsonl'].map((name) => (existsSync(join(dir, name)) ? readFileSync(join(dir, name), 'utf8') : '')), collector.output()].join('\n'),
     waitFor: async (what, ready, timeoutMs = 10_000) => {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
