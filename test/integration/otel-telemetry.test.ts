@@ -120,6 +120,10 @@ describe('OpenTelemetry from the runner', () => {
     expect(point(METRICS.compressionRatio.name)!.value).toBeCloseTo(taken.bytesRaw / taken.bytesStored, 5);
     expect(point(METRICS.throughput.name)!.value).toBeCloseTo(taken.bytesRaw / (taken.durationMs / 1000), 0);
     expect(point(METRICS.runFailures.name)).toBeUndefined();
+    // Deltas, from a resource with nothing per process: a collector adds runs up into one series (docs/observability.md)
+    expect(point(METRICS.runs.name)!.temporality).toBe('delta');
+    expect(point(METRICS.runDuration.name)!.temporality).toBe('delta');
+    expect(Object.keys(point(METRICS.runs.name)!.resource).filter((key) => key.startsWith('process.') || key.startsWith('host.') || key === 'service.instance.id')).toEqual([]);
 
     // Assess: canaries (the database password, the age passphrase) nowhere
     const written = collector.everything() + result.stdout + result.stderr;
@@ -127,11 +131,15 @@ describe('OpenTelemetry from the runner', () => {
     expect(written.includes(passphrase), 'the passphrase reached the collector or the output').toBe(false);
   });
 
-  it('exports the same trace over OTLP/gRPC', async () => {
+  it('exports the same trace over OTLP/gRPC (and cumulative metrics when the user asks for them)', async () => {
     const ws = workspace('grpc');
     const launcher = launcherTrace();
 
-    const result = await backup(ws, otelEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: collector.grpcEndpoint, OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc', TRACEPARENT: launcher.traceparent }), 'otel-grpc');
+    const result = await backup(
+      ws,
+      otelEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: collector.grpcEndpoint, OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc', OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: 'cumulative', TRACEPARENT: launcher.traceparent }),
+      'otel-grpc',
+    );
 
     expect(result.code, result.stderr).toBe(0);
     const spans = await collector.waitFor('gRPC trace', () => {
@@ -139,7 +147,8 @@ describe('OpenTelemetry from the runner', () => {
       return found.some((span) => span.name === 'backup') ? found : undefined;
     });
     for (const phase of BACKUP_PHASES) expect(spans.map((span) => span.name), phase).toContain(phase);
-    await collector.waitFor('gRPC metrics', () => (collector.metricPoints().some((point) => point.attributes['vaultra.job'] === 'otel-grpc') ? true : undefined));
+    const runs = await collector.waitFor('gRPC metrics', () => collector.metricPoints().find((point) => point.attributes['vaultra.job'] === 'otel-grpc' && point.metric === METRICS.runs.name));
+    expect(runs.temporality).toBe('cumulative');
   });
 
   it('a failed backup marks its run span ERROR with the one-line message, and counts the failure by error.type', async () => {

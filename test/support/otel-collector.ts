@@ -57,6 +57,8 @@ export interface CollectedPoint {
   readonly value: number;
   /** A histogram's count. */
   readonly count?: number;
+  /** A sum's or histogram's aggregation temporality. */
+  readonly temporality?: 'delta' | 'cumulative';
   readonly resource: Attributes;
 }
 
@@ -185,10 +187,13 @@ interface OtlpPoint {
 interface OtlpMetric {
   name: string;
   unit?: string;
-  sum?: { dataPoints?: OtlpPoint[] };
+  sum?: { dataPoints?: OtlpPoint[]; aggregationTemporality?: number };
   gauge?: { dataPoints?: OtlpPoint[] };
-  histogram?: { dataPoints?: OtlpPoint[] };
+  histogram?: { dataPoints?: OtlpPoint[]; aggregationTemporality?: number };
 }
+
+/** OTLP's AggregationTemporality enum, by number. */
+const TEMPORALITY: Record<number, 'delta' | 'cumulative'> = { 1: 'delta', 2: 'cumulative' };
 
 function pointsOf(line: unknown): CollectedPoint[] {
   const { resourceMetrics = [] } = line as { resourceMetrics?: { resource?: { attributes?: OtlpAttribute[] }; scopeMetrics?: { metrics?: OtlpMetric[] }[] }[] };
@@ -197,6 +202,7 @@ function pointsOf(line: unknown): CollectedPoint[] {
       metrics.flatMap((metric) => {
         const kind = metric.histogram ? 'histogram' : metric.gauge ? 'gauge' : 'sum';
         const points = (metric.histogram ?? metric.gauge ?? metric.sum)?.dataPoints ?? [];
+        const temporality = TEMPORALITY[(metric.histogram ?? metric.sum)?.aggregationTemporality ?? 0];
         return points.map((point) => ({
           metric: metric.name,
           unit: metric.unit ?? '',
@@ -204,6 +210,7 @@ function pointsOf(line: unknown): CollectedPoint[] {
           attributes: attributesOf(point.attributes),
           value: kind === 'histogram' ? Number(point.sum ?? 0) : Number(point.asInt ?? point.asDouble ?? 0),
           ...(kind === 'histogram' ? { count: Number(point.count ?? 0) } : {}),
+          ...(temporality ? { temporality } : {}),
           resource: attributesOf(resource?.attributes),
         }));
       }),
