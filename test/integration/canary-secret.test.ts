@@ -23,7 +23,6 @@ import { PASSWORD_CANARY_PREFIX } from '../support/postgres-server.js';
 import { databaseUrl, psqlQuery } from '../support/psql.js';
 import { requirePostgres, requireTools } from '../support/requirements.js';
 import { isRunningDump } from '../support/processes.js';
-import { otelCollectorBinary, startOtelCollector, type OtelCollector } from '../support/otel-collector.js';
 import { METRICS } from '../../core/domain/telemetry-metrics.js';
 
 /** Rows of md5 text in the big database: long enough a dump for the sampler to see it at work. */
@@ -43,7 +42,8 @@ describe('canary secrets never leak', () => {
   const smallDb = uniqueDatabaseName('canary_small');
   const droppable = [bigDb, smallDb];
 
-  const witness = watchCanaries({ prefix: 'vaultra-canary-', canaries, tools: SHIMMED_TOOLS, dropVariables: ['PG'], toolPasswordVariables: ['PGPASSWORD'] });
+  // Telemetry on for every command: a failed run's span carries its error message, a secret's likeliest way out.
+  const witness = watchCanaries({ prefix: 'vaultra-canary-', canaries, tools: SHIMMED_TOOLS, dropVariables: ['PG'], toolPasswordVariables: ['PGPASSWORD'], telemetry: true });
   const { vaultra } = witness;
 
   /** A URL with the admin password inline (what a user may type) … */
@@ -55,15 +55,7 @@ describe('canary secrets never leak', () => {
     return url.toString();
   };
 
-  // Telemetry on for every command: a failed run's span carries its error message, a secret's likeliest way out.
-  const collectorBinary = otelCollectorBinary();
-  let collector: OtelCollector | undefined;
-
   beforeAll(async () => {
-    if (collectorBinary) {
-      collector = await startOtelCollector(collectorBinary);
-      witness.exportTelemetryTo(collector);
-    }
     expect(password.startsWith(PASSWORD_CANARY_PREFIX)).toBe(true);
     await Promise.all([createDatabase(pg, bigDb), createDatabase(pg, smallDb)]);
     await Promise.all([
@@ -73,7 +65,6 @@ describe('canary secrets never leak', () => {
   });
 
   afterAll(async () => {
-    await collector?.stop();
     for (const db of droppable) await dropDatabase(pg, db).catch(() => undefined);
   });
 
@@ -209,6 +200,7 @@ describe('canary secrets never leak', () => {
     await witness.expectFinalSweepClean({ dataObject: /\/data\.pgdump\.zst\.age$/, tools: ['pg_dump', 'pg_restore', 'psql', 'zstd', 'sqlite3'] });
     expect(witness.outputs.length).toBeGreaterThan(15);
     expect(witness.argvSeen.size).toBeGreaterThan(5);
+    const collector = witness.telemetry;
     if (!collector) return;
     // The sweep searched the collector: it did receive the runs, the failed ones with their error lines.
     const spans = collector.spans();

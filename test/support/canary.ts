@@ -16,9 +16,9 @@
  * - every byte of every file in the store (manifests, `.vaultra` catalog, data objects);
  * - the private TMPDIR vaultra runs with, which must be empty once it exited (credentials
  *   files handed to the tools included);
- * - with {@link CanaryWitness.exportTelemetryTo}, everything a real OpenTelemetry Collector
- *   received from every command (spans with their attributes, events and error messages,
- *   metric points with their labels) and its own log.
+ * - with `telemetry: true`, everything a real OpenTelemetry Collector received from every
+ *   command (spans with their attributes, events and error messages, metric points with their
+ *   labels) and its own log.
  *
  * Cloud credentials (an Azure account key, AWS secret key and session token, a Google key file
  * name) are canaries too, set in vaultra's own environment: no child may inherit them.
@@ -47,6 +47,7 @@ import { killTree, which } from './exec.js';
 import { filesUnder } from './file-tree.js';
 import { PASSWORD_CANARY_PREFIX } from './postgres-server.js';
 import { descendantsOf, readProcess, sleep, type ProcessInfo } from './processes.js';
+import { startFlowCollector, type OtelCollector } from './otel-collector.js';
 
 /** The secrets a suite plants; none may appear anywhere the witness looks. */
 export interface Canaries {
@@ -141,14 +142,14 @@ export interface CanaryWitnessOptions {
    * @default []
    */
   readonly toolPasswordVariables?: readonly string[];
-}
-
-/** A real OpenTelemetry Collector the witnessed commands export to (test/support/otel-collector.ts). */
-export interface TelemetrySink {
-  /** Its OTLP/HTTP endpoint. */
-  readonly httpEndpoint: string;
-  /** Everything it wrote: the spans and metrics it received, and its own log. */
-  everything(): string;
+  /**
+   * Every command exports its traces and metrics (OTLP/HTTP, as with `OTEL_EXPORTER_OTLP_ENDPOINT`
+   * in a deployment) to a real OpenTelemetry Collector the witness starts, and the final sweep
+   * searches what it received ({@link CanaryWitness.expectTelemetryClean}). Required under
+   * `CI=true`; locally left out when the collector is not built (scripts/setup-otel-collector.sh).
+   * @default false
+   */
+  readonly telemetry?: boolean;
 }
 
 /** An age identity file written for a suite, and its public key. */
@@ -189,18 +190,10 @@ export class CanaryWitness {
   /** Every `comm: argv` the sampler saw, over all commands. */
   readonly argvSeen = new Set<string>();
   private folder: Folder | undefined;
-  private telemetry: TelemetrySink | undefined;
+  /** The collector of `telemetry: true`, once started (none when it is not built, locally). */
+  telemetry: OtelCollector | undefined;
 
   constructor(private readonly options: CanaryWitnessOptions) {}
-
-  /**
-   * From now on every command exports its traces and metrics to `sink` (OTLP/HTTP, as a
-   * deployment with `OTEL_EXPORTER_OTLP_ENDPOINT` would), and the final sweep searches what the
-   * collector received ({@link expectTelemetryClean}).
-   */
-  exportTelemetryTo(sink: TelemetrySink): void {
-    this.telemetry = sink;
-  }
 
   /** Creates the suite's folder, its identity files and the shims. Call {@link remove} once done. */
   async start(): Promise<void> {
@@ -225,10 +218,13 @@ export class CanaryWitness {
     }
     const [key, otherKey] = await Promise.all([writeIdentity(join(root, 'id.key')), writeIdentity(join(root, 'other.key'))]);
     this.folder = { root, env, key, otherKey };
+    if (this.options.telemetry) this.telemetry = await startFlowCollector();
   }
 
-  /** Removes the suite's folder (idempotent). */
+  /** Stops the collector and removes the suite's folder (idempotent). */
   async remove(): Promise<void> {
+    await this.telemetry?.stop();
+    this.telemetry = undefined;
     if (this.folder) await rm(this.folder.root, { recursive: true, force: true });
     this.folder = undefined;
   }
@@ -321,12 +317,12 @@ export class CanaryWitness {
   }
 
   /**
-   * Searches everything the collector of {@link exportTelemetryTo} wrote, once it stopped
+   * Searches everything the collector of `telemetry: true` wrote, once it stopped
    * growing (the exporters flush at exit, the collector's file exporter every second). Returns
    * the text; fails when nothing arrived, which would make the search vacuous.
    */
   async expectTelemetryClean(): Promise<string> {
-    if (!this.telemetry) throw new Error('no telemetry to search: call exportTelemetryTo(collector) before the commands run');
+    if (!this.telemetry) throw new Error('no telemetry to search: watch the canaries with telemetry: true (and the collector built)');
     let text = this.telemetry.everything();
     for (let checks = 0; checks < 10; checks += 1) {
       await sleep(1_500);
@@ -353,7 +349,7 @@ export class CanaryWitness {
    * - every command's stdout and stderr, all together;
    * - the argv and environment of every shimmed tool start ({@link expectToolCallsClean}), among
    *   which each of `tools`: the shims did see them;
-   * - with {@link exportTelemetryTo}, the collector's spans, metrics and log ({@link expectTelemetryClean}).
+   * - with `telemetry: true`, the collector's spans, metrics and log ({@link expectTelemetryClean}).
    * Returns the tool starts, for the suite's own checks.
    */
   async expectFinalSweepClean(expected: { readonly dataObject: RegExp; readonly tools: readonly string[] }): Promise<ToolCall[]> {
