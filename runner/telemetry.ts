@@ -6,6 +6,7 @@ import { noTracing, type RunTracer } from '../core/ports/run-tracer.js';
 import { redact } from '../core/domain/redact.js';
 import { VAULTRA_VERSION } from '../core/version.js';
 import { printAboveProgress } from './progress.js';
+import { subjectNotingTracer, type RunSubject } from './run-subject.js';
 
 /**
  * The runner's OpenTelemetry, for the whole process: started by `main` when an `OTEL_*` endpoint
@@ -16,6 +17,8 @@ import { printAboveProgress } from './progress.js';
 let session: TelemetrySession | undefined;
 let started = false;
 let retriesInRun = 0;
+/** The restore or verify being measured, while its action runs: what its phases said it ran on. */
+let measuredSubject: RunSubject | undefined;
 
 /**
  * How long exporting the last spans and the run's metrics may hold up the exit. A collector on
@@ -50,7 +53,8 @@ export async function stopTelemetry(): Promise<boolean> {
 
 /** The tracer the use cases get: OpenTelemetry's, or `noTracing` when telemetry is off. */
 export function runTracer(): RunTracer {
-  return session?.tracer ?? noTracing;
+  if (!session) return noTracing;
+  return measuredSubject ? subjectNotingTracer(session.tracer, measuredSubject) : session.tracer;
 }
 
 /** Records a finished run's metrics, with the retries seen since the last one. */
@@ -71,7 +75,39 @@ export function traceFields(): Record<string, string> {
   return session?.activeIds() ?? {};
 }
 
-/** A command's action as one span (`restore`, `verify`): the use case's phases become its children. */
-export function tracedAction<Args extends unknown[]>(name: string, action: (...args: Args) => Promise<void>): (...args: Args) => Promise<void> {
-  return (...args) => runTracer().span(name, {}, () => action(...args));
+/**
+ * A restore's or verify's action as one run: one span (the use case's phases become its
+ * children) and the run metrics of its kind (runs, duration, failures by `error.type`). The job
+ * label is the located backup's, else the command's `--job` (commander passes the options
+ * second), else left out: never a made-up `unknown`. Off, it is the action and nothing else.
+ */
+export function measuredAction<Args extends [unknown, { readonly job?: string }, ...unknown[]]>(kind: 'restore' | 'verify', action: (...args: Args) => Promise<void>): (...args: Args) => Promise<void> {
+  return (...args) => {
+    if (!session) return action(...args);
+    return runTracer().span(kind, {}, async () => {
+      const requested = args[1].job;
+      const subject: RunSubject = requested ? { job: requested } : {};
+      measuredSubject = subject;
+      retriesInRun = 0;
+      const started = performance.now();
+      const measure = (error?: unknown) =>
+        recordRunMetrics({
+          kind,
+          ...(subject.job ? { job: subject.job } : {}),
+          ...(subject.dbSystem ? { dbSystem: subject.dbSystem } : {}),
+          status: error === undefined ? 'succeeded' : 'failed',
+          durationMs: performance.now() - started,
+          ...(error !== undefined ? { errorType: error instanceof Error ? error.name : 'Error' } : {}),
+        });
+      try {
+        await action(...args);
+        measure();
+      } catch (error) {
+        measure(error);
+        throw error;
+      } finally {
+        measuredSubject = undefined;
+      }
+    });
+  };
 }

@@ -256,6 +256,13 @@ export const environmentSchema = z
         trusted: z.array(trustedSignerSchema).default([]),
       })
       .default({ trusted: [] }),
+    /**
+     * The runner's traces in the cloud's own tracing service. AWS: `xray: true` adds an ADOT
+     * collector sidecar to the runner task that forwards its spans to X-Ray (infra/aws/otel-sidecar.ts).
+     * Off by default: the sidecar costs every run memory and start-up time, and the functions'
+     * metrics and alarms do not need it.
+     */
+    telemetry: z.strictObject({ xray: z.boolean().default(false) }).default({ xray: false }),
     /** Job fields every job of this environment starts from (a job's own field replaces one here). */
     defaults: z.record(z.string(), z.unknown()).default({}),
     jobs: z.record(jobNameSchema, z.record(z.string(), z.unknown())).refine((jobs) => Object.keys(jobs).length > 0, 'an environment needs at least one job'),
@@ -265,6 +272,7 @@ export const environmentSchema = z
     message: 'a cloud environment signs with the key its stack creates: list other keys under signing.trusted instead',
     path: ['signing', 'key'],
   })
+  .refine((environment) => !environment.telemetry.xray || environment.cloud === 'aws', { message: 'X-Ray is AWS tracing: leave telemetry.xray out on gcp, azure and local (set OTEL_* for the runner there)', path: ['telemetry', 'xray'] })
   .refine((environment) => environment.cloud !== 'gcp' || environment.gcp !== undefined, { message: 'a gcp environment needs gcp.project', path: ['gcp'] })
   .refine((environment) => environment.cloud !== 'azure' || environment.azure !== undefined, { message: 'an azure environment needs azure.resourceGroup and azure.storageAccount', path: ['azure'] })
   .refine((environment) => environment.runner.architecture !== 'arm64' || environment.cloud === 'aws' || environment.cloud === 'local', {

@@ -11,6 +11,7 @@ import type { CatalogTable } from './catalog-table.js';
 import { DEDUP_KEY_ENV } from './dedup-key.js';
 import type { AwsEnvironment } from './deployment-config.js';
 import { checkFargateSize, FARGATE_MIN_MEMORY_MIB } from './fargate-size.js';
+import { addXraySidecar } from './otel-sidecar.js';
 import { encryptedLogGroup } from './log-groups.js';
 import { acknowledge, acknowledgeWildcardResource } from './nag.js';
 import { runnerArchitecture, taskCpuArchitecture } from './runner-architecture.js';
@@ -87,8 +88,9 @@ export type RunnerLaunches = 'backups' | 'backups-and-restores';
  * The execution role (image pull, log delivery, the dedup key) is separate.
  *
  * The container's only variable of its own is the secret `VAULTRA_DEDUP_KEY` (ECS fetches it
- * with the execution role at start, so the task role cannot read the secret itself); the launcher
- * passes the run's variables as RunTask overrides. Its root filesystem is read-only; the runner
+ * with the execution role at start, so the task role cannot read the secret itself), plus the
+ * OTEL_* variables with `telemetry.xray` (otel-sidecar.ts); the launcher passes the run's
+ * variables as RunTask overrides. Its root filesystem is read-only; the runner
  * writes to two scratch volumes.
  */
 export class RunnerTask extends Construct {
@@ -181,6 +183,10 @@ export class RunnerTask extends Construct {
     for (const [name, containerPath] of Object.entries(RUNNER_SCRATCH_VOLUMES)) {
       this.taskDefinition.addVolume({ name });
       container.addMountPoints({ sourceVolume: name, containerPath, readOnly: false });
+    }
+    // Off by default: the sidecar costs every run memory and a second container's start.
+    if (environment.telemetry.xray) {
+      addXraySidecar(this.taskDefinition, { traced: container, serviceName: `vaultra-${environment.name}-runner`, logGroup, taskRoles: [this.backupRole, this.restoreRole] });
     }
     acknowledge(
       this.executionRole,

@@ -7,7 +7,7 @@ import { Progress } from '../progress.js';
 import { formatBytes } from '../format.js';
 import { trustPolicyFor } from '../signing-keys.js';
 import { authenticityJson, catalogOption, collect, commaList, openStore, positiveInteger, resolveConnection, printFields, printJson, signalOf, TRUST_HELP, trustOptions } from './shared.js';
-import { runTracer, traceFields, tracedAction } from '../telemetry.js';
+import { measuredAction, runTracer, traceFields } from '../telemetry.js';
 import { aroundVolumeContainers } from '../stop-containers.js';
 import { backupAdapters } from '../../core/adapters/backup-adapters.js';
 import { SUPPORTED_TARGETS } from '../../core/adapters/engines/engine-descriptors.js';
@@ -81,7 +81,7 @@ Examples:
   vaultra restore --at latest --job shop --target pgdata:/srv/restore/shop --start
   vaultra restore --at 2026-12-06T10:42:00Z --job shop --target … --dry-run        (the plan: base, log runs, reachable times)`,
     )
-    .action(tracedAction('restore', async (ref: string | undefined, options: RestoreOptions, command: Command) => {
+    .action(measuredAction('restore', async (ref: string | undefined, options: RestoreOptions, command: Command) => {
       const { storage, catalog } = await openStore(options.from, options.catalog);
       const target = await resolveConnection(options.target, signalOf(command));
       // A physical base is only a base: it becomes a database once the log brings it to its consistent point.

@@ -10,7 +10,7 @@ import { signerFor, trustPolicyFor } from '../signing-keys.js';
 import { Progress } from '../progress.js';
 import { formatBytes } from '../format.js';
 import { authenticityJson, catalogOption, collect, openStore, printFields, printJson, signalOf, TRUST_HELP, trustOptions } from './shared.js';
-import { runTracer, traceFields, tracedAction } from '../telemetry.js';
+import { measuredAction, runTracer, traceFields } from '../telemetry.js';
 import { backupAdapters } from '../../core/adapters/backup-adapters.js';
 
 interface VerifyOptions {
@@ -48,7 +48,7 @@ export function verifyCommand(): Command {
     .option('--no-progress', 'no progress display on stderr')
     .addOption(catalogOption())
     .addHelpText('after', TRUST_HELP)
-    .action(tracedAction('verify', async (ref: string, options: VerifyOptions, command: Command) => {
+    .action(measuredAction('verify', async (ref: string, options: VerifyOptions, command: Command) => {
       if (options.trustUnsigned && options.allowUnsigned) throw new ConfigError('--trust-unsigned already accepts the missing signature: drop --allow-unsigned');
       const { storage, catalog } = await openStore(options.from, options.catalog);
       const { decryptor, randomAccess } = await decryptorsFor({ identity: options.identity, passphraseEnv: options.passphraseEnv });

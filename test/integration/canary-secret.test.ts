@@ -8,7 +8,9 @@
  * objects), both witnesses and vaultra's TMPDIR are searched for each canary. The pg tools get
  * the password in `PGPASSWORD` by design: that one variable is not searched. vaultra itself also
  * holds cloud credentials (an Azure connection string with an account key, AWS secret key and
- * session token, GOOGLE_APPLICATION_CREDENTIALS), which no tool it starts may inherit.
+ * session token, GOOGLE_APPLICATION_CREDENTIALS), which no tool it starts may inherit. Every
+ * command exports its OpenTelemetry to a real collector (when one is installed): the spans (their
+ * error messages included), metrics and the collector's log are searched too.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -21,6 +23,7 @@ import { PASSWORD_CANARY_PREFIX } from '../support/postgres-server.js';
 import { databaseUrl, psqlQuery } from '../support/psql.js';
 import { requirePostgres, requireTools } from '../support/requirements.js';
 import { isRunningDump } from '../support/processes.js';
+import { METRICS } from '../../core/domain/telemetry-metrics.js';
 
 /** Rows of md5 text in the big database: long enough a dump for the sampler to see it at work. */
 const BIG_ROWS = 1_500_000;
@@ -39,7 +42,8 @@ describe('canary secrets never leak', () => {
   const smallDb = uniqueDatabaseName('canary_small');
   const droppable = [bigDb, smallDb];
 
-  const witness = watchCanaries({ prefix: 'vaultra-canary-', canaries, tools: SHIMMED_TOOLS, dropVariables: ['PG'], toolPasswordVariables: ['PGPASSWORD'] });
+  // Telemetry on for every command: a failed run's span carries its error message, a secret's likeliest way out.
+  const witness = watchCanaries({ prefix: 'vaultra-canary-', canaries, tools: SHIMMED_TOOLS, dropVariables: ['PG'], toolPasswordVariables: ['PGPASSWORD'], telemetry: true });
   const { vaultra } = witness;
 
   /** A URL with the admin password inline (what a user may type) … */
@@ -196,5 +200,12 @@ describe('canary secrets never leak', () => {
     await witness.expectFinalSweepClean({ dataObject: /\/data\.pgdump\.zst\.age$/, tools: ['pg_dump', 'pg_restore', 'psql', 'zstd', 'sqlite3'] });
     expect(witness.outputs.length).toBeGreaterThan(15);
     expect(witness.argvSeen.size).toBeGreaterThan(5);
-  });
+    const collector = witness.telemetry;
+    if (!collector) return;
+    // The sweep searched the collector: it did receive the runs, the failed ones with their error lines.
+    const spans = collector.spans();
+    for (const name of ['backup', 'verify', 'restore']) expect(spans.map((span) => span.name), name).toContain(name);
+    expect(spans.some((span) => span.name === 'backup' && span.statusCode === 2 && /password authentication failed/.test(span.statusMessage ?? ''))).toBe(true);
+    expect(collector.metricPoints().some((point) => point.metric === METRICS.runFailures.name)).toBe(true);
+  }, 60_000);
 });

@@ -37,7 +37,7 @@ describe('mongodb: canary secrets never leak', () => {
   const bigDb = uniqueMongoDatabase('canary_big');
   const databases = new Set([smallDb, bigDb]);
 
-  const witness = watchCanaries({ prefix: 'vaultra-mongo-canary-', canaries, tools: SHIMMED_TOOLS, dropVariables: ['MONGO'] });
+  const witness = watchCanaries({ prefix: 'vaultra-mongo-canary-', canaries, tools: SHIMMED_TOOLS, dropVariables: ['MONGO'], telemetry: true });
   const { vaultra } = witness;
 
   /** The URL of a database with the admin password inline, as a user may type it. */

@@ -28,7 +28,7 @@ describe('mysql: canary secrets never leak', () => {
 
   const sourceDb = uniqueMysqlName('mycanary');
   const droppable = [sourceDb];
-  const witness = watchCanaries({ prefix: 'vaultra-mysql-canary-', canaries, tools: SHIMMED_TOOLS, dropVariables: ['MYSQL_'] });
+  const witness = watchCanaries({ prefix: 'vaultra-mysql-canary-', canaries, tools: SHIMMED_TOOLS, dropVariables: ['MYSQL_'], telemetry: true });
   const { vaultra } = witness;
 
   beforeAll(async () => {

@@ -5,6 +5,7 @@
  * Grafana dashboard queries and `vaultra status --prometheus` prints. Loki and Tempo are not
  * running: their pipelines fail to deliver, which must not hold up the metrics.
  */
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,8 +20,10 @@ import { prometheusText } from '../../runner/prometheus-text.js';
 import { run } from '../support/exec.js';
 import { answersHttp, startEmulator, type EmulatorProcess } from '../support/emulator-process.js';
 import { freePort } from '../support/postgres-server.js';
-import { requireTool } from '../support/requirements.js';
-import { repoRoot } from '../support/cli.js';
+import { requireTool, requireTools } from '../support/requirements.js';
+import { repoRoot, runVaultra } from '../support/cli.js';
+import { createSqliteFixture } from '../support/sqlite-fixtures.js';
+import { makeWorkspace } from '../support/workspace.js';
 
 const CONFIG = join(repoRoot, 'docs/observability/otel-collector.yaml');
 
@@ -150,6 +153,37 @@ describe('the documented OpenTelemetry Collector config (real collector)', () =>
       expect(samples.filter((sample) => isOurs(sample) && sample.name === `${METRICS.runDuration.prometheus}_sum`).map((sample) => sample.value)).toEqual([60]);
       expect(samples.find((sample) => isOurs(sample))!.labels.instance).toBeUndefined();
     });
+
+    it('adds up two backups of the built CLI, each its own process, into one vaultra_runs_total series of 2', async () => {
+      if (!requireTools('sqlite3', 'zstd')) return;
+      // Prepare: a SQLite database, and per-process resource attributes that differ between the
+      // two runs, as a platform that injects them would set: they must not split the job's series.
+      const dir = await mkdtemp(join(tmpdir(), 'vaultra-otelcol-runs-'));
+      const database = join(dir, 'app.db');
+      await createSqliteFixture(database);
+      const ws = makeWorkspace(dir, 'ws');
+      const job = `delta-${randomUUID().slice(0, 8)}`;
+      const backup = (run: number) =>
+        runVaultra(['backup', `sqlite:${database}`, '--to', ws.storeUrl, '--job', job, '--json', '--no-progress'], {
+          env: { ...ws.env, OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${ports.http}`, OTEL_TRACES_EXPORTER: 'none', OTEL_RESOURCE_ATTRIBUTES: `service.instance.id=${randomUUID()},process.pid=${1000 + run}` },
+        });
+
+      // Act
+      const first = await backup(1);
+      const second = await backup(2);
+      await rm(dir, { recursive: true, force: true });
+
+      // Assess: one series per metric for the job, holding both runs (cumulative, as increase() needs).
+      expect(first.code, first.stderr).toBe(0);
+      expect(second.code, second.stderr).toBe(0);
+      const isOurs = (sample: Sample) => sample.labels.vaultra_job === job;
+      const { samples } = await scrapedWhen((found) => found.some((sample) => isOurs(sample) && sample.name === METRICS.runs.prometheus && sample.value === 2));
+      const runs = samples.filter((sample) => isOurs(sample) && sample.name === METRICS.runs.prometheus);
+      expect(runs.map((sample) => sample.value)).toEqual([2]);
+      expect(runs[0]!.labels).toMatchObject({ vaultra_run_kind: 'backup', vaultra_run_status: 'succeeded', job: 'vaultra' });
+      expect(runs[0]!.labels.instance).toBeUndefined();
+      expect(samples.filter((sample) => isOurs(sample) && sample.name === `${METRICS.runDuration.prometheus}_count`).map((sample) => sample.value)).toEqual([2]);
+    }, 60_000);
 
     it("gives every metric of METRICS exactly its listed Prometheus name (counters' _total, units, histogram series)", async () => {
       // Prepare: one instrument per METRICS entry, as an SDK would declare it.

@@ -120,6 +120,10 @@ describe('OpenTelemetry from the runner', () => {
     expect(point(METRICS.compressionRatio.name)!.value).toBeCloseTo(taken.bytesRaw / taken.bytesStored, 5);
     expect(point(METRICS.throughput.name)!.value).toBeCloseTo(taken.bytesRaw / (taken.durationMs / 1000), 0);
     expect(point(METRICS.runFailures.name)).toBeUndefined();
+    // Deltas, from a resource with nothing per process: a collector adds runs up into one series (docs/observability.md)
+    expect(point(METRICS.runs.name)!.temporality).toBe('delta');
+    expect(point(METRICS.runDuration.name)!.temporality).toBe('delta');
+    expect(Object.keys(point(METRICS.runs.name)!.resource).filter((key) => key.startsWith('process.') || key.startsWith('host.') || key === 'service.instance.id')).toEqual([]);
 
     // Assess: canaries (the database password, the age passphrase) nowhere
     const written = collector.everything() + result.stdout + result.stderr;
@@ -127,11 +131,15 @@ describe('OpenTelemetry from the runner', () => {
     expect(written.includes(passphrase), 'the passphrase reached the collector or the output').toBe(false);
   });
 
-  it('exports the same trace over OTLP/gRPC', async () => {
+  it('exports the same trace over OTLP/gRPC (and cumulative metrics when the user asks for them)', async () => {
     const ws = workspace('grpc');
     const launcher = launcherTrace();
 
-    const result = await backup(ws, otelEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: collector.grpcEndpoint, OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc', TRACEPARENT: launcher.traceparent }), 'otel-grpc');
+    const result = await backup(
+      ws,
+      otelEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: collector.grpcEndpoint, OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc', OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: 'cumulative', TRACEPARENT: launcher.traceparent }),
+      'otel-grpc',
+    );
 
     expect(result.code, result.stderr).toBe(0);
     const spans = await collector.waitFor('gRPC trace', () => {
@@ -139,7 +147,8 @@ describe('OpenTelemetry from the runner', () => {
       return found.some((span) => span.name === 'backup') ? found : undefined;
     });
     for (const phase of BACKUP_PHASES) expect(spans.map((span) => span.name), phase).toContain(phase);
-    await collector.waitFor('gRPC metrics', () => (collector.metricPoints().some((point) => point.attributes['vaultra.job'] === 'otel-grpc') ? true : undefined));
+    const runs = await collector.waitFor('gRPC metrics', () => collector.metricPoints().find((point) => point.attributes['vaultra.job'] === 'otel-grpc' && point.metric === METRICS.runs.name));
+    expect(runs.temporality).toBe('cumulative');
   });
 
   it('a failed backup marks its run span ERROR with the one-line message, and counts the failure by error.type', async () => {
@@ -189,6 +198,10 @@ describe('OpenTelemetry from the runner', () => {
     expect(spans.filter((span) => span !== root).map((span) => span.name).sort()).toEqual([...RESTORE_PHASES].sort());
     expect(spans.filter((span) => span !== root).every((span) => span.parentSpanId === root.spanId)).toBe(true);
     expect(spans.find((span) => span.name === 'locate')!.attributes).toMatchObject({ 'vaultra.job': 'otel-restore', 'db.system': 'postgresql', 'db.namespace': source });
+    const restoreRuns = await collector.waitFor('restore metrics', () => runPointsOf('restore', 'otel-restore'));
+    expect(restoreRuns.runs).toMatchObject({ value: 1, attributes: { 'vaultra.run.status': 'succeeded', 'db.system': 'postgresql' } });
+    expect(restoreRuns.duration).toMatchObject({ count: 1, unit: 's' });
+    expect(restoreRuns.duration.value).toBeGreaterThan(0);
     expect(collector.everything().includes(passphrase)).toBe(false);
   });
 
@@ -213,6 +226,32 @@ describe('OpenTelemetry from the runner', () => {
     expect(root.parentSpanId).toBe(launcher.parentSpanId);
     expect(spans.filter((span) => span !== root).map((span) => span.name).sort()).toEqual(['authenticate', 'fetch, decrypt, decompress, verify', 'locate']);
     expect(spans.find((span) => span.name === 'fetch, decrypt, decompress, verify')!.attributes).toMatchObject({ 'vaultra.bytes.raw': verified.bytesRaw, 'vaultra.bytes.stored': verified.bytesStored });
+    const verifyRuns = await collector.waitFor('verify metrics', () => runPointsOf('verify', 'otel-verify'));
+    expect(verifyRuns.runs).toMatchObject({ value: 1, attributes: { 'vaultra.run.status': 'succeeded', 'db.system': 'postgresql' } });
+  });
+
+  it('a failed verify is counted under the job of the backup it located, or with no job label when it located none', async () => {
+    // Prepare: a backup, verified by run id without --job and with a wrong passphrase (fails after locating it)
+    const ws = workspace('verify-failed');
+    const taken = await backup(ws, {}, 'otel-verify-failed');
+    expect(taken.code, taken.stderr).toBe(0);
+    const { runId } = JSON.parse(taken.stdout) as BackupJson;
+    const verify = (ref: string, env: NodeJS.ProcessEnv) => runVaultra(['verify', ref, '--from', ws.storeUrl, '--passphrase-env', 'WRONG_PASSPHRASE', '--json', '--no-progress'], { env: { ...ws.env, WRONG_PASSPHRASE: 'not-the-passphrase', ...otelEnv(env) } });
+
+    // Act
+    const located = await verify(runId, { OTEL_RESOURCE_ATTRIBUTES: 'vaultra.test=located' });
+    const notFound = await verify('20200101T000000.000Z-000000', { OTEL_RESOURCE_ATTRIBUTES: 'vaultra.test=not-found' });
+
+    // Assess: both failed and were counted; the job label is the manifest's, or absent, never a made-up one
+    expect(located.code).not.toBe(0);
+    expect(notFound.code).not.toBe(0);
+    const failureOf = (test: string) => collector.metricPoints().find((point) => point.metric === METRICS.runFailures.name && point.resource['vaultra.test'] === test);
+    const locatedFailure = await collector.waitFor('located verify failure', () => failureOf('located'));
+    expect(locatedFailure).toMatchObject({ value: 1, attributes: { 'vaultra.job': 'otel-verify-failed', 'vaultra.run.kind': 'verify', 'db.system': 'postgresql' } });
+    expect(String(locatedFailure.attributes['error.type'])).toMatch(/Error$/);
+    const unlocated = await collector.waitFor('unlocated verify failure', () => failureOf('not-found'));
+    expect(unlocated.attributes).toMatchObject({ 'vaultra.run.kind': 'verify' });
+    expect(unlocated.attributes).not.toHaveProperty('vaultra.job');
   });
 
   it('off (no endpoint, or OTEL_SDK_DISABLED): no SDK module loads and nothing connects', async () => {
@@ -267,6 +306,14 @@ describe('OpenTelemetry from the runner', () => {
     expect(silentMs - offMs).toBeLessThan(TELEMETRY_SHUTDOWN_MS + 5_000);
     expect(silent.stderr).not.toContain('canary-');
   });
+
+  /** The runs counter and duration histogram of one restore or verify job, once both arrived. */
+  function runPointsOf(kind: 'restore' | 'verify', job: string) {
+    const points = collector.metricPoints().filter((point) => point.attributes['vaultra.job'] === job && point.attributes['vaultra.run.kind'] === kind);
+    const runs = points.find((point) => point.metric === METRICS.runs.name);
+    const duration = points.find((point) => point.metric === METRICS.runDuration.name);
+    return runs && duration ? { runs, duration } : undefined;
+  }
 });
 
 /** `span` and every span below it in `spans`. */

@@ -15,7 +15,10 @@
  *   sampler is seen;
  * - every byte of every file in the store (manifests, `.vaultra` catalog, data objects);
  * - the private TMPDIR vaultra runs with, which must be empty once it exited (credentials
- *   files handed to the tools included).
+ *   files handed to the tools included);
+ * - with `telemetry: true`, everything a real OpenTelemetry Collector received from every
+ *   command (spans with their attributes, events and error messages, metric points with their
+ *   labels) and its own log.
  *
  * Cloud credentials (an Azure account key, AWS secret key and session token, a Google key file
  * name) are canaries too, set in vaultra's own environment: no child may inherit them.
@@ -44,6 +47,7 @@ import { killTree, which } from './exec.js';
 import { filesUnder } from './file-tree.js';
 import { PASSWORD_CANARY_PREFIX } from './postgres-server.js';
 import { descendantsOf, readProcess, sleep, type ProcessInfo } from './processes.js';
+import { startFlowCollector, type OtelCollector } from './otel-collector.js';
 
 /** The secrets a suite plants; none may appear anywhere the witness looks. */
 export interface Canaries {
@@ -138,6 +142,14 @@ export interface CanaryWitnessOptions {
    * @default []
    */
   readonly toolPasswordVariables?: readonly string[];
+  /**
+   * Every command exports its traces and metrics (OTLP/HTTP, as with `OTEL_EXPORTER_OTLP_ENDPOINT`
+   * in a deployment) to a real OpenTelemetry Collector the witness starts, and the final sweep
+   * searches what it received ({@link CanaryWitness.expectTelemetryClean}). Required under
+   * `CI=true`; locally left out when the collector is not built (scripts/setup-otel-collector.sh).
+   * @default false
+   */
+  readonly telemetry?: boolean;
 }
 
 /** An age identity file written for a suite, and its public key. */
@@ -178,6 +190,8 @@ export class CanaryWitness {
   /** Every `comm: argv` the sampler saw, over all commands. */
   readonly argvSeen = new Set<string>();
   private folder: Folder | undefined;
+  /** The collector of `telemetry: true`, once started (none when it is not built, locally). */
+  telemetry: OtelCollector | undefined;
 
   constructor(private readonly options: CanaryWitnessOptions) {}
 
@@ -204,10 +218,13 @@ export class CanaryWitness {
     }
     const [key, otherKey] = await Promise.all([writeIdentity(join(root, 'id.key')), writeIdentity(join(root, 'other.key'))]);
     this.folder = { root, env, key, otherKey };
+    if (this.options.telemetry) this.telemetry = await startFlowCollector();
   }
 
-  /** Removes the suite's folder (idempotent). */
+  /** Stops the collector and removes the suite's folder (idempotent). */
   async remove(): Promise<void> {
+    await this.telemetry?.stop();
+    this.telemetry = undefined;
     if (this.folder) await rm(this.folder.root, { recursive: true, force: true });
     this.folder = undefined;
   }
@@ -258,7 +275,8 @@ export class CanaryWitness {
    * function, so it can be destructured: `const { vaultra } = witness`.)
    */
   readonly vaultra = async (args: readonly string[], env: NodeJS.ProcessEnv = {}, during?: (pid: number) => Promise<void>): Promise<WatchedRun> => {
-    const result = await watchVaultra(args, { ...this.env, ...env }, during);
+    const telemetry = this.telemetry ? { OTEL_EXPORTER_OTLP_ENDPOINT: this.telemetry.httpEndpoint } : {};
+    const result = await watchVaultra(args, { ...this.env, ...telemetry, ...env }, during);
     const command = `vaultra ${args[0]}`;
     this.outputs.push({ args: args.join(' '), stdout: result.stdout, stderr: result.stderr });
     for (const entry of result.argvSeen) this.argvSeen.add(entry);
@@ -298,6 +316,25 @@ export class CanaryWitness {
     expectNoCanary(this.options.canaries, where, text);
   }
 
+  /**
+   * Searches everything the collector of `telemetry: true` wrote, once it stopped
+   * growing (the exporters flush at exit, the collector's file exporter every second). Returns
+   * the text; fails when nothing arrived, which would make the search vacuous.
+   */
+  async expectTelemetryClean(): Promise<string> {
+    if (!this.telemetry) throw new Error('no telemetry to search: watch the canaries with telemetry: true (and the collector built)');
+    let text = this.telemetry.everything();
+    for (let checks = 0; checks < 10; checks += 1) {
+      await sleep(1_500);
+      const now = this.telemetry.everything();
+      if (now === text) break;
+      text = now;
+    }
+    expect(text.trim().length, 'the collector received nothing').toBeGreaterThan(0);
+    this.expectNoCanary('the spans, metrics and log of the OpenTelemetry collector', text);
+    return text;
+  }
+
   /** Searches every byte of every file in the store (catalog included); returns their absolute paths. */
   async expectStoreClean(): Promise<string[]> {
     return this.expectTreeClean(this.storeDir, 'store');
@@ -311,7 +348,8 @@ export class CanaryWitness {
    *   config and state folders;
    * - every command's stdout and stderr, all together;
    * - the argv and environment of every shimmed tool start ({@link expectToolCallsClean}), among
-   *   which each of `tools`: the shims did see them.
+   *   which each of `tools`: the shims did see them;
+   * - with `telemetry: true`, the collector's spans, metrics and log ({@link expectTelemetryClean}).
    * Returns the tool starts, for the suite's own checks.
    */
   async expectFinalSweepClean(expected: { readonly dataObject: RegExp; readonly tools: readonly string[] }): Promise<ToolCall[]> {
@@ -331,6 +369,7 @@ export class CanaryWitness {
 
     const calls = await this.expectToolCallsClean();
     expect([...new Set(calls.map((call) => call.argv[0]))]).toEqual(expect.arrayContaining([...expected.tools]));
+    if (this.telemetry) await this.expectTelemetryClean();
     return calls;
   }
 

@@ -13,6 +13,8 @@ export interface EmulatorProcess {
   readonly pid: number;
   /** Private temp folder for the emulator's state; removed by `stop()`. */
   readonly baseDir: string;
+  /** What the emulator printed so far (stdout and stderr, interleaved). */
+  output(): string;
   /** SIGTERM, SIGKILL after 5 s, then remove `baseDir`. Idempotent. */
   stop(): Promise<void>;
 }
@@ -55,7 +57,7 @@ export async function startEmulator(options: StartEmulatorOptions): Promise<Emul
       if (child.exitCode !== null || child.signalCode !== null) {
         throw new Error(`${options.name} exited at start (${child.exitCode ?? child.signalCode}): ${tail(Buffer.concat(log).toString('utf8'), 5)}`);
       }
-      if (await options.ready().catch(() => false)) return { pid: child.pid!, baseDir, stop };
+      if (await options.ready().catch(() => false)) return { pid: child.pid!, baseDir, output: () => Buffer.concat(log).toString('utf8'), stop };
       if (Date.now() > deadline) throw new Error(`${options.name} did not answer within ${(options.timeoutMs ?? 60_000) / 1000} s; log: ${tail(Buffer.concat(log).toString('utf8'), 5)}`);
       await sleep(150);
     }

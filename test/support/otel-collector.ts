@@ -22,7 +22,7 @@ export interface OtelCollector {
   spans(): CollectedSpan[];
   /** Every metric data point received so far. */
   metricPoints(): CollectedPoint[];
-  /** Everything the collector wrote, as text: what a canary must be absent from. */
+  /** Everything the collector wrote (spans, metrics, its own log), as text: what a canary must be absent from. */
   everything(): string;
   /** Waits until `ready` holds over what was received (the file exporter flushes every second). */
   waitFor<T>(what: string, ready: () => T | undefined, timeoutMs?: number): Promise<T>;
@@ -57,6 +57,8 @@ export interface CollectedPoint {
   readonly value: number;
   /** A histogram's count. */
   readonly count?: number;
+  /** A sum's or histogram's aggregation temporality. */
+  readonly temporality?: 'delta' | 'cumulative';
   readonly resource: Attributes;
 }
 
@@ -94,7 +96,8 @@ export async function startOtelCollector(binary = OTEL_COLLECTOR_BINARY): Promis
     grpcEndpoint: `http://127.0.0.1:${grpcPort}`,
     spans,
     metricPoints,
-    everything: () => ['traces.jsonl', 'metrics.jsonl'].map((name) => (existsSync(join(dir, name)) ? readFileSync(join(dir, name), 'utf8') : '')).join('\n'),
+    // The exported spans and metrics, and the collector's own log (where a rejected payload would be quoted).
+    everything: () => [...['traces.jsonl', 'metrics.jsonl'].map((name) => (existsSync(join(dir, name)) ? readFileSync(join(dir, name), 'utf8') : '')), collector.output()].join('\n'),
     waitFor: async (what, ready, timeoutMs = 10_000) => {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
@@ -184,10 +187,13 @@ interface OtlpPoint {
 interface OtlpMetric {
   name: string;
   unit?: string;
-  sum?: { dataPoints?: OtlpPoint[] };
+  sum?: { dataPoints?: OtlpPoint[]; aggregationTemporality?: number };
   gauge?: { dataPoints?: OtlpPoint[] };
-  histogram?: { dataPoints?: OtlpPoint[] };
+  histogram?: { dataPoints?: OtlpPoint[]; aggregationTemporality?: number };
 }
+
+/** OTLP's AggregationTemporality enum, by number. */
+const TEMPORALITY: Record<number, 'delta' | 'cumulative'> = { 1: 'delta', 2: 'cumulative' };
 
 function pointsOf(line: unknown): CollectedPoint[] {
   const { resourceMetrics = [] } = line as { resourceMetrics?: { resource?: { attributes?: OtlpAttribute[] }; scopeMetrics?: { metrics?: OtlpMetric[] }[] }[] };
@@ -196,6 +202,7 @@ function pointsOf(line: unknown): CollectedPoint[] {
       metrics.flatMap((metric) => {
         const kind = metric.histogram ? 'histogram' : metric.gauge ? 'gauge' : 'sum';
         const points = (metric.histogram ?? metric.gauge ?? metric.sum)?.dataPoints ?? [];
+        const temporality = TEMPORALITY[(metric.histogram ?? metric.sum)?.aggregationTemporality ?? 0];
         return points.map((point) => ({
           metric: metric.name,
           unit: metric.unit ?? '',
@@ -203,6 +210,7 @@ function pointsOf(line: unknown): CollectedPoint[] {
           attributes: attributesOf(point.attributes),
           value: kind === 'histogram' ? Number(point.sum ?? 0) : Number(point.asInt ?? point.asDouble ?? 0),
           ...(kind === 'histogram' ? { count: Number(point.count ?? 0) } : {}),
+          ...(temporality ? { temporality } : {}),
           resource: attributesOf(resource?.attributes),
         }));
       }),

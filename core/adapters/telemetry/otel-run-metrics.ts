@@ -4,7 +4,8 @@ import { METRIC_ATTRIBUTE, METRICS, type MetricDefinition } from '../../domain/t
 /** One finished run, as its metrics see it (built from the run record by the runner). */
 export interface RunMeasurement {
   readonly kind: 'backup' | 'log' | 'restore' | 'verify';
-  readonly job: string;
+  /** Left out when it is not known (a restore that failed before it found its backup, with no --job). */
+  readonly job?: string;
   readonly environment?: string;
   /** `db.system` (dbSystemOf). */
   readonly dbSystem?: string;
@@ -52,7 +53,7 @@ export class OtelRunMetrics {
 
   record(run: RunMeasurement): void {
     const attributes: Attributes = {
-      [METRIC_ATTRIBUTE.job]: run.job,
+      ...(run.job ? { [METRIC_ATTRIBUTE.job]: run.job } : {}),
       [METRIC_ATTRIBUTE.runKind]: run.kind,
       ...(run.environment ? { [METRIC_ATTRIBUTE.environment]: run.environment } : {}),
       ...(run.dbSystem ? { [METRIC_ATTRIBUTE.dbSystem]: run.dbSystem } : {}),

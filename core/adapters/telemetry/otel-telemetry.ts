@@ -12,7 +12,7 @@ import { oneLine } from '../../errors.js';
 import { OtelRunTracer } from './otel-run-tracer.js';
 import { OtelRunMetrics, type RunMeasurement } from './otel-run-metrics.js';
 import type { TelemetrySettings } from './telemetry-settings.js';
-import { otlpExportersFor } from './otlp-exporters.js';
+import { metricExporterOptions, otlpExportersFor } from './otlp-exporters.js';
 
 /** What the runner holds while telemetry is on. */
 export interface TelemetrySession {
@@ -50,7 +50,7 @@ export async function startOtelTelemetry(settings: TelemetrySettings, version: s
   const resource = runnerResource(version);
 
   const tracerProvider = settings.traces ? new BasicTracerProvider({ resource, spanProcessors: [new BatchSpanProcessor((await otlpExportersFor(settings.traces)).spans())] }) : undefined;
-  const meterProvider = settings.metrics ? new MeterProvider({ resource, readers: [new PeriodicExportingMetricReader({ exporter: (await otlpExportersFor(settings.metrics)).metrics() })] }) : undefined;
+  const meterProvider = settings.metrics ? new MeterProvider({ resource, readers: [new PeriodicExportingMetricReader({ exporter: (await otlpExportersFor(settings.metrics)).metrics(metricExporterOptions(settings.deltaMetrics)) })] }) : undefined;
   // Not registered as the global providers: the cloud SDKs (Firestore, Azure) trace through the
   // global API, and their request spans are theirs to turn on, not a side effect of ours.
   const runMetrics = meterProvider ? new OtelRunMetrics(meterProvider.getMeter('vaultra', version)) : undefined;

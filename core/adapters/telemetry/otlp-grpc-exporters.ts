@@ -5,5 +5,5 @@ import type { OtlpExporters } from './otlp-exporters.js';
 /** OTLP over grpc. Its own module, imported only when chosen: each protocol's exporters are their own bundle chunk. */
 export const otlpExporters: OtlpExporters = {
   spans: () => new OTLPTraceExporter(),
-  metrics: () => new OTLPMetricExporter(),
+  metrics: (options) => new OTLPMetricExporter(options),
 };

@@ -12,6 +12,14 @@ export interface TelemetrySettings {
   readonly traces?: OtlpProtocol;
   /** Export metrics, and with which protocol; `undefined`: no metrics. */
   readonly metrics?: OtlpProtocol;
+  /**
+   * Export metrics as deltas (the runner's default): every run is a process that reports once
+   * and exits, so cumulative series would restart at each run and `increase()` would see
+   * nothing; a collector's `delta_to_cumulative` adds the deltas up (docs/observability.md).
+   * False when the user chose with `OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE`: the
+   * exporter then reads that variable itself.
+   */
+  readonly deltaMetrics?: boolean;
   /** The W3C trace context the process was started in (`TRACEPARENT`, `TRACESTATE`: the launchers set them). */
   readonly parent?: { readonly traceparent: string; readonly tracestate?: string };
 }
@@ -35,7 +43,7 @@ export function telemetrySettings(env: NodeJS.ProcessEnv = process.env): Telemet
   const traceparent = env.TRACEPARENT?.trim();
   return {
     ...(traces ? { traces } : {}),
-    ...(metrics ? { metrics } : {}),
+    ...(metrics ? { metrics, deltaMetrics: !env.OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE?.trim() } : {}),
     ...(traceparent ? { parent: { traceparent, ...(env.TRACESTATE ? { tracestate: env.TRACESTATE } : {}) } } : {}),
   };
 }
