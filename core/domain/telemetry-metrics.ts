@@ -27,7 +27,7 @@ export const METRIC_ATTRIBUTE = {
   runKind: 'vaultra.run.kind',
   /** `succeeded`, `failed`. */
   status: 'vaultra.run.status',
-  /** OTel semantic convention: the database engine (`postgresql`, `mariadb`, `mongodb`, `sqlite`, `directory`). */
+  /** OTel semantic convention: the database engine (`postgresql`, `mysql` — MariaDB too —, `mongodb`, `sqlite`, `directory`, `docker-volume`; core/domain/db-system.ts). */
   dbSystem: 'db.system',
   /** OTel semantic convention: the failure's class (the error's name, e.g. `ToolFailedError`). */
   errorType: 'error.type',
