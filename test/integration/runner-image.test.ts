@@ -78,7 +78,7 @@ describe('runner image', () => {
     const report = await vaultraInRunner<DoctorJson>(['doctor'], { workspace: workspace('doctor') });
     const engines = Object.fromEntries(report.engines.map((engine) => [engine.id, engine]));
     expect(report.ok).toBe(true);
-    expect(Object.fromEntries(report.engines.map((engine) => [engine.id, engine.ready]))).toEqual({ pipeline: true, postgres: true, mysql: true, mongodb: true, sqlite: true, directory: true });
+    expect(Object.fromEntries(report.engines.map((engine) => [engine.id, engine.ready]))).toEqual({ pipeline: true, postgres: true, mysql: true, mongodb: true, sqlite: true, directory: true, volume: true });
     // `found` is the path a tool was found at when it is not the bare name on PATH (pg_dump behind Debian's pg_wrapper).
     const version = (engine: string, tool: string): string | null | undefined => engines[engine]?.tools.find((t) => t.found !== null && t.anyOf.includes(tool))?.version;
     expect(version('postgres', 'pg_dump')).toMatch(/PostgreSQL\) 1[5-9]\./);

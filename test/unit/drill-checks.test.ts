@@ -62,7 +62,7 @@ describe('userChecks', () => {
   });
 
   it('reads drill settings strictly from the config', () => {
-    expect(drillConfigSchema.parse({ rto: '30m', checks: [{ name: 'n', query: 'select 1', expect: '1' }] })).toEqual({ rto: 1_800_000, checks: [{ name: 'n', query: 'select 1', expect: '1' }] });
+    expect(drillConfigSchema.parse({ rto: '30m', checks: [{ name: 'n', query: 'select 1', expect: '1' }] })).toEqual({ rto: 1_800_000, checks: [{ name: 'n', query: 'select 1', expect: '1' }], cpu: 1024, memoryMiB: 2048 });
     expect(drillConfigSchema.safeParse({ rto: '30m', chekcs: [] }).success).toBe(false);
   });
 });
