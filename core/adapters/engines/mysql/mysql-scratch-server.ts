@@ -7,7 +7,6 @@ import { runTool, spawnTool, type ToolProcess } from '../../process/child-proces
 
 const SERVER_HINT = 'install the MariaDB server (Debian/Ubuntu: apt-get install mariadb-server)';
 const START_TIMEOUT_MS = 60_000;
-const STOP_TIMEOUT_MS = 10_000;
 
 /** A running throwaway MariaDB: a fresh data directory in a temp folder, reachable only on a socket there. */
 export interface MysqlScratchServer {
@@ -15,7 +14,7 @@ export interface MysqlScratchServer {
   readonly socket: string;
   /** The database account the drill connects as: `root`, authenticated by the socket as this OS user. */
   readonly user: string;
-  /** Stops the server (SIGTERM, SIGKILL past 10 s) and removes its folder. Idempotent; resolves with what could not be removed. */
+  /** Stops the server (SIGTERM, SIGKILL past 2 s: its data is thrown away) and removes its folder. Idempotent; resolves with what could not be removed. */
   stop(): Promise<string | undefined>;
 }
 
@@ -36,7 +35,10 @@ export async function startMysqlScratchServer(signal?: AbortSignal): Promise<Mys
   const socket = join(base, 'mysqld.sock');
   let server: ToolProcess | undefined;
   const stop = async (): Promise<string | undefined> => {
-    if (server) await stopServer(server);
+    if (server) {
+      server.kill();
+      await server.exited;
+    }
     server = undefined;
     return rm(base, { recursive: true, force: true }).then(
       () => undefined,
@@ -85,14 +87,6 @@ async function waitUntilReady(client: string, socket: string, server: ToolProces
   const log = existsSync(errorLog) ? readFileSync(errorLog, 'utf8') : '';
   const last = log.split('\n').findLast((line) => /ERROR|Aborting/.test(line)) ?? log.split('\n').findLast(Boolean) ?? 'it stopped without a word';
   throw new RestoreFailedError(`the drill's throwaway MariaDB did not start: ${last.trim()}`, log.slice(-4096));
-}
-
-async function stopServer(server: ToolProcess): Promise<void> {
-  if (server.child.exitCode !== null || server.child.signalCode !== null) return;
-  server.child.kill('SIGTERM');
-  const timer = setTimeout(() => server.child.kill('SIGKILL'), STOP_TIMEOUT_MS);
-  await server.exited;
-  clearTimeout(timer);
 }
 
 function findBinary(names: readonly string[], folders: readonly string[]): string {

@@ -1,17 +1,17 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { AbortedError, RestoreFailedError, ToolMissingError } from '../../../errors.js';
 import { runTool, spawnTool, type ToolProcess } from '../../process/child-process.js';
 import { chownTree, serverUser } from './pg-server-user.js';
+import { versionedBinDirs } from './pg-tools.js';
 
 /** The role a throwaway server is made with: its only account, trusted on its private socket. */
 export const SCRATCH_ROLE = 'vaultra_drill';
 
 const SERVER_HINT = 'install the PostgreSQL server (Debian/Ubuntu: apt-get install postgresql), or drill into a server you name with --scratch postgres://…';
 const START_TIMEOUT_MS = 60_000;
-const STOP_TIMEOUT_MS = 10_000;
 
 /** A running throwaway PostgreSQL: a fresh cluster in a temp folder, reachable only on a socket in that folder. */
 export interface ScratchServer {
@@ -19,7 +19,7 @@ export interface ScratchServer {
   /** The folder holding the socket (`host=` of a connection). */
   readonly socketDir: string;
   readonly port: number;
-  /** Stops the server (fast shutdown, SIGKILL past 10 s) and removes its folder. Idempotent; resolves with what could not be removed. */
+  /** Stops the server (fast shutdown, SIGKILL past 2 s: its data is thrown away) and removes its folder. Idempotent; resolves with what could not be removed. */
   stop(): Promise<string | undefined>;
 }
 
@@ -36,7 +36,10 @@ export async function startScratchServer(signal?: AbortSignal): Promise<ScratchS
   const dataDir = join(base, 'data');
   let server: ToolProcess | undefined;
   const stop = async (): Promise<string | undefined> => {
-    if (server) await stopServer(server);
+    if (server) {
+      server.kill();
+      await server.exited;
+    }
     server = undefined;
     return rm(base, { recursive: true, force: true }).then(
       () => undefined,
@@ -54,7 +57,7 @@ export async function startScratchServer(signal?: AbortSignal): Promise<ScratchS
     const port = 20_000 + Math.floor(Math.random() * 30_000);
     const settings = { listen_addresses: '', unix_socket_directories: base, port: String(port), fsync: 'off', full_page_writes: 'off', synchronous_commit: 'off', logging_collector: 'off', lc_messages: 'C', timezone: 'UTC' };
     const args = ['-D', dataDir, ...Object.entries(settings).flatMap(([name, value]) => ['-c', `${name}=${value}`])];
-    server = await spawnTool(join(bin, 'postgres'), args, { env: { LANG: 'C', LC_ALL: 'C', TZ: 'UTC' }, cwd: base, ...runAs, stdout: 'ignore', installHint: SERVER_HINT });
+    server = await spawnTool(join(bin, 'postgres'), args, { env: { LANG: 'C', LC_ALL: 'C', TZ: 'UTC' }, cwd: base, ...runAs, stdout: 'ignore', stopSignal: 'SIGINT', installHint: SERVER_HINT });
     await waitUntilReady(server, dataDir, signal);
     const version = (await readVersion(bin)) ?? 'unknown';
     return { version, socketDir: base, port, stop };
@@ -84,42 +87,15 @@ async function waitUntilReady(server: ToolProcess, dataDir: string, signal?: Abo
   throw new RestoreFailedError(`the drill's throwaway PostgreSQL did not start: ${fatal.replace(/^.*?(FATAL|PANIC):\s*/, '')}`, exit?.stderrTail ?? '');
 }
 
-/** Fast shutdown (SIGINT to the postmaster), SIGKILL past 10 s. */
-async function stopServer(server: ToolProcess): Promise<void> {
-  if (server.child.exitCode !== null || server.child.signalCode !== null) return;
-  server.child.kill('SIGINT');
-  const timer = setTimeout(() => server.child.kill('SIGKILL'), STOP_TIMEOUT_MS);
-  await server.exited;
-  clearTimeout(timer);
-}
-
 async function readVersion(bin: string): Promise<string | undefined> {
   const out = await runTool(join(bin, 'postgres'), ['--version'], { onFailure: () => new Error('postgres --version failed') }).catch(() => '');
   return /(\d+(?:\.\d+)*)/.exec(out)?.[1];
 }
 
-/** The folder with `initdb` and `postgres`: the newest `/usr/lib/postgresql/<major>/bin` (Debian), `/usr/pgsql-<major>/bin` (RHEL), else PATH's. */
+/** The folder with `initdb` and `postgres`: the newest versioned one (Debian, PGDG RPMs, Homebrew: `versionedBinDirs`), a source build's, else PATH's. */
 function serverBinDir(): string {
-  const newest = (root: string, pattern: RegExp) =>
-    safeReaddir(root)
-      .filter((name) => pattern.test(name))
-      .sort((a, b) => Number(/\d+/.exec(b)![0]) - Number(/\d+/.exec(a)![0]));
-  const candidates = [
-    ...newest('/usr/lib/postgresql', /^\d+$/).map((major) => `/usr/lib/postgresql/${major}/bin`),
-    ...newest('/usr', /^pgsql-\d+$/).map((folder) => `/usr/${folder}/bin`),
-    '/usr/local/pgsql/bin',
-    ...(process.env.PATH ?? '').split(':').filter(Boolean),
-  ];
+  const candidates = [...versionedBinDirs().map(({ dir }) => dir), '/usr/local/pgsql/bin', ...(process.env.PATH ?? '').split(delimiter).filter(Boolean)];
   const found = candidates.find((dir) => existsSync(join(dir, 'initdb')) && existsSync(join(dir, 'postgres')));
   if (!found) throw new ToolMissingError('initdb', SERVER_HINT);
   return found;
 }
-
-function safeReaddir(dir: string): string[] {
-  try {
-    return readdirSync(dir);
-  } catch {
-    return [];
-  }
-}
-
