@@ -33,6 +33,9 @@ const RANK: Readonly<Record<ExecutionState, number>> = { failed: 0, succeeded: 1
  * `VAULTRA_RUN_ID` the launcher put in the runner container's environment; executions without
  * it (started by hand, or by something else) are ignored.
  *
+ * Drills run as executions of their own jobs (`containerAppsDrillJobName`): the tracker lists
+ * those named in `drillJobNames` too, after the runner's.
+ *
  * Container Apps reports no exit code: a `Succeeded` execution counts as exit 0 and the others
  * as non-zero, and the reason says what the platform said. A run with several executions (a
  * start retried after a lost answer: the runner of the second one refuses the claimed run)
@@ -42,13 +45,19 @@ export class ContainerAppsExecutionTracker implements ExecutionTracker {
   constructor(
     private readonly target: ContainerAppsJobTarget,
     private readonly client: ContainerAppsExecutionsClient,
+    private readonly drillJobNames: readonly string[] = [],
   ) {}
 
   async statusOf(runIds: readonly string[], signal?: AbortSignal): Promise<ReadonlyMap<string, ExecutionStatus>> {
     const found = new Map<string, ExecutionStatus>();
     if (runIds.length === 0) return found;
     const wanted = new Set(runIds);
-    const { resourceGroup, jobName } = this.target;
+    for (const jobName of [this.target.jobName, ...this.drillJobNames]) await this.collect(jobName, wanted, found, signal);
+    return found;
+  }
+
+  private async collect(jobName: string, wanted: ReadonlySet<string>, found: Map<string, ExecutionStatus>, signal?: AbortSignal): Promise<void> {
+    const { resourceGroup } = this.target;
     try {
       for await (const execution of this.client.jobsExecutions.list(resourceGroup, jobName, signal ? { abortSignal: signal } : {})) {
         const runId = this.runIdOf(execution);
@@ -60,7 +69,6 @@ export class ContainerAppsExecutionTracker implements ExecutionTracker {
     } catch (error) {
       throw trackerError(error, `listing the executions of Container Apps job ${jobName} in resource group ${resourceGroup}`);
     }
-    return found;
   }
 
   private runIdOf(execution: JobExecution): string | undefined {
