@@ -14,7 +14,8 @@ import { formatDurationMs } from './durations.js';
  * - GCP (infra/gcp/scheduler.tf): the same on Cloud Scheduler, a five-field cron, the log
  *   catch-up as a cron in UTC.
  * - Azure (infra/azure): no platform schedules; the dispatcher walks the config the function app
- *   carries, so every job is listed with its `enabled` flag, and a log catch-up as `every <d>`.
+ *   carries, so every job is listed with its `enabled` flag, a log catch-up as `every <d>`, and a
+ *   drill as `Drill-<job>` on its five-field cron.
  */
 export function deployedFormOf(environment: Environment): DeployedSchedule[] {
   return environment.jobs.flatMap((job) => deployedFormOfJob(environment.cloud, job));
@@ -48,7 +49,10 @@ function deployedFormOfJob(cloud: Environment['cloud'], job: ScheduledJob): Depl
   const { cron, timeZone } = job.schedule;
   if (cloud === 'azure') {
     const backup = { name: job.name, expression: cron, timeZone, enabled: job.enabled };
-    return job.logs ? [backup, { name: logScheduleName(job.name), expression: `every ${formatDurationMs(job.logs.everyMs)}`, timeZone: 'UTC', enabled: job.enabled }] : [backup];
+    const logs = job.logs ? [{ name: logScheduleName(job.name), expression: `every ${formatDurationMs(job.logs.everyMs)}`, timeZone: 'UTC', enabled: job.enabled }] : [];
+    // The dispatcher fires a drill on its own cron and time zone (dueRuns), named as on AWS.
+    const drill = job.drill?.schedule;
+    return [backup, ...logs, ...(drill ? [{ name: drillScheduleName(job.name), expression: drill.cron, timeZone: drill.timeZone, enabled: job.enabled }] : [])];
   }
   // AWS and GCP deploy nothing for a disabled job.
   if (!job.enabled || cloud === 'local') return [];

@@ -26,7 +26,7 @@ const NEVER_EXECUTED = new Set(['launch', 'overlap', 'timeout']);
 
 /**
  * The completion step on platforms that emit no task-stopped event (GCP, Azure; DESIGN.md §1).
- * A backup or log run (of a job with `logs`) needs settling until `finishRun` has stamped its
+ * A backup, log run (of a job with `logs`) or drill (of a job with `drill.schedule`) needs settling until `finishRun` has stamped its
  * execution's id on it (`taskId`):
  * - `pending`/`running` runs (the runner may have died without a word), and
  * - runs the runner itself recorded `succeeded` or `failed`, which it does before its
@@ -41,8 +41,8 @@ export async function reconcileRuns(deps: ReconcileDependencies, options: { read
   const now = (deps.now ?? systemClock)();
   const unsettled: RunRecord[] = [];
   for (const job of deps.environment.jobs) {
-    // Log catch-ups are launched and settled like backups: same record, same runner task.
-    const kinds = job.logs ? (['backup', 'log'] as const) : (['backup'] as const);
+    // Log catch-ups and scheduled drills are launched and settled like backups: same record, a runner task.
+    const kinds = [...(['backup'] as const), ...(job.logs ? (['log'] as const) : []), ...(job.drill?.schedule ? (['drill'] as const) : [])];
     for (const kind of kinds) {
       const [timeoutMs, horizonMs] = kind === 'log' && job.logs ? [job.logs.timeoutMs, LOG_SETTLE_HORIZON_MS] : [job.timeoutMs, SETTLE_HORIZON_MS];
       const since = new Date(now.getTime() - timeoutMs - horizonMs).toISOString();

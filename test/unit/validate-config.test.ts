@@ -152,6 +152,6 @@ describe('validateConfig', () => {
     expect(report.errors).toEqual([]);
     const drillWarnings = report.warnings.filter((w) => w.path.endsWith('drill.schedule'));
     expect(drillWarnings.map((w) => w.path)).toEqual([`environments.gcp-example.jobs.${gcpJob}.drill.schedule`]);
-    expect(drillWarnings[0]!.message).toContain('deployed on AWS only so far');
+    expect(drillWarnings[0]!.message).toContain('deployed on AWS and Azure only so far');
   });
 });
