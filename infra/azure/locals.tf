@@ -141,7 +141,8 @@ locals {
   # Container Apps ends an execution only when all its containers have exited, so the server stops
   # itself once the drill is over: its scratch database came and went (the drill drops it on
   # success, failure and interrupt), or no drill created one within 15 minutes (the drill failed
-  # before restoring). It always exits 0: the runner's exit is the execution's outcome.
+  # before restoring). SIGTERM, a smart shutdown: a background job of `sh -c` ignores SIGINT until
+  # the program sets its own handler. It always exits 0: the runner's exit is the execution's outcome.
   drill_server_port     = 5432
   drill_server_database = "vaultra_drill"
   drill_server_script   = <<-EOT
@@ -162,7 +163,7 @@ locals {
         [ "$waited" -lt 900 ] || break
       fi
     done
-    kill -INT "$server" 2>/dev/null
+    kill -TERM "$server" 2>/dev/null
     wait "$server"
     exit 0
   EOT
