@@ -109,4 +109,12 @@ describe('Container Apps drills (ARM REST mocked: no Container Apps emulator)', 
     expect(found.get(drillRun)).toMatchObject({ taskId: drilled.taskId, state: 'failed', reason: `Container Apps execution ${drilled.taskId} ended Failed` });
     expect(found.get(backupRun)).toMatchObject({ taskId: backedUp.taskId, state: 'running' });
   });
+
+  it('a drill job that does not exist lists nothing, and the runner\'s executions are still reported', async () => {
+    const launcher = new ContainerAppsJobLauncher(target(), arm.client(), FAST);
+    const backupRun = '20261122T030000.000Z-b4b4b4';
+    const backedUp = await launcher.launch({ job: 'shop', runId: backupRun, command: ['backup'], environment: {} });
+    const tracker = new ContainerAppsExecutionTracker(target(), arm.client(), ['vaultra-prod-drill-not-applied', DRILL_JOB]);
+    expect((await tracker.statusOf([backupRun])).get(backupRun)).toMatchObject({ taskId: backedUp.taskId, state: 'running' });
+  });
 });

@@ -34,7 +34,8 @@ const RANK: Readonly<Record<ExecutionState, number>> = { failed: 0, succeeded: 1
  * it (started by hand, or by something else) are ignored.
  *
  * Drills run as executions of their own jobs (`containerAppsDrillJobName`): the tracker lists
- * those named in `drillJobNames` too, after the runner's.
+ * those named in `drillJobNames` too, after the runner's; a drill job that does not exist lists
+ * nothing.
  *
  * Container Apps reports no exit code: a `Succeeded` execution counts as exit 0 and the others
  * as non-zero, and the reason says what the platform said. A run with several executions (a
@@ -67,6 +68,9 @@ export class ContainerAppsExecutionTracker implements ExecutionTracker {
         if (!seen || RANK[status.state] > RANK[seen.state]) found.set(runId, status);
       }
     } catch (error) {
+      // A drill job not made yet (an apply that failed half-way) has no execution to find; it must
+      // not keep every backup from being settled. The runner's job missing is a deployment fault.
+      if (jobName !== this.target.jobName && statusOf(error) === 404) return;
       throw trackerError(error, `listing the executions of Container Apps job ${jobName} in resource group ${resourceGroup}`);
     }
   }
