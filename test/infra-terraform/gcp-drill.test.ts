@@ -121,6 +121,17 @@ describe('the drill schedule', () => {
   });
 });
 
+describe('the drill alert policy', () => {
+  it('mails notifications.email when a drill job\'s execution fails, made only when a job schedules a drill', () => {
+    const policy = resource(gcp, 'google_monitoring_alert_policy', 'drill_failures');
+    expect(policy.count).toBe('${length(local.drilled_jobs) > 0 ? 1 : 0}');
+    expect(policy.notification_channels).toBe(resource(gcp, 'google_monitoring_alert_policy', 'runner_failures').notification_channels);
+    const filter = String(nested(nested(policy, 'conditions'), 'condition_threshold').filter);
+    expect(filter).toContain('resource.type = "cloud_run_job" AND metric.type = "run.googleapis.com/job/completed_execution_count" AND metric.labels.result = "failed"');
+    expect(filter).toMatch(/resource\.labels\.job_name = one_of\(\$\{join\(", ", \[for name in values\(local\.drill_job_names\) : .*\]\)\}\)$/);
+  });
+});
+
 describe('the drill identity', () => {
   const DRILL_MEMBER = 'serviceAccount:${google_service_account.drill[0].email}';
   const RUNNER_MEMBER = 'serviceAccount:${google_service_account.runner.email}';
