@@ -33,13 +33,14 @@ const scheduledRequestSchema = z.object({
   /** What the schedule starts: the job's backup (absent), a log catch-up, or a drill. */
   kind: z.enum(['backup', 'log', 'drill']).default('backup'),
 });
+const scheduleTimeSchema = z.iso.datetime({ offset: true });
 
+/** What each kind of schedule starts, and the run id it derives from (job, scheduled time): one per kind, so they never collide. */
 const STARTERS = {
   backup: { runId: scheduledRunId, start: startBackup, message: 'scheduled backup' },
   log: { runId: logPushRunId, start: startLogPush, message: 'scheduled log push' },
   drill: { runId: drillRunId, start: startDrill, message: 'scheduled drill' },
 } as const;
-const scheduleTimeSchema = z.iso.datetime({ offset: true });
 
 /**
  * Every recorded outcome answers 200 with `{outcome, job, runId, taskId?}` — started, duplicate,
