@@ -39,8 +39,8 @@ resource "google_cloud_run_v2_job" "drill" {
       max_retries           = 0
       execution_environment = "EXECUTION_ENVIRONMENT_GEN2"
 
-      # The name the launcher's overrides address (DRILL_RUNNER_CONTAINER_NAME in
-      # core/adapters/launchers/cloud-run-job-launcher.ts).
+      # First, as the task's main container: its exit ends the task. The name the launcher's
+      # overrides address (DRILL_RUNNER_CONTAINER_NAME in core/adapters/launchers/cloud-run-job-launcher.ts).
       containers {
         name       = "runner"
         image      = var.runner_image
