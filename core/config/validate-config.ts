@@ -197,9 +197,9 @@ function jobWarnings(job: JobConfig, base: readonly string[], cloud: string | un
   if (retention && retention.weekly === undefined && retention.monthly === undefined && retention.yearly === undefined) {
     warnings.push({ path: pathOf([...base, 'retention']), message: 'keeps nothing weekly, monthly or yearly: a problem noticed after the daily backups roll over has no backup left from before it' });
   }
-  // Said until every deployment starts drill tasks (docs/drills.md, "In the cloud"): the AWS stack and the Azure module do.
-  if (job.drill?.schedule && cloud !== 'aws' && cloud !== 'azure') {
-    warnings.push({ path: pathOf([...base, 'drill', 'schedule']), message: `scheduled drills are deployed on AWS and Azure only so far: nothing runs this schedule in a ${cloud ?? 'local'} environment; run vaultra drill from cron or CI meanwhile` });
+  // Every cloud deployment starts drill tasks (docs/drills.md, "In the cloud"); a local environment has no scheduler.
+  if (job.drill?.schedule && (cloud === undefined || cloud === 'local')) {
+    warnings.push({ path: pathOf([...base, 'drill', 'schedule']), message: 'nothing runs drill schedules in a local environment: run vaultra drill from cron or CI' });
   }
 }
 
