@@ -41,7 +41,7 @@ export function runLines(run: RunRecord, details: RunDetails | undefined): strin
     ? [
         '',
         'manifest',
-        ...fieldLines([...describeManifest(backup.manifest), ['signature', signatureText(details.signature)]]).map((line) => `  ${line}`),
+        ...fieldLines([...describeManifest(backup.manifest), ...signatureFields(details.signature)]).map((line) => `  ${line}`),
         '',
         `contents (${backup.manifest.contents.length})`,
         ...formatContents(backup.manifest.contents).split('\n'),
@@ -51,13 +51,13 @@ export function runLines(run: RunRecord, details: RunDetails | undefined): strin
   return [...lines, ...manifest, ...(timings.length ? ['', 'timings', ...timings.map((line) => `  ${line}`)] : []), ...(details ? logBlock(details) : [])];
 }
 
-/** Who signed the manifest, and whether the trust a verify uses accepts it. */
-function signatureText(signature: RunDetails['signature']): string {
-  if (!signature) return 'checking…';
-  if ('unchecked' in signature) return `not checked: ${signature.unchecked}`;
-  if (signature.verified) return `✔ verified: signed by ${signature.keyId}, trusted as ${signature.trustedAs}`;
+/** Whether the trust a verify uses accepts the manifest's signature, and whose key made it (whole, on its own line: it is what `--trust` is compared with). */
+function signatureFields(signature: RunDetails['signature']): [string, string][] {
+  if (!signature) return [['signature', 'checking…']];
+  if ('unchecked' in signature) return [['signature', `not checked: ${signature.unchecked}`]];
+  if (signature.verified) return [['signature', `✔ verified, trusted as ${signature.trustedAs}`], ['signed by', signature.keyId]];
   // Not refused here: a verify (v) or restore (r) refuses it, unless told to allow it.
-  return `✘ NOT trusted: ${signature.reason}`;
+  return [['signature', `✘ NOT trusted: ${signature.reason}`]];
 }
 
 function logBlock(details: RunDetails): string[] {
