@@ -21,6 +21,8 @@ const TAIL_LINES = 20;
 export class LocalRunLogWriter {
   private readonly fd: number;
   private bytes = 0;
+  /** Once a line did not fit, every later one goes to the tail: the file stays in the order the run printed. */
+  private full = false;
   private leftOut = 0;
   private readonly tail: string[] = [];
 
@@ -41,7 +43,8 @@ export class LocalRunLogWriter {
       const line = redact(raw).trimEnd();
       if (line === '') continue;
       const formatted = formatRunLogLine({ at: this.now().toISOString(), text: line.length > RUN_LOG_MAX_LINE_CHARS ? `${line.slice(0, RUN_LOG_MAX_LINE_CHARS)}…` : line });
-      if (this.bytes + Buffer.byteLength(formatted) > RUN_LOG_MAX_BYTES) this.keepForTail(formatted);
+      this.full ||= this.bytes + Buffer.byteLength(formatted) > RUN_LOG_MAX_BYTES;
+      if (this.full) this.keepForTail(formatted);
       else this.append(formatted);
     }
   }
