@@ -4,7 +4,8 @@ import { formatDuration } from './format.js';
 
 /** Where a run's lines go: the local run log's writer (core/adapters/run-log/local-run-log-writer.ts). */
 export interface RunLogSink {
-  write(text: string): void;
+  /** One line, printed at `at`. */
+  write(text: string, at: Date): void;
   close(): void;
 }
 
@@ -27,11 +28,14 @@ const TERMINAL_ESCAPES = /\x1b\[[0-9;?]*[A-Za-z]/g;
  */
 export class RunOutputLog {
   private sink: RunLogSink | undefined;
-  private readonly pending: string[] = [];
+  /** Lines printed before `attach`, with the time they were printed (not the time they reach the log). */
+  private readonly pending: { readonly text: string; readonly at: Date }[] = [];
   private readonly partial = { stdout: '', stderr: '' };
   private readonly restore: (() => void)[] = [];
+  private readonly now: Clock;
 
-  constructor(options: { readonly stdout: boolean }) {
+  constructor(options: { readonly stdout: boolean; readonly now: Clock }) {
+    this.now = options.now;
     this.tee(process.stderr, 'stderr');
     if (options.stdout) this.tee(process.stdout, 'stdout');
   }
@@ -39,7 +43,7 @@ export class RunOutputLog {
   /** Sends the lines so far, and all after, to `sink`. */
   attach(sink: RunLogSink): void {
     this.sink = sink;
-    for (const line of this.pending.splice(0)) sink.write(line);
+    for (const line of this.pending.splice(0)) sink.write(line.text, line.at);
   }
 
   /** A line for the log only, not printed: a phase starting or ending. */
@@ -80,8 +84,8 @@ export class RunOutputLog {
   private line(raw: string): void {
     const text = raw.replace(TERMINAL_ESCAPES, '').split('\r').pop()!.trimEnd();
     if (text === '') return;
-    if (this.sink) this.sink.write(text);
-    else this.pending.push(text);
+    if (this.sink) this.sink.write(text, this.now());
+    else this.pending.push({ text, at: this.now() });
   }
 }
 

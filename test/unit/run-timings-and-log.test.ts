@@ -122,13 +122,15 @@ describe('the local run log', () => {
 
   it('copies what the run prints, as lines: a progress bar\'s redraws left out, stdout only when asked, held until the log is attached', () => {
     // Prepare
+    const clock = manualClock();
     const written: string[] = [];
-    const sink: RunLogSink = { write: (text) => void written.push(text), close: () => void written.push('(closed)') };
+    const sink: RunLogSink = { write: (text, at) => void written.push(`${at.toISOString().slice(17)} ${text}`), close: () => void written.push('(closed)') };
     const stderrWrite = process.stderr.write;
     const stdoutWrite = process.stdout.write;
     // Act
-    const log = new RunOutputLog({ stdout: false });
+    const log = new RunOutputLog({ stdout: false, now: clock.now });
     process.stderr.write('vaultra: created identity x\n');
+    clock.advance(2_000);
     log.attach(sink);
     process.stderr.write('\r\x1b[2Kbackup 1.0 MiB · 2 MiB/s\rbackup 2.0 MiB · 2 MiB/s');
     process.stderr.write('\r\x1b[2Kvaultra: retrying PUT (attempt 2)\n');
@@ -137,7 +139,8 @@ describe('the local run log', () => {
     process.stderr.write(Buffer.from('vaultra: error: the last line, unfinished'));
     log.stop();
     // Assess
-    expect(written).toEqual(['vaultra: created identity x', 'vaultra: retrying PUT (attempt 2)', 'commit: done in 14 ms', 'vaultra: error: the last line, unfinished', '(closed)']);
+    // A line held until the log was attached keeps the time it was printed.
+    expect(written).toEqual(['00.000Z vaultra: created identity x', '02.000Z vaultra: retrying PUT (attempt 2)', '02.000Z commit: done in 14 ms', '02.000Z vaultra: error: the last line, unfinished', '(closed)']);
     expect(process.stderr.write).toBe(stderrWrite);
     expect(process.stdout.write).toBe(stdoutWrite);
   });
@@ -145,7 +148,7 @@ describe('the local run log', () => {
   it('notes each phase as it starts and ends, with how long it took, and a failure as a failure', async () => {
     const clock = manualClock();
     const written: string[] = [];
-    const log = new RunOutputLog({ stdout: false });
+    const log = new RunOutputLog({ stdout: false, now: clock.now });
     log.attach({ write: (text) => void written.push(text), close: () => undefined });
     const tracer = phasesNotedIn(log, recordingTracer([]), clock.now);
     await tracer.span('claim', {}, async () => clock.advance(4));

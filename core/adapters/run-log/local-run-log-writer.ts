@@ -37,12 +37,12 @@ export class LocalRunLogWriter {
     this.fd = openSync(path, 'a', 0o600);
   }
 
-  /** Adds `text`'s lines (blank ones dropped, each cut at {@link RUN_LOG_MAX_LINE_CHARS}). */
-  write(text: string): void {
+  /** Adds `text`'s lines (blank ones dropped, each cut at {@link RUN_LOG_MAX_LINE_CHARS}), printed `at` (default: now). */
+  write(text: string, at: Date = this.now()): void {
     for (const raw of text.split(/\r?\n/)) {
       const line = redact(raw).trimEnd();
       if (line === '') continue;
-      const formatted = formatRunLogLine({ at: this.now().toISOString(), text: line.length > RUN_LOG_MAX_LINE_CHARS ? `${line.slice(0, RUN_LOG_MAX_LINE_CHARS)}…` : line });
+      const formatted = formatRunLogLine({ at: at.toISOString(), text: line.length > RUN_LOG_MAX_LINE_CHARS ? `${line.slice(0, RUN_LOG_MAX_LINE_CHARS)}…` : line });
       this.full ||= this.bytes + Buffer.byteLength(formatted) > RUN_LOG_MAX_BYTES;
       if (this.full) this.keepForTail(formatted);
       else this.append(formatted);
