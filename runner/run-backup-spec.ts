@@ -57,6 +57,10 @@ export function runBackupSpec(spec: BackupSpec, output: SpecRunOutput, signal: A
     const log = new RunOutputLog({ stdout: !output.json, now: systemClock });
     try {
       return await backupSpecRun(identified, output, signal, resolvedSource, span, log);
+    } catch (error) {
+      // The CLI prints this line once the run has ended (cli.ts): the log gets it now, as its last.
+      log.note(errorLine(error));
+      throw error;
     } finally {
       log.stop();
     }
