@@ -54,7 +54,7 @@ export function runBackupSpec(spec: BackupSpec, output: SpecRunOutput, signal: A
   // The run's id, chosen now: its log is named after it before the run is recorded.
   const identified = { ...spec, runId: spec.runId ?? newRunId() };
   return runTracer().span('backup', { 'vaultra.job': spec.job, 'vaultra.run_id': identified.runId, 'vaultra.backup.type': spec.type }, async (span) => {
-    const log = new RunOutputLog({ stdout: !output.json, now: systemClock });
+    const log = new RunOutputLog({ stderr: process.stderr, ...(output.json ? {} : { stdout: process.stdout }), now: systemClock });
     try {
       return await backupSpecRun(identified, output, signal, resolvedSource, span, log);
     } catch (error) {

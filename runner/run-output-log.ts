@@ -9,7 +9,8 @@ export interface RunLogSink {
   close(): void;
 }
 
-type Write = typeof process.stdout.write;
+/** What is copied from: `process.stderr` and `process.stdout`, whose `write` is wrapped while the run runs. */
+export type OutputStream = { write: NodeJS.WriteStream['write'] };
 
 // eslint-disable-next-line no-control-regex -- the escapes a progress bar and cursor moves are made of
 const TERMINAL_ESCAPES = /\x1b\[[0-9;?]*[A-Za-z]/g;
@@ -34,10 +35,11 @@ export class RunOutputLog {
   private readonly restore: (() => void)[] = [];
   private readonly now: Clock;
 
-  constructor(options: { readonly stdout: boolean; readonly now: Clock }) {
+  /** Copies from `stderr`, and from `stdout` when given (not for `--json`: that output is for programs). */
+  constructor(options: { readonly stderr: OutputStream; readonly stdout?: OutputStream; readonly now: Clock }) {
     this.now = options.now;
-    this.tee(process.stderr, 'stderr');
-    if (options.stdout) this.tee(process.stdout, 'stdout');
+    this.tee(options.stderr, 'stderr');
+    if (options.stdout) this.tee(options.stdout, 'stdout');
   }
 
   /** Sends the lines so far, and all after, to `sink`. */
@@ -62,12 +64,12 @@ export class RunOutputLog {
     this.sink = undefined;
   }
 
-  private tee(stream: NodeJS.WriteStream, name: 'stdout' | 'stderr'): void {
+  private tee(stream: OutputStream, name: 'stdout' | 'stderr'): void {
     const original = stream.write;
     const copying = ((chunk: unknown, ...rest: unknown[]) => {
       this.take(name, typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString('utf8'));
       return (original as (...args: unknown[]) => boolean).call(stream, chunk, ...rest);
-    }) as Write;
+    }) as OutputStream['write'];
     stream.write = copying;
     this.restore.push(() => {
       // Only undo our own copy: something that wrapped the stream after us keeps its wrapper.
@@ -77,7 +79,10 @@ export class RunOutputLog {
 
   private take(name: 'stdout' | 'stderr', text: string): void {
     const lines = (this.partial[name] + text).split('\n');
-    this.partial[name] = lines.pop() ?? '';
+    // An unfinished line counts only from its last carriage return: a progress bar redrawing
+    // itself for hours must not grow it.
+    const unfinished = lines.pop() ?? '';
+    this.partial[name] = unfinished.slice(Math.max(0, unfinished.lastIndexOf('\r')));
     for (const line of lines) this.line(line);
   }
 

@@ -9,7 +9,7 @@ import { LocalRunLogReader } from '../../core/adapters/run-log/local-run-log-rea
 import { localRunLogPath, RUN_LOG_MAX_BYTES } from '../../core/adapters/run-log/local-run-log-file.js';
 import { registerSecret } from '../../core/domain/redact.js';
 import type { RunRecord } from '../../core/domain/run.js';
-import { phasesNotedIn, RunOutputLog, type RunLogSink } from '../../runner/run-output-log.js';
+import { phasesNotedIn, RunOutputLog, type OutputStream, type RunLogSink } from '../../runner/run-output-log.js';
 import { logLineText, phaseLines } from '../../runner/run-record-lines.js';
 
 /** A clock the test moves by hand: every duration below is exact, whatever the machine's speed or date. */
@@ -121,34 +121,35 @@ describe('the local run log', () => {
   });
 
   it('copies what the run prints, as lines: a progress bar\'s redraws left out, stdout only when asked, held until the log is attached', () => {
-    // Prepare
+    // Prepare: streams of our own, standing for process.stderr and process.stdout
     const clock = manualClock();
     const written: string[] = [];
+    const reached: string[] = [];
+    const stream = (): OutputStream => ({ write: ((chunk: string | Uint8Array) => (reached.push(String(chunk)), true)) as OutputStream['write'] });
+    const [stderr, stdout] = [stream(), stream()];
+    const originalWrite = stderr.write;
     const sink: RunLogSink = { write: (text, at) => void written.push(`${at.toISOString().slice(17)} ${text}`), close: () => void written.push('(closed)') };
-    const stderrWrite = process.stderr.write;
-    const stdoutWrite = process.stdout.write;
     // Act
-    const log = new RunOutputLog({ stdout: false, now: clock.now });
-    process.stderr.write('vaultra: created identity x\n');
+    const log = new RunOutputLog({ stderr, now: clock.now });
+    stderr.write('vaultra: created identity x\n');
     clock.advance(2_000);
     log.attach(sink);
-    process.stderr.write('\r\x1b[2Kbackup 1.0 MiB · 2 MiB/s\rbackup 2.0 MiB · 2 MiB/s');
-    process.stderr.write('\r\x1b[2Kvaultra: retrying PUT (attempt 2)\n');
-    process.stdout.write('{ "json": "for programs" }\n');
+    for (let mib = 1; mib <= 1_000; mib += 1) stderr.write(`\r\x1b[2Kbackup ${mib}.0 MiB · 2 MiB/s`);
+    stderr.write('\r\x1b[2Kvaultra: retrying PUT (attempt 2)\n');
+    stdout.write('{ "json": "for programs" }\n');
     log.note('commit: done in 14 ms');
-    process.stderr.write(Buffer.from('vaultra: error: the last line, unfinished'));
+    stderr.write(Buffer.from('vaultra: error: the last line, unfinished'));
     log.stop();
-    // Assess
-    // A line held until the log was attached keeps the time it was printed.
+    // Assess: a line held until the log was attached keeps the time it was printed; everything still reached the streams.
     expect(written).toEqual(['00.000Z vaultra: created identity x', '02.000Z vaultra: retrying PUT (attempt 2)', '02.000Z commit: done in 14 ms', '02.000Z vaultra: error: the last line, unfinished', '(closed)']);
-    expect(process.stderr.write).toBe(stderrWrite);
-    expect(process.stdout.write).toBe(stdoutWrite);
+    expect(reached).toHaveLength(1 + 1_000 + 3);
+    expect(stderr.write).toBe(originalWrite);
   });
 
   it('notes each phase as it starts and ends, with how long it took, and a failure as a failure', async () => {
     const clock = manualClock();
     const written: string[] = [];
-    const log = new RunOutputLog({ stdout: false, now: clock.now });
+    const log = new RunOutputLog({ stderr: { write: (() => true) as OutputStream['write'] }, now: clock.now });
     log.attach({ write: (text) => void written.push(text), close: () => undefined });
     const tracer = phasesNotedIn(log, recordingTracer([]), clock.now);
     await tracer.span('claim', {}, async () => clock.advance(4));
