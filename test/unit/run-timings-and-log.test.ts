@@ -11,6 +11,9 @@ import { registerSecret } from '../../core/domain/redact.js';
 import type { RunRecord } from '../../core/domain/run.js';
 import { phasesNotedIn, RunOutputLog, type OutputStream, type RunLogSink } from '../../runner/run-output-log.js';
 import { logLineText, phaseLines } from '../../runner/run-record-lines.js';
+import { runLines } from '../../runner/tui/views/run-view.js';
+import { cliFor } from '../../runner/tui/cli-equivalent.js';
+import type { ConsoleSources } from '../../runner/tui/console-data.js';
 
 /** A clock the test moves by hand: every duration below is exact, whatever the machine's speed or date. */
 function manualClock(startIso = '2026-11-22T03:15:00.000Z') {
@@ -156,5 +159,35 @@ describe('the local run log', () => {
     await expect(tracer.span('start dump', {}, async () => (clock.advance(1_500), Promise.reject(new Error('no such file'))))).rejects.toThrow('no such file');
     log.stop();
     expect(written).toEqual(['claim …', 'claim: done in 4 ms', 'start dump …', 'start dump: failed after 1.5 s']);
+  });
+});
+
+describe("the console's run screen: timings and log blocks", () => {
+  const failed: RunRecord = { ...RUN, durationMs: 40, error: { kind: 'not-found', message: 'SQLite database /srv/gone.db does not exist' }, phasesMs: { 'open tools': 98, claim: 115, 'start dump': 27 } };
+
+  it('shows the timings per phase and the last log lines, each with its time of day', () => {
+    const lines = runLines(failed, { log: [{ at: '2026-11-22T03:15:00.120Z', text: 'start dump: failed after 27 ms' }, { at: '2026-11-22T03:15:00.140Z', text: 'vaultra: error: SQLite database /srv/gone.db does not exist' }] });
+    expect(lines.slice(lines.indexOf('timings'))).toEqual([
+      'timings',
+      '  open tools   98 ms   41 %',
+      '  claim       115 ms   48 %',
+      '  start dump   27 ms   11 %',
+      '',
+      'log (last 2 line(s), all with vaultra show --log)',
+      '  03:15:00.120  start dump: failed after 27 ms',
+      '  03:15:00.140  vaultra: error: SQLite database /srv/gone.db does not exist',
+    ]);
+  });
+
+  it('says when no log is kept for the run, or why it could not be read, and leaves the rest of the screen as it is', () => {
+    expect(runLines(failed, {}).at(-1)).toBe('log: none kept here (the runner keeps the log of each backup it runs, beside a local catalog)');
+    expect(runLines(failed, { logError: 'reading the log of run R in /srv/x.log failed: EACCES; check the folder\'s permissions' }).slice(-2)).toEqual(['log', "  could not be read: reading the log of run R in /srv/x.log failed: EACCES; check the folder's permissions"]);
+    // Still loading: no log block yet.
+    expect(runLines(failed, undefined).at(-1)).toBe('  start dump   27 ms   11 %');
+  });
+
+  it('names vaultra show --log as the CLI of a run without a stored backup', () => {
+    const sources = { environment: { name: 'laptop' }, storageUrl: 'file:///srv/backups', catalogSpec: 'dynamodb://runs' } as unknown as ConsoleSources;
+    expect(cliFor.runLog(sources, 'shop', RUN.runId)).toBe(`vaultra show ${RUN.runId} --job shop --log --from file:///srv/backups --catalog dynamodb://runs`);
   });
 });
