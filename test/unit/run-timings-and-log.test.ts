@@ -14,6 +14,7 @@ import { logLineText, phaseLines } from '../../runner/run-record-lines.js';
 import { runLines } from '../../runner/tui/views/run-view.js';
 import { cliFor } from '../../runner/tui/cli-equivalent.js';
 import type { ConsoleSources } from '../../runner/tui/console-data.js';
+import type { LocatedBackup } from '../../core/usecases/locate-backup.js';
 
 /** A clock the test moves by hand: every duration below is exact, whatever the machine's speed or date. */
 function manualClock(startIso = '2026-11-22T03:15:00.000Z') {
@@ -184,6 +185,20 @@ describe("the console's run screen: timings and log blocks", () => {
     expect(runLines(failed, { logError: 'reading the log of run R in /srv/x.log failed: EACCES; check the folder\'s permissions' }).slice(-2)).toEqual(['log', "  could not be read: reading the log of run R in /srv/x.log failed: EACCES; check the folder's permissions"]);
     // Still loading: no log block yet.
     expect(runLines(failed, undefined).at(-1)).toBe('  start dump   27 ms   11 %');
+  });
+
+  it("shows who signed the manifest and whether the verify's trust accepts it, an untrusted signer with the reason", () => {
+    // A real manifest of the v1 fixture store: what the screen reads from storage.
+    const manifest = JSON.parse(readFileSync(join(import.meta.dirname, '../fixtures/v1/store/sqlite-shop/2026/12/06/20261206T134506.916Z-ac1235/manifest.json'), 'utf8')) as LocatedBackup['manifest'];
+    const backup = { runId: '20261206T134506.916Z-ac1235', job: 'sqlite-shop', manifest } as LocatedBackup;
+    const succeeded: RunRecord = { ...RUN, status: 'succeeded' };
+    const keyId = 'ed25519:MCowBQYDK2VwAyEA++j7cqzYgzPLXSHd3BkEKtBS+oDiCXtAdPfTxQhQK9Q=';
+    const trusted = runLines(succeeded, { backup, signature: { verified: true, keyId, trustedAs: 'your signing key /home/me/.config/vaultra/signing-key.pem', manifestSha256: 'a'.repeat(64) } });
+    expect(trusted).toContainEqual(expect.stringMatching(/^ {2}signature\s+✔ verified, trusted as your signing key \/home\/me\/\.config\/vaultra\/signing-key\.pem$/));
+    expect(trusted).toContainEqual(expect.stringMatching(new RegExp(`^ {2}signed by\\s+${keyId.replace(/[+/=]/g, '\\$&')}$`)));
+    const untrusted = runLines(succeeded, { backup, signature: { verified: false, reason: 'it is signed by ed25519:…fTxQhQK9Q=, which is not a trusted signer', manifestSha256: 'a'.repeat(64) } });
+    expect(untrusted).toContainEqual(expect.stringMatching(/^ {2}signature\s+✘ NOT trusted: it is signed by ed25519:…fTxQhQK9Q=, which is not a trusted signer$/));
+    expect(untrusted.some((line) => line.includes('signed by  '))).toBe(false);
   });
 
   it('names vaultra show --log as the CLI of a run without a stored backup', () => {
