@@ -84,6 +84,7 @@ async function backupSpecRun(spec: BackupSpec & { readonly runId: string }, outp
     return { ...store, alsoTo: copies, ...tools, chunking: tools.more };
   });
   if (localCatalogDir) log.attach(new LocalRunLogWriter(localCatalogDir, { job: spec.job, runId: spec.runId }, systemClock));
+  else log.discard();
 
   const progress = new Progress('backup', output.progress && !output.json);
   const result = await runBackup(

@@ -24,8 +24,9 @@ const TERMINAL_ESCAPES = /\x1b\[[0-9;?]*[A-Za-z]/g;
  * the text after a line's last carriage return counts, without terminal escapes.
  *
  * Lines printed before the run knows where its log goes (resolving its source, opening its
- * tools) wait in memory; `attach` writes them and everything after. Never attached (a catalog
- * in the cloud, where the platform keeps the log), they are dropped at `stop`.
+ * tools) wait in memory; `attach` writes them and everything after. A run that keeps no log here
+ * (its catalog is in the cloud, where the platform keeps the log) calls `discard`: copying stops,
+ * and nothing is held for the rest of the run.
  */
 export class RunOutputLog {
   private sink: RunLogSink | undefined;
@@ -34,6 +35,7 @@ export class RunOutputLog {
   private readonly partial = { stdout: '', stderr: '' };
   private readonly restore: (() => void)[] = [];
   private readonly now: Clock;
+  private discarded = false;
 
   /** Copies from `stderr`, and from `stdout` when given (not for `--json`: that output is for programs). */
   constructor(options: { readonly stderr: OutputStream; readonly stdout?: OutputStream; readonly now: Clock }) {
@@ -51,6 +53,13 @@ export class RunOutputLog {
   /** A line for the log only, not printed: a phase starting or ending. */
   note(line: string): void {
     this.line(line);
+  }
+
+  /** No log for this run: stops copying and drops what was held. */
+  discard(): void {
+    this.discarded = true;
+    this.pending.length = 0;
+    this.stop();
   }
 
   /** Stops copying, writes any unfinished line, and closes the log. */
@@ -88,7 +97,7 @@ export class RunOutputLog {
 
   private line(raw: string): void {
     const text = raw.replace(TERMINAL_ESCAPES, '').split('\r').pop()!.trimEnd();
-    if (text === '') return;
+    if (text === '' || this.discarded) return;
     if (this.sink) this.sink.write(text, this.now());
     else this.pending.push({ text, at: this.now() });
   }

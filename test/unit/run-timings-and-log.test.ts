@@ -150,6 +150,21 @@ describe('the local run log', () => {
     expect(stderr.write).toBe(originalWrite);
   });
 
+  it('holds nothing once discarded (a run whose log the platform keeps), and gives the stream back', () => {
+    const reached: string[] = [];
+    const stderr: OutputStream = { write: ((chunk: string) => (reached.push(chunk), true)) as OutputStream['write'] };
+    const original = stderr.write;
+    const log = new RunOutputLog({ stderr, now: manualClock().now });
+    stderr.write('vaultra: before the catalog was known\n');
+    log.discard();
+    log.note('commit: done in 14 ms');
+    const written: string[] = [];
+    log.attach({ write: (text) => void written.push(text), close: () => undefined });
+    expect(written).toEqual([]);
+    expect(stderr.write).toBe(original);
+    expect(reached).toEqual(['vaultra: before the catalog was known\n']);
+  });
+
   it('notes each phase as it starts and ends, with how long it took, and a failure as a failure', async () => {
     const clock = manualClock();
     const written: string[] = [];
