@@ -24,6 +24,7 @@ import type { SignerPublicKey } from '../core/domain/signer-keys.js';
 import { redact } from '../core/domain/redact.js';
 import { oneLine } from '../core/errors.js';
 import { formatBytes, formatDuration } from './format.js';
+import { aroundVolumeContainers } from './stop-containers.js';
 import { errorLine, exitCodeFor } from './exit-codes.js';
 import { repairLines, repairSummary } from './repair-output.js';
 import { openStore, printFields, printJson, resolveConnection, thisHost } from './commands/shared.js';
@@ -46,13 +47,16 @@ export interface SpecRunOutput {
  * Returns the run as recorded, succeeded or failed.
  */
 export function runBackupSpec(spec: BackupSpec, output: SpecRunOutput, signal: AbortSignal | undefined, resolvedSource?: string): Promise<RunRecord> {
-  return runTracer().span('backup', { 'vaultra.job': spec.job, 'vaultra.run_id': spec.runId, 'vaultra.backup.type': spec.type }, (span) => backupSpecRun(spec, output, signal, resolvedSource, span));
+  return runTracer().span('backup', { 'vaultra.job': spec.job, 'vaultra.run_id': spec.runId, 'vaultra.backup.type': spec.type }, async (span) => {
+    // The CLI resolved the source already when it named the job after the database: once is enough.
+    const source = resolvedSource ?? (await runTracer().span('resolve secrets', {}, () => resolveConnection(spec.source, signal)));
+    // Around the whole run, output included: the result is printed before a restart that fails is reported.
+    return aroundVolumeContainers(source, spec.stopContainers, () => backupSpecRun(spec, output, signal, source, span), signal);
+  });
 }
 
-async function backupSpecRun(spec: BackupSpec, output: SpecRunOutput, signal: AbortSignal | undefined, resolvedSource: string | undefined, span: TraceSpan): Promise<RunRecord> {
+async function backupSpecRun(spec: BackupSpec, output: SpecRunOutput, signal: AbortSignal | undefined, source: string, span: TraceSpan): Promise<RunRecord> {
   const tracer = runTracer();
-  // The CLI resolved the source already when it named the job after the database: once is enough.
-  const source = resolvedSource ?? (await tracer.span('resolve secrets', {}, () => resolveConnection(spec.source, signal)));
   const engine = engineById(engineIdForUrl(source), spec.engine);
   const { storage, catalog, alsoTo, compressor, encryptor, signer, chunking } = await tracer.span('open tools', {}, async () => {
     const store = await openStore(spec.destinations[0]!, output.catalog);
