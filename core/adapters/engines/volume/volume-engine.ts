@@ -14,6 +14,8 @@ import { openVolumeRestore } from './volume-restore.js';
 
 /** GNU tar's exit status for "some files differ": with --create, files changed while it read them. */
 const TAREXIT_DIFFERS = 1;
+/** A container's exit status after SIGKILL (`docker kill`, the kernel's OOM killer): 128 + 9. */
+const KILLED = 137;
 
 /**
  * The helper image when none is configured: Debian's slim image has GNU tar, findutils and
@@ -114,7 +116,7 @@ export class VolumeEngine implements DatabaseEngine<VolumeSource> {
   }
 
   private failed(what: string, exit: HelperExit): DumpFailedError {
-    const how = exit.code === -1 ? 'the helper container was killed' : describeTarExit({ code: exit.code, signal: null, stderrTail: exit.stderrTail });
+    const how = exit.code === -1 || exit.code === KILLED ? 'the helper container was killed' : describeTarExit({ code: exit.code, signal: null, stderrTail: exit.stderrTail });
     return new DumpFailedError(`${what} failed (${how})`, exit.stderrTail);
   }
 }

@@ -71,8 +71,11 @@ export async function openVolumeRestore(context: VolumeRestoreContext, volume: s
   const { docker, image } = context;
   const selection = options.paths?.length ? normalizeSelection(options.paths) : undefined;
   const mount = [{ volume, path: VOLUME_PATH, readOnly: false }];
-  // The clean-up after an interrupt runs without the run's signal: it has fired by then.
-  const helper = (command: readonly string[], stdin = false, signal: AbortSignal | undefined = options.signal) => docker.runHelper({ image, command, mounts: mount, stdin, env: { LC_ALL: 'C' } }, signal);
+  const helperUntil = (signal: AbortSignal | undefined) => (command: readonly string[], stdin = false) => docker.runHelper({ image, command, mounts: mount, stdin, env: { LC_ALL: 'C' } }, signal);
+  const helper = helperUntil(options.signal);
+  // The clean-up after an interrupt runs without the run's signal: it has fired by then, and
+  // would stop the clean-up's own helper before it started (leaving the workspace behind).
+  const cleanUpHelper = helperUntil(undefined);
   const failedHelper = (what: string) => (exit: HelperExit) => new RestoreFailedError(`${what} in volume ${volume} failed (exit ${exit.code})`, exit.stderrTail);
 
   const created = (await docker.inspectVolume(volume, options.signal)) === undefined;
@@ -119,7 +122,7 @@ export async function openVolumeRestore(context: VolumeRestoreContext, volume: s
   eachLine(tar.stderr, (line) => rewritten.push(...rewrittenNames(line)));
   const cleanUp = async () => {
     await tar.kill();
-    await helper(['sh', '-c', CLEANUP_SCRIPT, 'sh', workspace], false, undefined)
+    await cleanUpHelper(['sh', '-c', CLEANUP_SCRIPT, 'sh', workspace])
       .then((run) => helperResult(run, failedHelper('removing the restore workspace')))
       .catch(() => undefined);
     await undoCreate();
