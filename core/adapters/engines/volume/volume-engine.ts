@@ -24,6 +24,11 @@ const KILLED = 137;
  */
 export const DEFAULT_HELPER_IMAGE = 'debian:bookworm-slim';
 
+/** The helper image this process uses: `$VAULTRA_VOLUME_HELPER_IMAGE`, else the default. */
+export function configuredHelperImage(env: NodeJS.ProcessEnv = process.env): string {
+  return env.VAULTRA_VOLUME_HELPER_IMAGE || DEFAULT_HELPER_IMAGE;
+}
+
 /**
  * Docker named volumes (`volume:<name>`), through the Docker engine's socket. A backup mounts
  * the volume read-only into a helper container with no network, which runs GNU tar with the
