@@ -6,6 +6,7 @@
  * asks for it on another engine; the flag is refused beside `--spec` and on other sources.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -14,6 +15,7 @@ import { runVaultra } from '../support/cli.js';
 import { makeWorkspace, type Workspace } from '../support/workspace.js';
 import { buildHelperWithTar, containerState, docker, inVolume, removeDockerThings, requireDockerVolumes, SERVICE_COMMAND } from '../support/docker-volumes.js';
 import { run } from '../support/exec.js';
+import { filesUnder } from '../support/file-tree.js';
 
 const RECIPIENT = 'age1hhvqq975ywqmud8ln78jqt5n8vsycmmthrwzgvc4s7znxgunlucs5yqh40';
 
@@ -97,6 +99,20 @@ environments:
     expect(after.status).toBe('running');
     expect(after.startedAt).not.toBe(before.startedAt);
     expect((await containerState(stopped)).status).toBe('exited');
+  });
+
+  it('a spec encrypting with a passphrase keeps it out of every output and every stored byte', async () => {
+    // Prepare
+    const canary = `canary-volume-spec-${randomBytes(8).toString('hex')}`;
+    const withPassphrase = JSON.stringify({ job: 'canary', source: `volume:${volume}`, destinations: [ws.storeUrl], encryption: { mode: 'passphrase', passphraseEnv: 'VOLUME_SPEC_PASSPHRASE' }, stopContainers: true });
+    // Act
+    const result = await vaultra(['backup', '--spec', withPassphrase, '--json', '--no-progress'], { VOLUME_SPEC_PASSPHRASE: canary, VAULTRA_SCRYPT_WORK_FACTOR: '10' });
+    // Assess
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout + result.stderr).not.toContain(canary);
+    const stored = await Promise.all((await filesUnder(ws.store)).map((file) => readFile(join(ws.store, file))));
+    expect(stored.length, 'the store holds the backup and its catalog').toBeGreaterThan(2);
+    expect(stored.some((bytes) => bytes.includes(canary))).toBe(false);
   });
 
   it('refuses stopContainers on another engine (spec, flag) and beside --spec, before stopping anything', async () => {
