@@ -29,7 +29,7 @@ export const volumeDescriptor = {
   tools: [],
   contentKinds: ['directory', 'file', 'symlink'],
   capabilities: { atomicRestore: true, selections: ['paths'], consistency: 'none: files read one by one; stop the containers using the volume (--stop-containers) for a quiet copy' },
-  // The same archive as `dir:` (a POSIX tar of the volume's root): either restores into the other.
+  // The same archive as `dir:` (a POSIX tar of the volume's root); restores still match engines (runRestore).
   artifactName: 'tar',
   parse(url: string): VolumeSource {
     const name = volumeName(url);

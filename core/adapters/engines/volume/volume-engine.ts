@@ -32,9 +32,9 @@ export function configuredHelperImage(env: NodeJS.ProcessEnv = process.env): str
 /**
  * Docker named volumes (`volume:<name>`), through the Docker engine's socket. A backup mounts
  * the volume read-only into a helper container with no network, which runs GNU tar with the
- * `dir:` engine's flags and streams the archive out on its stdout: the same POSIX tar, so a
- * volume backup restores into a `dir:` target and the reverse, and `verify` reads it the same
- * way. A restore goes into another (absent or empty) volume through helpers, with `dir:`'s
+ * `dir:` engine's flags and streams the archive out on its stdout: the same POSIX tar, which
+ * `verify` reads the same way (a restore still goes into a target of the backup's own engine:
+ * `runRestore` matches engines, so a volume backup restores into volumes only). A restore goes into another (absent or empty) volume through helpers, with `dir:`'s
  * safety (volume-restore.ts).
  *
  * Why a helper container rather than reading the volume's mountpoint: the mountpoint is on the
