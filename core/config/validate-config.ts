@@ -10,6 +10,7 @@ import { formatDurationMs } from './durations.js';
 import type { ConfigChecks } from './environments.js';
 import { readYaml } from './read-yaml.js';
 import { longestGapMs } from './schedule.js';
+import { stopContainersProblem } from './stop-containers.js';
 import { CHANGE_LOG_OF_ENGINE, logPushLockName, MAX_LOG_JOB_NAME_LENGTH } from './log-schedule.js';
 
 /**
@@ -159,6 +160,8 @@ function crossFieldErrors(jobName: string, job: JobConfig, base: readonly string
     const sizeProblem = containerAppsSizeProblem(job.runtime);
     if (sizeProblem) addError({ path: pathOf([...base, 'runtime']), value: shown(job.runtime), message: sizeProblem });
   }
+  const stopProblem = job.stopContainers && cloud !== undefined ? stopContainersProblem(job.source, cloud, checks.engineOf) : undefined;
+  if (stopProblem) addError({ path: pathOf([...base, 'stopContainers']), message: stopProblem });
   if (!job.logs) return;
   const logsPath = pathOf([...base, 'logs']);
   if (jobName.length > MAX_LOG_JOB_NAME_LENGTH) {
