@@ -6,6 +6,7 @@
  * back into a fresh target, compared by content; and a second build gives the same zip.
  */
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
@@ -18,6 +19,8 @@ import { dropMongoDatabase, loadVariedFixture, mongoFingerprints, uniqueMongoDat
 import { createDatabase, dropDatabase, loadVariedTypesFixture, tableFingerprints, uniqueDatabaseName } from '../support/pg-fixtures.js';
 import { requireMariadb, requireMongo, requirePostgres, requireTools, unmet } from '../support/requirements.js';
 import { createSqliteFixture, sqliteFingerprints } from '../support/sqlite-fixtures.js';
+import { mysqlQuery, quoteString } from '../support/mysql-client.js';
+import { PASSWORD_CANARY_PREFIX } from '../support/postgres-server.js';
 
 /** A cold layer build and a cold bullseye root take minutes; cached, seconds. */
 const SETUP_TIMEOUT_MS = 20 * 60_000;
@@ -185,6 +188,27 @@ describe('the Lambda layer under a foreign root', () => {
       await inRoot(`mariadb-dump ${connect} --single-transaction --routines --events --triggers "$SOURCE" | ${sealTo('mariadb.age')}`, { ...env, SOURCE: source });
       await inRoot(`${openFrom('mariadb.age')} | mariadb ${connect} "$TARGET"`, { ...env, TARGET: target });
       expect(await mysqlFingerprints(server, target)).toEqual(await mysqlFingerprints(server, source));
+    });
+
+    it('loads its client authentication plugins from the layer through MARIADB_PLUGIN_DIR', async () => {
+      // ed25519 is a client plugin libmariadb loads with dlopen, as MySQL 8's caching_sha2_password.
+      await mysqlQuery(server, undefined, "INSTALL SONAME 'auth_ed25519'").catch((error: unknown) => {
+        if (!String(error).includes('already')) throw error;
+      });
+      const user = uniqueMysqlName('layer_ed');
+      const password = `${PASSWORD_CANARY_PREFIX}${randomBytes(8).toString('hex')}`;
+      await mysqlQuery(server, undefined, `CREATE USER ${quoteString(user)}@'%' IDENTIFIED VIA ed25519 USING PASSWORD(${quoteString(password)})`);
+      try {
+        const query = 'mariadb --protocol=TCP --host=127.0.0.1 --port="$DB_PORT" --user="$DB_USER" --batch --skip-column-names -e "SELECT CURRENT_USER()"';
+        const env = { ...LAMBDA_LIKE_ENV, MYSQL_PWD: password, DB_PORT: String(server.port), DB_USER: user };
+        // Without the variable the client looks in Debian's plugin folder, which the root has not.
+        const without = await lambda.run(['bash', '-c', query], { env });
+        expect(without.stderr).toContain('client_ed25519');
+        const who = await inRoot(query, { ...env, MARIADB_PLUGIN_DIR: '/opt/vaultra/lib/mariadb/plugin' });
+        expect(who.trim()).toBe(`${user}@%`);
+      } finally {
+        await mysqlQuery(server, undefined, `DROP USER ${quoteString(user)}@'%'`);
+      }
     });
   });
 
