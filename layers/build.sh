@@ -32,7 +32,10 @@ for command in apt-get dpkg-deb readelf python3 sha256sum flock; do
   command -v "$command" >/dev/null 2>&1 || die "$command is needed; run scripts/setup-system.sh"
 done
 mkdir -p "$out" "$cache_dir"
-# Test files and CI steps may build into the same folder at once: one at a time.
+# Test files, CI steps and other checkouts may build at once, into one folder or from one cache:
+# one at a time (a build is short, and a half-downloaded .deb must never be read).
+exec 8>"$cache_dir/.lock"
+flock 8
 exec 9>"$out/.build.lock"
 flock 9
 
@@ -65,7 +68,8 @@ ensure_mongo_tools() {
       install -m 0755 "$host" "$dest/$tool"
     fi
   done
-  VAULTRA_MONGO_BIN=$dest VAULTRA_MONGO_TOOLS_ONLY=1 bash "$repo/scripts/setup-mongo.sh" 2>&1 | grep -v 'is not on PATH' >&2
+  # Its note that the folder is not on PATH is beside the point here.
+  VAULTRA_MONGO_BIN=$dest VAULTRA_MONGO_TOOLS_ONLY=1 bash "$repo/scripts/setup-mongo.sh" 2>&1 | { grep -v 'is not on PATH' || true; } >&2
   printf '%s\n' "$dest"
 }
 

@@ -109,6 +109,11 @@ describe('the Lambda layer under a foreign root', () => {
       const found = await inRoot(`for t in ${TOOLS.map((t) => t.tool).join(' ')}; do command -v "$t"; done`);
       expect(found.trim().split('\n')).toEqual(TOOLS.map((t) => `/opt/bin/${t.tool}`));
     });
+
+    it('is read-only but for /tmp, as Lambda\'s is', async () => {
+      const writes = await inRoot('for d in / /etc /opt /opt/bin /tmp; do if touch "$d/.probe" 2>/dev/null; then echo "$d writable"; else echo "$d read-only"; fi; done');
+      expect(writes.trim().split('\n')).toEqual(['/ read-only', '/etc read-only', '/opt read-only', '/opt/bin read-only', '/tmp writable']);
+    });
   });
 
   describe('every tool', () => {
