@@ -11,6 +11,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync,
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TOOLS_LAYER_MARIADB_PLUGIN_DIR } from '../../core/platform/tools-layer.js';
 import { repoRoot, vaultraBin } from '../support/cli.js';
 import { createDirectoryFixture, snapshotTree, treeDifferences } from '../support/dir-fixtures.js';
 import { buildLayer, LAMBDA_LIKE_ENV, layerRoot, requireLayerRoot, type BuiltLayer, type LayerRoot } from '../support/layer-root.js';
@@ -205,11 +206,13 @@ describe('the Lambda layer under a foreign root', () => {
       await mysqlQuery(server, undefined, `CREATE USER ${quoteString(user)}@'%' IDENTIFIED VIA ed25519 USING PASSWORD(${quoteString(password)})`);
       try {
         const query = 'mariadb --protocol=TCP --host=127.0.0.1 --port="$DB_PORT" --user="$DB_USER" --batch --skip-column-names -e "SELECT CURRENT_USER()"';
-        const env = { ...LAMBDA_LIKE_ENV, MYSQL_PWD: password, DB_PORT: String(server.port), DB_USER: user };
+        const { MARIADB_PLUGIN_DIR: pluginDir, ...withoutPluginDir } = LAMBDA_LIKE_ENV;
+        expect(pluginDir).toBe(TOOLS_LAYER_MARIADB_PLUGIN_DIR);
+        const env = { MYSQL_PWD: password, DB_PORT: String(server.port), DB_USER: user };
         // Without the variable the client looks in Debian's plugin folder, which the root has not.
-        const without = await lambda.run(['bash', '-c', query], { env });
+        const without = await lambda.run(['bash', '-c', query], { env: { ...withoutPluginDir, ...env } });
         expect(without.stderr).toContain('client_ed25519');
-        const who = await inRoot(query, { ...env, MARIADB_PLUGIN_DIR: '/opt/vaultra/lib/mariadb/plugin' });
+        const who = await inRoot(query, env);
         expect(who.trim()).toBe(`${user}@%`);
       } finally {
         await mysqlQuery(server, undefined, `DROP USER ${quoteString(user)}@'%'`);

@@ -14,6 +14,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { toolsLayerEnvironment } from '../../core/platform/tools-layer.js';
 import { repoRoot } from './cli.js';
 import { run, spawnTracked, tail, which, type RunResult } from './exec.js';
 import { unmet } from './requirements.js';
@@ -24,12 +25,16 @@ export const LAYER_MOUNT = '/opt';
 /** The folders Lambda's Node.js runtimes put on `LD_LIBRARY_PATH`, plus bullseye's own libc folder: a tool that followed it would load the foreign glibc. */
 export const LAMBDA_LD_LIBRARY_PATH = '/var/lang/lib:/lib64:/usr/lib64:/lib/x86_64-linux-gnu:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib';
 
+/** Lambda's own PATH in its Node.js runtimes: /opt/bin last. */
+export const LAMBDA_PATH = '/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin';
+
 /**
- * The environment a command gets unless the caller passes its own: the layer's tools first on
- * PATH (Lambda's own PATH puts /opt/bin last), Lambda's LD_LIBRARY_PATH, a C locale.
+ * The environment a command gets unless the caller passes its own: what a function using the
+ * layer sets (`toolsLayerEnvironment`: the layer's tools first on PATH, its MariaDB plugins),
+ * Lambda's LD_LIBRARY_PATH, a UTF-8 C locale.
  */
 export const LAMBDA_LIKE_ENV: Readonly<Record<string, string>> = {
-  PATH: '/opt/bin:/usr/local/bin:/usr/bin:/bin',
+  ...toolsLayerEnvironment({ PATH: LAMBDA_PATH }),
   LD_LIBRARY_PATH: LAMBDA_LD_LIBRARY_PATH,
   LANG: 'C.UTF-8',
   HOME: '/tmp',
