@@ -12,7 +12,8 @@
 # nor these scripts changed.
 #
 # Environment: VAULTRA_LAYER_CACHE (download cache; default ~/.cache/vaultra-layer),
-# SOURCE_DATE_EPOCH (every file's mtime; default the lock's).
+# SOURCE_DATE_EPOCH (every file's mtime; default the lock's), LOCK_FILE (default
+# layers/packages.lock).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(dirname "$here")
@@ -75,8 +76,9 @@ ensure_mongo_tools() {
 
 mongo_dir=$(ensure_mongo_tools)
 
+epoch=${SOURCE_DATE_EPOCH:-$(awk '$1 == "source-date-epoch" { print $2 }' "$LOCK_FILE")}
 # Everything the output depends on; an output built from the same key is kept as it is.
-build_key=$(cat "$LOCK_FILE" "$here/lib.sh" "$here/build.sh" "$here/zip-tree.py" "$mongo_dir/mongodump" "$mongo_dir/mongorestore" | sha256sum | cut -d' ' -f1)
+build_key=$( { echo "$epoch"; cat "$LOCK_FILE" "$here/lib.sh" "$here/build.sh" "$here/zip-tree.py" "$mongo_dir/mongodump" "$mongo_dir/mongorestore"; } | sha256sum | cut -d' ' -f1)
 if [ -f "$out/$zip_name" ] && [ "$(cat "$out/.build-key" 2>/dev/null)" = "$build_key" ]; then
   log "up to date: $out/$zip_name ($(du -h "$out/$zip_name" | cut -f1)), sha256 $(cut -d' ' -f1 "$out/$zip_name.sha256")"
   exit 0
@@ -143,7 +145,6 @@ for file in "$opt/bin"/*; do patch_tool "$file"; done
 
 # ---- what went in, and the zip --------------------------------------------------------------
 
-epoch=${SOURCE_DATE_EPOCH:-$(awk '$1 == "source-date-epoch" { print $2 }' "$LOCK_FILE")}
 {
   echo "# What this layer was built from (layers/packages.lock) and its mongo-tools build."
   lock_entries ship | sed 's/^/deb /'
