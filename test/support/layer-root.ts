@@ -2,9 +2,10 @@
  * The Lambda layer (layers/) under a foreign root: Debian bullseye (glibc 2.31, older than the
  * Lambda OS's 2.34; or Ubuntu jammy, see {@link LayerRootSuite}) with no database tools of its
  * own, Node.js at /usr/local/bin/node, and the layer's tree bind-mounted read-only at /opt, as
- * Lambda mounts it. A command runs chrooted in a
- * private mount namespace (`unshare --mount`), so its mounts vanish with it and parallel runs do
- * not meet; the network is the host's, so the test servers on 127.0.0.1 are reachable.
+ * Lambda mounts it; the rest read-only too but for a fresh /tmp, as Lambda's. A command runs
+ * chrooted in a private mount namespace (`unshare --mount`), so its mounts vanish with it and
+ * parallel runs do not meet; the network is the host's, so the test servers on 127.0.0.1 are
+ * reachable. Needs root (chroot, mounts).
  *
  * @example
  * const layer = await buildLayer();
