@@ -13,6 +13,7 @@ import { join, posix } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TOOLS_LAYER_MARIADB_PLUGIN_DIR } from '../../core/platform/tools-layer.js';
 import { repoRoot, vaultraBin } from '../support/cli.js';
+import { waitForExit } from '../support/exec.js';
 import { createDirectoryFixture, snapshotTree, treeDifferences } from '../support/dir-fixtures.js';
 import { buildLayer, LAMBDA_LIKE_ENV, layerRoot, requireLayerRoot, type BuiltLayer, type LayerRoot } from '../support/layer-root.js';
 import { createMysqlDatabase, dropMysqlDatabase, loadMysqlFixture, mysqlFingerprints, uniqueMysqlName } from '../support/mysql-fixtures.js';
@@ -109,6 +110,18 @@ describe('the Lambda layer under a foreign root', () => {
       // With the layer first on PATH, every tool is the layer's, tar included.
       const found = await inRoot(`for t in ${TOOLS.map((t) => t.tool).join(' ')}; do command -v "$t"; done`);
       expect(found.trim().split('\n')).toEqual(TOOLS.map((t) => `/opt/bin/${t.tool}`));
+    });
+
+    it('streams through a spawned tool (the layer\'s zstd, both ways)', async () => {
+      const input = randomBytes(256 * 1024);
+      const compress = lambda.spawn(['zstd', '-q', '-c']);
+      const decompress = lambda.spawn(['zstd', '-q', '-d', '-c']);
+      compress.stdout!.pipe(decompress.stdin!);
+      compress.stdin!.end(input);
+      const output: Buffer[] = [];
+      for await (const chunk of decompress.stdout!) output.push(chunk as Buffer);
+      expect(Buffer.concat(output).equals(input)).toBe(true);
+      expect([(await waitForExit(compress)).code, (await waitForExit(decompress)).code]).toEqual([0, 0]);
     });
 
     it('is read-only but for /tmp, as Lambda\'s is', async () => {
