@@ -26,7 +26,8 @@ import {
   volumeListing,
 } from '../support/docker-volumes.js';
 
-describe('Docker volume runs that break half-way', () => {
+// Each test stops a container, runs helpers and starts it again: minutes, not seconds, on a loaded 2-core machine.
+describe('Docker volume runs that break half-way', { timeout: 240_000 }, () => {
   const setup = requireDockerVolumes();
   if (!setup) return;
   const { helperImage } = setup;
