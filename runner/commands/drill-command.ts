@@ -52,7 +52,7 @@ export function drillCommand(): Command {
     .option('--passphrase-env <VAR>', 'the passphrase is in environment variable VAR')
     .addOption(trust!)
     .addOption(allowUnsigned!)
-    .option('--scratch <url|env://VAR>', 'restore into a new database on this server instead of a throwaway one (PostgreSQL): created now, dropped at the end; a database that exists is refused')
+    .option('--scratch <url|env://VAR>', 'restore into a new database on this server instead of a throwaway one (PostgreSQL, MongoDB): created now, dropped at the end; a database that exists is refused')
     .option('--rto <duration>', "the restore time budget (90s, 30m, 2h; default: the job's drill.rto): a drill past it alerts")
     .option('--check <query => expected>', 'a check of your own: the query\'s first value must equal expected (repeatable; added to the job\'s drill.checks)', collect)
     .addOption(new Option('--config <path>', "the config file with the job's drill settings and its environment's notifications (default: vaultra.config.yaml when it exists)").env('VAULTRA_CONFIG'))
@@ -69,18 +69,22 @@ export function drillCommand(): Command {
 
 Scratch targets: PostgreSQL gets a throwaway cluster (initdb + postgres from the installed server),
 MySQL/MariaDB a throwaway MariaDB (mariadb-install-db + mariadbd), both on a private socket with no
-TCP port; SQLite a temp file, a directory a temp folder. MongoDB backups cannot be drilled yet.
+TCP port; MongoDB a throwaway mongod (or FerretDB where no mongod is installed) on a private socket;
+SQLite a temp file, a directory a temp folder.
 They are removed when the drill ends: passed, failed, or interrupted (Ctrl-C, SIGTERM).
 
 Checks: every table, view, sequence or path of the backup's contents list is present with the
 recorded row count (exact counts must match; planner estimates are shown beside the count), the
-schema objects restored are counted, and each check of the job's drill.checks (and --check) runs.
+schema objects restored are counted, and each check of the job's drill.checks (and --check) runs:
+SQL on SQL engines; on MongoDB JSON, {"collection": "orders", "filter": {…}} (its count) or
+{"collection": "orders", "pipeline": [ … ]} (the first value of its first document).
 
 Examples:
   vaultra drill latest --job shop
   vaultra drill latest --job shop --rto 10m --report drill-shop.md
   vaultra drill 20261122T031502.123Z-3f9c2a --scratch postgres://drill@db-test/vaultra_drill_shop
-  vaultra drill latest --job shop --check "select count(*) > 0 from orders => t"`,
+  vaultra drill latest --job shop --check "select count(*) > 0 from orders => t"
+  vaultra drill latest --job events --check '{"collection": "orders", "filter": {"paid": true}} => 100'`,
     )
     .action(async (ref: string, options: DrillOptions, command: Command) => {
       const signal = signalOf(command);

@@ -3,8 +3,7 @@
  * first), each into its own scratch target: a throwaway MariaDB started from the installed
  * server, a temp file, a temp folder. A good backup passes with every entry checked; a damaged
  * or incomplete one fails with one line; the scratch target is gone afterwards either way.
- * PostgreSQL has its own file (drill-postgres.test.ts). MongoDB drills are not built: no real
- * mongod is reachable here (TESTING.md), and FerretDB is a test server, not a scratch target.
+ * PostgreSQL and MongoDB have their own files (drill-postgres.test.ts, drill-mongodb.test.ts).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, openSync, readSync, writeSync, closeSync, statSync } from 'node:fs';
