@@ -52,7 +52,7 @@ export function drillCommand(): Command {
     .option('--passphrase-env <VAR>', 'the passphrase is in environment variable VAR')
     .addOption(trust!)
     .addOption(allowUnsigned!)
-    .option('--scratch <url|env://VAR>', 'restore into a new database on this server instead of a throwaway one (PostgreSQL, MongoDB): created now, dropped at the end; a database that exists is refused')
+    .option('--scratch <url|env://VAR>', 'restore into a new database on this server instead of a throwaway one (PostgreSQL, MariaDB/MySQL, MongoDB): created now, dropped at the end; a database that exists is refused')
     .option('--rto <duration>', "the restore time budget (90s, 30m, 2h; default: the job's drill.rto): a drill past it alerts")
     .option('--check <query => expected>', 'a check of your own: the query\'s first value must equal expected (repeatable; added to the job\'s drill.checks)', collect)
     .addOption(new Option('--config <path>', "the config file with the job's drill settings and its environment's notifications (default: vaultra.config.yaml when it exists)").env('VAULTRA_CONFIG'))

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runVaultra, type VaultraResult } from '../support/cli.js';
 import type { BackupJson } from '../support/cli-json.js';
 import { createMysqlDatabase, dropMysqlDatabase, loadMysqlFixture, MYSQL_FIXTURE_ROWS, uniqueMysqlName } from '../support/mysql-fixtures.js';
-import { mysqlEnv, mysqlExec } from '../support/mysql-client.js';
+import { mysqlEnv, mysqlExec, mysqlQuery } from '../support/mysql-client.js';
 import { processTable } from '../support/processes.js';
 import { requireMariadb, requireTools } from '../support/requirements.js';
 import { makeWorkspace, type Workspace } from '../support/workspace.js';
@@ -95,6 +95,22 @@ describe('vaultra drill: MariaDB, SQLite, directories', () => {
       expect(json.checks.find((check) => check.kind === 'schema')!.detail).toMatch(/triggers/);
       expect(json.checks.at(-1)).toEqual({ kind: 'user', name: '--check 1', passed: true, detail: 'returned "2000"' });
       expect(leftovers(before)).toEqual([]);
+    }, 240_000);
+
+    it('drills into a new database on a named server (a scheduled drill\'s sidecar), drops it, and refuses one that exists', async () => {
+      const ws = makeWorkspace(root, 'mariadb-scratch');
+      const env = mysqlEnv(server);
+      await backup(ws, `mariadb://${server.user}@${server.host}:${server.port}/${database}`, 'shop', env);
+      const scratch = uniqueMysqlName('drill_scratch');
+      const { result, json } = await drill(ws, 'shop', env, ['--scratch', `mariadb://${server.user}@${server.host}:${server.port}/${scratch}`]);
+      expect(result.code, result.stderr).toBe(0);
+      expect(json).toMatchObject({ status: 'passed', scratch: `scratch database ${server.host}:${server.port}/${scratch}`, scratchRemoved: true });
+      expect(json.checks).toContainEqual({ kind: 'contents', name: 'table customers', passed: true, detail: `${MYSQL_FIXTURE_ROWS.customers} rows, as recorded` });
+      expect(await mysqlQuery(server, undefined, `SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = '${scratch}'`)).toBe('0');
+      const refused = await drill(ws, 'shop', env, ['--scratch', `mariadb://${server.user}@${server.host}:${server.port}/${database}`]);
+      expect(refused.result.code).toBe(6);
+      expect(errorLines(refused.result.stderr)).toEqual([expect.stringMatching(new RegExp(`^vaultra: error: scratch database ${server.host}:${server.port}/${database} already exists: name a database that does not exist`))]);
+      expect(await mysqlQuery(server, undefined, `SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = '${database}'`)).toBe('1');
     }, 240_000);
 
     it('fails a drill whose restore lost rows a re-signed manifest still counts', async () => {
