@@ -15,6 +15,8 @@ import { locateBackup } from '../../core/usecases/locate-backup.js';
 import { AbortedError } from '../../core/errors.js';
 import { runIdSchema } from '../../core/domain/run.js';
 import { parseAtEdge } from '../../core/domain/validate.js';
+import { dbSystemOf } from '../../core/domain/db-system.js';
+import { recordRunMetrics } from '../telemetry.js';
 
 interface DrillOptions {
   from: string;
@@ -108,6 +110,7 @@ Examples:
       } finally {
         progress.stop();
       }
+      recordDrillMetrics(report, settings.environment);
       if (options.report) await writeDrillReport(options.report, report);
       for (const alert of report.alerts) for (const failed of alert.outcome.failed) process.stderr.write(`vaultra: warning: alert "${alert.title}" not delivered by ${failed.notifier}: ${failed.error}\n`);
       if (report.leftover) process.stderr.write(`vaultra: warning: the scratch target was not fully removed: ${report.leftover}\n`);
@@ -115,6 +118,21 @@ Examples:
       else printDrill(report, options.report);
       if (report.error !== undefined) throw signal?.aborted ? new AbortedError('drill interrupted: the scratch target was removed and the drill recorded as failed', { cause: report.error }) : report.error;
     });
+}
+
+/** The drill as a run of kind `drill` (runs, duration, failures) and its RTO (`vaultra.drill.rto`), when telemetry is on. */
+function recordDrillMetrics(report: DrillReport, environment: string): void {
+  const { run, outcome } = report;
+  recordRunMetrics({
+    kind: 'drill',
+    job: run.job,
+    environment,
+    dbSystem: dbSystemOf(report.backup.manifest.source.engine),
+    status: report.passed ? 'succeeded' : 'failed',
+    durationMs: run.durationMs ?? 0,
+    ...(report.error === undefined ? {} : { errorType: report.error instanceof Error ? report.error.name : 'Error' }),
+    rtoMs: outcome.rtoMs,
+  });
 }
 
 function printDrill(report: DrillReport, reportPath: string | undefined): void {
