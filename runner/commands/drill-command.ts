@@ -56,7 +56,7 @@ export function drillCommand(): Command {
     .addOption(allowUnsigned!)
     .option('--scratch <url|env://VAR>', 'restore into a new database on this server instead of a throwaway one (PostgreSQL, MariaDB/MySQL, MongoDB): created now, dropped at the end; a database that exists is refused')
     .option('--rto <duration>', "the restore time budget (90s, 30m, 2h; default: the job's drill.rto): a drill past it alerts")
-    .option('--check <query => expected>', 'a check of your own: the query\'s first value must equal expected (repeatable; added to the job\'s drill.checks)', collect)
+    .option('--check <query => expected>', 'a check of your own: the query\'s first value must equal expected (repeatable; added to the job\'s drill.checks); or a named one as JSON, {"name": …, "query": …, "expect": …}', collect)
     .addOption(new Option('--config <path>', "the config file with the job's drill settings and its environment's notifications (default: vaultra.config.yaml when it exists)").env('VAULTRA_CONFIG'))
     .addOption(new Option('--env <name>', 'the environment of the job in the config file').env('VAULTRA_ENV'))
     .option('--report <file>', 'also write the evidence: Markdown (with its facts as JSON at the end), or JSON for a .json file')
