@@ -222,15 +222,18 @@ environments:
 
   it('drills into a new database on a named server, drops it, and refuses a database that holds collections', async () => {
     const scratch = uniqueMongoDatabase('drill_scratch');
-    const { result, json } = await drill(['--scratch', mongoUrl(mongo, scratch), '--check', '{"collection": "ledger", "pipeline": [{"$group": {"_id": null, "total": {"$sum": "$amount"}}}]} => -50']);
+    const report = join(root, 'scratch-drill.md');
+    const { result, json } = await drill(['--scratch', mongoUrl(mongo, scratch), '--report', report, '--check', '{"collection": "ledger", "pipeline": [{"$group": {"_id": null, "total": {"$sum": "$amount"}}}]} => -50']);
     expect(result.code, result.stderr).toBe(0);
     expect(json.scratch).toMatch(new RegExp(`^scratch database 127\\.0\\.0\\.1:\\d+/${scratch}$`));
     expect(json.checks).toContainEqual({ kind: 'contents', name: `collection ${source}.orders`, passed: true, detail: `${VARIED_COUNTS.orders} rows (the backup estimated ${VARIED_COUNTS.orders})` });
     expect(json.checks.at(-1)).toEqual({ kind: 'user', name: '--check 1', passed: true, detail: 'returned "-50"' });
     expect(await mongoCollections(mongo, scratch)).toEqual([]);
-    // The drill's output names the server, never its password.
+    // The drill's output, its report and its catalog record name the server, never its password.
     const password = decodeURIComponent(/\/\/[^:/]*:([^@]*)@/.exec(mongo.url)?.[1] ?? 'no-password');
-    expect(result.stdout + result.stderr).not.toContain(password);
+    const recorded = JSON.stringify(await new LocalCatalog(join(ws.dir, 'catalog')).get(job, json.drillRunId));
+    for (const [where, text] of [['output', result.stdout + result.stderr], ['report', readFileSync(report, 'utf8')], ['catalog', recorded]] as const) expect(text, where).not.toContain(password);
+    expect(recorded).toContain(`scratch database 127.0.0.1`);
 
     const refused = await drill(['--scratch', mongoUrl(mongo, source)]);
     expect(refused.result.code).toBe(6);
