@@ -7,6 +7,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, openSync, readSync, writeSync, closeSync, statSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +19,7 @@ import { mysqlEnv, mysqlExec, mysqlQuery } from '../support/mysql-client.js';
 import { processTable } from '../support/processes.js';
 import { requireMariadb, requireTools } from '../support/requirements.js';
 import { makeWorkspace, type Workspace } from '../support/workspace.js';
+import { writeResignedManifest } from '../support/signing.js';
 
 interface DrillJson {
   status: 'passed' | 'failed';
@@ -152,6 +154,7 @@ describe('vaultra drill: MariaDB, SQLite, directories', () => {
       expect(passed.json.checks).toEqual([
         { kind: 'contents', name: 'view cheap', passed: true, detail: 'present' },
         { kind: 'contents', name: 'table items', passed: true, detail: '500 rows, as recorded' },
+        { kind: 'checksum', name: 'checksum of table items', passed: true, detail: 'sha3-256 as recorded' },
         { kind: 'schema', name: 'schema objects', passed: true, detail: '1 views, 1 triggers, 1 indexes restored' },
         { kind: 'user', name: '--check 1', passed: true, detail: 'returned "9"' },
       ]);
@@ -180,8 +183,43 @@ describe('vaultra drill: MariaDB, SQLite, directories', () => {
       expect(resigned.code, resigned.stderr).toBe(0);
       const { result, json } = await drill(ws, 'shop');
       expect(result.code).toBe(3);
-      expect(errorLines(result.stderr)).toEqual(['vaultra: error: 1 of 3 drill checks failed: table payments: missing from the restore: the backup lists it']);
+      expect(errorLines(result.stderr)).toEqual(['vaultra: error: 1 of 4 drill checks failed: table payments: missing from the restore: the backup lists it']);
       expect(json).toMatchObject({ status: 'failed', scratchRemoved: true });
+      expect(leftovers(before)).toEqual([]);
+    }, 120_000);
+  });
+
+  describe('SQLite: per-table checksums recorded at backup time', () => {
+    it('fails a restore whose rows are all there with other values (the counts alone let it through)', async () => {
+      // Two real backups: the second after an update that changes values, not rows. The first's
+      // manifest then carries the second's checksums, signed again with the workspace's key: a
+      // backup whose data is not what its manifest recorded, with every count still right.
+      const ws = makeWorkspace(root, 'sqlite-checksums');
+      const db = join(ws.dir, 'shop.db');
+      expect(spawnSync('sqlite3', [db], { input: "create table items(id integer primary key, price real); insert into items select value, value * 1.5 from generate_series(1, 200); create table tags(name text primary key) without rowid; insert into tags values ('a'), ('b');" }).status).toBe(0);
+      const first = await backup(ws, `sqlite:${db}`, 'shop');
+      expect(spawnSync('sqlite3', [db], { input: 'update items set price = price + 0.01 where id = 7;' }).status).toBe(0);
+      const second = await backup(ws, `sqlite:${db}`, 'shop');
+      const manifestOf = (run: BackupJson) => join(fileURLToPath(run.location), 'manifest.json');
+      const recorded = (run: BackupJson) => (JSON.parse(readFileSync(manifestOf(run), 'utf8')) as { dump: { details: { tableChecksums: string } } }).dump.details.tableChecksums;
+      expect(JSON.parse(recorded(first))).toEqual({ items: expect.stringMatching(/^sha3-256:[0-9a-f]{64}$/), tags: expect.stringMatching(/^sha3-256:[0-9a-f]{64}$/) });
+      expect(JSON.parse(recorded(second)).tags).toBe(JSON.parse(recorded(first)).tags);
+      expect(JSON.parse(recorded(second)).items).not.toBe(JSON.parse(recorded(first)).items);
+
+      const manifest = JSON.parse(readFileSync(manifestOf(first), 'utf8')) as { dump: { details: Record<string, string> } };
+      manifest.dump.details.tableChecksums = recorded(second);
+      const folder = fileURLToPath(first.location);
+      await writeResignedManifest({ write: (key, bytes) => writeFile(join(ws.store, key), bytes) }, ws, `${folder.slice(ws.store.length + 1)}/manifest.json`, JSON.stringify(manifest));
+      // The second backup, as recorded, passes with both checksums; the first, edited, fails on one.
+      const { result, json } = await drill(ws, 'shop', {}, []);
+      expect(result.code, result.stderr).toBe(0);
+      const edited = await vaultra(ws, ['drill', first.runId, '--job', 'shop', '--from', ws.storeUrl, '--json', '--no-progress']);
+      expect(edited.code).toBe(3);
+      expect(errorLines(edited.stderr)).toEqual(['vaultra: error: 1 of 5 drill checks failed: checksum of table items: sha3-256 of the restored rows differs from the backup\'s: their values are not the ones backed up']);
+      const checks = (JSON.parse(edited.stdout) as DrillJson).checks;
+      expect(checks.filter((check) => check.kind === 'contents').every((check) => check.passed)).toBe(true);
+      expect(checks).toContainEqual({ kind: 'checksum', name: 'checksum of table tags', passed: true, detail: 'sha3-256 as recorded' });
+      expect(json.checks.filter((check) => check.kind === 'checksum').map((check) => check.passed)).toEqual([true, true]);
       expect(leftovers(before)).toEqual([]);
     }, 120_000);
   });
