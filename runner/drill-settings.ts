@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { DEFAULT_CONFIG_PATH, loadConfig, type Environment, type ScheduledJob } from '../core/config/load-config.js';
-import type { DrillCheckConfig } from '../core/config/drill-config.js';
+import { drillCheckSchema, type DrillCheckConfig } from '../core/config/drill-config.js';
 import type { Notifier } from '../core/ports/notifier.js';
 import { ConfigError } from '../core/errors.js';
 import { notifiersFor } from '../core/adapters/notifiers/notifiers.js';
@@ -52,9 +52,32 @@ export function parseRtoFlag(text: string): number {
   return Number(match[1]) * unitMs;
 }
 
-/** `--check '<query> => <expected>'`: a check from the command line, named after its position. */
+/**
+ * `--check '<query> => <expected>'`: a check from the command line, named after its position; or
+ * a whole check as JSON, `{"name": …, "query": …, "expect": …}`, which keeps its name and any
+ * text (a `=>` in the expected value, a quote in the name): what a scheduled drill's command line
+ * carries (runner-commands.ts). A Mongo check's query is JSON too, but never a whole check: the
+ * text of `{"collection": …} => 3` does not parse as JSON.
+ */
 export function parseCheckFlag(text: string, index: number): DrillCheckConfig {
+  const named = namedCheck(text);
+  if (named) return named;
   const at = text.lastIndexOf('=>');
   if (at < 1) throw new ConfigError(`--check ${JSON.stringify(text)}: expected '<query> => <expected value>', e.g. 'select count(*) from orders => 1200'`);
   return { name: `--check ${index + 1}`, query: text.slice(0, at).trim(), expect: text.slice(at + 2).trim() };
+}
+
+/** A check given whole as JSON (it has a `query` field), or undefined for the `<query> => <expected>` form. */
+function namedCheck(text: string): DrillCheckConfig | undefined {
+  if (!text.trimStart().startsWith('{')) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof parsed !== 'object' || parsed === null || !('query' in parsed)) return undefined;
+  const check = drillCheckSchema.safeParse(parsed);
+  if (!check.success) throw new ConfigError(`--check ${JSON.stringify(text.slice(0, 60))}: a check given as JSON has a name, a query and the value it expects, {"name": "…", "query": "…", "expect": "…"} (${check.error.issues[0]?.message ?? 'wrong shape'})`);
+  return check.data;
 }

@@ -41,12 +41,13 @@ export const drillConfigSchema = z.strictObject({
   checks: z.array(drillCheckSchema).max(100).default([]),
   /**
    * The scratch server of a drill in the cloud, an official image run beside the runner
-   * (drill-sidecar.ts): `postgres:<major>`. Absent: the drill restores into a scratch file or
-   * folder inside the runner's own container (SQLite, directory).
+   * (drill-sidecar.ts): `postgres:<major>`, `mariadb:<version>`, `mysql:<version>` or
+   * `mongo:<version>`, the one of the job's engine. Absent: the drill restores into a scratch
+   * file or folder inside the runner's own container (SQLite, directory).
    */
   server: z
     .string()
-    .regex(/^postgres:[\w.-]+$/, 'the official PostgreSQL image of your server\'s major version, e.g. postgres:17 (MariaDB and MongoDB scratch servers in the cloud are not built yet)')
+    .regex(/^(postgres|mariadb|mysql|mongo):[\w.-]+$/, "the official image of your server's engine and version: postgres:17, mariadb:11.4, mysql:8.4 or mongo:7.0")
     .optional(),
   /** The drill task's size in the cloud: the runner and the scratch server share it. */
   cpu: z.number().int().positive().default(1024),

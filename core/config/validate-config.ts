@@ -160,6 +160,11 @@ function crossFieldErrors(jobName: string, job: JobConfig, base: readonly string
     const sizeProblem = containerAppsSizeProblem(job.runtime);
     if (sizeProblem) addError({ path: pathOf([...base, 'runtime']), value: shown(job.runtime), message: sizeProblem });
   }
+  // GCP's and Azure's Terraform restate the PostgreSQL sidecar (HCL cannot import drill-sidecar.ts): the others are AWS-only so far.
+  const server = job.drill?.server;
+  if (server && (cloud === 'gcp' || cloud === 'azure') && !server.startsWith('postgres:')) {
+    addError({ path: pathOf([...base, 'drill', 'server']), value: shown(server), message: `on ${cloud} a drill's scratch server is PostgreSQL only so far (postgres:<major>); drill this job on AWS, or locally with vaultra drill --scratch` });
+  }
   const stopProblem = job.stopContainers && cloud !== undefined ? stopContainersProblem(job.source, cloud, checks.engineOf) : undefined;
   if (stopProblem) addError({ path: pathOf([...base, 'stopContainers']), message: stopProblem });
   if (!job.logs) return;

@@ -47,6 +47,9 @@ export const METRICS = {
   lastSuccessAge: { name: 'vaultra.job.last_success.age', instrument: 'gauge', unit: 's', description: 'Seconds since the job\'s last successful backup, from the catalog', prometheus: 'vaultra_job_last_success_age_seconds' },
   rpo: { name: 'vaultra.job.rpo', instrument: 'gauge', unit: 's', description: 'The job\'s recovery point objective', prometheus: 'vaultra_job_rpo_seconds' },
   logArchiveLag: { name: 'vaultra.job.log_archive.lag', instrument: 'gauge', unit: 's', description: 'Seconds since the end of the job\'s archived change log', prometheus: 'vaultra_job_log_archive_lag_seconds' },
+  drillRto: { name: 'vaultra.drill.rto', instrument: 'histogram', unit: 's', description: 'Recovery time a restore drill measured (fetch, restore, verify), by job and outcome', prometheus: 'vaultra_drill_rto_seconds' },
+  lastDrillRto: { name: 'vaultra.job.last_drill.rto', instrument: 'gauge', unit: 's', description: 'The RTO the job\'s last restore drill measured, from the catalog', prometheus: 'vaultra_job_last_drill_rto_seconds' },
+  lastDrillPassed: { name: 'vaultra.job.last_drill.passed', instrument: 'gauge', unit: '1', description: 'Whether the job\'s last restore drill passed (1) or failed (0), from the catalog', prometheus: 'vaultra_job_last_drill_passed' },
 } as const satisfies Record<string, MetricDefinition>;
 
 export type MetricKey = keyof typeof METRICS;

@@ -35,6 +35,12 @@ export interface RestoredProbe {
    * server's error in one line.
    */
   query(text: string, signal?: AbortSignal): Promise<string>;
+  /**
+   * Each table's checksum, computed the way this engine's backups record them
+   * (domain/table-checksums.ts), `undefined` for a table the target lacks. Absent for engines
+   * whose backups record none.
+   */
+  checksums?(tables: readonly string[], signal?: AbortSignal): Promise<(string | undefined)[]>;
 }
 
 /**

@@ -3,11 +3,12 @@ import type { ObservedEntry, RestoredProbe, SchemaInventory } from '../ports/scr
 import type { DrillCheckConfig } from '../config/drill-config.js';
 import { oneLine } from '../errors.js';
 import { redact } from '../domain/redact.js';
+import type { TableChecksums } from '../domain/table-checksums.js';
 
 /** One proof a drill ran against the restored target, as the report and the catalog show it. */
 export interface DrillCheck {
-  /** `contents`: an entry of the manifest's contents list; `schema`: the schema objects found; `user`: a check from the job's config. */
-  readonly kind: 'contents' | 'schema' | 'user';
+  /** `contents`: an entry of the manifest's contents list; `checksum`: a table's checksum the backup recorded; `schema`: the schema objects found; `user`: a check from the job's config. */
+  readonly kind: 'contents' | 'checksum' | 'schema' | 'user';
   readonly name: string;
   readonly passed: boolean;
   /** One line: what was found, and against what. */
@@ -33,6 +34,20 @@ function contentCheck(entry: ContentEntry, found: ObservedEntry | undefined): Dr
   // Planner estimates are not counts: an estimated table passes with its count shown beside the estimate.
   if (entry.rowsExact === false) return check(true, `${found.rows} rows (the backup estimated ${entry.rows})`);
   return check(found.rows === entry.rows, found.rows === entry.rows ? `${found.rows} rows, as recorded` : `${found.rows} rows restored; the backup counted ${entry.rows}`);
+}
+
+/**
+ * Each table checksum the backup recorded against the restored table's (`observed`, in the order
+ * of `recorded`'s tables). A table the restore lacks is left to its contents check.
+ */
+export function checksumChecks(recorded: TableChecksums, observed: readonly (string | undefined)[]): DrillCheck[] {
+  return Object.entries(recorded).flatMap(([table, expected], i) => {
+    const found = observed[i];
+    if (found === undefined) return [];
+    const algorithm = expected.slice(0, expected.indexOf(':'));
+    const passed = found === expected;
+    return [{ kind: 'checksum' as const, name: `checksum of table ${table}`, passed, detail: passed ? `${algorithm} as recorded` : `${algorithm} of the restored rows differs from the backup's: their values are not the ones backed up` }];
+  });
 }
 
 /**

@@ -11,7 +11,8 @@ import { authenticateBackup, type Authenticity } from './authenticate-backup.js'
 import { checkObjectsPresent } from './read-backup.js';
 import { runRestore, type RestoreDependencies } from './restore.js';
 import { claimOrCreate } from './backup.js';
-import { contentChecks, schemaCheck, userChecks, type DrillCheck } from './drill-checks.js';
+import { checksumChecks, contentChecks, schemaCheck, userChecks, type DrillCheck } from './drill-checks.js';
+import { tableChecksumsOf } from '../domain/table-checksums.js';
 import { drillFailedAlert, rtoBreachAlert } from './drill-alerts.js';
 import { notifyAll, type NotifyOutcome } from './notify-all.js';
 import { toRunError } from './run-errors.js';
@@ -103,6 +104,8 @@ export async function runDrill(deps: DrillDependencies, request: DrillRequest): 
     endPhase('restore');
     const { contents } = backup.manifest;
     checks.push(...contentChecks(contents, await scratch.probe.observe(contents, request.signal)));
+    const checksums = tableChecksumsOf(backup.manifest.dump.details);
+    if (checksums && scratch.probe.checksums) checks.push(...checksumChecks(checksums, await scratch.probe.checksums(Object.keys(checksums), request.signal)));
     checks.push(schemaCheck(await scratch.probe.inventory(request.signal)));
     checks.push(...(await userChecks(scratch.probe, request.checks ?? [], { backupStartedAt: backup.manifest.startedAt, backupRunId: backup.runId }, request.signal)));
     endPhase('verify');

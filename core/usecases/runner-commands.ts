@@ -121,7 +121,8 @@ export function drillCommandLine(job: ScheduledJob, runId: string, target: Runne
   const argv = ['drill', 'latest', '--job', job.name, '--from', target.storageUrl, '--run-id', runId];
   if (scratchUrl !== undefined) argv.push('--scratch', scratchUrl);
   if (job.drill?.rto) argv.push('--rto', `${job.drill.rto}ms`);
-  for (const check of job.drill?.checks ?? []) argv.push('--check', `${check.query} => ${check.expect}`);
+  // Whole, as JSON: the check keeps its name in the drill's report and alerts (parseCheckFlag).
+  for (const check of job.drill?.checks ?? []) argv.push('--check', JSON.stringify({ name: check.name, query: check.query, expect: check.expect }));
   argv.push(...trustArguments(target), '--json', '--no-progress');
   return argv;
 }

@@ -104,11 +104,10 @@ export class DrillTasks extends Construct {
       logging: LogDrivers.awsLogs({ streamPrefix: `drill-${jobName}-server`, logGroup }),
       healthCheck: { command: ['CMD-SHELL', sidecar.healthCheck], interval: Duration.seconds(5), timeout: Duration.seconds(5), retries: 10, startPeriod: SIDECAR_START_PERIOD },
     });
-    acknowledge(
-      task,
-      'AwsSolutions-ECS2',
-      `The scratch server's only variable is ${Object.keys(sidecar.environment).join(', ')}: no secret (it listens on the task's loopback only; the runner is its one client).`,
-    );
+    const variables = Object.keys(sidecar.environment);
+    if (variables.length > 0) {
+      acknowledge(task, 'AwsSolutions-ECS2', `The scratch server's only variable is ${variables.join(', ')}: no secret (it listens on the task's loopback only; the runner is its one client).`);
+    }
     return server;
   }
 

@@ -15,6 +15,8 @@ import { locateBackup } from '../../core/usecases/locate-backup.js';
 import { AbortedError } from '../../core/errors.js';
 import { runIdSchema } from '../../core/domain/run.js';
 import { parseAtEdge } from '../../core/domain/validate.js';
+import { dbSystemOf } from '../../core/domain/db-system.js';
+import { recordRunMetrics } from '../telemetry.js';
 
 interface DrillOptions {
   from: string;
@@ -52,9 +54,9 @@ export function drillCommand(): Command {
     .option('--passphrase-env <VAR>', 'the passphrase is in environment variable VAR')
     .addOption(trust!)
     .addOption(allowUnsigned!)
-    .option('--scratch <url|env://VAR>', 'restore into a new database on this server instead of a throwaway one (PostgreSQL): created now, dropped at the end; a database that exists is refused')
+    .option('--scratch <url|env://VAR>', 'restore into a new database on this server instead of a throwaway one (PostgreSQL, MariaDB/MySQL, MongoDB): created now, dropped at the end; a database that exists is refused')
     .option('--rto <duration>', "the restore time budget (90s, 30m, 2h; default: the job's drill.rto): a drill past it alerts")
-    .option('--check <query => expected>', 'a check of your own: the query\'s first value must equal expected (repeatable; added to the job\'s drill.checks)', collect)
+    .option('--check <query => expected>', 'a check of your own: the query\'s first value must equal expected (repeatable; added to the job\'s drill.checks); or a named one as JSON, {"name": …, "query": …, "expect": …}', collect)
     .addOption(new Option('--config <path>', "the config file with the job's drill settings and its environment's notifications (default: vaultra.config.yaml when it exists)").env('VAULTRA_CONFIG'))
     .addOption(new Option('--env <name>', 'the environment of the job in the config file').env('VAULTRA_ENV'))
     .option('--report <file>', 'also write the evidence: Markdown (with its facts as JSON at the end), or JSON for a .json file')
@@ -69,18 +71,22 @@ export function drillCommand(): Command {
 
 Scratch targets: PostgreSQL gets a throwaway cluster (initdb + postgres from the installed server),
 MySQL/MariaDB a throwaway MariaDB (mariadb-install-db + mariadbd), both on a private socket with no
-TCP port; SQLite a temp file, a directory a temp folder. MongoDB backups cannot be drilled yet.
+TCP port; MongoDB a throwaway mongod (or FerretDB where no mongod is installed) on a private socket;
+SQLite a temp file, a directory a temp folder.
 They are removed when the drill ends: passed, failed, or interrupted (Ctrl-C, SIGTERM).
 
 Checks: every table, view, sequence or path of the backup's contents list is present with the
 recorded row count (exact counts must match; planner estimates are shown beside the count), the
-schema objects restored are counted, and each check of the job's drill.checks (and --check) runs.
+schema objects restored are counted, and each check of the job's drill.checks (and --check) runs:
+SQL on SQL engines; on MongoDB JSON, {"collection": "orders", "filter": {…}} (its count) or
+{"collection": "orders", "pipeline": [ … ]} (the first value of its first document).
 
 Examples:
   vaultra drill latest --job shop
   vaultra drill latest --job shop --rto 10m --report drill-shop.md
   vaultra drill 20261122T031502.123Z-3f9c2a --scratch postgres://drill@db-test/vaultra_drill_shop
-  vaultra drill latest --job shop --check "select count(*) > 0 from orders => t"`,
+  vaultra drill latest --job shop --check "select count(*) > 0 from orders => t"
+  vaultra drill latest --job events --check '{"collection": "orders", "filter": {"paid": true}} => 100'`,
     )
     .action(async (ref: string, options: DrillOptions, command: Command) => {
       const signal = signalOf(command);
@@ -104,6 +110,7 @@ Examples:
       } finally {
         progress.stop();
       }
+      recordDrillMetrics(report, settings.environment);
       if (options.report) await writeDrillReport(options.report, report);
       for (const alert of report.alerts) for (const failed of alert.outcome.failed) process.stderr.write(`vaultra: warning: alert "${alert.title}" not delivered by ${failed.notifier}: ${failed.error}\n`);
       if (report.leftover) process.stderr.write(`vaultra: warning: the scratch target was not fully removed: ${report.leftover}\n`);
@@ -111,6 +118,21 @@ Examples:
       else printDrill(report, options.report);
       if (report.error !== undefined) throw signal?.aborted ? new AbortedError('drill interrupted: the scratch target was removed and the drill recorded as failed', { cause: report.error }) : report.error;
     });
+}
+
+/** The drill as a run of kind `drill` (runs, duration, failures) and its RTO (`vaultra.drill.rto`), when telemetry is on. */
+function recordDrillMetrics(report: DrillReport, environment: string): void {
+  const { run, outcome } = report;
+  recordRunMetrics({
+    kind: 'drill',
+    job: run.job,
+    environment,
+    dbSystem: dbSystemOf(report.backup.manifest.source.engine),
+    status: report.passed ? 'succeeded' : 'failed',
+    durationMs: run.durationMs ?? 0,
+    ...(report.error === undefined ? {} : { errorType: report.error instanceof Error ? report.error.name : 'Error' }),
+    rtoMs: outcome.rtoMs,
+  });
 }
 
 function printDrill(report: DrillReport, reportPath: string | undefined): void {

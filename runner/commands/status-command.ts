@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { DEFAULT_CONFIG_PATH, environmentOf, loadConfig, type Environment, type VaultraConfig } from '../../core/config/load-config.js';
 import { allWithinRpo, jobStatuses, type JobState, type JobStatus } from '../../core/usecases/job-status.js';
 import { freshnessFromStatuses, freshnessReadings } from '../../core/usecases/job-freshness.js';
+import { drillReadings } from '../../core/usecases/drill-gauges.js';
 import { formatDurationMs } from '../../core/config/durations.js';
 import { formatDuration } from '../format.js';
 import { ConfigError } from '../../core/errors.js';
@@ -37,7 +38,7 @@ export function statusCommand(): Command {
     .addOption(new Option('--env <name>', 'the environment (default: the only local one)').env('VAULTRA_ENV'))
     .addOption(catalogOption())
     .addOption(new Option('--json', 'print a JSON array, one object per job, on stdout').conflicts('prometheus'))
-    .option('--prometheus', 'print the freshness gauges (last success age, RPO, log archive lag) in the Prometheus text format')
+    .option('--prometheus', "print the freshness gauges (last success age, RPO, log archive lag) and the last drill's (RTO, passed) in the Prometheus text format")
     .option('--prometheus-file <path>', "also write the freshness gauges to <path>, atomically (for node_exporter's textfile collector: a *.prom file in its folder)")
     .addHelpText(
       'after',
@@ -48,7 +49,8 @@ aztable://<account>/<table>).
 
 --prometheus prints one sample per enabled job of vaultra_job_last_success_age_seconds (none for a
 job that never ran), vaultra_job_rpo_seconds and, for jobs with logs, vaultra_job_log_archive_lag_seconds,
-labelled vaultra_job, vaultra_environment and db_system: the names the OpenTelemetry Collector gives the
+labelled vaultra_job, vaultra_environment and db_system; for jobs drilled, vaultra_job_last_drill_rto_seconds
+and vaultra_job_last_drill_passed (1 or 0): the names the OpenTelemetry Collector gives the
 watchdogs' metrics, so one dashboard serves both (docs/observability.md). From cron:
   vaultra status --prometheus-file /var/lib/node_exporter/textfile/vaultra.prom >/dev/null
 
@@ -63,7 +65,7 @@ Exit codes: 0 every enabled job within its RPO (and its log RPO); 1 a job is lat
       const storageUrl = environment.cloud === 'local' ? (environment.storage.url ?? DEFAULT_STORAGE) : DEFAULT_STORAGE;
       const { catalog } = await openStore(storageUrl, options.catalog);
       const statuses = await jobStatuses(environment, { catalog }, { signal: signalOf(command) });
-      const exposition = options.prometheus || options.prometheusFile ? prometheusText(freshnessReadings(freshnessFromStatuses(environment, statuses))) : '';
+      const exposition = options.prometheus || options.prometheusFile ? prometheusText([...freshnessReadings(freshnessFromStatuses(environment, statuses)), ...drillReadings(environment, statuses)]) : '';
       if (options.prometheusFile) await writeFileAtomically(options.prometheusFile, exposition);
       if (options.json) printJson(statuses);
       else if (options.prometheus) process.stdout.write(exposition);

@@ -138,7 +138,8 @@ describe('AWS scheduled drill end to end: drill event → scheduled-backup → r
 
     const result = JSON.parse(exit!.stdout) as Record<string, unknown>;
     expect(result).toMatchObject({ drillRunId: started.runId, backupRunId: backup.started.runId, status: 'passed', scratchRemoved: true, signature: { verified: true } });
-    expect(JSON.stringify(result.checks)).toContain('--check 1');
+    // The job's check keeps its config name through the task's command line.
+    expect(result.checks).toContainEqual({ kind: 'user', name: 'some rows', passed: true, detail: 'returned "t"' });
 
     const run = await catalog.get('shop', started.runId);
     expect(run).toMatchObject({ kind: 'drill', status: 'succeeded', drill: { backupRunId: backup.started.runId, rtoBudgetMs: 30 * 60_000, failedChecks: 0 } });
@@ -151,7 +152,7 @@ describe('AWS scheduled drill end to end: drill event → scheduled-backup → r
     expect(backup.exit?.exitCode, backup.exit?.stderr).toBe(0);
     const { started, exit, finished } = await trigger({ job: 'strict', kind: 'drill', scheduledTime: recentFireTime(0, 6) });
     expect(exit?.exitCode).toBe(3);
-    expect(exit?.stderr).toMatch(/vaultra: error: 1 of \d+ drill checks failed: --check 1: /);
+    expect(exit?.stderr).toMatch(/vaultra: error: 1 of \d+ drill checks failed: no customers: returned "f", expected "t"/);
     expect(finished).toMatchObject({ outcome: 'failed', runId: started.runId });
     expect(await catalog.get('strict', started.runId)).toMatchObject({ kind: 'drill', status: 'failed', drill: { failedChecks: 1 } });
   });

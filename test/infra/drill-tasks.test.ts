@@ -53,6 +53,8 @@ describe('scheduled drills on AWS', () => {
         notes: { source: testSource('notes'), schedule: { cron: '0 2 * * *' }, drill: { schedule: { cron: '30 5 * * 0' } } },
         plain: { source: testSource('plain'), schedule: { cron: '0 1 * * *' }, drill: { rto: '1h' } },
         paused: { source: testSource('paused'), schedule: { cron: '0 4 * * *' }, enabled: false, drill: { schedule: { cron: '0 6 * * 0' } } },
+        ledger: { source: testSource('ledger'), schedule: { cron: '0 3 * * *' }, drill: { schedule: { cron: '0 7 * * 0' }, server: 'mariadb:11.4' } },
+        events: { source: testSource('events'), schedule: { cron: '0 3 * * *' }, drill: { schedule: { cron: '0 8 * * 0' }, server: 'mongo:7.0' } },
       }),
       'test',
     ));
@@ -60,7 +62,7 @@ describe('scheduled drills on AWS', () => {
 
   it('gives each enabled job with drill.schedule a Drill-<job> schedule on its cron, sending the scheduled function "kind": "drill"', () => {
     const names = resourcesWhere<{ Name: string }>(template, 'AWS::Scheduler::Schedule').map((found) => found.Properties.Name);
-    expect(names.sort()).toEqual(['Drill-notes', 'Drill-shop', 'Vaultra-Watchdog', 'notes', 'plain', 'shop']);
+    expect(names.sort()).toEqual(['Drill-events', 'Drill-ledger', 'Drill-notes', 'Drill-shop', 'Vaultra-Watchdog', 'events', 'ledger', 'notes', 'plain', 'shop']);
     expect(schedule('Drill-shop')).toMatchObject({ ScheduleExpression: 'cron(0 5 ? * SUN *)', ScheduleExpressionTimezone: 'Europe/Paris' });
     expect(JSON.parse(schedule('Drill-shop').Target.Input)).toEqual({ job: 'shop', kind: 'drill', scheduledTime: '<aws.scheduler.scheduled-time>', executionId: '<aws.scheduler.execution-id>' });
     expect(schedule('Drill-shop').Target.Arn).toEqual(schedule('shop').Target.Arn);
@@ -79,12 +81,30 @@ describe('scheduled drills on AWS', () => {
     expect(server.Environment).toEqual([{ Name: 'POSTGRES_HOST_AUTH_METHOD', Value: 'trust' }]);
   });
 
+  it('runs a MariaDB job\'s drill beside the official mariadb image: loopback only, root without a password, healthy once mariadbd answers over TCP', () => {
+    const ledger = task('vaultra-test-drill-ledger');
+    const container = (name: string) => ledger.ContainerDefinitions.find((candidate) => candidate.Name === name)!;
+    const [runner, server] = [container(RUNNER_CONTAINER_NAME), container(DRILL_SERVER_CONTAINER_NAME)];
+    expect(runner.DependsOn).toEqual([{ ContainerName: DRILL_SERVER_CONTAINER_NAME, Condition: 'HEALTHY' }]);
+    expect(server).toMatchObject({ Image: 'mariadb:11.4', Essential: false, Command: ['--bind-address=127.0.0.1', '--skip-name-resolve', '--innodb-flush-log-at-trx-commit=0', '--character-set-server=utf8mb4'] });
+    expect(server.HealthCheck!.Command).toEqual(['CMD-SHELL', 'mariadb-admin ping -h 127.0.0.1 -P 3306 -u root --silent']);
+    expect(server.Environment).toEqual([{ Name: 'MARIADB_ALLOW_EMPTY_ROOT_PASSWORD', Value: '1' }]);
+  });
+
+  it('runs a MongoDB job\'s drill beside the official mongo image, bound to 127.0.0.1, healthy once mongosh pings it', () => {
+    const events = task('vaultra-test-drill-events');
+    const server = events.ContainerDefinitions.find((candidate) => candidate.Name === DRILL_SERVER_CONTAINER_NAME)!;
+    expect(server).toMatchObject({ Image: 'mongo:7.0', Essential: false, Command: ['--bind_ip', '127.0.0.1'] });
+    expect(server.HealthCheck!.Command).toEqual(['CMD-SHELL', `mongosh --quiet --eval "db.adminCommand('ping').ok" mongodb://127.0.0.1:27017/`]);
+    expect(server.Environment).toBeUndefined();
+  });
+
   it('drills a job without drill.server in the runner alone, at the default drill size', () => {
     const notes = task('vaultra-test-drill-notes');
     expect(notes).toMatchObject({ Cpu: '1024', Memory: '2048' });
     expect(notes.ContainerDefinitions.map((container) => container.Name)).toEqual([RUNNER_CONTAINER_NAME]);
     const families = resourcesWhere<TaskProperties>(template, 'AWS::ECS::TaskDefinition').map((found) => found.Properties.Family);
-    expect(families.sort()).toEqual(['vaultra-test-drill-notes', 'vaultra-test-drill-shop', 'vaultra-test-runner']);
+    expect(families.sort()).toEqual(['vaultra-test-drill-events', 'vaultra-test-drill-ledger', 'vaultra-test-drill-notes', 'vaultra-test-drill-shop', 'vaultra-test-runner']);
   });
 
   it('the drill role may decrypt backups and writes none; the backup role still cannot decrypt', () => {
@@ -98,7 +118,7 @@ describe('scheduled drills on AWS', () => {
   it('the scheduled function starts the drill tasks and passes the drill role, never the restore role; it learns their ARNs by job', () => {
     const scheduled = statementsOfRole(template, 'FunctionsScheduledBackupRole');
     const runTask = granting(scheduled, 'ecs:RunTask').flatMap((statement) => asList(statement.Resource).map(flat));
-    expect(runTask.filter((arn) => arn.includes('Drills')).length).toBe(2);
+    expect(runTask.filter((arn) => arn.includes('Drills')).length).toBe(4);
     const passed = granting(scheduled, 'iam:PassRole').flatMap((statement) => asList(statement.Resource).map(flat));
     expect(passed).toContain(roleArn('DrillsRole'));
     expect(passed).not.toContain(roleArn('RunnerRestoreRole'));

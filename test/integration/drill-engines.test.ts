@@ -3,11 +3,11 @@
  * first), each into its own scratch target: a throwaway MariaDB started from the installed
  * server, a temp file, a temp folder. A good backup passes with every entry checked; a damaged
  * or incomplete one fails with one line; the scratch target is gone afterwards either way.
- * PostgreSQL has its own file (drill-postgres.test.ts). MongoDB drills are not built: no real
- * mongod is reachable here (TESTING.md), and FerretDB is a test server, not a scratch target.
+ * PostgreSQL and MongoDB have their own files (drill-postgres.test.ts, drill-mongodb.test.ts).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, openSync, readSync, writeSync, closeSync, statSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,10 +15,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runVaultra, type VaultraResult } from '../support/cli.js';
 import type { BackupJson } from '../support/cli-json.js';
 import { createMysqlDatabase, dropMysqlDatabase, loadMysqlFixture, MYSQL_FIXTURE_ROWS, uniqueMysqlName } from '../support/mysql-fixtures.js';
-import { mysqlEnv, mysqlExec } from '../support/mysql-client.js';
+import { mysqlEnv, mysqlExec, mysqlQuery } from '../support/mysql-client.js';
 import { processTable } from '../support/processes.js';
 import { requireMariadb, requireTools } from '../support/requirements.js';
 import { makeWorkspace, type Workspace } from '../support/workspace.js';
+import { writeResignedManifest } from '../support/signing.js';
 
 interface DrillJson {
   status: 'passed' | 'failed';
@@ -98,6 +99,22 @@ describe('vaultra drill: MariaDB, SQLite, directories', () => {
       expect(leftovers(before)).toEqual([]);
     }, 240_000);
 
+    it('drills into a new database on a named server (a scheduled drill\'s sidecar), drops it, and refuses one that exists', async () => {
+      const ws = makeWorkspace(root, 'mariadb-scratch');
+      const env = mysqlEnv(server);
+      await backup(ws, `mariadb://${server.user}@${server.host}:${server.port}/${database}`, 'shop', env);
+      const scratch = uniqueMysqlName('drill_scratch');
+      const { result, json } = await drill(ws, 'shop', env, ['--scratch', `mariadb://${server.user}@${server.host}:${server.port}/${scratch}`]);
+      expect(result.code, result.stderr).toBe(0);
+      expect(json).toMatchObject({ status: 'passed', scratch: `scratch database ${server.host}:${server.port}/${scratch}`, scratchRemoved: true });
+      expect(json.checks).toContainEqual({ kind: 'contents', name: 'table customers', passed: true, detail: `${MYSQL_FIXTURE_ROWS.customers} rows, as recorded` });
+      expect(await mysqlQuery(server, undefined, `SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = '${scratch}'`)).toBe('0');
+      const refused = await drill(ws, 'shop', env, ['--scratch', `mariadb://${server.user}@${server.host}:${server.port}/${database}`]);
+      expect(refused.result.code).toBe(6);
+      expect(errorLines(refused.result.stderr)).toEqual([expect.stringMatching(new RegExp(`^vaultra: error: scratch database ${server.host}:${server.port}/${database} already exists: name a database that does not exist`))]);
+      expect(await mysqlQuery(server, undefined, `SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = '${database}'`)).toBe('1');
+    }, 240_000);
+
     it('fails a drill whose restore lost rows a re-signed manifest still counts', async () => {
       const ws = makeWorkspace(root, 'mariadb-lost');
       const env = mysqlEnv(server);
@@ -137,6 +154,7 @@ describe('vaultra drill: MariaDB, SQLite, directories', () => {
       expect(passed.json.checks).toEqual([
         { kind: 'contents', name: 'view cheap', passed: true, detail: 'present' },
         { kind: 'contents', name: 'table items', passed: true, detail: '500 rows, as recorded' },
+        { kind: 'checksum', name: 'checksum of table items', passed: true, detail: 'sha3-256 as recorded' },
         { kind: 'schema', name: 'schema objects', passed: true, detail: '1 views, 1 triggers, 1 indexes restored' },
         { kind: 'user', name: '--check 1', passed: true, detail: 'returned "9"' },
       ]);
@@ -165,8 +183,43 @@ describe('vaultra drill: MariaDB, SQLite, directories', () => {
       expect(resigned.code, resigned.stderr).toBe(0);
       const { result, json } = await drill(ws, 'shop');
       expect(result.code).toBe(3);
-      expect(errorLines(result.stderr)).toEqual(['vaultra: error: 1 of 3 drill checks failed: table payments: missing from the restore: the backup lists it']);
+      expect(errorLines(result.stderr)).toEqual(['vaultra: error: 1 of 4 drill checks failed: table payments: missing from the restore: the backup lists it']);
       expect(json).toMatchObject({ status: 'failed', scratchRemoved: true });
+      expect(leftovers(before)).toEqual([]);
+    }, 120_000);
+  });
+
+  describe('SQLite: per-table checksums recorded at backup time', () => {
+    it('fails a restore whose rows are all there with other values (the counts alone let it through)', async () => {
+      // Two real backups: the second after an update that changes values, not rows. The first's
+      // manifest then carries the second's checksums, signed again with the workspace's key: a
+      // backup whose data is not what its manifest recorded, with every count still right.
+      const ws = makeWorkspace(root, 'sqlite-checksums');
+      const db = join(ws.dir, 'shop.db');
+      expect(spawnSync('sqlite3', [db], { input: "create table items(id integer primary key, price real); insert into items select value, value * 1.5 from generate_series(1, 200); create table tags(name text primary key) without rowid; insert into tags values ('a'), ('b');" }).status).toBe(0);
+      const first = await backup(ws, `sqlite:${db}`, 'shop');
+      expect(spawnSync('sqlite3', [db], { input: 'update items set price = price + 0.01 where id = 7;' }).status).toBe(0);
+      const second = await backup(ws, `sqlite:${db}`, 'shop');
+      const manifestOf = (run: BackupJson) => join(fileURLToPath(run.location), 'manifest.json');
+      const recorded = (run: BackupJson) => (JSON.parse(readFileSync(manifestOf(run), 'utf8')) as { dump: { details: { tableChecksums: string } } }).dump.details.tableChecksums;
+      expect(JSON.parse(recorded(first))).toEqual({ items: expect.stringMatching(/^sha3-256:[0-9a-f]{64}$/), tags: expect.stringMatching(/^sha3-256:[0-9a-f]{64}$/) });
+      expect(JSON.parse(recorded(second)).tags).toBe(JSON.parse(recorded(first)).tags);
+      expect(JSON.parse(recorded(second)).items).not.toBe(JSON.parse(recorded(first)).items);
+
+      const manifest = JSON.parse(readFileSync(manifestOf(first), 'utf8')) as { dump: { details: Record<string, string> } };
+      manifest.dump.details.tableChecksums = recorded(second);
+      const folder = fileURLToPath(first.location);
+      await writeResignedManifest({ write: (key, bytes) => writeFile(join(ws.store, key), bytes) }, ws, `${folder.slice(ws.store.length + 1)}/manifest.json`, JSON.stringify(manifest));
+      // The second backup, as recorded, passes with both checksums; the first, edited, fails on one.
+      const { result, json } = await drill(ws, 'shop', {}, []);
+      expect(result.code, result.stderr).toBe(0);
+      const edited = await vaultra(ws, ['drill', first.runId, '--job', 'shop', '--from', ws.storeUrl, '--json', '--no-progress']);
+      expect(edited.code).toBe(3);
+      expect(errorLines(edited.stderr)).toEqual(['vaultra: error: 1 of 5 drill checks failed: checksum of table items: sha3-256 of the restored rows differs from the backup\'s: their values are not the ones backed up']);
+      const checks = (JSON.parse(edited.stdout) as DrillJson).checks;
+      expect(checks.filter((check) => check.kind === 'contents').every((check) => check.passed)).toBe(true);
+      expect(checks).toContainEqual({ kind: 'checksum', name: 'checksum of table tags', passed: true, detail: 'sha3-256 as recorded' });
+      expect(json.checks.filter((check) => check.kind === 'checksum').map((check) => check.passed)).toEqual([true, true]);
       expect(leftovers(before)).toEqual([]);
     }, 120_000);
   });

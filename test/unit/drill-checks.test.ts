@@ -3,7 +3,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { contentChecks, userChecks } from '../../core/usecases/drill-checks.js';
+import { checksumChecks, contentChecks, userChecks } from '../../core/usecases/drill-checks.js';
+import { encodeTableChecksums, tableChecksumsOf } from '../../core/domain/table-checksums.js';
 import { drillTrends } from '../../core/usecases/drill-history.js';
 import type { RestoredProbe } from '../../core/ports/scratch-target.js';
 import { LocalCatalog } from '../../core/adapters/catalog/local-catalog.js';
@@ -95,5 +96,21 @@ describe('drillTrends', () => {
       { job: 'blog', latest: 500, previous: undefined, direction: undefined, passed: 0, failed: 1, drills: 1 },
       { job: 'shop', latest: 2000, previous: 1000, direction: 'up', passed: 4, failed: 0, drills: 4 },
     ]);
+  });
+});
+
+describe('checksumChecks', () => {
+  it('passes a table whose restored checksum is the recorded one, fails one that differs, and leaves a missing table to its contents check', () => {
+    const recorded = { items: 'sha3-256:aa', tags: 'sha3-256:bb', gone: 'sha3-256:cc' };
+    expect(checksumChecks(recorded, ['sha3-256:aa', 'sha3-256:00', undefined])).toEqual([
+      { kind: 'checksum', name: 'checksum of table items', passed: true, detail: 'sha3-256 as recorded' },
+      { kind: 'checksum', name: 'checksum of table tags', passed: false, detail: "sha3-256 of the restored rows differs from the backup's: their values are not the ones backed up" },
+    ]);
+  });
+
+  it('reads the checksums a manifest recorded, and none from details that hold something else', () => {
+    expect(tableChecksumsOf({ tableChecksums: encodeTableChecksums({ items: 'sha3-256:0a1b' }) })).toEqual({ items: 'sha3-256:0a1b' });
+    const others: (Record<string, string> | undefined)[] = [undefined, {}, { tableChecksums: 'not json' }, { tableChecksums: '["a"]' }, { tableChecksums: '{"items": 3}' }];
+    for (const details of others) expect(tableChecksumsOf(details)).toBeUndefined();
   });
 });

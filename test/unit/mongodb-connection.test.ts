@@ -139,3 +139,11 @@ describe('planRestore', () => {
     expect(some.oplogReplay).toBe(false);
   });
 });
+
+describe('parseMongoUrl: a Unix socket host', () => {
+  it('shows the socket as its path, and gives the tools the encoded host back', () => {
+    const connection = parseMongoUrl('mongodb://%2Ftmp%2Fvaultra-drill-mongo-0a1b%2Fferretdb.sock/shop');
+    expect(connection.display).toBe('/tmp/vaultra-drill-mongo-0a1b/ferretdb.sock/shop');
+    expect(connectionUri(connection)).toBe('mongodb://%2Ftmp%2Fvaultra-drill-mongo-0a1b%2Fferretdb.sock/');
+  });
+});

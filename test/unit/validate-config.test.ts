@@ -152,4 +152,18 @@ describe('validateConfig', () => {
     expect(drillWarnings.map((w) => w.path)).toEqual([`environments.local.jobs.${firstJob('local')}.drill.schedule`]);
     expect(drillWarnings[0]!.message).toContain('nothing runs drill schedules in a local environment');
   });
+  it('refuses a drill server other than PostgreSQL on GCP and Azure, whose Terraform runs only that sidecar', () => {
+    // Prepare: a MariaDB scratch server on every cloud example's first job
+    const raw = shipped();
+    const drill = { schedule: { cron: '0 5 * * 0' }, server: 'mariadb:11.4' };
+    const firstJob = (environment: string) => Object.keys(raw.environments[environment]!.jobs)[0]!;
+    for (const environment of ['example', 'gcp-example', 'azure-example']) raw.environments[environment]!.jobs[firstJob(environment)]!.drill = drill;
+
+    // Act
+    const report = validateConfigObject(raw, OPTIONS);
+
+    // Assess: AWS runs it; GCP and Azure are refused with a way out
+    expect(report.errors.map((e) => e.path)).toEqual([`environments.gcp-example.jobs.${firstJob('gcp-example')}.drill.server`, `environments.azure-example.jobs.${firstJob('azure-example')}.drill.server`]);
+    expect(report.errors[0]!.message).toMatch(/^on gcp a drill's scratch server is PostgreSQL only so far/);
+  });
 });

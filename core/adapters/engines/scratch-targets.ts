@@ -5,6 +5,7 @@ import { postgresScratch } from './postgres/pg-scratch.js';
 import { mysqlScratch } from './mysql/mysql-scratch.js';
 import { sqliteScratch } from './sqlite/sqlite-scratch.js';
 import { directoryScratch } from './directory/directory-scratch.js';
+import { mongoScratch } from './mongodb/mongo-scratch.js';
 
 /** The engines a drill can restore into a scratch target of their own (docs/drills.md). */
 const SCRATCH_PROVIDERS: Partial<Record<EngineId, ScratchProvider>> = {
@@ -12,6 +13,7 @@ const SCRATCH_PROVIDERS: Partial<Record<EngineId, ScratchProvider>> = {
   mysql: mysqlScratch,
   sqlite: sqliteScratch,
   directory: directoryScratch,
+  mongodb: mongoScratch,
 };
 
 /** The scratch targets of `engine`; a one-line refusal for an engine drills do not cover yet. */

@@ -3,7 +3,7 @@ import { METRIC_ATTRIBUTE, METRICS, type MetricDefinition } from '../../domain/t
 
 /** One finished run, as its metrics see it (built from the run record by the runner). */
 export interface RunMeasurement {
-  readonly kind: 'backup' | 'log' | 'restore' | 'verify';
+  readonly kind: 'backup' | 'log' | 'restore' | 'verify' | 'drill';
   /** Left out when it is not known (a restore that failed before it found its backup, with no --job). */
   readonly job?: string;
   readonly environment?: string;
@@ -18,6 +18,8 @@ export interface RunMeasurement {
   readonly storedPerDestination?: readonly { readonly destination: string; readonly bytes: number }[];
   /** Storage requests retried during the run. */
   readonly retries?: number;
+  /** A drill's measured RTO (fetch + restore + verify; its scratch server's start left out). */
+  readonly rtoMs?: number;
 }
 
 /**
@@ -35,6 +37,7 @@ export class OtelRunMetrics {
   private readonly throughput: Histogram;
   private readonly compressionRatio: Histogram;
   private readonly uploadRetries: Counter;
+  private readonly drillRto: Histogram;
 
   constructor(meter: Meter) {
     const counter = (definition: MetricDefinition) => meter.createCounter(definition.name, { unit: definition.unit, description: definition.description });
@@ -49,6 +52,8 @@ export class OtelRunMetrics {
     this.throughput = histogram(METRICS.throughput, [1e4, 1e5, 1e6, 1e7, 5e7, 1e8, 2.5e8, 5e8, 1e9]);
     this.compressionRatio = histogram(METRICS.compressionRatio, [1, 1.5, 2, 3, 4, 6, 8, 12, 20]);
     this.uploadRetries = counter(METRICS.uploadRetries);
+    // An RTO is seconds to hours: the buckets of a run's duration.
+    this.drillRto = histogram(METRICS.drillRto, [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 14_400]);
   }
 
   record(run: RunMeasurement): void {
@@ -62,6 +67,8 @@ export class OtelRunMetrics {
     this.runs.add(1, { ...attributes, [METRIC_ATTRIBUTE.status]: run.status });
     this.runDuration.record(seconds, { ...attributes, [METRIC_ATTRIBUTE.status]: run.status });
     if (run.retries) this.uploadRetries.add(run.retries, attributes);
+    // A failed drill's RTO is recorded too (labelled failed): how far it got, and how long that took.
+    if (run.kind === 'drill' && run.rtoMs !== undefined) this.drillRto.record(run.rtoMs / 1000, { ...attributes, [METRIC_ATTRIBUTE.status]: run.status });
     if (run.status === 'failed') {
       this.runFailures.add(1, { ...attributes, [METRIC_ATTRIBUTE.errorType]: run.errorType ?? 'Error' });
       return;

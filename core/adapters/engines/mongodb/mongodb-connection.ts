@@ -56,7 +56,8 @@ export function parseMongoUrl(url: string): MongoConnection {
     if (eq <= 0 || eq === pair.length - 1) throw new ConfigError(`malformed MongoDB URL: option "${pair.slice(0, Math.min(40, eq > 0 ? eq : 40))}" has no value`);
     options.push([decode(pair.slice(0, eq), 'option name'), decode(pair.slice(eq + 1), 'option value')]);
   }
-  const display = `${hosts}/${database ?? ''}`;
+  // A Unix socket host is its percent-encoded path (`%2Ftmp%2Fmongod.sock`): shown as the path.
+  const display = `${/^%2f/i.test(hosts) ? decode(hosts, 'socket path') : hosts}/${database ?? ''}`;
   return {
     scheme,
     ...(username !== undefined ? { username } : {}),

@@ -18,6 +18,8 @@ import { ConfigError, IntegrityError, NotFoundError, RestoreFailedError, RunConf
 import { toolVersion } from '../../process/child-process.js';
 import { quoteIdentifier, quoteLiteral, sqlite } from './sqlite-cli.js';
 import { copyTables, missingTables } from './sqlite-table-copy.js';
+import { checksummedTables, tableChecksums } from './sqlite-checksums.js';
+import { encodeTableChecksums, TABLE_CHECKSUMS_DETAIL, type TableChecksums } from '../../../domain/table-checksums.js';
 
 import { sqliteDescriptor, type SqliteSource } from './sqlite-descriptor.js';
 
@@ -54,11 +56,14 @@ export class SqliteEngine implements DatabaseEngine<SqliteSource> {
     const version = (await toolVersion('sqlite3')) ?? 'unknown';
     const dir = await mkdtemp(join(tmpdir(), 'vaultra-sqlite-'));
     const snapshot = join(dir, 'snapshot.db');
+    let checksums: TableChecksums = {};
     try {
       const journalMode = (await sqlite(path, `PRAGMA journal_mode;\nVACUUM INTO '${snapshot.replace(/'/g, "''")}';`, { readonly: true, signal })).trim();
       // VACUUM INTO always writes a rollback-journal file: carry a WAL source's mode over, so
       // the restored database is in the mode the application set.
       if (journalMode === 'wal') await sqlite(snapshot, 'PRAGMA journal_mode = WAL;', { signal });
+      // Hashed on the snapshot, the bytes the backup holds: what a drill's restore must give back.
+      checksums = await tableChecksums(snapshot, await checksummedTables(snapshot, signal), { signal });
     } catch (error) {
       await rm(dir, { recursive: true, force: true });
       throw error;
@@ -71,6 +76,7 @@ export class SqliteEngine implements DatabaseEngine<SqliteSource> {
       tool: { name: 'sqlite3', version: version.split(' ')[0] ?? version },
       format: 'sqlite-file',
       consistency: 'VACUUM INTO a temp file (one read transaction; journal mode kept), then streamed; the temp file is removed',
+      ...(Object.keys(checksums).length > 0 ? { details: { [TABLE_CHECKSUMS_DETAIL]: encodeTableChecksums(checksums) } } : {}),
     };
   }
 

@@ -5,6 +5,7 @@ import type { ContentEntry } from '../../../ports/database-engine.js';
 import type { ObservedEntry, RestoredProbe, SchemaInventory, ScratchProvider } from '../../../ports/scratch-target.js';
 import { RestoreFailedError } from '../../../errors.js';
 import { describeExit, quoteIdentifier, sqlite } from './sqlite-cli.js';
+import { tableChecksums } from './sqlite-checksums.js';
 
 /** SQLite scratch targets: a file in a private temp folder, removed with the folder. */
 export const sqliteScratch: ScratchProvider = {
@@ -42,6 +43,12 @@ class SqliteRestoredProbe implements RestoredProbe {
   async query(text: string, signal?: AbortSignal): Promise<string> {
     const out = await sqlite(this.path, text, { readonly: true, signal, onFailure: (exit) => new RestoreFailedError(`the check's query failed: ${describeExit(exit)}`, exit.stderrTail) });
     return (out.split('\n')[0] ?? '').trim();
+  }
+
+  async checksums(tables: readonly string[], signal?: AbortSignal): Promise<(string | undefined)[]> {
+    const present = new Set((await this.#json<{ name: string }>(`select name from sqlite_schema where type = 'table';`, signal)).map((o) => o.name));
+    const found = await tableChecksums(this.path, tables.filter((table) => present.has(table)), { signal, onFailure: (exit) => new RestoreFailedError(`could not hash the restored tables of ${this.path}: ${describeExit(exit)}`, exit.stderrTail) });
+    return tables.map((table) => found[table]);
   }
 
   async #json<Row>(sql: string, signal?: AbortSignal): Promise<Row[]> {
