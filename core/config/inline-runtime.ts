@@ -66,7 +66,7 @@ export function inlineJobProblems(job: InlineJobFields, cloud: string | undefine
   if (!runsInline(job)) return [];
   const problems: InlineProblem[] = [];
   if (cloud !== 'aws') {
-    problems.push({ field: 'runtime', message: `inline runs happen inside an AWS Lambda function with the tools layer: a ${cloud ?? 'non-AWS'} environment has none; remove runtime: inline` });
+    problems.push({ field: 'runtime', message: `inline runs happen inside an AWS Lambda function with the tools layer, and this is a ${cloud ?? 'non-AWS'} environment: remove runtime: inline` });
   }
   if (job.timeout > INLINE_MAX_TIMEOUT_MS) {
     problems.push({

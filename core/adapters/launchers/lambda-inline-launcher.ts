@@ -23,6 +23,11 @@ export interface LambdaInlineLauncherOptions {
   readonly injectedEnvironment?: Readonly<Record<string, string>>;
   /** The Node binary that runs the runner. @default process.execPath (the function's own Node) */
   readonly nodePath?: string;
+  /**
+   * Where the runner's output goes, chunk by chunk as it comes. @default the function's own
+   * stdout and stderr, i.e. its log, as a container's output goes to its log group
+   */
+  readonly output?: (stream: 'stdout' | 'stderr', chunk: Buffer) => void;
   /** Wall clock for the stop time in the task report. @default () => new Date() */
   readonly now?: () => Date;
 }
@@ -47,22 +52,24 @@ const TERMINATE_GRACE_MS = 10_000;
  * has ENDED: a Lambda is frozen as soon as its handler returns, so the handler must await the run.
  * The runner claims and records the run itself, as on Fargate; `completion` hands the caller the
  * exit (an `InlineRunExit`), to settle the run the way the task-stopped event does.
- * The runner's output goes straight to the function's log (inherited stdio), as a container's
- * goes to its log group. Aborting `signal` (middy, shortly before the Lambda timeout) sends
+ * The runner's output goes to the function's log as it comes (`output`). Aborting `signal` (middy, shortly before the Lambda timeout) sends
  * SIGTERM, then SIGKILL after a grace.
  */
 export class LambdaInlineLauncher implements JobLauncher {
   private readonly reports = new Map<string, InlineRunExit>();
-  private sequence = 0;
 
   constructor(private readonly options: LambdaInlineLauncherOptions) {}
 
   async launch(request: LaunchRequest, signal?: AbortSignal): Promise<LaunchedTask> {
-    const taskId = `inline:${process.env.AWS_LAMBDA_LOG_STREAM_NAME ?? process.pid}:${++this.sequence}`;
+    // Names the log stream the runner's output went to, and the run.
+    const taskId = `inline:${process.env.AWS_LAMBDA_LOG_STREAM_NAME ?? process.pid}:${request.runId}`;
     const child = spawn(this.options.nodePath ?? process.execPath, [this.options.runnerPath, ...request.command], {
       env: this.runnerEnvironment(request),
-      stdio: ['ignore', 'inherit', 'inherit'],
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
+    const output = this.options.output ?? ((stream, chunk) => process[stream].write(chunk));
+    child.stdout.on('data', (chunk: Buffer) => output('stdout', chunk));
+    child.stderr.on('data', (chunk: Buffer) => output('stderr', chunk));
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
       child.once('error', (error) => reject(new LaunchFailedError(`cannot start the inline runner ${this.options.runnerPath}: ${error.message}`, false, { cause: error })));
       child.once('close', (code, stopSignal) => resolve({ code, signal: stopSignal }));
@@ -79,7 +86,7 @@ export class LambdaInlineLauncher implements JobLauncher {
         runId: request.runId,
         taskId,
         exitCode: code ?? undefined,
-        ...(stopSignal ? { stoppedReason: signal?.aborted ? `stopped by ${stopSignal}: the Lambda invocation was about to time out` : `killed by ${stopSignal}` } : {}),
+        ...stoppedReasonOf(stopSignal, signal?.aborted ?? false),
         stoppedAt: (this.options.now ?? (() => new Date()))().toISOString(),
       });
     } finally {
@@ -116,4 +123,10 @@ export class LambdaInlineLauncher implements JobLauncher {
       [TASK_RUN_ENV.runId]: request.runId,
     };
   }
+}
+
+/** Why a run stopped, when it did not simply exit: the invocation's end, or a signal from elsewhere. */
+function stoppedReasonOf(stopSignal: NodeJS.Signals | null, aborted: boolean): { stoppedReason?: string } {
+  if (aborted) return { stoppedReason: 'stopped: the Lambda invocation was about to time out' };
+  return stopSignal ? { stoppedReason: `killed by ${stopSignal}` } : {};
 }
