@@ -65,7 +65,22 @@ export class VaultraFunction extends Construct {
       depsLockFilePath: path.join(REPO_ROOT, 'package-lock.json'),
       bundling: props.bundling,
     });
-    acknowledge(this.role, 'AwsSolutions-IAM5[Resource::*]', 'xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing) have no resource-level permissions: AWS requires Resource "*" for them.');
+    if (props.network) {
+      // Lambda attaches the function to the VPC through network interfaces it creates as the
+      // function's role. Given a role, the CDK adds no AWSLambdaVPCAccessExecutionRole: these are its actions.
+      this.role.addToPolicy(
+        new PolicyStatement({
+          effect: Effect.ALLOW,
+          actions: ['ec2:CreateNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses'],
+          resources: ['*'],
+        }),
+      );
+    }
+    acknowledge(
+      this.role,
+      'AwsSolutions-IAM5[Resource::*]',
+      `xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing)${props.network ? ' and the VPC network interface actions Lambda takes as the function (ec2:DescribeNetworkInterfaces has no resource-level permission)' : ''} have no resource-level permissions: AWS requires Resource "*" for them.`,
+    );
     acknowledge(
       this.function,
       'AwsSolutions-L1',

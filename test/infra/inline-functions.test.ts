@@ -71,6 +71,8 @@ describe('inline functions in the stack', () => {
     const passed = granting(statements, 'iam:PassRole').flatMap((statement) => asList(statement.Resource).map(flat));
     expect(passed.some((arn) => arn.includes('RestoreRole'))).toBe(false);
     expect(granting(statements, 'ecs:RunTask')).not.toEqual([]);
+    // Lambda creates the function's network interfaces in the VPC as this role.
+    expect(granting(statements, 'ec2:CreateNetworkInterface')).not.toEqual([]);
     expect(granting(statements, 'secretsmanager:GetSecretValue').map((statement) => flat(statement.Resource)).join()).toContain('DedupKey');
   });
 
