@@ -1,0 +1,169 @@
+/**
+ * The Lambda layer (layers/) under a foreign root: Debian bullseye (glibc 2.31, older than the
+ * Lambda OS's 2.34) with no database tools of its own, Node.js at /usr/local/bin/node, and the
+ * layer's tree bind-mounted read-only at /opt, as Lambda mounts it. A command runs chrooted in a
+ * private mount namespace (`unshare --mount`), so its mounts vanish with it and parallel runs do
+ * not meet; the network is the host's, so the test servers on 127.0.0.1 are reachable.
+ *
+ * @example
+ * const layer = await buildLayer();
+ * const lambda = await layerRoot({ layerDir: layer.optDir });
+ * const result = await lambda.run(['pg_dump', '--version']);
+ */
+import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { repoRoot } from './cli.js';
+import { run, spawnTracked, tail, which, type RunResult } from './exec.js';
+import { unmet } from './requirements.js';
+
+/** Where Lambda unpacks layers, and where {@link layerRoot} mounts the layer's tree. */
+export const LAYER_MOUNT = '/opt';
+
+/** The folders Lambda's Node.js runtimes put on `LD_LIBRARY_PATH`, plus bullseye's own libc folder: a tool that followed it would load the foreign glibc. */
+export const LAMBDA_LD_LIBRARY_PATH = '/var/lang/lib:/lib64:/usr/lib64:/lib/x86_64-linux-gnu:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib';
+
+/**
+ * The environment a command gets unless the caller passes its own: the layer's tools first on
+ * PATH (Lambda's own PATH puts /opt/bin last), Lambda's LD_LIBRARY_PATH, a C locale.
+ */
+export const LAMBDA_LIKE_ENV: Readonly<Record<string, string>> = {
+  PATH: '/opt/bin:/usr/local/bin:/usr/bin:/bin',
+  LD_LIBRARY_PATH: LAMBDA_LD_LIBRARY_PATH,
+  LANG: 'C.UTF-8',
+  HOME: '/tmp',
+  TMPDIR: '/tmp',
+};
+
+/** A cold layer build downloads ~45 packages; a cold root runs debootstrap (~80 s) and fetches Node. */
+const SETUP_TIMEOUT_MS = 15 * 60_000;
+
+export interface BuiltLayer {
+  /** The unpacked tree, what Lambda shows at /opt. */
+  readonly optDir: string;
+  /** The layer zip, as `lambda publish-layer-version` takes it. */
+  readonly zipPath: string;
+  /** Hex SHA-256 of the zip. */
+  readonly zipSha256: string;
+}
+
+/**
+ * Runs `layers/build.sh` into `outDir` (default layers/dist): seconds when its inputs are unchanged
+ * (cached packages, up-to-date output), a minute or two cold.
+ */
+export async function buildLayer(outDir = join(repoRoot, 'layers', 'dist')): Promise<BuiltLayer> {
+  const built = await run('bash', [join(repoRoot, 'layers', 'build.sh'), outDir], { timeoutMs: SETUP_TIMEOUT_MS });
+  if (built.code !== 0) throw new Error(`layers/build.sh exited ${built.code ?? built.signal}: ${tail(built.stderr)}`);
+  const zipPath = join(outDir, 'vaultra-tools-layer.zip');
+  const zipSha256 = readFileSync(`${zipPath}.sha256`, 'utf8').split(' ')[0] ?? '';
+  return { optDir: join(outDir, 'opt'), zipPath, zipSha256 };
+}
+
+/** A host folder shown at `path` inside the root. */
+export interface RootBind {
+  readonly hostPath: string;
+  /** Absolute path inside the root, e.g. `/var/task` for a function bundle. */
+  readonly path: string;
+  /** @default false */
+  readonly readOnly?: boolean;
+}
+
+export interface RootRunOptions {
+  /** The whole environment inside (nothing of this process's is passed). @default LAMBDA_LIKE_ENV */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Working folder inside the root. @default '/' */
+  readonly cwd?: string;
+  /** Host folders to mount inside for this command only. */
+  readonly binds?: readonly RootBind[];
+  /** Written to stdin, then stdin is closed. */
+  readonly input?: string | Buffer;
+  /** @default 120_000 */
+  readonly timeoutMs?: number;
+}
+
+export interface LayerRoot {
+  /** The root filesystem's folder on this machine. */
+  readonly root: string;
+  /** The host folder mounted at {@link LAYER_MOUNT}. */
+  readonly layerDir: string;
+  /** Runs `argv` (looked up on the inside PATH) to completion; never rejects for a non-zero exit. */
+  run(argv: readonly string[], options?: RootRunOptions): Promise<RunResult>;
+  /** Starts `argv` with piped stdio, in its own process group (stop it with `killTree`), for streaming. */
+  spawn(argv: readonly string[], options?: Omit<RootRunOptions, 'input' | 'timeoutMs'>): ChildProcess;
+}
+
+/**
+ * The bullseye root with the layer at /opt: made once by scripts/setup-layer-root.sh and kept in
+ * /var/tmp/vaultra-layer-root (one per Node.js version; default this process's).
+ */
+export async function layerRoot(options: { readonly layerDir: string; readonly nodeVersion?: string }): Promise<LayerRoot> {
+  const made = await run('bash', [join(repoRoot, 'scripts', 'setup-layer-root.sh'), options.nodeVersion ?? process.version], { timeoutMs: SETUP_TIMEOUT_MS });
+  const root = made.stdout.trim().split('\n').at(-1);
+  if (made.code !== 0 || !root) throw new Error(`scripts/setup-layer-root.sh exited ${made.code ?? made.signal}: ${tail(made.stderr)}`);
+  const layerDir = options.layerDir;
+  return {
+    root,
+    layerDir,
+    run: (argv, runOptions = {}) => {
+      const { command, args, env } = chrootCommand(root, layerDir, argv, runOptions);
+      return run(command, args, { env, input: runOptions.input, timeoutMs: runOptions.timeoutMs });
+    },
+    spawn: (argv, spawnOptions = {}) => {
+      const { command, args, env } = chrootCommand(root, layerDir, argv, spawnOptions);
+      return spawnTracked(command, args, { env, stdin: 'pipe' });
+    },
+  };
+}
+
+/**
+ * Whether this machine can make and enter the root (root user, debootstrap, unshare), or
+ * `undefined` after registering the skip (locally) or failure (CI).
+ */
+export function requireLayerRoot(): true | undefined {
+  if (process.getuid?.() !== 0) return unmet('the layer root', 'chroot and mounts need root');
+  const missing = ['debootstrap', 'unshare', 'chroot', 'npm'].filter((tool) => !which(tool, SYSTEM_PATH));
+  if (missing.length > 0) return unmet('the layer root', `not found: ${missing.join(', ')}; run scripts/setup-system.sh`);
+  return true;
+}
+
+/** Where the mount, chroot and debootstrap commands live, whatever this process's PATH. */
+const SYSTEM_PATH = `${process.env.PATH ?? ''}:/usr/sbin:/usr/bin:/sbin:/bin`;
+
+/**
+ * `unshare --mount` running a shell that mounts /proc, /dev, the layer and the binds into the
+ * root, then chroots into it with the caller's environment. Paths are quoted into the script;
+ * argv goes through as the script's arguments, untouched; secrets travel in the environment.
+ */
+function chrootCommand(root: string, layerDir: string, argv: readonly string[], options: Omit<RootRunOptions, 'input' | 'timeoutMs'>): { command: string; args: string[]; env: NodeJS.ProcessEnv } {
+  const binds: RootBind[] = [{ hostPath: layerDir, path: LAYER_MOUNT, readOnly: true }, ...(options.binds ?? [])];
+  const mounts = [
+    `mount -t proc proc ${quote(join(root, 'proc'))}`,
+    `mount --rbind /dev ${quote(join(root, 'dev'))}`,
+    ...binds.flatMap((bind) => {
+      const target = quote(join(root, bind.path));
+      return [
+        `mkdir -p ${target}`,
+        `mount --bind ${quote(bind.hostPath)} ${target}`,
+        ...(bind.readOnly ? [`mount -o remount,bind,ro ${target}`] : []),
+      ];
+    }),
+  ];
+  // The inside PATH is the caller's; the mounts use this machine's tools, named by folder.
+  const script = [
+    'set -e',
+    'inside_path=${PATH-}',
+    'PATH=/usr/sbin:/usr/bin:/sbin:/bin',
+    ...mounts,
+    'PATH=$inside_path',
+    `exec /usr/sbin/chroot ${quote(root)} /bin/sh -c 'cd "$0" && exec "$@"' ${quote(options.cwd ?? '/')} "$@"`,
+  ].join('\n');
+  return {
+    command: '/usr/bin/unshare',
+    args: ['--mount', '--propagation', 'private', '--', '/bin/sh', '-c', script, 'layer-root', ...argv],
+    env: { ...(options.env ?? LAMBDA_LIKE_ENV) },
+  };
+}
+
+function quote(value: string): string {
+  return `'${value.replaceAll("'", `'\\''`)}'`;
+}
