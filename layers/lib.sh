@@ -98,21 +98,26 @@ library_closure() { # root file...
 # the newest major from, is out of reach of the build machines).
 PG_MAJOR=15
 
-# What the layer ships, as <name in /opt/bin>:<path inside the extracted packages>.
+# What the layer ships, as <name in /opt/bin>:<path inside the extracted packages>: what the
+# runner spawns (`vaultra doctor` lists them), point-in-time recovery's log tools included.
 # mongodump/mongorestore are not Debian packages: see ensure_mongo_tools in build.sh.
 TOOLS=(
   "pg_dump:usr/lib/postgresql/$PG_MAJOR/bin/pg_dump"
   "pg_restore:usr/lib/postgresql/$PG_MAJOR/bin/pg_restore"
   "psql:usr/lib/postgresql/$PG_MAJOR/bin/psql"
+  "pg_basebackup:usr/lib/postgresql/$PG_MAJOR/bin/pg_basebackup"
+  "pg_receivewal:usr/lib/postgresql/$PG_MAJOR/bin/pg_receivewal"
   "mariadb-dump:usr/bin/mariadb-dump"
   "mariadb:usr/bin/mariadb"
+  "mariadb-binlog:usr/bin/mariadb-binlog"
   "sqlite3:usr/bin/sqlite3"
   "zstd:usr/bin/zstd"
+  "pigz:usr/bin/pigz"
   "age:usr/bin/age"
   "tar:bin/tar"
 )
 # The packages those paths come from; their library dependencies are added by layers/lock.sh.
-TOOL_PACKAGES=("postgresql-client-$PG_MAJOR" mariadb-client mariadb-client-core sqlite3 zstd age tar)
+TOOL_PACKAGES=("postgresql-client-$PG_MAJOR" mariadb-client mariadb-client-core sqlite3 zstd pigz age tar)
 # libmariadb's authentication plugins, loaded with dlopen (caching_sha2_password is MySQL 8's
 # default): shipped in the layer and found through MARIADB_PLUGIN_DIR.
 MARIADB_PLUGIN_PACKAGE=libmariadb3

