@@ -5,7 +5,11 @@
  */
 process.env.CDK_VALIDATION = 'false';
 
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { INLINE_RUNNER_PATH } from '../../core/platform/aws-deployment.js';
+import { run } from '../support/exec.js';
 import type { Template } from 'aws-cdk-lib/assertions';
 import { synthStack, stubToolsLayerZip, testConfig, testSource } from './support/synth.js';
 import { asList, flat, granting, onlyResource, resourcesWhere, statementsOfRole } from './support/template-queries.js';
@@ -104,4 +108,20 @@ describe('what synth refuses for inline jobs', () => {
     const network = { vpcId: 'vpc-0abc12345', subnetIds: ['subnet-0abc1234def567890'], assignPublicIp: true };
     expect(() => synthStack(testConfig({ network }, JOBS), 'test', { toolsLayerZip: layerZip })).toThrow(/network\.assignPublicIp.*give runtime: inline jobs private subnets/);
   });
+});
+
+describe('the inline functions\' asset', () => {
+  it('holds the runner CLI beside the handler (the afterBundling hook), ready to start', async () => {
+    const { app } = synthStack(testConfig({}, JOBS), 'test', { toolsLayerZip: layerZip, bundle: true });
+    const outdir = app.synth().directory;
+    const runners = readdirSync(outdir)
+      .filter((entry) => entry.startsWith('asset.'))
+      .map((entry) => path.join(outdir, entry, INLINE_RUNNER_PATH))
+      .filter((file) => existsSync(file));
+    // Two: the backup and the restore function.
+    expect(runners).toHaveLength(2);
+    const version = await run(process.execPath, [runners[0]!, '--version']);
+    expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+    expect(existsSync(path.join(path.dirname(runners[0]!), 'node_modules/zstd-napi/build/Release/binding.node'))).toBe(true);
+  }, 300_000);
 });
