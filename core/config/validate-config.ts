@@ -162,7 +162,8 @@ function crossFieldErrors(jobName: string, job: JobConfig, base: readonly string
     if (sizeProblem) addError({ path: pathOf([...base, 'runtime']), value: shown(job.runtime), message: sizeProblem });
   }
   for (const problem of inlineJobProblems(job, cloud, scheme === undefined ? engineOrUndefined(job.source, checks) : undefined)) {
-    addError({ path: pathOf([...base, problem.field]), ...(problem.field === 'timeout' ? { value: formatDurationMs(job.timeout) } : {}), message: problem.message });
+    // The message names the value it refuses (a secret reference's target is never shown).
+    addError({ path: pathOf([...base, problem.field]), message: problem.message });
   }
   if (!job.logs) return;
   const logsPath = pathOf([...base, 'logs']);
