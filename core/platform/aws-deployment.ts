@@ -39,10 +39,6 @@ export const AWS_FUNCTION_ENV = {
    * and hands its runner as `VAULTRA_DEDUP_KEY`, as ECS injects it into a runner container.
    */
   dedupKeySecretArn: 'VAULTRA_DEDUP_KEY_SECRET_ARN',
-  /** Inline runs only: the runner CLI bundle in the function's asset. @default <LAMBDA_TASK_ROOT>/runner/vaultra.mjs */
-  inlineRunner: 'VAULTRA_INLINE_RUNNER',
-  /** Inline runs only: the tools layer's binaries, first on the runner's PATH. @default /opt/bin */
-  inlineToolsBin: 'VAULTRA_INLINE_TOOLS_BIN',
 } as const;
 
 /** The runner container's name in the Fargate task definition. */

@@ -49,6 +49,8 @@ describe('inline functions in the stack', () => {
       // Lambda's whole 15 minutes, 2 GB (a little over one vCPU), the layer's architecture, 2 GB of /tmp, in the runner's subnets.
       expect(fn.Properties).toMatchObject({ Timeout: 900, MemorySize: 2048, Architectures: ['x86_64'], EphemeralStorage: { Size: 2048 } });
       expect(fn.Properties.VpcConfig).toBeDefined();
+      // The dedup key reaches the inline runner from its secret, as ECS injects it into a task.
+      expect(Object.keys((fn.Properties as unknown as { Environment: { Variables: object } }).Environment.Variables)).toContain('VAULTRA_DEDUP_KEY_SECRET_ARN');
     }
     // Every other function keeps its shape: no layer, ARM64.
     const others = resourcesWhere<FunctionProperties>(template, 'AWS::Lambda::Function', (properties) => properties.Description.startsWith('Vaultra test') && !properties.Description.includes('runtime: inline'));

@@ -16,8 +16,9 @@ export async function inlineLauncherFromEnv(env: NodeJS.ProcessEnv = process.env
   const secretArn = env[AWS_FUNCTION_ENV.dedupKeySecretArn];
   const dedupKey = secretArn ? await resolveAwsSecret(`secret+aws://${secretArn}`) : undefined;
   return new LambdaInlineLauncher({
-    runnerPath: env[AWS_FUNCTION_ENV.inlineRunner] ?? path.join(env.LAMBDA_TASK_ROOT ?? '/var/task', INLINE_RUNNER_PATH),
-    toolsBinDir: env[AWS_FUNCTION_ENV.inlineToolsBin] ?? '/opt/bin',
+    runnerPath: path.join(env.LAMBDA_TASK_ROOT ?? '/var/task', INLINE_RUNNER_PATH),
+    // Where Lambda unpacks the tools layer.
+    toolsBinDir: '/opt/bin',
     functionEnvironment: env,
     ...(dedupKey ? { injectedEnvironment: { [DEDUP_KEY_VARIABLE]: dedupKey } } : {}),
   });
