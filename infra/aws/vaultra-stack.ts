@@ -107,6 +107,7 @@ export class VaultraStack extends Stack {
         'task-finished': this.functions.taskFinished.function,
         watchdog: this.functions.watchdog.function,
         api: this.functions.api.function,
+        ...(this.inline ? { 'inline-backup': this.inline.backup.function, 'inline-restore': this.inline.restore.function } : {}),
       },
       deadLetterQueues: { schedules: schedules.deadLetterQueue, 'task-stopped': taskStopped.deadLetterQueue },
     });

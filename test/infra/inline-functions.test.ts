@@ -89,6 +89,11 @@ describe('inline functions in the stack', () => {
     for (const action of ['s3:PutObject', 's3:DeleteObject', 'kms:Sign', 'ecs:RunTask', 'iam:PassRole']) expect(granting(statements, action), action).toEqual([]);
   });
 
+  it('alarms on the inline functions\' errors like on every other function\'s', () => {
+    const alarms = resourcesWhere<{ AlarmName: unknown }>(template, 'AWS::CloudWatch::Alarm').map((alarm) => flat(alarm.Properties.AlarmName));
+    expect(alarms.filter((name) => /inline-(backup|restore)-errors/.test(name))).toHaveLength(2);
+  });
+
   it('leaves the inline functions and the layer out of an environment without inline jobs', () => {
     const plain = synthStack(testConfig(), 'test').template;
     expect(resourcesWhere(plain, 'AWS::Lambda::LayerVersion')).toEqual([]);
