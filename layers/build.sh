@@ -12,7 +12,8 @@
 # nor these scripts changed.
 #
 # Environment: VAULTRA_LAYER_CACHE (download cache; default ~/.cache/vaultra-layer),
-# SOURCE_DATE_EPOCH (every file's mtime; default the lock's).
+# SOURCE_DATE_EPOCH (every file's mtime; default the lock's), LOCK_FILE (default
+# layers/packages.lock).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(dirname "$here")
@@ -32,7 +33,10 @@ for command in apt-get dpkg-deb readelf python3 sha256sum flock; do
   command -v "$command" >/dev/null 2>&1 || die "$command is needed; run scripts/setup-system.sh"
 done
 mkdir -p "$out" "$cache_dir"
-# Test files and CI steps may build into the same folder at once: one at a time.
+# Test files, CI steps and other checkouts may build at once, into one folder or from one cache:
+# one at a time (a build is short, and a half-downloaded .deb must never be read).
+exec 8>"$cache_dir/.lock"
+flock 8
 exec 9>"$out/.build.lock"
 flock 9
 
@@ -65,14 +69,16 @@ ensure_mongo_tools() {
       install -m 0755 "$host" "$dest/$tool"
     fi
   done
-  VAULTRA_MONGO_BIN=$dest VAULTRA_MONGO_TOOLS_ONLY=1 bash "$repo/scripts/setup-mongo.sh" 2>&1 | grep -v 'is not on PATH' >&2
+  # Its note that the folder is not on PATH is beside the point here.
+  VAULTRA_MONGO_BIN=$dest VAULTRA_MONGO_TOOLS_ONLY=1 bash "$repo/scripts/setup-mongo.sh" 2>&1 | { grep -v 'is not on PATH' || true; } >&2
   printf '%s\n' "$dest"
 }
 
 mongo_dir=$(ensure_mongo_tools)
 
+epoch=${SOURCE_DATE_EPOCH:-$(awk '$1 == "source-date-epoch" { print $2 }' "$LOCK_FILE")}
 # Everything the output depends on; an output built from the same key is kept as it is.
-build_key=$(cat "$LOCK_FILE" "$here/lib.sh" "$here/build.sh" "$here/zip-tree.py" "$mongo_dir/mongodump" "$mongo_dir/mongorestore" | sha256sum | cut -d' ' -f1)
+build_key=$( { echo "$epoch"; cat "$LOCK_FILE" "$here/lib.sh" "$here/build.sh" "$here/zip-tree.py" "$mongo_dir/mongodump" "$mongo_dir/mongorestore"; } | sha256sum | cut -d' ' -f1)
 if [ -f "$out/$zip_name" ] && [ "$(cat "$out/.build-key" 2>/dev/null)" = "$build_key" ]; then
   log "up to date: $out/$zip_name ($(du -h "$out/$zip_name" | cut -f1)), sha256 $(cut -d' ' -f1 "$out/$zip_name.sha256")"
   exit 0
@@ -139,7 +145,6 @@ for file in "$opt/bin"/*; do patch_tool "$file"; done
 
 # ---- what went in, and the zip --------------------------------------------------------------
 
-epoch=${SOURCE_DATE_EPOCH:-$(awk '$1 == "source-date-epoch" { print $2 }' "$LOCK_FILE")}
 {
   echo "# What this layer was built from (layers/packages.lock) and its mongo-tools build."
   lock_entries ship | sed 's/^/deb /'

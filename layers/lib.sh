@@ -18,8 +18,13 @@ fetch_deb() { # name version
   file=$(cached_deb "$name" "$version")
   if [ -z "$file" ]; then
     mkdir -p "$deb_cache"
-    (cd "$deb_cache" && apt-get download -qq "$name=$version" >/dev/null 2>&1) \
-      || die "apt-get download $name=$version failed: the archive has moved on (run: apt-get update && bash layers/lock.sh), or the network is out of reach"
+    # Downloaded beside the cache, then moved in whole: the cache never holds a partial file.
+    local partial
+    partial=$(mktemp -d "$deb_cache/.download.XXXXXX")
+    (cd "$partial" && apt-get download -qq "$name=$version" >/dev/null 2>&1) \
+      || { rm -rf "$partial"; die "apt-get download $name=$version failed: the archive has moved on (run: apt-get update && bash layers/lock.sh), or the network is out of reach"; }
+    mv "$partial"/*.deb "$deb_cache/"
+    rmdir "$partial"
     file=$(cached_deb "$name" "$version")
     [ -n "$file" ] || die "apt-get download $name=$version left no .deb in $deb_cache"
   fi

@@ -6,11 +6,14 @@
  * back into a fresh target, compared by content; and a second build gives the same zip.
  */
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TOOLS_LAYER_MARIADB_PLUGIN_DIR } from '../../core/platform/tools-layer.js';
 import { repoRoot, vaultraBin } from '../support/cli.js';
+import { waitForExit } from '../support/exec.js';
 import { createDirectoryFixture, snapshotTree, treeDifferences } from '../support/dir-fixtures.js';
 import { buildLayer, LAMBDA_LIKE_ENV, layerRoot, requireLayerRoot, type BuiltLayer, type LayerRoot } from '../support/layer-root.js';
 import { createMysqlDatabase, dropMysqlDatabase, loadMysqlFixture, mysqlFingerprints, uniqueMysqlName } from '../support/mysql-fixtures.js';
@@ -18,6 +21,8 @@ import { dropMongoDatabase, loadVariedFixture, mongoFingerprints, uniqueMongoDat
 import { createDatabase, dropDatabase, loadVariedTypesFixture, tableFingerprints, uniqueDatabaseName } from '../support/pg-fixtures.js';
 import { requireMariadb, requireMongo, requirePostgres, requireTools, unmet } from '../support/requirements.js';
 import { createSqliteFixture, sqliteFingerprints } from '../support/sqlite-fixtures.js';
+import { mysqlQuery, quoteString } from '../support/mysql-client.js';
+import { PASSWORD_CANARY_PREFIX } from '../support/postgres-server.js';
 
 /** A cold layer build and a cold bullseye root take minutes; cached, seconds. */
 const SETUP_TIMEOUT_MS = 20 * 60_000;
@@ -106,6 +111,23 @@ describe('the Lambda layer under a foreign root', () => {
       const found = await inRoot(`for t in ${TOOLS.map((t) => t.tool).join(' ')}; do command -v "$t"; done`);
       expect(found.trim().split('\n')).toEqual(TOOLS.map((t) => `/opt/bin/${t.tool}`));
     });
+
+    it('streams through a spawned tool (the layer\'s zstd, both ways)', async () => {
+      const input = randomBytes(256 * 1024);
+      const compress = lambda.spawn(['zstd', '-q', '-c']);
+      const decompress = lambda.spawn(['zstd', '-q', '-d', '-c']);
+      compress.stdout!.pipe(decompress.stdin!);
+      compress.stdin!.end(input);
+      const output: Buffer[] = [];
+      for await (const chunk of decompress.stdout!) output.push(chunk as Buffer);
+      expect(Buffer.concat(output).equals(input)).toBe(true);
+      expect([(await waitForExit(compress)).code, (await waitForExit(decompress)).code]).toEqual([0, 0]);
+    });
+
+    it('is read-only but for /tmp, as Lambda\'s is', async () => {
+      const writes = await inRoot('for d in / /etc /opt /opt/bin /tmp; do if touch "$d/.probe" 2>/dev/null; then echo "$d writable"; else echo "$d read-only"; fi; done');
+      expect(writes.trim().split('\n')).toEqual(['/ read-only', '/etc read-only', '/opt read-only', '/opt/bin read-only', '/tmp writable']);
+    });
   });
 
   describe('every tool', () => {
@@ -185,6 +207,29 @@ describe('the Lambda layer under a foreign root', () => {
       await inRoot(`mariadb-dump ${connect} --single-transaction --routines --events --triggers "$SOURCE" | ${sealTo('mariadb.age')}`, { ...env, SOURCE: source });
       await inRoot(`${openFrom('mariadb.age')} | mariadb ${connect} "$TARGET"`, { ...env, TARGET: target });
       expect(await mysqlFingerprints(server, target)).toEqual(await mysqlFingerprints(server, source));
+    });
+
+    it('loads its client authentication plugins from the layer through MARIADB_PLUGIN_DIR', async () => {
+      // ed25519 is a client plugin libmariadb loads with dlopen, as MySQL 8's caching_sha2_password.
+      await mysqlQuery(server, undefined, "INSTALL SONAME 'auth_ed25519'").catch((error: unknown) => {
+        if (!String(error).includes('already')) throw error;
+      });
+      const user = uniqueMysqlName('layer_ed');
+      const password = `${PASSWORD_CANARY_PREFIX}${randomBytes(8).toString('hex')}`;
+      await mysqlQuery(server, undefined, `CREATE USER ${quoteString(user)}@'%' IDENTIFIED VIA ed25519 USING PASSWORD(${quoteString(password)})`);
+      try {
+        const query = 'mariadb --protocol=TCP --host=127.0.0.1 --port="$DB_PORT" --user="$DB_USER" --batch --skip-column-names -e "SELECT CURRENT_USER()"';
+        const { MARIADB_PLUGIN_DIR: pluginDir, ...withoutPluginDir } = LAMBDA_LIKE_ENV;
+        expect(pluginDir).toBe(TOOLS_LAYER_MARIADB_PLUGIN_DIR);
+        const env = { MYSQL_PWD: password, DB_PORT: String(server.port), DB_USER: user };
+        // Without the variable the client looks in Debian's plugin folder, which the root has not.
+        const without = await lambda.run(['bash', '-c', query], { env: { ...withoutPluginDir, ...env } });
+        expect(without.stderr).toContain('client_ed25519');
+        const who = await inRoot(query, env);
+        expect(who.trim()).toBe(`${user}@%`);
+      } finally {
+        await mysqlQuery(server, undefined, `DROP USER ${quoteString(user)}@'%'`);
+      }
     });
   });
 

@@ -2,9 +2,10 @@
  * The Lambda layer (layers/) under a foreign root: Debian bullseye (glibc 2.31, older than the
  * Lambda OS's 2.34; or Ubuntu jammy, see {@link LayerRootSuite}) with no database tools of its
  * own, Node.js at /usr/local/bin/node, and the layer's tree bind-mounted read-only at /opt, as
- * Lambda mounts it. A command runs chrooted in a
- * private mount namespace (`unshare --mount`), so its mounts vanish with it and parallel runs do
- * not meet; the network is the host's, so the test servers on 127.0.0.1 are reachable.
+ * Lambda mounts it; the rest read-only too but for a fresh /tmp, as Lambda's. A command runs
+ * chrooted in a private mount namespace (`unshare --mount`), so its mounts vanish with it and
+ * parallel runs do not meet; the network is the host's, so the test servers on 127.0.0.1 are
+ * reachable. Needs root (chroot, mounts).
  *
  * @example
  * const layer = await buildLayer();
@@ -14,6 +15,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { toolsLayerEnvironment } from '../../core/platform/tools-layer.js';
 import { repoRoot } from './cli.js';
 import { run, spawnTracked, tail, which, type RunResult } from './exec.js';
 import { unmet } from './requirements.js';
@@ -24,12 +26,16 @@ export const LAYER_MOUNT = '/opt';
 /** The folders Lambda's Node.js runtimes put on `LD_LIBRARY_PATH`, plus bullseye's own libc folder: a tool that followed it would load the foreign glibc. */
 export const LAMBDA_LD_LIBRARY_PATH = '/var/lang/lib:/lib64:/usr/lib64:/lib/x86_64-linux-gnu:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib';
 
+/** Lambda's own PATH in its Node.js runtimes: /opt/bin last. */
+export const LAMBDA_PATH = '/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin';
+
 /**
- * The environment a command gets unless the caller passes its own: the layer's tools first on
- * PATH (Lambda's own PATH puts /opt/bin last), Lambda's LD_LIBRARY_PATH, a C locale.
+ * The environment a command gets unless the caller passes its own: what a function using the
+ * layer sets (`toolsLayerEnvironment`: the layer's tools first on PATH, its MariaDB plugins),
+ * Lambda's LD_LIBRARY_PATH, a UTF-8 C locale.
  */
 export const LAMBDA_LIKE_ENV: Readonly<Record<string, string>> = {
-  PATH: '/opt/bin:/usr/local/bin:/usr/bin:/bin',
+  ...toolsLayerEnvironment({ PATH: LAMBDA_PATH }),
   LD_LIBRARY_PATH: LAMBDA_LD_LIBRARY_PATH,
   LANG: 'C.UTF-8',
   HOME: '/tmp',
