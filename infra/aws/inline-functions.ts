@@ -15,7 +15,7 @@ import type { RunnerNetwork } from './network.js';
 import { prefixListStatement, prefixObjectsStatement, publishStatement, secretsStatement } from './policy-statements.js';
 import type { RunnerTask } from './runner-task.js';
 import { awsSecretArns, webhookSecretReferences } from './secret-arns.js';
-import { TOOLS_LAYER_ARCHITECTURE, toolsLayer } from './tools-layer.js';
+import { TOOLS_LAYER_LAMBDA_ARCHITECTURE, toolsLayer } from './tools-layer.js';
 import { VaultraFunction } from './vaultra-function.js';
 
 export interface InlineFunctionsProps {
@@ -87,7 +87,7 @@ export class InlineFunctions extends Construct {
       timeout: Duration.millis(LAMBDA_MAX_INVOCATION_MS),
       memorySizeMiB: INLINE_MEMORY_MIB,
       ephemeralStorageMiB: INLINE_EPHEMERAL_STORAGE_MIB,
-      architecture: TOOLS_LAYER_ARCHITECTURE,
+      architecture: TOOLS_LAYER_LAMBDA_ARCHITECTURE,
       layers: [layer],
       // Where the runner task runs: the databases it backs up are reachable from there.
       network: { vpc: network.vpc, vpcSubnets: network.subnets, securityGroups: network.securityGroups },

@@ -4,15 +4,14 @@ import { Architecture, Code, LayerVersion, Runtime } from 'aws-cdk-lib/aws-lambd
 import type { Construct } from 'constructs';
 import { ConfigError } from '../../core/errors.js';
 import { REPO_ROOT } from './repo-root.js';
-
-/** What `bash layers/build.sh` leaves, relative to the repository root. */
-export const TOOLS_LAYER_ZIP = 'layers/dist/vaultra-tools-layer.zip';
+import { TOOLS_LAYER_ZIP } from '../../core/platform/tools-layer.js';
 
 /**
- * The layer's tools are linux x86_64 binaries with their own loader and libraries (layers/): the
- * functions that use it run on x86_64, whatever `runner.architecture` says of Fargate.
+ * The layer's tools are linux x86_64 binaries with their own loader and libraries
+ * (`TOOLS_LAYER_ARCHITECTURE`): the functions that use it run on x86_64, whatever
+ * `runner.architecture` says of Fargate.
  */
-export const TOOLS_LAYER_ARCHITECTURE = Architecture.X86_64;
+export const TOOLS_LAYER_LAMBDA_ARCHITECTURE = Architecture.X86_64;
 
 /**
  * The tools layer (`layers/`: pg_dump, pg_restore, psql, mariadb-dump, mariadb, mongodump,
@@ -27,7 +26,7 @@ export function toolsLayer(scope: Construct, id: string, zipPath: string = path.
   }
   return new LayerVersion(scope, id, {
     code: Code.fromAsset(zipPath),
-    compatibleArchitectures: [TOOLS_LAYER_ARCHITECTURE],
+    compatibleArchitectures: [TOOLS_LAYER_LAMBDA_ARCHITECTURE],
     compatibleRuntimes: [Runtime.NODEJS_22_X],
     description: 'Vaultra dump tools (layers/): PostgreSQL, MariaDB, MongoDB and SQLite clients, zstd, age, tar in /opt/bin',
   });

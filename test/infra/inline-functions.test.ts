@@ -9,6 +9,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { INLINE_RUNNER_PATH } from '../../core/platform/aws-deployment.js';
+import { TOOLS_LAYER_ARCHITECTURE } from '../../core/platform/tools-layer.js';
 import { run } from '../support/exec.js';
 import type { Template } from 'aws-cdk-lib/assertions';
 import { synthStack, stubToolsLayerZip, testConfig, testSource } from './support/synth.js';
@@ -43,7 +44,7 @@ const inlineFunction = (kind: 'back up' | 'restore or verify') => onlyResource<F
 describe('inline functions in the stack', () => {
   it('deploys the tools layer as a layer version for Node 22 on x86_64, and both inline functions use it', () => {
     const layer = onlyResource<{ CompatibleArchitectures: string[]; CompatibleRuntimes: string[] }>(template, 'AWS::Lambda::LayerVersion');
-    expect(layer.Properties).toMatchObject({ CompatibleArchitectures: ['x86_64'], CompatibleRuntimes: ['nodejs22.x'] });
+    expect(layer.Properties).toMatchObject({ CompatibleArchitectures: [TOOLS_LAYER_ARCHITECTURE], CompatibleRuntimes: ['nodejs22.x'] });
     for (const fn of [inlineFunction('back up'), inlineFunction('restore or verify')]) {
       expect(fn.Properties.Layers?.map(flat)).toEqual([`<${layer.id}>`]);
       // Lambda's whole 15 minutes, 2 GB (a little over one vCPU), the layer's architecture, 2 GB of /tmp, in the runner's subnets.

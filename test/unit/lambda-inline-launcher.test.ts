@@ -23,13 +23,13 @@ describe('LambdaInlineLauncher', () => {
 
   const request = { job: 'shop', runId: '20261204T030000.000Z-abcdef', command: ['backup', '--spec', '{"source":"secret+aws://x"}'], environment: { VAULTRA_CATALOG: 'dynamodb://t?region=eu-west-1' } };
 
-  it('awaits the run, gives the runner the tools first on PATH, HOME and TMPDIR under the scratch folder, and drops the function\'s own VAULTRA_ variables', async () => {
+  it('awaits the run, gives the runner the tools first on PATH (once, though Lambda lists them last), HOME and TMPDIR under the scratch folder, and drops the function\'s own VAULTRA_ variables', async () => {
     let stdout = '';
     const launcher = new LambdaInlineLauncher({
       runnerPath: reporter,
       toolsBinDir: '/opt/bin',
       scratchDir: dir,
-      functionEnvironment: { PATH: '/usr/bin', AWS_REGION: 'eu-west-1', VAULTRA_CONFIG_JSON: '{"big":true}' },
+      functionEnvironment: { PATH: '/usr/bin:/opt/bin', AWS_REGION: 'eu-west-1', VAULTRA_CONFIG_JSON: '{"big":true}' },
       injectedEnvironment: { VAULTRA_DEDUP_KEY: 'k'.repeat(64) },
       output: (stream, chunk) => {
         if (stream === 'stdout') stdout += chunk.toString('utf8');

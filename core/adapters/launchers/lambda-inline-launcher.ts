@@ -103,6 +103,12 @@ export class LambdaInlineLauncher implements JobLauncher {
     return report;
   }
 
+  /** The tools' folder first, once (Lambda's own PATH lists /opt/bin last). */
+  private pathWithToolsFirst(path: string | undefined): string {
+    const tools = this.options.toolsBinDir ?? '/opt/bin';
+    return [tools, ...(path ?? '').split(':').filter((dir) => dir !== '' && dir !== tools)].join(':');
+  }
+
   private runnerEnvironment(request: LaunchRequest): NodeJS.ProcessEnv {
     const scratch = this.options.scratchDir ?? '/tmp';
     const home = path.join(scratch, 'vaultra-home');
@@ -111,7 +117,7 @@ export class LambdaInlineLauncher implements JobLauncher {
     const inherited = Object.fromEntries(Object.entries(this.options.functionEnvironment ?? process.env).filter(([name]) => !name.startsWith('VAULTRA_')));
     return {
       ...inherited,
-      PATH: [this.options.toolsBinDir ?? '/opt/bin', inherited.PATH].filter(Boolean).join(':'),
+      PATH: this.pathWithToolsFirst(inherited.PATH),
       HOME: home,
       TMPDIR: tmp,
       XDG_CONFIG_HOME: path.join(home, '.config'),
