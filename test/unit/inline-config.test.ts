@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { environmentOf, jobOf } from '../../core/config/environments.js';
 import { parseConfig } from '../../core/config/load-config.js';
 import { validateConfigText } from '../../core/config/validate-config.js';
+import { jobProvenance } from '../../core/config/config-provenance.js';
+import { readYaml } from '../../core/config/read-yaml.js';
 import { inlineDurationBudgetMs, runsInline } from '../../core/config/inline-runtime.js';
 import { checkDatabaseUrl } from '../../core/adapters/engines/source-url.js';
 import { engineIdForUrl } from '../../core/adapters/engines/engines.js';
@@ -63,5 +65,14 @@ describe('runtime: inline in the config', () => {
   it('refuses an unknown platform and a share outside (0, 1]', () => {
     expect(() => parseConfig(config('runtime: lambda'))).toThrow(/jobs\.shop\.runtime\.platform/);
     expect(() => parseConfig(config('runtime: inline\n        timeout: 10m\n        inline: { maxShare: 1.5 }'))).toThrow(/jobs\.shop\.inline\.maxShare/);
+  });
+});
+
+describe('config show of an inline job', () => {
+  it('says runtime.platform came from the job when the job wrote the shorthand runtime: inline', () => {
+    const text = config('runtime: inline\n        timeout: 10m');
+    const raw = (readYaml(text, 'vaultra.config.yaml') as { environments: { prod: unknown } }).environments.prod;
+    const fields = jobProvenance(jobOf(environmentOf(parseConfig(text), 'prod'), 'shop'), raw, OPTIONS.now).fields;
+    expect(fields).toContainEqual({ field: 'runtime.platform', value: 'inline', source: 'job' });
   });
 });
