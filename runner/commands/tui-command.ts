@@ -7,6 +7,7 @@ import { engineIdForUrl } from '../../core/adapters/engines/engines.js';
 import { DEFAULT_STORAGE } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { catalogOption, openStore } from './shared.js';
+import { runLogReaderFor } from '../run-log-readers.js';
 
 interface TuiOptions {
   config: string;
@@ -61,8 +62,10 @@ A cloud environment is read from its catalog and storage: name them with --catal
       if (environment.cloud !== 'local' && (!options.catalog || !storageUrl)) {
         throw new ConfigError(`environment ${environment.name} runs in ${environment.cloud}: name its catalog with --catalog and its storage with --from`);
       }
-      const { storage, catalog } = await openStore(storageUrl!, options.catalog);
-      const end = await startConsole({ sources: { configPath: options.config, environment, storageUrl: storageUrl!, storage, catalog, ...(options.catalog ? { catalogSpec: options.catalog } : {}) } }, systemClock);
+      const store = await openStore(storageUrl!, options.catalog);
+      const { storage, catalog } = store;
+      const runLog = runLogReaderFor(store);
+      const end = await startConsole({ sources: { configPath: options.config, environment, storageUrl: storageUrl!, storage, catalog, ...(options.catalog ? { catalogSpec: options.catalog } : {}), ...(runLog ? { runLog } : {}) } }, systemClock);
       if (end === 'interrupted') process.exitCode = EXIT.interrupted;
     });
 }

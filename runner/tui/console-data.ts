@@ -2,6 +2,7 @@ import type { Environment } from '../../core/config/load-config.js';
 import type { RunRecord } from '../../core/domain/run.js';
 import type { Catalog } from '../../core/ports/catalog.js';
 import type { StorageBackend } from '../../core/ports/storage-backend.js';
+import type { RunLogReader } from '../../core/ports/run-log.js';
 import { jobStatuses, type JobStatus } from '../../core/usecases/job-status.js';
 import { listRuns } from '../../core/usecases/list-runs.js';
 import { locateBackup, type LocatedBackup } from '../../core/usecases/locate-backup.js';
@@ -19,6 +20,8 @@ export interface ConsoleSources {
   readonly catalog: Catalog;
   /** `--catalog`, when the catalog is not the one beside a local storage. */
   readonly catalogSpec?: string;
+  /** Where the runs' log lines are read (run-log-readers.ts); without one, runs show no log. */
+  readonly runLog?: RunLogReader;
 }
 
 /** One line of the overview: the job's status (`vaultra status`) and its last stored sizes, newest last. */
