@@ -39,6 +39,8 @@ export const AWS_FUNCTION_ENV = {
    * and hands its runner as `VAULTRA_DEDUP_KEY`, as ECS injects it into a runner container.
    */
   dedupKeySecretArn: 'VAULTRA_DEDUP_KEY_SECRET_ARN',
+  /** Inline runs only: the task-finished function, which the inline backup function hands each ended run to for settling. */
+  taskFinishedFunction: 'VAULTRA_TASK_FINISHED_FUNCTION',
 } as const;
 
 /** The runner container's name in the Fargate task definition. */

@@ -1,5 +1,7 @@
 import { Duration, Stack } from 'aws-cdk-lib';
+import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -7,12 +9,11 @@ import { Construct } from 'constructs';
 import { AWS_FUNCTION_ENTRIES, AWS_FUNCTION_ENV, INLINE_RUNNER_PATH } from '../../core/platform/aws-deployment.js';
 import { LAMBDA_MAX_INVOCATION_MS } from '../../core/config/inline-runtime.js';
 import { ConfigError } from '../../core/errors.js';
-import type { BackupBucket } from './backup-bucket.js';
 import type { CatalogTable } from './catalog-table.js';
 import type { AwsEnvironment } from './deployment-config.js';
 import { functionBundling } from './function-bundling.js';
 import type { RunnerNetwork } from './network.js';
-import { prefixListStatement, prefixObjectsStatement, publishStatement, secretsStatement } from './policy-statements.js';
+import { publishStatement, secretsStatement } from './policy-statements.js';
 import type { RunnerTask } from './runner-task.js';
 import { awsSecretArns, webhookSecretReferences } from './secret-arns.js';
 import { TOOLS_LAYER_LAMBDA_ARCHITECTURE, toolsLayer } from './tools-layer.js';
@@ -25,7 +26,6 @@ export interface InlineFunctionsProps {
   /** The variables every Vaultra function gets (`OrchestrationFunctions.variables`). */
   readonly variables: Readonly<Record<string, string>>;
   readonly key: IKey;
-  readonly bucket: BackupBucket;
   readonly catalog: CatalogTable;
   readonly topic: ITopic;
   /** Whose backup and restore rights the functions get, and the task a failover starts. */
@@ -33,6 +33,8 @@ export interface InlineFunctionsProps {
   readonly network: RunnerNetwork;
   /** The environment's dedup key: the functions hand it to their runner, as ECS does to a task. */
   readonly dedupKey: ISecret;
+  /** Settles the inline backup function's runs (retention included) under its own role: the only function it may invoke. */
+  readonly taskFinished: IFunction;
   /** The tools layer's zip. @default layers/dist/vaultra-tools-layer.zip */
   readonly toolsLayerZip?: string;
 }
@@ -61,8 +63,9 @@ function snsViaService(stack: Stack): string {
  * runner's rights, split as on Fargate:
  *
  * - **backup**: the inline jobs' backup schedules target it. The runner task's backup rights,
- *   exactly (write-only: no direct `kms:Decrypt`, so it cannot read a backup), plus what it does
- *   as a scheduler (start the runner task on failover, alert) and as task-finished (retention).
+ *   exactly (write-only: no direct `kms:Decrypt`, so it cannot read a backup; no version deletes),
+ *   plus what it does as a scheduler (start the runner task on failover, alert) and the invoke
+ *   that hands each ended run to task-finished, which settles it and applies retention.
  * - **restore**: the api function's restore and verify requests for inline jobs, run inline. The
  *   runner task's restore rights, exactly: it reads and decrypts, writes no backup, signs nothing.
  */
@@ -72,7 +75,7 @@ export class InlineFunctions extends Construct {
 
   constructor(scope: Construct, id: string, props: InlineFunctionsProps) {
     super(scope, id);
-    const { environment, bucket, topic, runner, network, dedupKey } = props;
+    const { environment, topic, runner, network, dedupKey, taskFinished } = props;
     if (network.assignPublicIp) {
       throw new ConfigError(
         `environment ${environment.name} runs tasks in public subnets (network.assignPublicIp), where a Lambda function has no route out: give runtime: inline jobs private subnets with a NAT or VPC endpoints, or run them on Fargate`,
@@ -95,6 +98,7 @@ export class InlineFunctions extends Construct {
     const name = environment.name;
     this.backup = new VaultraFunction(this, 'Backup', {
       ...common,
+      environment: { ...common.environment, [AWS_FUNCTION_ENV.taskFinishedFunction]: taskFinished.functionName },
       entry: AWS_FUNCTION_ENTRIES.inlineBackup,
       description: `Vaultra ${name}: back up a runtime: inline job inside this function (tools layer), or start it on Fargate when it no longer fits`,
     });
@@ -109,12 +113,9 @@ export class InlineFunctions extends Construct {
     runner.grantLaunch(backup, 'backups');
     backup.addToPolicy(publishStatement(topic));
     for (const statement of secretsStatement(awsSecretArns(Stack.of(this), webhookSecretReferences(environment)))) backup.addToPolicy(statement);
-    // Retention after a success, as task-finished applies it: the backup rights delete objects
-    // already; under Object Lock a retention delete removes versions, which S3 refuses while the lock holds.
-    if (bucket.objectLock) {
-      backup.addToPolicy(prefixObjectsStatement(bucket, ['s3:DeleteObjectVersion']));
-      backup.addToPolicy(prefixListStatement(bucket, ['s3:ListBucketVersions']));
-    }
+    // Settling (and with it retention's deletes) is task-finished's: the hand-off is an invoke of
+    // that one function, not of its versions, and nothing else.
+    backup.addToPolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['lambda:InvokeFunction'], resources: [taskFinished.functionArn] }));
     dedupKey.grantRead(backup);
 
     const restore = this.restore.role;

@@ -2,8 +2,10 @@
  * Inline runs through the functions' code (docs/inline-runs.md): a scheduler event → the
  * inline-backup handler → the runner as a child process of the function (the built
  * `dist/vaultra.mjs`, as the function's asset ships it) against a real PostgreSQL, into the
- * catalog (DynamoDB on moto) and the bucket (S3 on moto) → the run settled by the same handler;
- * then a restore request → the inline-restore handler → a second database, content-equal. The
+ * catalog (DynamoDB on moto) and the bucket (S3 on moto) → the ended run handed off by the SDK's
+ * real asynchronous Lambda invoke to the Invoke REST path, served locally by the REAL task-finished
+ * handler (no emulator here runs Lambda functions: lambda-invoke-server.ts) → settled there,
+ * retention included; then a restore request → the inline-restore handler → a second database, content-equal. The
  * failover cases send the run to Fargate: there, and only there, a recording launcher stands in
  * for ECS RunTask (moto's RunTask fails with awsvpc networking), and the test names say so.
  * This file runs the host's tools first on PATH (PostgreSQL's own bin folder) as the layer's
@@ -21,6 +23,9 @@ import { scheduledRunId } from '../../core/domain/scheduled-run-id.js';
 import type { JobLauncher, LaunchRequest } from '../../core/ports/job-launcher.js';
 import { createHandler as inlineBackup, type InlineDeployment } from '../../functions/aws/inline-backup.js';
 import { createHandler as inlineRestore } from '../../functions/aws/inline-restore.js';
+import { createHandler as taskFinished } from '../../functions/aws/task-finished.js';
+import { LambdaRunSettler, INLINE_SETTLE_SOURCE } from '../../core/adapters/settlement/lambda-run-settler.js';
+import { LambdaInvokeServer } from '../support/lambda-invoke-server.js';
 import { requireMoto, requirePostgres, requireTools } from '../support/requirements.js';
 import { motoClientConfig } from '../support/moto-clients.js';
 import { awsDeploymentFromEnv, deployAwsPlatform, type AwsPlatform } from '../support/aws-platform.js';
@@ -47,6 +52,10 @@ environments:
         source: "secret+aws://inline/shop"
         schedule: { cron: "0 3 * * *" }
         retention: { last: 3 }
+      pruned:
+        source: "secret+aws://inline/shop"
+        schedule: { cron: "0 5 * * *" }
+        retention: { last: 1 }
       grown:
         source: "secret+aws://inline/shop"
         schedule: { cron: "0 4 * * *" }
@@ -67,6 +76,7 @@ describe('inline runs end to end: scheduler event → inline-backup handler → 
   let deployment: InlineDeployment;
   let catalog: DynamoDbCatalog;
   let runnerOutput = '';
+  let taskFinishedFunction: LambdaInvokeServer;
   const fargateLaunches: LaunchRequest[] = [];
   const deploy = () => Promise.resolve(deployment);
 
@@ -102,26 +112,35 @@ describe('inline runs end to end: scheduler event → inline-backup handler → 
         return Promise.resolve({ taskId: `arn:aws:ecs:eu-west-1:123456789012:task/vaultra/${fargateLaunches.length}` });
       },
     };
-    deployment = { ...fromEnv, inline: inlineLauncher(join(scratch, 'backup')), fargate: recordingFargate };
+    // task-finished as deployed: its own handler, over the same catalog and bucket, reached by the SDK's Invoke.
+    taskFinishedFunction = await new LambdaInvokeServer(taskFinished(() => Promise.resolve(awsDeploymentFromEnv(process.env)))).start();
+    const settler = new LambdaRunSettler('vaultra-e2e-task-finished', { endpoint: taskFinishedFunction.url, region: 'eu-west-1' });
+    deployment = { ...fromEnv, inline: inlineLauncher(join(scratch, 'backup')), fargate: recordingFargate, settler };
     catalog = DynamoDbCatalog.fromUrl(`dynamodb://${platform.tableName}?region=eu-west-1`);
   });
 
   afterAll(async () => {
+    await taskFinishedFunction?.stop();
     await dropDatabase(pg, source).catch(() => undefined);
     await dropDatabase(pg, restored).catch(() => undefined);
     if (scratch) await rm(scratch, { recursive: true, force: true });
   });
 
-  it('backs up inside the function, settles the run itself, and restores through the inline-restore function content-equal', async () => {
+  it('backs up inside the function, hands the run to the real task-finished handler (async Invoke served locally), which settles it; restores through the inline-restore function content-equal', async () => {
     const scheduledTime = recentFireTime(0, 3);
     const started = Date.now();
     const result = await inlineBackup(deploy)({ job: 'shop', scheduledTime, executionId: 'exec-1' }, freshInvocation);
     const wallMs = Date.now() - started;
     const runId = scheduledRunId('shop', scheduledTime);
-    expect(result, runnerOutput).toMatchObject({ outcome: 'succeeded', job: 'shop', runId, runtime: 'inline' });
+    expect(result, runnerOutput).toMatchObject({ outcome: 'ended', job: 'shop', runId, runtime: 'inline', exitCode: 0, settling: 'handed-off' });
     expect(fargateLaunches).toEqual([]);
 
-    // The run record is the runner's own, settled as task-finished would settle a Fargate task's.
+    // One asynchronous invoke of task-finished, with the run's exit; task-finished settled it.
+    const handOff = taskFinishedFunction.invocations.at(-1)!;
+    expect(handOff).toMatchObject({ functionName: 'vaultra-e2e-task-finished', invocationType: 'Event', event: { source: INLINE_SETTLE_SOURCE, detail: { job: 'shop', runId, taskId: result.taskId, exitCode: 0 } } });
+    expect(await handOff.result).toMatchObject({ outcome: 'succeeded', job: 'shop', runId });
+
+    // The run record is the runner's own, settled by task-finished as after a Fargate task's stop.
     const run = await catalog.get('shop', runId);
     expect(run).toMatchObject({ status: 'succeeded', kind: 'backup', engine: 'postgres', taskId: result.taskId });
     expect(run!.durationMs).toBeGreaterThan(0);
@@ -139,6 +158,29 @@ describe('inline runs end to end: scheduler event → inline-backup handler → 
     const canaries = plantCanaries(pg.password);
     expectNoCanary(canaries, 'the inline runner output', runnerOutput);
     expectNoCanary(canaries, 'the inline answers', JSON.stringify([result, answer]));
+    expectNoCanary(canaries, 'the hand-off event', JSON.stringify(handOff.event));
+  });
+
+  it('task-finished applies retention after an inline run it settled: keep-last-1 prunes the older inline backup', async () => {
+    const [olderTime, newerTime] = [recentFireTime(1, 5), recentFireTime(2, 5)];
+    const [older, newer] = [scheduledRunId('pruned', olderTime), scheduledRunId('pruned', newerTime)];
+    for (const scheduledTime of [olderTime, newerTime]) {
+      const result = await inlineBackup(deploy)({ job: 'pruned', scheduledTime }, freshInvocation);
+      expect(result, runnerOutput).toMatchObject({ outcome: 'ended', runtime: 'inline', exitCode: 0, settling: 'handed-off' });
+      // Lambda queues an asynchronous invoke: the next schedule may fire before it is settled, but not before the lock is free.
+      await taskFinishedFunction.drained();
+    }
+    const settledNewer = (await taskFinishedFunction.drained()).at(-1);
+    expect(settledNewer).toMatchObject({ outcome: 'succeeded', runId: newer, retention: { pruned: [older] } });
+    expect(await catalog.get('pruned', newer)).toMatchObject({ status: 'succeeded' });
+    expect((await catalog.get('pruned', older))?.prunedAt).toBeDefined();
+    // Deleted by task-finished's role in a real deployment: the inline backup role may not delete versions.
+    const left: string[] = [];
+    for await (const object of awsDeploymentFromEnv(process.env).storage.list('pruned/')) left.push(object.key);
+    expect(left.some((key) => key.includes(older))).toBe(false);
+    expect(left.some((key) => key.includes(newer))).toBe(true);
+    expect(await catalog.acquireLock('pruned', 'probe', 1000)).toBe(true);
+    await catalog.releaseLock('pruned', 'probe');
   });
 
   it('fails over to Fargate (a recording mock of RunTask) when the last successful backup took more than its share of 15 minutes', async () => {
