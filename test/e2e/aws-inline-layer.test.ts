@@ -4,7 +4,9 @@
  * (Ubuntu jammy with no database tools, read-only, a fresh /tmp: test/support/layer-root.ts), the
  * handlers invoked there by Node as the Lambda runtime would, Lambda's PATH (/opt/bin last) and
  * LD_LIBRARY_PATH. A scheduled backup of a real PostgreSQL into the S3/DynamoDB emulators (moto),
- * settled by the function, then a restore through the inline-restore function into another
+ * handed by the function's own Lambda client (an asynchronous Invoke) to the real task-finished
+ * handler, served on the Invoke REST path by this process (test/support/lambda-invoke-server.ts)
+ * and settled there, then a restore through the inline-restore function into another
  * database, content-equal. Also the figures docs/inline-runs.md quotes: the invocation's wall time.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -27,6 +29,9 @@ import { recentFireTime } from '../support/test-clock.js';
 import { expectNoCanary, plantCanaries } from '../support/canary.js';
 import { buildLayer, LAMBDA_LD_LIBRARY_PATH, layerRoot, requireLayerRoot, type LayerRoot } from '../support/layer-root.js';
 import { bundleInlineFunctions, INLINE_HANDLERS, INVOKE_DRIVER, invocationResult } from '../support/inline-function-bundle.js';
+import { LambdaInvokeServer } from '../support/lambda-invoke-server.js';
+import { createHandler as taskFinished } from '../../functions/aws/task-finished.js';
+import { awsDeploymentFromEnv } from '../support/aws-platform.js';
 
 /** Lambda's own PATH for Node.js runtimes: the layer's /opt/bin comes last; the inline launcher puts it first for the runner. */
 const LAMBDA_PATH = '/var/lang/bin:/usr/local/bin:/usr/bin:/bin:/opt/bin';
@@ -61,6 +66,7 @@ describe('inline runs under a foreign root with the tools layer: the functions\'
   let platform: AwsPlatform;
   let lambda: LayerRoot;
   let functionEnv: Record<string, string>;
+  let taskFinishedFunction: LambdaInvokeServer;
 
   beforeAll(async () => {
     asset = await mkdtemp(join(tmpdir(), 'vaultra-inline-asset-'));
@@ -77,6 +83,7 @@ describe('inline runs under a foreign root with the tools layer: the functions\'
     await secrets.send(new CreateSecretCommand({ Name: 'layer/restored', SecretString: databaseUrl(pg, restored) }));
     const dedup = await secrets.send(new CreateSecretCommand({ Name: 'layer/dedup-key', SecretString: 'd'.repeat(64) }));
 
+    taskFinishedFunction = await new LambdaInvokeServer(taskFinished(() => Promise.resolve(awsDeploymentFromEnv(process.env)))).start();
     const [layer] = await Promise.all([buildLayer(), bundleInlineFunctions(asset, configJson)]);
     // jammy (glibc 2.35): the runner's zstd-napi addon, built on this machine, needs 2.34 as Lambda's OS has it.
     lambda = await layerRoot({ layerDir: layer.optDir, suite: 'jammy' });
@@ -84,6 +91,9 @@ describe('inline runs under a foreign root with the tools layer: the functions\'
     functionEnv = {
       ...platform.env,
       [AWS_FUNCTION_ENV.dedupKeySecretArn]: dedup.ARN!,
+      [AWS_FUNCTION_ENV.taskFinishedFunction]: 'vaultra-e2e-task-finished',
+      // The function's Lambda client (the hand-off) reaches task-finished here; every other client moto.
+      AWS_ENDPOINT_URL_LAMBDA: taskFinishedFunction.url,
       PATH: LAMBDA_PATH,
       LD_LIBRARY_PATH: LAMBDA_LD_LIBRARY_PATH,
       LAMBDA_TASK_ROOT: '/var/task',
@@ -94,6 +104,7 @@ describe('inline runs under a foreign root with the tools layer: the functions\'
   }, 900_000);
 
   afterAll(async () => {
+    await taskFinishedFunction?.stop();
     await dropDatabase(pg, source).catch(() => undefined);
     await dropDatabase(pg, restored).catch(() => undefined);
     if (asset) await rm(asset, { recursive: true, force: true });
@@ -110,13 +121,14 @@ describe('inline runs under a foreign root with the tools layer: the functions\'
     expect(layered.stdout).toMatch(/^pg_dump \(PostgreSQL\) \d+/);
   });
 
-  it('backs up through the inline-backup function with the layer\'s tools, settles the run, and restores through inline-restore content-equal', async () => {
+  it('backs up through the inline-backup function with the layer\'s tools, hands the run to task-finished (async Invoke served locally), and restores through inline-restore content-equal', async () => {
     const scheduledTime = recentFireTime(0, 3);
     const runId = scheduledRunId('shop', scheduledTime);
     const started = Date.now();
     const backup = await invoke(INLINE_HANDLERS.backup, { job: 'shop', scheduledTime, executionId: 'exec-1' });
     const backupWallMs = Date.now() - started;
-    expect(invocationResult(backup.stdout), backup.stderr).toMatchObject({ outcome: 'succeeded', job: 'shop', runId, runtime: 'inline' });
+    expect(invocationResult(backup.stdout), backup.stderr).toMatchObject({ outcome: 'ended', job: 'shop', runId, runtime: 'inline', exitCode: 0, settling: 'handed-off' });
+    expect(await taskFinishedFunction.drained()).toMatchObject([{ outcome: 'succeeded', job: 'shop', runId }]);
 
     const catalog = DynamoDbCatalog.fromUrl(`dynamodb://${platform.tableName}?region=eu-west-1`);
     const run = await catalog.get('shop', runId);

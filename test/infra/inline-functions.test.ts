@@ -13,7 +13,7 @@ import { TOOLS_LAYER_ARCHITECTURE } from '../../core/platform/tools-layer.js';
 import { run } from '../support/exec.js';
 import type { Template } from 'aws-cdk-lib/assertions';
 import { synthStack, stubToolsLayerZip, testConfig, testSource } from './support/synth.js';
-import { asList, flat, granting, onlyResource, resourcesWhere, statementsOfRole } from './support/template-queries.js';
+import { asList, flat, granting, onlyResource, resourcesWhere, statementsOfRole, type Statement } from './support/template-queries.js';
 
 const JOBS = {
   small: { source: testSource('small'), schedule: { cron: '0 3 * * *' }, runtime: 'inline', timeout: '10m', logs: { every: '15m' } },
@@ -81,6 +81,26 @@ describe('inline functions in the stack', () => {
     // Lambda creates the function's network interfaces in the VPC as this role.
     expect(granting(statements, 'ec2:CreateNetworkInterface')).not.toEqual([]);
     expect(granting(statements, 'secretsmanager:GetSecretValue').map((statement) => flat(statement.Resource)).join()).toContain('DedupKey');
+  });
+
+  it('the inline backup role holds exactly the runner backup role\'s S3 actions (no version deletes, even under Object Lock), plus failover and one invoke of task-finished', () => {
+    const locked = synthStack(testConfig({ storage: { objectLock: { mode: 'GOVERNANCE', days: 14 } } }, JOBS), 'test', { toolsLayerZip: layerZip }).template;
+    const s3Actions = (statements: readonly Statement[]) => [...new Set(statements.flatMap((statement) => asList(statement.Action)).filter((action) => action.startsWith('s3:')))].sort();
+    const inline = statementsOfRole(locked, 'InlineBackupRole');
+    const fargate = statementsOfRole(locked, 'RunnerTaskRole');
+    expect(s3Actions(inline)).toEqual(s3Actions(fargate));
+    // Retention's rights stay with task-finished: destroying a version, or listing them to find one.
+    for (const action of ['s3:DeleteObjectVersion', 's3:ListBucketVersions', 's3:BypassGovernanceRetention']) expect(granting(inline, action), action).toEqual([]);
+    const taskFinished = onlyResource<FunctionProperties>(locked, 'AWS::Lambda::Function', (properties) => properties.Description.includes('a runner task stopped')).id;
+    const invoke = granting(inline, 'lambda:InvokeFunction');
+    expect(invoke.map((statement) => [asList(statement.Action), asList(statement.Resource).map(flat)])).toEqual([[['lambda:InvokeFunction'], [`<${taskFinished}.Arn>`]]]);
+    expect(granting(inline, 'ecs:RunTask')).not.toEqual([]);
+    expect(granting(inline, 'iam:PassRole')).not.toEqual([]);
+    const backupFunction = onlyResource<FunctionProperties & { Environment: { Variables: Record<string, unknown> } }>(locked, 'AWS::Lambda::Function', (properties) => properties.Description.includes(': back up a runtime: inline job'));
+    expect(flat(backupFunction.Properties.Environment.Variables.VAULTRA_TASK_FINISHED_FUNCTION)).toBe(`<${taskFinished}>`);
+    // Nothing else of Lambda, and the restore function hands nothing off.
+    expect(inline.flatMap((statement) => asList(statement.Action)).filter((action) => action.startsWith('lambda:'))).toEqual(['lambda:InvokeFunction']);
+    expect(granting(statementsOfRole(locked, 'InlineRestoreRole'), 'lambda:InvokeFunction')).toEqual([]);
   });
 
   it('the inline restore function reads and decrypts but writes no backup and signs nothing', () => {
