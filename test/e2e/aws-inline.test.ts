@@ -26,6 +26,7 @@ import { createHandler as inlineRestore } from '../../functions/aws/inline-resto
 import { createHandler as taskFinished } from '../../functions/aws/task-finished.js';
 import { LambdaRunSettler, INLINE_SETTLE_SOURCE } from '../../core/adapters/settlement/lambda-run-settler.js';
 import { LambdaInvokeServer } from '../support/lambda-invoke-server.js';
+import { HttpReceiver } from '../support/http-receiver.js';
 import { requireMoto, requirePostgres, requireTools } from '../support/requirements.js';
 import { motoClientConfig } from '../support/moto-clients.js';
 import { awsDeploymentFromEnv, deployAwsPlatform, type AwsPlatform } from '../support/aws-platform.js';
@@ -56,6 +57,9 @@ environments:
         source: "secret+aws://inline/shop"
         schedule: { cron: "0 5 * * *" }
         retention: { last: 1 }
+      unsettled:
+        source: "secret+aws://inline/shop"
+        schedule: { cron: "0 6 * * *" }
       grown:
         source: "secret+aws://inline/shop"
         schedule: { cron: "0 4 * * *" }
@@ -181,6 +185,24 @@ describe('inline runs end to end: scheduler event → inline-backup handler → 
     expect(left.some((key) => key.includes(newer))).toBe(true);
     expect(await catalog.acquireLock('pruned', 'probe', 1000)).toBe(true);
     await catalog.releaseLock('pruned', 'probe');
+  });
+
+  it('a hand-off Lambda refuses (no invoke permission) is logged and answered, not thrown: the run stays as the runner recorded it', async () => {
+    const refusing = await new HttpReceiver({ status: 403, headers: { 'x-amzn-errortype': 'AccessDeniedException', 'content-type': 'application/json' }, body: '{"Message":"not authorized"}' }).start();
+    try {
+      const settler = new LambdaRunSettler('vaultra-e2e-task-finished', { endpoint: refusing.url(), region: 'eu-west-1' });
+      const scheduledTime = recentFireTime(0, 6);
+      const result = await inlineBackup(() => Promise.resolve({ ...deployment, settler }))({ job: 'unsettled', scheduledTime }, freshInvocation);
+      expect(result, runnerOutput).toMatchObject({ outcome: 'ended', runtime: 'inline', exitCode: 0, settling: 'hand-off-failed' });
+      expect(refusing.requests).toHaveLength(1);
+      // Unsettled: the runner's own record (no execution stamped on it), the lock still held until it expires.
+      const run = await catalog.get('unsettled', scheduledRunId('unsettled', scheduledTime));
+      expect(run).toMatchObject({ status: 'succeeded' });
+      expect(run!.taskId).toBeUndefined();
+      expect(await catalog.acquireLock('unsettled', 'probe', 1000)).toBe(false);
+    } finally {
+      await refusing.stop();
+    }
   });
 
   it('fails over to Fargate (a recording mock of RunTask) when the last successful backup took more than its share of 15 minutes', async () => {
