@@ -3,9 +3,10 @@
  * the backup runs HERE, the runner as a child process with the tools layer's binaries, and once
  * the runner exits the function hands the run to task-finished (an asynchronous invoke), which
  * settles it as after a Fargate task's stop: this function's role stays write-only, like the
- * runner task's, and never holds the delete rights retention needs. Before that, the job's last successful backup decides: longer than its share of
- * Lambda's 15 minutes (or too little invocation time left) and the run is started on Fargate
- * exactly as the scheduled-backup function starts it, logged as `inline-failover`.
+ * runner task's, and never holds the delete rights retention needs. Before that, the job's last
+ * successful backup decides: longer than its share of Lambda's 15 minutes (or too little
+ * invocation time left) and the run is started on Fargate exactly as the scheduled-backup
+ * function starts it, logged as `inline-failover`.
  * Inline jobs' log catch-ups and drills stay on the scheduled-backup function and Fargate.
  */
 import * as z from 'zod';
