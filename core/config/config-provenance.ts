@@ -81,6 +81,8 @@ function leaves(value: unknown, path: string[]): [string[], unknown][] {
 function has(raw: Record<string, unknown>, path: readonly string[]): boolean {
   let node: unknown = raw;
   for (const key of path) {
+    // A string where an object resolves is its shorthand (`runtime: inline` for `runtime.platform`): given there.
+    if (typeof node === 'string') return true;
     if (!isPlainObject(node) || !(key in node)) return false;
     node = node[key];
   }

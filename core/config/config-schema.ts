@@ -5,6 +5,7 @@ import { durationSchema } from './durations.js';
 import { checkCron } from './schedule.js';
 import { logsConfigSchema } from './log-schedule.js';
 import { drillConfigSchema } from './drill-config.js';
+import { inlineSettingsSchema } from './inline-runtime.js';
 import { ageRecipientSchema, isTimeZone, retentionKeepSchema, urlCarriesPassword, type RetentionKeep } from '../domain/shared-schemas.js';
 
 /**
@@ -34,10 +35,21 @@ export type { RetentionKeep };
 /** Fargate's valid CPU units; memory is checked against them by the platform at deploy time. */
 const fargateCpu = z.union([256, 512, 1024, 2048, 4096, 8192, 16384].map((n) => z.literal(n)) as [z.ZodLiteral<256>, ...z.ZodLiteral<number>[]]);
 
-const runtimeSchema = z.strictObject({
-  cpu: fargateCpu.optional(),
-  memoryMiB: z.number().int().min(512).max(122_880).optional(),
-});
+/**
+ * Where and at what size a job's runs go. `runtime: inline` (or `runtime: { platform: inline }`)
+ * runs the backup inside a Lambda function with the tools layer (inline-runtime.ts); the Fargate
+ * size still applies when an inline run fails over to Fargate. The string form is read as the
+ * object's `platform`, so every reader of `job.runtime` sees one shape.
+ */
+const runtimeSchema = z.preprocess(
+  (value) => (typeof value === 'string' ? { platform: value } : value),
+  z.strictObject({
+    /** @default fargate */
+    platform: z.enum(['fargate', 'inline']).optional(),
+    cpu: fargateCpu.optional(),
+    memoryMiB: z.number().int().min(512).max(122_880).optional(),
+  }),
+);
 
 /** Fields a job may take from its environment's `defaults`. */
 const jobFields = {
@@ -77,6 +89,8 @@ const jobFields = {
     })
     .optional(),
   runtime: runtimeSchema.default({}),
+  /** `runtime: inline` only: when an inline run fails over to Fargate (inline-runtime.ts). */
+  inline: inlineSettingsSchema.optional(),
   /**
    * Point-in-time recovery: a log catch-up (`vaultra logs push`) every `every`, archiving the
    * server's change log (MariaDB/MySQL binlog, PostgreSQL WAL onto physical bases, MongoDB

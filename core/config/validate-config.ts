@@ -12,6 +12,8 @@ import { readYaml } from './read-yaml.js';
 import { longestGapMs } from './schedule.js';
 import { stopContainersProblem } from './stop-containers.js';
 import { CHANGE_LOG_OF_ENGINE, logPushLockName, MAX_LOG_JOB_NAME_LENGTH } from './log-schedule.js';
+import { inlineJobProblems, runsInline } from './inline-runtime.js';
+import type { EngineId } from '../domain/engine-vocabulary.js';
 
 /**
  * `vaultra config validate`: every problem of a config file at once, where `loadConfig` stops at
@@ -165,6 +167,10 @@ function crossFieldErrors(jobName: string, job: JobConfig, base: readonly string
   if (server && (cloud === 'gcp' || cloud === 'azure') && !server.startsWith('postgres:')) {
     addError({ path: pathOf([...base, 'drill', 'server']), value: shown(server), message: `on ${cloud} a drill's scratch server is PostgreSQL only so far (postgres:<major>); drill this job on AWS, or locally with vaultra drill --scratch` });
   }
+  for (const problem of inlineJobProblems(job, cloud, scheme === undefined ? engineOrUndefined(job.source, checks) : undefined)) {
+    // The message names the value it refuses (a secret reference's target is never shown).
+    addError({ path: pathOf([...base, problem.field]), message: problem.message });
+  }
   const stopProblem = job.stopContainers && cloud !== undefined ? stopContainersProblem(job.source, cloud, checks.engineOf) : undefined;
   if (stopProblem) addError({ path: pathOf([...base, 'stopContainers']), message: stopProblem });
   if (!job.logs) return;
@@ -173,12 +179,7 @@ function crossFieldErrors(jobName: string, job: JobConfig, base: readonly string
     addError({ path: logsPath, message: `a job with logs needs a name of at most ${MAX_LOG_JOB_NAME_LENGTH} characters (its log pushes' lock is ${JSON.stringify(logPushLockName('<job>'))}); ${JSON.stringify(jobName)} has ${jobName.length}` });
   }
   if (scheme === undefined && checks.engineOf) {
-    let engine: ReturnType<NonNullable<ConfigChecks['engineOf']>> | undefined;
-    try {
-      engine = checks.engineOf(job.source);
-    } catch {
-      engine = undefined; // an unreadable source is reported by checkSource
-    }
+    const engine = engineOrUndefined(job.source, checks);
     if (engine !== undefined && CHANGE_LOG_OF_ENGINE[engine] === undefined) {
       const engines = Object.entries(CHANGE_LOG_OF_ENGINE).filter(([, kind]) => kind !== undefined).map(([id]) => id).join(', ');
       addError({ path: logsPath, message: `a ${engine} source keeps no change log to archive; point-in-time recovery works with ${engines}: remove logs from this job` });
@@ -187,6 +188,15 @@ function crossFieldErrors(jobName: string, job: JobConfig, base: readonly string
   if (cloud === 'azure' && job.logs.runtime) {
     const sizeProblem = containerAppsSizeProblem(job.logs.runtime);
     if (sizeProblem) addError({ path: `${logsPath}.runtime`, value: shown(job.logs.runtime), message: sizeProblem });
+  }
+}
+
+/** The engine a URL source names, or undefined when there is no check or the URL is unreadable (checkSource reports that). */
+function engineOrUndefined(source: string, checks: ConfigChecks): EngineId | undefined {
+  try {
+    return checks.engineOf?.(source);
+  } catch {
+    return undefined;
   }
 }
 
@@ -204,6 +214,9 @@ function jobWarnings(job: JobConfig, base: readonly string[], cloud: string | un
   const retention = job.retention;
   if (retention && retention.weekly === undefined && retention.monthly === undefined && retention.yearly === undefined) {
     warnings.push({ path: pathOf([...base, 'retention']), message: 'keeps nothing weekly, monthly or yearly: a problem noticed after the daily backups roll over has no backup left from before it' });
+  }
+  if (job.inline && !runsInline(job)) {
+    warnings.push({ path: pathOf([...base, 'inline']), message: 'inline settings apply to runtime: inline only: this job runs on Fargate, so they do nothing' });
   }
   // Every cloud deployment starts drill tasks (docs/drills.md, "In the cloud"); a local environment has no scheduler.
   if (job.drill?.schedule && (cloud === undefined || cloud === 'local')) {

@@ -34,6 +34,13 @@ export const AWS_FUNCTION_ENV = {
   securityGroupIds: 'VAULTRA_SECURITY_GROUP_IDS',
   /** `ENABLED` when the task runs in a public subnet and needs a public IP to reach AWS APIs. */
   assignPublicIp: 'VAULTRA_ASSIGN_PUBLIC_IP',
+  /**
+   * Inline runs only (docs/inline-runs.md): the dedup key's secret, which the inline function reads
+   * and hands its runner as `VAULTRA_DEDUP_KEY`, as ECS injects it into a runner container.
+   */
+  dedupKeySecretArn: 'VAULTRA_DEDUP_KEY_SECRET_ARN',
+  /** Inline runs only: the task-finished function, which the inline backup function hands each ended run to for settling. */
+  taskFinishedFunction: 'VAULTRA_TASK_FINISHED_FUNCTION',
 } as const;
 
 /** The runner container's name in the Fargate task definition. */
@@ -56,6 +63,8 @@ export const METRIC = {
   /** Log catch-ups, counted apart from backups: one every few minutes would drown the backup counts and page through their alarm. */
   logPushSucceeded: 'LogPushSucceeded',
   logPushFailed: 'LogPushFailed',
+  /** An inline job's backup sent to Fargate instead (its last backup took too long, or the invocation had too little time left). */
+  inlineFailover: 'InlineFailover',
 } as const;
 
 /** Function entry files, relative to the repository root: infra names handlers by path, never by import. */
@@ -64,4 +73,11 @@ export const AWS_FUNCTION_ENTRIES = {
   taskFinished: 'functions/aws/task-finished.ts',
   watchdog: 'functions/aws/watchdog.ts',
   api: 'functions/aws/api.ts',
+  /** Inline jobs' scheduled backups, run inside the function with the tools layer. */
+  inlineBackup: 'functions/aws/inline-backup.ts',
+  /** Restores and verifies of inline jobs, run inside the function under the restore identity. */
+  inlineRestore: 'functions/aws/inline-restore.ts',
 } as const;
+
+/** Where the inline functions' asset holds the runner CLI bundle, relative to the task root. */
+export const INLINE_RUNNER_PATH = 'runner/vaultra.mjs';

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { ContainerImage } from 'aws-cdk-lib/aws-ecs';
 import { ConfigError } from '../../core/errors.js';
 
@@ -8,12 +9,16 @@ import { ConfigError } from '../../core/errors.js';
  * - `runnerImage=<uri>`: run this prebuilt image instead of building runner/Dockerfile as a CDK
  *   asset (no Docker at deploy time; the image must match `runner.architecture`).
  * - `flowLogs=false`: leave the created VPC's flow log out (moto cannot create one).
+ * - `toolsLayer=<zip>`: the tools layer of `runtime: inline` jobs from this zip instead of
+ *   layers/dist/vaultra-tools-layer.zip (another build, or a stub in synth tests).
  */
 export interface DeploySwitches {
   /** The runner image to use instead of the Docker asset. */
   readonly runnerImage?: ContainerImage;
   /** Whether the created VPC logs its traffic (the default, and what production wants). */
   readonly flowLogs: boolean;
+  /** The tools layer's zip instead of layers/dist/vaultra-tools-layer.zip. */
+  readonly toolsLayerZip?: string;
 }
 
 /** Reads the switches through `context` (`app.node.tryGetContext`); refuses a value it cannot read. */
@@ -22,7 +27,13 @@ export function deploySwitchesOf(context: (key: string) => unknown): DeploySwitc
   if (image !== undefined && (typeof image !== 'string' || image.trim() === '')) {
     throw new ConfigError('-c runnerImage needs an image URI (e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com/vaultra-runner:1.4.0); leave it out to build runner/Dockerfile');
   }
-  return { ...(typeof image === 'string' ? { runnerImage: ContainerImage.fromRegistry(image.trim()) } : {}), flowLogs: booleanSwitch(context('flowLogs'), 'flowLogs', true) };
+  const layer = context('toolsLayer');
+  if (layer !== undefined && (typeof layer !== 'string' || layer.trim() === '')) throw new ConfigError('-c toolsLayer needs the path of a layer zip (bash layers/build.sh builds layers/dist/vaultra-tools-layer.zip); leave it out to use that one');
+  return {
+    ...(typeof image === 'string' ? { runnerImage: ContainerImage.fromRegistry(image.trim()) } : {}),
+    flowLogs: booleanSwitch(context('flowLogs'), 'flowLogs', true),
+    ...(typeof layer === 'string' ? { toolsLayerZip: path.resolve(layer.trim()) } : {}),
+  };
 }
 
 /** `-c name=true|false` arrives as a string, cdk.json's context as a boolean. */

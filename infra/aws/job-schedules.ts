@@ -9,11 +9,15 @@ import { drillScheduleName, logScheduleName } from '../../core/config/deployed-s
 import type { AwsEnvironment } from './deployment-config.js';
 import { deadLetterQueue } from './dead-letter-queue.js';
 import { lambdaScheduleTarget, SchedulerTargetRole } from './scheduler-target.js';
+import { runsInline } from '../../core/config/inline-runtime.js';
+import type { ScheduledJob } from '../../core/config/environments.js';
 
 export interface JobSchedulesProps {
   readonly environment: AwsEnvironment;
   /** The scheduled-backup function every job schedule invokes. */
   readonly target: IFunction;
+  /** The inline backup function, which `runtime: inline` jobs' backup schedules invoke instead. @default none: the environment has no inline job */
+  readonly inlineTarget?: IFunction;
   readonly key: IKey;
 }
 
@@ -42,7 +46,8 @@ export { logScheduleName, drillScheduleName };
  * `logs` gets a second schedule, `rate(<every>)` without a flexible window (a catch-up's point is
  * to be on time), whose event makes the same function start a log push. A job with
  * `drill.schedule` gets a third, `Drill-<job>`, on the drill's cron: the function starts the
- * job's drill task (drill-tasks.ts).
+ * job's drill task (drill-tasks.ts). A `runtime: inline` job's backup schedule invokes the inline
+ * backup function instead (inline-functions.ts); its log and drill schedules stay as they are.
  */
 export class JobSchedules extends Construct {
   readonly group: CfnScheduleGroup;
@@ -59,6 +64,9 @@ export class JobSchedules extends Construct {
     this.group = new CfnScheduleGroup(this, 'Group', { name: `vaultra-${environment.name}` });
     this.deadLetterQueue = deadLetterQueue(this, 'DeadLetterQueue', props.key);
     const role = new SchedulerTargetRole(this, 'InvokeRole', { target: props.target, deadLetterQueue: this.deadLetterQueue, key: props.key });
+    // A role of its own per target: each may invoke one function only.
+    const inline = props.inlineTarget ? { target: props.inlineTarget, role: new SchedulerTargetRole(this, 'InlineInvokeRole', { target: props.inlineTarget, deadLetterQueue: this.deadLetterQueue, key: props.key }) } : undefined;
+    const backupTarget = (job: ScheduledJob) => (inline && runsInline(job) ? inline : { target: props.target, role });
 
     const schedules = new Map<string, CfnSchedule>();
     for (const job of environment.jobs.filter((candidate) => candidate.enabled)) {
@@ -70,7 +78,7 @@ export class JobSchedules extends Construct {
         scheduleExpression: eventBridgeCron(cron, timeZone),
         scheduleExpressionTimezone: timeZone,
         flexibleTimeWindow: flexibleWindowMinutes === 0 ? { mode: 'OFF' } : { mode: 'FLEXIBLE', maximumWindowInMinutes: flexibleWindowMinutes },
-        target: lambdaScheduleTarget({ target: props.target, role, deadLetterQueue: this.deadLetterQueue, input: scheduledBackupInput(job.name) }),
+        target: lambdaScheduleTarget({ ...backupTarget(job), deadLetterQueue: this.deadLetterQueue, input: scheduledBackupInput(job.name) }),
         state: 'ENABLED',
       });
       schedule.addResourceDependency(this.group, 'a schedule needs its group');

@@ -1,5 +1,5 @@
 import { Stack } from 'aws-cdk-lib';
-import { FlowLogDestination, FlowLogTrafficType, GatewayVpcEndpointAwsService, IpAddresses, SecurityGroup, SubnetType, Vpc, type ISecurityGroup, type IVpc } from 'aws-cdk-lib/aws-ec2';
+import { FlowLogDestination, FlowLogTrafficType, GatewayVpcEndpointAwsService, IpAddresses, SecurityGroup, Subnet, SubnetType, Vpc, type ISecurityGroup, type IVpc, type SubnetSelection } from 'aws-cdk-lib/aws-ec2';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import type { AwsEnvironment } from './deployment-config.js';
@@ -25,6 +25,8 @@ export interface RunnerNetworkProps {
 export class RunnerNetwork extends Construct {
   readonly vpc: IVpc;
   readonly subnetIds: string[];
+  /** The same subnets as a selection, for what runs in them besides Fargate tasks (the inline functions). */
+  readonly subnets: SubnetSelection;
   readonly securityGroups: ISecurityGroup[];
   /**
    * Whether tasks get a public IP. Never for a created VPC (private subnets behind a NAT); for an
@@ -41,6 +43,7 @@ export class RunnerNetwork extends Construct {
       // The AZs are not used (subnets are given by id): the stack's Fn::GetAZs picks keep synth offline.
       this.vpc = Vpc.fromVpcAttributes(this, 'Vpc', { vpcId: network.vpcId, availabilityZones: Stack.of(this).availabilityZones });
       this.subnetIds = [...network.subnetIds];
+      this.subnets = { subnets: network.subnetIds.map((subnetId, index) => Subnet.fromSubnetId(this, `Subnet${index}`, subnetId)) };
       this.securityGroups =
         network.securityGroupIds.length > 0
           ? network.securityGroupIds.map((groupId, index) => SecurityGroup.fromSecurityGroupId(this, `SecurityGroup${index}`, groupId, { mutable: false }))
@@ -66,7 +69,8 @@ export class RunnerNetwork extends Construct {
     });
     if (!props.flowLogBucket) acknowledge(vpc, 'AwsSolutions-VPC7', 'Flow log left out by the -c flowLogs=false switch, for emulators that cannot create one (moto); the production deploy never sets it.');
     this.vpc = vpc;
-    this.subnetIds = vpc.selectSubnets({ subnetType: SubnetType.PRIVATE_WITH_EGRESS }).subnetIds;
+    this.subnets = { subnetType: SubnetType.PRIVATE_WITH_EGRESS };
+    this.subnetIds = vpc.selectSubnets(this.subnets).subnetIds;
     this.securityGroups = [this.runnerSecurityGroup(vpc)];
   }
 

@@ -47,6 +47,8 @@ export class OrchestrationFunctions extends Construct {
   readonly taskFinished: VaultraFunction;
   readonly watchdog: VaultraFunction;
   readonly api: VaultraFunction;
+  /** The variables every function gets (names in `AWS_FUNCTION_ENV`): the inline functions get them too. */
+  readonly variables: Readonly<Record<string, string>>;
 
   constructor(scope: Construct, id: string, props: OrchestrationFunctionsProps) {
     super(scope, id);
@@ -72,6 +74,7 @@ export class OrchestrationFunctions extends Construct {
       POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
       NODE_OPTIONS: '--enable-source-maps',
     };
+    this.variables = variables;
     const common = { environment: variables, bundling: functionBundling(props.configJson), key, logRetentionDays: environment.runner.logRetentionDays };
     const name = environment.name;
 

@@ -101,6 +101,8 @@ export class RunnerTask extends Construct {
   /** The role restores and verifies run as (`overrides.taskRoleArn`). */
   readonly restoreRole: Role;
   readonly executionRole: Role;
+  /** What the backup and restore rights are rights on. */
+  private readonly rights: Pick<RunnerTaskProps, 'environment' | 'bucket' | 'catalog' | 'key' | 'signingKey'>;
 
   constructor(scope: Construct, id: string, props: RunnerTaskProps) {
     super(scope, id);
@@ -127,30 +129,9 @@ export class RunnerTask extends Construct {
       description: `Vaultra ${environment.name} runner: on-demand restores and verifies, reading and decrypting backups under ${bucket.prefix}/`,
     });
     this.executionRole = new Role(this, 'ExecutionRole', { assumedBy: ecsTasks(), description: `Vaultra ${environment.name} runner: image pull and log delivery` });
-    const jobSecrets = secretsStatement(awsSecretArns(stack, jobSourceReferences(environment)));
-    const prefixReason = `Backup objects are written under ${bucket.prefix}/<job>/<YYYY>/<MM>/<DD>/<runId>/ with run ids made at run time: the role is limited to objects under the Vaultra prefix, which is the narrowest pattern that can name them.`;
-
-    const backup = this.backupRole;
-    backup.addToPolicy(prefixObjectsStatement(bucket, bucket.objectLock ? [...BACKUP_OBJECT_ACTIONS, ...OBJECT_LOCK_ACTIONS] : BACKUP_OBJECT_ACTIONS));
-    backup.addToPolicy(prefixListStatement(bucket, ['s3:ListBucket', 's3:ListBucketMultipartUploads']));
-    // With Object Lock the runner first checks that the bucket enforces it (s3-bucket-lock.ts); the
-    // call names no prefix, so it cannot share the listing statement's s3:prefix condition.
-    if (bucket.objectLock) backup.addToPolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['s3:GetBucketObjectLockConfiguration'], resources: [bucket.bucket.bucketArn] }));
-    backup.addToPolicy(catalogStatement(catalog));
-    for (const statement of backupKeyStatements(key, [`s3.${stack.region}.${stack.urlSuffix}`, `dynamodb.${stack.region}.${stack.urlSuffix}`])) backup.addToPolicy(statement);
-    backup.addToPolicy(keyStatement(props.signingKey, SIGNING_KEY_ACTIONS));
-    for (const statement of jobSecrets) backup.addToPolicy(statement);
-    acknowledgeWildcardResource(backup, bucket.prefixObjectsArn, prefixReason);
-
-    const restore = this.restoreRole;
-    restore.addToPolicy(prefixObjectsStatement(bucket, RESTORE_OBJECT_ACTIONS));
-    restore.addToPolicy(prefixListStatement(bucket, ['s3:ListBucket']));
-    restore.addToPolicy(catalogStatement(catalog));
-    // Decrypt unwraps the age vaultra-kms stanza; Encrypt and GenerateDataKey serve the encrypted catalog table's writes.
-    restore.addToPolicy(keyStatement(key, ['kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey', 'kms:DescribeKey']));
-    restore.addToPolicy(keyStatement(props.signingKey, TRUST_KEY_ACTIONS));
-    for (const statement of jobSecrets) restore.addToPolicy(statement);
-    acknowledgeWildcardResource(restore, bucket.prefixObjectsArn, prefixReason);
+    this.rights = { environment, bucket, catalog, key, signingKey: props.signingKey };
+    this.grantBackups(this.backupRole);
+    this.grantRestores(this.restoreRole);
 
     const logGroup = encryptedLogGroup(this, 'Logs', { key, retentionDays: runner.logRetentionDays });
     this.taskDefinition = new FargateTaskDefinition(this, 'TaskDefinition', {
@@ -193,6 +174,48 @@ export class RunnerTask extends Construct {
       'AwsSolutions-IAM5[Resource::*]',
       'ecr:GetAuthorizationToken has no resource-level permissions (AWS requires Resource "*"); pulling the image itself is limited to the CDK asset repository.',
     );
+  }
+
+  /**
+   * The backup role's rights, given to `role`: what a backup run does (the backup role above;
+   * the inline backup function runs backups too, so it gets exactly these). `viaServices` adds
+   * services besides S3 and DynamoDB that may use the key on the role's behalf (SNS, for a function
+   * that also publishes alerts to the encrypted topic).
+   */
+  grantBackups(role: Role, viaServices: readonly string[] = []): void {
+    const { bucket, catalog, key, signingKey } = this.rights;
+    const stack = Stack.of(this);
+    role.addToPolicy(prefixObjectsStatement(bucket, bucket.objectLock ? [...BACKUP_OBJECT_ACTIONS, ...OBJECT_LOCK_ACTIONS] : BACKUP_OBJECT_ACTIONS));
+    role.addToPolicy(prefixListStatement(bucket, ['s3:ListBucket', 's3:ListBucketMultipartUploads']));
+    // With Object Lock the runner first checks that the bucket enforces it (s3-bucket-lock.ts); the
+    // call names no prefix, so it cannot share the listing statement's s3:prefix condition.
+    if (bucket.objectLock) role.addToPolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['s3:GetBucketObjectLockConfiguration'], resources: [bucket.bucket.bucketArn] }));
+    role.addToPolicy(catalogStatement(catalog));
+    for (const statement of backupKeyStatements(key, [`s3.${stack.region}.${stack.urlSuffix}`, `dynamodb.${stack.region}.${stack.urlSuffix}`, ...viaServices])) role.addToPolicy(statement);
+    role.addToPolicy(keyStatement(signingKey, SIGNING_KEY_ACTIONS));
+    for (const statement of this.jobSecrets()) role.addToPolicy(statement);
+    acknowledgeWildcardResource(role, bucket.prefixObjectsArn, this.prefixReason());
+  }
+
+  /** The restore role's rights, given to `role`: what a restore or verify does (the inline restore function gets exactly these). */
+  grantRestores(role: Role): void {
+    const { bucket, catalog, key, signingKey } = this.rights;
+    role.addToPolicy(prefixObjectsStatement(bucket, RESTORE_OBJECT_ACTIONS));
+    role.addToPolicy(prefixListStatement(bucket, ['s3:ListBucket']));
+    role.addToPolicy(catalogStatement(catalog));
+    // Decrypt unwraps the age vaultra-kms stanza; Encrypt and GenerateDataKey serve the encrypted catalog table's writes.
+    role.addToPolicy(keyStatement(key, ['kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey', 'kms:DescribeKey']));
+    role.addToPolicy(keyStatement(signingKey, TRUST_KEY_ACTIONS));
+    for (const statement of this.jobSecrets()) role.addToPolicy(statement);
+    acknowledgeWildcardResource(role, bucket.prefixObjectsArn, this.prefixReason());
+  }
+
+  private jobSecrets(): PolicyStatement[] {
+    return secretsStatement(awsSecretArns(Stack.of(this), jobSourceReferences(this.rights.environment)));
+  }
+
+  private prefixReason(): string {
+    return `Backup objects are written under ${this.rights.bucket.prefix}/<job>/<YYYY>/<MM>/<DD>/<runId>/ with run ids made at run time: the role is limited to objects under the Vaultra prefix, which is the narrowest pattern that can name them.`;
   }
 
   /**

@@ -1,9 +1,9 @@
 import path from 'node:path';
-import type { Duration } from 'aws-cdk-lib';
+import { Size, type Duration } from 'aws-cdk-lib';
 import { Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
-import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { Architecture, Runtime, Tracing, type ILayerVersion } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, type BundlingOptions, type NodejsFunctionProps } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Construct } from 'constructs';
 import { REPO_ROOT } from './repo-root.js';
 import { encryptedLogGroup } from './log-groups.js';
@@ -21,6 +21,14 @@ export interface VaultraFunctionProps {
   readonly timeout: Duration;
   /** @default 512 */
   readonly memorySizeMiB?: number;
+  /** @default ARM_64 */
+  readonly architecture?: Architecture;
+  /** @default none */
+  readonly layers?: readonly ILayerVersion[];
+  /** The VPC, subnets and security groups the function runs in. @default none: outside any VPC */
+  readonly network?: Pick<NodejsFunctionProps, 'vpc' | 'vpcSubnets' | 'securityGroups'>;
+  /** Size of /tmp. @default 512 */
+  readonly ephemeralStorageMiB?: number;
 }
 
 /**
@@ -43,9 +51,12 @@ export class VaultraFunction extends Construct {
       handler: 'handler',
       description: props.description,
       runtime: Runtime.NODEJS_22_X,
-      architecture: Architecture.ARM_64,
+      architecture: props.architecture ?? Architecture.ARM_64,
       tracing: Tracing.ACTIVE,
       memorySize: props.memorySizeMiB ?? 512,
+      ...(props.layers ? { layers: [...props.layers] } : {}),
+      ...props.network,
+      ...(props.ephemeralStorageMiB ? { ephemeralStorageSize: Size.mebibytes(props.ephemeralStorageMiB) } : {}),
       timeout: props.timeout,
       role: this.role,
       logGroup,
@@ -54,7 +65,22 @@ export class VaultraFunction extends Construct {
       depsLockFilePath: path.join(REPO_ROOT, 'package-lock.json'),
       bundling: props.bundling,
     });
-    acknowledge(this.role, 'AwsSolutions-IAM5[Resource::*]', 'xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing) have no resource-level permissions: AWS requires Resource "*" for them.');
+    if (props.network) {
+      // Lambda attaches the function to the VPC through network interfaces it creates as the
+      // function's role. Given a role, the CDK adds no AWSLambdaVPCAccessExecutionRole: these are its actions.
+      this.role.addToPolicy(
+        new PolicyStatement({
+          effect: Effect.ALLOW,
+          actions: ['ec2:CreateNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses'],
+          resources: ['*'],
+        }),
+      );
+    }
+    acknowledge(
+      this.role,
+      'AwsSolutions-IAM5[Resource::*]',
+      `xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing)${props.network ? ' and the VPC network interface actions Lambda takes as the function (ec2:DescribeNetworkInterfaces has no resource-level permission)' : ''} have no resource-level permissions: AWS requires Resource "*" for them.`,
+    );
     acknowledge(
       this.function,
       'AwsSolutions-L1',

@@ -9,7 +9,9 @@ import { DedupKey } from './dedup-key.js';
 import { DrillTasks } from './drill-tasks.js';
 import type { DeploymentConfig } from './deployment-config.js';
 import { EncryptionKey } from './encryption-key.js';
+import { InlineFunctions } from './inline-functions.js';
 import { JobSchedules } from './job-schedules.js';
+import { runsInline } from '../../core/config/inline-runtime.js';
 import { Monitoring } from './monitoring.js';
 import { RunnerNetwork } from './network.js';
 import { OrchestrationFunctions } from './orchestration-functions.js';
@@ -26,6 +28,8 @@ export interface VaultraStackProps extends Omit<StackProps, 'env'> {
   readonly runnerImage?: ContainerImage;
   /** Whether a created VPC logs its traffic to the access-log bucket. @default true */
   readonly flowLogs?: boolean;
+  /** The tools layer's zip, for an environment with `runtime: inline` jobs. @default layers/dist/vaultra-tools-layer.zip */
+  readonly toolsLayerZip?: string;
 }
 
 /** `Vaultra-<env>`: the stack name of an environment. */
@@ -42,9 +46,11 @@ export function vaultraStackName(environmentName: string): string {
  */
 export class VaultraStack extends Stack {
   readonly functions: OrchestrationFunctions;
+  /** The inline backup and restore functions, when the environment has `runtime: inline` jobs. */
+  readonly inline: InlineFunctions | undefined;
 
   constructor(scope: Construct, id: string, props: VaultraStackProps) {
-    const { deployment, runnerImage: image, flowLogs = true, ...stackProps } = props;
+    const { deployment, runnerImage: image, flowLogs = true, toolsLayerZip, ...stackProps } = props;
     const { environment, configText, configOrigin } = deployment;
     super(scope, id, {
       ...stackProps,
@@ -84,7 +90,11 @@ export class VaultraStack extends Stack {
       drills,
       network,
     });
-    const schedules = new JobSchedules(this, 'Schedules', { environment, target: this.functions.scheduledBackup.function, key: key.key });
+    const configJson = bundledEnvironmentJson(configText, environment.name, configOrigin);
+    this.inline = environment.jobs.some((job) => job.enabled && runsInline(job))
+      ? new InlineFunctions(this, 'Inline', { environment, configJson, variables: this.functions.variables, key: key.key, catalog, topic: alerts.topic, runner, network, dedupKey: dedupKey.secret, taskFinished: this.functions.taskFinished.function, ...(toolsLayerZip ? { toolsLayerZip } : {}) })
+      : undefined;
+    const schedules = new JobSchedules(this, 'Schedules', { environment, target: this.functions.scheduledBackup.function, ...(this.inline ? { inlineTarget: this.inline.backup.function } : {}), key: key.key });
     new WatchdogSchedule(this, 'WatchdogSchedule', { watchdog: this.functions.watchdog.function, group: schedules.group, deadLetterQueue: schedules.deadLetterQueue, key: key.key });
     const taskStopped = new TaskStoppedRule(this, 'TaskStopped', { environmentName: environment.name, runner, target: this.functions.taskFinished.function, key });
 
@@ -97,11 +107,15 @@ export class VaultraStack extends Stack {
         'task-finished': this.functions.taskFinished.function,
         watchdog: this.functions.watchdog.function,
         api: this.functions.api.function,
+        ...(this.inline ? { 'inline-backup': this.inline.backup.function, 'inline-restore': this.inline.restore.function } : {}),
       },
       deadLetterQueues: { schedules: schedules.deadLetterQueue, 'task-stopped': taskStopped.deadLetterQueue },
     });
 
     new CfnOutput(this, 'ApiFunctionName', { value: this.functions.api.function.functionName, description: 'aws lambda invoke --function-name <this> … (IAM-authorized; no public URL)' });
+    if (this.inline) {
+      new CfnOutput(this, 'InlineRestoreFunctionName', { value: this.inline.restore.function.functionName, description: 'Restores and verifies of runtime: inline jobs, run inline: aws lambda invoke --function-name <this> with the api function\'s restore request' });
+    }
     new CfnOutput(this, 'BucketName', { value: bucket.bucket.bucketName, description: `Backups live under s3://<this>/${bucket.prefix}/` });
     new CfnOutput(this, 'CatalogTableName', { value: catalog.table.tableName });
     new CfnOutput(this, 'AlertTopicArn', { value: alerts.topic.topicArn });

@@ -21,6 +21,7 @@ import { createHandler as watchdog } from '../../functions/aws/watchdog.js';
 import { createHandler as api } from '../../functions/aws/api.js';
 import { AbortedError } from '../../core/errors.js';
 import { AWS_FUNCTION_ENV } from '../../core/platform/aws-deployment.js';
+import { INLINE_SETTLE_SOURCE } from '../../core/adapters/settlement/lambda-run-settler.js';
 import { lambdaContext } from '../support/lambda-context.js';
 import { requireMoto } from '../support/requirements.js';
 import { recentFireTime } from '../support/test-clock.js';
@@ -308,6 +309,23 @@ describe('AWS functions on moto (ECS RunTask mocked: moto cannot run awsvpc task
       const [message] = await platform.snsMessages();
       expect(message?.Subject).toContain('shop: an on-demand runner task failed');
       expect(message?.Message).toContain('exit code 5');
+    });
+
+    it('an inline hand-off (source vaultra.inline) of a runner killed at the invocation\'s end fails the running run with the stop reason; a repeated hand-off changes nothing', async () => {
+      const runId = scheduledRunId('shop', '2026-12-06T02:00:00Z');
+      await pending('shop', runId, { status: 'running' });
+      await platform.snsMessages(0);
+      const handOff = { source: INLINE_SETTLE_SOURCE, detail: { job: 'shop', runId, taskId: `inline:stream:${runId}`, stoppedReason: 'stopped: the Lambda invocation was about to time out', stoppedAt: new Date().toISOString() } };
+      expect(await taskFinished(deploy)(handOff)).toMatchObject({ outcome: 'failed', job: 'shop', runId });
+      expect(await catalog.get('shop', runId)).toMatchObject({ status: 'failed', taskId: handOff.detail.taskId, error: { kind: 'task', message: expect.stringContaining('the Lambda invocation was about to time out') } });
+      expect(await catalog.acquireLock('shop', 'next', 1000)).toBe(true);
+      await catalog.releaseLock('shop', 'next');
+      expect((await taskFinished(deploy)(handOff)).outcome).toBe('already-finished');
+      expect(await platform.snsMessages()).toHaveLength(1);
+    });
+
+    it('refuses an inline hand-off that names no run, saying which field', async () => {
+      await expect(taskFinished(deploy)({ source: INLINE_SETTLE_SOURCE, detail: { job: 'shop', taskId: 'inline:x' } })).rejects.toThrow(/runId/);
     });
 
     it('ignores tasks Vaultra did not start and tasks not yet stopped', async () => {

@@ -54,6 +54,12 @@ describe('deploy switches', () => {
     expect(() => deploySwitchesOf((key) => (key === 'runnerImage' ? ' ' : undefined))).toThrow(/-c runnerImage needs an image URI/);
   });
 
+  it('-c toolsLayer=<zip> names the tools layer of inline jobs, as an absolute path; an empty value is refused in one line', () => {
+    expect(deploySwitchesOf((key) => (key === 'toolsLayer' ? 'build/layer.zip' : undefined)).toolsLayerZip).toBe(path.resolve('build/layer.zip'));
+    expect(deploySwitchesOf(() => undefined).toolsLayerZip).toBeUndefined();
+    expect(() => deploySwitchesOf((key) => (key === 'toolsLayer' ? '' : undefined))).toThrow(/-c toolsLayer needs the path of a layer zip/);
+  });
+
   it('the runner container reserves 512 MiB (Fargate\'s smallest task), so it fits every task size a job may ask for', () => {
     expect(runnerContainer(synthWithContext({}).template).MemoryReservation).toBe(512);
   });

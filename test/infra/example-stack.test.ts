@@ -331,7 +331,9 @@ describe('the functions', () => {
     for (const fn of resourcesWhere<{ Environment: { Variables: Record<string, unknown> } }>(template, 'AWS::Lambda::Function')) {
       const variables = fn.Properties.Environment.Variables;
       // The example schedules no drill: no drill task definitions to name (test/infra/drill-tasks.test.ts has them).
-      const unset: string[] = [AWS_FUNCTION_ENV.configJson, AWS_FUNCTION_ENV.drillTaskDefinitions];
+      // Nor inline jobs: only the inline functions read the dedup key's secret, and only the inline backup
+      // function names task-finished, its settler (test/infra/inline-functions.test.ts).
+      const unset: string[] = [AWS_FUNCTION_ENV.configJson, AWS_FUNCTION_ENV.drillTaskDefinitions, AWS_FUNCTION_ENV.dedupKeySecretArn, AWS_FUNCTION_ENV.taskFinishedFunction];
       expect(Object.keys(variables).sort()).toEqual([...Object.values(AWS_FUNCTION_ENV).filter((name) => !unset.includes(name)), 'POWERTOOLS_SERVICE_NAME', 'POWERTOOLS_METRICS_NAMESPACE', 'NODE_OPTIONS'].sort());
       expect(variables).toMatchObject({
         [AWS_FUNCTION_ENV.environmentName]: 'example',

@@ -13,7 +13,7 @@ import type { IConstruct } from 'constructs';
 import { awsEnvironmentOf } from '../../infra/aws/deployment-config.js';
 import { addNagChecks } from '../../infra/aws/nag.js';
 import { VaultraStack } from '../../infra/aws/vaultra-stack.js';
-import { cdkJsonContext, EXAMPLE_CONFIG, synthStack, testConfig, testOutdir } from './support/synth.js';
+import { cdkJsonContext, EXAMPLE_CONFIG, stubToolsLayerZip, synthStack, testConfig, testOutdir } from './support/synth.js';
 
 interface Acknowledgement {
   readonly path: string;
@@ -95,6 +95,14 @@ describe.each([
 ])('the %s stack under cdk-nag', (_name, config) => {
   it('has no unacknowledged finding either', () => {
     const { app } = synthStack(config, 'test');
+    expect(new AwsSolutionsChecks().validateScope(app).violations).toEqual([]);
+  });
+});
+
+describe('the stack of runtime: inline jobs (tools layer, inline functions in the VPC) under cdk-nag', () => {
+  it('has no unacknowledged finding either', () => {
+    const jobs = { small: { source: 'secret+aws://vaultra/test/small', schedule: { cron: '0 3 * * *' }, runtime: 'inline', timeout: '10m' } };
+    const { app } = synthStack(testConfig({}, jobs), 'test', { toolsLayerZip: stubToolsLayerZip() });
     expect(new AwsSolutionsChecks().validateScope(app).violations).toEqual([]);
   });
 });

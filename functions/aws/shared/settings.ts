@@ -76,6 +76,11 @@ export function awsSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): AwsSet
   };
 }
 
+/** The inline backup function's settler: the task-finished function the stack named. */
+export function taskFinishedFunctionFromEnv(env: NodeJS.ProcessEnv = process.env): string {
+  return required(env, AWS_FUNCTION_ENV.taskFinishedFunction);
+}
+
 /** `VAULTRA_DRILL_TASK_DEFINITIONS`, as the stack writes it: job name → task definition ARN. */
 function drillTaskDefinitionsOf(json: string | undefined): Pick<EcsFargateTarget, 'drillTaskDefinitionArns'> {
   if (!json) return {};

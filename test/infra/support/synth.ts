@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll } from 'vitest';
@@ -41,6 +41,8 @@ export interface SynthOptions {
   readonly bundle?: boolean;
   /** Stage the real runner image asset; otherwise a registry image stands in. @default false */
   readonly realImage?: boolean;
+  /** The tools layer's zip, for configs with `runtime: inline` jobs (`-c toolsLayer=`). @default layers/dist/vaultra-tools-layer.zip */
+  readonly toolsLayerZip?: string;
 }
 
 export interface Synthesized {
@@ -56,6 +58,7 @@ export function synthStack(configText: string, environmentName: string, options:
   const stack = new VaultraStack(app, vaultraStackName(environmentName), {
     deployment,
     ...(options.realImage ? {} : { runnerImage: ContainerImage.fromRegistry('public.ecr.aws/vaultra/runner:test') }),
+    ...(options.toolsLayerZip ? { toolsLayerZip: options.toolsLayerZip } : {}),
   });
   return { app, stack, template: Template.fromStack(stack) };
 }
@@ -82,3 +85,11 @@ export function testConfig(environment: Record<string, unknown> = {}, jobs?: Rec
 }
 
 export const testSource = SOURCE;
+
+/** A stand-in for the tools layer's zip in synth tests: an empty zip file (the real one takes a build). */
+export function stubToolsLayerZip(): string {
+  const zip = path.join(testOutdir(), 'stub-tools-layer.zip');
+  // The end-of-central-directory record alone is a valid, empty zip.
+  writeFileSync(zip, Buffer.concat([Buffer.from('PK\x05\x06', 'latin1'), Buffer.alloc(18)]));
+  return zip;
+}
