@@ -49,7 +49,7 @@ export interface VerifyReport {
 export async function runVerify(
   deps: VerifyDependencies,
   ref: BackupRef,
-  options: { signal?: AbortSignal; onProgress?: (bytesRead: number) => void; record?: boolean; samplePercent?: number } = {},
+  options: { signal?: AbortSignal; onProgress?: (bytesRead: number) => void; record?: boolean; samplePercent?: number; runId?: string } = {},
 ): Promise<VerifyReport> {
   const tracer = deps.tracer ?? noTracing;
   const backup = await tracer.span('locate', {}, (span) => locateBackup(deps.storage, ref, options.signal).then((located) => (span.setAttributes(locatedAttributes(located)), located)));
@@ -64,7 +64,7 @@ export async function runVerify(
     return { ...verified, authenticity };
   };
   if (options.record === false) return check();
-  const { value } = await recordedRun(deps.catalog, { kind: 'verify', job: backup.job, engine: backup.manifest.source.engine, location: deps.storage.location }, check, { signal: options.signal });
+  const { value } = await recordedRun(deps.catalog, { kind: 'verify', job: backup.job, engine: backup.manifest.source.engine, location: deps.storage.location, ...(options.runId ? { runId: options.runId } : {}) }, check, { signal: options.signal });
   return value;
 }
 
