@@ -7,6 +7,7 @@ import { engineIdForUrl } from '../../core/adapters/engines/engines.js';
 import { DEFAULT_STORAGE } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { catalogOption, openStore } from './shared.js';
+import { cloudConsoleOf } from '../tui/cloud-endpoints.js';
 
 interface TuiOptions {
   config: string;
@@ -35,7 +36,11 @@ vaultra command that does the same. Needs a terminal (80×24 or larger; works ov
 stdout not a terminal it exits 2 and says which commands to script instead.
 
 A cloud environment is read from its catalog and storage: name them with --catalog
-(dynamodb://<table>, firestore://<project>/<collection>, aztable://<account>/<table>) and --from.`,
+(dynamodb://<table>, firestore://<project>/<collection>, aztable://<account>/<table>) and --from.
+Its actions (backup now, verify, restore) go to the environment's api function — on AWS
+vaultra-<env>-api, elsewhere the function's URL, or the environment's api: setting; Azure
+wants the function key in VAULTRA_API_KEY — and the run is followed until it finishes, with
+the newest lines of its log (CloudWatch Logs, Cloud Logging, Log Analytics) when allowed.`,
     )
     .action(async (options: TuiOptions) => {
       if (!process.stdout.isTTY || !process.stdin.isTTY) {
@@ -62,7 +67,10 @@ A cloud environment is read from its catalog and storage: name them with --catal
         throw new ConfigError(`environment ${environment.name} runs in ${environment.cloud}: name its catalog with --catalog and its storage with --from`);
       }
       const { storage, catalog } = await openStore(storageUrl!, options.catalog);
-      const end = await startConsole({ sources: { configPath: options.config, environment, storageUrl: storageUrl!, storage, catalog, ...(options.catalog ? { catalogSpec: options.catalog } : {}) } }, systemClock);
+      // A cloud environment acts through its api function and reads runs' logs from its log service.
+      const cloud = environment.cloud === 'local' ? undefined : await cloudConsoleOf(environment);
+      const sources = { configPath: options.config, environment, storageUrl: storageUrl!, storage, catalog, ...(options.catalog ? { catalogSpec: options.catalog } : {}), ...(cloud ? { cloud } : {}) };
+      const end = await startConsole({ sources }, systemClock);
       if (end === 'interrupted') process.exitCode = EXIT.interrupted;
     });
 }

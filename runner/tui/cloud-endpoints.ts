@@ -1,4 +1,5 @@
 import type { Environment } from '../../core/config/load-config.js';
+import type { CloudConsole } from './console-data.js';
 import type { OnDemandApi } from '../../core/ports/on-demand-api.js';
 import type { RunLogReader } from '../../core/ports/run-log.js';
 import { ConfigError } from '../../core/errors.js';
@@ -47,7 +48,9 @@ export async function onDemandApiOf(environment: Environment, env: NodeJS.Proces
       const { AzureFunctionOnDemandApi } = await import('../../core/adapters/on-demand-api/azure-function-on-demand-api.js');
       if (env.VAULTRA_API_KEY) return new AzureFunctionOnDemandApi({ url: endpoint, auth: { functionKey: env.VAULTRA_API_KEY } });
       if (env.VAULTRA_API_SCOPE) return new AzureFunctionOnDemandApi({ url: endpoint, auth: { entraScope: env.VAULTRA_API_SCOPE } });
-      throw new ConfigError(`calling ${endpoint} needs the function's key in VAULTRA_API_KEY (az functionapp function keys list), or VAULTRA_API_SCOPE for an Entra ID token`);
+      // Browsing needs no key: only an action says what is missing, when it is asked for.
+      const missing = new ConfigError(`calling ${endpoint} needs the function's key in VAULTRA_API_KEY (az functionapp function keys list), or VAULTRA_API_SCOPE for an Entra ID token`);
+      return { endpoint, send: () => Promise.reject(missing) };
     }
     case 'local':
       throw new ConfigError(`environment ${environment.name} is local: its actions run here, not through an api function`);
@@ -83,4 +86,9 @@ export async function cloudRunLogOf(environment: Environment): Promise<CloudRunL
     case 'local':
       return { unavailable: 'a local run keeps its log beside the catalog' };
   }
+}
+
+/** What a cloud environment's console acts and reads through; what is missing for either is said by the screen that needs it. */
+export async function cloudConsoleOf(environment: Environment, env: NodeJS.ProcessEnv = process.env): Promise<CloudConsole> {
+  return { api: await onDemandApiOf(environment, env), runLog: await cloudRunLogOf(environment) };
 }
