@@ -1,3 +1,4 @@
+import { GoogleAuth } from 'google-auth-library';
 import type { OnDemandApi, OnDemandRequest, OnDemandResponse } from '../../ports/on-demand-api.js';
 import { ConfigError, oneLine } from '../../errors.js';
 import { postRequest } from './api-answer.js';
@@ -35,9 +36,8 @@ export class CloudFunctionOnDemandApi implements OnDemandApi {
   }
 }
 
-/** google-auth-library, imported on first use: only a console acting on a GCP environment loads it. */
+/** Callers import this module only for a GCP environment (runner/tui/cloud-endpoints.ts), so nothing else loads google-auth-library. */
 async function applicationDefaultIdToken(audience: string): Promise<string> {
-  const { GoogleAuth } = await import('google-auth-library');
   const client = await new GoogleAuth().getIdTokenClient(audience);
   return client.idTokenProvider.fetchIdToken(audience);
 }

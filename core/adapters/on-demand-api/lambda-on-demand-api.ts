@@ -1,4 +1,4 @@
-import type { LambdaClient } from '@aws-sdk/client-lambda';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import type { OnDemandApi, OnDemandRequest, OnDemandResponse } from '../../ports/on-demand-api.js';
 import { ConfigError, LaunchFailedError } from '../../errors.js';
 import { awsErrorName, genericAwsError } from '../aws/aws-errors.js';
@@ -8,7 +8,7 @@ export interface LambdaOnDemandApiOptions {
   /** The environment's api function: its name (`vaultra-<env>-api`) or ARN. */
   readonly functionName: string;
   readonly region: string;
-  /** @default a `LambdaClient` for `region` (endpoint and credentials from the SDK's settings), made on first use */
+  /** @default a `LambdaClient` for `region` (endpoint and credentials from the SDK's settings) */
   readonly client?: Pick<LambdaClient, 'send'>;
 }
 
@@ -17,28 +17,26 @@ const NOT_ALLOWED = new Set(['AccessDeniedException', 'AccessDenied', 'Unrecogni
 
 /**
  * The AWS api function, called with a synchronous `Invoke` (`aws lambda invoke`; IAM decides:
- * `lambda:InvokeFunction` on the function). The SDK is imported on first use, so nothing but a
- * console acting on an AWS environment loads it. One attempt at the SDK level for the invoke:
- * a backup sent twice would start two runs.
+ * `lambda:InvokeFunction` on the function). Callers import this module only for an AWS
+ * environment (runner/tui/cloud-endpoints.ts), so nothing else loads the SDK. One attempt at the
+ * SDK level: a backup sent twice would start two runs.
  */
 export class LambdaOnDemandApi implements OnDemandApi {
   readonly endpoint: string;
   readonly #region: string;
-  #client: Promise<Pick<LambdaClient, 'send'>> | undefined;
+  readonly #client: Pick<LambdaClient, 'send'>;
 
   constructor(options: LambdaOnDemandApiOptions) {
     this.endpoint = options.functionName;
     this.#region = options.region;
-    if (options.client) this.#client = Promise.resolve(options.client);
+    this.#client = options.client ?? new LambdaClient({ region: options.region, maxAttempts: 1 });
   }
 
   async send(request: OnDemandRequest, signal?: AbortSignal): Promise<OnDemandResponse> {
     const doing = `invoking ${this.endpoint} (${request.action})`;
-    const { InvokeCommand } = await import('@aws-sdk/client-lambda');
     let answer;
     try {
-      const client = await this.#lambda();
-      answer = await client.send(new InvokeCommand({ FunctionName: this.endpoint, InvocationType: 'RequestResponse', Payload: new TextEncoder().encode(JSON.stringify(request)) }), signal ? { abortSignal: signal } : {});
+      answer = await this.#client.send(new InvokeCommand({ FunctionName: this.endpoint, InvocationType: 'RequestResponse', Payload: new TextEncoder().encode(JSON.stringify(request)) }), signal ? { abortSignal: signal } : {});
     } catch (error) {
       const name = awsErrorName(error);
       if (NOT_ALLOWED.has(name)) throw new ConfigError(`${doing} was refused (${name}): the caller needs lambda:InvokeFunction on it`, { cause: error });
@@ -49,10 +47,6 @@ export class LambdaOnDemandApi implements OnDemandApi {
     // An unhandled error in the function (a crash, a timeout) comes back as 200 with FunctionError set.
     if (answer.FunctionError) throw new LaunchFailedError(`${doing} failed: the function ended with ${answer.FunctionError} error ${errorMessageOf(body)}; see its CloudWatch log`, false);
     return parseAnswer(body, doing);
-  }
-
-  #lambda(): Promise<Pick<LambdaClient, 'send'>> {
-    return (this.#client ??= import('@aws-sdk/client-lambda').then(({ LambdaClient }) => new LambdaClient({ region: this.#region, maxAttempts: 1 })));
   }
 }
 

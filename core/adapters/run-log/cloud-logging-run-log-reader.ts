@@ -1,3 +1,4 @@
+import { GoogleAuth } from 'google-auth-library';
 import type { RunRecord } from '../../domain/run.js';
 import type { RunLogLine, RunLogReader } from '../../ports/run-log.js';
 import { bearer, queryJson, type BearerToken } from './https-query.js';
@@ -59,9 +60,8 @@ export function cloudRunExecutionName(taskId: string | undefined): string | unde
   return /^projects\/[^/]+\/locations\/[^/]+\/jobs\/[^/]+\/executions\/([a-z0-9-]+)$/.exec(taskId ?? '')?.[1];
 }
 
-/** google-auth-library, imported on first use: only a console reading a GCP run's log loads it. */
+/** Callers import this module only for a GCP environment (runner/tui/cloud-endpoints.ts), so nothing else loads google-auth-library. */
 async function applicationDefaultAccessToken(): Promise<string> {
-  const { GoogleAuth } = await import('google-auth-library');
   const token = await new GoogleAuth({ scopes: ['https://www.googleapis.com/auth/logging.read'] }).getAccessToken();
   if (!token) throw new Error('Application Default Credentials gave no access token');
   return token;

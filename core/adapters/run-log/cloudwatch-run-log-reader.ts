@@ -1,5 +1,5 @@
-import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
-import type { ECSClient } from '@aws-sdk/client-ecs';
+import { CloudWatchLogsClient, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { DescribeTaskDefinitionCommand, ECSClient } from '@aws-sdk/client-ecs';
 import type { RunRecord } from '../../domain/run.js';
 import type { RunLogLine, RunLogReader } from '../../ports/run-log.js';
 import { ConfigError } from '../../errors.js';
@@ -11,7 +11,7 @@ export interface CloudWatchRunLogReaderOptions {
   readonly taskFamily: (run: RunRecord) => string;
   /** The runner's container in that task definition. */
   readonly containerName: string;
-  /** @default clients for `region` (endpoint and credentials from the SDK's settings), made on first use */
+  /** @default clients for `region` (endpoint and credentials from the SDK's settings) */
   readonly clients?: { readonly logs: Pick<CloudWatchLogsClient, 'send'>; readonly ecs: Pick<ECSClient, 'send'> };
 }
 
@@ -33,11 +33,13 @@ const NOT_ALLOWED = new Set(['AccessDeniedException', 'AccessDenied', 'Unrecogni
 export class CloudWatchRunLogReader implements RunLogReader {
   readonly #options: CloudWatchRunLogReaderOptions;
   readonly #destinations = new Map<string, Promise<AwsLogsDestination | undefined>>();
-  #clients: Promise<NonNullable<CloudWatchRunLogReaderOptions['clients']>> | undefined;
+  readonly #logs: Pick<CloudWatchLogsClient, 'send'>;
+  readonly #ecs: Pick<ECSClient, 'send'>;
 
   constructor(options: CloudWatchRunLogReaderOptions) {
     this.#options = options;
-    if (options.clients) this.#clients = Promise.resolve(options.clients);
+    this.#logs = options.clients?.logs ?? new CloudWatchLogsClient({ region: options.region, maxAttempts: 3 });
+    this.#ecs = options.clients?.ecs ?? new ECSClient({ region: options.region, maxAttempts: 3 });
   }
 
   async read(run: RunRecord, options: { readonly limit: number; readonly signal?: AbortSignal }): Promise<readonly RunLogLine[] | undefined> {
@@ -48,11 +50,9 @@ export class CloudWatchRunLogReader implements RunLogReader {
     if (!destination) return undefined;
     const stream = `${destination.streamPrefix}/${this.#options.containerName}/${taskId}`;
     const doing = `reading the log of task ${taskId} (${destination.group}, stream ${stream})`;
-    const { GetLogEventsCommand } = await import('@aws-sdk/client-cloudwatch-logs');
     try {
-      const { logs } = await this.#sdk();
       // Newest first from the end, one page: `limit` lines are what the screen shows.
-      const page = await logs.send(new GetLogEventsCommand({ logGroupName: destination.group, logStreamName: stream, limit: options.limit, startFromHead: false }), abortable(options.signal));
+      const page = await this.#logs.send(new GetLogEventsCommand({ logGroupName: destination.group, logStreamName: stream, limit: options.limit, startFromHead: false }), abortable(options.signal));
       return (page.events ?? []).map((event) => ({ ...(event.timestamp === undefined ? {} : { at: new Date(event.timestamp).toISOString() }), text: (event.message ?? '').replace(/\n$/, '') }));
     } catch (error) {
       if (awsErrorName(error) === 'ResourceNotFoundException') return undefined;
@@ -72,10 +72,8 @@ export class CloudWatchRunLogReader implements RunLogReader {
   }
 
   async #describe(family: string, signal: AbortSignal | undefined): Promise<AwsLogsDestination | undefined> {
-    const { DescribeTaskDefinitionCommand } = await import('@aws-sdk/client-ecs');
     try {
-      const { ecs } = await this.#sdk();
-      const { taskDefinition } = await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: family }), abortable(signal));
+      const { taskDefinition } = await this.#ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: family }), abortable(signal));
       const container = taskDefinition?.containerDefinitions?.find((candidate) => candidate.name === this.#options.containerName);
       const settings = container?.logConfiguration?.logDriver === 'awslogs' ? container.logConfiguration.options : undefined;
       const group = settings?.['awslogs-group'];
@@ -86,14 +84,6 @@ export class CloudWatchRunLogReader implements RunLogReader {
       if (awsErrorName(error) === 'ClientException' && /unable to describe task definition/i.test((error as Error).message ?? '')) return undefined;
       throw translated(error, `reading task definition ${family}`, 'ecs:DescribeTaskDefinition');
     }
-  }
-
-  #sdk(): Promise<NonNullable<CloudWatchRunLogReaderOptions['clients']>> {
-    const { region } = this.#options;
-    return (this.#clients ??= Promise.all([import('@aws-sdk/client-cloudwatch-logs'), import('@aws-sdk/client-ecs')]).then(([{ CloudWatchLogsClient }, { ECSClient }]) => ({
-      logs: new CloudWatchLogsClient({ region, maxAttempts: 3 }),
-      ecs: new ECSClient({ region, maxAttempts: 3 }),
-    })));
   }
 }
 
