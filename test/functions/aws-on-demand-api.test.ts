@@ -13,6 +13,8 @@ import type { LaunchRequest } from '../../core/ports/job-launcher.js';
 import { TASK_RUN_ENV } from '../../core/ports/job-launcher.js';
 import type { AwsDeployment } from '../../functions/aws/shared/deployment-types.js';
 import { createHandler as api } from '../../functions/aws/api.js';
+import { createHandler as taskFinished } from '../../functions/aws/task-finished.js';
+import { DynamoDbCatalog } from '../../core/adapters/catalog/dynamodb-catalog.js';
 import { startCloudRun } from '../../runner/tui/cloud-actions.js';
 import { awsDeploymentFromEnv, deployAwsPlatform } from '../support/aws-platform.js';
 import { motoClientConfig } from '../support/moto-clients.js';
@@ -39,6 +41,7 @@ describe('LambdaOnDemandApi → the real api handler over moto (Invoke served lo
 
   let server: LambdaInvokeServer;
   let deployment: AwsDeployment;
+  let catalog: DynamoDbCatalog;
   const launched: LaunchRequest[] = [];
   const clientFor = (functionName: string) =>
     new LambdaOnDemandApi({ functionName, region: 'eu-west-1', client: new LambdaClient({ ...motoClientConfig(moto, 'eu-west-1'), endpoint: server.endpoint, maxAttempts: 1 }) });
@@ -55,6 +58,7 @@ describe('LambdaOnDemandApi → the real api handler over moto (Invoke served lo
         },
       },
     };
+    catalog = DynamoDbCatalog.fromUrl(`dynamodb://${platform.tableName}?region=eu-west-1`);
     const handler = api(() => Promise.resolve(deployment));
     server = await startLambdaInvokeServer({ 'vaultra-tui-api': (event) => handler(event) }, { deny: new Set(['vaultra-denied-api']) });
   });
@@ -101,5 +105,37 @@ describe('LambdaOnDemandApi → the real api handler over moto (Invoke served lo
     } finally {
       await crashing.close();
     }
+  });
+
+  /** The stop event ECS sends for a launched task, which carries the launch's run id. */
+  const stopped = (runId: string, exitCode: number, taskArn: string) => ({
+    source: 'aws.ecs',
+    'detail-type': 'ECS Task State Change',
+    detail: {
+      taskArn,
+      lastStatus: 'STOPPED',
+      stoppedReason: exitCode === 137 ? 'OutOfMemoryError: Container killed due to memory usage' : 'Essential container in task exited',
+      stoppedAt: '2026-11-22T03:05:00.000Z',
+      containers: [{ name: 'runner', exitCode }],
+      overrides: { containerOverrides: [{ name: 'runner', environment: [{ name: 'VAULTRA_JOB', value: 'shop' }, { name: 'VAULTRA_RUN_ID', value: runId }] }] },
+    },
+  });
+
+  it("settles an on-demand verify's own record when its task stops: the task noted, an unfinished record failed, no manifest asked of it", async () => {
+    const finish = taskFinished(() => Promise.resolve(deployment));
+    const done = { runId: '20261122T030000.000Z-a1a1a1', job: 'shop', kind: 'verify' as const, status: 'succeeded' as const, startedAt: '2026-11-22T03:00:00.000Z', finishedAt: '2026-11-22T03:04:00.000Z', durationMs: 240_000 };
+    await catalog.create(done);
+    const doneTask = 'arn:aws:ecs:eu-west-1:123456789012:task/vaultra-tui/00000000000000000000000000000aaa';
+    expect(await finish(stopped(done.runId, 0, doneTask))).toMatchObject({ outcome: 'succeeded' });
+    expect(await catalog.get('shop', done.runId)).toEqual({ ...done, taskId: doneTask });
+
+    const killed = { runId: '20261122T030000.000Z-b2b2b2', job: 'shop', kind: 'verify' as const, status: 'running' as const, startedAt: '2026-11-22T03:00:00.000Z' };
+    await catalog.create(killed);
+    expect(await finish(stopped(killed.runId, 137, 'arn:aws:ecs:eu-west-1:123456789012:task/vaultra-tui/00000000000000000000000000000bbb'))).toMatchObject({ outcome: 'failed' });
+    expect(await catalog.get('shop', killed.runId)).toMatchObject({
+      status: 'failed',
+      finishedAt: '2026-11-22T03:05:00.000Z',
+      error: { kind: 'task', message: 'the runner stopped with exit code 137 (OutOfMemoryError: Container killed due to memory usage) while the run was running' },
+    });
   });
 });
