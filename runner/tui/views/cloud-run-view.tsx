@@ -149,9 +149,9 @@ function StartedLines(props: { readonly stage: Extract<Stage, { name: 'following
   );
 }
 
-/** `✓ verify 2026… of job shop succeeded`, or the failure with its recorded error. */
-export function outcomeTitle(action: string, record: RunRecord): string {
-  const what = `${action} ${record.runId} of job ${record.job}`;
+/** `✓ verify of job shop succeeded`, or the failure with its recorded error (the run's own id is on the line below). */
+function outcomeTitle(action: string, record: RunRecord): string {
+  const what = `${action} of job ${record.job}`;
   return record.status === 'succeeded' ? `✓ ${what} succeeded` : `✗ ${what} ${record.status}${record.error ? `: ${record.error.message}` : ''}`;
 }
 
