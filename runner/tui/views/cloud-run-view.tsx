@@ -74,7 +74,10 @@ export function CloudRunView(props: {
       setStage({ name: 'finished', started, record });
     })().catch((error: unknown) => {
       if (signal.aborted) return;
-      setStage({ name: 'failed', error: redact(oneLine(error)) });
+      // A read that fails once the run has started ends the following, not the run: say which run to look for.
+      const current = stageRef.current;
+      const following = current.name === 'following' ? `stopped following run ${current.started.runId} (it goes on in the cloud): ` : '';
+      setStage({ name: 'failed', error: `${following}${redact(oneLine(error))}` });
     });
     return () => {
       clearInterval(timer);
