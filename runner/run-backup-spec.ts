@@ -22,6 +22,11 @@ import type { Compressor } from '../core/ports/compressor.js';
 import type { ManifestSigner, PublicKeySource } from '../core/ports/manifest-signer.js';
 import type { SignerPublicKey } from '../core/domain/signer-keys.js';
 import { redact } from '../core/domain/redact.js';
+import { newRunId } from '../core/domain/run.js';
+import { systemClock } from '../core/domain/clock.js';
+import { PhaseTimings } from '../core/usecases/phase-timings.js';
+import { LocalRunLogWriter } from '../core/adapters/run-log/local-run-log-writer.js';
+import { phasesNotedIn, RunOutputLog } from './run-output-log.js';
 import { oneLine } from '../core/errors.js';
 import { formatBytes, formatDuration } from './format.js';
 import { errorLine, exitCodeFor } from './exit-codes.js';
@@ -46,15 +51,31 @@ export interface SpecRunOutput {
  * Returns the run as recorded, succeeded or failed.
  */
 export function runBackupSpec(spec: BackupSpec, output: SpecRunOutput, signal: AbortSignal | undefined, resolvedSource?: string): Promise<RunRecord> {
-  return runTracer().span('backup', { 'vaultra.job': spec.job, 'vaultra.run_id': spec.runId, 'vaultra.backup.type': spec.type }, (span) => backupSpecRun(spec, output, signal, resolvedSource, span));
+  // The run's id, chosen now: its log is named after it before the run is recorded.
+  const identified = { ...spec, runId: spec.runId ?? newRunId() };
+  return runTracer().span('backup', { 'vaultra.job': spec.job, 'vaultra.run_id': identified.runId, 'vaultra.backup.type': spec.type }, async (span) => {
+    const log = new RunOutputLog({ stderr: process.stderr, ...(output.json ? {} : { stdout: process.stdout }), now: systemClock });
+    try {
+      return await backupSpecRun(identified, output, signal, resolvedSource, span, log);
+    } catch (error) {
+      // The CLI prints this line once the run has ended (cli.ts): the log gets it now, as its last.
+      log.note(errorLine(error));
+      throw error;
+    } finally {
+      log.stop();
+    }
+  });
 }
 
-async function backupSpecRun(spec: BackupSpec, output: SpecRunOutput, signal: AbortSignal | undefined, resolvedSource: string | undefined, span: TraceSpan): Promise<RunRecord> {
-  const tracer = runTracer();
+async function backupSpecRun(spec: BackupSpec & { readonly runId: string }, output: SpecRunOutput, signal: AbortSignal | undefined, resolvedSource: string | undefined, span: TraceSpan, log: RunOutputLog): Promise<RunRecord> {
+  // Every phase is noted in the run's log and timed for its record, the runner's own first.
+  const noted = phasesNotedIn(log, runTracer(), systemClock);
+  const timings = new PhaseTimings(systemClock);
+  const tracer = timings.tracing(noted);
   // The CLI resolved the source already when it named the job after the database: once is enough.
   const source = resolvedSource ?? (await tracer.span('resolve secrets', {}, () => resolveConnection(spec.source, signal)));
   const engine = engineById(engineIdForUrl(source), spec.engine);
-  const { storage, catalog, alsoTo, compressor, encryptor, signer, chunking } = await tracer.span('open tools', {}, async () => {
+  const { storage, catalog, alsoTo, compressor, encryptor, signer, chunking, localCatalogDir } = await tracer.span('open tools', {}, async () => {
     const store = await openStore(spec.destinations[0]!, output.catalog);
     const copies = await Promise.all(spec.destinations.slice(1).map((url) => openStorage(url)));
     const tools = await openRunTools(spec, { kind: 'backup', catalog: store.catalog, engine: engine.id, location: store.storage.location }, (opened, notice) =>
@@ -62,10 +83,12 @@ async function backupSpecRun(spec: BackupSpec, output: SpecRunOutput, signal: Ab
     );
     return { ...store, alsoTo: copies, ...tools, chunking: tools.more };
   });
+  if (localCatalogDir) log.attach(new LocalRunLogWriter(localCatalogDir, { job: spec.job, runId: spec.runId }, systemClock));
+  else log.discard();
 
   const progress = new Progress('backup', output.progress && !output.json);
   const result = await runBackup(
-    { engine, storage, alsoTo, compressor, encryptor, signer, catalog, host: thisHost, tracer, ...(chunking ? { chunking } : {}) },
+    { engine, storage, alsoTo, compressor, encryptor, signer, catalog, host: thisHost, tracer: noted, timings, ...(chunking ? { chunking } : {}) },
     {
       source,
       job: spec.job,
@@ -109,13 +132,18 @@ async function backupSpecRun(spec: BackupSpec, output: SpecRunOutput, signal: Ab
     ...(manifest?.snapshot ? { snapshot: snapshotFigures(manifest.snapshot, run.bytesStored ?? 0) } : {}),
     location: run.location,
     durationMs: run.durationMs,
+    ...(run.phasesMs ? { phasesMs: run.phasesMs } : {}),
     ...(manifest ? { serverVersion: manifest.source.serverVersion, compression: manifest.compression, encryption: manifest.encryption, signedBy: signer.keyId } : {}),
     ...(run.error ? { error: run.error } : {}),
     ...(run.leftBehind ? { leftBehind: run.leftBehind } : {}),
     ...(result.repairs ? { repaired: result.repairs } : {}),
     ...traceFields(),
   };
-  if (output.json) printJson(summary);
+  if (output.json) {
+    printJson(summary);
+    // The JSON is for programs, and not copied into the log: the log says the outcome in words.
+    log.note(`${spec.type === 'full' ? 'backup' : `${spec.type} backup`} ${run.runId} of job ${run.job} ${run.status}`);
+  }
   if (result.error !== undefined) {
     reportRepairs();
     process.stderr.write(errorLine(result.error) + '\n');

@@ -127,5 +127,12 @@ export const runRecordSchema = z.strictObject({
   log: logRangeSchema.optional(),
   /** A drill's measurements and check counts (kind `drill`). */
   drill: drillOutcomeSchema.optional(),
+  /**
+   * How long each phase of the run took, in milliseconds by the phase's name as its trace span
+   * names it (`resolve secrets`, `claim`, `dump, compress, encrypt, upload`, `sign`, `commit`…), in
+   * the order the phases started. The record's own final write is not in it: a record cannot time
+   * its own writing.
+   */
+  phasesMs: z.record(z.string().min(1), z.number().int().nonnegative()).optional(),
 });
 export type RunRecord = z.infer<typeof runRecordSchema>;

@@ -22,6 +22,7 @@ import type { RunnerHost } from '../ports/runner-host.js';
 import { systemClock } from '../domain/clock.js';
 import { noTracing, type RunTracer } from '../ports/run-tracer.js';
 import { dbSystemOf } from '../domain/db-system.js';
+import { PhaseTimings, phasesField } from './phase-timings.js';
 
 export type BackupMethod = 'logical' | 'physical';
 
@@ -47,6 +48,12 @@ export interface BackupDependencies {
   readonly chunking?: ChunkingDependencies;
   /** Where the run's phases are traced. @default no tracing */
   readonly tracer?: RunTracer;
+  /**
+   * Where the run's phase durations are kept, recorded as its `phasesMs`. Pass one that already
+   * timed what came before the use case (the runner resolving secrets and opening its tools) to
+   * record those phases too. @default a new one on `now`
+   */
+  readonly timings?: PhaseTimings;
 }
 
 export interface BackupRequest {
@@ -114,14 +121,17 @@ export async function runBackup(deps: BackupDependencies, request: BackupRequest
     throw new ConfigError('a physical base is one object, never a chunked snapshot: leave out --chunked and --type (or --method physical)');
   }
   const now = deps.now ?? systemClock;
+  const timings = deps.timings ?? new PhaseTimings(now);
+  // Every phase from here on is timed: the use case's own, the commit's and storeRun's.
+  const tracer = timings.tracing(deps.tracer ?? noTracing);
+  const timed: BackupDependencies = { ...deps, timings, tracer };
   let run = runningRecord(deps, request, 'backup', now());
   if (isChunked(request)) run = { ...run, type: request.type ?? 'full' };
-  const tracer = deps.tracer ?? noTracing;
   const claimed = run;
   run = await tracer.span('claim', { 'vaultra.run_id': claimed.runId }, () => claimOrCreate(deps.catalog, claimed, request.signal));
   const produce: ArtifactProducer = (writer, destinations, facts) =>
-    isChunked(request) ? chunkedArtifact(deps, request, writer, destinations, facts, now) : singleObjectArtifact(deps, request, writer, facts, now);
-  const result = await storeRun(deps, request, run, produce, now);
+    isChunked(request) ? chunkedArtifact(timed, request, writer, destinations, facts, now) : singleObjectArtifact(timed, request, writer, facts, now);
+  const result = await storeRun(timed, request, run, produce, now);
   // Interrupted: the user wants out. Storage (or the catalog) failing: cleaning up would fail too.
   if (request.signal?.aborted || (result.error instanceof VaultraError && result.error.kind === 'storage')) return result;
   return { ...result, ...(await tracer.span('repair', {}, () => repairAfter(deps, request.job, run.runId, request.signal))) };
@@ -152,7 +162,7 @@ export function runningRecord(
 export type ArtifactProducer = (writer: StorageArtifactWriter, destinations: readonly StorageBackend[], facts: { job: string; runId: string; startedAt: Date }) => Promise<ProducedArtifact>;
 
 /** What a stored run needs besides its producer: where it goes, who signs, where it is recorded. */
-export type StoredRunDependencies = Pick<BackupDependencies, 'storage' | 'alsoTo' | 'signer' | 'catalog' | 'tracer'>;
+export type StoredRunDependencies = Pick<BackupDependencies, 'storage' | 'alsoTo' | 'signer' | 'catalog' | 'tracer' | 'timings'>;
 
 /**
  * A run that stores something (a backup, a log range), from its claimed record to its recorded
@@ -199,6 +209,7 @@ export async function storeRun(
       ...(manifest.type && manifest.snapshot ? { type: manifest.type } : {}),
       ...(manifest.baseRunId ? { baseRunId: manifest.baseRunId } : {}),
       ...(manifest.log ? { log: manifest.log } : {}),
+      ...phasesField(deps.timings),
     };
   } catch (caught) {
     const error = request.signal?.aborted ? asInterrupted(caught) : caught;
@@ -214,6 +225,7 @@ export async function storeRun(
       durationMs: finishedAt.getTime() - startedAt.getTime(),
       error: toRunError(error),
       ...(leftBehind.length ? { leftBehind } : {}),
+      ...phasesField(deps.timings),
     };
     try {
       const failed = run;

@@ -11,6 +11,8 @@ import { checkObjectsPresent, readBackupInto } from './read-backup.js';
 import { recordedRun } from './record-run.js';
 import { locatedAttributes, verifyLocated } from './verify.js';
 import { noTracing, type RunTracer } from '../ports/run-tracer.js';
+import { PhaseTimings } from './phase-timings.js';
+import { systemClock } from '../domain/clock.js';
 import { authenticateBackup, type Authenticity, type TrustPolicy } from './authenticate-backup.js';
 
 /** Storage, catalog, keys, trust and the adapters a manifest names (`BackupAdapters`: the runner wires the registries). */
@@ -74,7 +76,9 @@ export interface RestoreReport {
  * With `dryRun` the whole backup is read and checked and nothing is written anywhere.
  */
 export async function runRestore(deps: RestoreDependencies, request: RestoreRequest): Promise<RestoreReport> {
-  const tracer = deps.tracer ?? noTracing;
+  // Timed like a backup's phases: the recorded run keeps how long each took.
+  const timings = new PhaseTimings(systemClock);
+  const tracer = timings.tracing(deps.tracer ?? noTracing);
   const backup = await tracer.span('locate', {}, (span) => locateBackup(deps.storage, request, request.signal).then((located) => (span.setAttributes(locatedAttributes(located)), located)));
   const authenticity = await tracer.span('authenticate', {}, () => authenticateBackup(deps.storage, backup, deps.trust, { action: 'restore', signal: request.signal }));
   const { manifest } = backup;
@@ -124,7 +128,7 @@ export async function runRestore(deps: RestoreDependencies, request: RestoreRequ
       return { bytesRaw, replaced: sink.replaces, notes: sink.notes ?? [] };
     });
   };
-  const value = request.record === false ? await restore() : (await recordedRun(deps.catalog, { kind: 'restore', job: backup.job, engine: manifest.source.engine, location: deps.storage.location, ...(request.runId ? { runId: request.runId } : {}) }, restore, { signal: request.signal })).value;
+  const value = request.record === false ? await restore() : (await recordedRun(deps.catalog, { kind: 'restore', job: backup.job, engine: manifest.source.engine, location: deps.storage.location, ...(request.runId ? { runId: request.runId } : {}) }, restore, { signal: request.signal, timings })).value;
   return { backup, authenticity, target: request.target, dryRun: false, restored, ...value };
 }
 

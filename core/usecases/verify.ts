@@ -10,6 +10,8 @@ import { checkObjectsPresent, dataObjectOf, readBackupInto } from './read-backup
 import { recordedRun } from './record-run.js';
 import { authenticateBackup, type Authenticity, type TrustPolicy } from './authenticate-backup.js';
 import { noTracing, type RunTracer } from '../ports/run-tracer.js';
+import { PhaseTimings } from './phase-timings.js';
+import { systemClock } from '../domain/clock.js';
 import { dbSystemOf } from '../domain/db-system.js';
 
 /** Storage, keys, trust and the adapters a manifest names (`BackupAdapters`: the runner wires the registries). */
@@ -51,7 +53,9 @@ export async function runVerify(
   ref: BackupRef,
   options: { signal?: AbortSignal; onProgress?: (bytesRead: number) => void; record?: boolean; samplePercent?: number; runId?: string } = {},
 ): Promise<VerifyReport> {
-  const tracer = deps.tracer ?? noTracing;
+  // Timed like a backup's phases: the recorded run keeps how long each took.
+  const timings = new PhaseTimings(systemClock);
+  const tracer = timings.tracing(deps.tracer ?? noTracing);
   const backup = await tracer.span('locate', {}, (span) => locateBackup(deps.storage, ref, options.signal).then((located) => (span.setAttributes(locatedAttributes(located)), located)));
   // Inside the recorded run: a refused signature is a failed verify in the catalog, for the audit trail.
   const check = async (): Promise<VerifyReport> => {
@@ -64,7 +68,7 @@ export async function runVerify(
     return { ...verified, authenticity };
   };
   if (options.record === false) return check();
-  const { value } = await recordedRun(deps.catalog, { kind: 'verify', job: backup.job, engine: backup.manifest.source.engine, location: deps.storage.location, ...(options.runId ? { runId: options.runId } : {}) }, check, { signal: options.signal });
+  const { value } = await recordedRun(deps.catalog, { kind: 'verify', job: backup.job, engine: backup.manifest.source.engine, location: deps.storage.location, ...(options.runId ? { runId: options.runId } : {}) }, check, { signal: options.signal, timings });
   return value;
 }
 

@@ -9,6 +9,7 @@ import { secretScheme } from '../../core/domain/connection-secret.js';
 import { connectionUrlFromSecret } from '../../core/adapters/engines/secret-connection-url.js';
 import type { Authenticity } from '../../core/usecases/authenticate-backup.js';
 import { StampedCatalog } from '../../core/adapters/catalog/stamped-catalog.js';
+import { LocalCatalog } from '../../core/adapters/catalog/local-catalog.js';
 import { localHost } from '../../core/adapters/process/local-host.js';
 
 /** This process and its host: every run it records names them, so a repair can tell it died. */
@@ -26,9 +27,11 @@ export function signalOf(command: Command): AbortSignal | undefined {
   return root.getOptionValue('signal') as AbortSignal | undefined;
 }
 
-export async function openStore(url: string, catalogSpec?: string): Promise<{ storage: StorageBackend; catalog: Catalog }> {
+/** A storage and its catalog; `localCatalogDir` when the catalog is a local folder (where run logs are kept beside the records). */
+export async function openStore(url: string, catalogSpec?: string): Promise<{ storage: StorageBackend; catalog: Catalog; localCatalogDir?: string }> {
   const storage = await openStorage(url);
-  return { storage, catalog: new StampedCatalog(await openCatalog(catalogSpec, storage), thisHost) };
+  const catalog = await openCatalog(catalogSpec, storage);
+  return { storage, catalog: new StampedCatalog(catalog, thisHost), ...(catalog instanceof LocalCatalog ? { localCatalogDir: catalog.dir } : {}) };
 }
 
 /** Collects a repeatable option into an array. */

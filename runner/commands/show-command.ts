@@ -5,13 +5,24 @@ import { locateBackup } from '../../core/usecases/locate-backup.js';
 import { dataObjectOf } from '../../core/usecases/read-backup.js';
 import { DEFAULT_STORAGE } from '../context.js';
 import { formatBytes, formatDuration } from '../format.js';
-import { openStore, printFields, printJson, signalOf } from './shared.js';
+import { catalogOption, openStore, printFields, printJson, positiveInteger, signalOf } from './shared.js';
+import type { Catalog } from '../../core/ports/catalog.js';
+import type { RunRecord } from '../../core/domain/run.js';
+import { NotFoundError } from '../../core/errors.js';
+import { runLogReaderFor } from '../run-log-readers.js';
+import { logLineText, noLogText, phaseLines } from '../run-record-lines.js';
 
 interface ShowOptions {
   from: string;
+  catalog?: string;
   job?: string;
   json?: boolean;
+  log?: boolean;
+  lines: string;
 }
+
+/** How many of a run's last log lines `--log` prints unless `--lines` says otherwise. */
+const DEFAULT_LOG_LINES = 200;
 
 /**
  * `vaultra show <runId>`: what a backup holds and how it was made, from its manifest alone —
@@ -23,15 +34,58 @@ export function showCommand(): Command {
     .argument('<runId|latest>', 'the run to show, or latest')
     .addOption(new Option('--from <storage-url>', 'where the backups are').default(DEFAULT_STORAGE).env('VAULTRA_STORAGE'))
     .option('--job <name>', 'the job, when the storage holds several')
-    .option('--json', 'print the manifest itself (JSON) on stdout')
+    .addOption(catalogOption())
+    .option('--json', 'print the manifest itself (JSON) on stdout; with --log, the run record and its log lines')
+    .option('--log', "print the run's record, its timings per phase and its log lines instead: any run in the catalog (failed, a restore, a verify)")
+    .option('--lines <n>', `with --log: how many of the log's last lines (default ${DEFAULT_LOG_LINES})`, String(DEFAULT_LOG_LINES))
+    .addHelpText(
+      'after',
+      `
+Examples:
+  vaultra show latest --from file:///srv/backups              the latest backup's manifest and contents
+  vaultra show 20261122T043134.860Z-bc8df3 --job shop --log    that run's record, timings and log (even a failed run)
+
+A run's log is kept beside a local catalog (<catalog>/<job>/<runId>.log): the lines the run
+printed, redacted like its errors, at most 256 KiB (then its last lines).`,
+    )
     .action(async (ref: string, options: ShowOptions, command: Command) => {
-      const { storage } = await openStore(options.from);
-      const backup = await locateBackup(storage, { ref, job: options.job }, signalOf(command));
+      const signal = signalOf(command);
+      const store = await openStore(options.from, options.catalog);
+      if (options.log) return showRunLog(store, ref, options, signal);
+      const backup = await locateBackup(store.storage, { ref, job: options.job }, signal);
       const { manifest } = backup;
       if (options.json) return printJson(manifest);
       printFields(`${manifest.log ? 'log run' : 'backup'} ${backup.runId} of job ${backup.job}`, describeManifest(manifest));
       process.stdout.write(`\ncontents (${manifest.contents.length}):\n${formatContents(manifest.contents)}\n`);
+      // The manifest is in storage, the timings in the catalog's record: a catalog without it (rebuilt, another machine) shows none.
+      const timings = phaseLines((await store.catalog.get(backup.job, backup.runId, signal ? { signal } : {})) ?? {});
+      if (timings.length > 0) process.stdout.write(`\ntimings:\n${timings.map((line) => `  ${line}`).join('\n')}\n`);
     });
+}
+
+/** `show --log`: a run's record, its phase timings and the last lines of its log. */
+async function showRunLog(store: { catalog: Catalog; localCatalogDir?: string }, ref: string, options: ShowOptions, signal: AbortSignal | undefined): Promise<void> {
+  const limit = positiveInteger(options.lines, '--lines');
+  const run = await recordedRunOf(store.catalog, ref, options.job, signal);
+  const lines = await runLogReaderFor(store)?.read(run, { limit, ...(signal ? { signal } : {}) });
+  if (options.json) return printJson({ run, log: lines ?? null });
+  printFields(`${run.kind} ${run.runId} of job ${run.job} ${run.status}`, [
+    ['started', run.startedAt],
+    ['took', run.durationMs === undefined ? undefined : formatDuration(run.durationMs)],
+    ['error', run.error ? `${run.error.kind}: ${run.error.message}` : undefined],
+    ['location', run.location],
+  ]);
+  const timings = phaseLines(run);
+  if (timings.length > 0) process.stdout.write(`\ntimings:\n${timings.map((line) => `  ${line}`).join('\n')}\n`);
+  process.stdout.write(lines?.length ? `\nlog (last ${lines.length} line(s)):\n${lines.map((line) => `  ${logLineText(line)}`).join('\n')}\n` : `\nlog: ${noLogText(lines)}\n`);
+}
+
+/** The run `ref` names in the catalog: a run id (of `job`, when given), or `latest`, the newest run of any kind. */
+async function recordedRunOf(catalog: Catalog, ref: string, job: string | undefined, signal: AbortSignal | undefined): Promise<RunRecord> {
+  const io = signal ? { signal } : {};
+  const found = ref === 'latest' ? (await catalog.list({ ...(job ? { job } : {}), limit: 1 }, io))[0] : job ? await catalog.get(job, ref, io) : (await catalog.list({}, io)).find((run) => run.runId === ref);
+  if (!found) throw new NotFoundError(`no run ${ref}${job ? ` of job ${job}` : ''} in the catalog: vaultra list --all shows the runs it holds (with --catalog, if it is not beside the storage)`);
+  return found;
 }
 
 /** The manifest as `label  value` fields: what `vaultra show` prints, and the console's run screen too. */

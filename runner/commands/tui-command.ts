@@ -7,6 +7,7 @@ import { engineIdForUrl } from '../../core/adapters/engines/engines.js';
 import { DEFAULT_STORAGE } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { catalogOption, openStore } from './shared.js';
+import { runLogReaderFor } from '../run-log-readers.js';
 import { cloudConsoleOf } from '../tui/cloud-endpoints.js';
 
 interface TuiOptions {
@@ -66,10 +67,12 @@ the newest lines of its log (CloudWatch Logs, Cloud Logging, Log Analytics) when
       if (environment.cloud !== 'local' && (!options.catalog || !storageUrl)) {
         throw new ConfigError(`environment ${environment.name} runs in ${environment.cloud}: name its catalog with --catalog and its storage with --from`);
       }
-      const { storage, catalog } = await openStore(storageUrl!, options.catalog);
+      const store = await openStore(storageUrl!, options.catalog);
+      const { storage, catalog } = store;
       // A cloud environment acts through its api function and reads runs' logs from its log service.
       const cloud = environment.cloud === 'local' ? undefined : await cloudConsoleOf(environment);
-      const sources = { configPath: options.config, environment, storageUrl: storageUrl!, storage, catalog, ...(options.catalog ? { catalogSpec: options.catalog } : {}), ...(cloud ? { cloud } : {}) };
+      const runLog = cloud ? ('reader' in cloud.runLog ? cloud.runLog.reader : undefined) : runLogReaderFor(store);
+      const sources = { configPath: options.config, environment, storageUrl: storageUrl!, storage, catalog, ...(options.catalog ? { catalogSpec: options.catalog } : {}), ...(runLog ? { runLog } : {}), ...(cloud ? { cloud } : {}) };
       const end = await startConsole({ sources }, systemClock);
       if (end === 'interrupted') process.exitCode = EXIT.interrupted;
     });

@@ -45,6 +45,7 @@ export const cliFor = {
   status: (sources: ConsoleSources) => `vaultra status ${configFlags(sources)}${sources.catalogSpec ? ` --catalog ${quote(sources.catalogSpec)}` : ''}`,
   history: (sources: ConsoleSources, job: string) => `vaultra list --all --job ${quote(job)} ${storeFlags(sources)}`,
   show: (sources: ConsoleSources, job: string, runId: string) => `vaultra show ${runId} --job ${quote(job)} --from ${quote(sources.storageUrl)}`,
+  runLog: (sources: ConsoleSources, job: string, runId: string) => `vaultra show ${runId} --job ${quote(job)} --log ${storeFlags(sources)}`,
   verify: (sources: ConsoleSources, job: string, runId: string) => `vaultra verify ${runId} --job ${quote(job)} ${storeFlags(sources)}`,
   backup: (sources: ConsoleSources, job: string) => `vaultra run ${quote(job)} ${configFlags(sources)}`,
   restore: (sources: ConsoleSources, choice: { job: string; runId: string; target: string; tables: readonly string[]; selectBy: 'tables' | 'paths'; force: boolean; dryRun: boolean }) =>

@@ -47,6 +47,19 @@ export function catalogContract(name: string, fresh: () => Promise<Catalog>): vo
       expect(await catalog.list({ job: 'shop', status: 'running' })).toEqual([]);
     });
 
+    it("keeps a run's timings per phase, names with spaces and commas included, in the order they ran", async () => {
+      const catalog = await fresh();
+      const record = run('shop', '2026-11-01T00:00:00Z');
+      await catalog.create(record);
+      const phasesMs = { 'resolve secrets': 0, 'open tools': 38, claim: 4, 'start dump': 31, 'dump, compress, encrypt, upload': 812_345, manifest: 8, sign: 2, commit: 90 };
+      const done: RunRecord = { ...record, status: 'succeeded', durationMs: 812_500, phasesMs };
+      await catalog.update(done);
+      const read = await catalog.get('shop', record.runId);
+      expect(read).toEqual(done);
+      expect(Object.keys(read!.phasesMs!)).toEqual(Object.keys(phasesMs));
+      expect((await catalog.list({ job: 'shop' }))[0]?.phasesMs).toEqual(phasesMs);
+    });
+
     it('lists newest first, by job, status and kind', async () => {
       const catalog = await fresh();
       const old = run('shop', '2026-11-01T00:00:00Z', { status: 'succeeded' });

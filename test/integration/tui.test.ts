@@ -161,6 +161,60 @@ environments:
     expect(terminal.flag('cursor_flag')).toBe('1');
   });
 
+  it("shows a run's signer, timings per phase and log; a failed run's log ends with its error line, as vaultra show --log prints it", async () => {
+    terminal = startConsole(config, 100, 50);
+    await terminal.waitFor(/^gone\s/m);
+
+    // The newest backup of shop: signed by this machine's key, which the console trusts as a verify does.
+    await terminal.keys('Enter');
+    await terminal.waitFor(/history of shop/);
+    await terminal.waitFor(/\d+ run\(s\)/);
+    await terminal.keys('k');
+    await terminal.waitFor(/kind: backup · time: all time · 2 run\(s\)/);
+    await terminal.keys('Enter');
+    let screen = await terminal.waitFor(/signature\s+✔ verified/);
+    expect(screen.join('\n')).toMatch(/signature\s+✔ verified, trusted as your signing key \//);
+    expect(screen.join('\n')).toMatch(/signed by\s+ed25519:[A-Za-z0-9+/]+=*$/m);
+    // The timings and the log are below the manifest: scrolled to (the screen stops at its last line).
+    await terminal.keys(...Array<string>(40).fill('Down'));
+    screen = await terminal.waitFor(/^log \(last \d+ line\(s\), all with vaultra show --log\)$/m);
+    let text = screen.join('\n');
+    for (const phase of ['open tools', 'claim', 'start dump', 'dump, compress, encrypt, upload', 'manifest', 'sign', 'commit']) {
+      expect(text).toMatch(new RegExp(`^  ${phase}\\s+\\d+(\\.\\d)? m?s\\s+\\d+ %$`, 'm'));
+    }
+    // The lines the run printed, each with its time of day: its result's title and fields among them.
+    expect(text).toMatch(/^ {2}\d{2}:\d{2}:\d{2}\.\d{3} {2}backup \S+ of job shop succeeded$/m);
+    expect(text).toMatch(/^ {2}\d{2}:\d{2}:\d{2}\.\d{3} {4}took\s+\d/m);
+
+    // The failed run of gone: its record, its timings up to the failure, its log ending with the error line.
+    await terminal.keys('Escape');
+    await terminal.waitFor(/history of shop/);
+    await terminal.keys('Escape');
+    await terminal.waitFor(/^gone\s/m);
+    await terminal.keys('Down', 'Down');
+    await terminal.keys('Enter');
+    await terminal.waitFor(/history of gone/);
+    await terminal.waitFor(/1 run\(s\)/);
+    await terminal.keys('Enter');
+    screen = await terminal.waitFor(/^log \(last \d+ line\(s\)/m);
+    text = screen.join('\n');
+    const runId = /backup (\S+) of gone$/.exec(screen[0]!)?.[1];
+    expect(runId).toBeDefined();
+    expect(text).toMatch(/status\s+✗ failed \(backup\)/);
+    expect(text).toMatch(/^timings$/m);
+    const logged = screen.filter((line) => /^ {2}\d{2}:\d{2}:\d{2}\.\d{3} {2}/.test(line));
+    expect(logged.at(-1)).toMatch(/^ {2}\S+ {2}vaultra: error: .*gone\.db/);
+    expect(text).toMatch(new RegExp(`cli: vaultra show ${runId} --job gone --log --from\\s+file:`));
+
+    // The CLI equivalent prints the same lines.
+    const shown = await runVaultra(['show', runId!, '--job', 'gone', '--log', '--from', pathToFileURL(join(root, 'backups')).href], { env: ws.env });
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(shown.stdout).toContain(`backup ${runId} of job gone failed`);
+    for (const line of logged) expect(shown.stdout).toContain(line);
+    await terminal.keys('q');
+    await terminal.waitFor(/vaultra exited 0/);
+  });
+
   it('cancels a restore in progress with esc, and the target is left as it was: no database, no temp file', async () => {
     // Incompressible rows, so the restore takes long enough on any machine to be cancelled midway.
     await sqliteExec(join(root, 'big.db'), 'CREATE TABLE blobs (id INTEGER PRIMARY KEY, b BLOB); INSERT INTO blobs (b) SELECT randomblob(1000000) FROM generate_series(1, 120);');

@@ -13,7 +13,7 @@
  * - shims for the native tools, first on PATH, that log the exact argv and environment they
  *   were started with and exec the real tool, so even a process too short-lived for the
  *   sampler is seen;
- * - every byte of every file in the store (manifests, `.vaultra` catalog, data objects);
+ * - every byte of every file in the store (manifests, `.vaultra` catalog and run logs, data objects);
  * - the private TMPDIR vaultra runs with, which must be empty once it exited (credentials
  *   files handed to the tools included);
  * - with `telemetry: true`, everything a real OpenTelemetry Collector received from every
@@ -360,6 +360,11 @@ export class CanaryWitness {
     expect(records.length).toBeGreaterThan(0);
     const catalog = (await Promise.all(records.map((f) => readFile(f, 'utf8')))).join('\n');
     expect(catalog).toMatch(/"status": "failed"/);
+    // The run logs beside the records (<job>/<runId>.log): every line a backup printed, searched
+    // above with the rest of the store; a failed run's error line must be among them.
+    const logs = records.filter((f) => f.endsWith('.log'));
+    expect(logs.length, 'no run log beside the catalog records').toBeGreaterThan(0);
+    expect((await Promise.all(logs.map((f) => readFile(f, 'utf8')))).join('\n')).toMatch(/Z {2}vaultra: error: /);
 
     // vaultra keeps nothing there with a file:// store today; were it ever to, it is searched too.
     await this.expectTreeClean(join(this.started.root, 'config'), 'XDG config');
