@@ -164,7 +164,7 @@ describe('vaultra tui on an AWS environment (moto; the api function served on a 
     return TmuxTerminal.start({ socket: join(root, `tmux-${Date.now()}.sock`), command, env, columns: 120, rows: 40, cwd: root });
   }
 
-  it("verifies a run through the api function, follows it to the end with its log lines, restores only once the target is named, shows no secret, and q exits 0", async () => {
+  it("shows a run's CloudWatch log lines on its screen, verifies it through the api function and follows it to the end, restores only once the target is named, shows no secret, and q exits 0", async () => {
     const catalog = DynamoDbCatalog.fromUrl(awsSettingsFromEnv(platform.env).target.catalogUrl);
     terminal = startConsole();
     await waitFor(/^shop\s/m);
@@ -173,6 +173,12 @@ describe('vaultra tui on an AWS environment (moto; the api function served on a 
     await waitFor(/1 run\(s\)/);
     await terminal.keys('Enter');
     await waitFor(/^manifest$/m);
+    // The backup's own log, below its manifest: the lines its task wrote, read from CloudWatch Logs.
+    await terminal.keys(...Array<string>(60).fill('Down'));
+    // Each line after the time CloudWatch stamped it with (the runner's --json result among them).
+    await waitFor(/^\s+[\d:.]+\s+"status": "succeeded",$/m);
+    await terminal.keys(...Array<string>(60).fill('Up'));
+    await waitFor(/^status\s+✓ succeeded \(backup\)/m);
 
     // Verify: one Invoke, the run it started followed in DynamoDB, its log read from CloudWatch.
     const invocations = server.invocations.length;
