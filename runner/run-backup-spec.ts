@@ -1,5 +1,5 @@
 import { runBackup, type BackupResult } from '../core/usecases/backup.js';
-import type { TraceSpan } from '../core/ports/run-tracer.js';
+import type { RunTracer, TraceSpan } from '../core/ports/run-tracer.js';
 import { dbSystemOf } from '../core/domain/db-system.js';
 import { recordRunMetrics, runTracer, traceFields } from './telemetry.js';
 import { recordedRun } from '../core/usecases/record-run.js';
@@ -29,6 +29,7 @@ import { LocalRunLogWriter } from '../core/adapters/run-log/local-run-log-writer
 import { phasesNotedIn, RunOutputLog } from './run-output-log.js';
 import { oneLine } from '../core/errors.js';
 import { formatBytes, formatDuration } from './format.js';
+import { aroundVolumeContainers } from './stop-containers.js';
 import { errorLine, exitCodeFor } from './exit-codes.js';
 import { repairLines, repairSummary } from './repair-output.js';
 import { openStore, printFields, printJson, resolveConnection, thisHost } from './commands/shared.js';
@@ -74,6 +75,19 @@ async function backupSpecRun(spec: BackupSpec & { readonly runId: string }, outp
   const tracer = timings.tracing(noted);
   // The CLI resolved the source already when it named the job after the database: once is enough.
   const source = resolvedSource ?? (await tracer.span('resolve secrets', {}, () => resolveConnection(spec.source, signal)));
+  // Around the whole run, output included: the result is printed before a restart that fails is reported.
+  return aroundVolumeContainers(source, spec.stopContainers, () => backupWithTools(spec, output, signal, source, span, log, { noted, timings, tracer }), signal);
+}
+
+async function backupWithTools(
+  spec: BackupSpec & { readonly runId: string },
+  output: SpecRunOutput,
+  signal: AbortSignal | undefined,
+  source: string,
+  span: TraceSpan,
+  log: RunOutputLog,
+  { noted, timings, tracer }: { noted: RunTracer; timings: PhaseTimings; tracer: RunTracer },
+): Promise<RunRecord> {
   const engine = engineById(engineIdForUrl(source), spec.engine);
   const { storage, catalog, alsoTo, compressor, encryptor, signer, chunking, localCatalogDir } = await tracer.span('open tools', {}, async () => {
     const store = await openStore(spec.destinations[0]!, output.catalog);

@@ -5,13 +5,15 @@ import { ConfigError } from '../core/errors.js';
 import { withContainersStopped } from '../core/usecases/with-containers-stopped.js';
 
 /**
- * `--stop-containers` of `backup` and `restore`: runs `work` with the containers using the
+ * `--stop-containers` of `backup` and `restore`, and a spec's `stopContainers` (a config job's,
+ * for `vaultra run` and scheduled runs): runs `work` with the containers using the
  * volume `url` names stopped, and says on stderr which were stopped and started again. Without
  * the flag, just runs `work`.
  */
 export async function aroundVolumeContainers<T>(url: string, stopContainers: boolean | undefined, work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
   if (!stopContainers) return work();
-  if (engineIdForUrl(url) !== 'volume') throw new ConfigError('--stop-containers applies to Docker volumes only: use it with a volume:<name> source or target');
+  const engine = engineIdForUrl(url);
+  if (engine !== 'volume') throw new ConfigError(`--stop-containers (stopContainers in a spec or job) applies to Docker volumes only, not to a ${engine} source or target: use it with volume:<name>, or remove it`);
   const volume = volumeName(url);
   const names = (list: readonly { name: string }[]) => list.map((c) => c.name).join(', ');
   let stopped: readonly { name: string }[] = [];

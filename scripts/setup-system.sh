@@ -27,6 +27,10 @@ have faketime || missing+=(faketime)
 have tmux || missing+=(tmux)
 # zstd-napi (chunk compression) builds its native addon with node-gyp when npm installs it.
 { have g++ && have make && have python3; } || missing+=(g++ make python3)
+# The Lambda layer (layers/build.sh) reads ELF headers with readelf; its test makes a foreign
+# root with debootstrap (scripts/setup-layer-root.sh). patchelf comes pinned in layers/packages.lock.
+have readelf || missing+=(binutils)
+have debootstrap || [ -x /usr/sbin/debootstrap ] || missing+=(debootstrap)
 
 if [ "${#missing[@]}" -eq 0 ]; then
   echo "system packages: all present"

@@ -93,6 +93,13 @@ export const jobConfigSchema = z
   .strictObject({
     /** The database: a secret reference in a cloud environment, a URL without password locally. */
     source: z.string().min(1).refine((value) => !urlCarriesPassword(value), 'the URL carries a password, which a config file must not hold: put the connection in a secret and give its reference (secret+aws://…, env://VAR)'),
+    /**
+     * A `volume:<name>` job: stop the running containers that use the volume for each backup and
+     * start exactly those again afterwards (`vaultra backup --stop-containers`). Refused for any
+     * other engine (so set it on the job, not in `defaults`) and outside local environments (a
+     * cloud runner has no Docker engine to ask): stop-containers.ts.
+     */
+    stopContainers: z.boolean().optional(),
     ...jobFields,
   })
   .refine((job) => job.encryption.kms || job.encryption.recipients.length > 0, {

@@ -11,10 +11,11 @@ import { formatDurationMs } from './durations.js';
  * - AWS (infra/aws/job-schedules.ts): one EventBridge schedule per enabled job, named after it,
  *   `cron(…)` in the job's time zone; one `Logs-<job>` `rate(…)` schedule per job with `logs`,
  *   one `Drill-<job>` `cron(…)` per job with `drill.schedule`.
- * - GCP (infra/gcp/scheduler.tf): the same on Cloud Scheduler, a five-field cron, the log
- *   catch-up as a cron in UTC.
+ * - GCP (infra/gcp/scheduler.tf, drill.tf): the same on Cloud Scheduler, a five-field cron, the
+ *   log catch-up as a cron in UTC.
  * - Azure (infra/azure): no platform schedules; the dispatcher walks the config the function app
- *   carries, so every job is listed with its `enabled` flag, and a log catch-up as `every <d>`.
+ *   carries, so every job is listed with its `enabled` flag, a log catch-up as `every <d>`, and a
+ *   drill as `Drill-<job>` on its five-field cron.
  */
 export function deployedFormOf(environment: Environment): DeployedSchedule[] {
   return environment.jobs.flatMap((job) => deployedFormOfJob(environment.cloud, job));
@@ -37,18 +38,22 @@ export function drillScheduleName(jobName: string): string {
   return `Drill-${jobName}`;
 }
 
-/** AWS's scheduled drill of a job (infra/aws/job-schedules.ts); the other clouds deploy none yet. */
+/** The scheduled drill of a job on AWS (infra/aws/job-schedules.ts) and GCP (infra/gcp/drill.tf); Azure deploys none yet. */
 function drillFormOf(cloud: Environment['cloud'], job: ScheduledJob): DeployedSchedule[] {
   const drill = job.drill?.schedule;
-  if (cloud !== 'aws' || !drill) return [];
-  return [{ name: drillScheduleName(job.name), expression: eventBridgeCron(drill.cron, drill.timeZone), timeZone: drill.timeZone, enabled: true }];
+  if ((cloud !== 'aws' && cloud !== 'gcp') || !drill) return [];
+  const expression = cloud === 'aws' ? eventBridgeCron(drill.cron, drill.timeZone) : drill.cron;
+  return [{ name: drillScheduleName(job.name), expression, timeZone: drill.timeZone, enabled: true }];
 }
 
 function deployedFormOfJob(cloud: Environment['cloud'], job: ScheduledJob): DeployedSchedule[] {
   const { cron, timeZone } = job.schedule;
   if (cloud === 'azure') {
     const backup = { name: job.name, expression: cron, timeZone, enabled: job.enabled };
-    return job.logs ? [backup, { name: logScheduleName(job.name), expression: `every ${formatDurationMs(job.logs.everyMs)}`, timeZone: 'UTC', enabled: job.enabled }] : [backup];
+    const logs = job.logs ? [{ name: logScheduleName(job.name), expression: `every ${formatDurationMs(job.logs.everyMs)}`, timeZone: 'UTC', enabled: job.enabled }] : [];
+    // The dispatcher fires a drill on its own cron and time zone (dueRuns), named as on AWS.
+    const drill = job.drill?.schedule;
+    return [backup, ...logs, ...(drill ? [{ name: drillScheduleName(job.name), expression: drill.cron, timeZone: drill.timeZone, enabled: job.enabled }] : [])];
   }
   // AWS and GCP deploy nothing for a disabled job.
   if (!job.enabled || cloud === 'local') return [];

@@ -5,6 +5,7 @@ import { secretScheme } from '../domain/connection-secret.js';
 import { configSchema, jobConfigSchema, type environmentSchema, type JobConfig } from './config-schema.js';
 import { containerAppsRunnerProblem, containerAppsSizeProblem } from './container-apps-sizes.js';
 import { longestGapMs } from './schedule.js';
+import { stopContainersProblem } from './stop-containers.js';
 import type { EngineId } from '../domain/engine-vocabulary.js';
 import { CHANGE_LOG_OF_ENGINE, logPushLockName, MAX_LOG_JOB_NAME_LENGTH, resolveLogSchedule, type LogSchedule } from './log-schedule.js';
 
@@ -70,6 +71,8 @@ export function resolveConfig(raw: unknown, origin = DEFAULT_ORIGIN, checks: Con
         throw new ConfigError(`${label}.source: in a ${rest.cloud} environment the connection comes from a secret: give a secret+${rest.cloud}://… reference (or env://VAR for a variable the platform fills from one)`);
       }
       if (scheme === undefined) checks.checkSource?.(job.source, `${label}.source`);
+      const stopProblem = job.stopContainers ? stopContainersProblem(job.source, rest.cloud, checks.engineOf) : undefined;
+      if (stopProblem) throw new ConfigError(`${label}.stopContainers: ${stopProblem}`);
       // Container Apps refuses a size outside its table when the run starts, not at deploy time.
       const sizeProblem = rest.cloud === 'azure' ? containerAppsSizeProblem(job.runtime) : undefined;
       if (sizeProblem) throw new ConfigError(`${label}.runtime: ${sizeProblem}`);

@@ -10,6 +10,7 @@ import { formatDurationMs } from './durations.js';
 import type { ConfigChecks } from './environments.js';
 import { readYaml } from './read-yaml.js';
 import { longestGapMs } from './schedule.js';
+import { stopContainersProblem } from './stop-containers.js';
 import { CHANGE_LOG_OF_ENGINE, logPushLockName, MAX_LOG_JOB_NAME_LENGTH } from './log-schedule.js';
 
 /**
@@ -159,6 +160,8 @@ function crossFieldErrors(jobName: string, job: JobConfig, base: readonly string
     const sizeProblem = containerAppsSizeProblem(job.runtime);
     if (sizeProblem) addError({ path: pathOf([...base, 'runtime']), value: shown(job.runtime), message: sizeProblem });
   }
+  const stopProblem = job.stopContainers && cloud !== undefined ? stopContainersProblem(job.source, cloud, checks.engineOf) : undefined;
+  if (stopProblem) addError({ path: pathOf([...base, 'stopContainers']), message: stopProblem });
   if (!job.logs) return;
   const logsPath = pathOf([...base, 'logs']);
   if (jobName.length > MAX_LOG_JOB_NAME_LENGTH) {
@@ -197,9 +200,9 @@ function jobWarnings(job: JobConfig, base: readonly string[], cloud: string | un
   if (retention && retention.weekly === undefined && retention.monthly === undefined && retention.yearly === undefined) {
     warnings.push({ path: pathOf([...base, 'retention']), message: 'keeps nothing weekly, monthly or yearly: a problem noticed after the daily backups roll over has no backup left from before it' });
   }
-  // Said until every deployment starts drill tasks (docs/drills.md, "In the cloud"): the AWS stack does.
-  if (job.drill?.schedule && cloud !== 'aws') {
-    warnings.push({ path: pathOf([...base, 'drill', 'schedule']), message: `scheduled drills are deployed on AWS only so far: nothing runs this schedule in a ${cloud ?? 'non-AWS'} environment; run vaultra drill from cron or CI meanwhile` });
+  // Every cloud deployment starts drill tasks (docs/drills.md, "In the cloud"); a local environment has no scheduler.
+  if (job.drill?.schedule && (cloud === undefined || cloud === 'local')) {
+    warnings.push({ path: pathOf([...base, 'drill', 'schedule']), message: 'nothing runs drill schedules in a local environment: run vaultra drill from cron or CI' });
   }
 }
 

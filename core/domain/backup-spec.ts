@@ -91,6 +91,12 @@ export const backupSpecSchema = z.strictObject({
   signingKey: z.string().min(1).optional(),
   /** How long the run may take; recorded so a later repair can tell an abandoned run. */
   timeoutMs: z.number().int().positive().optional(),
+  /**
+   * Docker volume sources (`volume:<name>`): stop the running containers that use the volume for
+   * the backup, and start exactly those again afterwards, also when it fails (`--stop-containers`,
+   * a config job's `stopContainers`). The runner refuses it for any other source.
+   */
+  stopContainers: z.boolean().optional(),
   /** Engine options. */
   engine: z
     .strictObject({

@@ -22,6 +22,12 @@ export const FUNCTION_ENV = {
 export const GCP_FUNCTION_ENV = {
   /** `projects/<p>/locations/<region>/jobs/<job>`: the Cloud Run job that runs the runner. */
   runJob: 'VAULTRA_CLOUD_RUN_JOB',
+  /**
+   * Scheduled drills: JSON `{ "<job>": "projects/<p>/locations/<region>/jobs/<drill job>" }`, each
+   * drilled job's Cloud Run job (the runner beside its scratch server, as the drill service account,
+   * which may decrypt backups). Absent when no job schedules a drill.
+   */
+  drillJobs: 'VAULTRA_CLOUD_RUN_DRILL_JOBS',
   /** `projects/<p>/topics/<t>`: alerts are also published here. */
   alertTopic: 'VAULTRA_ALERT_TOPIC',
 } as const;

@@ -88,5 +88,24 @@ export interface HelperContainers {
   runHelper(spec: HelperSpec, signal?: AbortSignal): Promise<HelperRun>;
 }
 
-/** The whole Docker engine client, as the `volume:` engine and the CLI's `vaultra volumes` use it. */
-export type DockerEngine = DockerVolumes & VolumeContainers & HelperContainers;
+export interface DockerEngineVersion {
+  /** The engine's release, e.g. `20.10.24+dfsg1`. */
+  readonly version: string;
+  /** The newest Engine API version it speaks, e.g. `1.41`. */
+  readonly apiVersion: string;
+}
+
+/** What `vaultra doctor` asks before volume jobs count on the engine. Read-only: nothing is pulled or created. */
+export interface DockerEngineProbe {
+  /** Where the engine is asked (`/var/run/docker.sock`), for messages. */
+  readonly socketPath: string;
+  /** The engine's version; rejects (`ConfigError`) when its socket does not answer. */
+  engineVersion(signal?: AbortSignal): Promise<DockerEngineVersion>;
+  /** Whether the image is on the engine. */
+  hasImage(image: string, signal?: AbortSignal): Promise<boolean>;
+  /** Asks the image's registry, through the engine, for its manifest (no pull): `undefined` when it answers, else why it did not. */
+  registryProblem(image: string, signal?: AbortSignal): Promise<string | undefined>;
+}
+
+/** The whole Docker engine client, as the `volume:` engine, the CLI's `vaultra volumes` and `vaultra doctor` use it. */
+export type DockerEngine = DockerVolumes & VolumeContainers & HelperContainers & DockerEngineProbe;

@@ -5,11 +5,12 @@ import { ConfigError } from '../errors.js';
 
 /**
  * One scheduled fire of a job: a backup, started under `scheduledRunId(job.name, scheduledTime)`,
- * or a log catch-up, started under `logPushRunId(job.name, scheduledTime)`.
+ * a log catch-up, started under `logPushRunId(job.name, scheduledTime)`, or a restore drill
+ * (`drill.schedule`), started under `drillRunId(job.name, scheduledTime)`.
  */
 export interface DueRun {
   readonly job: ScheduledJob;
-  readonly kind: 'backup' | 'log';
+  readonly kind: 'backup' | 'log' | 'drill';
   /** The fire time the job's cron gives in its own time zone, as an instant (UTC ISO 8601, milliseconds). */
   readonly scheduledTime: string;
 }
@@ -27,8 +28,9 @@ export const MAX_WINDOW_MS = 86_400_000;
 
 /**
  * Every (job, fire time) of the enabled jobs whose schedule fires in `(from, to]`, each job on its
- * own cron and time zone, and the newest fire time of its log catch-ups (`logs.every`) in the
- * window, oldest first (then backups before log pushes, then by job name). A dispatcher ticking
+ * own cron and time zone, the newest fire time of its log catch-ups (`logs.every`) in the
+ * window, and every fire of its drill schedule (`drill.schedule`, on its own cron and time zone),
+ * oldest first (then backups, log pushes, drills, then by job name). A dispatcher ticking
  * every few minutes thus pushes log at most once a tick, whatever `logs.every` is below it.
  *
  * This is how one timer serves every job on platforms whose timers take one schedule and one
@@ -53,22 +55,32 @@ export function dueRuns(jobs: readonly ScheduledJob[], window: FireWindow): DueR
   const due: DueRun[] = [];
   for (const job of jobs) {
     if (!job.enabled) continue;
-    // One fire at a time: asking for `upperBound` at once would make a rare schedule (29 February)
-    // search years ahead for fires that cannot be in the window anyway.
-    let cursor = window.from;
-    for (let i = 0; i < upperBound; i++) {
-      const [time] = nextFireTimes(job.schedule.cron, job.schedule.timeZone, cursor, 1);
-      if (!time || time.getTime() > to) break;
-      due.push({ job, kind: 'backup', scheduledTime: time.toISOString() });
-      cursor = time;
-    }
+    for (const time of cronFires(job.schedule, window, upperBound)) due.push({ job, kind: 'backup', scheduledTime: time.toISOString() });
     // A job's log catch-ups fire at the multiples of `logs.every` since midnight UTC. Only the
     // newest in the window: one push reads everything up to the server's end, so the older ones
     // would each start nothing but a `skipped` record behind it.
     const newestLogTime = job.logs ? logFireTimes(job.logs.everyMs, from, to).at(-1) : undefined;
     if (newestLogTime) due.push({ job, kind: 'log', scheduledTime: newestLogTime.toISOString() });
+    // Every drill fire, like backups: each is its own proof, and a drill is weekly at most in practice.
+    if (job.drill?.schedule) for (const time of cronFires(job.drill.schedule, window, upperBound)) due.push({ job, kind: 'drill', scheduledTime: time.toISOString() });
   }
-  // Backups before log pushes of the same minute: a busy tick starts what pages when missed first.
-  const order = { backup: 0, log: 1 } as const;
+  // Backups before log pushes before drills of the same minute: a busy tick starts what pages when
+  // missed first, and a drill restores an earlier backup anyway.
+  const order = { backup: 0, log: 1, drill: 2 } as const;
   return due.sort((a, b) => a.scheduledTime.localeCompare(b.scheduledTime) || order[a.kind] - order[b.kind] || a.job.name.localeCompare(b.job.name));
+}
+
+/** The fire times of one cron in `(from, to]`, at most `upperBound` of them. */
+function cronFires(schedule: { readonly cron: string; readonly timeZone: string }, window: FireWindow, upperBound: number): Date[] {
+  const fires: Date[] = [];
+  // One fire at a time: asking for `upperBound` at once would make a rare schedule (29 February)
+  // search years ahead for fires that cannot be in the window anyway.
+  let cursor = window.from;
+  for (let i = 0; i < upperBound; i++) {
+    const [time] = nextFireTimes(schedule.cron, schedule.timeZone, cursor, 1);
+    if (!time || time.getTime() > window.to.getTime()) break;
+    fires.push(time);
+    cursor = time;
+  }
+  return fires;
 }

@@ -1,5 +1,5 @@
 import type { ExecutionTracker } from '../ports/execution-tracker.js';
-import type { RunRecord } from '../domain/run.js';
+import type { RunKind, RunRecord } from '../domain/run.js';
 import { finishRun, type FinishRunDependencies, type FinishRunOutcome } from './finish-run.js';
 import { systemClock } from '../domain/clock.js';
 
@@ -26,8 +26,8 @@ const NEVER_EXECUTED = new Set(['launch', 'overlap', 'timeout']);
 
 /**
  * The completion step on platforms that emit no task-stopped event (GCP, Azure; DESIGN.md §1).
- * A backup or log run (of a job with `logs`) needs settling until `finishRun` has stamped its
- * execution's id on it (`taskId`):
+ * A backup, log (of a job with `logs`) or drill run (of a job with `drill.schedule`) needs
+ * settling until `finishRun` has stamped its execution's id on it (`taskId`):
  * - `pending`/`running` runs (the runner may have died without a word), and
  * - runs the runner itself recorded `succeeded` or `failed`, which it does before its
  *   execution ends — their lock is still held, their manifest unchecked, their alert unsent.
@@ -41,8 +41,8 @@ export async function reconcileRuns(deps: ReconcileDependencies, options: { read
   const now = (deps.now ?? systemClock)();
   const unsettled: RunRecord[] = [];
   for (const job of deps.environment.jobs) {
-    // Log catch-ups are launched and settled like backups: same record, same runner task.
-    const kinds = job.logs ? (['backup', 'log'] as const) : (['backup'] as const);
+    // Log catch-ups (same runner task) and scheduled drills (the job's drill task) are launched and settled like backups.
+    const kinds: RunKind[] = ['backup', ...(job.logs ? (['log'] as const) : []), ...(job.drill?.schedule ? (['drill'] as const) : [])];
     for (const kind of kinds) {
       const [timeoutMs, horizonMs] = kind === 'log' && job.logs ? [job.logs.timeoutMs, LOG_SETTLE_HORIZON_MS] : [job.timeoutMs, SETTLE_HORIZON_MS];
       const since = new Date(now.getTime() - timeoutMs - horizonMs).toISOString();

@@ -39,6 +39,7 @@ export function backupSpecOf(job: ScheduledJob, target: Pick<RunnerTarget, 'stor
     job: job.name,
     ...(runId === undefined ? {} : { runId }),
     source: job.source,
+    ...(job.stopContainers ? { stopContainers: true } : {}),
     destinations: [target.storageUrl],
     compression: job.compression,
     encryption: { mode: 'recipients', recipients: job.encryption.recipients, kmsKeys: job.encryption.kms && target.kmsKey ? [target.kmsKey] : [] },

@@ -3,9 +3,11 @@
  * NCRONTAB schedule and one time zone per function app, but each job has its own cron and time
  * zone: so one timer ticks every five minutes and starts every (job, fire time) that fell in the
  * last twenty (`dueRuns`), and every log catch-up of a job with `logs` due in that window (at the
- * multiples of `logs.every` since midnight UTC). A fire time seen by several ticks has one run id
- * (`scheduledRunId`), and the catalog's conditional create makes every later start a
- * `duplicate`: a late, missed or repeated tick starts nothing twice.
+ * multiples of `logs.every` since midnight UTC), and every restore drill of a job with
+ * `drill.schedule` (its job's drill Container Apps job, docs/drills.md). A fire time seen by
+ * several ticks has one run id (`scheduledRunId`, `logPushRunId`, `drillRunId`), and the
+ * catalog's conditional create makes every later start a `duplicate`: a late, missed or repeated
+ * tick starts nothing twice.
  */
 import type { InvocationContext, Timer } from '@azure/functions';
 import { systemClock, type Clock } from '../../core/domain/clock.js';
@@ -13,8 +15,9 @@ import { scheduledRunId } from '../../core/domain/scheduled-run-id.js';
 import { redact } from '../../core/domain/redact.js';
 import { oneLine } from '../../core/errors.js';
 import { dueRuns, type DueRun } from '../../core/usecases/due-runs.js';
-import { startBackup, type StartBackupOutcome } from '../../core/usecases/start-backup.js';
+import { startBackup, type StartBackupDependencies, type StartBackupOutcome, type StartBackupRequest } from '../../core/usecases/start-backup.js';
 import { logPushRunId, startLogPush } from '../../core/usecases/start-log-push.js';
+import { drillRunId, startDrill } from '../../core/usecases/start-drill.js';
 import { azureSettingsFromEnv, cached } from './shared/settings.js';
 import { catalogOf, credentialOf, launcherOf, notifyOf } from './shared/clients.js';
 import type { LaunchingDeployment } from './shared/deployment-types.js';
@@ -27,6 +30,15 @@ export const DISPATCH_LOOKBACK_MS = 20 * 60_000;
 /** Starts in flight at once: a busy minute (every job at 03:00) must fit in the function's timeout. */
 const START_CONCURRENCY = 4;
 
+/** Per kind of due run: its run id, how it starts, and the log line that reports it. */
+const STARTS: Readonly<
+  Record<DueRun['kind'], { readonly runId: (job: string, scheduledTime: string) => string; readonly start: (deps: StartBackupDependencies, request: StartBackupRequest) => Promise<StartBackupOutcome>; readonly message: string }>
+> = {
+  backup: { runId: scheduledRunId, start: startBackup, message: 'scheduled backup' },
+  log: { runId: logPushRunId, start: startLogPush, message: 'scheduled log push' },
+  drill: { runId: drillRunId, start: startDrill, message: 'scheduled drill' },
+};
+
 export interface DispatchOptions {
   /** @default DISPATCH_LOOKBACK_MS */
   readonly lookbackMs?: number;
@@ -36,7 +48,7 @@ export interface DispatchOptions {
 
 export interface DispatchedRun {
   readonly job: string;
-  /** A backup, or a log catch-up (`logs.every`). */
+  /** A backup, a log catch-up (`logs.every`) or a restore drill (`drill.schedule`). */
   readonly kind: DueRun['kind'];
   readonly scheduledTime: string;
   readonly runId: string;
@@ -61,9 +73,9 @@ export function createHandler(deployment: () => Promise<LaunchingDeployment>, op
     const runnerEnvironment = traceEnvironment(context.traceContext?.traceParent);
 
     const start = async ({ job, kind, scheduledTime }: DueRun): Promise<DispatchedRun> => {
-      const runId = kind === 'log' ? logPushRunId(job.name, scheduledTime) : scheduledRunId(job.name, scheduledTime);
+      const runId = STARTS[kind].runId(job.name, scheduledTime);
       try {
-        const result = kind === 'log' ? await startLogPush(launching, { job, runId, runnerEnvironment }) : await startBackup(launching, { job, runId, runnerEnvironment });
+        const result = await STARTS[kind].start(launching, { job, runId, runnerEnvironment });
         return { job: job.name, kind, scheduledTime, runId, outcome: result.outcome, ...(result.outcome === 'started' ? { taskId: result.taskId } : {}) };
       } catch (error) {
         // Nothing was recorded (the catalog refused the pending run): the next tick tries again.
@@ -74,7 +86,7 @@ export function createHandler(deployment: () => Promise<LaunchingDeployment>, op
 
     for (const run of runs) {
       if (run.outcome === 'duplicate') continue;
-      const line = logLine(run.kind === 'log' ? 'scheduled log push' : 'scheduled backup', run);
+      const line = logLine(STARTS[run.kind].message, run);
       // A skipped log push is the previous one still catching up: routine, not a warning.
       if (run.outcome === 'started' || (run.kind === 'log' && run.outcome === 'skipped')) context.log(line);
       else if (run.outcome === 'skipped') context.warn(line);

@@ -6,7 +6,9 @@
  * redelivered trigger start nothing new. A body `scheduledTime` is used only when the header is
  * absent (a hand-made call). A job with `logs` has a second Cloud Scheduler job posting
  * `{"job": "<name>", "kind": "log"}` every `logs.every`: it starts a log catch-up
- * (`vaultra logs push`) on the same runner job.
+ * (`vaultra logs push`) on the same runner job. A job with `drill.schedule` has a third, posting
+ * `{"job": "<name>", "kind": "drill"}`: it starts the job's drill job (`vaultra drill latest`, the
+ * runner beside its scratch server, as the drill service account).
  */
 import * as z from 'zod';
 import { jobOf } from '../../core/config/environments.js';
@@ -15,6 +17,7 @@ import { parseAtEdge } from '../../core/domain/validate.js';
 import { ConfigError } from '../../core/errors.js';
 import { startBackup } from '../../core/usecases/start-backup.js';
 import { logPushRunId, startLogPush } from '../../core/usecases/start-log-push.js';
+import { drillRunId, startDrill } from '../../core/usecases/start-drill.js';
 import { cached, gcpSettingsFromEnv } from './shared/settings.js';
 import { catalogOf, launcherOf, notifyOf } from './shared/clients.js';
 import type { LaunchingDeployment } from './shared/deployment-types.js';
@@ -27,10 +30,17 @@ const SCHEDULE_TIME_HEADER = 'x-cloudscheduler-scheduletime';
 const scheduledRequestSchema = z.object({
   job: z.string(),
   scheduledTime: z.iso.datetime({ offset: true }).optional(),
-  /** What the schedule starts: the job's backup (absent), or a log catch-up. */
-  kind: z.enum(['backup', 'log']).default('backup'),
+  /** What the schedule starts: the job's backup (absent), a log catch-up, or a drill. */
+  kind: z.enum(['backup', 'log', 'drill']).default('backup'),
 });
 const scheduleTimeSchema = z.iso.datetime({ offset: true });
+
+/** What each kind of schedule starts, and the run id it derives from (job, scheduled time): one per kind, so they never collide. */
+const STARTERS = {
+  backup: { runId: scheduledRunId, start: startBackup, message: 'scheduled backup' },
+  log: { runId: logPushRunId, start: startLogPush, message: 'scheduled log push' },
+  drill: { runId: drillRunId, start: startDrill, message: 'scheduled drill' },
+} as const;
 
 /**
  * Every recorded outcome answers 200 with `{outcome, job, runId, taskId?}` — started, duplicate,
@@ -49,13 +59,14 @@ export function createHandler(deployment: () => Promise<LaunchingDeployment>) {
     const deps = await deployment();
     const job = jobOf(deps.environment, body.job);
     const { kind } = body;
-    const runId = kind === 'log' ? logPushRunId(job.name, scheduledTime) : scheduledRunId(job.name, scheduledTime);
+    const starter = STARTERS[kind];
+    const runId = starter.runId(job.name, scheduledTime);
     const start = { job, runId, runnerEnvironment: traceEnvironment(trace), ...(signal ? { signal } : {}) };
-    const result = kind === 'log' ? await startLogPush(deps, start) : await startBackup(deps, start);
+    const result = await starter.start(deps, start);
     const taskId = result.outcome === 'started' ? { taskId: result.taskId } : {};
-    log(result.outcome === 'launch-failed' ? 'ERROR' : 'INFO', kind === 'log' ? 'scheduled log push' : 'scheduled backup', { job: job.name, runId, scheduledTime, outcome: result.outcome, ...taskId, ...(trace.traceId ? { traceId: trace.traceId } : {}) });
-    // A backup's answer is as it always was; a push's says so.
-    return { status: 200, body: { outcome: result.outcome, ...(kind === 'log' ? { kind } : {}), job: job.name, runId, ...taskId } };
+    log(result.outcome === 'launch-failed' ? 'ERROR' : 'INFO', starter.message, { job: job.name, runId, scheduledTime, outcome: result.outcome, ...taskId, ...(trace.traceId ? { traceId: trace.traceId } : {}) });
+    // A backup's answer is as it always was; a push's and a drill's say so.
+    return { status: 200, body: { outcome: result.outcome, ...(kind === 'backup' ? {} : { kind }), job: job.name, runId, ...taskId } };
   });
 }
 

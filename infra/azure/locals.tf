@@ -108,4 +108,63 @@ locals {
   dedup_key_name_taken  = contains([for secret in values(local.own_vault_secrets) : lower(secret.secret)], local.dedup_key_secret_name)
 
   emails = try(local.env.notifications.email, [])
+
+  # Scheduled restore drills (docs/drills.md, drill-jobs.tf): one Container Apps job per enabled
+  # job with drill.schedule, named as core/adapters/launchers/container-apps-drill-job.ts names it
+  # (the dispatcher starts it by that name): `<short name>-drill-<job>` when that is a valid
+  # Container Apps job name, else `<short name>-d<6 hex of sha1(job)>`.
+  drill_jobs = { for name, job in local.enabled_jobs : name => job if try(job.drill.schedule, null) != null }
+  drill_job_names = {
+    for name, job in local.drill_jobs : name => (
+      length("${local.short_name}-drill-${name}") <= 32 && can(regex("^[a-z][a-z0-9-]*[a-z0-9]$", "${local.short_name}-drill-${name}")) && !strcontains("${local.short_name}-drill-${name}", "--")
+      ? "${local.short_name}-drill-${name}"
+      : "${local.short_name}-d${substr(sha1(name), 0, 6)}"
+    )
+  }
+  # A drill's size (drill.cpu / drill.memoryMiB, default 1024 / 2048) is the whole execution's: with
+  # a scratch server (drill.server) the server gets half the CPU (in Container Apps' 0.25 steps) and
+  # the runner the rest, each with twice as many GiB, so the sum stays a Consumption pair.
+  drill_sizes = {
+    for name, job in local.drill_jobs : name => {
+      cpu        = try(job.drill.cpu, 1024) / 1024
+      server_cpu = try(job.drill.server, null) == null ? 0 : floor(try(job.drill.cpu, 1024) / 2048 * 4) / 4
+    }
+  }
+  drill_size_problems = [
+    for name, job in local.drill_jobs : "jobs.${name}.drill: on azure a drill's cpu/memoryMiB is a Container Apps Consumption pair, one of ${try(job.drill.server, null) == null ? "256/512, " : ""}512/1024, 1024/2048, 2048/4096${try(job.drill.server, null) == null ? "" : " (the runner and its scratch server share it)"} (got ${try(job.drill.cpu, 1024)}/${try(job.drill.memoryMiB, 2048)})"
+    if !(contains(try(job.drill.server, null) == null ? local.consumption_cpu_units : [512, 1024, 2048], try(job.drill.cpu, 1024)) && try(job.drill.memoryMiB, 2048) == 2 * try(job.drill.cpu, 1024))
+  ]
+  # The scratch server beside the runner (what core/config/drill-sidecar.ts describes for every
+  # cloud): the official image of drill.server, trust authentication for loopback connections only.
+  # It listens on every interface so the platform's TCP startup probe, which comes from outside
+  # the replica, reaches it; anything but the runner on 127.0.0.1 finds no pg_hba entry.
+  # Container Apps ends an execution only when all its containers have exited, so the server stops
+  # itself once the drill is over: its scratch database came and went (the drill drops it on
+  # success, failure and interrupt), or no drill created one within 15 minutes (the drill failed
+  # before restoring). SIGTERM, a smart shutdown: a background job of `sh -c` ignores SIGINT until
+  # the program sets its own handler. It always exits 0: the runner's exit is the execution's outcome.
+  drill_server_port     = 5432
+  drill_server_database = "vaultra_drill"
+  drill_server_script   = <<-EOT
+    printf 'local all all trust\nhost all all 127.0.0.1/32 trust\nhost all all ::1/128 trust\n' > /tmp/vaultra-hba.conf
+    docker-entrypoint.sh postgres -c listen_addresses='*' -c hba_file=/tmp/vaultra-hba.conf -c fsync=off &
+    server=$!
+    seen=0
+    waited=0
+    while kill -0 "$server" 2>/dev/null; do
+      sleep 5
+      found=$(psql -h 127.0.0.1 -p ${local.drill_server_port} -U postgres -d postgres -XAtc "select count(*) from pg_database where datname = '${local.drill_server_database}'" 2>/dev/null) || continue
+      if [ "$found" = 1 ]; then
+        seen=1
+      elif [ "$seen" = 1 ]; then
+        break
+      else
+        waited=$((waited + 5))
+        [ "$waited" -lt 900 ] || break
+      fi
+    done
+    kill -TERM "$server" 2>/dev/null
+    wait "$server"
+    exit 0
+  EOT
 }

@@ -32,6 +32,11 @@ output "runner_job" {
   value = azurerm_container_app_job.runner.id
 }
 
+output "drill_jobs" {
+  description = "Each drilled job's Container Apps job (drill-jobs.tf), by config job name."
+  value       = { for name, job in azurerm_container_app_job.drill : name => job.name }
+}
+
 output "function_app" {
   value = azurerm_function_app_flex_consumption.vaultra.name
 }
@@ -40,5 +45,6 @@ output "identities" {
   value = {
     runner    = azurerm_user_assigned_identity.runner.client_id
     functions = azurerm_user_assigned_identity.functions.client_id
+    drill     = try(azurerm_user_assigned_identity.drill[0].client_id, null)
   }
 }

@@ -95,3 +95,41 @@ resource "google_monitoring_alert_policy" "runner_failures" {
     mime_type = "text/markdown"
   }
 }
+
+# A drill whose execution failed (docs/drills.md): its backup may not restore. The reconcile
+# function pages drill-failed through the webhooks and the topic; this mails notifications.email,
+# as a failed runner execution does.
+resource "google_monitoring_alert_policy" "drill_failures" {
+  count = length(local.drilled_jobs) > 0 ? 1 : 0
+
+  project               = local.project
+  display_name          = "Vaultra ${var.environment}: restore drill failed"
+  combiner              = "OR"
+  notification_channels = [for channel in google_monitoring_notification_channel.email : channel.id]
+
+  conditions {
+    display_name = "A drill execution failed"
+    condition_threshold {
+      filter          = "resource.type = \"cloud_run_job\" AND metric.type = \"run.googleapis.com/job/completed_execution_count\" AND metric.labels.result = \"failed\" AND resource.labels.job_name = one_of(${join(", ", [for name in values(local.drill_job_names) : "\"${name}\""])})"
+      comparison      = "COMPARISON_GT"
+      threshold_value = 0
+      duration        = "0s"
+      aggregations {
+        alignment_period   = "300s"
+        per_series_aligner = "ALIGN_SUM"
+      }
+      trigger {
+        count = 1
+      }
+    }
+  }
+
+  alert_strategy {
+    auto_close = "86400s"
+  }
+
+  documentation {
+    content   = "A Vaultra restore drill of environment ${var.environment} failed: the backup it drilled may not restore. `vaultra list --drills` and the drill run in the catalog say which check failed; the execution's logs say more."
+    mime_type = "text/markdown"
+  }
+}

@@ -46,6 +46,48 @@ locals {
       body = jsonencode({ job = name, kind = "log" })
     }
   }
+  # Scheduled drills (docs/drills.md, "In the cloud"): each enabled job with `drill.schedule` gets a
+  # Cloud Scheduler job on the drill's cron in its time zone, posting {"job", "kind": "drill"}, and a
+  # Cloud Run job of its own (drill.tf), named here so the functions get the same names
+  # (VAULTRA_CLOUD_RUN_DRILL_JOBS). A name past Cloud Run's 63 characters is cut and given a hash.
+  drilled_jobs = { for name, job in local.enabled_jobs : name => job.drill if try(job.drill.schedule, null) != null }
+  drill_schedules = {
+    for name, drill in local.drilled_jobs : name => {
+      cron      = drill.schedule.cron
+      time_zone = try(drill.schedule.timeZone, "UTC")
+      body      = jsonencode({ job = name, kind = "drill" })
+    }
+  }
+  drill_job_names = {
+    for name, drill in local.drilled_jobs : name => length("${local.name}-drill-${name}") <= 63 ? "${local.name}-drill-${name}" : "${trimsuffix(substr("${local.name}-drill-${name}", 0, 58), "-")}-${substr(sha1(name), 0, 4)}"
+  }
+  # Each drill job's size: `drill.cpu` / `drill.memoryMiB` (core's defaults 1024 / 2048) on Cloud
+  # Run's CPU steps, as the runner's. Cloud Run limits each container of a job, not the task as
+  # Fargate does: the runner and the scratch server each get this limit. The server's data
+  # directory lives in its container's in-memory filesystem, so the memory must hold the restore.
+  drill_cpu_units  = { for name, drill in local.drilled_jobs : name => try(drill.cpu, 1024) }
+  drill_memory_mib = { for name, drill in local.drilled_jobs : name => try(drill.memoryMiB, 2048) }
+  drill_cpu        = { for name, units in local.drill_cpu_units : name => try([for cpu in [1, 2, 4, 6, 8] : cpu if cpu * 1024 >= units && cpu * 4096 >= local.drill_memory_mib[name]][0], 8) }
+  drill_sizes = {
+    for name, cpu in local.drill_cpu : name => {
+      cpu    = tostring(cpu)
+      memory = "${min(max(local.drill_memory_mib[name], cpu >= 6 ? 4096 : cpu >= 4 ? 2048 : 512), cpu * 4096)}Mi"
+    }
+  }
+  # The scratch server beside the runner, as core/config/drill-sidecar.ts (drillSidecarOf) makes it:
+  # the official image of `drill.server` (postgres:<major>), listening on the task's loopback only,
+  # trust authentication (nothing outside the task reaches it; no password exists). `args`, not
+  # `command`: the image's entrypoint initializes the cluster first.
+  # test/infra-terraform/gcp-drill.test.ts holds the two together.
+  drill_sidecars = {
+    for name, drill in local.drilled_jobs : name => {
+      image = drill.server
+      args  = ["postgres", "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"]
+      env   = { POSTGRES_HOST_AUTH_METHOD = "trust" }
+      port  = 5432
+    } if try(drill.server, null) != null
+  }
+
   maintenance_schedules = {
     reconcile = { schedule = "*/5 * * * *", description = "finalize finished runs", retry_count = 0 }
     watchdog  = { schedule = "0 * * * *", description = "RPO and stuck-run check", retry_count = 1 }
@@ -63,6 +105,8 @@ locals {
     for name, job in local.jobs : name => tonumber(substr(try(job.logs.timeout, "1h"), 0, length(try(job.logs.timeout, "1h")) - 1)) * local.duration_unit_seconds[substr(try(job.logs.timeout, "1h"), -1, 1)]
     if try(job.logs, null) != null
   }
+  # A drill job's limit: its job's timeout (the drill's own, start-drill.ts) plus time to record the failure.
+  drill_timeout_seconds  = { for name, drill in local.drilled_jobs : name => min(local.job_timeout_seconds[name] + 600, 86400) }
   runner_timeout_seconds = min(max(concat(values(local.job_timeout_seconds), values(local.log_timeout_seconds))...) + 600, 86400)
 
   # Cloud Run's RunJob overrides carry arguments, environment and timeout but no resources: the

@@ -32,6 +32,11 @@ output "runner_job" {
   value = google_cloud_run_v2_job.runner.id
 }
 
+output "drill_jobs" {
+  description = "Each drilled job's Cloud Run job: `gcloud run jobs executions list --job=<name>` shows its drills."
+  value       = { for name, job in google_cloud_run_v2_job.drill : name => job.id }
+}
+
 output "alert_topic" {
   description = "Subscribe to this topic for every alert the functions send."
   value       = google_pubsub_topic.alerts.id
@@ -48,5 +53,7 @@ output "service_accounts" {
     functions = google_service_account.functions.email
     scheduler = google_service_account.scheduler.email
     builder   = google_service_account.builder.email
+    # Only when a job schedules a drill.
+    drill = one(google_service_account.drill[*].email)
   }
 }

@@ -8,7 +8,6 @@ import { ConfigError } from '../../core/errors.js';
 import { DEFAULT_STORAGE } from '../context.js';
 import { parseKmsKeyRef } from '../keys.js';
 import { runBackupSpec } from '../run-backup-spec.js';
-import { aroundVolumeContainers } from '../stop-containers.js';
 import { catalogOption, collect, positiveInteger, resolveConnection, signalOf } from './shared.js';
 
 /** What `withStoredRunOptions` parses; `backup` adds its own. */
@@ -36,6 +35,7 @@ export interface StoredRunFlags {
 }
 
 interface BackupOptions extends StoredRunFlags {
+  /** Only `backup` has it: in the spec, it is `stopContainers`. */
   stopContainers?: boolean;
 }
 
@@ -91,7 +91,7 @@ Examples:
       // Resolved here (not only in the run) when the job is named after the database the secret holds.
       const resolved = options.job === undefined ? await resolveConnection(sourceArgument, signal) : undefined;
       const spec = parseAtEdge(backupSpecSchema, specFromFlags(sourceArgument, options, resolved), 'backup');
-      await aroundVolumeContainers(sourceArgument, options.stopContainers, () => runBackupSpec(spec, output, signal, resolved), signal);
+      await runBackupSpec(spec, output, signal, resolved);
     });
 }
 
@@ -126,7 +126,7 @@ export function withStoredRunOptions(command: Command, what: string): Command {
 }
 
 /** Flags that describe a run, which `--spec` describes on its own: both at once would leave one ignored. */
-const RUN_FLAGS = ['to', 'job', 'runId', 'compression', 'level', 'recipient', 'kms', 'passphraseEnv', 'encryption', 'signingKey', 'lockTimeout', 'type', 'chunked', 'jobs', 'dedupKey', 'method'] as const;
+const RUN_FLAGS = ['to', 'job', 'runId', 'compression', 'level', 'recipient', 'kms', 'passphraseEnv', 'encryption', 'signingKey', 'lockTimeout', 'type', 'chunked', 'jobs', 'dedupKey', 'method', 'stopContainers'] as const;
 
 export function refuseFlagsBesideSpec(sourceArgument: string | undefined, command: Command): void {
   // Values from the environment ($VAULTRA_STORAGE, $VAULTRA_SIGNING_KEY) are defaults, not a conflict.
@@ -151,7 +151,7 @@ function parseShortDuration(text: string, flag: string): number {
  * source stays the reference given; `resolved` (the connection it names) only names the job
  * when `--job` is absent.
  */
-export function specFromFlags(source: string, options: StoredRunFlags, resolved: string | undefined): BackupSpecInput {
+export function specFromFlags(source: string, options: StoredRunFlags & { readonly stopContainers?: boolean }, resolved: string | undefined): BackupSpecInput {
   let level: number | undefined;
   if (options.level !== undefined) {
     level = Number(options.level);
@@ -184,6 +184,7 @@ export function specFromFlags(source: string, options: StoredRunFlags, resolved:
     ...(options.method ? { method: options.method } : {}),
     ...(jobs === undefined ? {} : { jobs }),
     ...(options.dedupKey ? { dedupKey: options.dedupKey } : {}),
+    ...(options.stopContainers ? { stopContainers: true } : {}),
     job: options.job ?? defaultJobName(resolved ?? source),
     ...(options.runId === undefined ? {} : { runId: parseAtEdge(runIdSchema, options.runId, '--run-id') }),
     source,

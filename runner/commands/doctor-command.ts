@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import { toolVersion } from '../../core/adapters/process/child-process.js';
 import { ConfigError } from '../../core/errors.js';
@@ -6,6 +7,10 @@ import type { ToolProbe } from '../../core/ports/engine-descriptor.js';
 import { printJson, resolveConnection, signalOf } from './shared.js';
 import { engineById, engineIdForUrl } from '../../core/adapters/engines/engines.js';
 import type { ServerCheck } from '../../core/ports/log-archiver.js';
+import { DEFAULT_CONFIG_PATH } from '../../core/config/load-config.js';
+import { readYaml } from '../../core/config/read-yaml.js';
+import { configuredHelperImage } from '../../core/adapters/engines/volume/volume-engine.js';
+import { connectDocker, dockerChecks } from '../docker-checks.js';
 
 /** What `doctor` checks: for each engine (and the pipeline itself), the tools it runs. */
 interface ToolNeed {
@@ -58,15 +63,22 @@ export function doctorCommand(): Command {
     .description('which native tools are present, their versions, and which engines are ready')
     .addOption(new Option('--engine <ids>', `exit 1 unless these engines are ready (comma-separated: ${REQUIREMENTS.filter((r) => r.id !== 'pipeline').map((r) => r.id).join(', ')}, or all)`))
     .option('--source <url>', 'also check this server\'s settings for point-in-time recovery (binary log, WAL and replication, oplog): exit 1 when one fails')
+    .option('--docker', 'also check the Docker engine volume: jobs use (its socket, API version, helper image); checked anyway when the config file has a volume: job')
+    .addOption(new Option('--config <path>', 'the config file whose volume: jobs call for the Docker check (skipped when there is none)').default(DEFAULT_CONFIG_PATH).env('VAULTRA_CONFIG'))
     .option('--json', 'print the findings as JSON')
-    .addHelpText('after', '\nWithout --engine, doctor exits 1 only when the pipeline itself cannot run (zstd missing).\nIn a runner image: vaultra doctor --engine all\nBefore archiving a server\'s log: vaultra doctor --source mariadb://backup@db/shop')
-    .action(async (options: { engine?: string; source?: string; json?: boolean }, command: Command) => {
+    .addHelpText(
+      'after',
+      "\nWithout --engine, doctor exits 1 only when the pipeline itself cannot run (zstd missing), or when\nthe Docker engine is checked and fails.\nIn a runner image: vaultra doctor --engine all\nBefore archiving a server's log: vaultra doctor --source mariadb://backup@db/shop\nBefore backing up Docker volumes: vaultra doctor --docker",
+    )
+    .action(async (options: { engine?: string; source?: string; docker?: boolean; config: string; json?: boolean }, command: Command) => {
       if (options.source !== undefined) return serverDoctor(options.source, Boolean(options.json), signalOf(command));
       const wanted = enginesToRequire(options.engine);
       const checked = await Promise.all(REQUIREMENTS.map(async (requirement) => ({ requirement, findings: await Promise.all(requirement.tools.map(check)) })));
       const ready = (findings: readonly Finding[]) => findings.every((f) => f.found || f.need.optional);
       const notReady = checked.filter((c) => (c.requirement.id === 'pipeline' || wanted.has(c.requirement.id)) && !ready(c.findings));
-      process.exitCode = notReady.length > 0 ? 1 : 0;
+      const volumeJobs = options.docker ? [] : await volumeJobsIn(options.config);
+      const docker = options.docker || volumeJobs.length > 0 ? await dockerSection(volumeJobs, signalOf(command)) : undefined;
+      process.exitCode = notReady.length > 0 || docker?.ready === false ? 1 : 0;
       if (options.json) {
         return printJson({
           node: process.version,
@@ -75,7 +87,8 @@ export function doctorCommand(): Command {
             ready: ready(findings),
             tools: findings.map((f) => ({ anyOf: f.need.anyOf, found: f.found?.name ?? null, version: f.found?.version ?? null, neededFor: f.need.neededFor, optional: Boolean(f.need.optional) })),
           })),
-          ok: notReady.length === 0,
+          ...(docker ? { docker } : {}),
+          ok: notReady.length === 0 && docker?.ready !== false,
         });
       }
       const width = Math.max(...REQUIREMENTS.flatMap((r) => r.tools.map((t) => t.anyOf.join('|').length)));
@@ -90,7 +103,9 @@ export function doctorCommand(): Command {
           lines.push(`  ${state} ${f.need.anyOf.join('|').padEnd(width)}  ${detail}`);
         }
       }
-      lines.push('', notReady.length ? `not ready: ${notReady.map((c) => c.requirement.label).join(', ')}` : wanted.size ? 'every engine asked for is ready' : 'the pipeline is ready; engines marked NOT READY need the tools listed');
+      if (docker) lines.push('', `Docker engine (${docker.checkedFor}): ${docker.ready ? 'ready' : 'NOT READY'}`, ...checkLines(docker.checks));
+      const unready = [...notReady.map((c) => c.requirement.label), ...(docker?.ready === false ? ['Docker engine'] : [])];
+      lines.push('', unready.length ? `not ready: ${unready.join(', ')}` : wanted.size ? 'every engine asked for is ready' : 'the pipeline is ready; engines marked NOT READY need the tools listed');
       process.stdout.write(lines.join('\n') + '\n');
     });
 }
@@ -133,12 +148,41 @@ async function serverDoctor(sourceArgument: string, json: boolean, signal: Abort
   const failed = checks.filter((check) => check.status === 'fail');
   process.exitCode = failed.length > 0 ? 1 : 0;
   if (json) return printJson({ source: connection.describe(), engine: engine.id, log: engine.logs.kind, checks, ok: failed.length === 0 });
-  const width = Math.max(...checks.map((check) => check.name.length));
-  const lines = [`${connection.describe()} (${engine.id}): point-in-time recovery from its ${engine.logs.kind}`];
-  for (const check of checks) {
-    lines.push(`  ${{ ok: 'ok  ', warn: 'WARN', fail: 'FAIL' }[check.status]} ${check.name.padEnd(width)}  ${check.detail}`);
-    if (check.fix && check.status !== 'ok') lines.push(`       ${' '.repeat(width)}  → ${check.fix}`);
-  }
+  const lines = [`${connection.describe()} (${engine.id}): point-in-time recovery from its ${engine.logs.kind}`, ...checkLines(checks)];
   lines.push('', failed.length ? `not ready: ${failed.map((check) => check.name).join(', ')}` : 'ready for vaultra logs push');
   process.stdout.write(lines.join('\n') + '\n');
+}
+
+/** Checks as doctor prints them: status, name, what was found, and on the next line what to do. */
+function checkLines(checks: readonly ServerCheck[]): string[] {
+  const width = Math.max(...checks.map((check) => check.name.length));
+  return checks.flatMap((check) => [
+    `  ${{ ok: 'ok  ', warn: 'WARN', fail: 'FAIL' }[check.status]} ${check.name.padEnd(width)}  ${check.detail}`,
+    ...(check.fix && check.status !== 'ok' ? [`       ${' '.repeat(width)}  → ${check.fix}`] : []),
+  ]);
+}
+
+/** The Docker engine's checks; a warning (a helper image still to pull) does not make it unready. */
+async function dockerSection(volumeJobs: readonly string[], signal: AbortSignal | undefined) {
+  const checks = await dockerChecks(connectDocker, configuredHelperImage(), signal);
+  return { checkedFor: volumeJobs.length > 0 ? `volume jobs ${volumeJobs.join(', ')}` : 'asked', ready: checks.every((check) => check.status !== 'fail'), checks };
+}
+
+/**
+ * The config file's jobs with a `volume:` source, as `<environment>.<job>`: read leniently (no
+ * file, or one that does not parse, has none), since checking the config is `config validate`'s job.
+ */
+async function volumeJobsIn(path: string): Promise<string[]> {
+  let raw: unknown;
+  try {
+    raw = readYaml(await readFile(path, 'utf8'), path);
+  } catch {
+    return [];
+  }
+  const environments = (raw as { environments?: Record<string, { jobs?: Record<string, { source?: unknown } | null> } | null> } | null)?.environments ?? {};
+  return Object.entries(environments).flatMap(([environment, value]) =>
+    Object.entries(value?.jobs ?? {})
+      .filter(([, job]) => typeof job?.source === 'string' && /^volume:/i.test(job.source))
+      .map(([job]) => `${environment}.${job}`),
+  );
 }

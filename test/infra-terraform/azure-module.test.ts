@@ -218,7 +218,8 @@ describe('role assignments', () => {
   function assignmentsByPrincipal(module: TerraformModule): Map<string, Assignment[]> {
     const byPrincipal = new Map<string, Assignment[]>();
     for (const [name, block] of Object.entries(module.resources.azurerm_role_assignment ?? {})) {
-      const principal = /^\$\{azurerm_user_assigned_identity\.(\w+)\.principal_id\}$/.exec(String(block.principal_id))?.[1] ?? String(block.principal_id);
+      // `drill[0]`: the drill identity exists only when a job schedules drills.
+      const principal = /^\$\{azurerm_user_assigned_identity\.(\w+)(?:\[0\])?\.principal_id\}$/.exec(String(block.principal_id))?.[1] ?? String(block.principal_id);
       const list = byPrincipal.get(principal) ?? [];
       list.push({ resource: name, role: String(block.role_definition_name ?? block.role_definition_id), scope: String(block.scope) });
       byPrincipal.set(principal, list);
@@ -250,6 +251,8 @@ describe('role assignments', () => {
         'Storage Blob Data Contributor @ ${local.backup_container_scope}',
         'Storage Table Data Contributor @ ${local.catalog_table_scope}',
         '${azurerm_role_definition.job_starter.role_definition_resource_id} @ ${azurerm_container_app_job.runner.id}',
+        // Each drill job (drill-jobs.tf, azure-drill.test.ts).
+        '${azurerm_role_definition.job_starter.role_definition_resource_id} @ ${each.value.id}',
         'Key Vault Secrets User @ ${local.vault_ids[each.value.vault]}/secrets/${each.value.secret}',
         'Storage Blob Data Owner @ ${azurerm_storage_account.functions.id}',
         'Monitoring Metrics Publisher @ ${azurerm_application_insights.functions.id}',
@@ -270,7 +273,7 @@ describe('role assignments', () => {
 
   it('assigns nothing else: the deployer only gets to create the key and set secrets, and no identity has a subscription or group role', () => {
     const byPrincipal = assignmentsByPrincipal(azure);
-    expect([...byPrincipal.keys()].sort()).toEqual(['${data.azurerm_client_config.current.object_id}', 'functions', 'runner']);
+    expect([...byPrincipal.keys()].sort()).toEqual(['${data.azurerm_client_config.current.object_id}', 'drill', 'functions', 'runner']);
     expect(sorted(byPrincipal.get('${data.azurerm_client_config.current.object_id}'))).toEqual([
       'Key Vault Crypto Officer @ ${azurerm_key_vault.vaultra.id}',
       'Key Vault Secrets Officer @ ${azurerm_key_vault.vaultra.id}',

@@ -53,8 +53,8 @@ describe('the schedules', () => {
   });
 
   it('schedules nothing else', () => {
-    // log_push: the log catch-ups of jobs with `logs` (log-schedules.test.ts).
-    expect(Object.keys(gcp.resources.google_cloud_scheduler_job ?? {}).sort()).toEqual(['backup', 'log_push', 'maintenance']);
+    // log_push: the log catch-ups of jobs with `logs` (log-schedules.test.ts); drill: scheduled drills (gcp-drill.test.ts).
+    expect(Object.keys(gcp.resources.google_cloud_scheduler_job ?? {}).sort()).toEqual(['backup', 'drill', 'log_push', 'maintenance']);
   });
 });
 
@@ -264,7 +264,8 @@ describe('identities', () => {
     const grants = new Map<string, Grant[]>();
     for (const { type, name, block } of allResources(module)) {
       if (!type.endsWith('_iam_member')) continue;
-      const account = /^serviceAccount:\$\{google_service_account\.(\w+)\.email\}$/.exec(String(block.member))?.[1] ?? String(block.member);
+      // `drill[0]`: the drill account exists only when a job schedules a drill.
+      const account = /^serviceAccount:\$\{google_service_account\.(\w+)(?:\[0\])?\.email\}$/.exec(String(block.member))?.[1] ?? String(block.member);
       const on = type.replace(/^google_/, '').replace(/_iam_member$/, '');
       const list = grants.get(account) ?? [];
       const target = String(block.bucket ?? block.crypto_key_id ?? block.repository ?? block.topic ?? block.secret_id ?? block.name ?? block.project);
@@ -292,12 +293,14 @@ describe('identities', () => {
     expect(resource(gcp, 'google_secret_manager_regional_secret_iam_member', 'runner_sources').for_each).toBe('${{ for key, secret in local.source_secrets : key => secret if secret.location != null }}');
   });
 
-  it('gives the functions the catalog, the runner job, retention deletes under the prefix, the alert topic and the webhook secrets', () => {
+  it('gives the functions the catalog, the runner and drill jobs, retention deletes under the prefix, the alert topic and the webhook secrets', () => {
     expect(roles(grantsByAccount(gcp).get('functions'))).toEqual([
       '${google_project_iam_custom_role.retention.name} on storage_bucket',
       'roles/datastore.user on project',
       'roles/pubsub.publisher on pubsub_topic',
       'roles/run.jobsExecutorWithOverrides on cloud_run_v2_job',
+      'roles/run.jobsExecutorWithOverrides on cloud_run_v2_job',
+      'roles/run.viewer on cloud_run_v2_job',
       'roles/run.viewer on cloud_run_v2_job',
       'roles/secretmanager.secretAccessor on secret_manager_regional_secret',
       'roles/secretmanager.secretAccessor on secret_manager_secret',
@@ -306,14 +309,18 @@ describe('identities', () => {
     expect(resource(gcp, 'google_secret_manager_secret_iam_member', 'functions_webhooks').for_each).toBe('${{ for key, secret in local.webhook_secrets : key => secret if secret.location == null }}');
   });
 
-  it('signs with the signing key only: the runner is its only member, as signer and public key viewer', () => {
+  it('signs with the signing key only: the runner is its only signer; it and the drill account read its public key', () => {
     for (const name of ['runner_signs', 'runner_reads_signing_public_key']) {
       const member = resource(gcp, 'google_kms_crypto_key_iam_member', name);
       expect(member.crypto_key_id, name).toBe('${google_kms_crypto_key.signing.id}');
       expect(member.member, name).toBe('serviceAccount:${google_service_account.runner.email}');
     }
     const onSigningKey = Object.entries(gcp.resources.google_kms_crypto_key_iam_member ?? {}).filter(([, block]) => block.crypto_key_id === '${google_kms_crypto_key.signing.id}');
-    expect(onSigningKey.map(([name]) => name).sort()).toEqual(['runner_reads_signing_public_key', 'runner_signs']);
+    expect(onSigningKey.map(([name, block]) => `${name} ${String(block.role)}`).sort()).toEqual([
+      'drill_reads_signing_public_key roles/cloudkms.publicKeyViewer',
+      'runner_reads_signing_public_key roles/cloudkms.publicKeyViewer',
+      'runner_signs roles/cloudkms.signer',
+    ]);
   });
 
   it('lets the scheduler invoke the three scheduled functions and nothing else', () => {
@@ -334,7 +341,7 @@ describe('identities', () => {
 
   it('grants nothing else: the only other member is the api callers the user lists, and nobody gets a project-wide role or the backups unconditioned', () => {
     const grants = grantsByAccount(gcp);
-    expect([...grants.keys()].sort()).toEqual(['${each.value}', 'runner', 'scheduler', 'functions', 'builder', 'serviceAccount:${data.google_storage_project_service_account.gcs.email_address}'].sort());
+    expect([...grants.keys()].sort()).toEqual(['${each.value}', 'runner', 'scheduler', 'functions', 'builder', 'drill', 'serviceAccount:${data.google_storage_project_service_account.gcs.email_address}'].sort());
     expect(grants.get('${each.value}')?.map((grant) => grant.resource)).toEqual(['google_cloud_run_v2_service_iam_member.api_invokers']);
     // Build logs are the one exception: Cloud Logging has no narrower scope for writing entries.
     const unconditionedProjectRoles = [...grants.values()].flat().filter((grant) => grant.on === 'project' && !grant.conditioned);
@@ -352,6 +359,7 @@ describe('identities', () => {
       functions: '${local.account_prefix}-functions',
       scheduler: '${local.account_prefix}-scheduler',
       builder: '${local.account_prefix}-builder',
+      drill: '${local.account_prefix}-drill',
     });
     expect(resource(gcp, 'google_artifact_registry_repository', 'functions').repository_id).toBe('${local.name}-functions');
   });

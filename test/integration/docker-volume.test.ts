@@ -14,9 +14,9 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runVaultra, vaultraBin } from '../support/cli.js';
-import { run, tail } from '../support/exec.js';
+import { run } from '../support/exec.js';
 import { makeWorkspace, type Workspace } from '../support/workspace.js';
-import { containerState, docker, inVolume, removeDockerThings, requireDockerVolumes, volumeListing } from '../support/docker-volumes.js';
+import { buildHelperWithTar, containerState, docker, inVolume, removeDockerThings, requireDockerVolumes, SERVICE_COMMAND, volumeListing } from '../support/docker-volumes.js';
 
 /** A volume with what a volume holds: nested folders, modes, an application uid, symlinks (one dangling), a hard link, an empty folder, odd names, a 24 MB file. */
 const FILL_SCRIPT = `set -e
@@ -31,9 +31,6 @@ ln /v/data/large.bin /v/data/hardlink.bin
 printf 'x' > '/v/data/name with spaces'
 printf 'y' > '/v/data/-leading-dash'
 chmod 750 /v/data`;
-
-/** A long-running container that stops at once on SIGTERM (PID 1 ignores an unhandled one, which would cost Docker's 10 s stop timeout). */
-const SERVICE_COMMAND = ['bash', '-c', 'trap "exit 0" TERM; while sleep 0.2; do :; done'];
 
 describe('Docker volume backups through the CLI', () => {
   const setup = requireDockerVolumes();
@@ -117,13 +114,7 @@ describe('Docker volume backups through the CLI', () => {
     containers.push(running, stopped);
 
     /** A helper image whose `tar` (first on PATH) writes some bytes, then fails or hangs. */
-    const helperWithTar = async (image: string, script: string) => {
-      // base64: the script reaches the image byte for byte, whatever quotes it holds.
-      const encoded = Buffer.from(`#!/bin/sh\n${script}\n`).toString('base64');
-      const dockerfile = `FROM ${helperImage}\nRUN echo ${encoded} | base64 -d > /usr/local/bin/tar && chmod 755 /usr/local/bin/tar\n`;
-      const built = await run('docker', ['build', '--network', 'host', '-q', '-t', image, '-'], { input: dockerfile, env: { ...process.env, DOCKER_BUILDKIT: '0' }, timeoutMs: 120_000 });
-      if (built.code !== 0) throw new Error(`docker build ${image}: ${tail(built.stderr)}`);
-    };
+    const helperWithTar = (image: string, script: string) => buildHelperWithTar(helperImage, image, script);
 
     beforeAll(async () => {
       await docker('volume', 'create', volume);

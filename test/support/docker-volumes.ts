@@ -51,6 +51,33 @@ export function volumeListing(image: string, volume: string): Promise<string> {
   return inVolume(image, volume, 'cd /v && find . -mindepth 1 -printf "%y %m %U:%G %s %TY-%Tm-%Td_%TT %p -> %l\\n" | sed "s/\\.[0-9]* / /" | sort && find . -type f -exec sha256sum {} + | sort', { readOnly: true });
 }
 
+/** A long-running container that stops at once on SIGTERM (PID 1 ignores an unhandled one, which would cost Docker's 10 s stop timeout). */
+export const SERVICE_COMMAND = ['bash', '-c', 'trap "exit 0" TERM; while sleep 0.2; do :; done'];
+
+/** Builds `image` from `base` with `script` as its `tar` (first on PATH): a helper that fails, stalls or lies on demand. */
+export async function buildHelperWithTar(base: string, image: string, script: string): Promise<void> {
+  // base64: the script reaches the image byte for byte, whatever quotes it holds.
+  const encoded = Buffer.from(`#!/bin/sh\n${script}\n`).toString('base64');
+  const dockerfile = `FROM ${base}\nRUN echo ${encoded} | base64 -d > /usr/local/bin/tar && chmod 755 /usr/local/bin/tar\n`;
+  const built = await run('docker', ['build', '--network', 'host', '-q', '-t', image, '-'], { input: dockerfile, env: { ...process.env, DOCKER_BUILDKIT: '0' }, timeoutMs: 120_000 });
+  if (built.code !== 0) throw new Error(`docker build ${image}: ${tail(built.stderr)}`);
+}
+
+/**
+ * Waits until a helper container whose command holds `marker` runs on `volume`, and returns its
+ * id: the moment to interrupt a run mid-stream.
+ */
+export async function runningHelper(volume: string, marker: string, timeoutMs = 60_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const listed = await run('docker', ['ps', '--no-trunc', '--filter', 'label=vaultra.helper', '--filter', `volume=${volume}`, '--format', '{{.ID}} {{.Command}}']);
+    const line = listed.stdout.split('\n').find((entry) => entry.includes(marker));
+    if (line) return line.split(' ')[0]!;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`no helper container running "${marker}" on volume ${volume} within ${timeoutMs} ms`);
+}
+
 /** `running`, `exited`… and when the container last started (changes when it is restarted). */
 export async function containerState(name: string): Promise<{ status: string; startedAt: string }> {
   const [status, startedAt] = (await docker('inspect', '--format', '{{.State.Status}} {{.State.StartedAt}}', name)).split(' ');

@@ -48,6 +48,8 @@ export interface GcpPlatform {
   readonly collection: string;
   /** `projects/<p>/locations/<r>/jobs/<j>`: the Cloud Run job the functions run. */
   readonly runJob: string;
+  /** Each drilled job's Cloud Run drill job, by job name. */
+  readonly drillJobs: Readonly<Record<string, string>>;
   readonly storageUrl: string;
   readonly catalogUrl: string;
   readonly topic: string | undefined;
@@ -64,11 +66,14 @@ export async function deployGcpPlatform(options: {
   readonly environmentName: string;
   readonly configJson: string;
   readonly kmsKey?: string;
+  /** Drilled jobs by name, each given a Cloud Run drill job `…/jobs/vaultra-drill-<job>-<suffix>` (VAULTRA_CLOUD_RUN_DRILL_JOBS). */
+  readonly drilledJobs?: readonly string[];
 }): Promise<GcpPlatform> {
   const suffix = randomBytes(4).toString('hex');
   const bucket = `vaultra-backups-${suffix}`;
   const collection = `vaultra-runs-${suffix}`;
   const runJob = `projects/${GCP_PROJECT}/locations/${GCP_REGION}/jobs/vaultra-runner-${suffix}`;
+  const drillJobs = Object.fromEntries((options.drilledJobs ?? []).map((job) => [job, `projects/${GCP_PROJECT}/locations/${GCP_REGION}/jobs/vaultra-drill-${job}-${suffix}`]));
   await createBucket(options.fakeGcs.endpoint, bucket);
   let topic: string | undefined;
   let subscription: string | undefined;
@@ -89,12 +94,14 @@ export async function deployGcpPlatform(options: {
     [FUNCTION_ENV.catalogUrl]: catalogUrl,
     ...(options.kmsKey ? { [FUNCTION_ENV.kmsKey]: options.kmsKey } : {}),
     [GCP_FUNCTION_ENV.runJob]: runJob,
+    ...(options.drilledJobs ? { [GCP_FUNCTION_ENV.drillJobs]: JSON.stringify(drillJobs) } : {}),
     ...(topic ? { [GCP_FUNCTION_ENV.alertTopic]: topic } : {}),
   };
   return {
     bucket,
     collection,
     runJob,
+    drillJobs,
     storageUrl,
     catalogUrl,
     topic,

@@ -54,6 +54,14 @@ describe('deployedFormOf: what each cloud deploys from the file', () => {
     ]);
   });
 
+  it('GCP: a drill schedule Drill-<job> on the drill\'s five-field cron in its time zone (infra/gcp/drill.tf)', () => {
+    const raw = rawEnvironment('gcp');
+    const jobs = { ...raw.jobs, paris: { ...raw.jobs.paris, drill: { schedule: { cron: '0 5 * * 0', timeZone: 'Europe/Paris' } } } };
+    const environment = environmentOf(parseConfig(JSON.stringify({ version: 1, environments: { prod: { ...raw, jobs } } })), 'prod');
+
+    expect(deployedFormOf(environment).filter((schedule) => schedule.name.startsWith('Drill-'))).toEqual([{ name: 'Drill-paris', expression: '0 5 * * 0', timeZone: 'Europe/Paris', enabled: true }]);
+  });
+
   it('Azure: every job of the config the dispatcher walks, disabled ones included', () => {
     expect(deployedFormOf(environmentIn('azure'))).toEqual([
       { name: 'paris', expression: '30 2 * * *', timeZone: 'Europe/Paris', enabled: true },
@@ -119,10 +127,11 @@ describe('CloudSchedulerReader (fake Cloud Scheduler client: no emulator serves 
     };
   }
 
-  it("keeps this environment's backup and log jobs, by their Terraform names and descriptions, and reads paused as not enabled", async () => {
+  it("keeps this environment's backup, log and drill jobs, by their Terraform names and descriptions, and reads paused as not enabled", async () => {
     const client = fakeListing([
       { name: 'projects/p/locations/europe-west1/jobs/vaultra-prod-paris', description: 'Vaultra prod: back up paris', schedule: '30 2 * * *', timeZone: 'Europe/Paris', state: 'ENABLED' },
       { name: 'projects/p/locations/europe-west1/jobs/vaultra-prod-Logs-weekdays', description: "Vaultra prod: archive weekdays's change log", schedule: '*/15 * * * *', timeZone: 'UTC', state: 'PAUSED' },
+      { name: 'projects/p/locations/europe-west1/jobs/vaultra-prod-Drill-paris', description: 'Vaultra prod: drill paris (restore its newest backup and check it)', schedule: '0 5 * * 0', timeZone: 'Europe/Paris', state: 'ENABLED' },
       { name: 'projects/p/locations/europe-west1/jobs/vaultra-prod-watchdog', description: 'Vaultra prod: RPO and stuck-run check', schedule: '0 * * * *', timeZone: 'UTC', state: 'ENABLED' },
       { name: 'projects/p/locations/europe-west1/jobs/vaultra-prod-eu-paris', description: 'Vaultra prod-eu: back up paris', schedule: '0 3 * * *', timeZone: 'UTC', state: 'ENABLED' },
     ]);
@@ -133,6 +142,7 @@ describe('CloudSchedulerReader (fake Cloud Scheduler client: no emulator serves 
     expect(schedules).toEqual([
       { name: 'paris', expression: '30 2 * * *', timeZone: 'Europe/Paris', enabled: true },
       { name: 'Logs-weekdays', expression: '*/15 * * * *', timeZone: 'UTC', enabled: false },
+      { name: 'Drill-paris', expression: '0 5 * * 0', timeZone: 'Europe/Paris', enabled: true },
     ]);
   });
 

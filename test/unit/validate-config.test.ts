@@ -136,14 +136,12 @@ describe('validateConfig', () => {
     expect(report.errors).toHaveLength(1);
     expect(report.errors[0]!.message).toMatch(/^broken\.yaml:\d+: /);
   });
-  it('warns of a drill schedule only where nothing deploys it: not on AWS, which runs drill tasks', () => {
-    // Prepare: the same drill on the AWS and the GCP example's first job
+  it('warns of a drill schedule only where nothing deploys it: a local environment, not the clouds, which run drill tasks', () => {
+    // Prepare: the same drill on the local, AWS, GCP and Azure examples' first jobs
     const raw = shipped();
     const drill = { schedule: { cron: '0 5 * * 0' }, server: 'postgres:17' };
-    const [awsJob] = Object.keys(raw.environments.example!.jobs);
-    const [gcpJob] = Object.keys(raw.environments['gcp-example']!.jobs);
-    raw.environments.example!.jobs[awsJob!]!.drill = drill;
-    raw.environments['gcp-example']!.jobs[gcpJob!]!.drill = drill;
+    const firstJob = (environment: string) => Object.keys(raw.environments[environment]!.jobs)[0]!;
+    for (const environment of ['local', 'example', 'gcp-example', 'azure-example']) raw.environments[environment]!.jobs[firstJob(environment)]!.drill = drill;
 
     // Act
     const report = validateConfigObject(raw, OPTIONS);
@@ -151,7 +149,7 @@ describe('validateConfig', () => {
     // Assess
     expect(report.errors).toEqual([]);
     const drillWarnings = report.warnings.filter((w) => w.path.endsWith('drill.schedule'));
-    expect(drillWarnings.map((w) => w.path)).toEqual([`environments.gcp-example.jobs.${gcpJob}.drill.schedule`]);
-    expect(drillWarnings[0]!.message).toContain('deployed on AWS only so far');
+    expect(drillWarnings.map((w) => w.path)).toEqual([`environments.local.jobs.${firstJob('local')}.drill.schedule`]);
+    expect(drillWarnings[0]!.message).toContain('nothing runs drill schedules in a local environment');
   });
 });

@@ -2,7 +2,7 @@ import { request, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import { ConfigError, DockerEngineError, NotFoundError } from '../../errors.js';
-import type { DockerEngine, HelperExit, HelperRun, HelperSpec, VolumeContainer, VolumeInfo } from '../../ports/docker-volumes.js';
+import type { DockerEngine, DockerEngineVersion, HelperExit, HelperRun, HelperSpec, VolumeContainer, VolumeInfo } from '../../ports/docker-volumes.js';
 import { demuxAttachStream } from './docker-stream-demux.js';
 
 /** The Engine API version asked for: Docker 20.10 and later serve it, and it has everything used here. */
@@ -12,6 +12,8 @@ const STDERR_TAIL_BYTES = 4096;
 const STOP_TIMEOUT_S = 10;
 /** Marks helper containers, so an operator can find one a killed runner left behind (`docker ps -af label=vaultra.helper`). */
 const HELPER_LABEL = 'vaultra.helper';
+/** How long a registry may take to answer `registryProblem`: a registry out of reach can hang on connect. */
+const REGISTRY_TIMEOUT_MS = 20_000;
 
 /**
  * The unix socket the Docker engine listens on: `DOCKER_HOST=unix:///path`, else the default.
@@ -25,6 +27,9 @@ export function dockerSocketPath(env: NodeJS.ProcessEnv = process.env): string {
   throw new ConfigError(`DOCKER_HOST=${host} is not a unix socket: vaultra talks to the Docker engine over its local socket only (unset DOCKER_HOST or set it to unix:///var/run/docker.sock)`);
 }
 
+/** The error statuses a call resolves with instead of rejecting: some, or `any`. */
+type Accepted = readonly number[] | 'any';
+
 interface ApiResponse {
   readonly status: number;
   readonly body: string;
@@ -36,7 +41,28 @@ interface ApiResponse {
  * dependency tree (ssh2, protobuf, tar-fs) in the CLI bundle.
  */
 export class DockerEngineClient implements DockerEngine {
-  constructor(private readonly socketPath: string = dockerSocketPath()) {}
+  constructor(readonly socketPath: string = dockerSocketPath()) {}
+
+  async engineVersion(signal?: AbortSignal): Promise<DockerEngineVersion> {
+    // Unversioned: an engine older than the API asked for elsewhere still says what it speaks.
+    const body = JSON.parse((await this.send('GET', '/version', undefined, signal)).body) as { Version: string; ApiVersion: string };
+    return { version: body.Version, apiVersion: body.ApiVersion };
+  }
+
+  async hasImage(image: string, signal?: AbortSignal): Promise<boolean> {
+    return (await this.call('GET', `/images/${encodeURIComponent(image)}/json`, undefined, signal, [404])).status !== 404;
+  }
+
+  async registryProblem(image: string, signal?: AbortSignal): Promise<string | undefined> {
+    const timeout = AbortSignal.timeout(REGISTRY_TIMEOUT_MS);
+    try {
+      const response = await this.call('GET', `/distribution/${encodeURIComponent(image)}/json`, undefined, signal ? AbortSignal.any([signal, timeout]) : timeout, 'any');
+      return response.status === 200 ? undefined : engineMessage(response.body);
+    } catch (error) {
+      if (timeout.aborted && !signal?.aborted) return `its registry did not answer within ${REGISTRY_TIMEOUT_MS / 1000} s`;
+      throw error;
+    }
+  }
 
   async listVolumes(options: { readonly withSizes?: boolean; readonly signal?: AbortSignal } = {}): Promise<VolumeInfo[]> {
     const sizes = new Map<string, number>();
@@ -171,14 +197,19 @@ export class DockerEngineClient implements DockerEngine {
     });
   }
 
-  private call(method: string, path: string, body: unknown, signal: AbortSignal | undefined, accepted: readonly number[] = []): Promise<ApiResponse> {
+  /** A call of the Engine API at the version Vaultra speaks (`API`). */
+  private call(method: string, path: string, body: unknown, signal: AbortSignal | undefined, accepted: Accepted = []): Promise<ApiResponse> {
+    return this.send(method, `${API}${path}`, body, signal, accepted);
+  }
+
+  private send(method: string, path: string, body: unknown, signal: AbortSignal | undefined, accepted: Accepted = []): Promise<ApiResponse> {
     return new Promise((resolve, reject) => {
       const payload = body === undefined ? undefined : JSON.stringify(body);
       const req = request(
         {
           socketPath: this.socketPath,
           method,
-          path: `${API}${path}`,
+          path,
           headers: payload === undefined ? {} : { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) },
           ...(signal ? { signal } : {}),
         },
@@ -189,7 +220,7 @@ export class DockerEngineClient implements DockerEngine {
           response.once('end', () => {
             const status = response.statusCode ?? 0;
             const text = Buffer.concat(chunks).toString('utf8');
-            if ((status >= 200 && status < 300) || accepted.includes(status)) resolve({ status, body: text });
+            if ((status >= 200 && status < 300) || accepted === 'any' || accepted.includes(status)) resolve({ status, body: text });
             else reject(apiError(method, path, status, text));
           });
         },
@@ -220,14 +251,21 @@ function unreachable(socketPath: string, error: Error): ConfigError {
 }
 
 function apiError(method: string, path: string, status: number, body: string): DockerEngineError | NotFoundError {
+  // The endpoint as Docker's API reference names it: without the version prefix and the query.
+  const endpoint = path.split('?')[0]!.replace(/^\/v\d+\.\d+\//, '/');
+  const what = `Docker engine: ${method} ${endpoint} failed (HTTP ${status}): ${engineMessage(body)}`;
+  return status === 404 ? new NotFoundError(what) : new DockerEngineError(what);
+}
+
+/** The first line of the engine's error message (its JSON `message`, else the text). */
+function engineMessage(body: string): string {
   let message = body.trim();
   try {
     message = (JSON.parse(body) as { message?: string }).message ?? message;
   } catch {
     // Not JSON: keep the text.
   }
-  const what = `Docker engine: ${method} ${path.split('?')[0]} failed (HTTP ${status}): ${message.split('\n')[0]}`;
-  return status === 404 ? new NotFoundError(what) : new DockerEngineError(what);
+  return message.split('\n')[0]!;
 }
 
 interface RawVolume {

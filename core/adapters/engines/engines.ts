@@ -5,7 +5,7 @@ import { MongodbEngine } from './mongodb/mongodb-engine.js';
 import { MysqlEngine } from './mysql/mysql-engine.js';
 import { PostgresEngine } from './postgres/postgres-engine.js';
 import { SqliteEngine } from './sqlite/sqlite-engine.js';
-import { DEFAULT_HELPER_IMAGE, VolumeEngine } from './volume/volume-engine.js';
+import { configuredHelperImage, VolumeEngine } from './volume/volume-engine.js';
 import { DockerEngineClient } from '../docker/docker-engine-client.js';
 
 /** Settings an engine may take from the command line. */
@@ -27,7 +27,7 @@ const ENGINES: Record<EngineId, (options: EngineOptions) => DatabaseEngine> = {
   mysql: () => new MysqlEngine(),
   mongodb: () => new MongodbEngine(),
   directory: () => new DirectoryEngine(),
-  volume: (options) => new VolumeEngine(new DockerEngineClient(), options.helperImage ?? process.env.VAULTRA_VOLUME_HELPER_IMAGE ?? DEFAULT_HELPER_IMAGE),
+  volume: (options) => new VolumeEngine(new DockerEngineClient(), options.helperImage ?? configuredHelperImage()),
 };
 
 export { ENGINE_DESCRIPTORS, ENGINE_IDS, engineIdForUrl, SUPPORTED_SOURCES, SUPPORTED_TARGETS } from './engine-descriptors.js';

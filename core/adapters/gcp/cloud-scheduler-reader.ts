@@ -24,8 +24,8 @@ const ENABLED = new Set<unknown>(['ENABLED', 1]);
 /**
  * The Cloud Scheduler jobs infra/gcp made for one environment: `jobs.list` in its project and
  * region (read-only, `cloudscheduler.jobs.list`, in `roles/cloudscheduler.viewer`), keeping the
- * backup and log catch-up jobs of this environment — told apart from another environment's by
- * their description, `Vaultra <env>: back up …` / `Vaultra <env>: archive …`, since one name
+ * backup, log catch-up and drill jobs of this environment — told apart from another environment's
+ * by their description, `Vaultra <env>: back up …` / `archive …` / `drill …`, since one name
  * prefix can begin another's (`vaultra-prod-` and `vaultra-prod-eu-`).
  */
 export class CloudSchedulerReader implements DeployedScheduleReader {
@@ -48,7 +48,7 @@ export class CloudSchedulerReader implements DeployedScheduleReader {
       const client = await abortable(this.#client(), signal);
       const [jobs] = await abortable(client.listJobs({ parent }), signal);
       const prefix = `vaultra-${environment}-`;
-      const ours = new RegExp(`^Vaultra ${escapeRegExp(environment)}: (back up|archive) `);
+      const ours = new RegExp(`^Vaultra ${escapeRegExp(environment)}: (back up|archive|drill) `);
       return jobs.flatMap((job) => {
         const name = job.name?.split('/').pop() ?? '';
         if (!name.startsWith(prefix) || !ours.test(job.description ?? '')) return [];

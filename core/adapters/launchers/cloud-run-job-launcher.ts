@@ -28,7 +28,19 @@ export interface CloudRunJobTarget {
   readonly containerName?: string;
   /** Replaces the job's task timeout for each execution. @default the timeout set on the job (Terraform) */
   readonly timeoutSeconds?: number;
+  /**
+   * Each drilled job's own Cloud Run job (`LaunchRequest.drill`), by job name: the runner beside
+   * its scratch server, running as the drill service account. A drill of a job not named here is
+   * refused. @default none
+   */
+  readonly drillJobNames?: Readonly<Record<string, string>>;
 }
+
+/**
+ * The runner's container in a drill job: named, because a drill job has two containers and
+ * overrides must say which one they change (infra/gcp/drill.tf names it the same).
+ */
+export const DRILL_RUNNER_CONTAINER_NAME = 'runner';
 
 /** RunJob refusals worth another try: quota/rate limits and a service that is briefly unavailable. */
 const RETRYABLE_CODES = new Set<number>([GrpcCode.RESOURCE_EXHAUSTED, GrpcCode.UNAVAILABLE]);
@@ -67,6 +79,9 @@ export class CloudRunJobLauncher implements JobLauncher {
     private readonly policy: RetryPolicy = LAUNCH_RETRY_POLICY,
   ) {
     if (!JOB_NAME.test(target.jobName)) throw new ConfigError(`"${target.jobName}" is not a Cloud Run job name: expected projects/<project>/locations/<region>/jobs/<job>`);
+    for (const [job, name] of Object.entries(target.drillJobNames ?? {})) {
+      if (!JOB_NAME.test(name)) throw new ConfigError(`"${name}", the drill job of ${job}, is not a Cloud Run job name: expected projects/<project>/locations/<region>/jobs/<job>`);
+    }
     if (target.timeoutSeconds !== undefined && !(Number.isInteger(target.timeoutSeconds) && target.timeoutSeconds > 0)) {
       throw new ConfigError(`a Cloud Run task timeout is a positive whole number of seconds, got ${target.timeoutSeconds}`);
     }
@@ -84,15 +99,21 @@ export class CloudRunJobLauncher implements JobLauncher {
     return withRetries(() => this.#runJob(input, signal), { policy: this.policy, ...(signal ? { signal } : {}) });
   }
 
-  /** The RunJob request for `request` (exported through the class for tests and docs). */
+  /**
+   * The RunJob request for `request` (exported through the class for tests and docs). A drill
+   * runs its job's drill job, whose service account is the drill identity (Cloud Run cannot
+   * switch identity per execution, so the drill's identity is the job's own), with the same
+   * overrides on its runner container.
+   */
   runJobRequest(request: LaunchRequest): RunJobRequest {
     const environment = { ...request.environment, [TASK_RUN_ENV.job]: request.job, [TASK_RUN_ENV.runId]: request.runId };
+    const [jobName, containerName] = request.drill ? [this.drillJobOf(request.job), DRILL_RUNNER_CONTAINER_NAME] : [this.target.jobName, this.target.containerName];
     return {
-      name: this.target.jobName,
+      name: jobName,
       overrides: {
         containerOverrides: [
           {
-            ...(this.target.containerName ? { name: this.target.containerName } : {}),
+            ...(containerName ? { name: containerName } : {}),
             args: [...request.command],
             env: Object.entries(environment).map(([name, value]) => ({ name, value })),
           },
@@ -101,6 +122,12 @@ export class CloudRunJobLauncher implements JobLauncher {
         ...(this.target.timeoutSeconds ? { timeout: { seconds: this.target.timeoutSeconds } } : {}),
       },
     };
+  }
+
+  private drillJobOf(job: string): string {
+    const name = this.target.drillJobNames?.[job];
+    if (!name) throw new LaunchFailedError(`cannot start a drill of ${job}: the deployment has no drill job for it (VAULTRA_CLOUD_RUN_DRILL_JOBS); add drill.schedule to the job and apply the Vaultra Terraform module again`, false);
+    return name;
   }
 
   async #runJob(input: RunJobRequest, signal?: AbortSignal): Promise<LaunchedTask> {
@@ -112,11 +139,11 @@ export class CloudRunJobLauncher implements JobLauncher {
       if (signal?.aborted) throw error;
       const { code, status, message } = googleApiError(error);
       const retryable = code !== undefined && RETRYABLE_CODES.has(code);
-      throw new LaunchFailedError(`Cloud Run RunJob on ${this.target.jobName} failed: ${status}: ${message}`, retryable, { cause: error });
+      throw new LaunchFailedError(`Cloud Run RunJob on ${input.name} failed: ${status}: ${message}`, retryable, { cause: error });
     }
     const execution = operation.metadata as Execution | null | undefined;
     const taskId = (typeof execution?.name === 'string' && execution.name) || operation.name;
-    if (!taskId) throw new LaunchFailedError(`Cloud Run RunJob on ${this.target.jobName} returned neither an execution nor an operation name`, false);
+    if (!taskId) throw new LaunchFailedError(`Cloud Run RunJob on ${input.name} returned neither an execution nor an operation name`, false);
     return { taskId };
   }
 

@@ -33,6 +33,10 @@ const RANK: Readonly<Record<ExecutionState, number>> = { failed: 0, succeeded: 1
  * `VAULTRA_RUN_ID` the launcher put in the runner container's environment; executions without
  * it (started by hand, or by something else) are ignored.
  *
+ * Drills run as executions of their own jobs (`containerAppsDrillJobName`): the tracker lists
+ * those named in `drillJobNames` too, after the runner's; a drill job that does not exist lists
+ * nothing.
+ *
  * Container Apps reports no exit code: a `Succeeded` execution counts as exit 0 and the others
  * as non-zero, and the reason says what the platform said. A run with several executions (a
  * start retried after a lost answer: the runner of the second one refuses the claimed run)
@@ -42,13 +46,19 @@ export class ContainerAppsExecutionTracker implements ExecutionTracker {
   constructor(
     private readonly target: ContainerAppsJobTarget,
     private readonly client: ContainerAppsExecutionsClient,
+    private readonly drillJobNames: readonly string[] = [],
   ) {}
 
   async statusOf(runIds: readonly string[], signal?: AbortSignal): Promise<ReadonlyMap<string, ExecutionStatus>> {
     const found = new Map<string, ExecutionStatus>();
     if (runIds.length === 0) return found;
     const wanted = new Set(runIds);
-    const { resourceGroup, jobName } = this.target;
+    for (const jobName of [this.target.jobName, ...this.drillJobNames]) await this.collect(jobName, wanted, found, signal);
+    return found;
+  }
+
+  private async collect(jobName: string, wanted: ReadonlySet<string>, found: Map<string, ExecutionStatus>, signal?: AbortSignal): Promise<void> {
+    const { resourceGroup } = this.target;
     try {
       for await (const execution of this.client.jobsExecutions.list(resourceGroup, jobName, signal ? { abortSignal: signal } : {})) {
         const runId = this.runIdOf(execution);
@@ -58,9 +68,11 @@ export class ContainerAppsExecutionTracker implements ExecutionTracker {
         if (!seen || RANK[status.state] > RANK[seen.state]) found.set(runId, status);
       }
     } catch (error) {
+      // A drill job not made yet (an apply that failed half-way) has no execution to find; it must
+      // not keep every backup from being settled. The runner's job missing is a deployment fault.
+      if (jobName !== this.target.jobName && statusOf(error) === 404) return;
       throw trackerError(error, `listing the executions of Container Apps job ${jobName} in resource group ${resourceGroup}`);
     }
-    return found;
   }
 
   private runIdOf(execution: JobExecution): string | undefined {

@@ -3,6 +3,7 @@ import { TASK_RUN_ENV, type JobLauncher, type LaunchedTask, type LaunchRequest }
 import { LaunchFailedError } from '../../errors.js';
 import { withRetries, type RetryPolicy } from '../retry.js';
 import { describeAzureError, isAbort, isCredentialError, isRetryableAzureError, statusOf } from '../azure/azure-errors.js';
+import { containerAppsDrillJobName } from './container-apps-drill-job.js';
 
 /** The Container Apps job that runs the runner (created by the Terraform module). */
 export interface ContainerAppsJobTarget {
@@ -23,6 +24,8 @@ const DEFINITION_TTL_MS = 10 * 60_000;
 
 interface RunnerDefinition {
   readonly runner: Container;
+  /** The job's other containers (a drill job's scratch server), started as defined. */
+  readonly sidecars: readonly Container[];
   readonly initContainers: readonly Container[];
 }
 
@@ -34,7 +37,12 @@ interface RunnerDefinition {
  * must repeat what the job defines: the launcher reads the job once (`jobs.get`, cached for
  * ten minutes so a new image is picked up), and keeps the runner container's image, entrypoint,
  * environment (secret references included) and size, replacing only the arguments, adding the
- * run's variables and, when the job asks, its size. Init containers are carried over as defined.
+ * run's variables and, when the job asks, its size. Init containers and the job's other
+ * containers are carried over as defined.
+ *
+ * A drill (`request.drill`) starts the config job's own drill job instead
+ * (`containerAppsDrillJobName`: the runner beside its scratch server, under the drill identity),
+ * at the size its definition splits between the two containers: the run's size is not applied.
  *
  * It returns once ARM has accepted the start (the execution's name comes in the first answer);
  * it never follows the long-running operation, since the execution runs for as long as the
@@ -46,7 +54,8 @@ interface RunnerDefinition {
  * is claimed once) and the tracker ranks below the one that runs.
  */
 export class ContainerAppsJobLauncher implements JobLauncher {
-  private definition: { readonly value: Promise<RunnerDefinition>; readonly readAt: number } | undefined;
+  /** Per Container Apps job: the runner's, and each drill job read so far. */
+  private readonly definitions = new Map<string, { readonly value: Promise<RunnerDefinition>; readonly readAt: number }>();
 
   constructor(
     private readonly target: ContainerAppsJobTarget,
@@ -56,10 +65,12 @@ export class ContainerAppsJobLauncher implements JobLauncher {
   ) {}
 
   async launch(request: LaunchRequest, signal?: AbortSignal): Promise<LaunchedTask> {
+    const jobName = request.drill ? containerAppsDrillJobName(this.target.jobName, request.job) : this.target.jobName;
+    const size = request.drill ? {} : request;
     return withRetries(
       async () => {
-        const definition = await this.runnerDefinition(signal);
-        return this.start(this.template(definition, request), signal);
+        const definition = await this.runnerDefinition(jobName, signal);
+        return this.start(jobName, this.template(definition, request, size), signal);
       },
       { policy: this.policy, ...(signal ? { signal } : {}) },
     );
@@ -69,25 +80,33 @@ export class ContainerAppsJobLauncher implements JobLauncher {
     return this.target.containerName ?? RUNNER_CONTAINER;
   }
 
-  private runnerDefinition(signal?: AbortSignal): Promise<RunnerDefinition> {
-    if (this.definition && this.now() - this.definition.readAt < DEFINITION_TTL_MS) return this.definition.value;
-    const value = this.readDefinition(signal);
+  /** What a 404 means: the runner's job misnamed, or a drill job Terraform has not made. */
+  private notFoundHint(jobName: string): string {
+    return jobName === this.target.jobName
+      ? 'no such job: check VAULTRA_CONTAINER_APPS_JOB and VAULTRA_AZURE_RESOURCE_GROUP'
+      : 'no drill job for this config job: give it drill.schedule and run terraform apply, which creates it';
+  }
+
+  private runnerDefinition(jobName: string, signal?: AbortSignal): Promise<RunnerDefinition> {
+    const cached = this.definitions.get(jobName);
+    if (cached && this.now() - cached.readAt < DEFINITION_TTL_MS) return cached.value;
+    const value = this.readDefinition(jobName, signal);
     const entry = { value, readAt: this.now() };
-    this.definition = entry;
+    this.definitions.set(jobName, entry);
     // A failed read is not cached: the next launch reads again.
     value.catch(() => {
-      if (this.definition === entry) this.definition = undefined;
+      if (this.definitions.get(jobName) === entry) this.definitions.delete(jobName);
     });
     return value;
   }
 
-  private async readDefinition(signal?: AbortSignal): Promise<RunnerDefinition> {
-    const { resourceGroup, jobName } = this.target;
+  private async readDefinition(jobName: string, signal?: AbortSignal): Promise<RunnerDefinition> {
+    const { resourceGroup } = this.target;
     let job;
     try {
       job = await this.client.jobs.get(resourceGroup, jobName, signal ? { abortSignal: signal } : {});
     } catch (error) {
-      throw launchError(error, `reading job ${jobName} in resource group ${resourceGroup}`);
+      throw launchError(error, `reading job ${jobName} in resource group ${resourceGroup}`, this.notFoundHint(jobName));
     }
     const containers = job.template?.containers ?? [];
     const runner = containers.find((container) => container.name === this.containerName);
@@ -98,16 +117,16 @@ export class ContainerAppsJobLauncher implements JobLauncher {
       );
     }
     if (!runner.image) throw new LaunchFailedError(`Container Apps job ${jobName}: container ${this.containerName} names no image`, false);
-    return { runner, initContainers: job.template?.initContainers ?? [] };
+    return { runner, sidecars: containers.filter((container) => container !== runner), initContainers: job.template?.initContainers ?? [] };
   }
 
-  private template({ runner, initContainers }: RunnerDefinition, request: LaunchRequest): JobExecutionTemplate {
+  private template({ runner, sidecars, initContainers }: RunnerDefinition, request: LaunchRequest, size: Pick<LaunchRequest, 'cpu' | 'memoryMiB'>): JobExecutionTemplate {
     const runEnvironment: Record<string, string> = { ...request.environment, [TASK_RUN_ENV.job]: request.job, [TASK_RUN_ENV.runId]: request.runId };
     const env: EnvironmentVar[] = [
       ...(runner.env ?? []).filter((variable) => variable.name === undefined || !(variable.name in runEnvironment)),
       ...Object.entries(runEnvironment).map(([name, value]) => ({ name, value })),
     ];
-    const resources = sized(runner.resources, request.cpu, request.memoryMiB);
+    const resources = sized(runner.resources, size.cpu, size.memoryMiB);
     const container: JobExecutionContainer = {
       name: this.containerName,
       image: runner.image!,
@@ -116,11 +135,11 @@ export class ContainerAppsJobLauncher implements JobLauncher {
       env,
       ...(resources ? { resources } : {}),
     };
-    return { containers: [container], ...(initContainers.length > 0 ? { initContainers: initContainers.map(executionContainer) } : {}) };
+    return { containers: [container, ...sidecars.map(executionContainer)], ...(initContainers.length > 0 ? { initContainers: initContainers.map(executionContainer) } : {}) };
   }
 
-  private async start(template: JobExecutionTemplate, signal?: AbortSignal): Promise<LaunchedTask> {
-    const { resourceGroup, jobName } = this.target;
+  private async start(jobName: string, template: JobExecutionTemplate, signal?: AbortSignal): Promise<LaunchedTask> {
+    const { resourceGroup } = this.target;
     // The execution's name is in ARM's first answer (202 Accepted); the operation it starts is
     // not followed. An error after that answer (the SDK's first status poll) changes nothing:
     // the execution exists.
@@ -131,7 +150,7 @@ export class ContainerAppsJobLauncher implements JobLauncher {
     try {
       await this.client.jobs.beginStart(resourceGroup, jobName, { template, onResponse, ...(signal ? { abortSignal: signal } : {}) });
     } catch (error) {
-      if (!accepted) throw launchError(error, `starting job ${jobName} in resource group ${resourceGroup}`);
+      if (!accepted) throw launchError(error, `starting job ${jobName} in resource group ${resourceGroup}`, this.notFoundHint(jobName));
     }
     const name = accepted?.name ?? accepted?.id?.split('/').pop();
     if (!name) throw new LaunchFailedError(`Container Apps accepted the start of job ${jobName} but named no execution`, false);
@@ -163,14 +182,14 @@ function executionContainer(container: Container): JobExecutionContainer {
 }
 
 /** ARM's refusal as a `LaunchFailedError` naming the call, the status and ARM's code; aborts pass through. */
-function launchError(error: unknown, doing: string): unknown {
+function launchError(error: unknown, doing: string, notFoundHint: string): unknown {
   if (isAbort(error) || error instanceof LaunchFailedError) return error;
   const status = statusOf(error);
   const hint =
     status === 401 || status === 403 || isCredentialError(error)
       ? ' (the function app\'s managed identity needs Microsoft.App/jobs/read and Microsoft.App/jobs/start/action on the job)'
       : status === 404
-        ? ' (no such job: check VAULTRA_CONTAINER_APPS_JOB and VAULTRA_AZURE_RESOURCE_GROUP)'
+        ? ` (${notFoundHint})`
         : '';
   return new LaunchFailedError(`Container Apps ${doing} failed: ${describeAzureError(error)}${hint}`, isRetryableAzureError(error), { cause: error });
 }

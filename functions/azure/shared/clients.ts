@@ -7,6 +7,7 @@ import { AzureTableCatalog } from '../../../core/adapters/catalog/azure-table-ca
 import { AzureBlobStorageBackend } from '../../../core/adapters/storage/azure/azure-blob-storage.js';
 import { ContainerAppsJobLauncher } from '../../../core/adapters/launchers/container-apps-job-launcher.js';
 import { ContainerAppsExecutionTracker } from '../../../core/adapters/launchers/container-apps-execution-tracker.js';
+import { containerAppsDrillJobName } from '../../../core/adapters/launchers/container-apps-drill-job.js';
 import { notifiersFor } from '../../../core/adapters/notifiers/notifiers.js';
 import { resolveAzureSecret } from '../../../core/adapters/secrets/azure-secret-resolve.js';
 import { notifyAll, type NotifyOutcome } from '../../../core/usecases/notify-all.js';
@@ -47,7 +48,11 @@ export function launcherOf(settings: AzureSettings, credential: TokenCredential)
   return new ContainerAppsJobLauncher(settings.containerApps, client);
 }
 
-/** Listing executions is a read: the SDK's default retries apply. */
+/**
+ * Listing executions is a read: the SDK's default retries apply. It lists the runner's job and
+ * the drill job of every enabled job with `drill.schedule` (the jobs infra/azure/drill-jobs.tf makes).
+ */
 export function trackerOf(settings: AzureSettings, credential: TokenCredential): ContainerAppsExecutionTracker {
-  return new ContainerAppsExecutionTracker(settings.containerApps, new ContainerAppsAPIClient(credential, settings.containerApps.subscriptionId));
+  const drillJobs = settings.environment.jobs.filter((job) => job.enabled && job.drill?.schedule).map((job) => containerAppsDrillJobName(settings.containerApps.jobName, job.name));
+  return new ContainerAppsExecutionTracker(settings.containerApps, new ContainerAppsAPIClient(credential, settings.containerApps.subscriptionId), drillJobs);
 }

@@ -5,6 +5,8 @@ import { FirestoreCatalog } from '../../../core/adapters/catalog/firestore-catal
 import { GcsStorageBackend } from '../../../core/adapters/storage/gcs/gcs-storage.js';
 import { CloudRunJobLauncher, type CloudRunJobsApi } from '../../../core/adapters/launchers/cloud-run-job-launcher.js';
 import { CloudRunExecutionTracker, type CloudRunExecutionsApi } from '../../../core/adapters/launchers/cloud-run-execution-tracker.js';
+import { CombinedExecutionTracker } from '../../../core/adapters/launchers/combined-execution-tracker.js';
+import type { ExecutionTracker } from '../../../core/ports/execution-tracker.js';
 import { notifiersFor } from '../../../core/adapters/notifiers/notifiers.js';
 import { PubSubNotifier } from '../../../core/adapters/notifiers/pubsub-notifier.js';
 import { resolveGcpSecret } from '../../../core/adapters/secrets/gcp-secret-resolve.js';
@@ -28,12 +30,18 @@ export function storageOf(settings: GcpSettings): StorageBackend {
 
 /** @param client a `JobsClient` (tests) @default the real one, built on first launch */
 export function launcherOf(settings: GcpSettings, client?: CloudRunJobsApi): CloudRunJobLauncher {
-  return new CloudRunJobLauncher({ jobName: settings.runJob }, client);
+  return new CloudRunJobLauncher({ jobName: settings.runJob, drillJobNames: settings.drillJobs }, client);
 }
 
-/** @param client an `ExecutionsClient` (tests) @default the real one, built on first use */
-export function trackerOf(settings: GcpSettings, client?: CloudRunExecutionsApi): CloudRunExecutionTracker {
-  return new CloudRunExecutionTracker(settings.runJob, client);
+/**
+ * The runner job's executions, then the drill jobs' (a scheduled drill runs on its job's own
+ * Cloud Run job). @param client an `ExecutionsClient` (tests) @default the real one, built on first use
+ */
+export function trackerOf(settings: GcpSettings, client?: CloudRunExecutionsApi): ExecutionTracker {
+  const runner = new CloudRunExecutionTracker(settings.runJob, client);
+  const drillJobs = Object.values(settings.drillJobs);
+  if (drillJobs.length === 0) return runner;
+  return new CombinedExecutionTracker([runner, ...drillJobs.map((jobName) => new CloudRunExecutionTracker(jobName, client))]);
 }
 
 /** The environment's alert targets: the Pub/Sub topic (when deployed with one), then every webhook. */

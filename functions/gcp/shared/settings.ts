@@ -1,6 +1,8 @@
+import * as z from 'zod';
 import { environmentOf, resolveConfig, type Environment } from '../../../core/config/environments.js';
 import { FUNCTION_ENV, GCP_FUNCTION_ENV } from '../../../core/platform/function-deployment.js';
 import { ConfigError } from '../../../core/errors.js';
+import { parseAtEdge } from '../../../core/domain/validate.js';
 import type { RunnerTarget } from '../../../core/usecases/runner-commands.js';
 
 /**
@@ -14,6 +16,8 @@ export interface GcpSettings {
   readonly target: RunnerTarget;
   /** `projects/<p>/locations/<region>/jobs/<job>`: the Cloud Run job that runs the runner. */
   readonly runJob: string;
+  /** Each drilled job's Cloud Run drill job, by job name (`VAULTRA_CLOUD_RUN_DRILL_JOBS`); empty when no job schedules a drill. */
+  readonly drillJobs: Readonly<Record<string, string>>;
   /** `projects/<p>/topics/<t>`: alerts are published here too, when set. */
   readonly alertTopic: string | undefined;
 }
@@ -56,8 +60,21 @@ export function gcpSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): GcpSet
       ...(environment.signing.trusted.length > 0 ? { trustedSigners: environment.signing.trusted } : {}),
     },
     runJob: required(env, GCP_FUNCTION_ENV.runJob),
+    drillJobs: drillJobsOf(env[GCP_FUNCTION_ENV.drillJobs]),
     alertTopic: env[GCP_FUNCTION_ENV.alertTopic] || undefined,
   };
+}
+
+/** `{ "<job>": "projects/…/jobs/<drill job>" }` as Terraform writes it; absent or empty: no drill scheduled. */
+function drillJobsOf(json: string | undefined): Record<string, string> {
+  if (!json) return {};
+  let raw: unknown;
+  try {
+    raw = JSON.parse(json);
+  } catch (error) {
+    throw new ConfigError(`environment variable ${GCP_FUNCTION_ENV.drillJobs} is not JSON: redeploy with the Vaultra Terraform module`, { cause: error });
+  }
+  return parseAtEdge(z.record(z.string(), z.string()), raw, GCP_FUNCTION_ENV.drillJobs);
 }
 
 export { cached } from '../../shared/cached.js';

@@ -47,7 +47,7 @@ export function RestoreView(props: { readonly sources: ConsoleSources; readonly 
   const [step, setStep] = useState<Step>({ name: 'target' });
   const { columns } = useTerminalSize();
   const environment = sources.environment.name;
-  const selectBy = backup.manifest.source.engine === 'directory' ? ('paths' as const) : ('tables' as const);
+  const selectBy = backup.manifest.source.engine === 'directory' || backup.manifest.source.engine === 'volume' ? ('paths' as const) : ('tables' as const);
   const base = { job: backup.job, runId: backup.runId, tables: [] as string[], selectBy, dryRun: true, force: false };
   const title = `restore ${backup.runId} of ${backup.job}`;
   const run = (choice: RestoreChoice) => async (report: ReportBytes, signal: AbortSignal): Promise<RestoreOutcome> => {

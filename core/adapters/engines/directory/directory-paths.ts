@@ -43,3 +43,13 @@ export function ancestorsOf(path: string): string[] {
   const parts = path.split('/');
   return parts.slice(0, -1).map((_, index) => parts.slice(0, index + 1).join('/'));
 }
+
+/**
+ * The members tar extracts for a selection (from `normalizeSelection`): the folders above each
+ * selected path with their archived modes but not their contents (`./` too, for a target that
+ * does not exist yet), then each selected path with everything beneath it.
+ */
+export function selectionTarArgs(selection: readonly string[]): string[] {
+  const folders = [...new Set(['', ...selection.flatMap(ancestorsOf)])].map((folder) => (folder ? memberName(folder) : './'));
+  return ['--no-recursion', ...folders, '--recursion', ...selection.map(memberName)];
+}

@@ -3,7 +3,7 @@ import { basename, dirname, join, relative } from 'node:path';
 import type { RestoreOptions, RestoreSink } from '../../../ports/database-engine.js';
 import { ConfigError, IntegrityError, NotFoundError, RestoreFailedError, RunConflictError, VaultraError } from '../../../errors.js';
 import { spawnTool, toolInput, type ToolExit } from '../../process/child-process.js';
-import { ancestorsOf, memberName, normalizeSelection } from './directory-paths.js';
+import { ancestorsOf, normalizeSelection, selectionTarArgs } from './directory-paths.js';
 import { joinBytes, moveEntry, namesIn, removeTree, utimesSeconds } from './directory-tree.js';
 import { displayName } from './tar-names.js';
 import { isMountPoint } from './filesystem-type.js';
@@ -95,12 +95,7 @@ export async function openDirectoryRestore(target: string, options: DirectoryRes
   const args = [...tarExtractFlags({ root: isRoot(), preserveSpecial: preserve, restoreOwners }), `--directory=${temp}`];
   // Names are matched as given: no `*`/`?` patterns, no `\n`-style unquoting.
   args.push('--no-wildcards', '--no-unquote');
-  if (selection) {
-    // The folders above a selected path come with their archived modes (not recursively);
-    // `./` too, for a target that does not exist yet.
-    const folders = [...new Set(['', ...selection.flatMap(ancestorsOf)])].map((folder) => (folder ? memberName(folder) : './'));
-    args.push('--no-recursion', ...folders, '--recursion', ...selection.map(memberName));
-  }
+  if (selection) args.push(...selectionTarArgs(selection));
 
   let tool;
   try {

@@ -7,6 +7,7 @@ import { lastLine, psql } from './postgres-psql.js';
 import { maintenance } from './postgres-restore-target.js';
 import { PostgresRestoredProbe } from './pg-restored-probe.js';
 import { SCRATCH_ROLE, startScratchServer } from './pg-scratch-server.js';
+import { untilAcceptingConnections } from './pg-server-ready.js';
 
 /** What a drill writes on the databases it creates, so a drill stopped before its cleanup can be told from a user's database. */
 const DRILL_MARK = 'vaultra drill scratch database: dropped when the drill ends';
@@ -30,6 +31,10 @@ export const postgresScratch: ScratchProvider = {
     const connection = parsePostgresUrl(url);
     const fail = (what: string) => (exit: ToolExit) => new RestoreFailedError(`could not ${what} scratch database ${connection.display}: ${lastLine(exit)}`, exit.stderrTail);
     const server = maintenance(connection);
+    // A drill task's scratch server may still be starting: a Container Apps job starts its
+    // containers in no order (on ECS the runner waits for the server's health check, and this
+    // costs one call).
+    await untilAcceptingConnections(server, { signal });
     // One line when the database exists (its comment after the colon), none when it does not.
     const found = (await psql(server, `select 'exists:' || coalesce(shobj_description(oid, 'pg_database'), '') from pg_database where datname = :'name';`, signal, fail('look for'), { name: connection.database })).trim();
     if (found !== '' && found !== `exists:${DRILL_MARK}`) throw existsError(connection);

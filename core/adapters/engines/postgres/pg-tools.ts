@@ -3,7 +3,7 @@ import { existsSync, readdirSync, realpathSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 
 /** The PostgreSQL client tools Vaultra runs. */
-export type PgToolName = 'pg_dump' | 'pg_restore' | 'psql' | 'pg_basebackup' | 'pg_receivewal' | 'pg_waldump';
+export type PgToolName = 'pg_dump' | 'pg_restore' | 'psql' | 'pg_isready' | 'pg_basebackup' | 'pg_receivewal' | 'pg_waldump';
 
 const resolved = new Map<string, string>();
 

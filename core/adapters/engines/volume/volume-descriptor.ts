@@ -28,8 +28,8 @@ export const volumeDescriptor = {
   targetForm: 'volume:<empty or absent volume>',
   tools: [],
   contentKinds: ['directory', 'file', 'symlink'],
-  capabilities: { atomicRestore: true, selections: [], consistency: 'none: files read one by one; stop the containers using the volume (--stop-containers) for a quiet copy' },
-  // The same archive as `dir:` (a POSIX tar of the volume's root): either restores into the other.
+  capabilities: { atomicRestore: true, selections: ['paths'], consistency: 'none: files read one by one; stop the containers using the volume (--stop-containers) for a quiet copy' },
+  // The same archive as `dir:` (a POSIX tar of the volume's root); restores still match engines (runRestore).
   artifactName: 'tar',
   parse(url: string): VolumeSource {
     const name = volumeName(url);

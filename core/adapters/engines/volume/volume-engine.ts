@@ -14,6 +14,8 @@ import { openVolumeRestore } from './volume-restore.js';
 
 /** GNU tar's exit status for "some files differ": with --create, files changed while it read them. */
 const TAREXIT_DIFFERS = 1;
+/** A container's exit status after SIGKILL (`docker kill`, the kernel's OOM killer): 128 + 9. */
+const KILLED = 137;
 
 /**
  * The helper image when none is configured: Debian's slim image has GNU tar, findutils and
@@ -22,12 +24,17 @@ const TAREXIT_DIFFERS = 1;
  */
 export const DEFAULT_HELPER_IMAGE = 'debian:bookworm-slim';
 
+/** The helper image this process uses: `$VAULTRA_VOLUME_HELPER_IMAGE`, else the default. */
+export function configuredHelperImage(env: NodeJS.ProcessEnv = process.env): string {
+  return env.VAULTRA_VOLUME_HELPER_IMAGE || DEFAULT_HELPER_IMAGE;
+}
+
 /**
  * Docker named volumes (`volume:<name>`), through the Docker engine's socket. A backup mounts
  * the volume read-only into a helper container with no network, which runs GNU tar with the
- * `dir:` engine's flags and streams the archive out on its stdout: the same POSIX tar, so a
- * volume backup restores into a `dir:` target and the reverse, and `verify` reads it the same
- * way. A restore goes into another (absent or empty) volume through helpers, with `dir:`'s
+ * `dir:` engine's flags and streams the archive out on its stdout: the same POSIX tar, which
+ * `verify` reads the same way (a restore still goes into a target of the backup's own engine:
+ * `runRestore` matches engines, so a volume backup restores into volumes only). A restore goes into another (absent or empty) volume through helpers, with `dir:`'s
  * safety (volume-restore.ts).
  *
  * Why a helper container rather than reading the volume's mountpoint: the mountpoint is on the
@@ -114,7 +121,7 @@ export class VolumeEngine implements DatabaseEngine<VolumeSource> {
   }
 
   private failed(what: string, exit: HelperExit): DumpFailedError {
-    const how = exit.code === -1 ? 'the helper container was killed' : describeTarExit({ code: exit.code, signal: null, stderrTail: exit.stderrTail });
+    const how = exit.code === -1 || exit.code === KILLED ? 'the helper container was killed' : describeTarExit({ code: exit.code, signal: null, stderrTail: exit.stderrTail });
     return new DumpFailedError(`${what} failed (${how})`, exit.stderrTail);
   }
 }

@@ -2,20 +2,23 @@ import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import type { RestoreSink } from '../../../ports/database-engine.js';
 import type { DockerVolumes, HelperContainers, HelperExit, HelperRun } from '../../../ports/docker-volumes.js';
-import { IntegrityError, RestoreFailedError, RunConflictError, VaultraError } from '../../../errors.js';
+import { IntegrityError, NotFoundError, RestoreFailedError, RunConflictError, VaultraError } from '../../../errors.js';
+import { normalizeSelection, selectionTarArgs } from '../directory/directory-paths.js';
 import { tarExtractFlags, type DirectoryRestoreOptions } from '../directory/directory-restore.js';
-import { describeTarExit, preview, rewrittenNames } from '../directory/tar-messages.js';
+import { brokenHardLink, describeTarExit, notFoundMembers, preview, rewrittenNames } from '../directory/tar-messages.js';
 import { displayName } from '../directory/tar-names.js';
 import { BlockLines, eachLine } from '../directory/tar-tool.js';
 import { helperResult, nulRecords } from './helper-output.js';
 import { LIST_TOP_COMMAND, VOLUME_PATH } from './volume-contents.js';
+import { PLACE_SELECTION_SCRIPT, PROBE_SCRIPT, probedPaths, selectionCollisions, selectionConflict } from './volume-selection.js';
 
 /**
  * Extracts into `<volume>/<workspace>/tree` and checks nothing escaped it: the same private
  * 0700 holder the `dir:` engine uses, here inside the volume (a volume is a mount point:
- * nothing can be renamed onto it, and its parent is on the Docker host).
+ * nothing can be renamed onto it, and its parent is on the Docker host). `--directory` comes
+ * first: GNU tar applies it to the member names after it (a `--paths` selection).
  */
-const EXTRACT_SCRIPT = 'set -e; w="$1"; shift; mkdir -m 700 "/volume/$w" "/volume/$w/tree"; exec tar "$@" --directory="/volume/$w/tree"';
+const EXTRACT_SCRIPT = 'set -e; w="$1"; shift; mkdir -m 700 "/volume/$w" "/volume/$w/tree"; exec tar --directory="/volume/$w/tree" "$@"';
 
 /**
  * Makes the extracted tree safe (unless --preserve-special: `$2` is 0) as safe-tree.ts does for
@@ -57,8 +60,8 @@ export interface VolumeRestoreContext {
 
 /**
  * A restore into a Docker volume through helper containers, with the safety of `dir:`
- * (directory-restore.ts): an absent volume is created, a non-empty one refused unless `force`;
- * tar extracts into a private folder inside the volume and nothing is put in place before tar
+ * (directory-restore.ts): an absent volume is created, a non-empty one refused unless `force`
+ * (with `paths`, only the selected paths it holds are: volume-selection.ts); tar extracts into a private folder inside the volume and nothing is put in place before tar
  * exited 0, the archive ended with its end-of-archive marker and no member pointed outside.
  * A failed or aborted restore removes that folder (and a volume it created): the target is as
  * it was. Files belong to root (the helper's user) unless `preserveSpecial` restores the
@@ -66,9 +69,13 @@ export interface VolumeRestoreContext {
  */
 export async function openVolumeRestore(context: VolumeRestoreContext, volume: string, options: DirectoryRestoreOptions): Promise<RestoreSink> {
   const { docker, image } = context;
+  const selection = options.paths?.length ? normalizeSelection(options.paths) : undefined;
   const mount = [{ volume, path: VOLUME_PATH, readOnly: false }];
-  // The clean-up after an interrupt runs without the run's signal: it has fired by then.
-  const helper = (command: readonly string[], stdin = false, signal: AbortSignal | undefined = options.signal) => docker.runHelper({ image, command, mounts: mount, stdin, env: { LC_ALL: 'C' } }, signal);
+  const helperUntil = (signal: AbortSignal | undefined) => (command: readonly string[], stdin = false) => docker.runHelper({ image, command, mounts: mount, stdin, env: { LC_ALL: 'C' } }, signal);
+  const helper = helperUntil(options.signal);
+  // The clean-up after an interrupt runs without the run's signal: it has fired by then, and
+  // would stop the clean-up's own helper before it started (leaving the workspace behind).
+  const cleanUpHelper = helperUntil(undefined);
   const failedHelper = (what: string) => (exit: HelperExit) => new RestoreFailedError(`${what} in volume ${volume} failed (exit ${exit.code})`, exit.stderrTail);
 
   const created = (await docker.inspectVolume(volume, options.signal)) === undefined;
@@ -78,17 +85,25 @@ export async function openVolumeRestore(context: VolumeRestoreContext, volume: s
   };
 
   let existing: Buffer[] = [];
+  let collisions: string[] = [];
   try {
     existing = created ? [] : withoutLostFound(nulRecords(await helperResult(await helper(LIST_TOP_COMMAND), failedHelper('listing the volume'))));
+    if (selection && existing.length > 0) {
+      const probe = await helper(['sh', '-c', PROBE_SCRIPT, 'sh', ...probedPaths(selection)]);
+      collisions = selectionCollisions(volume, selection, await helperResult(probe, failedHelper('looking up the selected paths')));
+    }
   } catch (error) {
     await undoCreate();
     throw error;
   }
-  if (existing.length > 0 && !options.force) {
+  if (!selection && existing.length > 0 && !options.force) {
     throw new RunConflictError(
       `restore target volume:${volume} is not empty (${existing.length} entr${existing.length === 1 ? 'y' : 'ies'}: ${preview(existing.map(displayName), 3)}): restore into an absent or empty volume, or pass --force to replace the entries the backup also holds`,
     );
   }
+  if (collisions.length > 0 && !options.force) throw selectionConflict(volume, collisions);
+  // Into an empty volume, a selection goes in like a whole restore (its root takes the archived root's metadata).
+  const placeSelected = selection !== undefined && existing.length > 0;
 
   const workspace = `.vaultra-restore-${randomBytes(6).toString('hex')}`;
   const preserve = options.preserveSpecial === true;
@@ -96,7 +111,7 @@ export async function openVolumeRestore(context: VolumeRestoreContext, volume: s
   const flags = tarExtractFlags({ root: true, preserveSpecial: preserve, restoreOwners: preserve && !options.noOwner });
   let tar: HelperRun;
   try {
-    tar = await helper(['sh', '-c', EXTRACT_SCRIPT, 'sh', workspace, ...flags, '--no-wildcards', '--no-unquote'], true);
+    tar = await helper(['sh', '-c', EXTRACT_SCRIPT, 'sh', workspace, ...flags, '--no-wildcards', '--no-unquote', ...(selection ? selectionTarArgs(selection) : [])], true);
   } catch (error) {
     await undoCreate();
     throw error;
@@ -107,13 +122,19 @@ export async function openVolumeRestore(context: VolumeRestoreContext, volume: s
   eachLine(tar.stderr, (line) => rewritten.push(...rewrittenNames(line)));
   const cleanUp = async () => {
     await tar.kill();
-    await helper(['sh', '-c', CLEANUP_SCRIPT, 'sh', workspace], false, undefined)
+    await cleanUpHelper(['sh', '-c', CLEANUP_SCRIPT, 'sh', workspace])
       .then((run) => helperResult(run, failedHelper('removing the restore workspace')))
       .catch(() => undefined);
     await undoCreate();
   };
   const tarFailed = (exit: HelperExit): Error => {
     if (rewritten.length > 0) return new RestoreFailedError(`the backup holds member(s) that would land outside volume:${volume} (${preview(rewritten, 3)}); nothing was restored`, exit.stderrTail);
+    const missing = notFoundMembers(exit.stderrTail).map((name) => name.replace(/^\.\//, ''));
+    if (missing.length > 0) return new NotFoundError(`not in this backup: ${preview(missing)} (paths are relative to the volume's root, e.g. config/app.yaml); nothing was restored`);
+    const link = brokenHardLink(exit.stderrTail);
+    if (link && selection) {
+      return new RestoreFailedError(`${link.link} is a hard link to ${link.target}, which is not selected: add ${link.target.replace(/^\.\//, '')} to --paths; nothing was restored`, exit.stderrTail);
+    }
     return new RestoreFailedError(`tar could not extract the backup into volume:${volume}, the volume is unchanged (${describeTarExit({ code: exit.code, signal: null, stderrTail: exit.stderrTail })})`, exit.stderrTail);
   };
   const replaced: string[] = [];
@@ -123,7 +144,7 @@ export async function openVolumeRestore(context: VolumeRestoreContext, volume: s
   return {
     stream: checkedInput(tar, tarFailed),
     get replaces() {
-      return replaced;
+      return selection ? collisions : replaced;
     },
     get notes() {
       return notes;
@@ -133,7 +154,8 @@ export async function openVolumeRestore(context: VolumeRestoreContext, volume: s
         const exit = await tar.exited;
         if (exit.code !== 0 || rewritten.length > 0) throw tarFailed(exit);
         if (ended.finish() !== 'marker') throw new IntegrityError('the archive is truncated: it stops before its end-of-archive marker; nothing was restored');
-        const place = await helper(['bash', '-c', PLACE_SCRIPT, 'bash', workspace, preserve ? '0' : '1', options.force ? '1' : '0']);
+        const placeArgs = [workspace, preserve ? '0' : '1', options.force ? '1' : '0'];
+        const place = await helper(placeSelected ? ['bash', '-c', PLACE_SELECTION_SCRIPT, 'bash', ...placeArgs, ...selection] : ['bash', '-c', PLACE_SCRIPT, 'bash', ...placeArgs]);
         const report = await helperResult(place, (placeExit) =>
           placeExit.code === PLACE_CONFLICT
             ? new RunConflictError(`restore target volume:${volume} was filled by something else during the restore: nothing more was restored (${placeExit.stderrTail})`)
