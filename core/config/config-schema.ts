@@ -196,6 +196,13 @@ export const environmentSchema = z
     cloud: z.enum(['aws', 'gcp', 'azure', 'local']),
     /** Where the environment lives; required for a cloud. */
     region: z.string().regex(/^[a-z0-9-]+$/, 'a region name such as eu-west-1').optional(),
+    /**
+     * Where `vaultra tui` sends on-demand actions (backup now, verify, restore): on AWS the api
+     * function's name (default `vaultra-<env>-api`, as the stack names it), on GCP and Azure the api
+     * function's URL (default: derived from the module's names — set it when the URL differs,
+     * e.g. a Flex Consumption app's host name).
+     */
+    api: z.string().min(1).max(2048).optional(),
     /** AWS account id; when set, `cdk deploy` refuses another account. */
     account: z.string().regex(/^\d{12}$/, 'a 12-digit AWS account id').optional(),
     /** GCP: the project everything lives in, and the VPC the runner job egresses through (direct VPC egress). */
@@ -213,6 +220,8 @@ export const environmentSchema = z
         storageAccount: z.string().regex(/^[a-z0-9]{3,24}$/, 'a storage account name: 3-24 lowercase letters and digits'),
         container: z.string().regex(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/, 'a blob container name').default('vaultra'),
         subnetId: z.string().min(1).optional(),
+        /** The Log Analytics workspace id (a GUID, Terraform's `customer_id`) the runner's console logs go to: `vaultra tui` reads a run's log lines there. */
+        logWorkspace: z.uuid('the workspace id, a GUID (az monitor log-analytics workspace show --query customerId)').optional(),
       })
       .optional(),
     storage: z

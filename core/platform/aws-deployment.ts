@@ -46,6 +46,16 @@ export const AWS_FUNCTION_ENV = {
 /** The runner container's name in the Fargate task definition. */
 export const RUNNER_CONTAINER_NAME = 'runner';
 
+/**
+ * The names the stack gives what callers outside it reach (`vaultra tui`: the api function it
+ * invokes, the task definitions whose awslogs settings say where a run's log is).
+ */
+export const awsNames = {
+  apiFunction: (environment: string) => `vaultra-${environment}-api`,
+  runnerTaskFamily: (environment: string) => `vaultra-${environment}-runner`,
+  drillTaskFamily: (environment: string, job: string) => `vaultra-${environment}-drill-${job}`,
+} as const;
+
 /** CloudWatch metric namespace the functions publish under (Powertools Metrics, EMF). */
 export const METRICS_NAMESPACE = 'Vaultra';
 

@@ -89,7 +89,8 @@ async function dispatch(deps: ApiDependencies, request: z.infer<typeof apiReques
         { job: job.name, runId: taskRunId, command, environment: { VAULTRA_CATALOG: deps.target.catalogUrl, ...deps.runnerEnvironment }, readsBackups: true },
         signal,
       );
-      return { ok: true, action: request.action, taskId, note: `the runner records the ${request.action} as a run of kind ${request.action}: ask {"action":"list","job":"${job.name}","kind":"${request.action}"}` };
+      // The runner records the run under taskRunId (VAULTRA_RUN_ID), so the caller can follow it with status.
+      return { ok: true, action: request.action, runId: taskRunId, taskId, note: `the runner records the ${request.action} as run ${taskRunId}: ask {"action":"status","job":"${job.name}","runId":"${taskRunId}"}` };
     }
     case 'list': {
       const runs = await deps.catalog.list({ ...(request.job ? { job: request.job } : {}), ...(request.status ? { status: request.status } : {}), ...(request.kind ? { kind: request.kind } : {}), limit: request.limit }, io);

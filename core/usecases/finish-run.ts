@@ -62,8 +62,8 @@ export async function finishRun(deps: FinishRunDependencies, report: TaskReport,
   const job = deps.environment.jobs.find((candidate) => candidate.name === report.job);
   const recorded = await deps.catalog.get(report.job, report.runId, io);
   if (!recorded) {
-    // An on-demand restore or verify records its own run under its own id: the task id here
-    // names no record. Its failure still deserves a page.
+    // An on-demand restore or verify that ended before recording its run (under the launch's
+    // run id) leaves nothing to settle. Its failure still deserves a page.
     if (report.exitCode !== 0) await deps.notify(taskFailedAlert(deps.environment.name, report));
     return { outcome: 'unknown-run' };
   }
@@ -71,6 +71,7 @@ export async function finishRun(deps: FinishRunDependencies, report: TaskReport,
     return { outcome: 'already-finished', run: recorded };
   }
   const now = (deps.now ?? systemClock)();
+  if (recorded.kind === 'restore' || recorded.kind === 'verify') return finishOnDemandRun(deps, recorded, report, now, io);
   const stopped = { taskId: report.taskId };
   let run: RunRecord;
 
@@ -139,6 +140,29 @@ async function firstLogFailureInARow(deps: FinishRunDependencies, run: RunRecord
 function taskExitFact(report: TaskReport): string {
   const code = report.exitCode === undefined ? 'never started' : `exit code ${report.exitCode}`;
   return report.stoppedReason ? `${code} (${report.stoppedReason})` : code;
+}
+
+/**
+ * An on-demand restore or verify settles its own record; the task's end only notes the task on
+ * it (where its log is) and fails a record the runner left unfinished (killed, out of memory).
+ * It stores no backup, holds no lock and frees nothing to retain: a failure pages, as before
+ * the run had a record the task could find.
+ */
+async function finishOnDemandRun(deps: FinishRunDependencies, recorded: RunRecord, report: TaskReport, now: Date, io: { signal?: AbortSignal }): Promise<FinishRunOutcome> {
+  const settled = recorded.status === 'succeeded' || recorded.status === 'failed';
+  const run: RunRecord = settled
+    ? { ...recorded, taskId: report.taskId }
+    : {
+        ...recorded,
+        taskId: report.taskId,
+        status: 'failed',
+        finishedAt: report.stoppedAt ?? now.toISOString(),
+        durationMs: Math.max(0, now.getTime() - Date.parse(recorded.startedAt)),
+        error: { kind: 'task', message: `the runner stopped ${describeExit(report)} while the run was ${recorded.status}` },
+      };
+  await deps.catalog.update(run, io);
+  if (report.exitCode !== 0) await deps.notify(taskFailedAlert(deps.environment.name, report));
+  return run.status === 'failed' ? { outcome: 'failed', run } : { outcome: 'succeeded', run };
 }
 
 function describeExit(report: TaskReport): string {

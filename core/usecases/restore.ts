@@ -46,6 +46,8 @@ export interface RestoreRequest extends BackupRef {
   readonly onProgress?: (bytesRead: number) => void;
   /** Record the restore as a run in the catalog (a caller recording a larger run says false). @default true */
   readonly record?: boolean;
+  /** The id to record the run under (a launched run's, which its launcher follows). @default a new run id */
+  readonly runId?: string;
 }
 
 export interface RestoreReport {
@@ -126,7 +128,7 @@ export async function runRestore(deps: RestoreDependencies, request: RestoreRequ
       return { bytesRaw, replaced: sink.replaces, notes: sink.notes ?? [] };
     });
   };
-  const value = request.record === false ? await restore() : (await recordedRun(deps.catalog, { kind: 'restore', job: backup.job, engine: manifest.source.engine, location: deps.storage.location }, restore, { signal: request.signal, timings })).value;
+  const value = request.record === false ? await restore() : (await recordedRun(deps.catalog, { kind: 'restore', job: backup.job, engine: manifest.source.engine, location: deps.storage.location, ...(request.runId ? { runId: request.runId } : {}) }, restore, { signal: request.signal, timings })).value;
   return { backup, authenticity, target: request.target, dryRun: false, restored, ...value };
 }
 

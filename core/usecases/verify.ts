@@ -51,7 +51,7 @@ export interface VerifyReport {
 export async function runVerify(
   deps: VerifyDependencies,
   ref: BackupRef,
-  options: { signal?: AbortSignal; onProgress?: (bytesRead: number) => void; record?: boolean; samplePercent?: number } = {},
+  options: { signal?: AbortSignal; onProgress?: (bytesRead: number) => void; record?: boolean; samplePercent?: number; runId?: string } = {},
 ): Promise<VerifyReport> {
   // Timed like a backup's phases: the recorded run keeps how long each took.
   const timings = new PhaseTimings(systemClock);
@@ -68,7 +68,7 @@ export async function runVerify(
     return { ...verified, authenticity };
   };
   if (options.record === false) return check();
-  const { value } = await recordedRun(deps.catalog, { kind: 'verify', job: backup.job, engine: backup.manifest.source.engine, location: deps.storage.location }, check, { signal: options.signal, timings });
+  const { value } = await recordedRun(deps.catalog, { kind: 'verify', job: backup.job, engine: backup.manifest.source.engine, location: deps.storage.location, ...(options.runId ? { runId: options.runId } : {}) }, check, { signal: options.signal, timings });
   return value;
 }
 

@@ -6,7 +6,7 @@ import type { ILogGroup } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { DRILL_SERVER_CONTAINER_NAME, drillSidecarOf, type DrillSidecar } from '../../core/config/drill-sidecar.js';
 import type { ScheduledJob } from '../../core/config/environments.js';
-import { RUNNER_CONTAINER_NAME } from '../../core/platform/aws-deployment.js';
+import { awsNames, RUNNER_CONTAINER_NAME } from '../../core/platform/aws-deployment.js';
 import type { BackupBucket } from './backup-bucket.js';
 import type { CatalogTable } from './catalog-table.js';
 import type { AwsEnvironment } from './deployment-config.js';
@@ -67,7 +67,7 @@ export class DrillTasks extends Construct {
     const { cpu, memoryMiB } = job.drill!;
     checkFargateSize(cpu, memoryMiB, `environments.${environment.name}.jobs.${job.name}.drill`);
     const task = new FargateTaskDefinition(this, `Task-${job.name}`, {
-      family: `vaultra-${environment.name}-drill-${job.name}`,
+      family: awsNames.drillTaskFamily(environment.name, job.name),
       cpu,
       memoryLimitMiB: memoryMiB,
       runtimePlatform: { cpuArchitecture: taskCpuArchitecture(runnerArchitecture(environment)), operatingSystemFamily: OperatingSystemFamily.LINUX },

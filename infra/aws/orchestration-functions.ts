@@ -2,7 +2,7 @@ import { Duration, Fn, Stack } from 'aws-cdk-lib';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { AWS_FUNCTION_ENTRIES, AWS_FUNCTION_ENV, METRICS_NAMESPACE, RUNNER_CONTAINER_NAME } from '../../core/platform/aws-deployment.js';
+import { AWS_FUNCTION_ENTRIES, AWS_FUNCTION_ENV, awsNames, METRICS_NAMESPACE, RUNNER_CONTAINER_NAME } from '../../core/platform/aws-deployment.js';
 import type { BackupBucket } from './backup-bucket.js';
 import type { CatalogTable } from './catalog-table.js';
 import type { AwsEnvironment } from './deployment-config.js';
@@ -100,6 +100,8 @@ export class OrchestrationFunctions extends Construct {
     });
     this.api = new VaultraFunction(this, 'Api', {
       ...common,
+      // Named, not generated: `vaultra tui` derives it from the environment's name to invoke it.
+      functionName: awsNames.apiFunction(name),
       entry: AWS_FUNCTION_ENTRIES.api,
       description: `Vaultra ${name}: on-demand backup, restore, verify, list, status (aws lambda invoke, IAM-authorized)`,
       timeout: Duration.minutes(2),

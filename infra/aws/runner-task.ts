@@ -5,7 +5,7 @@ import { Effect, PolicyStatement, Role, ServicePrincipal, type IRole } from 'aws
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { RUNNER_CONTAINER_NAME } from '../../core/platform/aws-deployment.js';
+import { awsNames, RUNNER_CONTAINER_NAME } from '../../core/platform/aws-deployment.js';
 import type { BackupBucket } from './backup-bucket.js';
 import type { CatalogTable } from './catalog-table.js';
 import { DEDUP_KEY_ENV } from './dedup-key.js';
@@ -135,7 +135,7 @@ export class RunnerTask extends Construct {
 
     const logGroup = encryptedLogGroup(this, 'Logs', { key, retentionDays: runner.logRetentionDays });
     this.taskDefinition = new FargateTaskDefinition(this, 'TaskDefinition', {
-      family: `vaultra-${environment.name}-runner`,
+      family: awsNames.runnerTaskFamily(environment.name),
       cpu: runner.cpu,
       memoryLimitMiB: runner.memoryMiB,
       runtimePlatform: { cpuArchitecture: taskCpuArchitecture(runnerArchitecture(environment)), operatingSystemFamily: OperatingSystemFamily.LINUX },

@@ -13,6 +13,7 @@ import { backupAdapters } from '../../core/adapters/backup-adapters.js';
 import { SUPPORTED_TARGETS } from '../../core/adapters/engines/engine-descriptors.js';
 import { ConfigError } from '../../core/errors.js';
 import { isDataDirectory, restoreAtCommand } from './restore-at-command.js';
+import { launchedRunId } from '../launched-run-id.js';
 
 export interface RestoreOptions {
   target: string;
@@ -92,6 +93,8 @@ Examples:
       if (ref === undefined) throw new ConfigError('vaultra restore needs the run to restore (a run id or latest), or --at <time>');
       const { decryptor, randomAccess } = await decryptorsFor({ identity: options.identity, passphraseEnv: options.passphraseEnv });
       const dedupKey = await existingDedupKey(options.dedupKey);
+      // A launched restore records its run under the id its launcher gave it.
+      const runId = launchedRunId();
       const jobs = options.jobs === undefined ? undefined : positiveInteger(options.jobs, '--jobs');
       const trust = await trustPolicyFor(options, signalOf(command));
       const progress = new Progress(options.dryRun ? 'checking' : 'restoring', options.progress && !options.json);
@@ -111,6 +114,7 @@ Examples:
             preserveSpecial: options.preserveSpecial,
             dryRun: options.dryRun,
             ...(jobs ? { jobs } : {}),
+            ...(runId ? { runId } : {}),
             signal: signalOf(command),
             onProgress: (bytes) => progress.update(bytes),
           },

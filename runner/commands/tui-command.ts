@@ -8,6 +8,7 @@ import { DEFAULT_STORAGE } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { catalogOption, openStore } from './shared.js';
 import { runLogReaderFor } from '../run-log-readers.js';
+import { cloudConsoleOf } from '../tui/cloud-endpoints.js';
 
 interface TuiOptions {
   config: string;
@@ -36,7 +37,11 @@ vaultra command that does the same. Needs a terminal (80×24 or larger; works ov
 stdout not a terminal it exits 2 and says which commands to script instead.
 
 A cloud environment is read from its catalog and storage: name them with --catalog
-(dynamodb://<table>, firestore://<project>/<collection>, aztable://<account>/<table>) and --from.`,
+(dynamodb://<table>, firestore://<project>/<collection>, aztable://<account>/<table>) and --from.
+Its actions (backup now, verify, restore) go to the environment's api function — on AWS
+vaultra-<env>-api, elsewhere the function's URL, or the environment's api: setting; Azure
+wants the function key in VAULTRA_API_KEY — and the run is followed until it finishes, with
+the newest lines of its log (CloudWatch Logs, Cloud Logging, Log Analytics) when allowed.`,
     )
     .action(async (options: TuiOptions) => {
       if (!process.stdout.isTTY || !process.stdin.isTTY) {
@@ -64,8 +69,11 @@ A cloud environment is read from its catalog and storage: name them with --catal
       }
       const store = await openStore(storageUrl!, options.catalog);
       const { storage, catalog } = store;
-      const runLog = runLogReaderFor(store);
-      const end = await startConsole({ sources: { configPath: options.config, environment, storageUrl: storageUrl!, storage, catalog, ...(options.catalog ? { catalogSpec: options.catalog } : {}), ...(runLog ? { runLog } : {}) } }, systemClock);
+      // A cloud environment acts through its api function and reads runs' logs from its log service.
+      const cloud = environment.cloud === 'local' ? undefined : await cloudConsoleOf(environment);
+      const runLog = cloud ? ('reader' in cloud.runLog ? cloud.runLog.reader : undefined) : runLogReaderFor(store);
+      const sources = { configPath: options.config, environment, storageUrl: storageUrl!, storage, catalog, ...(options.catalog ? { catalogSpec: options.catalog } : {}), ...(runLog ? { runLog } : {}), ...(cloud ? { cloud } : {}) };
+      const end = await startConsole({ sources }, systemClock);
       if (end === 'interrupted') process.exitCode = EXIT.interrupted;
     });
 }

@@ -12,6 +12,7 @@ import { formatBytes } from '../format.js';
 import { authenticityJson, catalogOption, collect, openStore, printFields, printJson, signalOf, TRUST_HELP, trustOptions } from './shared.js';
 import { measuredAction, runTracer, traceFields } from '../telemetry.js';
 import { backupAdapters } from '../../core/adapters/backup-adapters.js';
+import { launchedRunId } from '../launched-run-id.js';
 
 interface VerifyOptions {
   from: string;
@@ -60,7 +61,8 @@ export function verifyCommand(): Command {
       const progress = new Progress('verifying', options.progress && !options.json);
       let report: VerifyReport & { signed?: boolean };
       try {
-        const run = { signal: signalOf(command), onProgress: (bytes: number) => progress.update(bytes), ...(samplePercent === undefined ? {} : { samplePercent }) };
+        const runId = launchedRunId();
+        const run = { signal: signalOf(command), onProgress: (bytes: number) => progress.update(bytes), ...(samplePercent === undefined ? {} : { samplePercent }), ...(runId ? { runId } : {}) };
         report = signer
           ? await trustUnsignedBackup({ storage, catalog, decryptor, trust: trustPolicy, signer, ...backupAdapters, ...readers }, { ref, job: options.job }, run)
           : await runVerify({ storage, catalog, decryptor, trust: trustPolicy, ...backupAdapters, ...readers, tracer: runTracer() }, { ref, job: options.job }, run);

@@ -6,7 +6,9 @@ import type { LocatedBackup } from '../../core/usecases/locate-backup.js';
 import { formatBytes } from '../format.js';
 import { cliFor } from './cli-equivalent.js';
 import { backupNow, verifyRun } from './console-actions.js';
-import type { ConsoleSources } from './console-data.js';
+import type { CloudConsole, ConsoleSources } from './console-data.js';
+import { CloudRestoreView } from './views/cloud-restore-view.js';
+import { CloudRunView } from './views/cloud-run-view.js';
 import { ConfigView } from './views/config-view.js';
 import { HistoryView } from './views/history-view.js';
 import { OverviewView } from './views/overview-view.js';
@@ -39,6 +41,13 @@ export function ConsoleApp(props: { readonly sources: ConsoleSources; readonly n
   const quits = screen.name === 'overview' || screen.name === 'history' || screen.name === 'run';
   useInput((input) => input === 'q' && exit(), { isActive: quits });
   const environment = sources.environment.name;
+
+  // A cloud environment's actions go through its api function and follow the run it starts.
+  if (sources.cloud) {
+    const cloudSources = { ...sources, cloud: sources.cloud };
+    const action = cloudAction(cloudSources, screen, back);
+    if (action) return action;
+  }
 
   switch (screen.name) {
     case 'overview':
@@ -106,5 +115,23 @@ export function ConsoleApp(props: { readonly sources: ConsoleSources; readonly n
     }
     case 'config':
       return <ConfigView configPath={sources.configPath} environment={environment} now={props.now} onBack={back} onQuit={exit} />;
+  }
+}
+
+/** The screen of an action in a cloud environment (verify, restore, backup now); undefined for a screen that only reads. */
+function cloudAction(sources: ConsoleSources & { readonly cloud: CloudConsole }, screen: Screen, back: () => void) {
+  switch (screen.name) {
+    case 'verify': {
+      const request = { action: 'verify' as const, job: screen.backup.job, runId: screen.backup.runId };
+      return <CloudRunView sources={sources} title={`verify ${screen.backup.runId} of ${screen.backup.job}`} cli={cliFor.api(sources, request)} request={request} onDone={back} />;
+    }
+    case 'backup': {
+      const request = { action: 'backup' as const, job: screen.job };
+      return <CloudRunView sources={sources} title={`backup of ${screen.job}`} cli={cliFor.api(sources, request)} request={request} onDone={back} />;
+    }
+    case 'restore':
+      return <CloudRestoreView sources={sources} backup={screen.backup} onDone={back} />;
+    default:
+      return undefined;
   }
 }

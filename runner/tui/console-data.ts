@@ -3,6 +3,8 @@ import type { RunRecord } from '../../core/domain/run.js';
 import type { Catalog } from '../../core/ports/catalog.js';
 import type { StorageBackend } from '../../core/ports/storage-backend.js';
 import type { RunLogReader } from '../../core/ports/run-log.js';
+import type { OnDemandApi } from '../../core/ports/on-demand-api.js';
+import type { CloudRunLog } from './cloud-endpoints.js';
 import { jobStatuses, type JobStatus } from '../../core/usecases/job-status.js';
 import { listRuns } from '../../core/usecases/list-runs.js';
 import { locateBackup, type LocatedBackup } from '../../core/usecases/locate-backup.js';
@@ -20,8 +22,15 @@ export interface ConsoleSources {
   readonly catalog: Catalog;
   /** `--catalog`, when the catalog is not the one beside a local storage. */
   readonly catalogSpec?: string;
-  /** Where the runs' log lines are read (run-log-readers.ts); without one, runs show no log. */
+  /** Where the runs' log lines are read (run-log-readers.ts, or a cloud's log service); without one, runs show no log. */
   readonly runLog?: RunLogReader;
+  /** A cloud environment's deployment: actions go through its api function, runs' logs come from its log service. Absent locally, where actions run here. */
+  readonly cloud?: CloudConsole;
+}
+
+export interface CloudConsole {
+  readonly api: OnDemandApi;
+  readonly runLog: CloudRunLog;
 }
 
 /** One line of the overview: the job's status (`vaultra status`) and its last stored sizes, newest last. */

@@ -18,6 +18,8 @@ export const KEYMAP = {
   /** A run that stored no backup (failed, a restore, a verify): nothing to act on. */
   record: [{ keys: '↑↓', does: 'scroll' }, BACK, QUIT],
   working: [{ keys: 'esc', does: 'cancel' }],
+  /** A cloud run followed in the catalog: leaving stops the following, not the run. */
+  following: [{ keys: 'esc', does: 'stop following (the run goes on)' }],
   finished: [{ keys: 'enter/esc', does: 'back' }],
   form: [{ keys: 'enter', does: 'next' }, { keys: 'esc', does: 'cancel' }],
   config: [{ keys: 'a', does: 'add a job' }, { keys: 'r', does: 'revalidate' }, BACK, QUIT],

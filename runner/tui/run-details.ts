@@ -29,6 +29,9 @@ export async function loadRunDetails(sources: ConsoleSources, run: RunRecord, si
 }
 
 async function readLog(sources: ConsoleSources, run: RunRecord, signal: AbortSignal): Promise<Pick<RunDetails, 'log' | 'logError'>> {
+  // A cloud environment whose log service cannot be read from here says why (an Azure workspace not named).
+  const cloudLog = sources.cloud?.runLog;
+  if (!sources.runLog && cloudLog && 'unavailable' in cloudLog) return { logError: cloudLog.unavailable };
   try {
     const log = await sources.runLog?.read(run, { limit: RUN_SCREEN_LOG_LINES, signal });
     return log ? { log } : {};

@@ -29,7 +29,7 @@ import { recentFireTime } from '../support/test-clock.js';
 import { expectNoCanary, plantCanaries } from '../support/canary.js';
 import { buildLayer, LAMBDA_LD_LIBRARY_PATH, layerRoot, requireLayerRoot, type LayerRoot } from '../support/layer-root.js';
 import { bundleInlineFunctions, INLINE_HANDLERS, INVOKE_DRIVER, invocationResult } from '../support/inline-function-bundle.js';
-import { LambdaInvokeServer } from '../support/lambda-invoke-server.js';
+import { startLambdaInvokeServer, type LambdaInvokeServer } from '../support/lambda-invoke-server.js';
 import { createHandler as taskFinished } from '../../functions/aws/task-finished.js';
 import { awsDeploymentFromEnv } from '../support/aws-platform.js';
 
@@ -83,7 +83,7 @@ describe('inline runs under a foreign root with the tools layer: the functions\'
     await secrets.send(new CreateSecretCommand({ Name: 'layer/restored', SecretString: databaseUrl(pg, restored) }));
     const dedup = await secrets.send(new CreateSecretCommand({ Name: 'layer/dedup-key', SecretString: 'd'.repeat(64) }));
 
-    taskFinishedFunction = await new LambdaInvokeServer(taskFinished(() => Promise.resolve(awsDeploymentFromEnv(process.env)))).start();
+    taskFinishedFunction = await startLambdaInvokeServer({ 'vaultra-e2e-task-finished': taskFinished(() => Promise.resolve(awsDeploymentFromEnv(process.env))) });
     const [layer] = await Promise.all([buildLayer(), bundleInlineFunctions(asset, configJson)]);
     // jammy (glibc 2.35): the runner's zstd-napi addon, built on this machine, needs 2.34 as Lambda's OS has it.
     lambda = await layerRoot({ layerDir: layer.optDir, suite: 'jammy' });
@@ -93,7 +93,7 @@ describe('inline runs under a foreign root with the tools layer: the functions\'
       [AWS_FUNCTION_ENV.dedupKeySecretArn]: dedup.ARN!,
       [AWS_FUNCTION_ENV.taskFinishedFunction]: 'vaultra-e2e-task-finished',
       // The function's Lambda client (the hand-off) reaches task-finished here; every other client moto.
-      AWS_ENDPOINT_URL_LAMBDA: taskFinishedFunction.url,
+      AWS_ENDPOINT_URL_LAMBDA: taskFinishedFunction.endpoint,
       PATH: LAMBDA_PATH,
       LD_LIBRARY_PATH: LAMBDA_LD_LIBRARY_PATH,
       LAMBDA_TASK_ROOT: '/var/task',
@@ -104,7 +104,7 @@ describe('inline runs under a foreign root with the tools layer: the functions\'
   }, 900_000);
 
   afterAll(async () => {
-    await taskFinishedFunction?.stop();
+    await taskFinishedFunction?.close();
     await dropDatabase(pg, source).catch(() => undefined);
     await dropDatabase(pg, restored).catch(() => undefined);
     if (asset) await rm(asset, { recursive: true, force: true });

@@ -25,7 +25,7 @@ import { createHandler as inlineBackup, type InlineDeployment } from '../../func
 import { createHandler as inlineRestore } from '../../functions/aws/inline-restore.js';
 import { createHandler as taskFinished } from '../../functions/aws/task-finished.js';
 import { LambdaRunSettler, INLINE_SETTLE_SOURCE } from '../../core/adapters/settlement/lambda-run-settler.js';
-import { LambdaInvokeServer } from '../support/lambda-invoke-server.js';
+import { startLambdaInvokeServer, type LambdaInvokeServer } from '../support/lambda-invoke-server.js';
 import { HttpReceiver } from '../support/http-receiver.js';
 import { requireMoto, requirePostgres, requireTools } from '../support/requirements.js';
 import { motoClientConfig } from '../support/moto-clients.js';
@@ -117,14 +117,14 @@ describe('inline runs end to end: scheduler event → inline-backup handler → 
       },
     };
     // task-finished as deployed: its own handler, over the same catalog and bucket, reached by the SDK's Invoke.
-    taskFinishedFunction = await new LambdaInvokeServer(taskFinished(() => Promise.resolve(awsDeploymentFromEnv(process.env)))).start();
-    const settler = new LambdaRunSettler('vaultra-e2e-task-finished', { endpoint: taskFinishedFunction.url, region: 'eu-west-1' });
+    taskFinishedFunction = await startLambdaInvokeServer({ 'vaultra-e2e-task-finished': taskFinished(() => Promise.resolve(awsDeploymentFromEnv(process.env))) });
+    const settler = new LambdaRunSettler('vaultra-e2e-task-finished', { endpoint: taskFinishedFunction.endpoint, region: 'eu-west-1' });
     deployment = { ...fromEnv, inline: inlineLauncher(join(scratch, 'backup')), fargate: recordingFargate, settler };
     catalog = DynamoDbCatalog.fromUrl(`dynamodb://${platform.tableName}?region=eu-west-1`);
   });
 
   afterAll(async () => {
-    await taskFinishedFunction?.stop();
+    await taskFinishedFunction?.close();
     await dropDatabase(pg, source).catch(() => undefined);
     await dropDatabase(pg, restored).catch(() => undefined);
     if (scratch) await rm(scratch, { recursive: true, force: true });
@@ -141,7 +141,7 @@ describe('inline runs end to end: scheduler event → inline-backup handler → 
 
     // One asynchronous invoke of task-finished, with the run's exit; task-finished settled it.
     const handOff = taskFinishedFunction.invocations.at(-1)!;
-    expect(handOff).toMatchObject({ functionName: 'vaultra-e2e-task-finished', invocationType: 'Event', event: { source: INLINE_SETTLE_SOURCE, detail: { job: 'shop', runId, taskId: result.taskId, exitCode: 0 } } });
+    expect(handOff).toMatchObject({ functionName: 'vaultra-e2e-task-finished', invocationType: 'Event', payload: { source: INLINE_SETTLE_SOURCE, detail: { job: 'shop', runId, taskId: result.taskId, exitCode: 0 } } });
     expect(await handOff.result).toMatchObject({ outcome: 'succeeded', job: 'shop', runId });
 
     // The run record is the runner's own, settled by task-finished as after a Fargate task's stop.
@@ -162,7 +162,7 @@ describe('inline runs end to end: scheduler event → inline-backup handler → 
     const canaries = plantCanaries(pg.password);
     expectNoCanary(canaries, 'the inline runner output', runnerOutput);
     expectNoCanary(canaries, 'the inline answers', JSON.stringify([result, answer]));
-    expectNoCanary(canaries, 'the hand-off event', JSON.stringify(handOff.event));
+    expectNoCanary(canaries, 'the hand-off event', JSON.stringify(handOff.payload));
   });
 
   it('task-finished applies retention after an inline run it settled: keep-last-1 prunes the older inline backup', async () => {
