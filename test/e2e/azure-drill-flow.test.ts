@@ -174,7 +174,7 @@ describe('Azure scheduled drill end to end: timer tick → dispatch (kind drill)
 
     const request = launched.find((candidate) => candidate.runId === drill!.runId)!;
     expect(request).toMatchObject({ drill: true, readsBackups: true });
-    expect(request.command).toEqual(['drill', 'latest', '--job', 'shop', '--from', platform.storageUrl, '--run-id', drill!.runId, '--scratch', SIDECAR_URL, '--rto', '1800000ms', '--check', 'select count(*) > 0 from customers => t', '--json', '--no-progress']);
+    expect(request.command).toEqual(['drill', 'latest', '--job', 'shop', '--from', platform.storageUrl, '--run-id', drill!.runId, '--scratch', SIDECAR_URL, '--rto', '1800000ms', '--check', JSON.stringify({ name: 'some rows', query: 'select count(*) > 0 from customers', expect: 't' }), '--json', '--no-progress']);
     expectNoCanary(plantCanaries(pg.password), 'the drill launch request', JSON.stringify(request));
 
     const result = JSON.parse(exits[0]!.stdout) as Record<string, unknown>;
@@ -193,7 +193,7 @@ describe('Azure scheduled drill end to end: timer tick → dispatch (kind drill)
     const [drill] = ofKind(runs, 'drill');
     expect(drill).toMatchObject({ job: 'strict', outcome: 'started' });
     expect(exits[0]?.exitCode).toBe(3);
-    expect(exits[0]?.stderr).toMatch(/vaultra: error: 1 of \d+ drill checks failed: --check 1: /);
+    expect(exits[0]?.stderr).toMatch(/vaultra: error: 1 of \d+ drill checks failed: no customers: returned "f", expected "t"/);
     expect(reconciled.find((one) => one.runId === drill!.runId)).toEqual({ job: 'strict', runId: drill!.runId, outcome: 'failed' });
     expect(await catalog.get('strict', drill!.runId)).toMatchObject({ kind: 'drill', status: 'failed', drill: { failedChecks: 1 } });
 

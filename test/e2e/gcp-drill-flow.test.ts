@@ -188,7 +188,7 @@ describe('GCP scheduled drill end to end: drill request → scheduledBackup → 
     // Launched as a drill (the Cloud Run launcher picks the job's drill job from this), into the sidecar's URL.
     const request = launched.find((candidate) => candidate.runId === started.runId)!;
     expect(request).toMatchObject({ drill: true, readsBackups: true });
-    expect(request.command).toEqual(['drill', 'latest', '--job', 'shop', '--from', platform.storageUrl, '--run-id', started.runId, '--scratch', SIDECAR_URL, '--rto', `${30 * 60_000}ms`, '--check', 'select count(*) > 0 from customers => t', '--json', '--no-progress']);
+    expect(request.command).toEqual(['drill', 'latest', '--job', 'shop', '--from', platform.storageUrl, '--run-id', started.runId, '--scratch', SIDECAR_URL, '--rto', `${30 * 60_000}ms`, '--check', JSON.stringify({ name: 'some rows', query: 'select count(*) > 0 from customers', expect: 't' }), '--json', '--no-progress']);
     expectNoCanary(plantCanaries(pg.password), 'the drill launch request', JSON.stringify(request));
 
     const result = JSON.parse(exit!.stdout) as Record<string, unknown>;
@@ -209,7 +209,7 @@ describe('GCP scheduled drill end to end: drill request → scheduledBackup → 
 
     const { started, exit, settled } = await trigger({ job: 'strict', kind: 'drill' }, recentFireTime(0, 6));
     expect(exit?.exitCode).toBe(3);
-    expect(exit?.stderr).toMatch(/vaultra: error: 1 of \d+ drill checks failed: --check 1: /);
+    expect(exit?.stderr).toMatch(/vaultra: error: 1 of \d+ drill checks failed: no customers: returned "f", expected "t"/);
     expect(settled).toEqual({ job: 'strict', runId: started.runId, outcome: 'failed' });
     expect(await catalog.get('strict', started.runId)).toMatchObject({ kind: 'drill', status: 'failed', drill: { failedChecks: 1 } });
 
