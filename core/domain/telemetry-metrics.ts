@@ -49,7 +49,7 @@ export const METRICS = {
   logArchiveLag: { name: 'vaultra.job.log_archive.lag', instrument: 'gauge', unit: 's', description: 'Seconds since the end of the job\'s archived change log', prometheus: 'vaultra_job_log_archive_lag_seconds' },
   drillRto: { name: 'vaultra.drill.rto', instrument: 'histogram', unit: 's', description: 'Recovery time a restore drill measured (fetch, restore, verify), by job and outcome', prometheus: 'vaultra_drill_rto_seconds' },
   lastDrillRto: { name: 'vaultra.job.last_drill.rto', instrument: 'gauge', unit: 's', description: 'The RTO the job\'s last restore drill measured, from the catalog', prometheus: 'vaultra_job_last_drill_rto_seconds' },
-  lastDrillPassed: { name: 'vaultra.job.last_drill.passed', instrument: 'gauge', unit: '1', description: 'Whether the job\'s last restore drill passed (1) or failed (0), from the catalog', prometheus: 'vaultra_job_last_drill_passed' },
+  lastDrillPassed: { name: 'vaultra.job.last_drill.passed', instrument: 'gauge', unit: '{drill}', description: 'Whether the job\'s last restore drill passed (1) or failed (0), from the catalog', prometheus: 'vaultra_job_last_drill_passed' },
 } as const satisfies Record<string, MetricDefinition>;
 
 export type MetricKey = keyof typeof METRICS;
