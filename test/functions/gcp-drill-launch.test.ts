@@ -196,7 +196,7 @@ describe('scheduledBackup and reconcile with a drill schedule (Firestore emulato
       '--run-id', runId,
       '--scratch', drillSidecarOf({ server: 'postgres:17' })!.scratchUrl,
       '--rto', `${30 * 60_000}ms`,
-      '--check', 'select count(*) > 0 from orders => t',
+      '--check', JSON.stringify({ name: 'some orders', query: 'select count(*) > 0 from orders', expect: 't' }),
       '--json', '--no-progress',
     ]);
     expect(await catalog.get('shop', runId)).toMatchObject({ kind: 'drill', status: 'pending' });

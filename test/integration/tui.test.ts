@@ -112,8 +112,7 @@ environments:
     await terminal.keys('Enter');
     screen = await terminal.waitFor(/status: all · kind: all · time: all time · \d+ run\(s\)/);
     expect(screen[0]).toBe('vaultra · laptop · history of shop');
-    await terminal.keys('k');
-    screen = await terminal.waitFor(/kind: backup · time: all time · 2 run\(s\)/);
+    screen = await terminal.pressUntil('k', /kind: backup · time: all time · 2 run\(s\)/);
     await terminal.keys('Enter');
     screen = await terminal.waitFor(/^manifest$/m);
     const text = screen.join('\n');

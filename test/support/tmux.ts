@@ -69,6 +69,26 @@ export class TmuxTerminal {
     return screen;
   }
 
+  /**
+   * Presses `key` and waits until the screen matches `pattern`. A screen that has not changed at
+   * all 3 s after the press gets the key again: ink attaches a view's input handler just after
+   * drawing it, so on a loaded machine a key sent as soon as the view shows can arrive before
+   * anyone listens, and is dropped. A key that changed anything is never sent twice.
+   */
+  async pressUntil(key: string, pattern: RegExp, timeoutMs = 20_000): Promise<string[]> {
+    const deadline = performance.now() + timeoutMs;
+    const before = this.screen().join('\n');
+    await this.keys(key);
+    for (;;) {
+      try {
+        return await this.waitFor(pattern, Math.min(3_000, Math.max(0, deadline - performance.now())));
+      } catch {
+        if (performance.now() > deadline || this.screen().join('\n') !== before) return this.waitFor(pattern, Math.max(0, deadline - performance.now()));
+        await this.keys(key); // unchanged: the key was dropped
+      }
+    }
+  }
+
   /** Ends the tmux server and everything running in it. */
   close(): void {
     try {
