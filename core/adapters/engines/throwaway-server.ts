@@ -11,8 +11,12 @@ import type { ToolExit, ToolProcess } from '../process/child-process.js';
  * stays in each engine's `*-scratch-server.ts`.
  */
 
-/** Ends the server and removes its folder. Idempotent; resolves with what could not be removed. */
-export type StopThrowawayServer = () => Promise<string | undefined>;
+/** What every throwaway server tells its drill; each engine adds how to reach it. */
+export interface ThrowawayServer {
+  readonly version: string;
+  /** Stops the server (its stop signal, SIGKILL past 2 s: its data is thrown away) and removes its folder. Idempotent; resolves with what could not be removed. */
+  stop(): Promise<string | undefined>;
+}
 
 /**
  * Runs an engine's `start` for a server whose private folder `base` is already made. `start`
@@ -20,9 +24,9 @@ export type StopThrowawayServer = () => Promise<string | undefined>;
  * past 2 s: the data is thrown away) before removing `base`. When `start` throws, `stop` runs
  * first: the folder is removed however the start ends.
  */
-export async function startInFolder<T extends object>(base: string, start: (keep: (server: ToolProcess) => ToolProcess) => Promise<T>): Promise<T & { readonly stop: StopThrowawayServer }> {
+export async function startInFolder<T extends object>(base: string, start: (keep: (server: ToolProcess) => ToolProcess) => Promise<T>): Promise<T & Pick<ThrowawayServer, 'stop'>> {
   let server: ToolProcess | undefined;
-  const stop: StopThrowawayServer = async () => {
+  const stop = async (): Promise<string | undefined> => {
     if (server) {
       server.kill();
       await server.exited;

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AbortedError, RestoreFailedError, ToolMissingError } from '../../../errors.js';
 import { spawnTool, type ToolProcess } from '../../process/child-process.js';
-import { exitIfStopped, findServerBinary, pollWhileRunning, startInFolder } from '../throwaway-server.js';
+import { exitIfStopped, findServerBinary, pollWhileRunning, startInFolder, type ThrowawayServer } from '../throwaway-server.js';
 import { serverFacts, withClient } from './mongodb-client.js';
 import { parseMongoUrl } from './mongodb-connection.js';
 
@@ -12,14 +12,12 @@ const SERVER_HINT = "install MongoDB's mongod, or FerretDB 1.x (this repository:
 const START_TIMEOUT_MS = 60_000;
 
 /** A running throwaway MongoDB-compatible server, reachable only on a Unix socket in its own temp folder. */
-export interface MongoScratchServer {
+export interface MongoScratchServer extends ThrowawayServer {
   /** `mongod 7.0.14`, or `FerretDB v1.24.0` (which answers as the MongoDB version it emulates). */
   readonly version: string;
   readonly socket: string;
   /** The driver/tools URL of the socket, no database, no credentials. */
   readonly url: string;
-  /** Stops the server (SIGTERM, SIGKILL past 2 s: its data is thrown away) and removes its folder. Idempotent; resolves with what could not be removed. */
-  stop(): Promise<string | undefined>;
 }
 
 /** How one server binary is started on a data folder and a socket, with no TCP port. */

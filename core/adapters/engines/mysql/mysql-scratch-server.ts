@@ -4,19 +4,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RestoreFailedError, ToolMissingError } from '../../../errors.js';
 import { runTool, spawnTool, type ToolProcess } from '../../process/child-process.js';
-import { findServerBinary, pollWhileRunning, setupFailure, startInFolder } from '../throwaway-server.js';
+import { findServerBinary, pollWhileRunning, setupFailure, startInFolder, type ThrowawayServer } from '../throwaway-server.js';
 
 const SERVER_HINT = 'install the MariaDB server (Debian/Ubuntu: apt-get install mariadb-server)';
 const START_TIMEOUT_MS = 60_000;
 
 /** A running throwaway MariaDB: a fresh data directory in a temp folder, reachable only on a socket there. */
-export interface MysqlScratchServer {
-  readonly version: string;
+export interface MysqlScratchServer extends ThrowawayServer {
   readonly socket: string;
   /** The database account the drill connects as: `root`, authenticated by the socket as this OS user. */
   readonly user: string;
-  /** Stops the server (SIGTERM, SIGKILL past 2 s: its data is thrown away) and removes its folder. Idempotent; resolves with what could not be removed. */
-  stop(): Promise<string | undefined>;
 }
 
 /**

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { AbortedError, RestoreFailedError, ToolMissingError } from '../../../errors.js';
 import { runTool, spawnTool, type ToolProcess } from '../../process/child-process.js';
-import { exitIfStopped, pollWhileRunning, setupFailure, startInFolder } from '../throwaway-server.js';
+import { exitIfStopped, pollWhileRunning, setupFailure, startInFolder, type ThrowawayServer } from '../throwaway-server.js';
 import { chownTree, serverUser } from './pg-server-user.js';
 import { versionedBinDirs } from './pg-tools.js';
 
@@ -15,13 +15,10 @@ const SERVER_HINT = 'install the PostgreSQL server (Debian/Ubuntu: apt-get insta
 const START_TIMEOUT_MS = 60_000;
 
 /** A running throwaway PostgreSQL: a fresh cluster in a temp folder, reachable only on a socket in that folder. */
-export interface ScratchServer {
-  readonly version: string;
+export interface ScratchServer extends ThrowawayServer {
   /** The folder holding the socket (`host=` of a connection). */
   readonly socketDir: string;
   readonly port: number;
-  /** Stops the server (fast shutdown, SIGKILL past 2 s: its data is thrown away) and removes its folder. Idempotent; resolves with what could not be removed. */
-  stop(): Promise<string | undefined>;
 }
 
 /**
