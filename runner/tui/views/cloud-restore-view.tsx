@@ -5,14 +5,13 @@ import type { OnDemandRequest } from '../../../core/ports/on-demand-api.js';
 import { oneLine } from '../../../core/errors.js';
 import { redact } from '../../../core/domain/redact.js';
 import { formatBytes, formatDuration } from '../../format.js';
-import { commaList } from '../../commands/shared.js';
 import { redactTarget } from '../../commands/restore-command.js';
 import { clip } from '../cells.js';
 import { cliFor } from '../cli-equivalent.js';
 import { awaitDryRun, startCloudRun, type DryRunResult } from '../cloud-actions.js';
 import type { CloudConsole, ConsoleSources } from '../console-data.js';
-import { confirms, targetName } from '../restore-confirmation.js';
 import { CloudRunView } from './cloud-run-view.js';
+import { ChooseTables, ConfirmRestore } from './restore-steps.js';
 import { Frame } from './frame.js';
 import { TextInput } from './text-input.js';
 import { useTerminalSize } from './terminal-size.js';
@@ -26,7 +25,7 @@ type Step =
   | { readonly name: 'target' }
   | { readonly name: 'tables'; readonly target: string }
   | { readonly name: 'plan'; readonly request: RestoreRequest }
-  | { readonly name: 'confirm'; readonly request: RestoreRequest; readonly plan: Plan; readonly refused?: string }
+  | { readonly name: 'confirm'; readonly request: RestoreRequest; readonly plan: Plan }
   | { readonly name: 'restore'; readonly request: RestoreRequest };
 
 /**
@@ -45,7 +44,6 @@ export function CloudRestoreView(props: { readonly sources: ConsoleSources & { r
   if (step.name === 'plan') return <CloudDryRun sources={sources} title={`${title}: dry run`} request={step.request} onPlan={(plan) => setStep({ name: 'confirm', request: step.request, plan })} onCancel={props.onDone} />;
   if (step.name === 'restore') return <CloudRunView sources={sources} title={title} cli={cliFor.api(sources, step.request)} request={step.request} onDone={props.onDone} />;
 
-  const contents = backup.manifest.contents.map((entry) => (entry.schema ? `${entry.schema}.${entry.name}` : entry.name));
   const target = step.name === 'target' ? '<target>' : step.name === 'tables' ? step.target : step.request.target;
   const destructive = step.name === 'confirm' && ('unknown' in step.plan || step.plan.result.replaced.length > 0);
   const cli = cliFor.api(sources, step.name === 'confirm' ? { ...step.request, dryRun: false, force: destructive } : { ...base, target });
@@ -58,19 +56,13 @@ export function CloudRestoreView(props: { readonly sources: ConsoleSources & { r
         </Box>
       )}
       {step.name === 'tables' && (
-        <Box flexDirection="column">
-          <Text wrap="truncate-end">{clip(`target: ${redactTarget(step.target)}`, columns)}</Text>
-          <Text wrap="truncate-end">{clip(`the backup holds: ${contents.join(', ')}`, columns)}</Text>
-          <Text>Which tables? Comma-separated; empty restores everything.</Text>
-          <TextInput
-            label="tables:"
-            onCancel={props.onDone}
-            onSubmit={(value) => {
-              const tables = commaList(value);
-              setStep({ name: 'plan', request: { ...base, target: step.target, ...(tables.length ? { tables } : {}), dryRun: true, force: true } });
-            }}
-          />
-        </Box>
+        <ChooseTables
+          backup={backup}
+          target={step.target}
+          noun="tables"
+          onCancel={props.onDone}
+          onChoose={(tables) => setStep({ name: 'plan', request: { ...base, target: step.target, ...(tables.length ? { tables } : {}), dryRun: true, force: true } })}
+        />
       )}
       {step.name === 'confirm' && (
         <Box flexDirection="column">
@@ -80,29 +72,13 @@ export function CloudRestoreView(props: { readonly sources: ConsoleSources & { r
             </Text>
           ))}
           <Text> </Text>
-          {step.refused && <Text color="red">{step.refused}</Text>}
-          {destructive ? (
-            <>
-              <Text color="yellow" wrap="wrap">
-                {'unknown' in step.plan ? 'What this replaces is not known, so it counts as replacing data.' : 'This replaces data in the target.'} Type its name ({targetName(step.request.target)}) to restore; esc cancels.
-              </Text>
-              <TextInput
-                key={step.refused ?? 'first'}
-                label="name:"
-                onCancel={props.onDone}
-                onSubmit={(typed) =>
-                  confirms(typed, step.request.target)
-                    ? setStep({ name: 'restore', request: { ...step.request, dryRun: false, force: true } })
-                    : setStep({ ...step, refused: `refused: "${typed}" is not ${targetName(step.request.target)}; nothing was changed` })
-                }
-              />
-            </>
-          ) : (
-            <>
-              <Text>The target holds nothing the restore replaces. Enter restores; esc cancels.</Text>
-              <TextInput label="" onCancel={props.onDone} onSubmit={() => setStep({ name: 'restore', request: { ...step.request, dryRun: false, force: false } })} />
-            </>
-          )}
+          <ConfirmRestore
+            target={step.request.target}
+            destructive={destructive}
+            {...('unknown' in step.plan ? { warning: 'What this replaces is not known, so it counts as replacing data.' } : {})}
+            onCancel={props.onDone}
+            onConfirm={() => setStep({ name: 'restore', request: { ...step.request, dryRun: false, force: destructive } })}
+          />
         </Box>
       )}
     </Frame>

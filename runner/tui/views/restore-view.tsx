@@ -3,13 +3,12 @@ import { Box, Text } from 'ink';
 import type { LocatedBackup } from '../../../core/usecases/locate-backup.js';
 import type { RestoreReport } from '../../../core/usecases/restore.js';
 import { formatBytes } from '../../format.js';
-import { commaList } from '../../commands/shared.js';
 import { redactTarget } from '../../commands/restore-command.js';
 import { cliFor } from '../cli-equivalent.js';
 import { restoreRun, type RestoreChoice } from '../console-actions.js';
 import type { ConsoleSources } from '../console-data.js';
-import { confirms, targetName } from '../restore-confirmation.js';
 import { clip } from '../cells.js';
+import { ChooseTables, ConfirmRestore } from './restore-steps.js';
 import { Frame } from './frame.js';
 import { TaskView, type ReportBytes, type TaskResult } from './task-view.js';
 import { TextInput } from './text-input.js';
@@ -24,7 +23,7 @@ type Step =
   | { readonly name: 'target' }
   | { readonly name: 'tables'; readonly target: string }
   | { readonly name: 'plan'; readonly choice: RestoreChoice }
-  | { readonly name: 'confirm'; readonly choice: RestoreChoice; readonly plan: RestoreOutcome; readonly refused?: string }
+  | { readonly name: 'confirm'; readonly choice: RestoreChoice; readonly plan: RestoreOutcome }
   | { readonly name: 'restore'; readonly choice: RestoreChoice };
 
 function storedBytesOf(backup: LocatedBackup): number {
@@ -79,7 +78,6 @@ export function RestoreView(props: { readonly sources: ConsoleSources; readonly 
     );
   }
 
-  const contents = backup.manifest.contents.map((entry) => (entry.schema ? `${entry.schema}.${entry.name}` : entry.name));
   const target = step.name === 'target' ? '' : step.name === 'tables' ? step.target : step.choice.target;
   const cli = step.name === 'confirm' ? cliFor.restore(sources, { ...step.choice, dryRun: false, force: step.plan.destructive }) : cliFor.restore(sources, { ...base, target: target || '<url>' });
   return (
@@ -90,14 +88,7 @@ export function RestoreView(props: { readonly sources: ConsoleSources; readonly 
           <TextInput label="target:" onCancel={props.onDone} onSubmit={(value) => value && setStep({ name: 'tables', target: value })} />
         </Box>
       )}
-      {step.name === 'tables' && (
-        <Box flexDirection="column">
-          <Text wrap="truncate-end">{clip(`target: ${redactTarget(step.target)}`, columns)}</Text>
-          <Text wrap="truncate-end">{clip(`the backup holds: ${contents.join(', ')}`, columns)}</Text>
-          <Text>Which {selectBy}? Comma-separated; empty restores everything.</Text>
-          <TextInput label={`${selectBy}:`} onCancel={props.onDone} onSubmit={(value) => setStep({ name: 'plan', choice: { ...base, target: step.target, tables: commaList(value), dryRun: true, force: true } })} />
-        </Box>
-      )}
+      {step.name === 'tables' && <ChooseTables backup={backup} target={step.target} noun={selectBy} onCancel={props.onDone} onChoose={(tables) => setStep({ name: 'plan', choice: { ...base, target: step.target, tables, dryRun: true, force: true } })} />}
       {step.name === 'confirm' && (
         <Box flexDirection="column">
           <Text bold>{step.plan.title}</Text>
@@ -107,29 +98,7 @@ export function RestoreView(props: { readonly sources: ConsoleSources; readonly 
             </Text>
           ))}
           <Text> </Text>
-          {step.refused && <Text color="red">{step.refused}</Text>}
-          {step.plan.destructive ? (
-            <>
-              <Text color="yellow" wrap="wrap">
-                This replaces data in the target. Type its name ({targetName(step.choice.target)}) to restore; esc cancels.
-              </Text>
-              <TextInput
-                key={step.refused ?? 'first'}
-                label="name:"
-                onCancel={props.onDone}
-                onSubmit={(typed) =>
-                  confirms(typed, step.choice.target)
-                    ? setStep({ name: 'restore', choice: { ...step.choice, dryRun: false, force: true } })
-                    : setStep({ ...step, refused: `refused: "${typed}" is not ${targetName(step.choice.target)}; nothing was changed` })
-                }
-              />
-            </>
-          ) : (
-            <>
-              <Text>The target holds nothing the restore replaces. Enter restores; esc cancels.</Text>
-              <TextInput label="" onCancel={props.onDone} onSubmit={() => setStep({ name: 'restore', choice: { ...step.choice, dryRun: false, force: false } })} />
-            </>
-          )}
+          <ConfirmRestore target={step.choice.target} destructive={step.plan.destructive} onCancel={props.onDone} onConfirm={() => setStep({ name: 'restore', choice: { ...step.choice, dryRun: false, force: step.plan.destructive } })} />
         </Box>
       )}
     </Frame>

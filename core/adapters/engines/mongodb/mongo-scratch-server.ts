@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { AbortedError, RestoreFailedError, ToolMissingError } from '../../../errors.js';
 import { spawnTool, type ToolProcess } from '../../process/child-process.js';
+import { exitIfStopped, findServerBinary, pollWhileRunning, startInFolder, type ThrowawayServer } from '../throwaway-server.js';
 import { serverFacts, withClient } from './mongodb-client.js';
 import { parseMongoUrl } from './mongodb-connection.js';
 
@@ -12,14 +12,12 @@ const SERVER_HINT = "install MongoDB's mongod, or FerretDB 1.x (this repository:
 const START_TIMEOUT_MS = 60_000;
 
 /** A running throwaway MongoDB-compatible server, reachable only on a Unix socket in its own temp folder. */
-export interface MongoScratchServer {
+export interface MongoScratchServer extends ThrowawayServer {
   /** `mongod 7.0.14`, or `FerretDB v1.24.0` (which answers as the MongoDB version it emulates). */
   readonly version: string;
   readonly socket: string;
   /** The driver/tools URL of the socket, no database, no credentials. */
   readonly url: string;
-  /** Stops the server (SIGTERM, SIGKILL past 2 s: its data is thrown away) and removes its folder. Idempotent; resolves with what could not be removed. */
-  stop(): Promise<string | undefined>;
 }
 
 /** How one server binary is started on a data folder and a socket, with no TCP port. */
@@ -56,41 +54,23 @@ export async function startMongoScratchServer(signal?: AbortSignal): Promise<Mon
   const base = await privateFolder();
   const dataDir = join(base, 'data');
   const socket = join(base, `${kind.binary}.sock`);
-  let server: ToolProcess | undefined;
-  const stop = async (): Promise<string | undefined> => {
-    if (server) {
-      server.kill();
-      await server.exited;
-    }
-    server = undefined;
-    return rm(base, { recursive: true, force: true }).then(
-      () => undefined,
-      (error: Error) => `could not remove ${base}: ${error.message}`,
-    );
-  };
-  try {
+  return startInFolder(base, async (keep) => {
     await mkdir(dataDir);
-    server = await spawnTool(binary, kind.args(dataDir, socket, base), { cwd: base, stdout: 'ignore', installHint: SERVER_HINT });
+    const server = keep(await spawnTool(binary, kind.args(dataDir, socket, base), { cwd: base, stdout: 'ignore', installHint: SERVER_HINT }));
     const url = `mongodb://${encodeURIComponent(socket)}/`;
     const version = await waitUntilReady(url, server, signal);
-    return { version: kind.binary === 'ferretdb' ? version.replace(/^.*\(FerretDB (.*)\)$/, 'FerretDB $1') : `mongod ${version}`, socket, url, stop };
-  } catch (error) {
-    await stop();
-    throw error;
-  }
+    return { version: kind.binary === 'ferretdb' ? version.replace(/^.*\(FerretDB (.*)\)$/, 'FerretDB $1') : `mongod ${version}`, socket, url };
+  });
 }
 
 /** Asks the server for its version every 100 ms until it answers; rejects with its stderr's last line if it stops first. */
 async function waitUntilReady(url: string, server: ToolProcess, signal?: AbortSignal): Promise<string> {
-  const deadline = Date.now() + START_TIMEOUT_MS;
   const connection = parseMongoUrl(`${url}?serverSelectionTimeoutMS=500`);
-  while (Date.now() < deadline && !signal?.aborted && server.child.exitCode === null && server.child.signalCode === null) {
-    const facts = await withClient(connection, serverFacts, (reason) => new Error(reason), signal).catch(() => undefined);
-    if (facts) return facts.version;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  const probe = () => withClient(connection, serverFacts, (reason) => new Error(reason), signal).then((facts) => facts.version, () => undefined);
+  const version = await pollWhileRunning(server, probe, { intervalMs: 100, timeoutMs: START_TIMEOUT_MS, signal });
+  if (version !== undefined) return version;
   if (signal?.aborted) throw new AbortedError("interrupted while the drill's throwaway MongoDB server started");
-  const exited = server.child.exitCode !== null || server.child.signalCode !== null ? await server.exited : undefined;
+  const exited = await exitIfStopped(server);
   const last = exited?.stderrTail.split('\n').findLast(Boolean) ?? `not ready after ${START_TIMEOUT_MS / 1000} s`;
   throw new RestoreFailedError(`the drill's throwaway MongoDB server did not start: ${last.trim()}`, exited?.stderrTail ?? '');
 }
@@ -108,7 +88,9 @@ async function privateFolder(): Promise<string> {
 }
 
 function findServer(): [ServerKind, string] {
-  const path = (process.env.PATH ?? '').split(delimiter).filter(Boolean);
-  for (const kind of SERVER_KINDS) for (const dir of [...path, '/usr/bin', '/usr/local/bin']) if (existsSync(join(dir, kind.binary))) return [kind, join(dir, kind.binary)];
+  for (const kind of SERVER_KINDS) {
+    const binary = findServerBinary([kind.binary], ['/usr/bin', '/usr/local/bin']);
+    if (binary) return [kind, binary];
+  }
   throw new ToolMissingError('mongod', SERVER_HINT);
 }

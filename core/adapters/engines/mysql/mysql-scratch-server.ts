@@ -1,21 +1,19 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { chown, mkdtemp, rm } from 'node:fs/promises';
+import { chown, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RestoreFailedError, ToolMissingError } from '../../../errors.js';
 import { runTool, spawnTool, type ToolProcess } from '../../process/child-process.js';
+import { findServerBinary, pollWhileRunning, setupFailure, startInFolder, type ThrowawayServer } from '../throwaway-server.js';
 
 const SERVER_HINT = 'install the MariaDB server (Debian/Ubuntu: apt-get install mariadb-server)';
 const START_TIMEOUT_MS = 60_000;
 
 /** A running throwaway MariaDB: a fresh data directory in a temp folder, reachable only on a socket there. */
-export interface MysqlScratchServer {
-  readonly version: string;
+export interface MysqlScratchServer extends ThrowawayServer {
   readonly socket: string;
   /** The database account the drill connects as: `root`, authenticated by the socket as this OS user. */
   readonly user: string;
-  /** Stops the server (SIGTERM, SIGKILL past 2 s: its data is thrown away) and removes its folder. Idempotent; resolves with what could not be removed. */
-  stop(): Promise<string | undefined>;
 }
 
 /**
@@ -33,23 +31,11 @@ export async function startMysqlScratchServer(signal?: AbortSignal): Promise<Mys
   const base = await mkdtemp(join(root ? '/tmp' : tmpdir(), 'vaultra-drill-mysql-'));
   const dataDir = join(base, 'data');
   const socket = join(base, 'mysqld.sock');
-  let server: ToolProcess | undefined;
-  const stop = async (): Promise<string | undefined> => {
-    if (server) {
-      server.kill();
-      await server.exited;
-    }
-    server = undefined;
-    return rm(base, { recursive: true, force: true }).then(
-      () => undefined,
-      (error: Error) => `could not remove ${base}: ${error.message}`,
-    );
-  };
-  try {
+  return startInFolder(base, async (keep) => {
     if (owner) await chown(base, owner.uid, owner.gid);
     const userArgs = owner ? ['--user=mysql'] : [];
     const osUser = root ? 'root' : (process.env.USER ?? 'root');
-    const fail = (what: string) => (exit: { stderrTail: string }) => new RestoreFailedError(`could not ${what} a throwaway MariaDB for the drill: ${exit.stderrTail.split('\n').findLast(Boolean) ?? 'no reason given'}`, exit.stderrTail);
+    const fail = setupFailure('MariaDB');
     await runTool(installDb, ['--no-defaults', `--datadir=${dataDir}`, ...userArgs, `--auth-root-socket-user=${osUser}`, '--skip-test-db', '--skip-name-resolve'], { cwd: base, onFailure: fail('initialise'), signal, installHint: SERVER_HINT });
     const args = [
       '--no-defaults',
@@ -67,32 +53,27 @@ export async function startMysqlScratchServer(signal?: AbortSignal): Promise<Mys
       '--default-time-zone=+00:00',
       '--max-allowed-packet=64M',
     ];
-    server = await spawnTool(mariadbd, args, { cwd: base, stdout: 'ignore', installHint: SERVER_HINT });
+    const server = keep(await spawnTool(mariadbd, args, { cwd: base, stdout: 'ignore', installHint: SERVER_HINT }));
     const version = await waitUntilReady(client, socket, server, join(base, 'error.log'), signal);
-    return { version, socket, user: 'root', stop };
-  } catch (error) {
-    await stop();
-    throw error;
-  }
+    return { version, socket, user: 'root' };
+  });
 }
 
 /** Asks the server for its version every 100 ms until it answers; rejects with its error log's last line if it stops first. */
 async function waitUntilReady(client: string, socket: string, server: ToolProcess, errorLog: string, signal?: AbortSignal): Promise<string> {
-  const deadline = Date.now() + START_TIMEOUT_MS;
-  while (Date.now() < deadline && !signal?.aborted && server.child.exitCode === null && server.child.signalCode === null) {
-    const version = await runTool(client, ['--no-defaults', `--socket=${socket}`, '--user=root', '--batch', '--skip-column-names', '-e', 'SELECT VERSION()'], { onFailure: () => new Error('not ready'), signal }).catch(() => undefined);
-    if (version) return version.trim();
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  // A refused query and an empty answer both mean: not ready yet.
+  const probe = () => runTool(client, ['--no-defaults', `--socket=${socket}`, '--user=root', '--batch', '--skip-column-names', '-e', 'SELECT VERSION()'], { onFailure: () => new Error('not ready'), signal }).then((out) => out || undefined, () => undefined);
+  const version = await pollWhileRunning(server, probe, { intervalMs: 100, timeoutMs: START_TIMEOUT_MS, signal });
+  if (version !== undefined) return version.trim();
   const log = existsSync(errorLog) ? readFileSync(errorLog, 'utf8') : '';
   const last = log.split('\n').findLast((line) => /ERROR|Aborting/.test(line)) ?? log.split('\n').findLast(Boolean) ?? 'it stopped without a word';
   throw new RestoreFailedError(`the drill's throwaway MariaDB did not start: ${last.trim()}`, log.slice(-4096));
 }
 
 function findBinary(names: readonly string[], folders: readonly string[]): string {
-  const path = [...(process.env.PATH ?? '').split(':').filter(Boolean), ...folders];
-  for (const name of names) for (const dir of path) if (existsSync(join(dir, name))) return join(dir, name);
-  throw new ToolMissingError(names[0]!, SERVER_HINT);
+  const binary = findServerBinary(names, folders);
+  if (!binary) throw new ToolMissingError(names[0]!, SERVER_HINT);
+  return binary;
 }
 
 function mysqlUser(): { uid: number; gid: number } | undefined {

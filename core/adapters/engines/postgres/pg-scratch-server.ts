@@ -1,9 +1,10 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { AbortedError, RestoreFailedError, ToolMissingError } from '../../../errors.js';
 import { runTool, spawnTool, type ToolProcess } from '../../process/child-process.js';
+import { exitIfStopped, pollWhileRunning, setupFailure, startInFolder, type ThrowawayServer } from '../throwaway-server.js';
 import { chownTree, serverUser } from './pg-server-user.js';
 import { versionedBinDirs } from './pg-tools.js';
 
@@ -14,13 +15,10 @@ const SERVER_HINT = 'install the PostgreSQL server (Debian/Ubuntu: apt-get insta
 const START_TIMEOUT_MS = 60_000;
 
 /** A running throwaway PostgreSQL: a fresh cluster in a temp folder, reachable only on a socket in that folder. */
-export interface ScratchServer {
-  readonly version: string;
+export interface ScratchServer extends ThrowawayServer {
   /** The folder holding the socket (`host=` of a connection). */
   readonly socketDir: string;
   readonly port: number;
-  /** Stops the server (fast shutdown, SIGKILL past 2 s: its data is thrown away) and removes its folder. Idempotent; resolves with what could not be removed. */
-  stop(): Promise<string | undefined>;
 }
 
 /**
@@ -34,37 +32,22 @@ export async function startScratchServer(signal?: AbortSignal): Promise<ScratchS
   const user = serverUser();
   const base = await mkdtemp(join(user ? '/tmp' : tmpdir(), 'vaultra-drill-pg-'));
   const dataDir = join(base, 'data');
-  let server: ToolProcess | undefined;
-  const stop = async (): Promise<string | undefined> => {
-    if (server) {
-      server.kill();
-      await server.exited;
-    }
-    server = undefined;
-    return rm(base, { recursive: true, force: true }).then(
-      () => undefined,
-      (error: Error) => `could not remove ${base}: ${error.message}`,
-    );
-  };
-  try {
+  return startInFolder(base, async (keep) => {
     if (user) await chownTree(base, user);
     // As root, the tools run as the cluster's owner straight from here (no runuser in between), so
     // a forced stop's SIGKILL (killRunningTools) reaches the postmaster itself.
     const runAs = user ? { runAs: { uid: user.uid, gid: user.gid } } : {};
-    const fail = (what: string) => (exit: { stderrTail: string }) => new RestoreFailedError(`could not ${what} a throwaway PostgreSQL for the drill: ${exit.stderrTail.split('\n').findLast(Boolean) ?? 'no reason given'}`, exit.stderrTail);
+    const fail = setupFailure('PostgreSQL');
     const initArgs = ['-D', dataDir, '-U', SCRATCH_ROLE, '-A', 'trust', '-E', 'UTF8', '--locale=C', '--no-sync', '--no-instructions'];
     await runTool(join(bin, 'initdb'), initArgs, { env: { LANG: 'C', LC_ALL: 'C', TZ: 'UTC' }, cwd: base, ...runAs, onFailure: fail('initialise'), signal, installHint: SERVER_HINT });
     const port = 20_000 + Math.floor(Math.random() * 30_000);
     const settings = { listen_addresses: '', unix_socket_directories: base, port: String(port), fsync: 'off', full_page_writes: 'off', synchronous_commit: 'off', logging_collector: 'off', lc_messages: 'C', timezone: 'UTC' };
     const args = ['-D', dataDir, ...Object.entries(settings).flatMap(([name, value]) => ['-c', `${name}=${value}`])];
-    server = await spawnTool(join(bin, 'postgres'), args, { env: { LANG: 'C', LC_ALL: 'C', TZ: 'UTC' }, cwd: base, ...runAs, stdout: 'ignore', stopSignal: 'SIGINT', installHint: SERVER_HINT });
+    const server = keep(await spawnTool(join(bin, 'postgres'), args, { env: { LANG: 'C', LC_ALL: 'C', TZ: 'UTC' }, cwd: base, ...runAs, stdout: 'ignore', stopSignal: 'SIGINT', installHint: SERVER_HINT }));
     await waitUntilReady(server, dataDir, signal);
     const version = (await readVersion(bin)) ?? 'unknown';
-    return { version, socketDir: base, port, stop };
-  } catch (error) {
-    await stop();
-    throw error;
-  }
+    return { version, socketDir: base, port };
+  });
 }
 
 /**
@@ -73,16 +56,10 @@ export async function startScratchServer(signal?: AbortSignal): Promise<ScratchS
  * (a reader that stopped reading would block the server on its next log line).
  */
 async function waitUntilReady(server: ToolProcess, dataDir: string, signal?: AbortSignal): Promise<void> {
-  const deadline = Date.now() + START_TIMEOUT_MS;
-  let exited = false;
-  void server.exited.then(() => (exited = true));
-  while (!exited && !signal?.aborted && Date.now() < deadline) {
-    const status = await readFile(join(dataDir, 'postmaster.pid'), 'utf8').catch(() => '');
-    if (status.split('\n')[7]?.trim() === 'ready') return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  const isReady = async () => (await readFile(join(dataDir, 'postmaster.pid'), 'utf8').catch(() => '')).split('\n')[7]?.trim() === 'ready' || undefined;
+  if (await pollWhileRunning(server, isReady, { intervalMs: 50, timeoutMs: START_TIMEOUT_MS, signal })) return;
   if (signal?.aborted) throw new AbortedError("interrupted while the drill's throwaway PostgreSQL started");
-  const exit = exited ? await server.exited : undefined;
+  const exit = await exitIfStopped(server);
   const fatal = exit?.stderrTail.split('\n').findLast((line) => /FATAL|PANIC/.test(line)) ?? exit?.stderrTail.split('\n').findLast(Boolean) ?? `not ready after ${START_TIMEOUT_MS / 1000} s`;
   throw new RestoreFailedError(`the drill's throwaway PostgreSQL did not start: ${fatal.replace(/^.*?(FATAL|PANIC):\s*/, '')}`, exit?.stderrTail ?? '');
 }
