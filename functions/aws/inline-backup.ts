@@ -92,7 +92,8 @@ export function createHandler(deployment: () => Promise<InlineDeployment>) {
  * Hands the ended run to task-finished. A hand-off that fails after the settler's retries is
  * logged, not thrown: a thrown error would make Lambda run this scheduled invocation (the whole
  * backup) again. The run then stays as the runner recorded it, its lock held until the lock
- * expires (the job's timeout plus a grace): the error line is what to alarm on.
+ * expires (the job's timeout plus a grace); it is counted as a failed run, so the job's RunFailed
+ * alarm pages.
  */
 async function handOff(settler: RunSettler, exit: InlineRunExit): Promise<'handed-off' | 'hand-off-failed'> {
   try {
@@ -100,6 +101,8 @@ async function handOff(settler: RunSettler, exit: InlineRunExit): Promise<'hande
     return 'handed-off';
   } catch (error) {
     logger.error('inline backup not handed off for settling: the run keeps its lock until it expires and gets no manifest check, alert or retention; check the role may invoke task-finished', { job: exit.job, runId: exit.runId, error: oneLine(error) });
+    // Counted as a failed run: the job's RunFailed alarm pages, as no settled run will.
+    metrics.addMetric(METRIC.runFailed, MetricUnit.Count, 1);
     return 'hand-off-failed';
   }
 }
