@@ -157,6 +157,11 @@ export class ToolOutput extends Readable {
     private readonly alsoRequired: Promise<Error | undefined> = Promise.resolve(undefined),
   ) {
     super({ highWaterMark: 1024 * 1024 });
+    // A consumer listens for 'error' while it reads. One that gave up first (an interrupted run,
+    // whose second Ctrl-C kills the tools) is gone when the killed tool fails this stream: that
+    // failure has no one left to tell, and must not crash the process before it reports the
+    // interruption (exit 130).
+    this.on('error', () => undefined);
     void alsoRequired.then((error) => {
       if (error && !this.destroyed) this.destroy(error);
     });
