@@ -110,6 +110,13 @@ export interface RetentionExtender {
   extendRetention(key: string, options?: IoOptions): Promise<void>;
 }
 
+/**
+ * How far short of the goal an existing lock may fall and still count as held long enough. The
+ * services round dates to the second, and runs seconds apart would otherwise each rewrite the lock
+ * of every pack they reuse; a minute is nothing against a retention counted in days.
+ */
+export const RETENTION_SLACK_MS = 60_000;
+
 /** Whether `storage` can extend an object's retention (see {@link RetentionExtender}). */
 export function canExtendRetention(storage: StorageBackend): storage is StorageBackend & RetentionExtender {
   return typeof (storage as Partial<RetentionExtender>).extendRetention === 'function';

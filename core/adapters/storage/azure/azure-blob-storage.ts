@@ -9,7 +9,7 @@ import {
   type ContainerClient,
   type StoragePipelineOptions,
 } from '@azure/storage-blob';
-import type { IoOptions, Leftover, LeftoverSweeper, ObjectInfo, RetentionExtender, StorageBackend } from '../../../ports/storage-backend.js';
+import { RETENTION_SLACK_MS, type IoOptions, type Leftover, type LeftoverSweeper, type ObjectInfo, type RetentionExtender, type StorageBackend } from '../../../ports/storage-backend.js';
 import { ConfigError, LeftBehindError, NotFoundError, oneLine, StorageError } from '../../../errors.js';
 import { formatAzureBlobUrl, parseAzureBlobUrl, type AzureBlobLocation, type BlobImmutability } from './azure-blob-url.js';
 import { azureStorageAccess, type AzureStorageAccess } from '../../azure/azure-storage-access.js';
@@ -309,7 +309,7 @@ export class AzureBlobStorageBackend implements StorageBackend, LeftoverSweeper,
     const blob = this.container.getBlobClient(this.blobName(key));
     const doing = `extending the immutability policy of ${key} in ${this.location}`;
     const until = new Date(Date.now() + days * 86_400_000);
-    const longEnough = (expiresOn: Date | undefined) => (expiresOn?.getTime() ?? 0) >= until.getTime() - IMMUTABILITY_TOLERANCE_MS;
+    const longEnough = (expiresOn: Date | undefined) => (expiresOn?.getTime() ?? 0) >= until.getTime() - RETENTION_SLACK_MS;
     try {
       const properties = await this.retried(({ signal }) => blob.getProperties({ abortSignal: signal }), { signal: options.signal, tryTimeoutMs: requestTimeoutMs(0), doing });
       if (longEnough(properties.immutabilityPolicyExpiresOn)) return;
@@ -437,9 +437,6 @@ async function readUpTo(blob: ReturnType<ContainerClient['getBlobClient']>, offs
 const CLEANUP_TIMEOUT_MS = 15_000;
 
 /** Azure's spelling of the policy modes. */
-/** The service answers dates to the second: a policy this close to the goal already meets it. */
-const IMMUTABILITY_TOLERANCE_MS = 1_000;
-
 const POLICY_MODE: Record<BlobImmutability['mode'], BlobImmutabilityPolicyMode> = { unlocked: 'Unlocked', locked: 'Locked' };
 
 /** Immutability applied in the commit itself: the object is never mutable, not even for a moment. */

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { Storage } from '@google-cloud/storage';
-import type { IoOptions, Leftover, LeftoverSweeper, ObjectInfo, RetentionExtender, StorageBackend } from '../../../ports/storage-backend.js';
+import { RETENTION_SLACK_MS, type IoOptions, type Leftover, type LeftoverSweeper, type ObjectInfo, type RetentionExtender, type StorageBackend } from '../../../ports/storage-backend.js';
 import { ConfigError, IntegrityError, StorageError } from '../../../errors.js';
 import { credentialsFileProblem } from '../../gcp/credentials-file.js';
 import { ParallelRangeReader } from '../parallel-range-reader.js';
@@ -48,9 +48,6 @@ interface ObjectResource {
   crc32c?: string;
   retention?: { mode?: string; retainUntilTime?: string };
 }
-
-/** Times the service returns may be rounded: a retention this close to the goal already meets it. */
-const RETENTION_TOLERANCE_MS = 1_000;
 
 /**
  * Backups in Cloud Storage: `gs://bucket/prefix`.
@@ -262,7 +259,7 @@ export class GcsStorageBackend implements StorageBackend, LeftoverSweeper, Reten
     const name = this.nameOf(key);
     const doing = `extending the retention of ${this.labelOf(key)}`;
     const until = new Date(Date.now() + this.#retention.days * 86_400_000);
-    const longEnough = (object: ObjectResource) => Date.parse(object.retention?.retainUntilTime ?? '') >= until.getTime() - RETENTION_TOLERANCE_MS;
+    const longEnough = (object: ObjectResource) => Date.parse(object.retention?.retainUntilTime ?? '') >= until.getTime() - RETENTION_SLACK_MS;
     const url = `${this.#http.objectUrl(this.bucket, name)}?fields=generation,retention`;
     const current = await withRetries(async () => (await this.#http.json<ObjectResource>({ method: 'GET', url, expect: [200], ...signalOf(options) })).body, this.retryOptions(doing, options.signal));
     if (longEnough(current)) return;

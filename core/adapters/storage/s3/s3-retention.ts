@@ -4,13 +4,11 @@
  */
 import { HeadObjectCommand, PutObjectRetentionCommand, type HeadObjectCommandOutput } from '@aws-sdk/client-s3';
 import { StorageError } from '../../../errors.js';
+import { RETENTION_SLACK_MS } from '../../../ports/storage-backend.js';
 import { withRetries } from '../../retry.js';
 import { translateS3Error } from './s3-errors.js';
 import { retainUntil, versionOf, type S3UploadTarget } from './s3-upload.js';
 import type { ObjectLockMode } from './s3-url.js';
-
-/** Dates S3 returns may lose their milliseconds: a lock this close to the goal already meets it. */
-const TOLERANCE_MS = 1_000;
 
 /**
  * Locks the current version of `key` until at least `retentionDays` from now, in the target's
@@ -22,7 +20,7 @@ export async function extendObjectRetention(target: S3UploadTarget, key: string,
   if (!target.retention) return;
   const where = target.describe(key);
   const until = retainUntil(target.retention.days);
-  const heldLongEnough = (head: HeadObjectCommandOutput) => (head.ObjectLockRetainUntilDate?.getTime() ?? 0) >= until.getTime() - TOLERANCE_MS;
+  const heldLongEnough = (head: HeadObjectCommandOutput) => (head.ObjectLockRetainUntilDate?.getTime() ?? 0) >= until.getTime() - RETENTION_SLACK_MS;
   const head = (versionId?: string) =>
     withRetries(() => target.client.send(new HeadObjectCommand({ Bucket: target.bucket, Key: key, ...(versionId ? { VersionId: versionId } : {}) }), { abortSignal: signal }), {
       policy: target.retry,
