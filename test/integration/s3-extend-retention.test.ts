@@ -13,7 +13,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CreateBucketCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { S3StorageBackend } from '../../core/adapters/storage/s3/s3-storage.js';
@@ -119,9 +118,9 @@ describe('extending the Object Lock of reused packs (moto)', () => {
       await sqliteExec(database, `CREATE TABLE items (id INTEGER PRIMARY KEY, label TEXT); WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < 5000) INSERT INTO items SELECT i, hex(randomblob(64)) FROM g;`);
       const ws = makeWorkspace(root, 'cli');
       const env = { ...ws.env, ...moto.env, AWS_ENDPOINT_URL_S3: moto.endpoint, AWS_PROFILE: undefined, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
-      const store = `s3://${bucket}/backups?retentionDays=1&objectLockMode=GOVERNANCE`;
-      const backup = async (flags: string[]) => {
-        const result = await runVaultra(['backup', `sqlite:${database}`, '--to', store, '--job', 'locked', '--json', ...flags], { env, timeoutMs: 180_000 });
+      const store = (days: number) => `s3://${bucket}/backups?retentionDays=${days}&objectLockMode=GOVERNANCE`;
+      const backup = async (days: number, flags: string[]) => {
+        const result = await runVaultra(['backup', `sqlite:${database}`, '--to', store(days), '--job', 'locked', '--json', ...flags], { env, timeoutMs: 180_000 });
         expect(result.code, result.stderr).toBe(0);
         return JSON.parse(result.stdout) as { runId: string; type: string; baseRunId?: string };
       };
@@ -132,12 +131,12 @@ describe('extending the Object Lock of reused packs (moto)', () => {
         return locks;
       };
 
-      const full = await backup(['--chunked']);
+      const full = await backup(1, ['--chunked']);
       const afterFull = await packLocks();
       expect(afterFull.size).toBeGreaterThan(0);
-      // The locks are dated to the millisecond: a run 2 s later locks 2 s later.
-      await sleep(2_000);
-      const incremental = await backup(['--type', 'incremental']);
+      // Kept a day longer than the full: its reused packs must be held a day longer too. (Runs
+      // seconds apart change nothing: a lock within RETENTION_SLACK_MS of the goal is held.)
+      const incremental = await backup(2, ['--type', 'incremental']);
       expect(incremental).toMatchObject({ type: 'incremental', baseRunId: full.runId });
       const afterIncremental = await packLocks();
 

@@ -1020,8 +1020,9 @@ describe('age streams: resources', () => {
     const back = await decrypt(file, [x25519Identity(key.identity)], CHUNK);
     const decryptSeconds = (performance.now() - started) / 1000;
     expect(back.equals(plaintext)).toBe(true);
-    // ~1 GB/s on the development machine; this only catches an accidental per-byte path.
-    expect(plaintext.length / 1e6 / encryptSeconds).toBeGreaterThan(50);
-    expect(plaintext.length / 1e6 / decryptSeconds).toBeGreaterThan(50);
+    // ~1 GB/s on an idle development machine, and under 50 MB/s on a CI machine running the
+    // suite in parallel: this only catches an accidental per-byte path, which would be far slower.
+    expect(plaintext.length / 1e6 / encryptSeconds).toBeGreaterThan(10);
+    expect(plaintext.length / 1e6 / decryptSeconds).toBeGreaterThan(10);
   });
 });
