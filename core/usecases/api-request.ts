@@ -59,7 +59,7 @@ export interface ApiDependencies {
    * with inline jobs): to the inline functions, as their schedules' backups do, not to a task.
    * @default none: every run starts through `launcher`
    */
-  readonly inline?: InlineRunQueue;
+  readonly inlineRuns?: InlineRunQueue;
 }
 
 export interface ApiRequestOptions {
@@ -76,7 +76,7 @@ export interface ApiRequestOptions {
  * Answers one on-demand request with JSON. Backups go through the same start as scheduled ones
  * (lock, record, launch); restores and verifies start a runner task that records its own run.
  * A `runtime: inline` job's backup, restore or verify is queued for the inline functions instead
- * (`deps.inline`), and answered with the run id it will be recorded as.
+ * (`deps.inlineRuns`), and answered with the run id it will be recorded as.
  * Never throws: a bad request or a failure is an `{ ok: false, error }` answer, redacted.
  */
 export async function handleApiRequest(deps: ApiDependencies, raw: unknown, options: ApiRequestOptions = {}): Promise<ApiResponse> {
@@ -136,7 +136,7 @@ async function dispatch(deps: ApiDependencies, request: z.infer<typeof apiReques
 
 /** The inline functions' queue, when `job` runs inline and the deployment has one. */
 function inlineQueueFor(deps: ApiDependencies, job: ScheduledJob): InlineRunQueue | undefined {
-  return deps.inline && runsInline(job) ? deps.inline : undefined;
+  return deps.inlineRuns && runsInline(job) ? deps.inlineRuns : undefined;
 }
 
 /**

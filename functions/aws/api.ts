@@ -15,7 +15,7 @@ import { logger, observed, type InvocationOptions } from './shared/observability
 import { traceEnvironment } from './shared/trace-context.js';
 
 /** What the api function uses: a start's dependencies, and (with inline jobs) where their runs go. */
-export type ApiDeployment = LaunchingDeployment & { readonly inline?: InlineRunQueue };
+export type ApiDeployment = LaunchingDeployment & { readonly inlineRuns?: InlineRunQueue };
 
 export function createHandler(deployment: () => Promise<ApiDeployment>) {
   return async (event: unknown, _context?: unknown, { signal }: InvocationOptions = {}) => {
@@ -31,7 +31,7 @@ export const handler = observed(
     cached(() => {
       const s = awsSettingsFromEnv();
       const inline = inlineFunctionsFromEnv();
-      return { environment: s.environment, target: s.target, catalog: catalogOf(s), notify: notifyOf(s), launcher: new EcsFargateLauncher(s.ecs), ...(inline ? { inline: new LambdaInlineRunQueue(inline) } : {}) };
+      return { environment: s.environment, target: s.target, catalog: catalogOf(s), notify: notifyOf(s), launcher: new EcsFargateLauncher(s.ecs), ...(inline ? { inlineRuns: new LambdaInlineRunQueue(inline) } : {}) };
     }),
   ),
 );
