@@ -31,5 +31,5 @@ export function logLineText(line: RunLogLine): string {
 
 /** What the log block says when a run has no log lines to show. */
 export function noLogText(lines: readonly RunLogLine[] | undefined): string {
-  return lines === undefined ? 'none kept here (the runner keeps the log of each backup it runs, beside a local catalog)' : 'the log is empty';
+  return lines === undefined ? 'none kept here (the runner keeps the log of each backup, restore, verify and drill it runs, beside a local catalog)' : 'the log is empty';
 }

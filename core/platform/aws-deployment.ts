@@ -41,6 +41,9 @@ export const AWS_FUNCTION_ENV = {
   dedupKeySecretArn: 'VAULTRA_DEDUP_KEY_SECRET_ARN',
   /** Inline runs only: the task-finished function, which the inline backup function hands each ended run to for settling. */
   taskFinishedFunction: 'VAULTRA_TASK_FINISHED_FUNCTION',
+  /** Inline runs only, on the api function: where it hands inline jobs' on-demand backups, and their restores and verifies. */
+  inlineBackupFunction: 'VAULTRA_INLINE_BACKUP_FUNCTION',
+  inlineRestoreFunction: 'VAULTRA_INLINE_RESTORE_FUNCTION',
 } as const;
 
 /** The runner container's name in the Fargate task definition. */

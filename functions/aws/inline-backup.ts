@@ -1,5 +1,6 @@
 /**
- * EventBridge Scheduler → this function, for jobs with `runtime: inline` (docs/inline-runs.md):
+ * EventBridge Scheduler → this function, for jobs with `runtime: inline` (docs/inline-runs.md),
+ * and the api function → this function (an asynchronous invoke) for their on-demand backups:
  * the backup runs HERE, the runner as a child process with the tools layer's binaries, and once
  * the runner exits the function hands the run to task-finished (an asynchronous invoke), which
  * settles it as after a Fargate task's stop: this function's role stays write-only, like the
@@ -15,6 +16,7 @@ import type { Context } from 'aws-lambda';
 import { jobOf } from '../../core/config/environments.js';
 import { LAMBDA_MAX_INVOCATION_MS } from '../../core/config/inline-runtime.js';
 import { scheduledRunId } from '../../core/domain/scheduled-run-id.js';
+import { runIdSchema } from '../../core/domain/run.js';
 import { parseAtEdge } from '../../core/domain/validate.js';
 import { startBackup, type StartBackupOutcome } from '../../core/usecases/start-backup.js';
 import { placeInlineRun } from '../../core/usecases/inline-placement.js';
@@ -24,6 +26,7 @@ import type { RunSettler } from '../../core/ports/run-settler.js';
 import type { InlineRunExit } from '../../core/adapters/launchers/lambda-inline-launcher.js';
 import { EcsFargateLauncher } from '../../core/adapters/launchers/ecs-fargate-launcher.js';
 import { LambdaRunSettler } from '../../core/adapters/settlement/lambda-run-settler.js';
+import { ON_DEMAND_INLINE_SOURCE } from '../../core/adapters/launchers/lambda-inline-run-queue.js';
 import { oneLine } from '../../core/errors.js';
 import { awsSettingsFromEnv, cached, taskFinishedFunctionFromEnv } from './shared/settings.js';
 import { catalogOf, notifyOf } from './shared/clients.js';
@@ -32,13 +35,22 @@ import { inlineLauncherFromEnv } from './shared/inline-launcher.js';
 import { logger, metrics, observed, type InvocationOptions } from './shared/observability.js';
 import { traceEnvironment } from './shared/trace-context.js';
 
-const inlineEventSchema = z.object({
+const scheduledEventSchema = z.object({
   job: z.string(),
   scheduledTime: z.iso.datetime({ offset: true }),
   executionId: z.string().optional(),
   /** Only backups are scheduled here; the job's log pushes and drills target the scheduled-backup function. */
   kind: z.literal('backup').default('backup'),
 });
+
+/** An on-demand backup the api function queued (LambdaInlineRunQueue), under the run id it answered with. */
+const onDemandEventSchema = z.strictObject({
+  source: z.literal(ON_DEMAND_INLINE_SOURCE),
+  job: z.string(),
+  runId: runIdSchema,
+});
+
+const inlineEventSchema = z.union([onDemandEventSchema, scheduledEventSchema]);
 
 /** A launcher that runs the run to its end before resolving, and then tells how it ended. */
 export interface AwaitingLauncher extends JobLauncher {
@@ -59,21 +71,23 @@ type RemainingTime = Pick<Context, 'getRemainingTimeInMillis'>;
 
 export function createHandler(deployment: () => Promise<InlineDeployment>) {
   return async (event: unknown, context?: RemainingTime, { signal }: InvocationOptions = {}) => {
-    const { job: jobName, scheduledTime } = parseAtEdge(inlineEventSchema, event, 'event');
+    const parsed = parseAtEdge(inlineEventSchema, event, 'event');
     const deps = await deployment();
-    const job = jobOf(deps.environment, jobName);
-    const runId = scheduledRunId(job.name, scheduledTime);
+    const job = jobOf(deps.environment, parsed.job);
+    // A schedule's run id is derived from its fire time, so that a retried delivery is the same run; the api chose an on-demand one.
+    const runId = 'runId' in parsed ? parsed.runId : scheduledRunId(job.name, parsed.scheduledTime);
+    const trigger = 'runId' in parsed ? 'on-demand' : 'scheduled';
     const io = signal ? { signal } : {};
     metrics.addDimensions({ environment: deps.environment.name, job: job.name });
     const request = { job, runId, runnerEnvironment: traceEnvironment(), ...io };
 
     const placement = await placeInlineRun(deps.catalog, { job, remainingMs: context?.getRemainingTimeInMillis() ?? LAMBDA_MAX_INVOCATION_MS }, io);
     if (placement.where === 'fargate') {
-      logger.warn('inline-failover', { job: job.name, runId, reason: placement.reason, why: placement.message });
+      logger.warn('inline-failover', { job: job.name, runId, trigger, reason: placement.reason, why: placement.message });
       metrics.addMetric(METRIC.inlineFailover, MetricUnit.Count, 1);
       const started = await startBackup({ ...deps, launcher: deps.fargate }, request);
       countStart(started);
-      logger.info('scheduled backup', { job: job.name, runId, runtime: 'fargate', outcome: started.outcome });
+      logger.info(`${trigger} backup`, { job: job.name, runId, runtime: 'fargate', outcome: started.outcome });
       return { outcome: started.outcome, job: job.name, runId, runtime: 'fargate', failover: placement.reason, ...(started.outcome === 'started' ? { taskId: started.taskId } : {}) };
     }
 
@@ -83,7 +97,7 @@ export function createHandler(deployment: () => Promise<InlineDeployment>) {
     const exit = deps.inline.completion(started.taskId);
     // Not under the invocation's signal: once it aborts (the runner was stopped), the hand-off is all that is left to do.
     const settling = await handOff(deps.settler, exit);
-    logger.info('inline backup ended', { job: job.name, runId, taskId: started.taskId, exitCode: exit.exitCode, settling });
+    logger.info('inline backup ended', { job: job.name, runId, trigger, taskId: started.taskId, exitCode: exit.exitCode, settling });
     return { outcome: 'ended', job: job.name, runId, runtime: 'inline', taskId: started.taskId, exitCode: exit.exitCode ?? null, settling };
   };
 }

@@ -35,6 +35,8 @@ export interface InlineFunctionsProps {
   readonly dedupKey: ISecret;
   /** Settles the inline backup function's runs (retention included) under its own role: the only function it may invoke. */
   readonly taskFinished: IFunction;
+  /** The api function: it hands inline jobs' on-demand runs to these functions, and may invoke these two only. */
+  readonly api: VaultraFunction;
   /** The tools layer's zip. @default layers/dist/vaultra-tools-layer.zip */
   readonly toolsLayerZip?: string;
 }
@@ -68,6 +70,9 @@ function snsViaService(stack: Stack): string {
  *   that hands each ended run to task-finished, which settles it and applies retention.
  * - **restore**: the api function's restore and verify requests for inline jobs, run inline. The
  *   runner task's restore rights, exactly: it reads and decrypts, writes no backup, signs nothing.
+ *
+ * The api function gets the invoke of these two (and their names): an inline job's on-demand
+ * runs go there, as its scheduled backups do, rather than to a task.
  */
 export class InlineFunctions extends Construct {
   readonly backup: VaultraFunction;
@@ -75,7 +80,7 @@ export class InlineFunctions extends Construct {
 
   constructor(scope: Construct, id: string, props: InlineFunctionsProps) {
     super(scope, id);
-    const { environment, topic, runner, network, dedupKey, taskFinished } = props;
+    const { environment, topic, runner, network, dedupKey, taskFinished, api } = props;
     if (network.assignPublicIp) {
       throw new ConfigError(
         `environment ${environment.name} runs tasks in public subnets (network.assignPublicIp), where a Lambda function has no route out: give runtime: inline jobs private subnets with a NAT or VPC endpoints, or run them on Fargate`,
@@ -122,6 +127,13 @@ export class InlineFunctions extends Construct {
     runner.grantRestores(restore);
     // A verify of a chunked snapshot checks each chunk's id with the dedup key.
     dedupKey.grantRead(restore);
+
+    // The api function hands an inline job's on-demand backup, restore or verify to these two (an
+    // asynchronous invoke): it may invoke them, not their versions, and nothing else; the runs'
+    // rights stay with the functions' roles.
+    api.function.addEnvironment(AWS_FUNCTION_ENV.inlineBackupFunction, this.backup.function.functionName);
+    api.function.addEnvironment(AWS_FUNCTION_ENV.inlineRestoreFunction, this.restore.function.functionName);
+    api.role.addToPolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['lambda:InvokeFunction'], resources: [this.backup.function.functionArn, this.restore.function.functionArn] }));
   }
 }
 

@@ -92,7 +92,7 @@ export class VaultraStack extends Stack {
     });
     const configJson = bundledEnvironmentJson(configText, environment.name, configOrigin);
     this.inline = environment.jobs.some((job) => job.enabled && runsInline(job))
-      ? new InlineFunctions(this, 'Inline', { environment, configJson, variables: this.functions.variables, key: key.key, catalog, topic: alerts.topic, runner, network, dedupKey: dedupKey.secret, taskFinished: this.functions.taskFinished.function, ...(toolsLayerZip ? { toolsLayerZip } : {}) })
+      ? new InlineFunctions(this, 'Inline', { environment, configJson, variables: this.functions.variables, key: key.key, catalog, topic: alerts.topic, runner, network, dedupKey: dedupKey.secret, taskFinished: this.functions.taskFinished.function, api: this.functions.api, ...(toolsLayerZip ? { toolsLayerZip } : {}) })
       : undefined;
     const schedules = new JobSchedules(this, 'Schedules', { environment, target: this.functions.scheduledBackup.function, ...(this.inline ? { inlineTarget: this.inline.backup.function } : {}), key: key.key });
     new WatchdogSchedule(this, 'WatchdogSchedule', { watchdog: this.functions.watchdog.function, group: schedules.group, deadLetterQueue: schedules.deadLetterQueue, key: key.key });

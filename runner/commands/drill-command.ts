@@ -17,6 +17,7 @@ import { runIdSchema } from '../../core/domain/run.js';
 import { parseAtEdge } from '../../core/domain/validate.js';
 import { dbSystemOf } from '../../core/domain/db-system.js';
 import { recordRunMetrics } from '../telemetry.js';
+import { loggedRun } from '../logged-run.js';
 
 interface DrillOptions {
   from: string;
@@ -90,33 +91,40 @@ Examples:
     )
     .action(async (ref: string, options: DrillOptions, command: Command) => {
       const signal = signalOf(command);
-      const { storage, catalog } = await openStore(options.from, options.catalog);
-      // The job names the config's drill settings: find it first (a storage with one job needs no --job).
-      const job = options.job ?? (await locateBackup(storage, { ref }, signal)).job;
-      const settings = await drillSettingsFor(options, job);
-      const checks = [...settings.checks, ...(options.check ?? []).map(parseCheckFlag)];
-      const rtoBudgetMs = options.rto === undefined ? settings.rtoBudgetMs : parseRtoFlag(options.rto);
-      const scratchUrl = options.scratch === undefined ? undefined : await resolveConnection(options.scratch, signal);
-      const { decryptor, randomAccess } = await decryptorsFor({ identity: options.identity, passphraseEnv: options.passphraseEnv });
-      const dedupKey = await existingDedupKey(options.dedupKey);
-      const trustPolicy = await trustPolicyFor(options, signal);
-      const progress = new Progress('drilling', options.progress && !options.json);
-      let report: DrillReport;
-      try {
-        report = await runDrill(
-          { storage, catalog, decryptor, randomAccess, trust: trustPolicy, ...backupAdapters, ...(dedupKey ? { dedupKey } : {}), scratchFor: scratchProviderFor, notifiers: settings.notifiers, environment: settings.environment },
-          { ref, job, checks, ...(scratchUrl ? { scratchUrl } : {}), ...(rtoBudgetMs ? { rtoBudgetMs } : {}), ...(options.runId === undefined ? {} : { runId: parseAtEdge(runIdSchema, options.runId, '--run-id') }), signal, onProgress: (bytes) => progress.update(bytes) },
-        );
-      } finally {
-        progress.stop();
-      }
-      recordDrillMetrics(report, settings.environment);
-      if (options.report) await writeDrillReport(options.report, report);
-      for (const alert of report.alerts) for (const failed of alert.outcome.failed) process.stderr.write(`vaultra: warning: alert "${alert.title}" not delivered by ${failed.notifier}: ${failed.error}\n`);
-      if (report.leftover) process.stderr.write(`vaultra: warning: the scratch target was not fully removed: ${report.leftover}\n`);
-      if (options.json) printJson(drillJson(report));
-      else printDrill(report, options.report);
-      if (report.error !== undefined) throw signal?.aborted ? new AbortedError('drill interrupted: the scratch target was removed and the drill recorded as failed', { cause: report.error }) : report.error;
+      const store = await openStore(options.from, options.catalog);
+      // The drill's log is kept beside a local catalog, as a backup's is (logged-run.ts).
+      await loggedRun(store, options, async ({ catalog, note }) => {
+        const { storage } = store;
+        // The job names the config's drill settings: find it first (a storage with one job needs no --job).
+        const job = options.job ?? (await locateBackup(storage, { ref }, signal)).job;
+        const settings = await drillSettingsFor(options, job);
+        const checks = [...settings.checks, ...(options.check ?? []).map(parseCheckFlag)];
+        const rtoBudgetMs = options.rto === undefined ? settings.rtoBudgetMs : parseRtoFlag(options.rto);
+        const scratchUrl = options.scratch === undefined ? undefined : await resolveConnection(options.scratch, signal);
+        const { decryptor, randomAccess } = await decryptorsFor({ identity: options.identity, passphraseEnv: options.passphraseEnv });
+        const dedupKey = await existingDedupKey(options.dedupKey);
+        const trustPolicy = await trustPolicyFor(options, signal);
+        const progress = new Progress('drilling', options.progress && !options.json);
+        let report: DrillReport;
+        try {
+          report = await runDrill(
+            { storage, catalog, decryptor, randomAccess, trust: trustPolicy, ...backupAdapters, ...(dedupKey ? { dedupKey } : {}), scratchFor: scratchProviderFor, notifiers: settings.notifiers, environment: settings.environment },
+            { ref, job, checks, ...(scratchUrl ? { scratchUrl } : {}), ...(rtoBudgetMs ? { rtoBudgetMs } : {}), ...(options.runId === undefined ? {} : { runId: parseAtEdge(runIdSchema, options.runId, '--run-id') }), signal, onProgress: (bytes) => progress.update(bytes) },
+          );
+        } finally {
+          progress.stop();
+        }
+        recordDrillMetrics(report, settings.environment);
+        if (options.report) await writeDrillReport(options.report, report);
+        for (const alert of report.alerts) for (const failed of alert.outcome.failed) process.stderr.write(`vaultra: warning: alert "${alert.title}" not delivered by ${failed.notifier}: ${failed.error}\n`);
+        if (report.leftover) process.stderr.write(`vaultra: warning: the scratch target was not fully removed: ${report.leftover}\n`);
+        if (options.json) {
+          printJson(drillJson(report));
+          // The JSON is for programs, and not copied into the log: the log says the outcome in words.
+          note(drillTitle(report));
+        } else printDrill(report, options.report);
+        if (report.error !== undefined) throw signal?.aborted ? new AbortedError('drill interrupted: the scratch target was removed and the drill recorded as failed', { cause: report.error }) : report.error;
+      });
     });
 }
 
@@ -135,12 +143,16 @@ function recordDrillMetrics(report: DrillReport, environment: string): void {
   });
 }
 
+function drillTitle(report: DrillReport): string {
+  return `drill ${report.run.runId} of backup ${report.backup.runId} (job ${report.backup.job}) ${report.passed ? 'passed' : 'FAILED'}`;
+}
+
 function printDrill(report: DrillReport, reportPath: string | undefined): void {
   const { outcome, backup } = report;
   const passed = report.checks.filter((check) => check.passed).length;
   const phases = Object.entries(outcome.phasesMs).map(([phase, ms]) => `${phase} ${formatDuration(ms ?? 0)}`).join(', ');
   const budget = outcome.rtoBudgetMs === undefined ? undefined : `${formatBudget(outcome.rtoBudgetMs)}: ${outcome.rtoMs <= outcome.rtoBudgetMs ? 'within' : 'EXCEEDED'}`;
-  printFields(`drill ${report.run.runId} of backup ${backup.runId} (job ${backup.job}) ${report.passed ? 'passed' : 'FAILED'}`, [
+  printFields(drillTitle(report), [
     ['engine', `${backup.manifest.source.engine} ${backup.manifest.source.serverVersion}`],
     ['scratch', `${outcome.scratch ?? 'not started'}${outcome.scratchMs === undefined ? '' : `, ready in ${formatDuration(outcome.scratchMs)}`}; ${report.leftover ? 'NOT fully removed' : 'removed'}`],
     ['restored', report.bytesRaw === undefined ? 'nothing' : formatBytes(report.bytesRaw)],

@@ -14,6 +14,7 @@ import { SUPPORTED_TARGETS } from '../../core/adapters/engines/engine-descriptor
 import { ConfigError } from '../../core/errors.js';
 import { isDataDirectory, restoreAtCommand } from './restore-at-command.js';
 import { launchedRunId } from '../launched-run-id.js';
+import { loggedRun } from '../logged-run.js';
 
 export interface RestoreOptions {
   target: string;
@@ -83,70 +84,84 @@ Examples:
   vaultra restore --at 2026-12-06T10:42:00Z --job shop --target … --dry-run        (the plan: base, log runs, reachable times)`,
     )
     .action(measuredAction('restore', async (ref: string | undefined, options: RestoreOptions, command: Command) => {
-      const { storage, catalog } = await openStore(options.from, options.catalog);
-      const target = await resolveConnection(options.target, signalOf(command));
-      // A physical base is only a base: it becomes a database once the log brings it to its consistent point.
-      if (options.at !== undefined || isDataDirectory(target)) {
-        await restoreAtCommand(ref, { ...options, target }, { storage, catalog }, signalOf(command));
-        return;
-      }
-      if (ref === undefined) throw new ConfigError('vaultra restore needs the run to restore (a run id or latest), or --at <time>');
-      const { decryptor, randomAccess } = await decryptorsFor({ identity: options.identity, passphraseEnv: options.passphraseEnv });
-      const dedupKey = await existingDedupKey(options.dedupKey);
-      // A launched restore records its run under the id its launcher gave it.
-      const runId = launchedRunId();
-      const jobs = options.jobs === undefined ? undefined : positiveInteger(options.jobs, '--jobs');
-      const trust = await trustPolicyFor(options, signalOf(command));
-      const progress = new Progress(options.dryRun ? 'checking' : 'restoring', options.progress && !options.json);
-      let report;
-      try {
-        report = await aroundVolumeContainers(options.target, options.stopContainers, () => runRestore(
-          { storage, catalog, decryptor, randomAccess, trust, ...backupAdapters, tracer: runTracer(), ...(dedupKey ? { dedupKey } : {}) },
-          {
-            ref,
-            job: options.job,
-            target,
-            tables: options.tables,
-            schemas: options.schemas,
-            paths: options.paths,
-            force: options.force,
-            noOwner: !options.owner,
-            preserveSpecial: options.preserveSpecial,
-            dryRun: options.dryRun,
-            ...(jobs ? { jobs } : {}),
-            ...(runId ? { runId } : {}),
-            signal: signalOf(command),
-            onProgress: (bytes) => progress.update(bytes),
-          },
-        ), signalOf(command));
-      } finally {
-        progress.stop();
-      }
-      const summary = {
-        runId: report.backup.runId,
-        job: report.backup.job,
-        engine: report.backup.manifest.source.engine,
-        target: redactTarget(report.target),
-        dryRun: report.dryRun,
-        status: report.dryRun ? 'checked' : 'restored',
-        bytesRaw: report.bytesRaw,
-        restored: report.restored,
-        replaced: report.replaced,
-        ...(report.structure ? { structure: report.structure } : {}),
-        ...(report.notes?.length ? { notes: report.notes } : {}),
-        ...authenticityJson(report.authenticity),
-        ...traceFields(),
-      };
-      for (const note of report.notes ?? []) process.stderr.write(`vaultra: warning: ${note}\n`);
-      if (options.json) return printJson(summary);
-      const what = report.restored.length === report.backup.manifest.contents.length ? 'everything' : report.restored.map((c) => (c.schema ? `${c.schema}.${c.name}` : c.name)).join(', ');
-      printFields(report.dryRun ? `dry run: backup ${report.backup.runId} checks out; nothing was written` : `restored backup ${report.backup.runId} of job ${report.backup.job}`, [
-        ['target', summary.target],
-        [report.dryRun ? 'would restore' : 'restored', `${what} (${report.restored.length} object(s), ${formatBytes(report.bytesRaw)})`],
-        [report.dryRun ? 'would replace' : 'replaced', report.replaced.length ? report.replaced.join(', ') : 'nothing'],
-        ['signed by', report.authenticity.verified ? `${report.authenticity.keyId} (trusted as ${report.authenticity.trustedAs})` : `NOT PROVEN: ${report.authenticity.reason}`],
-        ['checks', checksOf(report.backup.manifest.snapshot !== undefined, report.structure)],
-      ]);
+      const store = await openStore(options.from, options.catalog);
+      // The restore's log is kept beside a local catalog, as a backup's is (logged-run.ts).
+      await loggedRun(store, options, async ({ catalog, notedTracer, note, recorded }) => {
+        const { storage } = store;
+        const target = await resolveConnection(options.target, signalOf(command));
+        // A physical base is only a base: it becomes a database once the log brings it to its consistent point.
+        if (options.at !== undefined || isDataDirectory(target)) {
+          await restoreAtCommand(ref, { ...options, target }, { storage, catalog }, signalOf(command));
+          return;
+        }
+        if (ref === undefined) throw new ConfigError('vaultra restore needs the run to restore (a run id or latest), or --at <time>');
+        const { decryptor, randomAccess } = await decryptorsFor({ identity: options.identity, passphraseEnv: options.passphraseEnv });
+        const dedupKey = await existingDedupKey(options.dedupKey);
+        // A launched restore records its run under the id its launcher gave it.
+        const runId = launchedRunId();
+        const jobs = options.jobs === undefined ? undefined : positiveInteger(options.jobs, '--jobs');
+        const trust = await trustPolicyFor(options, signalOf(command));
+        const progress = new Progress(options.dryRun ? 'checking' : 'restoring', options.progress && !options.json);
+        let report;
+        try {
+          report = await aroundVolumeContainers(options.target, options.stopContainers, () => runRestore(
+            { storage, catalog, decryptor, randomAccess, trust, ...backupAdapters, tracer: notedTracer(runTracer()), ...(dedupKey ? { dedupKey } : {}) },
+            {
+              ref,
+              job: options.job,
+              target,
+              tables: options.tables,
+              schemas: options.schemas,
+              paths: options.paths,
+              force: options.force,
+              noOwner: !options.owner,
+              preserveSpecial: options.preserveSpecial,
+              dryRun: options.dryRun,
+              ...(jobs ? { jobs } : {}),
+              ...(runId ? { runId } : {}),
+              signal: signalOf(command),
+              onProgress: (bytes) => progress.update(bytes),
+            },
+          ), signalOf(command));
+        } finally {
+          progress.stop();
+        }
+        const restoreRun = recorded();
+        const summary = {
+          runId: report.backup.runId,
+          job: report.backup.job,
+          engine: report.backup.manifest.source.engine,
+          target: redactTarget(report.target),
+          dryRun: report.dryRun,
+          status: report.dryRun ? 'checked' : 'restored',
+          bytesRaw: report.bytesRaw,
+          restored: report.restored,
+          replaced: report.replaced,
+          ...(report.structure ? { structure: report.structure } : {}),
+          ...(report.notes?.length ? { notes: report.notes } : {}),
+          ...authenticityJson(report.authenticity),
+          // The restore's own run (a dry run records none): vaultra show <it> --log prints its log.
+          ...(restoreRun ? { restoreRunId: restoreRun.runId } : {}),
+          ...traceFields(),
+        };
+        for (const note of report.notes ?? []) process.stderr.write(`vaultra: warning: ${note}\n`);
+        const title = report.dryRun ? `dry run: backup ${report.backup.runId} checks out; nothing was written` : `restored backup ${report.backup.runId} of job ${report.backup.job}`;
+        if (options.json) {
+          printJson(summary);
+          // The JSON is for programs, and not copied into the log: the log says the outcome in words.
+          note(title);
+          return;
+        }
+        const what = report.restored.length === report.backup.manifest.contents.length ? 'everything' : report.restored.map((c) => (c.schema ? `${c.schema}.${c.name}` : c.name)).join(', ');
+        printFields(title, [
+          ['target', summary.target],
+          [report.dryRun ? 'would restore' : 'restored', `${what} (${report.restored.length} object(s), ${formatBytes(report.bytesRaw)})`],
+          [report.dryRun ? 'would replace' : 'replaced', report.replaced.length ? report.replaced.join(', ') : 'nothing'],
+          ['signed by', report.authenticity.verified ? `${report.authenticity.keyId} (trusted as ${report.authenticity.trustedAs})` : `NOT PROVEN: ${report.authenticity.reason}`],
+          ['checks', checksOf(report.backup.manifest.snapshot !== undefined, report.structure)],
+          ['run', restoreRun?.runId],
+        ]);
+      });
     }));
 }
 

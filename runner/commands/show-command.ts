@@ -45,8 +45,9 @@ Examples:
   vaultra show latest --from file:///srv/backups              the latest backup's manifest and contents
   vaultra show 20261122T043134.860Z-bc8df3 --job shop --log    that run's record, timings and log (even a failed run)
 
-A run's log is kept beside a local catalog (<catalog>/<job>/<runId>.log): the lines the run
-printed, redacted like its errors, at most 256 KiB (then its last lines).`,
+A run's log is kept beside a local catalog (<catalog>/<job>/<runId>.log) for backups, restores,
+verifies and drills: the lines the run printed, redacted like its errors, at most 256 KiB (then
+its last lines). A restore or verify prints its own run id on its "run" line.`,
     )
     .action(async (ref: string, options: ShowOptions, command: Command) => {
       const signal = signalOf(command);

@@ -13,6 +13,7 @@ import { authenticityJson, catalogOption, collect, openStore, printFields, print
 import { measuredAction, runTracer, traceFields } from '../telemetry.js';
 import { backupAdapters } from '../../core/adapters/backup-adapters.js';
 import { launchedRunId } from '../launched-run-id.js';
+import { loggedRun } from '../logged-run.js';
 
 interface VerifyOptions {
   from: string;
@@ -51,60 +52,72 @@ export function verifyCommand(): Command {
     .addHelpText('after', TRUST_HELP)
     .action(measuredAction('verify', async (ref: string, options: VerifyOptions, command: Command) => {
       if (options.trustUnsigned && options.allowUnsigned) throw new ConfigError('--trust-unsigned already accepts the missing signature: drop --allow-unsigned');
-      const { storage, catalog } = await openStore(options.from, options.catalog);
-      const { decryptor, randomAccess } = await decryptorsFor({ identity: options.identity, passphraseEnv: options.passphraseEnv });
-      const dedupKey = await existingDedupKey(options.dedupKey);
-      const samplePercent = options.sample === undefined ? undefined : percent(options.sample);
-      const readers = { randomAccess, ...(dedupKey ? { dedupKey } : {}) };
-      const trustPolicy = await trustPolicyFor(options, signalOf(command));
-      const signer = options.trustUnsigned ? await signerFor(options.signingKey, (line) => process.stderr.write(`vaultra: ${line}\n`)) : undefined;
-      const progress = new Progress('verifying', options.progress && !options.json);
-      let report: VerifyReport & { signed?: boolean };
-      try {
-        const runId = launchedRunId();
-        const run = { signal: signalOf(command), onProgress: (bytes: number) => progress.update(bytes), ...(samplePercent === undefined ? {} : { samplePercent }), ...(runId ? { runId } : {}) };
-        report = signer
-          ? await trustUnsignedBackup({ storage, catalog, decryptor, trust: trustPolicy, signer, ...backupAdapters, ...readers }, { ref, job: options.job }, run)
-          : await runVerify({ storage, catalog, decryptor, trust: trustPolicy, ...backupAdapters, ...readers, tracer: runTracer() }, { ref, job: options.job }, run);
-      } finally {
-        progress.stop();
-      }
-      const { manifest } = report.backup;
-      const signedNow = report.signed === true ? signer!.keyId : undefined;
-      if (options.json) {
-        return printJson({
-          runId: report.backup.runId,
-          job: report.backup.job,
-          status: 'verified',
-          engine: manifest.source.engine,
-          bytesStored: report.bytesStored,
-          bytesRaw: report.bytesRaw,
-          sha256: (manifest.snapshot ? manifest.objects.find((object) => object.role === 'index')! : dataObjectOf(manifest)).sha256,
-          type: manifest.type ?? 'full',
-          structure: report.structure,
-          ...authenticityJson(report.authenticity),
-          ...(signer ? { signedNow: signedNow ?? null } : {}),
-          ...traceFields(),
-        });
-      }
-      const authenticity = report.authenticity;
-      printFields(`${report.backup.manifest.log ? 'log run' : 'backup'} ${report.backup.runId} of job ${report.backup.job} verified`, [
-        [
-          'signature',
-          signedNow
-            ? `signed now by ${signedNow} (it had ${authenticity && !authenticity.verified ? authenticity.reason : 'none'})`
-            : authenticity?.verified
-              ? `${authenticity.keyId}, trusted as ${authenticity.trustedAs}`
-              : `NOT PROVEN: ${authenticity?.reason ?? 'not checked'}`,
-        ],
-        manifest.snapshot
-          ? ['objects', `the index and ${manifest.objects.length - 1} packs, ${formatBytes(report.bytesStored)}, present at their sizes`]
-          : ['sha256', `${dataObjectOf(manifest).sha256} matches (${formatBytes(report.bytesStored)})`],
-        ['encryption', manifest.encryption.format === 'none' ? 'none' : `${manifest.encryption.format}: recipients as the manifest lists them, every chunk authenticated`],
-        ['structure', report.structure],
-        // A plaintext size other than the manifest's fails the verify: reaching here means it matched.
-        ['plaintext', `${formatBytes(report.bytesRaw)} (matches the manifest)`],
-      ]);
+      const store = await openStore(options.from, options.catalog);
+      // The verify's log is kept beside a local catalog, as a backup's is (logged-run.ts).
+      await loggedRun(store, options, async ({ catalog, notedTracer, note, recorded }) => {
+        const { storage } = store;
+        const { decryptor, randomAccess } = await decryptorsFor({ identity: options.identity, passphraseEnv: options.passphraseEnv });
+        const dedupKey = await existingDedupKey(options.dedupKey);
+        const samplePercent = options.sample === undefined ? undefined : percent(options.sample);
+        const readers = { randomAccess, ...(dedupKey ? { dedupKey } : {}) };
+        const trustPolicy = await trustPolicyFor(options, signalOf(command));
+        const signer = options.trustUnsigned ? await signerFor(options.signingKey, (line) => process.stderr.write(`vaultra: ${line}\n`)) : undefined;
+        const progress = new Progress('verifying', options.progress && !options.json);
+        let report: VerifyReport & { signed?: boolean };
+        try {
+          const runId = launchedRunId();
+          const run = { signal: signalOf(command), onProgress: (bytes: number) => progress.update(bytes), ...(samplePercent === undefined ? {} : { samplePercent }), ...(runId ? { runId } : {}) };
+          report = signer
+            ? await trustUnsignedBackup({ storage, catalog, decryptor, trust: trustPolicy, signer, ...backupAdapters, ...readers }, { ref, job: options.job }, run)
+            : await runVerify({ storage, catalog, decryptor, trust: trustPolicy, ...backupAdapters, ...readers, tracer: notedTracer(runTracer()) }, { ref, job: options.job }, run);
+        } finally {
+          progress.stop();
+        }
+        const { manifest } = report.backup;
+        const signedNow = report.signed === true ? signer!.keyId : undefined;
+        const verifyRun = recorded();
+        const title = `${report.backup.manifest.log ? 'log run' : 'backup'} ${report.backup.runId} of job ${report.backup.job} verified`;
+        if (options.json) {
+          printJson({
+            runId: report.backup.runId,
+            job: report.backup.job,
+            status: 'verified',
+            engine: manifest.source.engine,
+            bytesStored: report.bytesStored,
+            bytesRaw: report.bytesRaw,
+            sha256: (manifest.snapshot ? manifest.objects.find((object) => object.role === 'index')! : dataObjectOf(manifest)).sha256,
+            type: manifest.type ?? 'full',
+            structure: report.structure,
+            ...authenticityJson(report.authenticity),
+            ...(signer ? { signedNow: signedNow ?? null } : {}),
+            // The verify's own run: vaultra show <it> --log prints its log.
+            ...(verifyRun ? { verifyRunId: verifyRun.runId } : {}),
+            ...traceFields(),
+          });
+          // The JSON is for programs, and not copied into the log: the log says the outcome in words.
+          note(title);
+          return;
+        }
+        const authenticity = report.authenticity;
+        printFields(title, [
+          [
+            'signature',
+            signedNow
+              ? `signed now by ${signedNow} (it had ${authenticity && !authenticity.verified ? authenticity.reason : 'none'})`
+              : authenticity?.verified
+                ? `${authenticity.keyId}, trusted as ${authenticity.trustedAs}`
+                : `NOT PROVEN: ${authenticity?.reason ?? 'not checked'}`,
+          ],
+          manifest.snapshot
+            ? ['objects', `the index and ${manifest.objects.length - 1} packs, ${formatBytes(report.bytesStored)}, present at their sizes`]
+            : ['sha256', `${dataObjectOf(manifest).sha256} matches (${formatBytes(report.bytesStored)})`],
+          ['encryption', manifest.encryption.format === 'none' ? 'none' : `${manifest.encryption.format}: recipients as the manifest lists them, every chunk authenticated`],
+          ['structure', report.structure],
+          // A plaintext size other than the manifest's fails the verify: reaching here means it matched.
+          ['plaintext', `${formatBytes(report.bytesRaw)} (matches the manifest)`],
+          ['run', verifyRun?.runId],
+        ]);
+      });
     }));
 }
 

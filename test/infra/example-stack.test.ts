@@ -332,8 +332,8 @@ describe('the functions', () => {
       const variables = fn.Properties.Environment.Variables;
       // The example schedules no drill: no drill task definitions to name (test/infra/drill-tasks.test.ts has them).
       // Nor inline jobs: only the inline functions read the dedup key's secret, and only the inline backup
-      // function names task-finished, its settler (test/infra/inline-functions.test.ts).
-      const unset: string[] = [AWS_FUNCTION_ENV.configJson, AWS_FUNCTION_ENV.drillTaskDefinitions, AWS_FUNCTION_ENV.dedupKeySecretArn, AWS_FUNCTION_ENV.taskFinishedFunction];
+      // function names task-finished, its settler, and only the api function the inline functions (test/infra/inline-functions.test.ts).
+      const unset: string[] = [AWS_FUNCTION_ENV.configJson, AWS_FUNCTION_ENV.drillTaskDefinitions, AWS_FUNCTION_ENV.dedupKeySecretArn, AWS_FUNCTION_ENV.taskFinishedFunction, AWS_FUNCTION_ENV.inlineBackupFunction, AWS_FUNCTION_ENV.inlineRestoreFunction];
       expect(Object.keys(variables).sort()).toEqual([...Object.values(AWS_FUNCTION_ENV).filter((name) => !unset.includes(name)), 'POWERTOOLS_SERVICE_NAME', 'POWERTOOLS_METRICS_NAMESPACE', 'NODE_OPTIONS'].sort());
       expect(variables).toMatchObject({
         [AWS_FUNCTION_ENV.environmentName]: 'example',

@@ -103,6 +103,26 @@ describe('inline functions in the stack', () => {
     expect(granting(statementsOfRole(locked, 'InlineRestoreRole'), 'lambda:InvokeFunction')).toEqual([]);
   });
 
+  it('the api function may invoke the two inline functions (their inline jobs\' on-demand runs), nothing else of Lambda, and knows their names; without inline jobs, neither', () => {
+    // Prepare
+    type WithVariables = FunctionProperties & { Environment: { Variables: Record<string, unknown> } };
+    const apiFunction = (of: Template) => onlyResource<WithVariables>(of, 'AWS::Lambda::Function', (properties) => properties.Description.includes('on-demand backup, restore'));
+    const [backup, restore] = [inlineFunction('back up').id, inlineFunction('restore or verify').id];
+    const plain = synthStack(testConfig(), 'test').template;
+    // Act
+    const api = statementsOfRole(template, 'FunctionsApiRole');
+    // Assess: one statement, the two functions themselves (not their versions).
+    const invoke = granting(api, 'lambda:InvokeFunction');
+    expect(invoke.map((statement) => [asList(statement.Action), asList(statement.Resource).map(flat)])).toEqual([[['lambda:InvokeFunction'], [`<${backup}.Arn>`, `<${restore}.Arn>`]]]);
+    expect(api.flatMap((statement) => asList(statement.Action)).filter((action) => action.startsWith('lambda:'))).toEqual(['lambda:InvokeFunction']);
+    const variables = apiFunction(template).Properties.Environment.Variables;
+    expect(flat(variables.VAULTRA_INLINE_BACKUP_FUNCTION)).toBe(`<${backup}>`);
+    expect(flat(variables.VAULTRA_INLINE_RESTORE_FUNCTION)).toBe(`<${restore}>`);
+
+    expect(granting(statementsOfRole(plain, 'FunctionsApiRole'), 'lambda:InvokeFunction')).toEqual([]);
+    expect(Object.keys(apiFunction(plain).Properties.Environment.Variables).filter((name) => name.startsWith('VAULTRA_INLINE_'))).toEqual([]);
+  });
+
   it('the inline restore function reads and decrypts but writes no backup and signs nothing', () => {
     const statements = statementsOfRole(template, 'InlineRestoreRole');
     expect(granting(statements, 'kms:Decrypt').some((statement) => statement.Condition === undefined)).toBe(true);

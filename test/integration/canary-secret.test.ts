@@ -5,14 +5,15 @@
  * a sampler of the argv and environment of every process vaultra starts, and shims for the
  * native tools that log the argv and environment they were given. Then stdout, stderr (including
  * the JSON outputs), every byte of every file in the store (manifests, catalog records, data
- * objects), both witnesses and vaultra's TMPDIR are searched for each canary. The pg tools get
+ * objects, the run logs of backups, restores and verifies), both witnesses and vaultra's TMPDIR
+ * are searched for each canary. The pg tools get
  * the password in `PGPASSWORD` by design: that one variable is not searched. vaultra itself also
  * holds cloud credentials (an Azure connection string with an account key, AWS secret key and
  * session token, GOOGLE_APPLICATION_CREDENTIALS), which no tool it starts may inherit. Every
  * command exports its OpenTelemetry to a real collector (when one is installed): the spans (their
  * error messages included), metrics and the collector's log are searched too.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,6 +25,7 @@ import { databaseUrl, psqlQuery } from '../support/psql.js';
 import { requirePostgres, requireTools } from '../support/requirements.js';
 import { isRunningDump } from '../support/processes.js';
 import { METRICS } from '../../core/domain/telemetry-metrics.js';
+import type { RunRecord } from '../../core/domain/run.js';
 
 /** Rows of md5 text in the big database: long enough a dump for the sampler to see it at work. */
 const BIG_ROWS = 1_500_000;
@@ -147,6 +149,20 @@ describe('canary secrets never leak', () => {
     expect(badLogin.stderr).toMatch(/password authentication failed/);
     expect(Number(await psqlQuery(pg, 'postgres', `SELECT count(*) FROM pg_database WHERE datname = '${fresh}'`))).toBe(0);
     await witness.expectStoreClean();
+  });
+
+  it('the run logs of those restores and verifies (a failed login among them) are kept beside their records and hold no secret', async () => {
+    // Act: the store, run logs included, searched for every canary.
+    const files = await witness.expectStoreClean();
+    // Assess: the logs searched were really there: one per restore and verify the catalog recorded.
+    const records = await Promise.all(files.filter((f) => f.includes('/.vaultra/catalog/') && f.endsWith('.json')).map(async (f) => ({ path: f, run: JSON.parse(await readFile(f, 'utf8')) as RunRecord })));
+    const restoresAndVerifies = records.filter(({ run }) => run.kind === 'restore' || run.kind === 'verify');
+    expect(restoresAndVerifies.map(({ run }) => run.kind)).toEqual(expect.arrayContaining(['restore', 'verify']));
+    for (const { path } of restoresAndVerifies) expect(files, `no log beside ${path}`).toContain(path.replace(/\.json$/, '.log'));
+    const logs = await Promise.all(restoresAndVerifies.map(({ path }) => readFile(path.replace(/\.json$/, '.log'), 'utf8')));
+    // The restore into a URL with the password inline, and the refused login's error line.
+    expect(logs.join('\n')).toContain(`Z  restored backup ${smallRunId} of job small`);
+    expect(logs.join('\n')).toMatch(/Z {2}vaultra: error: .*password authentication failed/);
   });
 
   it('an age passphrase (--passphrase-env): not in argv, output or stored files, through backup, verify, restore and a wrong passphrase', async () => {

@@ -2,10 +2,10 @@
  * A run's timings per phase and its log, end to end through the built CLI (`npm run build`
  * first) on a real SQLite database and a local store: what the backup records in the catalog,
  * what it leaves beside the record as its log, and what `vaultra show` (with `--log`) prints of
- * them. Times are compared only with each other and with the run's own record, never with the
- * clock the test runs under.
+ * them; the same for the restores, verifies and drills the CLI records. Times are compared only
+ * with each other and with the run's own record, never with the clock the test runs under.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -104,22 +104,66 @@ describe('run timings and the local run log (the built CLI, SQLite)', () => {
     expect(shown.stdout).toMatch(new RegExp(`\\nlog \\(last 2 line\\(s\\)\\):\\n.*\\n {2}\\d{2}:\\d{2}:\\d{2}\\.\\d{3} {2}${errorLine.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\n$`));
   });
 
-  it('a verify and a restore record their phases too; a run without a log says so', async () => {
+  it('a verify and a restore record their phases and keep their logs too, each under the run id it prints', async () => {
+    // Act
     const verified = await vaultra(['verify', 'latest', '--job', 'shop', '--from', ws.storeUrl, '--no-progress']);
+    const restored = await vaultra(['restore', 'latest', '--job', 'shop', '--from', ws.storeUrl, '--target', `sqlite:${join(root, 'restored.db')}`, '--no-progress']);
+    // Assess
     expect(verified.code, verified.stderr).toBe(0);
-    const verify = await shownLog('latest', 'shop');
+    const verifyRunId = /^ {2}run +(\S+)$/m.exec(verified.stdout)![1]!;
+    const verify = await shownLog(verifyRunId, 'shop');
     expect(verify.run.kind).toBe('verify');
     expect(Object.keys(verify.run.phasesMs!)).toEqual(['locate', 'authenticate', 'fetch, decrypt, decompress, verify']);
-    expect(verify.log).toBeNull();
+    const verifyTexts = verify.log!.map((line) => line.text);
+    expect(verifyTexts).toContain('authenticate …');
+    expect(verifyTexts).toContainEqual(expect.stringMatching(/^fetch, decrypt, decompress, verify: done in \d/));
+    for (const printed of verified.stdout.trim().split('\n')) expect(verifyTexts).toContain(printed.trimEnd());
 
-    const restored = await vaultra(['restore', 'latest', '--job', 'shop', '--from', ws.storeUrl, '--target', `sqlite:${join(root, 'restored.db')}`, '--no-progress']);
     expect(restored.code, restored.stderr).toBe(0);
-    const restore = await shownLog('latest', 'shop');
+    const restoreRunId = /^ {2}run +(\S+)$/m.exec(restored.stdout)![1]!;
+    const restore = await shownLog(restoreRunId, 'shop');
     expect(restore.run.kind).toBe('restore');
     expect(Object.keys(restore.run.phasesMs!)).toEqual(['locate', 'authenticate', 'check objects', 'fetch, decrypt, decompress, restore']);
+    expect(restore.log!.at(-1)!.text).toMatch(new RegExp(`^ {2}run +${restoreRunId}$`));
+    // Lines printed before the run was recorded (its locate phase) keep the time they were printed, in order.
+    const times = restore.log!.map((line) => Date.parse(line.at!));
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+    expect(restore.log![0]!.text).toBe('locate …');
+  });
 
-    const shown = await vaultra(['show', restore.run.runId, '--job', 'shop', '--log', '--from', ws.storeUrl]);
-    expect(shown.stdout).toContain('log: none kept here (the runner keeps the log of each backup it runs, beside a local catalog)');
+  it('a verify with --json logs its outcome in words, and a failed restore keeps a log ending with its error line', async () => {
+    const verified = await vaultra(['verify', 'latest', '--job', 'shop', '--from', ws.storeUrl, '--json', '--no-progress']);
+    expect(verified.code, verified.stderr).toBe(0);
+    const result = JSON.parse(verified.stdout) as { runId: string; verifyRunId: string };
+    const { log } = await shownLog(result.verifyRunId, 'shop');
+    expect(log!.at(-1)!.text).toBe(`backup ${result.runId} of job shop verified`);
+    expect(log!.map((line) => line.text).join('\n')).not.toContain('"runId"');
+
+    // A target that exists and holds tables: refused without --force, after the run was recorded.
+    const failed = await vaultra(['restore', 'latest', '--job', 'shop', '--from', ws.storeUrl, '--target', `sqlite:${source}`, '--no-progress']);
+    expect(failed.code).toBe(6);
+    const errorLine = failed.stderr.trim().split('\n').pop()!;
+    const restore = await shownLog('latest', 'shop');
+    expect(restore.run).toMatchObject({ kind: 'restore', status: 'failed' });
+    expect(restore.log!.at(-1)!.text).toBe(errorLine);
+  });
+
+  it('a run that ends before it is recorded (no such backup) leaves no log behind', async () => {
+    const entries = () => readdirSync(join(ws.store, '.vaultra', 'catalog', 'shop')).sort();
+    const before = entries();
+    const missing = await vaultra(['verify', '20200101T000000.000Z-000000', '--job', 'shop', '--from', ws.storeUrl, '--no-progress']);
+    expect(missing.code).toBe(5);
+    expect(entries()).toEqual(before);
+  });
+
+  it('a drill (SQLite scratch file) keeps its log under its run id', async () => {
+    const drilled = await vaultra(['drill', 'latest', '--job', 'shop', '--from', ws.storeUrl, '--no-progress']);
+    expect(drilled.code, drilled.stderr).toBe(0);
+    const runId = /^drill (\S+) of backup/m.exec(drilled.stdout)![1]!;
+    const { run, log } = await shownLog(runId, 'shop');
+    expect(run).toMatchObject({ kind: 'drill', status: 'succeeded' });
+    const texts = log!.map((line) => line.text);
+    for (const printed of drilled.stdout.trim().split('\n')) expect(texts).toContain(printed.trimEnd());
   });
 
   it('show --log of a run the catalog does not hold: not found, and what to do', async () => {

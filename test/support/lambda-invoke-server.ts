@@ -6,9 +6,11 @@
  * - A name it does not serve answers as Lambda does (404 `ResourceNotFoundException`); `deny`
  *   answers 403 `AccessDeniedException`.
  * - An asynchronous invoke (`X-Amz-Invocation-Type: Event`) is answered 202 at once and the handler
- *   runs after, as Lambda queues it; `drained()` waits for every handler run so far.
+ *   runs after, as Lambda queues it; `drained()` waits for every handler run so far. Every answer
+ *   carries the invocation's request id (`x-amzn-RequestId`), as Lambda's do.
  * - A handler's error is answered 200 with `X-Amz-Function-Error`, the error as the payload.
  */
+import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -17,6 +19,8 @@ export type InvokedHandler = (event: unknown) => Promise<unknown>;
 export interface ServedInvocation {
   readonly functionName: string;
   readonly invocationType: string;
+  /** The request id the invoke was answered with: the invocation's id. */
+  readonly requestId: string;
   readonly payload: unknown;
   /** What the handler returned, or the error it threw (as Lambda would log it). */
   readonly result: Promise<unknown>;
@@ -41,8 +45,9 @@ export async function startLambdaInvokeServer(functions: Readonly<Record<string,
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
       const functionName = decodeURIComponent(INVOKE_PATH.exec(request.url?.split('?')[0] ?? '')?.[1] ?? '');
+      const requestId = randomUUID();
       const answer = (status: number, body: unknown, headers: Record<string, string> = {}) => {
-        response.writeHead(status, { 'content-type': 'application/json', ...headers });
+        response.writeHead(status, { 'content-type': 'application/json', 'x-amzn-requestid': requestId, ...headers });
         response.end(body === undefined ? undefined : JSON.stringify(body));
       };
       if (options.deny?.has(functionName)) return answer(403, { message: `User is not authorized to perform: lambda:InvokeFunction on ${functionName}` }, { 'x-amzn-errortype': 'AccessDeniedException' });
@@ -52,11 +57,11 @@ export async function startLambdaInvokeServer(functions: Readonly<Record<string,
       const invocationType = String(request.headers['x-amz-invocation-type'] ?? 'RequestResponse');
       if (invocationType === 'Event') {
         answer(202, undefined);
-        invocations.push({ functionName, invocationType, payload, result: handler(payload).catch((error: unknown) => error) });
+        invocations.push({ functionName, invocationType, requestId, payload, result: handler(payload).catch((error: unknown) => error) });
         return;
       }
       const result = handler(payload);
-      invocations.push({ functionName, invocationType, payload, result });
+      invocations.push({ functionName, invocationType, requestId, payload, result });
       result.then(
         (value) => answer(200, value, { 'x-amz-executed-version': '$LATEST' }),
         (error: Error) => answer(200, { errorType: error.name, errorMessage: error.message }, { 'x-amz-function-error': 'Unhandled' }),

@@ -196,7 +196,7 @@ describe("the console's run screen: timings and log blocks", () => {
   });
 
   it('says when no log is kept for the run, or why it could not be read, and leaves the rest of the screen as it is', () => {
-    expect(runLines(failed, {}).at(-1)).toBe('log: none kept here (the runner keeps the log of each backup it runs, beside a local catalog)');
+    expect(runLines(failed, {}).at(-1)).toBe('log: none kept here (the runner keeps the log of each backup, restore, verify and drill it runs, beside a local catalog)');
     expect(runLines(failed, { logError: 'reading the log of run R in /srv/x.log failed: EACCES; check the folder\'s permissions' }).slice(-2)).toEqual(['log', "  could not be read: reading the log of run R in /srv/x.log failed: EACCES; check the folder's permissions"]);
     // Still loading: no log block yet.
     expect(runLines(failed, undefined).at(-1)).toBe('  start dump   27 ms   11 %');

@@ -81,6 +81,17 @@ export function taskFinishedFunctionFromEnv(env: NodeJS.ProcessEnv = process.env
   return required(env, AWS_FUNCTION_ENV.taskFinishedFunction);
 }
 
+/**
+ * The api function's inline functions, when the environment has inline jobs (the stack sets both
+ * names then, and neither otherwise): their on-demand runs go there instead of to a task.
+ */
+export function inlineFunctionsFromEnv(env: NodeJS.ProcessEnv = process.env): { readonly backupFunction: string; readonly restoreFunction: string } | undefined {
+  const backupFunction = env[AWS_FUNCTION_ENV.inlineBackupFunction];
+  const restoreFunction = env[AWS_FUNCTION_ENV.inlineRestoreFunction];
+  if (!backupFunction && !restoreFunction) return undefined;
+  return { backupFunction: required(env, AWS_FUNCTION_ENV.inlineBackupFunction), restoreFunction: required(env, AWS_FUNCTION_ENV.inlineRestoreFunction) };
+}
+
 /** `VAULTRA_DRILL_TASK_DEFINITIONS`, as the stack writes it: job name → task definition ARN. */
 function drillTaskDefinitionsOf(json: string | undefined): Pick<EcsFargateTarget, 'drillTaskDefinitionArns'> {
   if (!json) return {};
