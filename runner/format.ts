@@ -1,3 +1,5 @@
+import { TABLE_CHECKSUMS_DETAIL, tableChecksumsOf } from '../core/domain/table-checksums.js';
+
 const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
 
 export function formatBytes(bytes: number): string {
@@ -22,4 +24,20 @@ export function formatBudget(ms: number): string {
   if (ms % 60_000 !== 0) return formatDuration(ms);
   for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000]] as const) if (ms % size === 0) return `${ms / size}${unit}`;
   return formatDuration(ms);
+}
+
+/**
+ * A manifest's free-form `dump.details` on one line. Per-table checksums are summarised (their
+ * JSON is for drills, `vaultra show --json` prints it whole); other details as `key: value`.
+ */
+export function formatDumpDetails(details: Readonly<Record<string, string>> | undefined): string | undefined {
+  if (!details) return undefined;
+  const parts = Object.entries(details).map(([key, value]) => {
+    if (key !== TABLE_CHECKSUMS_DETAIL) return `${key}: ${value}`;
+    const checksums = tableChecksumsOf(details);
+    if (!checksums) return `${key}: ${value}`;
+    const algorithms = [...new Set(Object.values(checksums).map((checksum) => checksum.split(':')[0]))];
+    return `${algorithms.join(', ')} checksums of ${Object.keys(checksums).length} table(s)`;
+  });
+  return parts.length > 0 ? parts.join('; ') : undefined;
 }

@@ -28,7 +28,7 @@ import { PhaseTimings } from '../core/usecases/phase-timings.js';
 import { LocalRunLogWriter } from '../core/adapters/run-log/local-run-log-writer.js';
 import { phasesNotedIn, RunOutputLog } from './run-output-log.js';
 import { oneLine } from '../core/errors.js';
-import { formatBytes, formatDuration } from './format.js';
+import { formatBytes, formatDumpDetails, formatDuration } from './format.js';
 import { aroundVolumeContainers } from './stop-containers.js';
 import { errorLine, exitCodeFor } from './exit-codes.js';
 import { repairLines, repairSummary } from './repair-output.js';
@@ -174,7 +174,7 @@ async function backupWithTools(
       [manifest!.snapshot ? 'index sha256' : 'sha256', run.sha256],
       ['signed by', signer.keyId],
       ['location', run.location],
-      ['details', manifest!.dump.details ? Object.entries(manifest!.dump.details).map(([key, value]) => `${key}: ${value}`).join('; ') : undefined],
+      ['details', formatDumpDetails(manifest!.dump.details)],
       ['took', formatDuration(run.durationMs!)],
     ]);
   }

@@ -4,7 +4,7 @@ import type { ContentEntry } from '../../core/ports/database-engine.js';
 import { locateBackup } from '../../core/usecases/locate-backup.js';
 import { dataObjectOf } from '../../core/usecases/read-backup.js';
 import { DEFAULT_STORAGE } from '../context.js';
-import { formatBytes, formatDuration } from '../format.js';
+import { formatBytes, formatDumpDetails, formatDuration } from '../format.js';
 import { catalogOption, openStore, printFields, printJson, positiveInteger, signalOf } from './shared.js';
 import type { Catalog } from '../../core/ports/catalog.js';
 import type { RunRecord } from '../../core/domain/run.js';
@@ -92,14 +92,13 @@ async function recordedRunOf(catalog: Catalog, ref: string, job: string | undefi
 /** The manifest as `label  value` fields: what `vaultra show` prints, and the console's run screen too. */
 export function describeManifest(manifest: Manifest): [string, string | undefined][] {
   const durationMs = Date.parse(manifest.finishedAt) - Date.parse(manifest.startedAt);
-  const details = Object.entries(manifest.dump.details ?? {}).map(([key, value]) => `${key}=${value}`);
   return [
     ['taken', `${manifest.startedAt} (${formatDuration(durationMs)})`],
     ['source', `${manifest.source.engine} ${manifest.source.database} (server ${manifest.source.serverVersion})`],
     ['dump', `${manifest.dump.tool} ${manifest.dump.toolVersion}, ${manifest.dump.format}`],
     ['consistency', manifest.dump.consistency],
     ['log range', manifest.log ? `${manifest.log.kind} ${manifest.log.start} → ${manifest.log.end}, ${manifest.log.events ?? 'uncounted'} transaction(s)${manifest.log.firstEventAt ? ` committed ${manifest.log.firstEventAt} … ${manifest.log.lastEventAt}` : ''}; covers until ${manifest.log.coveredUntil}${manifest.log.gapFrom ? `; GAP before it: the server had purged its log from ${manifest.log.gapFrom}` : ''}` : undefined],
-    ['details', details.length ? details.join(', ') : undefined],
+    ['details', formatDumpDetails(manifest.dump.details)],
     ['compression', `${manifest.compression.id} level ${manifest.compression.level} (${manifest.compression.implementation})`],
     ['encryption', describeEncryption(manifest)],
     ...(manifest.snapshot ? snapshotFields(manifest, manifest.snapshot) : singleObjectFields(manifest)),
