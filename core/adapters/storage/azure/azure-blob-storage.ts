@@ -430,11 +430,12 @@ async function readUpTo(blob: ReturnType<ContainerClient['getBlobClient']>, offs
 
 /**
  * Cleanup after a failed upload must run even once the caller's signal aborted: its own deadline.
- * Short, because a store that stopped answering the upload rarely answers its cleanup at once,
- * and the user is waiting for the error line; what it could not discard is reported, and the
- * next backup of the job or `vaultra catalog repair` discards it.
+ * One small request's time limit (`requestTimeoutMs(0)`), because a store that stopped answering
+ * the upload rarely answers its cleanup at once, and the user is waiting for the error line (a
+ * hung store is reported within 90 s: test/integration/hung-endpoint.test.ts); what it could not
+ * discard is reported, and the next backup of the job or `vaultra catalog repair` discards it.
  */
-const CLEANUP_TIMEOUT_MS = 15_000;
+const CLEANUP_TIMEOUT_MS = requestTimeoutMs(0);
 
 /** Azure's spelling of the policy modes. */
 const POLICY_MODE: Record<BlobImmutability['mode'], BlobImmutabilityPolicyMode> = { unlocked: 'Unlocked', locked: 'Locked' };
