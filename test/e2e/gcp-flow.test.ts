@@ -8,7 +8,9 @@
  * Replaced, and why:
  * - Cloud Run Jobs (no emulator): by the local process launcher, and the execution tracker by
  *   one that reads that launcher's process exits — the same role `CloudRunExecutionTracker` plays
- *   over the Cloud Run API (tested against its REST API in test/functions/gcp-*.test.ts).
+ *   over the Cloud Run API (tested against its REST API in test/functions/gcp-*.test.ts). An
+ *   on-demand restore goes through the api function and the real launcher to the restore job on
+ *   the local Cloud Run REST stand-in, and the runner then runs what that execution would.
  * - Secret Manager (no emulator): a local gRPC server with TLS that the runner's real Secret
  *   Manager client reaches through gRPC's proxy support (test/support/gcp-platform.ts); the job
  *   sources are `secret+gcp://` references, as the config schema requires for a gcp environment.
