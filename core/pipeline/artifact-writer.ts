@@ -3,6 +3,8 @@ import type { ArtifactWriter, ObjectPlacement, ObjectWrite } from '../ports/arti
 import { MANIFEST_NAME, objectKeyOf } from '../domain/object-layout.js';
 import { Sha256Tap } from './byte-taps.js';
 import { fanOut } from './fan-out.js';
+import type { LeftBehind } from '../domain/run.js';
+import { storageUrlOf } from '../domain/storage-location.js';
 
 /**
  * Writes a run's objects into its run folder (or its job's shared area) in every destination at
@@ -11,7 +13,7 @@ import { fanOut } from './fan-out.js';
  */
 export class StorageArtifactWriter implements ArtifactWriter {
   /** What was stored where, to remove if the run fails. */
-  private readonly written: { readonly storage: StorageBackend; readonly key: string }[] = [];
+  private readonly written: { readonly storage: StorageBackend; readonly key: string; readonly shared: boolean }[] = [];
 
   /** @param runFolder the run's folder (`runFolder(job, runId)`) */
   constructor(
@@ -28,7 +30,7 @@ export class StorageArtifactWriter implements ArtifactWriter {
     const discardable = placement.discardable ?? placement.scope !== 'shared';
     const stored = this.destinations.map((storage, i) =>
       storage.put(key, fan ? fan.branches[i]! : tap, { signal }).then(
-        () => void (discardable && this.written.push({ storage, key })),
+        () => void (discardable && this.written.push({ storage, key, shared: placement.scope === 'shared' })),
         (error: unknown) => {
           // A backend that gives up may simply stop reading: tear the stages down, or the dump
           // blocks on a full pipe and the pipeline never settles.
@@ -45,7 +47,21 @@ export class StorageArtifactWriter implements ArtifactWriter {
     };
   }
 
-  async discard(): Promise<void> {
-    await Promise.all(this.written.map(({ storage, key }) => storage.delete(key).catch(() => undefined)));
+  async discard(): Promise<LeftBehind[]> {
+    const kept = await Promise.all(this.written.map(({ storage, key, shared }) => storage.delete(key).then(() => undefined, () => objectLeftBehind(storage, key, shared))));
+    return kept.filter((item) => item !== undefined);
   }
+}
+
+/**
+ * An object a failed run could not delete (a write-only backup identity has no delete right, or
+ * the store failed), and who deletes it: a run folder is emptied when the failed run is settled,
+ * an unreferenced pack by the pack sweep that follows the job's next retention.
+ */
+export function objectLeftBehind(storage: StorageBackend, key: string, shared = false): LeftBehind {
+  return {
+    kind: 'object',
+    location: storageUrlOf(storage.location, key),
+    cleanup: shared ? "the pack sweep after the job's next retention deletes it (no manifest references it)" : "settling the failed run deletes its run folder (reconcile, task-finished or 'vaultra catalog repair')",
+  };
 }

@@ -23,6 +23,12 @@ export const GCP_FUNCTION_ENV = {
   /** `projects/<p>/locations/<region>/jobs/<job>`: the Cloud Run job that runs the runner. */
   runJob: 'VAULTRA_CLOUD_RUN_JOB',
   /**
+   * `projects/<p>/locations/<region>/jobs/<job>`: the Cloud Run job restores and verifies run on,
+   * as the restore service account (the runner job's account is write-only). Absent from a
+   * deployment made before it existed: restores and verifies are then refused.
+   */
+  restoreJob: 'VAULTRA_CLOUD_RUN_RESTORE_JOB',
+  /**
    * Scheduled drills: JSON `{ "<job>": "projects/<p>/locations/<region>/jobs/<drill job>" }`, each
    * drilled job's Cloud Run job (the runner beside its scratch server, as the drill service account,
    * which may decrypt backups). Absent when no job schedules a drill.
@@ -38,6 +44,12 @@ export const AZURE_FUNCTION_ENV = {
   resourceGroup: 'VAULTRA_AZURE_RESOURCE_GROUP',
   /** The Container Apps job that runs the runner. */
   containerAppsJob: 'VAULTRA_CONTAINER_APPS_JOB',
+  /**
+   * The Container Apps job restores and verifies run on, as the restore identity (the runner
+   * job's identity is write-only). Absent from a deployment made before it existed: restores and
+   * verifies are then refused.
+   */
+  containerAppsRestoreJob: 'VAULTRA_CONTAINER_APPS_RESTORE_JOB',
   /** Client id of the user-assigned managed identity the functions use (DefaultAzureCredential). */
   managedIdentityClientId: 'AZURE_CLIENT_ID',
 } as const;

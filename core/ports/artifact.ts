@@ -1,5 +1,6 @@
 import type { Duplex, Readable, Writable } from 'node:stream';
 import type { ArtifactObject, ObjectRole, ObjectScope } from '../domain/manifest.js';
+import type { LeftBehind } from '../domain/run.js';
 
 /**
  * A run's *artifact*: the named objects (sizes, digests) the pipeline produces between encryption
@@ -45,9 +46,10 @@ export interface ArtifactWriter {
    * Removes every discardable object this writer stored (run-folder objects, and shared ones
    * opened with `discardable: true`), in every destination that has it. Other shared objects
    * stay: other runs may reference them. Never rejects: a failed run is already failing with
-   * its own cause.
+   * its own cause. Resolves to what it could not remove (a write-only backup identity may not
+   * delete), each with who removes it later, for the failed run's record.
    */
-  discard(): Promise<void>;
+  discard(): Promise<LeftBehind[]>;
 }
 
 /** Reads the objects of a located backup back, each from where its manifest says it lives. */

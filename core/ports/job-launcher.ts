@@ -14,11 +14,11 @@ export interface LaunchRequest {
   readonly cpu?: number;
   readonly memoryMiB?: number;
   /**
-   * The run decrypts backups (a restore or a verify). A launcher that can start a run under
-   * another identity gives it the deployment's restore identity (ECS: the restore task role as
-   * `overrides.taskRoleArn`), and refuses when the deployment names none; a backup never sets
-   * this and runs as the write-only default identity. Cloud Run and Container Apps job
-   * executions cannot switch identity per execution: their launchers ignore it. @default false
+   * The run decrypts backups (a restore or a verify). The launcher starts it under the
+   * deployment's restore identity (ECS: the restore task role as `overrides.taskRoleArn`; Cloud
+   * Run and Container Apps, whose executions cannot switch identity: the restore job, which runs
+   * as it), and refuses when the deployment names none; a backup never sets this and runs as the
+   * write-only default identity. @default false
    */
   readonly readsBackups?: boolean;
   /**

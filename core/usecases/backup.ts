@@ -213,11 +213,11 @@ export async function storeRun(
     };
   } catch (caught) {
     const error = request.signal?.aborted ? asInterrupted(caught) : caught;
-    // The commit first: a folder stops being a backup the moment its manifest is gone.
-    await commit.undo();
-    await writer.discard();
+    // The commit first: a folder stops being a backup the moment its manifest is gone. What the
+    // run cannot delete (a write-only identity) is recorded for whoever removes it later.
+    const notRemoved = [...(await commit.undo()), ...(await writer.discard())];
     const finishedAt = now();
-    const leftBehind = error instanceof LeftBehindError ? error.leftBehind.map(({ kind, location, id, cleanup }) => ({ kind, location, ...(id ? { id } : {}), cleanup })) : [];
+    const leftBehind = [...(error instanceof LeftBehindError ? error.leftBehind.map(({ kind, location, id, cleanup }) => ({ kind, location, ...(id ? { id } : {}), cleanup })) : []), ...notRemoved];
     run = {
       ...run,
       status: 'failed',

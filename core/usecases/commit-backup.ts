@@ -2,6 +2,8 @@ import { Readable } from 'node:stream';
 import type { ManifestSigner } from '../ports/manifest-signer.js';
 import type { StorageBackend } from '../ports/storage-backend.js';
 import { signatureKeyOf } from '../domain/manifest-signature.js';
+import type { LeftBehind } from '../domain/run.js';
+import { objectLeftBehind } from '../pipeline/artifact-writer.js';
 import { rootCause } from './run-errors.js';
 import { sha256Hex, signManifest } from './sign-manifest.js';
 import { noTracing, type RunTracer } from '../ports/run-tracer.js';
@@ -36,11 +38,16 @@ export class ManifestCommit {
     });
   }
 
-  /** Removes what `commit` stored, manifests first: a folder stops being a backup the moment its manifest is gone. Never rejects. */
-  async undo(): Promise<void> {
+  /**
+   * Removes what `commit` stored, manifests first: a folder stops being a backup the moment its
+   * manifest is gone. Never rejects; resolves to what it could not remove (see `objectLeftBehind`).
+   */
+  async undo(): Promise<LeftBehind[]> {
     const key = this.run.manifestKey;
-    await Promise.all([...this.manifests].map((storage) => storage.delete(key).catch(() => undefined)));
-    await Promise.all([...this.signatures].map((storage) => storage.delete(signatureKeyOf(key)).catch(() => undefined)));
+    const remove = (storage: StorageBackend, objectKey: string) => storage.delete(objectKey).then(() => undefined, () => objectLeftBehind(storage, objectKey));
+    const manifests = await Promise.all([...this.manifests].map((storage) => remove(storage, key)));
+    const signatures = await Promise.all([...this.signatures].map((storage) => remove(storage, signatureKeyOf(key))));
+    return [...manifests, ...signatures].filter((item) => item !== undefined);
   }
 
   private async putEverywhere(key: string, text: string, written: Set<StorageBackend>, signal?: AbortSignal): Promise<void> {

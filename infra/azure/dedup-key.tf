@@ -4,8 +4,8 @@
 # Container Apps fills from this secret with the runner's identity.
 #
 # It opens nothing (it is not an encryption key: its holder can only test whether a guessed chunk
-# is stored), so it is a plain Key Vault secret, readable by the runner only. It is never rotated:
-# a new key makes every job's next run a full.
+# is stored), so it is a plain Key Vault secret, readable by the runner and restore jobs only. It
+# is never rotated: a new key makes every job's next run a full.
 #
 # 64 hex digits from two random UUIDs: Terraform's uuid() reads crypto/rand, and the module has no
 # `random` provider (the providers are built from the Go module proxy, where hashicorp/random is

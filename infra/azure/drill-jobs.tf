@@ -36,57 +36,21 @@ resource "azurerm_role_assignment" "drill_catalog" {
   principal_type       = "ServicePrincipal"
 }
 
-# unwrapKey on the environment key opens the age vaultra-kms stanza; no built-in role has it
-# without wrapKey (Crypto Service Encryption User) or every key operation (Crypto User).
-resource "azurerm_role_definition" "key_unwrapper" {
-  count = length(local.drill_jobs) > 0 ? 1 : 0
-
-  name        = "Vaultra ${var.environment} key unwrapper"
-  scope       = local.resource_group_id
-  description = "Read a Key Vault key and unwrap with it: how a Vaultra drill opens a backup's file key."
-
-  permissions {
-    actions = []
-    data_actions = [
-      "Microsoft.KeyVault/vaults/keys/read",
-      "Microsoft.KeyVault/vaults/keys/unwrap/action",
-    ]
-  }
-
-  assignable_scopes = [local.resource_group_id]
-}
-
+# Unwraps with the environment key and reads the signing key's public half: the roles of iam.tf.
 resource "azurerm_role_assignment" "drill_key" {
   count = length(local.drill_jobs) > 0 ? 1 : 0
 
   scope              = local.key_scope
-  role_definition_id = azurerm_role_definition.key_unwrapper[0].role_definition_resource_id
+  role_definition_id = azurerm_role_definition.key_unwrapper.role_definition_resource_id
   principal_id       = azurerm_user_assigned_identity.drill[0].principal_id
   principal_type     = "ServicePrincipal"
-}
-
-# The signing key's public half, to check the backup's signature (--trust azure-keyvault:…); no
-# built-in role reads a key without also signing or unwrapping with it.
-resource "azurerm_role_definition" "key_reader" {
-  count = length(local.drill_jobs) > 0 ? 1 : 0
-
-  name        = "Vaultra ${var.environment} key reader"
-  scope       = local.resource_group_id
-  description = "Read a Key Vault key's public half: how a Vaultra drill checks a backup's signature."
-
-  permissions {
-    actions      = []
-    data_actions = ["Microsoft.KeyVault/vaults/keys/read"]
-  }
-
-  assignable_scopes = [local.resource_group_id]
 }
 
 resource "azurerm_role_assignment" "drill_signing_key" {
   count = length(local.drill_jobs) > 0 ? 1 : 0
 
   scope              = local.signing_key_scope
-  role_definition_id = azurerm_role_definition.key_reader[0].role_definition_resource_id
+  role_definition_id = azurerm_role_definition.key_reader.role_definition_resource_id
   principal_id       = azurerm_user_assigned_identity.drill[0].principal_id
   principal_type     = "ServicePrincipal"
 }

@@ -24,7 +24,9 @@ locals {
     VAULTRA_AZURE_SUBSCRIPTION_ID = data.azurerm_client_config.current.subscription_id
     VAULTRA_AZURE_RESOURCE_GROUP  = local.resource_group.name
     VAULTRA_CONTAINER_APPS_JOB    = azurerm_container_app_job.runner.name
-    AZURE_CLIENT_ID               = azurerm_user_assigned_identity.functions.client_id
+    # Restores and verifies run here (restore-job.tf), as the restore identity.
+    VAULTRA_CONTAINER_APPS_RESTORE_JOB = azurerm_container_app_job.restore.name
+    AZURE_CLIENT_ID                    = azurerm_user_assigned_identity.functions.client_id
 
     # Only the identity-based connection: no AzureWebJobsStorage, not even empty (the host reads
     # any value there as a connection string, Azure/azure-functions-host#11796). The provider adds

@@ -1,5 +1,7 @@
-# Two managed identities, each with only what it does, every role on the one resource it concerns.
-# No secret, key or connection string is handed to either: they authenticate with Entra ID.
+# Managed identities, each with only what it does, every role on the one resource it concerns: the
+# runner (backups, write-only), the restore identity (restore-job.tf), the functions, and the drill
+# identity (drill-jobs.tf). No secret, key or connection string is handed to any: they authenticate
+# with Entra ID.
 locals {
   backup_container_scope = "${azurerm_storage_account.backups.id}/blobServices/default/containers/${azurerm_storage_container.backups.name}"
   catalog_table_scope    = terraform_data.catalog_table.input.id
@@ -9,12 +11,38 @@ locals {
 
 # ---- runner -------------------------------------------------------------------------------
 
-# Writes the backup blobs, reads them back (verify, restore), deletes what a failed run left.
+# Backups are write-only: the runner writes blobs (blocks and their commit), lists the container and
+# reads blobs, and deletes none. Read is needed: the upload reads each committed blob's properties
+# back to check its size and checksum, and a chunked backup reads earlier runs' manifests,
+# signatures and indexes and checks that the packs it reuses exist; Azure grants properties, listing
+# and content with the one read action, so the runner can also fetch packs and data objects: age
+# ciphertext, whose file keys it cannot unwrap (wrap-only on the key below). What a failed run
+# leaves, its cleanup can no longer delete: reconcile removes the run folder when it settles the
+# run, and retention's pack sweep its unreferenced packs. Azure has no create-only write: the
+# container's immutability policy (storage.objectLock) is what keeps a committed blob from being
+# replaced. No built-in role writes without deleting (Storage Blob Data Contributor deletes).
+resource "azurerm_role_definition" "backup_writer" {
+  name        = "Vaultra ${var.environment} backup writer"
+  scope       = local.resource_group_id
+  description = "Write, read and list Vaultra backup blobs, never delete one: write-only backups."
+
+  permissions {
+    actions = []
+    data_actions = [
+      "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read",
+      "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write",
+      "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/add/action",
+    ]
+  }
+
+  assignable_scopes = [local.resource_group_id]
+}
+
 resource "azurerm_role_assignment" "runner_blobs" {
-  scope                = local.backup_container_scope
-  role_definition_name = "Storage Blob Data Contributor"
-  principal_id         = azurerm_user_assigned_identity.runner.principal_id
-  principal_type       = "ServicePrincipal"
+  scope              = local.backup_container_scope
+  role_definition_id = azurerm_role_definition.backup_writer.role_definition_resource_id
+  principal_id       = azurerm_user_assigned_identity.runner.principal_id
+  principal_type     = "ServicePrincipal"
 }
 
 resource "azurerm_role_assignment" "runner_catalog" {
@@ -24,12 +52,75 @@ resource "azurerm_role_assignment" "runner_catalog" {
   principal_type       = "ServicePrincipal"
 }
 
-# wrapKey (backup) and unwrapKey (restore, verify) on the one key: the narrowest built-in role.
+# wrapKey only (the age `vaultra-kms` stanza of each backup), and reading the key to address it;
+# unwrapKey is the restore identity's, so the runner cannot open the backups it writes. No built-in
+# role wraps without unwrapping (Crypto Service Encryption User does both).
+resource "azurerm_role_definition" "key_wrapper" {
+  name        = "Vaultra ${var.environment} key wrapper"
+  scope       = local.resource_group_id
+  description = "Read a Key Vault key and wrap with it, never unwrap: how a Vaultra backup seals its file key."
+
+  permissions {
+    actions = []
+    data_actions = [
+      "Microsoft.KeyVault/vaults/keys/read",
+      "Microsoft.KeyVault/vaults/keys/wrap/action",
+    ]
+  }
+
+  assignable_scopes = [local.resource_group_id]
+}
+
 resource "azurerm_role_assignment" "runner_key" {
-  scope                = local.key_scope
-  role_definition_name = "Key Vault Crypto Service Encryption User"
-  principal_id         = azurerm_user_assigned_identity.runner.principal_id
-  principal_type       = "ServicePrincipal"
+  scope              = local.key_scope
+  role_definition_id = azurerm_role_definition.key_wrapper.role_definition_resource_id
+  principal_id       = azurerm_user_assigned_identity.runner.principal_id
+  principal_type     = "ServicePrincipal"
+}
+
+# unwrapKey on the environment key opens the age vaultra-kms stanza: the restore and drill
+# identities'. No built-in role has it without wrapKey (Crypto Service Encryption User) or every key
+# operation (Crypto User).
+resource "azurerm_role_definition" "key_unwrapper" {
+  name        = "Vaultra ${var.environment} key unwrapper"
+  scope       = local.resource_group_id
+  description = "Read a Key Vault key and unwrap with it: how a Vaultra restore, verify or drill opens a backup's file key."
+
+  permissions {
+    actions = []
+    data_actions = [
+      "Microsoft.KeyVault/vaults/keys/read",
+      "Microsoft.KeyVault/vaults/keys/unwrap/action",
+    ]
+  }
+
+  assignable_scopes = [local.resource_group_id]
+}
+
+# The signing key's public half, to check a backup's signature (--trust azure-keyvault:…): the
+# restore and drill identities'. No built-in role reads a key without also signing or unwrapping.
+resource "azurerm_role_definition" "key_reader" {
+  name        = "Vaultra ${var.environment} key reader"
+  scope       = local.resource_group_id
+  description = "Read a Key Vault key's public half: how a Vaultra restore, verify or drill checks a backup's signature."
+
+  permissions {
+    actions      = []
+    data_actions = ["Microsoft.KeyVault/vaults/keys/read"]
+  }
+
+  assignable_scopes = [local.resource_group_id]
+}
+
+# Both were made only for drills before the restore identity needed them too.
+moved {
+  from = azurerm_role_definition.key_unwrapper[0]
+  to   = azurerm_role_definition.key_unwrapper
+}
+
+moved {
+  from = azurerm_role_definition.key_reader[0]
+  to   = azurerm_role_definition.key_reader
 }
 
 # Signs every manifest (backup) and reads the signing key's public half (on-demand restores and
@@ -102,6 +193,14 @@ resource "azurerm_role_definition" "job_starter" {
 
 resource "azurerm_role_assignment" "functions_start_runner" {
   scope              = azurerm_container_app_job.runner.id
+  role_definition_id = azurerm_role_definition.job_starter.role_definition_resource_id
+  principal_id       = azurerm_user_assigned_identity.functions.principal_id
+  principal_type     = "ServicePrincipal"
+}
+
+# The api function starts restores and verifies on the restore job; reconcile reads its executions.
+resource "azurerm_role_assignment" "functions_start_restore" {
+  scope              = azurerm_container_app_job.restore.id
   role_definition_id = azurerm_role_definition.job_starter.role_definition_resource_id
   principal_id       = azurerm_user_assigned_identity.functions.principal_id
   principal_type     = "ServicePrincipal"

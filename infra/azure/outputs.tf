@@ -32,6 +32,11 @@ output "runner_job" {
   value = azurerm_container_app_job.runner.id
 }
 
+output "restore_job" {
+  description = "The Container Apps job on-demand restores and verifies run on, as the restore identity."
+  value       = azurerm_container_app_job.restore.id
+}
+
 output "drill_jobs" {
   description = "Each drilled job's Container Apps job (drill-jobs.tf), by config job name."
   value       = { for name, job in azurerm_container_app_job.drill : name => job.name }
@@ -44,6 +49,7 @@ output "function_app" {
 output "identities" {
   value = {
     runner    = azurerm_user_assigned_identity.runner.client_id
+    restore   = azurerm_user_assigned_identity.restore.client_id
     functions = azurerm_user_assigned_identity.functions.client_id
     drill     = try(azurerm_user_assigned_identity.drill[0].client_id, null)
   }

@@ -1,7 +1,9 @@
-# The runner: a Container Apps job with a manual trigger, started by the functions once per run
-# with the run's command line (jobs/start with a template override). It runs as the `runner`
-# identity, which holds what a backup or restore touches: the container, the catalog table, the
-# key, the jobs' secrets, the dedup key.
+# The runner: a Container Apps job with a manual trigger, started by the functions once per backup
+# or log push with the run's command line (jobs/start with a template override). It runs as the
+# `runner` identity, which holds what a backup touches and no more: it writes blobs (no delete),
+# records runs in the catalog table, wraps file keys (no unwrap), signs, reads the jobs' secrets and
+# the dedup key. Restores and verifies run on the restore job (restore-job.tf), a copy of this one
+# under the restore identity: a Container Apps execution cannot switch identity.
 resource "azurerm_log_analytics_workspace" "vaultra" {
   name                = "${local.name}-logs"
   location            = local.location

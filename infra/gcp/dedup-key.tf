@@ -3,7 +3,8 @@
 # another and each would silently be a full; the runner reads it as VAULTRA_DEDUP_KEY.
 #
 # It opens nothing (it is not an encryption key: its holder can only test whether a guessed chunk
-# is stored), so it is a plain Secret Manager secret, readable by the runner only. It is never
+# is stored), so it is a plain Secret Manager secret, readable by the runner and restore jobs only
+# (restore-job.tf: a restore or verify of a chunked snapshot checks chunk ids with it). It is never
 # rotated: a new key makes every job's next run a full.
 resource "google_secret_manager_secret" "dedup_key" {
   project   = local.project

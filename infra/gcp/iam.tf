@@ -1,11 +1,12 @@
-# Four identities, each with only what it does; every grant is on the one resource it concerns.
+# Five identities, each with only what it does; every grant is on the one resource it concerns.
 # The workloads run as attached service accounts (credentials from the metadata server): no service
-# account key exists anywhere in this module.
+# account key exists anywhere in this module. The runner writes backups and cannot read one back
+# (the restore account of restore-job.tf does that).
 resource "google_service_account" "runner" {
   project      = local.project
   account_id   = "${local.account_prefix}-runner"
   display_name = "Vaultra ${var.environment} runner"
-  description  = "Backups under ${local.prefix}/, catalog records, the environment key, the jobs' connection secrets, the dedup key"
+  description  = "Write-only backups under ${local.prefix}/ (create, no delete, no decrypt), catalog records, wrapping and signing with the environment keys, the jobs' connection secrets, the dedup key"
 
   depends_on = [google_project_service.apis]
 }
@@ -52,12 +53,30 @@ locals {
 
 # ---- runner -------------------------------------------------------------------------------
 
-# Writes the backup objects, reads them back (verify, restore) and deletes what a failed run left
-# behind: objectUser (create, get, list, delete) rather than objectCreator + objectViewer, which
-# cannot delete.
+# Backups are write-only: the runner creates objects, lists the prefix and gets objects, and can
+# neither delete nor overwrite one (Cloud Storage asks for delete to replace an existing object).
+# get is needed: the upload reads each finished object's metadata back to check its size and
+# CRC32C, and a chunked backup reads earlier runs' manifests, signatures and indexes and checks
+# that the packs it reuses exist. Cloud Storage authorizes a metadata read and a media read with the
+# same permission, so the runner can also fetch packs and data objects: age ciphertext, whose file
+# keys it cannot unwrap (encrypt-only on the key below). What a failed run leaves behind, its
+# cleanup can no longer delete: reconcile removes the run folder when it settles the run, and
+# retention's pack sweep removes its unreferenced packs (docs/architecture.md, "Write-only backups").
+# No predefined role is create + get + list without delete (objectCreator cannot get, objectUser
+# can delete).
+resource "google_project_iam_custom_role" "backup_writer" {
+  project     = local.project
+  role_id     = "vaultra_${replace(var.environment, "-", "_")}_backup_writer"
+  title       = "Vaultra ${var.environment} backup writer"
+  description = "Create, read and list backup objects; no delete, so no overwrite: write-only backups"
+  permissions = ["storage.objects.create", "storage.objects.get", "storage.objects.list"]
+
+  depends_on = [google_project_service.apis]
+}
+
 resource "google_storage_bucket_iam_member" "runner_objects" {
   bucket = google_storage_bucket.backups.name
-  role   = "roles/storage.objectUser"
+  role   = google_project_iam_custom_role.backup_writer.name
   member = "serviceAccount:${google_service_account.runner.email}"
 
   condition {
@@ -79,15 +98,16 @@ resource "google_project_iam_member" "runner_catalog" {
   }
 }
 
-# Wraps each backup's file key (backup) and unwraps it (restore, verify).
+# Wraps each backup's file key (the age `vaultra-kms` stanza is a Cloud KMS Encrypt): encrypt only.
+# Unwrapping is the restore account's, so the runner cannot open the backups it writes.
 resource "google_kms_crypto_key_iam_member" "runner_key" {
   crypto_key_id = google_kms_crypto_key.vaultra.id
-  role          = "roles/cloudkms.cryptoKeyEncrypterDecrypter"
+  role          = "roles/cloudkms.cryptoKeyEncrypter"
   member        = "serviceAccount:${google_service_account.runner.email}"
 }
 
-# Signs every manifest (backup), and reads the signing key's public key to trust it (on-demand
-# restores and verifies get --trust with its name). No decrypt, no verify: verifying is local.
+# Signs every manifest (backup), and reads the signing key's public key to trust earlier runs'
+# signatures (a chunked backup reads its base's manifest). No decrypt, no verify: verifying is local.
 resource "google_kms_crypto_key_iam_member" "runner_signs" {
   crypto_key_id = google_kms_crypto_key.signing.id
   role          = "roles/cloudkms.signer"
@@ -173,6 +193,24 @@ resource "google_cloud_run_v2_job_iam_member" "functions_observe" {
   project  = local.project
   location = local.region
   name     = google_cloud_run_v2_job.runner.name
+  role     = "roles/run.viewer"
+  member   = "serviceAccount:${google_service_account.functions.email}"
+}
+
+# The same on the restore job (restore-job.tf): the api function starts restores and verifies on it,
+# and reconcile follows its executions.
+resource "google_cloud_run_v2_job_iam_member" "functions_execute_restore" {
+  project  = local.project
+  location = local.region
+  name     = google_cloud_run_v2_job.restore.name
+  role     = "roles/run.jobsExecutorWithOverrides"
+  member   = "serviceAccount:${google_service_account.functions.email}"
+}
+
+resource "google_cloud_run_v2_job_iam_member" "functions_observe_restore" {
+  project  = local.project
+  location = local.region
+  name     = google_cloud_run_v2_job.restore.name
   role     = "roles/run.viewer"
   member   = "serviceAccount:${google_service_account.functions.email}"
 }

@@ -32,6 +32,11 @@ output "runner_job" {
   value = google_cloud_run_v2_job.runner.id
 }
 
+output "restore_job" {
+  description = "The Cloud Run job on-demand restores and verifies run on, as the restore service account."
+  value       = google_cloud_run_v2_job.restore.id
+}
+
 output "drill_jobs" {
   description = "Each drilled job's Cloud Run job: `gcloud run jobs executions list --job=<name>` shows its drills."
   value       = { for name, job in google_cloud_run_v2_job.drill : name => job.id }
@@ -50,6 +55,7 @@ output "api_function_uri" {
 output "service_accounts" {
   value = {
     runner    = google_service_account.runner.email
+    restore   = google_service_account.restore.email
     functions = google_service_account.functions.email
     scheduler = google_service_account.scheduler.email
     builder   = google_service_account.builder.email

@@ -1,7 +1,9 @@
-# The runner: a Cloud Run job the functions execute once per run, with the run's command line as
-# overrides (RunJob with overrides). It runs as the `runner` service account, which holds what a
-# backup or restore touches: objects under the prefix, the catalog, the key, the jobs' secrets,
-# and the dedup key.
+# The runner: a Cloud Run job the functions execute once per backup or log push, with the run's
+# command line as overrides (RunJob with overrides). It runs as the `runner` service account, which
+# holds what a backup touches and no more: it creates objects under the prefix (no delete), records
+# runs in the catalog, wraps file keys (no unwrap), signs, reads the jobs' secrets and the dedup
+# key. Restores and verifies run on the restore job (restore-job.tf), a copy of this one under the
+# restore account: a Cloud Run execution cannot switch identity.
 resource "google_cloud_run_v2_job" "runner" {
   project             = local.project
   name                = "${local.name}-runner"

@@ -9,12 +9,14 @@
  * a local process, with a tracker built from its exits), and Key Vault with the runner's managed
  * identity (a MOCK reached by the runner's real SDK and credential chain through HTTPS_PROXY and
  * IDENTITY_ENDPOINT, see test/support/azure-platform.ts). Encryption is to an age recipient
- * (no Key Vault key service here); the restore proves the identity file opens it.
+ * (no Key Vault key service here); the restore proves the identity file opens it. An on-demand
+ * restore goes through the api function and the real launcher to the restore job on the ARM
+ * MOCK (`FakeArm`), and the runner then runs what that job's execution would.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { InvocationContext, type Timer } from '@azure/functions';
+import { HttpRequest, InvocationContext, type Timer } from '@azure/functions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AzureTableCatalog } from '../../core/adapters/catalog/azure-table-catalog.js';
 import { AzureBlobStorageBackend } from '../../core/adapters/storage/azure/azure-blob-storage.js';
@@ -24,8 +26,13 @@ import { runFolder } from '../../core/domain/object-layout.js';
 import type { AzureDeployment } from '../../functions/azure/shared/deployment-types.js';
 import { createHandler as dispatch, type DispatchedRun } from '../../functions/azure/dispatch.js';
 import { createHandler as reconcile } from '../../functions/azure/reconcile.js';
+import { createHandler as api } from '../../functions/azure/api.js';
+import { ContainerAppsExecutionTracker } from '../../core/adapters/launchers/container-apps-execution-tracker.js';
+import { AZURE_FUNCTION_ENV } from '../../core/platform/function-deployment.js';
+import { azureSettingsFromEnv } from '../../functions/azure/shared/settings.js';
+import { defaultSigningKeyPath } from '../../runner/signing-keys.js';
 import { requireAzurite, requirePostgres, requireTools } from '../support/requirements.js';
-import { azureDeploymentFromEnv, deployAzurePlatform, LocalExecutions, startFakeKeyVault, type AzurePlatform, type FakeKeyVault } from '../support/azure-platform.js';
+import { azureDeploymentFromEnv, deployAzurePlatform, FakeArm, LocalExecutions, startFakeKeyVault, type AzurePlatform, type FakeKeyVault, type WireContainer } from '../support/azure-platform.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
 import { createDatabase, dropDatabase, loadVariedTypesFixture, tableFingerprints, uniqueDatabaseName } from '../support/pg-fixtures.js';
 import { databaseUrl, runVaultra, vaultraBin } from '../support/cli.js';
@@ -74,12 +81,14 @@ describe('Azure flow end to end: timer tick → dispatch → runner process on r
 
   const source = uniqueDatabaseName('az_e2e_src');
   const restored = uniqueDatabaseName('az_e2e_restored');
+  const restoredOnDemand = uniqueDatabaseName('az_e2e_on_demand');
   let home = '';
   let identityFile = '';
   let platform: AzurePlatform;
   let vault: FakeKeyVault;
   let receiver: WebhookReceiver;
   let executions: LocalExecutions;
+  let runnerEnv: Record<string, string>;
   let collector: OtelCollector | undefined;
   let deployment: AzureDeployment;
   let catalog: AzureTableCatalog;
@@ -102,6 +111,7 @@ describe('Azure flow end to end: timer tick → dispatch → runner process on r
     vault = await startFakeKeyVault();
     vault.put('vaultrae2e', 'shop-db', databaseUrl(pg, source));
     vault.put('vaultrae2e', 'broken-db', databaseUrl(pg, 'no_such_database'));
+    vault.put('vaultrae2e', 'restore-target', databaseUrl(pg, restoredOnDemand));
     platform = await deployAzurePlatform(azurite, { environmentName: 'e2e', configJson: bundledEnvironmentJson(config(recipient), 'e2e') });
     Object.assign(process.env, platform.env, { VAULTRA_AZ_E2E_WEBHOOK_URL: `${receiver.url}/hooks/vaultra`, VAULTRA_AZ_E2E_WEBHOOK_KEY: SIGNING_KEY });
 
@@ -112,12 +122,12 @@ describe('Azure flow end to end: timer tick → dispatch → runner process on r
     collector = await startFlowCollector();
     executions = new LocalExecutions({
       runnerPath: vaultraBin,
-      baseEnvironment: {
+      baseEnvironment: (runnerEnv = {
         ...azurite.env,
         ...vault.runnerEnv,
         ...runnerProcessEnvironment(home, pg.binDir),
         ...exportingTo(collector),
-      },
+      }),
     });
     deployment = azureDeploymentFromEnv(process.env, executions);
     catalog = AzureTableCatalog.fromUrl(platform.catalogUrl);
@@ -130,6 +140,7 @@ describe('Azure flow end to end: timer tick → dispatch → runner process on r
     await vault?.close();
     await dropDatabase(pg, source).catch(() => undefined);
     await dropDatabase(pg, restored).catch(() => undefined);
+    await dropDatabase(pg, restoredOnDemand).catch(() => undefined);
     if (home) await rm(home, { recursive: true, force: true });
   });
 
@@ -188,6 +199,42 @@ describe('Azure flow end to end: timer tick → dispatch → runner process on r
     });
     expect(restore.code, restore.stderr).toBe(0);
     expect(await tableFingerprints(pg, restored)).toEqual(await tableFingerprints(pg, source));
+  });
+
+  it('an on-demand restore goes through the api function to the restore job (not the write-only runner job), whose execution restores content-equal and is tracked there', async () => {
+    // The api function with the real Container Apps launcher, on the ARM mock; the two jobs as the module makes them.
+    const arm = await FakeArm.start({ subscriptionId: platform.env[AZURE_FUNCTION_ENV.subscriptionId]!, resourceGroup: platform.env[AZURE_FUNCTION_ENV.resourceGroup]! });
+    try {
+      const container = (identity: string): WireContainer => ({ name: 'runner', image: 'vaultra/runner:e2e', env: [{ name: 'AZURE_CLIENT_ID', value: identity }], resources: { cpu: 1, memory: '2Gi' } });
+      arm.defineJob('vaultra-runner', [container('runner-identity')]);
+      arm.defineJob('vaultra-restore', [container('restore-identity')]);
+      const onArm = azureDeploymentFromEnv(process.env, arm);
+      const request = new HttpRequest({ method: 'POST', url: 'https://vaultra-e2e.azurewebsites.net/api/api', headers: { 'content-type': 'application/json' }, body: { string: JSON.stringify({ action: 'restore', job: 'shop', runId: 'latest', target: 'secret+azure://vaultrae2e/restore-target' }) } });
+      const response = await api(() => Promise.resolve(onArm))(request, context('api'));
+      expect(response.status, JSON.stringify(response.jsonBody)).toBe(200);
+      const { runId, taskId } = response.jsonBody as { runId: string; taskId: string };
+      const starts = arm.take().filter((sent) => sent.method === 'POST');
+      expect(starts.map((sent) => sent.path)).toEqual([`${arm.jobPath('vaultra-restore')}/start`]);
+
+      // The execution Container Apps would start: the restore job's container as the launcher overrode it.
+      // The age identity stands in for the restore identity's Key Vault unwrap, and the key the runner
+      // signed with (its default one here) for the --trust the api adds with the deployment's signing key.
+      const [started] = (starts[0]!.body as { containers: { args: string[]; env: { name: string; value?: string }[] }[] }).containers;
+      expect(started!.env).toContainEqual({ name: 'AZURE_CLIENT_ID', value: 'restore-identity' });
+      // Its client id stays the Key Vault mock's (the runner environment's), which the mock's token endpoint knows.
+      const overrides = Object.fromEntries(started!.env.filter(({ name }) => name !== 'AZURE_CLIENT_ID').map(({ name, value }) => [name, value ?? '']));
+      const execution = await runVaultra(started!.args, { env: { ...runnerEnv, VAULTRA_SIGNING_KEY: defaultSigningKeyPath(runnerEnv), VAULTRA_IDENTITY: identityFile, ...overrides } });
+      expect(execution.code, execution.stderr).toBe(0);
+      expect(await tableFingerprints(pg, restoredOnDemand)).toEqual(await tableFingerprints(pg, source));
+      expect(await catalog.get('shop', runId)).toMatchObject({ kind: 'restore', status: 'succeeded' });
+
+      // Reconcile's tracker finds the execution among the restore job's.
+      arm.endExecution('vaultra-restore', taskId, 'Succeeded');
+      const tracked = await new ContainerAppsExecutionTracker(azureSettingsFromEnv(process.env).containerApps, arm.client()).statusOf([runId]);
+      expect(tracked.get(runId)).toMatchObject({ taskId, state: 'succeeded' });
+    } finally {
+      await arm.close();
+    }
   });
 
   it('the next ticks see the same fire time and start nothing; once it leaves the window it is not due at all', async () => {

@@ -8,7 +8,9 @@
  * Replaced, and why:
  * - Cloud Run Jobs (no emulator): by the local process launcher, and the execution tracker by
  *   one that reads that launcher's process exits — the same role `CloudRunExecutionTracker` plays
- *   over the Cloud Run API (tested against its REST API in test/functions/gcp-*.test.ts).
+ *   over the Cloud Run API (tested against its REST API in test/functions/gcp-*.test.ts). An
+ *   on-demand restore goes through the api function and the real launcher to the restore job on
+ *   the local Cloud Run REST stand-in, and the runner then runs what that execution would.
  * - Secret Manager (no emulator): a local gRPC server with TLS that the runner's real Secret
  *   Manager client reaches through gRPC's proxy support (test/support/gcp-platform.ts); the job
  *   sources are `secret+gcp://` references, as the config schema requires for a gcp environment.
@@ -30,12 +32,16 @@ import { scheduledRunId } from '../../core/domain/scheduled-run-id.js';
 import type { ExecutionStatus, ExecutionTracker } from '../../core/ports/execution-tracker.js';
 import { createHandler as scheduledBackup } from '../../functions/gcp/scheduled-backup.js';
 import { createHandler as reconcile } from '../../functions/gcp/reconcile.js';
+import { createHandler as api } from '../../functions/gcp/api.js';
+import { gcpSettingsFromEnv } from '../../functions/gcp/shared/settings.js';
+import { trackerOf } from '../../functions/gcp/shared/clients.js';
 import { requireFakeGcs, requireFirestore, requirePostgres, requirePubsub, requireTools } from '../support/requirements.js';
-import { callFunction, deployGcpPlatform, gcpDeploymentFromEnv, startFakeSecretManager, type FakeSecretManager, type GcpPlatform } from '../support/gcp-platform.js';
+import { callFunction, deployGcpPlatform, gcpDeploymentFromEnv, startCloudRunApi, startFakeSecretManager, type FakeSecretManager, type GcpPlatform } from '../support/gcp-platform.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
 import { createDatabase, dropDatabase, loadVariedTypesFixture, tableFingerprints, uniqueDatabaseName } from '../support/pg-fixtures.js';
 import { databaseUrl, runVaultra, vaultraBin } from '../support/cli.js';
 import { recentFireTime, runnerProcessEnvironment } from '../support/test-clock.js';
+import { defaultSigningKeyPath } from '../../runner/signing-keys.js';
 import { exportingTo, runnerRootSpan, startFlowCollector, type OtelCollector } from '../support/otel-collector.js';
 
 const SIGNING_KEY = 'gcp-e2e-signing-key-0123456789';
@@ -77,6 +83,7 @@ describe('GCP flow end to end: Cloud Scheduler request → scheduledBackup → r
 
   const source = uniqueDatabaseName('gcp_e2e_src');
   const restored = uniqueDatabaseName('gcp_e2e_restored');
+  const restoredOnDemand = uniqueDatabaseName('gcp_e2e_on_demand');
   let home = '';
   let identityFile = '';
   let platform: GcpPlatform;
@@ -126,6 +133,7 @@ describe('GCP flow end to end: Cloud Scheduler request → scheduledBackup → r
     secretManager = await startFakeSecretManager({
       'projects/vaultra-test/secrets/e2e-shop': databaseUrl(pg, source),
       'projects/vaultra-test/secrets/e2e-broken': databaseUrl(pg, 'no_such_database'),
+      'projects/vaultra-test/secrets/e2e-restore-target': databaseUrl(pg, restoredOnDemand),
     });
     platform = await deployGcpPlatform({ fakeGcs, firestore, pubsub, environmentName: 'e2e', configJson: bundledEnvironmentJson(config(recipient), 'e2e') });
     await platform.alerts(0, 0);
@@ -173,6 +181,7 @@ describe('GCP flow end to end: Cloud Scheduler request → scheduledBackup → r
     await secretManager?.close();
     await dropDatabase(pg, source).catch(() => undefined);
     await dropDatabase(pg, restored).catch(() => undefined);
+    await dropDatabase(pg, restoredOnDemand).catch(() => undefined);
     if (home) await rm(home, { recursive: true, force: true });
   });
 
@@ -230,6 +239,37 @@ describe('GCP flow end to end: Cloud Scheduler request → scheduledBackup → r
     });
     expect(restore.code, restore.stderr).toBe(0);
     expect(await tableFingerprints(pg, restored)).toEqual(await tableFingerprints(pg, source));
+  }, 180_000);
+
+  it('an on-demand restore goes through the api function to the restore job (not the write-only runner job), whose execution restores content-equal and is tracked there', async () => {
+    // The api function with the real Cloud Run launcher, on the local Cloud Run Admin API.
+    const cloudRun = await startCloudRunApi();
+    try {
+      const deployment = gcpDeploymentFromEnv({ ...process.env, ...platform.env }, cloudRun);
+      http('e2e-api', api(() => Promise.resolve(deployment)));
+      const answer = await callFunction('e2e-api', { body: { action: 'restore', job: 'shop', runId: 'latest', target: 'secret+gcp://projects/vaultra-test/secrets/e2e-restore-target' } });
+      expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+      const { runId, taskId } = answer.body as { runId: string; taskId: string };
+      expect(cloudRun.requests.map((request) => `${request.method} ${request.path}`)).toEqual([`POST /v2/${platform.restoreJob}:run`]);
+      expect(taskId).toMatch(new RegExp(`^${platform.restoreJob}/executions/`));
+
+      // The execution Cloud Run would start: the restore job's container with the request's overrides.
+      // The age identity stands in for the restore account's KMS decrypt, and the key the runner
+      // signed with (its default one here) for the --trust the api adds with the deployment's KMS signing key.
+      const [container] = (cloudRun.requests[0]!.body as { overrides: { containerOverrides: { args: string[]; env: { name: string; value: string }[] }[] } }).overrides.containerOverrides;
+      const overrides = Object.fromEntries(container!.env.map(({ name, value }) => [name, value]));
+      const execution = await runVaultra(container!.args, { env: { ...runnerEnv, VAULTRA_SIGNING_KEY: defaultSigningKeyPath(runnerEnv), VAULTRA_IDENTITY: identityFile, ...overrides } });
+      expect(execution.code, execution.stderr).toBe(0);
+      expect(await tableFingerprints(pg, restoredOnDemand)).toEqual(await tableFingerprints(pg, source));
+      expect(await catalog.get('shop', runId)).toMatchObject({ kind: 'restore', status: 'succeeded' });
+
+      // Reconcile's tracker finds the execution among the restore job's.
+      cloudRun.finish(taskId, 'succeeded');
+      const tracked = await trackerOf(gcpSettingsFromEnv({ ...process.env, ...platform.env }), cloudRun.executionsClient()).statusOf([runId]);
+      expect(tracked.get(runId)).toMatchObject({ taskId, state: 'succeeded' });
+    } finally {
+      await cloudRun.close();
+    }
   }, 180_000);
 
   it('a duplicate delivery of the same firing starts nothing new', async () => {

@@ -122,6 +122,10 @@ describe('Azure functions on Azurite (Container Apps: ARM REST mocked, no Contai
         resources: { cpu: 1, memory: '2Gi' },
       },
     ]);
+    // The runner's twin under the restore identity (infra/azure/restore-job.tf).
+    arm.defineJob('vaultra-restore', [
+      { name: 'runner', image: IMAGE, command: ['node', '/app/vaultra.mjs'], env: [{ name: 'AZURE_CLIENT_ID', value: 'restore-identity' }], resources: { cpu: 1, memory: '2Gi' } },
+    ]);
     receiver = await startWebhookReceiver();
     platform = await deployAzurePlatform(azurite, {
       environmentName: 'test',
@@ -373,9 +377,10 @@ describe('Azure functions on Azurite (Container Apps: ARM REST mocked, no Contai
       expect(outcome(liar.runId)).toBe('failed');
       expect(outcome(busy.runId)).toBe('still-running');
       expect(outcome(orphan)).toBe('no-execution');
-      // One listing of the job's executions answers for every unsettled run, open or finished by the runner.
-      const listing = { method: 'GET', path: `${jobPath()}/executions`, apiVersion: API_VERSION, query: {}, authorization: `Bearer ${arm.credential.token}`, contentType: undefined, body: undefined };
-      expect(arm.take()).toEqual([listing]);
+      // One listing of the job's executions answers for every unsettled run, open or finished by the
+      // runner; the orphan, found there by none, is looked for among the restore job's too.
+      const listing = (path: string) => ({ method: 'GET', path: `${path}/executions`, apiVersion: API_VERSION, query: {}, authorization: `Bearer ${arm.credential.token}`, contentType: undefined, body: undefined });
+      expect(arm.take()).toEqual([listing(jobPath()), listing(arm.jobPath('vaultra-restore'))]);
 
       expect(await catalog.get('shop', ok.runId)).toMatchObject({ status: 'succeeded', taskId: ok.execution });
       expect(await folderKeys('shop', ok.runId)).toEqual(['data.pgdump.zst.age', 'manifest.json']);
@@ -476,12 +481,14 @@ describe('Azure functions on Azurite (Container Apps: ARM REST mocked, no Contai
       await catalog.releaseLock('ledger', runId);
     });
 
-    it('restore and verify on demand start the runner with command lines of references only', async () => {
+    it('restore and verify on demand start the restore job (the restore identity, not the write-only runner) with command lines of references only', async () => {
       const restore = await call({ action: 'restore', job: 'shop', runId: 'latest', target: 'secret+azure://vaultratest/shop-staging', tables: ['public.orders'], dryRun: true });
-      expect(restore).toMatchObject({ status: 200, body: { ok: true, action: 'restore', taskId: expect.stringMatching(/^vaultra-runner-/) } });
+      expect(restore).toMatchObject({ status: 200, body: { ok: true, action: 'restore', taskId: expect.stringMatching(/^vaultra-restore-/) } });
       const verify = await call({ action: 'verify', job: 'shop' });
-      expect(verify).toMatchObject({ status: 200, body: { ok: true, action: 'verify' } });
-      const posts = starts(arm.take()).map((request) => (request.body as { containers: { args: string[] }[] }).containers[0]!.args);
+      expect(verify).toMatchObject({ status: 200, body: { ok: true, action: 'verify', taskId: expect.stringMatching(/^vaultra-restore-/) } });
+      const started = starts(arm.take());
+      expect(started.map((request) => request.path)).toEqual([`${arm.jobPath('vaultra-restore')}/start`, `${arm.jobPath('vaultra-restore')}/start`]);
+      const posts = started.map((request) => (request.body as { containers: { args: string[] }[] }).containers[0]!.args);
       expect(posts).toEqual([
         ['restore', 'latest', '--target', 'secret+azure://vaultratest/shop-staging', '--from', platform.storageUrl, '--job', 'shop', '--tables', 'public.orders', '--dry-run', '--json', '--no-progress'],
         ['verify', 'latest', '--from', platform.storageUrl, '--job', 'shop', '--json', '--no-progress'],

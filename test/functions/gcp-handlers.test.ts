@@ -460,12 +460,13 @@ describe('GCP functions through functions-framework (Firestore emulator, fake-gc
       await catalog.releaseLock('billing', runId);
     });
 
-    it('restore on demand starts the runner with a restore command line of references only', async () => {
+    it('restore on demand starts the restore job (the restore account, not the write-only runner) with a restore command line of references only', async () => {
       const { platform } = env;
       cloudRun.requests.length = 0;
       const answer = await callFunction('api-api', { body: { action: 'restore', job: 'shop', runId: 'latest', target: 'secret+gcp://projects/vaultra-test/secrets/shop-staging', tables: ['public.orders'], dryRun: true } });
-      expect(answer).toMatchObject({ status: 200, body: { ok: true, action: 'restore', taskId: cloudRun.executions[0]!.name } });
-      const override = (runJobRequests(platform)[0]!.body as { overrides: { containerOverrides: { args: string[] }[] } }).overrides.containerOverrides[0]!;
+      expect(answer).toMatchObject({ status: 200, body: { ok: true, action: 'restore', taskId: expect.stringMatching(new RegExp(`^${platform.restoreJob}/executions/`)) } });
+      expect(cloudRun.requests.map((request) => request.path)).toEqual([`/v2/${platform.restoreJob}:run`]);
+      const override = (cloudRun.requests[0]!.body as { overrides: { containerOverrides: { args: string[] }[] } }).overrides.containerOverrides[0]!;
       expect(override.args).toEqual(['restore', 'latest', '--target', 'secret+gcp://projects/vaultra-test/secrets/shop-staging', '--from', platform.storageUrl, '--job', 'shop', '--tables', 'public.orders', '--dry-run', '--json', '--no-progress']);
     });
 

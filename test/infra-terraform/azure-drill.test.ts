@@ -71,8 +71,8 @@ describe('the drill identity', () => {
       [
         'Storage Blob Data Reader @ ${local.backup_container_scope}',
         'Storage Table Data Contributor @ ${local.catalog_table_scope}',
-        '${azurerm_role_definition.key_unwrapper[0].role_definition_resource_id} @ ${local.key_scope}',
-        '${azurerm_role_definition.key_reader[0].role_definition_resource_id} @ ${local.signing_key_scope}',
+        '${azurerm_role_definition.key_unwrapper.role_definition_resource_id} @ ${local.key_scope}',
+        '${azurerm_role_definition.key_reader.role_definition_resource_id} @ ${local.signing_key_scope}',
         'AcrPull @ ${var.runner_registry.id}',
       ].sort(),
     );

@@ -30,6 +30,7 @@ describe('the function app', () => {
       [AZURE_FUNCTION_ENV.subscriptionId]: '${data.azurerm_client_config.current.subscription_id}',
       [AZURE_FUNCTION_ENV.resourceGroup]: '${local.resource_group.name}',
       [AZURE_FUNCTION_ENV.containerAppsJob]: '${azurerm_container_app_job.runner.name}',
+      [AZURE_FUNCTION_ENV.containerAppsRestoreJob]: '${azurerm_container_app_job.restore.name}',
       [AZURE_FUNCTION_ENV.managedIdentityClientId]: '${azurerm_user_assigned_identity.functions.client_id}',
     });
     expect(azure.locals.storage_url).toBe('azblob://${azurerm_storage_account.backups.name}/${azurerm_storage_container.backups.name}/${local.prefix}');
@@ -229,12 +230,12 @@ describe('role assignments', () => {
 
   const sorted = (list: Assignment[] | undefined) => (list ?? []).map(({ role, scope }) => `${role} @ ${scope}`).sort();
 
-  it('gives the runner the backup container, the catalog table, the key and exactly the job sources’ secrets (and the registry it pulls from)', () => {
+  it('gives the runner the backup container (no delete), the catalog table, the key (wrap only) and exactly the job sources’ secrets (and the registry it pulls from)', () => {
     expect(sorted(assignmentsByPrincipal(azure).get('runner'))).toEqual(
       [
-        'Storage Blob Data Contributor @ ${local.backup_container_scope}',
+        '${azurerm_role_definition.backup_writer.role_definition_resource_id} @ ${local.backup_container_scope}',
         'Storage Table Data Contributor @ ${local.catalog_table_scope}',
-        'Key Vault Crypto Service Encryption User @ ${local.key_scope}',
+        '${azurerm_role_definition.key_wrapper.role_definition_resource_id} @ ${local.key_scope}',
         'Key Vault Crypto User @ ${local.signing_key_scope}',
         'Key Vault Secrets User @ ${local.vault_ids[each.value.vault]}/secrets/${each.value.secret}',
         'Key Vault Secrets User @ ${azurerm_key_vault.vaultra.id}/secrets/${azurerm_key_vault_secret.dedup_key.name}',
@@ -251,6 +252,7 @@ describe('role assignments', () => {
         'Storage Blob Data Contributor @ ${local.backup_container_scope}',
         'Storage Table Data Contributor @ ${local.catalog_table_scope}',
         '${azurerm_role_definition.job_starter.role_definition_resource_id} @ ${azurerm_container_app_job.runner.id}',
+        '${azurerm_role_definition.job_starter.role_definition_resource_id} @ ${azurerm_container_app_job.restore.id}',
         // Each drill job (drill-jobs.tf, azure-drill.test.ts).
         '${azurerm_role_definition.job_starter.role_definition_resource_id} @ ${each.value.id}',
         'Key Vault Secrets User @ ${local.vault_ids[each.value.vault]}/secrets/${each.value.secret}',
@@ -273,7 +275,7 @@ describe('role assignments', () => {
 
   it('assigns nothing else: the deployer only gets to create the key and set secrets, and no identity has a subscription or group role', () => {
     const byPrincipal = assignmentsByPrincipal(azure);
-    expect([...byPrincipal.keys()].sort()).toEqual(['${data.azurerm_client_config.current.object_id}', 'drill', 'functions', 'runner']);
+    expect([...byPrincipal.keys()].sort()).toEqual(['${data.azurerm_client_config.current.object_id}', 'drill', 'functions', 'restore', 'runner']);
     expect(sorted(byPrincipal.get('${data.azurerm_client_config.current.object_id}'))).toEqual([
       'Key Vault Crypto Officer @ ${azurerm_key_vault.vaultra.id}',
       'Key Vault Secrets Officer @ ${azurerm_key_vault.vaultra.id}',
@@ -298,9 +300,12 @@ describe('the dedup key (chunked snapshots)', () => {
     expect(precondition.condition).toBe('${!local.dedup_key_name_taken}');
   });
 
-  it('is read by the runner only; the functions (retention) need no key to delete unreferenced packs', () => {
+  it('is read by the runner and restore identities only; the functions (retention) need no key to delete unreferenced packs', () => {
     const readers = Object.entries(azure.resources.azurerm_role_assignment ?? {}).filter(([, block]) => String(block.scope).includes('dedup_key'));
-    expect(readers.map(([name, block]) => [name, block.role_definition_name, block.principal_id])).toEqual([['runner_dedup_key', 'Key Vault Secrets User', '${azurerm_user_assigned_identity.runner.principal_id}']]);
+    expect(readers.map(([name, block]) => [name, block.role_definition_name, block.principal_id]).sort()).toEqual([
+      ['restore_dedup_key', 'Key Vault Secrets User', '${azurerm_user_assigned_identity.restore.principal_id}'],
+      ['runner_dedup_key', 'Key Vault Secrets User', '${azurerm_user_assigned_identity.runner.principal_id}'],
+    ]);
   });
 });
 

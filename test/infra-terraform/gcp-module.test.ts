@@ -102,6 +102,7 @@ describe('the functions', () => {
       [FUNCTION_ENV.kmsKey]: 'gcp-kms:${google_kms_crypto_key.vaultra.id}',
       [FUNCTION_ENV.signingKey]: '${local.signing_key}',
       [GCP_FUNCTION_ENV.runJob]: '${google_cloud_run_v2_job.runner.id}',
+      [GCP_FUNCTION_ENV.restoreJob]: '${google_cloud_run_v2_job.restore.id}',
       [GCP_FUNCTION_ENV.alertTopic]: '${google_pubsub_topic.alerts.id}',
     });
     expect(gcp.locals.storage_url).toBe('gs://${google_storage_bucket.backups.name}/${local.prefix}');
@@ -154,16 +155,21 @@ describe('the dedup key (chunked snapshots)', () => {
     expect(version).not.toHaveProperty('secret_data');
   });
 
-  it('is read by the runner only, and the runner job is created after that grant', () => {
+  it('is read by the runner and restore accounts only, and each job is created after its grant', () => {
     const readers = Object.entries(gcp.resources.google_secret_manager_secret_iam_member ?? {}).filter(([, block]) => String(block.secret_id).includes('dedup_key'));
-    expect(readers.map(([name, block]) => [name, block.role, block.member])).toEqual([['runner_dedup_key', 'roles/secretmanager.secretAccessor', 'serviceAccount:${google_service_account.runner.email}']]);
+    expect(readers.map(([name, block]) => [name, block.role, block.member])).toEqual([
+      ['runner_dedup_key', 'roles/secretmanager.secretAccessor', 'serviceAccount:${google_service_account.runner.email}'],
+      ['restore_dedup_key', 'roles/secretmanager.secretAccessor', 'serviceAccount:${google_service_account.restore.email}'],
+    ]);
     expect(resource(gcp, 'google_cloud_run_v2_job', 'runner').depends_on).toContain('${google_secret_manager_secret_iam_member.runner_dedup_key}');
+    expect(resource(gcp, 'google_cloud_run_v2_job', 'restore').depends_on).toContain('${google_secret_manager_secret_iam_member.restore_dedup_key}');
     expect(gcp.outputs.dedup_key_secret?.value).toBe('${google_secret_manager_secret.dedup_key.id}');
   });
 
-  it('needs no new storage or key grant: the runner already lists, reads, writes and deletes under the prefix, retention reads, lists and deletes', () => {
-    // A chunked run lists <job>/ and <job>/shared/, reads manifests and indexes, writes and deletes packs: all under the prefix.
-    expect(resource(gcp, 'google_storage_bucket_iam_member', 'runner_objects').role).toBe('roles/storage.objectUser');
+  it('needs no new storage or key grant: the runner lists, reads and creates under the prefix (no delete), retention reads, lists and deletes', () => {
+    // A chunked run lists <job>/ and <job>/shared/, reads manifests and indexes, writes packs: all under the prefix. A failed run's packs are retention's pack sweep's to delete.
+    expect(resource(gcp, 'google_storage_bucket_iam_member', 'runner_objects').role).toBe('${google_project_iam_custom_role.backup_writer.name}');
+    expect(resource(gcp, 'google_project_iam_custom_role', 'backup_writer').permissions).toEqual(['storage.objects.create', 'storage.objects.get', 'storage.objects.list']);
     expect(resource(gcp, 'google_project_iam_custom_role', 'retention').permissions).toEqual(['storage.objects.get', 'storage.objects.list', 'storage.objects.delete']);
   });
 });
@@ -277,9 +283,10 @@ describe('identities', () => {
 
   const roles = (grants: Grant[] | undefined) => (grants ?? []).map((grant) => `${grant.role} on ${grant.on}`).sort();
 
-  it('gives the runner objects under the prefix, the catalog, the key, signing (and the signing public key), and exactly the job sources’ secrets', () => {
+  it('gives the runner objects under the prefix (create, no delete), the catalog, the key (encrypt only), signing (and the signing public key), and exactly the job sources’ secrets', () => {
     expect(roles(grantsByAccount(gcp).get('runner'))).toEqual([
-      'roles/cloudkms.cryptoKeyEncrypterDecrypter on kms_crypto_key',
+      '${google_project_iam_custom_role.backup_writer.name} on storage_bucket',
+      'roles/cloudkms.cryptoKeyEncrypter on kms_crypto_key',
       'roles/cloudkms.publicKeyViewer on kms_crypto_key',
       'roles/cloudkms.signer on kms_crypto_key',
       'roles/datastore.user on project',
@@ -287,19 +294,20 @@ describe('identities', () => {
       // The jobs' sources, and the dedup key.
       'roles/secretmanager.secretAccessor on secret_manager_secret',
       'roles/secretmanager.secretAccessor on secret_manager_secret',
-      'roles/storage.objectUser on storage_bucket',
     ]);
     expect(resource(gcp, 'google_secret_manager_secret_iam_member', 'runner_sources').for_each).toBe('${{ for key, secret in local.source_secrets : key => secret if secret.location == null }}');
     expect(resource(gcp, 'google_secret_manager_regional_secret_iam_member', 'runner_sources').for_each).toBe('${{ for key, secret in local.source_secrets : key => secret if secret.location != null }}');
   });
 
-  it('gives the functions the catalog, the runner and drill jobs, retention deletes under the prefix, the alert topic and the webhook secrets', () => {
+  it('gives the functions the catalog, the runner, restore and drill jobs, retention deletes under the prefix, the alert topic and the webhook secrets', () => {
     expect(roles(grantsByAccount(gcp).get('functions'))).toEqual([
       '${google_project_iam_custom_role.retention.name} on storage_bucket',
       'roles/datastore.user on project',
       'roles/pubsub.publisher on pubsub_topic',
       'roles/run.jobsExecutorWithOverrides on cloud_run_v2_job',
       'roles/run.jobsExecutorWithOverrides on cloud_run_v2_job',
+      'roles/run.jobsExecutorWithOverrides on cloud_run_v2_job',
+      'roles/run.viewer on cloud_run_v2_job',
       'roles/run.viewer on cloud_run_v2_job',
       'roles/run.viewer on cloud_run_v2_job',
       'roles/secretmanager.secretAccessor on secret_manager_regional_secret',
@@ -309,7 +317,7 @@ describe('identities', () => {
     expect(resource(gcp, 'google_secret_manager_secret_iam_member', 'functions_webhooks').for_each).toBe('${{ for key, secret in local.webhook_secrets : key => secret if secret.location == null }}');
   });
 
-  it('signs with the signing key only: the runner is its only signer; it and the drill account read its public key', () => {
+  it('signs with the signing key only: the runner is its only signer; it, the restore and the drill account read its public key', () => {
     for (const name of ['runner_signs', 'runner_reads_signing_public_key']) {
       const member = resource(gcp, 'google_kms_crypto_key_iam_member', name);
       expect(member.crypto_key_id, name).toBe('${google_kms_crypto_key.signing.id}');
@@ -318,6 +326,7 @@ describe('identities', () => {
     const onSigningKey = Object.entries(gcp.resources.google_kms_crypto_key_iam_member ?? {}).filter(([, block]) => block.crypto_key_id === '${google_kms_crypto_key.signing.id}');
     expect(onSigningKey.map(([name, block]) => `${name} ${String(block.role)}`).sort()).toEqual([
       'drill_reads_signing_public_key roles/cloudkms.publicKeyViewer',
+      'restore_reads_signing_public_key roles/cloudkms.publicKeyViewer',
       'runner_reads_signing_public_key roles/cloudkms.publicKeyViewer',
       'runner_signs roles/cloudkms.signer',
     ]);
@@ -341,7 +350,7 @@ describe('identities', () => {
 
   it('grants nothing else: the only other member is the api callers the user lists, and nobody gets a project-wide role or the backups unconditioned', () => {
     const grants = grantsByAccount(gcp);
-    expect([...grants.keys()].sort()).toEqual(['${each.value}', 'runner', 'scheduler', 'functions', 'builder', 'drill', 'serviceAccount:${data.google_storage_project_service_account.gcs.email_address}'].sort());
+    expect([...grants.keys()].sort()).toEqual(['${each.value}', 'runner', 'restore', 'scheduler', 'functions', 'builder', 'drill', 'serviceAccount:${data.google_storage_project_service_account.gcs.email_address}'].sort());
     expect(grants.get('${each.value}')?.map((grant) => grant.resource)).toEqual(['google_cloud_run_v2_service_iam_member.api_invokers']);
     // Build logs are the one exception: Cloud Logging has no narrower scope for writing entries.
     const unconditionedProjectRoles = [...grants.values()].flat().filter((grant) => grant.on === 'project' && !grant.conditioned);
@@ -356,6 +365,7 @@ describe('identities', () => {
     const accounts = gcp.resources.google_service_account ?? {};
     expect(Object.fromEntries(Object.entries(accounts).map(([name, block]) => [name, block.account_id]))).toEqual({
       runner: '${local.account_prefix}-runner',
+      restore: '${local.account_prefix}-restore',
       functions: '${local.account_prefix}-functions',
       scheduler: '${local.account_prefix}-scheduler',
       builder: '${local.account_prefix}-builder',

@@ -711,6 +711,13 @@ describe('failure paths', () => {
       expect(result.error).toBeInstanceOf(StorageError);
       expect(memory.keys().sort()).toEqual([`${runFolder('orphan', result.run.runId)}/data.pgdump.zst.age`, `${runFolder('orphan', result.run.runId)}/manifest.json.sig`]);
       expect(await listBackupKeys(memory)).toEqual([]);
+      // As a write-only identity (no delete) leaves them: recorded, with who removes them.
+      const settled = "settling the failed run deletes its run folder (reconcile, task-finished or 'vaultra catalog repair')";
+      expect(result.run.leftBehind).toEqual([
+        { kind: 'object', location: expect.stringMatching(/manifest\.json\.sig$/), cleanup: settled },
+        { kind: 'object', location: expect.stringMatching(/data\.pgdump\.zst\.age$/), cleanup: settled },
+      ]);
+      expect((await deps.catalog.get('orphan', result.run.runId))?.leftBehind).toEqual(result.run.leftBehind);
     });
 
     it('a read failing half-way through verify: rejects with StorageError and records a failed verify', async () => {

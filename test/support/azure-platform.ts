@@ -429,6 +429,8 @@ export interface DeployOptions {
   readonly subscriptionId?: string;
   readonly resourceGroup?: string;
   readonly jobName?: string;
+  /** The restore job (VAULTRA_CONTAINER_APPS_RESTORE_JOB), as the module makes it. @default 'vaultra-restore' */
+  readonly restoreJobName?: string;
 }
 
 export async function deployAzurePlatform(azurite: AzuriteConnection, options: DeployOptions): Promise<AzurePlatform> {
@@ -453,6 +455,7 @@ export async function deployAzurePlatform(azurite: AzuriteConnection, options: D
       [AZURE_FUNCTION_ENV.subscriptionId]: options.subscriptionId ?? randomUUID(),
       [AZURE_FUNCTION_ENV.resourceGroup]: options.resourceGroup ?? 'rg-vaultra-test',
       [AZURE_FUNCTION_ENV.containerAppsJob]: options.jobName ?? 'vaultra-runner',
+      [AZURE_FUNCTION_ENV.containerAppsRestoreJob]: options.restoreJobName ?? 'vaultra-restore',
     },
   };
 }

@@ -48,6 +48,8 @@ export interface GcpPlatform {
   readonly collection: string;
   /** `projects/<p>/locations/<r>/jobs/<j>`: the Cloud Run job the functions run. */
   readonly runJob: string;
+  /** The Cloud Run job restores and verifies run on (VAULTRA_CLOUD_RUN_RESTORE_JOB), as the module makes it. */
+  readonly restoreJob: string;
   /** Each drilled job's Cloud Run drill job, by job name. */
   readonly drillJobs: Readonly<Record<string, string>>;
   readonly storageUrl: string;
@@ -73,6 +75,7 @@ export async function deployGcpPlatform(options: {
   const bucket = `vaultra-backups-${suffix}`;
   const collection = `vaultra-runs-${suffix}`;
   const runJob = `projects/${GCP_PROJECT}/locations/${GCP_REGION}/jobs/vaultra-runner-${suffix}`;
+  const restoreJob = `projects/${GCP_PROJECT}/locations/${GCP_REGION}/jobs/vaultra-restore-${suffix}`;
   const drillJobs = Object.fromEntries((options.drilledJobs ?? []).map((job) => [job, `projects/${GCP_PROJECT}/locations/${GCP_REGION}/jobs/vaultra-drill-${job}-${suffix}`]));
   await createBucket(options.fakeGcs.endpoint, bucket);
   let topic: string | undefined;
@@ -94,6 +97,7 @@ export async function deployGcpPlatform(options: {
     [FUNCTION_ENV.catalogUrl]: catalogUrl,
     ...(options.kmsKey ? { [FUNCTION_ENV.kmsKey]: options.kmsKey } : {}),
     [GCP_FUNCTION_ENV.runJob]: runJob,
+    [GCP_FUNCTION_ENV.restoreJob]: restoreJob,
     ...(options.drilledJobs ? { [GCP_FUNCTION_ENV.drillJobs]: JSON.stringify(drillJobs) } : {}),
     ...(topic ? { [GCP_FUNCTION_ENV.alertTopic]: topic } : {}),
   };
@@ -101,6 +105,7 @@ export async function deployGcpPlatform(options: {
     bucket,
     collection,
     runJob,
+    restoreJob,
     drillJobs,
     storageUrl,
     catalogUrl,

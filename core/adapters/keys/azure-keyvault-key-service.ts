@@ -32,8 +32,9 @@ const ALGORITHM = 'RSA-OAEP-256';
  * with a new id; backups keep naming the version that wrapped them, which stays usable (for
  * `unwrapKey`) until it is disabled or deleted.
  *
- * Needs the `wrapKey` and `unwrapKey` key permissions ("Key Vault Crypto Service Encryption
- * User"); with `get` as well, the SDK reads the key once and checks it is enabled, unexpired
+ * A backup needs the `wrapKey` key permission and a restore `unwrapKey` (infra/azure gives its
+ * runner and restore identities one each; "Key Vault Crypto Service Encryption User" has both);
+ * with `get` as well, the SDK reads the key once and checks it is enabled, unexpired
  * and allowed those operations before calling the service. Retries are the SDK's default
  * policy (exponential with jitter on 408/429/5xx and network errors): both calls are free of
  * side effects.
@@ -87,7 +88,7 @@ function keyError(error: unknown, operation: 'wrapKey' | 'unwrapKey', keyId: str
   if (status === 404) return new KeyError(`Key Vault key ${keyId} not found (${detail})`, { cause: error });
   if (status === 401 || status === 403 || isCredentialError(error)) {
     return new KeyError(
-      `Key Vault refused ${operation} with ${keyId}: ${detail} (the identity needs the ${operation} permission, e.g. the "Key Vault Crypto Service Encryption User" role, and the key version must be enabled)`,
+      `Key Vault refused ${operation} with ${keyId}: ${detail} (the identity needs the ${operation} permission — a backup wraps only, a restore unwraps only; the "Key Vault Crypto Service Encryption User" role has both — and the key version must be enabled)`,
       { cause: error },
     );
   }

@@ -149,7 +149,8 @@ function translate(error: unknown, keyId: string, action: 'encrypt' | 'decrypt')
       return refused('not found (check the project, location, key ring and key names)');
     case GrpcCode.PERMISSION_DENIED:
       return refused(
-        `permission denied to cloudkms.cryptoKeyVersions.useTo${action === 'encrypt' ? 'Encrypt' : 'Decrypt'} (grant the caller roles/cloudkms.cryptoKeyEncrypterDecrypter on the key; Cloud KMS also says this when the key does not exist)`,
+        // A deployment's backups only encrypt (the runner account) and its restores only decrypt (the restore account).
+        `permission denied to cloudkms.cryptoKeyVersions.useTo${action === 'encrypt' ? 'Encrypt' : 'Decrypt'} (grant the caller roles/cloudkms.${action === 'encrypt' ? 'cryptoKeyEncrypter' : 'cryptoKeyDecrypter'} or cryptoKeyEncrypterDecrypter on the key; Cloud KMS also says this when the key does not exist)`,
       );
     case GrpcCode.UNAUTHENTICATED:
       return refused('no valid Google Cloud credentials (set GOOGLE_APPLICATION_CREDENTIALS or run on a service account)');

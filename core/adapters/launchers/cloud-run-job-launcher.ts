@@ -26,6 +26,13 @@ export interface CloudRunJobTarget {
   readonly jobName: string;
   /** The runner container's name, needed only when the job has several containers. @default the job's only container */
   readonly containerName?: string;
+  /**
+   * The Cloud Run job restores and verifies run on (`LaunchRequest.readsBackups`): the same image,
+   * running as the restore service account, the only one that may read and decrypt backups. The
+   * runner job's own account is write-only. Without it, a run that reads backups is refused.
+   * @default none
+   */
+  readonly restoreJobName?: string;
   /** Replaces the job's task timeout for each execution. @default the timeout set on the job (Terraform) */
   readonly timeoutSeconds?: number;
   /**
@@ -48,7 +55,8 @@ const RETRYABLE_CODES = new Set<number>([GrpcCode.RESOURCE_EXHAUSTED, GrpcCode.U
 const LAUNCH_RETRY_POLICY: RetryPolicy = { maxAttempts: 5, baseDelayMs: 1_000, maxDelayMs: 15_000 };
 
 /**
- * Starts the runner as an execution of a Cloud Run job (DESIGN.md §1) with per-execution overrides:
+ * Starts the runner as an execution of a Cloud Run job (DESIGN.md §1) — the runner job for
+ * backups, the restore job for restores and verifies, a drill job for drills — with per-execution overrides:
  * the runner's command line as the container's `args` (the image's ENTRYPOINT is
  * `node /app/dist/vaultra.mjs`, and overridden args replace the job's), the request's environment
  * plus `VAULTRA_JOB`/`VAULTRA_RUN_ID` merged into the container's, one task, and the timeout when
@@ -79,6 +87,9 @@ export class CloudRunJobLauncher implements JobLauncher {
     private readonly policy: RetryPolicy = LAUNCH_RETRY_POLICY,
   ) {
     if (!JOB_NAME.test(target.jobName)) throw new ConfigError(`"${target.jobName}" is not a Cloud Run job name: expected projects/<project>/locations/<region>/jobs/<job>`);
+    if (target.restoreJobName !== undefined && !JOB_NAME.test(target.restoreJobName)) {
+      throw new ConfigError(`"${target.restoreJobName}", the restore job, is not a Cloud Run job name: expected projects/<project>/locations/<region>/jobs/<job>`);
+    }
     for (const [job, name] of Object.entries(target.drillJobNames ?? {})) {
       if (!JOB_NAME.test(name)) throw new ConfigError(`"${name}", the drill job of ${job}, is not a Cloud Run job name: expected projects/<project>/locations/<region>/jobs/<job>`);
     }
@@ -100,14 +111,17 @@ export class CloudRunJobLauncher implements JobLauncher {
   }
 
   /**
-   * The RunJob request for `request` (exported through the class for tests and docs). A drill
-   * runs its job's drill job, whose service account is the drill identity (Cloud Run cannot
-   * switch identity per execution, so the drill's identity is the job's own), with the same
-   * overrides on its runner container.
+   * The RunJob request for `request` (exported through the class for tests and docs). Cloud Run
+   * cannot switch identity per execution, so the identity is chosen by choosing the job: a drill
+   * runs its job's drill job (the drill identity, with the same overrides on its runner
+   * container), a restore or verify the restore job (the restore identity), a backup or log push
+   * the runner job (the write-only backup identity).
    */
   runJobRequest(request: LaunchRequest): RunJobRequest {
     const environment = { ...request.environment, [TASK_RUN_ENV.job]: request.job, [TASK_RUN_ENV.runId]: request.runId };
-    const [jobName, containerName] = request.drill ? [this.drillJobOf(request.job), DRILL_RUNNER_CONTAINER_NAME] : [this.target.jobName, this.target.containerName];
+    const [jobName, containerName] = request.drill
+      ? [this.drillJobOf(request.job), DRILL_RUNNER_CONTAINER_NAME]
+      : [request.readsBackups ? this.restoreJob() : this.target.jobName, this.target.containerName];
     return {
       name: jobName,
       overrides: {
@@ -122,6 +136,13 @@ export class CloudRunJobLauncher implements JobLauncher {
         ...(this.target.timeoutSeconds ? { timeout: { seconds: this.target.timeoutSeconds } } : {}),
       },
     };
+  }
+
+  private restoreJob(): string {
+    if (!this.target.restoreJobName) {
+      throw new LaunchFailedError('cannot start a restore or verify: the deployment names no restore job (VAULTRA_CLOUD_RUN_RESTORE_JOB); apply the Vaultra Terraform module again, which creates it', false);
+    }
+    return this.target.restoreJobName;
   }
 
   private drillJobOf(job: string): string {

@@ -1,8 +1,9 @@
 import type { ExecutionStatus, ExecutionTracker } from '../../ports/execution-tracker.js';
 
 /**
- * One tracker over the executions of several platform jobs: the runner's and each drilled job's
- * drill job (a Cloud Run job per drill, since each has its own scratch server and size). A run id
+ * One tracker over the executions of several platform jobs: the runner's, the restore job's
+ * (restores and verifies, under the restore identity) and each drilled job's drill job (a Cloud
+ * Run job per drill, since each has its own scratch server and size). A run id
  * lives in exactly one of them, and nothing in a pending record says which, so each tracker in
  * turn is asked for the run ids the ones before it did not find; once every run is found, the
  * rest are asked nothing.

@@ -33,9 +33,9 @@ const RANK: Readonly<Record<ExecutionState, number>> = { failed: 0, succeeded: 1
  * `VAULTRA_RUN_ID` the launcher put in the runner container's environment; executions without
  * it (started by hand, or by something else) are ignored.
  *
- * Drills run as executions of their own jobs (`containerAppsDrillJobName`): the tracker lists
- * those named in `drillJobNames` too, after the runner's; a drill job that does not exist lists
- * nothing.
+ * Restores and verifies run as executions of the restore job (`target.restoreJobName`), drills
+ * as executions of their own jobs (`containerAppsDrillJobName`): the tracker lists those too,
+ * after the runner's, for the runs not found yet; a drill job that does not exist lists nothing.
  *
  * Container Apps reports no exit code: a `Succeeded` execution counts as exit 0 and the others
  * as non-zero, and the reason says what the platform said. A run with several executions (a
@@ -53,7 +53,12 @@ export class ContainerAppsExecutionTracker implements ExecutionTracker {
     const found = new Map<string, ExecutionStatus>();
     if (runIds.length === 0) return found;
     const wanted = new Set(runIds);
-    for (const jobName of [this.target.jobName, ...this.drillJobNames]) await this.collect(jobName, wanted, found, signal);
+    const jobNames = [this.target.jobName, ...(this.target.restoreJobName ? [this.target.restoreJobName] : []), ...this.drillJobNames];
+    for (const jobName of jobNames) {
+      // A run's executions are all of one job: once every run is found, the other jobs are not listed.
+      if (found.size === wanted.size) break;
+      await this.collect(jobName, wanted, found, signal);
+    }
     return found;
   }
 
@@ -68,7 +73,7 @@ export class ContainerAppsExecutionTracker implements ExecutionTracker {
         if (!seen || RANK[status.state] > RANK[seen.state]) found.set(runId, status);
       }
     } catch (error) {
-      // A drill job not made yet (an apply that failed half-way) has no execution to find; it must
+      // A restore or drill job not made yet (an apply that failed half-way) has no execution to find; it must
       // not keep every backup from being settled. The runner's job missing is a deployment fault.
       if (jobName !== this.target.jobName && statusOf(error) === 404) return;
       throw trackerError(error, `listing the executions of Container Apps job ${jobName} in resource group ${resourceGroup}`);

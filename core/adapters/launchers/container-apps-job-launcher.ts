@@ -9,6 +9,13 @@ import { containerAppsDrillJobName } from './container-apps-drill-job.js';
 export interface ContainerAppsJobTarget {
   readonly resourceGroup: string;
   readonly jobName: string;
+  /**
+   * The Container Apps job restores and verifies run on (`LaunchRequest.readsBackups`): the same
+   * container under the restore identity, the only one that may read and unwrap backups; the
+   * runner job's identity is write-only. Without it, a run that reads backups is refused.
+   * @default none
+   */
+  readonly restoreJobName?: string;
   /** The runner's container in the job's template. @default 'runner' */
   readonly containerName?: string;
 }
@@ -40,7 +47,9 @@ interface RunnerDefinition {
  * run's variables and, when the job asks, its size. Init containers and the job's other
  * containers are carried over as defined.
  *
- * A drill (`request.drill`) starts the config job's own drill job instead
+ * A restore or verify (`request.readsBackups`) starts the restore job instead (the same
+ * container under the restore identity; the runner job's identity is write-only), and is refused
+ * when the deployment names none. A drill (`request.drill`) starts the config job's own drill job
  * (`containerAppsDrillJobName`: the runner beside its scratch server, under the drill identity),
  * at the size its definition splits between the two containers: the run's size is not applied.
  *
@@ -54,7 +63,7 @@ interface RunnerDefinition {
  * is claimed once) and the tracker ranks below the one that runs.
  */
 export class ContainerAppsJobLauncher implements JobLauncher {
-  /** Per Container Apps job: the runner's, and each drill job read so far. */
+  /** Per Container Apps job: the runner's, the restore job's and each drill job read so far. */
   private readonly definitions = new Map<string, { readonly value: Promise<RunnerDefinition>; readonly readAt: number }>();
 
   constructor(
@@ -65,7 +74,7 @@ export class ContainerAppsJobLauncher implements JobLauncher {
   ) {}
 
   async launch(request: LaunchRequest, signal?: AbortSignal): Promise<LaunchedTask> {
-    const jobName = request.drill ? containerAppsDrillJobName(this.target.jobName, request.job) : this.target.jobName;
+    const jobName = this.jobNameOf(request);
     const size = request.drill ? {} : request;
     return withRetries(
       async () => {
@@ -76,15 +85,29 @@ export class ContainerAppsJobLauncher implements JobLauncher {
     );
   }
 
+  /**
+   * A Container Apps execution cannot switch identity, so the identity is chosen by choosing the
+   * job: the drill job (drill identity), the restore job (restore identity) for a run that reads
+   * backups, the runner job (write-only backup identity) for the rest.
+   */
+  private jobNameOf(request: LaunchRequest): string {
+    if (request.drill) return containerAppsDrillJobName(this.target.jobName, request.job);
+    if (!request.readsBackups) return this.target.jobName;
+    if (!this.target.restoreJobName) {
+      throw new LaunchFailedError('cannot start a restore or verify: the deployment names no restore job (VAULTRA_CONTAINER_APPS_RESTORE_JOB); run terraform apply with the Vaultra module again, which creates it', false);
+    }
+    return this.target.restoreJobName;
+  }
+
   private get containerName(): string {
     return this.target.containerName ?? RUNNER_CONTAINER;
   }
 
-  /** What a 404 means: the runner's job misnamed, or a drill job Terraform has not made. */
+  /** What a 404 means: the runner's or restore job misnamed, or a drill job Terraform has not made. */
   private notFoundHint(jobName: string): string {
-    return jobName === this.target.jobName
-      ? 'no such job: check VAULTRA_CONTAINER_APPS_JOB and VAULTRA_AZURE_RESOURCE_GROUP'
-      : 'no drill job for this config job: give it drill.schedule and run terraform apply, which creates it';
+    if (jobName === this.target.jobName) return 'no such job: check VAULTRA_CONTAINER_APPS_JOB and VAULTRA_AZURE_RESOURCE_GROUP';
+    if (jobName === this.target.restoreJobName) return 'no such job: check VAULTRA_CONTAINER_APPS_RESTORE_JOB, or run terraform apply, which creates it';
+    return 'no drill job for this config job: give it drill.schedule and run terraform apply, which creates it';
   }
 
   private runnerDefinition(jobName: string, signal?: AbortSignal): Promise<RunnerDefinition> {

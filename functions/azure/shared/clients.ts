@@ -49,8 +49,9 @@ export function launcherOf(settings: AzureSettings, credential: TokenCredential)
 }
 
 /**
- * Listing executions is a read: the SDK's default retries apply. It lists the runner's job and
- * the drill job of every enabled job with `drill.schedule` (the jobs infra/azure/drill-jobs.tf makes).
+ * Listing executions is a read: the SDK's default retries apply. It lists the runner's job, the
+ * restore job and the drill job of every enabled job with `drill.schedule` (the jobs
+ * infra/azure/restore-job.tf and drill-jobs.tf make).
  */
 export function trackerOf(settings: AzureSettings, credential: TokenCredential): ContainerAppsExecutionTracker {
   const drillJobs = settings.environment.jobs.filter((job) => job.enabled && job.drill?.schedule).map((job) => containerAppsDrillJobName(settings.containerApps.jobName, job.name));

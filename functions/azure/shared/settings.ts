@@ -52,9 +52,16 @@ export function azureSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Azur
       subscriptionId: required(env, AZURE_FUNCTION_ENV.subscriptionId),
       resourceGroup: env[AZURE_FUNCTION_ENV.resourceGroup]?.trim() || environment.azure?.resourceGroup || required(env, AZURE_FUNCTION_ENV.resourceGroup),
       jobName: required(env, AZURE_FUNCTION_ENV.containerAppsJob),
+      ...restoreJobOf(env),
     },
     managedIdentityClientId: env[AZURE_FUNCTION_ENV.managedIdentityClientId]?.trim() || undefined,
   };
+}
+
+/** The restore job, when the module made one (a deployment from before it has none: restores are then refused). */
+function restoreJobOf(env: NodeJS.ProcessEnv): { restoreJobName?: string } {
+  const name = env[AZURE_FUNCTION_ENV.containerAppsRestoreJob]?.trim();
+  return name ? { restoreJobName: name } : {};
 }
 
 export { cached } from '../../shared/cached.js';

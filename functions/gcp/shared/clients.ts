@@ -30,18 +30,19 @@ export function storageOf(settings: GcpSettings): StorageBackend {
 
 /** @param client a `JobsClient` (tests) @default the real one, built on first launch */
 export function launcherOf(settings: GcpSettings, client?: CloudRunJobsApi): CloudRunJobLauncher {
-  return new CloudRunJobLauncher({ jobName: settings.runJob, drillJobNames: settings.drillJobs }, client);
+  return new CloudRunJobLauncher({ jobName: settings.runJob, ...(settings.restoreJob ? { restoreJobName: settings.restoreJob } : {}), drillJobNames: settings.drillJobs }, client);
 }
 
 /**
- * The runner job's executions, then the drill jobs' (a scheduled drill runs on its job's own
- * Cloud Run job). @param client an `ExecutionsClient` (tests) @default the real one, built on first use
+ * The runner job's executions, then the restore job's (restores and verifies), then the drill
+ * jobs' (a scheduled drill runs on its job's own Cloud Run job).
+ * @param client an `ExecutionsClient` (tests) @default the real one, built on first use
  */
 export function trackerOf(settings: GcpSettings, client?: CloudRunExecutionsApi): ExecutionTracker {
   const runner = new CloudRunExecutionTracker(settings.runJob, client);
-  const drillJobs = Object.values(settings.drillJobs);
-  if (drillJobs.length === 0) return runner;
-  return new CombinedExecutionTracker([runner, ...drillJobs.map((jobName) => new CloudRunExecutionTracker(jobName, client))]);
+  const others = [...(settings.restoreJob ? [settings.restoreJob] : []), ...Object.values(settings.drillJobs)];
+  if (others.length === 0) return runner;
+  return new CombinedExecutionTracker([runner, ...others.map((jobName) => new CloudRunExecutionTracker(jobName, client))]);
 }
 
 /** The environment's alert targets: the Pub/Sub topic (when deployed with one), then every webhook. */

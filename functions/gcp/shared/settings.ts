@@ -16,6 +16,8 @@ export interface GcpSettings {
   readonly target: RunnerTarget;
   /** `projects/<p>/locations/<region>/jobs/<job>`: the Cloud Run job that runs the runner. */
   readonly runJob: string;
+  /** The Cloud Run job restores and verifies run on (`VAULTRA_CLOUD_RUN_RESTORE_JOB`); absent in a deployment made before it existed. */
+  readonly restoreJob: string | undefined;
   /** Each drilled job's Cloud Run drill job, by job name (`VAULTRA_CLOUD_RUN_DRILL_JOBS`); empty when no job schedules a drill. */
   readonly drillJobs: Readonly<Record<string, string>>;
   /** `projects/<p>/topics/<t>`: alerts are published here too, when set. */
@@ -60,6 +62,7 @@ export function gcpSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): GcpSet
       ...(environment.signing.trusted.length > 0 ? { trustedSigners: environment.signing.trusted } : {}),
     },
     runJob: required(env, GCP_FUNCTION_ENV.runJob),
+    restoreJob: env[GCP_FUNCTION_ENV.restoreJob] || undefined,
     drillJobs: drillJobsOf(env[GCP_FUNCTION_ENV.drillJobs]),
     alertTopic: env[GCP_FUNCTION_ENV.alertTopic] || undefined,
   };
