@@ -1,6 +1,7 @@
 # Alerts: the functions post to the config's webhooks and publish to this topic
 # (VAULTRA_ALERT_TOPIC); Cloud Monitoring mails notifications.email when a function answers with
-# errors or a runner execution fails.
+# errors or a runner execution fails (the runner job's backups and log pushes, the restore job's
+# on-demand restores and verifies; drills have their policy below).
 resource "google_pubsub_topic" "alerts" {
   project                    = local.project
   name                       = "${local.name}-alerts"
@@ -72,7 +73,7 @@ resource "google_monitoring_alert_policy" "runner_failures" {
   conditions {
     display_name = "A runner execution failed"
     condition_threshold {
-      filter          = "resource.type = \"cloud_run_job\" AND metric.type = \"run.googleapis.com/job/completed_execution_count\" AND metric.labels.result = \"failed\" AND resource.labels.job_name = \"${google_cloud_run_v2_job.runner.name}\""
+      filter          = "resource.type = \"cloud_run_job\" AND metric.type = \"run.googleapis.com/job/completed_execution_count\" AND metric.labels.result = \"failed\" AND resource.labels.job_name = one_of(\"${google_cloud_run_v2_job.runner.name}\", \"${google_cloud_run_v2_job.restore.name}\")"
       comparison      = "COMPARISON_GT"
       threshold_value = 0
       duration        = "0s"
@@ -91,7 +92,7 @@ resource "google_monitoring_alert_policy" "runner_failures" {
   }
 
   documentation {
-    content   = "A Vaultra runner execution of environment ${var.environment} failed: the run's record in the catalog and the execution's logs say why."
+    content   = "A Vaultra runner execution of environment ${var.environment} failed (a backup or log push on the runner job, a restore or verify on the restore job): the run's record in the catalog and the execution's logs say why."
     mime_type = "text/markdown"
   }
 }

@@ -3,11 +3,17 @@
 # a Cloud Run job of the drilled job's own that scheduledBackup executes with
 # `vaultra drill latest …` as the runner's arguments. With `drill.server` the job has two
 # containers: the runner, started once the scratch server (its official image) accepts connections
-# on the task's loopback, and the server. The runner exits, the task ends, the server's data with it.
+# on the task's loopback, and the server. The runner exits and writes its done file on a volume the
+# two share; the server stops on it, the task ends, the server's data with it.
 #
 # Every drill job runs as the `drill` service account: it reads backups and unwraps their file keys
 # (the age `vaultra-kms` stanza), which a backup never needs. It writes no object, signs nothing
 # and reads no job secret: a drill never connects to the source.
+
+locals {
+  # The scratch server's stop script, a file of its own so tests run it as the container will.
+  drill_server_script = file("${path.module}/scripts/drill-scratch-server.sh")
+}
 
 resource "google_service_account" "drill" {
   count = length(local.drilled_jobs) > 0 ? 1 : 0
@@ -54,6 +60,23 @@ resource "google_cloud_run_v2_job" "drill" {
           name  = "VAULTRA_CATALOG"
           value = local.catalog_url
         }
+
+        # `vaultra drill` writes its exit code here as it exits: the scratch server stops on it.
+        dynamic "env" {
+          for_each = contains(keys(local.drill_sidecars), each.key) ? [local.drill_done_file] : []
+          content {
+            name  = "VAULTRA_DRILL_DONE_FILE"
+            value = env.value
+          }
+        }
+
+        dynamic "volume_mounts" {
+          for_each = contains(keys(local.drill_sidecars), each.key) ? [local.drill_done_volume] : []
+          content {
+            name       = volume_mounts.value
+            mount_path = local.drill_done_folder
+          }
+        }
       }
 
       # DRILL_SERVER_CONTAINER_NAME of core/config/drill-sidecar.ts. Cloud Run probes TCP, HTTP or
@@ -64,14 +87,28 @@ resource "google_cloud_run_v2_job" "drill" {
         content {
           name  = "scratch-server"
           image = containers.value.image
-          args  = containers.value.args
+          # The image's entrypoint with the server's arguments, under a script that stops the
+          # server once the runner is done: nothing in Cloud Run's documentation says a task ends
+          # while a second container still runs (scripts/drill-scratch-server.sh says how it knows).
+          command = ["sh", "-c", local.drill_server_script, "scratch-server"]
+          args    = containers.value.args
 
           dynamic "env" {
-            for_each = containers.value.env
+            for_each = merge(containers.value.env, {
+              VAULTRA_DRILL_DONE_FILE = local.drill_done_file
+              # Past the drill's own time limit the runner has given up: a runner that never wrote
+              # the file (killed) holds the task no longer than that, well within its timeout.
+              VAULTRA_DRILL_WAIT_SECONDS = tostring(local.job_timeout_seconds[each.key])
+            })
             content {
               name  = env.key
               value = env.value
             }
+          }
+
+          volume_mounts {
+            name       = local.drill_done_volume
+            mount_path = local.drill_done_folder
           }
 
           resources {
@@ -86,6 +123,18 @@ resource "google_cloud_run_v2_job" "drill" {
             tcp_socket {
               port = containers.value.port
             }
+          }
+        }
+      }
+
+      # Shared by the two containers: the runner's done file. In memory, a few bytes.
+      dynamic "volumes" {
+        for_each = contains(keys(local.drill_sidecars), each.key) ? [local.drill_done_volume] : []
+        content {
+          name = volumes.value
+          empty_dir {
+            medium     = "MEMORY"
+            size_limit = "1Mi"
           }
         }
       }

@@ -87,6 +87,10 @@ locals {
       port  = 5432
     } if try(drill.server, null) != null
   }
+  # The runner tells the server it is done through a file on an in-memory volume both mount (drill.tf).
+  drill_done_volume = "drill-done"
+  drill_done_folder = "/vaultra-drill"
+  drill_done_file   = "${local.drill_done_folder}/runner-done"
 
   maintenance_schedules = {
     reconcile = { schedule = "*/5 * * * *", description = "finalize finished runs", retry_count = 0 }

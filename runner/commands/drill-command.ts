@@ -18,6 +18,7 @@ import { parseAtEdge } from '../../core/domain/validate.js';
 import { dbSystemOf } from '../../core/domain/db-system.js';
 import { recordRunMetrics } from '../telemetry.js';
 import { loggedRun } from '../logged-run.js';
+import { writeExitCodeOnExit } from '../done-file.js';
 
 interface DrillOptions {
   from: string;
@@ -37,6 +38,7 @@ interface DrillOptions {
   progress: boolean;
   catalog?: string;
   dedupKey?: string;
+  doneFile?: string;
 }
 
 /**
@@ -66,6 +68,7 @@ export function drillCommand(): Command {
     .option('--json', 'print the result as JSON on stdout')
     .option('--no-progress', 'no progress display on stderr')
     .addOption(catalogOption())
+    .addOption(new Option('--done-file <path>', 'write the exit code to this file when the drill ends, passed, failed or interrupted (a GCP drill job\'s scratch server stops when it appears)').env('VAULTRA_DRILL_DONE_FILE'))
     .addHelpText(
       'after',
       `${TRUST_HELP}
@@ -90,6 +93,8 @@ Examples:
   vaultra drill latest --job events --check '{"collection": "orders", "filter": {"paid": true}} => 100'`,
     )
     .action(async (ref: string, options: DrillOptions, command: Command) => {
+      // First: whatever happens next, the scratch server beside the runner learns that the drill is over.
+      if (options.doneFile) writeExitCodeOnExit(options.doneFile);
       const signal = signalOf(command);
       const store = await openStore(options.from, options.catalog);
       // The drill's log is kept beside a local catalog, as a backup's is (logged-run.ts).

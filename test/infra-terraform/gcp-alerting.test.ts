@@ -1,5 +1,5 @@
 /**
- * infra/gcp/alerting.tf: the function-errors policy's filter, evaluated by terraform itself.
+ * infra/gcp/alerting.tf: the function-errors and failed-execution policies' filters, evaluated by terraform itself.
  * The functions' `service_config[0].service` is what the Cloud Functions v2 API returns,
  * `projects/<p>/locations/<r>/services/<name>` (ServiceConfig.service), while Cloud Monitoring
  * labels Cloud Run revisions with the short `service_name`: a filter built from the full path
@@ -52,5 +52,20 @@ describe('the function-errors alert policy', () => {
     const names = attributeSource('function_service_names').replaceAll('google_cloudfunctions2_function.vaultra', '({ api = { service_config = [{ service = "vaultra-gcp-example-api" }] } })');
     const result = await evaluateLocals(terraform, 'infra/gcp', { environment: 'gcp-example' }, { names });
     expect(result.names).toEqual(['vaultra-gcp-example-api']);
+  });
+});
+
+describe('the failed-runner-execution alert policy', () => {
+  const terraform = findTerraform();
+  if (!terraform) return unmet('terraform', 'no terraform binary (TERRAFORM_BIN, PATH or the setup cache): run scripts/setup-terraform.sh');
+
+  it('mails a failed execution of the runner job (backups, log pushes) and of the restore job (on-demand restores and verifies)', async () => {
+    const expression = attributeSource('filter', 'resource "google_monitoring_alert_policy" "runner_failures"')
+      .replaceAll('google_cloud_run_v2_job.runner', '({ name = "vaultra-gcp-example-runner" })')
+      .replaceAll('google_cloud_run_v2_job.restore', '({ name = "vaultra-gcp-example-restore" })');
+    const { filter } = (await evaluateLocals(terraform, 'infra/gcp', { environment: 'gcp-example' }, { filter: expression })) as { filter: string };
+    expect(filter).toBe(
+      'resource.type = "cloud_run_job" AND metric.type = "run.googleapis.com/job/completed_execution_count" AND metric.labels.result = "failed" AND resource.labels.job_name = one_of("vaultra-gcp-example-runner", "vaultra-gcp-example-restore")',
+    );
   });
 });
