@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DRILL_RUNNER_CONTAINER_NAME } from '../../core/adapters/launchers/cloud-run-job-launcher.js';
+import { drillCommand } from '../../runner/commands/drill-command.js';
 import { deployedFormOf, drillScheduleName } from '../../core/config/deployed-schedule-forms.js';
 import { DRILL_SERVER_CONTAINER_NAME, drillSidecarOf } from '../../core/config/drill-sidecar.js';
 import { environmentOf, parseConfig } from '../../core/config/load-config.js';
@@ -88,16 +89,39 @@ describe('the drill job of a drilled job', () => {
     expect(runner.env).toEqual([{ name: 'VAULTRA_CATALOG', value: '${local.catalog_url}' }]);
   });
 
-  it('has the scratch server as a second container: its official image and arguments, a TCP startup probe on its port, the same size', () => {
+  it('gives the runner, beside a scratch server only, the done file on the volume the two share: the variable `vaultra drill --done-file` reads', () => {
+    const task = containers(resource(gcp, 'google_cloud_run_v2_job', 'drill'));
+    const runner = nested(task, 'containers');
+    const withServer = '${contains(keys(local.drill_sidecars), each.key) ? [local.drill_done_file] : []}';
+    const doneFileOption = drillCommand().options.find((option) => option.long === '--done-file');
+    expect(dynamicBlocks(runner, 'env')).toEqual([{ forEach: withServer, content: { name: doneFileOption!.envVar, value: '${env.value}' } }]);
+    expect(dynamicBlocks(runner, 'volume_mounts')).toEqual([
+      { forEach: '${contains(keys(local.drill_sidecars), each.key) ? [local.drill_done_volume] : []}', content: { name: '${volume_mounts.value}', mount_path: '${local.drill_done_folder}' } },
+    ]);
+    // The volume: in memory, made only when there is a server to tell.
+    expect(dynamicBlocks(task, 'volumes')).toEqual([
+      { forEach: '${contains(keys(local.drill_sidecars), each.key) ? [local.drill_done_volume] : []}', content: { name: '${volumes.value}', empty_dir: [{ medium: 'MEMORY', size_limit: '1Mi' }] } },
+    ]);
+    expect(gcp.locals.drill_done_file).toBe('${local.drill_done_folder}/runner-done');
+  });
+
+  it('has the scratch server as a second container: its official image and arguments under the stop script, a TCP startup probe on its port, the same size', () => {
     const [server] = dynamicBlocks(containers(resource(gcp, 'google_cloud_run_v2_job', 'drill')), 'containers');
     expect(server!.forEach).toBe('${contains(keys(local.drill_sidecars), each.key) ? [local.drill_sidecars[each.key]] : []}');
     const content = server!.content;
     expect(content.name).toBe(DRILL_SERVER_CONTAINER_NAME);
     expect(content.image).toBe('${containers.value.image}');
-    // args, not command: the image's entrypoint initializes the cluster before it runs them.
+    // The stop script runs the image's entrypoint with the server's arguments ("$@" after $0).
+    expect(content.command).toEqual(['sh', '-c', '${local.drill_server_script}', DRILL_SERVER_CONTAINER_NAME]);
     expect(content.args).toBe('${containers.value.args}');
-    expect(content).not.toHaveProperty('command');
-    expect(dynamicBlocks(content, 'env')[0]).toEqual({ forEach: '${containers.value.env}', content: { name: '${env.key}', value: '${env.value}' } });
+    expect(gcp.locals.drill_server_script).toBe('${file("${path.module}/scripts/drill-scratch-server.sh")}');
+    const [env] = dynamicBlocks(content, 'env');
+    expect(env!.content).toEqual({ name: '${env.key}', value: '${env.value}' });
+    // The image's trust setting, plus where the done file is and how long to wait for it: the job's timeout.
+    expect(String(env!.forEach).replace(/\s+/g, ' ')).toMatch(
+      /^\$\{merge\(containers\.value\.env, \{ VAULTRA_DRILL_DONE_FILE = local\.drill_done_file (# [^}]*)?VAULTRA_DRILL_WAIT_SECONDS = tostring\(local\.job_timeout_seconds\[each\.key\]\) \}\)\}$/,
+    );
+    expect(nested(content, 'volume_mounts')).toEqual({ name: '${local.drill_done_volume}', mount_path: '${local.drill_done_folder}' });
     expect(nested(content, 'resources').limits).toBe('${local.drill_sizes[each.key]}');
     const probe = nested(content, 'startup_probe');
     expect(nested(probe, 'tcp_socket').port).toBe('${containers.value.port}');
