@@ -15,7 +15,7 @@
  * - Cloud KMS: the jobs encrypt to an age recipient, and the drill's runner gets the identity
  *   (`VAULTRA_IDENTITY`) where the drill service account would unwrap the `vaultra-kms` stanza.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { http } from '@google-cloud/functions-framework';
@@ -87,6 +87,8 @@ describe('GCP scheduled drill end to end: drill request → scheduledBackup → 
   const source = uniqueDatabaseName('gcp_drill_src');
   const scratch = uniqueDatabaseName('gcp_drill_scratch');
   let home = '';
+  /** Where the drill's runner writes its exit code, as on the drill job's shared volume. */
+  const doneFile = () => join(home, 'runner-done');
   let platform: GcpPlatform;
   let receiver: WebhookReceiver;
   let secretManager: FakeSecretManager;
@@ -129,7 +131,8 @@ describe('GCP scheduled drill end to end: drill request → scheduledBackup → 
     launcher = new LocalProcessLauncher({
       runnerPath: vaultraBin,
       // The scratch server's password plays the sidecar's trust authentication; the identity, the drill account's KMS decrypt.
-      baseEnvironment: { ...fakeGcs.env, ...firestore.env, ...secretManager.env, ...runnerProcessEnvironment(home, pg.binDir), VAULTRA_IDENTITY: identityFile, PGPASSWORD: pg.password },
+      // VAULTRA_DRILL_DONE_FILE: the drill job's runner container has it (drill.tf), on the volume its scratch server watches.
+      baseEnvironment: { ...fakeGcs.env, ...firestore.env, ...secretManager.env, ...runnerProcessEnvironment(home, pg.binDir), VAULTRA_IDENTITY: identityFile, PGPASSWORD: pg.password, VAULTRA_DRILL_DONE_FILE: doneFile() },
       onExit: (exit) => exits.set(exit.runId, exit),
     });
     const sidecar = `postgres://${pg.user}@${pg.host}:${pg.port}/${scratch}`;
@@ -199,6 +202,8 @@ describe('GCP scheduled drill end to end: drill request → scheduledBackup → 
     expect(run).toMatchObject({ kind: 'drill', status: 'succeeded', taskId: exit!.taskId, drill: { backupRunId: backup.started.runId, rtoBudgetMs: 30 * 60_000, failedChecks: 0 } });
     expect(run!.drill!.checks).toBeGreaterThan(2);
     expect(run!.drill!.rtoMs).toBeGreaterThan(0);
+    // The scratch server's signal to stop (infra/gcp/scripts/drill-scratch-server.sh): the runner's exit code, nothing else.
+    expect(await readFile(doneFile(), 'utf8')).toBe('0\n');
   }, 240_000);
 
   it('a drill whose check fails: the runner exits 3, reconcile records the drill failed and drill-failed reaches the webhook and Pub/Sub', async () => {
@@ -212,6 +217,7 @@ describe('GCP scheduled drill end to end: drill request → scheduledBackup → 
     expect(exit?.stderr).toMatch(/vaultra: error: 1 of \d+ drill checks failed: no customers: returned "f", expected "t"/);
     expect(settled).toEqual({ job: 'strict', runId: started.runId, outcome: 'failed' });
     expect(await catalog.get('strict', started.runId)).toMatchObject({ kind: 'drill', status: 'failed', drill: { failedChecks: 1 } });
+    expect(await readFile(doneFile(), 'utf8')).toBe('3\n');
 
     const [alert] = await receiver.waitFor(1);
     expect(verifyWebhookSignature(alert!.body, alert!.headers as Record<string, string>, WEBHOOK_KEY)).toBe(true);
