@@ -96,8 +96,9 @@ resource "google_cloud_run_v2_job" "drill" {
           dynamic "env" {
             for_each = merge(containers.value.env, {
               VAULTRA_DRILL_DONE_FILE = local.drill_done_file
-              # Past the drill's own time limit the runner has given up: a runner that never wrote
-              # the file (killed) holds the task no longer than that, well within its timeout.
+              # Past the drilled job's timeout the watchdog fails the drill anyway: a runner that
+              # never wrote the file (killed) holds the task no longer than that, 10 minutes before
+              # the task's own timeout would end it.
               VAULTRA_DRILL_WAIT_SECONDS = tostring(local.job_timeout_seconds[each.key])
             })
             content {
