@@ -3,16 +3,17 @@
 # command line (jobs/start with a template override), one block: alike in image, size, timeout,
 # catalog, dedup key and environment (and so subnet), apart in name and identity.
 #
-# - `runner` (`<short name>-runner`): backups and log pushes, as the `runner` identity, which holds
+# - `runner` (`vaultra-<env>-runner`): backups and log pushes, as the `runner` identity, which holds
 #   what a backup touches and no more: it writes blobs (no delete), records runs in the catalog
 #   table, wraps file keys (no unwrap), signs, reads the jobs' secrets and the dedup key.
-# - `restore` (`<short name>-restore`): restores and verifies, as the `restore` identity
+# - `restore` (`vaultra-<env>-restore`): restores and verifies, as the `restore` identity
 #   (restore-job.tf), which reads backups and unwraps their file keys and writes nothing. A Container
 #   Apps execution cannot switch identity (a start overrides containers, not the identity), so the
 #   identity that may read backups is a second job's, and the launcher picks the job per run
 #   (core/adapters/launchers/container-apps-job-launcher.ts, `readsBackups`).
 #
-# The drill jobs (drill-jobs.tf) run the same image with a database sidecar: a block of their own.
+# (A long <env> is shortened: local.short_name.) The drill jobs (drill-jobs.tf) run the same image with
+# a database sidecar: a block of their own.
 resource "azurerm_log_analytics_workspace" "vaultra" {
   name                = "${local.name}-logs"
   location            = local.location
@@ -40,6 +41,7 @@ resource "azurerm_user_assigned_identity" "runner" {
   tags                = local.tags
 }
 
+# One job per identity, keyed by the job's name suffix.
 locals {
   runner_jobs = {
     runner  = { identity = azurerm_user_assigned_identity.runner }

@@ -12,6 +12,7 @@
 #   (core/adapters/launchers/cloud-run-job-launcher.ts, `readsBackups`).
 #
 # The drill jobs (drill.tf) run the same image with a database sidecar: a block of their own.
+# One job per service account, keyed by the job's name suffix.
 locals {
   runner_jobs = {
     runner  = { service_account = google_service_account.runner.email }
