@@ -23,9 +23,9 @@ locals {
     VAULTRA_SIGNING_KEY           = "azure-keyvault:${azurerm_key_vault_key.signing.id}"
     VAULTRA_AZURE_SUBSCRIPTION_ID = data.azurerm_client_config.current.subscription_id
     VAULTRA_AZURE_RESOURCE_GROUP  = local.resource_group.name
-    VAULTRA_CONTAINER_APPS_JOB    = azurerm_container_app_job.runner.name
-    # Restores and verifies run here (restore-job.tf), as the restore identity.
-    VAULTRA_CONTAINER_APPS_RESTORE_JOB = azurerm_container_app_job.restore.name
+    VAULTRA_CONTAINER_APPS_JOB    = azurerm_container_app_job.runner_jobs["runner"].name
+    # Restores and verifies run here, as the restore identity (restore-job.tf).
+    VAULTRA_CONTAINER_APPS_RESTORE_JOB = azurerm_container_app_job.runner_jobs["restore"].name
     AZURE_CLIENT_ID                    = azurerm_user_assigned_identity.functions.client_id
 
     # Only the identity-based connection: no AzureWebJobsStorage, not even empty (the host reads

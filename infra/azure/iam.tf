@@ -191,19 +191,26 @@ resource "azurerm_role_definition" "job_starter" {
   assignable_scopes = [local.resource_group_id]
 }
 
-resource "azurerm_role_assignment" "functions_start_runner" {
-  scope              = azurerm_container_app_job.runner.id
+# The scheduled functions start backups and log pushes on the runner job, the api function restores
+# and verifies on the restore job (runner.tf); reconcile reads both jobs' executions.
+resource "azurerm_role_assignment" "functions_start_jobs" {
+  for_each = azurerm_container_app_job.runner_jobs
+
+  scope              = each.value.id
   role_definition_id = azurerm_role_definition.job_starter.role_definition_resource_id
   principal_id       = azurerm_user_assigned_identity.functions.principal_id
   principal_type     = "ServicePrincipal"
 }
 
-# The api function starts restores and verifies on the restore job; reconcile reads its executions.
-resource "azurerm_role_assignment" "functions_start_restore" {
-  scope              = azurerm_container_app_job.restore.id
-  role_definition_id = azurerm_role_definition.job_starter.role_definition_resource_id
-  principal_id       = azurerm_user_assigned_identity.functions.principal_id
-  principal_type     = "ServicePrincipal"
+# Where the grants were before they followed the jobs' one block: moved, not recreated.
+moved {
+  from = azurerm_role_assignment.functions_start_runner
+  to   = azurerm_role_assignment.functions_start_jobs["runner"]
+}
+
+moved {
+  from = azurerm_role_assignment.functions_start_restore
+  to   = azurerm_role_assignment.functions_start_jobs["restore"]
 }
 
 # Exactly the webhook URLs and signing keys the notifiers resolve (created as for runner_sources).

@@ -29,12 +29,12 @@ output "dedup_key_secret" {
 }
 
 output "runner_job" {
-  value = azurerm_container_app_job.runner.id
+  value = azurerm_container_app_job.runner_jobs["runner"].id
 }
 
 output "restore_job" {
   description = "The Container Apps job on-demand restores and verifies run on, as the restore identity."
-  value       = azurerm_container_app_job.restore.id
+  value       = azurerm_container_app_job.runner_jobs["restore"].id
 }
 
 output "drill_jobs" {

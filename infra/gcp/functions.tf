@@ -23,9 +23,9 @@ locals {
     VAULTRA_CATALOG_URL   = local.catalog_url
     VAULTRA_KMS_KEY       = "gcp-kms:${google_kms_crypto_key.vaultra.id}"
     VAULTRA_SIGNING_KEY   = local.signing_key
-    VAULTRA_CLOUD_RUN_JOB = google_cloud_run_v2_job.runner.id
-    # Restores and verifies run here (restore-job.tf), as the restore account.
-    VAULTRA_CLOUD_RUN_RESTORE_JOB = google_cloud_run_v2_job.restore.id
+    VAULTRA_CLOUD_RUN_JOB = google_cloud_run_v2_job.runner_jobs["runner"].id
+    # Restores and verifies run here, as the restore account (restore-job.tf).
+    VAULTRA_CLOUD_RUN_RESTORE_JOB = google_cloud_run_v2_job.runner_jobs["restore"].id
     # Job name → its drill job (drill.tf); `{}` when no job schedules a drill.
     VAULTRA_CLOUD_RUN_DRILL_JOBS = jsonencode({ for name, job in google_cloud_run_v2_job.drill : name => job.id })
     VAULTRA_ALERT_TOPIC          = google_pubsub_topic.alerts.id

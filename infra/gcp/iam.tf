@@ -178,41 +178,50 @@ resource "google_project_iam_member" "functions_catalog" {
   }
 }
 
-# Execute the runner job with the run's arguments (run.jobs.runWithOverrides) and follow its
-# executions (run.viewer: executions get and list). Executing a job needs no actAs on its service
+# Execute the runner and restore jobs (runner.tf) with the run's arguments
+# (run.jobs.runWithOverrides) and follow their executions (run.viewer: executions get and list): the
+# scheduled functions start backups and log pushes on the runner job, the api function restores and
+# verifies on the restore job, reconcile follows both. Executing a job needs no actAs on its service
 # account: only creating or updating the job does.
 resource "google_cloud_run_v2_job_iam_member" "functions_execute" {
+  for_each = google_cloud_run_v2_job.runner_jobs
+
   project  = local.project
   location = local.region
-  name     = google_cloud_run_v2_job.runner.name
+  name     = each.value.name
   role     = "roles/run.jobsExecutorWithOverrides"
   member   = "serviceAccount:${google_service_account.functions.email}"
 }
 
 resource "google_cloud_run_v2_job_iam_member" "functions_observe" {
+  for_each = google_cloud_run_v2_job.runner_jobs
+
   project  = local.project
   location = local.region
-  name     = google_cloud_run_v2_job.runner.name
+  name     = each.value.name
   role     = "roles/run.viewer"
   member   = "serviceAccount:${google_service_account.functions.email}"
 }
 
-# The same on the restore job (restore-job.tf): the api function starts restores and verifies on it,
-# and reconcile follows its executions.
-resource "google_cloud_run_v2_job_iam_member" "functions_execute_restore" {
-  project  = local.project
-  location = local.region
-  name     = google_cloud_run_v2_job.restore.name
-  role     = "roles/run.jobsExecutorWithOverrides"
-  member   = "serviceAccount:${google_service_account.functions.email}"
+# Where the grants were before they followed the jobs' one block: moved, not recreated.
+moved {
+  from = google_cloud_run_v2_job_iam_member.functions_execute
+  to   = google_cloud_run_v2_job_iam_member.functions_execute["runner"]
 }
 
-resource "google_cloud_run_v2_job_iam_member" "functions_observe_restore" {
-  project  = local.project
-  location = local.region
-  name     = google_cloud_run_v2_job.restore.name
-  role     = "roles/run.viewer"
-  member   = "serviceAccount:${google_service_account.functions.email}"
+moved {
+  from = google_cloud_run_v2_job_iam_member.functions_observe
+  to   = google_cloud_run_v2_job_iam_member.functions_observe["runner"]
+}
+
+moved {
+  from = google_cloud_run_v2_job_iam_member.functions_execute_restore
+  to   = google_cloud_run_v2_job_iam_member.functions_execute["restore"]
+}
+
+moved {
+  from = google_cloud_run_v2_job_iam_member.functions_observe_restore
+  to   = google_cloud_run_v2_job_iam_member.functions_observe["restore"]
 }
 
 resource "google_pubsub_topic_iam_member" "functions_publish" {

@@ -29,12 +29,12 @@ output "dedup_key_secret" {
 }
 
 output "runner_job" {
-  value = google_cloud_run_v2_job.runner.id
+  value = google_cloud_run_v2_job.runner_jobs["runner"].id
 }
 
 output "restore_job" {
   description = "The Cloud Run job on-demand restores and verifies run on, as the restore service account."
-  value       = google_cloud_run_v2_job.restore.id
+  value       = google_cloud_run_v2_job.runner_jobs["restore"].id
 }
 
 output "drill_jobs" {

@@ -1,12 +1,8 @@
-# Restores and verifies: a Cloud Run job of their own, running as the `restore` service account. A
-# Cloud Run execution cannot switch identity (its overrides are arguments, environment and task
-# count), so the identity that may read and decrypt backups is a second job's, and the launcher
-# picks the job per run (core/adapters/launchers/cloud-run-job-launcher.ts, `readsBackups`): the
-# api function starts restores and verifies here, backups on the runner job, whose account is
-# write-only.
-#
-# The job is the runner job's twin — image, size, timeout, catalog, dedup key, network — apart
-# from its name and its account (test/infra-terraform/write-only-clouds.test.ts holds the two together).
+# Restores and verifies run as the `restore` service account, on the restore job (runner.tf, the
+# `restore` instance of the runner image's jobs): a Cloud Run execution cannot switch identity, so the
+# identity that may read and decrypt backups is a second job's. The api function starts restores
+# and verifies there, backups on the runner job, whose account is write-only. This file holds the
+# account and what it may do.
 
 resource "google_service_account" "restore" {
   project      = local.project
@@ -15,69 +11,6 @@ resource "google_service_account" "restore" {
   description  = "On-demand restores and verifies: read and decrypt backups under ${local.prefix}/, record runs, the jobs' connection secrets (restore targets); no write, no delete, no signing"
 
   depends_on = [google_project_service.apis]
-}
-
-resource "google_cloud_run_v2_job" "restore" {
-  project             = local.project
-  name                = "${local.name}-restore"
-  location            = local.region
-  deletion_protection = false
-
-  template {
-    task_count  = 1
-    parallelism = 1
-
-    template {
-      service_account = google_service_account.restore.email
-      timeout         = "${local.runner_timeout_seconds}s"
-      # A failed restore is recorded and reported; a retry would reuse the run id it closed.
-      max_retries           = 0
-      execution_environment = "EXECUTION_ENVIRONMENT_GEN2"
-
-      containers {
-        name  = "runner"
-        image = var.runner_image
-
-        resources {
-          limits = {
-            cpu    = tostring(local.runner_cpu)
-            memory = local.runner_memory
-          }
-        }
-
-        env {
-          name  = "VAULTRA_CATALOG"
-          value = local.catalog_url
-        }
-
-        # A restore or verify of a chunked snapshot checks each chunk's id with it.
-        env {
-          name = "VAULTRA_DEDUP_KEY"
-          value_source {
-            secret_key_ref {
-              secret  = google_secret_manager_secret.dedup_key.secret_id
-              version = google_secret_manager_secret_version.dedup_key.version
-            }
-          }
-        }
-      }
-
-      # The restore target is the job's database: the same network as the runner's.
-      dynamic "vpc_access" {
-        for_each = local.network == null && local.subnetwork == null ? [] : [1]
-        content {
-          egress = "PRIVATE_RANGES_ONLY"
-          network_interfaces {
-            network    = local.network
-            subnetwork = local.subnetwork
-          }
-        }
-      }
-    }
-  }
-
-  # Cloud Run refuses a job whose service account cannot read a secret it references.
-  depends_on = [google_project_service.apis, google_secret_manager_secret_iam_member.restore_dedup_key]
 }
 
 # ---- what a restore may do ------------------------------------------------------------------

@@ -122,7 +122,7 @@ describe('Azure functions on Azurite (Container Apps: ARM REST mocked, no Contai
         resources: { cpu: 1, memory: '2Gi' },
       },
     ]);
-    // The runner's twin under the restore identity (infra/azure/restore-job.tf).
+    // The runner job's second instance, under the restore identity (infra/azure/runner.tf).
     arm.defineJob('vaultra-restore', [
       { name: 'runner', image: IMAGE, command: ['node', '/app/vaultra.mjs'], env: [{ name: 'AZURE_CLIENT_ID', value: 'restore-identity' }], resources: { cpu: 1, memory: '2Gi' } },
     ]);

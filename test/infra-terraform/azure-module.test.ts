@@ -29,8 +29,8 @@ describe('the function app', () => {
       [FUNCTION_ENV.signingKey]: 'azure-keyvault:${azurerm_key_vault_key.signing.id}',
       [AZURE_FUNCTION_ENV.subscriptionId]: '${data.azurerm_client_config.current.subscription_id}',
       [AZURE_FUNCTION_ENV.resourceGroup]: '${local.resource_group.name}',
-      [AZURE_FUNCTION_ENV.containerAppsJob]: '${azurerm_container_app_job.runner.name}',
-      [AZURE_FUNCTION_ENV.containerAppsRestoreJob]: '${azurerm_container_app_job.restore.name}',
+      [AZURE_FUNCTION_ENV.containerAppsJob]: '${azurerm_container_app_job.runner_jobs["runner"].name}',
+      [AZURE_FUNCTION_ENV.containerAppsRestoreJob]: '${azurerm_container_app_job.runner_jobs["restore"].name}',
       [AZURE_FUNCTION_ENV.managedIdentityClientId]: '${azurerm_user_assigned_identity.functions.client_id}',
     });
     expect(azure.locals.storage_url).toBe('azblob://${azurerm_storage_account.backups.name}/${azurerm_storage_container.backups.name}/${local.prefix}');
@@ -111,31 +111,33 @@ describe('no storage key anywhere', () => {
   });
 });
 
-describe('the runner job', () => {
+describe('the runner job (and the restore job, the same block: write-only-clouds.test.ts)', () => {
   it('is a manually triggered Container Apps job of the pushed image, as the runner identity, with the catalog and no retry', () => {
-    const job = resource(azure, 'azurerm_container_app_job', 'runner');
+    const job = resource(azure, 'azurerm_container_app_job', 'runner_jobs');
+    expect(job.name).toBe('${local.short_name}-${each.key}');
+    expect((azure.locals.runner_jobs as Record<string, Block>).runner).toEqual({ identity: '${azurerm_user_assigned_identity.runner}' });
     expect(job).toMatchObject({ replica_retry_limit: 0, replica_timeout_in_seconds: '${local.runner_timeout_seconds}', container_app_environment_id: '${azurerm_container_app_environment.vaultra.id}' });
     expect(nested(job, 'manual_trigger_config')).toEqual({ parallelism: 1, replica_completion_count: 1 });
     expect(job).not.toHaveProperty('schedule_trigger_config');
-    expect(nested(job, 'identity')).toEqual({ type: 'UserAssigned', identity_ids: ['${azurerm_user_assigned_identity.runner.id}'] });
+    expect(nested(job, 'identity')).toEqual({ type: 'UserAssigned', identity_ids: ['${each.value.identity.id}'] });
     const container = nested(nested(job, 'template'), 'container');
     expect(container).toMatchObject({ name: 'runner', image: '${var.runner_image}', cpu: '${local.runner_cpu}', memory: '${local.runner_memory}' });
     expect(container.env).toEqual([
       { name: 'VAULTRA_CATALOG', value: '${local.catalog_url}' },
-      { name: 'AZURE_CLIENT_ID', value: '${azurerm_user_assigned_identity.runner.client_id}' },
+      { name: 'AZURE_CLIENT_ID', value: '${each.value.identity.client_id}' },
       { name: 'VAULTRA_DEDUP_KEY', secret_name: '${local.dedup_key_job_secret}' },
     ]);
   });
 
   it('gets the dedup key from Key Vault with its own identity, once that identity may read it', () => {
-    const job = resource(azure, 'azurerm_container_app_job', 'runner');
-    expect(job.secret).toEqual([{ name: '${local.dedup_key_job_secret}', identity: '${azurerm_user_assigned_identity.runner.id}', key_vault_secret_id: '${azurerm_key_vault_secret.dedup_key.id}' }]);
+    const job = resource(azure, 'azurerm_container_app_job', 'runner_jobs');
+    expect(job.secret).toEqual([{ name: '${local.dedup_key_job_secret}', identity: '${each.value.identity.id}', key_vault_secret_id: '${azurerm_key_vault_secret.dedup_key.id}' }]);
     expect(azure.locals.dedup_key_job_secret).toMatch(/^[a-z0-9-]+$/);
     expect(job.depends_on).toContain('${azurerm_role_assignment.runner_dedup_key}');
   });
 
   it('refuses at plan time a job size Container Apps would refuse at run time', () => {
-    const precondition = nested(nested(resource(azure, 'azurerm_container_app_job', 'runner'), 'lifecycle'), 'precondition');
+    const precondition = nested(nested(resource(azure, 'azurerm_container_app_job', 'runner_jobs'), 'lifecycle'), 'precondition');
     expect(precondition.condition).toBe('${length(local.runtime_size_problems) == 0}');
     expect(precondition.error_message).toContain('${join("; ", local.runtime_size_problems)}');
   });
@@ -251,9 +253,8 @@ describe('role assignments', () => {
       [
         'Storage Blob Data Contributor @ ${local.backup_container_scope}',
         'Storage Table Data Contributor @ ${local.catalog_table_scope}',
-        '${azurerm_role_definition.job_starter.role_definition_resource_id} @ ${azurerm_container_app_job.runner.id}',
-        '${azurerm_role_definition.job_starter.role_definition_resource_id} @ ${azurerm_container_app_job.restore.id}',
-        // Each drill job (drill-jobs.tf, azure-drill.test.ts).
+        // The runner and restore jobs (runner.tf), and each drill job (drill-jobs.tf, azure-drill.test.ts).
+        '${azurerm_role_definition.job_starter.role_definition_resource_id} @ ${each.value.id}',
         '${azurerm_role_definition.job_starter.role_definition_resource_id} @ ${each.value.id}',
         'Key Vault Secrets User @ ${local.vault_ids[each.value.vault]}/secrets/${each.value.secret}',
         'Storage Blob Data Owner @ ${azurerm_storage_account.functions.id}',

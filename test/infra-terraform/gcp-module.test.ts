@@ -101,8 +101,8 @@ describe('the functions', () => {
       [FUNCTION_ENV.catalogUrl]: '${local.catalog_url}',
       [FUNCTION_ENV.kmsKey]: 'gcp-kms:${google_kms_crypto_key.vaultra.id}',
       [FUNCTION_ENV.signingKey]: '${local.signing_key}',
-      [GCP_FUNCTION_ENV.runJob]: '${google_cloud_run_v2_job.runner.id}',
-      [GCP_FUNCTION_ENV.restoreJob]: '${google_cloud_run_v2_job.restore.id}',
+      [GCP_FUNCTION_ENV.runJob]: '${google_cloud_run_v2_job.runner_jobs["runner"].id}',
+      [GCP_FUNCTION_ENV.restoreJob]: '${google_cloud_run_v2_job.runner_jobs["restore"].id}',
       [GCP_FUNCTION_ENV.alertTopic]: '${google_pubsub_topic.alerts.id}',
     });
     expect(gcp.locals.storage_url).toBe('gs://${google_storage_bucket.backups.name}/${local.prefix}');
@@ -118,13 +118,15 @@ describe('the functions', () => {
   });
 });
 
-describe('the runner job', () => {
+describe('the runner job (and the restore job, the same block: write-only-clouds.test.ts)', () => {
   it('runs the pushed image once per execution as the runner service account, with the catalog and no retry', () => {
-    const job = resource(gcp, 'google_cloud_run_v2_job', 'runner');
+    const job = resource(gcp, 'google_cloud_run_v2_job', 'runner_jobs');
+    expect(job.name).toBe('${local.name}-${each.key}');
     const execution = nested(job, 'template');
     expect(execution.task_count).toBe(1);
     const task = nested(execution, 'template');
-    expect(task.service_account).toBe('${google_service_account.runner.email}');
+    expect(task.service_account).toBe('${each.value.service_account}');
+    expect((gcp.locals.runner_jobs as Record<string, Block>).runner).toEqual({ service_account: '${google_service_account.runner.email}' });
     expect(task.max_retries).toBe(0);
     expect(task.timeout).toBe('${local.runner_timeout_seconds}s');
     const container = nested(task, 'containers');
@@ -137,7 +139,7 @@ describe('the runner job', () => {
   });
 
   it('egresses through the configured VPC directly when gcp.network or gcp.subnetwork is set', () => {
-    const [vpc] = dynamicBlocks(nested(nested(resource(gcp, 'google_cloud_run_v2_job', 'runner'), 'template'), 'template'), 'vpc_access');
+    const [vpc] = dynamicBlocks(nested(nested(resource(gcp, 'google_cloud_run_v2_job', 'runner_jobs'), 'template'), 'template'), 'vpc_access');
     expect(vpc?.forEach).toBe('${local.network == null && local.subnetwork == null ? [] : [1]}');
     expect(nested(vpc!.content, 'network_interfaces')).toEqual({ network: '${local.network}', subnetwork: '${local.subnetwork}' });
   });
@@ -155,14 +157,15 @@ describe('the dedup key (chunked snapshots)', () => {
     expect(version).not.toHaveProperty('secret_data');
   });
 
-  it('is read by the runner and restore accounts only, and each job is created after its grant', () => {
+  it('is read by the runner and restore accounts only, and the jobs are created after those grants', () => {
     const readers = Object.entries(gcp.resources.google_secret_manager_secret_iam_member ?? {}).filter(([, block]) => String(block.secret_id).includes('dedup_key'));
     expect(readers.map(([name, block]) => [name, block.role, block.member])).toEqual([
       ['runner_dedup_key', 'roles/secretmanager.secretAccessor', 'serviceAccount:${google_service_account.runner.email}'],
       ['restore_dedup_key', 'roles/secretmanager.secretAccessor', 'serviceAccount:${google_service_account.restore.email}'],
     ]);
-    expect(resource(gcp, 'google_cloud_run_v2_job', 'runner').depends_on).toContain('${google_secret_manager_secret_iam_member.runner_dedup_key}');
-    expect(resource(gcp, 'google_cloud_run_v2_job', 'restore').depends_on).toContain('${google_secret_manager_secret_iam_member.restore_dedup_key}');
+    expect(resource(gcp, 'google_cloud_run_v2_job', 'runner_jobs').depends_on).toEqual(
+      expect.arrayContaining(['${google_secret_manager_secret_iam_member.runner_dedup_key}', '${google_secret_manager_secret_iam_member.restore_dedup_key}']),
+    );
     expect(gcp.outputs.dedup_key_secret?.value).toBe('${google_secret_manager_secret.dedup_key.id}');
   });
 
@@ -304,10 +307,9 @@ describe('identities', () => {
       '${google_project_iam_custom_role.retention.name} on storage_bucket',
       'roles/datastore.user on project',
       'roles/pubsub.publisher on pubsub_topic',
+      // The runner and restore jobs (one block each, runner.tf), and the drill jobs.
       'roles/run.jobsExecutorWithOverrides on cloud_run_v2_job',
       'roles/run.jobsExecutorWithOverrides on cloud_run_v2_job',
-      'roles/run.jobsExecutorWithOverrides on cloud_run_v2_job',
-      'roles/run.viewer on cloud_run_v2_job',
       'roles/run.viewer on cloud_run_v2_job',
       'roles/run.viewer on cloud_run_v2_job',
       'roles/secretmanager.secretAccessor on secret_manager_regional_secret',

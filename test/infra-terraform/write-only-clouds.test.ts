@@ -3,12 +3,13 @@
  * of infra/gcp and infra/azure parsed for what each identity is granted. The runner identity (the
  * runner job's, which runs backups) creates and reads objects and wraps file keys, and can delete
  * nothing and unwrap nothing; the restore identity (the restore job's, which runs restores and
- * verifies) reads and unwraps, and writes, deletes and signs nothing. The restore job is the runner
- * job's twin apart from its name and identity, and the functions are told its name and may start it.
+ * verifies) reads and unwraps, and writes, deletes and signs nothing. The runner and restore jobs are
+ * one resource block, an instance per identity (so they cannot drift apart), and the functions are
+ * told the restore job's name and may start it.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AZURE_FUNCTION_ENV, GCP_FUNCTION_ENV } from '../../core/platform/function-deployment.js';
-import { allResources, loadModule, nested, resource, type Block, type TerraformModule } from './support/terraform-module.js';
+import { allResources, dynamicBlocks, loadModule, nested, resource, type TerraformModule } from './support/terraform-module.js';
 
 let gcp: TerraformModule;
 let azure: TerraformModule;
@@ -17,13 +18,10 @@ beforeAll(async () => {
   [gcp, azure] = await Promise.all([loadModule('infra/gcp'), loadModule('infra/azure')]);
 });
 
-/** A job's block with its identity's name written as `<identity>`, so the runner's and the restore's compare equal. */
-function withIdentityErased(block: Block, identity: string): unknown {
-  const text = JSON.stringify(block)
-    .replace(new RegExp(`(google_service_account|azurerm_user_assigned_identity)\\.${identity}\\.`, 'g'), '$1.<identity>.')
-    .replace(new RegExp(`(_iam_member|azurerm_role_assignment)\\.${identity}_`, 'g'), '$1.<identity>_')
-    .replaceAll(`-${identity}"`, '-<identity>"');
-  return JSON.parse(text) as unknown;
+/** The module's `moved` blocks as `from → to` addresses, without hcl2json's `${…}`. */
+function moves(module: TerraformModule): Record<string, string> {
+  const address = (value: unknown) => String(value).replace(/^\$\{(.*)\}$/, '$1');
+  return Object.fromEntries(module.moved.map((block) => [address(block.from), address(block.to)]));
 }
 
 describe('GCP', () => {
@@ -91,28 +89,49 @@ describe('GCP', () => {
     });
   });
 
-  describe('the restore job', () => {
-    it('runs as the restore account', () => {
-      const job = resource(gcp, 'google_cloud_run_v2_job', 'restore');
-      expect(job.name).toBe('${local.name}-restore');
-      expect(nested(nested(job, 'template'), 'template').service_account).toBe('${google_service_account.restore.email}');
+  describe('the runner and restore jobs', () => {
+    it('are one block with an instance per account: `runner` as the runner account, `restore` as the restore account', () => {
+      const jobs = resource(gcp, 'google_cloud_run_v2_job', 'runner_jobs');
+      expect(jobs.for_each).toBe('${local.runner_jobs}');
+      expect(jobs.name).toBe('${local.name}-${each.key}');
+      expect(nested(nested(jobs, 'template'), 'template').service_account).toBe('${each.value.service_account}');
+      expect(gcp.locals.runner_jobs).toEqual({
+        runner: { service_account: '${google_service_account.runner.email}' },
+        restore: { service_account: '${google_service_account.restore.email}' },
+      });
+      // No second block that could drift from this one.
+      expect(Object.keys(gcp.resources.google_cloud_run_v2_job ?? {}).sort()).toEqual(['drill', 'runner_jobs']);
     });
 
-    it('is the runner job’s twin apart from its name and account: image, size, timeout, catalog, dedup key, network', () => {
-      const runner = resource(gcp, 'google_cloud_run_v2_job', 'runner');
-      const restore = resource(gcp, 'google_cloud_run_v2_job', 'restore');
-      expect(withIdentityErased(restore, 'restore')).toEqual(withIdentityErased(runner, 'runner'));
+    it('is created after both accounts may read the dedup key it references', () => {
+      expect(resource(gcp, 'google_cloud_run_v2_job', 'runner_jobs').depends_on).toEqual(
+        expect.arrayContaining(['${google_secret_manager_secret_iam_member.runner_dedup_key}', '${google_secret_manager_secret_iam_member.restore_dedup_key}']),
+      );
     });
 
-    it('is named to the functions, which may execute it with overrides and follow its executions', () => {
-      expect((gcp.locals.function_environment as Record<string, string>)[GCP_FUNCTION_ENV.restoreJob]).toBe('${google_cloud_run_v2_job.restore.id}');
+    it('are named to the functions, which may execute both with overrides and follow their executions', () => {
+      const environment = gcp.locals.function_environment as Record<string, string>;
+      expect(environment[GCP_FUNCTION_ENV.runJob]).toBe('${google_cloud_run_v2_job.runner_jobs["runner"].id}');
+      expect(environment[GCP_FUNCTION_ENV.restoreJob]).toBe('${google_cloud_run_v2_job.runner_jobs["restore"].id}');
       for (const [name, role] of [
-        ['functions_execute_restore', 'roles/run.jobsExecutorWithOverrides'],
-        ['functions_observe_restore', 'roles/run.viewer'],
+        ['functions_execute', 'roles/run.jobsExecutorWithOverrides'],
+        ['functions_observe', 'roles/run.viewer'],
       ] as const) {
-        expect(resource(gcp, 'google_cloud_run_v2_job_iam_member', name)).toMatchObject({ name: '${google_cloud_run_v2_job.restore.name}', role, member: member('functions') });
+        expect(resource(gcp, 'google_cloud_run_v2_job_iam_member', name)).toMatchObject({ for_each: '${google_cloud_run_v2_job.runner_jobs}', name: '${each.value.name}', role, member: member('functions') });
       }
-      expect(gcp.outputs.restore_job?.value).toBe('${google_cloud_run_v2_job.restore.id}');
+      expect(gcp.outputs.runner_job?.value).toBe('${google_cloud_run_v2_job.runner_jobs["runner"].id}');
+      expect(gcp.outputs.restore_job?.value).toBe('${google_cloud_run_v2_job.runner_jobs["restore"].id}');
+    });
+
+    it('move a deployment applied before they shared a block, and the functions’ grants on them, to their new addresses instead of replacing them', () => {
+      expect(moves(gcp)).toMatchObject({
+        'google_cloud_run_v2_job.runner': 'google_cloud_run_v2_job.runner_jobs["runner"]',
+        'google_cloud_run_v2_job.restore': 'google_cloud_run_v2_job.runner_jobs["restore"]',
+        'google_cloud_run_v2_job_iam_member.functions_execute': 'google_cloud_run_v2_job_iam_member.functions_execute["runner"]',
+        'google_cloud_run_v2_job_iam_member.functions_observe': 'google_cloud_run_v2_job_iam_member.functions_observe["runner"]',
+        'google_cloud_run_v2_job_iam_member.functions_execute_restore': 'google_cloud_run_v2_job_iam_member.functions_execute["restore"]',
+        'google_cloud_run_v2_job_iam_member.functions_observe_restore': 'google_cloud_run_v2_job_iam_member.functions_observe["restore"]',
+      });
     });
   });
 });
@@ -184,29 +203,52 @@ describe('Azure', () => {
     });
   });
 
-  describe('the restore job', () => {
-    it('runs as the restore identity, which also pulls the image and reads the dedup key reference', () => {
-      const job = resource(azure, 'azurerm_container_app_job', 'restore');
-      expect(job.name).toBe('${local.short_name}-restore');
-      expect(nested(job, 'identity').identity_ids).toEqual(['${azurerm_user_assigned_identity.restore.id}']);
-      expect(nested(job, 'secret').identity).toBe('${azurerm_user_assigned_identity.restore.id}');
-      expect(job.depends_on).toEqual(['${azurerm_role_assignment.restore_pulls_image}', '${azurerm_role_assignment.restore_dedup_key}']);
+  describe('the runner and restore jobs', () => {
+    it('are one block with an instance per identity, which also pulls the image and reads the dedup key reference', () => {
+      const jobs = resource(azure, 'azurerm_container_app_job', 'runner_jobs');
+      expect(jobs.for_each).toBe('${local.runner_jobs}');
+      expect(jobs.name).toBe('${local.short_name}-${each.key}');
+      expect(nested(jobs, 'identity').identity_ids).toEqual(['${each.value.identity.id}']);
+      expect(nested(jobs, 'secret').identity).toBe('${each.value.identity.id}');
+      expect(dynamicBlocks(jobs, 'registry').map(({ content }) => content.identity)).toEqual(['${each.value.identity.id}']);
+      expect(azure.locals.runner_jobs).toEqual({
+        runner: { identity: '${azurerm_user_assigned_identity.runner}' },
+        restore: { identity: '${azurerm_user_assigned_identity.restore}' },
+      });
+      // No second block that could drift from this one.
+      expect(Object.keys(azure.resources.azurerm_container_app_job ?? {}).sort()).toEqual(['drill', 'runner_jobs']);
     });
 
-    it('is the runner job’s twin apart from its name and identity (the runner’s precondition already refuses the sizes both use)', () => {
-      const { lifecycle: _sizesChecked, ...runner } = resource(azure, 'azurerm_container_app_job', 'runner');
-      const restore = resource(azure, 'azurerm_container_app_job', 'restore');
-      expect(withIdentityErased(restore, 'restore')).toEqual(withIdentityErased(runner, 'runner'));
+    it('are created after both identities may pull the image and read the dedup key', () => {
+      expect(resource(azure, 'azurerm_container_app_job', 'runner_jobs').depends_on).toEqual([
+        '${azurerm_role_assignment.runner_pulls_image}',
+        '${azurerm_role_assignment.runner_dedup_key}',
+        '${azurerm_role_assignment.restore_pulls_image}',
+        '${azurerm_role_assignment.restore_dedup_key}',
+      ]);
     });
 
-    it('is named to the functions, which may start it and read its executions', () => {
-      expect((azure.locals.function_app_settings as Record<string, string>)[AZURE_FUNCTION_ENV.containerAppsRestoreJob]).toBe('${azurerm_container_app_job.restore.name}');
-      expect(resource(azure, 'azurerm_role_assignment', 'functions_start_restore')).toMatchObject({
-        scope: '${azurerm_container_app_job.restore.id}',
+    it('are named to the functions, which may start both and read their executions', () => {
+      const settings = azure.locals.function_app_settings as Record<string, string>;
+      expect(settings[AZURE_FUNCTION_ENV.containerAppsJob]).toBe('${azurerm_container_app_job.runner_jobs["runner"].name}');
+      expect(settings[AZURE_FUNCTION_ENV.containerAppsRestoreJob]).toBe('${azurerm_container_app_job.runner_jobs["restore"].name}');
+      expect(resource(azure, 'azurerm_role_assignment', 'functions_start_jobs')).toMatchObject({
+        for_each: '${azurerm_container_app_job.runner_jobs}',
+        scope: '${each.value.id}',
         role_definition_id: '${azurerm_role_definition.job_starter.role_definition_resource_id}',
         principal_id: '${azurerm_user_assigned_identity.functions.principal_id}',
       });
-      expect(azure.outputs.restore_job?.value).toBe('${azurerm_container_app_job.restore.id}');
+      expect(azure.outputs.runner_job?.value).toBe('${azurerm_container_app_job.runner_jobs["runner"].id}');
+      expect(azure.outputs.restore_job?.value).toBe('${azurerm_container_app_job.runner_jobs["restore"].id}');
+    });
+
+    it('move a deployment applied before they shared a block, and the functions’ grants on them, to their new addresses instead of replacing them', () => {
+      expect(moves(azure)).toMatchObject({
+        'azurerm_container_app_job.runner': 'azurerm_container_app_job.runner_jobs["runner"]',
+        'azurerm_container_app_job.restore': 'azurerm_container_app_job.runner_jobs["restore"]',
+        'azurerm_role_assignment.functions_start_runner': 'azurerm_role_assignment.functions_start_jobs["runner"]',
+        'azurerm_role_assignment.functions_start_restore': 'azurerm_role_assignment.functions_start_jobs["restore"]',
+      });
     });
   });
 });

@@ -33,6 +33,8 @@ export interface TerraformModule {
   readonly providers: Record<string, Block>;
   /** The `removed` blocks: resources the state forgets (or destroys) rather than keeps. */
   readonly removed: Block[];
+  /** The `moved` blocks as `{ from, to }`: addresses an apply renames in the state instead of replacing. */
+  readonly moved: Block[];
 }
 
 interface Hcl2Json {
@@ -44,12 +46,13 @@ interface Hcl2Json {
   terraform?: Block[];
   provider?: Record<string, Block[]>;
   removed?: Block[];
+  moved?: Block[];
 }
 
 /** Parses every `.tf` file of `dir` (`infra/gcp`, relative to the repository or absolute). */
 export async function loadModule(dir: string): Promise<TerraformModule> {
   const absolute = path.resolve(REPO_ROOT, dir);
-  const module: TerraformModule = { dir: absolute, files: new Map(), resources: {}, data: {}, locals: {}, variables: {}, outputs: {}, terraform: [], providers: {}, removed: [] };
+  const module: TerraformModule = { dir: absolute, files: new Map(), resources: {}, data: {}, locals: {}, variables: {}, outputs: {}, terraform: [], providers: {}, removed: [], moved: [] };
   for (const file of readdirSync(absolute).filter((name) => name.endsWith('.tf')).sort()) {
     const text = readFileSync(path.join(absolute, file), 'utf8');
     (module.files as Map<string, string>).set(file, text);
@@ -75,6 +78,7 @@ export async function loadModule(dir: string): Promise<TerraformModule> {
     for (const [name, blocks] of Object.entries(parsed.output ?? {})) module.outputs[name] = blocks[0]!;
     module.terraform.push(...(parsed.terraform ?? []));
     module.removed.push(...(parsed.removed ?? []));
+    module.moved.push(...(parsed.moved ?? []));
     for (const [name, blocks] of Object.entries(parsed.provider ?? {})) module.providers[name] = blocks[0]!;
   }
   return module;
