@@ -73,7 +73,7 @@ resource "google_monitoring_alert_policy" "runner_failures" {
   conditions {
     display_name = "A runner execution failed"
     condition_threshold {
-      filter          = "resource.type = \"cloud_run_job\" AND metric.type = \"run.googleapis.com/job/completed_execution_count\" AND metric.labels.result = \"failed\" AND resource.labels.job_name = one_of(\"${google_cloud_run_v2_job.runner.name}\", \"${google_cloud_run_v2_job.restore.name}\")"
+      filter          = "resource.type = \"cloud_run_job\" AND metric.type = \"run.googleapis.com/job/completed_execution_count\" AND metric.labels.result = \"failed\" AND resource.labels.job_name = one_of(${join(", ", [for job in google_cloud_run_v2_job.runner_jobs : "\"${job.name}\""])})"
       comparison      = "COMPARISON_GT"
       threshold_value = 0
       duration        = "0s"

@@ -61,11 +61,10 @@ describe('the failed-runner-execution alert policy', () => {
 
   it('mails a failed execution of the runner job (backups, log pushes) and of the restore job (on-demand restores and verifies)', async () => {
     const expression = attributeSource('filter', 'resource "google_monitoring_alert_policy" "runner_failures"')
-      .replaceAll('google_cloud_run_v2_job.runner', '({ name = "vaultra-gcp-example-runner" })')
-      .replaceAll('google_cloud_run_v2_job.restore', '({ name = "vaultra-gcp-example-restore" })');
+      .replaceAll('google_cloud_run_v2_job.runner_jobs', '({ runner = { name = "vaultra-gcp-example-runner" }, restore = { name = "vaultra-gcp-example-restore" } })');
     const { filter } = (await evaluateLocals(terraform, 'infra/gcp', { environment: 'gcp-example' }, { filter: expression })) as { filter: string };
     expect(filter).toBe(
-      'resource.type = "cloud_run_job" AND metric.type = "run.googleapis.com/job/completed_execution_count" AND metric.labels.result = "failed" AND resource.labels.job_name = one_of("vaultra-gcp-example-runner", "vaultra-gcp-example-restore")',
+      'resource.type = "cloud_run_job" AND metric.type = "run.googleapis.com/job/completed_execution_count" AND metric.labels.result = "failed" AND resource.labels.job_name = one_of("vaultra-gcp-example-restore", "vaultra-gcp-example-runner")',
     );
   });
 });
