@@ -67,6 +67,12 @@ export interface RestoreOptions {
    * MongoDB `db.collection` namespaces (wildcards `*` allowed).
    */
   readonly tables?: readonly string[];
+  /**
+   * The backup's contents entries that `tables` matched, wildcards resolved (the restore use case
+   * sets it from the manifest). PostgreSQL selects by these: a schema or table name may itself
+   * hold a dot, so `tables`' `schema.table` text alone cannot say where one ends.
+   */
+  readonly selectedTables?: readonly ContentEntry[];
   /** PostgreSQL only: restore only these schemas. */
   readonly schemas?: readonly string[];
   /** Directories only: restore only these paths (relative to the backed-up directory). */

@@ -104,6 +104,9 @@ export async function runRestore(deps: RestoreDependencies, request: RestoreRequ
     return { backup, authenticity, target: request.target, dryRun: true, bytesRaw: verified.bytesRaw, restored, replaced, structure: verified.structure };
   }
 
+  // Engines get the entries the names matched, not only the names: a name's own dots and
+  // wildcards are resolved once, here, against the contents list.
+  const engineRequest = request.tables?.length ? { ...request, selectedTables: restored } : request;
   const restore = async () => {
     // Read and check the whole backup first, so the target changes only if every byte is
     // intact, when the restore could otherwise act on bytes not yet checked: a selective
@@ -116,10 +119,10 @@ export async function runRestore(deps: RestoreDependencies, request: RestoreRequ
     else await tracer.span('check objects', {}, () => checkObjectsPresent(deps.storage, backup, request.signal));
     return tracer.span('fetch, decrypt, decompress, restore', { 'vaultra.target': target.describe() }, async (span) => {
       if (isChunkedSnapshot(manifest)) {
-        const options = { ...request, ...(request.onProgress ? { onBytes: request.onProgress } : {}) };
+        const options = { ...engineRequest, ...(request.onProgress ? { onBytes: request.onProgress } : {}) };
         return restoreSnapshot(deps, backup, engine, target, options);
       }
-      const { sink, bytesRaw } = await readBackupInto(deps, backup, () => engine.openRestore(target, { ...request, sourceDatabase: manifest.source.database }), {
+      const { sink, bytesRaw } = await readBackupInto(deps, backup, () => engine.openRestore(target, { ...engineRequest, sourceDatabase: manifest.source.database }), {
         signal: request.signal,
         onBytes: request.onProgress,
       });

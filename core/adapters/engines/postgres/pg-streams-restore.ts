@@ -20,7 +20,7 @@ import { TOOL_FAMILY_VARIABLES } from '../../process/tool-environment.js';
 import type { PostgresConnection } from './postgres-connection.js';
 import type { PostgresSource } from './postgres-descriptor.js';
 import { INSTALL_HINT, PSQL_SCRIPT_ARGS, describeExit, lastLine, psql, quoteConninfo } from './postgres-psql.js';
-import { prepareRestoreTarget, type PreparedTarget } from './postgres-restore-target.js';
+import { prepareRestoreTarget, refuseUnfilledPartitionedTables, type PreparedTarget } from './postgres-restore-target.js';
 import { PG_STREAMS_FORMAT, PG_STREAM_ROLES, tableStreamName } from './pg-streams-dump.js';
 import { RESTORED_TABLES_SQL } from './pg-streams-queries.js';
 import { pgTool } from './pg-tools.js';
@@ -58,6 +58,7 @@ export async function openPostgresStreamsRestore(
     async commit() {
       if (!loading) throw new RestoreFailedError(`nothing was restored into ${prepared.connection.display}: load() never ran`, '');
       await loading;
+      await refuseUnfilledPartitionedTables(prepared, options.signal);
     },
     async abort() {
       await loader.stop();

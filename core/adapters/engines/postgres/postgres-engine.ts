@@ -21,7 +21,7 @@ import { DESCRIBE_SQL, TARGET_OBJECTS_SQL, DATABASE_EXISTS_SQL } from './postgre
 import { DEFAULT_LOCK_TIMEOUT_MS, isLockTimeout, lockTimeoutError, lockTimeoutSql } from './postgres-locks.js';
 import { postgresDescriptor, type PostgresSource } from './postgres-descriptor.js';
 import { INSTALL_HINT, describeExit, lastLine, psql, quoteConninfo } from './postgres-psql.js';
-import { maintenance, prepareRestoreTarget, requireDatabase } from './postgres-restore-target.js';
+import { maintenance, prepareRestoreTarget, refuseUnfilledPartitionedTables, requireDatabase } from './postgres-restore-target.js';
 import { dumpPostgresStreams } from './pg-streams-dump.js';
 import { openPostgresStreamsRestore } from './pg-streams-restore.js';
 import type { SnapshotStream } from '../../../domain/snapshot-format.js';
@@ -159,6 +159,7 @@ export class PostgresEngine implements DatabaseEngine<PostgresSource> {
       async commit() {
         const exit = await tool.exited;
         if (exit.code !== 0) throw new RestoreFailedError(`pg_restore into ${connection.display} failed (${describeExit(exit)})`, exit.stderrTail);
+        await refuseUnfilledPartitionedTables(prepared, options.signal);
       },
       async abort() {
         tool.kill();
