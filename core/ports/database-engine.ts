@@ -84,6 +84,15 @@ export interface RestoreOptions {
   readonly signal?: AbortSignal;
 }
 
+/**
+ * The tables a restore selects, by name: the contents entries `tables` matched when the caller
+ * resolved them (wildcards expanded), else `tables` as given; undefined when nothing is selected.
+ */
+export function selectedTableNames(options: Pick<RestoreOptions, 'tables' | 'selectedTables'>): readonly string[] | undefined {
+  if (!options.tables?.length) return undefined;
+  return options.selectedTables?.length ? options.selectedTables.map((entry) => entry.name) : options.tables;
+}
+
 export interface TargetState {
   readonly exists: boolean;
   /** Objects already in the target that a restore would collide with, e.g. `public.users`. */
