@@ -105,8 +105,9 @@ export async function runRestore(deps: RestoreDependencies, request: RestoreRequ
   }
 
   // Engines get the entries the names matched, not only the names: a name's own dots and
-  // wildcards are resolved once, here, against the contents list.
-  const engineRequest = request.tables?.length ? { ...request, selectedTables: restored } : request;
+  // wildcards are resolved once, here, against the contents list (routines and events are
+  // restored with the database, never selected as tables).
+  const engineRequest = request.tables?.length ? { ...request, selectedTables: restored.filter((entry) => TABLE_LIKE.has(entry.kind)) } : request;
   const restore = async () => {
     // Read and check the whole backup first, so the target changes only if every byte is
     // intact, when the restore could otherwise act on bytes not yet checked: a selective
@@ -134,6 +135,9 @@ export async function runRestore(deps: RestoreDependencies, request: RestoreRequ
   const value = request.record === false ? await restore() : (await recordedRun(deps.catalog, { kind: 'restore', job: backup.job, engine: manifest.source.engine, location: deps.storage.location, ...(request.runId ? { runId: request.runId } : {}) }, restore, { signal: request.signal, timings })).value;
   return { backup, authenticity, target: request.target, dryRun: false, restored, ...value };
 }
+
+/** The kinds of contents entry `--tables` selects. */
+const TABLE_LIKE: ReadonlySet<ContentEntry['kind']> = new Set(['table', 'view', 'materialized-view', 'sequence', 'collection']);
 
 /** What of the backup's contents list a (selective) restore brings back, as the user named it. */
 export function selectContents(contents: readonly ContentEntry[], request: Pick<RestoreRequest, 'tables' | 'schemas' | 'paths'>): ContentEntry[] {
