@@ -23,3 +23,18 @@ export function formatBudget(ms: number): string {
   for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000]] as const) if (ms % size === 0) return `${ms / size}${unit}`;
   return formatDuration(ms);
 }
+
+/** Control characters that a terminal acts on: C0 (newline, escape…), DEL and C1. */
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/g;
+const NAMED_ESCAPES: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/**
+ * A name from a backup (a table, a file) as one printable line: control characters escaped
+ * (`\n`, `\x1b`), the rest as is. Names come from the backed-up data, not from the operator: a
+ * file named with a newline would break the listing, one holding an escape sequence would
+ * drive the terminal that shows it.
+ */
+export function printableName(name: string): string {
+  return name.replace(CONTROL_CHARACTERS, (c) => NAMED_ESCAPES[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}

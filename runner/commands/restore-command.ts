@@ -4,7 +4,7 @@ import { DEFAULT_STORAGE } from '../context.js';
 import { decryptorsFor } from '../keys.js';
 import { existingDedupKey } from '../dedup-key.js';
 import { Progress } from '../progress.js';
-import { formatBytes } from '../format.js';
+import { formatBytes, printableName } from '../format.js';
 import { trustPolicyFor } from '../signing-keys.js';
 import { authenticityJson, catalogOption, collect, commaList, openStore, positiveInteger, resolveConnection, printFields, printJson, signalOf, TRUST_HELP, trustOptions } from './shared.js';
 import { measuredAction, runTracer, traceFields } from '../telemetry.js';
@@ -139,7 +139,7 @@ Examples:
       };
       for (const note of report.notes ?? []) process.stderr.write(`vaultra: warning: ${note}\n`);
       if (options.json) return printJson(summary);
-      const what = report.restored.length === report.backup.manifest.contents.length ? 'everything' : report.restored.map((c) => (c.schema ? `${c.schema}.${c.name}` : c.name)).join(', ');
+      const what = report.restored.length === report.backup.manifest.contents.length ? 'everything' : report.restored.map((c) => printableName(c.schema ? `${c.schema}.${c.name}` : c.name)).join(', ');
       printFields(report.dryRun ? `dry run: backup ${report.backup.runId} checks out; nothing was written` : `restored backup ${report.backup.runId} of job ${report.backup.job}`, [
         ['target', summary.target],
         [report.dryRun ? 'would restore' : 'restored', `${what} (${report.restored.length} object(s), ${formatBytes(report.bytesRaw)})`],
