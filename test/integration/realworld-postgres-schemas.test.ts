@@ -96,7 +96,11 @@ describe('PostgreSQL: real-world schemas (awkward names, partitions, unpopulated
     const result = await restore(database);
 
     expect(result.code, result.stderr).toBe(0);
-    expect(await tableFingerprints(pg, database)).toEqual(await tableFingerprints(pg, source));
+    // The stale view is the one difference: the restore recomputes it from its restored table.
+    const { 'public.mv_users': restoredView, ...restored } = await tableFingerprints(pg, database);
+    const { 'public.mv_users': sourceView, ...original } = await tableFingerprints(pg, source);
+    expect(restored).toEqual(original);
+    expect([sourceView?.rows, restoredView?.rows]).toEqual([1, 2]);
     expect(await psqlQuery(pg, database, `SELECT convert_from(lo_get(body), 'UTF8') FROM public.docs`)).toBe('hello large object');
     expect(await psqlQuery(pg, database, `SELECT relispopulated FROM pg_class WHERE relname = 'mv_later'`)).toBe('f');
   }, 120_000);
