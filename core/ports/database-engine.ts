@@ -88,7 +88,7 @@ export interface RestoreOptions {
  * The tables a restore selects, by name: the contents entries `tables` matched when the caller
  * resolved them (wildcards expanded), else `tables` as given; undefined when nothing is selected.
  */
-export function selectedTableNames(options: Pick<RestoreOptions, 'tables' | 'selectedTables'>): readonly string[] | undefined {
+export function selectedTableNames(options: Pick<RestoreOptions | ValidationOptions, 'tables' | 'selectedTables'>): readonly string[] | undefined {
   if (!options.tables?.length) return undefined;
   return options.selectedTables?.length ? options.selectedTables.map((entry) => entry.name) : options.tables;
 }
@@ -148,6 +148,8 @@ export interface ValidationOptions {
    */
   readonly target?: Connection;
   readonly tables?: readonly string[];
+  /** As `RestoreOptions.selectedTables`: the contents entries `tables` matched. */
+  readonly selectedTables?: readonly ContentEntry[];
   readonly force?: boolean;
 }
 

@@ -97,17 +97,18 @@ export async function runRestore(deps: RestoreDependencies, request: RestoreRequ
     throw new NotFoundError(`backup ${backup.runId} holds nothing named ${unmatched.join(', ')} (vaultra show ${backup.runId} lists its contents)`);
   }
 
+  // Engines get the entries the names matched, not only the names: a name's own dots and
+  // wildcards are resolved once, here, against the contents list (routines and events are
+  // restored with the database, never selected as tables).
+  const selectedTables = request.tables?.length ? restored.filter((entry) => TABLE_LIKE.has(entry.kind)) : undefined;
+  const engineRequest = selectedTables ? { ...request, selectedTables } : request;
   if (request.dryRun) {
     const state = await engine.inspectTarget(target, request.signal);
-    const verified = await verifyLocated(deps, backup, { ...request, dryRun: { target, tables: request.tables, force: request.force } });
+    const verified = await verifyLocated(deps, backup, { ...request, dryRun: { target, tables: request.tables, selectedTables, force: request.force } });
     const replaced = state.objects.filter((object) => restored.some((entry) => collides(engine.descriptor.capabilities, object, entry)));
     return { backup, authenticity, target: request.target, dryRun: true, bytesRaw: verified.bytesRaw, restored, replaced, structure: verified.structure };
   }
 
-  // Engines get the entries the names matched, not only the names: a name's own dots and
-  // wildcards are resolved once, here, against the contents list (routines and events are
-  // restored with the database, never selected as tables).
-  const engineRequest = request.tables?.length ? { ...request, selectedTables: restored.filter((entry) => TABLE_LIKE.has(entry.kind)) } : request;
   const restore = async () => {
     // Read and check the whole backup first, so the target changes only if every byte is
     // intact, when the restore could otherwise act on bytes not yet checked: a selective

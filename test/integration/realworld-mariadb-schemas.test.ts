@@ -93,11 +93,14 @@ describe('MariaDB: real-world schemas (orphaned DEFINER, system versioning, wild
     expect(await mysqlQuery(server, database, 'SELECT HEX(label) FROM `Mixed Case` WHERE id = 1')).toBe(Buffer.from('😀🎉').toString('hex').toUpperCase());
   }, 120_000);
 
-  it('--tables with a wildcard restores the tables it matches', async () => {
+  it('--tables with a wildcard restores the tables it matches, its dry run says which', async () => {
     const database = target('rw_wild');
 
+    const dryRun = await restore(database, '--tables', 'a.*', '--dry-run');
     const result = await restore(database, '--tables', 'a.*');
 
+    expect(dryRun.code, dryRun.stderr).toBe(0);
+    expect(dryRun.stdout).toMatch(/would restore +a\.b, a\.c \(2 object\(s\)/);
     expect(result.code, result.stderr).toBe(0);
     expect(await mysqlQuery(server, database, 'SELECT GROUP_CONCAT(TABLE_NAME ORDER BY TABLE_NAME) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()')).toBe('a.b,a.c');
     expect(await mysqlQuery(server, database, 'SELECT count(*) FROM `a.c`')).toBe('2');

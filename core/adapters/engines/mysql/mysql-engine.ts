@@ -296,7 +296,8 @@ export class MysqlEngine implements DatabaseEngine<MysqlSource> {
       result: async () => {
         const summary = validationResult(scanner, options.contents ?? []);
         // A dry run of a selective restore: the tables it names must be in the stream.
-        const missing = options.tables?.length ? missingSelectionError(scanner, new Set(options.tables)) : undefined;
+        const selected = selectedTableNames(options);
+        const missing = selected ? missingSelectionError(scanner, new Set(selected)) : undefined;
         if (missing) throw missing;
         return summary;
       },
