@@ -137,6 +137,15 @@ describe('PostgreSQL: real-world schemas (awkward names, partitions, unpopulated
     expect(await psqlQuery(pg, 'postgres', `SELECT count(*) FROM pg_database WHERE datname = '${database}'`)).toBe('0');
   }, 120_000);
 
+  it('--tables of a table with an enum column fails with what to do, not "add those tables"', async () => {
+    const database = target('rw_enum');
+
+    const result = await restore(database, '--tables', 'moods');
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^vaultra: error: pg_restore .* failed, nothing was changed \(.*type "public\.mood" does not exist\): --tables restores tables without the types, domains and functions they use; create those in the target first, or restore the whole schema \(--schemas\) into a scratch database$/m);
+  }, 120_000);
+
   it('a drill passes with a materialized view created WITH NO DATA and one not refreshed since its table changed', async () => {
     const result = await vaultra(['drill', 'latest', '--from', ws.storeUrl, '--job', 'rw', '--json', '--no-progress']);
 

@@ -99,6 +99,19 @@ export async function refuseUnfilledPartitionedTables(prepared: PreparedTarget, 
   );
 }
 
+/**
+ * What to do about a selective restore that failed on something missing. pg_restore's `--table`
+ * brings no type, domain or function along (an enum column is enough to need one), and naming
+ * more tables cannot add them; a missing table can be added to the selection.
+ */
+export function missingDependencyHint(selection: Selection, stderr: string): string {
+  if (!selection.wanted || !/does not exist/.test(stderr)) return '';
+  if (/\b(type|function|collation|operator|text search configuration) .* does not exist/.test(stderr)) {
+    return ': --tables restores tables without the types, domains and functions they use; create those in the target first, or restore the whole schema (--schemas) into a scratch database';
+  }
+  return ': a selective restore needs what the selection references (add those tables, or restore into a database that has them)';
+}
+
 export function requireDatabase(target: PostgresSource): PostgresConnection {
   const connection = target.parts;
   if (!connection.env.PGDATABASE) throw new ConfigError('the restore target URL must name a database: postgres://user@host:port/<database>');
