@@ -41,3 +41,18 @@ export function formatDumpDetails(details: Readonly<Record<string, string>> | un
   });
   return parts.length > 0 ? parts.join('; ') : undefined;
 }
+
+/** Control characters that a terminal acts on: C0 (newline, escape…), DEL and C1. */
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/g;
+const NAMED_ESCAPES: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/**
+ * A name from a backup (a table, a file) as one printable line: control characters escaped
+ * (`\n`, `\x1b`), the rest as is. Names come from the backed-up data, not from the operator: a
+ * file named with a newline would break the listing, one holding an escape sequence would
+ * drive the terminal that shows it.
+ */
+export function printableName(name: string): string {
+  return name.replace(CONTROL_CHARACTERS, (c) => NAMED_ESCAPES[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}

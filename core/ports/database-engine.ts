@@ -67,6 +67,12 @@ export interface RestoreOptions {
    * MongoDB `db.collection` namespaces (wildcards `*` allowed).
    */
   readonly tables?: readonly string[];
+  /**
+   * The backup's contents entries that `tables` matched, wildcards resolved (the restore use case
+   * sets it from the manifest). PostgreSQL selects by these: a schema or table name may itself
+   * hold a dot, so `tables`' `schema.table` text alone cannot say where one ends.
+   */
+  readonly selectedTables?: readonly ContentEntry[];
   /** PostgreSQL only: restore only these schemas. */
   readonly schemas?: readonly string[];
   /** Directories only: restore only these paths (relative to the backed-up directory). */
@@ -76,6 +82,15 @@ export interface RestoreOptions {
   /** Allow restoring into a target that already holds data; what it holds may be replaced. */
   readonly force?: boolean;
   readonly signal?: AbortSignal;
+}
+
+/**
+ * The tables a restore selects, by name: the contents entries `tables` matched when the caller
+ * resolved them (wildcards expanded), else `tables` as given; undefined when nothing is selected.
+ */
+export function selectedTableNames(options: Pick<RestoreOptions | ValidationOptions, 'tables' | 'selectedTables'>): readonly string[] | undefined {
+  if (!options.tables?.length) return undefined;
+  return options.selectedTables?.length ? options.selectedTables.map((entry) => entry.name) : options.tables;
 }
 
 export interface TargetState {
@@ -133,6 +148,8 @@ export interface ValidationOptions {
    */
   readonly target?: Connection;
   readonly tables?: readonly string[];
+  /** As `RestoreOptions.selectedTables`: the contents entries `tables` matched. */
+  readonly selectedTables?: readonly ContentEntry[];
   readonly force?: boolean;
 }
 

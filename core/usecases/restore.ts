@@ -97,9 +97,14 @@ export async function runRestore(deps: RestoreDependencies, request: RestoreRequ
     throw new NotFoundError(`backup ${backup.runId} holds nothing named ${unmatched.join(', ')} (vaultra show ${backup.runId} lists its contents)`);
   }
 
+  // Engines get the entries the names matched, not only the names: a name's own dots and
+  // wildcards are resolved once, here, against the contents list (routines and events are
+  // restored with the database, never selected as tables).
+  const selectedTables = request.tables?.length ? restored.filter((entry) => TABLE_LIKE.has(entry.kind)) : undefined;
+  const engineRequest = selectedTables ? { ...request, selectedTables } : request;
   if (request.dryRun) {
     const state = await engine.inspectTarget(target, request.signal);
-    const verified = await verifyLocated(deps, backup, { ...request, dryRun: { target, tables: request.tables, force: request.force } });
+    const verified = await verifyLocated(deps, backup, { ...request, dryRun: { target, tables: request.tables, selectedTables, force: request.force } });
     const replaced = state.objects.filter((object) => restored.some((entry) => collides(engine.descriptor.capabilities, object, entry)));
     return { backup, authenticity, target: request.target, dryRun: true, bytesRaw: verified.bytesRaw, restored, replaced, structure: verified.structure };
   }
@@ -116,10 +121,10 @@ export async function runRestore(deps: RestoreDependencies, request: RestoreRequ
     else await tracer.span('check objects', {}, () => checkObjectsPresent(deps.storage, backup, request.signal));
     return tracer.span('fetch, decrypt, decompress, restore', { 'vaultra.target': target.describe() }, async (span) => {
       if (isChunkedSnapshot(manifest)) {
-        const options = { ...request, ...(request.onProgress ? { onBytes: request.onProgress } : {}) };
+        const options = { ...engineRequest, ...(request.onProgress ? { onBytes: request.onProgress } : {}) };
         return restoreSnapshot(deps, backup, engine, target, options);
       }
-      const { sink, bytesRaw } = await readBackupInto(deps, backup, () => engine.openRestore(target, { ...request, sourceDatabase: manifest.source.database }), {
+      const { sink, bytesRaw } = await readBackupInto(deps, backup, () => engine.openRestore(target, { ...engineRequest, sourceDatabase: manifest.source.database }), {
         signal: request.signal,
         onBytes: request.onProgress,
       });
@@ -131,6 +136,9 @@ export async function runRestore(deps: RestoreDependencies, request: RestoreRequ
   const value = request.record === false ? await restore() : (await recordedRun(deps.catalog, { kind: 'restore', job: backup.job, engine: manifest.source.engine, location: deps.storage.location, ...(request.runId ? { runId: request.runId } : {}) }, restore, { signal: request.signal, timings })).value;
   return { backup, authenticity, target: request.target, dryRun: false, restored, ...value };
 }
+
+/** The kinds of contents entry `--tables` selects. */
+const TABLE_LIKE: ReadonlySet<ContentEntry['kind']> = new Set(['table', 'view', 'materialized-view', 'sequence', 'collection']);
 
 /** What of the backup's contents list a (selective) restore brings back, as the user named it. */
 export function selectContents(contents: readonly ContentEntry[], request: Pick<RestoreRequest, 'tables' | 'schemas' | 'paths'>): ContentEntry[] {

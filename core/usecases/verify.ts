@@ -75,7 +75,7 @@ export async function runVerify(
 export async function verifyLocated(
   deps: Pick<VerifyDependencies, 'storage' | 'decryptor' | 'engineById' | 'decompressor' | 'chunkCodec' | 'randomAccess' | 'dedupKey'>,
   backup: LocatedBackup,
-  options: { signal?: AbortSignal; onProgress?: (bytesRead: number) => void; dryRun?: Pick<ValidationOptions, 'target' | 'tables' | 'force'>; samplePercent?: number } = {},
+  options: { signal?: AbortSignal; onProgress?: (bytesRead: number) => void; dryRun?: Pick<ValidationOptions, 'target' | 'tables' | 'selectedTables' | 'force'>; samplePercent?: number } = {},
 ): Promise<VerifyReport> {
   const { manifest } = backup;
   await checkObjectsPresent(deps.storage, backup, options.signal);

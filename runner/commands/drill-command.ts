@@ -5,7 +5,7 @@ import { decryptorsFor } from '../keys.js';
 import { existingDedupKey } from '../dedup-key.js';
 import { trustPolicyFor } from '../signing-keys.js';
 import { Progress } from '../progress.js';
-import { formatBudget, formatBytes, formatDuration } from '../format.js';
+import { formatBudget, formatBytes, formatDuration, printableName } from '../format.js';
 import { drillSettingsFor, parseCheckFlag, parseRtoFlag } from '../drill-settings.js';
 import { drillJson, writeDrillReport } from '../drill-report.js';
 import { catalogOption, collect, openStore, printFields, printJson, resolveConnection, signalOf, TRUST_HELP, trustOptions } from './shared.js';
@@ -167,5 +167,5 @@ function printDrill(report: DrillReport, reportPath: string | undefined): void {
     ['budget', budget],
     ['report', reportPath],
   ]);
-  for (const check of report.checks) process.stdout.write(`  ${check.passed ? '✔' : '✘'} ${check.name}: ${check.detail}\n`);
+  for (const check of report.checks) process.stdout.write(`  ${check.passed ? '✔' : '✘'} ${printableName(check.name)}: ${check.detail}\n`);
 }

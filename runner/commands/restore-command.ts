@@ -4,7 +4,7 @@ import { DEFAULT_STORAGE } from '../context.js';
 import { decryptorsFor } from '../keys.js';
 import { existingDedupKey } from '../dedup-key.js';
 import { Progress } from '../progress.js';
-import { formatBytes } from '../format.js';
+import { formatBytes, printableName } from '../format.js';
 import { trustPolicyFor } from '../signing-keys.js';
 import { authenticityJson, catalogOption, collect, commaList, openStore, positiveInteger, resolveConnection, printFields, printJson, signalOf, TRUST_HELP, trustOptions } from './shared.js';
 import { measuredAction, runTracer, traceFields } from '../telemetry.js';
@@ -152,7 +152,7 @@ Examples:
           note(title);
           return;
         }
-        const what = report.restored.length === report.backup.manifest.contents.length ? 'everything' : report.restored.map((c) => (c.schema ? `${c.schema}.${c.name}` : c.name)).join(', ');
+        const what = report.restored.length === report.backup.manifest.contents.length ? 'everything' : report.restored.map((c) => printableName(c.schema ? `${c.schema}.${c.name}` : c.name)).join(', ');
         printFields(title, [
           ['target', summary.target],
           [report.dryRun ? 'would restore' : 'restored', `${what} (${report.restored.length} object(s), ${formatBytes(report.bytesRaw)})`],

@@ -4,7 +4,7 @@ import type { ContentEntry } from '../../core/ports/database-engine.js';
 import { locateBackup } from '../../core/usecases/locate-backup.js';
 import { dataObjectOf } from '../../core/usecases/read-backup.js';
 import { DEFAULT_STORAGE } from '../context.js';
-import { formatBytes, formatDumpDetails, formatDuration } from '../format.js';
+import { formatBytes, formatDumpDetails, formatDuration, printableName } from '../format.js';
 import { catalogOption, openStore, printFields, printJson, positiveInteger, signalOf } from './shared.js';
 import type { Catalog } from '../../core/ports/catalog.js';
 import type { RunRecord } from '../../core/domain/run.js';
@@ -137,7 +137,7 @@ function describeEncryption(manifest: Manifest): string {
 /** One aligned line per entry: kind, name, and the counts the engine recorded. */
 export function formatContents(contents: readonly ContentEntry[]): string {
   if (contents.length === 0) return '  (empty)';
-  const names = contents.map((c) => (c.schema ? `${c.schema}.${c.name}` : c.name));
+  const names = contents.map((c) => printableName(c.schema ? `${c.schema}.${c.name}` : c.name));
   const kindWidth = Math.max(...contents.map((c) => c.kind.length));
   const nameWidth = Math.max(...names.map((n) => n.length));
   return contents

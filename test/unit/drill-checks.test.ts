@@ -35,6 +35,22 @@ describe('contentChecks', () => {
   });
 });
 
+describe('contentChecks of materialized views', () => {
+  it('passes a view whose rows the restore recomputed, saying what the source held', () => {
+    const checks = contentChecks(
+      [
+        { kind: 'materialized-view', schema: 'public', name: 'stale', rows: 2, rowsExact: true },
+        { kind: 'materialized-view', schema: 'public', name: 'fresh', rows: 5, rowsExact: true },
+      ],
+      [{ rows: 3 }, { rows: 5 }],
+    );
+    expect(checks).toEqual([
+      { kind: 'contents', name: 'materialized-view public.stale', passed: true, detail: "3 rows, recomputed by the restore (the source's last refresh held 2)" },
+      { kind: 'contents', name: 'materialized-view public.fresh', passed: true, detail: '5 rows, as recorded' },
+    ]);
+  });
+});
+
 describe('userChecks', () => {
   const probe = (answers: Record<string, string | Error>): RestoredProbe => ({
     observe: () => Promise.resolve([]),

@@ -54,11 +54,22 @@ export interface ScannerOptions {
    * @default false
    */
   readonly retargetAlterDatabase?: boolean;
+  /**
+   * The source database's name: remove its `` `name`. `` qualifier from view definitions. The
+   * dump tool strips it, except where the server could not resolve the view when the dump ran
+   * (a DEFINER account that no longer exists: MariaDB then prints the stored text, columns
+   * qualified with the database), and such a view fails to load under any other database name.
+   * @default no rewrite
+   */
+  readonly retargetViewsFrom?: string;
 }
 
 /** Longest line that can be a marker; longer lines (rows, bodies) are passed on unread. */
 const MAX_MARKER_BYTES = 4096;
+/** Longest view definition line read whole for `retargetViewsFrom` (views are statements, never rows). */
+const MAX_VIEW_LINE_BYTES = 1024 * 1024;
 const NEWLINE = 0x0a;
+const SLASH = 0x2f;
 const FIRST_BYTES_TO_READ = new Set(['-', '/', 'D', 'd', 'A', 'a'].map((c) => c.charCodeAt(0)));
 
 const MARKERS: readonly [RegExp, SectionKind][] = [
@@ -78,6 +89,7 @@ const DUMP_HEADER = /^-- (MariaDB|MySQL) dump\b/;
 const ROUTINE_DROP = /^\/\*!\d+ DROP (FUNCTION|PROCEDURE|EVENT) IF EXISTS `((?:[^`]|``)*)` \*\/;$/;
 const DELIMITER = /^DELIMITER\s+(\S+)\s*$/i;
 const ALTER_DATABASE = /^ALTER DATABASE `(?:[^`]|``)*` (CHARACTER SET .*)$/;
+const VIEW_DEFINITION = /^\/\*!50001 VIEW /;
 
 export class MysqlDumpScanner {
   /** Every section in the order the dump has them. */
@@ -89,6 +101,8 @@ export class MysqlDumpScanner {
   private readonly keep: (section: DumpSection) => boolean;
   private readonly output: boolean;
   private readonly retarget: boolean;
+  /** `` `source`. `` as it appears in a view definition, when views are retargeted. */
+  private readonly viewQualifier: string | undefined;
 
   private section: DumpSection = { kind: 'header' };
   private keepSection: boolean;
@@ -110,6 +124,7 @@ export class MysqlDumpScanner {
     this.keep = options.keep ?? (() => true);
     this.output = options.output ?? true;
     this.retarget = options.retargetAlterDatabase ?? false;
+    this.viewQualifier = options.retargetViewsFrom === undefined ? undefined : `\`${options.retargetViewsFrom.replace(/`/g, '``')}\`.`;
     this.keepSection = this.keep(this.section);
   }
 
@@ -145,7 +160,7 @@ export class MysqlDumpScanner {
         this.endOfOrdinaryLine(chunk, pos, newline);
         if (this.keepSection) keepFrom(pos);
         else endRun(pos);
-      } else if (this.headBytes + (end - pos) > MAX_MARKER_BYTES) {
+      } else if (this.headBytes + (end - pos) > this.maxHeadBytes()) {
         // Too long to be a marker: pass on what was held, then the rest as it comes.
         endRun(pos);
         this.inLongLine = true;
@@ -189,9 +204,19 @@ export class MysqlDumpScanner {
     return kept && this.output ? [kept] : [];
   }
 
+  /** How long a line may grow and still be read whole: a view definition being retargeted may be long. */
+  private maxHeadBytes(): number {
+    return this.viewQualifier !== undefined && this.section.kind === 'view' ? MAX_VIEW_LINE_BYTES : MAX_MARKER_BYTES;
+  }
+
   /** Lines starting with another byte are never markers, delimiters or rewrites. */
   private mayBeSpecial(firstByte: number): boolean {
-    return this.atStatementStart && FIRST_BYTES_TO_READ.has(firstByte);
+    return (this.atStatementStart && FIRST_BYTES_TO_READ.has(firstByte)) || this.retargetsView(firstByte);
+  }
+
+  /** A line that may be a view definition to retarget (`/*!50001 VIEW …`). */
+  private retargetsView(firstByte: number): boolean {
+    return this.viewQualifier !== undefined && this.section.kind === 'view' && firstByte === SLASH;
   }
 
   /** A short, whole line (with its newline): reads it, updates the state, returns what to pass on. */
@@ -215,6 +240,8 @@ export class MysqlDumpScanner {
       const alter = this.retarget ? ALTER_DATABASE.exec(text) : null;
       if (alter) replacement = Buffer.from(`ALTER DATABASE ${alter[1]}${lineEnding(line)}`);
     }
+    // The view's body follows `CREATE ALGORITHM=…` and `DEFINER=…` lines: not a statement start.
+    if (this.viewQualifier !== undefined && this.retargetsView(line[0]!) && VIEW_DEFINITION.test(text)) replacement = withoutAll(line, Buffer.from(this.viewQualifier));
 
     const trimmed = text.trim();
     if (trimmed !== '') this.lastLineWasTrailer = WHOLE_TRAILER.test(text) && line.at(-1) === NEWLINE;
@@ -267,6 +294,19 @@ export class MysqlDumpScanner {
 /** `` a``b `` (inside backquotes) → `` a`b ``. */
 function unquote(name: string): string {
   return name.replace(/``/g, '`');
+}
+
+/** `line` without any occurrence of `needle`, compared as bytes (a view may hold non-UTF-8 literals). */
+function withoutAll(line: Buffer, needle: Buffer): Buffer | undefined {
+  const parts: Buffer[] = [];
+  let from = 0;
+  for (let at = line.indexOf(needle); at >= 0; at = line.indexOf(needle, from)) {
+    parts.push(line.subarray(from, at));
+    from = at + needle.length;
+  }
+  if (from === 0) return undefined;
+  parts.push(line.subarray(from));
+  return Buffer.concat(parts);
 }
 
 function lineEnding(line: Buffer): string {

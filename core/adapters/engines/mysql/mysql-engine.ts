@@ -13,6 +13,7 @@ import type {
   ValidationOptions,
   ValidationSink,
 } from '../../../ports/database-engine.js';
+import { selectedTableNames } from '../../../ports/database-engine.js';
 import { ConfigError, DumpFailedError, NotFoundError, RestoreFailedError } from '../../../errors.js';
 import { spawnTool, toolInput, toolOutput, type ToolExit } from '../../process/child-process.js';
 import { TOOL_FAMILY_VARIABLES } from '../../process/tool-environment.js';
@@ -29,6 +30,7 @@ import { dumpMysqlStreams } from './mysql-streamed-dump.js';
 import { openMysqlStreamsRestore } from './mysql-streams-restore.js';
 import type { SnapshotStream } from '../../../domain/snapshot-format.js';
 import { chooseTool, MYSQL_INSTALL_HINT, serverFlavor } from './mysql-tools.js';
+import { planVersionedHistory } from './mysql-versioned-history.js';
 import { mysqlDescriptor, type MysqlSource } from './mysql-descriptor.js';
 import { BinlogPositionTap } from './mysql-binlog-base.js';
 import { teeDumpHeader } from './mysql-dump-header.js';
@@ -120,17 +122,20 @@ export class MysqlEngine implements DatabaseEngine<MysqlSource> {
   async dump(source: MysqlSource, options: { signal?: AbortSignal; directTo?: Writable } = {}): Promise<DumpOutput> {
     const connection = source.parts;
     const onFailure = sourceFailure(connection);
-    const state = await queryJson<{ kind: string; version?: string; logBin?: number; name?: string; engine?: string }>(connection, DUMP_STATE_SQL, { signal: options.signal, onFailure });
+    const state = await queryJson<{ kind: string; version?: string; logBin?: number; name?: string; engine?: string; transactionPrecise?: number }>(connection, DUMP_STATE_SQL, { signal: options.signal, onFailure });
     const version = state.find((row) => row.kind === 'server')?.version ?? '';
     const flavor = serverFlavor(version);
     const { tool, fallback } = await chooseTool('dump', flavor);
     const gtid = await planGtid(connection, { flavor, logBin: Number(state.find((row) => row.kind === 'server')?.logBin) === 1 }, tool, { signal: options.signal, onFailure });
     const nonTransactional = state.filter((row) => row.kind === 'non-transactional').map((row) => `${row.name} (${row.engine})`);
     const floatColumns = state.filter((row) => row.kind === 'float-column').map((row) => row.name!);
+    const versioned = state.filter((row) => row.kind === 'versioned-table').map((row) => ({ name: row.name!, transactionPrecise: Number(row.transactionPrecise) === 1 }));
+    const history = planVersionedHistory(versioned, tool, version);
 
     const args = [
       ...MYSQL_DUMP_FLAGS,
       ...gtid.args,
+      ...history.args,
       // MySQL 8's mysqldump asks for column statistics MariaDB does not have.
       ...(tool.flavor === 'mysql' && flavor === 'mariadb' && /^([89]|\d\d)\./.test(tool.version) ? ['--column-statistics=0'] : []),
       // One database, no --databases: no CREATE DATABASE or USE, so it restores under any name.
@@ -144,6 +149,7 @@ export class MysqlEngine implements DatabaseEngine<MysqlSource> {
       ...gtid.details,
       ...(nonTransactional.length > 0 ? { nonTransactionalTables: nonTransactional.join(', ') } : {}),
       // The dump holds values as the server prints them; for FLOAT that is rounded (MariaDB: 6 significant digits).
+      ...(history.detail ? { systemVersionedTables: history.detail } : {}),
       ...(floatColumns.length > 0 ? { floatColumns: `${floatColumns.join(', ')}: FLOAT values are dumped as the server prints them (rounded), so they may not restore bit for bit` } : {}),
     };
     // The binlog position is in the dump's header (--master-data=2): read beside the direct pipe
@@ -190,7 +196,8 @@ export class MysqlEngine implements DatabaseEngine<MysqlSource> {
   async openRestore(target: MysqlSource, options: RestoreOptions): Promise<RestoreSink> {
     if (options.schemas?.length) throw new ConfigError('--schemas is for PostgreSQL: a MySQL/MariaDB backup holds one database; select tables with --tables');
     const connection = target.parts;
-    const selection = options.tables?.length ? new Set(options.tables) : undefined;
+    const selected = selectedTableNames(options);
+    const selection = selected ? new Set(selected) : undefined;
     const state = await targetState(connection, options.signal);
     const collisions = refuseCollisions(connection, state, selection, options.force);
     const { tool: client } = await chooseTool('client', serverFlavor(state.version));
@@ -203,7 +210,7 @@ export class MysqlEngine implements DatabaseEngine<MysqlSource> {
       await queryJson(server, `CREATE DATABASE ${quoteName(connection.database)};`, { signal: options.signal, onFailure });
       created = true;
     }
-    const scanner = new MysqlDumpScanner({ keep: selection ? selectionFilter(selection) : undefined, retargetAlterDatabase: true });
+    const scanner = new MysqlDumpScanner({ keep: selection ? selectionFilter(selection) : undefined, retargetAlterDatabase: true, retargetViewsFrom: options.sourceDatabase });
     const before = new Set(state.objects.map(objectKey));
     let cleaned = false;
     /** Undo what can be undone: the database if we made it, else the objects the restore added. */
@@ -289,7 +296,8 @@ export class MysqlEngine implements DatabaseEngine<MysqlSource> {
       result: async () => {
         const summary = validationResult(scanner, options.contents ?? []);
         // A dry run of a selective restore: the tables it names must be in the stream.
-        const missing = options.tables?.length ? missingSelectionError(scanner, new Set(options.tables)) : undefined;
+        const selected = selectedTableNames(options);
+        const missing = selected ? missingSelectionError(scanner, new Set(selected)) : undefined;
         if (missing) throw missing;
         return summary;
       },

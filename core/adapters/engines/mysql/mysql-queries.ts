@@ -77,6 +77,11 @@ SELECT JSON_OBJECT('kind', 'non-transactional', 'name', TABLE_NAME, 'engine', EN
 SELECT JSON_OBJECT('kind', 'float-column', 'name', CONCAT(c.TABLE_NAME, '.', c.COLUMN_NAME))
   FROM information_schema.COLUMNS c JOIN information_schema.TABLES t ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND t.TABLE_NAME = c.TABLE_NAME
   WHERE c.TABLE_SCHEMA = DATABASE() AND t.TABLE_TYPE = 'BASE TABLE' AND c.DATA_TYPE = 'float';
+SELECT JSON_OBJECT('kind', 'versioned-table', 'name', t.TABLE_NAME, 'transactionPrecise', EXISTS (
+    SELECT 1 FROM information_schema.COLUMNS c
+    WHERE c.TABLE_SCHEMA = t.TABLE_SCHEMA AND c.TABLE_NAME = t.TABLE_NAME AND c.GENERATION_EXPRESSION = 'ROW START' AND c.DATA_TYPE = 'bigint'))
+  FROM information_schema.TABLES t
+  WHERE t.TABLE_SCHEMA = DATABASE() AND t.TABLE_TYPE = 'SYSTEM VERSIONED';
 `;
 
 /** MariaDB's GTID state (its own variables: MySQL's do not exist there, and the reverse). */

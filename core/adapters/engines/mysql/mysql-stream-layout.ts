@@ -14,7 +14,7 @@ export interface DatabaseLayout {
   readonly hasEvents: boolean;
   /** Tables in storage engines without transactions: read without the snapshot's guarantee. */
   readonly nonTransactional: readonly string[];
-  /** Tables whose rows a streamed dump cannot read (system-versioned), with why. */
+  /** Tables a streamed dump reads only in part (system-versioned: current rows, not history), with why. */
   readonly skipped: readonly string[];
 }
 
@@ -52,10 +52,10 @@ export async function readDatabaseLayout(connection: MysqlConnection, options: {
   const tables: TableLayout[] = [];
   const skipped: string[] = [];
   for (const base of bases) {
-    if (base.type === 'SYSTEM VERSIONED') {
-      skipped.push(`${base.name}: system-versioned tables keep their history in hidden rows a streamed dump cannot read back; use the single-stream dump for it`);
-      continue;
-    }
+    // Its current rows are read like any table's (a plain SELECT sees only them); leaving
+    // them out too, as this once did, restored the table empty while the contents list
+    // counted its rows.
+    if (base.type === 'SYSTEM VERSIONED') skipped.push(`${base.name}: system-versioned: its current rows only; its history stays out of a chunked snapshot (a plain backup keeps it)`);
     const columns = of('column')
       .filter((column) => column.table === base.name && !/GENERATED/i.test(column.extra))
       .sort((a, b) => a.position - b.position)

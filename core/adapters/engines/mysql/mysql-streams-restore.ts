@@ -1,6 +1,6 @@
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { RestoreOptions, StreamedRestoreSink } from '../../../ports/database-engine.js';
+import { selectedTableNames, type RestoreOptions, type StreamedRestoreSink } from '../../../ports/database-engine.js';
 import type { SnapshotStream } from '../../../domain/snapshot-format.js';
 import { ConfigError, IntegrityError, RestoreFailedError } from '../../../errors.js';
 import { spawnTool, toolInput, type ToolExit, type ToolProcess } from '../../process/child-process.js';
@@ -35,7 +35,8 @@ export async function openMysqlStreamsRestore(target: MysqlTarget, streams: read
   if (options.format !== MYSQL_STREAMS_FORMAT) throw new IntegrityError(`this backup's streams are in format ${options.format}, not ${MYSQL_STREAMS_FORMAT}: restore it with a Vaultra that knows that format`);
   if (options.schemas?.length) throw new ConfigError('--schemas is for PostgreSQL: a MySQL/MariaDB backup holds one database; select tables with --tables');
   const connection = target;
-  const selection = options.tables?.length ? new Set(options.tables) : undefined;
+  const selected = selectedTableNames(options);
+  const selection = selected ? new Set(selected) : undefined;
   const plan = planStreams(streams, selection);
 
   const state = await targetState(connection, options.signal);
@@ -104,7 +105,7 @@ export async function openMysqlStreamsRestore(target: MysqlTarget, streams: read
     replaces: collisions.map((object) => object.name),
     load(open, { jobs, signal }) {
       loaded ??= (async () => {
-        const definition = () => new MysqlDumpScanner({ keep: selection ? selectionFilter(selection) : undefined, retargetAlterDatabase: true });
+        const definition = () => new MysqlDumpScanner({ keep: selection ? selectionFilter(selection) : undefined, retargetAlterDatabase: true, retargetViewsFrom: options.sourceDatabase });
         const schema = definition();
         await load('schema', open(plan.schema), schema, signal);
         const missing = selection ? missingSelectionError(schema, selection) : undefined;

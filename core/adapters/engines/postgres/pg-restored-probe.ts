@@ -7,8 +7,12 @@ import { lastLine, psql } from './postgres-psql.js';
 
 const USER_SCHEMA = `n.nspname not in ('pg_catalog', 'information_schema') and n.nspname not like 'pg_toast%' and n.nspname not like 'pg_temp%'`;
 
-/** Every user relation as `kind<TAB>schema.name` (relkind letters, partitions included). */
-const RELATIONS_SQL = `select c.relkind::text || E'\\t' || n.nspname || '.' || c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace where c.relkind in ('r', 'p', 'v', 'm', 'S', 'f') and ${USER_SCHEMA};`;
+/**
+ * Every user relation as `kind<TAB>scannable<TAB>schema.name` (relkind letters, partitions
+ * included). A materialized view created `WITH NO DATA` is restored unpopulated, as pg_dump
+ * found it: reading it is an error, and it holds no rows to count.
+ */
+const RELATIONS_SQL = `select c.relkind::text || E'\\t' || (c.relkind <> 'm' or c.relispopulated)::text || E'\\t' || n.nspname || '.' || c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace where c.relkind in ('r', 'p', 'v', 'm', 'S', 'f') and ${USER_SCHEMA};`;
 
 /** The schema objects a drill proves present, as `kind<TAB>name`; routines an extension owns are the extension's, not the backup's. */
 const INVENTORY_SQL = `
@@ -32,11 +36,16 @@ export class PostgresRestoredProbe implements RestoredProbe {
       (await this.#run(RELATIONS_SQL, signal, 'list the restored relations'))
         .split('\n')
         .filter(Boolean)
-        .map((line) => [line.slice(2), line[0]!] as const),
+        .map((line) => {
+          const [kind, scannable] = line.split('\t', 2) as [string, string];
+          return [line.slice(kind.length + scannable.length + 2), { kind, scannable: scannable === 'true' }] as const;
+        }),
     );
-    const counted = entries.filter((entry) => present.has(nameOf(entry)) && /^[rpmf]$/.test(present.get(nameOf(entry))!));
+    const countable = (entry: ContentEntry) => /^[rpmf]$/.test(present.get(nameOf(entry))?.kind ?? '');
+    const counted = entries.filter((entry) => countable(entry) && present.get(nameOf(entry))!.scannable);
     const counts = counted.length === 0 ? [] : (await this.#run(counted.map((entry) => `select count(*) from ${quoted(entry)};`).join('\n'), signal, 'count the restored rows')).split('\n').filter(Boolean);
-    const rowsOf = new Map(counted.map((entry, i) => [nameOf(entry), Number(counts[i])]));
+    const rowsOf = new Map<string, number>(entries.filter(countable).map((entry) => [nameOf(entry), 0]));
+    counted.forEach((entry, i) => rowsOf.set(nameOf(entry), Number(counts[i])));
     return entries.map((entry) => {
       if (!present.has(nameOf(entry))) return undefined;
       const rows = rowsOf.get(nameOf(entry));

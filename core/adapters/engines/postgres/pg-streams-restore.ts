@@ -20,7 +20,7 @@ import { TOOL_FAMILY_VARIABLES } from '../../process/tool-environment.js';
 import type { PostgresConnection } from './postgres-connection.js';
 import type { PostgresSource } from './postgres-descriptor.js';
 import { INSTALL_HINT, PSQL_SCRIPT_ARGS, describeExit, lastLine, psql, quoteConninfo } from './postgres-psql.js';
-import { prepareRestoreTarget, type PreparedTarget } from './postgres-restore-target.js';
+import { missingDependencyHint, prepareRestoreTarget, refuseUnfilledPartitionedTables, type PreparedTarget } from './postgres-restore-target.js';
 import { PG_STREAMS_FORMAT, PG_STREAM_ROLES, tableStreamName } from './pg-streams-dump.js';
 import { RESTORED_TABLES_SQL } from './pg-streams-queries.js';
 import { pgTool } from './pg-tools.js';
@@ -58,6 +58,7 @@ export async function openPostgresStreamsRestore(
     async commit() {
       if (!loading) throw new RestoreFailedError(`nothing was restored into ${prepared.connection.display}: load() never ran`, '');
       await loading;
+      await refuseUnfilledPartitionedTables(prepared, options.signal);
     },
     async abort() {
       await loader.stop();
@@ -134,9 +135,8 @@ class StreamsLoader {
     if (this.options.force && role !== PG_STREAM_ROLES.dataRest) args.push('--clean', '--if-exists');
     if (this.options.noOwner) args.push('--no-owner', '--no-privileges');
     const tool = await this.spawn(pgTool('pg_restore'), args, 'SIGTERM');
-    const hint = this.prepared.selection.wanted ? ': a selective restore needs what the selection references (add those tables, or restore into a database that has them)' : '';
     const sink = toolInput(tool, (exit) => {
-      const missing = hint && /does not exist/.test(exit.stderrTail) ? hint : '';
+      const missing = missingDependencyHint(this.prepared.selection, exit.stderrTail);
       return new RestoreFailedError(`pg_restore of ${role} into ${this.connection.display} failed (${describeExit(exit)})${missing}`, exit.stderrTail);
     });
     await pipeline(archive, sink, { signal });

@@ -21,7 +21,7 @@ import { DESCRIBE_SQL, TARGET_OBJECTS_SQL, DATABASE_EXISTS_SQL } from './postgre
 import { DEFAULT_LOCK_TIMEOUT_MS, isLockTimeout, lockTimeoutError, lockTimeoutSql } from './postgres-locks.js';
 import { postgresDescriptor, type PostgresSource } from './postgres-descriptor.js';
 import { INSTALL_HINT, describeExit, lastLine, psql, quoteConninfo } from './postgres-psql.js';
-import { maintenance, prepareRestoreTarget, requireDatabase } from './postgres-restore-target.js';
+import { maintenance, missingDependencyHint, prepareRestoreTarget, refuseUnfilledPartitionedTables, requireDatabase } from './postgres-restore-target.js';
 import { dumpPostgresStreams } from './pg-streams-dump.js';
 import { openPostgresStreamsRestore } from './pg-streams-restore.js';
 import type { SnapshotStream } from '../../../domain/snapshot-format.js';
@@ -147,9 +147,8 @@ export class PostgresEngine implements DatabaseEngine<PostgresSource> {
     if (options.force) args.push('--clean', '--if-exists');
     if (options.noOwner) args.push('--no-owner', '--no-privileges');
     const tool = await spawnTool(pgTool('pg_restore'), args, { env: connection.env, inherit: TOOL_FAMILY_VARIABLES.postgres, stdin: 'pipe', stdout: 'ignore', installHint: INSTALL_HINT });
-    const hint = selection.wanted ? ': a selective restore needs what the selection references (add those tables, or restore into a database that has them)' : '';
     const restoring = toolInput(tool, (exit) => {
-      const missing = hint && /does not exist/.test(exit.stderrTail) ? hint : '';
+      const missing = missingDependencyHint(selection, exit.stderrTail);
       return new RestoreFailedError(`pg_restore into ${connection.display} failed, nothing was changed (${describeExit(exit)})${missing}`, exit.stderrTail);
     });
     const stream = firstBlockChecked(restoring, (head) => refusePhysicalBase(head, connection.display));
@@ -159,6 +158,7 @@ export class PostgresEngine implements DatabaseEngine<PostgresSource> {
       async commit() {
         const exit = await tool.exited;
         if (exit.code !== 0) throw new RestoreFailedError(`pg_restore into ${connection.display} failed (${describeExit(exit)})`, exit.stderrTail);
+        await refuseUnfilledPartitionedTables(prepared, options.signal);
       },
       async abort() {
         tool.kill();

@@ -71,6 +71,47 @@ export async function prepareRestoreTarget(
   };
 }
 
+/** The selected tables (a JSON array of `[schema, name]` in `:'selected'`) that are partitioned and have no partition. */
+const UNFILLED_PARTITIONED_SQL = `select n.nspname || '.' || c.relname from json_array_elements(:'selected'::json) s
+  join pg_namespace n on n.nspname = s->>0 join pg_class c on c.relnamespace = n.oid and c.relname = s->>1
+  where c.relkind = 'p' and not exists (select 1 from pg_inherits i where i.inhparent = c.oid);`;
+
+/**
+ * After a selective restore: pg_restore's `--table` restores a partitioned table without its
+ * partitions (they are tables of their own in the archive, and the contents list names only the
+ * parent), so its rows would be silently missing. Fails instead, dropping the database when this
+ * restore created it, so the report never says restored for a table that came back empty.
+ */
+export async function refuseUnfilledPartitionedTables(prepared: PreparedTarget, signal?: AbortSignal): Promise<void> {
+  const tables = prepared.selection.tables;
+  if (!tables?.length) return;
+  const selected = JSON.stringify(tables.map((t) => [t.schema, t.name]));
+  const found = (await psql(prepared.connection, UNFILLED_PARTITIONED_SQL, signal, (exit) => new RestoreFailedError(`could not check the restored tables in ${prepared.connection.display}: ${lastLine(exit)}`, exit.stderrTail), { selected }))
+    .split('\n')
+    .filter(Boolean);
+  if (found.length === 0) return;
+  const created = prepared.createdDatabase;
+  await prepared.undo({ schemas: false });
+  const left = created ? 'the database it created is dropped' : `drop the empty ${preview(found)} from ${prepared.connection.display}`;
+  throw new RestoreFailedError(
+    `${preview(found)} is partitioned, and --tables restores no partition of it (its rows would be missing); ${left}. Restore its whole schema with --schemas ${tables[0]!.schema}, or everything, instead`,
+    '',
+  );
+}
+
+/**
+ * What to do about a selective restore that failed on something missing. pg_restore's `--table`
+ * brings no type, domain or function along (an enum column is enough to need one), and naming
+ * more tables cannot add them; a missing table can be added to the selection.
+ */
+export function missingDependencyHint(selection: Selection, stderr: string): string {
+  if (!selection.wanted || !/does not exist/.test(stderr)) return '';
+  if (/\b(type|function|collation|operator|text search configuration) .* does not exist/.test(stderr)) {
+    return ': --tables restores tables without the types, domains and functions they use; create those in the target first, or restore the whole schema (--schemas) into a scratch database';
+  }
+  return ': a selective restore needs what the selection references (add those tables, or restore into a database that has them)';
+}
+
 export function requireDatabase(target: PostgresSource): PostgresConnection {
   const connection = target.parts;
   if (!connection.env.PGDATABASE) throw new ConfigError('the restore target URL must name a database: postgres://user@host:port/<database>');
@@ -87,6 +128,8 @@ export interface Selection {
   readonly args: string[];
   /** Schemas the selected objects live in: they must exist in the target before pg_restore runs. */
   readonly schemas: string[];
+  /** The tables `--tables` selected (absent: no table selection). */
+  readonly tables?: readonly { readonly schema: string; readonly name: string }[];
   /** Which `schema.name` objects the selection takes (absent: everything). */
   readonly wanted?: (object: string) => boolean;
 }
@@ -94,6 +137,9 @@ export interface Selection {
 /**
  * pg_restore's `-n`/`-t` filters combine as a cross product (every named table in every named
  * schema), so selective restore of `schema.table` names is exact only within one schema.
+ * `-t` takes a name literally (no patterns), so tables come from the contents entries the
+ * selection matched when the caller has them (`selectedTables`); the user's text is parsed only
+ * without them, at its first dot.
  */
 export function restoreSelection(options: RestoreOptions): Selection {
   const tables = options.tables ?? [];
@@ -102,21 +148,31 @@ export function restoreSelection(options: RestoreOptions): Selection {
     if (schemas.length === 0) return { args: [], schemas: [] };
     return { args: schemas.flatMap((s) => ['--schema', s]), schemas, wanted: (object) => schemas.includes(object.split('.')[0]!) };
   }
-  const parsed = tables.map((name) => {
-    const dot = name.indexOf('.');
-    return dot < 0 ? { schema: undefined, table: name } : { schema: name.slice(0, dot), table: name.slice(dot + 1) };
-  });
+  const parsed = options.selectedTables?.length ? options.selectedTables.map((entry) => ({ schema: entry.schema ?? 'public', table: entry.name })) : tables.map(splitAtFirstDot);
   const tableSchemas = [...new Set(parsed.map((p) => p.schema).filter((s): s is string => s !== undefined))];
   if (tableSchemas.length > 1 || (tableSchemas.length === 1 && parsed.some((p) => p.schema === undefined))) {
     throw new ConfigError(`--tables names tables in several schemas (${tables.join(', ')}): pg_restore can select tables of one schema at a time; run one restore per schema`);
   }
-  if (schemas.length > 0 && tableSchemas.length > 0) throw new ConfigError('use either --schemas or schema-qualified --tables, not both');
+  if (schemas.length > 0 && tableSchemas.length > 0 && !options.selectedTables?.length) throw new ConfigError('use either --schemas or schema-qualified --tables, not both');
   const schema = tableSchemas[0];
   const args = [...(schema ? ['--schema', schema] : []), ...parsed.flatMap((p) => ['--table', p.table])];
   const names = new Set(parsed.map((p) => p.table));
-  return { args, schemas: [schema ?? 'public'], wanted: (object) => names.has(object.slice(object.indexOf('.') + 1)) && (!schema || object.startsWith(`${schema}.`)) };
+  if (options.selectedTables?.length) {
+    const exact = new Set(parsed.map((p) => `${p.schema}.${p.table}`));
+    return { args, schemas: [schema!], tables: parsed.map((p) => ({ schema: p.schema!, name: p.table })), wanted: (object) => exact.has(object) };
+  }
+  return {
+    args,
+    schemas: [schema ?? 'public'],
+    tables: parsed.map((p) => ({ schema: p.schema ?? 'public', name: p.table })),
+    wanted: (object) => names.has(object.slice(object.indexOf('.') + 1)) && (!schema || object.startsWith(`${schema}.`)),
+  };
 }
 
+function splitAtFirstDot(name: string): { schema: string | undefined; table: string } {
+  const dot = name.indexOf('.');
+  return dot < 0 ? { schema: undefined, table: name } : { schema: name.slice(0, dot), table: name.slice(dot + 1) };
+}
 
 function preview(objects: readonly string[]): string {
   return objects.length <= 3 ? objects.join(', ') : `${objects.slice(0, 3).join(', ')}, …`;

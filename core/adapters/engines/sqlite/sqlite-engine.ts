@@ -14,6 +14,7 @@ import type {
   TargetState,
   ValidationSink,
 } from '../../../ports/database-engine.js';
+import { selectedTableNames } from '../../../ports/database-engine.js';
 import { ConfigError, IntegrityError, NotFoundError, RestoreFailedError, RunConflictError } from '../../../errors.js';
 import { toolVersion } from '../../process/child-process.js';
 import { quoteIdentifier, quoteLiteral, sqlite } from './sqlite-cli.js';
@@ -97,7 +98,8 @@ export class SqliteEngine implements DatabaseEngine<SqliteSource> {
 
   async openRestore(target: SqliteSource, options: RestoreOptions): Promise<RestoreSink> {
     if (options.schemas?.length || options.paths?.length) throw new ConfigError('SQLite restores select with --tables (tables and views), not --schemas or --paths');
-    if (options.tables?.length) return openSelectiveRestore(target, options.tables, options, this);
+    const selected = selectedTableNames(options);
+    if (selected) return openSelectiveRestore(target, selected, options, this);
     const path = target.parts;
     const state = await this.inspectTarget(target, options.signal);
     if (state.objects.length > 0 && !options.force) {
