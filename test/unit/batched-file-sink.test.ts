@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { once } from 'node:events';
 import { mkdtemp, open, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -60,7 +59,7 @@ describe('batchedFileSink', () => {
 
     // Assess: the pipeline settles at the error; the file is closed as the sink is torn down.
     await expect(piped).rejects.toThrow('the dump died');
-    if (!sink.closed) await once(sink, 'close');
+    if (!sink.closed) await new Promise((resolve) => sink.once('close', resolve));
     expect(file.fd).toBe(-1);
   });
 });
