@@ -1,13 +1,21 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, open, readFile } from 'node:fs/promises';
+import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { batchedFileSink } from '../../core/adapters/storage/batched-file-sink.js';
 
-const freshFile = async () => join(await mkdtemp(join(tmpdir(), 'vaultra-batched-sink-')), 'object');
+const folders: string[] = [];
+const freshFile = async () => {
+  const folder = await mkdtemp(join(tmpdir(), 'vaultra-batched-sink-'));
+  folders.push(folder);
+  return join(folder, 'object');
+};
+afterEach(async () => {
+  await Promise.all(folders.splice(0).map((folder) => rm(folder, { recursive: true, force: true })));
+});
 
 /** Chunks of uneven sizes (empty ones included) around and across the 1 MiB batch boundary. */
 function unevenChunks(): Buffer[] {
