@@ -2,12 +2,20 @@ import { createHash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { IntegrityError } from '../errors.js';
 
+/**
+ * What each tap may hold on either side. Taps only look at bytes on their way: the tools and
+ * storage around them keep their own buffers, so a few chunks of slack are enough, and every
+ * MiB more here was a MiB more of peak memory whenever the consumer (pg_restore, an upload) is
+ * the slow end.
+ */
+const TAP_BUFFER_BYTES = 256 * 1024;
+
 /** Counts bytes passing through. Passes chunks on untouched: no copy on the hot path. */
 export class ByteCounter extends Transform {
   bytes = 0;
 
   constructor() {
-    super({ highWaterMark: 1024 * 1024 });
+    super({ highWaterMark: TAP_BUFFER_BYTES });
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
@@ -51,7 +59,7 @@ export class Sha256Verifier extends Transform {
     private readonly expected: { sha256: string; sizeBytes: number; name: string },
     private readonly onBytes?: (bytes: number) => void,
   ) {
-    super({ highWaterMark: 1024 * 1024 });
+    super({ highWaterMark: TAP_BUFFER_BYTES });
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
@@ -115,7 +123,7 @@ export class LeadingBytesCheck extends Transform {
     private readonly length: number,
     private readonly check: (head: Buffer) => Error | undefined,
   ) {
-    super({ highWaterMark: 1024 * 1024 });
+    super({ highWaterMark: TAP_BUFFER_BYTES });
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PassThrough, Readable } from 'node:stream';
+import { PassThrough, Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { spawnTool, toolInput, toolOutput, toolStage } from '../../core/adapters/process/child-process.js';
 import { DumpFailedError, ToolMissingError } from '../../core/errors.js';
@@ -58,6 +58,22 @@ describe('native tools as stream stages', () => {
     const broken = await spawnTool('sh', ['-c', 'head -c 1; exit 5'], { stdin: 'pipe' });
     const big = Readable.from((function* () { for (let i = 0; i < 64; i++) yield Buffer.alloc(64 * 1024, 1); })());
     await expect(pipeline(big, toolStage(broken, fail), new PassThrough().resume())).rejects.toThrow(/exit 5/);
+  });
+
+  it('toolStage hands the output on as the tool wrote it, never joined into larger copies', async () => {
+    // Prepare: 4 MiB through cat, left unread for a moment so the tool's output queues up.
+    const cat = await spawnTool('cat', [], { stdin: 'pipe' });
+    const stage = toolStage(cat, fail);
+    stage.end(Buffer.alloc(4 * 1024 * 1024, 7));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const sizes: number[] = [];
+
+    // Act
+    await pipeline(stage, new Writable({ write: (chunk: Buffer, _encoding, callback) => (sizes.push(chunk.length), callback()) }));
+
+    // Assess: pipe reads are at most 64 KiB; a joined copy of the queue would be up to 1 MiB.
+    expect(sizes.reduce((sum, size) => sum + size, 0)).toBe(4 * 1024 * 1024);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(64 * 1024);
   });
 
   it('toolInput finishes only after the tool exited, and fails with its exit code', async () => {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -7,6 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { IoOptions, Leftover, LeftoverSweeper, ObjectInfo, StorageBackend } from '../../ports/storage-backend.js';
 import { ConfigError, NotFoundError, StorageError } from '../../errors.js';
+import { batchedFileSink } from './batched-file-sink.js';
 import { checkByteRange } from './byte-range.js';
 
 /** Objects being written carry this in their name until they are complete; listings skip them. */
@@ -45,8 +46,8 @@ export class FileStorageBackend implements StorageBackend, LeftoverSweeper {
     const temp = `${target}${TEMP_MARKER}${randomBytes(4).toString('hex')}`;
     try {
       const file = await createTemp(temp);
-      // `flush: true` fsyncs the file before it is closed: complete on disk before the rename.
-      await pipeline(body, createWriteStream(temp, { fd: file, flush: true, highWaterMark: 1024 * 1024 }), { signal: options.signal });
+      // The sink fsyncs the file before the pipeline ends: complete on disk before the rename.
+      await pipeline(body, batchedFileSink(file), { signal: options.signal });
       const { size } = await stat(temp);
       await rename(temp, target);
       await syncDirectory(dirname(target));
