@@ -142,6 +142,9 @@ export async function startMariadb(options: MariadbOptions = {}): Promise<Mariad
           '--bind-address=127.0.0.1',
           `--pid-file=${pidFile}`,
           `--log-error=${errorLog}`,
+          // Temporary tables in the server's own folder: a run saw one deleted from the shared /tmp
+          // mid-query ("Error on delete of '/tmp/#sql-temptable-…'"), failing an unrelated test.
+          `--tmpdir=${baseDir}`,
           '--skip-name-resolve',
           // Durability off: a test server never has to survive a crash.
           '--innodb-flush-log-at-trx-commit=0',

@@ -45,6 +45,8 @@ export async function startMysqlScratchServer(signal?: AbortSignal): Promise<Mys
       '--skip-networking',
       `--pid-file=${join(base, 'mysqld.pid')}`,
       `--log-error=${join(base, 'error.log')}`,
+      // Its temporary tables in its own folder, not the shared /tmp a cleaner may sweep mid-query.
+      `--tmpdir=${base}`,
       '--innodb-flush-log-at-trx-commit=0',
       '--innodb-doublewrite=0',
       '--innodb-buffer-pool-size=64M',
