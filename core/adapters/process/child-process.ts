@@ -245,8 +245,10 @@ export function toolStage(tool: ToolProcess, onFailure: (exit: ToolExit) => Erro
     if (!stage.push(chunk)) output.pause();
   });
   output.once('end', () => stage.push(null));
-  output.once('error', (error) => stage.destroy(error));
-  input.once('error', (error) => stage.destroy(error));
+  // `on`, not `once`: a second 'error' (a tool killed while its stream was already failing) with
+  // no listener left would crash the process; destroying the stage again is a no-op.
+  output.on('error', (error) => stage.destroy(error));
+  input.on('error', (error) => stage.destroy(error));
   return stage;
 }
 
