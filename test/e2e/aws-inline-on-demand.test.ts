@@ -15,22 +15,21 @@ import { join } from 'node:path';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbCatalog } from '../../core/adapters/catalog/dynamodb-catalog.js';
-import { LambdaInlineLauncher } from '../../core/adapters/launchers/lambda-inline-launcher.js';
 import { LambdaInlineRunQueue, ON_DEMAND_INLINE_SOURCE } from '../../core/adapters/launchers/lambda-inline-run-queue.js';
 import { LambdaRunSettler } from '../../core/adapters/settlement/lambda-run-settler.js';
 import { bundledEnvironmentJson } from '../../core/config/load-config.js';
-import type { JobLauncher, LaunchRequest } from '../../core/ports/job-launcher.js';
+import type { LaunchRequest } from '../../core/ports/job-launcher.js';
 import { createHandler as apiHandler } from '../../functions/aws/api.js';
 import { createHandler as inlineBackup } from '../../functions/aws/inline-backup.js';
 import { createHandler as inlineRestore } from '../../functions/aws/inline-restore.js';
 import { createHandler as taskFinished } from '../../functions/aws/task-finished.js';
+import { inlineTestLauncher, recordingFargateLauncher } from '../support/inline-test-launchers.js';
 import { startLambdaInvokeServer, type LambdaInvokeServer } from '../support/lambda-invoke-server.js';
 import { requireMoto, requirePostgres, requireTools } from '../support/requirements.js';
 import { motoClientConfig } from '../support/moto-clients.js';
 import { awsDeploymentFromEnv, deployAwsPlatform, type AwsPlatform } from '../support/aws-platform.js';
 import { createDatabase, dropDatabase, loadVariedTypesFixture, tableFingerprints, uniqueDatabaseName } from '../support/pg-fixtures.js';
-import { databaseUrl, vaultraBin } from '../support/cli.js';
-import { testClockEnvironment } from '../support/test-clock.js';
+import { databaseUrl } from '../support/cli.js';
 import { expectNoCanary, plantCanaries } from '../support/canary.js';
 
 const FUNCTIONS = { inlineBackup: 'vaultra-e2e-inline-backup', inlineRestore: 'vaultra-e2e-inline-restore', taskFinished: 'vaultra-e2e-task-finished' } as const;
@@ -76,14 +75,12 @@ describe('on-demand runs of inline jobs: api handler → asynchronous invoke of 
   const fargateLaunches: LaunchRequest[] = [];
 
   const inlineLauncher = (home: string) =>
-    new LambdaInlineLauncher({
-      runnerPath: vaultraBin,
-      // The layer's stand-in: the server's own client tools, first on PATH as /opt/bin is in Lambda.
+    inlineTestLauncher({
       toolsBinDir: pg.binDir,
-      scratchDir: home,
-      functionEnvironment: { ...platform.env, PATH: process.env.PATH ?? '', ...testClockEnvironment() },
-      output: (_stream, chunk) => {
-        runnerOutput += chunk.toString('utf8');
+      home,
+      env: platform.env,
+      onOutput: (text) => {
+        runnerOutput += text;
       },
     });
 
@@ -101,12 +98,7 @@ describe('on-demand runs of inline jobs: api handler → asynchronous invoke of 
     Object.assign(process.env, platform.env, { POWERTOOLS_METRICS_DISABLED: 'true', POWERTOOLS_LOG_LEVEL: 'ERROR' });
 
     const fromEnv = awsDeploymentFromEnv(process.env);
-    const recordingFargate: JobLauncher = {
-      launch: (request) => {
-        fargateLaunches.push(request);
-        return Promise.resolve({ taskId: `arn:aws:ecs:eu-west-1:123456789012:task/vaultra/${fargateLaunches.length}` });
-      },
-    };
+    const recordingFargate = recordingFargateLauncher(fargateLaunches);
     // The three functions as deployed, each its own handler over the same catalog and bucket, reached by the
     // SDK's Invoke (their deployments are built per invocation, once the server's endpoint is known).
     const lambda = () => ({ endpoint: functions.endpoint, region: 'eu-west-1' });

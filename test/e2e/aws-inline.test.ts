@@ -17,22 +17,22 @@ import { join } from 'node:path';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbCatalog } from '../../core/adapters/catalog/dynamodb-catalog.js';
-import { LambdaInlineLauncher } from '../../core/adapters/launchers/lambda-inline-launcher.js';
 import { bundledEnvironmentJson } from '../../core/config/load-config.js';
 import { scheduledRunId } from '../../core/domain/scheduled-run-id.js';
-import type { JobLauncher, LaunchRequest } from '../../core/ports/job-launcher.js';
+import type { LaunchRequest } from '../../core/ports/job-launcher.js';
 import { createHandler as inlineBackup, type InlineDeployment } from '../../functions/aws/inline-backup.js';
 import { createHandler as inlineRestore } from '../../functions/aws/inline-restore.js';
 import { createHandler as taskFinished } from '../../functions/aws/task-finished.js';
 import { LambdaRunSettler, INLINE_SETTLE_SOURCE } from '../../core/adapters/settlement/lambda-run-settler.js';
+import { inlineTestLauncher, recordingFargateLauncher } from '../support/inline-test-launchers.js';
 import { startLambdaInvokeServer, type LambdaInvokeServer } from '../support/lambda-invoke-server.js';
 import { HttpReceiver } from '../support/http-receiver.js';
 import { requireMoto, requirePostgres, requireTools } from '../support/requirements.js';
 import { motoClientConfig } from '../support/moto-clients.js';
 import { awsDeploymentFromEnv, deployAwsPlatform, type AwsPlatform } from '../support/aws-platform.js';
 import { createDatabase, dropDatabase, loadVariedTypesFixture, tableFingerprints, uniqueDatabaseName } from '../support/pg-fixtures.js';
-import { databaseUrl, vaultraBin } from '../support/cli.js';
-import { recentFireTime, testClockEnvironment } from '../support/test-clock.js';
+import { databaseUrl } from '../support/cli.js';
+import { recentFireTime } from '../support/test-clock.js';
 import { expectNoCanary, plantCanaries } from '../support/canary.js';
 import { launchedSpec } from '../support/launched-spec.js';
 
@@ -88,14 +88,12 @@ describe('inline runs end to end: scheduler event → inline-backup handler → 
   const freshInvocation = { getRemainingTimeInMillis: () => 14 * 60_000 + 59_000 };
 
   const inlineLauncher = (home: string) =>
-    new LambdaInlineLauncher({
-      runnerPath: vaultraBin,
-      // The layer's stand-in: the server's own client tools, first on PATH as /opt/bin is in Lambda.
+    inlineTestLauncher({
       toolsBinDir: pg.binDir,
-      scratchDir: home,
-      functionEnvironment: { ...platform.env, PATH: process.env.PATH ?? '', ...testClockEnvironment() },
-      output: (_stream, chunk) => {
-        runnerOutput += chunk.toString('utf8');
+      home,
+      env: platform.env,
+      onOutput: (text) => {
+        runnerOutput += text;
       },
     });
 
@@ -110,12 +108,7 @@ describe('inline runs end to end: scheduler event → inline-backup handler → 
     Object.assign(process.env, platform.env, { POWERTOOLS_METRICS_DISABLED: 'true', POWERTOOLS_LOG_LEVEL: 'ERROR' });
 
     const fromEnv = awsDeploymentFromEnv(process.env);
-    const recordingFargate: JobLauncher = {
-      launch: (request) => {
-        fargateLaunches.push(request);
-        return Promise.resolve({ taskId: `arn:aws:ecs:eu-west-1:123456789012:task/vaultra/${fargateLaunches.length}` });
-      },
-    };
+    const recordingFargate = recordingFargateLauncher(fargateLaunches);
     // task-finished as deployed: its own handler, over the same catalog and bucket, reached by the SDK's Invoke.
     taskFinishedFunction = await startLambdaInvokeServer({ 'vaultra-e2e-task-finished': taskFinished(() => Promise.resolve(awsDeploymentFromEnv(process.env))) });
     const settler = new LambdaRunSettler('vaultra-e2e-task-finished', { endpoint: taskFinishedFunction.endpoint, region: 'eu-west-1' });
